@@ -1,0 +1,124 @@
+"""The command line: ``chat-trio serve ...`` (also ``python -m chat_trio serve ...``).
+
+Parses arguments into a ``Config`` and runs ``server.run``. Nothing else imports this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import sys
+
+import trio
+
+from chat_trio import __version__
+from chat_trio.config import DEFAULT_GRACE, DEFAULT_PORT, Config
+from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.protocol.core import DEFAULT_RESERVED_NAMES, Rules
+from chat_trio.protocol.lines import DEFAULT_MAX_LINE
+from chat_trio.server import StartupError, run
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(name.strip().casefold() for name in text.split(",") if name.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chat-trio",
+        description="A multi-client chat server you reach with nc or telnet.",
+    )
+    parser.add_argument("--version", action="version", version=f"chat-trio {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the chat server",
+        description="Run the chat server until Ctrl-C or SIGTERM (a second one stops at once).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; 0.0.0.0 or :: for every interface")
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                       help="TCP port; 0 picks a free one and prints it")
+    serve.add_argument("--max-line", type=_positive_int, default=DEFAULT_MAX_LINE,
+                       metavar="BYTES", help="longest input line; longer lines are refused")
+    serve.add_argument("--send-queue", type=_positive_int, default=DEFAULT_MAX_QUEUE_BYTES,
+                       metavar="BYTES",
+                       help="bytes queued for one client before it is disconnected as too slow")
+    serve.add_argument("--grace", type=_seconds, default=DEFAULT_GRACE, metavar="SECONDS",
+                       help="at shutdown, time given to clients to receive what is queued")
+    serve.add_argument("--name-timeout", type=_seconds, default=Rules().name_timeout,
+                       metavar="SECONDS", help="time a new client has to pick a valid username")
+    serve.add_argument("--name-attempts", type=_positive_int, default=Rules().name_attempts,
+                       metavar="N", help="invalid usernames before the connection is closed")
+    serve.add_argument("--reserved-names", type=_names,
+                       default=",".join(sorted(DEFAULT_RESERVED_NAMES)), metavar="A,B,...",
+                       help="usernames nobody may take (case-insensitive)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"],
+                       help="what to log on stderr")
+    return parser
+
+
+def _raise_file_limit() -> None:
+    """Every connection is a descriptor: allow as many as the hard limit permits."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    config = Config(
+        host=args.host,
+        port=args.port,
+        rules=Rules(
+            max_line=args.max_line,
+            reserved_names=args.reserved_names,
+            name_attempts=args.name_attempts,
+            name_timeout=args.name_timeout,
+        ),
+        max_queue_bytes=args.send_queue,
+        grace=args.grace,
+    )
+    _raise_file_limit()
+    status = 1
+    try:
+        status = trio.run(run, config)
+    except* StartupError as group:
+        for exc in group.exceptions:
+            print(f"chat-trio: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:  # a Ctrl-C that arrived as the server was finishing anyway
+        status = 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The server's settings, as one frozen value. No I/O: the CLI builds it, server.py reads it."""
+
+from __future__ import annotations
+
+import attrs
+
+from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.protocol.core import Rules
+
+DEFAULT_PORT = 8080
+DEFAULT_GRACE = 5.0
+"""Seconds between the shutdown notice and cancelling connections that are still
+flushing; long enough for a healthy client to receive its queue, short enough for a
+service manager's stop timeout (systemd's default is 90 s)."""
+
+
+@attrs.frozen
+class Config:
+    """Everything ``server.serve`` needs to know."""
+
+    host: str = "127.0.0.1"  #: where to listen; "0.0.0.0" or "::" for every interface
+    port: int = DEFAULT_PORT  #: 0 lets the kernel choose (the real port is printed)
+    rules: Rules = attrs.field(factory=Rules)  #: line limit, names, timeouts
+    max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES  #: per-connection send-queue bound
+    grace: float = DEFAULT_GRACE  #: shutdown grace period, seconds

@@ -1,0 +1,309 @@
+"""Delivery: one bounded outbox per connection, and a fan-out that never waits.
+
+The hub owns every byte on its way out of the server. It must never await on behalf
+of a publisher: one slow reader is that reader's problem, never the sender's.
+
+How a publish travels:
+
+1. ``publish`` / ``send`` append to a pending list and wake the hub's task. They never
+   block and never touch a socket.
+2. ``run`` (one long-lived task, started by server.py) wakes once per scheduler round and
+   flushes everything published in that round as **one** bytes object per recipient:
+   a thousand joins in one round cost each member one delivery, not a thousand.
+   Recipients that must not see some items (their own lines, items published before they
+   subscribed) get their own copy; everyone else shares one bytes object.
+3. ``Outbox.offer`` first tries a plain non-blocking write when nothing is queued for that
+   connection (most deliveries end here, with no task switch at all), and queues only what
+   the kernel did not take.
+4. The connection's writer task (session.py) drains its whole queue into one write.
+
+Policy when an outbox is full (trio issue #987 lists the choices; we take "bounded, then
+disconnect with a reason"): a connection whose queued bytes would exceed
+``max_queue_bytes`` is kicked with ``Reason.SLOW``. Its session is cancelled, it gets a
+best-effort notice, and the others see it leave "(too slow to receive)". Nobody else
+waits or loses anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import attrs
+import trio
+
+from chat_trio.protocol.events import ConnId, Reason
+
+log = logging.getLogger("chat_trio.hub")
+
+DEFAULT_MAX_QUEUE_BYTES = 96 * 1024
+"""Per-connection send-queue bound, in bytes (ergo's 96 KiB). The worst case at 10,000
+connections is ~1 GiB of accounted bytes; in practice far less, because queued data is
+shared views of one bytes object per round, not per-recipient copies."""
+
+MAX_QUEUE_ITEMS = 4096
+"""Bound on queued items per outbox. The byte bound is the policy; this only caps the
+per-item bookkeeping (a slot and maybe a view), since the hub adds at most one item per
+connection per scheduler round and a writer drains them all at once."""
+
+Chunk = bytes | memoryview
+TrySend = Callable[[Chunk], int]
+"""A non-blocking write: returns how many bytes the kernel took, raises BlockingIOError
+when it took none, OSError when the connection is broken."""
+
+
+@attrs.frozen
+class OutboxStatistics:
+    """A snapshot of one outbox."""
+
+    queued_bytes: int  #: waiting in the queue or being written by the writer task
+    queued_items: int  #: items in the channel (each a bytes object or a view)
+    max_bytes: int  #: the bound; exceeding it kicks the connection
+    direct_writes: int  #: deliveries the kernel took whole, without the writer task
+    queued_writes: int  #: deliveries (or remainders) handed to the writer task
+
+
+class Outbox:
+    """One connection's send queue: a bounded trio memory channel plus byte accounting.
+
+    Only the hub puts data in (``offer``); only the connection's writer takes it out
+    (``next_batch`` then ``sent``).
+    """
+
+    def __init__(
+        self, conn: ConnId, max_bytes: int, try_send: TrySend | None, on_kick: Callable[[], None]
+    ) -> None:
+        self.conn = conn
+        self.max_bytes = max_bytes
+        self.subscribed_at: int | None = None  # hub sequence number; None: no broadcasts
+        self.ended: Reason | None = None  # why the server side ended it, if it did
+        self._try_send = try_send
+        self._on_kick = on_kick
+        self._send, self._receive = trio.open_memory_channel[Chunk](MAX_QUEUE_ITEMS)
+        self._queued = 0
+        self._direct = 0
+        self._queued_writes = 0
+
+    def offer(self, data: Chunk) -> None:
+        """Deliver ``data`` or queue it; never blocks. Kicks the connection if it is full."""
+        if self.ended is not None:
+            return
+        if self._queued == 0 and self._try_send is not None:
+            # Nothing queued and the writer is idle, so writing here cannot reorder bytes.
+            try:
+                written = self._try_send(data)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                self.kick(Reason.LOST)
+                return
+            if written == len(data):
+                self._direct += 1
+                return
+            data = memoryview(data)[written:]
+        size = len(data)
+        if self._queued + size > self.max_bytes:
+            self.kick(Reason.SLOW)
+            return
+        try:
+            self._send.send_nowait(data)
+        except trio.WouldBlock:
+            self.kick(Reason.SLOW)
+            return
+        self._queued += size
+        self._queued_writes += 1
+
+    async def next_batch(self) -> Chunk:
+        """Wait for queued data and return all of it as one chunk (for the writer task).
+
+        Raises:
+            trio.EndOfChannel: the outbox was closed and everything queued was returned.
+        """
+        first = await self._receive.receive()
+        batch = [first]
+        while True:
+            try:
+                batch.append(self._receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        return first if len(batch) == 1 else b"".join(batch)
+
+    def sent(self, size: int) -> None:
+        """The writer finished writing ``size`` bytes returned by ``next_batch``."""
+        self._queued -= size
+
+    def close(self, reason: Reason | None = None) -> None:
+        """Accept no more data; the writer drains what is queued, then sees EndOfChannel."""
+        if reason is not None and self.ended is None:
+            self.ended = reason
+        self._send.close()
+
+    def kick(self, reason: Reason) -> None:
+        """End this connection now, dropping what is queued (its session is cancelled)."""
+        if self.ended is not None:
+            return
+        self.ended = reason
+        if reason is Reason.SLOW:
+            log.warning("slow-consumer conn=%d queued=%d bound=%d", self.conn, self._queued,
+                        self.max_bytes)
+        self._send.close()
+        self._on_kick()
+
+    def statistics(self) -> OutboxStatistics:
+        return OutboxStatistics(
+            queued_bytes=self._queued,
+            queued_items=self._receive.statistics().current_buffer_used,
+            max_bytes=self.max_bytes,
+            direct_writes=self._direct,
+            queued_writes=self._queued_writes,
+        )
+
+
+@attrs.frozen
+class HubStatistics:
+    """A snapshot of the hub."""
+
+    connections: int  #: outboxes open
+    subscribed: int  #: outboxes that receive broadcasts
+    pending: int  #: items published this round, not yet flushed
+    queued_bytes: int  #: sum over all outboxes
+    flushes: int  #: rounds flushed so far
+    kicked_slow: int  #: connections kicked for a full outbox and since removed
+
+
+# A pending item: (sequence number, data, target). For a broadcast the target is the one
+# connection to leave out (or None); for a direct send it is the only recipient.
+_Item = tuple[int, bytes, ConnId | None]
+
+
+class Hub:
+    """Who receives what. See the module docstring."""
+
+    def __init__(self, max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES) -> None:
+        self.max_queue_bytes = max_queue_bytes
+        self._outboxes: dict[ConnId, Outbox] = {}
+        self._subscribed: dict[ConnId, Outbox] = {}
+        self._broadcasts: list[_Item] = []
+        self._direct: list[_Item] = []
+        self._seq = 0
+        self._wakeup = trio.Event()
+        self._closed = False
+        self._flushes = 0
+        self._kicked_slow = 0
+
+    # -- connections -----------------------------------------------------------------------
+
+    def open_outbox(
+        self, conn: ConnId, try_send: TrySend | None, on_kick: Callable[[], None]
+    ) -> Outbox:
+        """Create ``conn``'s outbox. ``on_kick`` must cancel the connection's session."""
+        if self._closed:
+            raise trio.ClosedResourceError("the hub is shut down")
+        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick)
+        self._outboxes[conn] = outbox
+        return outbox
+
+    def subscribe(self, conn: ConnId) -> None:
+        """Deliver broadcasts published from now on to ``conn`` as well."""
+        outbox = self._outboxes[conn]
+        outbox.subscribed_at = self._seq
+        self._subscribed[conn] = outbox
+
+    def remove(self, conn: ConnId) -> None:
+        """Forget ``conn`` (its session is ending). Nothing is delivered to it afterwards."""
+        outbox = self._outboxes.pop(conn, None)
+        self._subscribed.pop(conn, None)
+        if outbox is not None:
+            if outbox.ended is Reason.SLOW:
+                self._kicked_slow += 1
+            outbox.close()
+
+    # -- publishing (never blocks) ---------------------------------------------------------
+
+    def publish(self, data: bytes, exclude: ConnId | None = None) -> None:
+        """Deliver ``data`` to every subscribed connection except ``exclude``."""
+        if data and not self._closed:
+            self._seq += 1
+            self._broadcasts.append((self._seq, data, exclude))
+            self._wakeup.set()
+
+    def send(self, conn: ConnId, data: bytes) -> None:
+        """Deliver ``data`` to ``conn`` only, in order with the broadcasts around it."""
+        if data and not self._closed:
+            self._seq += 1
+            self._direct.append((self._seq, data, conn))
+            self._wakeup.set()
+
+    # -- the hub's task --------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Flush once per scheduler round until ``shut_down``. Started by server.py."""
+        task_status.started()
+        while not self._closed:
+            await self._wakeup.wait()
+            self._wakeup = trio.Event()
+            self.flush()
+
+    def shut_down(self, farewell: bytes) -> None:
+        """Flush, send ``farewell`` to every connection, and close every outbox.
+
+        Writers then drain what is queued and end; ``run`` returns.
+        """
+        self.flush()
+        self._closed = True
+        self._wakeup.set()
+        for outbox in list(self._outboxes.values()):
+            outbox.offer(farewell)
+            outbox.close(Reason.SHUTDOWN)
+
+    def flush(self) -> None:
+        """Deliver everything pending, in publication order, one chunk per recipient."""
+        broadcasts, direct = self._broadcasts, self._direct
+        if not broadcasts and not direct:
+            return
+        self._broadcasts, self._direct = [], []
+        self._flushes += 1
+        # Recipients whose share differs from "every broadcast of this round".
+        special: set[ConnId] = {target for _, _, target in direct if target is not None}
+        special.update(target for _, _, target in broadcasts if target is not None)
+        if broadcasts:
+            everything = b"".join([data for _, data, _ in broadcasts])
+            first_seq = broadcasts[0][0]
+            for conn, outbox in self._subscribed.items():
+                if conn in special:
+                    continue
+                assert outbox.subscribed_at is not None
+                if outbox.subscribed_at >= first_seq:
+                    special.add(conn)  # subscribed during this round: sees only a suffix
+                    continue
+                outbox.offer(everything)
+        for recipient in special:
+            own = self._outboxes.get(recipient)
+            if own is not None:
+                share = _share_of(recipient, own.subscribed_at, broadcasts, direct)
+                if share:
+                    own.offer(share)
+
+    def statistics(self) -> HubStatistics:
+        outboxes = list(self._outboxes.values())
+        return HubStatistics(
+            connections=len(outboxes),
+            subscribed=len(self._subscribed),
+            pending=len(self._broadcasts) + len(self._direct),
+            queued_bytes=sum(o.statistics().queued_bytes for o in outboxes),
+            flushes=self._flushes,
+            kicked_slow=self._kicked_slow,
+        )
+
+
+def _share_of(
+    conn: ConnId, subscribed_at: int | None, broadcasts: list[_Item], direct: list[_Item]
+) -> bytes:
+    """What ``conn`` gets of one round: its direct items and the broadcasts meant for it,
+    merged in sequence order."""
+    mine = [(seq, data) for seq, data, target in direct if target == conn]
+    if subscribed_at is not None:
+        mine += [(seq, data) for seq, data, target in broadcasts
+                 if seq > subscribed_at and target != conn]
+    mine.sort(key=lambda item: item[0])
+    return b"".join([data for _, data in mine])

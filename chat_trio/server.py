@@ -1,0 +1,121 @@
+"""The task tree and the shutdown steps. Read ``serve`` first: it is the whole server.
+
+::
+
+    run                         signals: 1st SIGINT/SIGTERM -> graceful, 2nd -> at once
+    └── serve
+        ├── clients (nursery)   lives until every connection has ended
+        │   ├── hub.run         flushes each scheduler round's deliveries
+        │   └── serve_connection (one per client)
+        │       ├── _read       bytes -> core -> hub
+        │       └── _write      outbox -> socket
+        └── listening (nursery) cancelled first at shutdown
+            └── serve_listeners accepts, starts serve_connection in `clients`
+
+Shutdown, in three steps: stop accepting (cancel `listening`); tell everyone and close
+every outbox, so each writer flushes and its session ends; give the stragglers
+``config.grace`` seconds (a deadline on `clients`), then cancel them.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import signal
+
+import trio
+
+from chat_trio import __version__
+from chat_trio.config import Config
+from chat_trio.hub import Hub
+from chat_trio.protocol.core import Chat
+from chat_trio.protocol.events import Disconnected, Reason
+from chat_trio.protocol.render import render
+from chat_trio.session import serve_connection
+from chat_trio.transports import tcp
+
+log = logging.getLogger("chat_trio.server")
+
+
+class StartupError(Exception):
+    """The server could not start (say, the port is taken); the message says why."""
+
+
+async def serve(
+    config: Config,
+    stop: trio.Event,
+    *,
+    task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until ``stop`` is set, then shut down gracefully and return.
+
+    Reports the bound (host, port) addresses through ``task_status``.
+    """
+    try:
+        listeners = await tcp.open_listeners(config.host, config.port)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+    chat = Chat(config.rules)
+    hub = Hub(config.max_queue_bytes)
+    conn_ids = itertools.count(1)
+
+    async def handle(stream: trio.SocketStream) -> None:
+        await serve_connection(
+            stream, next(conn_ids), chat, hub,
+            try_send=tcp.direct_writer(stream), peer=tcp.peer_of(stream),
+        )
+
+    async with trio.open_nursery() as clients:
+        await clients.start(hub.run)
+        async with trio.open_nursery() as listening:
+            await listening.start(
+                functools.partial(trio.serve_listeners, handler_nursery=clients),
+                handle, listeners,
+            )
+            addresses = tcp.bound_addresses(listeners)
+            log.info("listening on %s", " ".join(f"{h}:{p}" for h, p in addresses))
+            task_status.started(addresses)
+            await stop.wait()
+            listening.cancel_scope.cancel()
+        log.info("shutdown step=announce connections=%d", hub.statistics().connections)
+        chat.shut_down()
+        hub.shut_down(render([Disconnected(Reason.SHUTDOWN)]))
+        clients.cancel_scope.deadline = trio.current_time() + config.grace
+    log.info("shutdown step=done")
+
+
+async def run(config: Config) -> int:
+    """The CLI's entry: serve, printing the address; stop on signals. Returns the exit status.
+
+    The first SIGINT or SIGTERM starts a graceful shutdown; a second one cancels
+    everything at once.
+    """
+    stop = trio.Event()
+    forced = False
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as root:
+
+            async def watch_signals() -> None:
+                nonlocal forced
+                async for signum in signals:
+                    if stop.is_set():
+                        log.warning("shutdown step=forced signal=%s", signal.Signals(signum).name)
+                        forced = True
+                        root.cancel_scope.cancel()
+                        return
+                    log.info("shutdown step=begin signal=%s", signal.Signals(signum).name)
+                    print("Shutting down (Ctrl-C again to stop at once)...", flush=True)
+                    stop.set()
+
+            async def serve_then_stop_watching(
+                *, task_status: trio.TaskStatus[list[tuple[str, int]]]
+            ) -> None:
+                await serve(config, stop, task_status=task_status)
+                root.cancel_scope.cancel()
+
+            root.start_soon(watch_signals)
+            addresses = await root.start(serve_then_stop_watching)
+            where = ", ".join(f"{host}:{port}" for host, port in addresses)
+            print(f"chat-trio {__version__} listening on {where} (Ctrl-C to stop)", flush=True)
+    return 130 if forced else 0

@@ -1,0 +1,149 @@
+"""One connection, from accept to close: a reader task and a writer task in one nursery.
+
+The reader feeds received bytes to the sans-I/O core and hands its outputs to the hub;
+the writer drains the connection's outbox into the stream. Either one ending ends the
+other: the writer cancels the nursery when it stops, and the reader, when the input is
+over, closes the outbox so the writer flushes what is queued (within ``FLUSH_TIMEOUT``)
+and stops.
+
+This nursery lives exactly as long as the connection, so it is opened here rather than in
+server.py (which owns the server-wide, long-lived ones).
+
+Error handling: ``serve_connection`` never raises anything but ``trio.Cancelled``. A
+broken connection ends the session with ``Reason.LOST``; any other exception is logged
+with the connection's id and ends only this session. Whatever happened, the name is freed
+and the others see exactly one leave notice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from chat_trio.hub import Hub, Outbox, TrySend
+from chat_trio.protocol.core import Chat
+from chat_trio.protocol.events import (
+    Broadcast,
+    Close,
+    ConnId,
+    Disconnected,
+    Output,
+    Reason,
+    Reply,
+    Subscribe,
+)
+from chat_trio.protocol.render import render
+
+log = logging.getLogger("chat_trio.session")
+
+READ_SIZE = 16 * 1024
+"""Bytes per receive. A pasted page arrives in a few reads; a flood is published in chunks
+of hundreds of lines, one publish per chunk."""
+
+FLUSH_TIMEOUT = 5.0
+"""Seconds the writer gets to deliver what is queued after /quit or EOF."""
+
+NOTICE_TIMEOUT = 1.0
+"""Seconds to try to tell a kicked client why (best effort: it is not reading)."""
+
+
+def carry_out(outputs: list[Output], hub: Hub) -> Reason | None:
+    """Hand the core's outputs to the hub, in order. Returns the reason of a ``Close``."""
+    closing = None
+    for output in outputs:
+        if isinstance(output, Broadcast):
+            hub.publish(render(output.events), exclude=output.exclude)
+        elif isinstance(output, Reply):
+            hub.send(output.to, render(output.events))
+        elif isinstance(output, Subscribe):
+            hub.subscribe(output.conn)
+        elif isinstance(output, Close):
+            closing = output.reason
+    return closing
+
+
+async def serve_connection(
+    stream: trio.abc.Stream,
+    conn: ConnId,
+    chat: Chat,
+    hub: Hub,
+    *,
+    try_send: TrySend | None = None,
+    peer: str = "-",
+) -> None:
+    """Run one connection until it ends. See the module docstring.
+
+    Args:
+      stream: the connection; closed when this returns.
+      conn: a connection id never used before.
+      try_send: a non-blocking write to the same connection, for the hub's fast path
+        (plain sockets only; None for TLS and test streams).
+      peer: the client's address, for the logs.
+    """
+    log.info("connect conn=%d peer=%s", conn, peer)
+    reason = Reason.ERROR
+    outbox: Outbox | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            outbox = hub.open_outbox(conn, try_send, on_kick=nursery.cancel_scope.cancel)
+            nursery.start_soon(_write, stream, outbox, nursery.cancel_scope)
+            carry_out(chat.connect(conn, trio.current_time()), hub)
+            reason = await _read(stream, conn, chat, hub)
+            outbox.close()
+            nursery.cancel_scope.deadline = trio.current_time() + FLUSH_TIMEOUT
+    except Exception:
+        log.exception("error conn=%d", conn)
+        reason = Reason.ERROR
+    finally:
+        name = chat.name_of(conn)
+        hub.remove(conn)
+        if outbox is not None and outbox.ended is not None:
+            reason = outbox.ended
+        carry_out(chat.disconnect(conn, reason), hub)
+        # Cleanup may run in a cancelled scope: shield it, and bound it.
+        with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
+            try:
+                if reason is Reason.SLOW:
+                    await stream.send_all(render([Disconnected(reason)]))
+                await stream.aclose()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+        await trio.aclose_forcefully(stream)  # a no-op unless the above timed out or failed
+        log.info("disconnect conn=%d name=%s reason=%s", conn, name or "-", reason.value)
+
+
+async def _read(stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub) -> Reason:
+    """Feed the core until it closes the connection; return why."""
+    while True:
+        with trio.move_on_at(chat.deadline(conn)):
+            try:
+                data = await stream.receive_some(READ_SIZE)
+            except trio.BrokenResourceError:
+                return Reason.LOST
+            outputs = chat.receive(conn, data, trio.current_time())
+            if any(isinstance(o, Subscribe) for o in outputs):
+                log.info("register conn=%d name=%s", conn, chat.name_of(conn))
+            closing = carry_out(outputs, hub)
+            if closing is not None:
+                return closing
+            continue
+        closing = carry_out(chat.expire(conn, trio.current_time()), hub)
+        if closing is not None:
+            return closing
+
+
+async def _write(stream: trio.abc.Stream, outbox: Outbox, session: trio.CancelScope) -> None:
+    """Drain the outbox into the stream, one write per batch; end the session when done."""
+    try:
+        while True:
+            try:
+                batch = await outbox.next_batch()
+            except trio.EndOfChannel:
+                break
+            await stream.send_all(batch)
+            outbox.sent(len(batch))
+    except trio.BrokenResourceError:
+        outbox.kick(Reason.LOST)
+    finally:
+        session.cancel()

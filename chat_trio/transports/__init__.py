@@ -1,0 +1,1 @@
+"""Thin adapters between the network and ``session.serve_connection``: tcp today."""

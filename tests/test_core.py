@@ -1,0 +1,292 @@
+"""The chat rules, driven synchronously through the sans-I/O core (no trio)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat_trio.protocol.core import COMMANDS, USERS_SHOWN, Chat, Rules, check_name
+from chat_trio.protocol.events import Broadcast, Reason, Said
+from tests.helpers import Harness, splits
+
+
+def test_core_registration_greets_and_announces() -> None:
+    h = Harness()
+    h.connect(1)
+    assert h.take(1) == "Welcome to chat-trio!\r\nEnter your username: "
+    h.register(2, "Bob")
+    h.send(1, b"Alice\n")
+    assert h.take(1).startswith("Welcome to the chat, Alice! 2 users online.")
+    assert h.take(2) == "* Alice joined the chat\r\n"
+
+
+def test_core_chat_reaches_others_not_sender() -> None:
+    h = Harness()
+    for conn, name in [(1, "Alice"), (2, "Bob"), (3, "Carol")]:
+        h.register(conn, name)
+    h.take(1), h.take(2)
+    h.send(1, b"Hi all\r\n")
+    assert h.take(1) == ""
+    assert h.take(2) == "Alice: Hi all\r\n"
+    assert h.take(3) == "Alice: Hi all\r\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("", "Please type a username."),
+        ("x" * 33, "too long (33 characters; at most 32)"),
+        ("1abc", "must start with a letter"),
+        ("_abc", "must start with a letter"),
+        ("Ålice", "must start with a letter"),
+        ("al ice", "only letters, digits, '_' and '-' (not ' ')"),
+        ("alicé", "(not 'é')"),
+        ("Admin", 'The name "Admin" is reserved.'),
+        ("CHAT-TRIO", "is reserved"),
+    ],
+)
+def test_core_name_rules_refuse_with_reason(name: str, why: str) -> None:
+    problem = check_name(name)
+    assert problem is not None and why in problem
+
+
+@pytest.mark.parametrize("name", ["a", "Bob", "x" * 32, "R2-D2", "snake_case", "Z9"])
+def test_core_name_rules_accept(name: str) -> None:
+    assert check_name(name) is None
+
+
+def test_core_refusal_says_why_and_prompts_again() -> None:
+    h = Harness()
+    h.connect(1)
+    h.take(1)
+    h.send(1, b"root\n")
+    assert h.take(1) == 'The name "root" is reserved.\r\nEnter your username: '
+
+
+def test_core_names_unique_case_insensitively() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.connect(2)
+    h.take(2)
+    h.send(2, b"ALICE\n")
+    assert h.take(2) == (
+        'The name "ALICE" is already taken; please choose another.\r\nEnter your username: '
+    )
+
+
+def test_core_two_clients_racing_for_one_name_exactly_one_wins() -> None:
+    h = Harness()
+    h.connect(1)
+    h.connect(2)
+    h.send(1, b"Dana\n")
+    h.send(2, b"dana\n")
+    assert h.chat.online == 1
+    assert "Welcome to the chat, Dana!" in h.take(1)
+    assert "already taken" in h.take(2)
+
+
+def test_core_five_bad_names_close_with_reason() -> None:
+    h = Harness()
+    h.connect(1)
+    h.send(1, b"\n" * 10)  # blank lines are nudges, not attempts
+    assert 1 not in h.closed
+    h.send(1, b"1\n2\n3\n4\n")
+    assert 1 not in h.closed
+    h.take(1)
+    h.send(1, b"5\nlate-line\n")
+    assert h.take(1) == (
+        "A username must start with a letter (A-Z or a-z). Too many invalid usernames.\r\n"
+        "Goodbye!\r\n"
+    )
+    assert h.closed[1] is Reason.BAD_NAME
+
+
+def test_core_name_timeout_closes_with_reason() -> None:
+    h = Harness(Rules(name_timeout=60))
+    h.connect(1)
+    assert h.chat.deadline(1) == 60
+    h.apply(h.chat.expire(1, 59.9))
+    assert 1 not in h.closed
+    h.take(1)
+    h.apply(h.chat.expire(1, 60.0))
+    assert h.take(1) == "No valid username within 60 seconds.\r\nGoodbye!\r\n"
+    assert h.closed[1] is Reason.NAME_TIMEOUT
+
+
+def test_core_deadline_is_infinite_once_registered() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    assert h.chat.deadline(1) == float("inf")
+
+
+def test_core_users_lists_count_and_sorted_names() -> None:
+    h = Harness()
+    for conn, name in [(1, "carol"), (2, "Alice"), (3, "bob")]:
+        h.register(conn, name)
+    h.connect(4)  # not registered: not listed
+    h.take(1)
+    h.send(1, b"/users\n")
+    assert h.take(1) == "Users online: 3 (Alice, bob, carol)\r\n"
+
+
+def test_core_users_list_is_bounded() -> None:
+    h = Harness()
+    for conn in range(USERS_SHOWN + 5):
+        h.register(conn, f"user{conn:04d}")
+    h.take(0)
+    h.send(0, b"/users\n")
+    answer = h.take(0)
+    assert answer.startswith(f"Users online: {USERS_SHOWN + 5} (user0000, ")
+    assert answer.endswith(", and 5 more)\r\n")
+
+
+def test_core_help_lists_every_registered_command() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.send(1, b"/HELP\n")
+    help_text = h.take(1)
+    assert help_text.startswith("Commands:\r\n")
+    for command in COMMANDS.values():
+        assert f"  {command.usage} " in help_text and command.summary in help_text
+    assert "//text" in help_text
+
+
+def test_core_unknown_command_is_an_error_never_broadcast() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1)
+    h.send(2, b"/dance wildly\n")
+    assert h.take(2) == 'Unknown command "/dance". Type /help for the commands.\r\n'
+    assert h.take(1) == ""
+
+
+def test_core_double_slash_sends_a_slash_line_and_blank_lines_are_ignored() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1)
+    h.send(2, b"//shrug\n\n   \n")
+    assert h.take(1) == "Bob: /shrug\r\n"
+
+
+def test_core_quit_says_goodbye_and_others_see_one_leave() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1)
+    h.send(2, b"/quit\nignored after quit\n")
+    assert h.take(2) == "Goodbye!\r\n"
+    assert h.closed[2] is Reason.QUIT
+    h.disconnect(2, Reason.QUIT)
+    h.disconnect(2, Reason.QUIT)  # a second call is harmless
+    assert h.take(1) == "* Bob left the chat\r\n"
+    assert h.chat.online == 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "suffix"),
+    [
+        (Reason.CLOSED, ""),
+        (Reason.LOST, " (connection lost)"),
+        (Reason.SLOW, " (too slow to receive)"),
+        (Reason.ERROR, " (server error)"),
+    ],
+)
+def test_core_leave_notice_names_unusual_reasons(reason: Reason, suffix: str) -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1)
+    h.disconnect(2, reason)
+    assert h.take(1) == f"* Bob left the chat{suffix}\r\n"
+
+
+def test_core_name_is_free_again_after_disconnect() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.disconnect(1, Reason.LOST)
+    h.register(2, "alice")
+
+
+def test_core_eof_closes_and_unregistered_leave_is_silent() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.connect(2)
+    h.send(2, b"")
+    assert h.closed[2] is Reason.CLOSED
+    h.disconnect(2, Reason.CLOSED)
+    assert h.take(1) == ""
+
+
+def test_core_shutdown_suppresses_leave_notices_and_input() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1)
+    h.chat.shut_down()
+    h.send(2, b"still talking\n")
+    h.disconnect(2, Reason.SHUTDOWN)
+    assert h.take(1) == ""
+
+
+def test_core_too_long_line_is_refused_and_not_sent() -> None:
+    h = Harness(Rules(max_line=10))
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1), h.take(2)
+    h.send(2, b"x" * 11 + b"\nok\n")
+    assert h.take(2) == "Line too long (over 10 bytes); not sent.\r\n"
+    assert h.take(1) == "Bob: ok\r\n"
+
+
+def test_core_telnet_ctrl_c_quits_politely() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.send(1, b"\xff\xf4")
+    assert h.take(1) == "Goodbye!\r\n"
+    assert h.closed[1] is Reason.QUIT
+
+
+def test_core_commands_before_registration_then_prompt_again() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.connect(2)
+    h.take(2)
+    h.send(2, b"/users\n")
+    assert h.take(2) == "Users online: 1 (Alice)\r\nEnter your username: "
+    h.send(2, b"/quit\n")
+    assert h.closed[2] is Reason.QUIT
+
+
+def test_core_paste_is_published_once_in_order() -> None:
+    chat = Chat()
+    chat.connect(1, 0)
+    chat.receive(1, b"Alice\n", 0)
+    outputs = chat.receive(1, b"".join(b"line %d\n" % i for i in range(100)), 0)
+    assert outputs == [
+        Broadcast(tuple(Said("Alice", f"line {i}") for i in range(100)), exclude=1)
+    ]
+
+
+# The same session, whatever way the bytes are cut, must look the same to everyone.
+SESSION = b"Alice\r\nhello\n/users\n//slash\n\xe2\x82\xac uro\n/nope\n/quit\n"
+
+
+def run_session(chunks: list[bytes]) -> tuple[str, str]:
+    h = Harness()
+    h.register(9, "Watcher")
+    h.take(9)
+    h.connect(1)
+    for chunk in chunks:
+        if chunk:
+            h.send(1, chunk)
+    return h.take(1), h.take(9)
+
+
+def test_core_session_same_on_every_split() -> None:
+    expected = run_session([SESSION])
+    assert expected[1] == (
+        "* Alice joined the chat\r\nAlice: hello\r\nAlice: /slash\r\nAlice: € uro\r\n"
+    )
+    for chunks in splits(SESSION, 3):
+        assert run_session(chunks) == expected, chunks
