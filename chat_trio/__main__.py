@@ -58,27 +58,65 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the chat server until Ctrl-C or SIGTERM (a second one stops at once).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on; 0.0.0.0 or :: for every interface")
-    serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
-                       help="TCP port; 0 picks a free one and prints it")
-    serve.add_argument("--max-line", type=_positive_int, default=DEFAULT_MAX_LINE,
-                       metavar="BYTES", help="longest input line; longer lines are refused")
-    serve.add_argument("--send-queue", type=_positive_int, default=DEFAULT_MAX_QUEUE_BYTES,
-                       metavar="BYTES",
-                       help="bytes queued for one client before it is disconnected as too slow")
-    serve.add_argument("--grace", type=_seconds, default=DEFAULT_GRACE, metavar="SECONDS",
-                       help="at shutdown, time given to clients to receive what is queued")
-    serve.add_argument("--name-timeout", type=_seconds, default=Rules().name_timeout,
-                       metavar="SECONDS", help="time a new client has to pick a valid username")
-    serve.add_argument("--name-attempts", type=_positive_int, default=Rules().name_attempts,
-                       metavar="N", help="invalid usernames before the connection is closed")
-    serve.add_argument("--reserved-names", type=_names,
-                       default=",".join(sorted(DEFAULT_RESERVED_NAMES)), metavar="A,B,...",
-                       help="usernames nobody may take (case-insensitive)")
-    serve.add_argument("--log-level", default="info",
-                       choices=["debug", "info", "warning", "error"],
-                       help="what to log on stderr")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 or :: for every interface",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help="TCP port; 0 picks a free one and prints it",
+    )
+    serve.add_argument(
+        "--max-line",
+        type=_positive_int,
+        default=DEFAULT_MAX_LINE,
+        metavar="BYTES",
+        help="longest input line; longer lines are refused",
+    )
+    serve.add_argument(
+        "--send-queue",
+        type=_positive_int,
+        default=DEFAULT_MAX_QUEUE_BYTES,
+        metavar="BYTES",
+        help="bytes queued for one client before it is disconnected as too slow",
+    )
+    serve.add_argument(
+        "--grace",
+        type=_seconds,
+        default=DEFAULT_GRACE,
+        metavar="SECONDS",
+        help="at shutdown, time given to clients to receive what is queued",
+    )
+    serve.add_argument(
+        "--name-timeout",
+        type=_seconds,
+        default=Rules().name_timeout,
+        metavar="SECONDS",
+        help="time a new client has to pick a valid username",
+    )
+    serve.add_argument(
+        "--name-attempts",
+        type=_positive_int,
+        default=Rules().name_attempts,
+        metavar="N",
+        help="invalid usernames before the connection is closed",
+    )
+    serve.add_argument(
+        "--reserved-names",
+        type=_names,
+        default=",".join(sorted(DEFAULT_RESERVED_NAMES)),
+        metavar="A,B,...",
+        help="usernames nobody may take (case-insensitive)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="what to log on stderr",
+    )
     return parser
 
 
@@ -115,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     except* StartupError as group:
         for exc in group.exceptions:
             print(f"chat-trio: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:  # a Ctrl-C that arrived as the server was finishing anyway
+    except* KeyboardInterrupt:  # a Ctrl-C that arrived as the server was finishing anyway
         status = 130
     return status
 

@@ -18,8 +18,11 @@ How a publish travels:
 4. The connection's writer task (session.py) drains its whole queue into one write.
 
 Policy when an outbox is full (trio issue #987 lists the choices; we take "bounded, then
-disconnect with a reason"): a connection whose queued bytes would exceed
-``max_queue_bytes`` is kicked with ``Reason.SLOW``. Its session is cancelled, it gets a
+disconnect with a reason"): when data arrives for a connection that still has bytes
+queued (or being written), and the total would exceed ``max_queue_bytes``, the connection
+is kicked with ``Reason.SLOW``. An empty queue always accepts one round's delivery, so one
+large round (a big paste) never kicks a client that is keeping up; a client that is not
+keeping up holds at most ``max_queue_bytes`` plus one round. Its session is cancelled, it gets a
 best-effort notice, and the others see it leave "(too slow to receive)". Nobody else
 waits or loses anything.
 """
@@ -80,13 +83,14 @@ class Outbox:
         self._try_send = try_send
         self._on_kick = on_kick
         self._send, self._receive = trio.open_memory_channel[Chunk](MAX_QUEUE_ITEMS)
+        self._closed = False
         self._queued = 0
         self._direct = 0
         self._queued_writes = 0
 
     def offer(self, data: Chunk) -> None:
         """Deliver ``data`` or queue it; never blocks. Kicks the connection if it is full."""
-        if self.ended is not None:
+        if self._closed:
             return
         if self._queued == 0 and self._try_send is not None:
             # Nothing queued and the writer is idle, so writing here cannot reorder bytes.
@@ -102,7 +106,7 @@ class Outbox:
                 return
             data = memoryview(data)[written:]
         size = len(data)
-        if self._queued + size > self.max_bytes:
+        if self._queued and self._queued + size > self.max_bytes:
             self.kick(Reason.SLOW)
             return
         try:
@@ -136,6 +140,7 @@ class Outbox:
         """Accept no more data; the writer drains what is queued, then sees EndOfChannel."""
         if reason is not None and self.ended is None:
             self.ended = reason
+        self._closed = True
         self._send.close()
 
     def kick(self, reason: Reason) -> None:
@@ -143,9 +148,11 @@ class Outbox:
         if self.ended is not None:
             return
         self.ended = reason
+        self._closed = True
         if reason is Reason.SLOW:
-            log.warning("slow-consumer conn=%d queued=%d bound=%d", self.conn, self._queued,
-                        self.max_bytes)
+            log.warning(
+                "slow-consumer conn=%d queued=%d bound=%d", self.conn, self._queued, self.max_bytes
+            )
         self._send.close()
         self._on_kick()
 
@@ -185,6 +192,7 @@ class Hub:
         self._subscribed: dict[ConnId, Outbox] = {}
         self._broadcasts: list[_Item] = []
         self._direct: list[_Item] = []
+        self._finishing: list[ConnId] = []
         self._seq = 0
         self._wakeup = trio.Event()
         self._closed = False
@@ -208,6 +216,15 @@ class Hub:
         outbox = self._outboxes[conn]
         outbox.subscribed_at = self._seq
         self._subscribed[conn] = outbox
+
+    def finish(self, conn: ConnId) -> None:
+        """Close ``conn``'s outbox once what was sent to it so far is flushed into it.
+
+        Its writer then drains the queue and stops: the graceful end of a connection.
+        """
+        if not self._closed:
+            self._finishing.append(conn)
+            self._wakeup.set()
 
     def remove(self, conn: ConnId) -> None:
         """Forget ``conn`` (its session is ending). Nothing is delivered to it afterwards."""
@@ -258,10 +275,10 @@ class Hub:
 
     def flush(self) -> None:
         """Deliver everything pending, in publication order, one chunk per recipient."""
-        broadcasts, direct = self._broadcasts, self._direct
-        if not broadcasts and not direct:
+        broadcasts, direct, finishing = self._broadcasts, self._direct, self._finishing
+        if not broadcasts and not direct and not finishing:
             return
-        self._broadcasts, self._direct = [], []
+        self._broadcasts, self._direct, self._finishing = [], [], []
         self._flushes += 1
         # Recipients whose share differs from "every broadcast of this round".
         special: set[ConnId] = {target for _, _, target in direct if target is not None}
@@ -283,13 +300,16 @@ class Hub:
                 share = _share_of(recipient, own.subscribed_at, broadcasts, direct)
                 if share:
                     own.offer(share)
+        for leaving in finishing:
+            if (done := self._outboxes.get(leaving)) is not None:
+                done.close()
 
     def statistics(self) -> HubStatistics:
         outboxes = list(self._outboxes.values())
         return HubStatistics(
             connections=len(outboxes),
             subscribed=len(self._subscribed),
-            pending=len(self._broadcasts) + len(self._direct),
+            pending=len(self._broadcasts) + len(self._direct) + len(self._finishing),
             queued_bytes=sum(o.statistics().queued_bytes for o in outboxes),
             flushes=self._flushes,
             kicked_slow=self._kicked_slow,
@@ -303,7 +323,10 @@ def _share_of(
     merged in sequence order."""
     mine = [(seq, data) for seq, data, target in direct if target == conn]
     if subscribed_at is not None:
-        mine += [(seq, data) for seq, data, target in broadcasts
-                 if seq > subscribed_at and target != conn]
+        mine += [
+            (seq, data)
+            for seq, data, target in broadcasts
+            if seq > subscribed_at and target != conn
+        ]
     mine.sort(key=lambda item: item[0])
     return b"".join([data for _, data in mine])

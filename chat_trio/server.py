@@ -62,8 +62,12 @@ async def serve(
 
     async def handle(stream: trio.SocketStream) -> None:
         await serve_connection(
-            stream, next(conn_ids), chat, hub,
-            try_send=tcp.direct_writer(stream), peer=tcp.peer_of(stream),
+            stream,
+            next(conn_ids),
+            chat,
+            hub,
+            try_send=tcp.direct_writer(stream),
+            peer=tcp.peer_of(stream),
         )
 
     async with trio.open_nursery() as clients:
@@ -71,7 +75,8 @@ async def serve(
         async with trio.open_nursery() as listening:
             await listening.start(
                 functools.partial(trio.serve_listeners, handler_nursery=clients),
-                handle, listeners,
+                handle,
+                listeners,
             )
             addresses = tcp.bound_addresses(listeners)
             log.info("listening on %s", " ".join(f"{h}:{p}" for h, p in addresses))

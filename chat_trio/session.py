@@ -3,8 +3,8 @@
 The reader feeds received bytes to the sans-I/O core and hands its outputs to the hub;
 the writer drains the connection's outbox into the stream. Either one ending ends the
 other: the writer cancels the nursery when it stops, and the reader, when the input is
-over, closes the outbox so the writer flushes what is queued (within ``FLUSH_TIMEOUT``)
-and stops.
+over, asks the hub to close the outbox after what is pending for it, so the writer
+flushes everything (within ``FLUSH_TIMEOUT``) and stops.
 
 This nursery lives exactly as long as the connection, so it is opened here rather than in
 server.py (which owns the server-wide, long-lived ones).
@@ -90,7 +90,7 @@ async def serve_connection(
             nursery.start_soon(_write, stream, outbox, nursery.cancel_scope)
             carry_out(chat.connect(conn, trio.current_time()), hub)
             reason = await _read(stream, conn, chat, hub)
-            outbox.close()
+            hub.finish(conn)
             nursery.cancel_scope.deadline = trio.current_time() + FLUSH_TIMEOUT
     except Exception:
         log.exception("error conn=%d", conn)

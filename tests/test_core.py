@@ -263,9 +263,7 @@ def test_core_paste_is_published_once_in_order() -> None:
     chat.connect(1, 0)
     chat.receive(1, b"Alice\n", 0)
     outputs = chat.receive(1, b"".join(b"line %d\n" % i for i in range(100)), 0)
-    assert outputs == [
-        Broadcast(tuple(Said("Alice", f"line {i}") for i in range(100)), exclude=1)
-    ]
+    assert outputs == [Broadcast(tuple(Said("Alice", f"line {i}") for i in range(100)), exclude=1)]
 
 
 # The same session, whatever way the bytes are cut, must look the same to everyone.

@@ -123,8 +123,18 @@ class Disconnected:
 
 
 Event = (
-    Greeting | AskName | NameRefused | Welcome | Joined | Left | Said | UserList | Help
-    | Error | Goodbye | Disconnected
+    Greeting
+    | AskName
+    | NameRefused
+    | Welcome
+    | Joined
+    | Left
+    | Said
+    | UserList
+    | Help
+    | Error
+    | Goodbye
+    | Disconnected
 )
 
 

@@ -71,9 +71,7 @@ _ESCAPE_SEQUENCE = re.compile(
 # What may not reach another user's terminal once escape sequences are gone: C0 controls
 # but TAB and the line feed that separates lines here, DEL, C1 controls, bidi embeddings,
 # overrides, isolates and marks (Trojan-source style reordering), line/paragraph separators.
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
-)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def sanitize(text: str) -> str:

@@ -1,0 +1,93 @@
+"""Fixtures: an in-memory chat server (hub + core + sessions) and line-oriented test clients."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+import pytest
+import trio
+import trio.testing
+
+from chat_trio.hub import Hub, TrySend
+from chat_trio.protocol.core import Chat, Rules
+from chat_trio.session import serve_connection
+
+
+class LineClient:
+    """A test client: sends lines, and reads until the text it expects has arrived."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.buffer = b""
+
+    async def send(self, text: str) -> None:
+        await self.stream.send_all(text.encode() + b"\r\n")
+
+    async def expect(self, text: str, wait_at_most: float = 5) -> str:
+        """Read until ``text`` has arrived; return everything up to and including it."""
+        wanted = text.encode()
+        with trio.fail_after(wait_at_most):
+            while wanted not in self.buffer:
+                data = await self.stream.receive_some(65536)
+                if not data:
+                    raise EOFError(f"closed before {text!r}; got {self.buffer!r}")
+                self.buffer += data
+        end = self.buffer.index(wanted) + len(wanted)
+        seen, self.buffer = self.buffer[:end], self.buffer[end:]
+        return seen.decode()
+
+    async def read_to_eof(self, wait_at_most: float = 5) -> str:
+        with trio.fail_after(wait_at_most):
+            while data := await self.stream.receive_some(65536):
+                self.buffer += data
+        seen, self.buffer = self.buffer, b""
+        return seen.decode()
+
+    async def register(self, name: str) -> str:
+        await self.expect("Enter your username: ")
+        await self.send(name)
+        return await self.expect("Type /help for commands.\r\n")
+
+
+class MemoryServer:
+    """The server's insides (core, hub, sessions) over in-memory streams."""
+
+    def __init__(self, nursery: trio.Nursery, chat: Chat, hub: Hub) -> None:
+        self.nursery = nursery
+        self.chat = chat
+        self.hub = hub
+        self._ids = itertools.count(1)
+
+    def attach(self, server_side: trio.abc.Stream, try_send: TrySend | None = None) -> None:
+        self.nursery.start_soon(
+            partial(serve_connection, try_send=try_send),
+            server_side,
+            next(self._ids),
+            self.chat,
+            self.hub,
+        )
+
+    def connect(self) -> LineClient:
+        client_side, server_side = trio.testing.memory_stream_pair()
+        self.attach(server_side)
+        return LineClient(client_side)
+
+
+@asynccontextmanager
+async def open_memory_server(
+    rules: Rules | None = None, max_queue_bytes: int = 96 * 1024
+) -> AsyncIterator[MemoryServer]:
+    async with trio.open_nursery() as nursery:
+        hub = Hub(max_queue_bytes)
+        await nursery.start(hub.run)
+        yield MemoryServer(nursery, Chat(rules), hub)
+        nursery.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[MemoryServer]:
+    async with open_memory_server() as memory_server:
+        yield memory_server

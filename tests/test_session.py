@@ -1,0 +1,156 @@
+"""Sessions over in-memory streams: the reader/writer pair, errors, slow readers, timeouts."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+import trio
+import trio.testing
+
+from chat_trio.transports.tcp import direct_writer
+from tests.conftest import LineClient, MemoryServer, open_memory_server
+
+
+async def test_session_conversation(server: MemoryServer) -> None:
+    alice = server.connect()
+    assert "Welcome to the chat, Alice! 1 user online." in await alice.register("Alice")
+    bob = server.connect()
+    assert "2 users online" in await bob.register("Bob")
+    await alice.expect("* Bob joined the chat\r\n")
+    await bob.send("Hi Alice!")
+    await alice.expect("Bob: Hi Alice!\r\n")
+    await alice.send("/users")
+    await alice.expect("Users online: 2 (Alice, Bob)\r\n")
+    await alice.send("/quit")
+    assert (await alice.read_to_eof()).endswith("Goodbye!\r\n")
+    await bob.expect("* Alice left the chat\r\n")
+    assert server.chat.online == 1
+
+
+async def test_session_half_typed_line_is_not_mixed_with_broadcasts(
+    server: MemoryServer,
+) -> None:
+    alice, bob, carol = server.connect(), server.connect(), server.connect()
+    for client, name in [(alice, "Alice"), (bob, "Bob"), (carol, "Carol")]:
+        await client.register(name)
+    await alice.stream.send_all(b"hel")
+    await bob.send("interrupting!")
+    await alice.expect("Bob: interrupting!\r\n")
+    await alice.stream.send_all(b"lo\r\n")
+    seen = await carol.expect("Alice: hello\r\n")
+    assert "Bob: interrupting!\r\n" in seen
+
+
+async def test_session_paste_arrives_whole_and_in_order(server: MemoryServer) -> None:
+    alice, bob = server.connect(), server.connect()
+    await alice.register("Alice")
+    await bob.register("Bob")
+    paste = "".join(f"line {i}\n" for i in range(500))
+    await alice.stream.send_all(paste.encode())
+    seen = await bob.expect("Alice: line 499\r\n")
+    lines = [ln for ln in seen.split("\r\n") if ln.startswith("Alice: ")]
+    assert lines == [f"Alice: line {i}" for i in range(500)]
+
+
+async def test_session_slow_reader_is_cut_and_nobody_else_loses_a_line(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_memory_server(max_queue_bytes=4096) as server:
+        alice, bob = server.connect(), server.connect()
+        await alice.register("Alice")
+        await bob.register("Bob")
+        # Carol registers, then stops reading: a real socket whose kernel buffers fill up.
+        carol_sock, server_sock = trio.socket.socketpair()
+        for sock in (carol_sock, server_sock):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        server_stream = trio.SocketStream(server_sock)
+        server.attach(server_stream, try_send=direct_writer(server_stream))
+        carol = LineClient(trio.SocketStream(carol_sock))
+        await carol.register("Carol")
+        await alice.expect("* Carol joined the chat\r\n")
+        for i in range(2000):
+            await alice.send(f"message number {i:04d}, long enough to fill a queue quickly")
+        seen = await bob.expect("Alice: message number 1999")
+        assert seen.count("Alice: message number") == 2000
+        await alice.expect("* Carol left the chat (too slow to receive)\r\n")
+        assert server.chat.online == 2
+        stats = server.hub.statistics()
+        assert stats.kicked_slow == 1 and stats.connections == 2
+        # Carol reads at last: what she gets ends with the reason she was cut.
+        assert (await carol.read_to_eof()).endswith(
+            "* Disconnected: too slow to receive (your send queue was full).\r\n"
+        )
+        await carol.stream.aclose()
+
+
+class ExplodingStream(trio.abc.Stream):
+    """A stream whose receive fails with a bug-like error after the name was sent."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.sent = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        await trio.lowlevel.checkpoint()
+        if not self.sent:
+            self.sent = True
+            return b"Eve\n"
+        raise self.error
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+async def test_session_bug_in_one_client_is_logged_and_contained(
+    server: MemoryServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = server.connect()
+    await alice.register("Alice")
+    server.attach(ExplodingStream(RuntimeError("boom")))
+    await alice.expect("* Eve joined the chat\r\n")
+    await alice.expect("* Eve left the chat (server error)\r\n")
+    await alice.send("/users")
+    await alice.expect("Users online: 1 (Alice)\r\n")
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "error conn=2" in errors[0].getMessage()
+
+
+async def test_session_reset_frees_name_with_one_leave_notice(server: MemoryServer) -> None:
+    alice = server.connect()
+    await alice.register("Alice")
+    server.attach(ExplodingStream(trio.BrokenResourceError("reset")))
+    await alice.expect("* Eve left the chat (connection lost)\r\n")
+    await alice.send("/users")
+    seen = await alice.expect("Users online: 1 (Alice)\r\n")
+    assert "left the chat" not in seen
+
+
+async def test_session_name_timeout_on_virtual_clock(
+    server: MemoryServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    start = trio.current_time()
+    client = server.connect()
+    await client.expect("Enter your username: ")
+    await client.send("1bad")
+    await client.expect("Enter your username: ")
+    text = await client.read_to_eof(wait_at_most=120)
+    assert text == "No valid username within 60 seconds.\r\nGoodbye!\r\n"
+    assert trio.current_time() - start == pytest.approx(60)
+
+
+async def test_session_eof_without_newline_still_delivers_the_line(server: MemoryServer) -> None:
+    alice, bob = server.connect(), server.connect()
+    await alice.register("Alice")
+    await bob.register("Bob")
+    await bob.stream.send_all(b"last words")
+    await bob.stream.send_eof()  # type: ignore[attr-defined]
+    await alice.expect("Bob: last words\r\n* Bob left the chat\r\n")
