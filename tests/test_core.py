@@ -242,9 +242,10 @@ def test_core_too_long_line_is_refused_and_not_sent() -> None:
 def test_core_telnet_ctrl_c_quits_politely() -> None:
     h = Harness()
     h.register(1, "Alice")
-    h.send(1, b"\xff\xf4")
-    assert h.take(1) == "Goodbye!\r\n"
-    assert h.closed[1] is Reason.QUIT
+    h.send(1, b"\xff\xf4\xff\xfd\x06")
+    # IAC WILL TIMING-MARK first, so that telnet shows what follows.
+    assert h.received[1] == b"\xff\xfb\x06Goodbye!\r\n"
+    assert h.closed[1] is Reason.INTERRUPTED
 
 
 def test_core_commands_before_registration_then_prompt_again() -> None:

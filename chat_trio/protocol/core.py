@@ -224,7 +224,7 @@ class Chat:
                 if client.phase is Phase.NAMING:
                     out.reply(conn, AskName())
             elif isinstance(item, Interrupted):
-                self._quit(conn, client, out, Reason.QUIT)
+                self._quit(conn, client, out, Reason.INTERRUPTED)
             elif isinstance(item, EndOfInput):
                 client.phase = Phase.CLOSING
                 out.close(conn, Reason.CLOSED)

@@ -25,7 +25,8 @@ ConnId = int
 class Reason(enum.Enum):
     """Why a connection ended. The value is the word used in logs."""
 
-    QUIT = "quit"  #: the user typed /quit (or telnet's interrupt, Ctrl-C)
+    QUIT = "quit"  #: the user typed /quit
+    INTERRUPTED = "interrupted"  #: telnet's interrupt (IAC IP: Ctrl-C in telnet)
     CLOSED = "closed"  #: the client closed its side of the connection (EOF)
     LOST = "lost"  #: the connection broke (reset, broken pipe)
     SLOW = "slow"  #: the client did not read fast enough; its send queue overflowed

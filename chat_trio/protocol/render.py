@@ -32,6 +32,12 @@ from chat_trio.protocol.events import (
 
 EOL = "\r\n"  # telnet's line ending (RFC 854); nc shows it as a plain line break
 
+# After Ctrl-C, telnet sends IAC IP then IAC DO TIMING-MARK and discards everything it
+# receives until the server answers IAC WILL TIMING-MARK (RFC 860). Raw bytes travel in
+# the rendered text as lone surrogates, which ``render`` encodes back with
+# "surrogateescape"; users' text can never contain one (decoding used "replace").
+_TIMING_MARK = b"\xff\xfb\x06".decode("utf-8", "surrogateescape")
+
 _LEFT_BECAUSE = {
     Reason.LOST: " (connection lost)",
     Reason.SLOW: " (too slow to receive)",
@@ -73,11 +79,11 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     UserList: _users,
     Help: _help,
     Error: lambda e: f"{e.text}{EOL}",
-    Goodbye: lambda e: f"Goodbye!{EOL}",
+    Goodbye: lambda e: f"{_TIMING_MARK if e.reason is Reason.INTERRUPTED else ''}Goodbye!{EOL}",
     Disconnected: lambda e: f"{_DISCONNECTED_BECAUSE.get(e.reason, '* Disconnected.')}{EOL}",
 }
 
 
 def render(events: Iterable[Event]) -> bytes:
     """Encode ``events`` as terminal lines, in order, as one UTF-8 bytes object."""
-    return "".join([_RENDER[type(e)](e) for e in events]).encode()
+    return "".join([_RENDER[type(e)](e) for e in events]).encode("utf-8", "surrogateescape")

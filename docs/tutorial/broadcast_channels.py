@@ -1,0 +1,61 @@
+"""Attempt 3: a bounded channel and a writer task per client. Publishing never waits.
+
+Run: python docs/tutorial/broadcast_channels.py 8080 -- a client that stops reading is
+disconnected once its queue is full; everyone else carries on.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import trio
+
+from docs.tutorial.broadcast_naive import read_line
+
+QUEUE = 64  # lines; chat-trio bounds bytes instead, and coalesces (see docs/architecture.md)
+outboxes: dict[str, tuple[trio.MemorySendChannel[bytes], trio.CancelScope]] = {}
+
+
+def broadcast(sender: str, text: str) -> None:  # plain def: it cannot block
+    line = f"{sender}: {text}\r\n".encode()
+    for name, (outbox, session) in list(outboxes.items()):
+        if name != sender:
+            try:
+                outbox.send_nowait(line)
+            except trio.WouldBlock:  # full: that client alone pays
+                del outboxes[name]
+                session.cancel()  # ends its reader and its writer, wherever they wait
+
+
+async def write(stream: trio.SocketStream, inbox: trio.MemoryReceiveChannel[bytes]) -> None:
+    async for line in inbox:
+        await stream.send_all(line)
+
+
+async def handle(stream: trio.SocketStream) -> None:
+    async with stream:  # closed however the session ends
+        await session(stream)
+
+
+async def session(stream: trio.SocketStream) -> None:
+    await stream.send_all(b"Enter your username: ")
+    name = await read_line(stream)
+    if not name or name in outboxes:
+        return
+    send, receive = trio.open_memory_channel[bytes](QUEUE)
+    await stream.send_all(f"Welcome, {name}!\r\n".encode())
+    try:
+        async with trio.open_nursery() as nursery:
+            outboxes[name] = (send, nursery.cancel_scope)
+            nursery.start_soon(write, stream, receive)
+            while (text := await read_line(stream)) is not None:
+                broadcast(name, text)
+            nursery.cancel_scope.cancel()  # EOF: stop the writer too
+    except trio.BrokenResourceError:
+        pass
+    finally:
+        outboxes.pop(name, None)
+
+
+if __name__ == "__main__":
+    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))

@@ -1,0 +1,48 @@
+"""Attempt 2: a lock per client. No more crash, but the slowest reader sets everyone's pace.
+
+Run: python docs/tutorial/broadcast_locked.py 8080 -- then a client that stops reading
+stalls every sender as soon as its socket buffer is full.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import trio
+
+from docs.tutorial.broadcast_naive import read_line
+
+clients: dict[str, tuple[trio.SocketStream, trio.Lock]] = {}
+
+
+async def broadcast(sender: str, text: str) -> None:
+    line = f"{sender}: {text}\r\n".encode()
+    for name, (stream, lock) in list(clients.items()):
+        if name != sender:
+            async with lock:  # one sender at a time per stream...
+                await stream.send_all(line)  # ...but each waits for the slowest reader
+
+
+async def handle(stream: trio.SocketStream) -> None:
+    async with stream:  # closed however the session ends
+        await session(stream)
+
+
+async def session(stream: trio.SocketStream) -> None:
+    await stream.send_all(b"Enter your username: ")
+    name = await read_line(stream)
+    if not name or name in clients:
+        return
+    clients[name] = (stream, trio.Lock())
+    await stream.send_all(f"Welcome, {name}!\r\n".encode())
+    try:
+        while (text := await read_line(stream)) is not None:
+            await broadcast(name, text)
+    except trio.BrokenResourceError:
+        pass
+    finally:
+        del clients[name]
+
+
+if __name__ == "__main__":
+    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))

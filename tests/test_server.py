@@ -1,0 +1,180 @@
+"""The whole server over real sockets on 127.0.0.1 (port 0), and the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import pytest
+import trio
+
+from chat_trio.config import Config
+from chat_trio.server import StartupError, serve
+from tests.conftest import LineClient
+
+
+@asynccontextmanager
+async def running(config: Config) -> AsyncIterator[tuple[int, trio.Event]]:
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        addresses = await nursery.start(serve, config, stop)
+        yield addresses[0][1], stop
+        stop.set()
+
+
+@asynccontextmanager
+async def connected(port: int) -> AsyncIterator[LineClient]:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        yield LineClient(stream)
+
+
+def local(**changes: Any) -> Config:
+    return attrs.evolve(Config(host="127.0.0.1", port=0), **changes)
+
+
+async def test_server_chat_over_tcp() -> None:
+    with trio.fail_after(10):
+        async with running(local()) as (port, _), connected(port) as alice, connected(port) as bob:
+            await alice.register("Alice")
+            await bob.register("Bob")
+            await alice.expect("* Bob joined the chat\r\n")
+            await bob.send("Hi Alice!")
+            await alice.expect("Bob: Hi Alice!\r\n")
+            await bob.send("/quit")
+            assert (await bob.read_to_eof()).endswith("Goodbye!\r\n")
+            await alice.expect("* Bob left the chat\r\n")
+
+
+async def test_server_graceful_shutdown_tells_everyone_and_flushes() -> None:
+    with trio.fail_after(10):
+        async with running(local()) as (port, stop), connected(port) as alice:
+            async with connected(port) as bob, connected(port) as newcomer:
+                await alice.register("Alice")
+                await bob.register("Bob")
+                await newcomer.expect("Enter your username: ")
+                await alice.send("last message before shutdown")
+                stop.set()
+                bob_saw = await bob.read_to_eof()
+                assert bob_saw.endswith(
+                    "Alice: last message before shutdown\r\n* Server is shutting down. Goodbye!\r\n"
+                )
+                assert "left the chat" not in bob_saw
+                assert (await newcomer.read_to_eof()).endswith(
+                    "* Server is shutting down. Goodbye!\r\n"
+                )
+            with pytest.raises(OSError, match="connect"):  # no longer accepting
+                await trio.open_tcp_stream("127.0.0.1", port)
+
+
+async def test_server_shutdown_deadline_cuts_clients_that_do_not_read(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    config = local(grace=5.0, max_queue_bytes=10**9)
+    async with running(config) as (port, stop):
+        alice = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+        await alice.register("Alice")
+        alice.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # type: ignore[attr-defined]
+        async with connected(port) as flooder:
+            await flooder.register("Flooder")
+            for _ in range(300):  # far more than the kernel buffers: Alice's writer blocks
+                await flooder.send("x" * 2000)
+            await flooder.send("/users")  # answered after every line above was published
+            await flooder.expect("Users online: 2")
+            start = trio.current_time()
+            stop.set()
+    # serve has returned: Alice, who never reads, held it up for the grace period only.
+    assert trio.current_time() - start == pytest.approx(5.0)
+    await alice.stream.aclose()
+
+
+async def test_server_port_in_use_is_a_clear_startup_error() -> None:
+    async with running(local()) as (port, _):
+        with pytest.raises(StartupError, match=rf"cannot listen on 127.0.0.1:{port}: .*in use"):
+            await serve(local(port=port), trio.Event())
+
+
+async def test_server_many_clients_connecting_at_once_all_register() -> None:
+    count = 200
+    with trio.fail_after(30):
+        async with running(local()) as (port, _), connected(port) as watcher:
+            await watcher.register("Watcher")
+            streams = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(count)]
+            try:
+                async with trio.open_nursery() as nursery:
+                    for i, stream in enumerate(streams):
+                        nursery.start_soon(LineClient(stream).register, f"user{i}")
+                seen = ""
+                for _ in range(count):
+                    seen += await watcher.expect(" joined the chat\r\n")
+                assert sorted(seen.splitlines()) == sorted(
+                    f"* user{i} joined the chat" for i in range(count)
+                )
+            finally:
+                for stream in streams:
+                    await stream.aclose()
+
+
+def run_cli(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chat_trio", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_server_cli_help_explains_options() -> None:
+    result = run_cli("serve", "--help")
+    assert result.returncode == 0
+    for option in ["--host", "--port", "--max-line", "--send-queue", "--grace", "--log-level"]:
+        assert option in result.stdout
+    assert "8080" in result.stdout and "default" in result.stdout
+
+
+def test_server_cli_rejects_bad_option_clearly() -> None:
+    result = run_cli("serve", "--port", "70000")
+    assert result.returncode == 2
+    assert "must be 0-65535, not 70000" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_server_cli_prints_port_and_exits_0_on_signal(signum: int) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chat_trio", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert banner.startswith("chat-trio 0.1.0 listening on 127.0.0.1:")
+        port = int(banner.split("127.0.0.1:")[1].split()[0])
+        assert port > 0
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=20)
+        assert process.returncode == 0
+        assert "shutdown step=done" in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_server_cli_port_in_use_exits_1_with_message() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"chat-trio: cannot listen on 127.0.0.1:{port}:")
+    assert "Traceback" not in result.stderr

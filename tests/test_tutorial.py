@@ -1,0 +1,91 @@
+"""The tutorial's programs behave as docs/tutorial.md says: the failures are real."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+
+import pytest
+import trio
+import trio.testing
+
+from docs.tutorial import broadcast_channels, broadcast_locked, broadcast_naive
+from tests.conftest import LineClient
+
+Handler = Callable[[trio.SocketStream], Awaitable[None]]
+
+
+@asynccontextmanager
+async def tutorial_server(handle: Handler) -> AsyncIterator[int]:
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, handle, 0, host="127.0.0.1"))
+        yield listeners[0].socket.getsockname()[1]
+        nursery.cancel_scope.cancel()
+
+
+async def join(port: int, name: str, receive_buffer: int | None = None) -> LineClient:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    if receive_buffer is not None:
+        stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    client = LineClient(stream)
+    await client.expect("Enter your username: ")
+    await client.send(name)
+    await client.expect(f"Welcome, {name}!\r\n")
+    return client
+
+
+async def test_tutorial_naive_broadcast_crashes_under_two_senders() -> None:
+    broadcast_naive.clients.clear()
+    streams: list[trio.SocketStream] = []
+    with (
+        trio.fail_after(10),
+        pytest.RaisesGroup(trio.BusyResourceError, flatten_subgroups=True),
+    ):
+        async with tutorial_server(broadcast_naive.handle) as port:
+            reader, alice, bob = [await join(port, n) for n in ("Reader", "Alice", "Bob")]
+            streams = [c.stream for c in (reader, alice, bob)]  # type: ignore[misc]
+            lines = b"".join(b"line %d\n" % i for i in range(50))
+            await alice.stream.send_all(lines)
+            await bob.stream.send_all(lines)
+            await trio.sleep_forever()  # the server crashes: that ends the test
+    for stream in streams:
+        await stream.aclose()
+
+
+async def slow_reader_scenario(handle: Handler) -> tuple[str, LineClient]:
+    """Slow stops reading; Talker sends 2,000 lines; return what Fast saw in 10 s."""
+    async with tutorial_server(handle) as port:
+        slow = await join(port, "Slow", receive_buffer=4096)
+        fast = await join(port, "Fast")
+        talker = await join(port, "Talker")
+        seen = ""
+        with trio.move_on_after(10):
+            for i in range(2000):
+                await talker.send(f"message {i:04d} with some padding to fill buffers sooner")
+            seen = await fast.expect("message 1999", wait_at_most=10)
+        for client in (fast, talker):
+            await client.stream.aclose()
+    return seen, slow
+
+
+async def test_tutorial_locked_broadcast_lets_one_slow_reader_stall_everyone(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    broadcast_locked.clients.clear()
+    seen, slow = await slow_reader_scenario(broadcast_locked.handle)
+    assert seen == ""  # Fast never got the last line: the talker was stuck behind Slow
+    await slow.stream.aclose()
+
+
+async def test_tutorial_channel_broadcast_cuts_the_slow_reader_only() -> None:
+    # Real clock: nothing stalls here, and draining Slow's socket at the end involves TCP
+    # window updates that a jumping clock would not wait for.
+    broadcast_channels.outboxes.clear()
+    seen, slow = await slow_reader_scenario(broadcast_channels.handle)
+    assert seen.count("Talker: message") == 2000
+    assert "Slow" not in broadcast_channels.outboxes
+    received = await slow.read_to_eof()  # ends: the server closed Slow's connection
+    assert received.count("Talker: message") < 2000
+    await slow.stream.aclose()
