@@ -61,10 +61,16 @@ async def slow_reader_scenario(handle: Handler) -> tuple[str, LineClient]:
         fast = await join(port, "Fast")
         talker = await join(port, "Talker")
         seen = ""
-        with trio.move_on_after(10):
-            for i in range(2000):
-                await talker.send(f"message {i:04d} with some padding to fill buffers sooner")
+
+        async def fast_reads() -> None:
+            nonlocal seen
             seen = await fast.expect("message 1999", wait_at_most=10)
+
+        with trio.move_on_after(10):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(fast_reads)  # Fast reads all along, as a healthy client does
+                for i in range(2000):
+                    await talker.send(f"message {i:04d} with some padding to fill buffers sooner")
         for client in (fast, talker):
             await client.stream.aclose()
     return seen, slow

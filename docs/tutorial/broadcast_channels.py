@@ -10,9 +10,9 @@ import sys
 
 import trio
 
-from docs.tutorial.broadcast_naive import read_line
+from docs.tutorial.broadcast_naive import LineReader
 
-QUEUE = 64  # lines; chat-trio bounds bytes instead, and coalesces (see docs/architecture.md)
+QUEUE = 1024  # lines; one read can complete ~70 lines, published before any writer runs
 outboxes: dict[str, tuple[trio.MemorySendChannel[bytes], trio.CancelScope]] = {}
 
 
@@ -29,7 +29,13 @@ def broadcast(sender: str, text: str) -> None:  # plain def: it cannot block
 
 async def write(stream: trio.SocketStream, inbox: trio.MemoryReceiveChannel[bytes]) -> None:
     async for line in inbox:
-        await stream.send_all(line)
+        batch = [line]
+        while True:  # coalesce: one write for everything queued, or the queue outgrows us
+            try:
+                batch.append(inbox.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        await stream.send_all(b"".join(batch))
 
 
 async def handle(stream: trio.SocketStream) -> None:
@@ -38,8 +44,9 @@ async def handle(stream: trio.SocketStream) -> None:
 
 
 async def session(stream: trio.SocketStream) -> None:
+    lines = LineReader(stream)
     await stream.send_all(b"Enter your username: ")
-    name = await read_line(stream)
+    name = await lines.read_line()
     if not name or name in outboxes:
         return
     send, receive = trio.open_memory_channel[bytes](QUEUE)
@@ -48,7 +55,7 @@ async def session(stream: trio.SocketStream) -> None:
         async with trio.open_nursery() as nursery:
             outboxes[name] = (send, nursery.cancel_scope)
             nursery.start_soon(write, stream, receive)
-            while (text := await read_line(stream)) is not None:
+            while (text := await lines.read_line()) is not None:
                 broadcast(name, text)
             nursery.cancel_scope.cancel()  # EOF: stop the writer too
     except trio.BrokenResourceError:
@@ -58,4 +65,4 @@ async def session(stream: trio.SocketStream) -> None:
 
 
 if __name__ == "__main__":
-    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))
+    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))  # port from the command line

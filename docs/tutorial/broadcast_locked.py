@@ -10,7 +10,7 @@ import sys
 
 import trio
 
-from docs.tutorial.broadcast_naive import read_line
+from docs.tutorial.broadcast_naive import LineReader
 
 clients: dict[str, tuple[trio.SocketStream, trio.Lock]] = {}
 
@@ -29,14 +29,15 @@ async def handle(stream: trio.SocketStream) -> None:
 
 
 async def session(stream: trio.SocketStream) -> None:
+    lines = LineReader(stream)
     await stream.send_all(b"Enter your username: ")
-    name = await read_line(stream)
+    name = await lines.read_line()
     if not name or name in clients:
         return
     clients[name] = (stream, trio.Lock())
     await stream.send_all(f"Welcome, {name}!\r\n".encode())
     try:
-        while (text := await read_line(stream)) is not None:
+        while (text := await lines.read_line()) is not None:
             await broadcast(name, text)
     except trio.BrokenResourceError:
         pass
@@ -45,4 +46,4 @@ async def session(stream: trio.SocketStream) -> None:
 
 
 if __name__ == "__main__":
-    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))
+    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))  # port from the command line
