@@ -30,6 +30,7 @@ waits or loses anything.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 import attrs
@@ -66,6 +67,39 @@ class OutboxStatistics:
     queued_writes: int  #: deliveries (or remainders) handed to the writer task
 
 
+PROGRESS_WINDOW = 0.25
+"""Seconds: an outbox near its bound holds up the readers only while its writes keep
+completing at least this often. One that stopped (its client stopped reading) holds no one
+up; it is cut when it reaches the bound."""
+
+
+class _Flow:
+    """Input flow control shared by the hub and its outboxes (see ``Hub.wait_for_room``)."""
+
+    def __init__(self) -> None:
+        self.at_risk: set[Outbox] = set()  # more than half full
+        self.waiting = 0  # readers in wait_for_room
+        self._room = trio.Event()
+
+    def holding(self, now: float) -> bool:
+        """Is an outbox near its bound still draining? Then input must wait for it."""
+        return any(now - outbox.last_write < PROGRESS_WINDOW for outbox in self.at_risk)
+
+    async def wait(self) -> None:
+        """Wait for a change, or for ``PROGRESS_WINDOW`` (progress is a matter of time)."""
+        self.waiting += 1
+        try:
+            with trio.move_on_after(PROGRESS_WINDOW):
+                await self._room.wait()
+        finally:
+            self.waiting -= 1
+
+    def wake(self) -> None:
+        if self.waiting:
+            self._room.set()
+            self._room = trio.Event()
+
+
 class Outbox:
     """One connection's send queue: a bounded trio memory channel plus byte accounting.
 
@@ -74,7 +108,12 @@ class Outbox:
     """
 
     def __init__(
-        self, conn: ConnId, max_bytes: int, try_send: TrySend | None, on_kick: Callable[[], None]
+        self,
+        conn: ConnId,
+        max_bytes: int,
+        try_send: TrySend | None,
+        on_kick: Callable[[], None],
+        flow: _Flow | None = None,
     ) -> None:
         self.conn = conn
         self.max_bytes = max_bytes
@@ -84,6 +123,8 @@ class Outbox:
         self._on_kick = on_kick
         self._send, self._receive = trio.open_memory_channel[Chunk](MAX_QUEUE_ITEMS)
         self._closed = False
+        self._flow = flow or _Flow()
+        self.last_write = -math.inf  # when the writer last finished a write
         self._queued = 0
         self._direct = 0
         self._queued_writes = 0
@@ -116,6 +157,8 @@ class Outbox:
             return
         self._queued += size
         self._queued_writes += 1
+        if self._queued * 2 > self.max_bytes:
+            self._flow.at_risk.add(self)
 
     async def next_batch(self) -> Chunk:
         """Wait for queued data and return all of it as one chunk (for the writer task).
@@ -135,6 +178,14 @@ class Outbox:
     def sent(self, size: int) -> None:
         """The writer finished writing ``size`` bytes returned by ``next_batch``."""
         self._queued -= size
+        self.last_write = trio.current_time()
+        if self._queued * 2 <= self.max_bytes:
+            self._safe()
+
+    def _safe(self) -> None:
+        if self in self._flow.at_risk:
+            self._flow.at_risk.discard(self)
+            self._flow.wake()
 
     def close(self, reason: Reason | None = None) -> None:
         """Accept no more data; the writer drains what is queued, then sees EndOfChannel."""
@@ -142,6 +193,11 @@ class Outbox:
             self.ended = reason
         self._closed = True
         self._send.close()
+
+    def forget(self) -> None:
+        """The connection is gone: close, and stop counting it as behind."""
+        self.close()
+        self._safe()
 
     def kick(self, reason: Reason) -> None:
         """End this connection now, dropping what is queued (its session is cancelled)."""
@@ -172,6 +228,7 @@ class HubStatistics:
 
     connections: int  #: outboxes open
     subscribed: int  #: outboxes that receive broadcasts
+    at_risk: int  #: outboxes more than half full (readers wait while one is draining)
     pending: int  #: items published this round, not yet flushed
     queued_bytes: int  #: sum over all outboxes
     flushes: int  #: rounds flushed so far
@@ -188,6 +245,9 @@ class Hub:
 
     def __init__(self, max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES) -> None:
         self.max_queue_bytes = max_queue_bytes
+        self.round_budget = max(1, max_queue_bytes // 4)
+        self._flow = _Flow()
+        self._round_bytes = 0  # published since the last flush
         self._outboxes: dict[ConnId, Outbox] = {}
         self._subscribed: dict[ConnId, Outbox] = {}
         self._broadcasts: list[_Item] = []
@@ -207,7 +267,7 @@ class Hub:
         """Create ``conn``'s outbox. ``on_kick`` must cancel the connection's session."""
         if self._closed:
             raise trio.ClosedResourceError("the hub is shut down")
-        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick)
+        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick, self._flow)
         self._outboxes[conn] = outbox
         return outbox
 
@@ -233,7 +293,7 @@ class Hub:
         if outbox is not None:
             if outbox.ended is Reason.SLOW:
                 self._kicked_slow += 1
-            outbox.close()
+            outbox.forget()
 
     # -- publishing (never blocks) ---------------------------------------------------------
 
@@ -242,6 +302,7 @@ class Hub:
         if data and not self._closed:
             self._seq += 1
             self._broadcasts.append((self._seq, data, exclude))
+            self._round_bytes += len(data)
             self._wakeup.set()
 
     def send(self, conn: ConnId, data: bytes) -> None:
@@ -249,7 +310,29 @@ class Hub:
         if data and not self._closed:
             self._seq += 1
             self._direct.append((self._seq, data, conn))
+            self._round_bytes += len(data)
             self._wakeup.set()
+
+    async def wait_for_room(self) -> None:
+        """Wait before reading more input while the hub cannot take it (always a checkpoint).
+
+        Flow control, so that input never outruns output: a flood faster than the clients
+        can read slows the senders down (TCP pushes back on them) instead of overflowing
+        queues of clients that are reading as fast as they can. There is no room while
+
+        * this round has already published ``round_budget`` bytes (a quarter of the queue
+          bound, so one round alone cannot fill a queue), or
+        * some outbox is more than half full and its client is still reading (a write
+          finished within ``PROGRESS_WINDOW``): it will catch up, so wait for it.
+
+        A client that stopped reading holds nobody up: its writes stop finishing, and it
+        is cut when its queue reaches the bound (or at the writer's deadline).
+        """
+        while not self._closed and (
+            self._round_bytes >= self.round_budget or self._flow.holding(trio.current_time())
+        ):
+            await self._flow.wait()
+        await trio.lowlevel.checkpoint()
 
     # -- the hub's task --------------------------------------------------------------------
 
@@ -269,6 +352,7 @@ class Hub:
         self.flush()
         self._closed = True
         self._wakeup.set()
+        self._flow.wake()
         for outbox in list(self._outboxes.values()):
             outbox.offer(farewell)
             outbox.close(Reason.SHUTDOWN)
@@ -280,6 +364,8 @@ class Hub:
             return
         self._broadcasts, self._direct, self._finishing = [], [], []
         self._flushes += 1
+        self._round_bytes = 0
+        self._flow.wake()
         # Recipients whose share differs from "every broadcast of this round".
         special: set[ConnId] = {target for _, _, target in direct if target is not None}
         special.update(target for _, _, target in broadcasts if target is not None)
@@ -309,6 +395,7 @@ class Hub:
         return HubStatistics(
             connections=len(outboxes),
             subscribed=len(self._subscribed),
+            at_risk=len(self._flow.at_risk),
             pending=len(self._broadcasts) + len(self._direct) + len(self._finishing),
             queued_bytes=sum(o.statistics().queued_bytes for o in outboxes),
             flushes=self._flushes,

@@ -37,9 +37,14 @@ from chat_trio.protocol.render import render
 
 log = logging.getLogger("chat_trio.session")
 
-READ_SIZE = 16 * 1024
-"""Bytes per receive. A pasted page arrives in a few reads; a flood is published in chunks
-of hundreds of lines, one publish per chunk."""
+READ_SIZE = 4096
+"""Bytes per receive: a flood is published in chunks of ~100 lines (one publish per chunk),
+and a round of reads stays small next to the hub's round budget."""
+
+WRITE_TIMEOUT = 10.0
+"""Seconds one write may block before the client counts as too slow (NATS' write deadline).
+It also bounds how long clients that all stopped reading can hold up the hub's flow
+control."""
 
 FLUSH_TIMEOUT = 5.0
 """Seconds the writer gets to deliver what is queued after /quit or EOF."""
@@ -116,6 +121,7 @@ async def serve_connection(
 async def _read(stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub) -> Reason:
     """Feed the core until it closes the connection; return why."""
     while True:
+        await hub.wait_for_room()
         with trio.move_on_at(chat.deadline(conn)):
             try:
                 data = await stream.receive_some(READ_SIZE)
@@ -141,7 +147,11 @@ async def _write(stream: trio.abc.Stream, outbox: Outbox, session: trio.CancelSc
                 batch = await outbox.next_batch()
             except trio.EndOfChannel:
                 break
-            await stream.send_all(batch)
+            with trio.move_on_after(WRITE_TIMEOUT) as deadline:
+                await stream.send_all(batch)
+            if deadline.cancelled_caught:
+                outbox.kick(Reason.SLOW)
+                return
             outbox.sent(len(batch))
     except trio.BrokenResourceError:
         outbox.kick(Reason.LOST)

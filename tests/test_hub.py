@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
@@ -189,3 +190,41 @@ def test_hub_statistics() -> None:
     assert (stats.connections, stats.subscribed, stats.pending) == (2, 1, 1)
     hub.flush()
     assert hub.statistics().queued_bytes == 3
+
+
+async def test_hub_round_budget_makes_readers_wait_for_the_flush(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub = Hub(max_queue_bytes=400)  # round budget: 100 bytes
+    hub.open_outbox(1, None, Kicks())
+    hub.subscribe(1)
+    hub.publish(b"x" * 100)
+    with trio.move_on_after(5) as waited:
+        await hub.wait_for_room()
+    assert waited.cancelled_caught  # no room until the round is flushed
+    hub.flush()
+    with trio.fail_after(1):
+        await hub.wait_for_room()
+
+
+async def test_hub_waits_for_a_reading_client_near_its_bound_not_for_a_stalled_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub = Hub(max_queue_bytes=100)
+    box = hub.open_outbox(1, None, Kicks())
+    hub.subscribe(1)
+    hub.publish(b"a" * 20)
+    hub.flush()
+    batch = await take(box)  # the client is reading: a write just finished
+    assert batch == b"a" * 20
+    hub.publish(b"b" * 60)
+    hub.flush()  # 60 of 100 bytes queued: at risk, and still draining
+    assert hub.statistics().at_risk == 1
+    with trio.move_on_after(0.1) as waited:
+        await hub.wait_for_room()
+    assert waited.cancelled_caught
+    # The client stops reading: after the progress window it holds nobody up.
+    start = trio.current_time()
+    with trio.fail_after(5):
+        await hub.wait_for_room()
+    assert trio.current_time() - start == pytest.approx(0.25, abs=0.1)

@@ -1,0 +1,289 @@
+"""Client processes for the benchmark: many plain non-blocking sockets on one epoll loop.
+
+The clients are deliberately not written with trio: they must be cheaper than the server
+they measure. Each worker process owns a slice of the clients and obeys commands from the
+parent (``benchmarks/run.py``) over a pipe: connect and register, flood, send at a steady
+rate, send one line each, report, close. Every wait is bounded by a deadline.
+
+Message lines are ``m <sender> <seq> <monotonic_ns>``; everyone renders them as
+``<name>: m ...``, so receivers count ``": m "`` and can compute latency (CLOCK_MONOTONIC is
+shared by all processes on Linux).
+"""
+
+from __future__ import annotations
+
+import errno
+import resource
+import select
+import socket
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+MARK = b": m "
+JOINED = b" joined the chat"
+
+
+class Client:
+    __slots__ = (
+        "buffer",
+        "closed",
+        "index",
+        "joins",
+        "latencies",
+        "outgoing",
+        "received",
+        "registered",
+        "sock",
+        "tail",
+    )
+
+    def __init__(self, index: int, sock: socket.socket) -> None:
+        self.index = index
+        self.sock = sock
+        self.buffer = b""  # before registration: everything; after: the unfinished line
+        self.tail = b""  # last bytes, so a marker split between reads is counted once
+        self.registered = False
+        self.received = 0  # message lines received
+        self.joins = 0  # join notices received after registering
+        self.outgoing = memoryview(b"")
+        self.latencies: list[int] = []
+        self.closed = False
+
+
+class Worker:
+    def __init__(self, port: int, indices: list[int], slow: set[int], rcvbuf_slow: int) -> None:
+        self.port = port
+        self.indices = indices
+        self.slow = slow
+        self.rcvbuf_slow = rcvbuf_slow
+        self.clients: dict[int, Client] = {}  # by fd
+        self.epoll = select.epoll()
+        self.measure_latency = False
+
+    # -- connection and registration -----------------------------------------------------
+
+    def connect(self, deadline: float) -> dict[str, Any]:
+        start = time.monotonic()
+        for index in self.indices:
+            sock = socket.socket()
+            if index in self.slow:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_slow)
+            sock.setblocking(False)
+            err = sock.connect_ex(("127.0.0.1", self.port))
+            if err not in (0, errno.EINPROGRESS):
+                raise OSError(err, f"connect failed: {errno.errorcode.get(err)}")
+            client = Client(index, sock)
+            client.outgoing = memoryview(b"c%d\n" % index)
+            self.clients[sock.fileno()] = client
+            self.epoll.register(sock.fileno(), select.EPOLLIN | select.EPOLLOUT)
+        self.pump(lambda: all(c.registered for c in self.clients.values()), deadline)
+        registered = sum(c.registered for c in self.clients.values())
+        return {"registered": registered, "seconds": time.monotonic() - start}
+
+    def _register(self, client: Client) -> None:
+        prompt = client.buffer.find(b"username: ")
+        if prompt < 0:
+            return
+        welcome = client.buffer.find(b"Welcome", prompt)
+        end = client.buffer.find(b"\n", welcome)
+        if welcome < 0 or end < 0:
+            return
+        client.registered = True
+        rest, client.buffer = client.buffer[end + 1 :], b""
+        if client.index in self.slow:  # from now on it never reads
+            self.epoll.modify(client.sock.fileno(), select.EPOLLOUT)
+        self._count(client, rest)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def pump(self, done: Any, deadline: float, tick: Any = None) -> None:
+        """Serve sockets until ``done()`` or ``deadline``; call ``tick()`` every round."""
+        while not done():
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            timeout = min(deadline - now, 0.01 if tick else 0.1)
+            for fd, events in self.epoll.poll(timeout):
+                client = self.clients.get(fd)
+                if client is None or client.closed:
+                    continue
+                if events & select.EPOLLIN or events & (select.EPOLLHUP | select.EPOLLERR):
+                    self._read(client)
+                if events & select.EPOLLOUT and not client.closed:
+                    self._write(client)
+            if tick:
+                tick()
+
+    def _read(self, client: Client) -> None:
+        try:
+            data = client.sock.recv(262144)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            client.closed = True
+            self.epoll.unregister(client.sock.fileno())
+            return
+        if not client.registered:
+            client.buffer += data
+            self._register(client)
+        else:
+            self._count(client, data)
+
+    def _count(self, client: Client, data: bytes) -> None:
+        joined = client.tail + data
+        # Markers wholly inside the tail were counted with the previous read.
+        client.received += joined.count(MARK) - client.tail.count(MARK)
+        client.joins += joined.count(JOINED) - client.tail.count(JOINED)
+        client.tail = joined[-len(JOINED) + 1 :]
+        if self.measure_latency:
+            now = time.monotonic_ns()
+            lines = (client.buffer + data).split(b"\n")
+            client.buffer = lines.pop()
+            for line in lines:
+                at = line.find(MARK)
+                if at >= 0:
+                    client.latencies.append(now - int(line[at:].split()[3]))
+        elif client.buffer:
+            client.buffer = b""
+
+    def _write(self, client: Client) -> None:
+        if client.outgoing:
+            try:
+                sent = client.sock.send(client.outgoing)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                client.closed = True
+                self.epoll.unregister(client.sock.fileno())
+                return
+            client.outgoing = client.outgoing[sent:]
+        if not client.outgoing:
+            mask = 0 if client.index in self.slow and client.registered else select.EPOLLIN
+            self.epoll.modify(client.sock.fileno(), mask)
+
+    def queue(self, client: Client, data: bytes) -> None:
+        client.outgoing = memoryview(bytes(client.outgoing) + data)
+        mask = select.EPOLLOUT | (0 if client.index in self.slow else select.EPOLLIN)
+        self.epoll.modify(client.sock.fileno(), mask)
+
+    # -- phases ------------------------------------------------------------------------------
+
+    def reset_counts(self) -> None:
+        for client in self.clients.values():
+            client.received = 0
+            client.latencies = []
+
+    def flood(self, senders: set[int], messages: int, expect: Any, deadline: float) -> None:
+        for client in self.clients.values():
+            if client.index in senders:
+                self.queue(
+                    client,
+                    b"".join(b"m %d %d 0\n" % (client.index, seq) for seq in range(messages)),
+                )
+        self.pump(lambda: self._all_received(expect), deadline)
+
+    def steady(self, senders: set[int], rate: float, seconds: float, expect: Any) -> None:
+        self.measure_latency = True
+        mine = [c for c in self.clients.values() if c.index in senders]
+        start = time.monotonic()
+        sent = dict.fromkeys((c.index for c in mine), 0)
+        total = int(rate * seconds)
+
+        def tick() -> None:
+            elapsed = time.monotonic() - start
+            for client in mine:
+                due = min(total, int(elapsed * rate) + 1)
+                while sent[client.index] < due:
+                    self.queue(
+                        client,
+                        b"m %d %d %d\n" % (client.index, sent[client.index], time.monotonic_ns()),
+                    )
+                    sent[client.index] += 1
+
+        self.pump(lambda: False, start + seconds, tick)
+        self.pump(lambda: self._all_received(expect), time.monotonic() + 10)
+        self.measure_latency = False
+
+    def one_each(self, expect: Any, deadline: float) -> None:
+        for client in self.clients.values():
+            self.queue(client, b"m %d 0 %d\n" % (client.index, time.monotonic_ns()))
+        self.pump(lambda: self._all_received(expect), deadline)
+
+    def _all_received(self, expect: Any) -> bool:
+        return all(
+            c.received >= expect(c.index) for c in self.clients.values() if c.index not in self.slow
+        )
+
+    def report(self) -> dict[str, Any]:
+        normal = [c for c in self.clients.values() if c.index not in self.slow]
+        latencies: list[int] = []
+        for client in normal:
+            latencies += client.latencies
+        return {
+            "received": {c.index: c.received for c in normal},
+            "joins": {c.index: c.joins for c in normal},
+            "closed_by_server": sorted(c.index for c in self.clients.values() if c.closed),
+            "latencies_ns": latencies,
+        }
+
+    def slow_cut(self, deadline: float) -> list[int]:
+        """Read what the slow clients were sent, until the server closes them."""
+        slow = [c for c in self.clients.values() if c.index in self.slow and not c.closed]
+        for client in slow:
+            self.epoll.modify(client.sock.fileno(), select.EPOLLIN)
+        self.pump(lambda: all(c.closed for c in slow), deadline)
+        return sorted(c.index for c in slow if c.closed)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.sock.close()
+        self.epoll.close()
+
+
+def worker_main(port: int, indices: list[int], slow: list[int], pipe: Connection) -> None:
+    """Entry point of one client process: obey commands until "close"."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    worker = Worker(port, indices, set(slow), rcvbuf_slow=4096)
+    pipe.send("ready")
+    try:
+        while True:
+            command, args = pipe.recv()
+            if command == "close":
+                break
+            if command == "connect":
+                pipe.send(worker.connect(time.monotonic() + args["seconds"]))
+            elif command == "flood":
+                worker.reset_counts()
+                worker.flood(
+                    set(args["senders"]),
+                    args["messages"],
+                    _expect(args),
+                    time.monotonic() + args["seconds"],
+                )
+                pipe.send(worker.report())
+            elif command == "steady":
+                worker.reset_counts()
+                worker.steady(set(args["senders"]), args["rate"], args["duration"], _expect(args))
+                pipe.send(worker.report())
+            elif command == "one_each":
+                worker.reset_counts()
+                worker.one_each(_expect(args), time.monotonic() + args["seconds"])
+                pipe.send(worker.report())
+            elif command == "joins":
+                worker.pump(lambda: False, time.monotonic() + args["seconds"])
+                pipe.send(worker.report())
+            elif command == "slow_cut":
+                pipe.send(worker.slow_cut(time.monotonic() + args["seconds"]))
+    finally:
+        worker.close()
+
+
+def _expect(args: dict[str, Any]) -> Any:
+    """How many message lines client ``i`` must receive: all from senders but itself."""
+    senders = set(args["senders"])
+    per_sender = args["per_sender"]
+    return lambda i: per_sender * (len(senders) - (1 if i in senders else 0))

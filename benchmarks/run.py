@@ -1,0 +1,285 @@
+"""The benchmark: start a server, drive it from client processes, report what it cost.
+
+    python -m benchmarks.run                      # every scenario against chat-trio
+    python -m benchmarks.run --scenario flood --server locked --messages 100
+    python -m benchmarks.run --json results.json  # also write the numbers as JSON
+
+Scenarios (defaults are the targets in docs/benchmarks.md):
+
+  flood   N clients, S senders each send M lines as fast as the server takes them
+  steady  N clients, S senders at R lines/s each for D seconds: latency percentiles
+  storm   N clients connect at the same moment, register, and each sends one line
+  scale   N clients connect and register and stay: memory per connection, time to join
+  slow    like flood, with K clients that never read: they must be cut, nobody else loses
+
+Servers: ``chat-trio`` (this project) or ``locked`` (docs/tutorial/broadcast_locked.py:
+the obvious design, one awaited send_all per message per client, with a lock so it does
+not crash). Server CPU is read from /proc (user + system time of the server process),
+memory from VmRSS / VmHWM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load import worker_main
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
+
+
+class Server:
+    """A server process under test."""
+
+    def __init__(self, kind: str, extra: list[str]) -> None:
+        if kind == "chat-trio":
+            command = [
+                sys.executable,
+                "-m",
+                "chat_trio",
+                "serve",
+                "--port",
+                "0",
+                "--log-level",
+                "warning",
+                *extra,
+            ]
+            self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            assert self.process.stdout is not None
+            banner = self.process.stdout.readline()
+            self.port = int(banner.split("127.0.0.1:")[1].split()[0])
+        else:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+            module = f"docs.tutorial.broadcast_{kind}"
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", module, str(self.port)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def memory_kib(self, field: str = "VmRSS") -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+        return self.process.returncode
+
+
+class Workers:
+    """Client processes, each with a round-robin share of the clients."""
+
+    def __init__(self, port: int, clients: int, slow: list[int], processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for w in range(processes):
+            parent, child = context.Pipe()
+            indices = list(range(w, clients, processes))
+            process = context.Process(
+                target=worker_main, args=(port, indices, [i for i in slow if i in indices], child)
+            )
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+        for pipe in self.pipes:
+            assert pipe.recv() == "ready"
+
+    def ask(self, command: str, **args: Any) -> list[Any]:
+        for pipe in self.pipes:
+            pipe.send((command, args))
+        return [pipe.recv() for pipe in self.pipes]
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(("close", {}))
+        for process in self.processes:
+            process.join(30)
+
+
+def merged(reports: list[dict[str, Any]], key: str) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for report in reports:
+        out.update(report[key])
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
+    n, s = args.clients, args.senders
+    slow = list(range(s, s + args.slow)) if args.scenario == "slow" else []
+    server = Server(
+        args.server, ["--send-queue", str(args.send_queue)] if args.server == "chat-trio" else []
+    )
+    result: dict[str, Any] = {"scenario": args.scenario, "server": args.server, "clients": n}
+    workers = Workers(server.port, n, slow, args.processes)
+    try:
+        rss_before = server.memory_kib()
+        cpu0 = server.cpu_seconds()
+        joined = workers.ask("connect", seconds=args.timeout)
+        result["registered"] = sum(r["registered"] for r in joined)
+        result["join_seconds"] = round(max(r["seconds"] for r in joined), 3)
+        result["connect_cpu_s"] = round(server.cpu_seconds() - cpu0, 3)
+        rss_after = server.memory_kib()
+        result["rss_kib_per_connection"] = round((rss_after - rss_before) / n, 2)
+        result["rss_mib"] = round(rss_after / 1024, 1)
+        senders = list(range(s))
+        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
+        if args.scenario in ("flood", "slow"):
+            reports = workers.ask(
+                "flood",
+                senders=senders,
+                messages=args.messages,
+                per_sender=args.messages,
+                seconds=args.timeout,
+            )
+            expected = args.messages * (s * (n - len(slow)) - s)
+        elif args.scenario == "steady":
+            total = int(args.rate * args.duration)
+            reports = workers.ask(
+                "steady", senders=senders, rate=args.rate, duration=args.duration, per_sender=total
+            )
+            expected = total * (s * n - s)
+        else:  # storm, scale: everybody says one line after all registered
+            reports = workers.ask(
+                "one_each", senders=list(range(n)), per_sender=1, seconds=args.timeout
+            )
+            expected = n * (n - 1)
+        wall = time.monotonic() - wall0
+        cpu = server.cpu_seconds() - cpu0
+        received = sum(merged(reports, "received").values())
+        result.update(
+            expected=expected,
+            delivered=received,
+            lost=expected - received,
+            seconds=round(wall, 3),
+            deliveries_per_s=round(received / wall),
+            server_cpu_s=round(cpu, 3),
+            server_cpu_us_per_delivery=round(cpu * 1e6 / max(received, 1), 4),
+        )
+        if args.scenario in ("storm", "scale") and args.server == "chat-trio":
+            joins = sum(merged(reports, "joins").values())
+            result["join_notices"] = joins
+            result["join_notices_expected"] = n * (n - 1) // 2
+        latencies = [ns / 1e6 for r in reports for ns in r["latencies_ns"]]
+        if latencies:
+            result.update(
+                latency_ms_p50=round(percentile(latencies, 50), 3),
+                latency_ms_p99=round(percentile(latencies, 99), 3),
+                latency_ms_max=round(max(latencies), 3),
+                latency_ms_mean=round(statistics.fmean(latencies), 3),
+            )
+        if slow:
+            cut = [i for r in workers.ask("slow_cut", seconds=30) for i in r]
+            result["slow_clients"] = len(slow)
+            result["slow_clients_cut"] = len(cut)
+            result["server_peak_rss_mib"] = round(server.memory_kib("VmHWM") / 1024, 1)
+        closed = [i for r in reports for i in r["closed_by_server"] if i not in slow]
+        result["normal_clients_disconnected"] = len(closed)
+    finally:
+        workers.close()
+        result["server_exit_status"] = server.stop()
+    return result
+
+
+DEFAULTS = {
+    "flood": {"clients": 1000, "senders": 10, "messages": 5000},
+    "steady": {"clients": 1000, "senders": 10},
+    "storm": {"clients": 1000},
+    "scale": {"clients": 10000},
+    "slow": {"clients": 1000, "senders": 10, "messages": 5000, "slow": 10},
+}
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    keys: list[str] = []
+    for result in results:
+        keys += [k for k in result if k not in keys]
+    width = max(len(k) for k in keys)
+    header = "".ljust(width) + "".join(f"{r['scenario']}/{r['server']}".rjust(22) for r in results)
+    rows = [header]
+    for key in keys:
+        if key in ("scenario", "server"):
+            continue
+        rows.append(key.ljust(width) + "".join(str(r.get(key, "")).rjust(22) for r in results))
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--scenario", choices=[*DEFAULTS, "all"], default="all")
+    parser.add_argument("--server", choices=["chat-trio", "locked"], default="chat-trio")
+    parser.add_argument("--clients", type=int, help="connections (default: per scenario)")
+    parser.add_argument("--senders", type=int, default=10)
+    parser.add_argument("--messages", type=int, help="lines per sender in flood/slow")
+    parser.add_argument("--rate", type=float, default=10.0, help="steady: lines/s per sender")
+    parser.add_argument("--duration", type=float, default=10.0, help="steady: seconds")
+    parser.add_argument("--slow", type=int, default=10, help="slow: clients that never read")
+    parser.add_argument("--send-queue", type=int, default=96 * 1024, help="chat-trio's bound")
+    parser.add_argument("--processes", type=int, default=2, help="client processes")
+    parser.add_argument("--timeout", type=float, default=120.0, help="bound on each phase, s")
+    parser.add_argument("--json", type=Path, help="append results to this JSON file")
+    args = parser.parse_args(argv)
+    scenarios = list(DEFAULTS) if args.scenario == "all" else [args.scenario]
+    results = []
+    for scenario in scenarios:
+        run = argparse.Namespace(**vars(args))
+        run.scenario = scenario
+        defaults = DEFAULTS[scenario]
+        run.clients = args.clients or defaults["clients"]
+        run.messages = args.messages or defaults.get("messages", 0)
+        print(f"running {scenario} against {args.server} ...", file=sys.stderr, flush=True)
+        results.append(run_scenario(run))
+    print(table(results))
+    if args.json:
+        existing = json.loads(args.json.read_text()) if args.json.exists() else []
+        args.json.write_text(json.dumps(existing + results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
