@@ -60,6 +60,9 @@ class Worker:
         self.clients: dict[int, Client] = {}  # by fd
         self.epoll = select.epoll()
         self.measure_latency = False
+        self.errors: dict[str, int] = {}
+        self.scratch = bytearray(65536)
+        self.view = memoryview(self.scratch)
 
     # -- connection and registration -----------------------------------------------------
 
@@ -69,6 +72,7 @@ class Worker:
             sock = socket.socket()
             if index in self.slow:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_slow)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as chat clients do
             sock.setblocking(False)
             err = sock.connect_ex(("127.0.0.1", self.port))
             if err not in (0, errno.EINPROGRESS):
@@ -79,7 +83,13 @@ class Worker:
             self.epoll.register(sock.fileno(), select.EPOLLIN | select.EPOLLOUT)
         self.pump(lambda: all(c.registered for c in self.clients.values()), deadline)
         registered = sum(c.registered for c in self.clients.values())
-        return {"registered": registered, "seconds": time.monotonic() - start}
+        closed = sum(c.closed for c in self.clients.values())
+        return {
+            "registered": registered,
+            "seconds": time.monotonic() - start,
+            "closed": closed,
+            "errors": dict(self.errors),
+        }
 
     def _register(self, client: Client) -> None:
         prompt = client.buffer.find(b"username: ")
@@ -117,10 +127,12 @@ class Worker:
 
     def _read(self, client: Client) -> None:
         try:
-            data = client.sock.recv(262144)
+            size = client.sock.recv_into(self.scratch)  # one buffer for all: no allocations
+            data = bytes(self.view[:size])
         except BlockingIOError:
             return
-        except OSError:
+        except OSError as exc:
+            self.errors[type(exc).__name__] = self.errors.get(type(exc).__name__, 0) + 1
             data = b""
         if not data:
             client.closed = True
@@ -145,7 +157,7 @@ class Worker:
             for line in lines:
                 at = line.find(MARK)
                 if at >= 0:
-                    client.latencies.append(now - int(line[at:].split()[3]))
+                    client.latencies.append(now - int(line[at:].split()[4]))
         elif client.buffer:
             client.buffer = b""
 
@@ -165,6 +177,8 @@ class Worker:
             self.epoll.modify(client.sock.fileno(), mask)
 
     def queue(self, client: Client, data: bytes) -> None:
+        if client.closed:
+            return
         client.outgoing = memoryview(bytes(client.outgoing) + data)
         mask = select.EPOLLOUT | (0 if client.index in self.slow else select.EPOLLIN)
         self.epoll.modify(client.sock.fileno(), mask)

@@ -158,6 +158,13 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
         cpu0 = server.cpu_seconds()
         joined = workers.ask("connect", seconds=args.timeout)
         result["registered"] = sum(r["registered"] for r in joined)
+        result["closed_while_joining"] = sum(r["closed"] for r in joined)
+        errors: dict[str, int] = {}
+        for r in joined:
+            for name, count in r["errors"].items():
+                errors[name] = errors.get(name, 0) + count
+        if errors:
+            result["client_errors"] = errors
         result["join_seconds"] = round(max(r["seconds"] for r in joined), 3)
         result["connect_cpu_s"] = round(server.cpu_seconds() - cpu0, 3)
         rss_after = server.memory_kib()

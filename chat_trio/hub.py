@@ -29,6 +29,7 @@ waits or loses anything.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections.abc import Callable
@@ -314,7 +315,7 @@ class Hub:
             self._wakeup.set()
 
     async def wait_for_room(self) -> None:
-        """Wait before reading more input while the hub cannot take it (always a checkpoint).
+        """Wait before publishing more input while the hub cannot take it (a checkpoint).
 
         Flow control, so that input never outruns output: a flood faster than the clients
         can read slows the senders down (TCP pushes back on them) instead of overflowing
@@ -328,11 +329,12 @@ class Hub:
         A client that stopped reading holds nobody up: its writes stop finishing, and it
         is cut when its queue reaches the bound (or at the writer's deadline).
         """
+        await trio.lowlevel.checkpoint()
         while not self._closed and (
             self._round_bytes >= self.round_budget or self._flow.holding(trio.current_time())
         ):
             await self._flow.wait()
-        await trio.lowlevel.checkpoint()
+        # No await after the last check: the caller publishes while it still holds.
 
     # -- the hub's task --------------------------------------------------------------------
 
@@ -366,26 +368,20 @@ class Hub:
         self._flushes += 1
         self._round_bytes = 0
         self._flow.wake()
-        # Recipients whose share differs from "every broadcast of this round".
-        special: set[ConnId] = {target for _, _, target in direct if target is not None}
-        special.update(target for _, _, target in broadcasts if target is not None)
-        if broadcasts:
-            everything = b"".join([data for _, data, _ in broadcasts])
-            first_seq = broadcasts[0][0]
-            for conn, outbox in self._subscribed.items():
-                if conn in special:
-                    continue
-                assert outbox.subscribed_at is not None
-                if outbox.subscribed_at >= first_seq:
-                    special.add(conn)  # subscribed during this round: sees only a suffix
-                    continue
-                outbox.offer(everything)
-        for recipient in special:
+        round_ = _Round(broadcasts, direct)
+        # Everyone else shares one bytes object: all of this round's broadcasts.
+        for conn, outbox in self._subscribed.items():
+            if conn in round_.special:
+                continue
+            assert outbox.subscribed_at is not None
+            if outbox.subscribed_at >= round_.first_seq:
+                round_.special.add(conn)  # subscribed during this round: sees only a suffix
+            elif round_.everything:
+                outbox.offer(round_.everything)
+        for recipient in round_.special:
             own = self._outboxes.get(recipient)
-            if own is not None:
-                share = _share_of(recipient, own.subscribed_at, broadcasts, direct)
-                if share:
-                    own.offer(share)
+            if own is not None and (share := round_.share_of(recipient, own.subscribed_at)):
+                own.offer(share)
         for leaving in finishing:
             if (done := self._outboxes.get(leaving)) is not None:
                 done.close()
@@ -403,17 +399,50 @@ class Hub:
         )
 
 
-def _share_of(
-    conn: ConnId, subscribed_at: int | None, broadcasts: list[_Item], direct: list[_Item]
-) -> bytes:
-    """What ``conn`` gets of one round: its direct items and the broadcasts meant for it,
-    merged in sequence order."""
-    mine = [(seq, data) for seq, data, target in direct if target == conn]
-    if subscribed_at is not None:
-        mine += [
-            (seq, data)
-            for seq, data, target in broadcasts
-            if seq > subscribed_at and target != conn
+class _Round:
+    """One round's items, indexed so that each recipient's share costs O(its own items)."""
+
+    def __init__(self, broadcasts: list[_Item], direct: list[_Item]) -> None:
+        self.seqs = [seq for seq, _, _ in broadcasts]
+        self.first_seq = self.seqs[0] if self.seqs else math.inf
+        self.everything = b"".join([data for _, data, _ in broadcasts])
+        self.offsets = [0]
+        for _, data, _ in broadcasts:
+            self.offsets.append(self.offsets[-1] + len(data))
+        # Recipients whose share differs from `everything`: their own broadcasts are left
+        # out, or they have direct items.
+        self.excluded: dict[ConnId, list[int]] = {}
+        for index, (_, _, target) in enumerate(broadcasts):
+            if target is not None:
+                self.excluded.setdefault(target, []).append(index)
+        self.direct: dict[ConnId, list[tuple[int, bytes]]] = {}
+        for seq, data, target in direct:
+            assert target is not None
+            self.direct.setdefault(target, []).append((seq, data))
+        self.special: set[ConnId] = set(self.excluded) | set(self.direct)
+
+    def share_of(self, conn: ConnId, subscribed_at: int | None) -> bytes:
+        """``conn``'s direct items and the broadcasts meant for it, in sequence order."""
+        count = len(self.seqs)
+        start = count if subscribed_at is None else bisect.bisect_right(self.seqs, subscribed_at)
+        # Cut points in broadcast-index order: (index, 0, data) inserts a direct item
+        # before broadcast `index`; (index, 1, b"") skips broadcast `index` (its own).
+        cuts: list[tuple[int, int, bytes]] = [
+            (bisect.bisect_left(self.seqs, seq), 0, data) for seq, data in self.direct.get(conn, ())
         ]
-    mine.sort(key=lambda item: item[0])
-    return b"".join([data for _, data in mine])
+        cuts += [(index, 1, b"") for index in self.excluded.get(conn, ()) if index >= start]
+        cuts.sort(key=lambda cut: (cut[0], cut[1]))
+        view = memoryview(self.everything)
+        pieces: list[Chunk] = []
+        position = start
+        for index, skip, data in cuts:
+            if index > position:
+                pieces.append(view[self.offsets[position] : self.offsets[index]])
+                position = index
+            if skip:
+                position = index + 1
+            else:
+                pieces.append(data)
+        if position < count:
+            pieces.append(view[self.offsets[position] :])
+        return b"".join(pieces)

@@ -10,7 +10,7 @@
         │       ├── _read       bytes -> core -> hub
         │       └── _write      outbox -> socket
         └── listening (nursery) cancelled first at shutdown
-            └── serve_listeners accepts, starts serve_connection in `clients`
+            └── tcp.serve       accepts, starts serve_connection in `clients`
 
 Shutdown, in three steps: stop accepting (cancel `listening`); tell everyone and close
 every outbox, so each writer flushes and its session ends; give the stragglers
@@ -19,7 +19,6 @@ every outbox, so each writer flushes and its session ends; give the stragglers
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import signal
@@ -53,7 +52,7 @@ async def serve(
     Reports the bound (host, port) addresses through ``task_status``.
     """
     try:
-        listeners = await tcp.open_listeners(config.host, config.port)
+        listeners = tcp.open_listeners(config.host, config.port)
     except OSError as exc:
         raise StartupError(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
     chat = Chat(config.rules)
@@ -73,11 +72,7 @@ async def serve(
     async with trio.open_nursery() as clients:
         await clients.start(hub.run)
         async with trio.open_nursery() as listening:
-            await listening.start(
-                functools.partial(trio.serve_listeners, handler_nursery=clients),
-                handle,
-                listeners,
-            )
+            await listening.start(tcp.serve, handle, listeners, clients)
             addresses = tcp.bound_addresses(listeners)
             log.info("listening on %s", " ".join(f"{h}:{p}" for h, p in addresses))
             task_status.started(addresses)

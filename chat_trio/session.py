@@ -121,20 +121,22 @@ async def serve_connection(
 async def _read(stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub) -> Reason:
     """Feed the core until it closes the connection; return why."""
     while True:
-        await hub.wait_for_room()
+        data: bytes | bytearray | None = None
         with trio.move_on_at(chat.deadline(conn)):
             try:
                 data = await stream.receive_some(READ_SIZE)
             except trio.BrokenResourceError:
                 return Reason.LOST
+        if data is None:  # the core's deadline passed
+            closing = carry_out(chat.expire(conn, trio.current_time()), hub)
+        else:
+            # Flow control: hold this chunk (at most READ_SIZE) until the hub has room.
+            # No await between the wait and the publish, so the check holds when we publish.
+            await hub.wait_for_room()
             outputs = chat.receive(conn, data, trio.current_time())
             if any(isinstance(o, Subscribe) for o in outputs):
                 log.info("register conn=%d name=%s", conn, chat.name_of(conn))
             closing = carry_out(outputs, hub)
-            if closing is not None:
-                return closing
-            continue
-        closing = carry_out(chat.expire(conn, trio.current_time()), hub)
         if closing is not None:
             return closing
 

@@ -6,23 +6,93 @@ delivery lives in ``hub.py``.
 
 from __future__ import annotations
 
+import errno
 import functools
+import logging
 import os
+import socket
 import sys
+from collections.abc import Awaitable, Callable
 
 import trio
 
 from chat_trio.hub import TrySend
 
+ACCEPT_BATCH = 1000
+"""Connections accepted per wake-up. trio's own accept loop takes one per scheduler round;
+when thousands connect at once, that makes joins trickle in one round each, and every
+round pays a fan-out to everyone already there. Taking what the backlog holds lets the
+hub announce them together."""
 
-async def open_listeners(host: str, port: int) -> list[trio.SocketListener]:
-    """Listen on ``host:port`` (port 0: the kernel picks one)."""
-    return await trio.open_tcp_listeners(port, host=host)
+BACKLOG = 65535  # the kernel caps it at net.core.somaxconn
+_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+log = logging.getLogger("chat_trio.tcp")
 
 
-def bound_addresses(listeners: list[trio.SocketListener]) -> list[tuple[str, int]]:
+def open_listeners(host: str, port: int) -> list[socket.socket]:
+    """Listen on ``host:port`` (port 0: the kernel picks one). Raises OSError."""
+    if ":" in host:  # IPv6; "::" also accepts IPv4 where the system allows it
+        return [
+            socket.create_server(
+                (host, port),
+                family=socket.AF_INET6,
+                backlog=BACKLOG,
+                dualstack_ipv6=host == "::" and socket.has_dualstack_ipv6(),
+            )
+        ]
+    return [socket.create_server((host, port), backlog=BACKLOG)]
+
+
+def bound_addresses(listeners: list[socket.socket]) -> list[tuple[str, int]]:
     """The (host, port) each listener is bound to, with the real port when 0 was asked."""
-    return [tuple(listener.socket.getsockname()[:2]) for listener in listeners]
+    return [tuple(listener.getsockname()[:2]) for listener in listeners]
+
+
+async def serve(
+    handler: Callable[[trio.SocketStream], Awaitable[None]],
+    listeners: list[socket.socket],
+    handler_nursery: trio.Nursery,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Accept forever, starting ``handler(stream)`` in ``handler_nursery`` for each client.
+
+    Closes the listeners when cancelled. Running out of descriptors or memory is logged
+    and retried after a pause (existing clients are unaffected); other errors propagate.
+    """
+    try:
+        async with trio.open_nursery() as nursery:
+            for listener in listeners:
+                listener.setblocking(False)
+                nursery.start_soon(_accept_loop, handler, listener, handler_nursery)
+            task_status.started()
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
+async def _accept_loop(
+    handler: Callable[[trio.SocketStream], Awaitable[None]],
+    listener: socket.socket,
+    handler_nursery: trio.Nursery,
+) -> None:
+    while True:
+        await trio.lowlevel.wait_readable(listener)
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, _ = listener.accept()
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno not in _RESOURCE_ERRORS:
+                    raise
+                log.error("accept-failed error=%s (retrying in 0.1 s)", errno.errorcode[exc.errno])
+                await trio.sleep(0.1)
+                break
+            stream = trio.SocketStream(trio.socket.from_stdlib_socket(sock))
+            handler_nursery.start_soon(handler, stream)
+        await trio.lowlevel.checkpoint()
 
 
 def peer_of(stream: trio.SocketStream) -> str:
