@@ -21,6 +21,7 @@ memory from VmRSS / VmHWM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import signal
@@ -122,13 +123,22 @@ class Workers:
     def ask(self, command: str, **args: Any) -> list[Any]:
         for pipe in self.pipes:
             pipe.send((command, args))
-        return [pipe.recv() for pipe in self.pipes]
+        answers = []
+        for pipe, process in zip(self.pipes, self.processes, strict=True):
+            # Each phase bounds itself; this bounds a worker that died or hung.
+            if not pipe.poll(args.get("seconds", 60) + 60):
+                raise TimeoutError(f"client process {process.pid} did not answer {command}")
+            answers.append(pipe.recv())
+        return answers
 
     def close(self) -> None:
         for pipe in self.pipes:
-            pipe.send(("close", {}))
+            with contextlib.suppress(OSError):  # that worker may be gone already
+                pipe.send(("close", {}))
         for process in self.processes:
             process.join(30)
+            if process.is_alive():
+                process.kill()
 
 
 def merged(reports: list[dict[str, Any]], key: str) -> dict[int, int]:
@@ -184,7 +194,12 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
         elif args.scenario == "steady":
             total = int(args.rate * args.duration)
             reports = workers.ask(
-                "steady", senders=senders, rate=args.rate, duration=args.duration, per_sender=total
+                "steady",
+                senders=senders,
+                rate=args.rate,
+                duration=args.duration,
+                per_sender=total,
+                seconds=args.duration + 10,
             )
             expected = total * (s * n - s)
         else:  # storm, scale: everybody says one line after all registered

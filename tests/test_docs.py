@@ -1,0 +1,30 @@
+"""Code shown in docs/ is the real code: every block marked ``<!-- from: PATH -->``
+must appear, line for line, in that file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"<!-- from: (?P<path>\S+) -->\n```python\n(?P<code>.*?)```", re.DOTALL)
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+
+def blocks() -> list[tuple[str, str, str]]:
+    found = []
+    for doc in DOCS:
+        for match in BLOCK.finditer(doc.read_text()):
+            found.append((doc.name, match["path"], match["code"]))
+    return found
+
+
+def test_docs_have_code_from_source_files() -> None:
+    assert len(blocks()) >= 10
+
+
+@pytest.mark.parametrize(("doc", "path", "code"), blocks())
+def test_docs_code_block_matches_its_source(doc: str, path: str, code: str) -> None:
+    assert code in (ROOT / path).read_text(), f"{doc}: a block no longer matches {path}"
