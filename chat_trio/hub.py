@@ -108,6 +108,23 @@ class Outbox:
     (``next_batch`` then ``sent``).
     """
 
+    __slots__ = (  # one per connection: no per-instance dict
+        "_closed",
+        "_direct",
+        "_flow",
+        "_on_kick",
+        "_queued",
+        "_queued_writes",
+        "_receive",
+        "_send",
+        "_try_send",
+        "conn",
+        "ended",
+        "last_write",
+        "max_bytes",
+        "subscribed_at",
+    )
+
     def __init__(
         self,
         conn: ConnId,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chat_trio.hub import Hub, Outbox
 from chat_trio.protocol.events import Reason
@@ -228,3 +230,50 @@ async def test_hub_waits_for_a_reading_client_near_its_bound_not_for_a_stalled_o
     with trio.fail_after(5):
         await hub.wait_for_room()
     assert trio.current_time() - start == pytest.approx(0.25, abs=0.1)
+
+
+class Recorder:
+    """A direct write that the kernel always takes whole, recording what was written."""
+
+    def __init__(self, into: bytearray) -> None:
+        self.into = into
+
+    def __call__(self, data: bytes | memoryview) -> int:
+        self.into += data
+        return len(data)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["publish", "send", "subscribe"]),
+            st.integers(0, 4),
+            st.booleans(),
+        ),
+        max_size=30,
+    )
+)
+def test_hub_round_shares_match_a_simple_model(steps: list[tuple[str, int, bool]]) -> None:
+    """Whatever happens in one round, each connection gets exactly what a naive model says:
+    broadcasts published after it subscribed (not its own), and its direct items, in order."""
+    hub = Hub(max_queue_bytes=10**9)
+    received = {conn: bytearray() for conn in range(5)}
+    for conn in range(5):
+        hub.open_outbox(conn, Recorder(received[conn]), Kicks())
+    model = {conn: bytearray() for conn in range(5)}
+    subscribed: set[int] = set()
+    for number, (action, conn, flag) in enumerate(steps):
+        data = b"<%d>" % number
+        if action == "publish":
+            exclude = conn if flag else None
+            hub.publish(data, exclude=exclude)
+            for member in subscribed - {exclude}:
+                model[member] += data
+        elif action == "send":
+            hub.send(conn, data)
+            model[conn] += data
+        elif conn not in subscribed:
+            hub.subscribe(conn)
+            subscribed.add(conn)
+    hub.flush()
+    assert received == model

@@ -87,6 +87,8 @@ class LineDecoder:
     Call ``receive(data)`` with each chunk as it arrives and ``receive(b"")`` at EOF.
     """
 
+    __slots__ = ("_discarding", "_ended", "_partial", "_telnet", "max_line")
+
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         if max_line < 1:
             raise ValueError(f"max_line must be at least 1, not {max_line}")
