@@ -74,7 +74,7 @@ async def serve(
         async with trio.open_nursery() as listening:
             await listening.start(tcp.serve, handle, listeners, clients)
             addresses = tcp.bound_addresses(listeners)
-            log.info("listening on %s", " ".join(f"{h}:{p}" for h, p in addresses))
+            log.info("listening on %s", " ".join(map(tcp.show_address, addresses)))
             task_status.started(addresses)
             await stop.wait()
             listening.cancel_scope.cancel()
@@ -116,6 +116,6 @@ async def run(config: Config) -> int:
 
             root.start_soon(watch_signals)
             addresses = await root.start(serve_then_stop_watching)
-            where = ", ".join(f"{host}:{port}" for host, port in addresses)
+            where = ", ".join(map(tcp.show_address, addresses))
             print(f"chat-trio {__version__} listening on {where} (Ctrl-C to stop)", flush=True)
     return 130 if forced else 0

@@ -95,13 +95,19 @@ async def _accept_loop(
         await trio.lowlevel.checkpoint()
 
 
+def show_address(address: tuple[str, int]) -> str:
+    """``host:port``, with IPv6 hosts in brackets (``[::1]:8080``)."""
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def peer_of(stream: trio.SocketStream) -> str:
     """``host:port`` of the client, for the logs."""
     try:
         host, port = stream.socket.getpeername()[:2]
     except OSError:  # already reset by the peer
         return "-"
-    return f"{host}:{port}"
+    return show_address((host, port))
 
 
 def direct_writer(stream: trio.SocketStream) -> TrySend | None:
