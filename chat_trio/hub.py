@@ -17,14 +17,18 @@ How a publish travels:
    the kernel did not take.
 4. The connection's writer task (session.py) drains its whole queue into one write.
 
+Flow control keeps input from outrunning output: readers call ``wait_for_room`` before
+publishing, and wait while the round has published ``round_budget`` bytes or while a
+client near its bound is still reading (see that method). Publishing itself never waits.
+
 Policy when an outbox is full (trio issue #987 lists the choices; we take "bounded, then
 disconnect with a reason"): when data arrives for a connection that still has bytes
 queued (or being written), and the total would exceed ``max_queue_bytes``, the connection
 is kicked with ``Reason.SLOW``. An empty queue always accepts one round's delivery, so one
 large round (a big paste) never kicks a client that is keeping up; a client that is not
-keeping up holds at most ``max_queue_bytes`` plus one round. Its session is cancelled, it gets a
-best-effort notice, and the others see it leave "(too slow to receive)". Nobody else
-waits or loses anything.
+keeping up holds at most ``max_queue_bytes`` plus one round. Its session is cancelled,
+it gets a best-effort notice, and the others see it leave "(too slow to receive)".
+Nobody else waits or loses anything.
 """
 
 from __future__ import annotations
