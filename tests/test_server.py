@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -178,3 +179,53 @@ def test_server_cli_port_in_use_exits_1_with_message() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith(f"chat-trio: cannot listen on 127.0.0.1:{port}:")
     assert "Traceback" not in result.stderr
+
+
+def test_server_cli_second_signal_stops_at_once() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chat_trio",
+            "serve",
+            "--port",
+            "0",
+            "--grace",
+            "60",
+            "--send-queue",
+            str(50 * 2**20),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+        with (
+            socket.create_connection(("127.0.0.1", port)) as stuck,
+            socket.create_connection(("127.0.0.1", port)) as talker,
+        ):
+            stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stuck.sendall(b"Stuck\n")
+            talker.sendall(b"Talker\n")
+            talker.settimeout(10)
+            seen = b""
+            while b"Talker!" not in seen:
+                seen += talker.recv(4096)
+            # Stuck never reads: far more than the kernel buffers, so its writer blocks.
+            talker.sendall((b"y" * 2000 + b"\n") * 2000)
+            talker.sendall(b"/users\n")
+            while b"Users online" not in seen:
+                seen += talker.recv(65536)
+            process.send_signal(signal.SIGINT)  # graceful: would wait up to 60 s for Stuck
+            assert process.stdout.readline().startswith("Shutting down")
+            started = time.monotonic()
+            process.send_signal(signal.SIGINT)  # at once
+            process.communicate(timeout=20)
+        assert process.returncode == 130
+        assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
