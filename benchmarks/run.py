@@ -12,6 +12,9 @@ Scenarios (defaults are the targets in docs/benchmarks.md):
   scale   N clients connect and register and stay: memory per connection, time to join
   slow    like flood, with K clients that never read: they must be cut, nobody else loses
 
+With --c-client, steady uses benchmarks/steady_client.c (one C process, senders spread over
+each period): the Python clients cost more than the server at 100,000 reads a second.
+
 Servers: ``chat-trio`` (this project) or ``locked`` (docs/tutorial/broadcast_locked.py:
 the obvious design, one awaited send_all per message per client, with a lock so it does
 not crash). Server CPU is read from /proc (user + system time of the server process),
@@ -155,7 +158,52 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
+def c_client() -> Path:
+    """Build benchmarks/steady_client.c (with the machine's gcc) if it is not built yet."""
+    source = ROOT / "benchmarks" / "steady_client.c"
+    binary = ROOT / "benchmarks" / "out" / "steady_client"
+    if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
+        binary.parent.mkdir(exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-o", str(binary), str(source)], check=True)
+    return binary
+
+
+def run_steady_c(args: argparse.Namespace) -> dict[str, Any]:
+    """The steady scenario with the C client: latency of the server, not of Python clients."""
+    server = Server(args.server, [])
+    result: dict[str, Any] = {
+        "scenario": "steady-c",
+        "server": args.server,
+        "clients": args.clients,
+    }
+    try:
+        command = [
+            str(c_client()),
+            str(server.port),
+            str(args.clients),
+            str(args.senders),
+            str(args.rate),
+            str(args.duration),
+        ]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as client:
+            assert client.stdout is not None
+            if client.stdout.readline().strip() != "ready":
+                raise RuntimeError("the C client failed to connect and register")
+            cpu0 = server.cpu_seconds()  # from the first message on
+            output, _ = client.communicate(timeout=args.timeout + args.duration + 30)
+        result.update(json.loads(output))
+        result["lost"] = result["expected"] - result["delivered"]
+        cpu = server.cpu_seconds() - cpu0
+        result["server_cpu_s"] = round(cpu, 3)
+        result["server_cpu_us_per_delivery"] = round(cpu * 1e6 / max(result["delivered"], 1), 4)
+    finally:
+        result["server_exit_status"] = server.stop()
+    return result
+
+
 def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
+    if args.scenario == "steady" and args.c_client:
+        return run_steady_c(args)
     n, s = args.clients, args.senders
     slow = list(range(s, s + args.slow)) if args.scenario == "slow" else []
     server = Server(
@@ -285,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--timeout", type=float, default=120.0, help="bound on each phase, s")
     parser.add_argument("--json", type=Path, help="append results to this JSON file")
+    parser.add_argument(
+        "--c-client",
+        action="store_true",
+        help="steady: use the C client (built with gcc) instead of Python ones",
+    )
     args = parser.parse_args(argv)
     scenarios = list(DEFAULTS) if args.scenario == "all" else [args.scenario]
     results = []
