@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="usernames nobody may take (case-insensitive)",
     )
     serve.add_argument(
+        "--unicode-names",
+        action="store_true",
+        help="allow letters and digits of every script in usernames (off: ASCII only, so no "
+        "two names can look alike)",
+    )
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -142,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             reserved_names=args.reserved_names,
             name_attempts=args.name_attempts,
             name_timeout=args.name_timeout,
+            unicode_names=args.unicode_names,
         ),
         max_queue_bytes=args.send_queue,
         grace=args.grace,

@@ -289,3 +289,27 @@ def test_core_session_same_on_every_split() -> None:
     )
     for chunks in splits(SESSION, 3):
         assert run_session(chunks) == expected, chunks
+
+
+def test_core_unicode_names_are_refused_by_default_and_allowed_when_enabled() -> None:
+    assert check_name("Zoë") is not None
+    assert check_name("Zoë", unicode=True) is None
+    assert check_name("Дмитрий", unicode=True) is None
+    assert check_name("1Zoë", unicode=True) == "A username must start with a letter."
+    problem = check_name("Zo ë", unicode=True)
+    assert problem is not None and "(not ' ')" in problem
+
+
+def test_core_unicode_names_are_unique_across_case_and_compatibility_forms() -> None:
+    h = Harness(Rules(unicode_names=True))
+    h.register(1, "alice")
+    h.connect(2)
+    h.take(2)
+    h.send(2, "\uff21\uff2c\uff29\uff23\uff25\n".encode())  # fullwidth ALICE
+    assert "is already taken" in h.take(2)
+    h.send(2, "Zoe\u0308\n".encode())  # decomposed ë: stored composed
+    assert "Welcome to the chat, Zoë!" in h.take(2)
+    h.connect(3)
+    h.take(3)
+    h.send(3, "ZOË\n".encode())
+    assert "is already taken" in h.take(3)

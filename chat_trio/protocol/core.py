@@ -17,8 +17,9 @@ Rules:
        CLOSING  ignores further input; ``disconnect`` removes it.
 
 2. Usernames are 1-32 ASCII letters, digits, ``_`` or ``-``, starting with a letter, so
-   no two names look alike. They are unique case-insensitively and claimed in the same
-   call that checks them (no await in between: two racing clients, exactly one wins).
+   no two names look alike (``Rules.unicode_names`` allows every script, look-alikes
+   too). They are unique regardless of case (``name_key``) and claimed in the same call
+   that checks them (no await in between: two racing clients, exactly one wins).
    Reserved names are refused. A refusal says why and asks again.
 3. A chat line goes to every other CHATTING user, never back to its sender. Blank lines
    are ignored, ``//text`` sends ``/text``, ``/cmd`` runs a command from ``COMMANDS``
@@ -35,6 +36,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 
 import attrs
@@ -88,20 +90,42 @@ class Rules:
     reserved_names: frozenset[str] = DEFAULT_RESERVED_NAMES  #: refused, case-insensitively
     name_attempts: int = 5  #: bad usernames before the connection is closed
     name_timeout: float = 60.0  #: seconds to choose a valid username
+    unicode_names: bool = False  #: letters and digits of every script (allows look-alikes)
 
 
-def check_name(name: str, reserved: frozenset[str] = DEFAULT_RESERVED_NAMES) -> str | None:
-    """Return why ``name`` cannot be a username, or None if it can (uniqueness aside)."""
+def name_key(name: str) -> str:
+    """What two names must differ in to be different users: case and compatibility forms
+    (fullwidth "\\uff21\\uff2c\\uff29\\uff23\\uff25" is "alice") do not count."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def check_name(
+    name: str, reserved: frozenset[str] = DEFAULT_RESERVED_NAMES, *, unicode: bool = False
+) -> str | None:
+    """Return why ``name`` cannot be a username, or None if it can (uniqueness aside).
+
+    ``unicode`` allows letters and digits of every script (pass the name NFC-normalised).
+
+    .. warning:: Unicode names allow look-alikes (Latin "a" and Cyrillic "\\u0430" are different
+       names that look the same), which is why they are off by default.
+    """
     if not name:
         return "Please type a username."
     if len(name) > NAME_MAX:
         return f"That username is too long ({len(name)} characters; at most {NAME_MAX})."
-    if not name[0].isascii() or not name[0].isalpha():
-        return "A username must start with a letter (A-Z or a-z)."
-    if _NAME.match(name) is None:
-        bad = next(c for c in name if not (c.isascii() and (c.isalnum() or c in "_-")))
+    if unicode:
+        if not name[0].isalpha():
+            return "A username must start with a letter."
+        bad = next((c for c in name if not (c.isalnum() or c in "_-")), None)
+    else:
+        if not name[0].isascii() or not name[0].isalpha():
+            return "A username must start with a letter (A-Z or a-z)."
+        bad = None
+        if _NAME.match(name) is None:
+            bad = next(c for c in name if not (c.isascii() and (c.isalnum() or c in "_-")))
+    if bad is not None:
         return f"A username may contain only letters, digits, '_' and '-' (not {bad!r})."
-    if name.casefold() in reserved:
+    if name_key(name) in reserved:
         return f'The name "{name}" is reserved.'
     return None
 
@@ -172,7 +196,7 @@ class Chat:
     def __init__(self, rules: Rules | None = None) -> None:
         self.rules = rules or Rules()
         self._clients: dict[ConnId, _Client] = {}
-        self._names: dict[str, ConnId] = {}  # casefolded name -> its CHATTING connection
+        self._names: dict[str, ConnId] = {}  # name_key(name) -> its CHATTING connection
         self._shutting_down = False
 
     # -- queries ---------------------------------------------------------------------------
@@ -245,7 +269,7 @@ class Chat:
         client = self._clients.pop(conn, None)
         if client is None or not client.name:
             return []
-        del self._names[client.name.casefold()]
+        del self._names[name_key(client.name)]
         if self._shutting_down:
             return []
         return [Broadcast((Left(client.name, reason),), exclude=conn)]
@@ -263,12 +287,14 @@ class Chat:
             if client.phase is Phase.NAMING:
                 out.reply(conn, AskName())
             return
-        problem = check_name(line, self.rules.reserved_names)
-        if problem is None and line.casefold() in self._names:
+        if self.rules.unicode_names:
+            line = unicodedata.normalize("NFC", line)
+        problem = check_name(line, self.rules.reserved_names, unicode=self.rules.unicode_names)
+        if problem is None and name_key(line) in self._names:
             problem = f'The name "{line}" is already taken; please choose another.'
         if problem is None:
             client.phase, client.name = Phase.CHATTING, line
-            self._names[line.casefold()] = conn
+            self._names[name_key(line)] = conn
             out.reply(conn, Welcome(line, self.online))
             out.subscribe(conn)
             out.broadcast(Joined(line), exclude=conn)
