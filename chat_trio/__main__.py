@@ -16,8 +16,10 @@ from chat_trio import __version__
 from chat_trio.config import DEFAULT_GRACE, DEFAULT_PORT, Config
 from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.protocol.core import DEFAULT_RESERVED_NAMES, Rules
+from chat_trio.protocol.limits import Limits
 from chat_trio.protocol.lines import DEFAULT_MAX_LINE
 from chat_trio.server import StartupError, run
+from chat_trio.session import DEFAULT_WRITE_TIMEOUT
 
 
 def _positive_int(text: str) -> int:
@@ -38,6 +40,20 @@ def _seconds(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
     return value
 
 
@@ -111,6 +127,55 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="A,B,...",
         help="usernames nobody may take (case-insensitive)",
     )
+    limits = Limits()
+    serve.add_argument(
+        "--max-clients",
+        type=_positive_int,
+        default=limits.max_clients,
+        metavar="N",
+        help="connections at once; above it newcomers get 'Server full, try later.' and are closed",
+    )
+    serve.add_argument(
+        "--max-per-address",
+        type=_count,
+        default=limits.max_per_address,
+        metavar="N",
+        help="concurrent connections per client address (0: no limit)",
+    )
+    serve.add_argument(
+        "--connect-burst",
+        type=_positive_int,
+        default=limits.connect_burst,
+        metavar="N",
+        help="connection attempts per address at once",
+    )
+    serve.add_argument(
+        "--connect-rate",
+        type=_non_negative,
+        default=limits.connect_rate,
+        metavar="PER_SECOND",
+        help="connection attempts per second per address after the burst (0: no limit)",
+    )
+    serve.add_argument(
+        "--limit-loopback",
+        action="store_true",
+        help="apply the per-address limits to 127.0.0.1 and ::1 too (by default "
+        "they are exempt, for local tests and benchmarks)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_non_negative,
+        default=Rules().idle_timeout,
+        metavar="SECONDS",
+        help="disconnect users who send nothing for this long (0: never)",
+    )
+    serve.add_argument(
+        "--write-timeout",
+        type=_seconds,
+        default=DEFAULT_WRITE_TIMEOUT,
+        metavar="SECONDS",
+        help="a write to a client blocked this long cuts it as too slow",
+    )
     serve.add_argument(
         "--unicode-names",
         action="store_true",
@@ -149,9 +214,18 @@ def main(argv: list[str] | None = None) -> int:
             name_attempts=args.name_attempts,
             name_timeout=args.name_timeout,
             unicode_names=args.unicode_names,
+            idle_timeout=args.idle_timeout,
         ),
         max_queue_bytes=args.send_queue,
         grace=args.grace,
+        limits=Limits(
+            max_clients=args.max_clients,
+            max_per_address=args.max_per_address,
+            connect_burst=args.connect_burst,
+            connect_rate=args.connect_rate,
+            exempt_loopback=not args.limit_loopback,
+        ),
+        write_timeout=args.write_timeout,
     )
     _raise_file_limit()
     status = 1

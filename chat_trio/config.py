@@ -6,6 +6,8 @@ import attrs
 
 from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.protocol.core import Rules
+from chat_trio.protocol.limits import Limits
+from chat_trio.session import DEFAULT_WRITE_TIMEOUT
 
 DEFAULT_PORT = 8080
 DEFAULT_GRACE = 5.0
@@ -23,3 +25,5 @@ class Config:
     rules: Rules = attrs.field(factory=Rules)  #: line limit, names, timeouts
     max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES  #: per-connection send-queue bound
     grace: float = DEFAULT_GRACE  #: shutdown grace period, seconds
+    limits: Limits = attrs.field(factory=Limits)  #: who may connect
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT  #: a write blocked longer cuts the client

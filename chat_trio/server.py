@@ -29,7 +29,8 @@ from chat_trio import __version__
 from chat_trio.config import Config
 from chat_trio.hub import Hub
 from chat_trio.protocol.core import Chat
-from chat_trio.protocol.events import Disconnected, Reason
+from chat_trio.protocol.events import Disconnected, Error, Reason
+from chat_trio.protocol.limits import Admission
 from chat_trio.protocol.render import render
 from chat_trio.session import serve_connection
 from chat_trio.transports import tcp
@@ -59,15 +60,31 @@ async def serve(
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
 
+    admission = Admission(config.limits)
+
     async def handle(stream: trio.SocketStream) -> None:
-        await serve_connection(
-            stream,
-            next(conn_ids),
-            chat,
-            hub,
-            try_send=tcp.direct_writer(stream),
-            peer=tcp.peer_of(stream),
-        )
+        address = tcp.peer_address(stream)
+        if address is None:  # reset before we got to it
+            await trio.aclose_forcefully(stream)
+            return
+        host, peer = address[0], tcp.show_address(address)
+        refusal = admission.admit(host, trio.current_time())
+        if refusal is not None:
+            log.warning("refused peer=%s reason=%r", peer, refusal)
+            tcp.refuse(stream, render([Error(refusal)]))
+            return
+        try:
+            await serve_connection(
+                stream,
+                next(conn_ids),
+                chat,
+                hub,
+                try_send=tcp.direct_writer(stream),
+                peer=peer,
+                write_timeout=config.write_timeout,
+            )
+        finally:
+            admission.release(host)
 
     async with trio.open_nursery() as clients:
         await clients.start(hub.run)

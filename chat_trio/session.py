@@ -42,7 +42,7 @@ READ_SIZE = 4096
 """Bytes per receive: a flood is published in chunks of ~100 lines (one publish per chunk),
 and a round of reads stays small next to the hub's round budget."""
 
-WRITE_TIMEOUT = 10.0
+DEFAULT_WRITE_TIMEOUT = 10.0
 """Seconds one write may block before the client counts as too slow (NATS' write deadline).
 It also bounds how long clients that all stopped reading can hold up the hub's flow
 control."""
@@ -77,6 +77,7 @@ async def serve_connection(
     *,
     try_send: TrySend | None = None,
     peer: str = "-",
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT,
 ) -> None:
     """Run one connection until it ends. See the module docstring.
 
@@ -86,6 +87,7 @@ async def serve_connection(
       try_send: a non-blocking write to the same connection, for the hub's fast path
         (plain sockets only; None for TLS and test streams).
       peer: the client's address, for the logs.
+      write_timeout: seconds one write may block before the client is cut as too slow.
     """
     log.info("connect conn=%d peer=%s", conn, peer)
     reason = Reason.ERROR
@@ -93,7 +95,7 @@ async def serve_connection(
     try:
         async with trio.open_nursery() as nursery:
             outbox = hub.open_outbox(conn, try_send, on_kick=nursery.cancel_scope.cancel)
-            nursery.start_soon(_write, stream, outbox, nursery.cancel_scope)
+            nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)
             carry_out(chat.connect(conn, trio.current_time()), hub)
             reason = await _read(stream, conn, chat, hub)
             hub.finish(conn)
@@ -153,7 +155,9 @@ async def _receive(stream: trio.abc.Stream, deadline: float) -> bytes | bytearra
     return None
 
 
-async def _write(stream: trio.abc.Stream, outbox: Outbox, session: trio.CancelScope) -> None:
+async def _write(
+    stream: trio.abc.Stream, outbox: Outbox, session: trio.CancelScope, write_timeout: float
+) -> None:
     """Drain the outbox into the stream, one write per batch; end the session when done."""
     try:
         while True:
@@ -161,7 +165,7 @@ async def _write(stream: trio.abc.Stream, outbox: Outbox, session: trio.CancelSc
                 batch = await outbox.next_batch()
             except trio.EndOfChannel:
                 break
-            with trio.move_on_after(WRITE_TIMEOUT) as deadline:
+            with trio.move_on_after(write_timeout) as deadline:
                 await stream.send_all(batch)
             if deadline.cancelled_caught:
                 outbox.kick(Reason.SLOW)

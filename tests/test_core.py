@@ -313,3 +313,22 @@ def test_core_unicode_names_are_unique_across_case_and_compatibility_forms() -> 
     h.take(3)
     h.send(3, "ZOË\n".encode())
     assert "is already taken" in h.take(3)
+
+
+def test_core_idle_timeout_disconnects_quiet_users_only_when_enabled() -> None:
+    h = Harness(Rules(idle_timeout=30))
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    assert h.chat.deadline(1) == 30
+    h.now = 20
+    h.send(1, b"still here\n")
+    assert h.chat.deadline(1) == 50
+    h.take(1), h.take(2)
+    h.apply(h.chat.expire(2, 29.9))
+    assert 2 not in h.closed
+    h.apply(h.chat.expire(2, 30))
+    assert h.take(2) == "Disconnected after 30 seconds without activity.\r\nGoodbye!\r\n"
+    assert h.closed[2] is Reason.IDLE
+    h.disconnect(2, Reason.IDLE)
+    assert h.take(1) == "* Bob left the chat (idle)\r\n"
+    assert Harness().chat.deadline(1) == float("inf")

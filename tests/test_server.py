@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import signal
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import pytest
 import trio
 
 from chat_trio.config import Config
+from chat_trio.protocol.core import Rules
+from chat_trio.protocol.limits import Limits
 from chat_trio.server import StartupError, serve
 from tests.conftest import LineClient
 
@@ -225,6 +228,102 @@ def test_server_cli_second_signal_stops_at_once() -> None:
             process.communicate(timeout=20)
         assert process.returncode == 130
         assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+async def test_server_full_refuses_newcomers_and_nobody_else_notices() -> None:
+    with trio.fail_after(10):
+        async with (
+            running(local(limits=Limits(max_clients=2))) as (port, _),
+            connected(port) as alice,
+        ):
+            await alice.register("Alice")
+            async with connected(port) as bob:
+                await bob.register("Bob")
+                async with connected(port) as late:
+                    assert await late.read_to_eof() == "Server full, try later.\r\n"
+                await bob.send("still fine")
+                await alice.expect("Bob: still fine\r\n")
+                await bob.send("/quit")
+                await bob.read_to_eof()
+            await trio.testing.wait_all_tasks_blocked()  # the server has let Bob go
+            async with connected(port) as later:  # room again
+                await later.register("Later")
+
+
+async def test_server_per_address_limit_applies_to_loopback_when_asked() -> None:
+    limits = Limits(max_per_address=1, exempt_loopback=False)
+    with trio.fail_after(10):
+        async with running(local(limits=limits)) as (port, _), connected(port) as first:
+            await first.expect("Enter your username: ")
+            async with connected(port) as second:
+                assert (await second.read_to_eof()).startswith(
+                    "Too many connections from your address (at most 1)"
+                )
+
+
+async def test_server_idle_timeout_on_virtual_clock(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    config = local(rules=Rules(idle_timeout=30))
+    async with running(config) as (port, _), connected(port) as alice, connected(port) as bob:
+        await alice.register("Alice")
+        await bob.register("Bob")
+        start = trio.current_time()
+        for _ in range(3):  # Alice keeps talking; Bob says nothing
+            await trio.sleep(20)
+            await alice.send("tick")
+        assert (await bob.read_to_eof()).endswith(
+            "Disconnected after 30 seconds without activity.\r\nGoodbye!\r\n"
+        )
+        await alice.expect("* Bob left the chat (idle)\r\n")
+        assert trio.current_time() - start == pytest.approx(60)
+
+
+def test_server_cli_survives_running_out_of_file_descriptors() -> None:
+    """With only a few descriptors, accept fails (EMFILE): logged, retried, nobody else hurt."""
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chat_trio", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=few_descriptors,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as alice:
+            alice.sendall(b"Alice\n")
+            seen = b""
+            while b"Type /help" not in seen:
+                seen += alice.recv(4096)
+            crowd = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(60)]
+            assert process.stderr is not None
+            log = ""
+            deadline = time.monotonic() + 10
+            while "accept-failed error=EMFILE" not in log:  # the server hit the limit...
+                assert time.monotonic() < deadline, log
+                log += process.stderr.readline()
+            for sock in crowd:
+                sock.close()
+            alice.sendall(b"/users\n")
+            while b"Users online: 1 (Alice)" not in seen:
+                seen += alice.recv(4096)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as bob:
+                bob.sendall(b"Bob\n")
+                while b"* Bob joined the chat" not in seen:
+                    seen += alice.recv(4096)
+        # ...and carried on: Alice was answered, and Bob got in once descriptors were free.
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+        assert process.returncode == 0
     finally:
         if process.poll() is None:
             process.kill()

@@ -91,6 +91,7 @@ class Rules:
     name_attempts: int = 5  #: bad usernames before the connection is closed
     name_timeout: float = 60.0  #: seconds to choose a valid username
     unicode_names: bool = False  #: letters and digits of every script (allows look-alikes)
+    idle_timeout: float = 0.0  #: seconds without input before a user is disconnected; 0 = never
 
 
 def name_key(name: str) -> str:
@@ -140,6 +141,7 @@ class Phase(enum.Enum):
 class _Client:
     decoder: LineDecoder
     deadline: float  # when NAMING ends with NAME_TIMEOUT
+    last_input: float = 0.0  # for the idle timeout
     phase: Phase = Phase.NAMING
     name: str = ""
     attempts: int = 0
@@ -214,9 +216,13 @@ class Chat:
     def deadline(self, conn: ConnId) -> float:
         """When ``expire`` should next be called for ``conn`` (``inf``: never)."""
         client = self._clients.get(conn)
-        if client is None or client.phase is not Phase.NAMING:
+        if client is None:
             return math.inf
-        return client.deadline
+        if client.phase is Phase.NAMING:
+            return client.deadline
+        if client.phase is Phase.CHATTING and self.rules.idle_timeout:
+            return client.last_input + self.rules.idle_timeout
+        return math.inf
 
     # -- the I/O layer's calls -------------------------------------------------------------
 
@@ -225,7 +231,7 @@ class Chat:
         if conn in self._clients:
             raise ValueError(f"connection {conn} is already connected")
         self._clients[conn] = _Client(
-            LineDecoder(self.rules.max_line), deadline=now + self.rules.name_timeout
+            LineDecoder(self.rules.max_line), deadline=now + self.rules.name_timeout, last_input=now
         )
         return [Reply(conn, (Greeting(), AskName()))]
 
@@ -235,6 +241,7 @@ class Chat:
         out = _Outputs()
         if self._shutting_down:
             return []
+        client.last_input = now
         for item in client.decoder.receive(data):
             if client.phase is Phase.CLOSING:
                 break
@@ -262,6 +269,10 @@ class Chat:
         out = _Outputs()
         if client.phase is Phase.NAMING and now >= client.deadline:
             self._expire(conn, client, out)
+        elif client.phase is Phase.CHATTING and now >= self.deadline(conn):
+            seconds = f"{self.rules.idle_timeout:g}"
+            out.reply(conn, Error(f"Disconnected after {seconds} seconds without activity."))
+            self._quit(conn, client, out, Reason.IDLE)
         return out.done()
 
     def disconnect(self, conn: ConnId, reason: Reason) -> list[Output]:

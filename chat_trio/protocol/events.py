@@ -32,6 +32,7 @@ class Reason(enum.Enum):
     SLOW = "slow"  #: the client did not read fast enough; its send queue overflowed
     BAD_NAME = "bad-name"  #: too many invalid usernames
     NAME_TIMEOUT = "name-timeout"  #: no valid username in time
+    IDLE = "idle"  #: a registered user sent nothing for the idle timeout
     SHUTDOWN = "shutdown"  #: the server is shutting down
     ERROR = "error"  #: a bug on our side; logged with its traceback
 

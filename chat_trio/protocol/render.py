@@ -43,6 +43,7 @@ _LEFT_BECAUSE = {
     Reason.SLOW: " (too slow to receive)",
     Reason.ERROR: " (server error)",
     Reason.SHUTDOWN: " (server shutting down)",
+    Reason.IDLE: " (idle)",
 }
 _DISCONNECTED_BECAUSE = {
     Reason.SHUTDOWN: "* Server is shutting down. Goodbye!",

@@ -6,6 +6,7 @@ delivery lives in ``hub.py``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -90,9 +91,22 @@ async def _accept_loop(
                 log.error("accept-failed error=%s (retrying in 0.1 s)", errno.errorcode[exc.errno])
                 await trio.sleep(0.1)
                 break
+            _keepalive(sock)
             stream = trio.SocketStream(trio.socket.from_stdlib_socket(sock))
             handler_nursery.start_soon(handler, stream)
         await trio.lowlevel.checkpoint()
+
+
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 60, 15, 4
+"""A peer that vanished (power cut, cable pulled) is found within 2 minutes."""
+
+
+def _keepalive(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the system defaults apply
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
 
 
 def show_address(address: tuple[str, int]) -> str:
@@ -101,13 +115,20 @@ def show_address(address: tuple[str, int]) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def peer_of(stream: trio.SocketStream) -> str:
-    """``host:port`` of the client, for the logs."""
+def peer_address(stream: trio.SocketStream) -> tuple[str, int] | None:
+    """(host, port) of the client, or None if the connection is already gone."""
     try:
         host, port = stream.socket.getpeername()[:2]
     except OSError:  # already reset by the peer
-        return "-"
-    return show_address((host, port))
+        return None
+    return host, port
+
+
+def refuse(stream: trio.SocketStream, line: bytes) -> None:
+    """Best effort: write ``line`` without waiting, then close. For connections not let in."""
+    with contextlib.suppress(OSError):
+        os.write(stream.socket.fileno(), line)
+    stream.socket.close()
 
 
 def direct_writer(stream: trio.SocketStream) -> TrySend | None:
