@@ -20,6 +20,7 @@ from chat_trio.protocol.limits import Limits
 from chat_trio.protocol.lines import DEFAULT_MAX_LINE
 from chat_trio.server import StartupError, run
 from chat_trio.session import DEFAULT_WRITE_TIMEOUT
+from chat_trio.transports.tls import DEFAULT_TLS_PORT
 
 
 def _positive_int(text: str) -> int:
@@ -177,6 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="a write to a client blocked this long cuts it as too slow",
     )
     serve.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="PEM certificate (chain) for a TLS listener; needs --tls-key",
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    serve.add_argument(
+        "--tls-port", type=_port, default=DEFAULT_TLS_PORT, help="port of the TLS listener"
+    )
+    serve.add_argument(
+        "--tls-only",
+        action="store_true",
+        help="no plain-text listener, only TLS (needs --tls-cert)",
+    )
+    serve.add_argument(
         "--unicode-names",
         action="store_true",
         help="allow letters and digits of every script in usernames (off: ASCII only, so no "
@@ -199,7 +214,12 @@ def _raise_file_limit() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.tls_only and not args.tls_cert:
+        parser.error("--tls-only needs --tls-cert and --tls-key")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -226,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
             exempt_loopback=not args.limit_loopback,
         ),
         write_timeout=args.write_timeout,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_port=args.tls_port,
+        plain=not args.tls_only,
     )
     _raise_file_limit()
     status = 1

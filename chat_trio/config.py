@@ -8,6 +8,7 @@ from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.protocol.core import Rules
 from chat_trio.protocol.limits import Limits
 from chat_trio.session import DEFAULT_WRITE_TIMEOUT
+from chat_trio.transports.tls import DEFAULT_TLS_PORT
 
 DEFAULT_PORT = 8080
 DEFAULT_GRACE = 5.0
@@ -27,3 +28,7 @@ class Config:
     grace: float = DEFAULT_GRACE  #: shutdown grace period, seconds
     limits: Limits = attrs.field(factory=Limits)  #: who may connect
     write_timeout: float = DEFAULT_WRITE_TIMEOUT  #: a write blocked longer cuts the client
+    tls_cert: str | None = None  #: PEM certificate chain; with tls_key, adds a TLS listener
+    tls_key: str | None = None  #: PEM private key
+    tls_port: int = DEFAULT_TLS_PORT  #: where the TLS listener listens (0: any free port)
+    plain: bool = True  #: False: TLS only

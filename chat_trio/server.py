@@ -11,6 +11,7 @@
         │       └── _write      outbox -> socket
         └── listening (nursery) cancelled first at shutdown
             └── tcp.serve       accepts, starts serve_connection in `clients`
+                                (one per listener set: plain, and TLS with --tls-cert)
 
 Shutdown, in three steps: stop accepting (cancel `listening`); tell everyone and close
 every outbox, so each writer flushes and its session ends; give the stragglers
@@ -22,6 +23,9 @@ from __future__ import annotations
 import itertools
 import logging
 import signal
+import socket
+import ssl
+from functools import partial
 
 import trio
 
@@ -33,7 +37,7 @@ from chat_trio.protocol.events import Disconnected, Error, Reason
 from chat_trio.protocol.limits import Admission
 from chat_trio.protocol.render import render
 from chat_trio.session import serve_connection
-from chat_trio.transports import tcp
+from chat_trio.transports import tcp, tls
 
 log = logging.getLogger("chat_trio.server")
 
@@ -52,17 +56,23 @@ async def serve(
 
     Reports the bound (host, port) addresses through ``task_status``.
     """
-    try:
-        listeners = tcp.open_listeners(config.host, config.port)
-    except OSError as exc:
-        raise StartupError(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+    context = None
+    if config.tls_cert and config.tls_key:
+        try:
+            context = tls.server_context(config.tls_cert, config.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise StartupError(
+                f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {exc}"
+            ) from exc
+    plain = _listen(config.host, config.port) if config.plain else []
+    secure = _listen(config.host, config.tls_port) if context else []
     chat = Chat(config.rules)
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
 
     admission = Admission(config.limits)
 
-    async def handle(stream: trio.SocketStream) -> None:
+    async def handle(stream: trio.SocketStream, context: ssl.SSLContext | None = None) -> None:
         address = tcp.peer_address(stream)
         if address is None:  # reset before we got to it
             await trio.aclose_forcefully(stream)
@@ -74,23 +84,28 @@ async def serve(
             tcp.refuse(stream, render([Error(refusal)]))
             return
         try:
-            await serve_connection(
-                stream,
-                next(conn_ids),
-                chat,
-                hub,
-                try_send=tcp.direct_writer(stream),
-                peer=peer,
-                write_timeout=config.write_timeout,
-            )
+            if context is None:
+                await serve_connection(
+                    stream, next(conn_ids), chat, hub,
+                    try_send=tcp.direct_writer(stream), peer=peer,
+                    write_timeout=config.write_timeout,
+                )  # fmt: skip
+            elif (secured := await tls.handshake(stream, context, peer)) is not None:
+                await serve_connection(
+                    secured, next(conn_ids), chat, hub,
+                    peer=peer, write_timeout=config.write_timeout,
+                )  # fmt: skip
         finally:
             admission.release(host)
 
     async with trio.open_nursery() as clients:
         await clients.start(hub.run)
         async with trio.open_nursery() as listening:
-            await listening.start(tcp.serve, handle, listeners, clients)
-            addresses = tcp.bound_addresses(listeners)
+            if plain:
+                await listening.start(tcp.serve, handle, plain, clients)
+            if secure:
+                await listening.start(tcp.serve, partial(handle, context=context), secure, clients)
+            addresses = tcp.bound_addresses(plain + secure)  # plain first
             log.info("listening on %s", " ".join(map(tcp.show_address, addresses)))
             task_status.started(addresses)
             await stop.wait()
@@ -100,6 +115,13 @@ async def serve(
         hub.shut_down(render([Disconnected(Reason.SHUTDOWN)]))
         clients.cancel_scope.deadline = trio.current_time() + config.grace
     log.info("shutdown step=done")
+
+
+def _listen(host: str, port: int) -> list[socket.socket]:
+    try:
+        return tcp.open_listeners(host, port)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc}") from exc
 
 
 async def run(config: Config) -> int:
