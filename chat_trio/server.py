@@ -65,14 +65,19 @@ async def serve(
                 f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {exc}"
             ) from exc
     plain = _listen(config.host, config.port) if config.plain else []
-    secure = _listen(config.host, config.tls_port) if context else []
+    try:
+        secure = _listen(config.host, config.tls_port) if context else []
+    except StartupError:
+        for listener in plain:
+            listener.close()
+        raise
     chat = Chat(config.rules)
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
 
     admission = Admission(config.limits)
 
-    async def handle(stream: trio.SocketStream, context: ssl.SSLContext | None = None) -> None:
+    async def handle(stream: trio.SocketStream, tls_context: ssl.SSLContext | None = None) -> None:
         address = tcp.peer_address(stream)
         if address is None:  # reset before we got to it
             await trio.aclose_forcefully(stream)
@@ -84,13 +89,13 @@ async def serve(
             tcp.refuse(stream, render([Error(refusal)]))
             return
         try:
-            if context is None:
+            if tls_context is None:
                 await serve_connection(
                     stream, next(conn_ids), chat, hub,
                     try_send=tcp.direct_writer(stream), peer=peer,
                     write_timeout=config.write_timeout,
                 )  # fmt: skip
-            elif (secured := await tls.handshake(stream, context, peer)) is not None:
+            elif (secured := await tls.handshake(stream, tls_context, peer)) is not None:
                 await serve_connection(
                     secured, next(conn_ids), chat, hub,
                     peer=peer, write_timeout=config.write_timeout,
@@ -104,7 +109,9 @@ async def serve(
             if plain:
                 await listening.start(tcp.serve, handle, plain, clients)
             if secure:
-                await listening.start(tcp.serve, partial(handle, context=context), secure, clients)
+                await listening.start(
+                    tcp.serve, partial(handle, tls_context=context), secure, clients
+                )
             addresses = tcp.bound_addresses(plain + secure)  # plain first
             log.info("listening on %s", " ".join(map(tcp.show_address, addresses)))
             task_status.started(addresses)
