@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 import pytest
 import trio
@@ -14,6 +17,21 @@ import trio.testing
 from chat_trio.hub import Hub, TrySend
 from chat_trio.protocol.core import Chat, Rules
 from chat_trio.session import serve_connection
+
+
+def start_cli(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:
+    """Start ``python -m chat_trio serve --port 0 ARGS`` as a user would; return it and the
+    port its banner announces (the first address)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chat_trio", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+    assert process.stdout is not None
+    banner = process.stdout.readline()
+    return process, int(banner.split("127.0.0.1:")[1].split()[0])
 
 
 class LineClient:

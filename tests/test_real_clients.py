@@ -11,12 +11,13 @@ import select
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import IO
 
 import pytest
+
+from tests.conftest import start_cli
 
 TOOLS = ["nc", "telnet", "tmux"]
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
@@ -27,15 +28,7 @@ pytestmark = pytest.mark.skipif(bool(missing), reason=f"not installed: {missing}
 
 @pytest.fixture
 def server() -> Iterator[tuple[int, subprocess.Popen[str]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chat_trio", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    banner = process.stdout.readline()
-    port = int(banner.split("127.0.0.1:")[1].split()[0])
+    process, port = start_cli()
     yield port, process
     process.terminate()
     process.communicate(timeout=20)

@@ -20,7 +20,7 @@ from chat_trio.config import Config
 from chat_trio.protocol.core import Rules
 from chat_trio.protocol.limits import Limits
 from chat_trio.server import StartupError, serve
-from tests.conftest import LineClient
+from tests.conftest import LineClient, start_cli
 
 
 @asynccontextmanager
@@ -185,26 +185,8 @@ def test_server_cli_port_in_use_exits_1_with_message() -> None:
 
 
 def test_server_cli_second_signal_stops_at_once() -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chat_trio",
-            "serve",
-            "--port",
-            "0",
-            "--grace",
-            "60",
-            "--send-queue",
-            str(50 * 2**20),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process, port = start_cli("--grace", "60", "--send-queue", str(50 * 2**20))
     try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
         with (
             socket.create_connection(("127.0.0.1", port)) as stuck,
             socket.create_connection(("127.0.0.1", port)) as talker,
@@ -222,6 +204,7 @@ def test_server_cli_second_signal_stops_at_once() -> None:
             while b"Users online" not in seen:
                 seen += talker.recv(65536)
             process.send_signal(signal.SIGINT)  # graceful: would wait up to 60 s for Stuck
+            assert process.stdout is not None
             assert process.stdout.readline().startswith("Shutting down")
             started = time.monotonic()
             process.send_signal(signal.SIGINT)  # at once
@@ -289,16 +272,8 @@ def test_server_cli_survives_running_out_of_file_descriptors() -> None:
     def few_descriptors() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chat_trio", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=few_descriptors,
-    )
+    process, port = start_cli(preexec_fn=few_descriptors)
     try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as alice:
             alice.sendall(b"Alice\n")
             seen = b""

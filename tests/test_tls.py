@@ -16,7 +16,7 @@ import trustme
 
 from chat_trio.config import Config
 from chat_trio.server import StartupError, serve
-from tests.conftest import LineClient
+from tests.conftest import LineClient, start_cli
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +123,11 @@ def test_tls_openssl_s_client_can_chat(ca: trustme.CA, cert_files: Config, tmp_p
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     assert cert_files.tls_cert is not None and cert_files.tls_key is not None
-    server = subprocess.Popen(
-        [sys.executable, "-m", "chat_trio", "serve", "--port", "0", "--tls-only",
-         "--tls-port", "0", "--tls-cert", cert_files.tls_cert, "--tls-key", cert_files.tls_key],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    server, port = start_cli(
+        "--tls-only", "--tls-port", "0", "--tls-cert", cert_files.tls_cert,
+        "--tls-key", cert_files.tls_key,
     )  # fmt: skip
     try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline().split("127.0.0.1:")[1].split()[0])
         client = subprocess.run(
             ["openssl", "s_client", "-quiet", "-CAfile", str(ca_file),
              "-connect", f"127.0.0.1:{port}", "-verify_return_error"],
