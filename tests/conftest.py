@@ -14,9 +14,21 @@ import pytest
 import trio
 import trio.testing
 
+from chat_trio.config import Config
 from chat_trio.hub import Hub, TrySend
 from chat_trio.protocol.core import Chat, Rules
+from chat_trio.server import serve
 from chat_trio.session import serve_connection
+
+
+@asynccontextmanager
+async def serving(config: Config) -> AsyncIterator[tuple[list[tuple[str, int]], trio.Event]]:
+    """Run ``server.serve`` in-process; yield its addresses (plain first) and its stop event.
+    Leaving the block stops the server and waits for its graceful shutdown."""
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        yield await nursery.start(serve, config, stop), stop
+        stop.set()
 
 
 def start_cli(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:

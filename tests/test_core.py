@@ -331,4 +331,6 @@ def test_core_idle_timeout_disconnects_quiet_users_only_when_enabled() -> None:
     assert h.closed[2] is Reason.IDLE
     h.disconnect(2, Reason.IDLE)
     assert h.take(1) == "* Bob left the chat (idle)\r\n"
-    assert Harness().chat.deadline(1) == float("inf")
+    quiet = Harness()  # idle timeout off by default: a registered user never expires
+    quiet.register(1, "Carol")
+    assert quiet.chat.deadline(1) == float("inf")

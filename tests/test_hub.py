@@ -106,7 +106,7 @@ async def test_hub_run_flushes_once_per_round(
     assert await take(box) == b"bye\n"
 
 
-def test_hub_full_outbox_kicks_only_that_connection() -> None:
+def test_hub_full_outboxes_are_kicked_without_blocking_the_publisher() -> None:
     hub = Hub(max_queue_bytes=100)
     slow_kicks, ok_kicks = Kicks(), Kicks()
     slow = hub.open_outbox(1, None, slow_kicks)

@@ -20,16 +20,13 @@ from chat_trio.config import Config
 from chat_trio.protocol.core import Rules
 from chat_trio.protocol.limits import Limits
 from chat_trio.server import StartupError, serve
-from tests.conftest import LineClient, start_cli
+from tests.conftest import LineClient, serving, start_cli
 
 
 @asynccontextmanager
 async def running(config: Config) -> AsyncIterator[tuple[int, trio.Event]]:
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        addresses = await nursery.start(serve, config, stop)
+    async with serving(config) as (addresses, stop):
         yield addresses[0][1], stop
-        stop.set()
 
 
 @asynccontextmanager

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import attrs
@@ -16,7 +14,7 @@ import trustme
 
 from chat_trio.config import Config
 from chat_trio.server import StartupError, serve
-from tests.conftest import LineClient, start_cli
+from tests.conftest import LineClient, serving, start_cli
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +32,6 @@ def cert_files(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Conf
     return Config(host="127.0.0.1", port=0, tls_cert=str(chain), tls_key=str(key), tls_port=0)
 
 
-@asynccontextmanager
-async def running(config: Config) -> AsyncIterator[list[tuple[str, int]]]:
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        yield await nursery.start(serve, config, stop)
-        stop.set()
-
-
 async def tls_client(port: int, context: ssl.SSLContext) -> LineClient:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     secure = trio.SSLStream(stream, context, server_hostname="127.0.0.1")
@@ -57,7 +47,7 @@ async def test_tls_client_chats_with_a_plain_client(ca: trustme.CA, cert_files: 
     context = ssl.create_default_context()
     ca.configure_trust(context)
     with trio.fail_after(10):
-        async with running(cert_files) as addresses:
+        async with serving(cert_files) as (addresses, _):
             (_, plain_port), (_, tls_port) = addresses
             alice = await tls_client(tls_port, context)
             bob = LineClient(await trio.open_tcp_stream("127.0.0.1", plain_port))
@@ -78,7 +68,7 @@ async def test_tls_client_chats_with_a_plain_client(ca: trustme.CA, cert_files: 
 async def test_tls_untrusted_client_fails_alone(cert_files: Config) -> None:
     untrusting = ssl.create_default_context()  # does not know our test CA
     with trio.fail_after(10):
-        async with running(cert_files) as addresses:
+        async with serving(cert_files) as (addresses, _):
             (_, plain_port), (_, tls_port) = addresses
             bob = LineClient(await trio.open_tcp_stream("127.0.0.1", plain_port))
             await bob.register("Bob")
@@ -93,7 +83,7 @@ async def test_tls_only_has_no_plain_listener(ca: trustme.CA, cert_files: Config
     context = ssl.create_default_context()
     ca.configure_trust(context)
     with trio.fail_after(10):
-        async with running(attrs.evolve(cert_files, plain=False)) as addresses:
+        async with serving(attrs.evolve(cert_files, plain=False)) as (addresses, _):
             assert len(addresses) == 1
             alice = await tls_client(addresses[0][1], context)
             await alice.register("Alice")

@@ -150,7 +150,7 @@ class LineDecoder:
         parts = complete.split(b"\n")
         if max(map(len, parts)) <= self.max_line:
             # The common case: one decode and one sanitising pass for the whole chunk.
-            return list(_to_text(complete).split("\n"))
+            return list[Input](_to_text(complete).split("\n"))  # list[str] is no list[Input]
         out: list[Input] = []
         for part in parts:
             if self._too_long(part):
