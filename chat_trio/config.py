@@ -8,6 +8,7 @@ from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.protocol.core import Rules
 from chat_trio.protocol.limits import Limits
 from chat_trio.session import DEFAULT_WRITE_TIMEOUT
+from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
 
 DEFAULT_PORT = 8080
@@ -32,3 +33,6 @@ class Config:
     tls_key: str | None = None  #: PEM private key
     tls_port: int = DEFAULT_TLS_PORT  #: where the TLS listener listens (0: any free port)
     plain: bool = True  #: False: TLS only
+    db: str | None = None  #: the SQLite file for history (the CLI defaults to the data dir);
+    #: ":memory:" for SQLite in memory; None: no database (recent lines in memory only)
+    retention: Retention = attrs.field(factory=Retention)  #: how long history is kept

@@ -36,7 +36,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import attrs
 import trio
@@ -54,6 +54,13 @@ MAX_QUEUE_ITEMS = 4096
 """Bound on queued items per outbox. The byte bound is the policy; this only caps the
 per-item bookkeeping (a slot and maybe a view), since the hub adds at most one item per
 connection per scheduler round and a writer drains them all at once."""
+
+Room = Hashable
+"""Whatever names an audience: broadcasts to a room reach the connections subscribed to it."""
+
+Variant = int
+"""Which of a broadcast's two renderings a member gets: 0 = ``data``, 1 = ``other``."""
+
 
 Chunk = bytes | memoryview
 TrySend = Callable[[Chunk], int]
@@ -137,7 +144,7 @@ class Outbox:
         "ended",
         "last_write",
         "max_bytes",
-        "subscribed_at",
+        "rooms",
     )
 
     def __init__(
@@ -150,7 +157,8 @@ class Outbox:
     ) -> None:
         self.conn = conn
         self.max_bytes = max_bytes
-        self.subscribed_at: int | None = None  # hub sequence number; None: no broadcasts
+        # room -> hub sequence number when it subscribed (it gets that room's later items)
+        self.rooms: dict[Room, int] = {}
         self.ended: Reason | None = None  # why the server side ended it, if it did
         self._try_send = try_send
         self._on_kick = on_kick
@@ -261,6 +269,7 @@ class HubStatistics:
 
     connections: int  #: outboxes open
     subscribed: int  #: outboxes that receive broadcasts
+    rooms: int  #: rooms with at least one member
     at_risk: int  #: outboxes more than half full (readers wait while one is draining)
     pending: int  #: items published this round, not yet flushed
     queued_bytes: int  #: sum over all outboxes
@@ -268,9 +277,13 @@ class HubStatistics:
     kicked_slow: int  #: connections kicked for a full outbox and since removed
 
 
-# A pending item: (sequence number, data, target). For a broadcast the target is the one
-# connection to leave out (or None); for a direct send it is the only recipient.
-_Item = tuple[int, bytes, ConnId | None]
+@attrs.frozen
+class _Broadcast:
+    seq: int
+    room: Room
+    data: bytes  #: for members whose variant is 0
+    other: bytes  #: for members whose variant is 1 (the room is not their current one)
+    exclude: ConnId | None  #: left out (its sender)
 
 
 class Hub:
@@ -282,9 +295,9 @@ class Hub:
         self._flow = _Flow()
         self._round_bytes = 0  # published since the last flush
         self._outboxes: dict[ConnId, Outbox] = {}
-        self._subscribed: dict[ConnId, Outbox] = {}
-        self._broadcasts: list[_Item] = []
-        self._direct: list[_Item] = []
+        self._rooms: dict[Room, dict[ConnId, Variant]] = {}  # members and their variant
+        self._broadcasts: list[_Broadcast] = []
+        self._direct: list[tuple[int, bytes, ConnId]] = []
         self._finishing: list[ConnId] = []
         self._seq = 0
         self._wakeup = trio.Event()
@@ -304,11 +317,32 @@ class Hub:
         self._outboxes[conn] = outbox
         return outbox
 
-    def subscribe(self, conn: ConnId) -> None:
-        """Deliver broadcasts published from now on to ``conn`` as well."""
+    def subscribe(self, conn: ConnId, room: Room = "", variant: Variant = 0) -> None:
+        """Deliver broadcasts to ``room`` published from now on to ``conn`` as well, in
+        ``variant``. Already a member: only its variant changes (nothing is missed)."""
         outbox = self._outboxes[conn]
-        outbox.subscribed_at = self._seq
-        self._subscribed[conn] = outbox
+        members = self._rooms.setdefault(room, {})
+        if conn not in members:
+            outbox.rooms[room] = self._seq
+        members[conn] = variant
+
+    def unsubscribe(self, conn: ConnId, room: Room = "") -> None:
+        """Deliver no more broadcasts to ``room`` to ``conn`` after those already published.
+
+        Flushes the round first (rare: only when a member leaves a room), so the lines said
+        before the leave still reach it, and those after it do not.
+        """
+        outbox = self._outboxes.get(conn)
+        if outbox is not None and room in outbox.rooms:
+            self.flush()
+            del outbox.rooms[room]
+            self._leave(conn, room)
+
+    def _leave(self, conn: ConnId, room: Room) -> None:
+        members = self._rooms[room]
+        del members[conn]
+        if not members:
+            del self._rooms[room]
 
     def finish(self, conn: ConnId) -> None:
         """Close ``conn``'s outbox once what was sent to it so far is flushed into it.
@@ -322,19 +356,30 @@ class Hub:
     def remove(self, conn: ConnId) -> None:
         """Forget ``conn`` (its session is ending). Nothing is delivered to it afterwards."""
         outbox = self._outboxes.pop(conn, None)
-        self._subscribed.pop(conn, None)
         if outbox is not None:
+            for room in outbox.rooms:
+                self._leave(conn, room)
+            outbox.rooms.clear()
             if outbox.ended is Reason.SLOW:
                 self._kicked_slow += 1
             outbox.forget()
 
     # -- publishing (never blocks) ---------------------------------------------------------
 
-    def publish(self, data: bytes, exclude: ConnId | None = None) -> None:
-        """Deliver ``data`` to every subscribed connection except ``exclude``."""
+    def publish(
+        self,
+        data: bytes,
+        exclude: ConnId | None = None,
+        room: Room = "",
+        other: bytes | None = None,
+    ) -> None:
+        """Deliver ``data`` to every member of ``room`` except ``exclude`` (``other``
+        instead of ``data`` to members subscribed with variant 1)."""
         if data and not self._closed:
             self._seq += 1
-            self._broadcasts.append((self._seq, data, exclude))
+            self._broadcasts.append(
+                _Broadcast(self._seq, room, data, data if other is None else other, exclude)
+            )
             self._round_bytes += len(data)
             self._wakeup.set()
 
@@ -405,19 +450,28 @@ class Hub:
         self._round_bytes = 0
         self._flow.wake()
         round_ = _Round(broadcasts, direct)
-        # Everyone else shares one bytes object: all of this round's broadcasts.
-        for conn, outbox in self._subscribed.items():
-            if conn in round_.special:
-                continue
-            assert outbox.subscribed_at is not None
-            if outbox.subscribed_at >= round_.first_seq:
-                round_.special.add(conn)  # subscribed during this round: sees only a suffix
-            elif round_.everything:
-                outbox.offer(round_.everything)
-        for recipient in round_.special:
+        special = round_.special
+        if len(round_.rooms) > 1:  # members of two busy rooms interleave them: own share
+            seen: set[ConnId] = set()
+            for room in round_.rooms:
+                for conn in self._rooms.get(room, ()):
+                    (special if conn in seen else seen).add(conn)
+        # Everyone else in a room shares one bytes object: the room's broadcasts this round.
+        for room, channel in round_.rooms.items():
+            for conn, variant in self._rooms.get(room, {}).items():
+                if conn in special:
+                    continue
+                outbox = self._outboxes[conn]
+                if outbox.rooms[room] >= channel.seqs[0]:
+                    special.add(conn)  # subscribed during this round: sees only a suffix
+                else:
+                    outbox.offer(channel.everything(variant))
+        for recipient in special:
             own = self._outboxes.get(recipient)
-            if own is not None and (share := round_.share_of(recipient, own.subscribed_at)):
-                own.offer(share)
+            if own is not None:
+                variants = {room: self._rooms[room][recipient] for room in own.rooms}
+                if share := round_.share_of(recipient, own.rooms, variants):
+                    own.offer(share)
         for leaving in finishing:
             if (done := self._outboxes.get(leaving)) is not None:
                 done.close()
@@ -426,7 +480,8 @@ class Hub:
         outboxes = list(self._outboxes.values())
         return HubStatistics(
             connections=len(outboxes),
-            subscribed=len(self._subscribed),
+            subscribed=sum(1 for o in outboxes if o.rooms),
+            rooms=len(self._rooms),
             at_risk=len(self._flow.at_risk),
             pending=len(self._broadcasts) + len(self._direct) + len(self._finishing),
             queued_bytes=sum(o.statistics().queued_bytes for o in outboxes),
@@ -435,50 +490,127 @@ class Hub:
         )
 
 
+class _Channel:
+    """One room's broadcasts in one round, in both variants."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+        self.items: list[_Broadcast] = []
+        self._joined: list[bytes | None] = [None, None]
+        self._offsets: list[list[int] | None] = [None, None]
+
+    def everything(self, variant: Variant) -> bytes:
+        """All of this round's broadcasts to the room, in ``variant`` (built once)."""
+        joined = self._joined[variant]
+        if joined is None:
+            parts = [b.data for b in self.items] if variant == 0 else [b.other for b in self.items]
+            joined = self._joined[variant] = b"".join(parts)
+        return joined
+
+    def offsets(self, variant: Variant) -> list[int]:
+        """Where each broadcast starts in ``everything(variant)`` (and where the last ends)."""
+        offsets = self._offsets[variant]
+        if offsets is None:
+            offsets = [0]
+            for b in self.items:
+                offsets.append(offsets[-1] + len(b.data if variant == 0 else b.other))
+            self._offsets[variant] = offsets
+        return offsets
+
+    def piece(self, variant: Variant, start: int, stop: int) -> memoryview:
+        """Broadcasts ``start`` to ``stop - 1`` in ``variant``, as a view (no copy)."""
+        offsets = self.offsets(variant)
+        return memoryview(self.everything(variant))[offsets[start] : offsets[stop]]
+
+
 class _Round:
     """One round's items, indexed so that each recipient's share costs O(its own items)."""
 
-    def __init__(self, broadcasts: list[_Item], direct: list[_Item]) -> None:
-        self.seqs = [seq for seq, _, _ in broadcasts]
-        self.first_seq = self.seqs[0] if self.seqs else math.inf
-        self.everything = b"".join([data for _, data, _ in broadcasts])
-        self.offsets = [0]
-        for _, data, _ in broadcasts:
-            self.offsets.append(self.offsets[-1] + len(data))
-        # Recipients whose share differs from `everything`: their own broadcasts are left
-        # out, or they have direct items.
-        self.excluded: dict[ConnId, list[int]] = {}
-        for index, (_, _, target) in enumerate(broadcasts):
-            if target is not None:
-                self.excluded.setdefault(target, []).append(index)
+    def __init__(
+        self, broadcasts: list[_Broadcast], direct: list[tuple[int, bytes, ConnId]]
+    ) -> None:
+        self.rooms: dict[Room, _Channel] = {}
+        # (room, index in the room's channel) of each connection's own broadcasts.
+        self.excluded: dict[ConnId, list[tuple[Room, int]]] = {}
+        for b in broadcasts:
+            channel = self.rooms.get(b.room)
+            if channel is None:
+                channel = self.rooms[b.room] = _Channel()
+            if b.exclude is not None:
+                self.excluded.setdefault(b.exclude, []).append((b.room, len(channel.items)))
+            channel.seqs.append(b.seq)
+            channel.items.append(b)
         self.direct: dict[ConnId, list[tuple[int, bytes]]] = {}
         for seq, data, target in direct:
-            assert target is not None
             self.direct.setdefault(target, []).append((seq, data))
+        # Recipients whose share differs from a room's `everything`: their own broadcasts
+        # are left out, or they have direct items (the flush adds more).
         self.special: set[ConnId] = set(self.excluded) | set(self.direct)
 
-    def share_of(self, conn: ConnId, subscribed_at: int | None) -> bytes:
-        """``conn``'s direct items and the broadcasts meant for it, in sequence order."""
-        count = len(self.seqs)
-        start = count if subscribed_at is None else bisect.bisect_right(self.seqs, subscribed_at)
-        # Cut points in broadcast-index order: (index, 0, data) inserts a direct item
-        # before broadcast `index`; (index, 1, b"") skips broadcast `index` (its own).
-        cuts: list[tuple[int, int, bytes]] = [
-            (bisect.bisect_left(self.seqs, seq), 0, data) for seq, data in self.direct.get(conn, ())
-        ]
-        cuts += [(index, 1, b"") for index in self.excluded.get(conn, ()) if index >= start]
-        cuts.sort(key=lambda cut: (cut[0], cut[1]))
-        view = memoryview(self.everything)
+    def share_of(
+        self, conn: ConnId, subscribed: dict[Room, int], variants: dict[Room, Variant]
+    ) -> bytes:
+        """``conn``'s direct items and the broadcasts meant for it, in sequence order.
+
+        Its broadcasts from each room are runs of that room's channel (from where it
+        subscribed, minus its own), cut where a direct item or another room's run goes in.
+        """
+        # Events in sequence order: (seq, room or None, index or data).
+        runs: list[tuple[int, int, Room, int, int]] = []  # (first seq, kind, room, start, stop)
+        own = self.excluded.get(conn, [])
+        for room, channel in self.rooms.items():
+            if room not in subscribed:
+                continue
+            start = bisect.bisect_right(channel.seqs, subscribed[room])
+            skips = sorted(index for r, index in own if r == room and index >= start)
+            for skip in [*skips, len(channel.seqs)]:
+                self._add_runs(runs, room, channel, start, skip)
+                start = skip + 1
+        cuts = [(seq, 0, data) for seq, data in self.direct.get(conn, ())]
+        if not runs:
+            return b"".join(data for _, _, data in cuts)
+        runs.sort()
         pieces: list[Chunk] = []
-        position = start
-        for index, skip, data in cuts:
-            if index > position:
-                pieces.append(view[self.offsets[position] : self.offsets[index]])
-                position = index
-            if skip:
-                position = index + 1
-            else:
-                pieces.append(data)
-        if position < count:
-            pieces.append(view[self.offsets[position] :])
+        cut_at = 0
+        for first, _, room, start, stop in runs:
+            channel = self.rooms[room]
+            while cut_at < len(cuts) and cuts[cut_at][0] < first:
+                pieces.append(cuts[cut_at][2])
+                cut_at += 1
+            # A direct item inside this run splits it.
+            while start < stop:
+                split = stop
+                if cut_at < len(cuts):
+                    split = min(
+                        stop, bisect.bisect_left(channel.seqs, cuts[cut_at][0], start, stop)
+                    )
+                if split > start:
+                    pieces.append(channel.piece(variants[room], start, split))
+                    start = split
+                if start < stop:
+                    pieces.append(cuts[cut_at][2])
+                    cut_at += 1
+        pieces.extend(data for _, _, data in cuts[cut_at:])
         return b"".join(pieces)
+
+    def _add_runs(
+        self,
+        runs: list[tuple[int, int, Room, int, int]],
+        room: Room,
+        channel: _Channel,
+        start: int,
+        stop: int,
+    ) -> None:
+        """Add broadcasts ``start``..``stop - 1`` of ``room``, split where another room's
+        broadcasts fall between them (only when this round has several rooms)."""
+        if start >= stop:
+            return
+        if len(self.rooms) == 1:
+            runs.append((channel.seqs[start], 1, room, start, stop))
+            return
+        run_start = start
+        for index in range(start + 1, stop):
+            if channel.seqs[index] != channel.seqs[index - 1] + 1:
+                runs.append((channel.seqs[run_start], 1, room, run_start, index))
+                run_start = index
+        runs.append((channel.seqs[run_start], 1, room, run_start, stop))

@@ -4,18 +4,21 @@
 
     run                         signals: 1st SIGINT/SIGTERM -> graceful, 2nd -> at once
     └── serve
-        ├── clients (nursery)   lives until every connection has ended
-        │   ├── hub.run         flushes each scheduler round's deliveries
-        │   └── serve_connection (one per client)
-        │       ├── _read       bytes -> core -> hub
-        │       └── _write      outbox -> socket
-        └── listening (nursery) cancelled first at shutdown
-            └── tcp.serve       accepts, starts serve_connection in `clients`
-                                (one per listener set: plain, and TLS with --tls-cert)
+        └── storage (nursery)   lives until the history queue is written
+            ├── store.run       writes history in a worker thread, in batches
+            └── clients (nursery)   lives until every connection has ended
+                ├── hub.run         flushes each scheduler round's deliveries
+                ├── serve_connection (one per client)
+                │   ├── _read       bytes -> core -> hub (and history -> store)
+                │   └── _write      outbox -> socket
+                └── listening (nursery) cancelled first at shutdown
+                    └── tcp.serve   accepts, starts serve_connection in `clients`
+                                    (one per listener set: plain, and TLS with --tls-cert)
 
-Shutdown, in three steps: stop accepting (cancel `listening`); tell everyone and close
+Shutdown, in four steps: stop accepting (cancel `listening`); tell everyone and close
 every outbox, so each writer flushes and its session ends; give the stragglers
-``config.grace`` seconds (a deadline on `clients`), then cancel them.
+``config.grace`` seconds (a deadline on `clients`), then cancel them; write the history
+still queued (within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
 """
 
 from __future__ import annotations
@@ -32,14 +35,21 @@ import trio
 from chat_trio import __version__
 from chat_trio.config import Config
 from chat_trio.hub import Hub
-from chat_trio.protocol.core import Chat
+from chat_trio.protocol.core import LOBBY, Chat
 from chat_trio.protocol.events import Disconnected, Error, Reason
 from chat_trio.protocol.limits import Admission
 from chat_trio.protocol.render import render
 from chat_trio.session import serve_connection
+from chat_trio.storage import database
+from chat_trio.storage.database import DatabaseError
+from chat_trio.storage.store import Store
 from chat_trio.transports import tcp, tls
 
 log = logging.getLogger("chat_trio.server")
+
+HISTORY_FLUSH_TIMEOUT = 30.0
+"""Seconds the last history writes may take at shutdown (a full queue is ~10,000 lines,
+written in well under a second on any disk that works)."""
 
 
 class StartupError(Exception):
@@ -71,7 +81,16 @@ async def serve(
         for listener in plain:
             listener.close()
         raise
-    chat = Chat(config.rules)
+    try:
+        store = await Store.open(config.db) if config.db is not None else None
+    except DatabaseError as exc:
+        for listener in plain + secure:
+            listener.close()
+        raise StartupError(str(exc)) from exc
+    chat = Chat(config.rules, stored=store is not None)
+    if store is not None:
+        entries, topic = await store.read(database.conversation, LOBBY, config.rules.history_lines)
+        chat.seed_history(LOBBY, entries, topic)
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
 
@@ -91,36 +110,49 @@ async def serve(
         try:
             if tls_context is None:
                 await serve_connection(
-                    stream, next(conn_ids), chat, hub,
+                    stream, next(conn_ids), chat, hub, store=store,
                     try_send=tcp.direct_writer(stream), peer=peer,
                     write_timeout=config.write_timeout,
                 )  # fmt: skip
             elif (secured := await tls.handshake(stream, tls_context, peer)) is not None:
                 await serve_connection(
-                    secured, next(conn_ids), chat, hub,
+                    secured, next(conn_ids), chat, hub, store=store,
                     peer=peer, write_timeout=config.write_timeout,
                 )  # fmt: skip
         finally:
             admission.release(host)
 
-    async with trio.open_nursery() as clients:
-        await clients.start(hub.run)
-        async with trio.open_nursery() as listening:
-            if plain:
-                await listening.start(tcp.serve, handle, plain, clients)
-            if secure:
-                await listening.start(
-                    tcp.serve, partial(handle, tls_context=context), secure, clients
-                )
-            addresses = tcp.bound_addresses(plain + secure)  # plain first
-            log.info("listening on %s", " ".join(map(tcp.show_address, addresses)))
-            task_status.started(addresses)
-            await stop.wait()
-            listening.cancel_scope.cancel()
-        log.info("shutdown step=announce connections=%d", hub.statistics().connections)
-        chat.shut_down()
-        hub.shut_down(render([Disconnected(Reason.SHUTDOWN)]))
-        clients.cancel_scope.deadline = trio.current_time() + config.grace
+    try:
+        async with trio.open_nursery() as storage:
+            if store is not None:
+                await storage.start(store.run, config.retention)
+            async with trio.open_nursery() as clients:
+                await clients.start(hub.run)
+                async with trio.open_nursery() as listening:
+                    if plain:
+                        await listening.start(tcp.serve, handle, plain, clients)
+                    if secure:
+                        await listening.start(
+                            tcp.serve, partial(handle, tls_context=context), secure, clients
+                        )
+                    addresses = tcp.bound_addresses(plain + secure)  # plain first
+                    log.info("listening on %s", " ".join(map(tcp.show_address, addresses)))
+                    task_status.started(addresses)
+                    await stop.wait()
+                    listening.cancel_scope.cancel()
+                log.info("shutdown step=announce connections=%d", hub.statistics().connections)
+                chat.shut_down()
+                hub.shut_down(render([Disconnected(Reason.SHUTDOWN)]))
+                clients.cancel_scope.deadline = trio.current_time() + config.grace
+            if store is not None:
+                log.info("shutdown step=history queued=%d", store.statistics().queued)
+                store.close()
+                storage.cancel_scope.deadline = trio.current_time() + HISTORY_FLUSH_TIMEOUT
+    finally:
+        if store is not None:
+            with trio.move_on_after(HISTORY_FLUSH_TIMEOUT, shield=True):
+                await store.aclose()
+            log.info("history-closed written=%d", store.statistics().written)
     log.info("shutdown step=done")
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
+from collections import deque
 
 import trio
 
@@ -29,12 +31,22 @@ from chat_trio.protocol.events import (
     Close,
     ConnId,
     Disconnected,
+    Entry,
+    Error,
+    Event,
+    History,
+    LoadHistory,
     Output,
+    QueryHistory,
     Reason,
+    Record,
     Reply,
     Subscribe,
+    Unsubscribe,
 )
 from chat_trio.protocol.render import render
+from chat_trio.storage import database
+from chat_trio.storage.store import Store
 
 log = logging.getLogger("chat_trio.session")
 
@@ -54,19 +66,72 @@ NOTICE_TIMEOUT = 1.0
 """Seconds to try to tell a kicked client why (best effort: it is not reading)."""
 
 
-def carry_out(outputs: list[Output], hub: Hub) -> Reason | None:
-    """Hand the core's outputs to the hub, in order. Returns the reason of a ``Close``."""
+def carry_out(output: Output, hub: Hub, store: Store | None) -> Reason | None:
+    """Carry out one of the core's outputs that needs no waiting. Returns the reason of a
+    ``Close``."""
+    if isinstance(output, Broadcast):
+        other = render(output.events, prefix=f"[{output.room}] ")
+        hub.publish(render(output.events), output.exclude, output.room, other)
+    elif isinstance(output, Reply):
+        hub.send(output.to, render(output.events))
+    elif isinstance(output, Subscribe):
+        hub.subscribe(output.conn, output.room, variant=0 if output.current else 1)
+    elif isinstance(output, Unsubscribe):
+        hub.unsubscribe(output.conn, output.room)
+    elif isinstance(output, Record):
+        if store is not None:
+            store.record_nowait(output.entry)
+    elif isinstance(output, Close):
+        return output.reason
+    return None
+
+
+async def perform(
+    outputs: list[Output], chat: Chat, hub: Hub, store: Store | None
+) -> Reason | None:
+    """Carry out the core's outputs in order, waiting for the history reads among them.
+    Returns the reason of a ``Close``, if there was one."""
     closing = None
-    for output in outputs:
-        if isinstance(output, Broadcast):
-            hub.publish(render(output.events), exclude=output.exclude)
-        elif isinstance(output, Reply):
-            hub.send(output.to, render(output.events))
-        elif isinstance(output, Subscribe):
-            hub.subscribe(output.conn)
-        elif isinstance(output, Close):
-            closing = output.reason
+    pending = deque(outputs)
+    while pending:
+        output = pending.popleft()
+        if isinstance(output, LoadHistory):
+            entries, topic = await _load(output.room, chat, store)
+            more = chat.history_loaded(
+                output.conn, output.room, entries, topic, trio.current_time()
+            )
+            pending.extendleft(reversed(more))
+        elif isinstance(output, QueryHistory):
+            hub.send(output.conn, render([await _answer(output, chat, store)]))
+        else:
+            closing = carry_out(output, hub, store) or closing
     return closing
+
+
+async def _load(room: str, chat: Chat, store: Store | None) -> tuple[list[Entry], str]:
+    if store is None:
+        return [], ""
+    try:
+        return await store.read(database.conversation, room, chat.rules.history_lines)
+    except sqlite3.Error as exc:
+        log.error("history-read-failed room=%s error=%r", room, str(exc))
+        return [], ""
+
+
+async def _answer(query: QueryHistory, chat: Chat, store: Store | None) -> Event:
+    if store is None:
+        return Error("This server keeps no history.")
+    try:
+        if query.peer:
+            entries = await store.read(
+                database.private_history, query.name, query.peer, query.since, query.limit
+            )
+        else:
+            entries = await store.read(database.room_history, query.room, query.limit)
+    except sqlite3.Error as exc:
+        log.error("history-read-failed error=%r", str(exc))
+        return Error("History is not available right now; please try again later.")
+    return History(query.peer or query.room, tuple(entries), chat.today(), asked=True)
 
 
 async def serve_connection(
@@ -75,6 +140,7 @@ async def serve_connection(
     chat: Chat,
     hub: Hub,
     *,
+    store: Store | None = None,
     try_send: TrySend | None = None,
     peer: str = "-",
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
@@ -84,6 +150,7 @@ async def serve_connection(
     Args:
       stream: the connection; closed when this returns.
       conn: a connection id never used before.
+      store: where history is recorded and read; None: nowhere.
       try_send: a non-blocking write to the same connection, for the hub's fast path
         (plain sockets only; None for TLS and test streams).
       peer: the client's address, for the logs.
@@ -96,8 +163,8 @@ async def serve_connection(
         async with trio.open_nursery() as nursery:
             outbox = hub.open_outbox(conn, try_send, on_kick=nursery.cancel_scope.cancel)
             nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)
-            carry_out(chat.connect(conn, trio.current_time()), hub)
-            reason = await _read(stream, conn, chat, hub)
+            await perform(chat.connect(conn, trio.current_time()), chat, hub, store)
+            reason = await _read(stream, conn, chat, hub, store)
             hub.finish(conn)
             nursery.cancel_scope.deadline = trio.current_time() + FLUSH_TIMEOUT
     except Exception:
@@ -108,7 +175,8 @@ async def serve_connection(
         hub.remove(conn)
         if outbox is not None and outbox.ended is not None:
             reason = outbox.ended
-        carry_out(chat.disconnect(conn, reason), hub)
+        for output in chat.disconnect(conn, reason):
+            carry_out(output, hub, store)
         # Cleanup may run in a cancelled scope: shield it, and bound it.
         with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
             try:
@@ -121,7 +189,9 @@ async def serve_connection(
         log.info("disconnect conn=%d name=%s reason=%s", conn, name or "-", reason.value)
 
 
-async def _read(stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub) -> Reason:
+async def _read(
+    stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub, store: Store | None
+) -> Reason:
     """Feed the core until it closes the connection; return why."""
     while True:
         try:
@@ -129,7 +199,7 @@ async def _read(stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub) -> 
         except trio.BrokenResourceError:
             return Reason.LOST
         if data is None:  # the core's deadline passed
-            closing = carry_out(chat.expire(conn, trio.current_time()), hub)
+            closing = await perform(chat.expire(conn, trio.current_time()), chat, hub, store)
         else:
             # Flow control: hold this chunk (at most READ_SIZE) until the hub has room.
             # No await between the wait and the publish, so the check holds when we publish.
@@ -137,7 +207,7 @@ async def _read(stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub) -> 
             outputs = chat.receive(conn, data, trio.current_time())
             if any(isinstance(o, Subscribe) for o in outputs):
                 log.info("register conn=%d name=%s", conn, chat.name_of(conn))
-            closing = carry_out(outputs, hub)
+            closing = await perform(outputs, chat, hub, store)
         if closing is not None:
             return closing
 

@@ -5,8 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from chat_trio.protocol.core import Chat, Rules
-from chat_trio.protocol.events import Broadcast, Close, ConnId, Output, Reason, Reply, Subscribe
+from chat_trio.protocol.events import (
+    Broadcast,
+    Close,
+    ConnId,
+    Entry,
+    History,
+    LoadHistory,
+    Output,
+    QueryHistory,
+    Reason,
+    Record,
+    Reply,
+    Subscribe,
+    Unsubscribe,
+)
 from chat_trio.protocol.render import render
+from chat_trio.storage import database
 
 
 def splits(data: bytes, pieces: int = 2) -> Iterator[list[bytes]]:
@@ -22,29 +37,64 @@ def splits(data: bytes, pieces: int = 2) -> Iterator[list[bytes]]:
 class Harness:
     """Drives a ``Chat`` like the server does, keeping each connection's received text.
 
-    Broadcasts go to subscribed connections except the excluded one, replies to their
-    target: the hub's semantics, without trio.
+    Broadcasts go to the room's members except the excluded one (with the ``[#room]``
+    prefix where it is not their current room), replies to their target: the hub's
+    semantics, without trio. With ``stored``, history goes to a real SQLite database in
+    memory, read back for ``LoadHistory`` and ``QueryHistory`` as the session does.
     """
 
-    def __init__(self, rules: Rules | None = None) -> None:
-        self.chat = Chat(rules)
+    def __init__(
+        self, rules: Rules | None = None, *, stored: bool = False, clock: float = 1_700_000_000.0
+    ) -> None:
+        self.wall = clock
+        self.chat = Chat(rules, clock=lambda: self.wall, stored=stored)
+        self.db = database.connect(":memory:") if stored else None
         self.now = 0.0
         self.received: dict[ConnId, bytearray] = {}
-        self.subscribed: set[ConnId] = set()
+        self.rooms: dict[str, dict[ConnId, bool]] = {}  # room -> member -> is it current
         self.closed: dict[ConnId, Reason] = {}
+        self.records: list[Entry] = []
+        self.loads: list[str] = []  # rooms whose history was loaded
 
     def apply(self, outputs: list[Output]) -> None:
-        for output in outputs:
+        pending = list(outputs)
+        while pending:
+            output = pending.pop(0)
             if isinstance(output, Reply):
                 self.received[output.to] += render(output.events)
             elif isinstance(output, Broadcast):
-                data = render(output.events)
-                for conn in self.subscribed - {output.exclude}:
-                    self.received[conn] += data
+                for conn, current in self.rooms.get(output.room, {}).items():
+                    if conn != output.exclude:
+                        prefix = "" if current else f"[{output.room}] "
+                        self.received[conn] += render(output.events, prefix)
             elif isinstance(output, Subscribe):
-                self.subscribed.add(output.conn)
+                self.rooms.setdefault(output.room, {})[output.conn] = output.current
+            elif isinstance(output, Unsubscribe):
+                del self.rooms[output.room][output.conn]
             elif isinstance(output, Close):
                 self.closed[output.conn] = output.reason
+            elif isinstance(output, Record):
+                self.records.append(output.entry)
+                if self.db is not None:
+                    database.insert(self.db, [output.entry])
+            elif isinstance(output, LoadHistory):
+                assert self.db is not None
+                self.loads.append(output.room)
+                entries, topic = database.conversation(
+                    self.db, output.room, self.chat.rules.history_lines
+                )
+                more = self.chat.history_loaded(output.conn, output.room, entries, topic, self.now)
+                pending[:0] = more
+            elif isinstance(output, QueryHistory):
+                assert self.db is not None
+                if output.peer:
+                    entries = database.private_history(
+                        self.db, output.name, output.peer, output.since, output.limit
+                    )
+                else:
+                    entries = database.room_history(self.db, output.room, output.limit)
+                event = History(output.peer or output.room, tuple(entries), self.chat.today(), True)
+                self.received[output.conn] += render([event])
 
     def connect(self, conn: ConnId) -> None:
         self.received[conn] = bytearray()
@@ -53,8 +103,14 @@ class Harness:
     def send(self, conn: ConnId, data: bytes) -> None:
         self.apply(self.chat.receive(conn, data, self.now))
 
+    def line(self, conn: ConnId, text: str) -> str:
+        """Send one line from ``conn``; return what ``conn`` received in answer."""
+        self.send(conn, text.encode() + b"\r\n")
+        return self.take(conn)
+
     def disconnect(self, conn: ConnId, reason: Reason) -> None:
-        self.subscribed.discard(conn)
+        for members in self.rooms.values():
+            members.pop(conn, None)
         self.apply(self.chat.disconnect(conn, reason))
 
     def take(self, conn: ConnId) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat_trio.protocol.core import COMMANDS, USERS_SHOWN, Chat, Rules, check_name
-from chat_trio.protocol.events import Broadcast, Reason, Said
+from chat_trio.protocol.events import Broadcast, Reason, Record, Said
 from tests.helpers import Harness, splits
 
 
@@ -264,7 +264,9 @@ def test_core_paste_is_published_once_in_order() -> None:
     chat.connect(1, 0)
     chat.receive(1, b"Alice\n", 0)
     outputs = chat.receive(1, b"".join(b"line %d\n" % i for i in range(100)), 0)
-    assert outputs == [Broadcast(tuple(Said("Alice", f"line {i}") for i in range(100)), exclude=1)]
+    said = tuple(Said("Alice", f"line {i}") for i in range(100))
+    assert outputs[0] == Broadcast(said, exclude=1, room="#lobby")
+    assert all(isinstance(o, Record) for o in outputs[1:]) and len(outputs) == 101
 
 
 # The same session, whatever way the bytes are cut, must look the same to everyone.
@@ -334,3 +336,325 @@ def test_core_idle_timeout_disconnects_quiet_users_only_when_enabled() -> None:
     quiet = Harness()  # idle timeout off by default: a registered user never expires
     quiet.register(1, "Carol")
     assert quiet.chat.deadline(1) == float("inf")
+
+
+# -- rooms ---------------------------------------------------------------------------------
+
+
+def three() -> Harness:
+    h = Harness()
+    for conn, name in [(1, "Alice"), (2, "Bob"), (3, "Carol")]:
+        h.register(conn, name)
+    for conn in (1, 2, 3):
+        h.take(conn)
+    return h
+
+
+def test_core_join_creates_a_room_and_switches_to_it() -> None:
+    h = three()
+    assert h.line(1, "/join #Rust") == "* You joined #Rust (1 user here).\r\n"
+    assert h.take(2) == h.take(3) == ""  # the lobby hears nothing of it
+    assert h.line(2, "/join #rust") == "* You joined #Rust (2 users here).\r\n"
+    assert h.take(1) == "* Bob joined #Rust\r\n"
+    h.line(1, "hi rustaceans")
+    assert h.take(2) == "Alice: hi rustaceans\r\n"
+    assert h.take(3) == ""
+
+
+def test_core_plain_text_goes_to_the_current_room_others_are_prefixed() -> None:
+    h = three()
+    h.line(1, "/join #rust")
+    h.line(2, "/join #rust")
+    h.take(1)
+    h.line(1, "in rust")
+    assert h.take(2) == "Alice: in rust\r\n"
+    assert h.take(3) == ""
+    h.line(3, "in the lobby")
+    assert h.take(1) == "[#lobby] Carol: in the lobby\r\n"
+    assert h.take(2) == "[#lobby] Carol: in the lobby\r\n"
+    assert h.line(1, "/switch #lobby") == "* Now talking in #lobby (3 users here).\r\n"
+    h.line(3, "again")
+    assert h.take(1) == "Carol: again\r\n"
+    h.line(2, "still rust")
+    assert h.take(1) == "[#rust] Bob: still rust\r\n"
+
+
+def test_core_leave_rules() -> None:
+    h = three()
+    assert h.line(1, "/leave") == "You cannot leave #lobby: it is your only room.\r\n"
+    h.line(1, "/join #a")
+    h.line(2, "/join #a")
+    h.take(1)
+    assert h.line(1, "/leave #b") == "You are not in #b.\r\n"
+    assert h.line(1, "/leave nope") == 'Room names start with "#" (try /join #nope).\r\n'
+    assert h.line(1, "/leave") == "* You left #a. Now talking in #lobby.\r\n"
+    assert h.take(2) == "* Alice left #a\r\n"
+    h.line(2, "anyone?")
+    assert h.take(1) == ""  # no longer a member
+    h.line(1, "back in the lobby")
+    assert h.take(3) == "Alice: back in the lobby\r\n"
+
+
+def test_core_empty_rooms_disappear_but_keep_topic_and_history() -> None:
+    h = three()
+    h.line(1, "/join #book")
+    h.line(1, "/topic Dune")
+    h.line(1, "chapter one")
+    h.line(1, "/leave")
+    assert h.line(2, "/rooms") == "Rooms: 1 (#lobby 3)\r\n"
+    answer = h.line(2, "/join #BOOK")
+    assert answer.startswith("* You joined #book (1 user here).\r\n* Topic: Dune\r\n")
+    assert "* History of #book (last 2 lines):\r\n" in answer
+    assert "] * Alice set the topic: Dune\r\n" in answer
+    assert "] Alice: chapter one\r\n* End of history.\r\n" in answer
+
+
+@pytest.mark.parametrize(
+    ("room", "why"),
+    [
+        ("", "Which room?"),
+        ("lobby", 'start with "#"'),
+        ("#", "1 to 32"),
+        ("#" + "x" * 33, "1 to 32"),
+        ("#a b", None),  # only the first word counts: joins #a
+        ("#caf\u00e9", "(not '\u00e9')"),
+        ("#a.b", "(not '.')"),
+    ],
+)
+def test_core_room_names(room: str, why: str | None) -> None:
+    h = three()
+    answer = h.line(1, f"/join {room}")
+    if why is None:
+        assert answer.startswith("* You joined #a ")
+    else:
+        assert why in answer and "joined" not in answer
+
+
+def test_core_rooms_per_user_and_total_are_bounded() -> None:
+    h = Harness(Rules(max_rooms_per_user=3, max_rooms=4))
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.line(1, "/join #a")
+    h.line(1, "/join #b")
+    assert h.line(1, "/join #c") == "You are in 3 rooms, the most allowed; /leave one first.\r\n"
+    h.line(2, "/join #c")
+    assert h.line(2, "/join #d") == "There are too many rooms; join one from /rooms.\r\n"
+    assert h.line(2, "/join #a").startswith("* You joined #a")  # existing rooms are fine
+
+
+def test_core_rooms_and_users_of_a_room() -> None:
+    h = three()
+    h.line(1, "/join #x")
+    h.line(2, "/join #x")
+    assert h.line(3, "/rooms") == "Rooms: 2 (#lobby 3, #x 2)\r\n"
+    assert h.line(3, "/users #X") == "Users in #x: 2 (Alice, Bob)\r\n"
+    assert h.line(3, "/users #nope") == "There is no room #nope.\r\n"
+    assert h.line(3, "/users") == "Users online: 3 (Alice, Bob, Carol)\r\n"
+
+
+def test_core_disconnect_tells_each_room_once() -> None:
+    h = three()
+    h.line(1, "/join #x")
+    h.line(2, "/join #x")
+    h.take(1)
+    h.disconnect(1, Reason.LOST)
+    assert h.take(2) == (
+        "[#lobby] * Alice left the chat (connection lost)\r\n"
+        "* Alice left the chat (connection lost)\r\n"
+    )
+    assert h.take(3) == "* Alice left the chat (connection lost)\r\n"
+
+
+def test_core_topic() -> None:
+    h = three()
+    assert h.line(1, "/topic") == "* #lobby has no topic. Set one with /topic <text>.\r\n"
+    assert h.line(1, "/topic Be kind") == "* Alice set the topic of #lobby: Be kind\r\n"
+    assert h.take(2) == "* Alice set the topic of #lobby: Be kind\r\n"
+    assert h.line(2, "/topic") == "* Topic of #lobby: Be kind\r\n"
+    assert "too long" in h.line(1, "/topic " + "x" * 301)
+    h.register(4, "Dave")  # the topic is shown on registration
+    h.connect(5)
+    h.take(5)
+    h.send(5, b"Erin\r\n")
+    assert "* Topic: Be kind\r\n" in h.take(5)
+
+
+# -- people --------------------------------------------------------------------------------
+
+
+def test_core_private_messages() -> None:
+    h = three()
+    assert h.line(1, "/msg bob psst") == "[PM to Bob] psst\r\n"
+    assert h.take(2) == "[PM from Alice] psst\r\n"
+    assert h.take(3) == ""
+    assert h.line(1, "/w Carol hey there") == "[PM to Carol] hey there\r\n"
+    assert h.take(3) == "[PM from Alice] hey there\r\n"
+    assert h.line(1, "/msg dave hi") == 'No user named "dave" is online. /users lists who is.\r\n'
+    assert h.line(1, "/msg bob") == "Usage: /msg <user> <text>\r\n"
+
+
+def test_core_nick() -> None:
+    h = three()
+    h.line(1, "/join #x")
+    h.line(2, "/join #x")
+    h.take(1)
+    assert h.line(1, "/nick Alicia") == "* Alice is now known as Alicia\r\n"
+    assert h.take(2) == (
+        "[#lobby] * Alice is now known as Alicia\r\n* Alice is now known as Alicia\r\n"
+    )
+    assert h.take(3) == "* Alice is now known as Alicia\r\n"
+    assert (
+        h.line(1, "/nick bob")
+        == 'The name "bob" is already taken; please choose another. You are still Alicia.\r\n'
+    )
+    assert h.line(1, "/nick admin") == 'The name "admin" is reserved. You are still Alicia.\r\n'
+    assert h.line(1, "/nick ALICIA") == "* Alicia is now known as ALICIA\r\n"  # own name, new case
+    h.take(2)
+    h.connect(9)
+    h.send(9, b"Alice\r\n")  # the old name is free again
+    assert "Welcome to the chat, Alice!" in h.take(9)
+    h.take(2)
+    assert h.line(2, "/msg alicia hi") == "[PM to ALICIA] hi\r\n"
+
+
+def test_core_me_and_whois() -> None:
+    h = three()
+    h.now = 10.0
+    h.line(1, "/me waves")
+    assert h.take(2) == "* Alice waves\r\n"
+    assert h.line(1, "/me") == "Usage: /me <action>, e.g. /me waves\r\n"
+    h.now = 25.0
+    assert h.line(2, "/whois alice") == (
+        "* Alice: in #lobby; connected since 2023-11-14 22:13 UTC; idle 15s\r\n"
+    )
+    assert h.line(2, "/whois nobody") == 'No user named "nobody" is online.\r\n'
+
+
+def test_core_commands_need_a_name_first() -> None:
+    h = Harness()
+    h.connect(1)
+    h.take(1)
+    assert h.line(1, "/join #x") == "Choose a username before using /join.\r\nEnter your username: "
+    assert h.line(1, "/rooms") == "Rooms: 1 (#lobby 0)\r\nEnter your username: "
+
+
+def test_core_help_lists_each_command_once() -> None:
+    h = three()
+    text = h.line(1, "/help")
+    assert text.count("/msg <user> <text>") == 1
+    for word in (
+        "join",
+        "leave",
+        "rooms",
+        "switch",
+        "topic",
+        "msg",
+        "me",
+        "nick",
+        "whois",
+        "history",
+    ):
+        assert f"/{word}" in text
+
+
+# -- history -------------------------------------------------------------------------------
+
+
+def test_core_joining_shows_recent_conversation_then_live_lines() -> None:
+    h = Harness(Rules(history_lines=3))
+    h.register(1, "Alice")
+    for i in range(5):
+        h.line(1, f"line {i}")
+    h.connect(2)
+    h.take(2)
+    h.send(2, b"Bob\r\n")
+    assert h.take(2).endswith(
+        "* History of #lobby (last 3 lines):\r\n"
+        "[22:13] Alice: line 2\r\n[22:13] Alice: line 3\r\n[22:13] Alice: line 4\r\n"
+        "* End of history.\r\n"
+    )
+    h.line(1, "line 5")
+    assert h.take(2) == "Alice: line 5\r\n"
+
+
+def test_core_history_from_another_day_shows_the_date() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.line(1, "yesterday's news")
+    h.wall += 86400
+    h.connect(2)
+    h.take(2)
+    h.send(2, b"Bob\r\n")
+    assert "[2023-11-14 22:13] Alice: yesterday's news\r\n" in h.take(2)
+
+
+def test_core_forgotten_room_history_is_loaded_from_storage() -> None:
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    h.line(1, "/join #old")
+    h.line(1, "/topic vintage")
+    h.line(1, "remember me")
+    h.line(1, "/leave")
+    h.chat._remembered.clear()  # as after a restart, or many other rooms later
+    h.register(2, "Bob")
+    answer = h.line(2, "/join #old\r\nsaid right after")  # the second line waits for the load
+    assert h.loads == ["#old", "#old"]  # created (storage may know it), then forgotten
+    assert answer.startswith("* You joined #old (1 user here).\r\n* Topic: vintage\r\n")
+    assert "] Alice: remember me\r\n* End of history.\r\n" in answer
+    assert h.records[-1].text == "said right after" and h.records[-1].room == "#old"
+
+
+def test_core_history_command_reads_storage() -> None:
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1)
+    h.line(2, "one")
+    h.line(2, "two")
+    h.take(1)
+    assert h.line(1, "/history 2") == (
+        "* History of #lobby (last 2 lines):\r\n[22:13] Bob: one\r\n[22:13] Bob: two\r\n"
+        "* End of history.\r\n"
+    )
+    text = h.line(1, "/history")
+    assert "* Bob joined the chat" not in text and "[22:13] * Bob joined #lobby\r\n" in text
+    assert h.line(1, "/history 501") == "/history takes a number of lines from 1 to 500.\r\n"
+    assert h.line(1, "/history @bob") == "* No history for bob.\r\n"
+    h.line(1, "/msg bob secret")
+    h.take(2)
+    assert h.line(2, "/history @Alice") == (
+        "* History of Alice (last 1 line):\r\n[22:13] Alice -> Bob: secret\r\n* End of history.\r\n"
+    )
+    # A later user of the name "Bob" cannot read Bob's private messages.
+    h.disconnect(2, Reason.QUIT)
+    h.wall += 1
+    h.register(3, "Bob")
+    assert h.line(3, "/history @alice") == "* No history for alice.\r\n"
+
+
+def test_core_every_event_is_recorded() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.line(1, "/join #x")
+    h.line(1, "hi")
+    h.line(1, "/me waves")
+    h.line(1, "/topic t")
+    h.line(1, "/nick Al")
+    h.line(1, "/msg bob psst")
+    h.line(1, "/leave #x")
+    h.disconnect(1, Reason.QUIT)
+    kinds = [(e.kind.value, e.room, e.name, e.text, e.target) for e in h.records]
+    assert kinds == [
+        ("joined", "#lobby", "Alice", "", ""),
+        ("joined", "#lobby", "Bob", "", ""),
+        ("joined", "#x", "Alice", "", ""),
+        ("said", "#x", "Alice", "hi", ""),
+        ("action", "#x", "Alice", "waves", ""),
+        ("topic", "#x", "Alice", "t", ""),
+        ("nick", "#lobby", "Alice", "Al", ""),
+        ("nick", "#x", "Alice", "Al", ""),
+        ("pm", "", "Al", "psst", "Bob"),
+        ("left", "#x", "Al", "quit", ""),
+        ("left", "#lobby", "Al", "quit", ""),
+    ]

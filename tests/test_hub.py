@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chat_trio.hub import Hub, Outbox
@@ -246,34 +246,57 @@ class Recorder:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["publish", "send", "subscribe"]),
+            st.sampled_from(["publish", "send", "subscribe", "unsubscribe"]),
             st.integers(0, 4),
-            st.booleans(),
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 2),
         ),
-        max_size=30,
+        max_size=40,
     )
 )
-def test_hub_round_shares_match_a_simple_model(steps: list[tuple[str, int, bool]]) -> None:
+@settings(max_examples=500)
+def test_hub_round_shares_match_a_simple_model(steps: list[tuple[str, int, str, int]]) -> None:
     """Whatever happens in one round, each connection gets exactly what a naive model says:
-    broadcasts published after it subscribed (not its own), and its direct items, in order."""
+    broadcasts to its rooms published while it was a member (not its own), in the variant
+    it had for that room when the round was flushed, and its direct items, in order."""
     hub = Hub(max_queue_bytes=10**9)
     received = {conn: bytearray() for conn in range(5)}
     for conn in range(5):
         hub.open_outbox(conn, Recorder(received[conn]), Kicks())
+    members: dict[str, dict[int, int]] = {"a": {}, "b": {}, "c": {}}
     model = {conn: bytearray() for conn in range(5)}
-    subscribed: set[int] = set()
-    for number, (action, conn, flag) in enumerate(steps):
-        data = b"<%d>" % number
+    # Who gets a broadcast is decided when it is published; which variant, when the round
+    # is flushed (at the end, or when someone leaves a room).
+    pending: dict[int, list[bytes | tuple[str, bytes, bytes]]] = {c: [] for c in range(5)}
+
+    def flush() -> None:
+        for conn, items in pending.items():
+            for item in items:
+                if isinstance(item, bytes):
+                    model[conn] += item
+                else:
+                    room, data, other = item
+                    model[conn] += other if members[room].get(conn) == 1 else data
+            items.clear()
+
+    for number, (action, conn, room, flag) in enumerate(steps):
+        data, other = b"<%d>" % number, b"[%s<%d>]" % (room.encode(), number)
         if action == "publish":
             exclude = conn if flag else None
-            hub.publish(data, exclude=exclude)
-            for member in subscribed - {exclude}:
-                model[member] += data
+            hub.publish(data, exclude=exclude, room=room, other=other)
+            for member in members[room]:
+                if member != exclude:
+                    pending[member].append((room, data, other))
         elif action == "send":
             hub.send(conn, data)
-            model[conn] += data
-        elif conn not in subscribed:
-            hub.subscribe(conn)
-            subscribed.add(conn)
+            pending[conn].append(data)
+        elif action == "subscribe":
+            hub.subscribe(conn, room, variant=flag % 2)
+            members[room][conn] = flag % 2
+        elif conn in members[room]:
+            hub.unsubscribe(conn, room)
+            flush()
+            del members[room][conn]
     hub.flush()
+    flush()
     assert received == model

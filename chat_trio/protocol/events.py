@@ -6,8 +6,9 @@ Two families of small frozen classes live here:
   meaning, not bytes: each transport renders them its own way (``render.py`` for
   nc/telnet), so the rules in ``core.py`` never depend on a wire format.
 * **Outputs** are the core's instructions to the I/O layer: deliver these events to one
-  connection (``Reply``), to every chat member (``Broadcast``), start delivering
-  broadcasts to a connection (``Subscribe``), or end a connection (``Close``).
+  connection (``Reply``), to every member of a room (``Broadcast``), start delivering
+  broadcasts to a connection (``Subscribe``), or end a connection (``Close``); and
+  the history it needs stored (``Record``) or read (``LoadHistory``, ``QueryHistory``).
 
 This module must never import trio or do I/O.
 """
@@ -67,17 +68,19 @@ class Welcome:
 
 @attrs.frozen
 class Joined:
-    """Another user entered the chat."""
+    """Another user entered the chat (``room`` None: by registering) or a room."""
 
     name: str
+    room: str | None = None
 
 
 @attrs.frozen
 class Left:
-    """Another user left the chat."""
+    """Another user left the chat (``room`` None: disconnected) or a room."""
 
     name: str
     reason: Reason  #: rendered only when it is not an ordinary quit or close
+    room: str | None = None
 
 
 @attrs.frozen
@@ -89,11 +92,128 @@ class Said:
 
 
 @attrs.frozen
-class UserList:
-    """The answer to /users."""
+class Action:
+    """``/me``: an action of another user (``* Alice waves``)."""
 
-    total: int  #: how many users are online
+    name: str
+    text: str
+
+
+@attrs.frozen
+class Private:
+    """A private message, as its receiver (``incoming``) or its sender sees it."""
+
+    peer: str  #: the other user: the sender for the receiver, the receiver for the sender
+    text: str
+    incoming: bool
+
+
+@attrs.frozen
+class NickChanged:
+    """A member of a room shared with the viewer took a new name."""
+
+    old: str
+    new: str
+
+
+@attrs.frozen
+class TopicChanged:
+    """Someone set a room's topic (shown to every member, the setter too)."""
+
+    name: str
+    room: str
+    text: str
+
+
+@attrs.frozen
+class RoomEntered:
+    """The viewer is now in ``room`` and talking there (``/join`` or ``/switch``)."""
+
+    room: str
+    members: int  #: including the viewer
+    topic: str  #: "" when none is set
+    joined: bool  #: False: it was a member already and only switched to it
+
+
+@attrs.frozen
+class Topic:
+    """The answer to /topic without text."""
+
+    room: str
+    text: str  #: "" when none is set
+
+
+@attrs.frozen
+class RoomLeft:
+    """The viewer left ``room``; plain text now goes to ``current``."""
+
+    room: str
+    current: str
+
+
+@attrs.frozen
+class UserList:
+    """The answer to /users (``room`` None: everyone online) or /users #room."""
+
+    total: int  #: how many users are online (or in the room)
     names: tuple[str, ...]  #: sorted case-insensitively; at most the first ``USERS_SHOWN``
+    room: str | None = None
+
+
+@attrs.frozen
+class RoomList:
+    """The answer to /rooms."""
+
+    total: int  #: how many rooms exist
+    rooms: tuple[tuple[str, int], ...]  #: (name, members), busiest first; at most ``ROOMS_SHOWN``
+
+
+@attrs.frozen
+class Whois:
+    """The answer to /whois."""
+
+    name: str
+    rooms: tuple[str, ...]
+    since: float  #: when the user connected (Unix time)
+    idle: float  #: seconds since the user last sent anything
+
+
+class Kind(enum.Enum):
+    """What a history entry records. The value is stored in the database."""
+
+    SAID = "said"
+    ACTION = "action"
+    JOINED = "joined"
+    LEFT = "left"
+    TOPIC = "topic"
+    NICK = "nick"
+    PRIVATE = "pm"
+
+
+CONVERSATION = frozenset({Kind.SAID, Kind.ACTION, Kind.TOPIC})
+"""The kinds replayed to someone joining a room (joins and leaves would crowd them out)."""
+
+
+@attrs.frozen
+class Entry:
+    """One recorded line of history."""
+
+    time: float  #: when the server saw it (Unix time)
+    kind: Kind
+    room: str  #: the room's name, or "" for a private message
+    name: str  #: who did it
+    text: str = ""  #: what was said; the topic; the new name (NICK); why (LEFT)
+    target: str = ""  #: the receiver of a private message
+
+
+@attrs.frozen
+class History:
+    """Recorded lines, oldest first, shown as history (on joining a room, or /history)."""
+
+    title: str  #: what they are the history of: "#rust", "Bob"
+    entries: tuple[Entry, ...]
+    today: str  #: the viewer's date (UTC, YYYY-MM-DD): older entries show their date
+    asked: bool = False  #: by /history (an empty answer is said), not on joining
 
 
 @attrs.frozen
@@ -132,7 +252,17 @@ Event = (
     | Joined
     | Left
     | Said
+    | Action
+    | Private
+    | NickChanged
+    | TopicChanged
+    | RoomEntered
+    | Topic
+    | RoomLeft
     | UserList
+    | RoomList
+    | Whois
+    | History
     | Help
     | Error
     | Goodbye
@@ -153,17 +283,32 @@ class Reply:
 
 @attrs.frozen
 class Broadcast:
-    """Deliver ``events`` to every subscribed member except ``exclude``."""
+    """Deliver ``events`` to every member of ``room`` except ``exclude``.
+
+    Members for whom ``room`` is not the current room see each line prefixed with
+    ``[room]``."""
 
     events: tuple[Event, ...]
     exclude: ConnId | None
+    room: str
 
 
 @attrs.frozen
 class Subscribe:
-    """From now on, deliver broadcasts to ``conn`` as well."""
+    """From now on, deliver broadcasts to ``room`` to ``conn`` as well (or, if it is a
+    member already, just note whether ``room`` is its current room)."""
 
     conn: ConnId
+    room: str
+    current: bool
+
+
+@attrs.frozen
+class Unsubscribe:
+    """Deliver no more broadcasts to ``room`` to ``conn``."""
+
+    conn: ConnId
+    room: str
 
 
 @attrs.frozen
@@ -174,4 +319,33 @@ class Close:
     reason: Reason
 
 
-Output = Reply | Broadcast | Subscribe | Close
+@attrs.frozen
+class Record:
+    """Store ``entry`` in the history (best effort; see storage)."""
+
+    entry: Entry
+
+
+@attrs.frozen
+class LoadHistory:
+    """``conn`` is joining ``room``, whose recent history is not in memory: load it, then
+    call ``Chat.history_loaded``. The core handles nothing else from ``conn`` meanwhile."""
+
+    conn: ConnId
+    room: str
+
+
+@attrs.frozen
+class QueryHistory:
+    """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` or, when
+    ``peer`` is set, the private messages between ``name`` and ``peer`` since ``since``."""
+
+    conn: ConnId
+    limit: int
+    room: str = ""
+    name: str = ""
+    peer: str = ""
+    since: float = 0.0
+
+
+Output = Reply | Broadcast | Subscribe | Unsubscribe | Close | Record | LoadHistory | QueryHistory

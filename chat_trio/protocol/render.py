@@ -3,31 +3,47 @@
 The wording of a few lines is fixed because users' scripts rely on it: the prompt
 contains ``Enter your username:``, registration answers a line starting ``Welcome``, chat
 is ``Name: text``, ``/users`` answers ``Users online: N (...)``, ``/quit`` answers
-``Goodbye!``, and notices about other users start with ``* ``.
+``Goodbye!``, and notices about other users start with ``* ``. Lines from a room that is
+not the reader's current one start with ``[#room] ``; history lines with ``[HH:MM] ``
+(UTC; older than today: ``[YYYY-MM-DD HH:MM] ``); private messages with ``[PM from X] ``
+or ``[PM to X] ``.
 
 This module never imports trio and never does I/O.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from chat_trio.protocol.events import (
+    Action,
     AskName,
     Disconnected,
+    Entry,
     Error,
     Event,
     Goodbye,
     Greeting,
     Help,
+    History,
     Joined,
+    Kind,
     Left,
     NameRefused,
+    NickChanged,
+    Private,
     Reason,
+    RoomEntered,
+    RoomLeft,
+    RoomList,
     Said,
+    Topic,
+    TopicChanged,
     UserList,
     Welcome,
+    Whois,
 )
 
 EOL = "\r\n"  # telnet's line ending (RFC 854); nc shows it as a plain line break
@@ -55,7 +71,14 @@ _DISCONNECTED_BECAUSE = {
 def _users(e: UserList) -> str:
     listed = ", ".join(e.names)
     more = f", and {e.total - len(e.names)} more" if e.total > len(e.names) else ""
-    return f"Users online: {e.total} ({listed}{more}){EOL}"
+    where = "online" if e.room is None else f"in {e.room}"
+    return f"Users {where}: {e.total} ({listed}{more}){EOL}"
+
+
+def _rooms(e: RoomList) -> str:
+    listed = ", ".join(f"{name} {members}" for name, members in e.rooms)
+    more = f", and {e.total - len(e.rooms)} more" if e.total > len(e.rooms) else ""
+    return f"Rooms: {e.total} ({listed}{more}){EOL}"
 
 
 def _help(e: Help) -> str:
@@ -69,15 +92,78 @@ def _welcome(e: Welcome) -> str:
     return f"Welcome to the chat, {e.name}! {users} online. Type /help for commands.{EOL}"
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def _entered(e: RoomEntered) -> str:
+    here = f"({_count(e.members, 'user')} here)"
+    line = f"* You joined {e.room} {here}" if e.joined else f"* Now talking in {e.room} {here}"
+    return f"{line}.{EOL}" + (f"* Topic: {e.topic}{EOL}" if e.topic else "")
+
+
+def _topic(e: Topic) -> str:
+    if e.text:
+        return f"* Topic of {e.room}: {e.text}{EOL}"
+    return f"* {e.room} has no topic. Set one with /topic <text>.{EOL}"
+
+
+def _left(e: Left) -> str:
+    where = "the chat" if e.room is None else e.room
+    return f"* {e.name} left {where}{_LEFT_BECAUSE.get(e.reason, '')}{EOL}"
+
+
+def _when(t: float, today: str) -> str:
+    moment = time.gmtime(t)
+    day = time.strftime("%Y-%m-%d", moment)
+    clock = time.strftime("%H:%M", moment)
+    return clock if day == today else f"{day} {clock}"
+
+
+def _whois(e: Whois) -> str:
+    since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e.since))
+    rooms = ", ".join(e.rooms)
+    return f"* {e.name}: in {rooms}; connected since {since}; idle {e.idle:.0f}s{EOL}"
+
+
+_ENTRY: dict[Kind, Callable[[Entry], str]] = {
+    Kind.SAID: lambda e: f"{e.name}: {e.text}",
+    Kind.ACTION: lambda e: f"* {e.name} {e.text}",
+    Kind.JOINED: lambda e: f"* {e.name} joined {e.room}",
+    Kind.LEFT: lambda e: f"* {e.name} left {e.room}",
+    Kind.TOPIC: lambda e: f"* {e.name} set the topic: {e.text}",
+    Kind.NICK: lambda e: f"* {e.name} is now known as {e.text}",
+    Kind.PRIVATE: lambda e: f"{e.name} -> {e.target}: {e.text}",
+}
+
+
+def _history(e: History) -> str:
+    if not e.entries:
+        return f"* No history for {e.title}.{EOL}" if e.asked else ""
+    lines = "".join(f"[{_when(x.time, e.today)}] {_ENTRY[x.kind](x)}{EOL}" for x in e.entries)
+    head = f"* History of {e.title} (last {_count(len(e.entries), 'line')}):{EOL}"
+    return f"{head}{lines}* End of history.{EOL}"
+
+
 _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Said: lambda e: f"{e.name}: {e.text}{EOL}",
-    Joined: lambda e: f"* {e.name} joined the chat{EOL}",
-    Left: lambda e: f"* {e.name} left the chat{_LEFT_BECAUSE.get(e.reason, '')}{EOL}",
+    Action: lambda e: f"* {e.name} {e.text}{EOL}",
+    Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
+    Left: _left,
+    Private: lambda e: f"[PM {'from' if e.incoming else 'to'} {e.peer}] {e.text}{EOL}",
+    NickChanged: lambda e: f"* {e.old} is now known as {e.new}{EOL}",
+    TopicChanged: lambda e: f"* {e.name} set the topic of {e.room}: {e.text}{EOL}",
+    RoomEntered: _entered,
+    Topic: _topic,
+    RoomLeft: lambda e: f"* You left {e.room}. Now talking in {e.current}.{EOL}",
     Greeting: lambda e: f"Welcome to chat-trio!{EOL}",
     AskName: lambda e: "Enter your username: ",
     NameRefused: lambda e: f"{e.reason}{EOL}",
     Welcome: _welcome,
     UserList: _users,
+    RoomList: _rooms,
+    Whois: _whois,
+    History: _history,
     Help: _help,
     Error: lambda e: f"{e.text}{EOL}",
     Goodbye: lambda e: f"{_TIMING_MARK if e.reason is Reason.INTERRUPTED else ''}Goodbye!{EOL}",
@@ -85,6 +171,18 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
 }
 
 
-def render(events: Iterable[Event]) -> bytes:
-    """Encode ``events`` as terminal lines, in order, as one UTF-8 bytes object."""
-    return "".join([_RENDER[type(e)](e) for e in events]).encode("utf-8", "surrogateescape")
+def render(events: Iterable[Event], prefix: str = "") -> bytes:
+    """Encode ``events`` as terminal lines, in order, as one UTF-8 bytes object.
+
+    ``prefix`` starts every line (``"[#room] "`` for a room that is not the reader's
+    current one).
+    """
+    if prefix:
+        text = "".join([prefix + line for e in events for line in _lines(_RENDER[type(e)](e))])
+    else:
+        text = "".join([_RENDER[type(e)](e) for e in events])
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)

@@ -1,0 +1,192 @@
+"""The SQLite schema and every query, as plain blocking functions (no trio, no async).
+
+Only ``store.py`` calls these, and only from worker threads. Each function takes the
+connection it works on; none keeps state. Errors that a user can fix (a file that is not
+a database, a directory we cannot write) become ``DatabaseError`` with a sentence naming
+the file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from chat_trio.protocol.core import name_key
+from chat_trio.protocol.events import CONVERSATION, Entry, Kind
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY,        -- increases with time: the order lines were seen
+    time REAL NOT NULL,            -- Unix time, from the server's clock
+    kind TEXT NOT NULL,            -- events.Kind values
+    room TEXT NOT NULL,            -- the room's name as shown; '' for a private message
+    room_key TEXT NOT NULL,        -- name_key(room), for lookups
+    name TEXT NOT NULL,            -- who
+    name_key TEXT NOT NULL,
+    text TEXT NOT NULL,
+    target TEXT NOT NULL,          -- a private message's receiver; '' otherwise
+    target_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
+CREATE INDEX IF NOT EXISTS history_private ON history (name_key, target_key, id)
+    WHERE kind = 'pm';
+"""
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message names the file and says why."""
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open (creating if needed) the database at ``path`` and check it is ours.
+
+    ``":memory:"`` keeps everything in memory (gone when the server stops).
+
+    Raises:
+      DatabaseError: the file cannot be created or opened, is not a database, is corrupt,
+        or was written by a newer chat-trio.
+    """
+    try:
+        if path != ":memory:":
+            folder = os.path.dirname(os.path.abspath(path))
+            os.makedirs(folder, exist_ok=True)
+        # Used from worker threads, one at a time (store.py's limiters see to that).
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
+    try:
+        # WAL: readers never block the writer. NORMAL: a commit survives the process
+        # being killed (it is in the OS's hands); only a power cut may lose the last ones.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA busy_timeout = 5000")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"the database {path} was written by a newer chat-trio (schema {version})"
+            )
+        if path != ":memory:":
+            problem = db.execute("PRAGMA quick_check").fetchone()[0]
+            if problem != "ok":
+                raise DatabaseError(f"the database {path} is corrupt: {problem}")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise DatabaseError(f"cannot use the database {path}: {exc}") from exc
+    except DatabaseError:
+        db.close()
+        raise
+    return db
+
+
+def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
+    """Store ``entries`` in one transaction."""
+    rows = [
+        (
+            e.time,
+            e.kind.value,
+            e.room,
+            name_key(e.room),
+            e.name,
+            name_key(e.name),
+            e.text,
+            e.target,
+            name_key(e.target),
+        )
+        for e in entries
+    ]
+    with _transaction(db):
+        db.executemany(
+            "INSERT INTO history (time, kind, room, room_key, name, name_key, text, target,"
+            " target_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def room_history(
+    db: sqlite3.Connection, room: str, limit: int, kinds: Iterable[Kind] | None = None
+) -> list[Entry]:
+    """The last ``limit`` entries of ``room`` (of ``kinds``, if given), oldest first."""
+    where, args = "room_key = ?", [name_key(room)]
+    if kinds is not None:
+        chosen = sorted(k.value for k in kinds)
+        where += f" AND kind IN ({', '.join('?' * len(chosen))})"
+        args += chosen
+    rows = db.execute(
+        f"SELECT time, kind, room, name, text, target FROM history WHERE {where}"
+        " ORDER BY id DESC LIMIT ?",
+        [*args, limit],
+    ).fetchall()
+    return [_entry(row) for row in reversed(rows)]
+
+
+def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[Entry], str]:
+    """What a room shows on joining: its last ``limit`` conversation lines, and its topic."""
+    topic = db.execute(
+        "SELECT text FROM history WHERE room_key = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+        (name_key(room), Kind.TOPIC.value),
+    ).fetchone()
+    entries = room_history(db, room, limit, CONVERSATION) if limit else []
+    return entries, topic[0] if topic else ""
+
+
+def private_history(
+    db: sqlite3.Connection, name: str, peer: str, since: float, limit: int
+) -> list[Entry]:
+    """The last ``limit`` private messages between ``name`` and ``peer`` since ``since``."""
+    me, them = name_key(name), name_key(peer)
+    rows = db.execute(
+        "SELECT time, kind, room, name, text, target FROM history WHERE kind = 'pm'"
+        " AND ((name_key = ? AND target_key = ?) OR (name_key = ? AND target_key = ?))"
+        " AND time >= ? ORDER BY id DESC LIMIT ?",
+        (me, them, them, me, since, limit),
+    ).fetchall()
+    return [_entry(row) for row in reversed(rows)]
+
+
+def prune(db: sqlite3.Connection, before: float | None, rows_per_room: int | None) -> int:
+    """Delete entries older than ``before`` and all but the newest ``rows_per_room`` of each
+    room (private messages count as one room). Returns how many were deleted."""
+    deleted = 0
+    with _transaction(db):
+        if before is not None:
+            deleted += db.execute("DELETE FROM history WHERE time < ?", (before,)).rowcount
+        if rows_per_room is not None:
+            crowded = db.execute(
+                "SELECT room_key FROM history GROUP BY room_key HAVING count(*) > ?",
+                (rows_per_room,),
+            ).fetchall()
+            for (room_key,) in crowded:
+                deleted += db.execute(
+                    "DELETE FROM history WHERE room_key = ? AND id <= (SELECT id FROM history"
+                    " WHERE room_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (room_key, room_key, rows_per_room),
+                ).rowcount
+    return deleted
+
+
+def count(db: sqlite3.Connection) -> int:
+    """How many entries are stored."""
+    return int(db.execute("SELECT count(*) FROM history").fetchone()[0])
+
+
+def _entry(row: tuple[float, str, str, str, str, str]) -> Entry:
+    time, kind, room, name, text, target = row
+    return Entry(time, Kind(kind), room, name, text, target)
+
+
+class _transaction:
+    """BEGIN ... COMMIT, or ROLLBACK if the body raises (the connection is in autocommit)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -1,0 +1,245 @@
+"""History storage for the running server: SQLite in worker threads, never on the event loop.
+
+Writes: ``record_nowait`` puts an entry in a bounded queue and returns at once; one
+writer task (``run``, started by server.py) takes everything queued and inserts it in
+one transaction, in a worker thread. Under load the batches grow, so the cost per line
+falls as the rate rises.
+
+Policy when the queue is full (``QUEUE_ENTRIES``): the entry is not stored, and counted
+(``statistics().dropped``, and a warning in the log at most every ``WARN_EVERY``
+seconds). It was still delivered to everyone live; the chat never waits for the disk.
+The queue only fills if the disk cannot keep up with the chat for seconds on end.
+
+Reads run in a worker thread on their own connection (WAL lets them run beside the
+writer). Each read first waits until every entry recorded before it was written, so a
+reader sees everything that happened before it asked. If the task that asked is
+cancelled, the query is interrupted (``sqlite3.Connection.interrupt``) instead of being
+left to run.
+
+Shutdown: ``close`` stops taking entries; the writer writes what is queued, then
+returns. server.py waits for it (within a deadline) before exiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import attrs
+import trio
+
+from chat_trio.protocol.events import Entry
+from chat_trio.storage import database
+
+log = logging.getLogger("chat_trio.storage")
+
+T = TypeVar("T")
+
+QUEUE_ENTRIES = 10_000
+"""Entries waiting to be written, at most. Around a second of a very busy server's chat
+(10,000 lines/s); as memory, a few MB at most (an entry is one line)."""
+
+BATCH_ENTRIES = 2_000
+"""Entries written per transaction, at most (so one commit stays short)."""
+
+WARN_EVERY = 10.0  #: seconds between warnings about dropped entries
+PRUNE_EVERY = 600.0  #: seconds between retention passes
+
+
+@attrs.frozen
+class Retention:
+    """How long history is kept."""
+
+    max_age: float | None = 90 * 86400.0  #: seconds; None = forever
+    rows_per_room: int | None = 100_000  #: newest entries kept per room; None = all
+
+
+@attrs.frozen
+class StoreStatistics:
+    """A snapshot of the store."""
+
+    queued: int  #: entries waiting to be written
+    max_queued: int  #: the queue's bound
+    recorded: int  #: entries accepted into the queue so far
+    written: int  #: entries written (committed) so far
+    dropped: int  #: entries not stored because the queue was full
+    failed: int  #: entries lost to a database error (logged)
+    batches: int  #: transactions committed
+    pruned: int  #: entries deleted by retention
+
+
+class Store:
+    """See the module docstring. Create with ``await Store.open(path)``."""
+
+    def __init__(self, path: str, writer: sqlite3.Connection, reader: sqlite3.Connection) -> None:
+        self.path = path
+        self._writer_db = writer
+        self._reader_db = reader
+        shared = writer is reader  # ":memory:": one connection, used by one thread at a time
+        self._write_limiter = trio.CapacityLimiter(1)
+        self._read_limiter = self._write_limiter if shared else trio.CapacityLimiter(1)
+        self._send, self._receive = trio.open_memory_channel[Entry](QUEUE_ENTRIES)
+        self._recorded = 0
+        self._written = 0  # written or lost to an error: what readers wait for
+        self._progress = trio.Event()
+        self._dropped = self._failed = self._batches = self._pruned = 0
+        self._last_warning = -math.inf
+
+    @classmethod
+    async def open(cls, path: str) -> Store:
+        """Open the database at ``path`` (in a thread).
+
+        Raises:
+          database.DatabaseError: it cannot be used; the message says why.
+        """
+        writer = await trio.to_thread.run_sync(database.connect, path)
+        reader = writer if path == ":memory:" else None
+        if reader is None:
+            try:
+                reader = await trio.to_thread.run_sync(database.connect, path)
+            except database.DatabaseError:
+                writer.close()
+                raise
+        return cls(path, writer, reader)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record_nowait(self, entry: Entry) -> None:
+        """Queue ``entry`` to be written; never blocks. If the queue is full, drop it and
+        count it (see the module docstring)."""
+        try:
+            self._send.send_nowait(entry)
+        except trio.WouldBlock:
+            self._dropped += 1
+            now = trio.current_time()
+            if now - self._last_warning >= WARN_EVERY:
+                self._last_warning = now
+                log.warning("history-dropped total=%d queue=%d", self._dropped, QUEUE_ENTRIES)
+        except trio.ClosedResourceError:
+            self._dropped += 1  # shutting down: lines after the shutdown notice
+        else:
+            self._recorded += 1
+
+    async def run(
+        self,
+        retention: Retention | None = None,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """The writer: write queued entries until ``close``, pruning old history now and
+        then. Returns once everything queued before ``close`` is written."""
+        task_status.started()
+        retention = retention or Retention()
+        next_prune = trio.current_time()
+        while True:
+            batch: list[Entry] = []
+            with trio.move_on_at(next_prune):
+                try:
+                    batch.append(await self._receive.receive())
+                except trio.EndOfChannel:
+                    return
+            while len(batch) < BATCH_ENTRIES:
+                try:
+                    batch.append(self._receive.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            if batch:
+                await self._write(batch)
+            if trio.current_time() >= next_prune:
+                await self._prune(retention)
+                next_prune = trio.current_time() + PRUNE_EVERY
+
+    async def _write(self, batch: list[Entry]) -> None:
+        try:
+            await self._in_thread(self._write_limiter, database.insert, self._writer_db, batch)
+            self._batches += 1
+        except sqlite3.Error as exc:
+            self._failed += len(batch)
+            log.error("history-write-failed entries=%d error=%r", len(batch), str(exc))
+        self._written += len(batch)
+        self._progress.set()
+        self._progress = trio.Event()
+
+    async def _prune(self, retention: Retention) -> None:
+        before = None
+        if retention.max_age is not None:
+            before = time.time() - retention.max_age
+        if before is None and retention.rows_per_room is None:
+            return
+        try:
+            deleted = await self._in_thread(
+                self._write_limiter,
+                database.prune,
+                self._writer_db,
+                before,
+                retention.rows_per_room,
+            )
+        except sqlite3.Error as exc:
+            log.error("history-prune-failed error=%r", str(exc))
+            return
+        self._pruned += deleted
+        if deleted:
+            log.info("history-pruned entries=%d", deleted)
+
+    def close(self) -> None:
+        """Take no more entries; ``run`` writes what is queued and returns."""
+        self._send.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def read(self, query: Callable[..., T], *args: object) -> T:
+        """Run ``query(db, *args)`` (a function of ``database``) on the read connection, after
+        everything recorded so far has been written.
+
+        Raises:
+          sqlite3.Error: the query failed (or was interrupted by a cancellation elsewhere).
+        """
+        target = self._recorded
+        while self._written < target:
+            await self._progress.wait()
+        return await self._in_thread(self._read_limiter, query, self._reader_db, *args)
+
+    async def _in_thread(
+        self,
+        limiter: trio.CapacityLimiter,
+        fn: Callable[..., T],
+        db: sqlite3.Connection,
+        *args: object,
+    ) -> T:
+        """Run ``fn(db, *args)`` in a worker thread. If we are cancelled meanwhile, interrupt
+        the query rather than leave it running: the thread then ends soon, and the
+        limiter (held until it does) keeps the next call off the connection until then."""
+        try:
+            return await trio.to_thread.run_sync(
+                fn, db, *args, abandon_on_cancel=True, limiter=limiter
+            )
+        except trio.Cancelled:
+            if self._reader_db is not self._writer_db:  # shared: it may be another's query now
+                db.interrupt()
+            raise
+
+    # -- the rest --------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connections (after ``run`` has returned)."""
+        async with self._write_limiter:
+            await trio.to_thread.run_sync(self._writer_db.close)
+        if self._reader_db is not self._writer_db:
+            async with self._read_limiter:
+                await trio.to_thread.run_sync(self._reader_db.close)
+
+    def statistics(self) -> StoreStatistics:
+        return StoreStatistics(
+            queued=self._receive.statistics().current_buffer_used,
+            max_queued=QUEUE_ENTRIES,
+            recorded=self._recorded,
+            written=self._written - self._failed,
+            dropped=self._dropped,
+            failed=self._failed,
+            batches=self._batches,
+            pruned=self._pruned,
+        )
