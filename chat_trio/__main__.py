@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import sys
 
@@ -20,7 +21,17 @@ from chat_trio.protocol.limits import Limits
 from chat_trio.protocol.lines import DEFAULT_MAX_LINE
 from chat_trio.server import StartupError, run
 from chat_trio.session import DEFAULT_WRITE_TIMEOUT
+from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
+
+
+def default_db_path() -> str:
+    """Where history lives unless ``--db`` says otherwise: the user's data directory
+    (``$XDG_DATA_HOME/chat-trio/chat.db``, by default ``~/.local/share/chat-trio/chat.db``)."""
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return os.path.join(data, "chat-trio", "chat.db")
 
 
 def _positive_int(text: str) -> int:
@@ -198,6 +209,48 @@ def build_parser() -> argparse.ArgumentParser:
         "two names can look alike)",
     )
     serve.add_argument(
+        "--db",
+        default=default_db_path(),
+        metavar="PATH",
+        help="SQLite file for history (created if missing; ':memory:' keeps it in memory "
+        "only, until the server stops)",
+    )
+    serve.add_argument(
+        "--history-lines",
+        type=_count,
+        default=Rules().history_lines,
+        metavar="N",
+        help="conversation lines shown on joining a room (0: none)",
+    )
+    serve.add_argument(
+        "--history-max-age",
+        type=_non_negative,
+        default=(Retention().max_age or 0) / 86400,
+        metavar="DAYS",
+        help="delete history older than this (0: keep it forever)",
+    )
+    serve.add_argument(
+        "--history-max-rows",
+        type=_count,
+        default=Retention().rows_per_room,
+        metavar="N",
+        help="keep at most this many history lines per room (0: no limit)",
+    )
+    serve.add_argument(
+        "--max-rooms",
+        type=_positive_int,
+        default=Rules().max_rooms,
+        metavar="N",
+        help="rooms that may exist at once",
+    )
+    serve.add_argument(
+        "--max-rooms-per-user",
+        type=_positive_int,
+        default=Rules().max_rooms_per_user,
+        metavar="N",
+        help="rooms one user may be in at once",
+    )
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -235,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
             name_timeout=args.name_timeout,
             unicode_names=args.unicode_names,
             idle_timeout=args.idle_timeout,
+            max_rooms_per_user=args.max_rooms_per_user,
+            max_rooms=args.max_rooms,
+            history_lines=args.history_lines,
         ),
         max_queue_bytes=args.send_queue,
         grace=args.grace,
@@ -250,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
         tls_key=args.tls_key,
         tls_port=args.tls_port,
         plain=not args.tls_only,
+        db=args.db,
+        retention=Retention(
+            max_age=args.history_max_age * 86400 or None,
+            rows_per_room=args.history_max_rows or None,
+        ),
     )
     _raise_file_limit()
     status = 1

@@ -89,7 +89,9 @@ async def serve(
         raise StartupError(str(exc)) from exc
     chat = Chat(config.rules, stored=store is not None)
     if store is not None:
-        entries, topic = await store.read(database.conversation, LOBBY, config.rules.history_lines)
+        entries, topic, _ = await store.read(
+            database.conversation, LOBBY, config.rules.history_lines
+        )
         chat.seed_history(LOBBY, entries, topic)
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)

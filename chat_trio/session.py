@@ -96,9 +96,9 @@ async def perform(
     while pending:
         output = pending.popleft()
         if isinstance(output, LoadHistory):
-            entries, topic = await _load(output.room, chat, store)
+            entries, topic, name = await _load(output.room, chat, store)
             more = chat.history_loaded(
-                output.conn, output.room, entries, topic, trio.current_time()
+                output.conn, name or output.room, entries, topic, trio.current_time()
             )
             pending.extendleft(reversed(more))
         elif isinstance(output, QueryHistory):
@@ -108,14 +108,14 @@ async def perform(
     return closing
 
 
-async def _load(room: str, chat: Chat, store: Store | None) -> tuple[list[Entry], str]:
+async def _load(room: str, chat: Chat, store: Store | None) -> tuple[list[Entry], str, str]:
     if store is None:
-        return [], ""
+        return [], "", ""
     try:
         return await store.read(database.conversation, room, chat.rules.history_lines)
     except sqlite3.Error as exc:
         log.error("history-read-failed room=%s error=%r", room, str(exc))
-        return [], ""
+        return [], "", ""
 
 
 async def _answer(query: QueryHistory, chat: Chat, store: Store | None) -> Event:

@@ -33,9 +33,11 @@ async def serving(config: Config) -> AsyncIterator[tuple[list[tuple[str, int]], 
 
 def start_cli(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:
     """Start ``python -m chat_trio serve --port 0 ARGS`` as a user would; return it and the
-    port its banner announces (the first address)."""
+    port its banner announces (the first address). History stays in memory unless ARGS
+    name a ``--db`` (never in the home directory of whoever runs the tests)."""
+    db = [] if "--db" in args else ["--db", ":memory:"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "chat_trio", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "chat_trio", "serve", "--port", "0", *db, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -80,10 +80,12 @@ class Harness:
             elif isinstance(output, LoadHistory):
                 assert self.db is not None
                 self.loads.append(output.room)
-                entries, topic = database.conversation(
+                entries, topic, name = database.conversation(
                     self.db, output.room, self.chat.rules.history_lines
                 )
-                more = self.chat.history_loaded(output.conn, output.room, entries, topic, self.now)
+                more = self.chat.history_loaded(
+                    output.conn, name or output.room, entries, topic, self.now
+                )
                 pending[:0] = more
             elif isinstance(output, QueryHistory):
                 assert self.db is not None

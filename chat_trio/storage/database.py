@@ -124,14 +124,19 @@ def room_history(
     return [_entry(row) for row in reversed(rows)]
 
 
-def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[Entry], str]:
-    """What a room shows on joining: its last ``limit`` conversation lines, and its topic."""
+def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[Entry], str, str]:
+    """What a room shows on joining: its last ``limit`` conversation lines, its topic
+    ("" if none), and its name as last written ("" if it has no history)."""
+    key = name_key(room)
+    last = db.execute(
+        "SELECT room FROM history WHERE room_key = ? ORDER BY id DESC LIMIT 1", (key,)
+    ).fetchone()
     topic = db.execute(
         "SELECT text FROM history WHERE room_key = ? AND kind = ? ORDER BY id DESC LIMIT 1",
-        (name_key(room), Kind.TOPIC.value),
+        (key, Kind.TOPIC.value),
     ).fetchone()
     entries = room_history(db, room, limit, CONVERSATION) if limit else []
-    return entries, topic[0] if topic else ""
+    return entries, topic[0] if topic else "", last[0] if last else ""
 
 
 def private_history(

@@ -131,10 +131,12 @@ class Store:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """The writer: write queued entries until ``close``, pruning old history now and
-        then. Returns once everything queued before ``close`` is written."""
-        task_status.started()
+        then (first before it reports being started). Returns once everything queued
+        before ``close`` is written."""
         retention = retention or Retention()
-        next_prune = trio.current_time()
+        await self._prune(retention)
+        next_prune = trio.current_time() + PRUNE_EVERY
+        task_status.started()
         while True:
             batch: list[Entry] = []
             with trio.move_on_at(next_prune):

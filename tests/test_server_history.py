@@ -1,0 +1,177 @@
+"""Rooms, private messages and history end to end: real sockets, a real SQLite file, and
+the real CLI stopped and started again."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import trio
+import trio.lowlevel
+
+from chat_trio.protocol.core import Rules
+from tests.conftest import LineClient, start_cli
+from tests.test_server import connected, local, running
+
+
+async def test_server_rooms_and_private_messages_over_tcp(tmp_path: Path) -> None:
+    config = local(db=str(tmp_path / "chat.db"))
+    with trio.fail_after(20):
+        async with (
+            running(config) as (port, _),
+            connected(port) as alice,
+            connected(port) as bob,
+            connected(port) as carol,
+        ):
+            await alice.register("Alice")
+            await bob.register("Bob")
+            await carol.register("Carol")
+            await alice.send("/join #rust")
+            await alice.expect("* You joined #rust (1 user here).\r\n")
+            await bob.send("/join #Rust")
+            await bob.expect("* You joined #rust (2 users here).\r\n")
+            await alice.expect("* Bob joined #rust\r\n")
+            await alice.send("borrowck says hi")
+            await bob.expect("Alice: borrowck says hi\r\n")
+            await carol.send("lobby news")
+            await alice.expect("[#lobby] Carol: lobby news\r\n")
+            await carol.send("/msg bob psst")
+            await carol.expect("[PM to Bob] psst\r\n")
+            await bob.expect("[PM from Carol] psst\r\n")
+            await bob.send("/history @carol")
+            await bob.expect("] Carol -> Bob: psst\r\n")
+            await alice.send("/leave")
+            await alice.expect("* You left #rust. Now talking in #lobby.\r\n")
+            await bob.expect("* Alice left #rust\r\n")
+            await alice.send("/rooms")
+            await alice.expect("Rooms: 2 (#lobby 3, #rust 1)\r\n")
+            # Carol never saw a line of #rust: it went to its members only.
+            await carol.send("/users")
+            seen = await carol.expect("Users online: 3")
+            assert "borrowck" not in seen and "#rust" not in seen
+
+
+async def test_server_joining_a_busy_room_has_no_gap_and_no_duplicate(tmp_path: Path) -> None:
+    """Three senders keep talking while Dave joins: the history he is shown and the live
+    lines after it, per sender, are consecutive numbers with nothing missing or repeated."""
+    config = local(db=str(tmp_path / "chat.db"), rules=Rules(history_lines=20))
+    senders = 3
+    lines = 300
+    with trio.fail_after(60):
+        async with running(config) as (port, _):
+            clients = [
+                LineClient(await trio.open_tcp_stream("127.0.0.1", port)) for _ in range(senders)
+            ]
+            for i, client in enumerate(clients):
+                await client.register(f"s{i}")
+
+            async def talk(i: int) -> None:
+                for n in range(lines):
+                    await clients[i].send(f"{n:04d}")
+                    if n % 10 == 0:
+                        await trio.lowlevel.checkpoint()  # let the others (and Dave) in
+
+            async with connected(port) as dave, trio.open_nursery() as nursery:
+                for i in range(senders):
+                    nursery.start_soon(talk, i)
+                for _ in range(senders * 25):
+                    await trio.lowlevel.checkpoint()  # some lines go by before Dave joins
+                await dave.register("Dave")
+                text = dave.buffer.decode()  # what came with the welcome
+                while not all(f"s{i}: {lines - 1:04d}" in text for i in range(senders)):
+                    text += (await dave.stream.receive_some(65536)).decode()
+            for client in clients:
+                await client.stream.aclose()
+    history, _, live = text.partition("* End of history.\r\n")
+    assert "* History of #lobby (last 20 lines)" in history  # joined mid-conversation
+    for i in range(senders):
+        old = [int(n) for n in re.findall(rf"\] s{i}: (\d+)\r\n", history)]
+        new = [int(n) for n in re.findall(rf"^s{i}: (\d+)\r", live, re.M)]
+        seen = old + new
+        assert new, f"sender {i} said nothing after Dave joined"
+        assert seen == list(range(seen[0], lines)), f"sender {i}: {seen}"
+
+
+def test_server_cli_history_survives_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    process, port = start_cli("--db", db)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as alice:
+            alice.sendall(b"Alice\n/join #keep\n/topic kept\nremember this\n/me smiles\n")
+            alice.sendall(b"/msg Alice note to self\n/users\n")
+            _read_until(alice, b"Users online")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+        assert process.returncode == 0, stderr
+        assert "history-closed" in stderr
+    finally:
+        process.kill()
+    process, port = start_cli("--db", db)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as bob:
+            bob.sendall(b"Bob\n/join #KEEP\n/history\n/quit\n")
+            seen = _read_until(bob, b"Goodbye!")
+        assert b"* You joined #keep (1 user here).\r\n* Topic: kept\r\n" in seen
+        assert re.search(rb"\] Alice: remember this\r\n\[[0-9:]+\] \* Alice smiles\r\n\* End", seen)
+        assert re.search(rb"\] \* Alice joined #keep\r\n", seen)  # /history shows joins too
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+
+
+def test_server_cli_hard_kill_keeps_what_was_written_and_the_file_sound(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    process, port = start_cli("--db", db)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as alice:
+            alice.sendall(b"Alice\n" + b"".join(b"line %d\n" % i for i in range(1000)))
+            alice.sendall(b"/history 1\n")  # answered once everything before it is written
+            _read_until(alice, b"End of history")
+            process.kill()  # SIGKILL: no shutdown at all
+            process.communicate(timeout=20)
+    finally:
+        process.kill()
+    process, port = start_cli("--db", db)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as bob:
+            bob.sendall(b"Bob\n/history 500\n/quit\n")
+            seen = _read_until(bob, b"Goodbye!")
+        assert b"(last 500 lines)" in seen and b"] Alice: line 999\r\n" in seen
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+
+
+def test_server_cli_corrupt_database_is_a_clear_startup_error(tmp_path: Path) -> None:
+    path = tmp_path / "chat.db"
+    path.write_bytes(b"definitely not a database\n" * 200)
+    result = subprocess.run(
+        [*_cli(), "--db", str(path)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"chat-trio: cannot use the database {path}: ")
+    assert "Traceback" not in result.stderr
+
+
+def _cli() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "chat_trio", "serve", "--port", "0"]
+
+
+def _read_until(sock: socket.socket, wanted: bytes, limit: int = 10_000) -> bytes:
+    seen = b""
+    for _ in range(limit):  # bounded; each recv waits at most the socket's timeout
+        if wanted in seen:
+            return seen
+        data = sock.recv(65536)
+        if not data:
+            break
+        seen += data
+    assert wanted in seen, seen[-500:]
+    return seen

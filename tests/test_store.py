@@ -1,0 +1,184 @@
+"""History storage: the SQLite queries (database.py) and the threaded store (store.py),
+on real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import trio
+
+from chat_trio.protocol.events import Entry, Kind
+from chat_trio.storage import database
+from chat_trio.storage.store import QUEUE_ENTRIES, Retention, Store
+
+
+def said(i: int, room: str = "#lobby", at: float = 1000.0) -> Entry:
+    return Entry(at + i, Kind.SAID, room, "Alice", f"line {i}")
+
+
+def test_database_room_history_is_newest_last_and_case_insensitive(tmp_path: Path) -> None:
+    db = database.connect(str(tmp_path / "h.db"))
+    database.insert(db, [said(i, "#Rust") for i in range(30)])
+    database.insert(db, [Entry(2000, Kind.JOINED, "#rust", "Bob")])
+    entries = database.room_history(db, "#RUST", 3)
+    assert [e.text or e.kind.value for e in entries] == ["line 28", "line 29", "joined"]
+    conversation, topic, name = database.conversation(db, "#rust", 2)
+    assert [e.text for e in conversation] == ["line 28", "line 29"]
+    assert (topic, name) == ("", "#rust")  # the name as last written
+
+
+def test_database_topic_is_the_latest_one(tmp_path: Path) -> None:
+    db = database.connect(str(tmp_path / "h.db"))
+    database.insert(
+        db, [Entry(1, Kind.TOPIC, "#a", "Al", "old"), Entry(2, Kind.TOPIC, "#a", "Al", "new")]
+    )
+    assert database.conversation(db, "#a", 0) == ([], "new", "#a")
+
+
+def test_database_private_history_is_between_two_names_since_a_time(tmp_path: Path) -> None:
+    db = database.connect(str(tmp_path / "h.db"))
+    database.insert(
+        db,
+        [
+            Entry(10, Kind.PRIVATE, "", "Alice", "old", "Bob"),
+            Entry(20, Kind.PRIVATE, "", "Bob", "hi", "alice"),
+            Entry(21, Kind.PRIVATE, "", "Alice", "yo", "Bob"),
+            Entry(22, Kind.PRIVATE, "", "Alice", "other", "Carol"),
+        ],
+    )
+    entries = database.private_history(db, "ALICE", "bob", since=15, limit=10)
+    assert [e.text for e in entries] == ["hi", "yo"]
+
+
+def test_database_prune_by_age_and_rows_per_room(tmp_path: Path) -> None:
+    db = database.connect(str(tmp_path / "h.db"))
+    database.insert(db, [said(i, "#a") for i in range(10)] + [said(i, "#b") for i in range(3)])
+    assert database.prune(db, before=1002, rows_per_room=None) == 4  # #a 0,1 and #b 0,1
+    assert database.prune(db, before=None, rows_per_room=5) == 3  # #a keeps 5 of 8
+    assert [e.text for e in database.room_history(db, "#a", 100)] == [
+        f"line {i}" for i in range(5, 10)
+    ]
+    assert database.count(db) == 6
+
+
+def test_database_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"this is not SQLite\n" * 100)
+    with pytest.raises(
+        database.DatabaseError, match=rf"cannot use the database {path}: .*not a database"
+    ):
+        database.connect(str(path))
+
+
+def test_database_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    db = database.connect(str(path))
+    database.insert(db, [said(i) for i in range(2000)])
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 2 : 4096 * 2 + 512] = b"\xff" * 512  # scribble over a page of the table
+    path.write_bytes(bytes(data))
+    with pytest.raises(database.DatabaseError, match=rf"database {path}"):
+        database.connect(str(path))
+
+
+def test_database_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(database.DatabaseError, match=rf"cannot open the database {blocker}/h.db"):
+        database.connect(str(blocker / "h.db"))
+
+
+def test_database_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(database.DatabaseError, match="newer chat-trio"):
+        database.connect(str(path))
+
+
+async def test_store_reads_see_everything_recorded_before_them(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "h.db"))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, Retention(max_age=None, rows_per_room=None))
+        for i in range(5000):
+            store.record_nowait(said(i))
+        # No waiting here: the read itself waits for the writer to catch up.
+        entries = await store.read(database.room_history, "#lobby", 2)
+        assert [e.text for e in entries] == ["line 4998", "line 4999"]
+        stats = store.statistics()
+        assert (stats.recorded, stats.written, stats.dropped) == (5000, 5000, 0)
+        assert stats.batches < 5000  # batched: many entries per transaction
+        store.close()
+    await store.aclose()
+
+
+async def test_store_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "h.db"))
+    # The writer is not running: the queue fills, then entries are dropped and counted.
+    for i in range(QUEUE_ENTRIES + 7):
+        store.record_nowait(said(i))
+    stats = store.statistics()
+    assert (stats.queued, stats.dropped, stats.recorded) == (QUEUE_ENTRIES, 7, QUEUE_ENTRIES)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, Retention(max_age=None, rows_per_room=None))
+        store.close()  # what was queued is still written
+    assert await store.read(database.count) == QUEUE_ENTRIES
+    await store.aclose()
+
+
+async def test_store_close_writes_everything_queued_then_survives_reopening(tmp_path: Path) -> None:
+    path = str(tmp_path / "h.db")
+    store = await Store.open(path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run)
+        for i in range(100):
+            store.record_nowait(said(i, at=time.time()))
+        store.close()
+    await store.aclose()
+    again = await Store.open(path)
+    assert len(await again.read(database.room_history, "#lobby", 500)) == 100
+    await again.aclose()
+
+
+async def test_store_retention_is_applied_at_start(tmp_path: Path) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    old = time.time() - 10 * 86400
+    database.insert(
+        db, [said(i, at=old) for i in range(10)] + [said(i, at=time.time()) for i in range(3)]
+    )
+    db.close()
+    store = await Store.open(path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, Retention(max_age=86400, rows_per_room=2))
+        assert store.statistics().pruned == 11  # 10 too old, then 1 over the row limit
+        store.close()
+    assert [e.text for e in await store.read(database.room_history, "#lobby", 9)] == [
+        "line 1",
+        "line 2",
+    ]
+    await store.aclose()
+
+
+async def test_store_cancelled_read_interrupts_the_query(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "h.db"))
+    # Counts forever: only an interrupt ends it.
+    slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+
+    def forever(db: sqlite3.Connection) -> int:
+        return int(db.execute(slow).fetchone()[0])
+
+    start = time.monotonic()
+    with trio.move_on_after(0.2):
+        await store.read(forever)
+    # The thread was interrupted, so the next read (same connection, same limiter) runs.
+    with trio.fail_after(10):
+        assert await store.read(database.count) == 0
+    assert time.monotonic() - start < 10
+    await store.aclose()
