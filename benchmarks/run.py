@@ -27,11 +27,13 @@ import argparse
 import contextlib
 import json
 import multiprocessing
+import os
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -41,6 +43,15 @@ from benchmarks.load import worker_main
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
+
+
+def history_args(args: argparse.Namespace) -> list[str]:
+    """chat-trio's history options for this run: a fresh database file, or none."""
+    if args.server != "chat-trio":
+        return []
+    if args.history == "off":
+        return ["--no-db"]
+    return ["--db", os.path.join(tempfile.mkdtemp(prefix="chat-trio-bench-"), "history.db")]
 
 
 class Server:
@@ -170,7 +181,7 @@ def c_client() -> Path:
 
 def run_steady_c(args: argparse.Namespace) -> dict[str, Any]:
     """The steady scenario with the C client: latency of the server, not of Python clients."""
-    server = Server(args.server, [])
+    server = Server(args.server, history_args(args))
     result: dict[str, Any] = {
         "scenario": "steady-c",
         "server": args.server,
@@ -207,9 +218,17 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
     n, s = args.clients, args.senders
     slow = list(range(s, s + args.slow)) if args.scenario == "slow" else []
     server = Server(
-        args.server, ["--send-queue", str(args.send_queue)] if args.server == "chat-trio" else []
+        args.server,
+        ["--send-queue", str(args.send_queue), *history_args(args)]
+        if args.server == "chat-trio"
+        else [],
     )
-    result: dict[str, Any] = {"scenario": args.scenario, "server": args.server, "clients": n}
+    result: dict[str, Any] = {
+        "scenario": args.scenario,
+        "server": args.server,
+        "history": args.history if args.server == "chat-trio" else "-",
+        "clients": n,
+    }
     workers = Workers(server.port, n, slow, args.processes)
     try:
         rss_before = server.memory_kib()
@@ -330,6 +349,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="steady: seconds")
     parser.add_argument("--slow", type=int, default=10, help="slow: clients that never read")
     parser.add_argument("--send-queue", type=int, default=96 * 1024, help="chat-trio's bound")
+    parser.add_argument(
+        "--history",
+        choices=["file", "off"],
+        default="file",
+        help="chat-trio: record history in a fresh SQLite file (the default), or --no-db",
+    )
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--timeout", type=float, default=120.0, help="bound on each phase, s")
     parser.add_argument("--json", type=Path, help="append results to this JSON file")

@@ -216,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
         "only, until the server stops)",
     )
     serve.add_argument(
+        "--no-db",
+        action="store_true",
+        help="no database: rooms keep their recent lines in memory only (no /history, "
+        "nothing survives a restart)",
+    )
+    serve.add_argument(
         "--history-lines",
         type=_count,
         default=Rules().history_lines,
@@ -306,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         tls_key=args.tls_key,
         tls_port=args.tls_port,
         plain=not args.tls_only,
-        db=args.db,
+        db=None if args.no_db else args.db,
         retention=Retention(
             max_age=args.history_max_age * 86400 or None,
             rows_per_room=args.history_max_rows or None,

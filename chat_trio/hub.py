@@ -157,8 +157,7 @@ class Outbox:
     ) -> None:
         self.conn = conn
         self.max_bytes = max_bytes
-        # room -> hub sequence number when it subscribed (it gets that room's later items)
-        self.rooms: dict[Room, int] = {}
+        self.rooms: dict[Room, Member] = {}  # the rooms it is subscribed to
         self.ended: Reason | None = None  # why the server side ended it, if it did
         self._try_send = try_send
         self._on_kick = on_kick
@@ -277,6 +276,17 @@ class HubStatistics:
     kicked_slow: int  #: connections kicked for a full outbox and since removed
 
 
+class Member:
+    """One connection's membership of one room (shared by the outbox and the hub's index)."""
+
+    __slots__ = ("outbox", "since", "variant")
+
+    def __init__(self, outbox: Outbox, since: int, variant: Variant) -> None:
+        self.outbox = outbox
+        self.since = since  #: hub sequence number when it subscribed: it gets later items
+        self.variant = variant  #: which rendering of the room's broadcasts it gets
+
+
 @attrs.frozen
 class _Broadcast:
     seq: int
@@ -295,7 +305,7 @@ class Hub:
         self._flow = _Flow()
         self._round_bytes = 0  # published since the last flush
         self._outboxes: dict[ConnId, Outbox] = {}
-        self._rooms: dict[Room, dict[ConnId, Variant]] = {}  # members and their variant
+        self._rooms: dict[Room, dict[ConnId, Member]] = {}
         self._broadcasts: list[_Broadcast] = []
         self._direct: list[tuple[int, bytes, ConnId]] = []
         self._finishing: list[ConnId] = []
@@ -321,10 +331,11 @@ class Hub:
         """Deliver broadcasts to ``room`` published from now on to ``conn`` as well, in
         ``variant``. Already a member: only its variant changes (nothing is missed)."""
         outbox = self._outboxes[conn]
-        members = self._rooms.setdefault(room, {})
-        if conn not in members:
-            outbox.rooms[room] = self._seq
-        members[conn] = variant
+        member = outbox.rooms.get(room)
+        if member is None:
+            member = outbox.rooms[room] = Member(outbox, self._seq, variant)
+            self._rooms.setdefault(room, {})[conn] = member
+        member.variant = variant
 
     def unsubscribe(self, conn: ConnId, room: Room = "") -> None:
         """Deliver no more broadcasts to ``room`` to ``conn`` after those already published.
@@ -458,20 +469,20 @@ class Hub:
                     (special if conn in seen else seen).add(conn)
         # Everyone else in a room shares one bytes object: the room's broadcasts this round.
         for room, channel in round_.rooms.items():
-            for conn, variant in self._rooms.get(room, {}).items():
+            first, plain = channel.seqs[0], channel.everything(0)
+            for conn, member in self._rooms.get(room, {}).items():
                 if conn in special:
                     continue
-                outbox = self._outboxes[conn]
-                if outbox.rooms[room] >= channel.seqs[0]:
+                if member.since >= first:
                     special.add(conn)  # subscribed during this round: sees only a suffix
+                elif member.variant == 0:
+                    member.outbox.offer(plain)
                 else:
-                    outbox.offer(channel.everything(variant))
+                    member.outbox.offer(channel.everything(1))
         for recipient in special:
             own = self._outboxes.get(recipient)
-            if own is not None:
-                variants = {room: self._rooms[room][recipient] for room in own.rooms}
-                if share := round_.share_of(recipient, own.rooms, variants):
-                    own.offer(share)
+            if own is not None and (share := round_.share_of(recipient, own.rooms)):
+                own.offer(share)
         for leaving in finishing:
             if (done := self._outboxes.get(leaving)) is not None:
                 done.close()
@@ -547,9 +558,7 @@ class _Round:
         # are left out, or they have direct items (the flush adds more).
         self.special: set[ConnId] = set(self.excluded) | set(self.direct)
 
-    def share_of(
-        self, conn: ConnId, subscribed: dict[Room, int], variants: dict[Room, Variant]
-    ) -> bytes:
+    def share_of(self, conn: ConnId, rooms: dict[Room, Member]) -> bytes:
         """``conn``'s direct items and the broadcasts meant for it, in sequence order.
 
         Its broadcasts from each room are runs of that room's channel (from where it
@@ -559,9 +568,9 @@ class _Round:
         runs: list[tuple[int, int, Room, int, int]] = []  # (first seq, kind, room, start, stop)
         own = self.excluded.get(conn, [])
         for room, channel in self.rooms.items():
-            if room not in subscribed:
+            if room not in rooms:
                 continue
-            start = bisect.bisect_right(channel.seqs, subscribed[room])
+            start = bisect.bisect_right(channel.seqs, rooms[room].since)
             skips = sorted(index for r, index in own if r == room and index >= start)
             for skip in [*skips, len(channel.seqs)]:
                 self._add_runs(runs, room, channel, start, skip)
@@ -585,7 +594,7 @@ class _Round:
                         stop, bisect.bisect_left(channel.seqs, cuts[cut_at][0], start, stop)
                     )
                 if split > start:
-                    pieces.append(channel.piece(variants[room], start, split))
+                    pieces.append(channel.piece(rooms[room].variant, start, split))
                     start = split
                 if start < stop:
                     pieces.append(cuts[cut_at][2])

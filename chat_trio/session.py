@@ -80,7 +80,7 @@ def carry_out(output: Output, hub: Hub, store: Store | None) -> Reason | None:
         hub.unsubscribe(output.conn, output.room)
     elif isinstance(output, Record):
         if store is not None:
-            store.record_nowait(output.entry)
+            store.record_nowait(output.entries)
     elif isinstance(output, Close):
         return output.reason
     return None

@@ -74,9 +74,9 @@ class Harness:
             elif isinstance(output, Close):
                 self.closed[output.conn] = output.reason
             elif isinstance(output, Record):
-                self.records.append(output.entry)
+                self.records.extend(output.entries)
                 if self.db is not None:
-                    database.insert(self.db, [output.entry])
+                    database.insert(self.db, output.entries)
             elif isinstance(output, LoadHistory):
                 assert self.db is not None
                 self.loads.append(output.room)

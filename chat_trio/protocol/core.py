@@ -223,15 +223,15 @@ class _Room:
 class _Outputs:
     """Collects outputs, merging consecutive events for the same audience (rule 7).
 
-    ``Record`` items do not break a run: they are held back and emitted together at the
-    end, or before a history read (which must see them).
+    History entries do not break a run: they are held back and emitted as one ``Record``
+    at the end, or before a history read (which must see them).
     """
 
     def __init__(self) -> None:
         self.items: list[Output] = []
         self._audience: tuple[ConnId | None, str | None] | None = None
         self._events: list[Event] = []
-        self._records: list[Output] = []
+        self._records: list[Entry] = []
 
     def reply(self, conn: ConnId, *events: Event) -> None:
         self._add((conn, None), events)
@@ -240,7 +240,7 @@ class _Outputs:
         self._add((exclude, room), (event,))
 
     def record(self, entry: Entry) -> None:
-        self._records.append(Record(entry))
+        self._records.append(entry)
 
     @property
     def waiting(self) -> bool:
@@ -262,8 +262,9 @@ class _Outputs:
         return self.items
 
     def _flush_records(self) -> None:
-        self.items.extend(self._records)
-        self._records = []
+        if self._records:
+            self.items.append(Record(tuple(self._records)))
+            self._records = []
 
     def _add(self, audience: tuple[ConnId | None, str | None], events: Iterable[Event]) -> None:
         if audience != self._audience:

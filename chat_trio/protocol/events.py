@@ -321,9 +321,9 @@ class Close:
 
 @attrs.frozen
 class Record:
-    """Store ``entry`` in the history (best effort; see storage)."""
+    """Store ``entries`` in the history, in order (best effort; see storage)."""
 
-    entry: Entry
+    entries: tuple[Entry, ...]
 
 
 @attrs.frozen

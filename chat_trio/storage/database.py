@@ -85,17 +85,25 @@ def connect(path: str) -> sqlite3.Connection:
 
 def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
     """Store ``entries`` in one transaction."""
+    keys: dict[str, str] = {}  # a batch repeats a few names and rooms many times
+
+    def key(name: str) -> str:
+        found = keys.get(name)
+        if found is None:
+            found = keys[name] = name_key(name)
+        return found
+
     rows = [
         (
             e.time,
             e.kind.value,
             e.room,
-            name_key(e.room),
+            key(e.room),
             e.name,
-            name_key(e.name),
+            key(e.name),
             e.text,
             e.target,
-            name_key(e.target),
+            key(e.target),
         )
         for e in entries
     ]

@@ -1,6 +1,6 @@
 """History storage for the running server: SQLite in worker threads, never on the event loop.
 
-Writes: ``record_nowait`` puts an entry in a bounded queue and returns at once; one
+Writes: ``record_nowait`` puts entries in a bounded queue and returns at once; one
 writer task (``run``, started by server.py) takes everything queued and inserts it in
 one transaction, in a worker thread. Under load the batches grow, so the cost per line
 falls as the rate rises.
@@ -82,7 +82,9 @@ class Store:
         shared = writer is reader  # ":memory:": one connection, used by one thread at a time
         self._write_limiter = trio.CapacityLimiter(1)
         self._read_limiter = self._write_limiter if shared else trio.CapacityLimiter(1)
-        self._send, self._receive = trio.open_memory_channel[Entry](QUEUE_ENTRIES)
+        # Items are the entries of one core call; the bound counts entries (``_queued``).
+        self._send, self._receive = trio.open_memory_channel[tuple[Entry, ...]](QUEUE_ENTRIES)
+        self._queued = 0
         self._recorded = 0
         self._written = 0  # written or lost to an error: what readers wait for
         self._progress = trio.Event()
@@ -108,21 +110,29 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def record_nowait(self, entry: Entry) -> None:
-        """Queue ``entry`` to be written; never blocks. If the queue is full, drop it and
-        count it (see the module docstring)."""
+    def record_nowait(self, entries: tuple[Entry, ...]) -> None:
+        """Queue ``entries`` to be written; never blocks. What does not fit in the queue is
+        dropped and counted (see the module docstring)."""
+        room = QUEUE_ENTRIES - self._queued
+        if len(entries) > room:
+            self._drop(len(entries) - room)
+            entries = entries[:room]
+        if not entries:
+            return
         try:
-            self._send.send_nowait(entry)
-        except trio.WouldBlock:
-            self._dropped += 1
-            now = trio.current_time()
-            if now - self._last_warning >= WARN_EVERY:
-                self._last_warning = now
-                log.warning("history-dropped total=%d queue=%d", self._dropped, QUEUE_ENTRIES)
+            self._send.send_nowait(entries)
         except trio.ClosedResourceError:
-            self._dropped += 1  # shutting down: lines after the shutdown notice
-        else:
-            self._recorded += 1
+            self._drop(len(entries))  # shutting down: lines after the shutdown notice
+            return
+        self._queued += len(entries)
+        self._recorded += len(entries)
+
+    def _drop(self, count: int) -> None:
+        self._dropped += count
+        now = trio.current_time()
+        if now - self._last_warning >= WARN_EVERY:
+            self._last_warning = now
+            log.warning("history-dropped total=%d queue=%d", self._dropped, QUEUE_ENTRIES)
 
     async def run(
         self,
@@ -141,14 +151,15 @@ class Store:
             batch: list[Entry] = []
             with trio.move_on_at(next_prune):
                 try:
-                    batch.append(await self._receive.receive())
+                    batch.extend(await self._receive.receive())
                 except trio.EndOfChannel:
                     return
             while len(batch) < BATCH_ENTRIES:
                 try:
-                    batch.append(self._receive.receive_nowait())
+                    batch.extend(self._receive.receive_nowait())
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
+            self._queued -= len(batch)
             if batch:
                 await self._write(batch)
             if trio.current_time() >= next_prune:
@@ -236,7 +247,7 @@ class Store:
 
     def statistics(self) -> StoreStatistics:
         return StoreStatistics(
-            queued=self._receive.statistics().current_buffer_used,
+            queued=self._queued,
             max_queued=QUEUE_ENTRIES,
             recorded=self._recorded,
             written=self._written - self._failed,
