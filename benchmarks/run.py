@@ -68,6 +68,8 @@ class Server:
                 "0",
                 "--log-level",
                 "warning",
+                "--flood-rate",  # the benchmarks measure fan-out, not flood control
+                "0",
                 *extra,
             ]
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)

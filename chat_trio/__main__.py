@@ -209,6 +209,28 @@ def build_parser() -> argparse.ArgumentParser:
         "two names can look alike)",
     )
     serve.add_argument(
+        "--flood-burst",
+        type=_positive_int,
+        default=Rules().flood_burst,
+        metavar="N",
+        help="flood control: lines a user may send at once",
+    )
+    serve.add_argument(
+        "--flood-rate",
+        type=_non_negative,
+        default=Rules().flood_rate,
+        metavar="LINES_PER_S",
+        help="flood control: lines per second after the burst; faster lines are delayed "
+        "(0: no flood control, e.g. for benchmarks)",
+    )
+    serve.add_argument(
+        "--flood-queue",
+        type=_positive_int,
+        default=Rules().flood_queue,
+        metavar="N",
+        help="flood control: delayed lines that may wait; one more disconnects the user",
+    )
+    serve.add_argument(
         "--db",
         default=default_db_path(),
         metavar="PATH",
@@ -297,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
             max_rooms_per_user=args.max_rooms_per_user,
             max_rooms=args.max_rooms,
             history_lines=args.history_lines,
+            flood_burst=args.flood_burst,
+            flood_rate=args.flood_rate,
+            flood_queue=args.flood_queue,
         ),
         max_queue_bytes=args.send_queue,
         grace=args.grace,

@@ -121,5 +121,6 @@ async def open_memory_server(
 
 @pytest.fixture
 async def server() -> AsyncIterator[MemoryServer]:
-    async with open_memory_server() as memory_server:
+    """The server's insides without flood control (tests of it make their own)."""
+    async with open_memory_server(Rules(flood_rate=0)) as memory_server:
         yield memory_server

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from chat_trio.protocol.core import COMMANDS, USERS_SHOWN, Chat, Rules, check_name
@@ -260,7 +262,7 @@ def test_core_commands_before_registration_then_prompt_again() -> None:
 
 
 def test_core_paste_is_published_once_in_order() -> None:
-    chat = Chat(clock=lambda: 0.0)
+    chat = Chat(Rules(flood_rate=0), clock=lambda: 0.0)
     chat.connect(1, 0)
     chat.receive(1, b"Alice\n", 0)
     outputs = chat.receive(1, b"".join(b"line %d\n" % i for i in range(100)), 0)
@@ -661,3 +663,91 @@ def test_core_every_event_is_recorded() -> None:
         ("left", "#x", "Al", "quit", ""),
         ("left", "#lobby", "Al", "quit", ""),
     ]
+
+
+# -- flood control -------------------------------------------------------------------------
+
+
+def flooding() -> Harness:
+    h = Harness(Rules(flood_burst=10, flood_rate=2.0, flood_queue=100))
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1), h.take(2)
+    return h
+
+
+def test_core_flood_burst_goes_through_then_lines_are_delayed_not_lost() -> None:
+    h = flooding()
+    h.send(1, b"".join(b"line %d\n" % i for i in range(14)))
+    assert h.take(2) == "".join(f"Alice: line {i}\r\n" for i in range(10))
+    assert h.take(1) == (
+        "* Slow down: at most 10 lines at once, then 2 per second. "
+        "Your next lines are delayed, not lost.\r\n"
+    )
+    assert h.chat.deadline(1) == 0.5  # the next token
+    for t, expected in [(0.4, ""), (0.5, "Alice: line 10\r\n"), (1.0, "Alice: line 11\r\n")]:
+        h.now = t
+        h.apply(h.chat.expire(1, t))
+        assert h.take(2) == expected
+    h.send(1, b"/users\n")  # commands wait their turn like everything else
+    assert h.take(1) == ""
+    for t in (1.5, 2.0, 2.5):
+        h.now = t
+        h.apply(h.chat.expire(1, t))
+    assert h.take(2) == "Alice: line 12\r\nAlice: line 13\r\n"
+    assert h.take(1) == "Users online: 2 (Alice, Bob)\r\n"
+    assert h.chat.deadline(1) == math.inf  # nothing waits
+
+
+def test_core_flood_is_told_once_per_episode_and_blank_lines_are_free() -> None:
+    h = flooding()
+    h.send(1, b"\n" * 50 + b"x\n" * 10)
+    assert h.take(1) == ""  # 50 blank lines cost nothing
+    h.send(1, b"y\n")
+    h.send(1, b"z\n")
+    assert h.take(1).count("Slow down") == 1
+    h.now = 100.0  # a long pause: the waiting lines go, the bucket refills
+    h.apply(h.chat.expire(1, h.now))
+    h.send(1, b"w\n" * 11)
+    assert h.take(1).count("Slow down") == 1  # a new episode is told again
+
+
+def test_core_sustained_flood_disconnects_after_about_ten_seconds() -> None:
+    h = flooding()
+    cut_at = None
+    for tick in range(200):  # 5x the rate: 10 lines/s, one every 0.1 s, for up to 20 s
+        h.now = tick / 10
+        if h.chat.deadline(1) <= h.now:
+            h.apply(h.chat.expire(1, h.now))
+        h.send(1, b"spam %d\n" % tick)
+        if 1 in h.closed:
+            cut_at = h.now
+            break
+    assert h.closed.get(1) is Reason.FLOOD
+    assert cut_at is not None and 10 <= cut_at <= 14
+    assert "Disconnected for flooding: more than 100 lines were waiting" in h.take(1)
+    h.disconnect(1, Reason.FLOOD)
+    assert h.take(2).endswith("* Alice left the chat (flooding)\r\n")
+
+
+def test_core_paste_within_burst_plus_queue_arrives_whole_in_order() -> None:
+    h = flooding()
+    h.send(1, b"".join(b"p%d\n" % i for i in range(110)))
+    t = 0.0
+    while h.chat.deadline(1) != math.inf:
+        t = h.chat.deadline(1)
+        h.now = t
+        h.apply(h.chat.expire(1, t))
+    assert 1 not in h.closed
+    assert h.take(2) == "".join(f"Alice: p{i}\r\n" for i in range(110))
+    assert t == 50.0  # 100 delayed lines at 2 per second
+
+
+def test_core_flood_control_off() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(2)
+    h.send(1, b"x\n" * 1000)
+    assert h.take(2) == "Alice: x\r\n" * 1000
+    assert h.chat.deadline(1) == math.inf

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import pytest
 import trio
+import trio.testing
 
 from chat_trio.config import Config
 from chat_trio.protocol.core import Rules
@@ -77,7 +78,7 @@ async def test_server_graceful_shutdown_tells_everyone_and_flushes() -> None:
 async def test_server_shutdown_deadline_cuts_clients_that_do_not_read(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    config = local(grace=5.0, max_queue_bytes=10**9)
+    config = local(grace=5.0, max_queue_bytes=10**9, rules=Rules(flood_rate=0))
     async with running(config) as (port, stop):
         alice = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
         await alice.register("Alice")
@@ -182,7 +183,7 @@ def test_server_cli_port_in_use_exits_1_with_message() -> None:
 
 
 def test_server_cli_second_signal_stops_at_once() -> None:
-    process, port = start_cli("--grace", "60", "--send-queue", str(50 * 2**20))
+    process, port = start_cli("--grace", "60", "--send-queue", str(50 * 2**20), "--flood-rate", "0")
     try:
         with (
             socket.create_connection(("127.0.0.1", port)) as stuck,
@@ -300,3 +301,30 @@ def test_server_cli_survives_running_out_of_file_descriptors() -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+async def test_server_sustained_flood_is_slowed_then_cut(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with running(local()) as (port, _), connected(port) as alice, connected(port) as bob:
+        await alice.register("Alice")
+        await bob.register("Bob")
+        await alice.expect("* Bob joined the chat\r\n")
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            seen = ""
+
+            async def read_until_cut() -> None:
+                nonlocal seen
+                seen = await alice.read_to_eof(wait_at_most=60)
+                nursery.cancel_scope.cancel()  # stop flooding once we are cut
+
+            nursery.start_soon(read_until_cut)
+            for i in range(300):  # 10 lines a second, 5x the default rate, for up to 30 s
+                await alice.send(f"spam {i}")
+                await trio.sleep(0.1)
+        assert "* Slow down:" in seen and seen.count("* Slow down:") == 1
+        assert "Disconnected for flooding" in seen
+        left = await bob.expect("* Alice left the chat (flooding)\r\n")
+        assert 10 <= trio.current_time() - start <= 15
+        assert "Alice: spam 9\r\n" in left  # the burst and the delayed lines were delivered

@@ -57,7 +57,7 @@ async def test_server_rooms_and_private_messages_over_tcp(tmp_path: Path) -> Non
 async def test_server_joining_a_busy_room_has_no_gap_and_no_duplicate(tmp_path: Path) -> None:
     """Three senders keep talking while Dave joins: the history he is shown and the live
     lines after it, per sender, are consecutive numbers with nothing missing or repeated."""
-    config = local(db=str(tmp_path / "chat.db"), rules=Rules(history_lines=20))
+    config = local(db=str(tmp_path / "chat.db"), rules=Rules(history_lines=20, flood_rate=0))
     senders = 3
     lines = 300
     with trio.fail_after(60):
@@ -125,7 +125,7 @@ def test_server_cli_history_survives_a_restart(tmp_path: Path) -> None:
 
 def test_server_cli_hard_kill_keeps_what_was_written_and_the_file_sound(tmp_path: Path) -> None:
     db = str(tmp_path / "chat.db")
-    process, port = start_cli("--db", db)
+    process, port = start_cli("--db", db, "--flood-rate", "0")
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as alice:
             alice.sendall(b"Alice\n" + b"".join(b"line %d\n" % i for i in range(1000)))

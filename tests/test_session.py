@@ -9,6 +9,7 @@ import pytest
 import trio
 import trio.testing
 
+from chat_trio.protocol.core import Rules
 from chat_trio.transports.tcp import direct_writer
 from tests.conftest import LineClient, MemoryServer, open_memory_server
 
@@ -57,7 +58,7 @@ async def test_session_paste_arrives_whole_and_in_order(server: MemoryServer) ->
 async def test_session_slow_reader_is_cut_and_nobody_else_loses_a_line(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with open_memory_server(max_queue_bytes=4096) as server:
+    async with open_memory_server(Rules(flood_rate=0), max_queue_bytes=4096) as server:
         alice, bob = server.connect(), server.connect()
         await alice.register("Alice")
         await bob.register("Bob")
@@ -154,3 +155,23 @@ async def test_session_eof_without_newline_still_delivers_the_line(server: Memor
     await bob.stream.send_all(b"last words")
     await bob.stream.send_eof()  # type: ignore[attr-defined]
     await alice.expect("Bob: last words\r\n* Bob left the chat\r\n")
+
+
+async def test_session_flood_control_delays_lines_on_the_clock(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_memory_server(Rules(flood_burst=10, flood_rate=2.0)) as server:
+        alice, bob = server.connect(), server.connect()
+        await alice.register("Alice")
+        await bob.register("Bob")
+        await alice.expect("* Bob joined the chat\r\n")
+        start = trio.current_time()
+        for i in range(12):
+            await alice.send(f"n{i}")
+        await bob.expect("Alice: n9\r\n")
+        assert trio.current_time() == start  # the burst went at once
+        await alice.expect("* Slow down: at most 10 lines at once, then 2 per second.")
+        await bob.expect("Alice: n10\r\n")
+        assert trio.current_time() - start == pytest.approx(0.5)
+        await bob.expect("Alice: n11\r\n")
+        assert trio.current_time() - start == pytest.approx(1.0)

@@ -134,6 +134,11 @@ class Rules:
     max_rooms_per_user: int = 20  #: rooms one user may be in at once
     max_rooms: int = 10_000  #: rooms that may exist at once (each costs memory)
     history_lines: int = 20  #: conversation lines replayed on joining a room; 0 = none
+    flood_burst: int = 10  #: lines a user may send at once (flood control)
+    flood_rate: float = 2.0  #: lines per second after the burst; 0 = no flood control
+    flood_queue: int = 100
+    """Lines that may wait under flood control; one more disconnects. At five times the
+    rate this fills after about 10 s: (10 lines/s - 2 drained) x 12.5 s, after the burst."""
 
 
 def name_key(name: str) -> str:
@@ -202,7 +207,10 @@ class _Client:
     attempts: int = 0
     rooms: list[str] = attrs.Factory(list)  # room keys, in the order joined
     current: str = ""  # the room key plain text goes to
-    held: list[Input] = attrs.Factory(list)  # input waiting for history to load
+    held: list[Input] = attrs.Factory(list)  # input waiting for history or flood control
+    tokens: float = 0.0  # flood control's token bucket (filled on registration)
+    stamp: float = 0.0  # when ``tokens`` was last brought up to date
+    warned: bool = False  # told to slow down since the held lines last ran out
 
 
 @attrs.define
@@ -333,9 +341,12 @@ class Chat:
             return math.inf
         if client.phase is Phase.NAMING:
             return client.deadline
-        if client.phase is Phase.CHATTING and self.rules.idle_timeout:
-            return client.last_input + self.rules.idle_timeout
-        return math.inf
+        if client.phase is not Phase.CHATTING:
+            return math.inf
+        idle = client.last_input + self.rules.idle_timeout if self.rules.idle_timeout else math.inf
+        if client.held and self.rules.flood_rate:  # delayed lines: when the next may go
+            return min(idle, client.stamp + (1 - client.tokens) / self.rules.flood_rate)
+        return idle
 
     # -- the I/O layer's calls -------------------------------------------------------------
 
@@ -366,15 +377,23 @@ class Chat:
         return self._run(conn, client, now)
 
     def expire(self, conn: ConnId, now: float) -> list[Output]:
-        """Time has passed: close ``conn`` if it is past its ``deadline``."""
+        """Time has passed: close ``conn`` if it is past its ``deadline``, or let its
+        delayed lines through (flood control)."""
         client = self._clients[conn]
         out = _Outputs()
         if client.phase is Phase.NAMING and now >= client.deadline:
             self._expire(conn, client, out)
-        elif client.phase is Phase.CHATTING and now >= self.deadline(conn):
+        elif (
+            client.phase is Phase.CHATTING
+            and self.rules.idle_timeout
+            and (now >= client.last_input + self.rules.idle_timeout)
+        ):
             seconds = f"{self.rules.idle_timeout:g}"
             out.reply(conn, Error(f"Disconnected after {seconds} seconds without activity."))
             self._quit(conn, client, out, Reason.IDLE)
+        elif client.held and not self._shutting_down:
+            self._now = now
+            return self._run(conn, client, now, out)
         return out.done()
 
     def history_loaded(
@@ -442,6 +461,10 @@ class Chat:
             if client.phase is Phase.CLOSING:
                 break
             if isinstance(item, str):
+                if client.phase is Phase.CHATTING and not self._spend(client, item, now):
+                    client.held = held[index:]  # until the bucket refills (see ``deadline``)
+                    self._slow_down(conn, client, out)
+                    return out.done()
                 if client.phase is Phase.CHATTING:
                     self._chat_line(conn, client, item, out)
                 else:
@@ -460,7 +483,45 @@ class Chat:
                 out.close(conn, Reason.CLOSED)
         if client.phase is Phase.NAMING and now >= client.deadline:
             self._expire(conn, client, out)
+        client.warned = False  # nothing is waiting any more
         return out.done()
+
+    def _spend(self, client: _Client, line: str, now: float) -> bool:
+        """Flood control: may ``line`` run now? Takes a token if so (blank lines are free)."""
+        rules = self.rules
+        if not rules.flood_rate or not line.strip():
+            return True
+        client.tokens = min(
+            rules.flood_burst, client.tokens + (now - client.stamp) * rules.flood_rate
+        )
+        client.stamp = now
+        if client.tokens >= 1:
+            client.tokens -= 1
+            return True
+        return False
+
+    def _slow_down(self, conn: ConnId, client: _Client, out: _Outputs) -> None:
+        """Lines are waiting for flood control: say so once; cut a client that keeps on."""
+        rules = self.rules
+        waiting = sum(1 for item in client.held if isinstance(item, str))
+        if waiting > rules.flood_queue:
+            out.reply(
+                conn,
+                Error(
+                    f"Disconnected for flooding: more than {rules.flood_queue} lines were "
+                    f"waiting (at most {rules.flood_rate:g} lines per second)."
+                ),
+            )
+            self._quit(conn, client, out, Reason.FLOOD)
+        elif not client.warned:
+            client.warned = True
+            out.reply(
+                conn,
+                Error(
+                    f"* Slow down: at most {rules.flood_burst} lines at once, then "
+                    f"{rules.flood_rate:g} per second. Your next lines are delayed, not lost."
+                ),
+            )
 
     def _name_line(self, conn: ConnId, client: _Client, line: str, out: _Outputs) -> None:
         line = line.strip()
@@ -472,6 +533,7 @@ class Chat:
         problem = self._claim(conn, client, line)
         if problem is None:
             client.phase = Phase.CHATTING
+            client.tokens, client.stamp = float(self.rules.flood_burst), self._now
             out.reply(conn, Welcome(client.name, self.online))
             self._enter(conn, client, LOBBY, out, quiet=True)
             return

@@ -34,6 +34,7 @@ class Reason(enum.Enum):
     BAD_NAME = "bad-name"  #: too many invalid usernames
     NAME_TIMEOUT = "name-timeout"  #: no valid username in time
     IDLE = "idle"  #: a registered user sent nothing for the idle timeout
+    FLOOD = "flood"  #: too many lines waiting under flood control
     SHUTDOWN = "shutdown"  #: the server is shutting down
     ERROR = "error"  #: a bug on our side; logged with its traceback
 

@@ -60,6 +60,7 @@ _LEFT_BECAUSE = {
     Reason.ERROR: " (server error)",
     Reason.SHUTDOWN: " (server shutting down)",
     Reason.IDLE: " (idle)",
+    Reason.FLOOD: " (flooding)",
 }
 _DISCONNECTED_BECAUSE = {
     Reason.SHUTDOWN: "* Server is shutting down. Goodbye!",
