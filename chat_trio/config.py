@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.passwords import Cost
 from chat_trio.protocol.core import Rules
 from chat_trio.protocol.limits import Limits
 from chat_trio.session import DEFAULT_WRITE_TIMEOUT
@@ -36,3 +37,4 @@ class Config:
     db: str | None = None  #: the SQLite file for history (the CLI defaults to the data dir);
     #: ":memory:" for SQLite in memory; None: no database (recent lines in memory only)
     retention: Retention = attrs.field(factory=Retention)  #: how long history is kept
+    password_cost: Cost = attrs.field(factory=Cost)  #: argon2id parameters

@@ -308,7 +308,7 @@ class Hub:
         self._rooms: dict[Room, dict[ConnId, Member]] = {}
         self._broadcasts: list[_Broadcast] = []
         self._direct: list[tuple[int, bytes, ConnId]] = []
-        self._finishing: list[ConnId] = []
+        self._finishing: list[tuple[ConnId, Reason | None]] = []
         self._seq = 0
         self._wakeup = trio.Event()
         self._closed = False
@@ -355,13 +355,14 @@ class Hub:
         if not members:
             del self._rooms[room]
 
-    def finish(self, conn: ConnId) -> None:
+    def finish(self, conn: ConnId, reason: Reason | None = None) -> None:
         """Close ``conn``'s outbox once what was sent to it so far is flushed into it.
 
         Its writer then drains the queue and stops: the graceful end of a connection.
+        ``reason``: the server ends it (a kick), recorded as the outbox's ``ended``.
         """
         if not self._closed:
-            self._finishing.append(conn)
+            self._finishing.append((conn, reason))
             self._wakeup.set()
 
     def remove(self, conn: ConnId) -> None:
@@ -483,9 +484,9 @@ class Hub:
             own = self._outboxes.get(recipient)
             if own is not None and (share := round_.share_of(recipient, own.rooms)):
                 own.offer(share)
-        for leaving in finishing:
+        for leaving, reason in finishing:
             if (done := self._outboxes.get(leaving)) is not None:
-                done.close()
+                done.close(reason)
 
     def statistics(self) -> HubStatistics:
         outboxes = list(self._outboxes.values())

@@ -28,6 +28,7 @@ import logging
 import signal
 import socket
 import ssl
+import time
 from functools import partial
 
 import trio
@@ -35,11 +36,12 @@ import trio
 from chat_trio import __version__
 from chat_trio.config import Config
 from chat_trio.hub import Hub
+from chat_trio.passwords import Passwords
 from chat_trio.protocol.core import LOBBY, Chat
 from chat_trio.protocol.events import Disconnected, Error, Reason
 from chat_trio.protocol.limits import Admission
 from chat_trio.protocol.render import render
-from chat_trio.session import serve_connection
+from chat_trio.session import Services, serve_connection
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
 from chat_trio.storage.store import Store
@@ -93,6 +95,9 @@ async def serve(
             database.conversation, LOBBY, config.rules.history_lines
         )
         chat.seed_history(LOBBY, entries, topic)
+        accounts = await store.read(database.accounts)
+        chat.load_accounts(accounts, await store.read(database.bans, time.time()))
+    services = Services(store, Passwords(config.password_cost) if store else None)
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
 
@@ -112,13 +117,13 @@ async def serve(
         try:
             if tls_context is None:
                 await serve_connection(
-                    stream, next(conn_ids), chat, hub, store=store,
+                    stream, next(conn_ids), chat, hub, services=services, address=host,
                     try_send=tcp.direct_writer(stream), peer=peer,
                     write_timeout=config.write_timeout,
                 )  # fmt: skip
             elif (secured := await tls.handshake(stream, tls_context, peer)) is not None:
                 await serve_connection(
-                    secured, next(conn_ids), chat, hub, store=store,
+                    secured, next(conn_ids), chat, hub, services=services, address=host,
                     peer=peer, write_timeout=config.write_timeout,
                 )  # fmt: skip
         finally:

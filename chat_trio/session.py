@@ -22,18 +22,22 @@ import math
 import sqlite3
 from collections import deque
 
+import attrs
 import trio
 
 from chat_trio.hub import Hub, Outbox, TrySend
+from chat_trio.passwords import Passwords
 from chat_trio.protocol.core import Chat
 from chat_trio.protocol.events import (
     Broadcast,
+    CheckPassword,
     Close,
     ConnId,
     Disconnected,
     Entry,
     Error,
     Event,
+    HashPassword,
     History,
     LoadHistory,
     Output,
@@ -41,6 +45,8 @@ from chat_trio.protocol.events import (
     Reason,
     Record,
     Reply,
+    SaveAccount,
+    SaveBan,
     Subscribe,
     Unsubscribe,
 )
@@ -66,9 +72,9 @@ NOTICE_TIMEOUT = 1.0
 """Seconds to try to tell a kicked client why (best effort: it is not reading)."""
 
 
-def carry_out(output: Output, hub: Hub, store: Store | None) -> Reason | None:
-    """Carry out one of the core's outputs that needs no waiting. Returns the reason of a
-    ``Close``."""
+def carry_out(conn: ConnId, output: Output, hub: Hub, store: Store | None) -> Reason | None:
+    """Carry out one of the core's outputs that needs no waiting, for connection ``conn``.
+    Returns the reason if it closes ``conn`` itself."""
     if isinstance(output, Broadcast):
         other = render(output.events, prefix=f"[{output.room}] ")
         hub.publish(render(output.events), output.exclude, output.room, other)
@@ -82,30 +88,79 @@ def carry_out(output: Output, hub: Hub, store: Store | None) -> Reason | None:
         if store is not None:
             store.record_nowait(output.entries)
     elif isinstance(output, Close):
-        return output.reason
+        if output.conn == conn:
+            return output.reason
+        hub.finish(output.conn, output.reason)  # another user, kicked: after its last lines
     return None
 
 
+@attrs.frozen
+class Services:
+    """What sessions share besides the core and the hub (None: not on this server)."""
+
+    store: Store | None = None  #: history, accounts and bans
+    passwords: Passwords | None = None  #: hashing in worker threads
+
+
 async def perform(
-    outputs: list[Output], chat: Chat, hub: Hub, store: Store | None
+    conn: ConnId, outputs: list[Output], chat: Chat, hub: Hub, services: Services
 ) -> Reason | None:
-    """Carry out the core's outputs in order, waiting for the history reads among them.
-    Returns the reason of a ``Close``, if there was one."""
+    """Carry out the core's outputs for ``conn`` in order, waiting for the ones that read
+    or write storage or hash a password. Returns the reason if they close ``conn``."""
+    store = services.store
     closing = None
     pending = deque(outputs)
     while pending:
         output = pending.popleft()
+        more: list[Output] = []
         if isinstance(output, LoadHistory):
             entries, topic, name = await _load(output.room, chat, store)
             more = chat.history_loaded(
                 output.conn, name or output.room, entries, topic, trio.current_time()
             )
-            pending.extendleft(reversed(more))
         elif isinstance(output, QueryHistory):
             hub.send(output.conn, render([await _answer(output, chat, store)]))
+        elif isinstance(output, CheckPassword):
+            ok, admin = await _check(output, services)
+            more = chat.password_checked(output.conn, ok, admin, trio.current_time())
+        elif isinstance(output, HashPassword):
+            assert services.passwords is not None  # the core registers only with storage
+            hashed = await services.passwords.hash(output.password)
+            more = chat.password_hashed(output.conn, hashed, trio.current_time())
+        elif isinstance(output, (SaveAccount, SaveBan)):
+            await _save(output, store)
         else:
-            closing = carry_out(output, hub, store) or closing
+            closing = carry_out(conn, output, hub, store) or closing
+        pending.extendleft(reversed(more))
     return closing
+
+
+async def _check(request: CheckPassword, services: Services) -> tuple[bool, bool]:
+    """(is the password right, is the account an admin), from the account as stored now."""
+    if services.store is None or services.passwords is None:
+        return False, False
+    try:
+        account = await services.store.read(database.account, request.key)
+    except sqlite3.Error as exc:
+        log.error("account-read-failed error=%r", str(exc))
+        return False, False
+    if account is None:
+        return False, False
+    ok = await services.passwords.verify(account.hash, request.password)
+    log.info("login account=%s ok=%s", account.name, ok)  # never the password
+    return ok, account.admin
+
+
+async def _save(change: SaveAccount | SaveBan, store: Store | None) -> None:
+    if store is None:
+        return
+    try:
+        if isinstance(change, SaveAccount):
+            await store.write(database.save_account, change.key, change.account)
+        else:
+            await store.write(database.save_ban, change.kind, change.key, change.ban)
+    except sqlite3.Error as exc:
+        log.error("save-failed what=%s error=%r", type(change).__name__, str(exc))
 
 
 async def _load(room: str, chat: Chat, store: Store | None) -> tuple[list[Entry], str, str]:
@@ -140,7 +195,8 @@ async def serve_connection(
     chat: Chat,
     hub: Hub,
     *,
-    store: Store | None = None,
+    services: Services | None = None,
+    address: str = "",
     try_send: TrySend | None = None,
     peer: str = "-",
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
@@ -150,7 +206,8 @@ async def serve_connection(
     Args:
       stream: the connection; closed when this returns.
       conn: a connection id never used before.
-      store: where history is recorded and read; None: nowhere.
+      services: storage and password hashing; None: neither (history in memory only).
+      address: the client's IP address ("" if unknown), for bans and login throttling.
       try_send: a non-blocking write to the same connection, for the hub's fast path
         (plain sockets only; None for TLS and test streams).
       peer: the client's address, for the logs.
@@ -163,8 +220,11 @@ async def serve_connection(
         async with trio.open_nursery() as nursery:
             outbox = hub.open_outbox(conn, try_send, on_kick=nursery.cancel_scope.cancel)
             nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)
-            await perform(chat.connect(conn, trio.current_time()), chat, hub, store)
-            reason = await _read(stream, conn, chat, hub, store)
+            services = services or Services()
+            greeting = chat.connect(conn, trio.current_time(), address)
+            reason = await perform(conn, greeting, chat, hub, services) or await _read(
+                stream, conn, chat, hub, services
+            )
             hub.finish(conn)
             nursery.cancel_scope.deadline = trio.current_time() + FLUSH_TIMEOUT
     except Exception:
@@ -176,7 +236,7 @@ async def serve_connection(
         if outbox is not None and outbox.ended is not None:
             reason = outbox.ended
         for output in chat.disconnect(conn, reason):
-            carry_out(output, hub, store)
+            carry_out(conn, output, hub, services.store if services else None)
         # Cleanup may run in a cancelled scope: shield it, and bound it.
         with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
             try:
@@ -190,7 +250,7 @@ async def serve_connection(
 
 
 async def _read(
-    stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub, store: Store | None
+    stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub, services: Services
 ) -> Reason:
     """Feed the core until it closes the connection; return why."""
     while True:
@@ -199,7 +259,9 @@ async def _read(
         except trio.BrokenResourceError:
             return Reason.LOST
         if data is None:  # the core's deadline passed
-            closing = await perform(chat.expire(conn, trio.current_time()), chat, hub, store)
+            closing = await perform(
+                conn, chat.expire(conn, trio.current_time()), chat, hub, services
+            )
         else:
             # Flow control: hold this chunk (at most READ_SIZE) until the hub has room.
             # No await between the wait and the publish, so the check holds when we publish.
@@ -207,7 +269,7 @@ async def _read(
             outputs = chat.receive(conn, data, trio.current_time())
             if any(isinstance(o, Subscribe) for o in outputs):
                 log.info("register conn=%d name=%s", conn, chat.name_of(conn))
-            closing = await perform(outputs, chat, hub, store)
+            closing = await perform(conn, outputs, chat, hub, services)
         if closing is not None:
             return closing
 

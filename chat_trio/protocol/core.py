@@ -44,6 +44,7 @@ Rules:
 from __future__ import annotations
 
 import enum
+import ipaddress
 import math
 import re
 import time
@@ -53,11 +54,19 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
+from chat_trio.protocol.accounts import (
+    Account,
+    Ban,
+    Registry,
+    check_password,
+    describe_until,
+)
 from chat_trio.protocol.events import (
     CONVERSATION,
     Action,
     AskName,
     Broadcast,
+    CheckPassword,
     Close,
     ConnId,
     Entry,
@@ -65,6 +74,7 @@ from chat_trio.protocol.events import (
     Event,
     Goodbye,
     Greeting,
+    HashPassword,
     Help,
     History,
     Joined,
@@ -73,6 +83,7 @@ from chat_trio.protocol.events import (
     LoadHistory,
     NameRefused,
     NickChanged,
+    Notice,
     Output,
     Private,
     QueryHistory,
@@ -83,6 +94,8 @@ from chat_trio.protocol.events import (
     RoomLeft,
     RoomList,
     Said,
+    SaveAccount,
+    SaveBan,
     Subscribe,
     Topic,
     TopicChanged,
@@ -117,6 +130,8 @@ ROOMS_REMEMBERED = 1000
 forgotten first; a forgotten room's history is loaded from storage when it is joined)."""
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
+_DURATION = re.compile(r"(\d{1,6})([smhd])\b")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
 _SHOWN_COMMAND = 32  # characters of an unknown command echoed back in the error
 
@@ -136,6 +151,7 @@ class Rules:
     history_lines: int = 20  #: conversation lines replayed on joining a room; 0 = none
     flood_burst: int = 10  #: lines a user may send at once (flood control)
     flood_rate: float = 2.0  #: lines per second after the burst; 0 = no flood control
+    admins: frozenset[str] = frozenset()  #: name_keys of accounts that are admins when logged in
     flood_queue: int = 100
     """Lines that may wait under flood control; one more disconnects. At five times the
     rate this fills after about 10 s: (10 lines/s - 2 drained) x 12.5 s, after the burst."""
@@ -211,6 +227,9 @@ class _Client:
     tokens: float = 0.0  # flood control's token bucket (filled on registration)
     stamp: float = 0.0  # when ``tokens`` was last brought up to date
     warned: bool = False  # told to slow down since the held lines last ran out
+    address: str = ""  # the client's IP address, for throttling and bans
+    account: str = ""  # name_key of the account it is logged in to
+    pending: tuple[str, ...] = ()  # what a password check or hash is for
 
 
 @attrs.define
@@ -253,11 +272,13 @@ class _Outputs:
     @property
     def waiting(self) -> bool:
         """Does the last output ask for history to be loaded (the rest waits for it)?"""
-        return bool(self.items) and isinstance(self.items[-1], LoadHistory)
+        return bool(self.items) and isinstance(
+            self.items[-1], (LoadHistory, CheckPassword, HashPassword)
+        )
 
     def add(self, output: Output) -> None:
         self._end_run()
-        if isinstance(output, (LoadHistory, QueryHistory)):
+        if isinstance(output, (LoadHistory, QueryHistory, CheckPassword, HashPassword)):
             self._flush_records()
         self.items.append(output)
 
@@ -319,6 +340,7 @@ class Chat:
         self._rooms: dict[str, _Room] = {}  # room key -> a room with members (and #lobby)
         self._remembered: OrderedDict[str, _Memory] = OrderedDict()  # emptied rooms
         self._rooms[name_key(LOBBY)] = _Room(self._memory(LOBBY))
+        self.registry = Registry()  # accounts and bans, loaded from storage at start-up
         self._shutting_down = False
         self._now = 0.0  # the latest ``now`` passed in (for /whois idle times)
 
@@ -350,17 +372,24 @@ class Chat:
 
     # -- the I/O layer's calls -------------------------------------------------------------
 
-    def connect(self, conn: ConnId, now: float) -> list[Output]:
-        """A new connection arrived: greet it and ask for a name."""
+    def connect(self, conn: ConnId, now: float, address: str = "") -> list[Output]:
+        """A new connection arrived from ``address`` (an IP address, "" if unknown): greet it
+        and ask for a name, or refuse it if the address is banned."""
         if conn in self._clients:
             raise ValueError(f"connection {conn} is already connected")
-        self._clients[conn] = _Client(
+        client = self._clients[conn] = _Client(
             LineDecoder(self.rules.max_line),
             deadline=now + self.rules.name_timeout,
             since=self.clock(),
             last_input=now,
+            address=address,
         )
         self._now = now
+        ban = self.registry.ban_of("address", address, self.clock()) if address else None
+        if ban is not None:
+            client.phase = Phase.CLOSING
+            refusal = Error(f"Your address is banned from this server {describe_until(ban.until)}.")
+            return [Reply(conn, (refusal,)), Close(conn, Reason.BANNED)]
         return [Reply(conn, (Greeting(), AskName()))]
 
     def receive(self, conn: ConnId, data: bytes | bytearray, now: float) -> list[Output]:
@@ -530,13 +559,16 @@ class Chat:
             if client.phase is Phase.NAMING:
                 out.reply(conn, AskName())
             return
-        problem = self._claim(conn, client, line)
-        if problem is None:
-            client.phase = Phase.CHATTING
-            client.tokens, client.stamp = float(self.rules.flood_burst), self._now
-            out.reply(conn, Welcome(client.name, self.online))
-            self._enter(conn, client, LOBBY, out, quiet=True)
-            return
+        name, _, password = line.partition(" ")
+        if password.strip():
+            problem = self._begin_login(conn, client, name, password.strip(), out)
+            if problem is None:
+                return  # the answer comes with ``password_checked``
+        else:
+            problem = self._claim(conn, client, line)
+            if problem is None:
+                self._registered(conn, client, out)
+                return
         if line:  # an empty line is a nudge, not an attempt
             client.attempts += 1
         if client.attempts >= self.rules.name_attempts:
@@ -545,14 +577,29 @@ class Chat:
         else:
             out.reply(conn, NameRefused(problem), AskName())
 
-    def _claim(self, conn: ConnId, client: _Client, name: str) -> str | None:
-        """Give ``conn`` the name ``name`` if it may have it; else return why not."""
+    def _registered(self, conn: ConnId, client: _Client, out: _Outputs) -> None:
+        """``conn`` has its name: welcome it and put it in the lobby."""
+        client.phase = Phase.CHATTING
+        client.tokens, client.stamp = float(self.rules.flood_burst), self._now
+        out.reply(conn, Welcome(client.name, self.online))
+        self._enter(conn, client, LOBBY, out, quiet=True)
+
+    def _claim(
+        self, conn: ConnId, client: _Client, name: str, *, owner: bool = False
+    ) -> str | None:
+        """Give ``conn`` the name ``name`` if it may have it; else return why not.
+        ``owner``: it has just logged in to the account of that name."""
         if self.rules.unicode_names:
             name = unicodedata.normalize("NFC", name)
         problem = check_name(name, self.rules.reserved_names, unicode=self.rules.unicode_names)
         key = name_key(name)
         if problem is None and self._names.get(key, conn) != conn:
             problem = f'The name "{name}" is already taken; please choose another.'
+        registered = key in self.registry.accounts and not owner and client.account != key
+        if problem is None and registered:
+            naming = client.phase is Phase.NAMING
+            how = f"{name} <password>" if naming else f"/login {name} <password>"
+            problem = f'The name "{name}" is registered. To log in, type: {how}'
         if problem is None:
             if client.name:
                 del self._names[name_key(client.name)]
@@ -804,11 +851,275 @@ class Chat:
         if problem is not None:
             out.reply(conn, Error(f"{problem} You are still {old}."))
             return
+        self._renamed(conn, client, old, out)
+
+    def _renamed(self, conn: ConnId, client: _Client, old: str, out: _Outputs) -> None:
+        """Tell ``conn`` and its rooms that ``old`` is now ``client.name``."""
         out.reply(conn, NickChanged(old, client.name))
         for key in client.rooms:
             room = self._rooms[key].memory.name
             out.broadcast(room, NickChanged(old, client.name), exclude=conn)
             self._record(out, Kind.NICK, room, old, client.name)
+
+    # -- accounts and admins (rules in accounts.py) ----------------------------------------
+
+    def load_accounts(self, accounts: Iterable[Account], bans: Iterable[Ban]) -> None:
+        """Before serving: the accounts and bans storage holds."""
+        self.registry.accounts = {name_key(a.name): a for a in accounts}
+        self.registry.bans = {(b.kind, b.key): b for b in bans}
+
+    def _begin_login(
+        self, conn: ConnId, client: _Client, name: str, password: str, out: _Outputs
+    ) -> str | None:
+        """Start checking ``password`` for the account ``name``, or return why not."""
+        key = name_key(name)
+        account = self.registry.accounts.get(key)
+        if account is None:
+            return f'There is no account "{name[:NAME_MAX]}".'
+        ban = self.registry.ban_of("account", key, self.clock())
+        if ban is not None:
+            return f"The account {account.name} is banned {describe_until(ban.until)}."
+        throttle = self.registry.throttle
+        wait = max(
+            throttle.wait(f"account:{key}", self._now),
+            throttle.wait(f"address:{client.address}", self._now),
+        )
+        if wait > 0:
+            return f"Too many failed logins; try again in {math.ceil(wait)} seconds."
+        if self._names.get(key, conn) != conn:
+            return f"{account.name} is already logged in."
+        client.pending = ("login", account.name)
+        out.add(CheckPassword(conn, key, password))
+        return None
+
+    def password_checked(self, conn: ConnId, ok: bool, admin: bool, now: float) -> list[Output]:
+        """The answer to ``CheckPassword``: was it right, and is the account (as stored) an
+        admin's. Goes on with whatever asked for the check, then with held input."""
+        client = self._clients.get(conn)
+        if client is None or self._shutting_down:
+            return []
+        self._now = now
+        out = _Outputs()
+        pending, client.pending = client.pending, ()
+        key = client.account if pending[0] != "login" else name_key(pending[1])
+        throttle = self.registry.throttle
+        if not ok:
+            throttle.failed(f"account:{key}", now)
+            throttle.failed(f"address:{client.address}", now)
+        elif pending[0] == "login":
+            throttle.succeeded(f"account:{key}")
+        account = self.registry.accounts.get(key)
+        if ok and account is not None and account.admin != admin:
+            account = self.registry.accounts[key] = attrs.evolve(account, admin=admin)
+        if pending[0] == "login":
+            self._logged_in(conn, client, pending[1], ok and account is not None, out)
+        elif pending[0] == "password" and ok:
+            client.pending = ("rehash",)
+            out.add(HashPassword(conn, pending[1]))
+            return out.done()
+        elif pending[0] == "unregister" and ok:
+            self.registry.accounts.pop(key, None)
+            client.account = ""
+            out.add(SaveAccount(key, None))
+            out.reply(conn, Notice(f"Your account {client.name} is deleted; the name is free now."))
+        else:
+            out.reply(conn, Error("Wrong password; nothing was changed."))
+        return self._run(conn, client, now, out)
+
+    def _logged_in(self, conn: ConnId, client: _Client, name: str, ok: bool, out: _Outputs) -> None:
+        if not ok:
+            wrong = f"Wrong password for {name}."
+            if client.phase is Phase.NAMING:
+                client.attempts += 1
+                if client.attempts >= self.rules.name_attempts:
+                    out.reply(conn, Error(f"{wrong} Too many invalid usernames."))
+                    self._quit(conn, client, out, Reason.BAD_NAME)
+                else:
+                    out.reply(conn, NameRefused(wrong), AskName())
+            else:
+                out.reply(conn, Error(wrong))
+            return
+        old, was = client.name, client.phase
+        problem = self._claim(conn, client, name, owner=True)
+        if problem is not None:  # taken meanwhile by a login elsewhere
+            out.reply(conn, Error(problem))
+            if was is Phase.NAMING:
+                out.reply(conn, AskName())
+            return
+        client.account = name_key(name)
+        out.reply(conn, Notice(f"Logged in as {client.name}."))
+        if was is Phase.NAMING:
+            self._registered(conn, client, out)
+        elif old != client.name:
+            self._renamed(conn, client, old, out)
+
+    def password_hashed(self, conn: ConnId, hashed: str, now: float) -> list[Output]:
+        """The answer to ``HashPassword``: store the account it was for."""
+        client = self._clients.get(conn)
+        if client is None or self._shutting_down:
+            return []
+        self._now = now
+        out = _Outputs()
+        pending, client.pending = client.pending, ()
+        accounts = self.registry.accounts
+        if pending[0] == "register":
+            key = name_key(client.name)
+            if key in accounts:
+                out.reply(conn, Error(f"{client.name} was registered meanwhile."))
+            else:
+                account = accounts[key] = Account(client.name, hashed)
+                client.account = key
+                out.add(SaveAccount(key, account))
+                out.reply(
+                    conn,
+                    Notice(
+                        f"Registered {client.name}. Nobody else can use this name now; to log "
+                        f"in next time, type at the prompt: {client.name} <password>"
+                    ),
+                )
+        elif (current := accounts.get(client.account)) is not None:  # "rehash"
+            changed = accounts[client.account] = attrs.evolve(current, hash=hashed)
+            out.add(SaveAccount(client.account, changed))
+            out.reply(conn, Notice("Password changed."))
+        return self._run(conn, client, now, out)
+
+    def _is_admin(self, client: _Client) -> bool:
+        account = self.registry.accounts.get(client.account) if client.account else None
+        return account is not None and (account.admin or client.account in self.rules.admins)
+
+    def _register(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
+        if not self.stored:
+            out.reply(conn, Error("This server keeps no accounts (it runs without a database)."))
+            return
+        if client.account == name_key(client.name):
+            out.reply(conn, Error(f"{client.name} is registered already; you are logged in."))
+            return
+        if problem := check_password(args):
+            out.reply(conn, Error(problem))
+            return
+        client.pending = ("register",)
+        out.add(HashPassword(conn, args))
+
+    def _login(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
+        name, _, password = args.partition(" ")
+        if not name or not password.strip():
+            out.reply(conn, Error("Usage: /login <name> <password>"))
+            return
+        if problem := self._begin_login(conn, client, name, password.strip(), out):
+            out.reply(conn, Error(problem))
+
+    def _password(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
+        old, _, new = args.partition(" ")
+        if not client.account:
+            out.reply(conn, Error("You are not logged in to an account."))
+        elif not old or not new:
+            out.reply(conn, Error("Usage: /password <old> <new>"))
+        elif problem := check_password(new):
+            out.reply(conn, Error(problem))
+        else:
+            client.pending = ("password", new)
+            out.add(CheckPassword(conn, client.account, old))
+
+    def _unregister(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
+        if not client.account:
+            out.reply(conn, Error("You are not logged in to an account."))
+        elif not args:
+            out.reply(conn, Error("Usage: /unregister <password>"))
+        else:
+            client.pending = ("unregister",)
+            out.add(CheckPassword(conn, client.account, args))
+
+    def _kick(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
+        if not self._is_admin(client):
+            out.reply(conn, Error("Only admins can use /kick."))
+            return
+        name, _, reason = args.partition(" ")
+        target = self._names.get(name_key(name)) if name else None
+        if target is None:
+            out.reply(
+                conn,
+                Error(
+                    f'No user named "{name[:NAME_MAX]}" is online.'
+                    if name
+                    else "Usage: /kick <user> [reason]"
+                ),
+            )
+            return
+        out.reply(conn, Notice(f"Kicked {self._clients[target].name}."))
+        self._throw_out(
+            target, f"You were kicked by {client.name}", reason.strip(), Reason.KICKED, out
+        )
+
+    def _throw_out(self, conn: ConnId, what: str, reason: str, why: Reason, out: _Outputs) -> None:
+        client = self._clients[conn]
+        if client.phase is Phase.CLOSING:
+            return
+        client.phase = Phase.CLOSING
+        out.reply(conn, Notice(f"{what}: {reason}" if reason else f"{what}."))
+        out.close(conn, why)
+
+    def _ban(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
+        if not self._is_admin(client):
+            out.reply(conn, Error("Only admins can use /ban."))
+            return
+        words = args.split(maxsplit=1)
+        if not words:
+            out.reply(conn, Error("Usage: /ban <user or address> [30m|12h|7d] [reason]"))
+            return
+        rest = words[1] if len(words) > 1 else ""
+        seconds = math.inf
+        if match := _DURATION.match(rest):
+            seconds = int(match[1]) * _UNITS[match[2]]
+            rest = rest[match.end() :]
+        target = self._ban_target(words[0], out, conn)
+        if target is None:
+            return
+        kind, key, shown = target
+        ban = Ban(kind, key, self.clock() + seconds, rest.strip(), client.name)
+        self.registry.bans[(kind, key)] = ban
+        out.add(SaveBan(kind, key, ban))
+        out.reply(conn, Notice(f"Banned {shown} {describe_until(ban.until)}."))
+        for other, c in list(self._clients.items()):
+            hit = c.address == key if kind == "address" else key in (c.account, name_key(c.name))
+            if hit and other != conn:
+                self._throw_out(
+                    other, f"You were banned by {client.name}", ban.reason, Reason.BANNED, out
+                )
+
+    def _ban_target(self, word: str, out: _Outputs, conn: ConnId) -> tuple[str, str, str] | None:
+        """(kind, key, how to show it) for /ban's target, or None (said why)."""
+        try:
+            return "address", str(ipaddress.ip_address(word)), word
+        except ValueError:
+            pass
+        key = name_key(word)
+        if key in self.registry.accounts:
+            return "account", key, f"the account {self.registry.accounts[key].name}"
+        online = self._names.get(key)
+        if online is not None and self._clients[online].address:
+            address = self._clients[online].address
+            return "address", address, f"{self._clients[online].name}'s address ({address})"
+        out.reply(conn, Error(f'No account, user or address "{word[:64]}".'))
+        return None
+
+    def _unban(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
+        if not self._is_admin(client):
+            out.reply(conn, Error("Only admins can use /unban."))
+            return
+        word = args.split()[0] if args else ""
+        try:
+            keys = [("address", str(ipaddress.ip_address(word)))]
+        except ValueError:
+            keys = [("account", name_key(word))]
+        for kind, key in keys:
+            if self.registry.bans.pop((kind, key), None) is not None:
+                out.add(SaveBan(kind, key, None))
+                out.reply(conn, Notice(f"Lifted the ban on {word}."))
+                return
+        out.reply(
+            conn,
+            Error(f'No ban on "{word[:64]}".' if word else "Usage: /unban <account or address>"),
+        )
 
     def _whois(self, conn: ConnId, client: _Client, args: str, out: _Outputs) -> None:
         target = self._names.get(name_key(args.split()[0])) if args else conn

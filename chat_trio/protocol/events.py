@@ -19,6 +19,8 @@ import enum
 
 import attrs
 
+from chat_trio.protocol.accounts import Account, Ban
+
 ConnId = int
 """Identifies one connection for the lifetime of the server (never reused)."""
 
@@ -35,6 +37,8 @@ class Reason(enum.Enum):
     NAME_TIMEOUT = "name-timeout"  #: no valid username in time
     IDLE = "idle"  #: a registered user sent nothing for the idle timeout
     FLOOD = "flood"  #: too many lines waiting under flood control
+    KICKED = "kicked"  #: an admin used /kick (or /ban)
+    BANNED = "banned"  #: the address or account is banned
     SHUTDOWN = "shutdown"  #: the server is shutting down
     ERROR = "error"  #: a bug on our side; logged with its traceback
 
@@ -232,6 +236,13 @@ class Error:
 
 
 @attrs.frozen
+class Notice:
+    """A confirmation or a piece of news for one user, shown as ``* text``."""
+
+    text: str
+
+
+@attrs.frozen
 class Goodbye:
     """The last line before the server closes the connection at the user's request."""
 
@@ -266,6 +277,7 @@ Event = (
     | History
     | Help
     | Error
+    | Notice
     | Goodbye
     | Disconnected
 )
@@ -349,4 +361,53 @@ class QueryHistory:
     since: float = 0.0
 
 
-Output = Reply | Broadcast | Subscribe | Unsubscribe | Close | Record | LoadHistory | QueryHistory
+@attrs.frozen
+class CheckPassword:
+    """Check ``password`` against the stored account ``key`` (in a worker thread), then call
+    ``Chat.password_checked``. The core handles nothing else from ``conn`` meanwhile."""
+
+    conn: ConnId
+    key: str  #: name_key of the account
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class HashPassword:
+    """Hash ``password`` (in a worker thread), then call ``Chat.password_hashed``. The core
+    handles nothing else from ``conn`` meanwhile."""
+
+    conn: ConnId
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class SaveAccount:
+    """Store ``account`` under ``key`` (None: delete it). Durable, unlike ``Record``."""
+
+    key: str
+    account: Account | None
+
+
+@attrs.frozen
+class SaveBan:
+    """Store ``ban`` (None: lift the ban on (``kind``, ``key``)). Durable."""
+
+    kind: str
+    key: str
+    ban: Ban | None
+
+
+Output = (
+    Reply
+    | Broadcast
+    | Subscribe
+    | Unsubscribe
+    | Close
+    | Record
+    | LoadHistory
+    | QueryHistory
+    | CheckPassword
+    | HashPassword
+    | SaveAccount
+    | SaveBan
+)

@@ -33,6 +33,7 @@ from chat_trio.protocol.events import (
     Left,
     NameRefused,
     NickChanged,
+    Notice,
     Private,
     Reason,
     RoomEntered,
@@ -61,6 +62,8 @@ _LEFT_BECAUSE = {
     Reason.SHUTDOWN: " (server shutting down)",
     Reason.IDLE: " (idle)",
     Reason.FLOOD: " (flooding)",
+    Reason.KICKED: " (kicked)",
+    Reason.BANNED: " (banned)",
 }
 _DISCONNECTED_BECAUSE = {
     Reason.SHUTDOWN: "* Server is shutting down. Goodbye!",
@@ -167,6 +170,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     History: _history,
     Help: _help,
     Error: lambda e: f"{e.text}{EOL}",
+    Notice: lambda e: f"* {e.text}{EOL}",
     Goodbye: lambda e: f"{_TIMING_MARK if e.reason is Reason.INTERRUPTED else ''}Goodbye!{EOL}",
     Disconnected: lambda e: f"{_DISCONNECTED_BECAUSE.get(e.reason, '* Disconnected.')}{EOL}",
 }

@@ -1,4 +1,5 @@
-"""The SQLite schema and every query, as plain blocking functions (no trio, no async).
+"""The SQLite schema and every query (history, accounts, bans), as plain blocking functions
+(no trio, no async).
 
 Only ``store.py`` calls these, and only from worker threads. Each function takes the
 connection it works on; none keeps state. Errors that a user can fix (a file that is not
@@ -8,14 +9,16 @@ the file.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from chat_trio.protocol.accounts import Account, Ban
 from chat_trio.protocol.core import name_key
 from chat_trio.protocol.events import CONVERSATION, Entry, Kind
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: history; 2: accounts and bans
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -33,7 +36,23 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
 CREATE INDEX IF NOT EXISTS history_private ON history (name_key, target_key, id)
     WHERE kind = 'pm';
+CREATE TABLE IF NOT EXISTS accounts (
+    name_key TEXT PRIMARY KEY,     -- name_key(name)
+    name TEXT NOT NULL,            -- as registered
+    hash TEXT NOT NULL,            -- argon2id, with its parameters and salt
+    admin INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS bans (
+    kind TEXT NOT NULL,            -- 'account' or 'address'
+    key TEXT NOT NULL,             -- name_key, or the IP address
+    until REAL NOT NULL,           -- Unix time; a very large number: forever
+    reason TEXT NOT NULL,
+    by TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
 """
+
+_FOREVER = 1e300  # how a ban without an end is stored (SQLite REAL cannot hold inf)
 
 
 class DatabaseError(Exception):
@@ -180,6 +199,62 @@ def prune(db: sqlite3.Connection, before: float | None, rows_per_room: int | Non
                     (room_key, room_key, rows_per_room),
                 ).rowcount
     return deleted
+
+
+def accounts(db: sqlite3.Connection) -> list[Account]:
+    """Every account."""
+    rows = db.execute("SELECT name, hash, admin FROM accounts").fetchall()
+    return [Account(name, hashed, bool(admin)) for name, hashed, admin in rows]
+
+
+def account(db: sqlite3.Connection, key: str) -> Account | None:
+    """The account whose name has ``name_key`` ``key``, if there is one."""
+    row = db.execute("SELECT name, hash, admin FROM accounts WHERE name_key = ?", (key,)).fetchone()
+    return Account(row[0], row[1], bool(row[2])) if row else None
+
+
+def save_account(db: sqlite3.Connection, key: str, account: Account | None) -> None:
+    """Store ``account`` under ``key``; None deletes it."""
+    with _transaction(db):
+        if account is None:
+            db.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
+        else:
+            db.execute(
+                "INSERT INTO accounts (name_key, name, hash, admin) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name_key) DO UPDATE SET name = excluded.name,"
+                " hash = excluded.hash, admin = excluded.admin",
+                (key, account.name, account.hash, int(account.admin)),
+            )
+
+
+def set_admin(db: sqlite3.Connection, name: str, admin: bool) -> Account | None:
+    """Make the account ``name`` an admin (or not); returns it, or None if there is none."""
+    with _transaction(db):
+        db.execute("UPDATE accounts SET admin = ? WHERE name_key = ?", (int(admin), name_key(name)))
+    return account(db, name_key(name))
+
+
+def bans(db: sqlite3.Connection, now: float) -> list[Ban]:
+    """The bans still in force at ``now``; expired ones are deleted."""
+    with _transaction(db):
+        db.execute("DELETE FROM bans WHERE until <= ?", (now,))
+    rows = db.execute("SELECT kind, key, until, reason, by FROM bans").fetchall()
+    return [
+        Ban(kind, key, math.inf if until >= _FOREVER else until, reason, by)
+        for kind, key, until, reason, by in rows
+    ]
+
+
+def save_ban(db: sqlite3.Connection, kind: str, key: str, ban: Ban | None) -> None:
+    """Store ``ban``; None lifts the ban on (``kind``, ``key``)."""
+    with _transaction(db):
+        if ban is None:
+            db.execute("DELETE FROM bans WHERE kind = ? AND key = ?", (kind, key))
+        else:
+            db.execute(
+                "INSERT OR REPLACE INTO bans (kind, key, until, reason, by) VALUES (?, ?, ?, ?, ?)",
+                (kind, key, min(ban.until, _FOREVER), ban.reason, ban.by),
+            )
 
 
 def count(db: sqlite3.Connection) -> int:

@@ -198,6 +198,15 @@ class Store:
         if deleted:
             log.info("history-pruned entries=%d", deleted)
 
+    async def write(self, change: Callable[..., T], *args: object) -> T:
+        """Run ``change(db, *args)`` (a function of ``database``) on the write connection now,
+        not through the queue: for what must not be dropped (accounts, bans).
+
+        Raises:
+          sqlite3.Error: it failed; nothing was changed.
+        """
+        return await self._in_thread(self._write_limiter, change, self._writer_db, *args)
+
     def close(self) -> None:
         """Take no more entries; ``run`` writes what is queued and returns."""
         self._send.close()
