@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import argon2
+
+from chat_trio.passwords import CHEAP
 from chat_trio.protocol.core import Chat, Rules
 from chat_trio.protocol.events import (
     Broadcast,
+    CheckPassword,
     Close,
     ConnId,
     Entry,
+    HashPassword,
     History,
     LoadHistory,
     Output,
@@ -17,6 +22,8 @@ from chat_trio.protocol.events import (
     Reason,
     Record,
     Reply,
+    SaveAccount,
+    SaveBan,
     Subscribe,
     Unsubscribe,
 )
@@ -32,6 +39,18 @@ def splits(data: bytes, pieces: int = 2) -> Iterator[list[bytes]]:
     for cut in range(len(data) + 1):
         for rest in splits(data[cut:], pieces - 1):
             yield [data[:cut], *rest]
+
+
+_HASHER = argon2.PasswordHasher(
+    time_cost=CHEAP.time_cost, memory_cost=CHEAP.memory_kib, parallelism=CHEAP.parallelism
+)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except argon2.exceptions.VerificationError:
+        return False
 
 
 class Harness:
@@ -87,6 +106,21 @@ class Harness:
                     output.conn, name or output.room, entries, topic, self.now
                 )
                 pending[:0] = more
+            elif isinstance(output, CheckPassword):
+                assert self.db is not None
+                account = database.account(self.db, output.key)
+                ok = account is not None and _verify(account.hash, output.password)
+                admin = account is not None and account.admin
+                pending[:0] = self.chat.password_checked(output.conn, ok, admin, self.now)
+            elif isinstance(output, HashPassword):
+                hashed = _HASHER.hash(output.password)
+                pending[:0] = self.chat.password_hashed(output.conn, hashed, self.now)
+            elif isinstance(output, SaveAccount):
+                assert self.db is not None
+                database.save_account(self.db, output.key, output.account)
+            elif isinstance(output, SaveBan):
+                assert self.db is not None
+                database.save_ban(self.db, output.kind, output.key, output.ban)
             elif isinstance(output, QueryHistory):
                 assert self.db is not None
                 if output.peer:
@@ -98,9 +132,9 @@ class Harness:
                 event = History(output.peer or output.room, tuple(entries), self.chat.today(), True)
                 self.received[output.conn] += render([event])
 
-    def connect(self, conn: ConnId) -> None:
+    def connect(self, conn: ConnId, address: str = "") -> None:
         self.received[conn] = bytearray()
-        self.apply(self.chat.connect(conn, self.now))
+        self.apply(self.chat.connect(conn, self.now, address or f"10.0.0.{conn}"))
 
     def send(self, conn: ConnId, data: bytes) -> None:
         self.apply(self.chat.receive(conn, data, self.now))

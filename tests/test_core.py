@@ -8,6 +8,7 @@ import pytest
 
 from chat_trio.protocol.core import COMMANDS, USERS_SHOWN, Chat, Rules, check_name
 from chat_trio.protocol.events import Broadcast, Entry, Kind, Reason, Record, Said
+from chat_trio.storage import database
 from tests.helpers import Harness, splits
 
 
@@ -751,3 +752,206 @@ def test_core_flood_control_off() -> None:
     h.send(1, b"x\n" * 1000)
     assert h.take(2) == "Alice: x\r\n" * 1000
     assert h.chat.deadline(1) == math.inf
+
+
+# -- accounts and admins -------------------------------------------------------------------
+
+
+def with_account(name: str = "Alice", password: str = "correct horse", conn: int = 1) -> Harness:
+    h = Harness(stored=True)
+    h.register(conn, name)
+    assert h.line(conn, f"/register {password}") == (
+        f"* Registered {name}. Nobody else can use this name now; to log in next time, "
+        f"type at the prompt: {name} <password>\r\n"
+    )
+    h.disconnect(conn, Reason.QUIT)
+    return h
+
+
+def test_core_registered_name_cannot_be_taken_without_the_password() -> None:
+    h = with_account()
+    h.connect(2)
+    h.take(2)
+    assert h.line(2, "alice") == (
+        'The name "alice" is registered. To log in, type: alice <password>\r\nEnter your username: '
+    )
+    assert h.line(2, "ALICE wrong-password") == "Wrong password for Alice.\r\nEnter your username: "
+    h.register(3, "Mallory")
+    assert h.line(3, "/nick Alice").startswith(
+        'The name "Alice" is registered. To log in, type: /login Alice <password>'
+    )
+    assert h.line(3, "/login alice nope-nope") == "Wrong password for Alice.\r\n"
+    answer = h.line(2, "alice correct horse")
+    assert answer.startswith("* Logged in as Alice.\r\nWelcome to the chat, Alice!")
+
+
+def test_core_login_from_a_guest_name_renames() -> None:
+    h = with_account()
+    h.register(2, "Guest1")
+    h.register(3, "Bob")
+    h.take(2), h.take(3)
+    assert (
+        h.line(2, "/login Alice correct horse")
+        == "* Logged in as Alice.\r\n* Guest1 is now known as Alice\r\n"
+    )
+    assert h.take(3) == "* Guest1 is now known as Alice\r\n"
+    assert h.line(3, "/login Alice correct horse") == "Alice is already logged in.\r\n"
+
+
+def test_core_password_is_never_echoed_or_recorded() -> None:
+    h = with_account(password="hunter22hunter")
+    h.connect(2)
+    h.take(2)
+    text = h.line(2, "Alice hunter22hunter")
+    assert "hunter22" not in text
+    assert all("hunter22" not in e.text for e in h.records)
+    assert "hunter22" not in repr(h.chat._clients[2])
+
+
+def test_core_failed_logins_are_throttled_per_account_and_address() -> None:
+    h = with_account()
+    for conn in (2, 3, 4):  # three guesses from three addresses: the account locks
+        h.register(conn, f"Guess{conn}")
+        assert h.line(conn, "/login alice guess-guess") == "Wrong password for Alice.\r\n"
+    h.register(5, "Guess5")
+    assert (
+        h.line(5, "/login alice correct horse")
+        == "Too many failed logins; try again in 5 seconds.\r\n"
+    )
+    h.now += 5
+    assert h.line(5, "/login alice guess-again") == "Wrong password for Alice.\r\n"
+    assert (
+        h.line(5, "/login alice correct horse")
+        == "Too many failed logins; try again in 10 seconds.\r\n"
+    )
+    h.now += 10
+    assert h.line(5, "/login alice correct horse").startswith("* Logged in as Alice.")
+    # The address that guessed three times also waits, for any account.
+    h2 = with_account("Bob", "bobs password", conn=1)
+    for i in range(3):
+        h2.register(10 + i, f"G{i}")
+    for i in range(3):
+        h2.send(10 + i, b"x\n")
+    h2.connect(20, address="10.9.9.9")
+    h2.take(20)
+    for _ in range(3):
+        h2.line(20, "bob nope-nope-nope")
+    assert h2.line(20, "bob bobs password") == (
+        "Too many failed logins; try again in 5 seconds.\r\nEnter your username: "
+    )
+
+
+def test_core_password_change_and_unregister() -> None:
+    h = with_account()
+    h.connect(2)
+    h.take(2)
+    h.line(2, "Alice correct horse")
+    assert (
+        h.line(2, "/password wrong-old new password") == "Wrong password; nothing was changed.\r\n"
+    )
+    assert (
+        h.line(2, "/password correct short")
+        == "A password must be 8 to 128 characters, without spaces.\r\n"
+    )
+    assert (
+        h.line(2, "/password correct horse")
+        == "A password must be 8 to 128 characters, without spaces.\r\n"
+    )
+    h.line(2, "/password correct battery-staple")
+    # "/password <old> <new>": the old one is the first word, so a password with a space
+    # cannot be changed this way; one without works:
+    h = with_account(password="horse-battery")
+    h.connect(2)
+    h.take(2)
+    h.line(2, "Alice horse-battery")
+    assert h.line(2, "/password horse-battery staple-horse") == "* Password changed.\r\n"
+    h.disconnect(2, Reason.QUIT)
+    h.connect(3)
+    h.take(3)
+    assert h.line(3, "Alice horse-battery").startswith("Wrong password")
+    assert h.line(3, "Alice staple-horse").startswith("* Logged in as Alice.")
+    assert (
+        h.line(3, "/unregister staple-horse")
+        == "* Your account Alice is deleted; the name is free now.\r\n"
+    )
+    h.disconnect(3, Reason.QUIT)
+    h.register(4, "alice")  # anyone may take it now
+
+
+def test_core_register_rules() -> None:
+    h = Harness()  # no storage: no accounts
+    h.register(1, "Alice")
+    assert (
+        h.line(1, "/register long-enough")
+        == "This server keeps no accounts (it runs without a database).\r\n"
+    )
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    assert (
+        h.line(1, "/register short")
+        == "A password must be 8 to 128 characters, without spaces.\r\n"
+    )
+    h.line(1, "/register long-enough")
+    assert (
+        h.line(1, "/register long-enough") == "Alice is registered already; you are logged in.\r\n"
+    )
+    assert h.line(1, "/password") == "Usage: /password <old> <new>\r\n"
+
+
+def admin_harness() -> Harness:
+    h = Harness(Rules(admins=frozenset({"root-user"}), reserved_names=frozenset()), stored=True)
+    h.register(1, "root-user")
+    h.line(1, "/register admin-password")
+    h.register(2, "Bob")
+    h.register(3, "Carol")
+    for conn in (1, 2, 3):
+        h.take(conn)
+    return h
+
+
+def test_core_only_admins_kick_and_ban() -> None:
+    h = admin_harness()
+    assert h.line(2, "/kick carol") == "Only admins can use /kick.\r\n"
+    assert h.line(2, "/ban carol") == "Only admins can use /ban.\r\n"
+    assert h.line(2, "/unban carol") == "Only admins can use /unban.\r\n"
+    assert h.line(1, "/kick carol spamming") == "* Kicked Carol.\r\n"
+    assert h.take(3) == "* You were kicked by root-user: spamming\r\n"
+    assert h.closed[3] is Reason.KICKED
+    h.disconnect(3, Reason.KICKED)
+    assert h.take(2) == "* Carol left the chat (kicked)\r\n"
+
+
+def test_core_ban_by_address_and_account_with_duration() -> None:
+    h = admin_harness()
+    assert (
+        h.line(1, "/ban bob 1h flooding")
+        == "* Banned Bob's address (10.0.0.2) until 2023-11-14 23:13 UTC.\r\n"
+    )
+    assert h.take(2) == "* You were banned by root-user: flooding\r\n"
+    assert h.closed[2] is Reason.BANNED
+    h.disconnect(2, Reason.BANNED)
+    h.connect(7, address="10.0.0.2")
+    assert h.take(7) == "Your address is banned from this server until 2023-11-14 23:13 UTC.\r\n"
+    assert h.closed[7] is Reason.BANNED
+    h.wall += 3601  # the hour is over
+    h.connect(8, address="10.0.0.2")
+    assert h.take(8).startswith("Welcome to chat-trio!")
+    # An account ban keeps its owner out from any address, and survives in storage.
+    h.take(1)
+    h.register(9, "Dave")
+    h.line(9, "/register dave-password")
+    h.take(1)
+    assert h.line(1, "/ban dave") == "* Banned the account Dave forever.\r\n"
+    h.disconnect(9, Reason.BANNED)
+    assert h.take(1) == "* Dave left the chat (banned)\r\n"
+    h.connect(10, address="10.1.1.1")
+    h.take(10)
+    assert (
+        h.line(10, "dave dave-password")
+        == "The account Dave is banned forever.\r\nEnter your username: "
+    )
+    assert h.db is not None
+    assert [(b.kind, b.key) for b in database.bans(h.db, h.wall)] == [("account", "dave")]
+    assert h.line(1, "/unban dave") == "* Lifted the ban on dave.\r\n"
+    assert h.line(10, "dave dave-password").startswith("* Logged in as Dave.")
+    assert h.line(1, "/unban 10.0.0.99") == """No ban on "10.0.0.99".\r\n"""

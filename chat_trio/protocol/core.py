@@ -1182,6 +1182,15 @@ COMMANDS: dict[str, Command] = {
     "history": Command(
         "/history [N] [@user]", "show earlier lines, or private ones", Chat._history
     ),
+    "register": Command(
+        "/register <password>", "own your name: only you may use it", Chat._register
+    ),
+    "login": Command("/login <name> <password>", "take your registered name", Chat._login),
+    "password": Command("/password <old> <new>", "change your password", Chat._password),
+    "unregister": Command("/unregister <password>", "delete your account", Chat._unregister),
+    "kick": Command("/kick <user> [reason]", "(admins) disconnect a user", Chat._kick),
+    "ban": Command("/ban <user|address> [7d] [reason]", "(admins) keep out a while", Chat._ban),
+    "unban": Command("/unban <account|address>", "(admins) lift a ban", Chat._unban),
     "quit": Command("/quit", "leave the chat", Chat._quit_command, chatting=False),
 }
 """Every command there is, by the word after the slash (matched case-insensitively)."""
