@@ -954,4 +954,5 @@ def test_core_ban_by_address_and_account_with_duration() -> None:
     assert [(b.kind, b.key) for b in database.bans(h.db, h.wall)] == [("account", "dave")]
     assert h.line(1, "/unban dave") == "* Lifted the ban on dave.\r\n"
     assert h.line(10, "dave dave-password").startswith("* Logged in as Dave.")
+    h.take(1)
     assert h.line(1, "/unban 10.0.0.99") == """No ban on "10.0.0.99".\r\n"""
