@@ -16,11 +16,13 @@ import trio
 from chat_trio import __version__
 from chat_trio.config import DEFAULT_GRACE, DEFAULT_PORT, Config
 from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
-from chat_trio.protocol.core import DEFAULT_RESERVED_NAMES, Rules
+from chat_trio.passwords import Cost
+from chat_trio.protocol.core import DEFAULT_RESERVED_NAMES, Rules, name_key
 from chat_trio.protocol.limits import Limits
 from chat_trio.protocol.lines import DEFAULT_MAX_LINE
 from chat_trio.server import StartupError, run
 from chat_trio.session import DEFAULT_WRITE_TIMEOUT
+from chat_trio.storage import database
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
 
@@ -70,7 +72,7 @@ def _non_negative(text: str) -> float:
 
 
 def _names(text: str) -> frozenset[str]:
-    return frozenset(name.strip().casefold() for name in text.split(",") if name.strip())
+    return frozenset(name_key(name.strip()) for name in text.split(",") if name.strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -284,7 +286,57 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="what to log on stderr",
     )
+    serve.add_argument(
+        "--admins",
+        type=_names,
+        default=frozenset(),
+        metavar="A,B,...",
+        help="registered names that are admins once logged in (/kick, /ban, /unban); "
+        "see also 'chat-trio user promote'",
+    )
+    serve.add_argument(
+        "--password-memory",
+        type=_positive_int,
+        default=Cost().memory_kib,
+        metavar="KIB",
+        help="argon2id memory per password hash (at most 2 are computed at once)",
+    )
+    serve.add_argument(
+        "--password-time",
+        type=_positive_int,
+        default=Cost().time_cost,
+        metavar="PASSES",
+        help="argon2id passes per password hash",
+    )
+    user = commands.add_parser(
+        "user",
+        help="manage accounts in the database",
+        description="Change an account in the database; a running server sees the change "
+        "at the account's next login.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    user.add_argument("action", choices=["promote", "demote"], help="make an admin, or not")
+    user.add_argument("name", help="the registered name")
+    user.add_argument("--db", default=default_db_path(), metavar="PATH", help="the database")
     return parser
+
+
+def manage_user(action: str, name: str, path: str) -> int:
+    """``chat-trio user promote|demote NAME``: set an account's admin flag."""
+    try:
+        db = database.connect(path)
+    except database.DatabaseError as exc:
+        print(f"chat-trio: {exc}", file=sys.stderr)
+        return 1
+    try:
+        account = database.set_admin(db, name, action == "promote")
+    finally:
+        db.close()
+    if account is None:
+        print(f"chat-trio: there is no account {name!r} in {path}", file=sys.stderr)
+        return 1
+    print(f"{account.name} is {'now' if account.admin else 'no longer'} an admin.")
+    return 0
 
 
 def _raise_file_limit() -> None:
@@ -297,6 +349,8 @@ def _raise_file_limit() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "user":
+        return manage_user(args.action, args.name, args.db)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_only and not args.tls_cert:
@@ -322,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             flood_burst=args.flood_burst,
             flood_rate=args.flood_rate,
             flood_queue=args.flood_queue,
+            admins=args.admins,
         ),
         max_queue_bytes=args.send_queue,
         grace=args.grace,
@@ -338,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         tls_port=args.tls_port,
         plain=not args.tls_only,
         db=None if args.no_db else args.db,
+        password_cost=Cost(
+            time_cost=args.password_time,
+            memory_kib=max(args.password_memory, 8 * Cost().parallelism),
+        ),
         retention=Retention(
             max_age=args.history_max_age * 86400 or None,
             rows_per_room=args.history_max_rows or None,
