@@ -175,3 +175,42 @@ async def test_session_flood_control_delays_lines_on_the_clock(
         assert trio.current_time() - start == pytest.approx(0.5)
         await bob.expect("Alice: n11\r\n")
         assert trio.current_time() - start == pytest.approx(1.0)
+
+
+class StopsReading(trio.abc.Stream):
+    """The server's side of a client that stops reading when told: writes then block forever."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.stopped = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self.stopped:
+            await trio.sleep_forever()
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_session_write_blocked_past_the_deadline_cuts_the_client(
+    autojump_clock: trio.testing.MockClock, server: MemoryServer
+) -> None:
+    alice = server.connect()
+    await alice.register("Alice")
+    bob_side, server_side = trio.testing.memory_stream_pair()
+    stuck = StopsReading(server_side)
+    server.attach(stuck)
+    await LineClient(bob_side).register("Bob")
+    await alice.expect("* Bob joined the chat\r\n")
+    stuck.stopped = True
+    start = trio.current_time()
+    await alice.send("are you there?")  # Bob's writer now blocks on this line
+    await alice.expect("* Bob left the chat (too slow to receive)\r\n", wait_at_most=20)
+    assert trio.current_time() - start == pytest.approx(10.0)  # DEFAULT_WRITE_TIMEOUT
