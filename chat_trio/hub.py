@@ -565,8 +565,7 @@ class _Round:
         Its broadcasts from each room are runs of that room's channel (from where it
         subscribed, minus its own), cut where a direct item or another room's run goes in.
         """
-        # Events in sequence order: (seq, room or None, index or data).
-        runs: list[tuple[int, int, Room, int, int]] = []  # (first seq, kind, room, start, stop)
+        runs: list[tuple[int, Room, int, int]] = []  # (first seq, room, start, stop)
         own = self.excluded.get(conn, [])
         for room, channel in self.rooms.items():
             if room not in rooms:
@@ -579,10 +578,10 @@ class _Round:
         cuts = [(seq, 0, data) for seq, data in self.direct.get(conn, ())]
         if not runs:
             return b"".join(data for _, _, data in cuts)
-        runs.sort()
+        runs.sort(key=lambda run: run[0])  # seqs are unique: rooms are never compared
         pieces: list[Chunk] = []
         cut_at = 0
-        for first, _, room, start, stop in runs:
+        for first, room, start, stop in runs:
             channel = self.rooms[room]
             while cut_at < len(cuts) and cuts[cut_at][0] < first:
                 pieces.append(cuts[cut_at][2])
@@ -605,7 +604,7 @@ class _Round:
 
     def _add_runs(
         self,
-        runs: list[tuple[int, int, Room, int, int]],
+        runs: list[tuple[int, Room, int, int]],
         room: Room,
         channel: _Channel,
         start: int,
@@ -616,11 +615,11 @@ class _Round:
         if start >= stop:
             return
         if len(self.rooms) == 1:
-            runs.append((channel.seqs[start], 1, room, start, stop))
+            runs.append((channel.seqs[start], room, start, stop))
             return
         run_start = start
         for index in range(start + 1, stop):
             if channel.seqs[index] != channel.seqs[index - 1] + 1:
-                runs.append((channel.seqs[run_start], 1, room, run_start, index))
+                runs.append((channel.seqs[run_start], room, run_start, index))
                 run_start = index
-        runs.append((channel.seqs[run_start], 1, room, run_start, stop))
+        runs.append((channel.seqs[run_start], room, run_start, stop))

@@ -213,6 +213,7 @@ async def serve_connection(
       peer: the client's address, for the logs.
       write_timeout: seconds one write may block before the client is cut as too slow.
     """
+    services = services or Services()
     log.info("connect conn=%d peer=%s", conn, peer)
     reason = Reason.ERROR
     outbox: Outbox | None = None
@@ -220,7 +221,6 @@ async def serve_connection(
         async with trio.open_nursery() as nursery:
             outbox = hub.open_outbox(conn, try_send, on_kick=nursery.cancel_scope.cancel)
             nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)
-            services = services or Services()
             greeting = chat.connect(conn, trio.current_time(), address)
             reason = await perform(conn, greeting, chat, hub, services) or await _read(
                 stream, conn, chat, hub, services
@@ -236,7 +236,7 @@ async def serve_connection(
         if outbox is not None and outbox.ended is not None:
             reason = outbox.ended
         for output in chat.disconnect(conn, reason):
-            carry_out(conn, output, hub, services.store if services else None)
+            carry_out(conn, output, hub, services.store)
         # Cleanup may run in a cancelled scope: shield it, and bound it.
         with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
             try:

@@ -757,7 +757,7 @@ def test_core_flood_control_off() -> None:
 # -- accounts and admins -------------------------------------------------------------------
 
 
-def with_account(name: str = "Alice", password: str = "correct horse", conn: int = 1) -> Harness:
+def with_account(name: str = "Alice", password: str = "correct-horse", conn: int = 1) -> Harness:
     h = Harness(stored=True)
     h.register(conn, name)
     assert h.line(conn, f"/register {password}") == (
@@ -781,7 +781,7 @@ def test_core_registered_name_cannot_be_taken_without_the_password() -> None:
         'The name "Alice" is registered. To log in, type: /login Alice <password>'
     )
     assert h.line(3, "/login alice nope-nope") == "Wrong password for Alice.\r\n"
-    answer = h.line(2, "alice correct horse")
+    answer = h.line(2, "alice correct-horse")
     assert answer.startswith("* Logged in as Alice.\r\nWelcome to the chat, Alice!")
 
 
@@ -791,11 +791,11 @@ def test_core_login_from_a_guest_name_renames() -> None:
     h.register(3, "Bob")
     h.take(2), h.take(3)
     assert (
-        h.line(2, "/login Alice correct horse")
+        h.line(2, "/login Alice correct-horse")
         == "* Logged in as Alice.\r\n* Guest1 is now known as Alice\r\n"
     )
     assert h.take(3) == "* Guest1 is now known as Alice\r\n"
-    assert h.line(3, "/login Alice correct horse") == "Alice is already logged in.\r\n"
+    assert h.line(3, "/login Alice correct-horse") == "Alice is already logged in.\r\n"
 
 
 def test_core_password_is_never_echoed_or_recorded() -> None:
@@ -815,19 +815,19 @@ def test_core_failed_logins_are_throttled_per_account_and_address() -> None:
         assert h.line(conn, "/login alice guess-guess") == "Wrong password for Alice.\r\n"
     h.register(5, "Guess5")
     assert (
-        h.line(5, "/login alice correct horse")
+        h.line(5, "/login alice correct-horse")
         == "Too many failed logins; try again in 5 seconds.\r\n"
     )
     h.now += 5
     assert h.line(5, "/login alice guess-again") == "Wrong password for Alice.\r\n"
     assert (
-        h.line(5, "/login alice correct horse")
+        h.line(5, "/login alice correct-horse")
         == "Too many failed logins; try again in 10 seconds.\r\n"
     )
     h.now += 10
-    assert h.line(5, "/login alice correct horse").startswith("* Logged in as Alice.")
+    assert h.line(5, "/login alice correct-horse").startswith("* Logged in as Alice.")
     # The address that guessed three times also waits, for any account.
-    h2 = with_account("Bob", "bobs password", conn=1)
+    h2 = with_account("Bob", "bobs-password", conn=1)
     for i in range(3):
         h2.register(10 + i, f"G{i}")
     for i in range(3):
@@ -836,34 +836,24 @@ def test_core_failed_logins_are_throttled_per_account_and_address() -> None:
     h2.take(20)
     for _ in range(3):
         h2.line(20, "bob nope-nope-nope")
-    assert h2.line(20, "bob bobs password") == (
+    assert h2.line(20, "bob bobs-password") == (
         "Too many failed logins; try again in 5 seconds.\r\nEnter your username: "
     )
 
 
 def test_core_password_change_and_unregister() -> None:
-    h = with_account()
-    h.connect(2)
-    h.take(2)
-    h.line(2, "Alice correct horse")
-    assert (
-        h.line(2, "/password wrong-old new password") == "Wrong password; nothing was changed.\r\n"
-    )
-    assert (
-        h.line(2, "/password correct short")
-        == "A password must be 8 to 128 characters, without spaces.\r\n"
-    )
-    assert (
-        h.line(2, "/password correct horse")
-        == "A password must be 8 to 128 characters, without spaces.\r\n"
-    )
-    h.line(2, "/password correct battery-staple")
-    # "/password <old> <new>": the old one is the first word, so a password with a space
-    # cannot be changed this way; one without works:
     h = with_account(password="horse-battery")
     h.connect(2)
     h.take(2)
     h.line(2, "Alice horse-battery")
+    assert (
+        h.line(2, "/password wrong-old staple-horse") == "Wrong password; nothing was changed.\r\n"
+    )
+    for bad in ("short", "staple horse", "x" * 129):
+        assert (
+            h.line(2, f"/password horse-battery {bad}")
+            == "A password must be 8 to 128 characters, without spaces.\r\n"
+        )
     assert h.line(2, "/password horse-battery staple-horse") == "* Password changed.\r\n"
     h.disconnect(2, Reason.QUIT)
     h.connect(3)

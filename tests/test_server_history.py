@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import trio
@@ -159,8 +160,6 @@ def test_server_cli_corrupt_database_is_a_clear_startup_error(tmp_path: Path) ->
 
 
 def _cli() -> list[str]:
-    import sys
-
     return [sys.executable, "-m", "chat_trio", "serve", "--port", "0"]
 
 

@@ -54,7 +54,7 @@ class Ban:
 
 def check_password(password: str) -> str | None:
     """Why ``password`` cannot be used, or None."""
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX or any(c.isspace() for c in password):
         return f"A password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters, without spaces."
     return None
 

@@ -895,12 +895,9 @@ class Chat:
     def password_checked(self, conn: ConnId, ok: bool, admin: bool, now: float) -> list[Output]:
         """The answer to ``CheckPassword``: was it right, and is the account (as stored) an
         admin's. Goes on with whatever asked for the check, then with held input."""
-        client = self._clients.get(conn)
-        if client is None or self._shutting_down:
+        if (answer := self._answer_for(conn, now)) is None:
             return []
-        self._now = now
-        out = _Outputs()
-        pending, client.pending = client.pending, ()
+        client, pending, out = answer
         key = client.account if pending[0] != "login" else name_key(pending[1])
         throttle = self.registry.throttle
         if not ok:
@@ -925,6 +922,18 @@ class Chat:
         else:
             out.reply(conn, Error("Wrong password; nothing was changed."))
         return self._run(conn, client, now, out)
+
+    def _answer_for(
+        self, conn: ConnId, now: float
+    ) -> tuple[_Client, tuple[str, ...], _Outputs] | None:
+        """For an answer to a password check or hash: the client (None if it is gone) and
+        what the work was for."""
+        client = self._clients.get(conn)
+        if client is None or self._shutting_down:
+            return None
+        self._now = now
+        pending, client.pending = client.pending, ()
+        return client, pending, _Outputs()
 
     def _logged_in(self, conn: ConnId, client: _Client, name: str, ok: bool, out: _Outputs) -> None:
         if not ok:
@@ -955,12 +964,9 @@ class Chat:
 
     def password_hashed(self, conn: ConnId, hashed: str, now: float) -> list[Output]:
         """The answer to ``HashPassword``: store the account it was for."""
-        client = self._clients.get(conn)
-        if client is None or self._shutting_down:
+        if (answer := self._answer_for(conn, now)) is None:
             return []
-        self._now = now
-        out = _Outputs()
-        pending, client.pending = client.pending, ()
+        client, pending, out = answer
         accounts = self.registry.accounts
         if pending[0] == "register":
             key = name_key(client.name)
