@@ -14,14 +14,14 @@ import sys
 import trio
 
 from chat_trio import __version__
+from chat_trio.chat.limits import Limits
+from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Rules, name_key
 from chat_trio.config import DEFAULT_GRACE, DEFAULT_PORT, Config
-from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
+from chat_trio.doors.text.framing import DEFAULT_MAX_LINE
 from chat_trio.passwords import Cost
-from chat_trio.protocol.core import DEFAULT_RESERVED_NAMES, Rules, name_key
-from chat_trio.protocol.limits import Limits
-from chat_trio.protocol.lines import DEFAULT_MAX_LINE
 from chat_trio.server import StartupError, run
-from chat_trio.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.storage import database
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import attrs
 
-from chat_trio.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.chat.limits import Limits
+from chat_trio.chat.world import Rules
+from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.passwords import Cost
-from chat_trio.protocol.core import Rules
-from chat_trio.protocol.limits import Limits
-from chat_trio.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
 

@@ -8,12 +8,12 @@
             ├── store.run       writes history in a worker thread, in batches
             └── clients (nursery)   lives until every connection has ended
                 ├── hub.run         flushes each scheduler round's deliveries
-                ├── serve_connection (one per client)
-                │   ├── _read       bytes -> core -> hub (and history -> store)
+                ├── serve_connection (one per client, each with its own door)
+                │   ├── _read       bytes -> door -> intents -> rules -> hub (and store)
                 │   └── _write      outbox -> socket
                 └── listening (nursery) cancelled first at shutdown
-                    └── tcp.serve   accepts, starts serve_connection in `clients`
-                                    (one per listener set: plain, and TLS with --tls-cert)
+                    └── tcp.serve   accepts, starts `admit` in `clients`
+                                    (one per entrance: a door on a port, plain or TLS)
 
 Shutdown, in four steps: stop accepting (cancel `listening`); tell everyone and close
 every outbox, so each writer flushes and its session ends; give the stragglers
@@ -29,19 +29,24 @@ import signal
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
+import attrs
 import trio
 
 from chat_trio import __version__
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import Disconnected, Reason
+from chat_trio.chat.limits import Admission
+from chat_trio.chat.world import LOBBY
 from chat_trio.config import Config
-from chat_trio.hub import Hub
+from chat_trio.delivery.hub import Hub
+from chat_trio.delivery.session import Services, serve_connection
+from chat_trio.doors import Door
+from chat_trio.doors.text.door import TextDoor
 from chat_trio.passwords import Passwords
-from chat_trio.protocol.core import LOBBY, Chat
-from chat_trio.protocol.events import Disconnected, Error, Reason
-from chat_trio.protocol.limits import Admission
-from chat_trio.protocol.render import render
-from chat_trio.session import Services, serve_connection
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
 from chat_trio.storage.store import Store
@@ -58,16 +63,27 @@ class StartupError(Exception):
     """The server could not start (say, the port is taken); the message says why."""
 
 
-async def serve(
-    config: Config,
-    stop: trio.Event,
-    *,
-    task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Serve until ``stop`` is set, then shut down gracefully and return.
+class Listening(NamedTuple):
+    """One address the server listens on, and for which door."""
 
-    Reports the bound (host, port) addresses through ``task_status``.
-    """
+    host: str
+    port: int
+    label: str  #: "text", "text, TLS", ...
+
+
+@attrs.frozen
+class Entrance:
+    """A door on a set of listeners, plain or behind TLS: every entrance is served the
+    same way (``admit``)."""
+
+    label: str  #: for the banner and the logs
+    listeners: list[socket.socket]
+    door: Callable[[], Door]  #: a new door for each connection
+    tls: ssl.SSLContext | None = None
+
+
+def _entrances(config: Config) -> list[Entrance]:
+    """Open every listener the configuration asks for (closing them all if one fails)."""
     context = None
     if config.tls_cert and config.tls_key:
         try:
@@ -76,18 +92,41 @@ async def serve(
             raise StartupError(
                 f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {exc}"
             ) from exc
-    plain = _listen(config.host, config.port) if config.plain else []
+    text = partial(TextDoor, config.rules.max_line)
+    wanted: list[tuple[str, int, Callable[[], Door], ssl.SSLContext | None]] = []
+    if config.plain:
+        wanted.append(("text", config.port, text, None))
+    if context is not None:
+        wanted.append(("text, TLS", config.tls_port, text, context))
+    entrances: list[Entrance] = []
     try:
-        secure = _listen(config.host, config.tls_port) if context else []
+        for label, port, door, secure in wanted:
+            entrances.append(Entrance(label, _listen(config.host, port), door, secure))
     except StartupError:
-        for listener in plain:
-            listener.close()
+        for entrance in entrances:
+            for listener in entrance.listeners:
+                listener.close()
         raise
+    return entrances
+
+
+async def serve(
+    config: Config,
+    stop: trio.Event,
+    *,
+    task_status: trio.TaskStatus[list[Listening]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until ``stop`` is set, then shut down gracefully and return.
+
+    Reports the addresses it listens on through ``task_status`` (plain text first).
+    """
+    entrances = _entrances(config)
     try:
         store = await Store.open(config.db) if config.db is not None else None
     except DatabaseError as exc:
-        for listener in plain + secure:
-            listener.close()
+        for entrance in entrances:
+            for listener in entrance.listeners:
+                listener.close()
         raise StartupError(str(exc)) from exc
     chat = Chat(config.rules, stored=store is not None)
     if store is not None:
@@ -100,31 +139,31 @@ async def serve(
     services = Services(store, Passwords(config.password_cost) if store else None)
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
-
     admission = Admission(config.limits)
 
-    async def handle(stream: trio.SocketStream, tls_context: ssl.SSLContext | None = None) -> None:
+    async def admit(entrance: Entrance, stream: trio.SocketStream) -> None:
+        """One accepted connection, through any entrance."""
         address = tcp.peer_address(stream)
         if address is None:  # reset before we got to it
             await trio.aclose_forcefully(stream)
             return
         host, peer = address[0], tcp.show_address(address)
+        door = entrance.door()
         refusal = admission.admit(host, trio.current_time())
         if refusal is not None:
-            log.warning("refused peer=%s reason=%r", peer, refusal)
-            tcp.refuse(stream, render([Error(refusal)]))
+            log.warning("refused peer=%s reason=%s", peer, refusal.problem.value)
+            tcp.refuse(stream, door.render([refusal]))
             return
         try:
-            if tls_context is None:
+            connection: trio.abc.Stream | None = stream
+            try_send = tcp.direct_writer(stream)
+            if entrance.tls is not None:
+                connection, try_send = await tls.handshake(stream, entrance.tls, peer), None
+            if connection is not None:
                 await serve_connection(
-                    stream, next(conn_ids), chat, hub, services=services, address=host,
-                    try_send=tcp.direct_writer(stream), peer=peer,
+                    connection, next(conn_ids), chat, hub, door, services=services,
+                    address=host, try_send=try_send, peer=peer,
                     write_timeout=config.write_timeout,
-                )  # fmt: skip
-            elif (secured := await tls.handshake(stream, tls_context, peer)) is not None:
-                await serve_connection(
-                    secured, next(conn_ids), chat, hub, services=services, address=host,
-                    peer=peer, write_timeout=config.write_timeout,
                 )  # fmt: skip
         finally:
             admission.release(host)
@@ -136,20 +175,21 @@ async def serve(
             async with trio.open_nursery() as clients:
                 await clients.start(hub.run)
                 async with trio.open_nursery() as listening:
-                    if plain:
-                        await listening.start(tcp.serve, handle, plain, clients)
-                    if secure:
-                        await listening.start(
-                            tcp.serve, partial(handle, tls_context=context), secure, clients
-                        )
-                    addresses = tcp.bound_addresses(plain + secure)  # plain first
-                    log.info("listening on %s", " ".join(map(tcp.show_address, addresses)))
-                    task_status.started(addresses)
+                    for entrance in entrances:
+                        handler = partial(admit, entrance)
+                        await listening.start(tcp.serve, handler, entrance.listeners, clients)
+                    bound = [
+                        Listening(host, port, entrance.label)
+                        for entrance in entrances
+                        for host, port in tcp.bound_addresses(entrance.listeners)
+                    ]
+                    log.info("listening on %s", " ".join(_show(b) for b in bound))
+                    task_status.started(bound)
                     await stop.wait()
                     listening.cancel_scope.cancel()
                 log.info("shutdown step=announce connections=%d", hub.statistics().connections)
                 chat.shut_down()
-                hub.shut_down(render([Disconnected(Reason.SHUTDOWN)]))
+                hub.shut_down([Disconnected(Reason.SHUTDOWN)])
                 clients.cancel_scope.deadline = trio.current_time() + config.grace
             if store is not None:
                 log.info("shutdown step=history queued=%d", store.statistics().queued)
@@ -161,6 +201,10 @@ async def serve(
                 await store.aclose()
             log.info("history-closed written=%d", store.statistics().written)
     log.info("shutdown step=done")
+
+
+def _show(bound: Listening) -> str:
+    return f"{tcp.show_address((bound.host, bound.port))} ({bound.label})"
 
 
 def _listen(host: str, port: int) -> list[socket.socket]:
@@ -194,13 +238,13 @@ async def run(config: Config) -> int:
                     stop.set()
 
             async def serve_then_stop_watching(
-                *, task_status: trio.TaskStatus[list[tuple[str, int]]]
+                *, task_status: trio.TaskStatus[list[Listening]]
             ) -> None:
                 await serve(config, stop, task_status=task_status)
                 root.cancel_scope.cancel()
 
             root.start_soon(watch_signals)
             addresses = await root.start(serve_then_stop_watching)
-            where = ", ".join(map(tcp.show_address, addresses))
+            where = ", ".join(map(_show, addresses))
             print(f"chat-trio {__version__} listening on {where} (Ctrl-C to stop)", flush=True)
     return 130 if forced else 0

@@ -14,15 +14,17 @@ import pytest
 import trio
 import trio.testing
 
+from chat_trio.chat.core import Chat
+from chat_trio.chat.world import Rules
 from chat_trio.config import Config
-from chat_trio.hub import Hub, TrySend
-from chat_trio.protocol.core import Chat, Rules
-from chat_trio.server import serve
-from chat_trio.session import serve_connection
+from chat_trio.delivery.hub import Hub, TrySend
+from chat_trio.delivery.session import serve_connection
+from chat_trio.doors.text.door import TextDoor
+from chat_trio.server import Listening, serve
 
 
 @asynccontextmanager
-async def serving(config: Config) -> AsyncIterator[tuple[list[tuple[str, int]], trio.Event]]:
+async def serving(config: Config) -> AsyncIterator[tuple[list[Listening], trio.Event]]:
     """Run ``server.serve`` in-process; yield its addresses (plain first) and its stop event.
     Leaving the block stops the server and waits for its graceful shutdown."""
     stop = trio.Event()
@@ -100,6 +102,7 @@ class MemoryServer:
             next(self._ids),
             self.chat,
             self.hub,
+            TextDoor(self.chat.rules.max_line),
         )
 
     def connect(self) -> LineClient:

@@ -6,20 +6,17 @@ from collections.abc import Iterator
 
 import argon2
 
-from chat_trio.passwords import CHEAP
-from chat_trio.protocol.core import Chat, Rules
-from chat_trio.protocol.events import (
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import ConnId, Entry, Event, History, Reason
+from chat_trio.chat.outputs import (
     Broadcast,
     CheckPassword,
     Close,
-    ConnId,
-    Entry,
     HashPassword,
-    History,
     LoadHistory,
     Output,
+    Outputs,
     QueryHistory,
-    Reason,
     Record,
     Reply,
     SaveAccount,
@@ -27,7 +24,11 @@ from chat_trio.protocol.events import (
     Subscribe,
     Unsubscribe,
 )
-from chat_trio.protocol.render import render
+from chat_trio.chat.world import Rules
+from chat_trio.delivery.session import hand_over
+from chat_trio.doors import Door, View
+from chat_trio.doors.text.door import TextDoor
+from chat_trio.passwords import CHEAP
 from chat_trio.storage import database
 
 
@@ -54,12 +55,14 @@ def _verify(hashed: str, password: str) -> bool:
 
 
 class Harness:
-    """Drives a ``Chat`` like the server does, keeping each connection's received text.
+    """Drives a ``Chat`` through real doors like the session does, without trio, keeping
+    each connection's received bytes.
 
-    Broadcasts go to the room's members except the excluded one (with the ``[#room]``
-    prefix where it is not their current room), replies to their target: the hub's
-    semantics, without trio. With ``stored``, history goes to a real SQLite database in
-    memory, read back for ``LoadHistory`` and ``QueryHistory`` as the session does.
+    Each connection gets its own door (the text door unless ``connect`` is given another);
+    broadcasts go to the room's members except the excluded one, each rendered by the view
+    its door asked for; replies are rendered by the receiver's door: the hub's semantics.
+    With ``stored``, history goes to a real SQLite database in memory, read back for
+    ``LoadHistory`` and ``QueryHistory`` as the session does.
     """
 
     def __init__(
@@ -69,25 +72,30 @@ class Harness:
         self.chat = Chat(rules, clock=lambda: self.wall, stored=stored)
         self.db = database.connect(":memory:") if stored else None
         self.now = 0.0
+        self.doors: dict[ConnId, Door] = {}
         self.received: dict[ConnId, bytearray] = {}
-        self.rooms: dict[str, dict[ConnId, bool]] = {}  # room -> member -> is it current
+        self.rooms: dict[str, dict[ConnId, View]] = {}  # room -> member -> its view
         self.closed: dict[ConnId, Reason] = {}
         self.records: list[Entry] = []
         self.loads: list[str] = []  # rooms whose history was loaded
+        self.log: list[Output] = []  # every output carried out, in order
 
-    def apply(self, outputs: list[Output]) -> None:
+    def apply(self, conn: ConnId, outputs: list[Output]) -> None:
+        """Carry out ``outputs`` of ``conn``'s session, as delivery/session.py does."""
         pending = list(outputs)
         while pending:
             output = pending.pop(0)
+            self.log.append(output)
+            answer = Outputs(conn)
             if isinstance(output, Reply):
-                self.received[output.to] += render(output.events)
+                self.received[output.to] += self.doors[output.to].render(output.events)
             elif isinstance(output, Broadcast):
-                for conn, current in self.rooms.get(output.room, {}).items():
-                    if conn != output.exclude:
-                        prefix = "" if current else f"[{output.room}] "
-                        self.received[conn] += render(output.events, prefix)
+                for member, view in self.rooms.get(output.room, {}).items():
+                    if member != output.exclude:
+                        self.received[member] += view(output.events, output.room, self.wall)
             elif isinstance(output, Subscribe):
-                self.rooms.setdefault(output.room, {})[output.conn] = output.current
+                view = self.doors[output.conn].view(output.room)
+                self.rooms.setdefault(output.room, {})[output.conn] = view
             elif isinstance(output, Unsubscribe):
                 del self.rooms[output.room][output.conn]
             elif isinstance(output, Close):
@@ -102,19 +110,18 @@ class Harness:
                 entries, topic, name = database.conversation(
                     self.db, output.room, self.chat.rules.history_lines
                 )
-                more = self.chat.history_loaded(
-                    output.conn, name or output.room, entries, topic, self.now
+                self.chat.history_loaded(
+                    output.conn, name or output.room, entries, topic, self.now, answer
                 )
-                pending[:0] = more
             elif isinstance(output, CheckPassword):
                 assert self.db is not None
                 account = database.account(self.db, output.key)
                 ok = account is not None and _verify(account.hash, output.password)
                 admin = account is not None and account.admin
-                pending[:0] = self.chat.password_checked(output.conn, ok, admin, self.now)
+                self.chat.password_checked(output.conn, ok, admin, self.now, answer)
             elif isinstance(output, HashPassword):
                 hashed = _HASHER.hash(output.password)
-                pending[:0] = self.chat.password_hashed(output.conn, hashed, self.now)
+                self.chat.password_hashed(output.conn, hashed, self.now, answer)
             elif isinstance(output, SaveAccount):
                 assert self.db is not None
                 database.save_account(self.db, output.key, output.account)
@@ -130,14 +137,48 @@ class Harness:
                 else:
                     entries = database.room_history(self.db, output.room, output.limit)
                 event = History(output.peer or output.room, tuple(entries), self.chat.today(), True)
-                self.received[output.conn] += render([event])
+                self.received[output.conn] += self.doors[output.conn].render([event])
+            self.doors[conn].observe(answer.take_mine())
+            pending[:0] = answer.done()
 
-    def connect(self, conn: ConnId, address: str = "") -> None:
+    def pump(self, conn: ConnId, out: Outputs | None = None) -> None:
+        """Hand the rules what ``conn``'s door has, as ``session.pump`` does."""
+        out = out or Outputs(conn)
+        door = self.doors[conn]
+        while True:
+            waiting = hand_over(conn, door, self.chat, self.now, out)
+            self.apply(conn, out.done())
+            for room, view in door.views_changed():
+                self.rooms.setdefault(room, {})[conn] = view
+            if not waiting:
+                return
+
+    def connect(self, conn: ConnId, address: str = "", door: Door | None = None) -> None:
         self.received[conn] = bytearray()
-        self.apply(self.chat.connect(conn, self.now, address or f"10.0.0.{conn}"))
+        self.doors[conn] = door or TextDoor(self.chat.rules.max_line)
+        out = Outputs(conn)
+        self.chat.connect(conn, self.now, out, address or f"10.0.0.{conn}")
+        self.pump(conn, out)
 
     def send(self, conn: ConnId, data: bytes) -> None:
-        self.apply(self.chat.receive(conn, data, self.now))
+        self.chat.heard(conn, self.now)
+        self.doors[conn].receive_data(data)
+        self.pump(conn)
+
+    def expire(self, conn: ConnId, now: float) -> None:
+        """Time passed: what the session does when ``conn``'s deadline comes."""
+        self.now = now
+        out = Outputs(conn)
+        self.chat.expire(conn, now, out)
+        self.pump(conn, out)
+
+    def intent(self, conn: ConnId, intent: object) -> list[Event]:
+        """Hand one intent straight to the rules; return the events replied to ``conn``."""
+        out = Outputs(conn)
+        assert self.chat.handle(conn, intent, self.now, out)  # type: ignore[arg-type]
+        mine = out.take_mine()
+        self.apply(conn, out.done())
+        return mine
 
     def line(self, conn: ConnId, text: str) -> str:
         """Send one line from ``conn``; return what ``conn`` received in answer."""
@@ -147,7 +188,9 @@ class Harness:
     def disconnect(self, conn: ConnId, reason: Reason) -> None:
         for members in self.rooms.values():
             members.pop(conn, None)
-        self.apply(self.chat.disconnect(conn, reason))
+        out = Outputs(conn)
+        self.chat.disconnect(conn, reason, out)
+        self.apply(conn, out.done())
 
     def take(self, conn: ConnId) -> str:
         """What ``conn`` received since the last ``take``, as text."""

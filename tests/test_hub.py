@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+import attrs
 import pytest
 import trio
 import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat_trio.hub import Hub, Outbox
-from chat_trio.protocol.events import Reason
+from chat_trio.chat.events import Event, Local, Reason
+from chat_trio.delivery.hub import Hub, Outbox, TrySend
+
+
+@attrs.frozen
+class Raw(Local):
+    """A test event that is its own rendering: ``data``, or ``other`` in the second view."""
+
+    data: bytes
+    other: bytes
+
+
+def first_view(events: Sequence[Event], room: str, wall: float) -> bytes:
+    return b"".join(e.data for e in events if isinstance(e, Raw))
+
+
+def second_view(events: Sequence[Event], room: str, wall: float) -> bytes:
+    return b"".join(e.other for e in events if isinstance(e, Raw))
+
+
+VIEWS = (first_view, second_view)
+
+
+def render(events: Sequence[Event]) -> bytes:
+    return first_view(events, "", 0.0)
+
+
+def open_box(hub: Hub, conn: int, try_send: TrySend | None, on_kick: Callable[[], None]) -> Outbox:
+    return hub.open_outbox(conn, try_send, on_kick, render)
+
+
+def publish(
+    hub: Hub, data: bytes, exclude: int | None = None, room: str = "", other: bytes | None = None
+) -> None:
+    hub.publish([Raw(data, data if other is None else other)], room, exclude, len(data))
+
+
+def subscribe(hub: Hub, conn: int, room: str = "", variant: int = 0) -> None:
+    hub.subscribe(conn, room, VIEWS[variant])
 
 
 class Kicks:
@@ -34,12 +74,12 @@ async def take(outbox: Outbox) -> bytes:
 
 def test_hub_round_is_flushed_as_one_chunk_per_member() -> None:
     hub = Hub()
-    boxes = [hub.open_outbox(i, None, Kicks()) for i in range(3)]
+    boxes = [open_box(hub, i, None, Kicks()) for i in range(3)]
     for i in range(3):
-        hub.subscribe(i)
-    hub.publish(b"a\n", exclude=0)
-    hub.publish(b"b\n", exclude=1)
-    hub.publish(b"c\n")
+        subscribe(hub, i)
+    publish(hub, b"a\n", exclude=0)
+    publish(hub, b"b\n", exclude=1)
+    publish(hub, b"c\n")
     hub.flush()
     assert [b.statistics().queued_items for b in boxes] == [1, 1, 1]
     assert hub.statistics().flushes == 1
@@ -49,13 +89,13 @@ async def test_hub_exclusion_and_order(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     hub = Hub()
-    boxes = [hub.open_outbox(i, None, Kicks()) for i in range(3)]
+    boxes = [open_box(hub, i, None, Kicks()) for i in range(3)]
     for i in range(3):
-        hub.subscribe(i)
-    hub.publish(b"a\n", exclude=0)
+        subscribe(hub, i)
+    publish(hub, b"a\n", exclude=0)
     hub.send(1, b"direct\n")
-    hub.publish(b"b\n", exclude=1)
-    hub.publish(b"c\n")
+    publish(hub, b"b\n", exclude=1)
+    publish(hub, b"c\n")
     hub.flush()
     assert await take(boxes[0]) == b"b\nc\n"
     assert await take(boxes[1]) == b"a\ndirect\nc\n"
@@ -66,13 +106,13 @@ async def test_hub_subscriber_sees_only_what_is_published_after_it_joined(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     hub = Hub()
-    old = hub.open_outbox(1, None, Kicks())
-    hub.subscribe(1)
-    new = hub.open_outbox(2, None, Kicks())
-    hub.publish(b"before\n")
+    old = open_box(hub, 1, None, Kicks())
+    subscribe(hub, 1)
+    new = open_box(hub, 2, None, Kicks())
+    publish(hub, b"before\n")
     hub.send(2, b"welcome\n")
-    hub.subscribe(2)
-    hub.publish(b"after\n")
+    subscribe(hub, 2)
+    publish(hub, b"after\n")
     hub.flush()
     assert await take(old) == b"before\nafter\n"
     assert await take(new) == b"welcome\nafter\n"
@@ -82,8 +122,8 @@ async def test_hub_unsubscribed_connection_gets_only_direct_sends(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     hub = Hub()
-    box = hub.open_outbox(1, None, Kicks())
-    hub.publish(b"chat\n")
+    box = open_box(hub, 1, None, Kicks())
+    publish(hub, b"chat\n")
     hub.send(1, b"prompt: ")
     hub.flush()
     assert await take(box) == b"prompt: "
@@ -93,29 +133,29 @@ async def test_hub_run_flushes_once_per_round(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     hub = Hub()
-    box = hub.open_outbox(1, None, Kicks())
-    hub.subscribe(1)
+    box = open_box(hub, 1, None, Kicks())
+    subscribe(hub, 1)
     async with trio.open_nursery() as nursery:
         await nursery.start(hub.run)
         for i in range(100):
-            hub.publish(b"%d\n" % i)
+            publish(hub, b"%d\n" % i)
         await trio.testing.wait_all_tasks_blocked()
         assert hub.statistics().flushes == 1
         assert await take(box) == b"".join(b"%d\n" % i for i in range(100))
-        hub.shut_down(b"bye\n")
+        hub.shut_down([Raw(b"bye\n", b"")])
     assert await take(box) == b"bye\n"
 
 
 def test_hub_full_outboxes_are_kicked_without_blocking_the_publisher() -> None:
     hub = Hub(max_queue_bytes=100)
     slow_kicks, ok_kicks = Kicks(), Kicks()
-    slow = hub.open_outbox(1, None, slow_kicks)
-    ok = hub.open_outbox(2, None, ok_kicks)
-    hub.subscribe(1)
-    hub.subscribe(2)
-    hub.publish(b"x" * 60)
+    slow = open_box(hub, 1, None, slow_kicks)
+    ok = open_box(hub, 2, None, ok_kicks)
+    subscribe(hub, 1)
+    subscribe(hub, 2)
+    publish(hub, b"x" * 60)
     hub.flush()
-    hub.publish(b"y" * 60)
+    publish(hub, b"y" * 60)
     hub.flush()
     # Both are slow readers here: both are kicked, and publishing never blocked.
     assert slow.ended is Reason.SLOW and slow_kicks.count == 1
@@ -126,18 +166,18 @@ def test_hub_full_outboxes_are_kicked_without_blocking_the_publisher() -> None:
 
 def test_hub_kick_is_per_connection() -> None:
     hub = Hub(max_queue_bytes=100)
-    slow = hub.open_outbox(1, None, Kicks())
-    hub.subscribe(1)
+    slow = open_box(hub, 1, None, Kicks())
+    subscribe(hub, 1)
     taken: list[bytes] = []
 
     def fast_write(data: bytes | memoryview) -> int:
         taken.append(bytes(data))
         return len(data)
 
-    fast = hub.open_outbox(2, fast_write, Kicks())
-    hub.subscribe(2)
+    fast = open_box(hub, 2, fast_write, Kicks())
+    subscribe(hub, 2)
     for _ in range(3):
-        hub.publish(b"z" * 60)
+        publish(hub, b"z" * 60)
         hub.flush()
     assert slow.ended is Reason.SLOW
     assert fast.ended is None and taken == [b"z" * 60] * 3
@@ -151,12 +191,12 @@ def test_hub_direct_path_queues_only_the_remainder() -> None:
         calls.append(len(data))
         return 4
 
-    box = hub.open_outbox(1, partial_write, Kicks())
-    hub.subscribe(1)
-    hub.publish(b"0123456789")
+    box = open_box(hub, 1, partial_write, Kicks())
+    subscribe(hub, 1)
+    publish(hub, b"0123456789")
     hub.flush()
     assert box.statistics().queued_bytes == 6
-    hub.publish(b"more")
+    publish(hub, b"more")
     hub.flush()
     assert calls == [10]  # something is queued: the writer owns the socket now
     assert box.statistics().queued_bytes == 10
@@ -172,11 +212,11 @@ def test_hub_direct_path_blocking_and_broken() -> None:
         raise ConnectionResetError
 
     kicks = Kicks()
-    blocked = hub.open_outbox(1, would_block, Kicks())
-    gone = hub.open_outbox(2, broken, kicks)
-    hub.subscribe(1)
-    hub.subscribe(2)
-    hub.publish(b"hello")
+    blocked = open_box(hub, 1, would_block, Kicks())
+    gone = open_box(hub, 2, broken, kicks)
+    subscribe(hub, 1)
+    subscribe(hub, 2)
+    publish(hub, b"hello")
     hub.flush()
     assert blocked.statistics().queued_bytes == 5
     assert gone.ended is Reason.LOST and kicks.count == 1
@@ -184,10 +224,10 @@ def test_hub_direct_path_blocking_and_broken() -> None:
 
 def test_hub_statistics() -> None:
     hub = Hub(max_queue_bytes=1000)
-    hub.open_outbox(1, None, Kicks())
-    hub.open_outbox(2, None, Kicks())
-    hub.subscribe(1)
-    hub.publish(b"abc")
+    open_box(hub, 1, None, Kicks())
+    open_box(hub, 2, None, Kicks())
+    subscribe(hub, 1)
+    publish(hub, b"abc")
     stats = hub.statistics()
     assert (stats.connections, stats.subscribed, stats.pending) == (2, 1, 1)
     hub.flush()
@@ -198,9 +238,9 @@ async def test_hub_round_budget_makes_readers_wait_for_the_flush(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     hub = Hub(max_queue_bytes=400)  # round budget: 100 bytes
-    hub.open_outbox(1, None, Kicks())
-    hub.subscribe(1)
-    hub.publish(b"x" * 100)
+    open_box(hub, 1, None, Kicks())
+    subscribe(hub, 1)
+    publish(hub, b"x" * 100)
     with trio.move_on_after(5) as waited:
         await hub.wait_for_room()
     assert waited.cancelled_caught  # no room until the round is flushed
@@ -213,13 +253,13 @@ async def test_hub_waits_for_a_reading_client_near_its_bound_not_for_a_stalled_o
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     hub = Hub(max_queue_bytes=100)
-    box = hub.open_outbox(1, None, Kicks())
-    hub.subscribe(1)
-    hub.publish(b"a" * 20)
+    box = open_box(hub, 1, None, Kicks())
+    subscribe(hub, 1)
+    publish(hub, b"a" * 20)
     hub.flush()
     batch = await take(box)  # the client is reading: a write just finished
     assert batch == b"a" * 20
-    hub.publish(b"b" * 60)
+    publish(hub, b"b" * 60)
     hub.flush()  # 60 of 100 bytes queued: at risk, and still draining
     assert hub.statistics().at_risk == 1
     with trio.move_on_after(0.1) as waited:
@@ -262,7 +302,7 @@ def test_hub_round_shares_match_a_simple_model(steps: list[tuple[str, int, str, 
     hub = Hub(max_queue_bytes=10**9)
     received = {conn: bytearray() for conn in range(5)}
     for conn in range(5):
-        hub.open_outbox(conn, Recorder(received[conn]), Kicks())
+        open_box(hub, conn, Recorder(received[conn]), Kicks())
     members: dict[str, dict[int, int]] = {"a": {}, "b": {}, "c": {}}
     model = {conn: bytearray() for conn in range(5)}
     # Who gets a broadcast is decided when it is published; which variant, when the round
@@ -283,7 +323,7 @@ def test_hub_round_shares_match_a_simple_model(steps: list[tuple[str, int, str, 
         data, other = b"<%d>" % number, b"[%s<%d>]" % (room.encode(), number)
         if action == "publish":
             exclude = conn if flag else None
-            hub.publish(data, exclude=exclude, room=room, other=other)
+            publish(hub, data, exclude=exclude, room=room, other=other)
             for member in members[room]:
                 if member != exclude:
                     pending[member].append((room, data, other))
@@ -291,7 +331,7 @@ def test_hub_round_shares_match_a_simple_model(steps: list[tuple[str, int, str, 
             hub.send(conn, data)
             pending[conn].append(data)
         elif action == "subscribe":
-            hub.subscribe(conn, room, variant=flag % 2)
+            subscribe(hub, conn, room, variant=flag % 2)
             members[room][conn] = flag % 2
         elif conn in members[room]:
             hub.unsubscribe(conn, room)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from chat_trio.protocol.limits import FULL, Admission, Limits
+from chat_trio.chat.limits import FULL, Admission, Limits
+from chat_trio.doors.text.render import refusal
 
 
 def test_limits_server_full_refuses_newcomers_only() -> None:
     admission = Admission(Limits(max_clients=2))
     assert admission.admit("10.0.0.1", 0) is None
     assert admission.admit("10.0.0.2", 0) is None
-    assert admission.admit("10.0.0.3", 0) == FULL == "Server full, try later."
+    full = admission.admit("10.0.0.3", 0)
+    assert full == FULL and refusal(full) == "Server full, try later."
     admission.release("10.0.0.1")
     assert admission.admit("10.0.0.3", 0) is None
     assert admission.statistics().refused_full == 1
@@ -19,8 +21,9 @@ def test_limits_per_address_counts_concurrent_connections() -> None:
     admission = Admission(Limits(max_per_address=2, connect_rate=0))
     assert admission.admit("10.0.0.1", 0) is None
     assert admission.admit("10.0.0.1", 0) is None
-    refusal = admission.admit("10.0.0.1", 0)
-    assert refusal == "Too many connections from your address (at most 2), try later."
+    refused = admission.admit("10.0.0.1", 0)
+    assert refused is not None
+    assert refusal(refused) == "Too many connections from your address (at most 2), try later."
     assert admission.admit("10.0.0.2", 0) is None  # other addresses are not affected
     admission.release("10.0.0.1")
     assert admission.admit("10.0.0.1", 0) is None
@@ -39,8 +42,9 @@ def test_limits_loopback_is_exempt_unless_asked() -> None:
 def test_limits_connect_rate_is_a_token_bucket() -> None:
     admission = Admission(Limits(max_per_address=0, connect_burst=3, connect_rate=1.0))
     assert [admission.admit("10.0.0.1", 0) for _ in range(3)] == [None, None, None]
-    refusal = admission.admit("10.0.0.1", 0.5)
-    assert refusal == "Too many connection attempts from your address, try again shortly."
+    refused = admission.admit("10.0.0.1", 0.5)
+    assert refused is not None
+    assert refusal(refused) == "Too many connection attempts from your address, try again shortly."
     assert admission.admit("10.0.0.1", 1.0) is None  # one token back after a second
     assert admission.admit("10.0.0.1", 1.0) is not None
     assert admission.admit("10.0.0.1", 100.0) is None  # refilled, capped at the burst

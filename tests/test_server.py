@@ -17,9 +17,9 @@ import pytest
 import trio
 import trio.testing
 
+from chat_trio.chat.limits import Limits
+from chat_trio.chat.world import Rules
 from chat_trio.config import Config
-from chat_trio.protocol.core import Rules
-from chat_trio.protocol.limits import Limits
 from chat_trio.server import StartupError, serve
 from tests.conftest import LineClient, serving, start_cli
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import trio
 import trio.lowlevel
 
-from chat_trio.protocol.core import Rules
+from chat_trio.chat.world import Rules
 from tests.conftest import LineClient, start_cli
 from tests.test_server import connected, local, running
 

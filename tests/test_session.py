@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from chat_trio.protocol.core import Rules
+from chat_trio.chat.world import Rules
 from chat_trio.transports.tcp import direct_writer
 from tests.conftest import LineClient, MemoryServer, open_memory_server
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from chat_trio.protocol.events import Entry, Kind
+from chat_trio.chat.events import Entry, Kind
 from chat_trio.storage import database
 from chat_trio.storage.store import QUEUE_ENTRIES, Retention, Store
 

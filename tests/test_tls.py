@@ -48,7 +48,7 @@ async def test_tls_client_chats_with_a_plain_client(ca: trustme.CA, cert_files: 
     ca.configure_trust(context)
     with trio.fail_after(10):
         async with serving(cert_files) as (addresses, _):
-            (_, plain_port), (_, tls_port) = addresses
+            plain_port, tls_port = (a.port for a in addresses)
             alice = await tls_client(tls_port, context)
             bob = LineClient(await trio.open_tcp_stream("127.0.0.1", plain_port))
             await alice.register("Alice")
@@ -69,7 +69,7 @@ async def test_tls_untrusted_client_fails_alone(cert_files: Config) -> None:
     untrusting = ssl.create_default_context()  # does not know our test CA
     with trio.fail_after(10):
         async with serving(cert_files) as (addresses, _):
-            (_, plain_port), (_, tls_port) = addresses
+            plain_port, tls_port = (a.port for a in addresses)
             bob = LineClient(await trio.open_tcp_stream("127.0.0.1", plain_port))
             await bob.register("Bob")
             with pytest.raises(trio.BrokenResourceError):

@@ -14,9 +14,9 @@ import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from chat_trio.protocol.accounts import Account, Ban
-from chat_trio.protocol.core import name_key
-from chat_trio.protocol.events import CONVERSATION, Entry, Kind
+from chat_trio.chat.events import CONVERSATION, Entry, Kind
+from chat_trio.chat.registry import Account, Ban
+from chat_trio.chat.world import name_key
 
 SCHEMA_VERSION = 2  # 1: history; 2: accounts and bans
 

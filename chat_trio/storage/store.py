@@ -32,7 +32,7 @@ from typing import TypeVar
 import attrs
 import trio
 
-from chat_trio.protocol.events import Entry
+from chat_trio.chat.events import Entry
 from chat_trio.storage import database
 
 log = logging.getLogger("chat_trio.storage")

@@ -1,6 +1,6 @@
 """Plain TCP: listeners, the peer's address, and the non-blocking write for the hub's fast path.
 
-Thin by design: everything the protocol means lives in ``protocol/``; everything about
+Thin by design: everything the chat means lives in ``chat/`` and ``doors/``; everything about
 delivery lives in ``hub.py``.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from chat_trio.hub import TrySend
+from chat_trio.delivery.hub import TrySend
 
 ACCEPT_BATCH = 1000
 """Connections accepted per wake-up. trio's own accept loop takes one per scheduler round;

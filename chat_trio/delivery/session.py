@@ -1,6 +1,7 @@
 """One connection, from accept to close: a reader task and a writer task in one nursery.
 
-The reader feeds received bytes to the sans-I/O core and hands its outputs to the hub;
+The reader feeds received bytes to the connection's door, hands the intents the door
+parses to the rules (chat/), and carries out what the rules answer (effects.py);
 the writer drains the connection's outbox into the stream. Either one ending ends the
 other: the writer cancels the nursery when it stops, and the reader, when the input is
 over, asks the hub to close the outbox after what is pending for it, so the writer
@@ -25,32 +26,24 @@ from collections import deque
 import attrs
 import trio
 
-from chat_trio.hub import Hub, Outbox, TrySend
-from chat_trio.passwords import Passwords
-from chat_trio.protocol.core import Chat
-from chat_trio.protocol.events import (
-    Broadcast,
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import ConnId, Disconnected, Entry, Event, History, Reason, Refused
+from chat_trio.chat.outputs import (
     CheckPassword,
-    Close,
-    ConnId,
-    Disconnected,
-    Entry,
-    Error,
-    Event,
     HashPassword,
-    History,
     LoadHistory,
     Output,
+    Outputs,
     QueryHistory,
-    Reason,
-    Record,
-    Reply,
     SaveAccount,
     SaveBan,
-    Subscribe,
-    Unsubscribe,
 )
-from chat_trio.protocol.render import render
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.state import Phase
+from chat_trio.delivery.effects import carry_out, follow_views
+from chat_trio.delivery.hub import Hub, Outbox, TrySend
+from chat_trio.doors import Answer, Door, Free
+from chat_trio.passwords import Passwords
 from chat_trio.storage import database
 from chat_trio.storage.store import Store
 
@@ -72,28 +65,6 @@ NOTICE_TIMEOUT = 1.0
 """Seconds to try to tell a kicked client why (best effort: it is not reading)."""
 
 
-def carry_out(conn: ConnId, output: Output, hub: Hub, store: Store | None) -> Reason | None:
-    """Carry out one of the core's outputs that needs no waiting, for connection ``conn``.
-    Returns the reason if it closes ``conn`` itself."""
-    if isinstance(output, Broadcast):
-        other = render(output.events, prefix=f"[{output.room}] ")
-        hub.publish(render(output.events), output.exclude, output.room, other)
-    elif isinstance(output, Reply):
-        hub.send(output.to, render(output.events))
-    elif isinstance(output, Subscribe):
-        hub.subscribe(output.conn, output.room, variant=0 if output.current else 1)
-    elif isinstance(output, Unsubscribe):
-        hub.unsubscribe(output.conn, output.room)
-    elif isinstance(output, Record):
-        if store is not None:
-            store.record_nowait(output.entries)
-    elif isinstance(output, Close):
-        if output.conn == conn:
-            return output.reason
-        hub.finish(output.conn, output.reason)  # another user, kicked: after its last lines
-    return None
-
-
 @attrs.frozen
 class Services:
     """What sessions share besides the core and the hub (None: not on this server)."""
@@ -103,36 +74,85 @@ class Services:
 
 
 async def perform(
-    conn: ConnId, outputs: list[Output], chat: Chat, hub: Hub, services: Services
+    conn: ConnId, door: Door, outputs: list[Output], chat: Chat, hub: Hub, services: Services
 ) -> Reason | None:
-    """Carry out the core's outputs for ``conn`` in order, waiting for the ones that read
-    or write storage or hash a password. Returns the reason if they close ``conn``."""
+    """Carry out the rules' outputs for ``conn`` in order, waiting for the ones that read
+    or write storage or hash a password, and handing their answers back to the rules.
+    Returns the reason if they close ``conn``."""
     store = services.store
     closing = None
     pending = deque(outputs)
     while pending:
         output = pending.popleft()
-        more: list[Output] = []
+        answer = Outputs(conn)
         if isinstance(output, LoadHistory):
             entries, topic, name = await _load(output.room, chat, store)
-            more = chat.history_loaded(
-                output.conn, name or output.room, entries, topic, trio.current_time()
-            )
+            now = trio.current_time()
+            chat.history_loaded(output.conn, name or output.room, entries, topic, now, answer)
         elif isinstance(output, QueryHistory):
-            hub.send(output.conn, render([await _answer(output, chat, store)]))
+            hub.send(output.conn, door.render([await _answer(output, chat, store)]))
         elif isinstance(output, CheckPassword):
             ok, admin = await _check(output, services)
-            more = chat.password_checked(output.conn, ok, admin, trio.current_time())
+            chat.password_checked(output.conn, ok, admin, trio.current_time(), answer)
         elif isinstance(output, HashPassword):
-            assert services.passwords is not None  # the core registers only with storage
+            assert services.passwords is not None  # the rules register only with storage
             hashed = await services.passwords.hash(output.password)
-            more = chat.password_hashed(output.conn, hashed, trio.current_time())
+            chat.password_hashed(output.conn, hashed, trio.current_time(), answer)
         elif isinstance(output, (SaveAccount, SaveBan)):
             await _save(output, store)
         else:
-            closing = carry_out(conn, output, hub, store) or closing
-        pending.extendleft(reversed(more))
+            closing = carry_out(conn, door, output, hub, store) or closing
+        door.observe(answer.take_mine())
+        pending.extendleft(reversed(answer.done()))
     return closing
+
+
+def hand_over(conn: ConnId, door: Door, chat: Chat, now: float, out: Outputs) -> bool:
+    """Hand the rules the door's items, one at a time, collecting into ``out``, until the
+    door needs data, flood control holds an item (the door keeps it), or the rules wait for
+    slow work. Returns True in that last case: carry out ``out``, then call again.
+
+    Never blocks: each item is parsed for the phase the connection is in by then.
+    """
+    while (phase := chat.phase(conn)) is not Phase.CLOSING:
+        item = door.next_item(phase)
+        if item is None:
+            break
+        if isinstance(item, Answer):
+            out.reply(conn, *item.events)
+        else:
+            free = isinstance(item, Free)
+            intent = item.intent if isinstance(item, Free) else item
+            if not chat.handle(conn, intent, now, out, free=free):
+                door.push_back(item)
+                chat.waiting(conn, door.backlog(), out)
+                break
+        door.observe(out.take_mine())
+        if out.waiting:
+            return True
+    chat.input_done(conn, now, out)
+    return False
+
+
+async def pump(
+    conn: ConnId, door: Door, out: Outputs, chat: Chat, hub: Hub, services: Services
+) -> Reason | None:
+    """Hand the rules every item the door has (after what ``out`` holds already), and
+    carry out what they say. Returns the reason if that closes ``conn``.
+
+    See ``hand_over``; where the rules wait for slow work, this waits for it and goes on;
+    where flood control holds an item, ``chat.deadline`` says when to try again.
+    """
+    while True:
+        now = trio.current_time()
+        before = chat.phase(conn)
+        waiting = hand_over(conn, door, chat, now, out)
+        closing = await perform(conn, door, out.done(), chat, hub, services)
+        follow_views(conn, door, hub)
+        if before is Phase.NAMING and chat.phase(conn) in (Phase.CHATTING, Phase.BUSY):
+            log.info("register conn=%d name=%s", conn, chat.name_of(conn))
+        if closing is not None or not waiting:
+            return closing
 
 
 async def _check(request: CheckPassword, services: Services) -> tuple[bool, bool]:
@@ -175,7 +195,7 @@ async def _load(room: str, chat: Chat, store: Store | None) -> tuple[list[Entry]
 
 async def _answer(query: QueryHistory, chat: Chat, store: Store | None) -> Event:
     if store is None:
-        return Error("This server keeps no history.")
+        return Refused(Problem.HISTORY_OFF)
     try:
         if query.peer:
             entries = await store.read(
@@ -185,7 +205,7 @@ async def _answer(query: QueryHistory, chat: Chat, store: Store | None) -> Event
             entries = await store.read(database.room_history, query.room, query.limit)
     except sqlite3.Error as exc:
         log.error("history-read-failed error=%r", str(exc))
-        return Error("History is not available right now; please try again later.")
+        return Refused(Problem.HISTORY_UNAVAILABLE)
     return History(query.peer or query.room, tuple(entries), chat.today(), asked=True)
 
 
@@ -194,6 +214,7 @@ async def serve_connection(
     conn: ConnId,
     chat: Chat,
     hub: Hub,
+    door: Door,
     *,
     services: Services | None = None,
     address: str = "",
@@ -206,6 +227,7 @@ async def serve_connection(
     Args:
       stream: the connection; closed when this returns.
       conn: a connection id never used before.
+      door: the connection's door (its dialect), new for this connection.
       services: storage and password hashing; None: neither (history in memory only).
       address: the client's IP address ("" if unknown), for bans and login throttling.
       try_send: a non-blocking write to the same connection, for the hub's fast path
@@ -219,11 +241,14 @@ async def serve_connection(
     outbox: Outbox | None = None
     try:
         async with trio.open_nursery() as nursery:
-            outbox = hub.open_outbox(conn, try_send, on_kick=nursery.cancel_scope.cancel)
+            outbox = hub.open_outbox(
+                conn, try_send, on_kick=nursery.cancel_scope.cancel, render=door.render
+            )
             nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)
-            greeting = chat.connect(conn, trio.current_time(), address)
-            reason = await perform(conn, greeting, chat, hub, services) or await _read(
-                stream, conn, chat, hub, services
+            greeting = Outputs(conn)
+            chat.connect(conn, trio.current_time(), greeting, address)
+            reason = await pump(conn, door, greeting, chat, hub, services) or await _read(
+                stream, conn, door, chat, hub, services
             )
             hub.finish(conn)
             nursery.cancel_scope.deadline = trio.current_time() + FLUSH_TIMEOUT
@@ -235,13 +260,15 @@ async def serve_connection(
         hub.remove(conn)
         if outbox is not None and outbox.ended is not None:
             reason = outbox.ended
-        for output in chat.disconnect(conn, reason):
-            carry_out(conn, output, hub, services.store)
+        farewell = Outputs(conn)
+        chat.disconnect(conn, reason, farewell)
+        for output in farewell.done():
+            carry_out(conn, door, output, hub, services.store)
         # Cleanup may run in a cancelled scope: shield it, and bound it.
         with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
             try:
                 if reason is Reason.SLOW:
-                    await stream.send_all(render([Disconnected(reason)]))
+                    await stream.send_all(door.render([Disconnected(reason)]))
                 await stream.aclose()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
@@ -250,26 +277,27 @@ async def serve_connection(
 
 
 async def _read(
-    stream: trio.abc.Stream, conn: ConnId, chat: Chat, hub: Hub, services: Services
+    stream: trio.abc.Stream, conn: ConnId, door: Door, chat: Chat, hub: Hub, services: Services
 ) -> Reason:
-    """Feed the core until it closes the connection; return why."""
+    """Feed the door and the rules until they close the connection; return why."""
     while True:
         try:
-            data = await _receive(stream, chat.deadline(conn))
+            data = await _receive(stream, min(chat.deadline(conn), door.deadline()))
         except trio.BrokenResourceError:
             return Reason.LOST
-        if data is None:  # the core's deadline passed
-            closing = await perform(
-                conn, chat.expire(conn, trio.current_time()), chat, hub, services
-            )
+        out = Outputs(conn)
+        if data is None:  # a deadline passed
+            now = trio.current_time()
+            chat.expire(conn, now, out)
+            if (item := door.expire(now)) is not None:
+                door.push_back(item)
         else:
             # Flow control: hold this chunk (at most READ_SIZE) until the hub has room.
             # No await between the wait and the publish, so the check holds when we publish.
             await hub.wait_for_room()
-            outputs = chat.receive(conn, data, trio.current_time())
-            if any(isinstance(o, Subscribe) for o in outputs):
-                log.info("register conn=%d name=%s", conn, chat.name_of(conn))
-            closing = await perform(conn, outputs, chat, hub, services)
+            chat.heard(conn, trio.current_time())
+            door.receive_data(data)
+        closing = await pump(conn, door, out, chat, hub, services)
         if closing is not None:
             return closing
 

@@ -25,6 +25,9 @@ from collections import OrderedDict
 
 import attrs
 
+from chat_trio.chat.events import Refused
+from chat_trio.chat.problems import Problem
+
 
 @attrs.frozen
 class Limits:
@@ -48,7 +51,7 @@ class AdmissionStatistics:
     refused_rate: int
 
 
-FULL = "Server full, try later."
+FULL = Refused(Problem.SERVER_FULL)
 
 
 def _is_loopback(address: str) -> bool:
@@ -68,9 +71,9 @@ class Admission:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
         self._refused = {"full": 0, "per-address": 0, "rate": 0}
 
-    def admit(self, address: str, now: float) -> str | None:
+    def admit(self, address: str, now: float) -> Refused | None:
         """Count a new connection from ``address`` and return None, or return why not
-        (a sentence for the client; nothing is counted then)."""
+        (the door tells the client; nothing is counted then)."""
         limits = self.limits
         if self._open >= limits.max_clients:
             self._refused["full"] += 1
@@ -79,15 +82,12 @@ class Admission:
         per_address = self._per_address.get(address, 0)
         if limited and limits.max_per_address and per_address >= limits.max_per_address:
             self._refused["per-address"] += 1
-            return (
-                f"Too many connections from your address (at most "
-                f"{limits.max_per_address}), try later."
-            )
+            return Refused(Problem.TOO_MANY_FROM_ADDRESS, limit=limits.max_per_address)
         if limited and limits.connect_rate:
             tokens = self._take_token(address, now)
             if tokens is None:
                 self._refused["rate"] += 1
-                return "Too many connection attempts from your address, try again shortly."
+                return Refused(Problem.CONNECTING_TOO_FAST)
         self._open += 1
         self._per_address[address] = self._per_address.get(address, 0) + 1
         return None

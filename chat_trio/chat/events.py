@@ -1,14 +1,9 @@
-"""The vocabulary of the protocol: what users see, and what the core asks of the I/O layer.
+"""Events: what users see, as meaning rather than bytes (one small frozen class each).
 
-Two families of small frozen classes live here:
-
-* **Events** are things a user sees (``Said``, ``Joined``, ``UserList`` ...). They carry
-  meaning, not bytes: each transport renders them its own way (``render.py`` for
-  nc/telnet), so the rules in ``core.py`` never depend on a wire format.
-* **Outputs** are the core's instructions to the I/O layer: deliver these events to one
-  connection (``Reply``), to every member of a room (``Broadcast``), start delivering
-  broadcasts to a connection (``Subscribe``), or end a connection (``Close``); and
-  the history it needs stored (``Record``) or read (``LoadHistory``, ``QueryHistory``).
+The rules (``core.py`` and the modules it dispatches to) produce events; each door renders
+them its own way (``doors/text/render.py`` for nc/telnet, ``doors/irc/render.py`` for IRC),
+so the rules never depend on a wire format or a wording. Refusals and confirmations are
+``Refused`` and ``Done``, carrying a typed ``Problem`` or ``Outcome`` (problems.py).
 
 This module must never import trio or do I/O.
 """
@@ -19,7 +14,7 @@ import enum
 
 import attrs
 
-from chat_trio.protocol.accounts import Account, Ban
+from chat_trio.chat.problems import Outcome, Problem
 
 ConnId = int
 """Identifies one connection for the lifetime of the server (never reused)."""
@@ -54,13 +49,6 @@ class Greeting:
 @attrs.frozen
 class AskName:
     """The username prompt (no line break: the user types after it)."""
-
-
-@attrs.frozen
-class NameRefused:
-    """A username was refused; the prompt follows."""
-
-    reason: str  #: a complete sentence that says what is wrong
 
 
 @attrs.frozen
@@ -111,6 +99,7 @@ class Private:
     peer: str  #: the other user: the sender for the receiver, the receiver for the sender
     text: str
     incoming: bool
+    action: bool = False  #: a ``/me`` sent privately (IRC's CTCP ACTION to a nick)
 
 
 @attrs.frozen
@@ -132,55 +121,61 @@ class TopicChanged:
 
 @attrs.frozen
 class RoomEntered:
-    """The viewer is now in ``room`` and talking there (``/join`` or ``/switch``)."""
+    """The viewer is in ``room`` now: it joined it, or asked to see it (``Focus``)."""
 
     room: str
     members: int  #: including the viewer
     topic: str  #: "" when none is set
-    joined: bool  #: False: it was a member already and only switched to it
+    joined: bool  #: False: it was a member already
+    quiet: bool = False  #: joined as part of registering (the lobby), not by asking
 
 
 @attrs.frozen
 class Topic:
-    """The answer to /topic without text."""
+    """A room's topic, asked for."""
 
     room: str
     text: str  #: "" when none is set
+    by: str = ""  #: who set it
+    at: float = 0.0  #: when (Unix time)
 
 
 @attrs.frozen
 class RoomLeft:
-    """The viewer left ``room``; plain text now goes to ``current``."""
+    """The viewer left ``room``."""
 
     room: str
-    current: str
 
 
 @attrs.frozen
 class UserList:
-    """The answer to /users (``room`` None: everyone online) or /users #room."""
+    """Who is online (``room`` None) or in ``room``."""
 
     total: int  #: how many users are online (or in the room)
-    names: tuple[str, ...]  #: sorted case-insensitively; at most the first ``USERS_SHOWN``
+    names: tuple[str, ...]  #: sorted case-insensitively; at most the ``limit`` asked for
     room: str | None = None
+    admins: frozenset[str] = frozenset()  #: which of ``names`` are admins
 
 
 @attrs.frozen
 class RoomList:
-    """The answer to /rooms."""
+    """The rooms that exist, busiest first."""
 
     total: int  #: how many rooms exist
-    rooms: tuple[tuple[str, int], ...]  #: (name, members), busiest first; at most ``ROOMS_SHOWN``
+    rooms: tuple[tuple[str, int], ...]  #: (name, members); at most the ``limit`` asked for
+    topics: tuple[str, ...] = ()  #: each listed room's topic ("" when none), same order
 
 
 @attrs.frozen
 class Whois:
-    """The answer to /whois."""
+    """What is known about a user who is online."""
 
     name: str
     rooms: tuple[str, ...]
     since: float  #: when the user connected (Unix time)
     idle: float  #: seconds since the user last sent anything
+    account: str = ""  #: the account it is logged in to ("" for a guest)
+    admin: bool = False
 
 
 class Kind(enum.Enum):
@@ -229,17 +224,39 @@ class Help:
 
 
 @attrs.frozen
-class Error:
-    """A request could not be carried out; nothing was sent to anyone else."""
+class Refused:
+    """A request could not be carried out (nothing was sent to anyone else), or the
+    connection is about to close for this reason. Only the fields ``problem`` names are set.
+    """
 
-    text: str  #: a complete sentence that says what is wrong and what to do
+    problem: Problem
+    name: str = ""  #: the name, command or word concerned
+    room: str = ""
+    char: str = ""  #: the character that is not allowed
+    length: int = 0  #: how long what was given is
+    limit: float = 0  #: the bound it broke (characters, lines, seconds)
+    rate: float = 0.0  #: lines per second (flood control)
+    until: float = 0.0  #: Unix time a ban ends (inf: never)
+    naming: bool = False  #: it happened while choosing a first name
+    final: bool = False  #: too many bad names: the connection closes after this
+    still: str = ""  #: a rename was refused: the name kept
 
 
 @attrs.frozen
-class Notice:
-    """A confirmation or a piece of news for one user, shown as ``* text``."""
+class Done:
+    """Something was done at the viewer's request, or to the viewer (kicked, banned)."""
 
-    text: str
+    outcome: Outcome
+    name: str = ""
+    text: str = ""  #: a reason given
+    kind: str = ""  #: of a ban: "account" or "address"
+    key: str = ""  #: of a ban: the account key or the address
+    until: float = 0.0
+
+
+class Local:
+    """Base of events a door makes for its own connection (IRC's CAP and PONG replies):
+    never produced by the rules, rendered only by the door that made them."""
 
 
 @attrs.frozen
@@ -259,7 +276,6 @@ class Disconnected:
 Event = (
     Greeting
     | AskName
-    | NameRefused
     | Welcome
     | Joined
     | Left
@@ -276,138 +292,9 @@ Event = (
     | Whois
     | History
     | Help
-    | Error
-    | Notice
+    | Refused
+    | Done
     | Goodbye
     | Disconnected
-)
-
-
-# -- Outputs: what the core asks the I/O layer to do ---------------------------------------
-
-
-@attrs.frozen
-class Reply:
-    """Deliver ``events`` to one connection only."""
-
-    to: ConnId
-    events: tuple[Event, ...]
-
-
-@attrs.frozen
-class Broadcast:
-    """Deliver ``events`` to every member of ``room`` except ``exclude``.
-
-    Members for whom ``room`` is not the current room see each line prefixed with
-    ``[room]``."""
-
-    events: tuple[Event, ...]
-    exclude: ConnId | None
-    room: str
-
-
-@attrs.frozen
-class Subscribe:
-    """From now on, deliver broadcasts to ``room`` to ``conn`` as well (or, if it is a
-    member already, just note whether ``room`` is its current room)."""
-
-    conn: ConnId
-    room: str
-    current: bool
-
-
-@attrs.frozen
-class Unsubscribe:
-    """Deliver no more broadcasts to ``room`` to ``conn``."""
-
-    conn: ConnId
-    room: str
-
-
-@attrs.frozen
-class Close:
-    """Deliver what is already queued for ``conn``, then close it."""
-
-    conn: ConnId
-    reason: Reason
-
-
-@attrs.frozen
-class Record:
-    """Store ``entries`` in the history, in order (best effort; see storage)."""
-
-    entries: tuple[Entry, ...]
-
-
-@attrs.frozen
-class LoadHistory:
-    """``conn`` is joining ``room``, whose recent history is not in memory: load it, then
-    call ``Chat.history_loaded``. The core handles nothing else from ``conn`` meanwhile."""
-
-    conn: ConnId
-    room: str
-
-
-@attrs.frozen
-class QueryHistory:
-    """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` or, when
-    ``peer`` is set, the private messages between ``name`` and ``peer`` since ``since``."""
-
-    conn: ConnId
-    limit: int
-    room: str = ""
-    name: str = ""
-    peer: str = ""
-    since: float = 0.0
-
-
-@attrs.frozen
-class CheckPassword:
-    """Check ``password`` against the stored account ``key`` (in a worker thread), then call
-    ``Chat.password_checked``. The core handles nothing else from ``conn`` meanwhile."""
-
-    conn: ConnId
-    key: str  #: name_key of the account
-    password: str = attrs.field(repr=False)
-
-
-@attrs.frozen
-class HashPassword:
-    """Hash ``password`` (in a worker thread), then call ``Chat.password_hashed``. The core
-    handles nothing else from ``conn`` meanwhile."""
-
-    conn: ConnId
-    password: str = attrs.field(repr=False)
-
-
-@attrs.frozen
-class SaveAccount:
-    """Store ``account`` under ``key`` (None: delete it). Durable, unlike ``Record``."""
-
-    key: str
-    account: Account | None
-
-
-@attrs.frozen
-class SaveBan:
-    """Store ``ban`` (None: lift the ban on (``kind``, ``key``)). Durable."""
-
-    kind: str
-    key: str
-    ban: Ban | None
-
-
-Output = (
-    Reply
-    | Broadcast
-    | Subscribe
-    | Unsubscribe
-    | Close
-    | Record
-    | LoadHistory
-    | QueryHistory
-    | CheckPassword
-    | HashPassword
-    | SaveAccount
-    | SaveBan
+    | Local
 )

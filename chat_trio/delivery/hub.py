@@ -36,12 +36,14 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Callable, Hashable
+import time
+from collections.abc import Callable, Sequence
 
 import attrs
 import trio
 
-from chat_trio.protocol.events import ConnId, Reason
+from chat_trio.chat.events import ConnId, Event, Reason
+from chat_trio.doors import View
 
 log = logging.getLogger("chat_trio.hub")
 
@@ -55,11 +57,11 @@ MAX_QUEUE_ITEMS = 4096
 per-item bookkeeping (a slot and maybe a view), since the hub adds at most one item per
 connection per scheduler round and a writer drains them all at once."""
 
-Room = Hashable
-"""Whatever names an audience: broadcasts to a room reach the connections subscribed to it."""
+Room = str
+"""Names an audience: broadcasts to a room reach the connections subscribed to it."""
 
-Variant = int
-"""Which of a broadcast's two renderings a member gets: 0 = ``data``, 1 = ``other``."""
+Render = Callable[[Sequence[Event]], bytes]
+"""How one connection's door renders what is sent to it alone."""
 
 
 Chunk = bytes | memoryview
@@ -144,6 +146,7 @@ class Outbox:
         "ended",
         "last_write",
         "max_bytes",
+        "render",
         "rooms",
     )
 
@@ -154,8 +157,10 @@ class Outbox:
         try_send: TrySend | None,
         on_kick: Callable[[], None],
         flow: _Flow | None = None,
+        render: Render | None = None,
     ) -> None:
         self.conn = conn
+        self.render = render  #: its door's rendering of what is sent to it alone
         self.max_bytes = max_bytes
         self.rooms: dict[Room, Member] = {}  # the rooms it is subscribed to
         self.ended: Reason | None = None  # why the server side ended it, if it did
@@ -279,20 +284,19 @@ class HubStatistics:
 class Member:
     """One connection's membership of one room (shared by the outbox and the hub's index)."""
 
-    __slots__ = ("outbox", "since", "variant")
+    __slots__ = ("outbox", "since", "view")
 
-    def __init__(self, outbox: Outbox, since: int, variant: Variant) -> None:
+    def __init__(self, outbox: Outbox, since: int, view: View) -> None:
         self.outbox = outbox
         self.since = since  #: hub sequence number when it subscribed: it gets later items
-        self.variant = variant  #: which rendering of the room's broadcasts it gets
+        self.view = view  #: how its door renders the room's broadcasts
 
 
 @attrs.frozen
 class _Broadcast:
     seq: int
     room: Room
-    data: bytes  #: for members whose variant is 0
-    other: bytes  #: for members whose variant is 1 (the room is not their current one)
+    events: Sequence[Event]  #: rendered at the flush, once per view that a member uses
     exclude: ConnId | None  #: left out (its sender)
 
 
@@ -318,26 +322,31 @@ class Hub:
     # -- connections -----------------------------------------------------------------------
 
     def open_outbox(
-        self, conn: ConnId, try_send: TrySend | None, on_kick: Callable[[], None]
+        self,
+        conn: ConnId,
+        try_send: TrySend | None,
+        on_kick: Callable[[], None],
+        render: Render | None = None,
     ) -> Outbox:
-        """Create ``conn``'s outbox. ``on_kick`` must cancel the connection's session."""
+        """Create ``conn``'s outbox. ``on_kick`` must cancel the connection's session;
+        ``render`` is its door's, for ``send_events`` and the shutdown notice."""
         if self._closed:
             raise trio.ClosedResourceError("the hub is shut down")
-        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick, self._flow)
+        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick, self._flow, render)
         self._outboxes[conn] = outbox
         return outbox
 
-    def subscribe(self, conn: ConnId, room: Room = "", variant: Variant = 0) -> None:
-        """Deliver broadcasts to ``room`` published from now on to ``conn`` as well, in
-        ``variant``. Already a member: only its variant changes (nothing is missed)."""
+    def subscribe(self, conn: ConnId, room: Room, view: View) -> None:
+        """Deliver broadcasts to ``room`` published from now on to ``conn`` as well,
+        rendered by ``view``. Already a member: only its view changes (nothing is missed)."""
         outbox = self._outboxes[conn]
         member = outbox.rooms.get(room)
         if member is None:
-            member = outbox.rooms[room] = Member(outbox, self._seq, variant)
+            member = outbox.rooms[room] = Member(outbox, self._seq, view)
             self._rooms.setdefault(room, {})[conn] = member
-        member.variant = variant
+        member.view = view
 
-    def unsubscribe(self, conn: ConnId, room: Room = "") -> None:
+    def unsubscribe(self, conn: ConnId, room: Room) -> None:
         """Deliver no more broadcasts to ``room`` to ``conn`` after those already published.
 
         Flushes the round first (rare: only when a member leaves a room), so the lines said
@@ -379,21 +388,22 @@ class Hub:
     # -- publishing (never blocks) ---------------------------------------------------------
 
     def publish(
-        self,
-        data: bytes,
-        exclude: ConnId | None = None,
-        room: Room = "",
-        other: bytes | None = None,
+        self, events: Sequence[Event], room: Room, exclude: ConnId | None = None, size: int = 0
     ) -> None:
-        """Deliver ``data`` to every member of ``room`` except ``exclude`` (``other``
-        instead of ``data`` to members subscribed with variant 1)."""
-        if data and not self._closed:
+        """Deliver ``events`` to every member of ``room`` except ``exclude``, each member
+        in its own view (rendered at the flush, once per view). ``size``: about how many
+        bytes that is, for flow control's round budget."""
+        if events and not self._closed:
             self._seq += 1
-            self._broadcasts.append(
-                _Broadcast(self._seq, room, data, data if other is None else other, exclude)
-            )
-            self._round_bytes += len(data)
+            self._broadcasts.append(_Broadcast(self._seq, room, events, exclude))
+            self._round_bytes += size
             self._wakeup.set()
+
+    def send_events(self, conn: ConnId, events: Sequence[Event]) -> None:
+        """Deliver ``events`` to ``conn`` only, rendered by its door."""
+        outbox = self._outboxes.get(conn)
+        if outbox is not None and outbox.render is not None:
+            self.send(conn, outbox.render(events))
 
     def send(self, conn: ConnId, data: bytes) -> None:
         """Deliver ``data`` to ``conn`` only, in order with the broadcasts around it."""
@@ -439,8 +449,9 @@ class Hub:
             self._wakeup = trio.Event()
             self.flush()
 
-    def shut_down(self, farewell: bytes) -> None:
-        """Flush, send ``farewell`` to every connection, and close every outbox.
+    def shut_down(self, farewell: Sequence[Event]) -> None:
+        """Flush, send ``farewell`` to every connection (rendered by its door), and close
+        every outbox.
 
         Writers then drain what is queued and end; ``run`` returns.
         """
@@ -449,7 +460,8 @@ class Hub:
         self._wakeup.set()
         self._flow.wake()
         for outbox in list(self._outboxes.values()):
-            outbox.offer(farewell)
+            if outbox.render is not None:
+                outbox.offer(outbox.render(farewell))
             outbox.close(Reason.SHUTDOWN)
 
     def flush(self) -> None:
@@ -461,25 +473,24 @@ class Hub:
         self._flushes += 1
         self._round_bytes = 0
         self._flow.wake()
-        round_ = _Round(broadcasts, direct)
+        round_ = _Round(broadcasts, direct, time.time())
         special = round_.special
         if len(round_.rooms) > 1:  # members of two busy rooms interleave them: own share
             seen: set[ConnId] = set()
             for room in round_.rooms:
                 for conn in self._rooms.get(room, ()):
                     (special if conn in seen else seen).add(conn)
-        # Everyone else in a room shares one bytes object: the room's broadcasts this round.
+        # Everyone else in a room with the same view shares one bytes object: the room's
+        # broadcasts this round, rendered once for that view.
         for room, channel in round_.rooms.items():
-            first, plain = channel.seqs[0], channel.everything(0)
+            first = channel.seqs[0]
             for conn, member in self._rooms.get(room, {}).items():
                 if conn in special:
                     continue
                 if member.since >= first:
                     special.add(conn)  # subscribed during this round: sees only a suffix
-                elif member.variant == 0:
-                    member.outbox.offer(plain)
                 else:
-                    member.outbox.offer(channel.everything(1))
+                    member.outbox.offer(channel.everything(member.view))
         for recipient in special:
             own = self._outboxes.get(recipient)
             if own is not None and (share := round_.share_of(recipient, own.rooms)):
@@ -503,43 +514,54 @@ class Hub:
 
 
 class _Channel:
-    """One room's broadcasts in one round, in both variants."""
+    """One room's broadcasts in one round, rendered lazily, once per view."""
 
-    def __init__(self) -> None:
+    def __init__(self, room: Room, wall: float) -> None:
+        self.room = room
+        self.wall = wall  # the round's time, for views that show it (IRC's server-time)
         self.seqs: list[int] = []
         self.items: list[_Broadcast] = []
-        self._joined: list[bytes | None] = [None, None]
-        self._offsets: list[list[int] | None] = [None, None]
+        self._parts: dict[View, list[bytes]] = {}
+        self._joined: dict[View, bytes] = {}
+        self._offsets: dict[View, list[int]] = {}
 
-    def everything(self, variant: Variant) -> bytes:
-        """All of this round's broadcasts to the room, in ``variant`` (built once)."""
-        joined = self._joined[variant]
+    def parts(self, view: View) -> list[bytes]:
+        """Each broadcast rendered by ``view`` (rendered once per round)."""
+        parts = self._parts.get(view)
+        if parts is None:
+            room, wall = self.room, self.wall
+            parts = self._parts[view] = [view(b.events, room, wall) for b in self.items]
+        return parts
+
+    def everything(self, view: View) -> bytes:
+        """All of this round's broadcasts to the room, rendered by ``view`` (built once)."""
+        joined = self._joined.get(view)
         if joined is None:
-            parts = [b.data for b in self.items] if variant == 0 else [b.other for b in self.items]
-            joined = self._joined[variant] = b"".join(parts)
+            parts = self.parts(view)
+            joined = self._joined[view] = parts[0] if len(parts) == 1 else b"".join(parts)
         return joined
 
-    def offsets(self, variant: Variant) -> list[int]:
-        """Where each broadcast starts in ``everything(variant)`` (and where the last ends)."""
-        offsets = self._offsets[variant]
+    def offsets(self, view: View) -> list[int]:
+        """Where each broadcast starts in ``everything(view)`` (and where the last ends)."""
+        offsets = self._offsets.get(view)
         if offsets is None:
             offsets = [0]
-            for b in self.items:
-                offsets.append(offsets[-1] + len(b.data if variant == 0 else b.other))
-            self._offsets[variant] = offsets
+            for part in self.parts(view):
+                offsets.append(offsets[-1] + len(part))
+            self._offsets[view] = offsets
         return offsets
 
-    def piece(self, variant: Variant, start: int, stop: int) -> memoryview:
-        """Broadcasts ``start`` to ``stop - 1`` in ``variant``, as a view (no copy)."""
-        offsets = self.offsets(variant)
-        return memoryview(self.everything(variant))[offsets[start] : offsets[stop]]
+    def piece(self, view: View, start: int, stop: int) -> memoryview:
+        """Broadcasts ``start`` to ``stop - 1`` rendered by ``view``, as a view (no copy)."""
+        offsets = self.offsets(view)
+        return memoryview(self.everything(view))[offsets[start] : offsets[stop]]
 
 
 class _Round:
     """One round's items, indexed so that each recipient's share costs O(its own items)."""
 
     def __init__(
-        self, broadcasts: list[_Broadcast], direct: list[tuple[int, bytes, ConnId]]
+        self, broadcasts: list[_Broadcast], direct: list[tuple[int, bytes, ConnId]], wall: float
     ) -> None:
         self.rooms: dict[Room, _Channel] = {}
         # (room, index in the room's channel) of each connection's own broadcasts.
@@ -547,7 +569,7 @@ class _Round:
         for b in broadcasts:
             channel = self.rooms.get(b.room)
             if channel is None:
-                channel = self.rooms[b.room] = _Channel()
+                channel = self.rooms[b.room] = _Channel(b.room, wall)
             if b.exclude is not None:
                 self.excluded.setdefault(b.exclude, []).append((b.room, len(channel.items)))
             channel.seqs.append(b.seq)
@@ -594,7 +616,7 @@ class _Round:
                         stop, bisect.bisect_left(channel.seqs, cuts[cut_at][0], start, stop)
                     )
                 if split > start:
-                    pieces.append(channel.piece(rooms[room].variant, start, split))
+                    pieces.append(channel.piece(rooms[room].view, start, split))
                     start = split
                 if start < stop:
                     pieces.append(cuts[cut_at][2])

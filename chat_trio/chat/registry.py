@@ -1,9 +1,9 @@
 """Accounts, bans and failed-login throttling: the state behind owned names. Sans-I/O.
 
-The core (core.py) asks this module who owns a name, whether a login may be tried, and
-whether someone is banned; it never hashes a password itself (the I/O layer does that in
-a worker thread, see ``passwords.py``). Times are passed in: ``now`` (monotonic) for
-throttling, ``wall`` (Unix time) for bans, which must survive a restart.
+The rules (accounts.py, moderation.py) ask this module who owns a name, whether a login
+may be tried, and whether someone is banned; it never hashes a password itself (the I/O
+layer does that in a worker thread, see ``passwords.py``). Times are passed in: ``now``
+(monotonic) for throttling, ``wall`` (Unix time) for bans, which must survive a restart.
 
 Rules:
 
@@ -19,11 +19,12 @@ Rules:
 
 from __future__ import annotations
 
-import math
-import time
 from collections import OrderedDict
 
 import attrs
+
+from chat_trio.chat.events import Refused
+from chat_trio.chat.problems import Problem
 
 FREE_FAILURES = 3  #: failed logins allowed before attempts must wait
 LOCKOUT_BASE = 5.0  #: seconds of the first wait; doubles with each further failure
@@ -52,10 +53,10 @@ class Ban:
     by: str = ""  #: the admin who set it
 
 
-def check_password(password: str) -> str | None:
+def check_password(password: str) -> Refused | None:
     """Why ``password`` cannot be used, or None."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX or any(c.isspace() for c in password):
-        return f"A password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters, without spaces."
+        return Refused(Problem.BAD_PASSWORD, length=PASSWORD_MIN, limit=PASSWORD_MAX)
     return None
 
 
@@ -98,10 +99,3 @@ class Registry:
             del self.bans[(kind, key)]  # expired: storage forgets it at the next ban or unban
             return None
         return ban
-
-
-def describe_until(until: float) -> str:
-    """ "forever" or "until 2026-11-23 12:00 UTC"."""
-    if math.isinf(until):
-        return "forever"
-    return "until " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))

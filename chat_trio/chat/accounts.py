@@ -1,0 +1,194 @@
+"""Accounts: registering a name, logging in to it, changing or deleting its password.
+
+The password work itself (argon2id) is slow, so it is never done here: the rules ask the
+I/O layer to ``CheckPassword`` or ``HashPassword`` and are called back with the answer
+(``checked``, ``hashed``); the connection is LOGGING_IN or BUSY meanwhile, and what the
+work was for is kept as a typed ``Pending`` value. Throttling and bans: registry.py.
+
+This module never imports trio and never awaits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from chat_trio.chat import intents as i
+from chat_trio.chat import names
+from chat_trio.chat.events import AskName, ConnId, Done, Refused
+from chat_trio.chat.names import NAME_MAX
+from chat_trio.chat.outputs import CheckPassword, HashPassword, Outputs, SaveAccount
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.registry import Account, check_password
+from chat_trio.chat.state import Phase, Step
+from chat_trio.chat.world import (
+    Client,
+    PendingLogin,
+    PendingPasswordChange,
+    PendingRegister,
+    PendingRehash,
+    PendingUnregister,
+    World,
+    name_key,
+)
+
+
+def log_in(world: World, conn: ConnId, client: Client, intent: i.LogIn, out: Outputs) -> None:
+    problem = begin_login(world, conn, client, intent.name, intent.password, out)
+    if problem is None:
+        return  # the answer comes with ``checked``
+    if client.phase is Phase.NAMING:
+        names.refuse(world, conn, client, problem, out, counts=True)
+    else:
+        out.reply(conn, problem)
+
+
+def begin_login(
+    world: World, conn: ConnId, client: Client, name: str, password: str, out: Outputs
+) -> Refused | None:
+    """Start checking ``password`` for the account ``name``, or return why not."""
+    key = name_key(name)
+    registry = world.registry
+    account = registry.accounts.get(key)
+    if account is None:
+        return Refused(Problem.NO_ACCOUNT, name=name[:NAME_MAX])
+    ban = registry.ban_of("account", key, world.clock())
+    if ban is not None:
+        return Refused(Problem.ACCOUNT_BANNED, name=account.name, until=ban.until)
+    wait = max(
+        registry.throttle.wait(f"account:{key}", world.now),
+        registry.throttle.wait(f"address:{client.address}", world.now),
+    )
+    if wait > 0:
+        return Refused(Problem.LOGIN_THROTTLED, limit=math.ceil(wait))
+    if world.names.get(key, conn) != conn:
+        return Refused(Problem.ALREADY_LOGGED_IN, name=account.name)
+    client.pending = PendingLogin(account.name)
+    client.step(Step.ASK_PASSWORD if client.phase is Phase.NAMING else Step.WAIT)
+    out.add(CheckPassword(conn, key, password))
+    return None
+
+
+def checked(
+    world: World, conn: ConnId, client: Client, ok: bool, admin: bool, out: Outputs
+) -> None:
+    """The answer to ``CheckPassword``: was it right, and is the account (as stored) an
+    admin's. Goes on with whatever asked for the check."""
+    pending, client.pending = client.pending, None
+    logging_in = isinstance(pending, PendingLogin)
+    key = name_key(pending.name) if isinstance(pending, PendingLogin) else client.account
+    throttle = world.registry.throttle
+    if not ok:
+        throttle.failed(f"account:{key}", world.now)
+        throttle.failed(f"address:{client.address}", world.now)
+    elif logging_in:
+        throttle.succeeded(f"account:{key}")
+    account = world.registry.accounts.get(key)
+    if ok and account is not None and account.admin != admin:
+        account = world.registry.accounts[key] = attrs.evolve(account, admin=admin)
+    if isinstance(pending, PendingLogin):
+        _logged_in(world, conn, client, pending.name, ok and account is not None, out)
+        return
+    client.step(Step.RESUME)
+    if isinstance(pending, PendingPasswordChange) and ok:
+        client.pending = PendingRehash()
+        client.step(Step.WAIT)
+        out.add(HashPassword(conn, pending.new))
+    elif isinstance(pending, PendingUnregister) and ok:
+        world.registry.accounts.pop(key, None)
+        client.account = ""
+        out.add(SaveAccount(key, None))
+        out.reply(conn, Done(Outcome.UNREGISTERED, name=client.name))
+    else:
+        out.reply(conn, Refused(Problem.WRONG_PASSWORD))
+
+
+def _logged_in(
+    world: World, conn: ConnId, client: Client, name: str, ok: bool, out: Outputs
+) -> None:
+    naming = client.phase is Phase.LOGGING_IN
+    if not ok:
+        wrong = Refused(Problem.WRONG_PASSWORD_FOR, name=name)
+        if naming:
+            client.step(Step.REFUSED)
+            names.refuse(world, conn, client, wrong, out, counts=True)
+        else:
+            client.step(Step.RESUME)
+            out.reply(conn, wrong)
+        return
+    old = client.name
+    problem = names.claim(world, conn, client, name, owner=True)
+    if problem is not None:  # taken meanwhile by a login elsewhere
+        if naming:
+            client.step(Step.REFUSED)
+            out.reply(conn, problem, AskName())
+        else:
+            client.step(Step.RESUME)
+            out.reply(conn, problem)
+        return
+    client.account = name_key(name)
+    out.reply(conn, Done(Outcome.LOGGED_IN, name=client.name))
+    if naming:
+        names.registered(world, conn, client, out)
+        return
+    client.step(Step.RESUME)
+    if old != client.name:
+        names.renamed(world, conn, client, old, out)
+
+
+def hashed(world: World, conn: ConnId, client: Client, hashed: str, out: Outputs) -> None:
+    """The answer to ``HashPassword``: store the account it was for."""
+    pending, client.pending = client.pending, None
+    client.step(Step.RESUME)
+    accounts = world.registry.accounts
+    if isinstance(pending, PendingRegister):
+        key = name_key(client.name)
+        if key in accounts:
+            out.reply(conn, Refused(Problem.REGISTERED_MEANWHILE, name=client.name))
+        else:
+            account = accounts[key] = Account(client.name, hashed)
+            client.account = key
+            out.add(SaveAccount(key, account))
+            out.reply(conn, Done(Outcome.REGISTERED, name=client.name))
+    elif (current := accounts.get(client.account)) is not None:  # PendingRehash
+        changed = accounts[client.account] = attrs.evolve(current, hash=hashed)
+        out.add(SaveAccount(client.account, changed))
+        out.reply(conn, Done(Outcome.PASSWORD_CHANGED))
+
+
+def register(world: World, conn: ConnId, client: Client, intent: i.Register, out: Outputs) -> None:
+    if not world.stored:
+        out.reply(conn, Refused(Problem.NO_ACCOUNTS))
+    elif client.account == name_key(client.name):
+        out.reply(conn, Refused(Problem.ALREADY_REGISTERED, name=client.name))
+    elif problem := check_password(intent.password):
+        out.reply(conn, problem)
+    else:
+        client.pending = PendingRegister()
+        client.step(Step.WAIT)
+        out.add(HashPassword(conn, intent.password))
+
+
+def change_password(
+    world: World, conn: ConnId, client: Client, intent: i.ChangePassword, out: Outputs
+) -> None:
+    if not client.account:
+        out.reply(conn, Refused(Problem.NOT_LOGGED_IN))
+    elif problem := check_password(intent.new):
+        out.reply(conn, problem)
+    else:
+        client.pending = PendingPasswordChange(intent.new)
+        client.step(Step.WAIT)
+        out.add(CheckPassword(conn, client.account, intent.old))
+
+
+def unregister(
+    world: World, conn: ConnId, client: Client, intent: i.Unregister, out: Outputs
+) -> None:
+    if not client.account:
+        out.reply(conn, Refused(Problem.NOT_LOGGED_IN))
+    else:
+        client.pending = PendingUnregister()
+        client.step(Step.WAIT)
+        out.add(CheckPassword(conn, client.account, intent.password))

@@ -1,0 +1,268 @@
+"""The rules' front door: the calls the I/O layer makes, and which rule handles each intent.
+
+Theory of operation. ``Chat`` is the ``World`` (world.py: the shared state) plus the calls
+the I/O layer makes, each passing the time in and an ``Outputs`` to collect into:
+``connect``, ``handle`` (one intent), ``expire``, the answers to slow work
+(``history_loaded``, ``password_checked``, ``password_hashed``) and ``disconnect``. The
+I/O layer carries out the outputs in order. No call awaits, so each is atomic with
+respect to every other connection: a shutdown or a kick can never interrupt a
+half-applied change.
+
+Each intent is handled by one function of the module that owns its concern (names, rooms,
+messages, accounts, moderation), found in ``HANDLERS``; the phase table in state.py says
+which intents each phase takes, and flood.py whether it may run now. The rules never see
+bytes, syntax or wording, and never know which door a user came through.
+
+Rules that span the concerns:
+
+1. Every room a connection with a name was in gets exactly one ``Left`` for it when it
+   disconnects, whatever the reason; during shutdown none are sent (everyone is leaving).
+2. Every room line, join, leave, topic and nick change and private message is
+   ``Record``ed (see world.py and the concern modules).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chat_trio.chat import accounts, flood, messages, moderation, names, rooms
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import (
+    CONVERSATION,
+    AskName,
+    ConnId,
+    Entry,
+    Greeting,
+    Kind,
+    Left,
+    Reason,
+    Refused,
+)
+from chat_trio.chat.outputs import Outputs
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.registry import Account, Ban
+from chat_trio.chat.state import ACCEPTS, Phase, Step
+from chat_trio.chat.world import Client, World, name_key
+
+Handler = Callable[[World, ConnId, Client, Any, Outputs], None]
+
+HANDLERS: dict[type, Handler] = {
+    i.ChooseName: names.choose,
+    i.Rename: names.rename,
+    i.LogIn: accounts.log_in,
+    i.Register: accounts.register,
+    i.ChangePassword: accounts.change_password,
+    i.Unregister: accounts.unregister,
+    i.Say: messages.say,
+    i.SendPrivate: messages.send_private,
+    i.LookUp: messages.look_up,
+    i.ReadHistory: messages.read_history,
+    i.Join: rooms.join,
+    i.Focus: rooms.focus,
+    i.Leave: rooms.leave,
+    i.ShowTopic: rooms.show_topic,
+    i.SetTopic: rooms.set_topic,
+    i.ListUsers: rooms.list_users,
+    i.ListRooms: rooms.list_rooms,
+    i.Kick: moderation.kick,
+    i.Ban: moderation.ban,
+    i.Unban: moderation.unban,
+}
+"""Which function handles each intent (Quit and Hangup are handled here)."""
+
+
+class Chat(World):
+    """The chat rules and the state they govern. See the module docstring."""
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def online(self) -> int:
+        """How many users have a name."""
+        return len(self.names)
+
+    def name_of(self, conn: ConnId) -> str | None:
+        """The username of ``conn``, or None before it has one."""
+        client = self.clients.get(conn)
+        return client.name if client is not None and client.name else None
+
+    def phase(self, conn: ConnId) -> Phase:
+        """Where ``conn`` is in its life (CLOSING once it is gone, or while shutting down)."""
+        client = self.clients.get(conn)
+        if client is None or self.shutting_down:
+            return Phase.CLOSING
+        return client.phase
+
+    def deadline(self, conn: ConnId) -> float:
+        """When ``expire`` should next be called for ``conn`` (``inf``: never)."""
+        client = self.clients.get(conn)
+        if client is None:
+            return math.inf
+        if client.phase is Phase.NAMING:
+            return client.deadline
+        if client.phase is not Phase.CHATTING:
+            return math.inf
+        return min(self.idle_deadline(client), flood.next_token(self.rules, client))
+
+    # -- the I/O layer's calls -------------------------------------------------------------
+
+    def connect(self, conn: ConnId, now: float, out: Outputs, address: str = "") -> None:
+        """A new connection arrived from ``address`` (an IP address, "" if unknown): greet it
+        and ask for a name, or refuse it if the address is banned."""
+        if conn in self.clients:
+            raise ValueError(f"connection {conn} is already connected")
+        client = self.clients[conn] = Client(
+            deadline=now + self.rules.name_timeout, since=self.clock(), last_input=now,
+            address=address,
+        )  # fmt: skip
+        self.now = now
+        ban = self.registry.ban_of("address", address, self.clock()) if address else None
+        if ban is not None:
+            client.step(Step.END)
+            out.reply(conn, Refused(Problem.ADDRESS_BANNED, until=ban.until))
+            out.close(conn, Reason.BANNED)
+            return
+        out.reply(conn, Greeting(), AskName())
+
+    def heard(self, conn: ConnId, now: float) -> None:
+        """``conn`` sent something (for the idle timeout and /whois)."""
+        self.clients[conn].last_input = self.now = now
+
+    def handle(
+        self, conn: ConnId, intent: i.Intent, now: float, out: Outputs, *, free: bool = False
+    ) -> bool:
+        """Carry out one intent of ``conn``. Returns False if flood control holds it: the
+        caller keeps it (and all input after it) and tries again at ``deadline``, telling
+        ``waiting`` how many wait. ``free``: the door asked on the user's behalf."""
+        client = self.clients[conn]
+        if self.shutting_down or client.phase is Phase.CLOSING:
+            return True
+        self.now = now
+        phase = client.phase
+        if not isinstance(intent, ACCEPTS[phase]):
+            if phase is Phase.NAMING:
+                out.reply(conn, Refused(Problem.NEEDS_NAME), AskName())
+            return True  # LOGGING_IN or BUSY: the I/O layer waits; a bug if not
+        counted = phase is Phase.CHATTING and not free and not isinstance(intent, i.Hangup)
+        if counted and not flood.spend(self.rules, client, now):
+            return False
+        if isinstance(intent, i.Quit):
+            self.end(conn, client, out, Reason.INTERRUPTED if intent.interrupted else Reason.QUIT)
+        elif isinstance(intent, i.Hangup):
+            client.step(Step.END)
+            out.close(conn, Reason.CLOSED)
+        else:
+            HANDLERS[type(intent)](self, conn, client, intent, out)
+        return True
+
+    def waiting(self, conn: ConnId, count: int, out: Outputs) -> None:
+        """``count`` intents of ``conn`` wait for flood control (see ``handle``)."""
+        client = self.clients[conn]
+        if client.phase is Phase.CHATTING and not self.shutting_down:
+            flood.waiting(self, conn, client, count, out)
+
+    def input_done(self, conn: ConnId, now: float, out: Outputs) -> None:
+        """The door has no more intents for now (and none is held): a name chosen too late
+        still closes the connection, and the next flood episode is told again."""
+        client = self.clients.get(conn)
+        if client is None:
+            return
+        if client.phase is Phase.NAMING and now >= client.deadline:
+            self._name_timeout(conn, client, out)
+        if not client.held:
+            client.warned = False
+
+    def expire(self, conn: ConnId, now: float, out: Outputs) -> None:
+        """Time has passed: close ``conn`` if it is past a deadline. (Intents held by flood
+        control may run again now: the caller hands them in.)"""
+        client = self.clients[conn]
+        if self.shutting_down:
+            return
+        self.now = now
+        if client.phase is Phase.NAMING and now >= client.deadline:
+            self._name_timeout(conn, client, out)
+        elif client.phase is Phase.CHATTING and now >= self.idle_deadline(client):
+            out.reply(conn, Refused(Problem.IDLE, limit=self.rules.idle_timeout))
+            self.end(conn, client, out, Reason.IDLE)
+
+    def _name_timeout(self, conn: ConnId, client: Client, out: Outputs) -> None:
+        out.reply(conn, Refused(Problem.NAME_TIMEOUT, limit=self.rules.name_timeout))
+        self.end(conn, client, out, Reason.NAME_TIMEOUT)
+
+    def history_loaded(
+        self,
+        conn: ConnId,
+        room: str,
+        entries: Iterable[Entry],
+        topic: str,
+        now: float,
+        out: Outputs,
+    ) -> None:
+        """The history ``LoadHistory`` asked for: remember it and let ``conn`` join ``room``.
+
+        ``entries`` are the room's latest conversation lines, oldest first; ``topic`` its
+        last topic.
+        """
+        memory = self.memory(room, topic)
+        memory.recent.extend(e for e in entries if e.kind in CONVERSATION)
+        rooms.remember(self, room, memory)
+        client = self.clients.get(conn)
+        if client is None or self.shutting_down or client.phase is not Phase.BUSY:
+            return
+        self.now = now
+        rooms.history_loaded(self, conn, client, room, out)
+
+    def password_checked(
+        self, conn: ConnId, ok: bool, admin: bool, now: float, out: Outputs
+    ) -> None:
+        """The answer to ``CheckPassword``: was it right, and is the account (as stored) an
+        admin's."""
+        if (client := self._answered(conn, now)) is not None:
+            accounts.checked(self, conn, client, ok, admin, out)
+
+    def password_hashed(self, conn: ConnId, hashed: str, now: float, out: Outputs) -> None:
+        """The answer to ``HashPassword``: store the account it was for."""
+        if (client := self._answered(conn, now)) is not None:
+            accounts.hashed(self, conn, client, hashed, out)
+
+    def _answered(self, conn: ConnId, now: float) -> Client | None:
+        client = self.clients.get(conn)
+        if client is None or self.shutting_down or client.pending is None:
+            return None
+        self.now = now
+        return client
+
+    def seed_history(self, room: str, entries: Iterable[Entry], topic: str) -> None:
+        """Before serving: what storage remembers of ``room`` (``#lobby`` at start-up)."""
+        key = name_key(room)
+        memory = self.rooms[key].memory if key in self.rooms else self.memory(room)
+        memory.topic = topic
+        memory.recent.clear()
+        memory.recent.extend(e for e in entries if e.kind in CONVERSATION)
+        if key not in self.rooms:
+            self.remember(key, memory)
+
+    def load_accounts(self, accounts: Iterable[Account], bans: Iterable[Ban]) -> None:
+        """Before serving: the accounts and bans storage holds."""
+        self.registry.accounts = {name_key(a.name): a for a in accounts}
+        self.registry.bans = {(b.kind, b.key): b for b in bans}
+
+    def disconnect(self, conn: ConnId, reason: Reason, out: Outputs) -> None:
+        """``conn`` is gone (for ``reason``): free its name and tell each of its rooms once."""
+        client = self.clients.pop(conn, None)
+        if client is None or not client.name:
+            return
+        del self.names[name_key(client.name)]
+        for key in client.rooms:
+            room = self.rooms[key]
+            del room.members[conn]
+            if not self.shutting_down:
+                out.broadcast(room.memory.name, Left(client.name, reason), exclude=conn)
+                self.record(out, Kind.LEFT, room.memory.name, client.name, reason.value)
+            self.maybe_forget(key)
+
+    def shut_down(self) -> None:
+        """The server is shutting down: ignore input and send no more leave notices."""
+        self.shutting_down = True

@@ -1,0 +1,205 @@
+"""Intents: what a user asks for, whichever door they came through (one frozen class each).
+
+A door turns its own syntax into these (``/join #rust`` on the text door, ``JOIN #rust``
+on IRC); the rules (core.py) take nothing else. An intent carries meaning only: no
+bytes, no slash syntax, no wording. Rooms and names are as the user typed them; the
+rules check them.
+
+This module must never import trio or do I/O.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class ChooseName:
+    """Take ``name`` as a guest (the first name of a connection)."""
+
+    name: str
+
+
+@attrs.frozen
+class LogIn:
+    """Take the registered ``name`` by proving its ``password`` (first name, or later)."""
+
+    name: str
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class Rename:
+    """Change the chatting user's name to ``name``."""
+
+    name: str
+
+
+@attrs.frozen
+class Say:
+    """Say ``text`` in ``room`` (``action``: as ``/me``)."""
+
+    room: str
+    text: str
+    action: bool = False
+
+
+@attrs.frozen
+class SendPrivate:
+    """Send ``text`` to the user ``name`` only (``action``: as ``/me``)."""
+
+    name: str
+    text: str
+    action: bool = False
+
+
+@attrs.frozen
+class Join:
+    """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``)."""
+
+    room: str
+
+
+@attrs.frozen
+class Focus:
+    """Show ``room``, one the user is in (the text door's ``/switch``)."""
+
+    room: str
+
+
+@attrs.frozen
+class Leave:
+    """Leave ``room``."""
+
+    room: str
+
+
+@attrs.frozen
+class ShowTopic:
+    """Tell the user ``room``'s topic."""
+
+    room: str
+
+
+@attrs.frozen
+class SetTopic:
+    """Set ``room``'s topic to ``text``."""
+
+    room: str
+    text: str
+
+
+@attrs.frozen
+class ListUsers:
+    """Who is online (``room`` None) or in ``room``: at most ``limit`` names (None: all)."""
+
+    room: str | None = None
+    limit: int | None = None
+
+
+@attrs.frozen
+class ListRooms:
+    """Which rooms exist, busiest first: at most ``limit`` (None: all)."""
+
+    limit: int | None = None
+
+
+@attrs.frozen
+class LookUp:
+    """What is known about the user ``name`` (None: the asker)."""
+
+    name: str | None = None
+
+
+@attrs.frozen
+class ReadHistory:
+    """The last ``limit`` lines (None: as many as a join shows) of ``room``, or (``peer``
+    set) the private messages with ``peer``."""
+
+    limit: int | None = None
+    room: str = ""
+    peer: str = ""
+
+
+@attrs.frozen
+class Register:
+    """Own the current name, with ``password``."""
+
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class ChangePassword:
+    """Replace the account's password ``old`` with ``new``."""
+
+    old: str = attrs.field(repr=False)
+    new: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class Unregister:
+    """Delete the account, proving ``password``."""
+
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class Kick:
+    """(Admins) disconnect the user ``name``, telling them ``reason``."""
+
+    name: str
+    reason: str = ""
+
+
+@attrs.frozen
+class Ban:
+    """(Admins) keep out ``target`` (a name or an address) for ``seconds`` (inf: forever)."""
+
+    target: str
+    seconds: float
+    reason: str = ""
+
+
+@attrs.frozen
+class Unban:
+    """(Admins) lift the ban on ``target`` (an account or an address)."""
+
+    target: str
+
+
+@attrs.frozen
+class Quit:
+    """Leave the chat (``interrupted``: by telnet's Ctrl-C)."""
+
+    interrupted: bool = False
+
+
+@attrs.frozen
+class Hangup:
+    """The client closed its side of the connection: always the last intent."""
+
+
+Intent = (
+    ChooseName
+    | LogIn
+    | Rename
+    | Say
+    | SendPrivate
+    | Join
+    | Focus
+    | Leave
+    | ShowTopic
+    | SetTopic
+    | ListUsers
+    | ListRooms
+    | LookUp
+    | ReadHistory
+    | Register
+    | ChangePassword
+    | Unregister
+    | Kick
+    | Ban
+    | Unban
+    | Quit
+    | Hangup
+)

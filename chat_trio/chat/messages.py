@@ -1,0 +1,93 @@
+"""Messages: lines said in rooms, private messages, and what is asked of history and people.
+
+Rules:
+
+1. A line said in a room goes to every other member, never back to its sender, and into
+   the room's history (and its recent memory, replayed to whoever joins next).
+2. A private message reaches its receiver and is confirmed to its sender; both are told
+   the other's name as it is now. It is recorded with both names.
+3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
+   of a room, at most ``HISTORY_MAX``; or the private messages with someone, since the
+   asker connected.
+
+This module never imports trio and never awaits.
+"""
+
+from __future__ import annotations
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import Action, ConnId, Kind, Private, Refused, Said, Whois
+from chat_trio.chat.names import NAME_MAX, check_name
+from chat_trio.chat.outputs import Outputs, QueryHistory
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.rooms import check_room, member_room, spelled
+from chat_trio.chat.world import Client, World, name_key
+
+HISTORY_MAX = 500  #: a history request answers at most this many lines
+HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
+
+
+def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
+    key = name_key(intent.room)
+    if key not in client.rooms:  # not a member (or not a room): say why
+        member_room(world, conn, client, intent.room, out)
+        return
+    memory = world.rooms[key].memory
+    if intent.action:
+        event: Said | Action = Action(client.name, intent.text)
+        kind = Kind.ACTION
+    else:
+        event, kind = Said(client.name, intent.text), Kind.SAID
+    out.broadcast(memory.name, event, exclude=conn)
+    memory.recent.append(world.record(out, kind, memory.name, client.name, intent.text))
+
+
+def send_private(
+    world: World, conn: ConnId, client: Client, intent: i.SendPrivate, out: Outputs
+) -> None:
+    target = world.names.get(name_key(intent.name))
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.name[:NAME_MAX]))
+        return
+    peer = world.clients[target].name
+    text, action = intent.text, intent.action
+    out.reply(target, Private(client.name, text, incoming=True, action=action))
+    out.reply(conn, Private(peer, text, incoming=False, action=action))
+    world.record(
+        out, Kind.PRIVATE, "", client.name, f"* {client.name} {text}" if action else text, peer
+    )
+
+
+def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: Outputs) -> None:
+    target = conn if intent.name is None else world.names.get(name_key(intent.name))
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_USER, name=(intent.name or "")[:NAME_MAX]))
+        return
+    who = world.clients[target]
+    rooms = tuple(world.rooms[k].memory.name for k in who.rooms)
+    idle = max(0.0, world.now - who.last_input)
+    account = world.registry.accounts.get(who.account) if who.account else None
+    shown = account.name if account is not None else ""
+    out.reply(conn, Whois(who.name, rooms, who.since, idle, shown, world.is_admin(who)))
+
+
+def read_history(
+    world: World, conn: ConnId, client: Client, intent: i.ReadHistory, out: Outputs
+) -> None:
+    limit = intent.limit
+    if limit is None:
+        limit = world.rules.history_lines or HISTORY_DEFAULT
+    elif not 1 <= limit <= HISTORY_MAX:
+        out.reply(conn, Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX))
+        return
+    if intent.peer:
+        if check_name(intent.peer, frozenset(), unicode=True) is not None:
+            out.reply(conn, Refused(Problem.NOT_A_NAME, name=intent.peer[:NAME_MAX]))
+            return
+        out.add(QueryHistory(conn, limit, name=client.name, peer=intent.peer, since=client.since))
+        return
+    problem = check_room(intent.room)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
+    out.add(QueryHistory(conn, limit, room=spelled(world, intent.room)))

@@ -1,0 +1,109 @@
+"""Moderation: admins kick users and ban accounts or addresses, for a while or for good.
+
+Rules:
+
+1. Only admins (``World.is_admin``: an account marked admin, or named by ``--admins``,
+   and logged in) may kick, ban or unban.
+2. A kicked or banned user is told who did it and why, then leaves after its last lines
+   (``Close``: the hub delivers what was sent to it first). The others see it leave.
+3. ``Ban`` names an address, an account (banning the account, wherever it logs in from),
+   or a guest who is online (banning the guest's address). Whoever matches is thrown out
+   at once; bans outlive restarts (``SaveBan``).
+
+This module never imports trio and never awaits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from chat_trio.chat import intents as i
+from chat_trio.chat import registry
+from chat_trio.chat.events import ConnId, Done, Reason, Refused
+from chat_trio.chat.names import NAME_MAX
+from chat_trio.chat.outputs import Outputs, SaveBan
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.state import Phase, Step
+from chat_trio.chat.world import Client, World, name_key
+
+_SHOWN = 64  #: characters of an unknown target shown back
+
+
+def _admin(world: World, conn: ConnId, client: Client, command: str, out: Outputs) -> bool:
+    if world.is_admin(client):
+        return True
+    out.reply(conn, Refused(Problem.NOT_ADMIN, name=command))
+    return False
+
+
+def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
+    if not _admin(world, conn, client, "kick", out):
+        return
+    target = world.names.get(name_key(intent.name))
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_USER, name=intent.name[:NAME_MAX]))
+        return
+    out.reply(conn, Done(Outcome.KICKED, name=world.clients[target].name))
+    throw_out(world, target, Outcome.KICKED_YOU, client.name, intent.reason, Reason.KICKED, out)
+
+
+def throw_out(
+    world: World, conn: ConnId, outcome: Outcome, by: str, reason: str, why: Reason, out: Outputs
+) -> None:
+    client = world.clients[conn]
+    if client.phase is Phase.CLOSING:
+        return
+    client.step(Step.END)
+    out.reply(conn, Done(outcome, name=by, text=reason))
+    out.close(conn, why)
+
+
+def ban(world: World, conn: ConnId, client: Client, intent: i.Ban, out: Outputs) -> None:
+    if not _admin(world, conn, client, "ban", out):
+        return
+    target = _ban_target(world, intent.target)
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_TARGET, name=intent.target[:_SHOWN]))
+        return
+    kind, key, shown = target
+    entry = registry.Ban(kind, key, world.clock() + intent.seconds, intent.reason, client.name)
+    world.registry.bans[(kind, key)] = entry
+    out.add(SaveBan(kind, key, entry))
+    out.reply(conn, Done(Outcome.BANNED, name=shown, kind=kind, key=key, until=entry.until))
+    for other, c in list(world.clients.items()):
+        hit = c.address == key if kind == "address" else key in (c.account, name_key(c.name))
+        if hit and other != conn:
+            throw_out(
+                world, other, Outcome.BANNED_YOU, client.name, entry.reason, Reason.BANNED, out
+            )
+
+
+def _ban_target(world: World, word: str) -> tuple[str, str, str] | None:
+    """(kind, key, the name to show) for a ban's target, or None if it names nothing."""
+    try:
+        return "address", str(ipaddress.ip_address(word)), ""
+    except ValueError:
+        pass
+    key = name_key(word)
+    if key in world.registry.accounts:
+        return "account", key, world.registry.accounts[key].name
+    online = world.names.get(key)
+    if online is not None and world.clients[online].address:
+        who = world.clients[online]
+        return "address", who.address, who.name
+    return None
+
+
+def unban(world: World, conn: ConnId, client: Client, intent: i.Unban, out: Outputs) -> None:
+    if not _admin(world, conn, client, "unban", out):
+        return
+    word = intent.target
+    try:
+        kind, key = "address", str(ipaddress.ip_address(word))
+    except ValueError:
+        kind, key = "account", name_key(word)
+    if world.registry.bans.pop((kind, key), None) is not None:
+        out.add(SaveBan(kind, key, None))
+        out.reply(conn, Done(Outcome.UNBANNED, name=word))
+        return
+    out.reply(conn, Refused(Problem.NO_BAN, name=word[:_SHOWN]))

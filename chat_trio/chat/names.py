@@ -1,0 +1,137 @@
+"""Names: what a username may be, who holds which, choosing one and changing it.
+
+Rules:
+
+1. Usernames are 1-32 ASCII letters, digits, ``_`` or ``-``, starting with a letter, so
+   no two names look alike (``Rules.unicode_names`` allows every script, look-alikes
+   too). They are unique regardless of case (``name_key``) and claimed in the same call
+   that checks them (no await in between: two racing clients, exactly one wins).
+   Reserved names are refused; a registered name is taken only by logging in to it.
+   A rename follows the same rules, and is the same on every door.
+2. A refused first name is explained and asked for again; the ``Rules.name_attempts``-th
+   bad one (an empty one does not count) closes the connection.
+3. Registering puts the user in ``#lobby`` (on every door), without a join notice of its
+   own: the others see ``Joined`` with no room, "joined the chat".
+
+This module never imports trio and never awaits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import attrs
+
+from chat_trio.chat import intents as i
+from chat_trio.chat import rooms
+from chat_trio.chat.events import AskName, ConnId, Kind, NickChanged, Reason, Refused, Welcome
+from chat_trio.chat.outputs import Outputs
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.state import Phase, Step
+from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, LOBBY, Client, World, name_key
+
+NAME_MAX = 32
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
+
+
+def check_name(
+    name: str, reserved: frozenset[str] = DEFAULT_RESERVED_NAMES, *, unicode: bool = False
+) -> Refused | None:
+    """Return why ``name`` cannot be a username, or None if it can (uniqueness aside).
+
+    ``unicode`` allows letters and digits of every script (pass the name NFC-normalised).
+
+    .. warning:: Unicode names allow look-alikes (Latin "a" and Cyrillic "\\u0430" are different
+       names that look the same), which is why they are off by default.
+    """
+    if not name:
+        return Refused(Problem.NAME_EMPTY)
+    if len(name) > NAME_MAX:
+        return Refused(Problem.NAME_TOO_LONG, length=len(name), limit=NAME_MAX)
+    if unicode:
+        if not name[0].isalpha():
+            return Refused(Problem.NAME_START)
+        bad = next((c for c in name if not (c.isalnum() or c in "_-")), None)
+    else:
+        if not name[0].isascii() or not name[0].isalpha():
+            return Refused(Problem.NAME_START_ASCII)
+        bad = None
+        if _NAME.match(name) is None:
+            bad = next(c for c in name if not (c.isascii() and (c.isalnum() or c in "_-")))
+    if bad is not None:
+        return Refused(Problem.NAME_CHAR, char=bad)
+    if name_key(name) in reserved:
+        return Refused(Problem.NAME_RESERVED, name=name)
+    return None
+
+
+def claim(
+    world: World, conn: ConnId, client: Client, name: str, *, owner: bool = False
+) -> Refused | None:
+    """Give ``conn`` the name ``name`` if it may have it; else return why not.
+    ``owner``: it has just logged in to the account of that name."""
+    rules = world.rules
+    if rules.unicode_names:
+        name = unicodedata.normalize("NFC", name)
+    problem = check_name(name, rules.reserved_names, unicode=rules.unicode_names)
+    key = name_key(name)
+    if problem is None and world.names.get(key, conn) != conn:
+        problem = Refused(Problem.NAME_TAKEN, name=name)
+    registered = key in world.registry.accounts and not owner and client.account != key
+    if problem is None and registered:
+        naming = client.phase is Phase.NAMING
+        problem = Refused(Problem.NAME_REGISTERED, name=name, naming=naming)
+    if problem is None:
+        if client.name:
+            del world.names[name_key(client.name)]
+        client.name = name
+        world.names[key] = conn
+    return problem
+
+
+def choose(world: World, conn: ConnId, client: Client, intent: i.ChooseName, out: Outputs) -> None:
+    problem = claim(world, conn, client, intent.name)
+    if problem is None:
+        registered(world, conn, client, out)
+    else:
+        refuse(world, conn, client, problem, out, counts=bool(intent.name))
+
+
+def refuse(
+    world: World, conn: ConnId, client: Client, problem: Refused, out: Outputs, *, counts: bool
+) -> None:
+    """A first name (or login) was refused: ask again, or close after too many."""
+    if counts:
+        client.attempts += 1
+    if client.attempts >= world.rules.name_attempts:
+        out.reply(conn, attrs.evolve(problem, naming=True, final=True))
+        world.end(conn, client, out, Reason.BAD_NAME)
+    else:
+        out.reply(conn, attrs.evolve(problem, naming=True), AskName())
+
+
+def registered(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
+    """``conn`` has its name: welcome it and put it in the lobby."""
+    client.step(Step.NAMED)
+    client.tokens, client.stamp = float(world.rules.flood_burst), world.now
+    out.reply(conn, Welcome(client.name, len(world.names)))
+    rooms.enter(world, conn, client, LOBBY, out, quiet=True)
+
+
+def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Outputs) -> None:
+    old = client.name
+    problem = claim(world, conn, client, intent.name)
+    if problem is not None:
+        out.reply(conn, attrs.evolve(problem, still=old))
+        return
+    renamed(world, conn, client, old, out)
+
+
+def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) -> None:
+    """Tell ``conn`` and its rooms that ``old`` is now ``client.name``."""
+    out.reply(conn, NickChanged(old, client.name))
+    for key in client.rooms:
+        room = world.rooms[key].memory.name
+        out.broadcast(room, NickChanged(old, client.name), exclude=conn)
+        world.record(out, Kind.NICK, room, old, client.name)

@@ -1,0 +1,229 @@
+"""Outputs: what the rules ask of the I/O layer, in order (one small frozen class each).
+
+Deliver events to one connection (``Reply``) or to every member of a room (``Broadcast``);
+start or stop delivering a room's broadcasts to a connection (``Subscribe``,
+``Unsubscribe``); end a connection (``Close``); store history (``Record``), accounts and
+bans (``SaveAccount``, ``SaveBan``); or do slow work and call the rules back with the
+answer (``LoadHistory``, ``QueryHistory``, ``CheckPassword``, ``HashPassword``).
+
+``Outputs`` collects them for one call into the rules, merging consecutive events for the
+same audience, so that a pasted block of lines is published once, in order.
+
+This module must never import trio or do I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from chat_trio.chat.events import ConnId, Entry, Event, Reason
+from chat_trio.chat.registry import Account, Ban
+
+
+@attrs.frozen
+class Reply:
+    """Deliver ``events`` to one connection only."""
+
+    to: ConnId
+    events: tuple[Event, ...]
+
+
+@attrs.frozen
+class Broadcast:
+    """Deliver ``events`` to every member of ``room`` except ``exclude`` (each member's
+    door renders them its own way)."""
+
+    events: tuple[Event, ...]
+    exclude: ConnId | None
+    room: str
+
+
+@attrs.frozen
+class Subscribe:
+    """From now on, deliver broadcasts to ``room`` to ``conn`` as well."""
+
+    conn: ConnId
+    room: str
+
+
+@attrs.frozen
+class Unsubscribe:
+    """Deliver no more broadcasts to ``room`` to ``conn``."""
+
+    conn: ConnId
+    room: str
+
+
+@attrs.frozen
+class Close:
+    """Deliver what is already queued for ``conn``, then close it."""
+
+    conn: ConnId
+    reason: Reason
+
+
+@attrs.frozen
+class Record:
+    """Store ``entries`` in the history, in order (best effort; see storage)."""
+
+    entries: tuple[Entry, ...]
+
+
+@attrs.frozen
+class LoadHistory:
+    """``conn`` is joining ``room``, whose recent history is not in memory: load it, then
+    call ``Chat.history_loaded``. The core handles nothing else from ``conn`` meanwhile."""
+
+    conn: ConnId
+    room: str
+
+
+@attrs.frozen
+class QueryHistory:
+    """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` or, when
+    ``peer`` is set, the private messages between ``name`` and ``peer`` since ``since``."""
+
+    conn: ConnId
+    limit: int
+    room: str = ""
+    name: str = ""
+    peer: str = ""
+    since: float = 0.0
+
+
+@attrs.frozen
+class CheckPassword:
+    """Check ``password`` against the stored account ``key`` (in a worker thread), then call
+    ``Chat.password_checked``. The core handles nothing else from ``conn`` meanwhile."""
+
+    conn: ConnId
+    key: str  #: name_key of the account
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class HashPassword:
+    """Hash ``password`` (in a worker thread), then call ``Chat.password_hashed``. The core
+    handles nothing else from ``conn`` meanwhile."""
+
+    conn: ConnId
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class SaveAccount:
+    """Store ``account`` under ``key`` (None: delete it). Durable, unlike ``Record``."""
+
+    key: str
+    account: Account | None
+
+
+@attrs.frozen
+class SaveBan:
+    """Store ``ban`` (None: lift the ban on (``kind``, ``key``)). Durable."""
+
+    kind: str
+    key: str
+    ban: Ban | None
+
+
+Output = (
+    Reply
+    | Broadcast
+    | Subscribe
+    | Unsubscribe
+    | Close
+    | Record
+    | LoadHistory
+    | QueryHistory
+    | CheckPassword
+    | HashPassword
+    | SaveAccount
+    | SaveBan
+)
+
+
+WAITING = (LoadHistory, CheckPassword, HashPassword)
+"""Outputs after which the connection's next intent must wait for the answer."""
+
+
+class Outputs:
+    """Collects one call's outputs, merging consecutive events for the same audience.
+
+    History entries do not break a run: they are held back and emitted as one ``Record``
+    at the end, or before a history read (which must see them). ``owner`` is the
+    connection whose input is being handled: the events replied to it since the last
+    ``take_mine`` are kept for its door, which follows its own state by them.
+    """
+
+    __slots__ = ("_audience", "_events", "_mine", "_records", "items", "owner")
+
+    def __init__(self, owner: ConnId | None = None) -> None:
+        self.owner = owner
+        self.items: list[Output] = []
+        self._audience: tuple[ConnId | None, str | None] | None = None
+        self._events: list[Event] = []
+        self._records: list[Entry] = []
+        self._mine: list[Event] = []
+
+    def reply(self, conn: ConnId, *events: Event) -> None:
+        if conn == self.owner:
+            self._mine.extend(events)
+        self._add((conn, None), events)
+
+    def broadcast(self, room: str, event: Event, exclude: ConnId | None) -> None:
+        self._add((exclude, room), (event,))
+
+    def record(self, entry: Entry) -> None:
+        self._records.append(entry)
+
+    def take_mine(self) -> list[Event]:
+        """The events replied to ``owner`` since the last call."""
+        mine, self._mine = self._mine, []
+        return mine
+
+    @property
+    def waiting(self) -> bool:
+        """Does the last output ask for slow work whose answer the next intent must wait for?"""
+        return bool(self.items) and isinstance(self.items[-1], WAITING)
+
+    def add(self, output: Output) -> None:
+        self._end_run()
+        if isinstance(output, (LoadHistory, QueryHistory, CheckPassword, HashPassword)):
+            self._flush_records()
+        self.items.append(output)
+
+    def close(self, conn: ConnId, reason: Reason) -> None:
+        self.add(Close(conn, reason))
+
+    def done(self) -> list[Output]:
+        """Everything collected, in order; the collector starts empty again."""
+        self._end_run()
+        self._flush_records()
+        items, self.items = self.items, []
+        return items
+
+    def _flush_records(self) -> None:
+        if self._records:
+            self.items.append(Record(tuple(self._records)))
+            self._records = []
+
+    def _add(self, audience: tuple[ConnId | None, str | None], events: Iterable[Event]) -> None:
+        if audience != self._audience:
+            self._end_run()
+            self._audience = audience
+        self._events.extend(events)
+
+    def _end_run(self) -> None:
+        if self._audience is not None:
+            conn, room = self._audience
+            events = tuple(self._events)
+            if room is None:
+                assert conn is not None
+                self.items.append(Reply(conn, events))
+            else:
+                self.items.append(Broadcast(events, exclude=conn, room=room))
+        self._audience = None
+        self._events = []

@@ -1,0 +1,92 @@
+"""Why something could not be done, and what was done: typed, so that every door words them.
+
+A refusal is a ``Problem`` member carried by a ``Refused`` event with its parameters; a
+confirmation is an ``Outcome`` carried by ``Done``. Neither holds a sentence: the text door
+says "The name "Bob" is already taken; please choose another.", the IRC door sends numeric
+433, a JSON door would send ``{"type": "refused", "problem": "name-taken"}``. The value of
+each member is that stable code.
+
+Problems marked *door* are found by a door while parsing (a line too long, an unknown
+command, a missing parameter); all others by the rules. This module never imports trio.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Problem(enum.Enum):
+    """Why a request was refused. Parameters go in ``Refused``'s fields, named below."""
+
+    # Choosing a name (``name``: the name tried; ``length``/``limit``; ``char``)
+    NAME_EMPTY = "name-empty"
+    NAME_TOO_LONG = "name-too-long"  #: length, limit
+    NAME_START = "name-start"  #: must start with a letter (any script)
+    NAME_START_ASCII = "name-start-ascii"  #: must start with A-Z or a-z
+    NAME_CHAR = "name-char"  #: char
+    NAME_RESERVED = "name-reserved"  #: name
+    NAME_TAKEN = "name-taken"  #: name
+    NAME_REGISTERED = "name-registered"  #: name; ``naming``: asked while choosing a first name
+    NOT_A_NAME = "not-a-name"  #: name (in a history request)
+    # Accounts
+    NO_ACCOUNT = "no-account"  #: name
+    ACCOUNT_BANNED = "account-banned"  #: name, until
+    LOGIN_THROTTLED = "login-throttled"  #: limit (seconds to wait)
+    ALREADY_LOGGED_IN = "already-logged-in"  #: name
+    WRONG_PASSWORD_FOR = "wrong-password-for"  #: name (logging in)
+    WRONG_PASSWORD = "wrong-password"  #: changing or deleting an account
+    BAD_PASSWORD = "bad-password"  #: length limits in ``length`` (min) and ``limit`` (max)
+    NO_ACCOUNTS = "no-accounts"  #: the server runs without a database
+    ALREADY_REGISTERED = "already-registered"  #: name
+    REGISTERED_MEANWHILE = "registered-meanwhile"  #: name
+    NOT_LOGGED_IN = "not-logged-in"
+    # Admins
+    NOT_ADMIN = "not-admin"  #: name: the command ("kick", "ban", "unban")
+    NO_SUCH_TARGET = "no-such-target"  #: name: not an account, user or address
+    NO_BAN = "no-ban"  #: name
+    ADDRESS_BANNED = "address-banned"  #: until
+    # People and rooms
+    NO_SUCH_USER = "no-such-user"  #: name
+    NO_SUCH_RECIPIENT = "no-such-recipient"  #: name (of a private message)
+    ROOM_MISSING = "room-missing"
+    ROOM_NO_HASH = "room-no-hash"  #: name
+    ROOM_LENGTH = "room-length"  #: limit
+    ROOM_CHAR = "room-char"  #: char
+    NO_SUCH_ROOM = "no-such-room"  #: room
+    NOT_IN_ROOM = "not-in-room"  #: room
+    ONLY_ROOM = "only-room"  #: room (door: text users are always in a room)
+    TOO_MANY_ROOMS_FOR_USER = "too-many-rooms-for-user"  #: limit
+    TOO_MANY_ROOMS = "too-many-rooms"
+    TOPIC_TOO_LONG = "topic-too-long"  #: length, limit
+    # History
+    HISTORY_RANGE = "history-range"  #: limit
+    HISTORY_OFF = "history-off"
+    HISTORY_UNAVAILABLE = "history-unavailable"
+    # Input (door)
+    LINE_TOO_LONG = "line-too-long"  #: limit (bytes)
+    UNKNOWN_COMMAND = "unknown-command"  #: name
+    NEEDS_NAME = "needs-name"  #: name: the command tried before choosing a name
+    USAGE = "usage"  #: name: the command's usage line
+    WHICH_ROOM = "which-room"  #: name: the command that needs one
+    # Limits and timeouts (the connection is closed after these)
+    SLOW_DOWN = "slow-down"  #: limit (burst), rate (lines per second); not final
+    FLOODED = "flooded"  #: limit (lines waiting), rate
+    IDLE = "idle"  #: limit (seconds)
+    NAME_TIMEOUT = "name-timeout"  #: limit (seconds)
+    SERVER_FULL = "server-full"
+    TOO_MANY_FROM_ADDRESS = "too-many-from-address"  #: limit
+    CONNECTING_TOO_FAST = "connecting-too-fast"
+
+
+class Outcome(enum.Enum):
+    """What was done at a user's request (or to them), confirmed with ``Done``."""
+
+    LOGGED_IN = "logged-in"  #: name
+    REGISTERED = "registered"  #: name
+    PASSWORD_CHANGED = "password-changed"
+    UNREGISTERED = "unregistered"  #: name
+    KICKED = "kicked"  #: name: who was kicked
+    BANNED = "banned"  #: name: what was banned, as typed; kind, key; until
+    UNBANNED = "unbanned"  #: name
+    KICKED_YOU = "kicked-you"  #: name: the admin; text: the reason
+    BANNED_YOU = "banned-you"  #: name: the admin; text: the reason

@@ -1,0 +1,209 @@
+"""Rooms: joining, leaving, topics, and who and what is where.
+
+Rules:
+
+1. Room names are ``#`` and 1-32 ASCII letters, digits, ``_`` or ``-``, compared without
+   case; a room keeps the spelling it was first given. ``#lobby`` always exists and
+   everyone is put in it on registering; a door may let its users leave every room (IRC)
+   or keep them in at least one (the text door).
+2. A user is in at most ``Rules.max_rooms_per_user`` rooms; at most ``Rules.max_rooms``
+   rooms exist. Both are checked again when a join that waited for history completes.
+3. Joining a room gives its last ``Rules.history_lines`` conversation lines from memory in
+   the same call that subscribes the joiner, so no line is missed or shown twice. When
+   that memory is gone, the I/O layer is asked to ``LoadHistory`` first (BUSY till then).
+4. Topics are at most ``TOPIC_MAX`` characters; only members set them; everyone in the
+   room, the setter too, sees the change.
+
+This module never imports trio and never awaits.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import (
+    ConnId,
+    History,
+    Joined,
+    Kind,
+    Left,
+    Reason,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+    RoomList,
+    Topic,
+    TopicChanged,
+    UserList,
+)
+from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.state import Step
+from chat_trio.chat.world import Client, Memory, Room, World, name_key
+
+ROOM_MAX = 32  #: characters after the "#"
+TOPIC_MAX = 300  #: characters in a topic
+_ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
+
+
+def check_room(name: str) -> Refused | None:
+    """Return why ``name`` cannot be a room name, or None if it can."""
+    if not name.startswith("#"):
+        return Refused(Problem.ROOM_NO_HASH, name=name) if name else Refused(Problem.ROOM_MISSING)
+    if len(name) == 1 or len(name) > ROOM_MAX + 1:
+        return Refused(Problem.ROOM_LENGTH, limit=ROOM_MAX)
+    if _ROOM.match(name) is None:
+        bad = next(c for c in name[1:] if not (c.isascii() and (c.isalnum() or c in "_-")))
+        return Refused(Problem.ROOM_CHAR, char=bad)
+    return None
+
+
+def spelled(world: World, name: str) -> str:
+    """``name`` as the room it names was first spelled (as given if it is new)."""
+    key = name_key(name)
+    memory = world.rooms[key].memory if key in world.rooms else world.remembered.get(key)
+    return memory.name if memory is not None else name
+
+
+def member_room(world: World, conn: ConnId, client: Client, name: str, out: Outputs) -> Room | None:
+    """The room ``name`` if ``conn`` is in it; else None, and says why."""
+    problem = check_room(name)
+    if problem is None and name_key(name) not in client.rooms:
+        problem = Refused(Problem.NOT_IN_ROOM, room=name)
+    if problem is not None:
+        out.reply(conn, problem)
+        return None
+    return world.rooms[name_key(name)]
+
+
+def join(world: World, conn: ConnId, client: Client, intent: i.Join, out: Outputs) -> None:
+    problem = check_room(intent.room)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
+    enter(world, conn, client, spelled(world, intent.room), out)
+
+
+def focus(world: World, conn: ConnId, client: Client, intent: i.Focus, out: Outputs) -> None:
+    room = member_room(world, conn, client, intent.room, out)
+    if room is not None:
+        memory = room.memory
+        out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, False))
+
+
+def enter(
+    world: World, conn: ConnId, client: Client, name: str, out: Outputs, *, quiet: bool = False
+) -> None:
+    """Put ``conn`` in the room ``name`` (first checking the limits), or show it if it is
+    in it already."""
+    key = name_key(name)
+    rules = world.rules
+    if key in client.rooms:
+        here = world.rooms[key]
+        out.reply(conn, RoomEntered(here.memory.name, len(here.members), here.memory.topic, False))
+        return
+    if len(client.rooms) >= rules.max_rooms_per_user:
+        out.reply(conn, Refused(Problem.TOO_MANY_ROOMS_FOR_USER, limit=rules.max_rooms_per_user))
+        return
+    if key not in world.rooms and len(world.rooms) >= rules.max_rooms:
+        out.reply(conn, Refused(Problem.TOO_MANY_ROOMS))
+        return
+    if key not in world.rooms and key not in world.remembered and world.stored:
+        client.step(Step.WAIT)
+        out.add(LoadHistory(conn, name))
+        return
+    joined = world.rooms.get(key)
+    if joined is None:
+        memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
+        joined = world.rooms[key] = Room(memory)
+    room, memory = joined, joined.memory
+    room.members[conn] = None
+    client.rooms.append(key)
+    out.broadcast(memory.name, Joined(client.name, None if quiet else memory.name), conn)
+    world.record(out, Kind.JOINED, memory.name, client.name)
+    out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
+    if memory.recent:
+        out.reply(conn, History(memory.name, tuple(memory.recent), world.today()))
+    # In the same call as the history: live lines start exactly where it ends.
+    out.add(Subscribe(conn, memory.name))
+
+
+def history_loaded(world: World, conn: ConnId, client: Client, room: str, out: Outputs) -> None:
+    """The history ``enter`` asked for is in memory now: go on with the join."""
+    client.step(Step.RESUME)
+    enter(world, conn, client, room, out)
+
+
+def remember(world: World, room: str, memory: Memory) -> None:
+    """``room``'s history, loaded from storage, unless the room came back meanwhile (what
+    is in memory then is newer and wins)."""
+    key = name_key(room)
+    if key not in world.rooms and key not in world.remembered:
+        world.remember(key, memory)
+
+
+def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outputs) -> None:
+    room = member_room(world, conn, client, intent.room, out)
+    if room is None:
+        return
+    key, name = name_key(room.memory.name), room.memory.name
+    client.rooms.remove(key)
+    del room.members[conn]
+    out.add(Unsubscribe(conn, name))
+    out.broadcast(name, Left(client.name, Reason.QUIT, name), conn)
+    world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)
+    out.reply(conn, RoomLeft(name))
+    world.maybe_forget(key)
+
+
+def show_topic(
+    world: World, conn: ConnId, client: Client, intent: i.ShowTopic, out: Outputs
+) -> None:
+    room = member_room(world, conn, client, intent.room, out)
+    if room is not None:
+        memory = room.memory
+        out.reply(conn, Topic(memory.name, memory.topic, memory.topic_by, memory.topic_at))
+
+
+def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, out: Outputs) -> None:
+    room = member_room(world, conn, client, intent.room, out)
+    if room is None:
+        return
+    if len(intent.text) > TOPIC_MAX:
+        out.reply(conn, Refused(Problem.TOPIC_TOO_LONG, length=len(intent.text), limit=TOPIC_MAX))
+        return
+    memory = room.memory
+    memory.topic, memory.topic_by, memory.topic_at = intent.text, client.name, world.clock()
+    out.broadcast(memory.name, TopicChanged(client.name, memory.name, intent.text), exclude=None)
+    memory.recent.append(world.record(out, Kind.TOPIC, memory.name, client.name, intent.text))
+
+
+def list_users(
+    world: World, conn: ConnId, client: Client, intent: i.ListUsers, out: Outputs
+) -> None:
+    if intent.room is None:
+        everyone = sorted((c.name for c in world.clients.values() if c.name), key=str.casefold)
+        out.reply(conn, UserList(len(everyone), tuple(everyone[: intent.limit])))
+        return
+    problem = check_room(intent.room)
+    room = world.rooms.get(name_key(intent.room))
+    if problem is not None or room is None:
+        out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
+        return
+    members = [world.clients[c] for c in room.members]
+    members.sort(key=lambda c: c.name.casefold())
+    shown = members[: intent.limit]
+    admins = frozenset(c.name for c in shown if c.account and world.is_admin(c))
+    names = tuple(c.name for c in shown)
+    out.reply(conn, UserList(len(members), names, room.memory.name, admins))
+
+
+def list_rooms(
+    world: World, conn: ConnId, client: Client, intent: i.ListRooms, out: Outputs
+) -> None:
+    rooms = sorted(world.rooms.values(), key=lambda r: (-len(r.members), r.memory.name.casefold()))[
+        : intent.limit
+    ]
+    listed = tuple((r.memory.name, len(r.members)) for r in rooms)
+    out.reply(conn, RoomList(len(world.rooms), listed, tuple(r.memory.topic for r in rooms)))

@@ -1,0 +1,111 @@
+"""A connection's named states and the one table of transitions between them.
+
+Theory of operation. A connection starts NAMING. Choosing a free name makes it CHATTING;
+``name password`` (or a door's login) first asks the I/O layer to check the password,
+and the connection is LOGGING_IN until the answer comes. While CHATTING, a request that
+needs slow work (a room's history loaded, a password checked or hashed) makes it BUSY
+until the answer; its door holds its further input meanwhile. Anything that ends the
+connection (quit, hang-up, a kick, a timeout, too many bad names) makes it CLOSING, which
+ignores all further input. The whole server SHUTTING_DOWN is a flag of the rules
+(``Chat.shut_down``), not a state of each connection: it stops all input at once.
+
+Rules:
+
+1. Only the transitions in ``TRANSITIONS`` happen; ``advance`` raises on any other, so a
+   bug shows up as an error rather than as a half-registered user.
+2. Only the intents in ``ACCEPTS[phase]`` are handled in ``phase``: a NAMING connection
+   may choose a name, log in, list users and rooms, or quit; LOGGING_IN and BUSY take
+   none (the door holds them, see delivery/session.py); CLOSING takes none.
+
+This module never imports trio.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from chat_trio.chat import intents as i
+
+
+class Phase(enum.Enum):
+    """Where one connection is in its life."""
+
+    NAMING = "naming"  #: choosing a first name
+    LOGGING_IN = "logging-in"  #: waiting for a password check before it has a name
+    CHATTING = "chatting"  #: has a name, is in rooms
+    BUSY = "busy"  #: chatting, waiting for history or a password check or hash
+    CLOSING = "closing"  #: leaving; input is ignored
+
+
+class Step(enum.Enum):
+    """What moves a connection from one phase to another."""
+
+    NAMED = "named"  #: a free name was taken, or a login succeeded
+    ASK_PASSWORD = "ask-password"  #: a password check began (logging in at the prompt)
+    REFUSED = "refused"  #: the login failed: choose again
+    WAIT = "wait"  #: slow work began for a chatting user
+    RESUME = "resume"  #: its answer arrived
+    END = "end"  #: quit, hang-up, kick, ban, timeout, flooding, too many bad names
+
+
+TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
+    (Phase.NAMING, Step.NAMED): Phase.CHATTING,
+    (Phase.NAMING, Step.ASK_PASSWORD): Phase.LOGGING_IN,
+    (Phase.LOGGING_IN, Step.NAMED): Phase.CHATTING,
+    (Phase.LOGGING_IN, Step.REFUSED): Phase.NAMING,
+    (Phase.CHATTING, Step.WAIT): Phase.BUSY,
+    (Phase.BUSY, Step.RESUME): Phase.CHATTING,
+    (Phase.NAMING, Step.END): Phase.CLOSING,
+    (Phase.LOGGING_IN, Step.END): Phase.CLOSING,
+    (Phase.CHATTING, Step.END): Phase.CLOSING,
+    (Phase.BUSY, Step.END): Phase.CLOSING,
+}
+"""Every transition there is. Diagram (docs/architecture.md is drawn from this)::
+
+    NAMING --named--> CHATTING --wait--> BUSY --resume--> CHATTING
+    NAMING --ask-password--> LOGGING_IN --named--> CHATTING
+                             LOGGING_IN --refused--> NAMING
+    any but CLOSING --end--> CLOSING
+"""
+
+_ANYTIME = (i.Quit, i.Hangup, i.ListUsers, i.ListRooms)
+
+ACCEPTS: dict[Phase, tuple[type, ...]] = {
+    Phase.NAMING: (i.ChooseName, i.LogIn, *_ANYTIME),
+    Phase.LOGGING_IN: (),
+    Phase.CHATTING: (
+        i.LogIn,
+        i.Rename,
+        i.Say,
+        i.SendPrivate,
+        i.Join,
+        i.Focus,
+        i.Leave,
+        i.ShowTopic,
+        i.SetTopic,
+        i.LookUp,
+        i.ReadHistory,
+        i.Register,
+        i.ChangePassword,
+        i.Unregister,
+        i.Kick,
+        i.Ban,
+        i.Unban,
+        *_ANYTIME,
+    ),
+    Phase.BUSY: (),
+    Phase.CLOSING: (),
+}
+"""The intents each phase handles; any other is refused (NAMING: ``NEEDS_NAME``)."""
+
+
+def advance(phase: Phase, step: Step) -> Phase:
+    """The phase after ``step`` from ``phase``.
+
+    Raises:
+        ValueError: the table has no such transition (a bug in the rules).
+    """
+    try:
+        return TRANSITIONS[(phase, step)]
+    except KeyError:
+        raise ValueError(f"no transition from {phase.name} on {step.name}") from None

@@ -1,0 +1,211 @@
+"""The state the rules govern, shared by every rule module: users, names, rooms, memory.
+
+``World`` holds what all connections share (who holds which name, which rooms exist and
+who is in them, each room's recent lines, accounts and bans) and one ``Client`` per
+connection. The rule modules (names, rooms, messages, accounts, moderation, flood) change
+it; ``core.Chat`` is the world plus the calls the I/O layer makes.
+
+Invariants:
+
+1. ``names`` maps ``name_key(client.name)`` to the connection of every client that has a
+   name (CHATTING or BUSY, and CLOSING until ``disconnect``), and nothing else.
+2. A room is in ``rooms`` while it has members (``#lobby`` always); its ``Memory`` (name
+   as first spelled, topic, recent conversation) then moves to ``remembered``, of which
+   the ``ROOMS_REMEMBERED`` most recently emptied are kept.
+3. ``client.rooms`` and ``room.members`` always agree.
+
+This module never imports trio and never awaits.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import unicodedata
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+import attrs
+
+from chat_trio.chat.events import ConnId, Entry, Goodbye, Kind, Reason
+from chat_trio.chat.outputs import Outputs
+from chat_trio.chat.registry import Registry
+from chat_trio.chat.state import Phase, Step, advance
+
+LOBBY = "#lobby"
+DEFAULT_RESERVED_NAMES = frozenset(
+    {"admin", "server", "system", "root", "operator", "moderator", "chat-trio"}
+)
+ROOMS_REMEMBERED = 1000
+"""Empty rooms whose topic and recent history stay in memory (least recently emptied
+forgotten first; a forgotten room's history is loaded from storage when it is joined)."""
+
+
+@attrs.frozen
+class Rules:
+    """The rules' settings (all have defaults; the CLI exposes each one)."""
+
+    max_line: int = 2048  #: bytes per input line (the text door's framing; see doors/text)
+    reserved_names: frozenset[str] = DEFAULT_RESERVED_NAMES  #: refused, case-insensitively
+    name_attempts: int = 5  #: bad usernames before the connection is closed
+    name_timeout: float = 60.0  #: seconds to choose a valid username
+    unicode_names: bool = False  #: letters and digits of every script (allows look-alikes)
+    idle_timeout: float = 0.0  #: seconds without input before a user is disconnected; 0 = never
+    max_rooms_per_user: int = 20  #: rooms one user may be in at once
+    max_rooms: int = 10_000  #: rooms that may exist at once (each costs memory)
+    history_lines: int = 20  #: conversation lines replayed on joining a room; 0 = none
+    flood_burst: int = 10  #: lines a user may send at once (flood control)
+    flood_rate: float = 2.0  #: lines per second after the burst; 0 = no flood control
+    admins: frozenset[str] = frozenset()  #: name_keys of accounts that are admins when logged in
+    flood_queue: int = 100
+    """Lines that may wait under flood control; one more disconnects. At five times the
+    rate this fills after about 10 s: (10 lines/s - 2 drained) x 12.5 s, after the burst."""
+
+
+def name_key(name: str) -> str:
+    """What two names must differ in to be different users: case and compatibility forms
+    (fullwidth "\\uff21\\uff2c\\uff29\\uff23\\uff25" is "alice") do not count."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+@attrs.define
+class PendingLogin:
+    """A password check for logging in to ``name`` (the account's spelling)."""
+
+    name: str
+
+
+@attrs.define
+class PendingRegister:
+    """A hash for registering the current name."""
+
+
+@attrs.define
+class PendingPasswordChange:
+    """A check of the old password; then a hash of ``new``."""
+
+    new: str = attrs.field(repr=False)
+
+
+@attrs.define
+class PendingRehash:
+    """A hash of the new password, to store."""
+
+
+@attrs.define
+class PendingUnregister:
+    """A check of the password before the account is deleted."""
+
+
+Pending = PendingLogin | PendingRegister | PendingPasswordChange | PendingRehash | PendingUnregister
+
+
+@attrs.define
+class Client:
+    """One connection, as the rules see it."""
+
+    deadline: float  #: when NAMING ends with NAME_TIMEOUT
+    since: float  #: when it connected (Unix time), for /whois
+    last_input: float = 0.0  #: for the idle timeout and /whois
+    phase: Phase = Phase.NAMING
+    name: str = ""
+    attempts: int = 0  #: bad names so far
+    rooms: list[str] = attrs.Factory(list)  #: room keys, in the order joined
+    tokens: float = 0.0  #: flood control's token bucket (filled on registration)
+    stamp: float = 0.0  #: when ``tokens`` was last brought up to date
+    held: bool = False  #: an intent waits for a token (see flood.py)
+    warned: bool = False  #: told to slow down since the held intents last ran out
+    address: str = ""  #: the client's IP address, for throttling and bans
+    account: str = ""  #: name_key of the account it is logged in to
+    pending: Pending | None = None  #: what a password check or hash is for
+
+    def step(self, step: Step) -> None:
+        self.phase = advance(self.phase, step)
+
+
+@attrs.define
+class Memory:
+    """What outlives a room's members: its name, topic and recent conversation."""
+
+    name: str
+    topic: str
+    recent: deque[Entry]
+    topic_by: str = ""  #: who set the topic
+    topic_at: float = 0.0  #: when (Unix time)
+
+
+@attrs.define
+class Room:
+    memory: Memory
+    members: dict[ConnId, None] = attrs.Factory(dict)  #: in the order they joined
+
+
+class World:
+    """The shared state and the helpers every rule module uses. See the module docstring.
+
+    Args:
+      rules: the settings.
+      clock: the wall clock for history timestamps (Unix time); ``now`` arguments are a
+        monotonic clock for deadlines.
+      stored: True when history is kept in storage the I/O layer can ``LoadHistory``
+        from; False: history lives only in memory.
+    """
+
+    def __init__(
+        self,
+        rules: Rules | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        stored: bool = False,
+    ) -> None:
+        self.rules = rules or Rules()
+        self.clock = clock
+        self.stored = stored
+        self.clients: dict[ConnId, Client] = {}
+        self.names: dict[str, ConnId] = {}  # name_key(name) -> its connection
+        self.rooms: dict[str, Room] = {}  # room key -> a room with members (and #lobby)
+        self.remembered: OrderedDict[str, Memory] = OrderedDict()  # emptied rooms
+        self.rooms[name_key(LOBBY)] = Room(self.memory(LOBBY))
+        self.registry = Registry()  # accounts and bans, loaded from storage at start-up
+        self.shutting_down = False
+        self.now = 0.0  # the latest ``now`` passed in (for /whois idle times)
+
+    def memory(self, name: str, topic: str = "") -> Memory:
+        return Memory(name, topic, deque(maxlen=self.rules.history_lines))
+
+    def record(
+        self, out: Outputs, kind: Kind, room: str, name: str, text: str = "", target: str = ""
+    ) -> Entry:
+        entry = Entry(self.clock(), kind, room, name, text, target)
+        out.record(entry)
+        return entry
+
+    def today(self) -> str:
+        """Today's date by ``clock`` (UTC, YYYY-MM-DD): history older than this shows its date."""
+        return time.strftime("%Y-%m-%d", time.gmtime(self.clock()))
+
+    def remember(self, key: str, memory: Memory) -> None:
+        self.remembered[key] = memory
+        self.remembered.move_to_end(key)
+        while len(self.remembered) > ROOMS_REMEMBERED:
+            self.remembered.popitem(last=False)
+
+    def maybe_forget(self, key: str) -> None:
+        room = self.rooms[key]
+        if not room.members and room.memory.name != LOBBY:
+            del self.rooms[key]
+            self.remember(key, room.memory)
+
+    def is_admin(self, client: Client) -> bool:
+        account = self.registry.accounts.get(client.account) if client.account else None
+        return account is not None and (account.admin or client.account in self.rules.admins)
+
+    def end(self, conn: ConnId, client: Client, out: Outputs, reason: Reason) -> None:
+        """Say goodbye and close: the user asked, or a limit or timeout ends it."""
+        client.step(Step.END)
+        out.reply(conn, Goodbye(reason))
+        out.close(conn, reason)
+
+    def idle_deadline(self, client: Client) -> float:
+        timeout = self.rules.idle_timeout
+        return client.last_input + timeout if timeout else math.inf

@@ -1,0 +1,81 @@
+"""Doors: the ways into the chat. A door is framing + parse (bytes -> intents) + render
+(events -> bytes), sans-I/O: no door imports trio or awaits.
+
+``text/`` is nc and telnet (lines, slash commands); ``irc/`` is IRC clients. Every door
+offers the same small interface (``Door``), so the I/O layer (delivery/session.py) runs
+them all the same way, and the rules (chat/) never know which door a user came through.
+A door keeps only what its own dialect needs (the text door's current room, the IRC
+door's capabilities); it never decides a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import attrs
+
+from chat_trio.chat.events import Event
+from chat_trio.chat.intents import Intent
+from chat_trio.chat.state import Phase
+
+View = Callable[[Sequence[Event], str, float], bytes]
+"""How a door renders broadcasts to a room: (events, room, wall-clock time) -> bytes. One
+view serves every member that uses it (the hub renders each room's round once per view),
+so it must not depend on who receives it. Views are module-level functions or frozen
+values, so that equal ways of rendering compare equal."""
+
+
+@attrs.frozen
+class Answer:
+    """The door answers its own connection itself (``/help``, a line too long, IRC's
+    PONG): ``events`` go back to it, in order with the rules' replies."""
+
+    events: tuple[Event, ...]
+
+
+@attrs.frozen
+class Free:
+    """An intent the door asks for on its user's behalf (IRC's NAMES after a JOIN):
+    flood control does not count it."""
+
+    intent: Intent
+
+
+Item = Intent | Answer | Free
+
+
+class Door(Protocol):
+    """One connection's door. The session calls, in this order for each chunk of input:
+    ``receive_data``, then ``next_item`` until it returns None (handing each intent to the
+    rules, and the events they reply to this connection to ``observe``)."""
+
+    def receive_data(self, data: bytes | bytearray) -> None:
+        """Bytes arrived (``b""``: the client closed its side)."""
+
+    def next_item(self, phase: Phase) -> Item | None:
+        """The next thing the user asks, parsed for ``phase``; None: more data is needed."""
+
+    def push_back(self, item: Item) -> None:
+        """``item`` could not run yet (flood control): return it first next time."""
+
+    def backlog(self) -> int:
+        """How many items wait in the door (pushed back, parsed or not)."""
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """The rules replied these to this connection (so the door can follow its state)."""
+
+    def render(self, events: Sequence[Event]) -> bytes:
+        """``events`` for this connection only, in its dialect."""
+
+    def view(self, room: str) -> View:
+        """How this connection wants ``room``'s broadcasts rendered now."""
+
+    def views_changed(self) -> list[tuple[str, View]]:
+        """Rooms whose ``view`` changed since the last call."""
+
+    def deadline(self) -> float:
+        """When ``expire`` should be called (``inf``: never), on the monotonic clock."""
+
+    def expire(self, now: float) -> Item | None:
+        """Time has passed: something to send (a ping), or an intent (drop a silent client)."""

@@ -1,0 +1,185 @@
+"""The text door's slash commands: one table row each, the only list there is.
+
+Each row says how the command is typed (its usage, shown by ``/help`` and in ``Usage:``
+refusals), what it does, whether it needs a username first, and how its arguments become
+an intent. A parse either returns the intent or refuses with a ``Refused`` of its own
+(missing arguments, a bad number); everything else is for the rules to check.
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+import attrs
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import Refused
+from chat_trio.chat.messages import HISTORY_MAX
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.world import name_key
+
+USERS_SHOWN = 100
+"""/users names at most this many, so its answer stays one readable line (and far below
+any send-queue bound) even with 10,000 users online."""
+ROOMS_SHOWN = 100  #: /rooms lists at most this many (the busiest)
+
+_DURATION = re.compile(r"(\d{1,6})([smhd])\b")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@attrs.define
+class Place:
+    """Where a text user is: its rooms in the order joined, and the current one (where
+    plain lines go). A text-door notion: IRC names the room every time."""
+
+    rooms: dict[str, str] = attrs.Factory(dict)  #: room key -> name, in the order joined
+    current: str = ""  #: the current room's name
+
+    def only(self, room: str) -> bool:
+        """Is ``room`` the one room this user is in?"""
+        return len(self.rooms) == 1 and name_key(room) in self.rooms
+
+
+Parse = Callable[[str, Place], "i.Intent | Refused"]
+
+
+@attrs.frozen
+class Command:
+    """One row of the table."""
+
+    usage: str  #: how to type it, shown by /help and in Usage: refusals
+    summary: str  #: what it does, shown by /help
+    parse: Parse | None  #: (arguments, where the user is) -> intent, or why not; None: the
+    #: door answers it itself (/help)
+    chatting: bool = True  #: only after choosing a username
+
+    def usage_error(self) -> Refused:
+        return Refused(Problem.USAGE, name=self.usage)
+
+
+def _first(args: str) -> str:
+    return args.split()[0] if args else ""
+
+
+def _private(args: str, place: Place) -> i.Intent | Refused:
+    name, _, text = args.partition(" ")
+    if not name or not text.strip():
+        return COMMANDS["msg"].usage_error()
+    return i.SendPrivate(name, text.strip())
+
+
+def _me(args: str, place: Place) -> i.Intent | Refused:
+    return i.Say(place.current, args, action=True) if args else COMMANDS["me"].usage_error()
+
+
+def _switch(args: str, place: Place) -> i.Intent | Refused:
+    return i.Focus(_first(args)) if args else Refused(Problem.WHICH_ROOM, name="/switch #room")
+
+
+def _leave(args: str, place: Place) -> i.Intent | Refused:
+    room = _first(args) or place.current
+    if place.only(room):
+        return Refused(Problem.ONLY_ROOM, room=place.rooms[name_key(room)])
+    return i.Leave(room)
+
+
+def _topic(args: str, place: Place) -> i.Intent | Refused:
+    return i.SetTopic(place.current, args) if args else i.ShowTopic(place.current)
+
+
+def _history(args: str, place: Place) -> i.Intent | Refused:
+    words = args.split()
+    peer = words.pop(0)[1:] if words and words[0].startswith("@") else ""
+    limit = None
+    if words:
+        if not words[0].isdigit() or not 1 <= int(words[0]) <= HISTORY_MAX:
+            return Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
+        limit = int(words[0])
+    return i.ReadHistory(limit, room="" if peer else place.current, peer=peer)
+
+
+def _login(args: str, place: Place) -> i.Intent | Refused:
+    name, _, password = args.partition(" ")
+    if not name or not password.strip():
+        return COMMANDS["login"].usage_error()
+    return i.LogIn(name, password.strip())
+
+
+def _password(args: str, place: Place) -> i.Intent | Refused:
+    old, _, new = args.partition(" ")
+    return i.ChangePassword(old, new) if old and new else COMMANDS["password"].usage_error()
+
+
+def _unregister(args: str, place: Place) -> i.Intent | Refused:
+    return i.Unregister(args) if args else COMMANDS["unregister"].usage_error()
+
+
+def _kick(args: str, place: Place) -> i.Intent | Refused:
+    name, _, reason = args.partition(" ")
+    return i.Kick(name, reason.strip()) if name else COMMANDS["kick"].usage_error()
+
+
+def _ban(args: str, place: Place) -> i.Intent | Refused:
+    words = args.split(maxsplit=1)
+    if not words:
+        return COMMANDS["ban"].usage_error()
+    rest = words[1] if len(words) > 1 else ""
+    seconds = math.inf
+    if match := _DURATION.match(rest):
+        seconds = int(match[1]) * _UNITS[match[2]]
+        rest = rest[match.end() :]
+    return i.Ban(words[0], seconds, rest.strip())
+
+
+def _unban(args: str, place: Place) -> i.Intent | Refused:
+    return i.Unban(_first(args)) if args else COMMANDS["unban"].usage_error()
+
+
+_MSG = Command("/msg <user> <text>", "private message (also /w)", _private)
+
+COMMANDS: dict[str, Command] = {
+    "help": Command("/help", "show this list", None, chatting=False),
+    "users": Command(
+        "/users [#room]", "list who is online, or in a room",
+        lambda a, p: i.ListUsers(_first(a) or None, USERS_SHOWN), chatting=False,
+    ),
+    "rooms": Command(
+        "/rooms", "list the rooms", lambda a, p: i.ListRooms(ROOMS_SHOWN), chatting=False
+    ),
+    "join": Command(
+        "/join #room", "enter a room (creating it) and talk there", lambda a, p: i.Join(_first(a))
+    ),
+    "switch": Command("/switch #room", "talk in another of your rooms", _switch),
+    "leave": Command("/leave [#room]", "leave a room (this one if none named)", _leave),
+    "topic": Command("/topic [text]", "show or set this room's topic", _topic),
+    "msg": _MSG,
+    "w": _MSG,
+    "me": Command("/me <action>", "say what you are doing: * you waves", _me),
+    "nick": Command("/nick <name>", "change your username", lambda a, p: i.Rename(a)),
+    "whois": Command(
+        "/whois <user>", "show a user's rooms and idle time",
+        lambda a, p: i.LookUp(_first(a) or None),
+    ),
+    "history": Command("/history [N] [@user]", "show earlier lines, or private ones", _history),
+    "register": Command(
+        "/register <password>", "own your name: only you may use it", lambda a, p: i.Register(a)
+    ),
+    "login": Command("/login <name> <password>", "take your registered name", _login),
+    "password": Command("/password <old> <new>", "change your password", _password),
+    "unregister": Command("/unregister <password>", "delete your account", _unregister),
+    "kick": Command("/kick <user> [reason]", "(admins) disconnect a user", _kick),
+    "ban": Command("/ban <user|address> [7d] [reason]", "(admins) keep out a while", _ban),
+    "unban": Command("/unban <account|address>", "(admins) lift a ban", _unban),
+    "quit": Command("/quit", "leave the chat", lambda a, p: i.Quit(), chatting=False),
+}  # fmt: skip
+"""Every command there is, by the word after the slash (matched case-insensitively)."""
+
+HELP = (
+    *dict.fromkeys((c.usage, c.summary) for c in COMMANDS.values()),
+    ("//text", "send a line that starts with /"),
+)
+"""What /help lists, from the table."""

@@ -1,0 +1,189 @@
+"""The text door: what an nc or telnet user types, as intents; what happens, as lines.
+
+Parsing is lazy, one line at a time, when the session asks for the next item: how a line
+is read depends on where the user is by then (a first name at the prompt, a line for the
+current room after a ``/join`` earlier in the same paste). The door follows where its user
+is (``Place``) from the rules' replies (``observe``), and keeps a second ``Place`` for
+rendering, which follows the same replies as they are rendered: the sentence "Now
+talking in #x" must name the room current at that point of the output, not at its end.
+
+Text-door rules (the rules in chat/ know none of them):
+
+1. Plain text goes to the current room: the last one joined or switched to; after
+   leaving it, the last one joined. Lines from the user's other rooms show as
+   ``[#room] Bob: hi``. A text user is always in at least one room.
+2. Blank lines are ignored, ``//text`` sends ``/text``, ``/cmd`` runs a command from
+   ``COMMANDS`` (``/help`` is generated from it). An unknown command gets one refusal.
+3. At the prompt, ``name`` chooses a name and ``name password`` logs in; the prompt is
+   shown again after every answer until a name is taken.
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import (
+    AskName,
+    Event,
+    Help,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+)
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.state import Phase
+from chat_trio.chat.world import name_key
+from chat_trio.doors import Answer, Item, View
+from chat_trio.doors.text.commands import COMMANDS, HELP, Place
+from chat_trio.doors.text.framing import (
+    DEFAULT_MAX_LINE,
+    EndOfInput,
+    Input,
+    Interrupted,
+    LineDecoder,
+    TooLong,
+)
+from chat_trio.doors.text.render import EOL, render
+
+_PROMPT = Answer((AskName(),))
+
+
+def current_view(events: Sequence[Event], room: str, wall: float) -> bytes:
+    """Broadcasts to the reader's current room."""
+    return render(events)
+
+
+def other_view(events: Sequence[Event], room: str, wall: float) -> bytes:
+    """Broadcasts to one of the reader's other rooms: every line starts ``[#room] ``."""
+    return render(events, prefix=f"[{room}] ")
+
+
+def follow(place: Place, event: Event) -> None:
+    """Move ``place`` as ``event`` (a reply to this user) says."""
+    if isinstance(event, RoomEntered):
+        place.rooms.setdefault(name_key(event.room), event.room)
+        place.current = event.room
+    elif isinstance(event, RoomLeft):
+        place.rooms.pop(name_key(event.room), None)
+        if name_key(place.current) == name_key(event.room):
+            place.current = next(reversed(place.rooms.values()), "")
+
+
+class TextDoor:
+    """One nc/telnet connection's door (see ``doors.Door``)."""
+
+    __slots__ = ("_decoder", "_focus_moved", "_items", "_prompt", "_pushed", "place", "shown")
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._decoder = LineDecoder(max_line)
+        self._items: deque[Input] = deque()
+        self._pushed: list[Item] = []
+        self._prompt = False  # a command was answered at the prompt: show it again
+        self._focus_moved = False
+        self.place = Place()  # where the user is, for parsing
+        self.shown = Place()  # where the user is, for rendering
+
+    # -- bytes to intents ------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray) -> None:
+        self._items.extend(self._decoder.receive(data))
+
+    def backlog(self) -> int:
+        return len(self._items) + len(self._pushed)
+
+    def push_back(self, item: Item) -> None:
+        self._pushed.append(item)
+
+    def next_item(self, phase: Phase) -> Item | None:
+        if self._pushed:
+            return self._pushed.pop()
+        if self._prompt:
+            self._prompt = False
+            if phase is Phase.NAMING:
+                return _PROMPT
+        while self._items:
+            item = self._items.popleft()
+            if isinstance(item, str):
+                parsed = self._line(item, phase)
+                if parsed is not None:
+                    return parsed
+            elif isinstance(item, TooLong):
+                too_long = Refused(Problem.LINE_TOO_LONG, limit=item.limit)
+                return Answer((too_long, AskName()) if phase is Phase.NAMING else (too_long,))
+            elif isinstance(item, Interrupted):
+                return i.Quit(interrupted=True)
+            elif isinstance(item, EndOfInput):
+                return i.Hangup()
+        return None
+
+    def _line(self, line: str, phase: Phase) -> Item | None:
+        naming = phase is Phase.NAMING
+        if naming:
+            line = line.strip()
+        else:
+            line = line.rstrip()
+            if not line or line.isspace():
+                return None
+        if line.startswith("/") and (naming or not line.startswith("//")):
+            item = self._command(line, naming)
+            self._prompt = naming
+            return item
+        if naming:
+            name, _, password = line.partition(" ")
+            return i.LogIn(name, password.strip()) if password.strip() else i.ChooseName(line)
+        return i.Say(self.place.current, line[1:] if line.startswith("//") else line)
+
+    def _command(self, line: str, naming: bool) -> Item:
+        word, _, args = line[1:].partition(" ")
+        command = COMMANDS.get(word.lower())
+        if command is None:
+            return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))
+        if command.chatting and naming:
+            return Answer((Refused(Problem.NEEDS_NAME, name=word.lower()),))
+        if command.parse is None:
+            return Answer((Help(HELP),))
+        parsed = command.parse(args.strip(), self.place)
+        return Answer((parsed,)) if isinstance(parsed, Refused) else parsed
+
+    def observe(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, (RoomEntered, RoomLeft)):
+                before = self.place.current
+                follow(self.place, event)
+                self._focus_moved |= self.place.current != before
+
+    # -- events to bytes -------------------------------------------------------------------
+
+    def render(self, events: Sequence[Event]) -> bytes:
+        if not any(isinstance(e, (RoomEntered, RoomLeft)) for e in events):
+            return render(events)
+        parts = []
+        for event in events:
+            if isinstance(event, RoomLeft):
+                follow(self.shown, event)
+                left = f"* You left {event.room}. Now talking in {self.shown.current}.{EOL}"
+                parts.append(left.encode())
+            else:
+                if isinstance(event, RoomEntered):
+                    follow(self.shown, event)
+                parts.append(render([event]))
+        return b"".join(parts)
+
+    def view(self, room: str) -> View:
+        return current_view if name_key(room) == name_key(self.place.current) else other_view
+
+    def views_changed(self) -> list[tuple[str, View]]:
+        if not self._focus_moved:
+            return []
+        self._focus_moved = False
+        return [(room, self.view(room)) for room in self.place.rooms.values()]
+
+    def deadline(self) -> float:
+        return float("inf")
+
+    def expire(self, now: float) -> Item | None:
+        return None

@@ -1,0 +1,254 @@
+"""The rules on intents and events alone: no bytes, no syntax, no wording, no door."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pytest
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.core import HANDLERS, Chat
+from chat_trio.chat.events import (
+    AskName,
+    Done,
+    Greeting,
+    Joined,
+    Left,
+    Private,
+    Reason,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+    Said,
+    TopicChanged,
+    UserList,
+    Welcome,
+    Whois,
+)
+from chat_trio.chat.outputs import Broadcast, Close, Outputs, Reply, Subscribe, Unsubscribe
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.state import ACCEPTS, TRANSITIONS, Phase, Step, advance
+from chat_trio.chat.world import Rules
+
+
+def connect(chat: Chat, conn: int) -> list[object]:
+    out = Outputs(conn)
+    chat.connect(conn, 0.0, out, f"10.0.0.{conn}")
+    return list(out.done())
+
+
+def ask(chat: Chat, conn: int, intent: i.Intent, now: float = 0.0) -> list[object]:
+    out = Outputs(conn)
+    assert chat.handle(conn, intent, now, out)
+    return list(out.done())
+
+
+def replies(outputs: Sequence[object], conn: int) -> list[object]:
+    """The events replied to ``conn``, in order."""
+    return [e for o in outputs if isinstance(o, Reply) and o.to == conn for e in o.events]
+
+
+def named(chat: Chat, conn: int, name: str) -> None:
+    connect(chat, conn)
+    ask(chat, conn, i.ChooseName(name))
+
+
+def test_chat_rules_connect_greets_and_asks_for_a_name() -> None:
+    chat = Chat()
+    assert connect(chat, 1) == [Reply(1, (Greeting(), AskName()))]
+    assert chat.phase(1) is Phase.NAMING
+
+
+def test_chat_rules_choosing_a_name_welcomes_joins_the_lobby_and_tells_the_others() -> None:
+    chat = Chat()
+    named(chat, 1, "Alice")
+    connect(chat, 2)
+    outputs = ask(chat, 2, i.ChooseName("Bob"))
+    assert replies(outputs, 2) == [Welcome("Bob", 2), RoomEntered("#lobby", 2, "", True, True)]
+    assert Broadcast((Joined("Bob"),), exclude=2, room="#lobby") in outputs
+    assert Subscribe(2, "#lobby") in outputs
+    assert chat.phase(2) is Phase.CHATTING
+
+
+def test_chat_rules_refusals_are_typed_problems() -> None:
+    chat = Chat()
+    named(chat, 1, "Alice")
+    connect(chat, 2)
+    assert ask(chat, 2, i.ChooseName("alice")) == [
+        Reply(2, (Refused(Problem.NAME_TAKEN, name="alice", naming=True), AskName()))
+    ]
+    assert ask(chat, 2, i.ChooseName("root")) == [
+        Reply(2, (Refused(Problem.NAME_RESERVED, name="root", naming=True), AskName()))
+    ]
+    assert ask(chat, 1, i.Rename("x" * 33)) == [
+        Reply(1, (Refused(Problem.NAME_TOO_LONG, length=33, limit=32, still="Alice"),))
+    ]
+    assert ask(chat, 1, i.Leave("#nowhere")) == [
+        Reply(1, (Refused(Problem.NOT_IN_ROOM, room="#nowhere"),))
+    ]
+    assert ask(chat, 1, i.Join("lobby")) == [
+        Reply(1, (Refused(Problem.ROOM_NO_HASH, name="lobby"),))
+    ]
+    assert ask(chat, 1, i.SendPrivate("nobody", "hi")) == [
+        Reply(1, (Refused(Problem.NO_SUCH_RECIPIENT, name="nobody"),))
+    ]
+    assert ask(chat, 1, i.Kick("Bob")) == [Reply(1, (Refused(Problem.NOT_ADMIN, name="kick"),))]
+
+
+def test_chat_rules_say_names_its_room_and_reaches_members_only() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    for conn, name in [(1, "Alice"), (2, "Bob"), (3, "Carol")]:
+        named(chat, conn, name)
+    ask(chat, 1, i.Join("#rust"))
+    ask(chat, 2, i.Join("#RUST"))  # the first spelling stays
+    outputs = ask(chat, 1, i.Say("#rust", "hi"))
+    assert outputs[0] == Broadcast((Said("Alice", "hi"),), exclude=1, room="#rust")
+    assert ask(chat, 3, i.Say("#rust", "hello?")) == [
+        Reply(3, (Refused(Problem.NOT_IN_ROOM, room="#rust"),))
+    ]
+
+
+def test_chat_rules_leaving_unsubscribes_and_tells_the_room() -> None:
+    chat = Chat()
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    outputs = ask(chat, 1, i.Leave("#lobby"))  # the rules let anyone leave every room
+    assert (
+        outputs
+        == [
+            Unsubscribe(1, "#lobby"),
+            Broadcast((Left("Alice", Reason.QUIT, "#lobby"),), exclude=1, room="#lobby"),
+            Reply(1, (RoomLeft("#lobby"),)),
+        ][:1]
+        + outputs[1:]
+    )
+    assert Reply(1, (RoomLeft("#lobby"),)) in outputs
+
+
+def test_chat_rules_topic_is_seen_by_everyone_in_the_room_the_setter_too() -> None:
+    chat = Chat(clock=lambda: 5.0)
+    named(chat, 1, "Alice")
+    outputs = ask(chat, 1, i.SetTopic("#lobby", "welcome"))
+    assert outputs[0] == Broadcast(
+        (TopicChanged("Alice", "#lobby", "welcome"),), exclude=None, room="#lobby"
+    )
+
+
+def test_chat_rules_private_message_both_ways_and_whois() -> None:
+    chat = Chat()
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    outputs = ask(chat, 1, i.SendPrivate("bob", "psst", action=True))
+    assert outputs[:2] == [
+        Reply(2, (Private("Alice", "psst", incoming=True, action=True),)),
+        Reply(1, (Private("Bob", "psst", incoming=False, action=True),)),
+    ]
+    (reply,) = [o for o in ask(chat, 1, i.LookUp("BOB")) if isinstance(o, Reply)]
+    assert isinstance(reply.events[0], Whois) and reply.events[0].rooms == ("#lobby",)
+
+
+def test_chat_rules_names_listed_in_full_when_no_limit_is_asked() -> None:
+    chat = Chat()
+    for conn in range(150):
+        named(chat, conn, f"user{conn:03d}")
+    (reply,) = ask(chat, 0, i.ListUsers("#lobby"))
+    assert isinstance(reply, Reply)
+    (listing,) = reply.events
+    assert isinstance(listing, UserList) and listing.total == len(listing.names) == 150
+
+
+def test_chat_rules_quit_and_hangup_close_with_their_reasons() -> None:
+    chat = Chat()
+    named(chat, 1, "Alice")
+    assert ask(chat, 1, i.Quit())[-1] == Close(1, Reason.QUIT)
+    connect(chat, 2)
+    assert ask(chat, 2, i.Hangup()) == [Close(2, Reason.CLOSED)]
+    assert chat.phase(1) is chat.phase(2) is Phase.CLOSING
+    assert ask(chat, 1, i.Say("#lobby", "late")) == []  # CLOSING ignores everything
+
+
+def test_chat_rules_flood_control_holds_intents_and_tells_once() -> None:
+    chat = Chat(Rules(flood_burst=2, flood_rate=1.0))
+    named(chat, 1, "Alice")
+    out = Outputs(1)
+    assert chat.handle(1, i.Say("#lobby", "a"), 0.0, out)
+    assert chat.handle(1, i.Say("#lobby", "b"), 0.0, out)
+    assert not chat.handle(1, i.Say("#lobby", "c"), 0.0, out)  # held: the caller keeps it
+    assert chat.deadline(1) == 1.0
+    chat.waiting(1, 1, out)
+    chat.waiting(1, 2, out)
+    assert replies(out.done(), 1) == [Refused(Problem.SLOW_DOWN, limit=2, rate=1.0)]
+    assert chat.handle(1, i.Say("#lobby", "c"), 1.0, out)
+    assert chat.deadline(1) == math.inf
+
+
+def test_chat_rules_a_naming_connection_may_not_chat() -> None:
+    chat = Chat()
+    connect(chat, 1)
+    assert ask(chat, 1, i.Join("#rust")) == [Reply(1, (Refused(Problem.NEEDS_NAME), AskName()))]
+
+
+def test_chat_rules_login_waits_in_its_own_phase() -> None:
+    chat = Chat(stored=True)
+    connect(chat, 1)
+    outputs = ask(chat, 1, i.LogIn("alice", "secret-word"))
+    assert outputs == [
+        Reply(1, (Refused(Problem.NO_ACCOUNT, name="alice", naming=True), AskName()))
+    ]
+    assert chat.phase(1) is Phase.NAMING
+
+
+def test_chat_rules_kick_is_confirmed_and_closes_the_target() -> None:
+    chat = Chat(Rules(admins=frozenset({"alice"})), stored=True)
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    from chat_trio.chat.registry import Account
+
+    chat.load_accounts([Account("Alice", "hash", admin=True)], [])
+    chat.clients[1].account = "alice"
+    outputs = ask(chat, 1, i.Kick("bob", "spam"))
+    assert outputs == [
+        Reply(1, (Done(Outcome.KICKED, name="Bob"),)),
+        Reply(2, (Done(Outcome.KICKED_YOU, name="Alice", text="spam"),)),
+        Close(2, Reason.KICKED),
+    ]
+
+
+# -- the phase table -----------------------------------------------------------------------
+
+
+def test_chat_rules_every_intent_has_a_handler_or_is_handled_by_the_core() -> None:
+    accepted = {t for phase in Phase for t in ACCEPTS[phase]}
+    assert accepted - set(HANDLERS) == {i.Quit, i.Hangup}
+
+
+def test_chat_rules_phase_table_allows_only_its_transitions() -> None:
+    assert advance(Phase.NAMING, Step.NAMED) is Phase.CHATTING
+    assert advance(Phase.LOGGING_IN, Step.REFUSED) is Phase.NAMING
+    assert advance(Phase.BUSY, Step.RESUME) is Phase.CHATTING
+    for phase in Phase:
+        if phase is not Phase.CLOSING:
+            assert advance(phase, Step.END) is Phase.CLOSING
+    with pytest.raises(ValueError, match="no transition from CLOSING on NAMED"):
+        advance(Phase.CLOSING, Step.NAMED)
+    assert len(TRANSITIONS) == 10
+
+
+@pytest.mark.parametrize(
+    ("phase", "intent", "taken"),
+    [
+        (Phase.NAMING, i.ChooseName("a"), True),
+        (Phase.NAMING, i.Say("#lobby", "x"), False),
+        (Phase.NAMING, i.ListUsers(), True),
+        (Phase.CHATTING, i.ChooseName("a"), False),
+        (Phase.CHATTING, i.Rename("a"), True),
+        (Phase.BUSY, i.Say("#lobby", "x"), False),
+        (Phase.LOGGING_IN, i.Quit(), False),
+        (Phase.CLOSING, i.Quit(), False),
+    ],
+)
+def test_chat_rules_each_phase_accepts_its_intents(
+    phase: Phase, intent: i.Intent, taken: bool
+) -> None:
+    assert isinstance(intent, ACCEPTS[phase]) is taken
