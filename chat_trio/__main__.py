@@ -9,17 +9,20 @@ import argparse
 import logging
 import os
 import resource
+import socket
 import sys
+import time
 
 import trio
 
 from chat_trio import __version__
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Rules, name_key
-from chat_trio.config import DEFAULT_GRACE, DEFAULT_PORT, Config
+from chat_trio.config import DEFAULT_GRACE, DEFAULT_IRC_TLS_PORT, DEFAULT_PORT, MOTD_LINES, Config
 from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
-from chat_trio.doors.text.framing import DEFAULT_MAX_LINE
+from chat_trio.doors.irc.render import IrcSettings
+from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.passwords import Cost
 from chat_trio.server import StartupError, run
 from chat_trio.storage import database
@@ -205,6 +208,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="no plain-text listener, only TLS (needs --tls-cert)",
     )
     serve.add_argument(
+        "--irc-port",
+        type=_port,
+        help="also let IRC clients in on this port (6667 is usual; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--irc-tls-port",
+        type=_port,
+        default=DEFAULT_IRC_TLS_PORT,
+        help="with --irc-port and --tls-cert: IRC over TLS on this port",
+    )
+    serve.add_argument(
+        "--server-name",
+        default=socket.gethostname(),
+        help="the server's name in IRC prefixes, 004 and WHOIS",
+    )
+    serve.add_argument(
+        "--motd", metavar="FILE", help="message of the day for IRC clients (none: 422)"
+    )
+    serve.add_argument(
+        "--ping-interval",
+        type=_seconds,
+        default=IrcSettings().ping_interval,
+        help="seconds of silence before the server pings an IRC client; no answer within "
+        f"{IrcSettings().ping_timeout:g} s more drops it",
+    )
+    serve.add_argument(
         "--unicode-names",
         action="store_true",
         help="allow letters and digits of every script in usernames (off: ASCII only, so no "
@@ -360,6 +389,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    motd: tuple[str, ...] = ()
+    if args.motd:
+        try:
+            with open(args.motd, encoding="utf-8", errors="replace") as file:
+                motd = tuple(line.rstrip("\r\n") for line in file)[:MOTD_LINES]
+        except OSError as problem:
+            parser.error(f"cannot read --motd {args.motd}: {problem.strerror}")
     config = Config(
         host=args.host,
         port=args.port,
@@ -392,6 +428,16 @@ def main(argv: list[str] | None = None) -> int:
         tls_key=args.tls_key,
         tls_port=args.tls_port,
         plain=not args.tls_only,
+        irc_port=args.irc_port,
+        irc_tls_port=args.irc_tls_port,
+        irc=IrcSettings(
+            server_name=args.server_name,
+            network=args.server_name,
+            motd=motd,
+            created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            ping_interval=args.ping_interval,
+            max_rooms_per_user=args.max_rooms_per_user,
+        ),
         db=None if args.no_db else args.db,
         password_cost=Cost(
             time_cost=args.password_time,

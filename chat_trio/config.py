@@ -8,11 +8,14 @@ from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
+from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.passwords import Cost
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
 
 DEFAULT_PORT = 8080
+DEFAULT_IRC_TLS_PORT = 6697  #: IRC over TLS (RFC 7194)
+MOTD_LINES = 100  #: lines of --motd kept (a message of the day, not a book)
 DEFAULT_GRACE = 5.0
 """Seconds between the shutdown notice and cancelling connections that are still
 flushing; long enough for a healthy client to receive its queue, short enough for a
@@ -34,6 +37,9 @@ class Config:
     tls_key: str | None = None  #: PEM private key
     tls_port: int = DEFAULT_TLS_PORT  #: where the TLS listener listens (0: any free port)
     plain: bool = True  #: False: TLS only
+    irc_port: int | None = None  #: where IRC clients come in (None: no IRC door)
+    irc_tls_port: int = DEFAULT_IRC_TLS_PORT  #: IRC over TLS, with irc_port and a certificate
+    irc: IrcSettings = attrs.field(factory=IrcSettings)  #: server name, MOTD, pings
     db: str | None = None  #: the SQLite file for history (the CLI defaults to the data dir);
     #: ":memory:" for SQLite in memory; None: no database (recent lines in memory only)
     retention: Retention = attrs.field(factory=Retention)  #: how long history is kept

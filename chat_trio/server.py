@@ -45,6 +45,7 @@ from chat_trio.config import Config
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Services, serve_connection
 from chat_trio.doors import Door
+from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.text.door import TextDoor
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
@@ -93,11 +94,17 @@ def _entrances(config: Config) -> list[Entrance]:
                 f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {exc}"
             ) from exc
     text = partial(TextDoor, config.rules.max_line)
+    irc = partial(IrcDoor, config.irc)
     wanted: list[tuple[str, int, Callable[[], Door], ssl.SSLContext | None]] = []
     if config.plain:
         wanted.append(("text", config.port, text, None))
     if context is not None:
         wanted.append(("text, TLS", config.tls_port, text, context))
+    if config.irc_port is not None:
+        if config.plain:
+            wanted.append(("IRC", config.irc_port, irc, None))
+        if context is not None:
+            wanted.append(("IRC, TLS", config.irc_tls_port, irc, context))
     entrances: list[Entrance] = []
     try:
         for label, port, door, secure in wanted:

@@ -162,7 +162,7 @@ class Harness:
 
     def send(self, conn: ConnId, data: bytes) -> None:
         self.chat.heard(conn, self.now)
-        self.doors[conn].receive_data(data)
+        self.doors[conn].receive_data(data, self.now)
         self.pump(conn)
 
     def expire(self, conn: ConnId, now: float) -> None:
@@ -170,6 +170,8 @@ class Harness:
         self.now = now
         out = Outputs(conn)
         self.chat.expire(conn, now, out)
+        if (item := self.doors[conn].expire(now)) is not None:
+            self.doors[conn].push_back(item)
         self.pump(conn, out)
 
     def intent(self, conn: ConnId, intent: object) -> list[Event]:

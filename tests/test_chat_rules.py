@@ -82,13 +82,15 @@ def test_chat_rules_refusals_are_typed_problems() -> None:
         Reply(2, (Refused(Problem.NAME_RESERVED, name="root", naming=True), AskName()))
     ]
     assert ask(chat, 1, i.Rename("x" * 33)) == [
-        Reply(1, (Refused(Problem.NAME_TOO_LONG, length=33, limit=32, still="Alice"),))
+        Reply(
+            1, (Refused(Problem.NAME_TOO_LONG, name="x" * 33, length=33, limit=32, still="Alice"),)
+        )
     ]
     assert ask(chat, 1, i.Leave("#nowhere")) == [
         Reply(1, (Refused(Problem.NOT_IN_ROOM, room="#nowhere"),))
     ]
     assert ask(chat, 1, i.Join("lobby")) == [
-        Reply(1, (Refused(Problem.ROOM_NO_HASH, name="lobby"),))
+        Reply(1, (Refused(Problem.ROOM_NO_HASH, name="lobby", room="lobby"),))
     ]
     assert ask(chat, 1, i.SendPrivate("nobody", "hi")) == [
         Reply(1, (Refused(Problem.NO_SUCH_RECIPIENT, name="nobody"),))

@@ -17,6 +17,7 @@ import pytest
 import trio
 import trio.testing
 
+from chat_trio import __version__
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
@@ -158,7 +159,8 @@ def test_server_cli_prints_port_and_exits_0_on_signal(signum: int) -> None:
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()
-        assert banner.startswith("chat-trio 0.1.0 listening on 127.0.0.1:")
+        assert banner.startswith(f"chat-trio {__version__} listening on 127.0.0.1:")
+        assert banner.endswith(" (text) (Ctrl-C to stop)\n")
         port = int(banner.split("127.0.0.1:")[1].split()[0])
         assert port > 0
         process.send_signal(signum)

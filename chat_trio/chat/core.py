@@ -152,7 +152,7 @@ class Chat(World):
             self.end(conn, client, out, Reason.INTERRUPTED if intent.interrupted else Reason.QUIT)
         elif isinstance(intent, i.Hangup):
             client.step(Step.END)
-            out.close(conn, Reason.CLOSED)
+            out.close(conn, Reason.PING_TIMEOUT if intent.timed_out else Reason.CLOSED)
         else:
             HANDLERS[type(intent)](self, conn, client, intent, out)
         return True

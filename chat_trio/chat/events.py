@@ -34,6 +34,7 @@ class Reason(enum.Enum):
     FLOOD = "flood"  #: too many lines waiting under flood control
     KICKED = "kicked"  #: an admin used /kick (or /ban)
     BANNED = "banned"  #: the address or account is banned
+    PING_TIMEOUT = "ping-timeout"  #: the client stopped answering the door's pings
     SHUTDOWN = "shutdown"  #: the server is shutting down
     ERROR = "error"  #: a bug on our side; logged with its traceback
 
@@ -155,6 +156,7 @@ class UserList:
     names: tuple[str, ...]  #: sorted case-insensitively; at most the ``limit`` asked for
     room: str | None = None
     admins: frozenset[str] = frozenset()  #: which of ``names`` are admins
+    label: str = ""  #: the asking intent's
 
 
 @attrs.frozen
@@ -164,6 +166,7 @@ class RoomList:
     total: int  #: how many rooms exist
     rooms: tuple[tuple[str, int], ...]  #: (name, members); at most the ``limit`` asked for
     topics: tuple[str, ...] = ()  #: each listed room's topic ("" when none), same order
+    label: str = ""  #: the asking intent's
 
 
 @attrs.frozen
@@ -176,6 +179,7 @@ class Whois:
     idle: float  #: seconds since the user last sent anything
     account: str = ""  #: the account it is logged in to ("" for a guest)
     admin: bool = False
+    label: str = ""  #: the asking intent's
 
 
 class Kind(enum.Enum):

@@ -91,10 +91,12 @@ class SetTopic:
 
 @attrs.frozen
 class ListUsers:
-    """Who is online (``room`` None) or in ``room``: at most ``limit`` names (None: all)."""
+    """Who is online (``room`` None) or in ``room``: at most ``limit`` names (None: all).
+    ``label`` comes back on the answer unchanged (a door's own note of why it asked)."""
 
     room: str | None = None
     limit: int | None = None
+    label: str = ""
 
 
 @attrs.frozen
@@ -102,6 +104,7 @@ class ListRooms:
     """Which rooms exist, busiest first: at most ``limit`` (None: all)."""
 
     limit: int | None = None
+    label: str = ""  #: comes back on the answer unchanged
 
 
 @attrs.frozen
@@ -109,6 +112,7 @@ class LookUp:
     """What is known about the user ``name`` (None: the asker)."""
 
     name: str | None = None
+    label: str = ""  #: comes back on the answer unchanged
 
 
 @attrs.frozen
@@ -176,7 +180,10 @@ class Quit:
 
 @attrs.frozen
 class Hangup:
-    """The client closed its side of the connection: always the last intent."""
+    """The client closed its side of the connection (``timed_out``: the door gave up on
+    a client that stopped answering its pings): always the last intent."""
+
+    timed_out: bool = False
 
 
 Intent = (

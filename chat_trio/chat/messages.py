@@ -68,7 +68,8 @@ def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: O
     idle = max(0.0, world.now - who.last_input)
     account = world.registry.accounts.get(who.account) if who.account else None
     shown = account.name if account is not None else ""
-    out.reply(conn, Whois(who.name, rooms, who.since, idle, shown, world.is_admin(who)))
+    admin = world.is_admin(who)
+    out.reply(conn, Whois(who.name, rooms, who.since, idle, shown, admin, intent.label))
 
 
 def read_history(

@@ -48,19 +48,19 @@ def check_name(
     if not name:
         return Refused(Problem.NAME_EMPTY)
     if len(name) > NAME_MAX:
-        return Refused(Problem.NAME_TOO_LONG, length=len(name), limit=NAME_MAX)
+        return Refused(Problem.NAME_TOO_LONG, length=len(name), limit=NAME_MAX, name=name[:64])
     if unicode:
         if not name[0].isalpha():
-            return Refused(Problem.NAME_START)
+            return Refused(Problem.NAME_START, name=name)
         bad = next((c for c in name if not (c.isalnum() or c in "_-")), None)
     else:
         if not name[0].isascii() or not name[0].isalpha():
-            return Refused(Problem.NAME_START_ASCII)
+            return Refused(Problem.NAME_START_ASCII, name=name)
         bad = None
         if _NAME.match(name) is None:
             bad = next(c for c in name if not (c.isascii() and (c.isalnum() or c in "_-")))
     if bad is not None:
-        return Refused(Problem.NAME_CHAR, char=bad)
+        return Refused(Problem.NAME_CHAR, char=bad, name=name)
     if name_key(name) in reserved:
         return Refused(Problem.NAME_RESERVED, name=name)
     return None

@@ -50,12 +50,14 @@ _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
 def check_room(name: str) -> Refused | None:
     """Return why ``name`` cannot be a room name, or None if it can."""
     if not name.startswith("#"):
-        return Refused(Problem.ROOM_NO_HASH, name=name) if name else Refused(Problem.ROOM_MISSING)
+        if not name:
+            return Refused(Problem.ROOM_MISSING)
+        return Refused(Problem.ROOM_NO_HASH, name=name, room=name)
     if len(name) == 1 or len(name) > ROOM_MAX + 1:
-        return Refused(Problem.ROOM_LENGTH, limit=ROOM_MAX)
+        return Refused(Problem.ROOM_LENGTH, limit=ROOM_MAX, room=name)
     if _ROOM.match(name) is None:
         bad = next(c for c in name[1:] if not (c.isascii() and (c.isalnum() or c in "_-")))
-        return Refused(Problem.ROOM_CHAR, char=bad)
+        return Refused(Problem.ROOM_CHAR, char=bad, room=name)
     return None
 
 
@@ -184,7 +186,8 @@ def list_users(
 ) -> None:
     if intent.room is None:
         everyone = sorted((c.name for c in world.clients.values() if c.name), key=str.casefold)
-        out.reply(conn, UserList(len(everyone), tuple(everyone[: intent.limit])))
+        shown = tuple(everyone[: intent.limit])
+        out.reply(conn, UserList(len(everyone), shown, label=intent.label))
         return
     problem = check_room(intent.room)
     room = world.rooms.get(name_key(intent.room))
@@ -193,10 +196,10 @@ def list_users(
         return
     members = [world.clients[c] for c in room.members]
     members.sort(key=lambda c: c.name.casefold())
-    shown = members[: intent.limit]
-    admins = frozenset(c.name for c in shown if c.account and world.is_admin(c))
-    names = tuple(c.name for c in shown)
-    out.reply(conn, UserList(len(members), names, room.memory.name, admins))
+    listed = members[: intent.limit]
+    admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
+    names = tuple(c.name for c in listed)
+    out.reply(conn, UserList(len(members), names, room.memory.name, admins, intent.label))
 
 
 def list_rooms(
@@ -206,4 +209,5 @@ def list_rooms(
         : intent.limit
     ]
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
-    out.reply(conn, RoomList(len(world.rooms), listed, tuple(r.memory.topic for r in rooms)))
+    topics = tuple(r.memory.topic for r in rooms)
+    out.reply(conn, RoomList(len(world.rooms), listed, topics, intent.label))

@@ -296,7 +296,7 @@ async def _read(
             # No await between the wait and the publish, so the check holds when we publish.
             await hub.wait_for_room()
             chat.heard(conn, trio.current_time())
-            door.receive_data(data)
+            door.receive_data(data, trio.current_time())
         closing = await pump(conn, door, out, chat, hub, services)
         if closing is not None:
             return closing

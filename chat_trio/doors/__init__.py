@@ -50,8 +50,8 @@ class Door(Protocol):
     ``receive_data``, then ``next_item`` until it returns None (handing each intent to the
     rules, and the events they reply to this connection to ``observe``)."""
 
-    def receive_data(self, data: bytes | bytearray) -> None:
-        """Bytes arrived (``b""``: the client closed its side)."""
+    def receive_data(self, data: bytes | bytearray, now: float) -> None:
+        """Bytes arrived at ``now`` (``b""``: the client closed its side)."""
 
     def next_item(self, phase: Phase) -> Item | None:
         """The next thing the user asks, parsed for ``phase``; None: more data is needed."""

@@ -38,8 +38,7 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import name_key
 from chat_trio.doors import Answer, Item, View
-from chat_trio.doors.text.commands import COMMANDS, HELP, Place
-from chat_trio.doors.text.framing import (
+from chat_trio.doors.lines import (
     DEFAULT_MAX_LINE,
     EndOfInput,
     Input,
@@ -47,6 +46,7 @@ from chat_trio.doors.text.framing import (
     LineDecoder,
     TooLong,
 )
+from chat_trio.doors.text.commands import COMMANDS, HELP, Place
 from chat_trio.doors.text.render import EOL, render
 
 _PROMPT = Answer((AskName(),))
@@ -89,7 +89,7 @@ class TextDoor:
 
     # -- bytes to intents ------------------------------------------------------------------
 
-    def receive_data(self, data: bytes | bytearray) -> None:
+    def receive_data(self, data: bytes | bytearray, now: float = 0.0) -> None:
         self._items.extend(self._decoder.receive(data))
 
     def backlog(self) -> int:

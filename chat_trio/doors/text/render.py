@@ -67,6 +67,7 @@ _LEFT_BECAUSE = {
     Reason.FLOOD: " (flooding)",
     Reason.KICKED: " (kicked)",
     Reason.BANNED: " (banned)",
+    Reason.PING_TIMEOUT: " (ping timeout)",
 }
 _DISCONNECTED_BECAUSE = {
     Reason.SHUTDOWN: "* Server is shutting down. Goodbye!",
@@ -210,7 +211,7 @@ def _thrown_out(what: str) -> Callable[[Done], str]:
     )
 
 
-_OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
+OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     Outcome.LOGGED_IN: lambda e: f"Logged in as {e.name}.",
     Outcome.REGISTERED: lambda e: (
         f"Registered {e.name}. Nobody else can use this name now; to log in next time, "
@@ -328,7 +329,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     History: _history,
     Help: _help,
     Refused: lambda e: f"{refusal(e)}{EOL}",
-    Done: lambda e: f"* {_OUTCOMES[e.outcome](e)}{EOL}",
+    Done: lambda e: f"* {OUTCOMES[e.outcome](e)}{EOL}",
     Goodbye: lambda e: f"{_TIMING_MARK if e.reason is Reason.INTERRUPTED else ''}Goodbye!{EOL}",
     Disconnected: lambda e: f"{_DISCONNECTED_BECAUSE.get(e.reason, '* Disconnected.')}{EOL}",
 }

@@ -87,12 +87,19 @@ class LineDecoder:
     Call ``receive(data)`` with each chunk as it arrives and ``receive(b"")`` at EOF.
     """
 
-    __slots__ = ("_discarding", "_ended", "_partial", "_telnet", "max_line")
+    __slots__ = ("_discarding", "_ended", "_partial", "_telnet", "_text", "max_line", "telnet")
 
-    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(
+        self, max_line: int = DEFAULT_MAX_LINE, *, telnet: bool = True, sanitizing: bool = True
+    ) -> None:
+        """``telnet``: strip telnet commands (False: 0xFF is data, as on IRC);
+        ``sanitizing``: remove unsafe characters (False: the caller does, after reading
+        what it needs, such as IRC's CTCP markers)."""
         if max_line < 1:
             raise ValueError(f"max_line must be at least 1, not {max_line}")
         self.max_line = max_line
+        self.telnet = telnet
+        self._text = _to_text if sanitizing else _to_raw_text
         self._partial: bytes | bytearray = b""  # the unfinished line; invariant 1 bounds it
         self._discarding = False  # inside a too-long line, dropping bytes up to its newline
         self._telnet = _DATA  # telnet parser state, carried across chunks
@@ -114,7 +121,7 @@ class LineDecoder:
             out.append(EndOfInput())
             return out
         interrupted = False
-        if self._telnet != _DATA or _IAC in data:
+        if self.telnet and (self._telnet != _DATA or _IAC in data):
             data, interrupted = self._strip_telnet(data)
         if self._partial:
             data = self._partial + data
@@ -150,13 +157,13 @@ class LineDecoder:
         parts = complete.split(b"\n")
         if max(map(len, parts)) <= self.max_line:
             # The common case: one decode and one sanitising pass for the whole chunk.
-            return list[Input](_to_text(complete).split("\n"))  # list[str] is no list[Input]
+            return list[Input](self._text(complete).split("\n"))  # list[str] is no list[Input]
         out: list[Input] = []
         for part in parts:
             if self._too_long(part):
                 out.append(TooLong(self.max_line))
             else:
-                out.append(_to_text(part))
+                out.append(self._text(part))
         return out
 
     def _strip_telnet(self, data: bytes | bytearray) -> tuple[bytes, bool]:
@@ -199,8 +206,12 @@ class LineDecoder:
         return bytes(kept), False
 
 
-def _to_text(raw: bytes | bytearray) -> str:
+def _to_raw_text(raw: bytes | bytearray) -> str:
     text = raw.decode("utf-8", "replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").removesuffix("\r")
-    return sanitize(text)
+    return text
+
+
+def _to_text(raw: bytes | bytearray) -> str:
+    return sanitize(_to_raw_text(raw))

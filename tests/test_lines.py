@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat_trio.doors.text.framing import (
+from chat_trio.doors.lines import (
     EndOfInput,
     Input,
     Interrupted,
@@ -51,27 +51,27 @@ EXPECTED: list[Input] = [
 ]
 
 
-def test_text_framing_transcript_whole() -> None:
+def test_lines_transcript_whole() -> None:
     assert decode([TRANSCRIPT], max_line=24) == EXPECTED
 
 
-def test_text_framing_transcript_every_split_in_two() -> None:
+def test_lines_transcript_every_split_in_two() -> None:
     for chunks in splits(TRANSCRIPT, 2):
         assert decode(chunks, max_line=24) == EXPECTED, chunks
 
 
-def test_text_framing_transcript_every_split_in_three() -> None:
+def test_lines_transcript_every_split_in_three() -> None:
     # Every pair of cut points: ~4,000 ways, each must give the same lines.
     for chunks in splits(TRANSCRIPT, 3):
         assert decode(chunks, max_line=24) == EXPECTED, chunks
 
 
-def test_text_framing_transcript_byte_by_byte() -> None:
+def test_lines_transcript_byte_by_byte() -> None:
     assert decode([bytes([b]) for b in TRANSCRIPT], max_line=24) == EXPECTED
 
 
 @given(st.lists(st.binary(max_size=40), max_size=8), st.data())
-def test_text_framing_any_input_any_split_same_result(parts: list[bytes], data: st.DataObject) -> None:
+def test_lines_any_input_any_split_same_result(parts: list[bytes], data: st.DataObject) -> None:
     raw = b"\n".join(parts)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=6)))
     chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
@@ -79,7 +79,7 @@ def test_text_framing_any_input_any_split_same_result(parts: list[bytes], data: 
 
 
 @given(st.binary(max_size=200))
-def test_text_framing_never_emit_unsafe_characters(raw: bytes) -> None:
+def test_lines_never_emit_unsafe_characters(raw: bytes) -> None:
     for item in decode([raw]):
         if isinstance(item, str):
             assert "\x1b" not in item and "\r" not in item and "\n" not in item
@@ -88,7 +88,7 @@ def test_text_framing_never_emit_unsafe_characters(raw: bytes) -> None:
             assert not any(0x202A <= ord(ch) <= 0x202E for ch in item)
 
 
-def test_text_framing_partial_line_memory_is_bounded_without_newline() -> None:
+def test_lines_partial_line_memory_is_bounded_without_newline() -> None:
     decoder = LineDecoder(max_line=100)
     events: list[Input] = []
     for _ in range(10_000):  # 10 MB, no newline
@@ -98,13 +98,13 @@ def test_text_framing_partial_line_memory_is_bounded_without_newline() -> None:
     assert decoder.receive(b"tail\nnext\n") == ["next"]
 
 
-def test_text_framing_limit_counts_bytes_without_line_ending() -> None:
+def test_lines_limit_counts_bytes_without_line_ending() -> None:
     assert decode([b"x" * 10 + b"\r\n"], max_line=10) == ["x" * 10, EndOfInput()]
     assert decode([b"x" * 11 + b"\n"], max_line=10) == [TooLong(10), EndOfInput()]
     assert decode([b"\xc3\xa9" * 6 + b"\n"], max_line=10) == [TooLong(10), EndOfInput()]
 
 
-def test_text_framing_telnet_interrupt_keeps_earlier_lines_and_drops_the_rest() -> None:
+def test_lines_telnet_interrupt_keeps_earlier_lines_and_drops_the_rest() -> None:
     decoder = LineDecoder()
     assert decoder.receive(b"one\ntwo\nhalf-typed\xff\xf4three\n") == [
         "one",
@@ -115,28 +115,28 @@ def test_text_framing_telnet_interrupt_keeps_earlier_lines_and_drops_the_rest() 
     assert decoder.receive(b"") == []
 
 
-def test_text_framing_telnet_interrupt_split_after_iac() -> None:
+def test_lines_telnet_interrupt_split_after_iac() -> None:
     decoder = LineDecoder()
     assert decoder.receive(b"hi\n\xff") == ["hi"]
     assert decoder.receive(b"\xf4") == [Interrupted()]
 
 
-def test_text_framing_telnet_subnegotiation_is_not_buffered() -> None:
+def test_lines_telnet_subnegotiation_is_not_buffered() -> None:
     decoder = LineDecoder(max_line=10)
     assert decoder.receive(b"\xff\xfa" + b"z" * 100_000) == []
     assert decoder.receive(b"\xff\xf0ok\n") == ["ok"]
 
 
-def test_text_framing_sanitize_removes_whole_escape_sequences() -> None:
+def test_lines_sanitize_removes_whole_escape_sequences() -> None:
     assert sanitize("a\x1b[2Jb\x1b]0;title\x07c\x9b31md\x1bMe") == "abcde"
     assert sanitize("tab\tkept") == "tab\tkept"
     assert sanitize("\u202ereversed\u2066x\u2069") == "reversedx"
     assert sanitize("bell\x07 del\x7f") == "bell del"
 
 
-def test_text_framing_eof_delivers_unterminated_line() -> None:
+def test_lines_eof_delivers_unterminated_line() -> None:
     assert decode([b"no newline"]) == ["no newline", EndOfInput()]
 
 
-def test_text_framing_eof_inside_too_long_line_delivers_nothing_more() -> None:
+def test_lines_eof_inside_too_long_line_delivers_nothing_more() -> None:
     assert decode([b"y" * 50], max_line=10) == [TooLong(10), EndOfInput()]

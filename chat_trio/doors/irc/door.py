@@ -1,0 +1,460 @@
+"""The IRC door: what an IRC client sends, as intents; what happens, as IRC messages.
+
+Theory of operation. Lines are framed like the text door's (doors/lines.py, without telnet
+and with our own sanitising after CTCP is read), parsed (message.py), and each command is
+turned into zero or more items: intents for the rules (a ``JOIN #a,#b`` is two ``Join``),
+or answers the door gives itself (CAP, PONG, MOTD, MODE, 421 ...). Items wait in a queue
+and are handed out one at a time, like the text door's lines.
+
+IRC-door rules (the rules in chat/ know none of them):
+
+1. Registration: ``NICK`` and ``USER`` in any order; ``CAP LS``/``REQ``/``END`` may come
+   first and hold registration until ``CAP END``; ``PASS`` makes registration a login to
+   the registered name (so does ``/msg NickServ IDENTIFY [name] <password>`` afterwards).
+   Before registration, other commands get 451.
+2. Users are placed in ``#lobby`` on registering, as on every door, and may ``PART`` it:
+   an IRC user may be in no room at all. Every channel is a room of the same name.
+3. Text crossing to other doors is sanitised as the text door's (CTCP ACTION becomes
+   ``/me``; IRC colour and formatting codes are removed); a long line from the text door
+   reaches IRC as several PRIVMSGs.
+4. After ``ping_interval`` seconds of silence the server sends PING; no answer within
+   ``ping_timeout`` drops the connection (``Reason.PING_TIMEOUT``).
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from chat_trio import __version__
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import (
+    Done,
+    Event,
+    NickChanged,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+    Welcome,
+)
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.state import Phase
+from chat_trio.chat.world import name_key
+from chat_trio.doors import Answer, Free, Item, View
+from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
+from chat_trio.doors.irc.render import (
+    MAX_TARGETS,
+    Echo,
+    IrcSettings,
+    IrcView,
+    Replies,
+    Wire,
+    isupport,
+    motd,
+)
+from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong, sanitize
+
+CAPABILITIES = (
+    "batch",
+    "cap-notify",
+    "echo-message",
+    "message-tags",
+    "multi-prefix",
+    "server-time",
+    "userhost-in-names",
+)
+"""The IRCv3 capabilities offered (CAP LS). multi-prefix is trivially met: the only
+prefix is ``@``."""
+
+_TOO_LONG = Answer((Refused(Problem.LINE_TOO_LONG, limit=LINE_MAX + 2),))
+"""417, for a line over 512 bytes (or tags over 8191)."""
+
+_BEFORE_REGISTRATION = frozenset({"CAP", "NICK", "USER", "PASS", "PING", "PONG", "QUIT"})
+
+
+class IrcDoor:
+    """One IRC connection's door (see ``doors.Door``)."""
+
+    def __init__(self, settings: IrcSettings | None = None) -> None:
+        self.settings = settings or IrcSettings()
+        self._decoder = LineDecoder(TAGS_MAX + LINE_MAX + 1, telnet=False, sanitizing=False)
+        self._lines: deque[Input] = deque()
+        self._queue: deque[Item] = deque()
+        self._pushed: list[Item] = []
+        self.caps: set[str] = set()
+        self._negotiating = False  # between CAP LS/REQ and CAP END: registration waits
+        self._nick = ""  # asked for with NICK before registering
+        self._user = False  # USER was sent
+        self._password = ""  # from PASS
+        self.registered = False
+        self.nick = "*"  # the nick as the rules have it (for parsing)
+        self.rooms: dict[str, str] = {}  # room key -> name, in the order joined
+        self.replies = Replies(self.settings)  # rendering, with its own idea of the nick
+        self._last_heard = 0.0
+        self._ping_sent: float | None = None
+        self._said: i.Say | None = None  # the last Say handed out, for echo-message
+
+    # -- bytes to items --------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray, now: float = 0.0) -> None:
+        self._last_heard = now
+        self._ping_sent = None
+        self._lines.extend(self._decoder.receive(data))
+
+    def backlog(self) -> int:
+        return len(self._lines) + len(self._queue) + len(self._pushed)
+
+    def push_back(self, item: Item) -> None:
+        self._pushed.append(item)
+
+    def next_item(self, phase: Phase) -> Item | None:
+        item = self._pushed.pop() if self._pushed else self._next()
+        self._said = item if isinstance(item, i.Say) else None
+        return item
+
+    def _next(self) -> Item | None:
+        while not self._queue and self._lines:
+            line = self._lines.popleft()
+            if isinstance(line, str):
+                self._command(line)
+            elif isinstance(line, TooLong):
+                self._queue.append(_TOO_LONG)
+            elif isinstance(line, EndOfInput):
+                self._queue.append(i.Hangup())
+        return self._queue.popleft() if self._queue else None
+
+    def _wire(self, *messages: Message) -> None:
+        self._queue.append(Answer((Wire("".join(map(serialize, messages)).encode()),)))
+
+    def _numeric(self, numeric: str, *params: str) -> None:
+        self._wire(Message(numeric, (self.nick, *params), self.settings.server_name))
+
+    def _command(self, line: str) -> None:
+        if not line.strip():
+            return
+        message = parse(line)
+        if isinstance(message, ParseError):
+            if message.what in ("too-long", "tags-too-long"):
+                self._queue.append(_TOO_LONG)
+            return
+        command, params = message.command, message.params
+        if not self.registered and command not in _BEFORE_REGISTRATION:
+            self._numeric("451", "You have not registered")
+            return
+        handler = self._COMMANDS.get(command)
+        if handler is None:
+            self._numeric("421", command, "Unknown command")
+            return
+        minimum, run = handler
+        if len(params) < minimum:
+            self._numeric("461", command, "Not enough parameters")
+            return
+        run(self, params)
+
+    # -- registration ----------------------------------------------------------------------
+
+    def _cap(self, params: tuple[str, ...]) -> None:
+        sub = params[0].upper()
+        server = self.settings.server_name
+        if sub == "LS":
+            if not self.registered:
+                self._negotiating = True
+            self._wire(Message("CAP", (self.nick, "LS", " ".join(CAPABILITIES)), server))
+        elif sub == "LIST":
+            self._wire(Message("CAP", (self.nick, "LIST", " ".join(sorted(self.caps))), server))
+        elif sub == "REQ" and len(params) > 1:
+            if not self.registered:
+                self._negotiating = True
+            wanted = params[1].split()
+            names = [w.removeprefix("-") for w in wanted]
+            if all(n in CAPABILITIES for n in names):
+                for w in wanted:
+                    if w.startswith("-"):
+                        self.caps.discard(w[1:])
+                    else:
+                        self.caps.add(w)
+                self.replies.caps = set(self.caps)
+                self._wire(Message("CAP", (self.nick, "ACK", params[1]), server))
+            else:
+                self._wire(Message("CAP", (self.nick, "NAK", params[1]), server))
+        elif sub == "END":
+            self._negotiating = False
+            self._register()
+        else:
+            self._numeric("410", sub, "Invalid CAP command")
+
+    def _nick_command(self, params: tuple[str, ...]) -> None:
+        nick = params[0]
+        if self.registered:
+            self._queue.append(i.Rename(nick))
+            return
+        self._nick = nick
+        self._register()
+
+    def _user_command(self, params: tuple[str, ...]) -> None:
+        if self.registered:
+            self._numeric("462", "You may not reregister")
+            return
+        if len(params) < 4:
+            self._numeric("461", "USER", "Not enough parameters")
+            return
+        self._user = True
+        self._register()
+
+    def _pass(self, params: tuple[str, ...]) -> None:
+        if self.registered:
+            self._numeric("462", "You may not reregister")
+        else:
+            self._password = params[0]
+
+    def _register(self) -> None:
+        if self.registered or self._negotiating or not self._nick or not self._user:
+            return
+        if self._password:
+            self._queue.append(i.LogIn(self._nick, self._password))
+        else:
+            self._queue.append(i.ChooseName(self._nick))
+
+    # -- commands after registration -------------------------------------------------------
+
+    def _ping(self, params: tuple[str, ...]) -> None:
+        server = self.settings.server_name
+        self._wire(Message("PONG", (server, params[0] if params else server), server))
+
+    def _pong(self, params: tuple[str, ...]) -> None:
+        pass  # any input counts as an answer (see receive_data)
+
+    def _join(self, params: tuple[str, ...]) -> None:
+        if params[0] == "0":
+            self._queue.extend(i.Leave(room) for room in list(self.rooms.values()))
+            return
+        for room in params[0].split(",")[:MAX_TARGETS]:
+            self._queue.append(i.Join(room))
+
+    def _part(self, params: tuple[str, ...]) -> None:
+        for room in params[0].split(",")[:MAX_TARGETS]:
+            self._queue.append(i.Leave(room))
+
+    def _privmsg(self, params: tuple[str, ...]) -> None:
+        if not params or not params[0]:
+            self._numeric("411", "No recipient given (PRIVMSG)")
+            return
+        if len(params) < 2 or not params[1]:
+            self._numeric("412", "No text to send")
+            return
+        text, action = params[1], False
+        if text.startswith("\x01"):
+            body = text.strip("\x01")
+            word, _, rest = body.partition(" ")
+            if word.upper() != "ACTION":
+                self._ctcp(params[0], word.upper(), rest)
+                return
+            text, action = rest, True
+        text = sanitize(text)
+        if not text.strip():
+            return
+        for target in params[0].split(",")[:MAX_TARGETS]:
+            if target.startswith("#"):
+                self._queue.append(i.Say(target, text, action))
+            elif name_key(target) == "nickserv":
+                self._nickserv(text)
+            else:
+                self._queue.append(i.SendPrivate(target, text, action))
+
+    def _ctcp(self, target: str, word: str, rest: str) -> None:
+        """A CTCP request: answered by the server on the target's behalf (VERSION, PING,
+        TIME), since users of the other doors cannot answer it; others are dropped."""
+        answers = {
+            "VERSION": f"chat-trio {__version__}",
+            "PING": rest,
+            "TIME": time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime()),
+        }
+        if word in answers:
+            reply = f"\x01{word} {answers[word]}\x01"
+            source = f"{target}!{target}@chat-trio"
+            self._wire(Message("NOTICE", (self.nick, reply), source))
+
+    def _nickserv(self, text: str) -> None:
+        words = text.split()
+        command = words[0].upper() if words else "HELP"
+        if command == "IDENTIFY" and len(words) in (2, 3):
+            name, password = (self.nick, words[1]) if len(words) == 2 else (words[1], words[2])
+            self._queue.append(i.LogIn(name, password))
+        elif command == "REGISTER" and len(words) >= 2:
+            self._queue.append(i.Register(words[1]))
+        else:
+            help_text = "Commands: IDENTIFY [name] <password>, REGISTER <password>"
+            self._wire(Message("NOTICE", (self.nick, help_text), "NickServ!NickServ@chat-trio"))
+
+    def _topic(self, params: tuple[str, ...]) -> None:
+        if len(params) == 1:
+            self._queue.append(i.ShowTopic(params[0]))
+        else:
+            self._queue.append(i.SetTopic(params[0], sanitize(params[1])))
+
+    def _names(self, params: tuple[str, ...]) -> None:
+        if not params:
+            self._numeric("366", "*", "End of /NAMES list")
+            return
+        for room in params[0].split(",")[:MAX_TARGETS]:
+            self._queue.append(i.ListUsers(room, label="names"))
+
+    def _who(self, params: tuple[str, ...]) -> None:
+        mask = params[0] if params else "*"
+        if mask.startswith("#"):
+            self._queue.append(i.ListUsers(mask, label="who"))
+        elif mask in ("*", "0"):
+            self._numeric("315", mask, "End of WHO list")
+        else:
+            self._queue.append(i.LookUp(mask, label="who"))
+
+    def _whois(self, params: tuple[str, ...]) -> None:
+        self._queue.append(i.LookUp(params[-1].split(",")[0], label="whois"))
+
+    def _list(self, params: tuple[str, ...]) -> None:
+        self._queue.append(i.ListRooms(label="list"))
+
+    def _mode(self, params: tuple[str, ...]) -> None:
+        target = params[0]
+        if target.startswith("#"):
+            if len(params) == 1:
+                self._numeric("324", target, "+nt")
+            elif params[1] in ("b", "+b", "e", "+e", "I", "+I"):
+                end = {"b": "368", "e": "349", "I": "347"}[params[1][-1]]
+                self._numeric(end, target, "End of list")
+            else:
+                self._numeric("482", target, "Channel modes cannot be changed here")
+        elif name_key(target) == name_key(self.nick):
+            self._numeric("221", "+")
+        else:
+            self._numeric("502", "Can't change mode for other users")
+
+    def _kick(self, params: tuple[str, ...]) -> None:
+        reason = sanitize(params[2]) if len(params) > 2 else ""
+        self._queue.append(i.Kick(params[1], reason))
+
+    def _away(self, params: tuple[str, ...]) -> None:
+        if params and params[0]:
+            self._numeric("306", "You have been marked as being away")
+        else:
+            self._numeric("305", "You are no longer marked as being away")
+
+    def _ison(self, params: tuple[str, ...]) -> None:
+        self._queue.append(i.ListUsers(label="ison " + " ".join(params)))
+
+    def _userhost(self, params: tuple[str, ...]) -> None:
+        self._queue.append(i.ListUsers(label="userhost " + " ".join(params[:5])))
+
+    def _motd(self, params: tuple[str, ...]) -> None:
+        self._wire(*motd(self.settings, self.nick))
+
+    def _lusers(self, params: tuple[str, ...]) -> None:
+        self._queue.append(i.ListUsers(limit=0, label="lusers"))
+        self._queue.append(i.ListRooms(limit=0, label="lusers"))
+
+    def _version(self, params: tuple[str, ...]) -> None:
+        server = self.settings.server_name
+        self._numeric("351", f"chat-trio-{__version__}", server, "")
+        self._numeric("005", *isupport(self.settings), "are supported by this server")
+
+    def _time(self, params: tuple[str, ...]) -> None:
+        now = time.strftime("%A %B %d %Y -- %H:%M:%S UTC", time.gmtime())
+        self._numeric("391", self.settings.server_name, now)
+
+    def _info(self, params: tuple[str, ...]) -> None:
+        self._numeric("371", f"chat-trio {__version__}: one chat, several doors, on Trio")
+        self._numeric("374", "End of INFO list")
+
+    def _quit(self, params: tuple[str, ...]) -> None:
+        self._queue.append(i.Quit())
+
+    _COMMANDS: ClassVar[dict[str, tuple[int, Callable[[IrcDoor, tuple[str, ...]], None]]]] = {
+        "CAP": (1, _cap),
+        "NICK": (1, _nick_command),
+        "USER": (1, _user_command),
+        "PASS": (1, _pass),
+        "PING": (0, _ping),
+        "PONG": (0, _pong),
+        "QUIT": (0, _quit),
+        "JOIN": (1, _join),
+        "PART": (1, _part),
+        "PRIVMSG": (0, _privmsg),
+        "NOTICE": (0, _privmsg),
+        "TOPIC": (1, _topic),
+        "NAMES": (0, _names),
+        "WHO": (0, _who),
+        "WHOIS": (1, _whois),
+        "LIST": (0, _list),
+        "MODE": (1, _mode),
+        "KICK": (2, _kick),
+        "AWAY": (0, _away),
+        "ISON": (1, _ison),
+        "USERHOST": (1, _userhost),
+        "MOTD": (0, _motd),
+        "LUSERS": (0, _lusers),
+        "VERSION": (0, _version),
+        "TIME": (0, _time),
+        "INFO": (0, _info),
+    }
+    """Every command, with the parameters it needs at least (fewer: 461)."""
+
+    # -- following the rules' replies ------------------------------------------------------
+
+    def observe(self, events: Sequence[Event]) -> None:
+        refused = False
+        for event in events:
+            if isinstance(event, Welcome):
+                self.registered = True
+                self.nick = event.name
+            elif isinstance(event, RoomEntered) and event.joined:
+                self.rooms[name_key(event.room)] = event.room
+                self._queue.appendleft(Free(i.ListUsers(event.room, label="names")))
+            elif isinstance(event, RoomLeft):
+                self.rooms.pop(name_key(event.room), None)
+            elif isinstance(event, Done) and event.outcome is Outcome.LOGGED_IN:
+                self.nick = event.name
+            elif isinstance(event, Refused):
+                refused = True
+            elif isinstance(event, NickChanged) and event.old == self.nick:
+                self.nick = event.new
+        if self._said is not None and not refused and "echo-message" in self.caps:
+            said, self._said = self._said, None
+            self._queue.appendleft(Answer((Echo(said.room, said.text, said.action),)))
+
+    # -- events to bytes -------------------------------------------------------------------
+
+    def render(self, events: Sequence[Event]) -> bytes:
+        return self.replies.render(events)
+
+    def view(self, room: str) -> View:
+        return IrcView(server_time="server-time" in self.caps)
+
+    def views_changed(self) -> list[tuple[str, View]]:
+        return []
+
+    # -- keepalive -------------------------------------------------------------------------
+
+    def deadline(self) -> float:
+        if not self.registered:
+            return math.inf
+        if self._ping_sent is not None:
+            return self._ping_sent + self.settings.ping_timeout
+        return self._last_heard + self.settings.ping_interval
+
+    def expire(self, now: float) -> Item | None:
+        if not self.registered:
+            return None
+        if self._ping_sent is not None:
+            if now >= self._ping_sent + self.settings.ping_timeout:
+                return i.Hangup(timed_out=True)
+            return None
+        if now >= self._last_heard + self.settings.ping_interval:
+            self._ping_sent = now
+            server = self.settings.server_name
+            return Answer((Wire(serialize(Message("PING", (server,))).encode()),))
+        return None

@@ -1,0 +1,103 @@
+"""IRC messages: parse one line into a ``Message``, and serialize one back. Sans-I/O.
+
+Follows the modern client protocol (modern.ircdocs.horse): ``[@tags] [:source] COMMAND
+[params] [:trailing]``. Tags are ``key[=value]`` separated by ``;`` with the IRCv3 value
+escapes; the command is case-insensitive (kept upper-case); at most 15 parameters, the
+last may contain spaces when it follows ``:``.
+
+Limits (checked here, so that the door can answer with the right numeric): the tag part
+at most ``TAGS_MAX`` bytes, the rest at most ``LINE_MAX`` bytes (without CR LF).
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+LINE_MAX = 510  #: bytes of a message without tags and without CR LF (RFC 1459's 512)
+TAGS_MAX = 8191  #: bytes of the tag part, "@" and the space included (IRCv3 message-tags)
+PARAMS_MAX = 15
+
+_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+_ESCAPE = {";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"}
+
+
+@attrs.frozen
+class Message:
+    """One IRC message."""
+
+    command: str  #: upper-case, or a three-digit numeric
+    params: tuple[str, ...] = ()
+    source: str = ""  #: "nick!user@host" or a server name; "" when none
+    tags: tuple[tuple[str, str], ...] = ()  #: (key, value) in order; value "" when none
+
+
+@attrs.frozen
+class ParseError:
+    """A line that is not a message; ``what`` says which limit or rule it broke."""
+
+    what: str  #: "empty", "tags-too-long", "too-long", "no-command"
+
+
+def _unescape(value: str) -> str:
+    out = []
+    chars = iter(value)
+    for c in chars:
+        if c == "\\":
+            nxt = next(chars, "")
+            out.append(_UNESCAPE.get(nxt, nxt))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def parse(line: str) -> Message | ParseError:
+    """Parse one line (without its line ending)."""
+    tags: list[tuple[str, str]] = []
+    rest = line
+    if rest.startswith("@"):
+        raw, _, rest = rest.partition(" ")
+        if len((raw + " ").encode()) > TAGS_MAX:
+            return ParseError("tags-too-long")
+        for item in raw[1:].split(";"):
+            if item:
+                key, _, value = item.partition("=")
+                tags.append((key, _unescape(value)))
+        rest = rest.lstrip(" ")
+    if len(rest.encode()) > LINE_MAX:
+        return ParseError("too-long")
+    source = ""
+    if rest.startswith(":"):
+        source, _, rest = rest[1:].partition(" ")
+        rest = rest.lstrip(" ")
+    if not rest.strip(" "):
+        return ParseError("no-command" if source or tags else "empty")
+    head, colon, trailing = rest.partition(" :")
+    words = head.split()
+    command, params = words[0].upper(), words[1:]
+    if colon:
+        params.append(trailing)
+    if len(params) > PARAMS_MAX:
+        params = [*params[: PARAMS_MAX - 1], " ".join(params[PARAMS_MAX - 1 :])]
+    return Message(command, tuple(params), source, tuple(tags))
+
+
+def serialize(message: Message) -> str:
+    """``message`` as one line with CR LF. The last parameter is sent as trailing when it
+    needs it (empty, starts with ":" or holds a space)."""
+    parts = []
+    if message.tags:
+        tags = ";".join(
+            f"{k}={''.join(_ESCAPE.get(c, c) for c in v)}" if v else k for k, v in message.tags
+        )
+        parts.append(f"@{tags}")
+    if message.source:
+        parts.append(f":{message.source}")
+    parts.append(message.command)
+    params = list(message.params)
+    if params:
+        last = params.pop()
+        parts.extend(params)
+        parts.append(f":{last}" if not last or last.startswith(":") or " " in last else last)
+    return " ".join(parts) + "\r\n"

@@ -1,0 +1,505 @@
+"""How events look to an IRC client: messages from users, numerics from the server.
+
+Broadcasts are rendered by ``IrcView`` (one value per set of capabilities that change a
+broadcast's bytes, so that the hub renders each room's round once per such set); replies
+to one connection by ``Replies``, which knows the connection's nick and capabilities.
+Refusals become the standard numeric (``NUMERICS``) with the text door's sentence as
+their human-readable part: one wording for every door that speaks English.
+
+Every user appears as ``nick!nick@HOST``: the chat has no idents or host names to show,
+and hiding addresses is what users of a public server expect.
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import attrs
+
+from chat_trio import __version__
+from chat_trio.chat.events import (
+    Action,
+    Disconnected,
+    Done,
+    Entry,
+    Event,
+    Goodbye,
+    Greeting,
+    Help,
+    History,
+    Joined,
+    Kind,
+    Left,
+    Local,
+    NickChanged,
+    Private,
+    Reason,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+    RoomList,
+    Said,
+    Topic,
+    TopicChanged,
+    UserList,
+    Welcome,
+    Whois,
+)
+from chat_trio.chat.names import NAME_MAX
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.rooms import ROOM_MAX, TOPIC_MAX
+from chat_trio.doors.irc.message import Message, serialize
+from chat_trio.doors.text.render import OUTCOMES, refusal
+
+HOST = "chat-trio"  #: the host part of every user's mask
+TEXT_BYTES = 400
+"""Bytes of text per PRIVMSG: a longer line (the text door takes 2048-byte lines) is sent
+as several, so that with its prefix each stays within IRC's 512 bytes."""
+MAX_TARGETS = 4  #: targets of one PRIVMSG, JOIN or PART (ISUPPORT MAXTARGETS)
+NAMES_PER_LINE = 20  #: nicks per 353 line (32 characters each stays under 512 bytes)
+
+
+@attrs.frozen
+class IrcSettings:
+    """What the IRC door says about the server (``--server-name``, ``--motd`` ...)."""
+
+    server_name: str = "chat-trio"
+    network: str = "chat-trio"
+    motd: tuple[str, ...] = ()  #: lines of the message of the day; () sends 422
+    created: str = ""  #: when the server started, for 003
+    ping_interval: float = 90.0  #: seconds of silence before the server pings (ergo's)
+    ping_timeout: float = 60.0  #: seconds to answer a ping before the connection is dropped
+    max_rooms_per_user: int = 20  #: for ISUPPORT CHANLIMIT
+
+
+@attrs.frozen
+class Wire(Local):
+    """Lines the IRC door made itself, ready to send (CAP, PONG, MOTD, 421 ...)."""
+
+    data: bytes
+
+
+@attrs.frozen
+class Echo(Local):
+    """echo-message: the connection's own line in ``room``, as others received it."""
+
+    room: str
+    text: str
+    action: bool = False
+
+
+def mask(nick: str) -> str:
+    return f"{nick}!{nick}@{HOST}"
+
+
+def _ctcp_action(text: str, action: bool) -> str:
+    return f"\x01ACTION {text}\x01" if action else text
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut into pieces of at most ``TEXT_BYTES`` bytes, between characters."""
+    data = text.encode()
+    if len(data) <= TEXT_BYTES:
+        return [text]
+    pieces, start = [], 0
+    while start < len(data):
+        end = min(start + TEXT_BYTES, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # not inside a character
+            end -= 1
+        pieces.append(data[start:end].decode())
+        start = end
+    return pieces
+
+
+def privmsgs(
+    source: str,
+    target: str,
+    text: str,
+    *,
+    action: bool = False,
+    tags: Sequence[tuple[str, str]] = (),
+) -> str:
+    """``text`` from ``source`` to ``target`` as PRIVMSG lines (several if it is long)."""
+    return "".join(
+        serialize(Message("PRIVMSG", (target, _ctcp_action(piece, action)), source, tuple(tags)))
+        for piece in _pieces(text)
+    )
+
+
+def server_time(wall: float) -> str:
+    """IRCv3 server-time: ISO 8601 UTC with milliseconds."""
+    millis = int(wall * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{millis:03d}Z"
+
+
+_QUIT_BECAUSE = {
+    Reason.QUIT: "Quit",
+    Reason.INTERRUPTED: "Quit",
+    Reason.CLOSED: "Connection closed",
+    Reason.LOST: "Connection lost",
+    Reason.SLOW: "SendQ exceeded",
+    Reason.ERROR: "Server error",
+    Reason.SHUTDOWN: "Server shutting down",
+    Reason.IDLE: "Idle",
+    Reason.FLOOD: "Excess flood",
+    Reason.KICKED: "Kicked",
+    Reason.BANNED: "Banned",
+    Reason.PING_TIMEOUT: "Ping timeout",
+    Reason.BAD_NAME: "Too many invalid nicknames",
+    Reason.NAME_TIMEOUT: "Registration timeout",
+}
+
+
+def broadcast_line(event: Event, room: str, tags: Sequence[tuple[str, str]] = ()) -> str:
+    """One broadcast event to ``room`` as IRC lines ("" for events IRC has no form for)."""
+    t = tuple(tags)
+    if isinstance(event, Said):
+        return privmsgs(mask(event.name), room, event.text, tags=t)
+    if isinstance(event, Action):
+        return privmsgs(mask(event.name), room, event.text, action=True, tags=t)
+    if isinstance(event, Joined):
+        return serialize(Message("JOIN", (room,), mask(event.name), t))
+    if isinstance(event, Left):
+        if event.room is not None:
+            return serialize(Message("PART", (room,), mask(event.name), t))
+        return serialize(Message("QUIT", (_QUIT_BECAUSE[event.reason],), mask(event.name), t))
+    if isinstance(event, NickChanged):
+        return serialize(Message("NICK", (event.new,), mask(event.old), t))
+    if isinstance(event, TopicChanged):
+        return serialize(Message("TOPIC", (room, event.text), mask(event.name), t))
+    return ""
+
+
+@attrs.frozen
+class IrcView:
+    """How IRC members see a room's broadcasts; ``server_time``: each line carries its
+    time (IRCv3 server-time)."""
+
+    server_time: bool = False
+
+    def __call__(self, events: Sequence[Event], room: str, wall: float) -> bytes:
+        tags = (("time", server_time(wall)),) if self.server_time else ()
+        return "".join(broadcast_line(e, room, tags) for e in events).encode()
+
+
+NumericRule = tuple[str, Callable[[Refused], tuple[str, ...]]]
+"""(numeric, the parameters between the client's nick and the text)."""
+
+_NICK: NumericRule = ("432", lambda e: (e.name or "*",))
+_ROOM: NumericRule = ("403", lambda e: (e.room or "*",))
+NUMERICS: dict[Problem, NumericRule] = {
+    Problem.NAME_EMPTY: ("431", lambda e: ()),
+    Problem.NAME_TOO_LONG: _NICK,
+    Problem.NAME_START: _NICK,
+    Problem.NAME_START_ASCII: _NICK,
+    Problem.NAME_CHAR: _NICK,
+    Problem.NAME_RESERVED: _NICK,
+    Problem.NAME_TAKEN: ("433", lambda e: (e.name,)),
+    Problem.NAME_REGISTERED: ("433", lambda e: (e.name,)),
+    Problem.NOT_A_NAME: ("401", lambda e: (e.name,)),
+    Problem.NOT_ADMIN: ("481", lambda e: ()),
+    Problem.ADDRESS_BANNED: ("465", lambda e: ()),
+    Problem.NO_SUCH_USER: ("401", lambda e: (e.name,)),
+    Problem.NO_SUCH_RECIPIENT: ("401", lambda e: (e.name,)),
+    Problem.ROOM_MISSING: ("461", lambda e: ("JOIN",)),
+    Problem.ROOM_NO_HASH: _ROOM,
+    Problem.ROOM_LENGTH: _ROOM,
+    Problem.ROOM_CHAR: _ROOM,
+    Problem.NO_SUCH_ROOM: _ROOM,
+    Problem.NOT_IN_ROOM: ("442", lambda e: (e.room,)),
+    Problem.TOO_MANY_ROOMS_FOR_USER: ("405", lambda e: (e.room or "*",)),
+    Problem.TOO_MANY_ROOMS: ("405", lambda e: (e.room or "*",)),
+    Problem.LINE_TOO_LONG: ("417", lambda e: ()),
+    Problem.UNKNOWN_COMMAND: ("421", lambda e: (e.name,)),
+    Problem.NEEDS_NAME: ("451", lambda e: ()),
+    Problem.USAGE: ("461", lambda e: (e.name,)),
+}
+"""Refusals with a standard numeric; the others are said in a NOTICE (or, while logging
+in at registration, 464)."""
+
+_LOGIN_PROBLEMS = frozenset(
+    {
+        Problem.NO_ACCOUNT,
+        Problem.ACCOUNT_BANNED,
+        Problem.LOGIN_THROTTLED,
+        Problem.ALREADY_LOGGED_IN,
+        Problem.WRONG_PASSWORD_FOR,
+    }
+)
+
+_IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
+    Problem.NAME_REGISTERED: lambda e: (
+        f"{e.name} is a registered name: log in with a server password (PASS) or "
+        f"/msg NickServ IDENTIFY {e.name} <password>"
+    ),
+    Problem.NAME_TAKEN: lambda e: "Nickname is already in use",
+    Problem.UNKNOWN_COMMAND: lambda e: "Unknown command",
+    Problem.USAGE: lambda e: "Not enough parameters",
+    Problem.NEEDS_NAME: lambda e: "You have not registered",
+}
+
+
+_ACCOUNT_NEWS = frozenset({Outcome.REGISTERED, Outcome.PASSWORD_CHANGED, Outcome.UNREGISTERED})
+
+
+def isupport(settings: IrcSettings) -> tuple[str, ...]:
+    """The 005 tokens."""
+    return (
+        "CASEMAPPING=ascii",
+        "CHANTYPES=#",
+        f"CHANLIMIT=#:{settings.max_rooms_per_user}",
+        f"NICKLEN={NAME_MAX}",
+        f"CHANNELLEN={ROOM_MAX + 1}",
+        f"TOPICLEN={TOPIC_MAX}",
+        "PREFIX=(o)@",
+        "CHANMODES=,,,nt",
+        f"NETWORK={settings.network}",
+        f"MAXTARGETS={MAX_TARGETS}",
+        "UTF8ONLY",
+        "WHOX",
+    )
+
+
+def motd(settings: IrcSettings, nick: str) -> list[Message]:
+    server = settings.server_name
+    if not settings.motd:
+        return [Message("422", (nick, "MOTD File is missing"), server)]
+    lines = [Message("375", (nick, f"- {server} Message of the day - "), server)]
+    lines += [Message("372", (nick, f"- {line}"), server) for line in settings.motd]
+    return [*lines, Message("376", (nick, "End of /MOTD command."), server)]
+
+
+@attrs.define
+class Replies:
+    """Renders what is sent to one IRC connection alone (see the module docstring)."""
+
+    settings: IrcSettings
+    nick: str = "*"  #: the connection's nick as its client knows it, at this point of output
+    caps: set[str] = attrs.Factory(set)  #: capabilities enabled
+    _batches: int = 0
+
+    def render(self, events: Iterable[Event]) -> bytes:
+        return "".join(self._lines(e) for e in events).encode()
+
+    def _m(self, command: str, *params: str) -> str:
+        return serialize(Message(command, (self.nick, *params), self.settings.server_name))
+
+    def notice(self, text: str, source: str = "") -> str:
+        source = source or self.settings.server_name
+        return serialize(Message("NOTICE", (self.nick, text), source))
+
+    def _lines(self, e: Event) -> str:
+        s = self.settings
+        if isinstance(e, Wire):
+            return e.data.decode()
+        if isinstance(e, Welcome):
+            self.nick = e.name
+            return self._welcome(e)
+        if isinstance(e, RoomEntered):
+            if not e.joined:
+                return ""
+            out = serialize(Message("JOIN", (e.room,), mask(self.nick)))
+            if e.topic:
+                out += self._m("332", e.room, e.topic)
+            return out
+        if isinstance(e, RoomLeft):
+            return serialize(Message("PART", (e.room,), mask(self.nick)))
+        if isinstance(e, NickChanged):
+            line = serialize(Message("NICK", (e.new,), mask(e.old)))
+            if e.old == self.nick:
+                self.nick = e.new
+            return line
+        if isinstance(e, Private):
+            if e.incoming:
+                return privmsgs(mask(e.peer), self.nick, e.text, action=e.action)
+            if "echo-message" in self.caps:
+                return privmsgs(mask(self.nick), e.peer, e.text, action=e.action)
+            return ""
+        if isinstance(e, Echo):
+            if "echo-message" not in self.caps:
+                return ""
+            tags = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+            return privmsgs(mask(self.nick), e.room, e.text, action=e.action, tags=tags)
+        if isinstance(e, Refused):
+            return self._refused(e)
+        if isinstance(e, Done):
+            return self._done(e)
+        if isinstance(e, Topic):
+            if not e.text:
+                return self._m("331", e.room, "No topic is set")
+            return self._m("332", e.room, e.text) + self._m(
+                "333", e.room, e.by or s.server_name, str(int(e.at))
+            )
+        if isinstance(e, UserList):
+            return self._users(e)
+        if isinstance(e, RoomList):
+            return self._rooms(e)
+        if isinstance(e, Whois):
+            return self._whois(e)
+        if isinstance(e, History):
+            return self._history(e)
+        if isinstance(e, Goodbye):
+            return serialize(Message("ERROR", (f"Closing link: {_QUIT_BECAUSE[e.reason]}",)))
+        if isinstance(e, Disconnected):
+            return serialize(Message("ERROR", (_QUIT_BECAUSE.get(e.reason, "Closing link"),)))
+        if isinstance(e, Greeting):
+            return serialize(Message("NOTICE", ("*", "*** Welcome to chat-trio"), s.server_name))
+        if isinstance(e, Help):
+            return "".join(self.notice(f"{usage}  {summary}") for usage, summary in e.commands)
+        room = ""
+        if isinstance(e, (Said, Action, Joined, Left, TopicChanged)):
+            room = getattr(e, "room", None) or ""
+        return broadcast_line(e, room) if room else ""
+
+    def _welcome(self, e: Welcome) -> str:
+        s = self.settings
+        version = f"chat-trio-{__version__}"
+        lines = [
+            self._m("001", f"Welcome to the {s.network} IRC network, {e.name}"),
+            self._m("002", f"Your host is {s.server_name}, running version {version}"),
+            self._m("003", f"This server was created {s.created or 'today'}"),
+            self._m("004", s.server_name, version, "i", "nt"),
+            self._m("005", *isupport(s), "are supported by this server"),
+            self._m("251", f"There are {e.online} users and 0 invisible on 1 servers"),
+        ]
+        lines += [serialize(m) for m in motd(s, self.nick)]
+        return "".join(lines)
+
+    def _refused(self, e: Refused) -> str:
+        text = _IRC_WORDING.get(e.problem, refusal)(e)
+        if e.problem in NUMERICS:
+            numeric, params = NUMERICS[e.problem]
+            line = self._m(numeric, *params(e), text)
+        elif e.problem in _LOGIN_PROBLEMS and e.naming:
+            line = self._m("464", text)
+        elif (
+            e.problem in (Problem.SERVER_FULL, Problem.TOO_MANY_FROM_ADDRESS)
+            or e.problem is Problem.CONNECTING_TOO_FAST
+        ):
+            line = serialize(Message("ERROR", (text,)))
+        else:
+            line = self.notice(text)
+        return line
+
+    def _done(self, e: Done) -> str:
+        text = OUTCOMES[e.outcome](e)
+        if e.outcome is Outcome.LOGGED_IN:
+            if self.nick == "*":  # logged in while registering: the name it will have
+                self.nick = e.name
+            return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
+        if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU):
+            return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
+        return self.notice(text, source="NickServ" if e.outcome in _ACCOUNT_NEWS else "")
+
+    def _users(self, e: UserList) -> str:
+        label, _, asked = e.label.partition(" ")
+        if label == "names" and e.room:
+            return self._names(e)
+        if label == "who" and e.room:
+            rows = [
+                self._m(
+                    "352",
+                    e.room,
+                    n,
+                    HOST,
+                    self.settings.server_name,
+                    n,
+                    "H@" if n in e.admins else "H",
+                    f"0 {n}",
+                )
+                for n in e.names
+            ]
+            return "".join(rows) + self._m("315", e.room, "End of WHO list")
+        if label in ("ison", "userhost"):
+            online = {n.lower(): n for n in e.names}
+            found = [online[a.lower()] for a in asked.split() if a.lower() in online]
+            if label == "ison":
+                return self._m("303", " ".join(found))
+            return self._m("302", " ".join(f"{n}=+{n}@{HOST}" for n in found))
+        if label == "lusers":
+            n = str(e.total)
+            return (
+                self._m("251", f"There are {n} users and 0 invisible on 1 servers")
+                + self._m("255", f"I have {n} clients and 0 servers")
+                + self._m("265", n, n, f"Current local users {n}, max {n}")
+                + self._m("266", n, n, f"Current global users {n}, max {n}")
+            )
+        return self.notice(f"{e.total} users: {', '.join(e.names)}")
+
+    def _names(self, e: UserList) -> str:
+        assert e.room is not None
+        full = "userhost-in-names" in self.caps
+        shown = [("@" if n in e.admins else "") + (mask(n) if full else n) for n in e.names]
+        lines = [
+            self._m("353", "=", e.room, " ".join(shown[i : i + NAMES_PER_LINE]))
+            for i in range(0, len(shown), NAMES_PER_LINE)
+        ]
+        return "".join(lines) + self._m("366", e.room, "End of /NAMES list")
+
+    def _rooms(self, e: RoomList) -> str:
+        if e.label == "lusers":
+            return self._m("254", str(e.total), "channels formed")
+        rows = [
+            self._m("322", name, str(members), topic)
+            for (name, members), topic in zip(e.rooms, e.topics or [""] * len(e.rooms), strict=True)
+        ]
+        return (
+            self._m("321", "Channel", "Users  Name")
+            + "".join(rows)
+            + self._m("323", "End of /LIST")
+        )
+
+    def _whois(self, e: Whois) -> str:
+        s = self.settings
+        if e.label == "who":
+            flags = "H@" if e.admin else "H"
+            row = self._m("352", "*", e.name, HOST, s.server_name, e.name, flags, f"0 {e.name}")
+            return row + self._m("315", e.name, "End of WHO list")
+        lines = [self._m("311", e.name, e.name, HOST, "*", e.name)]
+        if e.rooms:
+            lines.append(self._m("319", e.name, " ".join(e.rooms)))
+        lines.append(self._m("312", e.name, s.server_name, s.network))
+        if e.admin:
+            lines.append(self._m("313", e.name, "is a server admin"))
+        if e.account:
+            lines.append(self._m("330", e.name, e.account, "is logged in as"))
+        idle, since = str(int(e.idle)), str(int(e.since))
+        lines.append(self._m("317", e.name, idle, since, "seconds idle, signon time"))
+        lines.append(self._m("318", e.name, "End of /WHOIS list"))
+        return "".join(lines)
+
+    def _history(self, e: History) -> str:
+        if not e.entries:
+            return self.notice(f"No history for {e.title}.") if e.asked else ""
+        stamped = "server-time" in self.caps
+        batch = "batch" in self.caps
+        self._batches += 1
+        ref = f"h{self._batches}"
+        out = []
+        if batch:
+            out.append(serialize(Message("BATCH", (f"+{ref}", "chathistory", e.title))))
+        for entry in e.entries:
+            tags: list[tuple[str, str]] = []
+            if batch:
+                tags.append(("batch", ref))
+            if stamped:
+                tags.append(("time", server_time(entry.time)))
+            out.append(_history_line(entry, e.title, stamped, tags))
+        if batch:
+            out.append(serialize(Message("BATCH", (f"-{ref}",))))
+        return "".join(out)
+
+
+def _history_line(entry: Entry, title: str, stamped: bool, tags: list[tuple[str, str]]) -> str:
+    """A recorded line replayed as the message it was (timed by a tag, or in its text)."""
+    text = entry.text
+    if not stamped:
+        text = f"[{time.strftime('%H:%M', time.gmtime(entry.time))}] {text}"
+    target = entry.room or entry.target  # a private line: its receiver
+    if entry.kind is Kind.TOPIC:
+        return serialize(Message("TOPIC", (entry.room, entry.text), mask(entry.name), tuple(tags)))
+    action = entry.kind is Kind.ACTION
+    return privmsgs(mask(entry.name), target or title, text, action=action, tags=tags)

@@ -1,0 +1,372 @@
+"""The IRC door with the rules, driven synchronously as the session drives them (no trio):
+what an IRC client receives, and what nc users see of IRC users, byte for byte."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from chat_trio.chat.events import Reason
+from chat_trio.chat.world import Rules
+from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.irc.render import IrcSettings
+from tests.helpers import Harness, splits
+
+SETTINGS = IrcSettings(server_name="irc.test", network="TestNet", motd=("Be kind.",))
+
+
+def irc_user(h: Harness, conn: int, nick: str, *caps: str) -> str:
+    """Connect ``conn`` through the IRC door and register as ``nick``; return what it got."""
+    h.connect(conn, door=IrcDoor(SETTINGS))
+    wanted = f"CAP REQ :{' '.join(caps)}\r\n" if caps else ""
+    h.send(
+        conn,
+        f"CAP LS 302\r\nNICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n{wanted}CAP END\r\n".encode(),
+    )
+    received = h.take(conn)
+    assert f":irc.test 001 {nick} :Welcome to the TestNet IRC network, {nick}\r\n" in received
+    return received
+
+
+def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    received = irc_user(h, 2, "Bob")
+    lines = received.split("\r\n")
+    assert lines[0] == ":irc.test NOTICE * :*** Welcome to chat-trio"
+    assert lines[1].startswith(":irc.test CAP * LS :batch cap-notify echo-message")
+    numerics = [line.split()[1] for line in lines if line.startswith(":irc.test ")][2:]
+    assert numerics[:6] == ["001", "002", "003", "004", "005", "251"]
+    assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
+    for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "UTF8ONLY"):
+        assert token in received
+    assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in received
+    assert (
+        ":irc.test 353 Bob = #lobby :Alice Bob\r\n:irc.test 366 Bob #lobby :End of /NAMES list\r\n"
+        in received
+    )
+    assert h.take(1) == "* Bob joined the chat\r\n"
+
+
+def test_irc_door_registration_waits_for_cap_end_in_any_order() -> None:
+    h = Harness()
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.send(1, b"USER bob 0 * :Bob\r\nCAP LS 302\r\nNICK Bob\r\n")
+    assert " 001 " not in h.take(1)
+    h.send(1, b"CAP REQ :server-time nope\r\n")
+    assert h.take(1) == ":irc.test CAP * NAK :server-time nope\r\n"
+    h.send(1, b"CAP REQ :server-time\r\nCAP END\r\n")
+    received = h.take(1)
+    assert received.startswith(":irc.test CAP * ACK server-time\r\n:irc.test 001 Bob ")
+
+
+def test_irc_door_nick_refusals_are_numerics_and_a_retry_works() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"NICK alice\r\nUSER a 0 * :a\r\n")
+    assert ":irc.test 433 * alice :Nickname is already in use\r\n" in h.take(2)
+    h.send(2, b"NICK 9lives\r\n")
+    assert h.take(2) == (
+        ":irc.test 432 * 9lives :A username must start with a letter (A-Z or a-z).\r\n"
+    )
+    h.send(2, b"NICK admin\r\n")
+    assert h.take(2) == ':irc.test 432 * admin :The name "admin" is reserved.\r\n'
+    h.send(2, b"NICK Alice_\r\n")
+    assert ":irc.test 001 Alice_ " in h.take(2)
+
+
+def test_irc_door_commands_before_registration_get_451() -> None:
+    h = Harness()
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.take(1)
+    h.send(1, b"JOIN #rust\r\nPING x\r\n")
+    assert h.take(1) == ":irc.test 451 * :You have not registered\r\n:irc.test PONG irc.test x\r\n"
+
+
+def test_irc_door_chat_both_ways_with_an_nc_user() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    h.send(1, b"hello\r\n")
+    assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG #lobby hello\r\n"
+    h.send(2, b"PRIVMSG #lobby :hi there\r\nPRIVMSG #lobby :\x01ACTION waves\x01\r\n")
+    assert h.take(1) == "Bob: hi there\r\n* Bob waves\r\n"
+    assert h.take(2) == ""  # no echo without echo-message
+    h.send(1, b"/me smiles\r\n/msg bob psst\r\n")
+    assert h.take(1) == "[PM to Bob] psst\r\n"
+    assert h.take(2) == (
+        ":Alice!Alice@chat-trio PRIVMSG #lobby :\x01ACTION smiles\x01\r\n"
+        ":Alice!Alice@chat-trio PRIVMSG Bob psst\r\n"
+    )
+    h.send(2, b"PRIVMSG alice,nobody :back at you\r\n")
+    assert h.take(1) == "[PM from Bob] back at you\r\n"
+    assert (
+        h.take(2)
+        == ':irc.test 401 Bob nobody :No user named "nobody" is online. /users lists who is.\r\n'
+    )
+
+
+def test_irc_door_join_part_nick_topic_seen_on_both_doors() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.send(1, b"/join #rust\r\n")
+    h.take(1), h.take(2)
+    h.send(2, b"JOIN #rust,#go\r\n")
+    got = h.take(2)
+    assert ":Bob!Bob@chat-trio JOIN #rust\r\n:irc.test 353 Bob = #rust :Alice Bob\r\n" in got
+    assert ":Bob!Bob@chat-trio JOIN #go\r\n" in got
+    assert h.take(1) == "* Bob joined #rust\r\n"
+    h.send(2, b"TOPIC #rust :All about Rust\r\n")
+    assert h.take(2) == ":Bob!Bob@chat-trio TOPIC #rust :All about Rust\r\n"
+    assert h.take(1) == "* Bob set the topic of #rust: All about Rust\r\n"
+    h.send(2, b"NICK Robert\r\n")
+    assert h.take(2) == ":Bob!Bob@chat-trio NICK Robert\r\n"
+    assert h.take(1) == "[#lobby] * Bob is now known as Robert\r\n* Bob is now known as Robert\r\n"
+    h.send(1, b"in rust\r\n/nick Alicia\r\n")
+    assert h.take(2) == (
+        ":Alice!Alice@chat-trio PRIVMSG #rust :in rust\r\n"
+        ":Alice!Alice@chat-trio NICK Alicia\r\n:Alice!Alice@chat-trio NICK Alicia\r\n"
+    )
+    assert h.take(1).startswith("* Alice is now known as Alicia")
+    h.send(2, b"PART #rust\r\n")
+    assert h.take(2) == ":Robert!Robert@chat-trio PART #rust\r\n"
+    assert h.take(1) == "* Robert left #rust\r\n"
+    h.send(2, b"JOIN 0\r\n")  # leaves every room, #lobby too: IRC users may be in none
+    assert (
+        h.take(2) == ":Robert!Robert@chat-trio PART #lobby\r\n:Robert!Robert@chat-trio PART #go\r\n"
+    )
+    assert h.take(1) == "[#lobby] * Robert left #lobby\r\n"
+
+
+def test_irc_door_refusals_after_registration() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.send(
+        1,
+        b"JOIN bad\r\nPRIVMSG #nowhere :hi\r\nTOPIC #nowhere\r\nFOO\r\nKICK #lobby\r\nPRIVMSG #lobby\r\nUSER x 0 * :x\r\n",
+    )
+    assert h.take(1) == (
+        ':irc.test 403 Bob bad :Room names start with "#" (try /join #bad).\r\n'
+        ":irc.test 442 Bob #nowhere :You are not in #nowhere.\r\n"
+        ":irc.test 442 Bob #nowhere :You are not in #nowhere.\r\n"
+        ":irc.test 421 Bob FOO :Unknown command\r\n"
+        ":irc.test 461 Bob KICK :Not enough parameters\r\n"
+        ":irc.test 412 Bob :No text to send\r\n"
+        ":irc.test 462 Bob :You may not reregister\r\n"
+    )
+    h.send(1, b"KICK #lobby alice\r\n")
+    assert h.take(1) == ":irc.test 481 Bob :Only admins can use /kick.\r\n"
+
+
+def test_irc_door_queries_whois_who_list_names_ison_lusers_mode() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.send(2, b"WHOIS alice\r\n")
+    whois = h.take(2)
+    assert whois.startswith(":irc.test 311 Bob Alice Alice chat-trio * Alice\r\n")
+    assert ":irc.test 319 Bob Alice #lobby\r\n" in whois
+    assert whois.endswith(":irc.test 318 Bob Alice :End of /WHOIS list\r\n")
+    h.send(2, b"WHO #lobby\r\n")
+    assert h.take(2) == (
+        ":irc.test 352 Bob #lobby Alice chat-trio irc.test Alice H :0 Alice\r\n"
+        ":irc.test 352 Bob #lobby Bob chat-trio irc.test Bob H :0 Bob\r\n"
+        ":irc.test 315 Bob #lobby :End of WHO list\r\n"
+    )
+    h.send(2, b"LIST\r\n")
+    assert h.take(2) == (
+        ":irc.test 321 Bob Channel :Users  Name\r\n:irc.test 322 Bob #lobby 2 :\r\n"
+        ":irc.test 323 Bob :End of /LIST\r\n"
+    )
+    h.send(2, b"ISON alice carol\r\nMODE #lobby\r\nMODE Bob\r\n")
+    assert h.take(2) == (
+        ":irc.test 303 Bob Alice\r\n:irc.test 324 Bob #lobby +nt\r\n:irc.test 221 Bob +\r\n"
+    )
+    h.send(2, b"LUSERS\r\n")
+    lusers = h.take(2)
+    assert ":irc.test 251 Bob :There are 2 users and 0 invisible on 1 servers\r\n" in lusers
+    assert ":irc.test 254 Bob 1 :channels formed\r\n" in lusers
+
+
+def test_irc_door_echo_message_and_server_time() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", "echo-message", "server-time")
+    h.send(2, b"PRIVMSG #lobby :mine\r\nPRIVMSG alice :private\r\n")
+    got = h.take(2).split("\r\n")
+    assert got[0].startswith("@time=") and got[0].endswith(
+        " :Bob!Bob@chat-trio PRIVMSG #lobby mine"
+    )
+    assert got[1] == ":Bob!Bob@chat-trio PRIVMSG Alice private"
+    h.send(1, b"hi\r\n")
+    assert (
+        h.take(2) == "@time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+    )
+
+
+def test_irc_door_long_text_door_line_reaches_irc_in_pieces_under_512_bytes() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    text = "é" * 1000  # 2000 bytes: fine for nc, too long for one IRC line
+    h.send(1, text.encode() + b"\r\n")
+    lines = h.take(2).split("\r\n")[:-1]
+    assert len(lines) == 5 and all(len(line.encode()) + 2 <= 512 for line in lines)
+    assert (
+        "".join(line.split(" :", 1)[1] if " :" in line else line.split()[-1] for line in lines)
+        == text
+    )
+
+
+def test_irc_door_formatting_and_control_codes_do_not_reach_the_text_door() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    h.send(2, b"PRIVMSG #lobby :\x02bold\x02 \x0304red\x03 \x1b[2Jclear\r\n")
+    assert h.take(1) == "Bob: bold 04red clear\r\n"
+
+
+def test_irc_door_ctcp_version_is_answered_and_not_relayed() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    h.send(2, b"PRIVMSG Alice :\x01VERSION\x01\r\n")
+    assert h.take(2).startswith(":Alice!Alice@chat-trio NOTICE Bob :\x01VERSION chat-trio ")
+    assert h.take(1) == ""
+
+
+def test_irc_door_line_too_long_is_refused_and_memory_stays_bounded() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.send(1, b"PRIVMSG #lobby :" + b"x" * 600 + b"\r\n")
+    assert h.take(1) == ":irc.test 417 Bob :Line too long (over 512 bytes); not sent.\r\n"
+    door = h.doors[1]
+    for _ in range(100):  # a client that never sends a line ending
+        h.send(1, b"y" * 4096)
+    assert door.backlog() <= 1
+    assert 1 not in h.closed
+
+
+def test_irc_door_pings_a_silent_client_and_drops_it_without_an_answer() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    door = h.doors[1]
+    assert door.deadline() == SETTINGS.ping_interval
+    h.expire(1, 90.0)
+    assert h.take(1) == "PING irc.test\r\n"
+    assert door.deadline() == 150.0
+    h.send(1, b"PONG irc.test\r\n")  # answered: counting starts again
+    assert door.deadline() == 90.0 + h.now
+    h.expire(1, h.now + 90)
+    h.take(1)
+    h.expire(1, h.now + 60)
+    assert h.closed[1] is Reason.PING_TIMEOUT
+
+
+def test_irc_door_registration_timeout_closes_with_error() -> None:
+    h = Harness(Rules(name_timeout=60))
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.take(1)
+    h.expire(1, 60.0)
+    assert h.take(1) == (
+        ":irc.test NOTICE * :No valid username within 60 seconds.\r\n"
+        "ERROR :Closing link: Registration timeout\r\n"
+    )
+    assert h.closed[1] is Reason.NAME_TIMEOUT
+
+
+def test_irc_door_flood_control_delays_like_fakelag() -> None:
+    h = Harness(Rules(flood_burst=2, flood_rate=2.0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    h.send(2, b"PRIVMSG #lobby :1\r\nPRIVMSG #lobby :2\r\nPRIVMSG #lobby :3\r\n")
+    assert h.take(1) == "Bob: 1\r\nBob: 2\r\n"  # the burst; the third waits, not lost
+    assert h.take(2).startswith(":irc.test NOTICE Bob :* Slow down: at most 2 lines at once")
+    assert h.chat.deadline(2) == 0.5
+    h.expire(2, 0.5)
+    assert h.take(1) == "Bob: 3\r\n"
+    assert h.chat.deadline(2) == math.inf
+
+
+def test_irc_door_login_with_pass_and_with_nickserv() -> None:
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    h.send(1, b"/register hunter2222\r\n")
+    h.disconnect(1, Reason.QUIT)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"PASS hunter2222\r\nNICK alice\r\nUSER a 0 * :a\r\n")
+    got = h.take(2)
+    assert (
+        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n" in got
+    )
+    assert ":irc.test 001 Alice " in got
+    h.disconnect(2, Reason.QUIT)
+    h.connect(3, door=IrcDoor(SETTINGS))
+    h.send(3, b"NICK Alice\r\nUSER a 0 * :a\r\n")
+    assert " 433 * Alice :Alice is a registered name" in h.take(3)
+    h.send(3, b"NICK Guest\r\nPRIVMSG NickServ :IDENTIFY Alice wrong-password\r\n")
+    assert "Wrong password for Alice." in h.take(3)
+    h.send(3, b"PRIVMSG NickServ :IDENTIFY Alice hunter2222\r\n")
+    got = h.take(3)
+    assert " 900 Guest " in got and ":Guest!Guest@chat-trio NICK Alice\r\n" in got
+
+
+def test_irc_door_history_on_join_as_a_chathistory_batch() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.send(1, b"/join #rust\r\nfirst\r\nsecond\r\n")
+    irc_user(h, 2, "Bob", "batch", "server-time")
+    h.send(2, b"JOIN #rust\r\n")
+    got = h.take(2).split("\r\n")
+    assert got[1].startswith("BATCH +h1 chathistory #rust")
+    assert (
+        got[2]
+        == "@batch=h1;time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG #rust first"
+    )
+    assert got[4] == "BATCH -h1"
+    irc_user(h, 3, "Carol")
+    h.send(3, b"JOIN #rust\r\n")
+    assert ":Alice!Alice@chat-trio PRIVMSG #rust :[22:13] first\r\n" in h.take(3)
+
+
+# The same IRC session, however the bytes are cut, must look the same to everyone.
+SESSION = (
+    b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :Bob\r\nCAP REQ :echo-message\r\nCAP END\r\n"
+    b"PRIVMSG #lobby :h\xc3\xa9llo\r\nJOIN #a,#b\nPRIVMSG #a :\x01ACTION x\x01\r\nQUIT :bye\r\n"
+)
+
+
+def run_session(chunks: list[bytes]) -> dict[int, str]:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.send(1, b"/join #a\r\n")
+    h.take(1)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    for chunk in chunks:
+        if chunk:  # the session never reads an empty chunk but at the end
+            h.send(2, chunk)
+    return {1: h.take(1), 2: h.take(2)}
+
+
+@pytest.mark.parametrize("pieces", [2, 3])
+def test_irc_door_session_same_on_every_split(pieces: int) -> None:
+    expected = run_session([SESSION])
+    assert (
+        expected[1]
+        == "[#lobby] * Bob joined the chat\r\n[#lobby] Bob: héllo\r\n* Bob joined #a\r\n* Bob x\r\n"
+    )
+    assert expected[2].endswith("ERROR :Closing link: Quit\r\n")
+    cuts = (
+        splits(SESSION, pieces)
+        if pieces == 2
+        else (chunks for n, chunks in enumerate(splits(SESSION, 3)) if n % 97 == 0)
+    )
+    for chunks in cuts:
+        assert run_session(chunks) == expected, chunks

@@ -1,0 +1,72 @@
+"""IRC messages: parsing and serializing, tags, trailing and empty parameters."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("PING", Message("PING")),
+        ("ping :x y", Message("PING", ("x y",))),
+        ("NICK Bob", Message("NICK", ("Bob",))),
+        ("USER bob 0 * :Bob B", Message("USER", ("bob", "0", "*", "Bob B"))),
+        ("PRIVMSG #a :a :b", Message("PRIVMSG", ("#a", "a :b"))),
+        ("PRIVMSG #a :", Message("PRIVMSG", ("#a", ""))),
+        ("TOPIC #a  :  spaced ", Message("TOPIC", ("#a", "  spaced "))),
+        (":nick!u@h PRIVMSG me hi", Message("PRIVMSG", ("me", "hi"), "nick!u@h")),
+        (
+            "@time=2026-12-01T09:00:00.000Z;+draft/x=a\\sb\\:c\\\\;flag CAP LS 302",
+            Message(
+                "CAP",
+                ("LS", "302"),
+                tags=(("time", "2026-12-01T09:00:00.000Z"), ("+draft/x", "a b;c\\"), ("flag", "")),
+            ),
+        ),
+        (
+            "JOIN " + " ".join(str(n) for n in range(20)),
+            Message("JOIN", (*(str(n) for n in range(14)), "14 15 16 17 18 19")),
+        ),
+        ("PRIVMSG bob :\x01ACTION waves\x01", Message("PRIVMSG", ("bob", "\x01ACTION waves\x01"))),
+    ],
+)
+def test_irc_message_parse(line: str, message: Message) -> None:
+    assert parse(line) == message
+
+
+@pytest.mark.parametrize(
+    ("line", "what"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        (":source", "no-command"),
+        ("@a=b", "no-command"),
+        ("PRIVMSG #a :" + "x" * LINE_MAX, "too-long"),
+        ("@" + "a" * TAGS_MAX + " PING", "tags-too-long"),
+    ],
+)
+def test_irc_message_parse_refuses(line: str, what: str) -> None:
+    assert parse(line) == ParseError(what)
+
+
+@pytest.mark.parametrize(
+    ("message", "line"),
+    [
+        (Message("PING", ("srv",)), "PING srv\r\n"),
+        (Message("PRIVMSG", ("#a", "hi there"), "a!a@h"), ":a!a@h PRIVMSG #a :hi there\r\n"),
+        (Message("PRIVMSG", ("#a", "")), "PRIVMSG #a :\r\n"),
+        (Message("PRIVMSG", ("#a", ":)")), "PRIVMSG #a ::)\r\n"),
+        (Message("NOTICE", ("me", "x"), tags=(("time", "t"), ("k", "a b;c"))),
+         "@time=t;k=a\\sb\\:c NOTICE me x\r\n"),
+    ],
+)  # fmt: skip
+def test_irc_message_serialize(message: Message, line: str) -> None:
+    assert serialize(message) == line
+
+
+def test_irc_message_round_trips() -> None:
+    message = Message("PRIVMSG", ("#rust", "a: b :c"), "Bob!Bob@h", (("time", "x;y z"),))
+    assert parse(serialize(message).removesuffix("\r\n")) == message
