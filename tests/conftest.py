@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -35,8 +36,14 @@ async def serving(config: Config) -> AsyncIterator[tuple[list[Listening], trio.E
 
 def start_cli(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:
     """Start ``python -m chat_trio serve --port 0 ARGS`` as a user would; return it and the
-    port its banner announces (the first address). History stays in memory unless ARGS
-    name a ``--db`` (never in the home directory of whoever runs the tests)."""
+    port its banner announces first. History stays in memory unless ARGS name a ``--db``
+    (never in the home directory of whoever runs the tests)."""
+    process, ports = start_doors(*args, **popen)
+    return process, next(iter(ports.values()))
+
+
+def start_doors(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], dict[str, int]]:
+    """``start_cli``, returning every port of the banner by its door: {"text": 8080, ...}."""
     db = [] if "--db" in args else ["--db", ":memory:"]
     process = subprocess.Popen(
         [sys.executable, "-m", "chat_trio", "serve", "--port", "0", *db, *args],
@@ -47,7 +54,11 @@ def start_cli(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:
     )
     assert process.stdout is not None
     banner = process.stdout.readline()
-    return process, int(banner.split("127.0.0.1:")[1].split()[0])
+    ports = {
+        door: int(port) for port, door in re.findall(r"127\.0\.0\.1:(\d+) \(([^)]+)\)", banner)
+    }
+    assert ports, f"no addresses in the banner {banner!r}"
+    return process, ports
 
 
 class LineClient:

@@ -1,0 +1,134 @@
+"""The IRC door over real sockets on 127.0.0.1 (port 0): IRC and nc users in one chat."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import attrs
+import trio
+import trustme
+
+from chat_trio.chat.world import Rules
+from chat_trio.config import Config
+from chat_trio.doors.irc.render import IrcSettings
+from tests.conftest import LineClient, serving, start_doors
+from tests.test_real_clients import read_until
+
+CONFIG = Config(
+    host="127.0.0.1",
+    port=0,
+    irc_port=0,
+    irc=IrcSettings(server_name="irc.test"),
+    rules=Rules(flood_rate=0),
+)
+
+
+class IrcClient(LineClient):
+    """A minimal IRC client: registers, and answers PING as real clients do."""
+
+    async def register(self, name: str) -> str:
+        await self.send(f"CAP LS 302\r\nNICK {name}\r\nUSER {name} 0 * :{name}\r\nCAP END")
+        return await self.expect(f" 366 {name} #lobby :End of /NAMES list\r\n")
+
+
+@asynccontextmanager
+async def client(port: int) -> AsyncIterator[trio.SocketStream]:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        yield stream
+
+
+@asynccontextmanager
+async def doors(config: Config = CONFIG) -> AsyncIterator[tuple[int, int, trio.Event]]:
+    async with serving(config) as (addresses, stop):
+        ports = {a.label: a.port for a in addresses}
+        yield ports["text"], ports["IRC"], stop
+
+
+async def test_server_irc_user_and_nc_user_chat_both_ways() -> None:
+    with trio.fail_after(10):
+        async with (
+            doors() as (text_port, irc_port, _),
+            client(text_port) as a,
+            client(irc_port) as b,
+        ):
+            alice, bob = LineClient(a), IrcClient(b)
+            await alice.register("Alice")
+            joined = await bob.register("Bob")
+            assert ":irc.test 353 Bob = #lobby :Alice Bob\r\n" in joined
+            await alice.expect("* Bob joined the chat\r\n")
+            await alice.send("hello")
+            await bob.expect(":Alice!Alice@chat-trio PRIVMSG #lobby hello\r\n")
+            await bob.send("PRIVMSG #lobby :hi Alice")
+            await alice.expect("Bob: hi Alice\r\n")
+            await bob.send("PRIVMSG Alice :\x01ACTION waves\x01")
+            await alice.expect("[PM from Bob] * Bob waves\r\n")
+            await alice.send("/nick Alicia")
+            await bob.expect(":Alice!Alice@chat-trio NICK Alicia\r\n")
+            await bob.send("QUIT :bye")
+            assert (await bob.read_to_eof()).endswith("ERROR :Closing link: Quit\r\n")
+            await alice.expect("* Bob left the chat\r\n")
+
+
+async def test_server_irc_one_namespace_across_doors() -> None:
+    with trio.fail_after(10):
+        async with (
+            doors() as (text_port, irc_port, _),
+            client(text_port) as a,
+            client(irc_port) as b,
+            client(text_port) as c,
+        ):
+            alice, bob, carol = LineClient(a), IrcClient(b), LineClient(c)
+            await alice.register("Alice")
+            await bob.send("NICK ALICE\r\nUSER a 0 * :a")
+            await bob.expect(":irc.test 433 * ALICE :Nickname is already in use\r\n")
+            await bob.register("Bob")
+            await carol.expect("Enter your username: ")
+            await carol.send("bob")
+            await carol.expect('The name "bob" is already taken; please choose another.\r\n')
+
+
+async def test_server_irc_shutdown_says_error_to_irc_clients() -> None:
+    with trio.fail_after(10):
+        async with doors() as (_, irc_port, stop), client(irc_port) as b:
+            bob = IrcClient(b)
+            await bob.register("Bob")
+            stop.set()
+            assert (await bob.read_to_eof()).endswith("ERROR :Server shutting down\r\n")
+
+
+async def test_server_irc_over_tls(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    cert.private_key_pem.write_to_path(str(key))
+    config = attrs.evolve(CONFIG, tls_cert=str(chain), tls_key=str(key), tls_port=0, irc_tls_port=0)
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with trio.fail_after(10):
+        async with serving(config) as (addresses, _):
+            assert [a.label for a in addresses] == ["text", "text, TLS", "IRC", "IRC, TLS"]
+            async with client(addresses[3].port) as stream:
+                bob = IrcClient(trio.SSLStream(stream, context, server_hostname="127.0.0.1"))
+                await bob.register("Bob")
+                await bob.send("QUIT")
+                await bob.expect("ERROR :Closing link: Quit\r\n")
+
+
+def test_server_irc_cli_serves_both_doors_and_logs_them() -> None:
+    process, ports = start_doors("--irc-port", "0", "--server-name", "irc.example")
+    try:
+        assert set(ports) == {"text", "IRC"}
+        with socket.create_connection(("127.0.0.1", ports["IRC"]), timeout=10) as bob:
+            bob.sendall(b"NICK Bob\r\nUSER b 0 * :b\r\n")
+            assert b":irc.example 001 Bob " in read_until(bob, b" 366 Bob #lobby ")
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert f"127.0.0.1:{ports['text']} (text) 127.0.0.1:{ports['IRC']} (IRC)" in err
