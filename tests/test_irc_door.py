@@ -3,6 +3,7 @@ what an IRC client receives, and what nc users see of IRC users, byte for byte."
 
 from __future__ import annotations
 
+import base64
 import math
 
 import pytest
@@ -370,3 +371,60 @@ def test_irc_door_session_same_on_every_split(pieces: int) -> None:
     )
     for chunks in cuts:
         assert run_session(chunks) == expected, chunks
+
+
+def plain(account: str, password: str) -> bytes:
+    return base64.b64encode(f"{account}\0{account}\0{password}".encode())
+
+
+def registered_account(h: Harness) -> None:
+    h.register(1, "Alice")
+    h.send(1, b"/register hunter2222\r\n")
+    h.disconnect(1, Reason.QUIT)
+
+
+def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
+    h = Harness(stored=True)
+    registered_account(h)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
+    got = h.take(2)
+    assert "sasl=PLAIN" in got and got.endswith("CAP * ACK sasl\r\nAUTHENTICATE +\r\n")
+    h.send(2, b"AUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
+    assert h.take(2) == (
+        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 903 Alice :SASL authentication successful\r\n"
+    )  # and nothing of registering until CAP END
+    h.send(2, b"CAP END\r\n")
+    got = h.take(2)
+    assert got.startswith(":irc.test 001 Alice :Welcome to the TestNet IRC network, Alice\r\n")
+    assert ":Alice!Alice@chat-trio JOIN #lobby\r\n" in got
+    assert h.chat.clients[2].account == "alice"
+
+
+def test_irc_door_sasl_failure_is_904_and_registration_goes_on_as_a_guest() -> None:
+    h = Harness(stored=True)
+    registered_account(h)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
+    h.take(2)
+    h.send(2, b"AUTHENTICATE " + plain("alice", "wrong-one") + b"\r\n")
+    assert h.take(2) == ":irc.test 904 * :SASL authentication failed\r\n"
+    h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE bm90IGJhc2U2NA\r\nCAP END\r\n")
+    got = h.take(2)
+    assert ":irc.test 904 * :SASL authentication failed\r\n" in got
+    assert ":irc.test 001 Bob " in got
+    assert h.chat.clients[2].account == ""
+
+
+def test_irc_door_sasl_needs_the_capability_and_can_be_aborted() -> None:
+    h = Harness(stored=True)
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.take(1)
+    h.send(1, b"AUTHENTICATE PLAIN\r\n")
+    assert h.take(1) == ":irc.test 904 * :SASL authentication failed\r\n"
+    h.send(1, b"CAP REQ :sasl\r\nAUTHENTICATE EXTERNAL\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE *\r\n")
+    assert h.take(1) == (
+        ":irc.test CAP * ACK sasl\r\n:irc.test 908 * PLAIN :are available SASL mechanisms\r\n"
+        "AUTHENTICATE +\r\n:irc.test 906 * :SASL authentication aborted\r\n"
+    )

@@ -25,6 +25,7 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
+import base64
 import math
 import time
 from collections import deque
@@ -50,9 +51,12 @@ from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError,
 from chat_trio.doors.irc.render import (
     MAX_TARGETS,
     Echo,
+    Hold,
     IrcSettings,
     IrcView,
+    Release,
     Replies,
+    Urgent,
     Wire,
     isupport,
     motd,
@@ -65,16 +69,22 @@ CAPABILITIES = (
     "echo-message",
     "message-tags",
     "multi-prefix",
+    "sasl",
     "server-time",
     "userhost-in-names",
 )
-"""The IRCv3 capabilities offered (CAP LS). multi-prefix is trivially met: the only
-prefix is ``@``."""
+"""The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN``).
+multi-prefix is trivially met: the only prefix is ``@``."""
+
+SASL_CHUNK = 400  #: AUTHENTICATE carries base64 in pieces of this many characters
+SASL_MAX = 1200  #: characters of base64 a PLAIN answer may take (names and passwords are short)
 
 _TOO_LONG = Answer((Refused(Problem.LINE_TOO_LONG, limit=LINE_MAX + 2),))
 """417, for a line over 512 bytes (or tags over 8191)."""
 
-_BEFORE_REGISTRATION = frozenset({"CAP", "NICK", "USER", "PASS", "PING", "PONG", "QUIT"})
+_BEFORE_REGISTRATION = frozenset(
+    {"CAP", "NICK", "USER", "PASS", "PING", "PONG", "QUIT", "AUTHENTICATE"}
+)
 
 
 class IrcDoor:
@@ -98,6 +108,9 @@ class IrcDoor:
         self._last_heard = 0.0
         self._ping_sent: float | None = None
         self._said: i.Say | None = None  # the last Say handed out, for echo-message
+        self._sasl: str | None = None  # base64 received so far, once AUTHENTICATE PLAIN began
+        self._sasl_login = False  # the last LogIn handed out came from SASL
+        self._sasl_intent: i.LogIn | None = None
 
     # -- bytes to items --------------------------------------------------------------------
 
@@ -115,6 +128,8 @@ class IrcDoor:
     def next_item(self, phase: Phase) -> Item | None:
         item = self._pushed.pop() if self._pushed else self._next()
         self._said = item if isinstance(item, i.Say) else None
+        if isinstance(item, i.LogIn) and item is self._sasl_intent:
+            self._sasl_login = True
         return item
 
     def _next(self) -> Item | None:
@@ -164,7 +179,8 @@ class IrcDoor:
         if sub == "LS":
             if not self.registered:
                 self._negotiating = True
-            self._wire(Message("CAP", (self.nick, "LS", " ".join(CAPABILITIES)), server))
+            offered = " ".join("sasl=PLAIN" if c == "sasl" else c for c in CAPABILITIES)
+            self._wire(Message("CAP", (self.nick, "LS", offered), server))
         elif sub == "LIST":
             self._wire(Message("CAP", (self.nick, "LIST", " ".join(sorted(self.caps))), server))
         elif sub == "REQ" and len(params) > 1:
@@ -183,7 +199,9 @@ class IrcDoor:
             else:
                 self._wire(Message("CAP", (self.nick, "NAK", params[1]), server))
         elif sub == "END":
-            self._negotiating = False
+            if self._negotiating:
+                self._negotiating = False
+                self._queue.append(Answer((Release(),)))
             self._register()
         else:
             self._numeric("410", sub, "Invalid CAP command")
@@ -211,6 +229,41 @@ class IrcDoor:
             self._numeric("462", "You may not reregister")
         else:
             self._password = params[0]
+
+    def _authenticate(self, params: tuple[str, ...]) -> None:
+        """SASL PLAIN, tied to the accounts: the login is checked by the rules, and what
+        registering sends waits for CAP END (``Hold``)."""
+        blob = params[0]
+        if self.registered or "sasl" not in self.caps:
+            self._sasl_answer("904", "SASL authentication failed")
+        elif blob == "*":
+            self._sasl = None
+            self._sasl_answer("906", "SASL authentication aborted")
+        elif self._sasl is None:
+            if blob.upper() == "PLAIN":
+                self._sasl = ""
+                self._queue.append(Answer((Urgent(b"AUTHENTICATE +\r\n"),)))
+            else:
+                self._sasl_answer("908", "PLAIN", "are available SASL mechanisms")
+        else:
+            self._sasl += "" if blob == "+" else blob
+            if len(self._sasl) > SASL_MAX:
+                self._sasl = None
+                self._sasl_answer("905", "SASL message too long")
+            elif len(blob) < SASL_CHUNK:
+                credentials, self._sasl = _plain(self._sasl), None
+                if credentials is None:
+                    self._sasl_answer("904", "SASL authentication failed")
+                else:
+                    self._sasl_intent = i.LogIn(*credentials)
+                    self._queue.append(Answer((Hold(),)))
+                    self._queue.append(self._sasl_intent)
+
+    def _sasl_answer(self, numeric: str, *params: str) -> None:
+        """Answer AUTHENTICATE before anything else waiting (a client may send CAP END
+        without waiting for it)."""
+        line = Message(numeric, (self.nick, *params), self.settings.server_name)
+        self._queue.appendleft(Answer((Urgent(serialize(line).encode()),)))
 
     def _register(self) -> None:
         if self.registered or self._negotiating or not self._nick or not self._user:
@@ -375,6 +428,7 @@ class IrcDoor:
 
     _COMMANDS: ClassVar[dict[str, tuple[int, Callable[[IrcDoor, tuple[str, ...]], None]]]] = {
         "CAP": (1, _cap),
+        "AUTHENTICATE": (1, _authenticate),
         "NICK": (1, _nick_command),
         "USER": (1, _user_command),
         "PASS": (1, _pass),
@@ -422,6 +476,14 @@ class IrcDoor:
                 refused = True
             elif isinstance(event, NickChanged) and event.old == self.nick:
                 self.nick = event.new
+        if self._sasl_login:  # the answer may come with these events, or with later ones
+            if any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events):
+                self._sasl_login = False
+                self._sasl_answer("903", "SASL authentication successful")
+            elif any(isinstance(e, Refused) for e in events):
+                self._sasl_login = False
+                self._queue.appendleft(Answer((Release(),)))
+                self._sasl_answer("904", "SASL authentication failed")
         if self._said is not None and not refused and "echo-message" in self.caps:
             said, self._said = self._said, None
             self._queue.appendleft(Answer((Echo(said.room, said.text, said.action),)))
@@ -458,3 +520,14 @@ class IrcDoor:
             server = self.settings.server_name
             return Answer((Wire(serialize(Message("PING", (server,))).encode()),))
         return None
+
+
+def _plain(blob: str) -> tuple[str, str] | None:
+    """SASL PLAIN's base64 ``authzid NUL authcid NUL password``: (authcid, password)."""
+    try:
+        parts = base64.b64decode(blob, validate=True).decode().split("\0")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]

@@ -83,6 +83,25 @@ class Wire(Local):
 
 
 @attrs.frozen
+class Hold(Local):
+    """SASL: from here, hold what registering sends (001 ...) until ``Release`` (CAP END);
+    ``urgent`` lines (900, 903, 904) still go at once, and the rules' login refusals are
+    left out (904 says it)."""
+
+
+@attrs.frozen
+class Release(Local):
+    """CAP END: send what ``Hold`` kept."""
+
+
+@attrs.frozen
+class Urgent(Local):
+    """Lines to send even while holding (the SASL answers)."""
+
+    data: bytes
+
+
+@attrs.frozen
 class Echo(Local):
     """echo-message: the connection's own line in ``room``, as others received it."""
 
@@ -280,9 +299,23 @@ class Replies:
     nick: str = "*"  #: the connection's nick as its client knows it, at this point of output
     caps: set[str] = attrs.Factory(set)  #: capabilities enabled
     _batches: int = 0
+    _held: list[str] | None = None  # while SASL holds registration: what it held
 
     def render(self, events: Iterable[Event]) -> bytes:
-        return "".join(self._lines(e) for e in events).encode()
+        out: list[str] = []
+        for e in events:
+            if isinstance(e, Hold):
+                self._held = []
+            elif isinstance(e, Release):
+                out.extend(self._held or ())
+                self._held = None
+            elif isinstance(e, Urgent):
+                out.append(e.data.decode())
+            elif self._held is None or (isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN):
+                out.append(self._lines(e))
+            elif not (isinstance(e, Refused) and e.problem in _LOGIN_PROBLEMS):
+                self._held.append(self._lines(e))
+        return "".join(out).encode()
 
     def _m(self, command: str, *params: str) -> str:
         return serialize(Message(command, (self.nick, *params), self.settings.server_name))
