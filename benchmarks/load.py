@@ -5,9 +5,11 @@ they measure. Each worker process owns a slice of the clients and obeys commands
 parent (``benchmarks/run.py``) over a pipe: connect and register, flood, send at a steady
 rate, send one line each, report, close. Every wait is bounded by a deadline.
 
-Message lines are ``m <sender> <seq> <monotonic_ns>``; everyone renders them as
-``<name>: m ...``, so receivers count ``": m "`` and can compute latency (CLOCK_MONOTONIC is
-shared by all processes on Linux).
+Message lines are ``m <sender> <seq> <monotonic_ns>``; the text door renders them as
+``<name>: m ...`` and the IRC door as ``:<name>!... PRIVMSG #lobby :m ...``, so receivers
+count ``": m "`` (or ``" :m "``) and can compute latency (CLOCK_MONOTONIC is shared by all
+processes on Linux). With an IRC port, some clients come in through the IRC door: they
+register with NICK and USER, send PRIVMSG #lobby and answer PINGs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from typing import Any
 
 MARK = b": m "
 JOINED = b" joined the chat"
+IRC_MARK = b" :m "
+IRC_JOINED = b" JOIN #lobby"
+TAIL = max(len(JOINED), len(IRC_JOINED)) - 1  #: bytes kept so a marker split in two counts once
 
 
 class Client:
@@ -29,6 +34,7 @@ class Client:
         "buffer",
         "closed",
         "index",
+        "irc",
         "joins",
         "latencies",
         "outgoing",
@@ -38,9 +44,10 @@ class Client:
         "tail",
     )
 
-    def __init__(self, index: int, sock: socket.socket) -> None:
+    def __init__(self, index: int, sock: socket.socket, irc: bool = False) -> None:
         self.index = index
         self.sock = sock
+        self.irc = irc  # through the IRC door
         self.buffer = b""  # before registration: everything; after: the unfinished line
         self.tail = b""  # last bytes, so a marker split between reads is counted once
         self.registered = False
@@ -52,8 +59,18 @@ class Client:
 
 
 class Worker:
-    def __init__(self, port: int, indices: list[int], slow: set[int], rcvbuf_slow: int) -> None:
+    def __init__(
+        self,
+        port: int,
+        indices: list[int],
+        slow: set[int],
+        rcvbuf_slow: int,
+        irc_port: int = 0,
+        irc: frozenset[int] = frozenset(),
+    ) -> None:
         self.port = port
+        self.irc_port = irc_port
+        self.irc = irc
         self.indices = indices
         self.slow = slow
         self.rcvbuf_slow = rcvbuf_slow
@@ -74,11 +91,15 @@ class Worker:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_slow)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as chat clients do
             sock.setblocking(False)
-            err = sock.connect_ex(("127.0.0.1", self.port))
+            irc = index in self.irc
+            err = sock.connect_ex(("127.0.0.1", self.irc_port if irc else self.port))
             if err not in (0, errno.EINPROGRESS):
                 raise OSError(err, f"connect failed: {errno.errorcode.get(err)}")
-            client = Client(index, sock)
-            client.outgoing = memoryview(b"c%d\n" % index)
+            client = Client(index, sock, irc)
+            if irc:
+                client.outgoing = memoryview(b"NICK c%d\r\nUSER c 0 * :c\r\n" % index)
+            else:
+                client.outgoing = memoryview(b"c%d\n" % index)
             self.clients[sock.fileno()] = client
             self.epoll.register(sock.fileno(), select.EPOLLIN | select.EPOLLOUT)
         self.pump(lambda: all(c.registered for c in self.clients.values()), deadline)
@@ -92,10 +113,13 @@ class Worker:
         }
 
     def _register(self, client: Client) -> None:
-        prompt = client.buffer.find(b"username: ")
-        if prompt < 0:
-            return
-        welcome = client.buffer.find(b"Welcome", prompt)
+        if client.irc:  # registered once the lobby's NAMES have ended
+            welcome = client.buffer.find(b" 366 ")
+        else:
+            prompt = client.buffer.find(b"username: ")
+            if prompt < 0:
+                return
+            welcome = client.buffer.find(b"Welcome", prompt)
         end = client.buffer.find(b"\n", welcome)
         if welcome < 0 or end < 0:
             return
@@ -145,19 +169,22 @@ class Worker:
             self._count(client, data)
 
     def _count(self, client: Client, data: bytes) -> None:
+        mark, joined_mark = (IRC_MARK, IRC_JOINED) if client.irc else (MARK, JOINED)
         joined = client.tail + data
         # Markers wholly inside the tail were counted with the previous read.
-        client.received += joined.count(MARK) - client.tail.count(MARK)
-        client.joins += joined.count(JOINED) - client.tail.count(JOINED)
-        client.tail = joined[-len(JOINED) + 1 :]
+        client.received += joined.count(mark) - client.tail.count(mark)
+        client.joins += joined.count(joined_mark) - client.tail.count(joined_mark)
+        client.tail = joined[-TAIL:]
+        if client.irc and b"PING " in data:  # as real clients do, or the server drops it
+            self.queue(client, b"PONG :c\r\n")
         if self.measure_latency:
             now = time.monotonic_ns()
             lines = (client.buffer + data).split(b"\n")
             client.buffer = lines.pop()
             for line in lines:
-                at = line.find(MARK)
+                at = line.find(mark)
                 if at >= 0:
-                    client.latencies.append(now - int(line[at:].split()[4]))
+                    client.latencies.append(now - int(line[at + len(mark) :].split()[2]))
         elif client.buffer:
             client.buffer = b""
 
@@ -190,12 +217,20 @@ class Worker:
             client.received = 0
             client.latencies = []
 
+    @staticmethod
+    def line(client: Client, text: bytes) -> bytes:
+        """``text`` as one chat line in the client's dialect."""
+        return b"PRIVMSG #lobby :" + text + b"\r\n" if client.irc else text + b"\n"
+
     def flood(self, senders: set[int], messages: int, expect: Any, deadline: float) -> None:
         for client in self.clients.values():
             if client.index in senders:
                 self.queue(
                     client,
-                    b"".join(b"m %d %d 0\n" % (client.index, seq) for seq in range(messages)),
+                    b"".join(
+                        self.line(client, b"m %d %d 0" % (client.index, seq))
+                        for seq in range(messages)
+                    ),
                 )
         self.pump(lambda: self._all_received(expect), deadline)
 
@@ -211,10 +246,8 @@ class Worker:
             for client in mine:
                 due = min(total, int(elapsed * rate) + 1)
                 while sent[client.index] < due:
-                    self.queue(
-                        client,
-                        b"m %d %d %d\n" % (client.index, sent[client.index], time.monotonic_ns()),
-                    )
+                    text = b"m %d %d %d" % (client.index, sent[client.index], time.monotonic_ns())
+                    self.queue(client, self.line(client, text))
                     sent[client.index] += 1
 
         self.pump(lambda: False, start + seconds, tick)
@@ -223,7 +256,9 @@ class Worker:
 
     def one_each(self, expect: Any, deadline: float) -> None:
         for client in self.clients.values():
-            self.queue(client, b"m %d 0 %d\n" % (client.index, time.monotonic_ns()))
+            self.queue(
+                client, self.line(client, b"m %d 0 %d" % (client.index, time.monotonic_ns()))
+            )
         self.pump(lambda: self._all_received(expect), deadline)
 
     def _all_received(self, expect: Any) -> bool:
@@ -257,11 +292,18 @@ class Worker:
         self.epoll.close()
 
 
-def worker_main(port: int, indices: list[int], slow: list[int], pipe: Connection) -> None:
+def worker_main(
+    port: int,
+    indices: list[int],
+    slow: list[int],
+    pipe: Connection,
+    irc_port: int = 0,
+    irc: list[int] | None = None,
+) -> None:
     """Entry point of one client process: obey commands until "close"."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    worker = Worker(port, indices, set(slow), rcvbuf_slow=4096)
+    worker = Worker(port, indices, set(slow), 4096, irc_port, frozenset(irc or ()))
     pipe.send("ready")
     try:
         while True:

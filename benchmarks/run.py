@@ -28,6 +28,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import statistics
@@ -58,6 +59,7 @@ class Server:
     """A server process under test."""
 
     def __init__(self, kind: str, extra: list[str]) -> None:
+        self.irc_port = 0
         if kind == "chat-trio":
             command = [
                 sys.executable,
@@ -75,7 +77,9 @@ class Server:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
             assert self.process.stdout is not None
             banner = self.process.stdout.readline()
-            self.port = int(banner.split("127.0.0.1:")[1].split()[0])
+            ports = {door: int(port) for port, door in re.findall(r":(\d+) \(([^)]+)\)", banner)}
+            self.port = ports["text"]
+            self.irc_port = ports.get("IRC", 0)
         else:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
@@ -118,17 +122,28 @@ class Server:
 
 
 class Workers:
-    """Client processes, each with a round-robin share of the clients."""
+    """Client processes, each with a round-robin share of the clients (``irc``: the ones
+    that come in through the IRC door on ``irc_port``)."""
 
-    def __init__(self, port: int, clients: int, slow: list[int], processes: int) -> None:
+    def __init__(
+        self,
+        port: int,
+        clients: int,
+        slow: list[int],
+        processes: int,
+        irc_port: int = 0,
+        irc: frozenset[int] = frozenset(),
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes = []
         for w in range(processes):
             parent, child = context.Pipe()
             indices = list(range(w, clients, processes))
+            mine = [i for i in irc if i in indices]
             process = context.Process(
-                target=worker_main, args=(port, indices, [i for i in slow if i in indices], child)
+                target=worker_main,
+                args=(port, indices, [i for i in slow if i in indices], child, irc_port, mine),
             )
             process.start()
             self.pipes.append(parent)
@@ -214,14 +229,21 @@ def run_steady_c(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def irc_clients(clients: int, share: float) -> frozenset[int]:
+    """Which clients use the IRC door: every one in ``1 / share``, evenly (senders too)."""
+    return frozenset(i for i in range(clients) if int((i + 1) * share) > int(i * share))
+
+
 def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
     if args.scenario == "steady" and args.c_client:
         return run_steady_c(args)
     n, s = args.clients, args.senders
     slow = list(range(s, s + args.slow)) if args.scenario == "slow" else []
+    irc = irc_clients(n, args.irc_share)
     server = Server(
         args.server,
         ["--send-queue", str(args.send_queue), *history_args(args)]
+        + (["--irc-port", "0"] if irc else [])
         if args.server == "chat-trio"
         else [],
     )
@@ -230,8 +252,9 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
         "server": args.server,
         "history": args.history if args.server == "chat-trio" else "-",
         "clients": n,
+        "irc_clients": len(irc),
     }
-    workers = Workers(server.port, n, slow, args.processes)
+    workers = Workers(server.port, n, slow, args.processes, server.irc_port, irc)
     try:
         rss_before = server.memory_kib()
         cpu0 = server.cpu_seconds()
@@ -358,6 +381,12 @@ def main(argv: list[str] | None = None) -> int:
         help="chat-trio: record history in a fresh SQLite file (the default), or --no-db",
     )
     parser.add_argument("--processes", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--irc-share",
+        type=float,
+        default=0.0,
+        help="chat-trio: the share of clients (0 to 1) that come in through the IRC door",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="bound on each phase, s")
     parser.add_argument("--json", type=Path, help="append results to this JSON file")
     parser.add_argument(

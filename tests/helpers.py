@@ -135,7 +135,9 @@ class Harness:
                         self.db, output.name, output.peer, output.since, output.limit
                     )
                 else:
-                    entries = database.room_history(self.db, output.room, output.limit)
+                    entries = database.room_history(
+                        self.db, output.room, output.limit, before=output.before, after=output.after
+                    )
                 event = History(output.peer or output.room, tuple(entries), self.chat.today(), True)
                 self.received[output.conn] += self.doors[output.conn].render([event])
             self.doors[conn].observe(answer.take_mine())

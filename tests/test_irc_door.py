@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from chat_trio.chat.events import Reason
+from chat_trio.chat.events import Disconnected, Event, Reason, Refused
+from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.irc.render import IrcSettings
@@ -36,7 +37,7 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     received = irc_user(h, 2, "Bob")
     lines = received.split("\r\n")
     assert lines[0] == ":irc.test NOTICE * :*** Welcome to chat-trio"
-    assert lines[1].startswith(":irc.test CAP * LS :batch cap-notify echo-message")
+    assert lines[1].startswith(":irc.test CAP * LS :batch cap-notify draft/chathistory")
     numerics = [line.split()[1] for line in lines if line.startswith(":irc.test ")][2:]
     assert numerics[:6] == ["001", "002", "003", "004", "005", "251"]
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
@@ -427,4 +428,45 @@ def test_irc_door_sasl_needs_the_capability_and_can_be_aborted() -> None:
     assert h.take(1) == (
         ":irc.test CAP * ACK sasl\r\n:irc.test 908 * PLAIN :are available SASL mechanisms\r\n"
         "AUTHENTICATE +\r\n:irc.test 906 * :SASL authentication aborted\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        (Disconnected(Reason.SLOW), "ERROR :SendQ exceeded\r\n"),
+        (Disconnected(Reason.SHUTDOWN), "ERROR :Server shutting down\r\n"),
+        (Refused(Problem.SERVER_FULL), "ERROR :Server full, try later.\r\n"),
+        (Refused(Problem.ADDRESS_BANNED, until=math.inf),
+         ":irc.test 465 * :Your address is banned from this server forever.\r\n"),
+    ],
+)  # fmt: skip
+def test_irc_door_the_servers_own_reasons_to_close(event: Event, line: str) -> None:
+    assert IrcDoor(SETTINGS).render([event]).decode() == line
+
+
+def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.register(1, "Alice")
+    for n in range(5):
+        h.wall = 1_700_000_000.0 + n
+        h.send(1, f"line {n}\r\n".encode())
+    assert "CHATHISTORY=500" in irc_user(h, 2, "Bob", "batch", "draft/chathistory")
+    h.send(2, b"CHATHISTORY LATEST #lobby * 2\r\n")
+    got = h.take(2)
+    assert got.startswith("BATCH +h2 chathistory #lobby\r\n")  # h1: the history on joining
+    assert got.endswith(":Bob!Bob@chat-trio JOIN #lobby\r\nBATCH -h2\r\n")
+    assert "PRIVMSG #lobby :[22:13] line 4\r\n" in got and "line 3" not in got
+    h.send(2, b"CHATHISTORY BEFORE #lobby timestamp=2023-11-14T22:13:22.000Z 10\r\n")
+    got = h.take(2)
+    assert "line 1" in got and "line 0" in got and "line 2" not in got
+    h.send(2, b"CHATHISTORY AFTER #lobby timestamp=2023-11-14T22:13:22.000Z 1\r\n")
+    got = h.take(2)
+    assert "line 3" in got and "line 4" not in got
+    h.send(2, b"CHATHISTORY AFTER #lobby timestamp=2030-01-01T00:00:00.000Z 5\r\n")
+    assert h.take(2) == "BATCH +h5 chathistory #lobby\r\nBATCH -h5\r\n"
+    h.send(2, b"CHATHISTORY AROUND #lobby * 5\r\nCHATHISTORY LATEST #lobby msgid=x 5\r\n")
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS AROUND :Only LATEST, BEFORE and AFTER are supported\r\n"
+        ":irc.test FAIL CHATHISTORY INVALID_MSGREFTYPE LATEST msgid=x :Use timestamp=...\r\n"
     )

@@ -953,3 +953,15 @@ def test_text_door_ban_by_address_and_account_with_duration() -> None:
     assert h.line(10, "dave dave-password").startswith("* Logged in as Dave.")
     h.take(1)
     assert h.line(1, "/unban 10.0.0.99") == """No ban on "10.0.0.99".\r\n"""
+
+
+def test_text_door_line_after_a_join_in_the_same_paste_goes_to_the_new_room() -> None:
+    """The door parses each line when the rules are ready for it: "hello" is read after
+    the join has made #rust the current room, not when the paste arrived."""
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.send(2, b"/join #rust\r\n")
+    h.take(1), h.take(2)
+    h.send(1, b"/join #rust\r\nhello\r\n")
+    assert h.take(2) == "* Alice joined #rust\r\nAlice: hello\r\n"

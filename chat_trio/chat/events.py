@@ -146,6 +146,7 @@ class RoomLeft:
     """The viewer left ``room``."""
 
     room: str
+    rooms: tuple[str, ...] = ()  #: the rooms the viewer is still in, in the order joined
 
 
 @attrs.frozen

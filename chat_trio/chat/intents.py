@@ -123,6 +123,8 @@ class ReadHistory:
     limit: int | None = None
     room: str = ""
     peer: str = ""
+    before: float | None = None  #: only lines older than this (Unix time)
+    after: float | None = None  #: the first lines newer than this, instead of the last
 
 
 @attrs.frozen

@@ -91,4 +91,5 @@ def read_history(
     if problem is not None:
         out.reply(conn, problem)
         return
-    out.add(QueryHistory(conn, limit, room=spelled(world, intent.room)))
+    room = spelled(world, intent.room)
+    out.add(QueryHistory(conn, limit, room=room, before=intent.before, after=intent.after))

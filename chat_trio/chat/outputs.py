@@ -82,8 +82,9 @@ class LoadHistory:
 
 @attrs.frozen
 class QueryHistory:
-    """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` or, when
-    ``peer`` is set, the private messages between ``name`` and ``peer`` since ``since``."""
+    """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` (``before``,
+    ``after``: the last older, or the first newer, than that Unix time) or, when ``peer``
+    is set, the private messages between ``name`` and ``peer`` since ``since``."""
 
     conn: ConnId
     limit: int
@@ -91,6 +92,8 @@ class QueryHistory:
     name: str = ""
     peer: str = ""
     since: float = 0.0
+    before: float | None = None
+    after: float | None = None
 
 
 @attrs.frozen

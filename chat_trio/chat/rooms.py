@@ -155,7 +155,7 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
     out.add(Unsubscribe(conn, name))
     out.broadcast(name, Left(client.name, Reason.QUIT, name), conn)
     world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)
-    out.reply(conn, RoomLeft(name))
+    out.reply(conn, RoomLeft(name, tuple(world.rooms[k].memory.name for k in client.rooms)))
     world.maybe_forget(key)
 
 

@@ -298,6 +298,7 @@ class _Broadcast:
     room: Room
     events: Sequence[Event]  #: rendered at the flush, once per view that a member uses
     exclude: ConnId | None  #: left out (its sender)
+    size: int = 0  #: the publisher's estimate of its rendered size
 
 
 class Hub:
@@ -307,7 +308,8 @@ class Hub:
         self.max_queue_bytes = max_queue_bytes
         self.round_budget = max(1, max_queue_bytes // 4)
         self._flow = _Flow()
-        self._round_bytes = 0  # published since the last flush
+        self._round_bytes = 0  # published since the last flush (estimated, see ``publish``)
+        self._growth = 1.0  # rendered bytes per estimated byte, widest view (see ``flush``)
         self._outboxes: dict[ConnId, Outbox] = {}
         self._rooms: dict[Room, dict[ConnId, Member]] = {}
         self._broadcasts: list[_Broadcast] = []
@@ -392,11 +394,13 @@ class Hub:
     ) -> None:
         """Deliver ``events`` to every member of ``room`` except ``exclude``, each member
         in its own view (rendered at the flush, once per view). ``size``: about how many
-        bytes that is, for flow control's round budget."""
+        bytes that is, for flow control's round budget; scaled by how much the widest
+        view rendered the last rounds grew past the estimate (IRC's prefixes triple a
+        short line)."""
         if events and not self._closed:
             self._seq += 1
-            self._broadcasts.append(_Broadcast(self._seq, room, events, exclude))
-            self._round_bytes += size
+            self._broadcasts.append(_Broadcast(self._seq, room, events, exclude, size))
+            self._round_bytes += int(size * self._growth)
             self._wakeup.set()
 
     def send_events(self, conn: ConnId, events: Sequence[Event]) -> None:
@@ -495,9 +499,19 @@ class Hub:
             own = self._outboxes.get(recipient)
             if own is not None and (share := round_.share_of(recipient, own.rooms)):
                 own.offer(share)
+        self._learn_growth(round_)
         for leaving, reason in finishing:
             if (done := self._outboxes.get(leaving)) is not None:
                 done.close(reason)
+
+    def _learn_growth(self, round_: _Round) -> None:
+        """How much bigger than estimated this round rendered, in its widest view: the next
+        rounds' budget counts that much (quickly up, slowly down)."""
+        growth = max((channel.growth() for channel in round_.rooms.values()), default=0.0)
+        if growth > self._growth:
+            self._growth = growth
+        elif growth:
+            self._growth = max(1.0, 0.9 * self._growth + 0.1 * growth)
 
     def statistics(self) -> HubStatistics:
         outboxes = list(self._outboxes.values())
@@ -550,6 +564,13 @@ class _Channel:
                 offsets.append(offsets[-1] + len(part))
             self._offsets[view] = offsets
         return offsets
+
+    def growth(self) -> float:
+        """Bytes rendered per estimated byte, in the widest view used this round."""
+        estimated = sum(b.size for b in self.items)
+        if not estimated or not self._joined:
+            return 0.0
+        return max(len(joined) for joined in self._joined.values()) / estimated
 
     def piece(self, view: View, start: int, stop: int) -> memoryview:
         """Broadcasts ``start`` to ``stop - 1`` rendered by ``view``, as a view (no copy)."""

@@ -22,6 +22,7 @@ import logging
 import math
 import sqlite3
 from collections import deque
+from functools import partial
 
 import attrs
 import trio
@@ -202,7 +203,11 @@ async def _answer(query: QueryHistory, chat: Chat, store: Store | None) -> Event
                 database.private_history, query.name, query.peer, query.since, query.limit
             )
         else:
-            entries = await store.read(database.room_history, query.room, query.limit)
+            entries = await store.read(
+                partial(database.room_history, before=query.before, after=query.after),
+                query.room,
+                query.limit,
+            )
     except sqlite3.Error as exc:
         log.error("history-read-failed error=%r", str(exc))
         return Refused(Problem.HISTORY_UNAVAILABLE)

@@ -135,20 +135,35 @@ def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
 
 
 def room_history(
-    db: sqlite3.Connection, room: str, limit: int, kinds: Iterable[Kind] | None = None
+    db: sqlite3.Connection,
+    room: str,
+    limit: int,
+    kinds: Iterable[Kind] | None = None,
+    *,
+    before: float | None = None,
+    after: float | None = None,
 ) -> list[Entry]:
-    """The last ``limit`` entries of ``room`` (of ``kinds``, if given), oldest first."""
-    where, args = "room_key = ?", [name_key(room)]
+    """The last ``limit`` entries of ``room`` (of ``kinds``, if given), oldest first;
+    ``before``: only older than that (Unix time); ``after``: the first ``limit`` newer
+    than that instead."""
+    where, args = "room_key = ?", list[str | float]([name_key(room)])
     if kinds is not None:
         chosen = sorted(k.value for k in kinds)
         where += f" AND kind IN ({', '.join('?' * len(chosen))})"
         args += chosen
+    if before is not None:
+        where += " AND time < ?"
+        args.append(before)
+    if after is not None:
+        where += " AND time > ?"
+        args.append(after)
+    order = "ASC" if after is not None else "DESC"
     rows = db.execute(
         f"SELECT time, kind, room, name, text, target FROM history WHERE {where}"
-        " ORDER BY id DESC LIMIT ?",
+        f" ORDER BY id {order} LIMIT ?",
         [*args, limit],
     ).fetchall()
-    return [_entry(row) for row in reversed(rows)]
+    return [_entry(row) for row in (rows if after is not None else reversed(rows))]
 
 
 def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[Entry], str, str]:

@@ -26,6 +26,7 @@ This module never imports trio and never does I/O.
 from __future__ import annotations
 
 import base64
+import calendar
 import math
 import time
 from collections import deque
@@ -43,6 +44,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     Welcome,
 )
+from chat_trio.chat.messages import HISTORY_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import name_key
@@ -66,6 +68,7 @@ from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong, sanit
 CAPABILITIES = (
     "batch",
     "cap-notify",
+    "draft/chathistory",
     "echo-message",
     "message-tags",
     "multi-prefix",
@@ -423,6 +426,32 @@ class IrcDoor:
         self._numeric("371", f"chat-trio {__version__}: one chat, several doors, on Trio")
         self._numeric("374", "End of INFO list")
 
+    def _chathistory(self, params: tuple[str, ...]) -> None:
+        """draft/chathistory: LATEST, BEFORE and AFTER with timestamps, from storage."""
+        sub, target = params[0].upper(), params[1]
+        reference, count = (params[2], params[3]) if len(params) > 3 else ("*", params[2])
+        if sub not in ("LATEST", "BEFORE", "AFTER"):
+            self._fail("INVALID_PARAMS", sub, "Only LATEST, BEFORE and AFTER are supported")
+            return
+        moment = None
+        if reference != "*":
+            moment = _timestamp(reference)
+            if moment is None:
+                self._fail("INVALID_MSGREFTYPE", sub, reference, "Use timestamp=...")
+                return
+        if not count.isdigit() or not 1 <= int(count) <= HISTORY_MAX:
+            self._fail("INVALID_PARAMS", sub, count, f"The limit is 1 to {HISTORY_MAX}")
+            return
+        if not target.startswith("#"):
+            self._queue.append(i.ReadHistory(int(count), peer=target))
+        elif sub == "AFTER":
+            self._queue.append(i.ReadHistory(int(count), room=target, after=moment))
+        else:
+            self._queue.append(i.ReadHistory(int(count), room=target, before=moment))
+
+    def _fail(self, code: str, *context: str) -> None:
+        self._wire(Message("FAIL", ("CHATHISTORY", code, *context), self.settings.server_name))
+
     def _quit(self, params: tuple[str, ...]) -> None:
         self._queue.append(i.Quit())
 
@@ -454,6 +483,7 @@ class IrcDoor:
         "VERSION": (0, _version),
         "TIME": (0, _time),
         "INFO": (0, _info),
+        "CHATHISTORY": (3, _chathistory),
     }
     """Every command, with the parameters it needs at least (fewer: 461)."""
 
@@ -531,3 +561,16 @@ def _plain(blob: str) -> tuple[str, str] | None:
     if len(parts) != 3 or not parts[1] or not parts[2]:
         return None
     return parts[1], parts[2]
+
+
+def _timestamp(reference: str) -> float | None:
+    """``timestamp=2026-12-01T09:00:00.000Z`` as Unix time, or None."""
+    kind, _, value = reference.partition("=")
+    if kind != "timestamp":
+        return None
+    whole, _, fraction = value.removesuffix("Z").partition(".")
+    try:
+        moment = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return moment + (float(f"0.{fraction}") if fraction.isdigit() else 0.0)

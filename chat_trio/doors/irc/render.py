@@ -48,6 +48,7 @@ from chat_trio.chat.events import (
     Welcome,
     Whois,
 )
+from chat_trio.chat.messages import HISTORY_MAX
 from chat_trio.chat.names import NAME_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.rooms import ROOM_MAX, TOPIC_MAX
@@ -249,6 +250,10 @@ _LOGIN_PROBLEMS = frozenset(
     }
 )
 
+_REFUSED_AT_THE_DOOR = frozenset(
+    {Problem.SERVER_FULL, Problem.TOO_MANY_FROM_ADDRESS, Problem.CONNECTING_TOO_FAST}
+)
+
 _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.NAME_REGISTERED: lambda e: (
         f"{e.name} is a registered name: log in with a server password (PASS) or "
@@ -279,6 +284,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"MAXTARGETS={MAX_TARGETS}",
         "UTF8ONLY",
         "WHOX",
+        f"CHATHISTORY={HISTORY_MAX}",
     )
 
 
@@ -382,10 +388,7 @@ class Replies:
             return serialize(Message("NOTICE", ("*", "*** Welcome to chat-trio"), s.server_name))
         if isinstance(e, Help):
             return "".join(self.notice(f"{usage}  {summary}") for usage, summary in e.commands)
-        room = ""
-        if isinstance(e, (Said, Action, Joined, Left, TopicChanged)):
-            room = getattr(e, "room", None) or ""
-        return broadcast_line(e, room) if room else ""
+        return ""  # broadcasts are rendered by IrcView; AskName has no IRC form
 
     def _welcome(self, e: Welcome) -> str:
         s = self.settings
@@ -505,10 +508,10 @@ class Replies:
         return "".join(lines)
 
     def _history(self, e: History) -> str:
-        if not e.entries:
-            return self.notice(f"No history for {e.title}.") if e.asked else ""
         stamped = "server-time" in self.caps
         batch = "batch" in self.caps
+        if not e.entries and not (e.asked and batch):
+            return self.notice(f"No history for {e.title}.") if e.asked else ""
         self._batches += 1
         ref = f"h{self._batches}"
         out = []
@@ -532,7 +535,14 @@ def _history_line(entry: Entry, title: str, stamped: bool, tags: list[tuple[str,
     if not stamped:
         text = f"[{time.strftime('%H:%M', time.gmtime(entry.time))}] {text}"
     target = entry.room or entry.target  # a private line: its receiver
+    source, t = mask(entry.name), tuple(tags)
     if entry.kind is Kind.TOPIC:
-        return serialize(Message("TOPIC", (entry.room, entry.text), mask(entry.name), tuple(tags)))
+        return serialize(Message("TOPIC", (entry.room, entry.text), source, t))
+    if entry.kind is Kind.JOINED:
+        return serialize(Message("JOIN", (entry.room,), source, t))
+    if entry.kind is Kind.LEFT:
+        return serialize(Message("PART", (entry.room,), source, t))
+    if entry.kind is Kind.NICK:
+        return serialize(Message("NICK", (entry.text,), source, t))
     action = entry.kind is Kind.ACTION
     return privmsgs(mask(entry.name), target or title, text, action=action, tags=tags)

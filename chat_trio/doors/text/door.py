@@ -3,8 +3,8 @@
 Parsing is lazy, one line at a time, when the session asks for the next item: how a line
 is read depends on where the user is by then (a first name at the prompt, a line for the
 current room after a ``/join`` earlier in the same paste). The door follows where its user
-is (``Place``) from the rules' replies (``observe``), and keeps a second ``Place`` for
-rendering, which follows the same replies as they are rendered: the sentence "Now
+is (``Place``) from the rules' replies (``observe``), and keeps the current room a second
+time for rendering, following the same replies as they are rendered: the sentence "Now
 talking in #x" must name the room current at that point of the output, not at its end.
 
 Text-door rules (the rules in chat/ know none of them):
@@ -22,7 +22,7 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from collections.abc import Sequence
 
 from chat_trio.chat import intents as i
@@ -76,48 +76,62 @@ def follow(place: Place, event: Event) -> None:
 class TextDoor:
     """One nc/telnet connection's door (see ``doors.Door``)."""
 
-    __slots__ = ("_decoder", "_focus_moved", "_items", "_prompt", "_pushed", "place", "shown")
+    __slots__ = (
+        "_decoder", "_focus_moved", "_items", "_next", "_prompt", "_pushed", "place", "shown",
+    )  # fmt: skip
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        # One per connection, most of them idle: the unparsed lines are a plain list read
+        # from ``_next`` on (a deque costs ten times as much when empty), and at most one
+        # item is ever pushed back.
         self._decoder = LineDecoder(max_line)
-        self._items: deque[Input] = deque()
-        self._pushed: list[Item] = []
+        self._items: list[Input] = []
+        self._next = 0
+        self._pushed: Item | None = None
         self._prompt = False  # a command was answered at the prompt: show it again
         self._focus_moved = False
         self.place = Place()  # where the user is, for parsing
-        self.shown = Place()  # where the user is, for rendering
+        self.shown = ""  # the current room at the point of output being rendered
 
     # -- bytes to intents ------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray, now: float = 0.0) -> None:
+        if self._next:
+            del self._items[: self._next]
+            self._next = 0
         self._items.extend(self._decoder.receive(data))
 
     def backlog(self) -> int:
-        return len(self._items) + len(self._pushed)
+        return len(self._items) - self._next + (self._pushed is not None)
 
     def push_back(self, item: Item) -> None:
-        self._pushed.append(item)
+        assert self._pushed is None, "one item is pushed back at a time"
+        self._pushed = item
 
     def next_item(self, phase: Phase) -> Item | None:
-        if self._pushed:
-            return self._pushed.pop()
+        if self._pushed is not None:
+            pushed, self._pushed = self._pushed, None
+            return pushed
         if self._prompt:
             self._prompt = False
             if phase is Phase.NAMING:
                 return _PROMPT
-        while self._items:
-            item = self._items.popleft()
-            if isinstance(item, str):
-                parsed = self._line(item, phase)
+        while self._next < len(self._items):
+            line = self._items[self._next]
+            self._next += 1
+            if isinstance(line, str):
+                parsed = self._line(line, phase)
                 if parsed is not None:
                     return parsed
-            elif isinstance(item, TooLong):
-                too_long = Refused(Problem.LINE_TOO_LONG, limit=item.limit)
+            elif isinstance(line, TooLong):
+                too_long = Refused(Problem.LINE_TOO_LONG, limit=line.limit)
                 return Answer((too_long, AskName()) if phase is Phase.NAMING else (too_long,))
-            elif isinstance(item, Interrupted):
+            elif isinstance(line, Interrupted):
                 return i.Quit(interrupted=True)
-            elif isinstance(item, EndOfInput):
+            elif isinstance(line, EndOfInput):
                 return i.Hangup()
+        self._items.clear()
+        self._next = 0
         return None
 
     def _line(self, line: str, phase: Phase) -> Item | None:
@@ -164,12 +178,13 @@ class TextDoor:
         parts = []
         for event in events:
             if isinstance(event, RoomLeft):
-                follow(self.shown, event)
-                left = f"* You left {event.room}. Now talking in {self.shown.current}.{EOL}"
+                if name_key(self.shown) == name_key(event.room):
+                    self.shown = event.rooms[-1] if event.rooms else ""
+                left = f"* You left {event.room}. Now talking in {self.shown}.{EOL}"
                 parts.append(left.encode())
             else:
                 if isinstance(event, RoomEntered):
-                    follow(self.shown, event)
+                    self.shown = event.room
                 parts.append(render([event]))
         return b"".join(parts)
 
@@ -183,7 +198,7 @@ class TextDoor:
         return [(room, self.view(room)) for room in self.place.rooms.values()]
 
     def deadline(self) -> float:
-        return float("inf")
+        return math.inf  # the text door has no timers of its own
 
     def expire(self, now: float) -> Item | None:
         return None
