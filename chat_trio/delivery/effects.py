@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chat_trio.chat.events import Action, ConnId, Event, Reason, Said
+from chat_trio.chat.events import Action, ConnId, Event, Joined, Left, NickChanged, Reason, Said
 from chat_trio.chat.outputs import Broadcast, Close, Output, Record, Reply, Subscribe, Unsubscribe
 from chat_trio.delivery.hub import Hub
 from chat_trio.doors import Door
@@ -25,6 +25,10 @@ def size(events: Sequence[Event]) -> int:
     for event in events:
         if isinstance(event, (Said, Action)):
             total += len(event.name) + len(event.text) + 4
+        elif isinstance(event, (Joined, Left)):  # a storm of joins is all notices
+            total += len(event.name) + 24
+        elif isinstance(event, NickChanged):
+            total += len(event.old) + len(event.new) + 24
         else:
             total += _OTHER_EVENT_SIZE
     return total

@@ -9,13 +9,17 @@ How a publish travels:
    block and never touch a socket.
 2. ``run`` (one long-lived task, started by server.py) wakes once per scheduler round and
    flushes everything published in that round as **one** bytes object per recipient:
-   a thousand joins in one round cost each member one delivery, not a thousand.
-   Recipients that must not see some items (their own lines, items published before they
-   subscribed) get their own copy; everyone else shares one bytes object.
+   a thousand joins in one round cost each member one delivery, not a thousand. Each
+   room's broadcasts are rendered at the flush, once per *view* its members use (a door's
+   way of rendering a room: the text door's current room or ``[#room]`` prefix, IRC with
+   or without server-time), and only in the views someone uses. Recipients that must not
+   see some items (their own lines, items published before they subscribed) get their own
+   copy; everyone else with the same view shares one bytes object.
 3. ``Outbox.offer`` first tries a plain non-blocking write when nothing is queued for that
    connection (most deliveries end here, with no task switch at all), and queues only what
    the kernel did not take.
-4. The connection's writer task (session.py) drains its whole queue into one write.
+4. The connection's writer task (session.py) drains its whole queue at once, in writes of
+   at most ``WRITE_PIECE`` bytes.
 
 Flow control keeps input from outrunning output: readers call ``wait_for_room`` before
 publishing, and wait while the round has published ``round_budget`` bytes or while a
@@ -86,6 +90,10 @@ PROGRESS_WINDOW = 0.25
 completing at least this often. One that stopped (its client stopped reading) holds no one
 up; it is cut when it reaches the bound."""
 
+
+MIN_GROWTH = 0.25
+"""The least the round budget counts of an estimated byte (a bad estimate cannot make
+rounds unbounded)."""
 
 WAKE_BATCH = 64
 """Readers woken at once when room may have appeared (see ``_Flow.wake``)."""
@@ -204,6 +212,11 @@ class Outbox:
         self._queued_writes += 1
         if self._queued * 2 > self.max_bytes:
             self._flow.at_risk.add(self)
+
+    @property
+    def behind(self) -> bool:
+        """Is more than half the bound queued (so flow control watches its progress)?"""
+        return self._queued * 2 > self.max_bytes
 
     async def next_batch(self) -> Chunk:
         """Wait for queued data and return all of it as one chunk (for the writer task).
@@ -488,13 +501,17 @@ class Hub:
         # broadcasts this round, rendered once for that view.
         for room, channel in round_.rooms.items():
             first = channel.seqs[0]
+            shown: View | None = None  # members mostly share one view: look it up once
+            data = b""
             for conn, member in self._rooms.get(room, {}).items():
                 if conn in special:
                     continue
                 if member.since >= first:
                     special.add(conn)  # subscribed during this round: sees only a suffix
-                else:
-                    member.outbox.offer(channel.everything(member.view))
+                    continue
+                if member.view is not shown:
+                    shown, data = member.view, channel.everything(member.view)
+                member.outbox.offer(data)
         for recipient in special:
             own = self._outboxes.get(recipient)
             if own is not None and (share := round_.share_of(recipient, own.rooms)):
@@ -505,13 +522,14 @@ class Hub:
                 done.close(reason)
 
     def _learn_growth(self, round_: _Round) -> None:
-        """How much bigger than estimated this round rendered, in its widest view: the next
-        rounds' budget counts that much (quickly up, slowly down)."""
+        """How much bigger (or smaller) than estimated this round rendered, in its widest
+        view: the next rounds' budget counts that much (quickly up, slowly down), so that
+        it counts about the bytes the widest view really sends."""
         growth = max((channel.growth() for channel in round_.rooms.values()), default=0.0)
         if growth > self._growth:
             self._growth = growth
         elif growth:
-            self._growth = max(1.0, 0.9 * self._growth + 0.1 * growth)
+            self._growth = max(MIN_GROWTH, 0.9 * self._growth + 0.1 * growth)
 
     def statistics(self) -> HubStatistics:
         outboxes = list(self._outboxes.values())
