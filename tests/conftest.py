@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -32,6 +34,15 @@ async def serving(config: Config) -> AsyncIterator[tuple[list[Listening], trio.E
     async with trio.open_nursery() as nursery:
         yield await nursery.start(serve, config, stop), stop
         stop.set()
+
+
+def needs(tools: list[str]) -> pytest.MarkDecorator:
+    """Skip where ``tools`` (real programs the test drives) are not installed, except under
+    CI, where ``.ci/run`` installs them and a missing one is a failure."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing and os.environ.get("CI"):
+        raise RuntimeError(f"CI must install {missing} (see .ci/run)")
+    return pytest.mark.skipif(bool(missing), reason=f"not installed: {missing}")
 
 
 def start_cli(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:

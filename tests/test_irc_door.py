@@ -7,6 +7,8 @@ import base64
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat_trio.chat.events import Disconnected, Event, Reason, Refused
 from chat_trio.chat.problems import Problem
@@ -470,3 +472,37 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
         ":irc.test FAIL CHATHISTORY INVALID_PARAMS AROUND :Only LATEST, BEFORE and AFTER are supported\r\n"
         ":irc.test FAIL CHATHISTORY INVALID_MSGREFTYPE LATEST msgid=x :Use timestamp=...\r\n"
     )
+
+
+COMMAND_WORDS = [
+    "NICK", "USER", "CAP", "PASS", "JOIN", "PART", "PRIVMSG", "NOTICE", "TOPIC", "NAMES",
+    "WHO", "WHOIS", "LIST", "MODE", "KICK", "AWAY", "ISON", "USERHOST", "AUTHENTICATE",
+    "CHATHISTORY", "PING", "QUIT", "", ":x", "@a=b",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(COMMAND_WORDS),
+            st.lists(st.text(alphabet="#ab*0:, \x01\x02é\x00\r", max_size=8), max_size=5),
+        ),
+        max_size=12,
+    ),
+    st.binary(max_size=64),
+)
+def test_irc_door_no_input_breaks_it_or_anyone_else(
+    lines: list[tuple[str, list[str]]], noise: bytes
+) -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.connect(2, door=IrcDoor(SETTINGS))
+    data = b"".join(f"{word} {' '.join(params)}\r\n".encode() for word, params in lines)
+    h.send(2, b"NICK Bob\r\nUSER b 0 * :b\r\n" + data + noise + b"\r\n")
+    h.send(2, b"PRIVMSG #lobby :still here\r\n")
+    h.take(2)
+    if 2 not in h.closed and h.chat.name_of(2) and "#lobby" in h.doors[2].rooms.values():  # type: ignore[attr-defined]
+        assert h.take(1).endswith(f"{h.chat.name_of(2)}: still here\r\n")
+    h.send(1, b"hello\r\n")  # the other user is unaffected
+    assert 1 not in h.closed

@@ -45,6 +45,8 @@ def test_irc_message_parse(line: str, message: Message) -> None:
         (":source", "no-command"),
         ("@a=b", "no-command"),
         ("PRIVMSG #a :" + "x" * LINE_MAX, "too-long"),
+        (" :", "no-command"),
+        (" :only params", "no-command"),
         ("@" + "a" * TAGS_MAX + " PING", "tags-too-long"),
     ],
 )

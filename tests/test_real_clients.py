@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import socket
 import subprocess
 import time
@@ -17,13 +16,10 @@ from typing import IO
 
 import pytest
 
-from tests.conftest import start_cli
+from tests.conftest import needs, start_cli
 
 TOOLS = ["nc", "telnet", "tmux"]
-missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-if missing and os.environ.get("CI"):
-    raise RuntimeError(f"CI must install {missing} (see .ci/run)")
-pytestmark = pytest.mark.skipif(bool(missing), reason=f"not installed: {missing}")
+pytestmark = needs(TOOLS)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ missing the tests are skipped, except under CI, where that is a failure.
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -17,14 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_doors
+from tests.conftest import needs, start_doors
 from tests.test_real_clients import read_until
 
 TOOLS = ["irssi", "weechat-headless", "tmux"]
-missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-if missing and os.environ.get("CI"):
-    raise RuntimeError(f"CI must install {missing} (see .ci/run)")
-pytestmark = pytest.mark.skipif(bool(missing), reason=f"not installed: {missing}")
+pytestmark = needs(TOOLS)
 
 
 @pytest.fixture

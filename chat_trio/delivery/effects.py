@@ -26,9 +26,9 @@ def size(events: Sequence[Event]) -> int:
         if isinstance(event, (Said, Action)):
             total += len(event.name) + len(event.text) + 4
         elif isinstance(event, (Joined, Left)):  # a storm of joins is all notices
-            total += len(event.name) + 24
+            total += len(event.name) + 18  # "* Bob joined the chat\r\n": the shortest
         elif isinstance(event, NickChanged):
-            total += len(event.old) + len(event.new) + 24
+            total += len(event.old) + len(event.new) + 21
         else:
             total += _OTHER_EVENT_SIZE
     return total

@@ -91,9 +91,9 @@ completing at least this often. One that stopped (its client stopped reading) ho
 up; it is cut when it reaches the bound."""
 
 
-MIN_GROWTH = 0.25
-"""The least the round budget counts of an estimated byte (a bad estimate cannot make
-rounds unbounded)."""
+MIN_GROWTH = 1.0
+"""The least the round budget counts of an estimated byte. The estimates are exact for the
+text door's lines (effects.size), so text-only rounds are counted as they always were."""
 
 WAKE_BATCH = 64
 """Readers woken at once when room may have appeared (see ``_Flow.wake``)."""
@@ -522,9 +522,9 @@ class Hub:
                 done.close(reason)
 
     def _learn_growth(self, round_: _Round) -> None:
-        """How much bigger (or smaller) than estimated this round rendered, in its widest
-        view: the next rounds' budget counts that much (quickly up, slowly down), so that
-        it counts about the bytes the widest view really sends."""
+        """How much bigger than estimated this round rendered, in its widest view: the
+        next rounds' budget counts that much (quickly up, slowly down), so that it counts
+        about the bytes the widest view really sends."""
         growth = max((channel.growth() for channel in round_.rooms.values()), default=0.0)
         if growth > self._growth:
             self._growth = growth

@@ -71,10 +71,13 @@ def parse(line: str) -> Message | ParseError:
     if rest.startswith(":"):
         source, _, rest = rest[1:].partition(" ")
         rest = rest.lstrip(" ")
-    if not rest.strip(" "):
+    rest = rest.lstrip(" ")
+    if not rest:
         return ParseError("no-command" if source or tags else "empty")
     head, colon, trailing = rest.partition(" :")
     words = head.split()
+    if not words or rest.startswith(":"):  # " :x": parameters but no command
+        return ParseError("no-command")
     command, params = words[0].upper(), words[1:]
     if colon:
         params.append(trailing)
