@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import math
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -39,7 +40,7 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     received = irc_user(h, 2, "Bob")
     lines = received.split("\r\n")
     assert lines[0] == ":irc.test NOTICE * :*** Welcome to chat-trio"
-    assert lines[1].startswith(":irc.test CAP * LS :batch cap-notify draft/chathistory")
+    assert lines[1].startswith(":irc.test CAP * LS :account-notify account-tag away-notify batch")
     numerics = [line.split()[1] for line in lines if line.startswith(":irc.test ")][2:]
     assert numerics[:6] == ["001", "002", "003", "004", "005", "251"]
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
@@ -506,3 +507,67 @@ def test_irc_door_no_input_breaks_it_or_anyone_else(
         assert h.take(1).endswith(f"{h.chat.name_of(2)}: still here\r\n")
     h.send(1, b"hello\r\n")  # the other user is unaffected
     assert 1 not in h.closed
+
+
+def test_irc_door_away_is_state_seen_in_whois_pm_and_by_away_notify() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", "away-notify")
+    irc_user(h, 3, "Carol")
+    h.take(1), h.take(2)
+    h.send(3, b"AWAY :at lunch\r\n")
+    assert h.take(3) == ":irc.test 306 Carol :You have been marked as being away\r\n"
+    assert h.take(2) == ":Carol!Carol@chat-trio AWAY :at lunch\r\n"  # away-notify
+    assert h.take(1) == ""  # a terminal gets no line for it
+    h.send(2, b"PRIVMSG carol :hi\r\nWHOIS carol\r\n")
+    got = h.take(2)
+    assert got.startswith(":irc.test 301 Bob Carol :at lunch\r\n:irc.test 311 Bob Carol ")
+    assert ":irc.test 301 Bob Carol :at lunch\r\n:irc.test 319 " in got
+    h.send(1, b"/msg carol hi\r\n/whois carol\r\n")
+    assert h.take(1) == (
+        "[PM to Carol] hi\r\n* Carol is away: at lunch\r\n"
+        f"* Carol: in #lobby; connected since {time_of(h)}; idle 0s; away: at lunch\r\n"
+    )
+    assert (
+        h.take(3)
+        == ":Bob!Bob@chat-trio PRIVMSG Carol hi\r\n:Alice!Alice@chat-trio PRIVMSG Carol hi\r\n"
+    )
+    h.send(3, b"AWAY\r\n")
+    assert h.take(3) == ":irc.test 305 Carol :You are no longer marked as being away\r\n"
+    assert h.take(2) == ":Carol!Carol@chat-trio AWAY\r\n"
+
+
+def time_of(h: Harness) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(h.wall))
+
+
+def test_irc_door_text_users_can_be_away_too() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", "away-notify")
+    h.take(1)
+    assert h.line(1, "/away back at 3") == "* You are away: back at 3\r\n"
+    assert h.take(2) == ":Alice!Alice@chat-trio AWAY :back at 3\r\n"
+    h.send(2, b"PRIVMSG alice :are you there?\r\n")
+    assert h.take(2) == ":irc.test 301 Bob Alice :back at 3\r\n"
+    assert h.line(1, "/away") == "[PM from Bob] are you there?\r\n* You are back.\r\n"
+
+
+def test_irc_door_account_tag_extended_join_and_account_notify() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 1, "Watcher", "account-tag", "extended-join", "account-notify")
+    h.register(2, "Alice")
+    assert h.take(1) == ":Alice!Alice@chat-trio JOIN #lobby * Alice\r\n"  # a guest
+    h.send(2, b"/register hunter2222\r\n")
+    assert h.take(1) == ":Alice!Alice@chat-trio ACCOUNT Alice\r\n"
+    h.send(2, b"hello\r\n")
+    assert h.take(1) == "@account=Alice :Alice!Alice@chat-trio PRIVMSG #lobby hello\r\n"
+    h.register(3, "Bob")  # a guest: no tag
+    h.take(1)
+    h.send(3, b"hi\r\n")
+    assert h.take(1) == ":Bob!Bob@chat-trio PRIVMSG #lobby hi\r\n"
+    h.disconnect(2, Reason.QUIT)
+    h.take(1)
+    h.connect(4)
+    h.send(4, b"alice hunter2222\r\n")
+    assert h.take(1) == ":Alice!Alice@chat-trio JOIN #lobby Alice Alice\r\n"

@@ -122,7 +122,8 @@ def test_real_weechat_chats_with_an_nc_user(server: dict[str, int], tmp_path: Pa
     try:
         wait_for("Carol (Carol@chat-trio) has joined #lobby", lobby)
         with nc_user(server["text"], "Alice") as alice:
-            wait_for("Alice (Alice@chat-trio) has joined #lobby", lobby)
+            # WeeChat asks for extended-join: "Alice (Alice) (Alice@chat-trio) has joined"
+            wait_for("(Alice@chat-trio) has joined #lobby", lobby)
             alice.sendall(b"hello Carol\r\n")
             wait_for("Alice\thello Carol", lobby)
             fifo = next(home.glob("weechat_fifo_*"))

@@ -16,7 +16,7 @@ import attrs
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import names
-from chat_trio.chat.events import AskName, ConnId, Done, Refused
+from chat_trio.chat.events import AccountChanged, AskName, ConnId, Done, Refused
 from chat_trio.chat.names import NAME_MAX
 from chat_trio.chat.outputs import CheckPassword, HashPassword, Outputs, SaveAccount
 from chat_trio.chat.problems import Outcome, Problem
@@ -100,6 +100,7 @@ def checked(
         client.account = ""
         out.add(SaveAccount(key, None))
         out.reply(conn, Done(Outcome.UNREGISTERED, name=client.name))
+        _tell_rooms(world, conn, client, out)
     else:
         out.reply(conn, Refused(Problem.WRONG_PASSWORD))
 
@@ -135,6 +136,14 @@ def _logged_in(
     client.step(Step.RESUME)
     if old != client.name:
         names.renamed(world, conn, client, old, out)
+    _tell_rooms(world, conn, client, out)
+
+
+def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
+    """The account of a chatting user changed: tell its rooms."""
+    event = AccountChanged(client.name, world.account_name(client))
+    for key in client.rooms:
+        out.broadcast(world.rooms[key].memory.name, event, exclude=conn)
 
 
 def hashed(world: World, conn: ConnId, client: Client, hashed: str, out: Outputs) -> None:
@@ -151,6 +160,7 @@ def hashed(world: World, conn: ConnId, client: Client, hashed: str, out: Outputs
             client.account = key
             out.add(SaveAccount(key, account))
             out.reply(conn, Done(Outcome.REGISTERED, name=client.name))
+            _tell_rooms(world, conn, client, out)
     elif (current := accounts.get(client.account)) is not None:  # PendingRehash
         changed = accounts[client.account] = attrs.evolve(current, hash=hashed)
         out.add(SaveAccount(client.account, changed))

@@ -57,6 +57,7 @@ HANDLERS: dict[type, Handler] = {
     i.Unregister: accounts.unregister,
     i.Say: messages.say,
     i.SendPrivate: messages.send_private,
+    i.SetAway: messages.set_away,
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
     i.Join: rooms.join,

@@ -66,6 +66,7 @@ class Joined:
 
     name: str
     room: str | None = None
+    account: str = ""  #: the account it is logged in to ("" for a guest)
 
 
 @attrs.frozen
@@ -83,6 +84,7 @@ class Said:
 
     name: str  #: who said it
     text: str  #: sanitised text, never empty
+    account: str = ""  #: the sender's account ("" for a guest)
 
 
 @attrs.frozen
@@ -91,6 +93,24 @@ class Action:
 
     name: str
     text: str
+    account: str = ""  #: the sender's account ("" for a guest)
+
+
+@attrs.frozen
+class Away:
+    """``name`` is away, saying ``text`` ("": back again); to the user and its rooms."""
+
+    name: str
+    text: str
+
+
+@attrs.frozen
+class AccountChanged:
+    """A member of a room shared with the viewer logged in to ``account`` ("": it was
+    deleted) while chatting."""
+
+    name: str
+    account: str
 
 
 @attrs.frozen
@@ -101,6 +121,7 @@ class Private:
     text: str
     incoming: bool
     action: bool = False  #: a ``/me`` sent privately (IRC's CTCP ACTION to a nick)
+    away: str = ""  #: to the sender: the receiver is away, saying this
 
 
 @attrs.frozen
@@ -181,6 +202,7 @@ class Whois:
     account: str = ""  #: the account it is logged in to ("" for a guest)
     admin: bool = False
     label: str = ""  #: the asking intent's
+    away: str = ""  #: why it is away ("": it is not)
 
 
 class Kind(enum.Enum):
@@ -286,6 +308,8 @@ Event = (
     | Left
     | Said
     | Action
+    | Away
+    | AccountChanged
     | Private
     | NickChanged
     | TopicChanged

@@ -54,6 +54,13 @@ class SendPrivate:
 
 
 @attrs.frozen
+class SetAway:
+    """Say the user is away, with ``text`` ("": back again)."""
+
+    text: str
+
+
+@attrs.frozen
 class Join:
     """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``)."""
 
@@ -194,6 +201,7 @@ Intent = (
     | Rename
     | Say
     | SendPrivate
+    | SetAway
     | Join
     | Focus
     | Leave

@@ -16,7 +16,7 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Action, ConnId, Kind, Private, Refused, Said, Whois
+from chat_trio.chat.events import Action, Away, ConnId, Kind, Private, Refused, Said, Whois
 from chat_trio.chat.names import NAME_MAX, check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
@@ -24,6 +24,7 @@ from chat_trio.chat.rooms import check_room, member_room, spelled
 from chat_trio.chat.world import Client, World, name_key
 
 HISTORY_MAX = 500  #: a history request answers at most this many lines
+AWAY_MAX = 300  #: characters of an away message kept
 HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
 
 
@@ -33,11 +34,12 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
         member_room(world, conn, client, intent.room, out)
         return
     memory = world.rooms[key].memory
+    account = world.account_name(client) if client.account else ""
     if intent.action:
-        event: Said | Action = Action(client.name, intent.text)
+        event: Said | Action = Action(client.name, intent.text, account)
         kind = Kind.ACTION
     else:
-        event, kind = Said(client.name, intent.text), Kind.SAID
+        event, kind = Said(client.name, intent.text, account), Kind.SAID
     out.broadcast(memory.name, event, exclude=conn)
     memory.recent.append(world.record(out, kind, memory.name, client.name, intent.text))
 
@@ -49,10 +51,11 @@ def send_private(
     if target is None:
         out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.name[:NAME_MAX]))
         return
-    peer = world.clients[target].name
+    receiver = world.clients[target]
+    peer = receiver.name
     text, action = intent.text, intent.action
     out.reply(target, Private(client.name, text, incoming=True, action=action))
-    out.reply(conn, Private(peer, text, incoming=False, action=action))
+    out.reply(conn, Private(peer, text, incoming=False, action=action, away=receiver.away))
     world.record(
         out, Kind.PRIVATE, "", client.name, f"* {client.name} {text}" if action else text, peer
     )
@@ -69,7 +72,15 @@ def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: O
     account = world.registry.accounts.get(who.account) if who.account else None
     shown = account.name if account is not None else ""
     admin = world.is_admin(who)
-    out.reply(conn, Whois(who.name, rooms, who.since, idle, shown, admin, intent.label))
+    out.reply(conn, Whois(who.name, rooms, who.since, idle, shown, admin, intent.label, who.away))
+
+
+def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out: Outputs) -> None:
+    client.away = intent.text[:AWAY_MAX]
+    event = Away(client.name, client.away)
+    out.reply(conn, event)
+    for key in client.rooms:
+        out.broadcast(world.rooms[key].memory.name, event, exclude=conn)
 
 
 def read_history(

@@ -122,7 +122,8 @@ def enter(
     room, memory = joined, joined.memory
     room.members[conn] = None
     client.rooms.append(key)
-    out.broadcast(memory.name, Joined(client.name, None if quiet else memory.name), conn)
+    account = world.account_name(client)
+    out.broadcast(memory.name, Joined(client.name, None if quiet else memory.name, account), conn)
     world.record(out, Kind.JOINED, memory.name, client.name)
     out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
     if memory.recent:

@@ -118,6 +118,7 @@ class Client:
     address: str = ""  #: the client's IP address, for throttling and bans
     account: str = ""  #: name_key of the account it is logged in to
     pending: Pending | None = None  #: what a password check or hash is for
+    away: str = ""  #: why it is away ("": it is not)
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)
@@ -195,6 +196,13 @@ class World:
         if not room.members and room.memory.name != LOBBY:
             del self.rooms[key]
             self.remember(key, room.memory)
+
+    def account_name(self, client: Client) -> str:
+        """The account ``client`` is logged in to, as spelled ("" for a guest)."""
+        if not client.account:
+            return ""
+        account = self.registry.accounts.get(client.account)
+        return account.name if account is not None else ""
 
     def is_admin(self, client: Client) -> bool:
         account = self.registry.accounts.get(client.account) if client.account else None

@@ -66,10 +66,14 @@ from chat_trio.doors.irc.render import (
 from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong, sanitize
 
 CAPABILITIES = (
+    "account-notify",
+    "account-tag",
+    "away-notify",
     "batch",
     "cap-notify",
     "draft/chathistory",
     "echo-message",
+    "extended-join",
     "message-tags",
     "multi-prefix",
     "sasl",
@@ -100,6 +104,7 @@ class IrcDoor:
         self._queue: deque[Item] = deque()
         self._pushed: list[Item] = []
         self.caps: set[str] = set()
+        self._caps_changed = False  # CAP REQ after registering: the rooms' views change
         self._negotiating = False  # between CAP LS/REQ and CAP END: registration waits
         self._nick = ""  # asked for with NICK before registering
         self._user = False  # USER was sent
@@ -198,6 +203,7 @@ class IrcDoor:
                     else:
                         self.caps.add(w)
                 self.replies.caps = set(self.caps)
+                self._caps_changed = self.registered  # rooms already joined: new views
                 self._wire(Message("CAP", (self.nick, "ACK", params[1]), server))
             else:
                 self._wire(Message("CAP", (self.nick, "NAK", params[1]), server))
@@ -395,10 +401,7 @@ class IrcDoor:
         self._queue.append(i.Kick(params[1], reason))
 
     def _away(self, params: tuple[str, ...]) -> None:
-        if params and params[0]:
-            self._numeric("306", "You have been marked as being away")
-        else:
-            self._numeric("305", "You are no longer marked as being away")
+        self._queue.append(i.SetAway(sanitize(params[0]) if params else ""))
 
     def _ison(self, params: tuple[str, ...]) -> None:
         self._queue.append(i.ListUsers(label="ison " + " ".join(params)))
@@ -524,10 +527,20 @@ class IrcDoor:
         return self.replies.render(events)
 
     def view(self, room: str) -> View:
-        return IrcView(server_time="server-time" in self.caps)
+        caps = self.caps
+        return IrcView(
+            server_time="server-time" in caps,
+            account_tag="account-tag" in caps,
+            extended_join="extended-join" in caps,
+            away_notify="away-notify" in caps,
+            account_notify="account-notify" in caps,
+        )
 
     def views_changed(self) -> list[tuple[str, View]]:
-        return []
+        if not self._caps_changed:
+            return []
+        self._caps_changed = False
+        return [(room, self.view(room)) for room in self.rooms.values()]
 
     # -- keepalive -------------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ import attrs
 
 from chat_trio import __version__
 from chat_trio.chat.events import (
+    AccountChanged,
     Action,
+    Away,
     Disconnected,
     Done,
     Entry,
@@ -173,15 +175,32 @@ _QUIT_BECAUSE = {
 }
 
 
-def broadcast_line(event: Event, room: str, tags: Sequence[tuple[str, str]] = ()) -> str:
-    """One broadcast event to ``room`` as IRC lines ("" for events IRC has no form for)."""
+def broadcast_line(
+    event: Event, room: str, tags: Sequence[tuple[str, str]] = (), view: IrcView | None = None
+) -> str:
+    """One broadcast event to ``room`` as IRC lines ("" for events IRC has no form for, or
+    that ``view``'s capabilities leave out)."""
     t = tuple(tags)
-    if isinstance(event, Said):
-        return privmsgs(mask(event.name), room, event.text, tags=t)
-    if isinstance(event, Action):
-        return privmsgs(mask(event.name), room, event.text, action=True, tags=t)
+    view = view or PLAIN
+    if isinstance(event, (Said, Action)):
+        if view.account_tag and event.account:
+            t = (*t, ("account", event.account))
+        action = isinstance(event, Action)
+        return privmsgs(mask(event.name), room, event.text, action=action, tags=t)
     if isinstance(event, Joined):
+        if view.extended_join:
+            params = (room, event.account or "*", event.name)
+            return serialize(Message("JOIN", params, mask(event.name), t))
         return serialize(Message("JOIN", (room,), mask(event.name), t))
+    if isinstance(event, Away):
+        if not view.away_notify:
+            return ""
+        said = (event.text,) if event.text else ()
+        return serialize(Message("AWAY", said, mask(event.name), t))
+    if isinstance(event, AccountChanged):
+        if not view.account_notify:
+            return ""
+        return serialize(Message("ACCOUNT", (event.account or "*",), mask(event.name), t))
     if isinstance(event, Left):
         if event.room is not None:
             return serialize(Message("PART", (room,), mask(event.name), t))
@@ -195,14 +214,23 @@ def broadcast_line(event: Event, room: str, tags: Sequence[tuple[str, str]] = ()
 
 @attrs.frozen
 class IrcView:
-    """How IRC members see a room's broadcasts; ``server_time``: each line carries its
-    time (IRCv3 server-time)."""
+    """How IRC members see a room's broadcasts, by the IRCv3 capabilities that change the
+    bytes: ``server_time`` (each line carries its time), ``account_tag`` (chat lines carry
+    the sender's account), ``extended_join`` (JOIN says account and real name),
+    ``away_notify`` and ``account_notify`` (AWAY and ACCOUNT are sent at all)."""
 
     server_time: bool = False
+    account_tag: bool = False
+    extended_join: bool = False
+    away_notify: bool = False
+    account_notify: bool = False
 
     def __call__(self, events: Sequence[Event], room: str, wall: float) -> bytes:
         tags = (("time", server_time(wall)),) if self.server_time else ()
-        return "".join(broadcast_line(e, room, tags) for e in events).encode()
+        return "".join(broadcast_line(e, room, tags, self) for e in events).encode()
+
+
+PLAIN = IrcView()  #: no capabilities
 
 
 NumericRule = tuple[str, Callable[[Refused], tuple[str, ...]]]
@@ -337,6 +365,10 @@ class Replies:
         if isinstance(e, Welcome):
             self.nick = e.name
             return self._welcome(e)
+        if isinstance(e, Away):  # the connection's own
+            if e.text:
+                return self._m("306", "You have been marked as being away")
+            return self._m("305", "You are no longer marked as being away")
         if isinstance(e, RoomEntered):
             if not e.joined:
                 return ""
@@ -354,9 +386,10 @@ class Replies:
         if isinstance(e, Private):
             if e.incoming:
                 return privmsgs(mask(e.peer), self.nick, e.text, action=e.action)
+            away = self._m("301", e.peer, e.away) if e.away else ""
             if "echo-message" in self.caps:
-                return privmsgs(mask(self.nick), e.peer, e.text, action=e.action)
-            return ""
+                return privmsgs(mask(self.nick), e.peer, e.text, action=e.action) + away
+            return away
         if isinstance(e, Echo):
             if "echo-message" not in self.caps:
                 return ""
@@ -495,6 +528,8 @@ class Replies:
             row = self._m("352", "*", e.name, HOST, s.server_name, e.name, flags, f"0 {e.name}")
             return row + self._m("315", e.name, "End of WHO list")
         lines = [self._m("311", e.name, e.name, HOST, "*", e.name)]
+        if e.away:
+            lines.append(self._m("301", e.name, e.away))
         if e.rooms:
             lines.append(self._m("319", e.name, " ".join(e.rooms)))
         lines.append(self._m("312", e.name, s.server_name, s.network))

@@ -159,6 +159,9 @@ COMMANDS: dict[str, Command] = {
     "msg": _MSG,
     "w": _MSG,
     "me": Command("/me <action>", "say what you are doing: * you waves", _me),
+    "away": Command(
+        "/away [message]", "say you are away (nothing: back)", lambda a, p: i.SetAway(a)
+    ),
     "nick": Command("/nick <name>", "change your username", lambda a, p: i.Rename(a)),
     "whois": Command(
         "/whois <user>", "show a user's rooms and idle time",

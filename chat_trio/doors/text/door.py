@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     AskName,
+    Away,
     Event,
     Help,
     Refused,
@@ -173,11 +174,16 @@ class TextDoor:
     # -- events to bytes -------------------------------------------------------------------
 
     def render(self, events: Sequence[Event]) -> bytes:
-        if not any(isinstance(e, (RoomEntered, RoomLeft)) for e in events):
+        if not any(isinstance(e, (RoomEntered, RoomLeft, Away)) for e in events):
             return render(events)
         parts = []
         for event in events:
-            if isinstance(event, RoomLeft):
+            if isinstance(event, Away):  # the user's own: confirm it
+                said = (
+                    f"* You are away: {event.text}{EOL}" if event.text else f"* You are back.{EOL}"
+                )
+                parts.append(said.encode())
+            elif isinstance(event, RoomLeft):
                 if name_key(self.shown) == name_key(event.room):
                     self.shown = event.rooms[-1] if event.rooms else ""
                 left = f"* You left {event.room}. Now talking in {self.shown}.{EOL}"

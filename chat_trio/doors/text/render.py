@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chat_trio.chat.events import (
+    AccountChanged,
     Action,
     AskName,
+    Away,
     Disconnected,
     Done,
     Entry,
@@ -288,7 +290,8 @@ def _when(t: float, today: str) -> str:
 def _whois(e: Whois) -> str:
     since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e.since))
     rooms = ", ".join(e.rooms)
-    return f"* {e.name}: in {rooms}; connected since {since}; idle {e.idle:.0f}s{EOL}"
+    away = f"; away: {e.away}" if e.away else ""
+    return f"* {e.name}: in {rooms}; connected since {since}; idle {e.idle:.0f}s{away}{EOL}"
 
 
 _ENTRY: dict[Kind, Callable[[Entry], str]] = {
@@ -315,7 +318,12 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Action: lambda e: f"* {e.name} {e.text}{EOL}",
     Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
     Left: _left,
-    Private: lambda e: f"[PM {'from' if e.incoming else 'to'} {e.peer}] {_private(e)}{EOL}",
+    Private: lambda e: (
+        f"[PM {'from' if e.incoming else 'to'} {e.peer}] {_private(e)}{EOL}"
+        + (f"* {e.peer} is away: {e.away}{EOL}" if e.away else "")
+    ),
+    Away: lambda e: "",  # others' away news: not worth a line on a terminal
+    AccountChanged: lambda e: "",
     NickChanged: lambda e: f"* {e.old} is now known as {e.new}{EOL}",
     TopicChanged: lambda e: f"* {e.name} set the topic of {e.room}: {e.text}{EOL}",
     RoomEntered: _entered,
