@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chat_trio.chat.events import Event, Local, Reason
-from chat_trio.delivery.hub import Hub, Outbox, TrySend
+from chat_trio.delivery.hub import PROGRESS_WINDOW, Hub, Outbox, TrySend
 
 
 @attrs.frozen
@@ -269,7 +269,7 @@ async def test_hub_waits_for_a_reading_client_near_its_bound_not_for_a_stalled_o
     start = trio.current_time()
     with trio.fail_after(5):
         await hub.wait_for_room()
-    assert trio.current_time() - start == pytest.approx(0.25, abs=0.1)
+    assert trio.current_time() - start == pytest.approx(PROGRESS_WINDOW, abs=0.1)
 
 
 class Recorder:

@@ -59,14 +59,6 @@ DEFAULT_WRITE_TIMEOUT = 10.0
 It also bounds how long clients that all stopped reading can hold up the hub's flow
 control."""
 
-WRITE_PIECE = 16 * 1024
-"""Bytes per write of a batch for a client that is behind (over half its queue bound).
-Flow control counts such a client as reading while its writes keep completing
-(hub.PROGRESS_WINDOW): one that reads steadily but slowly must complete writes often,
-not one 96 KiB write every few seconds. Clients keeping up get one write per batch:
-every write is a trip through the scheduler, and splitting all of them cost a flood
-10-40 % more CPU in some runs."""
-
 FLUSH_TIMEOUT = 5.0
 """Seconds the writer gets to deliver what is queued after /quit or EOF."""
 
@@ -336,24 +328,19 @@ async def _receive(stream: trio.abc.Stream, deadline: float) -> bytes | bytearra
 async def _write(
     stream: trio.abc.Stream, outbox: Outbox, session: trio.CancelScope, write_timeout: float
 ) -> None:
-    """Drain the outbox into the stream, one write per batch (in pieces of ``WRITE_PIECE``
-    bytes while the client is behind); end the session when done."""
+    """Drain the outbox into the stream, one write per batch; end the session when done."""
     try:
         while True:
             try:
                 batch = await outbox.next_batch()
             except trio.EndOfChannel:
                 break
-            view = memoryview(batch)
-            step = WRITE_PIECE if outbox.behind else len(view)
-            for start in range(0, len(view), step):
-                piece = view[start : start + step]
-                with trio.move_on_after(write_timeout) as deadline:
-                    await stream.send_all(piece)
-                if deadline.cancelled_caught:
-                    outbox.kick(Reason.SLOW)
-                    return
-                outbox.sent(len(piece))
+            with trio.move_on_after(write_timeout) as deadline:
+                await stream.send_all(batch)
+            if deadline.cancelled_caught:
+                outbox.kick(Reason.SLOW)
+                return
+            outbox.sent(len(batch))
     except trio.BrokenResourceError:
         outbox.kick(Reason.LOST)
     finally:
