@@ -65,7 +65,7 @@ def test_chat_rules_choosing_a_name_welcomes_joins_the_lobby_and_tells_the_other
     named(chat, 1, "Alice")
     connect(chat, 2)
     outputs = ask(chat, 2, i.ChooseName("Bob"))
-    assert replies(outputs, 2) == [Welcome("Bob", 2), RoomEntered("#lobby", 2, "", True, True)]
+    assert replies(outputs, 2) == [Welcome("Bob", 2, 1), RoomEntered("#lobby", 2, "", True, True)]
     assert Broadcast((Joined("Bob"),), exclude=2, room="#lobby") in outputs
     assert Subscribe(2, "#lobby") in outputs
     assert chat.phase(2) is Phase.CHATTING
@@ -107,7 +107,7 @@ def test_chat_rules_say_names_its_room_and_reaches_members_only() -> None:
     outputs = ask(chat, 1, i.Say("#rust", "hi"))
     assert outputs[0] == Broadcast((Said("Alice", "hi"),), exclude=1, room="#rust")
     assert ask(chat, 3, i.Say("#rust", "hello?")) == [
-        Reply(3, (Refused(Problem.NOT_IN_ROOM, room="#rust"),))
+        Reply(3, (Refused(Problem.CANNOT_SEND, room="#rust"),))
     ]
 
 

@@ -42,7 +42,7 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert lines[0] == ":irc.test NOTICE * :*** Welcome to chat-trio"
     assert lines[1].startswith(":irc.test CAP * LS :account-notify account-tag away-notify batch")
     numerics = [line.split()[1] for line in lines if line.startswith(":irc.test ")][2:]
-    assert numerics[:6] == ["001", "002", "003", "004", "005", "251"]
+    assert numerics[:10] == ["001", "002", "003", "004", "005", "251", "254", "255", "265", "266"]
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "UTF8ONLY"):
         assert token in received
@@ -156,7 +156,7 @@ def test_irc_door_refusals_after_registration() -> None:
     )
     assert h.take(1) == (
         ':irc.test 403 Bob bad :Room names start with "#" (try /join #bad).\r\n'
-        ":irc.test 442 Bob #nowhere :You are not in #nowhere.\r\n"
+        ":irc.test 404 Bob #nowhere :You are not in #nowhere.\r\n"
         ":irc.test 442 Bob #nowhere :You are not in #nowhere.\r\n"
         ":irc.test 421 Bob FOO :Unknown command\r\n"
         ":irc.test 461 Bob KICK :Not enough parameters\r\n"

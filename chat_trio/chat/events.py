@@ -58,6 +58,7 @@ class Welcome:
 
     name: str  #: the name as the user typed it
     online: int  #: registered users, including this one
+    rooms: int = 1  #: rooms that exist
 
 
 @attrs.frozen

@@ -20,7 +20,7 @@ from chat_trio.chat.events import Action, Away, ConnId, Kind, Private, Refused, 
 from chat_trio.chat.names import NAME_MAX, check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.rooms import check_room, member_room, spelled
+from chat_trio.chat.rooms import check_room, spelled
 from chat_trio.chat.world import Client, World, name_key
 
 HISTORY_MAX = 500  #: a history request answers at most this many lines
@@ -31,7 +31,8 @@ HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines
 def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
     key = name_key(intent.room)
     if key not in client.rooms:  # not a member (or not a room): say why
-        member_room(world, conn, client, intent.room, out)
+        problem = check_room(intent.room) or Refused(Problem.CANNOT_SEND, room=intent.room)
+        out.reply(conn, problem)
         return
     memory = world.rooms[key].memory
     account = world.account_name(client) if client.account else ""

@@ -54,6 +54,7 @@ class Problem(enum.Enum):
     ROOM_CHAR = "room-char"  #: char
     NO_SUCH_ROOM = "no-such-room"  #: room
     NOT_IN_ROOM = "not-in-room"  #: room
+    CANNOT_SEND = "cannot-send"  #: room: saying something in a room one is not in
     ONLY_ROOM = "only-room"  #: room (door: text users are always in a room)
     TOO_MANY_ROOMS_FOR_USER = "too-many-rooms-for-user"  #: limit
     TOO_MANY_ROOMS = "too-many-rooms"

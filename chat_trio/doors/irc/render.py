@@ -258,6 +258,7 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.ROOM_CHAR: _ROOM,
     Problem.NO_SUCH_ROOM: _ROOM,
     Problem.NOT_IN_ROOM: ("442", lambda e: (e.room,)),
+    Problem.CANNOT_SEND: ("404", lambda e: (e.room,)),
     Problem.TOO_MANY_ROOMS_FOR_USER: ("405", lambda e: (e.room or "*",)),
     Problem.TOO_MANY_ROOMS: ("405", lambda e: (e.room or "*",)),
     Problem.LINE_TOO_LONG: ("417", lambda e: ()),
@@ -432,7 +433,7 @@ class Replies:
             self._m("003", f"This server was created {s.created or 'today'}"),
             self._m("004", s.server_name, version, "i", "nt"),
             self._m("005", *isupport(s), "are supported by this server"),
-            self._m("251", f"There are {e.online} users and 0 invisible on 1 servers"),
+            *self._lusers(e.online, e.rooms),
         ]
         lines += [serialize(m) for m in motd(s, self.nick)]
         return "".join(lines)
@@ -489,13 +490,7 @@ class Replies:
                 return self._m("303", " ".join(found))
             return self._m("302", " ".join(f"{n}=+{n}@{HOST}" for n in found))
         if label == "lusers":
-            n = str(e.total)
-            return (
-                self._m("251", f"There are {n} users and 0 invisible on 1 servers")
-                + self._m("255", f"I have {n} clients and 0 servers")
-                + self._m("265", n, n, f"Current local users {n}, max {n}")
-                + self._m("266", n, n, f"Current global users {n}, max {n}")
-            )
+            return "".join(self._lusers(e.total, None))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
 
     def _names(self, e: UserList) -> str:
@@ -507,6 +502,19 @@ class Replies:
             for i in range(0, len(shown), NAMES_PER_LINE)
         ]
         return "".join(lines) + self._m("366", e.room, "End of /NAMES list")
+
+    def _lusers(self, users: int, rooms: int | None) -> list[str]:
+        """LUSERS: 251, 254 (when the number of rooms is known), 255, 265, 266."""
+        n = str(users)
+        lines = [self._m("251", f"There are {n} users and 0 invisible on 1 servers")]
+        if rooms is not None:
+            lines.append(self._m("254", str(rooms), "channels formed"))
+        return [
+            *lines,
+            self._m("255", f"I have {n} clients and 0 servers"),
+            self._m("265", n, n, f"Current local users {n}, max {n}"),
+            self._m("266", n, n, f"Current global users {n}, max {n}"),
+        ]
 
     def _rooms(self, e: RoomList) -> str:
         if e.label == "lusers":

@@ -148,6 +148,7 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     ),
     Problem.NO_SUCH_ROOM: lambda e: f"There is no room {e.room}.",
     Problem.NOT_IN_ROOM: lambda e: f"You are not in {e.room}.",
+    Problem.CANNOT_SEND: lambda e: f"You are not in {e.room}.",
     Problem.ONLY_ROOM: lambda e: f"You cannot leave {e.room}: it is your only room.",
     Problem.TOO_MANY_ROOMS_FOR_USER: lambda e: (
         f"You are in {e.limit:g} rooms, the most allowed; /leave one first."
