@@ -571,3 +571,19 @@ def test_irc_door_account_tag_extended_join_and_account_notify() -> None:
     h.connect(4)
     h.send(4, b"alice hunter2222\r\n")
     assert h.take(1) == ":Alice!Alice@chat-trio JOIN #lobby Alice Alice\r\n"
+
+
+def test_irc_door_sasl_hold_is_bounded_for_a_client_that_never_ends_cap() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    registered_account(h)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
+    h.send(2, b"AUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
+    assert " 001 " not in h.take(2)  # held for CAP END
+    h.register(3, "Carol")
+    for n in range(200):  # private messages pile up for a client that never says CAP END
+        h.send(3, f"/msg alice {'x' * 100} {n}\r\n".encode())
+    got = h.take(2)
+    assert ":irc.test 001 Alice " in got  # the hold gave up, in order, and nothing was lost
+    assert got.index(" 001 ") < got.index("PRIVMSG Alice")
+    assert got.count("PRIVMSG Alice") == 200

@@ -65,6 +65,8 @@ class Rules:
 def name_key(name: str) -> str:
     """What two names must differ in to be different users: case and compatibility forms
     (fullwidth "\\uff21\\uff2c\\uff29\\uff23\\uff25" is "alice") do not count."""
+    if name.isascii():  # every room name and most usernames: NFKC changes nothing there
+        return name.lower()
     return unicodedata.normalize("NFKC", name).casefold()
 
 

@@ -22,8 +22,9 @@ from chat_trio.chat.state import Phase
 View = Callable[[Sequence[Event], str, float], bytes]
 """How a door renders broadcasts to a room: (events, room, wall-clock time) -> bytes. One
 view serves every member that uses it (the hub renders each room's round once per view),
-so it must not depend on who receives it. Views are module-level functions or frozen
-values, so that equal ways of rendering compare equal."""
+so it must not depend on who receives it. There is one object per way of rendering
+(module-level functions, or values from a cache such as ``irc.render.irc_view``): the
+hub keys its renderings by the view and compares views by identity."""
 
 
 @attrs.frozen

@@ -55,12 +55,13 @@ from chat_trio.doors.irc.render import (
     Echo,
     Hold,
     IrcSettings,
-    IrcView,
     Release,
     Replies,
     Urgent,
     Wire,
+    irc_view,
     isupport,
+    mask,
     motd,
 )
 from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong, sanitize
@@ -338,8 +339,7 @@ class IrcDoor:
         }
         if word in answers:
             reply = f"\x01{word} {answers[word]}\x01"
-            source = f"{target}!{target}@chat-trio"
-            self._wire(Message("NOTICE", (self.nick, reply), source))
+            self._wire(Message("NOTICE", (self.nick, reply), mask(target)))
 
     def _nickserv(self, text: str) -> None:
         words = text.split()
@@ -351,7 +351,7 @@ class IrcDoor:
             self._queue.append(i.Register(words[1]))
         else:
             help_text = "Commands: IDENTIFY [name] <password>, REGISTER <password>"
-            self._wire(Message("NOTICE", (self.nick, help_text), "NickServ!NickServ@chat-trio"))
+            self._wire(Message("NOTICE", (self.nick, help_text), mask("NickServ")))
 
     def _topic(self, params: tuple[str, ...]) -> None:
         if len(params) == 1:
@@ -528,12 +528,12 @@ class IrcDoor:
 
     def view(self, room: str) -> View:
         caps = self.caps
-        return IrcView(
-            server_time="server-time" in caps,
-            account_tag="account-tag" in caps,
-            extended_join="extended-join" in caps,
-            away_notify="away-notify" in caps,
-            account_notify="account-notify" in caps,
+        return irc_view(
+            "server-time" in caps,
+            "account-tag" in caps,
+            "extended-join" in caps,
+            "away-notify" in caps,
+            "account-notify" in caps,
         )
 
     def views_changed(self) -> list[tuple[str, View]]:

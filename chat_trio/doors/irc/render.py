@@ -14,6 +14,7 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -61,6 +62,10 @@ HOST = "chat-trio"  #: the host part of every user's mask
 TEXT_BYTES = 400
 """Bytes of text per PRIVMSG: a longer line (the text door takes 2048-byte lines) is sent
 as several, so that with its prefix each stays within IRC's 512 bytes."""
+HOLD_MAX = 16 * 1024
+"""Characters of output SASL may hold back until CAP END (the registration burst is about
+2 KB). A client that never sends CAP END gets it all once this much waits, and nothing is
+held after that: the hold can never grow without bound."""
 MAX_TARGETS = 4  #: targets of one PRIVMSG, JOIN or PART (ISUPPORT MAXTARGETS)
 NAMES_PER_LINE = 20  #: nicks per 353 line (32 characters each stays under 512 bytes)
 
@@ -212,7 +217,7 @@ def broadcast_line(
     return ""
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class IrcView:
     """How IRC members see a room's broadcasts, by the IRCv3 capabilities that change the
     bytes: ``server_time`` (each line carries its time), ``account_tag`` (chat lines carry
@@ -230,7 +235,21 @@ class IrcView:
         return "".join(broadcast_line(e, room, tags, self) for e in events).encode()
 
 
-PLAIN = IrcView()  #: no capabilities
+@functools.cache
+def irc_view(
+    server_time: bool,
+    account_tag: bool,
+    extended_join: bool,
+    away_notify: bool,
+    account_notify: bool,
+) -> IrcView:
+    """The one ``IrcView`` for these capabilities. Views are compared by identity (the hub
+    looks one up per member per round), so every member with the same capabilities gets
+    the same object."""
+    return IrcView(server_time, account_tag, extended_join, away_notify, account_notify)
+
+
+PLAIN = irc_view(False, False, False, False, False)  #: no capabilities
 
 
 NumericRule = tuple[str, Callable[[Refused], tuple[str, ...]]]
@@ -350,6 +369,9 @@ class Replies:
                 out.append(self._lines(e))
             elif not (isinstance(e, Refused) and e.problem in _LOGIN_PROBLEMS):
                 self._held.append(self._lines(e))
+                if sum(map(len, self._held)) > HOLD_MAX:  # no CAP END coming: stop holding
+                    out.extend(self._held)
+                    self._held = None
         return "".join(out).encode()
 
     def _m(self, command: str, *params: str) -> str:
