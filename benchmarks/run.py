@@ -72,12 +72,14 @@ class Server:
                 "warning",
                 "--flood-rate",  # the benchmarks measure fan-out, not flood control
                 "0",
+                "--web-port",
+                "0",
                 *extra,
             ]
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
             assert self.process.stdout is not None
             banner = self.process.stdout.readline()
-            ports = {door: int(port) for port, door in re.findall(r":(\d+) \(([^)]+)\)", banner)}
+            ports = {door: int(port) for port, door in re.findall(r":(\d+)/? \(([^)]+)\)", banner)}
             self.port = ports["text"]
             self.irc_port = ports.get("IRC", 0)
         else:

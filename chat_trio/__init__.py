@@ -13,4 +13,4 @@ The package is laid out as its architecture (arrows point downward only)::
                trio, never awaits, never sees bytes or wording
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

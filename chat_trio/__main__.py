@@ -18,11 +18,20 @@ import trio
 from chat_trio import __version__
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Rules, name_key
-from chat_trio.config import DEFAULT_GRACE, DEFAULT_IRC_TLS_PORT, DEFAULT_PORT, MOTD_LINES, Config
+from chat_trio.config import (
+    DEFAULT_GRACE,
+    DEFAULT_IRC_TLS_PORT,
+    DEFAULT_PORT,
+    DEFAULT_WEB_PORT,
+    DEFAULT_WEB_TLS_PORT,
+    MOTD_LINES,
+    Config,
+)
 from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
+from chat_trio.doors.web.door import WebSettings
 from chat_trio.passwords import Cost
 from chat_trio.server import StartupError, run
 from chat_trio.storage import database
@@ -219,6 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --irc-port and --tls-cert: IRC over TLS on this port",
     )
     serve.add_argument(
+        "--web-port",
+        type=_port,
+        default=DEFAULT_WEB_PORT,
+        help="serve the chat page here (0 picks a free port; the URL is printed)",
+    )
+    serve.add_argument(
+        "--web-tls-port",
+        type=_port,
+        default=DEFAULT_WEB_TLS_PORT,
+        help="with --tls-cert: the page over https:// on this port",
+    )
+    serve.add_argument("--no-web", action="store_true", help="do not serve the page")
+    serve.add_argument(
+        "--web-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another site whose pages may open the chat, as https://example.org (may be "
+        "repeated); the page's own origin always may",
+    )
+    serve.add_argument(
         "--server-name",
         default=socket.gethostname(),
         help="the server's name in IRC prefixes, 004 and WHOIS",
@@ -230,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--ping-interval",
         type=_seconds,
         default=IrcSettings().ping_interval,
-        help="seconds of silence before the server pings an IRC client; no answer within "
+        help="seconds of silence before the server pings an IRC or web client; no answer within "
         f"{IrcSettings().ping_timeout:g} s more drops it",
     )
     serve.add_argument(
@@ -438,6 +468,10 @@ def main(argv: list[str] | None = None) -> int:
             ping_interval=args.ping_interval,
             max_rooms_per_user=args.max_rooms_per_user,
         ),
+        web_port=None if args.no_web else args.web_port,
+        web_tls_port=args.web_tls_port,
+        web_origins=frozenset(args.web_origin),
+        web=WebSettings(ping_interval=args.ping_interval),
         db=None if args.no_db else args.db,
         password_cost=Cost(
             time_cost=args.password_time,

@@ -9,12 +9,15 @@ from chat_trio.chat.world import Rules
 from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
+from chat_trio.doors.web.door import WebSettings
 from chat_trio.passwords import Cost
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
 
 DEFAULT_PORT = 8080
 DEFAULT_IRC_TLS_PORT = 6697  #: IRC over TLS (RFC 7194)
+DEFAULT_WEB_PORT = 8081  #: the page, next to the text door's 8080
+DEFAULT_WEB_TLS_PORT = 8444  #: the page over https://, next to the text door's 8443
 MOTD_LINES = 100  #: lines of --motd kept (a message of the day, not a book)
 DEFAULT_GRACE = 5.0
 """Seconds between the shutdown notice and cancelling connections that are still
@@ -40,6 +43,11 @@ class Config:
     irc_port: int | None = None  #: where IRC clients come in (None: no IRC door)
     irc_tls_port: int = DEFAULT_IRC_TLS_PORT  #: IRC over TLS, with irc_port and a certificate
     irc: IrcSettings = attrs.field(factory=IrcSettings)  #: server name, MOTD, pings
+    web_port: int | None = None  #: where the page is served (None: no web door; the CLI's
+    #: default is DEFAULT_WEB_PORT)
+    web_tls_port: int = DEFAULT_WEB_TLS_PORT  #: the page over https://, with a certificate
+    web_origins: frozenset[str] = frozenset()  #: other sites' pages that may open the chat
+    web: WebSettings = attrs.field(factory=WebSettings)  #: the web door's pings
     db: str | None = None  #: the SQLite file for history (the CLI defaults to the data dir);
     #: ":memory:" for SQLite in memory; None: no database (recent lines in memory only)
     retention: Retention = attrs.field(factory=Retention)  #: how long history is kept

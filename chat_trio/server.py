@@ -8,14 +8,16 @@
             ├── store.run       writes history in a worker thread, in batches
             └── clients (nursery)   lives until every connection has ended
                 ├── hub.run         flushes each scheduler round's deliveries
-                ├── serve_connection (one per client, each with its own door)
-                │   ├── _read       bytes -> door -> intents -> rules -> hub (and store)
-                │   └── _write      outbox -> socket
+                ├── admit           one per connection; the web door's first serves pages
+                │   └── serve_connection (each client, with its own door)
+                │       ├── _read   bytes -> door -> intents -> rules -> hub (and store)
+                │       └── _write  outbox -> socket
                 └── listening (nursery) cancelled first at shutdown
                     └── tcp.serve   accepts, starts `admit` in `clients`
                                     (one per entrance: a door on a port, plain or TLS)
 
-Shutdown, in four steps: stop accepting (cancel `listening`); tell everyone and close
+Shutdown, in four steps: stop accepting (cancel `listening`, and the web connections
+still on HTTP: `pages`, which are no one's chat yet); tell everyone and close
 every outbox, so each writer flushes and its session ends; give the stragglers
 ``config.grace`` seconds (a deadline on `clients`), then cancel them; write the history
 still queued (within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
@@ -38,7 +40,7 @@ import trio
 
 from chat_trio import __version__
 from chat_trio.chat.core import Chat
-from chat_trio.chat.events import Disconnected, Reason
+from chat_trio.chat.events import Disconnected, Reason, Refused
 from chat_trio.chat.limits import Admission
 from chat_trio.chat.world import LOBBY
 from chat_trio.config import Config
@@ -46,12 +48,15 @@ from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Services, serve_connection
 from chat_trio.doors import Door
 from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.text import render as text_render
 from chat_trio.doors.text.door import TextDoor
+from chat_trio.doors.web.site import Site
+from chat_trio.doors.web.site import refusal as http_refusal
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
 from chat_trio.storage.store import Store
-from chat_trio.transports import tcp, tls
+from chat_trio.transports import http, tcp, tls
 
 log = logging.getLogger("chat_trio.server")
 
@@ -79,8 +84,10 @@ class Entrance:
 
     label: str  #: for the banner and the logs
     listeners: list[socket.socket]
-    door: Callable[[], Door]  #: a new door for each connection
+    door: Callable[[], Door] | None  #: a new door for each connection; None: see ``site``
+    refuse: Callable[[Refused], bytes]  #: what a connection not let in is told
     tls: ssl.SSLContext | None = None
+    site: Site | None = None  #: the web door: HTTP first, the door comes with the upgrade
 
 
 def _entrances(config: Config) -> list[Entrance]:
@@ -95,26 +102,50 @@ def _entrances(config: Config) -> list[Entrance]:
             ) from exc
     text = partial(TextDoor, config.rules.max_line)
     irc = partial(IrcDoor, config.irc)
-    wanted: list[tuple[str, int, Callable[[], Door], ssl.SSLContext | None]] = []
+    irc_refuse = partial(_irc_refuse, config)
+    # (label, port, door, refuse, tls, site)
+    wanted: list[tuple[str, int, Callable[[], Door] | None, Callable[[Refused], bytes],
+                       ssl.SSLContext | None, Site | None]] = []  # fmt: skip
     if config.plain:
-        wanted.append(("text", config.port, text, None))
+        wanted.append(("text", config.port, text, _text_refuse, None, None))
     if context is not None:
-        wanted.append(("text, TLS", config.tls_port, text, context))
+        wanted.append(("text, TLS", config.tls_port, text, _text_refuse, context, None))
     if config.irc_port is not None:
         if config.plain:
-            wanted.append(("IRC", config.irc_port, irc, None))
+            wanted.append(("IRC", config.irc_port, irc, irc_refuse, None, None))
         if context is not None:
-            wanted.append(("IRC, TLS", config.irc_tls_port, irc, context))
+            wanted.append(("IRC, TLS", config.irc_tls_port, irc, irc_refuse, context, None))
+    if config.web_port is not None:
+        web = partial(Site, origins=config.web_origins, settings=config.web,
+                      max_line=config.rules.max_line)  # fmt: skip
+        if config.plain:
+            wanted.append(("web", config.web_port, None, _web_refuse, None, web()))
+        if context is not None:
+            page = web(secure=True)
+            wanted.append(("web, TLS", config.web_tls_port, None, _web_refuse, context, page))
     entrances: list[Entrance] = []
     try:
-        for label, port, door, secure in wanted:
-            entrances.append(Entrance(label, _listen(config.host, port), door, secure))
+        for label, port, door, refuse, secure, pages in wanted:
+            listeners = _listen(config.host, port)
+            entrances.append(Entrance(label, listeners, door, refuse, secure, pages))
     except StartupError:
         for entrance in entrances:
             for listener in entrance.listeners:
                 listener.close()
         raise
     return entrances
+
+
+def _text_refuse(refused: Refused) -> bytes:
+    return text_render.render([refused])
+
+
+def _irc_refuse(config: Config, refused: Refused) -> bytes:
+    return IrcDoor(config.irc).render([refused])
+
+
+def _web_refuse(refused: Refused) -> bytes:
+    return http_refusal(text_render.refusal(refused))
 
 
 async def serve(
@@ -147,6 +178,7 @@ async def serve(
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
     admission = Admission(config.limits)
+    pages: set[trio.CancelScope] = set()  # web connections still on HTTP, not chatting yet
 
     async def admit(entrance: Entrance, stream: trio.SocketStream) -> None:
         """One accepted connection, through any entrance."""
@@ -155,18 +187,32 @@ async def serve(
             await trio.aclose_forcefully(stream)
             return
         host, peer = address[0], tcp.show_address(address)
-        door = entrance.door()
         refusal = admission.admit(host, trio.current_time())
         if refusal is not None:
             log.warning("refused peer=%s reason=%s", peer, refusal.problem.value)
-            tcp.refuse(stream, door.render([refusal]))
+            tcp.refuse(stream, entrance.refuse(refusal))
             return
         try:
             connection: trio.abc.Stream | None = stream
             try_send = tcp.direct_writer(stream)
             if entrance.tls is not None:
                 connection, try_send = await tls.handshake(stream, entrance.tls, peer), None
-            if connection is not None:
+            door: Door | None = None
+            if connection is not None and entrance.site is not None:  # pages, then a socket
+                with trio.CancelScope() as browsing:
+                    pages.add(browsing)  # shutdown stops these with the listeners
+                    try:
+                        door = await http.serve_pages(
+                            connection, entrance.site.exchange(),
+                            write_timeout=config.write_timeout, peer=peer,
+                        )  # fmt: skip
+                    finally:
+                        pages.discard(browsing)
+                if door is None:
+                    await trio.aclose_forcefully(connection)
+            elif connection is not None and entrance.door is not None:
+                door = entrance.door()
+            if connection is not None and door is not None:
                 await serve_connection(
                     connection, next(conn_ids), chat, hub, door, services=services,
                     address=host, try_send=try_send, peer=peer,
@@ -194,6 +240,8 @@ async def serve(
                     task_status.started(bound)
                     await stop.wait()
                     listening.cancel_scope.cancel()
+                    for browsing in list(pages):  # idle keep-alive connections: not a chat
+                        browsing.cancel()
                 log.info("shutdown step=announce connections=%d", hub.statistics().connections)
                 chat.shut_down()
                 hub.shut_down([Disconnected(Reason.SHUTDOWN)])
@@ -211,7 +259,10 @@ async def serve(
 
 
 def _show(bound: Listening) -> str:
-    return f"{tcp.show_address((bound.host, bound.port))} ({bound.label})"
+    where = tcp.show_address((bound.host, bound.port))
+    if bound.label.startswith("web"):  # a browser wants the URL
+        where = f"{'https' if 'TLS' in bound.label else 'http'}://{where}/"
+    return f"{where} ({bound.label})"
 
 
 def _listen(host: str, port: int) -> list[socket.socket]:

@@ -6,16 +6,20 @@ import itertools
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 import trio.testing
+import trustme
 
 from chat_trio.chat.core import Chat
 from chat_trio.chat.world import Rules
@@ -34,6 +38,29 @@ async def serving(config: Config) -> AsyncIterator[tuple[list[Listening], trio.E
     async with trio.open_nursery() as nursery:
         yield await nursery.start(serve, config, stop), stop
         stop.set()
+
+
+def tls_config(config: Config, folder: Path, **ports: Any) -> tuple[Config, ssl.SSLContext]:
+    """``config`` with a certificate for 127.0.0.1 (files in ``folder``) and TLS ``ports``;
+    and a client context that trusts it."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    chain, key = folder / "chain.pem", folder / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    cert.private_key_pem.write_to_path(str(key))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return attrs.evolve(config, tls_cert=str(chain), tls_key=str(key), **ports), context
+
+
+@pytest.fixture(autouse=True)
+def _no_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the home directory of whoever runs the tests: ``serve`` without
+    ``--db`` would use ``~/.local/share/chat-trio/chat.db``. The servers the tests start
+    inherit this environment."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
 
 
 def needs(tools: list[str]) -> pytest.MarkDecorator:
@@ -56,8 +83,9 @@ def start_cli(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:
 def start_doors(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], dict[str, int]]:
     """``start_cli``, returning every port of the banner by its door: {"text": 8080, ...}."""
     db = [] if "--db" in args else ["--db", ":memory:"]
+    web = [] if "--web-port" in args or "--no-web" in args else ["--web-port", "0"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "chat_trio", "serve", "--port", "0", *db, *args],
+        [sys.executable, "-m", "chat_trio", "serve", "--port", "0", *db, *web, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -66,7 +94,7 @@ def start_doors(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], dict[s
     assert process.stdout is not None
     banner = process.stdout.readline()
     ports = {
-        door: int(port) for port, door in re.findall(r"127\.0\.0\.1:(\d+) \(([^)]+)\)", banner)
+        door: int(port) for port, door in re.findall(r"127\.0\.0\.1:(\d+)/? \(([^)]+)\)", banner)
     }
     assert ports, f"no addresses in the banner {banner!r}"
     return process, ports

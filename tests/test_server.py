@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import resource
 import signal
 import socket
@@ -151,7 +152,7 @@ def test_server_cli_rejects_bad_option_clearly() -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_server_cli_prints_port_and_exits_0_on_signal(signum: int) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "chat_trio", "serve", "--port", "0"],
+        [sys.executable, "-m", "chat_trio", "serve", "--port", "0", "--web-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,7 +161,9 @@ def test_server_cli_prints_port_and_exits_0_on_signal(signum: int) -> None:
         assert process.stdout is not None
         banner = process.stdout.readline()
         assert banner.startswith(f"chat-trio {__version__} listening on 127.0.0.1:")
-        assert banner.endswith(" (text) (Ctrl-C to stop)\n")
+        assert re.search(
+            r" \(text\), http://127\.0\.0\.1:\d+/ \(web\) \(Ctrl-C to stop\)\n$", banner
+        )
         port = int(banner.split("127.0.0.1:")[1].split()[0])
         assert port > 0
         process.send_signal(signum)
@@ -178,7 +181,7 @@ def test_server_cli_port_in_use_exits_1_with_message() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli("serve", "--port", str(port))
+        result = run_cli("serve", "--port", str(port), "--no-web")
     assert result.returncode == 1
     assert result.stderr.startswith(f"chat-trio: cannot listen on 127.0.0.1:{port}:")
     assert "Traceback" not in result.stderr

@@ -160,7 +160,7 @@ def test_server_cli_corrupt_database_is_a_clear_startup_error(tmp_path: Path) ->
 
 
 def _cli() -> list[str]:
-    return [sys.executable, "-m", "chat_trio", "serve", "--port", "0"]
+    return [sys.executable, "-m", "chat_trio", "serve", "--port", "0", "--no-web"]
 
 
 def _read_until(sock: socket.socket, wanted: bytes, limit: int = 10_000) -> bytes:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import socket
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import attrs
 import trio
-import trustme
 
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
 from chat_trio.doors.irc.render import IrcSettings
-from tests.conftest import LineClient, serving, start_doors
+from tests.conftest import LineClient, serving, start_doors, tls_config
 from tests.test_real_clients import read_until
 
 CONFIG = Config(
@@ -102,14 +99,7 @@ async def test_server_irc_shutdown_says_error_to_irc_clients() -> None:
 
 
 async def test_server_irc_over_tls(tmp_path: Path) -> None:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
-    cert.private_key_pem.write_to_path(str(key))
-    config = attrs.evolve(CONFIG, tls_cert=str(chain), tls_key=str(key), tls_port=0, irc_tls_port=0)
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
+    config, context = tls_config(CONFIG, tmp_path, tls_port=0, irc_tls_port=0)
     with trio.fail_after(10):
         async with serving(config) as (addresses, _):
             assert [a.label for a in addresses] == ["text", "text, TLS", "IRC", "IRC, TLS"]
@@ -123,7 +113,7 @@ async def test_server_irc_over_tls(tmp_path: Path) -> None:
 def test_server_irc_cli_serves_both_doors_and_logs_them() -> None:
     process, ports = start_doors("--irc-port", "0", "--server-name", "irc.example")
     try:
-        assert set(ports) == {"text", "IRC"}
+        assert set(ports) == {"text", "IRC", "web"}
         with socket.create_connection(("127.0.0.1", ports["IRC"]), timeout=10) as bob:
             bob.sendall(b"NICK Bob\r\nUSER b 0 * :b\r\n")
             assert b":irc.example 001 Bob " in read_until(bob, b" 366 Bob #lobby ")
@@ -131,4 +121,4 @@ def test_server_irc_cli_serves_both_doors_and_logs_them() -> None:
         process.terminate()
         _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
-    assert f"127.0.0.1:{ports['text']} (text) 127.0.0.1:{ports['IRC']} (IRC)" in err
+    assert f"127.0.0.1:{ports['text']} (text) 127.0.0.1:{ports['IRC']} (IRC) " in err

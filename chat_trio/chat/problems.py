@@ -69,6 +69,7 @@ class Problem(enum.Enum):
     NEEDS_NAME = "needs-name"  #: name: the command tried before choosing a name
     USAGE = "usage"  #: name: the command's usage line
     WHICH_ROOM = "which-room"  #: name: the command that needs one
+    BAD_MESSAGE = "bad-message"  #: name: what is wrong with it (the web door's JSON)
     # Limits and timeouts (the connection is closed after these)
     SLOW_DOWN = "slow-down"  #: limit (burst), rate (lines per second); not final
     FLOODED = "flooded"  #: limit (lines waiting), rate

@@ -144,6 +144,7 @@ class Outbox:
 
     __slots__ = (  # one per connection: no per-instance dict
         "_closed",
+        "_cut",
         "_direct",
         "_flow",
         "_on_kick",
@@ -183,6 +184,7 @@ class Outbox:
         self._queued = 0
         self._direct = 0
         self._queued_writes = 0
+        self._cut = False  # a delivery is on the wire in part (see ``cut``)
 
     def offer(self, data: Chunk) -> None:
         """Deliver ``data`` or queue it; never blocks. Kicks the connection if it is full."""
@@ -200,6 +202,7 @@ class Outbox:
             if written == len(data):
                 self._direct += 1
                 return
+            self._cut = written > 0
             data = memoryview(data)[written:]
         size = len(data)
         if self._queued and self._queued + size > self.max_bytes:
@@ -222,6 +225,7 @@ class Outbox:
             trio.EndOfChannel: the outbox was closed and everything queued was returned.
         """
         first = await self._receive.receive()
+        self._cut = True  # until ``sent``: the writer may be stopped half-way
         batch = [first]
         while True:
             try:
@@ -232,6 +236,7 @@ class Outbox:
 
     def sent(self, size: int) -> None:
         """The writer finished writing ``size`` bytes returned by ``next_batch``."""
+        self._cut = False
         self._queued -= size
         self.last_write = trio.current_time()
         if self._queued * 2 <= self.max_bytes:
@@ -241,6 +246,14 @@ class Outbox:
         if self in self._flow.at_risk:
             self._flow.at_risk.discard(self)
             self._flow.wake()
+
+    @property
+    def cut(self) -> bool:
+        """Was a delivery written only in part when the connection ended (a direct write
+        whose rest was still queued, or a write stopped half-way)? Then anything sent
+        after it lands inside it: a line break ends a cut line, but nothing mends a cut
+        WebSocket frame."""
+        return self._cut
 
     def close(self, reason: Reason | None = None) -> None:
         """Accept no more data; the writer drains what is queued, then sees EndOfChannel."""

@@ -28,7 +28,7 @@ import attrs
 import trio
 
 from chat_trio.chat.core import Chat
-from chat_trio.chat.events import ConnId, Disconnected, Entry, Event, History, Reason, Refused
+from chat_trio.chat.events import ConnId, Entry, Event, History, Reason, Refused
 from chat_trio.chat.outputs import (
     CheckPassword,
     HashPassword,
@@ -277,8 +277,9 @@ async def serve_connection(
         # Cleanup may run in a cancelled scope: shield it, and bound it.
         with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
             try:
-                if reason is Reason.SLOW:
-                    await stream.send_all(door.render([Disconnected(reason)]))
+                cut = outbox is not None and outbox.cut
+                if last := door.farewell(reason, cut=cut):
+                    await stream.send_all(last)
                 await stream.aclose()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass

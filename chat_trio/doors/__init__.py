@@ -1,7 +1,8 @@
 """Doors: the ways into the chat. A door is framing + parse (bytes -> intents) + render
 (events -> bytes), sans-I/O: no door imports trio or awaits.
 
-``text/`` is nc and telnet (lines, slash commands); ``irc/`` is IRC clients. Every door
+``text/`` is nc and telnet (lines, slash commands); ``irc/`` is IRC clients; ``web/``
+is the page in a browser (HTTP, then JSON over a WebSocket). Every door
 offers the same small interface (``Door``), so the I/O layer (delivery/session.py) runs
 them all the same way, and the rules (chat/) never know which door a user came through.
 A door keeps only what its own dialect needs (the text door's current room, the IRC
@@ -15,7 +16,7 @@ from typing import Protocol
 
 import attrs
 
-from chat_trio.chat.events import Event
+from chat_trio.chat.events import Event, Reason
 from chat_trio.chat.intents import Intent
 from chat_trio.chat.state import Phase
 
@@ -74,6 +75,11 @@ class Door(Protocol):
 
     def views_changed(self) -> list[tuple[str, View]]:
         """Rooms whose ``view`` changed since the last call."""
+
+    def farewell(self, reason: Reason, *, cut: bool) -> bytes:
+        """The last bytes before the server closes the connection for ``reason``, after
+        everything queued was sent or dropped: the notice of a slow-consumer cut, a
+        WebSocket close frame. ``cut``: the last delivery was written only in part."""
 
     def deadline(self) -> float:
         """When ``expire`` should be called (``inf``: never), on the monotonic clock."""

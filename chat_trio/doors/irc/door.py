@@ -36,9 +36,11 @@ from typing import ClassVar
 from chat_trio import __version__
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
+    Disconnected,
     Done,
     Event,
     NickChanged,
+    Reason,
     Refused,
     RoomEntered,
     RoomLeft,
@@ -541,6 +543,10 @@ class IrcDoor:
             return []
         self._caps_changed = False
         return [(room, self.view(room)) for room in self.rooms.values()]
+
+    def farewell(self, reason: Reason, *, cut: bool) -> bytes:
+        # The notice starts a line of its own, so it reads well even after a cut line.
+        return self.render([Disconnected(reason)]) if reason is Reason.SLOW else b""
 
     # -- keepalive -------------------------------------------------------------------------
 

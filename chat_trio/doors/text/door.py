@@ -29,8 +29,10 @@ from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     AskName,
     Away,
+    Disconnected,
     Event,
     Help,
+    Reason,
     Refused,
     RoomEntered,
     RoomLeft,
@@ -202,6 +204,10 @@ class TextDoor:
             return []
         self._focus_moved = False
         return [(room, self.view(room)) for room in self.place.rooms.values()]
+
+    def farewell(self, reason: Reason, *, cut: bool) -> bytes:
+        # The notice starts with a line break, so it reads well even after a cut line.
+        return self.render([Disconnected(reason)]) if reason is Reason.SLOW else b""
 
     def deadline(self) -> float:
         return math.inf  # the text door has no timers of its own

@@ -169,6 +169,7 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     ),
     Problem.USAGE: lambda e: f"Usage: {e.name}",
     Problem.WHICH_ROOM: lambda e: f"Which room? {e.name} (one you are in).",
+    Problem.BAD_MESSAGE: lambda e: f"That message is not understood: {e.name}.",
     Problem.SLOW_DOWN: lambda e: (
         f"* Slow down: at most {e.limit:g} lines at once, then {e.rate:g} per second. "
         "Your next lines are delayed, not lost."

@@ -1,0 +1,316 @@
+"""The web door's dialect: JSON messages to intents, events to JSON (docs/protocol.md).
+
+The client sends one JSON object per WebSocket message, ``{"type": "say", "room":
+"#lobby", "text": "hi"}``: one type per intent, with the intent's fields (``INTENTS``),
+or ``{"type": "command", "line": "/join #x", "room": "#lobby"}`` for a line typed with a
+slash, read by the text door's command table (``room`` is where the user is looking).
+The server sends one JSON array of event objects per message, in order.
+
+A message is checked whole before anything happens: unknown types and fields, missing
+fields and wrong types are refused with ``bad-message`` saying which, and text that would
+reach other people is sanitised as the text door's lines are. Refusals and confirmations
+carry the problem's code with its parameters, and ``message``: the sentence the text door
+says, so that every door words them alike (the page shows it as it is).
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from chat_trio import __version__
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import (
+    AccountChanged,
+    Action,
+    AskName,
+    Away,
+    Disconnected,
+    Done,
+    Event,
+    Goodbye,
+    Greeting,
+    Help,
+    History,
+    Joined,
+    Left,
+    NickChanged,
+    Private,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+    RoomList,
+    Said,
+    Topic,
+    TopicChanged,
+    UserList,
+    Welcome,
+    Whois,
+)
+from chat_trio.chat.problems import Problem
+from chat_trio.doors import Answer, Item
+from chat_trio.doors.lines import sanitize
+from chat_trio.doors.text import render as text
+from chat_trio.doors.text.commands import COMMANDS, HELP, Place
+
+PROTOCOL = 1
+"""The dialect's version, sent in the greeting; bumped when a change would break a client."""
+
+INTENTS: dict[str, type[i.Intent]] = {
+    "choose-name": i.ChooseName,
+    "log-in": i.LogIn,
+    "rename": i.Rename,
+    "say": i.Say,
+    "send-private": i.SendPrivate,
+    "set-away": i.SetAway,
+    "join": i.Join,
+    "leave": i.Leave,
+    "show-topic": i.ShowTopic,
+    "set-topic": i.SetTopic,
+    "list-users": i.ListUsers,
+    "list-rooms": i.ListRooms,
+    "look-up": i.LookUp,
+    "read-history": i.ReadHistory,
+    "register": i.Register,
+    "change-password": i.ChangePassword,
+    "unregister": i.Unregister,
+    "kick": i.Kick,
+    "ban": i.Ban,
+    "unban": i.Unban,
+    "quit": i.Quit,
+}
+"""Every intent a client may send, by its ``type``. Left out: ``Focus`` (the text door's
+current room; the page switches rooms itself), ``Hangup`` (closing the socket says it),
+``Quit``'s ``interrupted`` (telnet's Ctrl-C)."""
+
+_HIDDEN = {(i.Quit, "interrupted")}
+_SANITISED = frozenset({"text", "reason"})
+"""Fields whose text reaches other people's screens (nc users' terminals too)."""
+_MEASURED = frozenset({"text"})
+"""Fields as long as a line at most (``Rules.max_line`` bytes, as on the text door)."""
+
+
+def _fields(cls: type[i.Intent]) -> dict[str, tuple[object, Any]]:
+    """``cls``'s fields a client may send: name -> (type, default or NOTHING)."""
+    hints = typing.get_type_hints(cls)
+    return {
+        field.name: (hints[field.name], field.default)
+        for field in attrs.fields(cls)
+        if (cls, field.name) not in _HIDDEN
+    }
+
+
+_SPECS: dict[str, tuple[type[i.Intent], dict[str, tuple[object, Any]]]] = {
+    kind: (cls, _fields(cls)) for kind, cls in INTENTS.items()
+}
+
+
+class BadMessage(Exception):
+    """A message that is not one of ours; the text says what is wrong with it."""
+
+
+def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
+    """``value`` if it is of the ``wanted`` type (JSON's null for ``None``); else raise."""
+    if value is None and (wanted is float or type(None) in typing.get_args(wanted)):
+        return math.inf if wanted is float else None  # Ban's seconds: null is forever
+    if wanted is str or str in typing.get_args(wanted):
+        ok = isinstance(value, str)
+    elif wanted is bool:
+        ok = isinstance(value, bool)
+    elif int in typing.get_args(wanted):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:  # a number: float | None, or Ban's float
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
+    if not ok:
+        raise BadMessage(f'"{name}" of "{kind}" must be {_describe(wanted)}')
+    return value
+
+
+def _describe(wanted: object) -> str:
+    args = typing.get_args(wanted) or (wanted,)
+    base = next(a for a in args if a is not type(None))
+    said = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
+    return said[base] + (" or null" if type(None) in args else "")
+
+
+def parse(message: str, place: Place, max_line: int) -> Item:
+    """One client message as an intent, or the door's answer if it cannot be one.
+
+    ``place`` is where the user is (its rooms), for ``command`` lines; ``max_line`` bounds
+    the text fields in UTF-8 bytes, as the text door bounds a line.
+    """
+    try:
+        return _parse(message, place, max_line)
+    except BadMessage as exc:
+        return Answer((Refused(Problem.BAD_MESSAGE, name=str(exc)),))
+
+
+def _parse(message: str, place: Place, max_line: int) -> Item:
+    try:
+        obj = json.loads(message)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+        raise BadMessage("not JSON") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise BadMessage('not an object with a "type"')
+    kind = obj.pop("type")
+    if kind == "command":
+        return _command(obj, place, max_line)
+    if kind not in _SPECS:
+        raise BadMessage(f'unknown type "{kind[:32]}"')
+    cls, fields = _SPECS[kind]
+    if unknown := sorted(set(obj) - set(fields)):
+        raise BadMessage(f'"{kind}" has no field "{unknown[0][:32]}"')
+    values: dict[str, Any] = {}
+    for name, (wanted, default) in fields.items():
+        if name not in obj:
+            if default is attrs.NOTHING:
+                raise BadMessage(f'"{kind}" needs "{name}"')
+            continue
+        value = _value(kind, name, wanted, obj[name])
+        if name in _MEASURED and len(value.encode()) > max_line:
+            return Answer((Refused(Problem.LINE_TOO_LONG, limit=max_line),))
+        values[name] = sanitize(value) if name in _SANITISED else value
+    return cls(**values)
+
+
+def _command(obj: dict[str, Any], place: Place, max_line: int) -> Item:
+    """``{"type": "command", "line": "/join #x", "room": "#lobby"}``, as the text door
+    reads the line with ``room`` as its current room."""
+    line, room = obj.get("line"), obj.get("room", place.current)
+    if not isinstance(line, str) or not line.startswith("/"):
+        raise BadMessage('"line" of "command" must be a string starting with /')
+    if not isinstance(room, str):
+        raise BadMessage('"room" of "command" must be a string')
+    if len(line.encode()) > max_line:
+        return Answer((Refused(Problem.LINE_TOO_LONG, limit=max_line),))
+    word, _, args = sanitize(line)[1:].partition(" ")
+    command = COMMANDS.get(word.lower())
+    if command is None:
+        return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))
+    if command.parse is None:
+        return Answer((Help(HELP),))
+    parsed = command.parse(args.strip(), Place(place.rooms, room))
+    return Answer((parsed,)) if isinstance(parsed, Refused) else parsed
+
+
+# -- events to JSON ------------------------------------------------------------------------
+
+
+def _sentence(event: Event) -> str:
+    """What the text door says for ``event``, as one line of plain text."""
+    return text.render([event]).decode("utf-8", "replace").strip().removeprefix("* ")
+
+
+def _number(value: float) -> float | None:
+    return None if math.isinf(value) else value  # JSON has no infinity: null is "never"
+
+
+def _set_fields(event: Refused | Done) -> dict[str, Any]:
+    """The parameters that are set (a refusal names only the ones its problem uses)."""
+    values = attrs.asdict(event, filter=lambda a, v: v != a.default and a.name != "problem")
+    values.pop("outcome", None)
+    if "until" in values:
+        values["until"] = _number(values["until"])
+    return values
+
+
+def _history(e: History) -> dict[str, Any]:
+    entries = [
+        {"time": x.time, "kind": x.kind.value, "room": x.room, "name": x.name, "text": x.text}
+        | ({"target": x.target} if x.target else {})
+        for x in e.entries
+    ]
+    return {"type": "history", "title": e.title, "asked": e.asked, "entries": entries}
+
+
+_ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
+    Greeting: lambda e: {"type": "greeting", "protocol": PROTOCOL, "version": __version__},
+    AskName: lambda e: {"type": "ask-name"},
+    Welcome: lambda e: {"type": "welcome", "name": e.name, "online": e.online, "rooms": e.rooms},
+    Joined: lambda e: {
+        "type": "joined", "name": e.name, "account": e.account, "chat": e.room is None
+    },
+    Left: lambda e: {
+        "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None
+    },
+    Said: lambda e: {"type": "said", "name": e.name, "text": e.text, "account": e.account},
+    Action: lambda e: {"type": "action", "name": e.name, "text": e.text, "account": e.account},
+    Away: lambda e: {"type": "away", "name": e.name, "text": e.text},
+    AccountChanged: lambda e: {"type": "account", "name": e.name, "account": e.account},
+    Private: lambda e: {
+        "type": "private", "peer": e.peer, "text": e.text, "incoming": e.incoming,
+        "action": e.action, "away": e.away,
+    },
+    NickChanged: lambda e: {"type": "nick", "old": e.old, "new": e.new},
+    TopicChanged: lambda e: {
+        "type": "topic-changed", "room": e.room, "name": e.name, "text": e.text
+    },
+    RoomEntered: lambda e: {
+        "type": "room-entered", "room": e.room, "members": e.members, "topic": e.topic,
+        "joined": e.joined,
+    },
+    Topic: lambda e: {"type": "topic", "room": e.room, "text": e.text, "by": e.by, "at": e.at},
+    RoomLeft: lambda e: {"type": "room-left", "room": e.room, "rooms": list(e.rooms)},
+    UserList: lambda e: {
+        "type": "users", "room": e.room, "total": e.total, "names": list(e.names),
+        "admins": sorted(e.admins), "label": e.label,
+    },
+    RoomList: lambda e: {
+        "type": "rooms", "total": e.total, "label": e.label,
+        "rooms": [
+            {"name": name, "members": members, "topic": topic}
+            for (name, members), topic in zip(e.rooms, e.topics or [""] * len(e.rooms), strict=True)
+        ],
+    },
+    Whois: lambda e: {
+        "type": "whois", "name": e.name, "rooms": list(e.rooms), "since": e.since,
+        "idle": e.idle, "account": e.account, "admin": e.admin, "away": e.away,
+        "label": e.label, "message": _sentence(e),
+    },
+    History: _history,
+    Help: lambda e: {
+        "type": "help", "commands": [{"usage": u, "summary": s} for u, s in e.commands]
+    },
+    Refused: lambda e: {"type": "refused", "problem": e.problem.value} | _set_fields(e)
+    | {"message": _sentence(e)},
+    Done: lambda e: {"type": "done", "outcome": e.outcome.value} | _set_fields(e)
+    | {"message": _sentence(e)},
+    Goodbye: lambda e: {"type": "goodbye", "reason": e.reason.value},
+    Disconnected: lambda e: {
+        "type": "disconnected", "reason": e.reason.value, "message": _sentence(e)
+    },
+}  # fmt: skip
+"""Every event the rules make, as a JSON object (docs/protocol.md lists them)."""
+
+_IN_A_ROOM = frozenset({Joined, Left, Said, Action, Away, AccountChanged, NickChanged})
+"""Broadcasts that name the room they happened in only by where they are delivered."""
+
+
+def encode(events: Sequence[Event]) -> bytes:
+    """``events`` for one connection, as one JSON array (UTF-8)."""
+    return dump([_ENCODE[type(e)](e) for e in events])
+
+
+def encode_room(events: Sequence[Event], room: str, wall: float) -> bytes:
+    """A room's broadcasts, each with the ``room`` and the server's ``time`` (Unix time)."""
+    objects = []
+    for event in events:
+        obj = _ENCODE[type(event)](event)
+        if type(event) in _IN_A_ROOM:
+            obj["room"] = room
+        obj["time"] = wall
+        objects.append(obj)
+    return dump(objects)
+
+
+def dump(objects: list[dict[str, Any]]) -> bytes:
+    # ensure_ascii=False: UTF-8 is shorter for most scripts, and the frame is text anyway.
+    return json.dumps(objects, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,305 @@
+"""The web door: one WebSocket connection (after the HTTP upgrade in site.py).
+
+wsproto reads the client's frames; the door keeps each complete text message and parses
+it (dialect.py) only when the session asks for the next item, like the text door's lines.
+Everything the server sends is a frame from frames.py holding a JSON array of events.
+
+Web-door rules (the rules in chat/ know none of them):
+
+1. A message is at most ``MAX_MESSAGE`` characters; a longer one closes the connection
+   with 1009. Binary messages close it with 1003, broken frames or UTF-8 with wsproto's
+   code (1002, 1007). Nothing after such a close is read.
+2. A ping is answered with a pong, in order with the replies; the client's close is
+   answered with a close, then the connection hangs up.
+3. After ``ping_interval`` seconds of silence the server pings; no answer within
+   ``ping_timeout`` drops the connection (``Reason.PING_TIMEOUT``).
+4. A line said in a room is echoed to its sender once the rules took it (the page shows
+   one's own lines only once they are really sent).
+5. Whenever the server ends the connection it says why in a close frame (``farewell``).
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import attrs
+from wsproto import WSConnection
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import (
+    Disconnected,
+    Done,
+    Event,
+    Local,
+    NickChanged,
+    Reason,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+    Welcome,
+)
+from chat_trio.chat.problems import Outcome
+from chat_trio.chat.state import Phase
+from chat_trio.chat.world import name_key
+from chat_trio.doors import Answer, Free, Item, View
+from chat_trio.doors.lines import DEFAULT_MAX_LINE
+from chat_trio.doors.text.commands import Place
+from chat_trio.doors.text.door import follow
+from chat_trio.doors.web import dialect, frames
+from chat_trio.doors.web.frames import CloseCode
+
+MAX_MESSAGE = 16 * 1024
+"""Characters in one client message (16 KiB of ASCII; at most 64 KiB held). A chat line
+is far shorter (``Rules.max_line``); this leaves room for a pasted paragraph, and the
+close (1009) says what went wrong."""
+
+
+@attrs.frozen
+class WebSettings:
+    """The web door's timers (``--ping-interval`` sets both doors' pings)."""
+
+    ping_interval: float = 90.0  #: seconds of silence before the server pings
+    ping_timeout: float = 60.0  #: seconds to answer before the connection is dropped
+
+
+@attrs.frozen
+class Frame(Local):
+    """A frame the door made itself (a pong, a ping, the answer to a close)."""
+
+    data: bytes
+
+
+@attrs.frozen
+class Echo(Local):
+    """The user's own line, taken by the rules: shown to it as it is to the room."""
+
+    room: str
+    name: str
+    text: str
+    action: bool
+
+
+@attrs.frozen
+class _Close:
+    """The connection ends here: answer with ``code`` (None: the socket is gone)."""
+
+    code: CloseCode | None
+    reason: str = ""
+
+
+_CLOSE_BECAUSE: dict[Reason, tuple[CloseCode, str]] = {
+    Reason.QUIT: (CloseCode.NORMAL, "goodbye"),
+    Reason.CLOSED: (CloseCode.NORMAL, ""),
+    Reason.SHUTDOWN: (CloseCode.GOING_AWAY, "server shutting down"),
+    Reason.PING_TIMEOUT: (CloseCode.GOING_AWAY, "ping timeout"),
+    Reason.ERROR: (CloseCode.ERROR, "server error"),
+    Reason.SLOW: (CloseCode.POLICY, "too slow to receive"),
+    Reason.KICKED: (CloseCode.POLICY, "kicked"),
+    Reason.BANNED: (CloseCode.POLICY, "banned"),
+    Reason.FLOOD: (CloseCode.POLICY, "flooding"),
+    Reason.IDLE: (CloseCode.POLICY, "idle"),
+    Reason.BAD_NAME: (CloseCode.POLICY, "too many invalid usernames"),
+    Reason.NAME_TIMEOUT: (CloseCode.POLICY, "no valid username in time"),
+}
+"""The close frame for each way the server ends a connection (LOST and INTERRUPTED
+cannot happen here: there is nobody to tell, and no telnet)."""
+
+
+def room_view(events: Sequence[Event], room: str, wall: float) -> bytes:
+    """Broadcasts to a room, as every web member sees them."""
+    return frames.text(dialect.encode_room(events, room, wall))
+
+
+class WebDoor:
+    """One WebSocket connection's door (see ``doors.Door``)."""
+
+    __slots__ = (
+        "_closed", "_last_heard", "_max_line", "_messages", "_next", "_partial", "_ping_sent",
+        "_pushed", "_queue", "_said", "_sent_close", "_size", "_ws", "name", "place",
+        "settings",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ws: WSConnection,
+        settings: WebSettings | None = None,
+        max_line: int = DEFAULT_MAX_LINE,
+        now: float = 0.0,
+    ) -> None:
+        """``ws``: a server connection that has accepted the upgrade."""
+        self._ws = ws
+        self.settings = settings or WebSettings()
+        self._max_line = max_line
+        self._messages: list[str | Answer | _Close] = []  # read, not parsed yet
+        self._next = 0
+        self._partial: list[str] = []  # a message arriving in several frames
+        self._size = 0
+        self._closed = False  # nothing more is read
+        self._sent_close = False
+        self._queue: list[Item] = []  # items the door adds (NAMES after a join)
+        self._pushed: Item | None = None
+        self._said: i.Say | None = None
+        self._last_heard = now
+        self._ping_sent: float | None = None
+        self.name = ""  # the user's name, for echoes
+        self.place = Place()  # the user's rooms, for command lines
+
+    # -- bytes to items --------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray, now: float = 0.0) -> None:
+        self._last_heard = now
+        self._ping_sent = None
+        if self._closed:
+            return
+        if self._next:
+            del self._messages[: self._next]
+            self._next = 0
+        self._ws.receive_data(bytes(data) if data else None)
+        for event in self._ws.events():
+            if isinstance(event, TextMessage):
+                self._text(event)
+            elif isinstance(event, Ping):
+                self._messages.append(Answer((Frame(frames.pong(event.payload)),)))
+            elif isinstance(event, BytesMessage):
+                self._close(CloseCode.UNSUPPORTED, "binary messages are not used")
+            elif isinstance(event, CloseConnection):
+                if event.code in (1005, 1006):  # no code given; the socket is gone
+                    code = None if event.code == 1006 else CloseCode.NORMAL
+                    self._close(code)
+                else:
+                    known = event.code in CloseCode._value2member_map_
+                    self._close(CloseCode(event.code) if known else CloseCode.NORMAL)
+            if self._closed:
+                break
+
+    def _text(self, event: TextMessage) -> None:
+        self._size += len(event.data)
+        if self._size > MAX_MESSAGE:
+            self._close(CloseCode.TOO_BIG, f"a message is at most {MAX_MESSAGE} characters")
+            return
+        self._partial.append(event.data)
+        if event.message_finished:
+            self._messages.append("".join(self._partial))
+            self._partial.clear()
+            self._size = 0
+
+    def _close(self, code: CloseCode | None, reason: str = "") -> None:
+        self._partial.clear()
+        self._messages.append(_Close(code, reason))
+        self._closed = True
+
+    def backlog(self) -> int:
+        return len(self._messages) - self._next + len(self._queue) + (self._pushed is not None)
+
+    def push_back(self, item: Item) -> None:
+        assert self._pushed is None, "one item is pushed back at a time"
+        self._pushed = item
+
+    def next_item(self, phase: Phase) -> Item | None:
+        item = self._next_item()
+        self._said = item if isinstance(item, i.Say) else None
+        return item
+
+    def _next_item(self) -> Item | None:
+        if self._pushed is not None:
+            item, self._pushed = self._pushed, None
+            return item
+        if self._queue:
+            return self._queue.pop(0)
+        if self._next == len(self._messages):
+            return None
+        message = self._messages[self._next]
+        self._next += 1
+        if isinstance(message, _Close):
+            return self._hang_up(message)
+        if isinstance(message, Answer):
+            return message
+        return dialect.parse(message, self.place, self._max_line)
+
+    def _hang_up(self, close: _Close) -> Item:
+        if close.code is None:
+            return i.Hangup()
+        self._sent_close = True
+        self._queue.append(i.Hangup())
+        return Answer((Frame(frames.close(close.code, close.reason)),))
+
+    def observe(self, events: Sequence[Event]) -> None:
+        refused = False
+        for event in events:
+            logged_in = isinstance(event, Done) and event.outcome is Outcome.LOGGED_IN
+            if isinstance(event, Welcome) or logged_in:
+                self.name = event.name  # type: ignore[union-attr]
+            elif isinstance(event, NickChanged) and event.old == self.name:
+                self.name = event.new
+            elif isinstance(event, RoomEntered | RoomLeft):
+                follow(self.place, event)
+                if isinstance(event, RoomEntered) and event.joined:
+                    # The page shows who is in each room: ask, as IRC's NAMES does.
+                    self._queue.append(Free(i.ListUsers(event.room, label="members")))
+            elif isinstance(event, Refused):
+                refused = True
+        if self._said is not None and not refused:
+            said, self._said = self._said, None
+            room = self.place.rooms.get(name_key(said.room))
+            if room is not None:
+                self._queue.insert(0, Answer((Echo(room, self.name, said.text, said.action),)))
+
+    # -- events to bytes -------------------------------------------------------------------
+
+    def render(self, events: Sequence[Event]) -> bytes:
+        if not any(isinstance(e, Local) for e in events):
+            return frames.text(dialect.encode(events))
+        parts: list[bytes] = []
+        run: list[Event] = []
+        for event in events:
+            if isinstance(event, Frame):
+                if run:
+                    parts.append(frames.text(dialect.encode(run)))
+                    run = []
+                parts.append(event.data)
+            elif isinstance(event, Echo):
+                kind = "action" if event.action else "said"
+                obj = {"type": kind, "room": event.room, "name": event.name, "text": event.text}
+                parts.append(frames.text(dialect.dump([obj | {"own": True}])))
+            else:
+                run.append(event)
+        if run:
+            parts.append(frames.text(dialect.encode(run)))
+        return b"".join(parts)
+
+    def view(self, room: str) -> View:
+        return room_view
+
+    def views_changed(self) -> list[tuple[str, View]]:
+        return []  # every web member sees a room the same way
+
+    def farewell(self, reason: Reason, *, cut: bool) -> bytes:
+        if self._sent_close or reason is Reason.LOST or cut:  # cut: a frame is half sent
+            return b""
+        self._sent_close = True
+        code, said = _CLOSE_BECAUSE.get(reason, (CloseCode.NORMAL, ""))
+        notice = self.render([Disconnected(reason)]) if reason is Reason.SLOW else b""
+        return notice + frames.close(code, said)
+
+    # -- keepalive -------------------------------------------------------------------------
+
+    def deadline(self) -> float:
+        if self._closed:
+            return math.inf
+        if self._ping_sent is not None:
+            return self._ping_sent + self.settings.ping_timeout
+        return self._last_heard + self.settings.ping_interval
+
+    def expire(self, now: float) -> Item | None:
+        if self._closed:
+            return None
+        if self._ping_sent is not None:
+            return i.Hangup(timed_out=True) if now >= self.deadline() else None
+        if now >= self.deadline():
+            self._ping_sent = now
+            return Answer((Frame(frames.ping(b"chat-trio")),))
+        return None

@@ -1,0 +1,304 @@
+"""The web door's JSON dialect, sans-I/O: every intent from JSON, every event to JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import typing
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chat_trio import __version__
+from chat_trio.chat import events as ev
+from chat_trio.chat import intents as i
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.doors import Answer
+from chat_trio.doors.text.commands import Place
+from chat_trio.doors.web import dialect
+
+LOBBY = Place({"#lobby": "#lobby"}, "#lobby")
+
+
+def parse(obj: Any, place: Place = LOBBY, max_line: int = 2048) -> Any:
+    return dialect.parse(obj if isinstance(obj, str) else json.dumps(obj), place, max_line)
+
+
+def refusal(item: Any) -> ev.Refused:
+    assert isinstance(item, Answer), item
+    (refused,) = item.events
+    assert isinstance(refused, ev.Refused)
+    return refused
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ({"type": "choose-name", "name": "Carol"}, i.ChooseName("Carol")),
+        ({"type": "log-in", "name": "Carol", "password": "pw"}, i.LogIn("Carol", "pw")),
+        ({"type": "rename", "name": "Caro"}, i.Rename("Caro")),
+        ({"type": "say", "room": "#lobby", "text": "hi"}, i.Say("#lobby", "hi")),
+        (
+            {"type": "say", "room": "#x", "text": "waves", "action": True},
+            i.Say("#x", "waves", True),
+        ),
+        ({"type": "send-private", "name": "Bob", "text": "psst"}, i.SendPrivate("Bob", "psst")),
+        ({"type": "set-away", "text": "lunch"}, i.SetAway("lunch")),
+        ({"type": "join", "room": "#rust"}, i.Join("#rust")),
+        ({"type": "leave", "room": "#rust"}, i.Leave("#rust")),
+        ({"type": "show-topic", "room": "#rust"}, i.ShowTopic("#rust")),
+        ({"type": "set-topic", "room": "#rust", "text": "ok"}, i.SetTopic("#rust", "ok")),
+        ({"type": "list-users"}, i.ListUsers()),
+        ({"type": "list-users", "room": "#rust", "limit": 5}, i.ListUsers("#rust", 5)),
+        ({"type": "list-rooms", "limit": None}, i.ListRooms()),
+        ({"type": "look-up", "name": "Bob", "label": "x"}, i.LookUp("Bob", "x")),
+        ({"type": "look-up"}, i.LookUp()),
+        (
+            {"type": "read-history", "room": "#rust", "limit": 50, "before": 1764590000.5},
+            i.ReadHistory(50, room="#rust", before=1764590000.5),
+        ),
+        ({"type": "read-history", "peer": "Bob"}, i.ReadHistory(peer="Bob")),
+        ({"type": "register", "password": "secret"}, i.Register("secret")),
+        ({"type": "change-password", "old": "a", "new": "b"}, i.ChangePassword("a", "b")),
+        ({"type": "unregister", "password": "a"}, i.Unregister("a")),
+        ({"type": "kick", "name": "Eve", "reason": "spam"}, i.Kick("Eve", "spam")),
+        ({"type": "ban", "target": "Eve", "seconds": 3600}, i.Ban("Eve", 3600)),
+        ({"type": "ban", "target": "Eve", "seconds": None}, i.Ban("Eve", math.inf)),
+        ({"type": "unban", "target": "Eve"}, i.Unban("Eve")),
+        ({"type": "quit"}, i.Quit()),
+    ],
+)
+def test_web_dialect_parses_each_intent(message: dict[str, Any], intent: i.Intent) -> None:
+    assert parse(message) == intent
+
+
+def test_web_dialect_covers_every_intent_but_the_doors_own() -> None:
+    covered = set(dialect.INTENTS.values())
+    every = set(typing.get_args(i.Intent))
+    assert every - covered == {i.Focus, i.Hangup}
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("{not json", "not JSON"),
+        ("[" * 16_000, "not JSON"),
+        ("[1, 2]", 'not an object with a "type"'),
+        ('{"name": "x"}', 'not an object with a "type"'),
+        ('{"type": 7}', 'not an object with a "type"'),
+        ('{"type": "dance"}', 'unknown type "dance"'),
+        ('{"type": "join"}', '"join" needs "room"'),
+        ('{"type": "join", "room": 5}', '"room" of "join" must be a string'),
+        ('{"type": "join", "room": "#a", "rom": "#b"}', '"join" has no field "rom"'),
+        (
+            '{"type": "say", "room": "#a", "text": "x", "action": 1}',
+            '"action" of "say" must be true or false',
+        ),
+        (
+            '{"type": "list-users", "limit": true}',
+            '"limit" of "list-users" must be a whole number or null',
+        ),
+        (
+            '{"type": "list-users", "limit": 2.5}',
+            '"limit" of "list-users" must be a whole number or null',
+        ),
+        (
+            '{"type": "read-history", "before": "yesterday"}',
+            '"before" of "read-history" must be a number or null',
+        ),
+        (
+            '{"type": "read-history", "before": 1e999}',
+            '"before" of "read-history" must be a number or null',
+        ),
+        ('{"type": "ban", "target": "x", "seconds": "1h"}', '"seconds" of "ban" must be a number'),
+        ('{"type": "quit", "interrupted": true}', '"quit" has no field "interrupted"'),
+        (
+            '{"type": "command", "line": "no slash"}',
+            '"line" of "command" must be a string starting with /',
+        ),
+        ('{"type": "command", "line": "/me", "room": []}', '"room" of "command" must be a string'),
+    ],
+)
+def test_web_dialect_refuses_what_is_not_a_message(message: str, problem: str) -> None:
+    refused = refusal(parse(message))
+    assert refused == ev.Refused(Problem.BAD_MESSAGE, name=problem)
+
+
+def test_web_dialect_bounds_text_like_a_line() -> None:
+    refused = refusal(parse({"type": "say", "room": "#a", "text": "é" * 1025}, max_line=2048))
+    assert refused == ev.Refused(Problem.LINE_TOO_LONG, limit=2048)
+    assert parse({"type": "say", "room": "#a", "text": "é" * 1024}) == i.Say("#a", "é" * 1024)
+    assert refusal(parse({"type": "command", "line": "/me " + "x" * 3000})).problem is (
+        Problem.LINE_TOO_LONG
+    )
+
+
+def test_web_dialect_sanitises_what_others_see_but_not_passwords() -> None:
+    said = parse({"type": "say", "room": "#a", "text": "red\x1b[31m\x07 \u202eevil"})
+    assert said == i.Say("#a", "red evil")
+    assert parse({"type": "kick", "name": "Eve", "reason": "\x1b[2Jbye"}) == i.Kick("Eve", "bye")
+    assert parse({"type": "register", "password": "p\x07w"}) == i.Register("p\x07w")
+
+
+def test_web_dialect_reads_command_lines_with_the_text_doors_table() -> None:
+    rooms = Place({"#lobby": "#lobby", "#rust": "#rust"}, "#lobby")
+    assert parse({"type": "command", "line": "/join #x"}) == i.Join("#x")
+    assert parse({"type": "command", "line": "/msg bob hi there"}) == i.SendPrivate(
+        "bob", "hi there"
+    )
+    assert parse({"type": "command", "line": "/me waves", "room": "#rust"}, rooms) == i.Say(
+        "#rust", "waves", action=True
+    )
+    assert parse({"type": "command", "line": "/topic new", "room": "#rust"}, rooms) == i.SetTopic(
+        "#rust", "new"
+    )
+    assert parse({"type": "command", "line": "/nick Caro"}) == i.Rename("Caro")
+    assert parse({"type": "command", "line": "/quit"}) == i.Quit()
+    assert refusal(parse({"type": "command", "line": "/msg bob"})) == ev.Refused(
+        Problem.USAGE, name="/msg <user> <text>"
+    )
+    assert refusal(parse({"type": "command", "line": "/frobnicate"})) == ev.Refused(
+        Problem.UNKNOWN_COMMAND, name="frobnicate"
+    )
+    help_answer = parse({"type": "command", "line": "/help"})
+    assert isinstance(help_answer, Answer) and isinstance(help_answer.events[0], ev.Help)
+
+
+@given(st.text(max_size=200))
+def test_web_dialect_never_fails_on_any_text(message: str) -> None:
+    item = dialect.parse(message, LOBBY, 2048)
+    assert item is not None
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["type", "room", "text", "name", "limit", "before", "action", "line"]),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=20),
+            st.sampled_from([*sorted(dialect.INTENTS), "command"]),
+            st.lists(st.integers(), max_size=2),
+        ),
+    )
+)
+def test_web_dialect_never_fails_on_any_object(obj: dict[str, Any]) -> None:
+    item = dialect.parse(json.dumps(obj), LOBBY, 2048)
+    assert item is not None
+
+
+# -- events --------------------------------------------------------------------------------
+
+ENTRY = ev.Entry(1764590000.0, ev.Kind.SAID, "#lobby", "Alice", "hi")
+PM_ENTRY = ev.Entry(1764590001.0, ev.Kind.PRIVATE, "", "Alice", "psst", target="Bob")
+
+SAMPLES: list[ev.Event] = [
+    ev.Greeting(),
+    ev.AskName(),
+    ev.Welcome("Carol", 3, 2),
+    ev.Joined("Bob", None, "bob"),
+    ev.Left("Bob", ev.Reason.LOST, "#rust"),
+    ev.Said("Bob", "<img src=x onerror=alert(1)>", "bob"),
+    ev.Action("Bob", "waves"),
+    ev.Away("Bob", "lunch"),
+    ev.AccountChanged("Bob", "bob"),
+    ev.Private("Bob", "psst", incoming=True, away="out"),
+    ev.NickChanged("Bob", "Robert"),
+    ev.TopicChanged("Bob", "#rust", "crabs"),
+    ev.RoomEntered("#rust", 2, "crabs", joined=True),
+    ev.Topic("#rust", "crabs", "Bob", 1764590000.0),
+    ev.RoomLeft("#rust", ("#lobby",)),
+    ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
+    ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),
+    ev.Whois("Bob", ("#lobby",), 1764590000.0, 12.0, "bob", admin=True, away="lunch"),
+    ev.History("#lobby", (ENTRY, PM_ENTRY), "2026-12-01", asked=True),
+    ev.Help((("/help", "show this list"),)),
+    ev.Refused(Problem.NAME_TAKEN, name="Bob"),
+    ev.Done(Outcome.BANNED, name="Eve", kind="address", key="203.0.113.7", until=math.inf),
+    ev.Goodbye(ev.Reason.QUIT),
+    ev.Disconnected(ev.Reason.SHUTDOWN),
+]
+
+
+def test_web_dialect_samples_cover_every_event() -> None:
+    rules_events = {t for t in typing.get_args(ev.Event) if t is not ev.Local}
+    assert {type(e) for e in SAMPLES} == rules_events
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
+def test_web_dialect_encodes_each_event_as_one_typed_object(event: ev.Event) -> None:
+    (obj,) = json.loads(dialect.encode([event]))
+    assert isinstance(obj["type"], str) and obj["type"]
+    # Every field of the event is there (a refusal or a confirmation: those that are set).
+    fields = attrs.fields_dict(type(event))  # type: ignore[arg-type]
+    if not isinstance(event, ev.Refused | ev.Done):
+        assert len(obj) >= len(fields)
+
+
+def test_web_dialect_event_objects_say_what_the_page_shows() -> None:
+    objects = json.loads(dialect.encode(SAMPLES))
+    by_type = {o["type"]: o for o in objects}
+    assert by_type["greeting"] == {"type": "greeting", "protocol": 1, "version": __version__}
+    assert by_type["said"]["text"] == "<img src=x onerror=alert(1)>"  # as typed: the page escapes
+    assert by_type["refused"] == {
+        "type": "refused",
+        "problem": "name-taken",
+        "name": "Bob",
+        "message": 'The name "Bob" is already taken; please choose another.',
+    }
+    assert by_type["done"] == {
+        "type": "done",
+        "outcome": "banned",
+        "name": "Eve",
+        "kind": "address",
+        "key": "203.0.113.7",
+        "until": None,
+        "message": "Banned Eve's address (203.0.113.7) forever.",
+    }
+    assert by_type["history"]["entries"] == [
+        {"time": 1764590000.0, "kind": "said", "room": "#lobby", "name": "Alice", "text": "hi"},
+        {
+            "time": 1764590001.0,
+            "kind": "pm",
+            "room": "",
+            "name": "Alice",
+            "text": "psst",
+            "target": "Bob",
+        },
+    ]
+    assert by_type["users"]["admins"] == ["Alice"]
+    assert by_type["rooms"]["rooms"][1] == {"name": "#rust", "members": 2, "topic": "crabs"}
+    assert by_type["disconnected"]["message"] == "Server is shutting down. Goodbye!"
+    assert by_type["left"] == {"type": "left", "name": "Bob", "reason": "lost", "chat": False}
+
+
+def test_web_dialect_room_broadcasts_carry_the_room_and_the_time() -> None:
+    sent = dialect.encode_room(
+        [ev.Said("Bob", "hi"), ev.Joined("Eve"), ev.NickChanged("Eve", "Eva")],
+        "#rust",
+        1764590000.25,
+    )
+    assert json.loads(sent) == [
+        {
+            "type": "said",
+            "name": "Bob",
+            "text": "hi",
+            "account": "",
+            "room": "#rust",
+            "time": 1764590000.25,
+        },
+        {
+            "type": "joined",
+            "name": "Eve",
+            "account": "",
+            "chat": True,
+            "room": "#rust",
+            "time": 1764590000.25,
+        },
+        {"type": "nick", "old": "Eve", "new": "Eva", "room": "#rust", "time": 1764590000.25},
+    ]

@@ -1,0 +1,361 @@
+"""The web door, sans-I/O: WebSocket frames in, JSON events out, through the real rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    Request,
+    TextMessage,
+)
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.events import Reason
+from chat_trio.chat.world import Rules
+from chat_trio.doors.web import frames
+from chat_trio.doors.web.door import MAX_MESSAGE, WebDoor, WebSettings
+from chat_trio.doors.web.site import Site, Upgraded
+from tests.helpers import Harness, splits
+
+
+class Browser:
+    """The client side of one web connection: wsproto, as a browser would frame it."""
+
+    def __init__(self, settings: WebSettings | None = None) -> None:
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        exchange = Site(settings=settings or WebSettings()).exchange()
+        exchange.receive_data(self.ws.send(Request(host="127.0.0.1:8081", target="/ws")))
+        upgraded = exchange.next_action()
+        assert isinstance(upgraded, Upgraded)
+        self.ws.receive_data(upgraded.response)
+        assert isinstance(next(self.ws.events()), AcceptConnection)
+        self.door: WebDoor = upgraded.door
+        self.closed: CloseConnection | None = None
+        self.pongs: list[bytes] = []
+        self.pings: list[bytes] = []
+
+    def message(self, obj: Any) -> bytes:
+        return self.ws.send(TextMessage(obj if isinstance(obj, str) else json.dumps(obj)))
+
+    def events(self, data: bytes | bytearray) -> list[dict[str, Any]]:
+        """The JSON events in ``data`` (what the server sent), in order."""
+        self.ws.receive_data(bytes(data))
+        found: list[dict[str, Any]] = []
+        for event in self.ws.events():
+            if isinstance(event, TextMessage):
+                batch = json.loads(event.data)
+                assert isinstance(batch, list) and batch, "a frame is a non-empty array"
+                found.extend(batch)
+            elif isinstance(event, CloseConnection):
+                self.closed = event
+            elif isinstance(event, Pong):
+                self.pongs.append(bytes(event.payload))
+            elif isinstance(event, Ping):
+                self.pings.append(bytes(event.payload))
+        return found
+
+
+class Web(Harness):
+    """The harness with browsers beside nc users."""
+
+    def __init__(self, rules: Rules | None = None, **kwargs: Any) -> None:
+        super().__init__(rules or Rules(flood_rate=0), **kwargs)
+        self.browsers: dict[int, Browser] = {}
+
+    def open(self, conn: int, settings: WebSettings | None = None) -> Browser:
+        browser = Browser(settings)
+        self.browsers[conn] = browser
+        self.connect(conn, door=browser.door)
+        return browser
+
+    def say(self, conn: int, obj: Any) -> list[dict[str, Any]]:
+        """Send one message from ``conn``'s browser; return the events it got back."""
+        self.send(conn, self.browsers[conn].message(obj))
+        return self.seen(conn)
+
+    def seen(self, conn: int) -> list[dict[str, Any]]:
+        data = bytes(self.received[conn])
+        self.received[conn].clear()
+        return self.browsers[conn].events(data)
+
+    def enter(self, conn: int, name: str) -> list[dict[str, Any]]:
+        self.open(conn)
+        assert [e["type"] for e in self.seen(conn)] == ["greeting", "ask-name"]
+        return self.say(conn, {"type": "choose-name", "name": name})
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+def test_web_door_a_browser_user_chats_with_an_nc_user() -> None:
+    web = Web()
+    web.register(1, "Alice")
+    entered = web.enter(2, "Carol")
+    assert types(entered) == ["welcome", "room-entered", "users"]
+    assert entered[2] == {
+        "type": "users", "room": "#lobby", "total": 2, "names": ["Alice", "Carol"],
+        "admins": [], "label": "members",
+    }  # fmt: skip
+    assert web.take(1) == "* Carol joined the chat\r\n"
+    web.send(1, b"hello <b>Carol</b>\r\n")
+    (said,) = web.seen(2)
+    assert said == {
+        "type": "said", "name": "Alice", "text": "hello <b>Carol</b>", "account": "",
+        "room": "#lobby", "time": web.wall,
+    }  # fmt: skip
+    echo = web.say(2, {"type": "say", "room": "#lobby", "text": "hi Alice"})
+    assert echo == [
+        {"type": "said", "room": "#lobby", "name": "Carol", "text": "hi Alice", "own": True}
+    ]
+    assert web.take(1) == "Carol: hi Alice\r\n"
+    web.say(2, {"type": "command", "line": "/me waves", "room": "#lobby"})
+    assert web.take(1) == "* Carol waves\r\n"
+
+
+def test_web_door_refusals_come_with_the_text_doors_sentence_and_no_echo() -> None:
+    web = Web()
+    web.register(1, "Alice")
+    web.open(2)
+    web.seen(2)
+    (taken, ask) = web.say(2, {"type": "choose-name", "name": "alice"})
+    assert taken["problem"] == "name-taken"
+    assert taken["message"] == 'The name "alice" is already taken; please choose another.'
+    assert ask == {"type": "ask-name"}
+    web.say(2, {"type": "choose-name", "name": "Carol"})
+    web.take(1)
+    (refused,) = web.say(2, {"type": "say", "room": "#nowhere", "text": "hi"})
+    assert refused["type"] == "refused"  # and no echo of a line nobody got
+    assert web.take(1) == ""
+
+
+def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
+    web = Web()
+    web.enter(1, "Carol")
+    web.register(2, "Alice")
+    web.seen(1)
+    joined = web.say(1, {"type": "join", "room": "#rust"})
+    assert types(joined) == ["room-entered", "users"]
+    assert joined[1]["names"] == ["Carol"]
+    web.line(2, "/join #rust")
+    assert web.seen(1) == [
+        {
+            "type": "joined",
+            "name": "Alice",
+            "account": "",
+            "chat": False,
+            "room": "#rust",
+            "time": web.wall,
+        }
+    ]
+    web.line(2, "/nick Alicia")
+    renamed = web.seen(1)
+    assert {e["room"] for e in renamed} == {"#lobby", "#rust"}  # one per shared room
+    assert all(e["type"] == "nick" and e["new"] == "Alicia" for e in renamed)
+    left = web.say(1, {"type": "leave", "room": "#rust"})
+    assert left == [{"type": "room-left", "room": "#rust", "rooms": ["#lobby"]}]
+
+
+def test_web_door_reads_any_split_of_its_frames() -> None:
+    for cut in splits(
+        Browser().message({"type": "choose-name", "name": "Carol"}) + Browser().message("{")
+    ):
+        web = Web()
+        browser = web.open(1)
+        web.seen(1)
+        events = []
+        for piece in cut:
+            if piece:
+                web.send(1, piece)
+                events += browser.events(web.received[1])
+                web.received[1].clear()
+        assert types(events) == ["welcome", "room-entered", "users", "refused"], cut
+
+
+def test_web_door_answers_pings_in_order() -> None:
+    web = Web()
+    browser = web.open(1)
+    web.seen(1)
+    web.send(1, browser.ws.send(Ping(b"are you there")))
+    web.seen(1)
+    assert browser.pongs == [b"are you there"]
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ("x" * (MAX_MESSAGE + 1), 1009),
+        (b"\x00\x01", 1003),
+    ],
+)
+def test_web_door_closes_on_what_it_does_not_take(data: str | bytes, code: int) -> None:
+    web = Web()
+    browser = web.open(1)
+    web.seen(1)
+    frame = browser.ws.send(TextMessage(data) if isinstance(data, str) else BytesMessage(data))
+    web.send(1, frame)
+    web.seen(1)
+    assert browser.closed is not None and browser.closed.code == code
+    assert web.closed[1] is Reason.CLOSED
+    web.send(1, Browser().message({"type": "choose-name", "name": "Late"}))  # read no more
+    assert web.seen(1) == []
+
+
+def test_web_door_closes_on_text_that_is_not_utf8() -> None:
+    web = Web()
+    browser = web.open(1)
+    web.seen(1)
+    masked = bytes([0x81, 0x82, 0, 0, 0, 0, 0xC3, 0x28])  # mask 0, payload C3 28: not UTF-8
+    web.send(1, masked)
+    web.seen(1)
+    assert browser.closed is not None and browser.closed.code == 1007
+
+
+def test_web_door_answers_the_clients_close_then_hangs_up() -> None:
+    web = Web()
+    web.register(1, "Alice")
+    browser = web.open(2)
+    web.say(2, {"type": "choose-name", "name": "Carol"})
+    web.take(1)
+    web.send(2, browser.ws.send(CloseConnection(1000, "tab closed")))
+    web.seen(2)
+    assert browser.closed is not None and browser.closed.code == 1000
+    assert web.closed[2] is Reason.CLOSED
+    assert web.browsers[2].door.farewell(Reason.CLOSED, cut=False) == b""  # said already
+
+
+def test_web_door_pings_a_silent_client_and_drops_it_if_it_stays_silent() -> None:
+    web = Web()
+    browser = web.open(1, WebSettings(ping_interval=30, ping_timeout=20))
+    web.say(1, {"type": "choose-name", "name": "Carol"})
+    assert browser.door.deadline() == 30
+    web.expire(1, 30)
+    web.seen(1)
+    assert browser.pings == [b"chat-trio"]
+    assert browser.door.deadline() == 50
+    web.expire(1, 50)
+    assert web.closed[1] is Reason.PING_TIMEOUT
+
+
+def test_web_door_a_pong_keeps_the_connection() -> None:
+    web = Web()
+    browser = web.open(1, WebSettings(ping_interval=30, ping_timeout=20))
+    web.say(1, {"type": "choose-name", "name": "Carol"})
+    web.expire(1, 30)
+    web.now = 35
+    web.send(1, browser.ws.send(Pong(b"chat-trio")))
+    assert browser.door.deadline() == 65
+    web.expire(1, 50)
+    assert 1 not in web.closed
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "said"),
+    [
+        (Reason.QUIT, 1000, "goodbye"),
+        (Reason.SHUTDOWN, 1001, "server shutting down"),
+        (Reason.KICKED, 1008, "kicked"),
+        (Reason.FLOOD, 1008, "flooding"),
+        (Reason.ERROR, 1011, "server error"),
+    ],
+)
+def test_web_door_says_why_in_its_close_frame(reason: Reason, code: int, said: str) -> None:
+    browser = Browser()
+    browser.events(browser.door.farewell(reason, cut=False))
+    assert browser.closed is not None
+    assert (browser.closed.code, browser.closed.reason) == (code, said)
+
+
+def test_web_door_slow_consumer_notice_then_close_unless_a_frame_was_cut() -> None:
+    browser = Browser()
+    events = browser.events(browser.door.farewell(Reason.SLOW, cut=False))
+    assert events == [
+        {
+            "type": "disconnected",
+            "reason": "slow",
+            "message": "Disconnected: too slow to receive (your send queue was full).",
+        }
+    ]
+    assert browser.closed is not None and browser.closed.code == 1008
+    assert Browser().door.farewell(Reason.SLOW, cut=True) == b""  # it would land mid-frame
+
+
+def test_web_door_frames_in_every_size_class() -> None:
+    for size in (0, 125, 126, 65535, 65536, 70000):
+        browser = Browser()
+        payload = json.dumps(["x" * max(0, size - 4)]).encode()
+        browser.ws.receive_data(frames.text(payload))
+        (message,) = browser.ws.events()
+        assert isinstance(message, TextMessage) and message.data.encode() == payload
+
+
+def test_web_door_logs_in_and_registers_through_the_rules() -> None:
+    web = Web(stored=True)
+    web.enter(1, "Carol")
+    (done,) = web.say(1, {"type": "register", "password": "correct-horse"})
+    assert (done["type"], done["outcome"], done["name"]) == ("done", "registered", "Carol")
+    assert types(web.say(1, {"type": "quit"})) == ["goodbye"]
+    web.disconnect(1, web.closed[1])
+    web.open(2)
+    web.seen(2)
+    answer = web.say(2, {"type": "log-in", "name": "carol", "password": "correct-horse"})
+    assert "welcome" in types(answer) and answer[0]["name"] == "Carol"
+
+
+def test_web_door_history_pages_back() -> None:
+    web = Web(Rules(flood_rate=0, history_lines=5), stored=True)
+    web.register(1, "Alice")
+    for n in range(12):
+        web.wall += 1
+        web.line(1, f"line {n}")
+    (history,) = [e for e in web.enter(2, "Carol") if e["type"] == "history"]
+    assert [x["text"] for x in history["entries"]] == [f"line {n}" for n in range(7, 12)]
+    oldest = history["entries"][0]["time"]
+    (earlier,) = web.say(
+        2, {"type": "read-history", "room": "#lobby", "limit": 5, "before": oldest}
+    )
+    assert earlier["asked"] is True
+    assert [x["text"] for x in earlier["entries"]] == [f"line {n}" for n in range(2, 7)]
+
+
+def test_web_door_private_messages_both_ways() -> None:
+    web = Web()
+    web.register(1, "Alice")
+    web.enter(2, "Carol")
+    web.take(1)
+    sent = web.say(2, {"type": "send-private", "name": "Alice", "text": "psst"})
+    assert sent == [
+        {
+            "type": "private",
+            "peer": "Alice",
+            "text": "psst",
+            "incoming": False,
+            "action": False,
+            "away": "",
+        }
+    ]
+    assert web.take(1) == "[PM from Carol] psst\r\n"
+    web.line(1, "/msg Carol hi back")
+    (got,) = web.seen(2)
+    assert (got["type"], got["peer"], got["text"], got["incoming"]) == (
+        "private",
+        "Alice",
+        "hi back",
+        True,
+    )
+
+
+def test_web_door_intents_it_never_parses_itself() -> None:
+    door = Browser().door
+    assert door.next_item(phase=None) is None  # type: ignore[arg-type]
+    door.push_back(i.Quit())
+    assert door.backlog() == 1
+    assert door.next_item(phase=None) == i.Quit()  # type: ignore[arg-type]
