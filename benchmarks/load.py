@@ -6,10 +6,16 @@ parent (``benchmarks/run.py``) over a pipe: connect and register, flood, send at
 rate, send one line each, report, close. Every wait is bounded by a deadline.
 
 Message lines are ``m <sender> <seq> <monotonic_ns>``; the text door renders them as
-``<name>: m ...`` and the IRC door as ``:<name>!... PRIVMSG #lobby :m ...``, so receivers
-count ``": m "`` (or ``" :m "``) and can compute latency (CLOCK_MONOTONIC is shared by all
-processes on Linux). With an IRC port, some clients come in through the IRC door: they
-register with NICK and USER, send PRIVMSG #lobby and answer PINGs.
+``<name>: m ...``, the IRC door as ``:<name>!... PRIVMSG #lobby :m ...`` and the web door
+as ``{"type":"said",...,"text":"m ...","account":"","room":"#lobby",...}``, so receivers
+count ``": m "`` (or ``" :m "``, or what follows a line's text in JSON) and can compute
+latency (CLOCK_MONOTONIC is shared by all processes on Linux). With an IRC port, some
+clients come in through the IRC door: they register with NICK and USER, send PRIVMSG
+#lobby and answer PINGs. With a web port, some come in
+through the web door: they upgrade ``/ws``, choose a name and say lines as JSON in masked
+frames (the mask key is zero, which is valid and costs the client nothing); the server's
+frames are not masked, so its JSON can be counted in the raw bytes like text lines. Web
+clients do not answer the server's pings (after 90 s of silence): no phase is that long.
 """
 
 from __future__ import annotations
@@ -22,19 +28,35 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-MARK = b": m "
-JOINED = b" joined the chat"
-IRC_MARK = b" :m "
-IRC_JOINED = b" JOIN #lobby"
-TAIL = max(len(JOINED), len(IRC_JOINED)) - 1  #: bytes kept so a marker split in two counts once
+MARKS = {  # door -> (a chat line's marker, a join notice's marker)
+    "text": (b": m ", b" joined the chat"),
+    "irc": (b" :m ", b" JOIN #lobby"),
+    # A line said by someone else (its own line comes back with "own" after the text).
+    "web": (b'","account":"","room":"#lobby"', b'"type":"joined"'),
+}
+WEB_TEXT = b'"text":"m '  # where a web line's text starts, for its latency
+TAIL = max(len(m) for pair in MARKS.values() for m in pair) - 1
+"""Bytes kept so a marker split in two counts once."""
+
+WEB_UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def web_frame(payload: bytes) -> bytes:
+    """A client's text frame, masked with the key 0 (so the payload is as it is)."""
+    size = len(payload)
+    header = bytes([0x81, 0x80 | size]) if size < 126 else bytes([0x81, 0xFE]) + size.to_bytes(2)
+    return header + b"\0\0\0\0" + payload
 
 
 class Client:
     __slots__ = (
         "buffer",
         "closed",
+        "door",
         "index",
-        "irc",
         "joins",
         "latencies",
         "outgoing",
@@ -44,10 +66,10 @@ class Client:
         "tail",
     )
 
-    def __init__(self, index: int, sock: socket.socket, irc: bool = False) -> None:
+    def __init__(self, index: int, sock: socket.socket, door: str = "text") -> None:
         self.index = index
         self.sock = sock
-        self.irc = irc  # through the IRC door
+        self.door = door  # "text", "irc" or "web"
         self.buffer = b""  # before registration: everything; after: the unfinished line
         self.tail = b""  # last bytes, so a marker split between reads is counted once
         self.registered = False
@@ -65,12 +87,12 @@ class Worker:
         indices: list[int],
         slow: set[int],
         rcvbuf_slow: int,
-        irc_port: int = 0,
-        irc: frozenset[int] = frozenset(),
+        ports: dict[str, int] | None = None,
+        doors: dict[int, str] | None = None,
     ) -> None:
         self.port = port
-        self.irc_port = irc_port
-        self.irc = irc
+        self.ports = {"text": port, **(ports or {})}  # door -> port
+        self.doors = doors or {}  # client -> its door, if not the text door
         self.indices = indices
         self.slow = slow
         self.rcvbuf_slow = rcvbuf_slow
@@ -91,13 +113,16 @@ class Worker:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_slow)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as chat clients do
             sock.setblocking(False)
-            irc = index in self.irc
-            err = sock.connect_ex(("127.0.0.1", self.irc_port if irc else self.port))
+            door = self.doors.get(index, "text")
+            err = sock.connect_ex(("127.0.0.1", self.ports[door]))
             if err not in (0, errno.EINPROGRESS):
                 raise OSError(err, f"connect failed: {errno.errorcode.get(err)}")
-            client = Client(index, sock, irc)
-            if irc:
+            client = Client(index, sock, door)
+            if door == "irc":
                 client.outgoing = memoryview(b"NICK c%d\r\nUSER c 0 * :c\r\n" % index)
+            elif door == "web":
+                name = b'{"type":"choose-name","name":"c%d"}' % index
+                client.outgoing = memoryview(WEB_UPGRADE + web_frame(name))
             else:
                 client.outgoing = memoryview(b"c%d\n" % index)
             self.clients[sock.fileno()] = client
@@ -113,7 +138,15 @@ class Worker:
         }
 
     def _register(self, client: Client) -> None:
-        if client.irc:  # registered once the lobby's NAMES have ended
+        if client.door == "web":  # registered once the lobby's members are listed
+            members = client.buffer.find(b'"label":"members"')
+            if members < 0:
+                return
+            client.registered = True
+            rest, client.buffer = client.buffer[members + 17 :], b""
+            self._count(client, rest)
+            return
+        if client.door == "irc":  # registered once the lobby's NAMES have ended
             welcome = client.buffer.find(b" 366 ")
         else:
             prompt = client.buffer.find(b"username: ")
@@ -169,15 +202,17 @@ class Worker:
             self._count(client, data)
 
     def _count(self, client: Client, data: bytes) -> None:
-        mark, joined_mark = (IRC_MARK, IRC_JOINED) if client.irc else (MARK, JOINED)
+        mark, joined_mark = MARKS[client.door]
         joined = client.tail + data
         # Markers wholly inside the tail were counted with the previous read.
         client.received += joined.count(mark) - client.tail.count(mark)
         client.joins += joined.count(joined_mark) - client.tail.count(joined_mark)
         client.tail = joined[-TAIL:]
-        if client.irc and b"PING " in data:  # as real clients do, or the server drops it
+        if client.door == "irc" and b"PING " in data:  # as real clients do, or it is dropped
             self.queue(client, b"PONG :c\r\n")
-        if self.measure_latency:
+        if self.measure_latency and client.door == "web":
+            self._web_latencies(client, data)
+        elif self.measure_latency:
             now = time.monotonic_ns()
             lines = (client.buffer + data).split(b"\n")
             client.buffer = lines.pop()
@@ -187,6 +222,20 @@ class Worker:
                     client.latencies.append(now - int(line[at + len(mark) :].split()[2]))
         elif client.buffer:
             client.buffer = b""
+
+    def _web_latencies(self, client: Client, data: bytes) -> None:
+        now = time.monotonic_ns()
+        text = client.buffer + data
+        at = text.find(WEB_TEXT)
+        while at >= 0:
+            end = text.find(b'"', at + len(WEB_TEXT))
+            if end < 0 or len(text) < end + 12:  # the rest comes with the next read
+                client.buffer = text[at:]
+                return
+            if text.startswith(b'","account"', end):  # not its own line, echoed
+                client.latencies.append(now - int(text[at + len(WEB_TEXT) : end].split()[2]))
+            at = text.find(WEB_TEXT, end)
+        client.buffer = b""
 
     def _write(self, client: Client) -> None:
         if client.outgoing:
@@ -220,7 +269,11 @@ class Worker:
     @staticmethod
     def line(client: Client, text: bytes) -> bytes:
         """``text`` as one chat line in the client's dialect."""
-        return b"PRIVMSG #lobby :" + text + b"\r\n" if client.irc else text + b"\n"
+        if client.door == "irc":
+            return b"PRIVMSG #lobby :" + text + b"\r\n"
+        if client.door == "web":
+            return web_frame(b'{"type":"say","room":"#lobby","text":"' + text + b'"}')
+        return text + b"\n"
 
     def flood(self, senders: set[int], messages: int, expect: Any, deadline: float) -> None:
         for client in self.clients.values():
@@ -297,13 +350,13 @@ def worker_main(
     indices: list[int],
     slow: list[int],
     pipe: Connection,
-    irc_port: int = 0,
-    irc: list[int] | None = None,
+    ports: dict[str, int] | None = None,
+    doors: dict[int, str] | None = None,
 ) -> None:
     """Entry point of one client process: obey commands until "close"."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    worker = Worker(port, indices, set(slow), 4096, irc_port, frozenset(irc or ()))
+    worker = Worker(port, indices, set(slow), 4096, ports, doors)
     pipe.send("ready")
     try:
         while True:

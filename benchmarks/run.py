@@ -59,7 +59,7 @@ class Server:
     """A server process under test."""
 
     def __init__(self, kind: str, extra: list[str]) -> None:
-        self.irc_port = 0
+        self.ports: dict[str, int] = {}  # door -> port, besides the text door's
         if kind == "chat-trio":
             command = [
                 sys.executable,
@@ -81,7 +81,7 @@ class Server:
             banner = self.process.stdout.readline()
             ports = {door: int(port) for port, door in re.findall(r":(\d+)/? \(([^)]+)\)", banner)}
             self.port = ports["text"]
-            self.irc_port = ports.get("IRC", 0)
+            self.ports = {door.lower(): port for door, port in ports.items() if door != "text"}
         else:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
@@ -124,8 +124,8 @@ class Server:
 
 
 class Workers:
-    """Client processes, each with a round-robin share of the clients (``irc``: the ones
-    that come in through the IRC door on ``irc_port``)."""
+    """Client processes, each with a round-robin share of the clients (``doors``: those
+    that come in through another door than the text door, on ``ports[door]``)."""
 
     def __init__(
         self,
@@ -133,19 +133,20 @@ class Workers:
         clients: int,
         slow: list[int],
         processes: int,
-        irc_port: int = 0,
-        irc: frozenset[int] = frozenset(),
+        ports: dict[str, int] | None = None,
+        doors: dict[int, str] | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
+        doors = doors or {}
         self.pipes: list[Connection] = []
         self.processes = []
         for w in range(processes):
             parent, child = context.Pipe()
             indices = list(range(w, clients, processes))
-            mine = [i for i in irc if i in indices]
+            mine = {i: door for i, door in doors.items() if i in indices}
             process = context.Process(
                 target=worker_main,
-                args=(port, indices, [i for i in slow if i in indices], child, irc_port, mine),
+                args=(port, indices, [i for i in slow if i in indices], child, ports, mine),
             )
             process.start()
             self.pipes.append(parent)
@@ -231,9 +232,18 @@ def run_steady_c(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def irc_clients(clients: int, share: float) -> frozenset[int]:
-    """Which clients use the IRC door: every one in ``1 / share``, evenly (senders too)."""
-    return frozenset(i for i in range(clients) if int((i + 1) * share) > int(i * share))
+def spread(indices: list[int], share: float) -> list[int]:
+    """``share`` of ``indices``, evenly: every one in ``1 / share``."""
+    return [i for n, i in enumerate(indices) if int((n + 1) * share) > int(n * share)]
+
+
+def door_of_each(clients: int, irc_share: float, web_share: float) -> dict[int, str]:
+    """Which clients use the IRC and the web door (evenly spread, senders too); the rest
+    use the text door."""
+    irc = spread(list(range(clients)), irc_share)
+    rest = [i for i in range(clients) if i not in set(irc)]
+    web = spread(rest, min(1.0, web_share / (1 - irc_share)) if irc_share < 1 else 0.0)
+    return {i: "irc" for i in irc} | {i: "web" for i in web}
 
 
 def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
@@ -241,11 +251,11 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
         return run_steady_c(args)
     n, s = args.clients, args.senders
     slow = list(range(s, s + args.slow)) if args.scenario == "slow" else []
-    irc = irc_clients(n, args.irc_share)
+    doors = door_of_each(n, args.irc_share, args.web_share)
     server = Server(
         args.server,
         ["--send-queue", str(args.send_queue), *history_args(args)]
-        + (["--irc-port", "0"] if irc else [])
+        + (["--irc-port", "0"] if "irc" in doors.values() else [])
         if args.server == "chat-trio"
         else [],
     )
@@ -254,9 +264,10 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
         "server": args.server,
         "history": args.history if args.server == "chat-trio" else "-",
         "clients": n,
-        "irc_clients": len(irc),
+        "irc_clients": sum(door == "irc" for door in doors.values()),
+        "web_clients": sum(door == "web" for door in doors.values()),
     }
-    workers = Workers(server.port, n, slow, args.processes, server.irc_port, irc)
+    workers = Workers(server.port, n, slow, args.processes, server.ports, doors)
     try:
         rss_before = server.memory_kib()
         cpu0 = server.cpu_seconds()
@@ -388,6 +399,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.0,
         help="chat-trio: the share of clients (0 to 1) that come in through the IRC door",
+    )
+    parser.add_argument(
+        "--web-share",
+        type=float,
+        default=0.0,
+        help="chat-trio: the share of clients (0 to 1) that come in through the web door",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="bound on each phase, s")
     parser.add_argument("--json", type=Path, help="append results to this JSON file")

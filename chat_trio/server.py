@@ -215,7 +215,7 @@ async def serve(
             if connection is not None and door is not None:
                 await serve_connection(
                     connection, next(conn_ids), chat, hub, door, services=services,
-                    address=host, try_send=try_send, peer=peer,
+                    address=host, try_send=try_send, acked=tcp.acked_bytes(stream), peer=peer,
                     write_timeout=config.write_timeout,
                 )  # fmt: skip
         finally:

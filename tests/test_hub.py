@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chat_trio.chat.events import Event, Local, Reason
-from chat_trio.delivery.hub import PROGRESS_WINDOW, Hub, Outbox, TrySend
+from chat_trio.delivery.hub import PROGRESS_BYTES, PROGRESS_WINDOW, Hub, Outbox, TrySend
 
 
 @attrs.frozen
@@ -270,6 +270,30 @@ async def test_hub_waits_for_a_reading_client_near_its_bound_not_for_a_stalled_o
     with trio.fail_after(5):
         await hub.wait_for_room()
     assert trio.current_time() - start == pytest.approx(PROGRESS_WINDOW, abs=0.1)
+
+
+async def test_hub_a_client_acknowledging_bytes_holds_readers_while_a_long_write_goes_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    acked = [0]
+    hub = Hub(max_queue_bytes=100)
+    box = hub.open_outbox(1, None, Kicks(), acked=lambda: acked[0])
+    subscribe(hub, 1)
+    publish(hub, b"a" * 60)
+    hub.flush()  # at risk; no write has finished, but the client's kernel acknowledges
+    assert hub.statistics().at_risk == 1
+    for _ in range(5):  # a slow reader: 16 KiB every 0.4 s, for 2 s
+        acked[0] += PROGRESS_BYTES
+        with trio.move_on_after(0.4) as waited:
+            await hub.wait_for_room()
+        assert waited.cancelled_caught
+    # A trickle (a peer that stopped reading, its kernel compacting) is not reading.
+    acked[0] += 100
+    start = trio.current_time()
+    with trio.fail_after(5):
+        await hub.wait_for_room()
+    assert trio.current_time() - start == pytest.approx(PROGRESS_WINDOW, abs=0.1)  # one check later
+    assert box.statistics().queued_bytes == 60
 
 
 class Recorder:

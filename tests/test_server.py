@@ -23,6 +23,7 @@ from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
 from chat_trio.server import StartupError, serve
+from chat_trio.transports import tcp
 from tests.conftest import LineClient, serving, start_cli
 
 
@@ -333,3 +334,24 @@ async def test_server_sustained_flood_is_slowed_then_cut(
         left = await bob.expect("* Alice left the chat (flooding)\r\n")
         assert 10 <= trio.current_time() - start <= 15
         assert "Alice: spam 9\r\n" in left  # the burst and the delayed lines were delivered
+
+
+async def test_server_tcp_acked_bytes_count_what_the_peer_received() -> None:
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    with trio.fail_after(10):
+        async with await trio.open_tcp_stream("127.0.0.1", port) as client:
+            server = await listeners[0].accept()
+            async with server:
+                acked = tcp.acked_bytes(server)
+                assert acked is not None and acked() == 0
+                await server.send_all(b"x" * 50_000)
+                received = 0
+                while received < 50_000:
+                    received += len(await client.receive_some(65536))
+                for _ in range(500):  # the last ACK may still be on its way
+                    if acked() == 50_000:
+                        break
+                    await trio.sleep(0.01)
+                assert acked() == 50_000
+    await listeners[0].aclose()

@@ -18,7 +18,7 @@ from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessa
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
-from chat_trio.doors.web.site import Site
+from chat_trio.doors.web.site import Action, Exchange, Site
 from chat_trio.transports.http import REQUEST_TIMEOUT, serve_pages
 from tests.conftest import LineClient, serving, tls_config
 
@@ -223,3 +223,32 @@ async def test_server_web_a_client_that_stops_reading_is_not_waited_for(
         nursery.start_soon(client.send_all, b"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n")
         assert await serve_pages(server, Site().exchange(), write_timeout=3) is None
     assert trio.current_time() - start == 3
+
+
+async def per_read_timeout(stream: trio.abc.Stream, exchange: Exchange) -> None:
+    """The tempting adapter (docs/web.md): a timeout on each read instead of a deadline
+    on the request. Each byte restarts the clock."""
+    while exchange.next_action() is Action.NEED_DATA:
+        with trio.move_on_after(REQUEST_TIMEOUT) as waited:
+            exchange.receive_data(bytes(await stream.receive_some(4096)))
+        if waited.cancelled_caught:
+            return
+
+
+async def test_server_web_a_timeout_per_read_does_not_bound_a_trickle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client, server = trio.testing.memory_stream_pair()
+
+    async def slowloris() -> None:
+        for _ in range(100):  # one header byte every 9 s, for 15 minutes
+            await client.send_all(b"X")
+            await trio.sleep(9)
+
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(slowloris)
+        with trio.move_on_after(600):  # still held after ten minutes
+            await per_read_timeout(server, Site().exchange())
+        nursery.cancel_scope.cancel()
+    assert trio.current_time() - start == 600

@@ -21,7 +21,7 @@ from chat_trio.chat import intents as i
 from chat_trio.chat.events import Reason
 from chat_trio.chat.world import Rules
 from chat_trio.doors.web import frames
-from chat_trio.doors.web.door import MAX_MESSAGE, WebDoor, WebSettings
+from chat_trio.doors.web.door import MAX_MESSAGE, MEMBERS_SHOWN, WebDoor, WebSettings
 from chat_trio.doors.web.site import Site, Upgraded
 from tests.helpers import Harness, splits
 
@@ -351,6 +351,15 @@ def test_web_door_private_messages_both_ways() -> None:
         "hi back",
         True,
     )
+
+
+def test_web_door_lists_at_most_so_many_members_of_a_big_room() -> None:
+    web = Web()
+    for n in range(MEMBERS_SHOWN + 5):
+        web.register(100 + n, f"u{n:04d}")
+    users = [e for e in web.enter(1, "Carol") if e["type"] == "users"]
+    assert len(users[0]["names"]) == MEMBERS_SHOWN
+    assert users[0]["total"] == MEMBERS_SHOWN + 6
 
 
 def test_web_door_intents_it_never_parses_itself() -> None:

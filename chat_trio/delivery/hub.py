@@ -93,6 +93,12 @@ longer than that to finish a write (the benchmark's flood then cut 21-500 IRC cl
 and, in 2 of 10 runs, 2-17 text clients); at 0.5 s none were cut in 12 runs."""
 
 
+PROGRESS_BYTES = 16 * 1024
+"""What a client must acknowledge within ``PROGRESS_WINDOW`` to count as reading while a
+write to it is still in progress. Less is not reading: a peer that never reads still
+acknowledges a trickle for a while, as its kernel compacts its full receive queue."""
+
+
 MIN_GROWTH = 1.0
 """The least the round budget counts of an estimated byte. The estimates are exact for the
 text door's lines (effects.size), so text-only rounds are counted as they always were."""
@@ -110,7 +116,7 @@ class _Flow:
 
     def holding(self, now: float) -> bool:
         """Is an outbox near its bound still draining? Then input must wait for it."""
-        return any(now - outbox.last_write < PROGRESS_WINDOW for outbox in self.at_risk)
+        return any(outbox.draining(now) for outbox in self.at_risk)
 
     async def wait(self, *, timed: bool) -> None:
         """Wait to be woken; ``timed``: at most ``PROGRESS_WINDOW`` (when waiting on a client's
@@ -143,6 +149,9 @@ class Outbox:
     """
 
     __slots__ = (  # one per connection: no per-instance dict
+        "_acked",
+        "_acked_at",
+        "_acked_seen",
         "_closed",
         "_cut",
         "_direct",
@@ -169,6 +178,7 @@ class Outbox:
         on_kick: Callable[[], None],
         flow: _Flow | None = None,
         render: Render | None = None,
+        acked: Callable[[], int] | None = None,
     ) -> None:
         self.conn = conn
         self.render = render  #: its door's rendering of what is sent to it alone
@@ -185,6 +195,9 @@ class Outbox:
         self._direct = 0
         self._queued_writes = 0
         self._cut = False  # a delivery is on the wire in part (see ``cut``)
+        self._acked = acked  # bytes the peer acknowledged so far (plain TCP and TLS)
+        self._acked_seen = 0
+        self._acked_at = -math.inf  # when that count last grew
 
     def offer(self, data: Chunk) -> None:
         """Deliver ``data`` or queue it; never blocks. Kicks the connection if it is full."""
@@ -246,6 +259,21 @@ class Outbox:
         if self in self._flow.at_risk:
             self._flow.at_risk.discard(self)
             self._flow.wake()
+
+    def draining(self, now: float) -> bool:
+        """Is the client still reading what is queued for it? Yes if a write finished
+        within ``PROGRESS_WINDOW``, or, while a long write is still going, if the peer
+        acknowledged more bytes within it (a client that reads slowly, on a busy machine,
+        may take longer than that to take a whole batch; one that stopped reading
+        acknowledges nothing)."""
+        if now - self.last_write < PROGRESS_WINDOW:
+            return True
+        if self._acked is None:
+            return False
+        acked = self._acked()
+        if acked - self._acked_seen >= PROGRESS_BYTES:
+            self._acked_seen, self._acked_at = acked, now
+        return now - self._acked_at < PROGRESS_WINDOW
 
     @property
     def cut(self) -> bool:
@@ -352,12 +380,14 @@ class Hub:
         try_send: TrySend | None,
         on_kick: Callable[[], None],
         render: Render | None = None,
+        acked: Callable[[], int] | None = None,
     ) -> Outbox:
         """Create ``conn``'s outbox. ``on_kick`` must cancel the connection's session;
-        ``render`` is its door's, for ``send_events`` and the shutdown notice."""
+        ``render`` is its door's, for ``send_events`` and the shutdown notice; ``acked``
+        counts the bytes its peer acknowledged (see ``Outbox.draining``)."""
         if self._closed:
             raise trio.ClosedResourceError("the hub is shut down")
-        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick, self._flow, render)
+        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick, self._flow, render, acked)
         self._outboxes[conn] = outbox
         return outbox
 

@@ -22,6 +22,7 @@ import logging
 import math
 import sqlite3
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 
 import attrs
@@ -229,6 +230,7 @@ async def serve_connection(
     services: Services | None = None,
     address: str = "",
     try_send: TrySend | None = None,
+    acked: Callable[[], int] | None = None,
     peer: str = "-",
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
 ) -> None:
@@ -242,6 +244,7 @@ async def serve_connection(
       address: the client's IP address ("" if unknown), for bans and login throttling.
       try_send: a non-blocking write to the same connection, for the hub's fast path
         (plain sockets only; None for TLS and test streams).
+      acked: the bytes the peer acknowledged so far, for flow control (TCP only).
       peer: the client's address, for the logs.
       write_timeout: seconds one write may block before the client is cut as too slow.
     """
@@ -252,7 +255,11 @@ async def serve_connection(
     try:
         async with trio.open_nursery() as nursery:
             outbox = hub.open_outbox(
-                conn, try_send, on_kick=nursery.cancel_scope.cancel, render=door.render
+                conn,
+                try_send,
+                on_kick=nursery.cancel_scope.cancel,
+                render=door.render,
+                acked=acked,
             )
             nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)
             greeting = Outputs(conn)

@@ -145,3 +145,35 @@ def direct_writer(stream: trio.SocketStream) -> TrySend | None:
     if sys.platform == "win32":  # os.write does not accept sockets there
         return None
     return functools.partial(os.write, stream.socket.fileno())
+
+
+_TCP_INFO_BYTES_ACKED = 120  # offset of tcpi_bytes_acked (u64) in Linux's struct tcp_info
+_TCP_INFO_SIZE = 128
+
+
+def acked_bytes(stream: trio.SocketStream) -> Callable[[], int] | None:
+    """How many bytes the peer has acknowledged so far (Linux's ``tcpi_bytes_acked``), as
+    a call that never blocks; None where the kernel does not say.
+
+    It grows only while the peer's receive buffer has room, that is while the client
+    reads: the hub's flow control uses it to tell a client that reads slowly (its write
+    is still in progress, but bytes keep going) from one that stopped reading.
+    """
+    sock = stream.socket
+    if not hasattr(socket, "TCP_INFO"):
+        return None
+
+    def acked() -> int:
+        try:
+            info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
+        except OSError:
+            return 0
+        if len(info) < _TCP_INFO_SIZE:
+            return 0
+        return int.from_bytes(info[_TCP_INFO_BYTES_ACKED:_TCP_INFO_SIZE], sys.byteorder)
+
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
+    except OSError:
+        return None
+    return acked if len(info) >= _TCP_INFO_SIZE else None

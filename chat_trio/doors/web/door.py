@@ -57,6 +57,12 @@ MAX_MESSAGE = 16 * 1024
 is far shorter (``Rules.max_line``); this leaves room for a pasted paragraph, and the
 close (1009) says what went wrong."""
 
+MEMBERS_SHOWN = 1000
+"""Names of a room's members the page is sent when it joins (the first this many, in
+alphabetical order, and how many there are: the page says "and N more"). IRC's NAMES
+must list everyone; a page need not, and 10,000 people joining a room of 10,000 would
+otherwise be sent 10^8 names between them."""
+
 
 @attrs.frozen
 class WebSettings:
@@ -239,7 +245,8 @@ class WebDoor:
                 follow(self.place, event)
                 if isinstance(event, RoomEntered) and event.joined:
                     # The page shows who is in each room: ask, as IRC's NAMES does.
-                    self._queue.append(Free(i.ListUsers(event.room, label="members")))
+                    ask = i.ListUsers(event.room, MEMBERS_SHOWN, label="members")
+                    self._queue.append(Free(ask))
             elif isinstance(event, Refused):
                 refused = True
         if self._said is not None and not refused:

@@ -35,7 +35,7 @@ function conversation(name) {
   let c = state.conversations.get(k);
   if (!c) {
     c = { key: k, title: name, room: name.startsWith("#"), lines: [], unread: 0,
-          members: new Set(), topic: "", oldest: null, more: false };
+          members: new Set(), unlisted: 0, topic: "", oldest: null, more: false };
     state.conversations.set(k, c);
     drawConversations();
   }
@@ -125,12 +125,21 @@ function drawLog() {
 function drawMembers() {
   const c = currentConversation();
   const names = c && c.room ? [...c.members].sort((a, b) => a.localeCompare(b)) : [];
-  $("members").replaceChildren(...names.map((name) => {
+  const items = names.map((name) => {
     const item = document.createElement("li");
     item.textContent = name;
     return item;
-  }));
-  $("members-title").textContent = c && c.room ? `Members (${names.length})` : "Members";
+  });
+  const unlisted = c && c.room ? c.unlisted : 0;
+  if (unlisted > 0) {
+    const more = document.createElement("li");
+    more.className = "more";
+    more.textContent = `and ${unlisted} more`;
+    items.push(more);
+  }
+  $("members").replaceChildren(...items);
+  const count = names.length + unlisted;
+  $("members-title").textContent = c && c.room ? `Members (${count})` : "Members";
 }
 
 function scrollDown() {
@@ -294,6 +303,7 @@ const handlers = {
     if (e.label === "members" && e.room) {
       const c = conversation(e.room);
       c.members = new Set(e.names);
+      c.unlisted = e.total - e.names.length;   // a big room: the server lists the first ones
       if (c.key === state.current) drawMembers();
     } else {
       const where = e.room ? `in ${e.room}` : "online";
