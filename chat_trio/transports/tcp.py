@@ -159,21 +159,17 @@ def acked_bytes(stream: trio.SocketStream) -> Callable[[], int] | None:
     reads: the hub's flow control uses it to tell a client that reads slowly (its write
     is still in progress, but bytes keep going) from one that stopped reading.
     """
-    sock = stream.socket
-    if not hasattr(socket, "TCP_INFO"):
+    if not hasattr(socket, "TCP_INFO") or _bytes_acked(stream.socket) < 0:
         return None
+    return functools.partial(_bytes_acked, stream.socket)  # smaller than a closure
 
-    def acked() -> int:
-        try:
-            info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
-        except OSError:
-            return 0
-        if len(info) < _TCP_INFO_SIZE:
-            return 0
-        return int.from_bytes(info[_TCP_INFO_BYTES_ACKED:_TCP_INFO_SIZE], sys.byteorder)
 
+def _bytes_acked(sock: trio.socket.SocketType) -> int:
+    """``tcpi_bytes_acked`` of ``sock``, or -1 if the kernel does not say."""
     try:
         info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
     except OSError:
-        return None
-    return acked if len(info) >= _TCP_INFO_SIZE else None
+        return -1
+    if len(info) < _TCP_INFO_SIZE:
+        return -1
+    return int.from_bytes(info[_TCP_INFO_BYTES_ACKED:_TCP_INFO_SIZE], sys.byteorder)
