@@ -15,7 +15,7 @@ import time
 
 import trio
 
-from chat_trio import __version__
+from chat_trio import __version__, users
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Rules, name_key
 from chat_trio.config import (
@@ -34,7 +34,6 @@ from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.web.door import WebSettings
 from chat_trio.passwords import Cost
 from chat_trio.server import StartupError, run
-from chat_trio.storage import database
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
 
@@ -370,32 +369,23 @@ def build_parser() -> argparse.ArgumentParser:
     user = commands.add_parser(
         "user",
         help="manage accounts in the database",
-        description="Change an account in the database; a running server sees the change "
-        "at the account's next login.",
+        description="List, add, change or delete accounts in the database, or make one an "
+        "admin. A password is asked for on the terminal, or read as one line from standard "
+        "input. A running server sees each change within a few seconds.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    user.add_argument("action", choices=["promote", "demote"], help="make an admin, or not")
-    user.add_argument("name", help="the registered name")
+    user.add_argument("action", choices=users.ACTIONS, help="what to do")
+    user.add_argument("name", nargs="?", help="the account's name (not for list)")
     user.add_argument("--db", default=default_db_path(), metavar="PATH", help="the database")
+    user.add_argument(
+        "--password-memory", type=_positive_int, default=Cost().memory_kib, metavar="KIB",
+        help="argon2id memory for a new password's hash (as serve's option)",
+    )  # fmt: skip
+    user.add_argument(
+        "--password-time", type=_positive_int, default=Cost().time_cost, metavar="PASSES",
+        help="argon2id passes for a new password's hash",
+    )  # fmt: skip
     return parser
-
-
-def manage_user(action: str, name: str, path: str) -> int:
-    """``chat-trio user promote|demote NAME``: set an account's admin flag."""
-    try:
-        db = database.connect(path)
-    except database.DatabaseError as exc:
-        print(f"chat-trio: {exc}", file=sys.stderr)
-        return 1
-    try:
-        account = database.set_admin(db, name, action == "promote")
-    finally:
-        db.close()
-    if account is None:
-        print(f"chat-trio: there is no account {name!r} in {path}", file=sys.stderr)
-        return 1
-    print(f"{account.name} is {'now' if account.admin else 'no longer'} an admin.")
-    return 0
 
 
 def _raise_file_limit() -> None:
@@ -409,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "user":
-        return manage_user(args.action, args.name, args.db)
+        cost = Cost(time_cost=args.password_time, memory_kib=max(args.password_memory, 32))
+        return users.run(args.action, args.name, args.db, cost)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_only and not args.tls_cert:

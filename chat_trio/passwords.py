@@ -29,14 +29,18 @@ class Cost:
 CHEAP = Cost(time_cost=1, memory_kib=8, parallelism=1)
 
 
+def hasher(cost: Cost) -> argon2.PasswordHasher:
+    """argon2-cffi's hasher for ``cost`` (its calls block: use ``Passwords`` in the server)."""
+    return argon2.PasswordHasher(
+        time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism
+    )
+
+
 class Passwords:
     """Hashes and checks passwords in worker threads, at most ``LIMIT`` at a time."""
 
     def __init__(self, cost: Cost | None = None) -> None:
-        cost = cost or Cost()
-        self._hasher = argon2.PasswordHasher(
-            time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism
-        )
+        self._hasher = hasher(cost or Cost())
         self._limiter = trio.CapacityLimiter(LIMIT)
 
     async def hash(self, password: str) -> str:

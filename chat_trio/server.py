@@ -13,6 +13,7 @@
                 │       ├── _read   bytes -> door -> intents -> rules -> hub (and store)
                 │       └── _write  outbox -> socket
                 └── listening (nursery) cancelled first at shutdown
+                    ├── watch_accounts  applies the operator's `chat-trio user` changes
                     └── tcp.serve   accepts, starts `admit` in `clients`
                                     (one per entrance: a door on a port, plain or TLS)
 
@@ -29,6 +30,7 @@ import itertools
 import logging
 import signal
 import socket
+import sqlite3
 import ssl
 import time
 from collections.abc import Callable
@@ -42,7 +44,7 @@ from chat_trio import __version__
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import Disconnected, Reason, Refused
 from chat_trio.chat.limits import Admission
-from chat_trio.chat.world import LOBBY
+from chat_trio.chat.world import LOBBY, name_key
 from chat_trio.config import Config
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Services, serve_connection
@@ -59,6 +61,10 @@ from chat_trio.storage.store import Store
 from chat_trio.transports import http, tcp, tls
 
 log = logging.getLogger("chat_trio.server")
+
+ACCOUNTS_POLL = 2.0
+"""Seconds between looks at the accounts the operator changed (``chat-trio user``): a
+promotion counts for a user who is online within this long. One indexed read."""
 
 HISTORY_FLUSH_TIMEOUT = 30.0
 """Seconds the last history writes may take at shutdown (a full queue is ~10,000 lines,
@@ -174,6 +180,8 @@ async def serve(
         chat.seed_history(LOBBY, entries, topic)
         accounts = await store.read(database.accounts)
         chat.load_accounts(accounts, await store.read(database.bans, time.time()))
+        for key in sorted(config.rules.admins - {name_key(a.name) for a in accounts}):
+            log.warning("admin-without-account name=%s fix='chat-trio user add %s'", key, key)
     services = Services(store, Passwords(config.password_cost) if store else None)
     hub = Hub(config.max_queue_bytes)
     conn_ids = itertools.count(1)
@@ -228,6 +236,8 @@ async def serve(
             async with trio.open_nursery() as clients:
                 await clients.start(hub.run)
                 async with trio.open_nursery() as listening:
+                    if store is not None:
+                        await listening.start(watch_accounts, store, chat)
                     for entrance in entrances:
                         handler = partial(admit, entrance)
                         await listening.start(tcp.serve, handler, entrance.listeners, clients)
@@ -256,6 +266,25 @@ async def serve(
                 await store.aclose()
             log.info("history-closed written=%d", store.statistics().written)
     log.info("shutdown step=done")
+
+
+async def watch_accounts(
+    store: Store, chat: Chat, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Apply what the operator's ``chat-trio user`` changes in the database, every
+    ``ACCOUNTS_POLL`` seconds, until cancelled (with the listeners, at shutdown)."""
+    seen = await store.read(database.last_account_change)
+    task_status.started()
+    while True:
+        await trio.sleep(ACCOUNTS_POLL)
+        try:
+            seen, changed = await store.read(database.account_changes, seen)
+        except sqlite3.Error as exc:
+            log.error("account-changes-read-failed error=%r", str(exc))
+            continue
+        for key, account in changed:
+            log.info("account-changed name=%s admin=%s", key, account.admin if account else "-")
+            chat.account_changed(key, account)
 
 
 def _show(bound: Listening) -> str:

@@ -24,7 +24,8 @@ from chat_trio.chat.outputs import (
     Subscribe,
     Unsubscribe,
 )
-from chat_trio.chat.world import Rules
+from chat_trio.chat.registry import Account
+from chat_trio.chat.world import Rules, name_key
 from chat_trio.delivery.session import hand_over
 from chat_trio.doors import Door, View
 from chat_trio.doors.text.door import TextDoor
@@ -195,6 +196,13 @@ class Harness:
         out = Outputs(conn)
         self.chat.disconnect(conn, reason, out)
         self.apply(conn, out.done())
+
+    def add_account(self, name: str, password: str, admin: bool = False) -> None:
+        """What the operator's ``chat-trio user add NAME`` does, then a server start."""
+        assert self.db is not None
+        account = Account(name, _HASHER.hash(password), admin)
+        database.save_account(self.db, name_key(name), account)
+        self.chat.load_accounts(database.accounts(self.db), database.bans(self.db, self.wall))
 
     def take(self, conn: ConnId) -> str:
         """What ``conn`` received since the last ``take``, as text."""

@@ -217,6 +217,53 @@ def test_chat_rules_kick_is_confirmed_and_closes_the_target() -> None:
     ]
 
 
+def test_chat_rules_room_limit_holds_for_joins_that_wait_for_history_together() -> None:
+    from chat_trio.chat.outputs import LoadHistory
+
+    chat = Chat(Rules(max_rooms=2), stored=True)  # the lobby and one more
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    assert LoadHistory(1, "#a") in ask(chat, 1, i.Join("#a"))
+    assert LoadHistory(2, "#b") in ask(chat, 2, i.Join("#b"))  # both passed the first check
+    first, second = Outputs(1), Outputs(2)
+    chat.history_loaded(1, "#a", [], "", 0.0, first)
+    chat.history_loaded(2, "#b", [], "", 0.0, second)
+    assert any(isinstance(e, RoomEntered) for e in replies(first.done(), 1))
+    assert replies(second.done(), 2) == [Refused(Problem.TOO_MANY_ROOMS)]
+    assert len(chat.rooms) == 2
+    assert chat.phase(2) is Phase.CHATTING
+
+
+def test_chat_rules_passwords_never_show_in_a_repr() -> None:
+    from chat_trio.chat.outputs import CheckPassword, HashPassword
+    from chat_trio.chat.registry import Account
+
+    secret = "hunter2-hunter2"
+    chat = Chat(stored=True)
+    named(chat, 1, "Alice")
+    chat.load_accounts([Account("Alice", "hash")], [])
+    chat.clients[1].account = "alice"
+    outputs = ask(chat, 1, i.ChangePassword("old-password", secret))  # waits: pending holds it
+    holders: list[object] = [
+        i.LogIn("alice", secret),
+        i.Register(secret),
+        i.ChangePassword(secret, secret),
+        i.Unregister(secret),
+        CheckPassword(1, "alice", secret),
+        HashPassword(1, secret),
+        chat.clients[1],
+        chat.clients[1].pending,
+        outputs,
+        [i.LogIn("alice", secret).password],  # as a log line's %r of the field would show it
+        {"password": HashPassword(1, secret).password},
+    ]
+    for holder in holders:
+        assert secret not in repr(holder), holder
+    assert "old-password" not in repr(outputs)
+    assert repr(i.Secret(secret)) == "Secret('********')"
+    assert str(i.LogIn("alice", secret).password) == secret  # hashing still gets the text
+
+
 # -- the phase table -----------------------------------------------------------------------
 
 

@@ -23,3 +23,10 @@ def test_quality_ruff_is_clean() -> None:
 def test_quality_mypy_strict_is_clean() -> None:
     result = run("mypy")  # files and strict = true come from pyproject.toml
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_quality_the_promised_license_is_there() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'license = "MIT"' in pyproject
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+    assert "[LICENSE](LICENSE)" in (ROOT / "README.md").read_text()

@@ -3,22 +3,35 @@ real argon2id (at a cheap cost), across restarts."""
 
 from __future__ import annotations
 
+import io
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import trio
+import trio.testing
+
+from chat_trio import users
+from chat_trio.chat.core import Chat
+from chat_trio.passwords import Cost
+from chat_trio.server import ACCOUNTS_POLL, watch_accounts
+from chat_trio.storage import database
+from chat_trio.storage.store import Retention, Store
 from tests.conftest import start_cli
 from tests.test_server_history import _read_until
 
 CHEAP = ("--password-memory", "8", "--password-time", "1")
+CHEAP_COST = Cost(time_cost=1, memory_kib=32, parallelism=1)
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def _stop(process: subprocess.Popen[str]) -> str:
+    """Stop the server; return what it logged."""
     process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=20)
+    _, err = process.communicate(timeout=20)
     assert process.returncode == 0
+    return err
 
 
 def _session(port: int, lines: bytes, until: bytes) -> bytes:
@@ -70,3 +83,94 @@ def test_server_cli_accounts_admins_and_bans_survive_restarts(tmp_path: Path) ->
         _stop(process)
     finally:
         process.kill()
+
+
+def user(db: str, *args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+    """``chat-trio user ARGS --db DB``, with ``password`` on its standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "chat_trio", "user", *args, "--db", db, *CHEAP],
+        input=password + "\n", capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def test_server_cli_user_add_list_passwd_delete(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    assert user(db, "list").stdout == f"No accounts in {db}.\n"
+    added = user(db, "add", "Eve", password="eve-password")
+    assert (added.returncode, added.stdout) == (0, "Added the account Eve.\n")
+    assert "eve-password" not in added.stdout + added.stderr
+    again = user(db, "add", "eve", password="other-password")
+    assert (again.returncode, again.stderr) == (1, "chat-trio: there is an account Eve already\n")
+    short = user(db, "add", "Mallory", password="short")
+    assert short.returncode == 1
+    assert short.stderr == "chat-trio: A password must be 8 to 128 characters, without spaces.\n"
+    bad = user(db, "add", "9lives", password="good-password")
+    assert bad.returncode == 1 and "must start with a letter" in bad.stderr
+    assert user(db, "promote", "eve").stdout == "Eve is now an admin.\n"
+    assert user(db, "list").stdout == "Eve  admin\n"
+    assert user(db, "passwd", "EVE", password="new-password").stdout == (
+        "Changed the password of Eve.\n"
+    )
+    process, port = start_cli("--db", db, *CHEAP)
+    try:
+        seen = _session(port, b"Eve new-password\n/quit\n", b"Goodbye!")
+        assert b"* Logged in as Eve." in seen
+    finally:
+        _stop(process)
+    assert user(db, "delete", "eve").stdout == "Deleted the account Eve; the name is free now.\n"
+    assert user(db, "list").stdout == f"No accounts in {db}.\n"
+    which = user(db, "passwd")
+    assert (which.returncode, which.stderr) == (
+        1,
+        "chat-trio: which account? chat-trio user passwd NAME\n",
+    )
+
+
+def test_server_cli_an_admins_name_cannot_be_registered_by_whoever_comes_first(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "chat.db")
+    process, port = start_cli("--db", db, "--admins", "Eve", *CHEAP)
+    try:
+        seen = _session(port, b"Eve\n/register eve-password\n/kick Bob\n/quit\n", b"Goodbye!")
+        assert (
+            b'The name "Eve" is kept for an admin, so it cannot be registered here; the '
+            b"server's operator makes its account with: chat-trio user add Eve" in seen
+        )
+        assert b"Only admins can use /kick." in seen
+    finally:
+        err = _stop(process)
+    assert "admin-without-account name=eve fix='chat-trio user add eve'" in err
+    assert user(db, "add", "Eve", password="eve-password").returncode == 0
+    process, port = start_cli("--db", db, "--admins", "Eve", *CHEAP)
+    try:
+        seen = _session(port, b"Eve eve-password\n/kick Nobody\n/quit\n", b"Goodbye!")
+        assert b'No user named "Nobody" is online.' in seen  # an admin: the kick was tried
+    finally:
+        _stop(process)
+
+
+async def test_server_sees_the_operators_changes_while_it_runs(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The database is read in worker threads: let virtual time jump only when they are done.
+    autojump_clock.autojump_threshold = 0.05
+    path = str(tmp_path / "chat.db")
+    quiet = io.StringIO()
+    assert users.run("add", "Eve", path, CHEAP_COST, io.StringIO("eve-password\n"), quiet) == 0
+    store = await Store.open(path)
+    chat = Chat(stored=True)
+    chat.load_accounts(await store.read(database.accounts), [])
+    eve = chat.registry.accounts["eve"]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, Retention())
+        await nursery.start(watch_accounts, store, chat)
+        assert users.run("promote", "eve", path, CHEAP_COST, io.StringIO(), quiet) == 0
+        await trio.sleep(ACCOUNTS_POLL * 1.5)
+        assert chat.registry.accounts["eve"].admin  # a user online now is an admin now
+        assert users.run("delete", "eve", path, CHEAP_COST, io.StringIO(), quiet) == 0
+        await trio.sleep(ACCOUNTS_POLL)
+        assert "eve" not in chat.registry.accounts
+        nursery.cancel_scope.cancel()
+    await store.aclose()
+    assert not eve.admin  # accounts are values: the old one is unchanged

@@ -151,6 +151,7 @@ def test_server_cli_hard_kill_keeps_what_was_written_and_the_file_sound(tmp_path
 def test_server_cli_corrupt_database_is_a_clear_startup_error(tmp_path: Path) -> None:
     path = tmp_path / "chat.db"
     path.write_bytes(b"definitely not a database\n" * 200)
+    path.chmod(0o600)
     result = subprocess.run(
         [*_cli(), "--db", str(path)], capture_output=True, text=True, timeout=30
     )

@@ -64,6 +64,46 @@ def test_database_prune_by_age_and_rows_per_room(tmp_path: Path) -> None:
     assert database.count(db) == 6
 
 
+def test_database_file_and_folder_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "chat.db"
+    db = database.connect(str(path))
+    database.insert(db, [Entry(time.time(), Kind.SAID, "#lobby", "Alice", "psst")])
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    for made in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        assert made.stat().st_mode & 0o777 == 0o600, made
+    db.close()
+
+
+def test_database_readable_by_others_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "chat.db"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    database.connect(str(path)).close()
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.getMessage() == (
+        f"database-readable-by-others path={path} mode=644 fix='chmod 600 {path}*'"
+    )
+
+
+def test_database_of_schema_2_gains_the_bans_name_and_keeps_its_bans(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE bans (kind TEXT NOT NULL, key TEXT NOT NULL, until REAL NOT NULL,"
+        " reason TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (kind, key));"
+        "INSERT INTO bans VALUES ('address', '203.0.113.7', 1e300, 'spam', 'root');"
+        "PRAGMA user_version = 2;"
+    )
+    old.close()
+    db = database.connect(str(path))
+    (ban,) = database.bans(db, time.time())
+    assert (ban.kind, ban.key, ban.reason, ban.name) == ("address", "203.0.113.7", "spam", "")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
+    db.close()
+
+
 def test_database_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(b"this is not SQLite\n" * 100)

@@ -897,13 +897,26 @@ def test_text_door_register_rules() -> None:
 
 def admin_harness() -> Harness:
     h = Harness(Rules(admins=frozenset({"root-user"}), reserved_names=frozenset()), stored=True)
-    h.register(1, "root-user")
-    h.line(1, "/register admin-password")
+    h.add_account("root-user", "admin-password")  # the operator's chat-trio user add
+    h.connect(1)
+    h.send(1, b"root-user admin-password\r\n")
     h.register(2, "Bob")
     h.register(3, "Carol")
     for conn in (1, 2, 3):
         h.take(conn)
     return h
+
+
+def test_text_door_an_admins_name_cannot_be_registered_from_the_chat() -> None:
+    h = Harness(Rules(admins=frozenset({"eve"})), stored=True)
+    h.register(1, "Eve")
+    assert h.line(1, "/register eve-password") == (
+        'The name "Eve" is kept for an admin, so it cannot be registered here; the '
+        "server's operator makes its account with: chat-trio user add Eve\r\n"
+    )
+    h.register(2, "Bob")
+    h.take(1)
+    assert h.line(1, "/kick bob") == "Only admins can use /kick.\r\n"
 
 
 def test_text_door_only_admins_kick_and_ban() -> None:
@@ -953,6 +966,28 @@ def test_text_door_ban_by_address_and_account_with_duration() -> None:
     assert h.line(10, "dave dave-password").startswith("* Logged in as Dave.")
     h.take(1)
     assert h.line(1, "/unban 10.0.0.99") == """No ban on "10.0.0.99".\r\n"""
+
+
+def test_text_door_a_guest_banned_by_name_is_unbanned_by_name() -> None:
+    h = Harness(Rules(admins=frozenset({"root-user"})), stored=True)
+    h.add_account("root-user", "root-password")
+    h.connect(1)
+    h.send(1, b"root-user root-password\r\n")
+    h.connect(2, address="203.0.113.7")
+    h.send(2, b"Carol\r\n")
+    h.take(1)
+    assert h.line(1, "/ban Carol 1h spam") == (
+        "* Banned Carol's address (203.0.113.7) until 2023-11-14 23:13 UTC.\r\n"
+    )
+    h.disconnect(2, Reason.BANNED)
+    assert h.take(1) == "* Carol left the chat (banned)\r\n"
+    assert h.db is not None
+    (stored,) = database.bans(h.db, h.wall)
+    assert (stored.kind, stored.key, stored.name) == ("address", "203.0.113.7", "Carol")
+    assert h.line(1, "/unban carol") == "* Lifted the ban on Carol's address (203.0.113.7).\r\n"
+    assert database.bans(h.db, h.wall) == []
+    h.connect(3, address="203.0.113.7")
+    assert h.take(3).startswith("Welcome to chat-trio!")
 
 
 def test_text_door_line_after_a_join_in_the_same_paste_goes_to_the_new_room() -> None:

@@ -15,6 +15,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class Server:
         return err
 
     def nc(self, name: str) -> socket.socket:
-        """An nc user, registered as ``name``."""
+        """An nc user who typed ``name`` at the prompt (a name, or a name and password)."""
         sock = socket.create_connection(("127.0.0.1", self.ports["text"]), timeout=10)
         read_until(sock, b"Enter your username: ")
         sock.sendall(name.encode() + b"\r\n")
@@ -327,11 +328,15 @@ def test_web_browser_phone_width_keyboard_and_labels(
 def test_web_browser_a_kick_says_who_and_why_and_does_not_reconnect(
     browser: Browser, tmp_path: Path, errors: list[str]
 ) -> None:
-    server = Server(tmp_path / "chat.db", "--admins", "Alice")
+    db = tmp_path / "chat.db"
+    subprocess.run(
+        [sys.executable, "-m", "chat_trio", "user", "add", "Alice", "--db", str(db),
+         "--password-time", "1", "--password-memory", "64"],
+        input="admin-password\n", text=True, check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    server = Server(db, "--admins", "Alice")
     try:
-        alice = server.nc("Alice")
-        alice.sendall(b"/register admin-password\r\n")
-        read_until(alice, b"Registered Alice.")
+        alice = server.nc("Alice admin-password")  # logs in to the operator's account
         carol = open_page(browser, server.url, errors)
         enter(carol, "Carol")
         expect(carol.get_by_role("status")).to_have_text("Connected as Carol", timeout=TIMEOUT)

@@ -172,6 +172,10 @@ def register(world: World, conn: ConnId, client: Client, intent: i.Register, out
         out.reply(conn, Refused(Problem.NO_ACCOUNTS))
     elif client.account == name_key(client.name):
         out.reply(conn, Refused(Problem.ALREADY_REGISTERED, name=client.name))
+    elif name_key(client.name) in world.rules.admins:
+        # Whoever registered it would be an admin at once (and after every restart): an
+        # admin's account is made by the operator, `chat-trio user add NAME`.
+        out.reply(conn, Refused(Problem.ADMIN_NAME, name=client.name))
     elif problem := check_password(intent.password):
         out.reply(conn, problem)
     else:

@@ -250,6 +250,14 @@ class Chat(World):
         self.registry.accounts = {name_key(a.name): a for a in accounts}
         self.registry.bans = {(b.kind, b.key): b for b in bans}
 
+    def account_changed(self, key: str, account: Account | None) -> None:
+        """The operator changed the account ``key`` while the server runs (None: deleted).
+        A promotion or demotion counts at once: ``is_admin`` reads the account each time."""
+        if account is None:
+            self.registry.accounts.pop(key, None)
+        else:
+            self.registry.accounts[key] = account
+
     def disconnect(self, conn: ConnId, reason: Reason, out: Outputs) -> None:
         """``conn`` is gone (for ``reason``): free its name and tell each of its rooms once."""
         client = self.clients.pop(conn, None)

@@ -13,6 +13,17 @@ from __future__ import annotations
 import attrs
 
 
+class Secret(str):
+    """A password: a ``str`` whose ``repr`` never shows it, so that no log line, traceback
+    or repr of an intent, output or connection state can leak one. ``str(secret)`` and
+    f-strings still give the text (hashing needs it); nothing else should."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+
 @attrs.frozen
 class ChooseName:
     """Take ``name`` as a guest (the first name of a connection)."""
@@ -25,7 +36,7 @@ class LogIn:
     """Take the registered ``name`` by proving its ``password`` (first name, or later)."""
 
     name: str
-    password: str = attrs.field(repr=False)
+    password: Secret = attrs.field(converter=Secret)
 
 
 @attrs.frozen
@@ -138,22 +149,22 @@ class ReadHistory:
 class Register:
     """Own the current name, with ``password``."""
 
-    password: str = attrs.field(repr=False)
+    password: Secret = attrs.field(converter=Secret)
 
 
 @attrs.frozen
 class ChangePassword:
     """Replace the account's password ``old`` with ``new``."""
 
-    old: str = attrs.field(repr=False)
-    new: str = attrs.field(repr=False)
+    old: Secret = attrs.field(converter=Secret)
+    new: Secret = attrs.field(converter=Secret)
 
 
 @attrs.frozen
 class Unregister:
     """Delete the account, proving ``password``."""
 
-    password: str = attrs.field(repr=False)
+    password: Secret = attrs.field(converter=Secret)
 
 
 @attrs.frozen

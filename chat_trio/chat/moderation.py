@@ -66,7 +66,9 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.Ban, out: Outputs)
         out.reply(conn, Refused(Problem.NO_SUCH_TARGET, name=intent.target[:_SHOWN]))
         return
     kind, key, shown = target
-    entry = registry.Ban(kind, key, world.clock() + intent.seconds, intent.reason, client.name)
+    guest = shown if kind == "address" else ""  # so that /unban Carol finds it again
+    until = world.clock() + intent.seconds
+    entry = registry.Ban(kind, key, until, intent.reason, client.name, guest)
     world.registry.bans[(kind, key)] = entry
     out.add(SaveBan(kind, key, entry))
     out.reply(conn, Done(Outcome.BANNED, name=shown, kind=kind, key=key, until=entry.until))
@@ -98,12 +100,26 @@ def unban(world: World, conn: ConnId, client: Client, intent: i.Unban, out: Outp
     if not _admin(world, conn, client, "unban", out):
         return
     word = intent.target
-    try:
-        kind, key = "address", str(ipaddress.ip_address(word))
-    except ValueError:
-        kind, key = "account", name_key(word)
-    if world.registry.bans.pop((kind, key), None) is not None:
+    for kind, key in _bans_on(world, word):
+        ban = world.registry.bans.pop((kind, key))
         out.add(SaveBan(kind, key, None))
-        out.reply(conn, Done(Outcome.UNBANNED, name=word))
+        shown = f"{ban.name}'s address ({key})" if ban.name else word
+        out.reply(conn, Done(Outcome.UNBANNED, name=shown))
         return
     out.reply(conn, Refused(Problem.NO_BAN, name=word[:_SHOWN]))
+
+
+def _bans_on(world: World, word: str) -> list[tuple[str, str]]:
+    """The bans ``word`` names: an address, an account, or a guest whose address a ban
+    by name caught (``/ban Carol``, then ``/unban Carol``)."""
+    try:
+        address = str(ipaddress.ip_address(word))
+    except ValueError:
+        key = name_key(word)
+        found = [("account", key)] if ("account", key) in world.registry.bans else []
+        return found + [
+            (ban.kind, ban.key)
+            for ban in world.registry.bans.values()
+            if ban.kind == "address" and ban.name and name_key(ban.name) == key
+        ]
+    return [("address", address)] if ("address", address) in world.registry.bans else []

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import attrs
 
 from chat_trio.chat.events import ConnId, Entry, Event, Reason
+from chat_trio.chat.intents import Secret
 from chat_trio.chat.registry import Account, Ban
 
 
@@ -103,7 +104,7 @@ class CheckPassword:
 
     conn: ConnId
     key: str  #: name_key of the account
-    password: str = attrs.field(repr=False)
+    password: Secret = attrs.field(converter=Secret)
 
 
 @attrs.frozen
@@ -112,7 +113,7 @@ class HashPassword:
     handles nothing else from ``conn`` meanwhile."""
 
     conn: ConnId
-    password: str = attrs.field(repr=False)
+    password: Secret = attrs.field(converter=Secret)
 
 
 @attrs.frozen

@@ -40,6 +40,7 @@ class Problem(enum.Enum):
     ALREADY_REGISTERED = "already-registered"  #: name
     REGISTERED_MEANWHILE = "registered-meanwhile"  #: name
     NOT_LOGGED_IN = "not-logged-in"
+    ADMIN_NAME = "admin-name"  #: name: listed in --admins; only the operator makes its account
     # Admins
     NOT_ADMIN = "not-admin"  #: name: the command ("kick", "ban", "unban")
     NO_SUCH_TARGET = "no-such-target"  #: name: not an account, user or address

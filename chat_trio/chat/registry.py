@@ -51,6 +51,7 @@ class Ban:
     until: float  #: Unix time; inf: forever
     reason: str = ""
     by: str = ""  #: the admin who set it
+    name: str = ""  #: the guest whose address this is, when the ban named a guest
 
 
 def check_password(password: str) -> Refused | None:

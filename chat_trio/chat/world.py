@@ -28,6 +28,7 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat.events import ConnId, Entry, Goodbye, Kind, Reason
+from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
@@ -86,7 +87,7 @@ class PendingRegister:
 class PendingPasswordChange:
     """A check of the old password; then a hash of ``new``."""
 
-    new: str = attrs.field(repr=False)
+    new: Secret = attrs.field(converter=Secret)
 
 
 @attrs.define

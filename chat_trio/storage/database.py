@@ -9,6 +9,7 @@ the file.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sqlite3
@@ -18,7 +19,9 @@ from chat_trio.chat.events import CONVERSATION, Entry, Kind
 from chat_trio.chat.registry import Account, Ban
 from chat_trio.chat.world import name_key
 
-SCHEMA_VERSION = 2  # 1: history; 2: accounts and bans
+log = logging.getLogger("chat_trio.storage")
+
+SCHEMA_VERSION = 3  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -48,7 +51,12 @@ CREATE TABLE IF NOT EXISTS bans (
     until REAL NOT NULL,           -- Unix time; a very large number: forever
     reason TEXT NOT NULL,
     by TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',  -- the guest named, for an address banned by a name
     PRIMARY KEY (kind, key)
+);
+CREATE TABLE IF NOT EXISTS account_changes (
+    id INTEGER PRIMARY KEY,        -- increases: a running server reads those after its last
+    name_key TEXT NOT NULL         -- the account that `chat-trio user` changed
 );
 """
 
@@ -70,8 +78,7 @@ def connect(path: str) -> sqlite3.Connection:
     """
     try:
         if path != ":memory:":
-            folder = os.path.dirname(os.path.abspath(path))
-            os.makedirs(folder, exist_ok=True)
+            _create_private(path)
         # Used from worker threads, one at a time (store.py's limiters see to that).
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
@@ -91,6 +98,8 @@ def connect(path: str) -> sqlite3.Connection:
             problem = db.execute("PRAGMA quick_check").fetchone()[0]
             if problem != "ok":
                 raise DatabaseError(f"the database {path} is corrupt: {problem}")
+        if version == 2:  # its bans table has no name column; CREATE IF NOT EXISTS keeps it
+            db.execute("ALTER TABLE bans ADD COLUMN name TEXT NOT NULL DEFAULT ''")
         db.executescript(_SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except sqlite3.DatabaseError as exc:
@@ -100,6 +109,24 @@ def connect(path: str) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _create_private(path: str) -> None:
+    """Make ``path``'s directory (0700) and the file (0600) if they do not exist: the file
+    holds private messages and password hashes. SQLite gives the ``-wal`` and ``-shm``
+    files it makes next to it the same mode. An existing file readable by others is
+    left as it is (it may be meant to be), with a warning saying how to close it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        mode = os.stat(path).st_mode & 0o777
+        if mode & 0o077:
+            log.warning(
+                "database-readable-by-others path=%s mode=%o fix='chmod 600 %s*'",
+                path, mode, path,
+            )  # fmt: skip
 
 
 def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
@@ -249,14 +276,44 @@ def set_admin(db: sqlite3.Connection, name: str, admin: bool) -> Account | None:
     return account(db, name_key(name))
 
 
+def note_account_change(db: sqlite3.Connection, key: str) -> None:
+    """Tell running servers that the operator changed the account ``key`` (see
+    ``account_changes``)."""
+    with _transaction(db):
+        db.execute("INSERT INTO account_changes (name_key) VALUES (?)", (key,))
+        # Only the latest few matter to a server that polls every few seconds.
+        db.execute(
+            "DELETE FROM account_changes WHERE id < (SELECT max(id) - 1000 FROM account_changes)"
+        )
+
+
+def last_account_change(db: sqlite3.Connection) -> int:
+    """The id of the operator's latest change (0: none yet)."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM account_changes").fetchone()[0])
+
+
+def account_changes(
+    db: sqlite3.Connection, after: int
+) -> tuple[int, list[tuple[str, Account | None]]]:
+    """The accounts changed by the operator since change ``after``, as they are now
+    (None: deleted), and the last change's id (``after`` if none)."""
+    rows = db.execute(
+        "SELECT id, name_key FROM account_changes WHERE id > ? ORDER BY id", (after,)
+    ).fetchall()
+    if not rows:
+        return after, []
+    keys = list(dict.fromkeys(key for _, key in rows))
+    return rows[-1][0], [(key, account(db, key)) for key in keys]
+
+
 def bans(db: sqlite3.Connection, now: float) -> list[Ban]:
     """The bans still in force at ``now``; expired ones are deleted."""
     with _transaction(db):
         db.execute("DELETE FROM bans WHERE until <= ?", (now,))
-    rows = db.execute("SELECT kind, key, until, reason, by FROM bans").fetchall()
+    rows = db.execute("SELECT kind, key, until, reason, by, name FROM bans").fetchall()
     return [
-        Ban(kind, key, math.inf if until >= _FOREVER else until, reason, by)
-        for kind, key, until, reason, by in rows
+        Ban(kind, key, math.inf if until >= _FOREVER else until, reason, by, name)
+        for kind, key, until, reason, by, name in rows
     ]
 
 
@@ -267,8 +324,9 @@ def save_ban(db: sqlite3.Connection, kind: str, key: str, ban: Ban | None) -> No
             db.execute("DELETE FROM bans WHERE kind = ? AND key = ?", (kind, key))
         else:
             db.execute(
-                "INSERT OR REPLACE INTO bans (kind, key, until, reason, by) VALUES (?, ?, ?, ?, ?)",
-                (kind, key, min(ban.until, _FOREVER), ban.reason, ban.by),
+                "INSERT OR REPLACE INTO bans (kind, key, until, reason, by, name)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, key, min(ban.until, _FOREVER), ban.reason, ban.by, ban.name),
             )
 
 

@@ -170,6 +170,10 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.USAGE: lambda e: f"Usage: {e.name}",
     Problem.WHICH_ROOM: lambda e: f"Which room? {e.name} (one you are in).",
     Problem.BAD_MESSAGE: lambda e: f"That message is not understood: {e.name}.",
+    Problem.ADMIN_NAME: lambda e: (
+        f'The name "{e.name}" is kept for an admin, so it cannot be registered here; the '
+        f"server's operator makes its account with: chat-trio user add {e.name}"
+    ),
     Problem.SLOW_DOWN: lambda e: (
         f"* Slow down: at most {e.limit:g} lines at once, then {e.rate:g} per second. "
         "Your next lines are delayed, not lost."

@@ -101,7 +101,7 @@ def _fields(cls: type[i.Intent]) -> dict[str, tuple[object, Any]]:
     """``cls``'s fields a client may send: name -> (type, default or NOTHING)."""
     hints = typing.get_type_hints(cls)
     return {
-        field.name: (hints[field.name], field.default)
+        field.name: (str if hints[field.name] is i.Secret else hints[field.name], field.default)
         for field in attrs.fields(cls)
         if (cls, field.name) not in _HIDDEN
     }

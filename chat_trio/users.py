@@ -1,0 +1,115 @@
+"""``chat-trio user``: the operator's account management, straight on the database.
+
+``list``, ``add NAME``, ``passwd NAME``, ``delete NAME``, ``promote NAME``, ``demote NAME``.
+A password is asked for on the terminal (twice, without echo), or read as one line from
+standard input when that is not a terminal (``echo "$PW" | chat-trio user add Eve``). It
+is never printed or logged. A running server sees each change within a few seconds
+(server.py watches the accounts table), so a promotion takes effect for a user who is
+online now.
+
+This is where an admin's account comes from: a name listed in ``--admins`` cannot be
+registered from a chat door (whoever took the name first would be an admin at once).
+"""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+import sys
+from typing import TextIO
+
+from chat_trio.chat.events import Refused
+from chat_trio.chat.names import check_name
+from chat_trio.chat.registry import Account, check_password
+from chat_trio.chat.world import name_key
+from chat_trio.doors.text.render import refusal
+from chat_trio.passwords import Cost, hasher
+from chat_trio.storage import database
+
+ACTIONS = ("list", "add", "passwd", "delete", "promote", "demote")
+
+
+class Refusal(Exception):
+    """The command cannot be done; the message says why, for the operator."""
+
+
+def run(
+    action: str,
+    name: str | None,
+    path: str,
+    cost: Cost,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> int:
+    """Carry out ``chat-trio user ACTION [NAME]``; returns the exit status (errors go to
+    stderr as one sentence)."""
+    try:
+        db = database.connect(path)
+    except database.DatabaseError as exc:
+        print(f"chat-trio: {exc}", file=sys.stderr)
+        return 1
+    try:
+        said = _do(db, action, name, path, cost, stdin)
+        if name and action != "list":
+            database.note_account_change(db, name_key(name))  # for a running server
+    except Refusal as exc:
+        print(f"chat-trio: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(said, file=stdout)
+    return 0
+
+
+def _do(
+    db: sqlite3.Connection,
+    action: str,
+    name: str | None,
+    path: str,
+    cost: Cost,
+    stdin: TextIO,
+) -> str:
+    if action == "list":
+        accounts = sorted(database.accounts(db), key=lambda a: name_key(a.name))
+        rows = [f"{a.name}{'  admin' if a.admin else ''}" for a in accounts]
+        return "\n".join(rows) if rows else f"No accounts in {path}."
+    if not name:
+        raise Refusal(f"which account? chat-trio user {action} NAME")
+    key = name_key(name)
+    account = database.account(db, key)
+    if action == "add":
+        if account is not None:
+            raise Refusal(f"there is an account {account.name} already")
+        if (problem := check_name(name, frozenset(), unicode=True)) is not None:
+            raise Refusal(refusal(problem))
+        database.save_account(db, key, Account(name, _hash(_password(name, stdin), cost)))
+        return f"Added the account {name}."
+    if account is None:
+        raise Refusal(f"there is no account {name!r} in {path}")
+    if action == "passwd":
+        hashed = _hash(_password(account.name, stdin), cost)
+        database.save_account(db, key, Account(account.name, hashed, account.admin))
+        return f"Changed the password of {account.name}."
+    if action == "delete":
+        database.save_account(db, key, None)
+        return f"Deleted the account {account.name}; the name is free now."
+    changed = database.set_admin(db, account.name, action == "promote")
+    assert changed is not None
+    return f"{changed.name} is {'now' if changed.admin else 'no longer'} an admin."
+
+
+def _password(name: str, stdin: TextIO) -> str:
+    if stdin.isatty():
+        first = getpass.getpass(f"Password for {name}: ")
+        if getpass.getpass("The same again: ") != first:
+            raise Refusal("the two passwords differ; nothing was changed")
+    else:
+        first = stdin.readline().rstrip("\r\n")
+    problem: Refused | None = check_password(first)
+    if problem is not None:
+        raise Refusal(refusal(problem))
+    return first
+
+
+def _hash(password: str, cost: Cost) -> str:
+    return hasher(cost).hash(password)  # blocking is fine here: there is no event loop
