@@ -86,6 +86,27 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(name_key(name.strip()) for name in text.split(",") if name.strip())
 
 
+class _Help(argparse.HelpFormatter):
+    """Help that shows each default as a person would type it, and none where there is
+    nothing to show (a switch that is off, an option that is unset or empty)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or default in (None, False, argparse.SUPPRESS)
+            or (isinstance(default, (list, frozenset, set, tuple)) and not default)
+            or not action.option_strings
+        ):
+            return text
+        if isinstance(default, (list, frozenset, set, tuple)):
+            shown = ",".join(sorted(str(x) for x in default))
+        else:
+            shown = f"{default:g}" if isinstance(default, float) else str(default)
+        return f"{text} (default: {shown})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-trio",
@@ -97,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the chat server",
         description="Run the chat server until Ctrl-C or SIGTERM (a second one stops at once).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     serve.add_argument(
         "--host",
@@ -366,13 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PASSES",
         help="argon2id passes per password hash",
     )
+    serve.set_defaults(subparser=serve)  # its own usage, for the errors main() finds
     user = commands.add_parser(
         "user",
         help="manage accounts in the database",
         description="List, add, change or delete accounts in the database, or make one an "
         "admin. A password is asked for on the terminal, or read as one line from standard "
         "input. A running server sees each change within a few seconds.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     user.add_argument("action", choices=users.ACTIONS, help="what to do")
     user.add_argument("name", nargs="?", help="the account's name (not for list)")
@@ -401,10 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "user":
         cost = Cost(time_cost=args.password_time, memory_kib=max(args.password_memory, 32))
         return users.run(args.action, args.name, args.db, cost)
+    serve_parser: argparse.ArgumentParser = args.subparser
     if bool(args.tls_cert) != bool(args.tls_key):
-        parser.error("--tls-cert and --tls-key go together")
+        serve_parser.error("--tls-cert and --tls-key go together")
     if args.tls_only and not args.tls_cert:
-        parser.error("--tls-only needs --tls-cert and --tls-key")
+        serve_parser.error("--tls-only needs --tls-cert and --tls-key")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -416,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.motd, encoding="utf-8", errors="replace") as file:
                 motd = tuple(line.rstrip("\r\n") for line in file)[:MOTD_LINES]
         except OSError as problem:
-            parser.error(f"cannot read --motd {args.motd}: {problem.strerror}")
+            serve_parser.error(f"cannot read --motd {args.motd}: {problem.strerror}")
     config = Config(
         host=args.host,
         port=args.port,

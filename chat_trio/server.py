@@ -26,8 +26,10 @@ still queued (within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -103,8 +105,9 @@ def _entrances(config: Config) -> list[Entrance]:
         try:
             context = tls.server_context(config.tls_cert, config.tls_key)
         except (OSError, ssl.SSLError) as exc:
+            why = tls.which_file_is_wrong(config.tls_cert, config.tls_key) or str(exc)
             raise StartupError(
-                f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {exc}"
+                f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {why}"
             ) from exc
     text = partial(TextDoor, config.rules.max_line)
     irc = partial(IrcDoor, config.irc)
@@ -298,7 +301,10 @@ def _listen(host: str, port: int) -> list[socket.socket]:
     try:
         return tcp.open_listeners(host, port)
     except OSError as exc:
-        raise StartupError(f"cannot listen on {host}:{port}: {exc}") from exc
+        why = os.strerror(exc.errno) if exc.errno else str(exc)  # trio's text repeats itself
+        if exc.errno == errno.EADDRINUSE:
+            why += " (is another server running on it?)"
+        raise StartupError(f"cannot listen on {host}:{port}: {why}") from exc
 
 
 async def run(config: Config) -> int:
@@ -321,7 +327,8 @@ async def run(config: Config) -> int:
                         root.cancel_scope.cancel()
                         return
                     log.info("shutdown step=begin signal=%s", signal.Signals(signum).name)
-                    print("Shutting down (Ctrl-C again to stop at once)...", flush=True)
+                    again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
+                    print(f"Shutting down ({again} again to stop at once)...", flush=True)
                     stop.set()
 
             async def serve_then_stop_watching(

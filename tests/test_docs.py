@@ -28,3 +28,10 @@ def test_docs_have_code_from_source_files() -> None:
 @pytest.mark.parametrize(("doc", "path", "code"), blocks())
 def test_docs_code_block_matches_its_source(doc: str, path: str, code: str) -> None:
     assert code in (ROOT / path).read_text(), f"{doc}: a block no longer matches {path}"
+
+
+def test_docs_readme_tells_nc_and_telnet_users_about_their_clients() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "`nc -N localhost 8080`" in readme  # Debian's nc waits for Enter otherwise
+    assert "`telnet -8` does not help" in readme  # 0x8F and 0x9C break UTF-8 in telnet
+    assert "Names are not owned yet" not in (ROOT / "docs" / "protocol.md").read_text()

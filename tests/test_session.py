@@ -144,7 +144,7 @@ async def test_session_name_timeout_on_virtual_clock(
     await client.send("1bad")
     await client.expect("Enter your username: ")
     text = await client.read_to_eof(wait_at_most=120)
-    assert text == "No valid username within 60 seconds.\r\nGoodbye!\r\n"
+    assert text == "\r\nNo valid username within 60 seconds.\r\nGoodbye!\r\n"
     assert trio.current_time() - start == pytest.approx(60)
 
 

@@ -116,8 +116,24 @@ def test_text_door_name_timeout_closes_with_reason() -> None:
     assert 1 not in h.closed
     h.take(1)
     h.expire(1, 60.0)
-    assert h.take(1) == "No valid username within 60 seconds.\r\nGoodbye!\r\n"
+    # On a line of its own, not after "Enter your username: ".
+    assert h.take(1) == "\r\nNo valid username within 60 seconds.\r\nGoodbye!\r\n"
     assert h.closed[1] is Reason.NAME_TIMEOUT
+
+
+def test_text_door_one_second_is_singular_and_a_rename_to_the_same_name_is_nothing() -> None:
+    h = Harness(Rules(name_timeout=1))
+    h.connect(1)
+    h.take(1)
+    h.expire(1, 1.0)
+    assert h.take(1) == "\r\nNo valid username within 1 second.\r\nGoodbye!\r\n"
+    h.register(2, "Alice")
+    h.register(3, "Bob")
+    h.take(2)
+    assert h.line(3, "/nick Bob") == "You are Bob already.\r\n"
+    assert h.take(2) == ""  # nothing announced, nothing recorded
+    assert h.line(3, "/nick BOB") == "* Bob is now known as BOB\r\n"  # case is a real rename
+    assert h.take(2) == "* Bob is now known as BOB\r\n"
 
 
 def test_text_door_deadline_is_infinite_once_registered() -> None:
@@ -429,7 +445,7 @@ def test_text_door_empty_rooms_disappear_but_keep_topic_and_history() -> None:
         ("lobby", 'start with "#"'),
         ("#", "1 to 32"),
         ("#" + "x" * 33, "1 to 32"),
-        ("#a b", None),  # only the first word counts: joins #a
+        ("#a b", "(not ' ')"),  # not quietly #a
         ("#caf\u00e9", "(not '\u00e9')"),
         ("#a.b", "(not '.')"),
     ],

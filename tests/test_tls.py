@@ -105,7 +105,20 @@ def test_tls_cli_needs_cert_and_key_together() -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "--tls-cert and --tls-key go together" in result.stderr
+    assert result.stderr.startswith("usage: chat-trio serve ")  # serve's usage, not the top's
+    assert result.stderr.endswith("error: --tls-cert and --tls-key go together\n")
+
+
+async def test_tls_swapped_files_say_which_is_which(cert_files: Config) -> None:
+    assert cert_files.tls_cert is not None and cert_files.tls_key is not None
+    swapped = attrs.evolve(cert_files, tls_cert=cert_files.tls_key, tls_key=cert_files.tls_cert)
+    with pytest.raises(StartupError) as raised:
+        await serve(swapped, trio.Event())
+    # (The chain file holds the key too, so only the certificate's place is wrong.)
+    assert str(raised.value).endswith(
+        f"--tls-cert {cert_files.tls_key} is a private key, not a PEM certificate"
+    )
+    assert "PEM lib" not in str(raised.value)
 
 
 def test_tls_openssl_s_client_can_chat(ca: trustme.CA, cert_files: Config, tmp_path: Path) -> None:

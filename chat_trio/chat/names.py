@@ -121,6 +121,9 @@ def registered(world: World, conn: ConnId, client: Client, out: Outputs) -> None
 
 def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Outputs) -> None:
     old = client.name
+    if intent.name == old:  # nothing to announce or record (a change of case is a rename)
+        out.reply(conn, Refused(Problem.NAME_UNCHANGED, name=old))
+        return
     problem = claim(world, conn, client, intent.name)
     if problem is not None:
         out.reply(conn, attrs.evolve(problem, still=old))

@@ -28,6 +28,7 @@ class Problem(enum.Enum):
     NAME_TAKEN = "name-taken"  #: name
     NAME_REGISTERED = "name-registered"  #: name; ``naming``: asked while choosing a first name
     NOT_A_NAME = "not-a-name"  #: name (in a history request)
+    NAME_UNCHANGED = "name-unchanged"  #: name: a rename to the name one has (same case)
     # Accounts
     NO_ACCOUNT = "no-account"  #: name
     ACCOUNT_BANNED = "account-banned"  #: name, until

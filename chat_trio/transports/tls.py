@@ -30,6 +30,30 @@ def server_context(cert_file: str, key_file: str) -> ssl.SSLContext:
     return context
 
 
+def which_file_is_wrong(cert_file: str, key_file: str) -> str | None:
+    """Why the pair cannot be loaded, said of the file at fault (OpenSSL only says "PEM
+    lib"): missing, swapped, or not PEM. None: the files look right (they may still not
+    belong together)."""
+    said = []
+    for path, wanted, role in (
+        (cert_file, "CERTIFICATE-----", "--tls-cert"),
+        (key_file, "PRIVATE KEY-----", "--tls-key"),
+    ):
+        try:
+            with open(path, encoding="ascii", errors="replace") as file:
+                text = file.read(1 << 20)
+        except OSError as exc:
+            return f"{role} {path}: {exc.strerror}"
+        if wanted not in text:
+            other = "a private key" if "PRIVATE KEY-----" in text else "not PEM"
+            if "CERTIFICATE-----" in text:
+                other = "a certificate"
+            said.append(f"{role} {path} is {other}, not a PEM {wanted[:-5].lower()}")
+    if len(said) == 2 and "certificate" in said[1] and "private key" in said[0]:
+        return "the certificate and the key are swapped: " + "; ".join(said)
+    return "; ".join(said) or None
+
+
 async def handshake(
     stream: trio.SocketStream, context: ssl.SSLContext, peer: str
 ) -> trio.SSLStream[trio.SocketStream] | None:

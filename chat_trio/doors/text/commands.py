@@ -76,6 +76,13 @@ def _me(args: str, place: Place) -> i.Intent | Refused:
     return i.Say(place.current, args, action=True) if args else COMMANDS["me"].usage_error()
 
 
+def _join(args: str, place: Place) -> i.Intent | Refused:
+    room, _, rest = args.partition(" ")
+    if rest.strip():  # "/join #bad name" must not quietly join #bad
+        return Refused(Problem.ROOM_CHAR, char=" ")
+    return i.Join(room)
+
+
 def _switch(args: str, place: Place) -> i.Intent | Refused:
     return i.Focus(_first(args)) if args else Refused(Problem.WHICH_ROOM, name="/switch #room")
 
@@ -150,9 +157,7 @@ COMMANDS: dict[str, Command] = {
     "rooms": Command(
         "/rooms", "list the rooms", lambda a, p: i.ListRooms(ROOMS_SHOWN), chatting=False
     ),
-    "join": Command(
-        "/join #room", "enter a room (creating it) and talk there", lambda a, p: i.Join(_first(a))
-    ),
+    "join": Command("/join #room", "enter a room (creating it) and talk there", _join),
     "switch": Command("/switch #room", "talk in another of your rooms", _switch),
     "leave": Command("/leave [#room]", "leave a room (this one if none named)", _leave),
     "topic": Command("/topic [text]", "show or set this room's topic", _topic),

@@ -86,7 +86,7 @@ def describe_until(until: float) -> str:
 
 
 def _seconds(n: float) -> str:
-    return f"{n:g} seconds"
+    return "1 second" if n == 1 else f"{n:g} seconds"
 
 
 def _registered(e: Refused) -> str:
@@ -170,6 +170,7 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.USAGE: lambda e: f"Usage: {e.name}",
     Problem.WHICH_ROOM: lambda e: f"Which room? {e.name} (one you are in).",
     Problem.BAD_MESSAGE: lambda e: f"That message is not understood: {e.name}.",
+    Problem.NAME_UNCHANGED: lambda e: f"You are {e.name} already.",
     Problem.ADMIN_NAME: lambda e: (
         f'The name "{e.name}" is kept for an admin, so it cannot be registered here; the '
         f"server's operator makes its account with: chat-trio user add {e.name}"
@@ -342,7 +343,8 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Whois: _whois,
     History: _history,
     Help: _help,
-    Refused: lambda e: f"{refusal(e)}{EOL}",
+    # The timeout comes while the prompt waits on its line: start a line of its own.
+    Refused: lambda e: f"{EOL if e.problem is Problem.NAME_TIMEOUT else ''}{refusal(e)}{EOL}",
     Done: lambda e: f"* {OUTCOMES[e.outcome](e)}{EOL}",
     Goodbye: lambda e: f"{_TIMING_MARK if e.reason is Reason.INTERRUPTED else ''}Goodbye!{EOL}",
     Disconnected: lambda e: f"{_DISCONNECTED_BECAUSE.get(e.reason, '* Disconnected.')}{EOL}",
