@@ -174,3 +174,28 @@ async def test_server_sees_the_operators_changes_while_it_runs(
         nursery.cancel_scope.cancel()
     await store.aclose()
     assert not eve.admin  # accounts are values: the old one is unchanged
+
+
+def test_server_cli_audit_trail_says_who_did_what_and_never_a_password(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    assert user(db, "add", "Boss", password="boss-password").returncode == 0
+    process, port = start_cli("--db", db, "--admins", "Boss", *CHEAP)
+    try:
+        _session(port, b"Carol\n/nick Caro\n/register carol-secret\n/password carol-secret "
+                 b"carol-secret-2\n/quit\n", b"Goodbye!")  # fmt: skip
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as bob:
+            bob.sendall(b"Bob\n")
+            _read_until(bob, b"Type /help")
+            _session(port, b"Boss boss-password\n/kick Bob spam\n/ban 203.0.113.9 1h\n"
+                     b"/unban 203.0.113.9\n/quit\n", b"Goodbye!")  # fmt: skip
+    finally:
+        err = _stop(process)
+    trail = [line.split(" ", 3)[3] for line in err.splitlines() if " chat_trio.audit " in line]
+    assert [t.split()[1] for t in trail] == [
+        "rename", "account-created", "password-changed", "kick", "ban", "unban",
+    ]  # fmt: skip
+    assert "old=Carol new=Caro" in trail[0] and "name=Caro" in trail[1]
+    assert "by=Boss target='Bob'" in trail[3]
+    assert "by=Boss target='203.0.113.9' kind=address key=203.0.113.9 until=" in trail[4]
+    assert "carol-secret" not in err and "boss-password" not in err
+    assert "register conn=" in err and err.count("register conn=") == 3  # once per user

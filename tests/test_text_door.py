@@ -864,6 +864,26 @@ def test_text_door_failed_logins_are_throttled_per_account_and_address() -> None
     )
 
 
+def test_text_door_at_the_prompt_only_real_failures_use_up_attempts() -> None:
+    h = with_account()
+    h.connect(1)
+    h.send(1, b"Alice correct-horse\r\n")  # online, logged in
+    h.connect(2)
+    h.take(2)
+    for _ in range(8):  # the name is online: said each time, never counted
+        assert h.line(2, "alice correct-horse") == (
+            "Alice is already logged in.\r\nEnter your username: "
+        )
+    assert 2 not in h.closed
+    for n in range(4):
+        h.line(2, f"9bad{n}")  # four invalid names
+    h.now += 600  # no throttle in the way
+    assert h.line(2, "bob some-password") == (  # no account "bob": the fifth failure
+        'There is no account "bob". Too many invalid usernames.\r\nGoodbye!\r\n'
+    )
+    assert h.closed[2] is Reason.BAD_NAME
+
+
 def test_text_door_password_change_and_unregister() -> None:
     h = with_account(password="horse-battery")
     h.connect(2)

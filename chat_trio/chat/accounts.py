@@ -39,9 +39,15 @@ def log_in(world: World, conn: ConnId, client: Client, intent: i.LogIn, out: Out
     if problem is None:
         return  # the answer comes with ``checked``
     if client.phase is Phase.NAMING:
-        names.refuse(world, conn, client, problem, out, counts=True)
+        names.refuse(world, conn, client, problem, out, counts=problem.problem in _FAILURES)
     else:
         out.reply(conn, problem)
+
+
+_FAILURES = frozenset({Problem.NO_ACCOUNT})
+"""Refused logins at the prompt that use up one of ``Rules.name_attempts`` (with wrong
+passwords). The name being online already, a ban or the throttle are not the typist's
+mistakes: they are said, and the prompt comes again, as often as need be."""
 
 
 def begin_login(

@@ -42,6 +42,7 @@ from chat_trio.chat.outputs import (
 )
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase
+from chat_trio.delivery import audit
 from chat_trio.delivery.effects import carry_out, follow_views
 from chat_trio.delivery.hub import Hub, Outbox, TrySend
 from chat_trio.doors import Answer, Door, Free
@@ -91,6 +92,7 @@ async def perform(
     while pending:
         output = pending.popleft()
         if not isinstance(output, _SLOW):
+            audit.note(conn, chat.name_of(conn) or "-", output)
             closing = carry_out(conn, door, output, hub, store) or closing
             continue
         answer = Outputs(conn)
@@ -174,7 +176,7 @@ async def _check(request: CheckPassword, services: Services) -> tuple[bool, bool
     if account is None:
         return False, False
     ok = await services.passwords.verify(account.hash, request.password)
-    log.info("login account=%s ok=%s", account.name, ok)  # never the password
+    log.info("password-check account=%s ok=%s", account.name, ok)  # never the password
     return ok, account.admin
 
 

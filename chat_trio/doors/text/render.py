@@ -202,7 +202,11 @@ def refusal(e: Refused) -> str:
     if e.still:
         text += f" You are still {e.still}."
     if e.final:
-        text += " Too many invalid usernames."
+        text += (
+            " Too many failed attempts (invalid usernames and wrong passwords)."
+            if e.problem is Problem.WRONG_PASSWORD_FOR
+            else " Too many invalid usernames."
+        )
     return text
 
 

@@ -1,0 +1,47 @@
+"""The operator's audit trail: one log line for each change that matters, saying who did
+it, for ``grep``: renames, accounts made, changed or deleted, kicks, bans and unbans
+(logins are logged where passwords are checked, the operator's own changes where the
+server applies them). Never a password: none of these events holds one.
+
+Read from the replies the rules send to the person who acted, so each change is logged
+exactly once, whatever door it came through.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from chat_trio.chat.events import ConnId, Done, NickChanged
+from chat_trio.chat.outputs import Output, Reply
+from chat_trio.chat.problems import Outcome
+
+log = logging.getLogger("chat_trio.audit")
+
+_SAID = {
+    Outcome.REGISTERED: "account-created",
+    Outcome.PASSWORD_CHANGED: "password-changed",
+    Outcome.UNREGISTERED: "account-deleted",
+    Outcome.KICKED: "kick",
+    Outcome.BANNED: "ban",
+    Outcome.UNBANNED: "unban",
+}
+
+
+def note(conn: ConnId, name: str, output: Output) -> None:
+    """Log ``output`` if it tells ``conn`` (whose user is ``name``) of such a change."""
+    if not isinstance(output, Reply) or output.to != conn:
+        return
+    for event in output.events:
+        if isinstance(event, NickChanged):
+            log.info("rename conn=%d old=%s new=%s", conn, event.old, event.new)
+        elif isinstance(event, Done) and event.outcome in _SAID:
+            what = _SAID[event.outcome]
+            if event.outcome in (Outcome.KICKED, Outcome.BANNED, Outcome.UNBANNED):
+                extra = f" target={(event.name or event.key)!r}"
+                if event.outcome is Outcome.BANNED:
+                    until = "forever" if math.isinf(event.until) else f"{event.until:.0f}"
+                    extra += f" kind={event.kind} key={event.key} until={until}"
+                log.info("%s conn=%d by=%s%s", what, conn, name, extra)
+            else:
+                log.info("%s conn=%d name=%s", what, conn, event.name or name)
