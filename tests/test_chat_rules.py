@@ -22,6 +22,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     Said,
     TopicChanged,
+    Unheard,
     UserList,
     Welcome,
     Whois,
@@ -173,6 +174,7 @@ def test_chat_rules_quit_and_hangup_close_with_their_reasons() -> None:
 def test_chat_rules_flood_control_holds_intents_and_tells_once() -> None:
     chat = Chat(Rules(flood_burst=2, flood_rate=1.0))
     named(chat, 1, "Alice")
+    named(chat, 2, "Bob")  # Alice is not alone
     out = Outputs(1)
     assert chat.handle(1, i.Say("#lobby", "a"), 0.0, out)
     assert chat.handle(1, i.Say("#lobby", "b"), 0.0, out)
@@ -215,6 +217,18 @@ def test_chat_rules_kick_is_confirmed_and_closes_the_target() -> None:
         Reply(2, (Done(Outcome.KICKED_YOU, name="Alice", text="spam"),)),
         Close(2, Reason.KICKED),
     ]
+
+
+def test_chat_rules_someone_alone_in_a_room_is_told_once_until_it_changes() -> None:
+    chat = Chat()
+    named(chat, 1, "Alice")
+    assert replies(ask(chat, 1, i.Say("#lobby", "hi")), 1) == [Unheard("#lobby")]
+    assert replies(ask(chat, 1, i.Say("#lobby", "hi")), 1) == []
+    named(chat, 2, "Bob")
+    assert replies(ask(chat, 1, i.Say("#lobby", "hi")), 1) == []
+    ask(chat, 2, i.Quit())
+    chat.disconnect(2, Reason.QUIT, Outputs(2))
+    assert replies(ask(chat, 1, i.Say("#lobby", "hi")), 1) == [Unheard("#lobby")]
 
 
 def test_chat_rules_room_limit_holds_for_joins_that_wait_for_history_together() -> None:

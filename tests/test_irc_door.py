@@ -101,7 +101,7 @@ def test_irc_door_chat_both_ways_with_an_nc_user() -> None:
     assert h.take(1) == "Bob: hi there\r\n* Bob waves\r\n"
     assert h.take(2) == ""  # no echo without echo-message
     h.send(1, b"/me smiles\r\n/msg bob psst\r\n")
-    assert h.take(1) == "[PM to Bob] psst\r\n"
+    assert h.take(1) == "* Alice smiles\r\n[PM to Bob] psst\r\n"  # nc shows its own /me
     assert h.take(2) == (
         ":Alice!Alice@chat-trio PRIVMSG #lobby :\x01ACTION smiles\x01\r\n"
         ":Alice!Alice@chat-trio PRIVMSG Bob psst\r\n"

@@ -286,6 +286,7 @@ def test_text_door_commands_before_registration_then_prompt_again() -> None:
 def test_text_door_paste_is_published_once_in_order() -> None:
     h = Harness(Rules(flood_rate=0), clock=0.0)
     h.register(1, "Alice")
+    h.register(2, "Bob")  # so that Alice is not told she is alone in the lobby
     h.log.clear()
     h.send(1, b"".join(b"line %d\n" % i for i in range(100)))
     outputs = h.log
@@ -862,6 +863,25 @@ def test_text_door_failed_logins_are_throttled_per_account_and_address() -> None
     assert h2.line(20, "bob bobs-password") == (
         "Too many failed logins; try again in 5 seconds.\r\nEnter your username: "
     )
+
+
+def test_text_door_me_is_echoed_and_someone_alone_is_told_once() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.take(1)
+    assert h.line(1, "hello?") == "* Nobody else is in #lobby right now.\r\n"
+    assert h.line(1, "anyone?") == ""  # once
+    assert h.line(1, "/me waves") == "* Alice waves\r\n"
+    h.register(2, "Bob")
+    assert h.take(1) == "* Bob joined the chat\r\n"
+    assert h.line(1, "/me smiles") == "* Alice smiles\r\n"
+    assert h.take(2) == "* Alice smiles\r\n"
+    h.disconnect(2, Reason.QUIT)
+    h.take(1)
+    assert h.line(1, "still here") == "* Nobody else is in #lobby right now.\r\n"  # alone again
+    assert h.line(1, "/nick Alicia") == "* Alice is now known as Alicia\r\n"
+    assert h.line(1, "/me nods") == "* Alicia nods\r\n"
+    assert h.line(1, "/me " + "x" * 3000).startswith("Line too long")  # refused: no echo
 
 
 def test_text_door_at_the_prompt_only_real_failures_use_up_attempts() -> None:

@@ -212,6 +212,7 @@ SAMPLES: list[ev.Event] = [
     ev.TopicChanged("Bob", "#rust", "crabs"),
     ev.RoomEntered("#rust", 2, "crabs", joined=True),
     ev.Topic("#rust", "crabs", "Bob", 1764590000.0),
+    ev.Unheard("#rust"),
     ev.RoomLeft("#rust", ("#lobby",)),
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),

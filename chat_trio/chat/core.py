@@ -267,6 +267,7 @@ class Chat(World):
         for key in client.rooms:
             room = self.rooms[key]
             del room.members[conn]
+            room.told_alone = False
             if not self.shutting_down:
                 out.broadcast(room.memory.name, Left(client.name, reason), exclude=conn)
                 self.record(out, Kind.LEFT, room.memory.name, client.name, reason.value)

@@ -154,6 +154,14 @@ class RoomEntered:
 
 
 @attrs.frozen
+class Unheard:
+    """The viewer said something in ``room`` with nobody else in it (told once, until
+    someone joins or leaves)."""
+
+    room: str
+
+
+@attrs.frozen
 class Topic:
     """A room's topic, asked for."""
 
@@ -315,6 +323,7 @@ Event = (
     | NickChanged
     | TopicChanged
     | RoomEntered
+    | Unheard
     | Topic
     | RoomLeft
     | UserList

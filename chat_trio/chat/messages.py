@@ -16,7 +16,7 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Action, Away, ConnId, Kind, Private, Refused, Said, Whois
+from chat_trio.chat.events import Action, Away, ConnId, Kind, Private, Refused, Said, Unheard, Whois
 from chat_trio.chat.names import NAME_MAX, check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
@@ -34,7 +34,11 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
         problem = check_room(intent.room) or Refused(Problem.CANNOT_SEND, room=intent.room)
         out.reply(conn, problem)
         return
-    memory = world.rooms[key].memory
+    room = world.rooms[key]
+    memory = room.memory
+    if len(room.members) == 1 and not room.told_alone:
+        room.told_alone = True
+        out.reply(conn, Unheard(memory.name))
     account = world.account_name(client) if client.account else ""
     if intent.action:
         event: Said | Action = Action(client.name, intent.text, account)

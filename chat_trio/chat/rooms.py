@@ -121,6 +121,7 @@ def enter(
         joined = world.rooms[key] = Room(memory)
     room, memory = joined, joined.memory
     room.members[conn] = None
+    room.told_alone = False
     client.rooms.append(key)
     account = world.account_name(client)
     out.broadcast(memory.name, Joined(client.name, None if quiet else memory.name, account), conn)
@@ -153,6 +154,7 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
     key, name = name_key(room.memory.name), room.memory.name
     client.rooms.remove(key)
     del room.members[conn]
+    room.told_alone = False
     out.add(Unsubscribe(conn, name))
     out.broadcast(name, Left(client.name, Reason.QUIT, name), conn)
     world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)

@@ -142,6 +142,7 @@ class Memory:
 class Room:
     memory: Memory
     members: dict[ConnId, None] = attrs.Factory(dict)  #: in the order they joined
+    told_alone: bool = False  #: its one member was told nobody else hears it (see Unheard)
 
 
 class World:

@@ -16,8 +16,9 @@ from typing import Protocol
 
 import attrs
 
-from chat_trio.chat.events import Event, Reason
+from chat_trio.chat.events import Done, Event, NickChanged, Reason, Welcome
 from chat_trio.chat.intents import Intent
+from chat_trio.chat.problems import Outcome
 from chat_trio.chat.state import Phase
 
 View = Callable[[Sequence[Event], str, float], bytes]
@@ -45,6 +46,17 @@ class Free:
 
 
 Item = Intent | Answer | Free
+
+
+def own_name(name: str, event: Event) -> str:
+    """The user's name after ``event``, a reply to it (welcomed, logged in, renamed)."""
+    if isinstance(event, Welcome):
+        return event.name
+    if isinstance(event, Done) and event.outcome is Outcome.LOGGED_IN:
+        return event.name
+    if isinstance(event, NickChanged) and event.old == name:
+        return event.new
+    return name
 
 
 class Door(Protocol):

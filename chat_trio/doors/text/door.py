@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
+    Action,
     AskName,
     Away,
     Disconnected,
@@ -40,7 +41,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import name_key
-from chat_trio.doors import Answer, Item, View
+from chat_trio.doors import Answer, Item, View, own_name
 from chat_trio.doors.lines import (
     DEFAULT_MAX_LINE,
     EndOfInput,
@@ -80,7 +81,8 @@ class TextDoor:
     """One nc/telnet connection's door (see ``doors.Door``)."""
 
     __slots__ = (
-        "_decoder", "_focus_moved", "_items", "_next", "_prompt", "_pushed", "place", "shown",
+        "_acting", "_decoder", "_echo", "_focus_moved", "_items", "_next", "_prompt", "_pushed",
+        "name", "place", "shown",
     )  # fmt: skip
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
@@ -95,6 +97,9 @@ class TextDoor:
         self._focus_moved = False
         self.place = Place()  # where the user is, for parsing
         self.shown = ""  # the current room at the point of output being rendered
+        self.name = ""  # the user's, for echoing its /me
+        self._acting: i.Say | None = None  # the /me last handed to the rules
+        self._echo: Answer | None = None  # the /me the rules took, to show its sender
 
     # -- bytes to intents ------------------------------------------------------------------
 
@@ -105,13 +110,22 @@ class TextDoor:
         self._items.extend(self._decoder.receive(data))
 
     def backlog(self) -> int:
-        return len(self._items) - self._next + (self._pushed is not None)
+        waiting = (self._pushed is not None) + (self._echo is not None)
+        return len(self._items) - self._next + waiting
 
     def push_back(self, item: Item) -> None:
         assert self._pushed is None, "one item is pushed back at a time"
         self._pushed = item
 
     def next_item(self, phase: Phase) -> Item | None:
+        if self._echo is not None:
+            echo, self._echo = self._echo, None
+            return echo
+        item = self._next_item(phase)
+        self._acting = item if isinstance(item, i.Say) and item.action else None
+        return item
+
+    def _next_item(self, phase: Phase) -> Item | None:
         if self._pushed is not None:
             pushed, self._pushed = self._pushed, None
             return pushed
@@ -167,7 +181,12 @@ class TextDoor:
         return Answer((parsed,)) if isinstance(parsed, Refused) else parsed
 
     def observe(self, events: Sequence[Event]) -> None:
+        acting, self._acting = self._acting, None
+        if acting is not None and not any(isinstance(e, Refused) for e in events):
+            # IRC clients show their own /me; nc shows only what was typed: show it.
+            self._echo = Answer((Action(self.name, acting.text),))
         for event in events:
+            self.name = own_name(self.name, event)
             if isinstance(event, (RoomEntered, RoomLeft)):
                 before = self.place.current
                 follow(self.place, event)

@@ -50,6 +50,7 @@ from chat_trio.chat.events import (
     Said,
     Topic,
     TopicChanged,
+    Unheard,
     UserList,
     Welcome,
     Whois,
@@ -258,6 +259,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "joined": e.joined,
     },
     Topic: lambda e: {"type": "topic", "room": e.room, "text": e.text, "by": e.by, "at": e.at},
+    Unheard: lambda e: {"type": "unheard", "room": e.room},
     RoomLeft: lambda e: {"type": "room-left", "room": e.room, "rooms": list(e.rooms)},
     UserList: lambda e: {
         "type": "users", "room": e.room, "total": e.total, "names": list(e.names),

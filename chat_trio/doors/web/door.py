@@ -32,20 +32,16 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Disconnected,
-    Done,
     Event,
     Local,
-    NickChanged,
     Reason,
     Refused,
     RoomEntered,
     RoomLeft,
-    Welcome,
 )
-from chat_trio.chat.problems import Outcome
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import name_key
-from chat_trio.doors import Answer, Free, Item, View
+from chat_trio.doors import Answer, Free, Item, View, own_name
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.text.commands import Place
 from chat_trio.doors.text.door import follow
@@ -236,12 +232,8 @@ class WebDoor:
     def observe(self, events: Sequence[Event]) -> None:
         refused = False
         for event in events:
-            logged_in = isinstance(event, Done) and event.outcome is Outcome.LOGGED_IN
-            if isinstance(event, Welcome) or logged_in:
-                self.name = event.name  # type: ignore[union-attr]
-            elif isinstance(event, NickChanged) and event.old == self.name:
-                self.name = event.new
-            elif isinstance(event, RoomEntered | RoomLeft):
+            self.name = own_name(self.name, event)
+            if isinstance(event, RoomEntered | RoomLeft):
                 follow(self.place, event)
                 if isinstance(event, RoomEntered) and event.joined:
                     # The page shows who is in each room: ask, as IRC's NAMES does.

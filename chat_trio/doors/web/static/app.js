@@ -359,6 +359,7 @@ const handlers = {
     notice(e.text ? `You are away: ${e.text}` : "You are back.");
   },
   account() {},
+  unheard(e) { notice(`Nobody else is in ${e.room} right now.`, conversation(e.room)); },
   history(e) { history(e); },
   rooms(e) {
     notice(`Rooms: ${e.total} (${e.rooms.map((r) => `${r.name} ${r.members}`).join(", ")})`);
