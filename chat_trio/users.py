@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import sqlite3
 import sys
+import time
 from typing import TextIO
 
 from chat_trio.chat.events import Refused
@@ -71,7 +72,15 @@ def _do(
 ) -> str:
     if action == "list":
         accounts = sorted(database.accounts(db), key=lambda a: name_key(a.name))
-        rows = [f"{a.name}{'  admin' if a.admin else ''}" for a in accounts]
+        dates = database.account_dates(db)
+        width = max((len(a.name) for a in accounts), default=0)
+        rows = []
+        for a in accounts:
+            created, last = dates.get(name_key(a.name), (0.0, 0.0))
+            rows.append(
+                f"{a.name:<{width}}  {'admin' if a.admin else 'user '}  created "
+                f"{_day(created)}  last login {_moment(last) if last else 'never'}"
+            )
         return "\n".join(rows) if rows else f"No accounts in {path}."
     if not name:
         raise Refusal(f"which account? chat-trio user {action} NAME")
@@ -96,6 +105,14 @@ def _do(
     changed = database.set_admin(db, account.name, action == "promote")
     assert changed is not None
     return f"{changed.name} is {'now' if changed.admin else 'no longer'} an admin."
+
+
+def _day(when: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(when)) if when else "unknown"
+
+
+def _moment(when: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(when))
 
 
 def _password(name: str, stdin: TextIO) -> str:

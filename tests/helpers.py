@@ -14,6 +14,7 @@ from chat_trio.chat.outputs import (
     Close,
     HashPassword,
     LoadHistory,
+    NoteLogin,
     Output,
     Outputs,
     QueryHistory,
@@ -126,6 +127,9 @@ class Harness:
             elif isinstance(output, SaveAccount):
                 assert self.db is not None
                 database.save_account(self.db, output.key, output.account)
+            elif isinstance(output, NoteLogin):
+                assert self.db is not None
+                database.note_login(self.db, output.key, self.wall)
             elif isinstance(output, SaveBan):
                 assert self.db is not None
                 database.save_ban(self.db, output.kind, output.key, output.ban)

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import trio
@@ -107,7 +108,8 @@ def test_server_cli_user_add_list_passwd_delete(tmp_path: Path) -> None:
     bad = user(db, "add", "9lives", password="good-password")
     assert bad.returncode == 1 and "must start with a letter" in bad.stderr
     assert user(db, "promote", "eve").stdout == "Eve is now an admin.\n"
-    assert user(db, "list").stdout == "Eve  admin\n"
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert user(db, "list").stdout == f"Eve  admin  created {today}  last login never\n"
     assert user(db, "passwd", "EVE", password="new-password").stdout == (
         "Changed the password of Eve.\n"
     )
@@ -117,6 +119,9 @@ def test_server_cli_user_add_list_passwd_delete(tmp_path: Path) -> None:
         assert b"* Logged in as Eve." in seen
     finally:
         _stop(process)
+    listed = user(db, "list").stdout
+    assert listed.startswith(f"Eve  admin  created {today}  last login {today} ")
+    assert listed.endswith(" UTC\n")
     assert user(db, "delete", "eve").stdout == "Deleted the account Eve; the name is free now.\n"
     assert user(db, "list").stdout == f"No accounts in {db}.\n"
     which = user(db, "passwd")

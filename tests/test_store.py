@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from chat_trio.chat.events import Entry, Kind
+from chat_trio.chat.registry import Account
 from chat_trio.storage import database
 from chat_trio.storage.store import QUEUE_ENTRIES, Retention, Store
 
@@ -94,12 +95,18 @@ def test_database_of_schema_2_gains_the_bans_name_and_keeps_its_bans(tmp_path: P
         "CREATE TABLE bans (kind TEXT NOT NULL, key TEXT NOT NULL, until REAL NOT NULL,"
         " reason TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (kind, key));"
         "INSERT INTO bans VALUES ('address', '203.0.113.7', 1e300, 'spam', 'root');"
+        "CREATE TABLE accounts (name_key TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " hash TEXT NOT NULL, admin INTEGER NOT NULL DEFAULT 0);"
         "PRAGMA user_version = 2;"
     )
     old.close()
     db = database.connect(str(path))
     (ban,) = database.bans(db, time.time())
     assert (ban.kind, ban.key, ban.reason, ban.name) == ("address", "203.0.113.7", "spam", "")
+    database.save_account(db, "eve", Account("Eve", "hash"))
+    database.note_login(db, "eve", 1764590000.0)
+    created, last = database.account_dates(db)["eve"]
+    assert created > 0 and last == 1764590000.0
     assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     db.close()
 

@@ -18,7 +18,7 @@ from chat_trio.chat import intents as i
 from chat_trio.chat import names
 from chat_trio.chat.events import AccountChanged, AskName, ConnId, Done, Refused
 from chat_trio.chat.names import NAME_MAX
-from chat_trio.chat.outputs import CheckPassword, HashPassword, Outputs, SaveAccount
+from chat_trio.chat.outputs import CheckPassword, HashPassword, NoteLogin, Outputs, SaveAccount
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.registry import Account, check_password
 from chat_trio.chat.state import Phase, Step
@@ -136,6 +136,7 @@ def _logged_in(
         return
     client.account = name_key(name)
     out.reply(conn, Done(Outcome.LOGGED_IN, name=client.name))
+    out.add(NoteLogin(client.account))
     if naming:
         names.registered(world, conn, client, out)
         return

@@ -125,6 +125,13 @@ class SaveAccount:
 
 
 @attrs.frozen
+class NoteLogin:
+    """Store that the account ``key`` logged in now (``chat-trio user list`` shows it)."""
+
+    key: str
+
+
+@attrs.frozen
 class SaveBan:
     """Store ``ban`` (None: lift the ban on (``kind``, ``key``)). Durable."""
 
@@ -146,6 +153,7 @@ Output = (
     | HashPassword
     | SaveAccount
     | SaveBan
+    | NoteLogin
 )
 
 

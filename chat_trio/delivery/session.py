@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -34,6 +35,7 @@ from chat_trio.chat.outputs import (
     CheckPassword,
     HashPassword,
     LoadHistory,
+    NoteLogin,
     Output,
     Outputs,
     QueryHistory,
@@ -76,7 +78,9 @@ class Services:
     passwords: Passwords | None = None  #: hashing in worker threads
 
 
-_SLOW = (LoadHistory, QueryHistory, CheckPassword, HashPassword, SaveAccount, SaveBan)
+_SLOW = (
+    LoadHistory, QueryHistory, CheckPassword, HashPassword, SaveAccount, SaveBan, NoteLogin
+)  # fmt: skip
 """Outputs that wait for storage or a worker thread (the others are carried out at once)."""
 
 
@@ -180,12 +184,14 @@ async def _check(request: CheckPassword, services: Services) -> tuple[bool, bool
     return ok, account.admin
 
 
-async def _save(change: SaveAccount | SaveBan, store: Store | None) -> None:
+async def _save(change: SaveAccount | SaveBan | NoteLogin, store: Store | None) -> None:
     if store is None:
         return
     try:
         if isinstance(change, SaveAccount):
             await store.write(database.save_account, change.key, change.account)
+        elif isinstance(change, NoteLogin):
+            await store.write(database.note_login, change.key, time.time())
         else:
             await store.write(database.save_ban, change.kind, change.key, change.ban)
     except sqlite3.Error as exc:

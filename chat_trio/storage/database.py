@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 
 from chat_trio.chat.events import CONVERSATION, Entry, Kind
@@ -21,7 +22,8 @@ from chat_trio.chat.world import name_key
 
 log = logging.getLogger("chat_trio.storage")
 
-SCHEMA_VERSION = 3  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes
+SCHEMA_VERSION = 3  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
+# when accounts were made and last logged in
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -43,7 +45,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     name_key TEXT PRIMARY KEY,     -- name_key(name)
     name TEXT NOT NULL,            -- as registered
     hash TEXT NOT NULL,            -- argon2id, with its parameters and salt
-    admin INTEGER NOT NULL DEFAULT 0
+    admin INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL DEFAULT 0,     -- Unix time; 0: before schema 3
+    last_login REAL NOT NULL DEFAULT 0   -- Unix time; 0: never
 );
 CREATE TABLE IF NOT EXISTS bans (
     kind TEXT NOT NULL,            -- 'account' or 'address'
@@ -98,8 +102,10 @@ def connect(path: str) -> sqlite3.Connection:
             problem = db.execute("PRAGMA quick_check").fetchone()[0]
             if problem != "ok":
                 raise DatabaseError(f"the database {path} is corrupt: {problem}")
-        if version == 2:  # its bans table has no name column; CREATE IF NOT EXISTS keeps it
-            db.execute("ALTER TABLE bans ADD COLUMN name TEXT NOT NULL DEFAULT ''")
+        # Schema 3 added columns; CREATE IF NOT EXISTS keeps older tables as they are.
+        _add_column(db, "bans", "name", "TEXT NOT NULL DEFAULT ''")
+        _add_column(db, "accounts", "created", "REAL NOT NULL DEFAULT 0")
+        _add_column(db, "accounts", "last_login", "REAL NOT NULL DEFAULT 0")
         db.executescript(_SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except sqlite3.DatabaseError as exc:
@@ -109,6 +115,13 @@ def connect(path: str) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _add_column(db: sqlite3.Connection, table: str, column: str, declared: str) -> None:
+    """Add ``column`` to ``table`` if the table exists without it (an older schema)."""
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    if columns and column not in columns:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declared}")
 
 
 def _create_private(path: str) -> None:
@@ -262,11 +275,24 @@ def save_account(db: sqlite3.Connection, key: str, account: Account | None) -> N
             db.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
         else:
             db.execute(
-                "INSERT INTO accounts (name_key, name, hash, admin) VALUES (?, ?, ?, ?)"
+                "INSERT INTO accounts (name_key, name, hash, admin, created)"
+                " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name_key) DO UPDATE SET name = excluded.name,"
                 " hash = excluded.hash, admin = excluded.admin",
-                (key, account.name, account.hash, int(account.admin)),
+                (key, account.name, account.hash, int(account.admin), time.time()),
             )
+
+
+def note_login(db: sqlite3.Connection, key: str, when: float) -> None:
+    """The account ``key`` logged in at ``when`` (Unix time)."""
+    with _transaction(db):
+        db.execute("UPDATE accounts SET last_login = ? WHERE name_key = ?", (when, key))
+
+
+def account_dates(db: sqlite3.Connection) -> dict[str, tuple[float, float]]:
+    """name_key -> (created, last login), Unix time, 0 where unknown or never."""
+    rows = db.execute("SELECT name_key, created, last_login FROM accounts").fetchall()
+    return {key: (created, last) for key, created, last in rows}
 
 
 def set_admin(db: sqlite3.Connection, name: str, admin: bool) -> Account | None:
