@@ -217,6 +217,8 @@ async def serve(
                             connection, entrance.site.exchange(),
                             write_timeout=config.write_timeout, peer=peer,
                         )  # fmt: skip
+                    except Exception:  # a bug: it ends this connection, never the server
+                        log.exception("http-error peer=%s", peer)
                     finally:
                         pages.discard(browsing)
                 if door is None:

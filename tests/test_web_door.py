@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
@@ -19,6 +21,7 @@ from wsproto.events import (
 
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import Reason
+from chat_trio.chat.state import Phase
 from chat_trio.chat.world import Rules
 from chat_trio.doors.web import frames
 from chat_trio.doors.web.door import MAX_MESSAGE, MEMBERS_SHOWN, WebDoor, WebSettings
@@ -368,3 +371,14 @@ def test_web_door_intents_it_never_parses_itself() -> None:
     door.push_back(i.Quit())
     assert door.backlog() == 1
     assert door.next_item(phase=None) == i.Quit()  # type: ignore[arg-type]
+
+
+@given(st.lists(st.binary(max_size=200), max_size=5))
+def test_web_door_any_bytes_are_items_or_a_close_never_an_exception(pieces: list[bytes]) -> None:
+    door = Browser().door
+    for piece in [*pieces, b""]:
+        door.receive_data(piece, 0.0)
+        for _ in range(1000):
+            if door.next_item(Phase.CHATTING) is None:
+                break
+    assert door.backlog() >= 0

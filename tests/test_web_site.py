@@ -5,6 +5,8 @@ from __future__ import annotations
 import attrs
 import h11
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request
 
@@ -198,3 +200,36 @@ def test_web_site_refusal_is_a_whole_503() -> None:
     (response,) = _parse(client, refusal("The server is full, try again later."))
     assert response.status_code == 503
     assert response.body == b"503 The server is full, try again later.\n"
+
+
+@given(st.lists(st.binary(max_size=300), max_size=6))
+def test_web_site_any_bytes_get_an_answer_or_a_close_never_an_exception(
+    pieces: list[bytes],
+) -> None:
+    exchange = SITE.exchange()
+    for piece in [*pieces, b""]:
+        exchange.receive_data(piece)
+        for _ in range(20):
+            action = exchange.next_action()
+            if action is Action.NEED_DATA or action is Action.CLOSE:
+                break
+            if isinstance(action, Upgraded):
+                return
+            assert isinstance(action, bytes) and action.startswith(b"HTTP/1.1 ")
+        if action is Action.CLOSE:
+            return
+
+
+@given(
+    st.sampled_from([b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", upgrade_request()]),
+    st.binary(max_size=200),
+)
+def test_web_site_garbage_after_a_request_is_no_exception(
+    request_bytes: bytes, tail: bytes
+) -> None:
+    exchange = SITE.exchange()
+    exchange.receive_data(request_bytes + tail)
+    for _ in range(20):
+        action = exchange.next_action()
+        if not isinstance(action, bytes):
+            break
