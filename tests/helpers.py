@@ -137,8 +137,9 @@ class Harness:
                 assert self.db is not None
                 if output.peer:
                     entries = database.private_history(
-                        self.db, output.name, output.peer, output.since, output.limit
-                    )
+                        self.db, output.names, output.account, output.peer_names,
+                        output.peer_account, output.since, output.limit,
+                    )  # fmt: skip
                 else:
                     entries = database.room_history(
                         self.db, output.room, output.limit, before=output.before, after=output.after

@@ -50,8 +50,29 @@ def test_database_private_history_is_between_two_names_since_a_time(tmp_path: Pa
             Entry(22, Kind.PRIVATE, "", "Alice", "other", "Carol"),
         ],
     )
-    entries = database.private_history(db, "ALICE", "bob", since=15, limit=10)
+    entries = database.private_history(db, ["alice"], "", ["bob"], "", since=15, limit=10)
     assert [e.text for e in entries] == ["hi", "yo"]
+
+
+def test_database_private_history_follows_names_and_accounts(tmp_path: Path) -> None:
+    db = database.connect(str(tmp_path / "h.db"))
+    pm = Kind.PRIVATE
+    database.insert(
+        db,
+        [
+            Entry(5, pm, "", "Alicia", "last week, as another nick", "Bob", "alice", "bob"),
+            Entry(10, pm, "", "Alice", "a guest Alice, before", "Bob"),
+            Entry(20, pm, "", "Alice", "me, as Alice", "Robert", "", ""),
+            Entry(21, pm, "", "Robert", "back, renamed", "Ally", "", ""),
+            Entry(22, pm, "", "Ally", "to someone else", "Carol"),
+        ],
+    )
+    # A guest that was Alice, then Ally, since 15, with a peer that was Bob, then Robert.
+    guest = database.private_history(db, ["ally", "alice"], "", ["robert", "bob"], "", 15, 10)
+    assert [e.text for e in guest] == ["me, as Alice", "back, renamed"]
+    # The account alice: all of its messages with the account bob, whenever and however named.
+    owner = database.private_history(db, ["alice"], "alice", ["bob"], "bob", 15, 10)
+    assert [e.text for e in owner] == ["last week, as another nick"]
 
 
 def test_database_prune_by_age_and_rows_per_room(tmp_path: Path) -> None:

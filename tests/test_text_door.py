@@ -662,6 +662,35 @@ def test_text_door_history_command_reads_storage() -> None:
     assert h.line(3, "/history @alice") == "* No history for alice.\r\n"
 
 
+def test_text_door_private_history_survives_renames_and_for_accounts_reconnects() -> None:
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.line(1, "/msg bob before the rename")
+    h.line(1, "/nick Ally")
+    h.line(2, "/nick Robert")
+    h.line(2, "/msg ally after both renames")
+    for conn in (1, 2):
+        h.take(conn)
+    assert h.line(1, "/history @robert") == (  # a guest: its own, this connection
+        "* History of robert (last 2 lines):\r\n[22:13] Alice -> Bob: before the rename\r\n"
+        "[22:13] Robert -> Ally: after both renames\r\n* End of history.\r\n"
+    )
+    # An account's private history is its own whenever, under whatever name it had.
+    h.line(1, "/register ally-password")
+    h.line(1, "/msg robert as an account")
+    h.disconnect(1, Reason.QUIT)
+    h.wall += 60
+    h.connect(3)
+    h.send(3, b"Ally ally-password\r\n")
+    h.line(3, "/nick Alison")
+    h.take(3)
+    assert h.line(3, "/history @robert") == (
+        "* History of robert (last 1 line):\r\n[22:13] Ally -> Robert: as an account\r\n"
+        "* End of history.\r\n"
+    )
+
+
 def test_text_door_every_event_is_recorded() -> None:
     h = Harness()
     h.register(1, "Alice")

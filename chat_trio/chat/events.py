@@ -240,6 +240,8 @@ class Entry:
     name: str  #: who did it
     text: str = ""  #: what was said; the topic; the new name (NICK); why (LEFT)
     target: str = ""  #: the receiver of a private message
+    account: str = ""  #: of a private message: the sender's account key ("": a guest)
+    target_account: str = ""  #: of a private message: the receiver's account key
 
 
 @attrs.frozen

@@ -16,7 +16,18 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Action, Away, ConnId, Kind, Private, Refused, Said, Unheard, Whois
+from chat_trio.chat.events import (
+    Action,
+    Away,
+    ConnId,
+    Entry,
+    Kind,
+    Private,
+    Refused,
+    Said,
+    Unheard,
+    Whois,
+)
 from chat_trio.chat.names import NAME_MAX, check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
@@ -61,9 +72,11 @@ def send_private(
     text, action = intent.text, intent.action
     out.reply(target, Private(client.name, text, incoming=True, action=action))
     out.reply(conn, Private(peer, text, incoming=False, action=action, away=receiver.away))
-    world.record(
-        out, Kind.PRIVATE, "", client.name, f"* {client.name} {text}" if action else text, peer
-    )
+    said = f"* {client.name} {text}" if action else text
+    out.record(
+        Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, client.account,
+              receiver.account)
+    )  # fmt: skip
 
 
 def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: Outputs) -> None:
@@ -101,7 +114,19 @@ def read_history(
         if check_name(intent.peer, frozenset(), unicode=True) is not None:
             out.reply(conn, Refused(Problem.NOT_A_NAME, name=intent.peer[:NAME_MAX]))
             return
-        out.add(QueryHistory(conn, limit, name=client.name, peer=intent.peer, since=client.since))
+        peer_key = name_key(intent.peer)
+        online = world.clients.get(world.names.get(peer_key, -1))
+        peer_account = online.account if online is not None else ""
+        if not peer_account and peer_key in world.registry.accounts:
+            peer_account = peer_key
+        out.add(
+            QueryHistory(
+                conn, limit, name=client.name, peer=intent.peer, since=client.since,
+                names=(name_key(client.name), *client.former), account=client.account,
+                peer_names=(peer_key, *(online.former if online is not None else ())),
+                peer_account=peer_account,
+            )
+        )  # fmt: skip
         return
     problem = check_room(intent.room)
     if problem is not None:

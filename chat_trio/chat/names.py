@@ -133,6 +133,8 @@ def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Ou
 
 def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) -> None:
     """Tell ``conn`` and its rooms that ``old`` is now ``client.name``."""
+    if name_key(old) not in client.former:  # its private history is still its own
+        client.former = (*client.former, name_key(old))
     out.reply(conn, NickChanged(old, client.name))
     for key in client.rooms:
         room = world.rooms[key].memory.name

@@ -85,7 +85,9 @@ class LoadHistory:
 class QueryHistory:
     """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` (``before``,
     ``after``: the last older, or the first newer, than that Unix time) or, when ``peer``
-    is set, the private messages between ``name`` and ``peer`` since ``since``."""
+    is set, the private messages between the asker and ``peer``: those under the asker's
+    ``names`` since ``since`` (a guest's name is not owned), and those of its ``account``
+    whenever they were sent."""
 
     conn: ConnId
     limit: int
@@ -95,6 +97,11 @@ class QueryHistory:
     since: float = 0.0
     before: float | None = None
     after: float | None = None
+    names: tuple[str, ...] = ()  #: private: the asker's name keys, this connection
+    account: str = ""  #: private: the asker's account key: all its messages, from any time
+    peer_names: tuple[str, ...] = ()  #: private: the peer's name keys (now, and if online,
+    #: its earlier ones)
+    peer_account: str = ""  #: private: the peer's account key, if it has one
 
 
 @attrs.frozen

@@ -120,6 +120,7 @@ class Client:
     warned: bool = False  #: told to slow down since the held intents last ran out
     address: str = ""  #: the client's IP address, for throttling and bans
     account: str = ""  #: name_key of the account it is logged in to
+    former: tuple[str, ...] = ()  #: name_keys it had before, this connection (private history)
     pending: Pending | None = None  #: what a password check or hash is for
     away: str = ""  #: why it is away ("": it is not)
 

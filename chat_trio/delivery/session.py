@@ -214,8 +214,9 @@ async def _answer(query: QueryHistory, chat: Chat, store: Store | None) -> Event
     try:
         if query.peer:
             entries = await store.read(
-                database.private_history, query.name, query.peer, query.since, query.limit
-            )
+                database.private_history, query.names, query.account, query.peer_names,
+                query.peer_account, query.since, query.limit,
+            )  # fmt: skip
         else:
             entries = await store.read(
                 partial(database.room_history, before=query.before, after=query.after),

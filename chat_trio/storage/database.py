@@ -23,7 +23,7 @@ from chat_trio.chat.world import name_key
 log = logging.getLogger("chat_trio.storage")
 
 SCHEMA_VERSION = 3  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
-# when accounts were made and last logged in
+# when accounts were made and last logged in, private messages' accounts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS history (
     name_key TEXT NOT NULL,
     text TEXT NOT NULL,
     target TEXT NOT NULL,          -- a private message's receiver; '' otherwise
-    target_key TEXT NOT NULL
+    target_key TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '',        -- a private message's sender's account key
+    target_account TEXT NOT NULL DEFAULT ''  -- its receiver's ('' for a guest)
 );
 CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
 CREATE INDEX IF NOT EXISTS history_private ON history (name_key, target_key, id)
@@ -104,6 +106,8 @@ def connect(path: str) -> sqlite3.Connection:
                 raise DatabaseError(f"the database {path} is corrupt: {problem}")
         # Schema 3 added columns; CREATE IF NOT EXISTS keeps older tables as they are.
         _add_column(db, "bans", "name", "TEXT NOT NULL DEFAULT ''")
+        _add_column(db, "history", "account", "TEXT NOT NULL DEFAULT ''")
+        _add_column(db, "history", "target_account", "TEXT NOT NULL DEFAULT ''")
         _add_column(db, "accounts", "created", "REAL NOT NULL DEFAULT 0")
         _add_column(db, "accounts", "last_login", "REAL NOT NULL DEFAULT 0")
         db.executescript(_SCHEMA)
@@ -163,13 +167,15 @@ def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
             e.text,
             e.target,
             key(e.target),
+            e.account,
+            e.target_account,
         )
         for e in entries
     ]
     with _transaction(db):
         db.executemany(
             "INSERT INTO history (time, kind, room, room_key, name, name_key, text, target,"
-            " target_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " target_key, account, target_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -222,17 +228,42 @@ def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[En
 
 
 def private_history(
-    db: sqlite3.Connection, name: str, peer: str, since: float, limit: int
+    db: sqlite3.Connection,
+    names: Sequence[str],
+    account: str,
+    peer_names: Sequence[str],
+    peer_account: str,
+    since: float,
+    limit: int,
 ) -> list[Entry]:
-    """The last ``limit`` private messages between ``name`` and ``peer`` since ``since``."""
-    me, them = name_key(name), name_key(peer)
-    rows = db.execute(
+    """The last ``limit`` private messages between the asker and a peer. The asker's are
+    those under one of its ``names`` (name keys) since ``since``, and, when it has an
+    ``account``, all of that account's; the peer's, those under one of ``peer_names`` or
+    of its ``peer_account``."""
+
+    def side(column: str, keys: Sequence[str], owner: str, time_bound: bool) -> str:
+        by_name = f"{column}_key IN ({','.join('?' * len(keys))})"
+        if time_bound:
+            by_name = f"({by_name} AND time >= ?)"
+        by_account = f" OR {'' if column == 'name' else 'target_'}account = ?" if owner else ""
+        return f"({by_name}{by_account})"
+
+    def args(keys: Sequence[str], owner: str, time_bound: bool) -> list[object]:
+        return [*keys, *([since] if time_bound else []), *([owner] if owner else [])]
+
+    me_sent, me_got = side("name", names, account, True), side("target", names, account, True)
+    peer_got = side("target", peer_names, peer_account, False)
+    peer_sent = side("name", peer_names, peer_account, False)
+    query = (
         "SELECT time, kind, room, name, text, target FROM history WHERE kind = 'pm'"
-        " AND ((name_key = ? AND target_key = ?) OR (name_key = ? AND target_key = ?))"
-        " AND time >= ? ORDER BY id DESC LIMIT ?",
-        (me, them, them, me, since, limit),
-    ).fetchall()
-    return [_entry(row) for row in reversed(rows)]
+        f" AND (({me_sent} AND {peer_got}) OR ({peer_sent} AND {me_got}))"
+        " ORDER BY id DESC LIMIT ?"
+    )
+    params = [
+        *args(names, account, True), *args(peer_names, peer_account, False),
+        *args(peer_names, peer_account, False), *args(names, account, True), limit,
+    ]  # fmt: skip
+    return [_entry(row) for row in reversed(db.execute(query, params).fetchall())]
 
 
 def prune(db: sqlite3.Connection, before: float | None, rows_per_room: int | None) -> int:
