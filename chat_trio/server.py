@@ -37,7 +37,7 @@ import ssl
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 import trio
@@ -111,32 +111,32 @@ def _entrances(config: Config) -> list[Entrance]:
             ) from exc
     text = partial(TextDoor, config.rules.max_line)
     irc = partial(IrcDoor, config.irc)
-    irc_refuse = partial(_irc_refuse, config)
-    # (label, port, door, refuse, tls, site)
-    wanted: list[tuple[str, int, Callable[[], Door] | None, Callable[[Refused], bytes],
-                       ssl.SSLContext | None, Site | None]] = []  # fmt: skip
-    if config.plain:
-        wanted.append(("text", config.port, text, _text_refuse, None, None))
-    if context is not None:
-        wanted.append(("text, TLS", config.tls_port, text, _text_refuse, context, None))
+    wanted: list[tuple[int, Callable[[list[socket.socket]], Entrance]]] = []
+
+    def want(port: int, label: str, secure: bool, **how: Any) -> None:
+        """An entrance on ``port``, if the configuration serves it plain or with TLS."""
+        served = context is not None if secure else config.plain
+        if not served:
+            return
+        label = f"{label}, TLS" if secure else label
+        wanted.append((port, partial(Entrance, label, tls=context if secure else None, **how)))
+
+    for secure in (False, True):
+        want(config.tls_port if secure else config.port, "text", secure,
+             door=text, refuse=_text_refuse)  # fmt: skip
     if config.irc_port is not None:
-        if config.plain:
-            wanted.append(("IRC", config.irc_port, irc, irc_refuse, None, None))
-        if context is not None:
-            wanted.append(("IRC, TLS", config.irc_tls_port, irc, irc_refuse, context, None))
+        for secure in (False, True):
+            want(config.irc_tls_port if secure else config.irc_port, "IRC", secure,
+                 door=irc, refuse=partial(_irc_refuse, config))  # fmt: skip
     if config.web_port is not None:
-        web = partial(Site, origins=config.web_origins, settings=config.web,
-                      max_line=config.rules.max_line)  # fmt: skip
-        if config.plain:
-            wanted.append(("web", config.web_port, None, _web_refuse, None, web()))
-        if context is not None:
-            page = web(secure=True)
-            wanted.append(("web, TLS", config.web_tls_port, None, _web_refuse, context, page))
+        for secure in (False, True):
+            site = Site(secure, config.web_origins, config.web, config.rules.max_line)
+            want(config.web_tls_port if secure else config.web_port, "web", secure,
+                 door=None, refuse=_web_refuse, site=site)  # fmt: skip
     entrances: list[Entrance] = []
     try:
-        for label, port, door, refuse, secure, pages in wanted:
-            listeners = _listen(config.host, port)
-            entrances.append(Entrance(label, listeners, door, refuse, secure, pages))
+        for port, make in wanted:
+            entrances.append(make(_listen(config.host, port)))
     except StartupError:
         for entrance in entrances:
             for listener in entrance.listeners:

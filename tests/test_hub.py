@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chat_trio.chat.events import Event, Local, Reason
-from chat_trio.delivery.hub import PROGRESS_BYTES, PROGRESS_WINDOW, Hub, Outbox, TrySend
+from chat_trio.delivery.hub import (
+    PROBE_INTERVAL,
+    PROGRESS_BYTES,
+    PROGRESS_WINDOW,
+    Hub,
+    Outbox,
+    TrySend,
+)
 
 
 @attrs.frozen
@@ -294,6 +301,21 @@ async def test_hub_a_client_acknowledging_bytes_holds_readers_while_a_long_write
         await hub.wait_for_room()
     assert trio.current_time() - start == pytest.approx(PROGRESS_WINDOW, abs=0.1)  # one check later
     assert box.statistics().queued_bytes == 60
+
+
+def test_hub_reads_acknowledged_bytes_at_most_once_per_probe_interval() -> None:
+    reads: list[int] = []
+
+    def acked() -> int:
+        reads.append(1)
+        return 0
+
+    box = Hub(max_queue_bytes=100).open_outbox(1, None, Kicks(), acked=acked)
+    for _ in range(100):  # a hundred readers check in the same moment
+        assert not box.draining(10.0)
+    assert len(reads) == 1
+    box.draining(10.0 + PROBE_INTERVAL)
+    assert len(reads) == 2
 
 
 class Recorder:

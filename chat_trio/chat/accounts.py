@@ -136,14 +136,15 @@ def _logged_in(
         return
     client.account = name_key(name)
     out.reply(conn, Done(Outcome.LOGGED_IN, name=client.name))
-    out.add(NoteLogin(client.account))
     if naming:
         names.registered(world, conn, client, out)
-        return
-    client.step(Step.RESUME)
-    if old != client.name:
-        names.renamed(world, conn, client, old, out)
-    _tell_rooms(world, conn, client, out)
+    else:
+        client.step(Step.RESUME)
+        if old != client.name:
+            names.renamed(world, conn, client, old, out)
+        _tell_rooms(world, conn, client, out)
+    # Last: the session waits for this write, and the welcome need not wait with it.
+    out.add(NoteLogin(client.account))
 
 
 def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 from chat_trio.chat.events import ConnId, Done, NickChanged
 from chat_trio.chat.outputs import Output, Reply
@@ -28,10 +29,12 @@ _SAID = {
 }
 
 
-def note(conn: ConnId, name: str, output: Output) -> None:
-    """Log ``output`` if it tells ``conn`` (whose user is ``name``) of such a change."""
+def note(conn: ConnId, output: Output, name_of: Callable[[ConnId], str | None]) -> None:
+    """Log ``output`` if it tells ``conn`` of such a change (``name_of`` says who that is;
+    it is asked only then: this is called for every output, floods included)."""
     if not isinstance(output, Reply) or output.to != conn:
         return
+    name = name_of(conn) or "-"
     for event in output.events:
         if isinstance(event, NickChanged):
             log.info("rename conn=%d old=%s new=%s", conn, event.old, event.new)

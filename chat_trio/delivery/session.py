@@ -96,7 +96,7 @@ async def perform(
     while pending:
         output = pending.popleft()
         if not isinstance(output, _SLOW):
-            audit.note(conn, chat.name_of(conn) or "-", output)
+            audit.note(conn, output, chat.name_of)
             closing = carry_out(conn, door, output, hub, store) or closing
             continue
         answer = Outputs(conn)

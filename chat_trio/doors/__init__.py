@@ -16,7 +16,7 @@ from typing import Protocol
 
 import attrs
 
-from chat_trio.chat.events import Done, Event, NickChanged, Reason, Welcome
+from chat_trio.chat.events import Done, Event, Local, NickChanged, Reason, Welcome
 from chat_trio.chat.intents import Intent
 from chat_trio.chat.problems import Outcome
 from chat_trio.chat.state import Phase
@@ -35,6 +35,14 @@ class Answer:
     PONG): ``events`` go back to it, in order with the rules' replies."""
 
     events: tuple[Event, ...]
+
+
+@attrs.frozen
+class Wire(Local):
+    """Bytes a door made itself, ready to send as they are (IRC's CAP and PONG lines, the
+    web door's pongs, pings and close frames)."""
+
+    data: bytes
 
 
 @attrs.frozen

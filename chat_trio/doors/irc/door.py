@@ -50,7 +50,7 @@ from chat_trio.chat.messages import HISTORY_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import name_key
-from chat_trio.doors import Answer, Free, Item, View
+from chat_trio.doors import Answer, Free, Item, View, Wire
 from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
 from chat_trio.doors.irc.render import (
     MAX_TARGETS,
@@ -60,7 +60,6 @@ from chat_trio.doors.irc.render import (
     Release,
     Replies,
     Urgent,
-    Wire,
     irc_view,
     isupport,
     mask,

@@ -55,6 +55,7 @@ from chat_trio.chat.messages import HISTORY_MAX
 from chat_trio.chat.names import NAME_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.rooms import ROOM_MAX, TOPIC_MAX
+from chat_trio.doors import Wire
 from chat_trio.doors.irc.message import Message, serialize
 from chat_trio.doors.text.render import OUTCOMES, refusal
 
@@ -81,13 +82,6 @@ class IrcSettings:
     ping_interval: float = 90.0  #: seconds of silence before the server pings (ergo's)
     ping_timeout: float = 60.0  #: seconds to answer a ping before the connection is dropped
     max_rooms_per_user: int = 20  #: for ISUPPORT CHANLIMIT
-
-
-@attrs.frozen
-class Wire(Local):
-    """Lines the IRC door made itself, ready to send (CAP, PONG, MOTD, 421 ...)."""
-
-    data: bytes
 
 
 @attrs.frozen

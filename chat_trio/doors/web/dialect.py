@@ -313,6 +313,12 @@ def encode_room(events: Sequence[Event], room: str, wall: float) -> bytes:
     return dump(objects)
 
 
+def encode_own(room: str, name: str, text: str, action: bool) -> bytes:
+    """The user's own line, as the room saw it, marked ``own`` (no time: the page's)."""
+    kind = "action" if action else "said"
+    return dump([{"type": kind, "room": room, "name": name, "text": text, "own": True}])
+
+
 def dump(objects: list[dict[str, Any]]) -> bytes:
     # ensure_ascii=False: UTF-8 is shorter for most scripts, and the frame is text anyway.
     return json.dumps(objects, ensure_ascii=False, separators=(",", ":")).encode()

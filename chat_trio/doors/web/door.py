@@ -41,7 +41,7 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import name_key
-from chat_trio.doors import Answer, Free, Item, View, own_name
+from chat_trio.doors import Answer, Free, Item, View, Wire, own_name
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.text.commands import Place
 from chat_trio.doors.text.door import follow
@@ -66,13 +66,6 @@ class WebSettings:
 
     ping_interval: float = 90.0  #: seconds of silence before the server pings
     ping_timeout: float = 60.0  #: seconds to answer before the connection is dropped
-
-
-@attrs.frozen
-class Frame(Local):
-    """A frame the door made itself (a pong, a ping, the answer to a close)."""
-
-    data: bytes
 
 
 @attrs.frozen
@@ -165,7 +158,7 @@ class WebDoor:
             if isinstance(event, TextMessage):
                 self._text(event)
             elif isinstance(event, Ping):
-                self._messages.append(Answer((Frame(frames.pong(event.payload)),)))
+                self._messages.append(Answer((Wire(frames.pong(event.payload)),)))
             elif isinstance(event, BytesMessage):
                 self._close(CloseCode.UNSUPPORTED, "binary messages are not used")
             elif isinstance(event, CloseConnection):
@@ -227,7 +220,7 @@ class WebDoor:
             return i.Hangup()
         self._sent_close = True
         self._queue.append(i.Hangup())
-        return Answer((Frame(frames.close(close.code, close.reason)),))
+        return Answer((Wire(frames.close(close.code, close.reason)),))
 
     def observe(self, events: Sequence[Event]) -> None:
         refused = False
@@ -255,15 +248,14 @@ class WebDoor:
         parts: list[bytes] = []
         run: list[Event] = []
         for event in events:
-            if isinstance(event, Frame):
+            if isinstance(event, Wire):
                 if run:
                     parts.append(frames.text(dialect.encode(run)))
                     run = []
                 parts.append(event.data)
             elif isinstance(event, Echo):
-                kind = "action" if event.action else "said"
-                obj = {"type": kind, "room": event.room, "name": event.name, "text": event.text}
-                parts.append(frames.text(dialect.dump([obj | {"own": True}])))
+                own = dialect.encode_own(event.room, event.name, event.text, event.action)
+                parts.append(frames.text(own))
             else:
                 run.append(event)
         if run:
@@ -300,5 +292,5 @@ class WebDoor:
             return i.Hangup(timed_out=True) if now >= self.deadline() else None
         if now >= self.deadline():
             self._ping_sent = now
-            return Answer((Frame(frames.ping(b"chat-trio")),))
+            return Answer((Wire(frames.ping(b"chat-trio")),))
         return None
