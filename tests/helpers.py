@@ -90,7 +90,9 @@ class Harness:
             self.log.append(output)
             answer = Outputs(conn)
             if isinstance(output, Reply):
-                self.received[output.to] += self.doors[output.to].render(output.events)
+                door = self.doors[output.to]
+                render = door.render if output.to == conn else door.deliver
+                self.received[output.to] += render(output.events)
             elif isinstance(output, Broadcast):
                 for member, view in self.rooms.get(output.room, {}).items():
                     if member != output.exclude:

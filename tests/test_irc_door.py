@@ -587,3 +587,96 @@ def test_irc_door_sasl_hold_is_bounded_for_a_client_that_never_ends_cap() -> Non
     assert ":irc.test 001 Alice " in got  # the hold gave up, in order, and nothing was lost
     assert got.index(" 001 ") < got.index("PRIVMSG Alice")
     assert got.count("PRIVMSG Alice") == 200
+
+
+LABELS = ("labeled-response", "batch")
+
+
+def test_irc_door_labeled_response_ack_one_message_or_a_batch() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    assert "labeled-response" in irc_user(h, 2, "Bob", *LABELS)
+    h.send(2, b"@label=p1 PONG irc.test\r\n@label=m1 MODE #lobby\r\n")
+    assert h.take(2) == "@label=p1 :irc.test ACK\r\n@label=m1 :irc.test 324 Bob #lobby +nt\r\n"
+    h.send(2, b"@label=w1 WHOIS alice\r\n")
+    got = h.take(2).split("\r\n")
+    assert got[0] == "@label=w1 BATCH +l1 labeled-response"
+    assert got[1] == "@batch=l1 :irc.test 311 Bob Alice Alice chat-trio * Alice"
+    assert all(line.startswith("@batch=l1 :irc.test ") for line in got[1:-2])
+    assert got[-2:] == ["BATCH -l1", ""]
+    h.send(2, b"@label=x FROB\r\n@label=y JOIN\r\nMODE #lobby\r\n")  # 421, 461, unlabelled
+    assert h.take(2) == (
+        "@label=x :irc.test 421 Bob FROB :Unknown command\r\n"
+        "@label=y :irc.test 461 Bob JOIN :Not enough parameters\r\n"
+        ":irc.test 324 Bob #lobby +nt\r\n"
+    )
+
+
+def test_irc_door_labeled_join_holds_its_names_and_others_see_no_label() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", *LABELS, "echo-message")
+    h.send(2, b"@label=j JOIN #rust\r\n")
+    assert h.take(2) == (
+        "@label=j BATCH +l1 labeled-response\r\n"
+        "@batch=l1 :Bob!Bob@chat-trio JOIN #rust\r\n"
+        "@batch=l1 :irc.test 353 Bob = #rust Bob\r\n"
+        "@batch=l1 :irc.test 366 Bob #rust :End of /NAMES list\r\n"
+        "BATCH -l1\r\n"
+    )
+    h.send(2, b"@label=s;+draft/reply=x PRIVMSG #lobby :hello\r\n")
+    assert h.take(2) == "@label=s :Bob!Bob@chat-trio PRIVMSG #lobby hello\r\n"  # the echo
+    assert h.take(1).endswith("\r\nBob: hello\r\n")
+
+
+def test_irc_door_labeled_chathistory_nests_its_batch() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.register(1, "Alice")
+    h.send(1, b"one\r\n")
+    irc_user(h, 2, "Bob", *LABELS, "draft/chathistory")
+    h.send(2, b"@label=h CHATHISTORY LATEST #lobby * 1\r\n")
+    assert h.take(2) == (
+        "@label=h BATCH +l3 labeled-response\r\n"  # h1: the history on joining
+        "@batch=l3 BATCH +h2 chathistory #lobby\r\n"
+        "@batch=h2 :Bob!Bob@chat-trio JOIN #lobby\r\n"
+        "@batch=l3 BATCH -h2\r\n"
+        "BATCH -l3\r\n"
+    )
+
+
+def test_irc_door_labels_only_with_the_caps_and_a_short_label() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", "batch")  # no labeled-response
+    h.send(2, b"@label=a MODE #lobby\r\n")
+    assert h.take(2) == ":irc.test 324 Bob #lobby +nt\r\n"
+    irc_user(h, 3, "Carol", *LABELS)
+    h.send(3, b"@label=" + b"x" * 65 + b" MODE #lobby\r\n@label= MODE #lobby\r\n")
+    assert h.take(3) == ":irc.test 324 Carol #lobby +nt\r\n" * 2
+    h.send(3, b"@label=a\\sb MODE #lobby\r\n")  # escapes kept as they came
+    assert h.take(3) == "@label=a\\sb :irc.test 324 Carol #lobby +nt\r\n"
+
+
+def test_irc_door_a_private_message_arriving_mid_answer_is_not_labelled() -> None:
+    h = Harness(Rules(flood_burst=1, flood_rate=1.0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", *LABELS)
+    h.take(1)
+    h.send(2, b"PRIVMSG #lobby :1\r\n@label=q PRIVMSG #lobby :2\r\n")  # the second waits
+    assert h.take(1) == "Bob: 1\r\n"
+    assert h.take(2) == ""  # the notice to slow down answers it: it may be the only line
+    assert h.line(1, "/msg Bob psst") == "[PM to Bob] psst\r\n"
+    assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG Bob psst\r\n"
+    h.expire(2, 1.0)
+    assert h.take(1) == "Bob: 2\r\n"
+    assert h.take(2).startswith("@label=q :irc.test NOTICE Bob :* Slow down")
+
+
+def test_irc_door_the_servers_ping_is_never_part_of_an_answer() -> None:
+    h = Harness(Rules(flood_burst=1, flood_rate=0.001))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", *LABELS)
+    h.send(2, b"PRIVMSG #lobby :1\r\n@label=q PRIVMSG #lobby :2\r\n")
+    h.take(2)
+    h.expire(2, SETTINGS.ping_interval)
+    assert h.take(2) == "PING irc.test\r\n"

@@ -1,14 +1,19 @@
-"""IRC clients as people use them, against the real CLI: irssi in tmux and WeeChat
-(weechat-headless, driven through its FIFO, read through its logs), talking with nc users.
+"""IRC clients as people use them, against the real CLI: irssi in tmux, WeeChat
+(weechat-headless, driven through its FIFO, read through its logs) and HexChat (its GTK
+window on Xvfb, driven and read by a Python plugin of the test's), talking with nc users.
 
-These need irssi, weechat-headless and tmux (``.ci/run`` installs them). Where they are
-missing the tests are skipped, except under CI, where that is a failure.
+These need irssi, weechat-headless, tmux, and hexchat with hexchat-python3 and Xvfb
+(``.ci/run`` installs them). Where they are missing the tests are skipped, except under
+CI, where that is a failure.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,6 +62,24 @@ def tmux(*args: str, check: bool = True) -> str:
     ).stdout
 
 
+def talk_with(
+    alice: socket.socket, type_: Callable[[str], None], nick: str, new_nick: str, client: str
+) -> None:
+    """What every real client's user does with Alice (on nc), typed as the user types it
+    into the client, and what Alice sees of it; at the end both are in #rust."""
+    type_(f"hi Alice, from {client}")
+    read_until(alice, f"{nick}: hi Alice, from {client}\r\n".encode(), 15)
+    type_("/me waves")
+    read_until(alice, f"* {nick} waves\r\n".encode(), 15)
+    type_("/msg Alice a secret")
+    read_until(alice, f"[PM from {nick}] a secret\r\n".encode(), 15)
+    type_(f"/nick {new_nick}")
+    read_until(alice, f"* {nick} is now known as {new_nick}\r\n".encode(), 15)
+    alice.sendall(b"/join #rust\r\n")
+    type_("/join #rust")
+    read_until(alice, f"* {new_nick} joined #rust\r\n".encode(), 15)
+
+
 def test_real_irssi_chats_with_an_nc_user(server: dict[str, int], tmp_path: Path) -> None:
     alice = nc_user(server["text"], "Alice")
     home = tmp_path / "irssi"
@@ -78,17 +101,7 @@ def test_real_irssi_chats_with_an_nc_user(server: dict[str, int], tmp_path: Path
             wait_for("#lobby", screen)
             alice.sendall(b"hello Bob\r\n")
             wait_for("< Alice> hello Bob", screen)
-            type_("hi Alice, from irssi")
-            read_until(alice, b"Bob: hi Alice, from irssi\r\n", 15)
-            type_("/me waves")
-            read_until(alice, b"* Bob waves\r\n", 15)
-            type_("/msg Alice a secret")
-            read_until(alice, b"[PM from Bob] a secret\r\n", 15)
-            type_("/nick Bobby")
-            read_until(alice, b"* Bob is now known as Bobby\r\n", 15)
-            alice.sendall(b"/join #rust\r\n")
-            type_("/join #rust")
-            read_until(alice, b"* Bobby joined #rust\r\n", 15)
+            talk_with(alice, type_, "Bob", "Bobby", "irssi")
             type_("/topic all about Rust")
             read_until(alice, b"* Bobby set the topic of #rust: all about Rust\r\n", 15)
             type_("/quit see you")
@@ -134,3 +147,118 @@ def test_real_weechat_chats_with_an_nc_user(server: dict[str, int], tmp_path: Pa
     finally:
         weechat.terminate()
         weechat.wait(timeout=20)
+
+
+HEXCHAT_CONFIG = """\
+gui_slist_skip = 1
+gui_join_dialog = 0
+gui_tray = 0
+irc_nick1 = Dana
+irc_nick2 = Dana_
+irc_user_name = dana
+irc_real_name = Dana
+"""
+"""HexChat's settings: no network list at start, no join dialog, the nick Dana."""
+
+HEXCHAT_PLUGIN = """\
+import os
+import hexchat
+
+__module_name__ = "chat-trio-test"
+__module_version__ = "1"
+__module_description__ = "Does what the test writes in commands; notes what HexChat shows"
+
+HERE = os.environ["CHAT_TRIO_TEST_DIR"]
+shown = open(os.path.join(HERE, "shown.log"), "a", buffering=1)
+done = 0
+
+def note(word, word_eol, event):
+    shown.write(event + ": " + " | ".join(word) + "\\n")
+    return hexchat.EAT_NONE
+
+for event in ("Channel Message", "Channel Msg Hilight", "Channel Action", "Join",
+              "Private Message to Dialog", "Change Nick", "Topic Change", "Part"):
+    hexchat.hook_print(event, note, event)
+
+def run(userdata):
+    global done
+    try:
+        with open(os.path.join(HERE, "commands")) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return True
+    for line in lines[done:]:  # as typed in the tab in front: "/cmd ..." or text to say
+        command = line[1:] if line.startswith("/") else "say " + line
+        hexchat.find_context().command(command)
+    done = len(lines)
+    return True
+
+hexchat.hook_timer(100, run)
+shown.write("loaded\\n")
+"""
+"""Loaded by HexChat from its addons folder: takes each line the test appends to
+``commands`` as typed into the tab in front, and writes what HexChat shows (its print
+events, as a user sees them) to ``shown.log``."""
+
+
+def _x_display() -> tuple[subprocess.Popen[bytes], str]:
+    """Start Xvfb on a free display; return it and the display's name."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-ac", "-nolisten", "tcp", "-screen", "0",
+         "1024x768x24"],
+        pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write)
+    with os.fdopen(read) as announced:
+        number = announced.readline().strip()
+    assert number, "Xvfb did not start"
+    return xvfb, f":{number}"
+
+
+@needs(["hexchat", "Xvfb", "setpriv"])
+def test_real_hexchat_chats_with_an_nc_user(server: dict[str, int]) -> None:
+    # HexChat refuses to run as root ("Running IRC as root is stupid!", a modal dialog):
+    # as root, the test runs it as nobody, in a folder nobody can use.
+    home = Path(tempfile.mkdtemp(prefix="chat-trio-hexchat-"))
+    (home / "addons").mkdir()
+    (home / "hexchat.conf").write_text(HEXCHAT_CONFIG)
+    (home / "addons" / "chat_trio_test.py").write_text(HEXCHAT_PLUGIN)
+    commands, log = home / "commands", home / "shown.log"
+    for path in (home, home / "addons"):
+        path.chmod(0o777)
+    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    xvfb, display = _x_display()
+    hexchat = subprocess.Popen(
+        [*(as_user if os.geteuid() == 0 else []), "hexchat", "-d", str(home),
+         f"--url=irc://127.0.0.1:{server['IRC']}/"],
+        env={**os.environ, "DISPLAY": display, "HOME": str(home), "CHAT_TRIO_TEST_DIR": str(home)},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def shown() -> str:
+        return log.read_text() if log.exists() else ""
+
+    def type_(line: str) -> None:
+        with commands.open("a") as f:
+            f.write(line + "\n")
+
+    try:
+        with nc_user(server["text"], "Alice") as alice:
+            wait_for("loaded", shown)  # else: is hexchat-python3 installed?
+            read_until(alice, b"* Dana joined the chat\r\n", 20)
+            alice.sendall(b"hello from nc\r\n")
+            wait_for("Channel Message: Alice | hello from nc", shown)
+            talk_with(alice, type_, "Dana", "Danielle", "HexChat")
+            alice.sendall(b"/msg Danielle a secret back\r\n")
+            wait_for("Private Message to Dialog: Alice | a secret back", shown)
+            alice.sendall(b"/topic Rust and Trio\r\n")
+            wait_for("Topic Change: Alice | Rust and Trio | #rust", shown)
+            type_("/quit see you")
+            read_until(alice, b"* Danielle left the chat\r\n", 15)
+    finally:
+        hexchat.terminate()
+        hexchat.wait(timeout=20)
+        xvfb.terminate()
+        xvfb.wait(timeout=20)
+        shutil.rmtree(home, ignore_errors=True)

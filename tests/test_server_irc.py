@@ -89,6 +89,28 @@ async def test_server_irc_one_namespace_across_doors() -> None:
             await carol.expect('The name "bob" is already taken; please choose another.\r\n')
 
 
+async def test_server_irc_labeled_responses_and_news_from_others_over_sockets() -> None:
+    with trio.fail_after(10):
+        async with (
+            doors() as (text_port, irc_port, _),
+            client(text_port) as a,
+            client(irc_port) as b,
+        ):
+            alice, bob = LineClient(a), IrcClient(b)
+            await alice.register("Alice")
+            await bob.send("CAP REQ :labeled-response batch echo-message")
+            await bob.register("Bob")
+            await bob.send("@label=1 PRIVMSG Alice :hi")
+            await bob.expect("@label=1 :Bob!Bob@chat-trio PRIVMSG Alice hi\r\n")
+            await alice.expect("[PM from Bob] hi\r\n")
+            await alice.send("/msg Bob hello")
+            news = ":Alice!Alice@chat-trio PRIVMSG Bob hello\r\n"
+            assert await bob.expect(news) == news  # no label: it answers nothing Bob sent
+            await bob.send("@label=2 WHOIS Alice")
+            whois = await bob.expect("BATCH -l1\r\n")
+            assert "@label=2 BATCH +l1 labeled-response\r\n@batch=l1 :irc.test 311 " in whois
+
+
 async def test_server_irc_shutdown_says_error_to_irc_clients() -> None:
     with trio.fail_after(10):
         async with doors() as (_, irc_port, stop), client(irc_port) as b:

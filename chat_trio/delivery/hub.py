@@ -392,7 +392,7 @@ class Hub:
         acked: Callable[[], int] | None = None,
     ) -> Outbox:
         """Create ``conn``'s outbox. ``on_kick`` must cancel the connection's session;
-        ``render`` is its door's, for ``send_events`` and the shutdown notice; ``acked``
+        ``render`` is its door's ``deliver``, for ``send_events`` and the shutdown notice; ``acked``
         counts the bytes its peer acknowledged (see ``Outbox.draining``)."""
         if self._closed:
             raise trio.ClosedResourceError("the hub is shut down")

@@ -267,7 +267,7 @@ async def serve_connection(
                 conn,
                 try_send,
                 on_kick=nursery.cancel_scope.cancel,
-                render=door.render,
+                render=door.deliver,
                 acked=acked,
             )
             nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)

@@ -88,7 +88,13 @@ class Door(Protocol):
         """The rules replied these to this connection (so the door can follow its state)."""
 
     def render(self, events: Sequence[Event]) -> bytes:
-        """``events`` for this connection only, in its dialect."""
+        """``events`` for this connection only, in its dialect: the answers to its own
+        input."""
+
+    def deliver(self, events: Sequence[Event]) -> bytes:
+        """``events`` for this connection only that answer nothing it sent (another
+        user's private message, the shutdown notice). Only IRC's labeled-response tells
+        the two apart; the other doors render both alike."""
 
     def view(self, room: str) -> View:
         """How this connection wants ``room``'s broadcasts rendered now."""

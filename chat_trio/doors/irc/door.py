@@ -57,6 +57,8 @@ from chat_trio.doors.irc.render import (
     Echo,
     Hold,
     IrcSettings,
+    Label,
+    Labeled,
     Release,
     Replies,
     Urgent,
@@ -76,6 +78,7 @@ CAPABILITIES = (
     "draft/chathistory",
     "echo-message",
     "extended-join",
+    "labeled-response",
     "message-tags",
     "multi-prefix",
     "sasl",
@@ -83,7 +86,10 @@ CAPABILITIES = (
     "userhost-in-names",
 )
 """The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN``).
-multi-prefix is trivially met: the only prefix is ``@``."""
+multi-prefix is trivially met: the only prefix is ``@``; labeled-response applies once
+registered and with ``batch`` too (as InspIRCd's), to labels of at most ``LABEL_MAX`` bytes."""
+
+LABEL_MAX = 64  #: bytes of a label (IRCv3 labeled-response); a longer one is not answered
 
 SASL_CHUNK = 400  #: AUTHENTICATE carries base64 in pieces of this many characters
 SASL_MAX = 1200  #: characters of base64 a PLAIN answer may take (names and passwords are short)
@@ -171,15 +177,24 @@ class IrcDoor:
         if not self.registered and command not in _BEFORE_REGISTRATION:
             self._numeric("451", "You have not registered")
             return
+        label = dict(message.tags).get("label", "") if self._labels else ""
+        labelled = 0 < len(label.encode()) <= LABEL_MAX
+        if labelled:
+            self._queue.append(Answer((Label(label),)))
         handler = self._COMMANDS.get(command)
         if handler is None:
             self._numeric("421", command, "Unknown command")
-            return
-        minimum, run = handler
-        if len(params) < minimum:
+        elif len(params) < handler[0]:
             self._numeric("461", command, "Not enough parameters")
-            return
-        run(self, params)
+        else:
+            handler[1](self, params)
+        if labelled:
+            self._queue.append(Answer((Labeled(),)))
+
+    @property
+    def _labels(self) -> bool:
+        """labeled-response is on: every labelled command gets one labelled answer."""
+        return self.registered and {"labeled-response", "batch"} <= self.caps
 
     # -- registration ----------------------------------------------------------------------
 
@@ -527,6 +542,9 @@ class IrcDoor:
     def render(self, events: Sequence[Event]) -> bytes:
         return self.replies.render(events)
 
+    def deliver(self, events: Sequence[Event]) -> bytes:
+        return self.replies.deliver(events)
+
     def view(self, room: str) -> View:
         caps = self.caps
         return irc_view(
@@ -566,7 +584,7 @@ class IrcDoor:
         if now >= self._last_heard + self.settings.ping_interval:
             self._ping_sent = now
             server = self.settings.server_name
-            return Answer((Wire(serialize(Message("PING", (server,))).encode()),))
+            return Answer((Urgent(serialize(Message("PING", (server,))).encode()),))
         return None
 
 

@@ -86,15 +86,17 @@ def parse(line: str) -> Message | ParseError:
     return Message(command, tuple(params), source, tuple(tags))
 
 
+def tag(key: str, value: str) -> str:
+    """One tag as it is written: ``key=value`` with the value escaped, or ``key``."""
+    return f"{key}={''.join(_ESCAPE.get(c, c) for c in value)}" if value else key
+
+
 def serialize(message: Message) -> str:
     """``message`` as one line with CR LF. The last parameter is sent as trailing when it
     needs it (empty, starts with ":" or holds a space)."""
     parts = []
     if message.tags:
-        tags = ";".join(
-            f"{k}={''.join(_ESCAPE.get(c, c) for c in v)}" if v else k for k, v in message.tags
-        )
-        parts.append(f"@{tags}")
+        parts.append("@" + ";".join(tag(k, v) for k, v in message.tags))
     if message.source:
         parts.append(f":{message.source}")
     parts.append(message.command)

@@ -56,7 +56,7 @@ from chat_trio.chat.names import NAME_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.rooms import ROOM_MAX, TOPIC_MAX
 from chat_trio.doors import Wire
-from chat_trio.doors.irc.message import Message, serialize
+from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.text.render import OUTCOMES, refusal
 
 HOST = "chat-trio"  #: the host part of every user's mask
@@ -98,9 +98,24 @@ class Release(Local):
 
 @attrs.frozen
 class Urgent(Local):
-    """Lines to send even while holding (the SASL answers)."""
+    """Lines to send even while holding (the SASL answers), and never part of a labelled
+    answer (the server's own PING)."""
 
     data: bytes
+
+
+@attrs.frozen
+class Label(Local):
+    """labeled-response: what follows, until ``Labeled``, answers the command labelled
+    ``label``."""
+
+    label: str
+
+
+@attrs.frozen
+class Labeled(Local):
+    """The labelled command's answer is complete: send it as the capability says (ACK for
+    none, the label on the only message, or a ``labeled-response`` batch)."""
 
 
 @attrs.frozen
@@ -348,17 +363,40 @@ class Replies:
     caps: set[str] = attrs.Factory(set)  #: capabilities enabled
     _batches: int = 0
     _held: list[str] | None = None  # while SASL holds registration: what it held
+    _label: str | None = None  # between Label and Labeled: the label
+    _first: str | None = None  # the answer's first line, while it may be the only one
+    _batch: str | None = None  # the labeled-response batch, once a second line opened it
 
     def render(self, events: Iterable[Event]) -> bytes:
+        """Events in answer to the connection's own commands (a labelled command's answer,
+        if one is in progress, includes them)."""
+        return self._render(events, answer=True)
+
+    def deliver(self, events: Iterable[Event]) -> bytes:
+        """Events from elsewhere (another user's private message, the shutdown notice):
+        never part of a labelled answer."""
+        return self._render(events, answer=False)
+
+    def _render(self, events: Iterable[Event], answer: bool) -> bytes:
         out: list[str] = []
         for e in events:
-            if isinstance(e, Hold):
+            if isinstance(e, Label):
+                self._label = e.label
+            elif isinstance(e, Labeled):
+                self._end_label(out)
+            elif isinstance(e, Urgent):
+                out.append(e.data.decode())
+            elif self._label is not None and answer:
+                if isinstance(e, Disconnected):  # the answer ends with the connection
+                    self._end_label(out)
+                    out.append(self._lines(e))
+                else:
+                    self._labelled(self._lines(e), self._label, out)
+            elif isinstance(e, Hold):
                 self._held = []
             elif isinstance(e, Release):
                 out.extend(self._held or ())
                 self._held = None
-            elif isinstance(e, Urgent):
-                out.append(e.data.decode())
             elif self._held is None or (isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN):
                 out.append(self._lines(e))
             elif not (isinstance(e, Refused) and e.problem in _LOGIN_PROBLEMS):
@@ -367,6 +405,36 @@ class Replies:
                     out.extend(self._held)
                     self._held = None
         return "".join(out).encode()
+
+    def _labelled(self, lines: str, label: str, out: list[str]) -> None:
+        """Part of a labelled answer. The first line waits (it may be the only one, sent
+        with the label); a second opens the batch, and every line after goes at once:
+        nothing more than one line is ever held."""
+        for line in (piece + "\r\n" for piece in lines.split("\r\n")[:-1]):
+            if self._batch is None and self._first is None:
+                self._first = line
+                continue
+            if self._batch is None:
+                self._batches += 1
+                self._batch = f"l{self._batches}"
+                start = Message("BATCH", (f"+{self._batch}", "labeled-response"))
+                out.append(_tagged(serialize(start), tag("label", label)))
+                out.append(_in_batch(self._first or "", self._batch))
+                self._first = None
+            out.append(_in_batch(line, self._batch))
+
+    def _end_label(self, out: list[str]) -> None:
+        label, self._label = self._label, None
+        if label is None:
+            return
+        if self._batch is not None:
+            out.append(serialize(Message("BATCH", (f"-{self._batch}",))))
+        elif self._first is not None:
+            out.append(_tagged(self._first, tag("label", label)))
+        else:
+            ack = Message("ACK", (), self.settings.server_name, (("label", label),))
+            out.append(serialize(ack))
+        self._batch = self._first = None
 
     def _m(self, command: str, *params: str) -> str:
         return serialize(Message(command, (self.nick, *params), self.settings.server_name))
@@ -586,6 +654,20 @@ class Replies:
         if batch:
             out.append(serialize(Message("BATCH", (f"-{ref}",))))
         return "".join(out)
+
+
+def _tagged(line: str, tag: str) -> str:
+    """A serialized line with one more tag, first."""
+    return f"@{tag};{line[1:]}" if line.startswith("@") else f"@{tag} {line}"
+
+
+def _in_batch(line: str, ref: str) -> str:
+    """A line of a labeled-response batch: tagged with it, unless it belongs to a batch
+    inside (a chathistory batch's lines; its BATCH lines themselves are tagged)."""
+    tags = line[1:].partition(" ")[0].split(";") if line.startswith("@") else []
+    if any(t.startswith("batch=") for t in tags):
+        return line
+    return _tagged(line, tag("batch", ref))
 
 
 def _history_line(entry: Entry, title: str, stamped: bool, tags: list[tuple[str, str]]) -> str:

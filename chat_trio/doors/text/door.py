@@ -215,6 +215,8 @@ class TextDoor:
                 parts.append(render([event]))
         return b"".join(parts)
 
+    deliver = render  # answers and news look alike here
+
     def view(self, room: str) -> View:
         return current_view if name_key(room) == name_key(self.place.current) else other_view
 
