@@ -191,6 +191,20 @@ async def serve(
     admission = Admission(config.limits)
     pages: set[trio.CancelScope] = set()  # web connections still on HTTP, not chatting yet
 
+    async def browse(connection: trio.abc.Stream, site: Site, peer: str) -> Door | None:
+        """HTTP until the page opens its WebSocket (its door), or the connection ends."""
+        with trio.CancelScope() as browsing:
+            pages.add(browsing)  # shutdown stops these with the listeners
+            try:
+                return await http.serve_pages(
+                    connection, site.exchange(), write_timeout=config.write_timeout, peer=peer
+                )
+            except Exception:  # a bug: it ends this connection, never the server
+                log.exception("http-error peer=%s", peer)
+            finally:
+                pages.discard(browsing)
+        return None
+
     async def admit(entrance: Entrance, stream: trio.SocketStream) -> None:
         """One accepted connection, through any entrance."""
         address = tcp.peer_address(stream)
@@ -205,22 +219,13 @@ async def serve(
             return
         try:
             connection: trio.abc.Stream | None = stream
-            try_send = tcp.direct_writer(stream)
+            try_send, receive = tcp.direct_writer(stream), tcp.direct_reader(stream)
             if entrance.tls is not None:
-                connection, try_send = await tls.handshake(stream, entrance.tls, peer), None
+                connection = await tls.handshake(stream, entrance.tls, peer)
+                try_send, receive = None, None
             door: Door | None = None
             if connection is not None and entrance.site is not None:  # pages, then a socket
-                with trio.CancelScope() as browsing:
-                    pages.add(browsing)  # shutdown stops these with the listeners
-                    try:
-                        door = await http.serve_pages(
-                            connection, entrance.site.exchange(),
-                            write_timeout=config.write_timeout, peer=peer,
-                        )  # fmt: skip
-                    except Exception:  # a bug: it ends this connection, never the server
-                        log.exception("http-error peer=%s", peer)
-                    finally:
-                        pages.discard(browsing)
+                door = await browse(connection, entrance.site, peer)
                 if door is None:
                     await trio.aclose_forcefully(connection)
             elif connection is not None and entrance.door is not None:
@@ -228,7 +233,8 @@ async def serve(
             if connection is not None and door is not None:
                 await serve_connection(
                     connection, next(conn_ids), chat, hub, door, services=services,
-                    address=host, try_send=try_send, acked=tcp.acked_bytes(stream), peer=peer,
+                    address=host, try_send=try_send, receive=receive,
+                    acked=tcp.acked_bytes(stream), peer=peer,
                     write_timeout=config.write_timeout,
                 )  # fmt: skip
         finally:

@@ -18,7 +18,8 @@ How a publish travels:
 3. ``Outbox.offer`` first tries a plain non-blocking write when nothing is queued for that
    connection (most deliveries end here, with no task switch at all), and queues only what
    the kernel did not take.
-4. The connection's writer task (session.py) drains its whole queue into one write.
+4. The connection's writer task (session.py), started only when something is queued,
+   drains the whole queue into one write, and ends when the queue is empty.
 
 Flow control keeps input from outrunning output: readers call ``wait_for_room`` before
 publishing, and wait while the round has published ``round_budget`` bytes or while a
@@ -78,7 +79,7 @@ class OutboxStatistics:
     """A snapshot of one outbox."""
 
     queued_bytes: int  #: waiting in the queue or being written by the writer task
-    queued_items: int  #: items in the channel (each a bytes object or a view)
+    queued_items: int  #: chunks queued (each a bytes object or a view)
     max_bytes: int  #: the bound; exceeding it kicks the connection
     direct_writes: int  #: deliveries the kernel took whole, without the writer task
     queued_writes: int  #: deliveries (or remainders) handed to the writer task
@@ -147,10 +148,17 @@ class _Flow:
 
 
 class Outbox:
-    """One connection's send queue: a bounded trio memory channel plus byte accounting.
+    """One connection's send queue: a bounded list of chunks plus byte accounting.
 
     Only the hub puts data in (``offer``); only the connection's writer takes it out
-    (``next_batch`` then ``sent``).
+    (``take`` then ``sent``). The writer is a task of the connection's own nursery that
+    exists only while something is queued: ``offer`` starts it (``start_writer``) when a
+    delivery does not go straight into the socket, and it ends when the queue is empty.
+    An idle connection has no writer (nor a channel): that is most of what it saves.
+
+    ``end`` ends the connection's session: called on a kick, and once the outbox is
+    closed and everything queued was written (the graceful end: after ``/quit``, EOF, or
+    at shutdown).
     """
 
     __slots__ = (  # one per connection: no per-instance dict
@@ -160,14 +168,15 @@ class Outbox:
         "_closed",
         "_cut",
         "_direct",
+        "_end",
         "_flow",
-        "_on_kick",
+        "_items",
         "_probed_at",
         "_queued",
         "_queued_writes",
-        "_receive",
-        "_send",
+        "_start_writer",
         "_try_send",
+        "_writing",
         "conn",
         "ended",
         "last_write",
@@ -181,10 +190,11 @@ class Outbox:
         conn: ConnId,
         max_bytes: int,
         try_send: TrySend | None,
-        on_kick: Callable[[], None],
+        end: Callable[[], None],
         flow: _Flow | None = None,
         render: Render | None = None,
         acked: Callable[[], int] | None = None,
+        start_writer: Callable[[Outbox], None] | None = None,
     ) -> None:
         self.conn = conn
         self.render = render  #: its door's rendering of what is sent to it alone
@@ -192,8 +202,10 @@ class Outbox:
         self.rooms: dict[Room, Member] = {}  # the rooms it is subscribed to
         self.ended: Reason | None = None  # why the server side ended it, if it did
         self._try_send = try_send
-        self._on_kick = on_kick
-        self._send, self._receive = trio.open_memory_channel[Chunk](MAX_QUEUE_ITEMS)
+        self._end = end
+        self._start_writer = start_writer  # None: the caller drains it (tests)
+        self._items: list[Chunk] | None = None  # queued, oldest first; None when empty
+        self._writing = False  # a writer task is running (or about to)
         self._closed = False
         self._flow = flow or _Flow()
         self.last_write = -math.inf  # when the writer last finished a write
@@ -211,7 +223,7 @@ class Outbox:
         if self._closed:
             return
         if self._queued == 0 and self._try_send is not None:
-            # Nothing queued and the writer is idle, so writing here cannot reorder bytes.
+            # Nothing queued and no write in progress, so writing here cannot reorder bytes.
             try:
                 written = self._try_send(data)
             except BlockingIOError:
@@ -228,34 +240,35 @@ class Outbox:
         if self._queued and self._queued + size > self.max_bytes:
             self.kick(Reason.SLOW)
             return
-        try:
-            self._send.send_nowait(data)
-        except trio.WouldBlock:
+        if self._items is None:
+            self._items = [data]
+        elif len(self._items) < MAX_QUEUE_ITEMS:
+            self._items.append(data)
+        else:
             self.kick(Reason.SLOW)
             return
         self._queued += size
         self._queued_writes += 1
         if self._queued * 2 > self.max_bytes:
             self._flow.at_risk.add(self)
+        if not self._writing and self._start_writer is not None:
+            self._writing = True
+            self._start_writer(self)
 
-    async def next_batch(self) -> Chunk:
-        """Wait for queued data and return all of it as one chunk (for the writer task).
-
-        Raises:
-            trio.EndOfChannel: the outbox was closed and everything queued was returned.
-        """
-        first = await self._receive.receive()
+    def take(self) -> Chunk | None:
+        """Everything queued, as one chunk, for the writer; None when nothing is: the
+        writer then ends (and, if the outbox is closed, so does the session)."""
+        items, self._items = self._items, None
+        if not items:
+            self._writing = False
+            if self._closed:
+                self._end()
+            return None
         self._cut = True  # until ``sent``: the writer may be stopped half-way
-        batch = [first]
-        while True:
-            try:
-                batch.append(self._receive.receive_nowait())
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
-        return first if len(batch) == 1 else b"".join(batch)
+        return items[0] if len(items) == 1 else b"".join(items)
 
     def sent(self, size: int) -> None:
-        """The writer finished writing ``size`` bytes returned by ``next_batch``."""
+        """The writer finished writing ``size`` bytes returned by ``take``."""
         self._cut = False
         self._queued -= size
         self.last_write = trio.current_time()
@@ -293,15 +306,19 @@ class Outbox:
         return self._cut
 
     def close(self, reason: Reason | None = None) -> None:
-        """Accept no more data; the writer drains what is queued, then sees EndOfChannel."""
+        """Accept no more data; once what is queued is written, end the session."""
         if reason is not None and self.ended is None:
             self.ended = reason
+        if self._closed:
+            return
         self._closed = True
-        self._send.close()
+        if not self._writing and self._start_writer is not None:
+            self._end()  # nothing left to write
 
     def forget(self) -> None:
         """The connection is gone: close, and stop counting it as behind."""
-        self.close()
+        self._closed = True
+        self._items = None
         self._safe()
 
     def kick(self, reason: Reason) -> None:
@@ -314,13 +331,13 @@ class Outbox:
             log.warning(
                 "slow-consumer conn=%d queued=%d bound=%d", self.conn, self._queued, self.max_bytes
             )
-        self._send.close()
-        self._on_kick()
+        self._items = None
+        self._end()
 
     def statistics(self) -> OutboxStatistics:
         return OutboxStatistics(
             queued_bytes=self._queued,
-            queued_items=self._receive.statistics().current_buffer_used,
+            queued_items=len(self._items or ()),
             max_bytes=self.max_bytes,
             direct_writes=self._direct,
             queued_writes=self._queued_writes,
@@ -387,16 +404,22 @@ class Hub:
         self,
         conn: ConnId,
         try_send: TrySend | None,
-        on_kick: Callable[[], None],
+        end: Callable[[], None],
         render: Render | None = None,
         acked: Callable[[], int] | None = None,
+        start_writer: Callable[[Outbox], None] | None = None,
     ) -> Outbox:
-        """Create ``conn``'s outbox. ``on_kick`` must cancel the connection's session;
-        ``render`` is its door's ``deliver``, for ``send_events`` and the shutdown notice; ``acked``
-        counts the bytes its peer acknowledged (see ``Outbox.draining``)."""
+        """Create ``conn``'s outbox. ``end`` must cancel the connection's session;
+        ``render`` is its door's ``deliver``, for ``send_events`` and the shutdown notice;
+        ``acked`` counts the bytes its peer acknowledged (see ``Outbox.draining``);
+        ``start_writer`` starts a writer task for it in the connection's nursery (the
+        session removes the outbox before that nursery closes to new tasks, so it is
+        only called while the nursery takes them)."""
         if self._closed:
             raise trio.ClosedResourceError("the hub is shut down")
-        outbox = Outbox(conn, self.max_queue_bytes, try_send, on_kick, self._flow, render, acked)
+        outbox = Outbox(
+            conn, self.max_queue_bytes, try_send, end, self._flow, render, acked, start_writer
+        )
         self._outboxes[conn] = outbox
         return outbox
 
@@ -519,7 +542,7 @@ class Hub:
         """Flush, send ``farewell`` to every connection (rendered by its door), and close
         every outbox.
 
-        Writers then drain what is queued and end; ``run`` returns.
+        Each session then ends once what was queued for it is written; ``run`` returns.
         """
         self.flush()
         self._closed = True

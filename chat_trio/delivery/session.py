@@ -1,11 +1,14 @@
-"""One connection, from accept to close: a reader task and a writer task in one nursery.
+"""One connection, from accept to close: a reader, and a writer while one is needed, in
+one nursery.
 
 The reader feeds received bytes to the connection's door, hands the intents the door
-parses to the rules (chat/), and carries out what the rules answer (effects.py);
-the writer drains the connection's outbox into the stream. Either one ending ends the
-other: the writer cancels the nursery when it stops, and the reader, when the input is
-over, asks the hub to close the outbox after what is pending for it, so the writer
-flushes everything (within ``FLUSH_TIMEOUT``) and stops.
+parses to the rules (chat/), and carries out what the rules answer (effects.py). Most
+deliveries go straight into the socket from the hub (``Outbox.offer``); only when the
+kernel did not take one whole does the outbox start a writer task in this nursery, which
+drains the queue into the stream and ends when it is empty. An idle connection is one
+task. When the input is over, the reader asks the hub to close the outbox after what is
+pending for it; the outbox ends the session once all of it is written (within
+``FLUSH_TIMEOUT``). A kick (a full queue, a broken write) cancels the session at once.
 
 This nursery lives exactly as long as the connection, so it is opened here rather than in
 server.py (which owns the server-wide, long-lived ones).
@@ -23,7 +26,7 @@ import math
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import attrs
@@ -239,6 +242,7 @@ async def serve_connection(
     services: Services | None = None,
     address: str = "",
     try_send: TrySend | None = None,
+    receive: Callable[[int], Awaitable[bytes]] | None = None,
     acked: Callable[[], int] | None = None,
     peer: str = "-",
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
@@ -253,6 +257,8 @@ async def serve_connection(
       address: the client's IP address ("" if unknown), for bans and login throttling.
       try_send: a non-blocking write to the same connection, for the hub's fast path
         (plain sockets only; None for TLS and test streams).
+      receive: reads from the same connection, in place of ``stream.receive_some``
+        (plain sockets: ``tcp.direct_reader``, lighter while waiting).
       acked: the bytes the peer acknowledged so far, for flow control (TCP only).
       peer: the client's address, for the logs.
       write_timeout: seconds one write may block before the client is cut as too slow.
@@ -266,18 +272,23 @@ async def serve_connection(
             outbox = hub.open_outbox(
                 conn,
                 try_send,
-                on_kick=nursery.cancel_scope.cancel,
+                end=nursery.cancel_scope.cancel,
                 render=door.deliver,
                 acked=acked,
+                start_writer=lambda box: nursery.start_soon(_write, stream, write_timeout, box),
             )
-            nursery.start_soon(_write, stream, outbox, nursery.cancel_scope, write_timeout)
-            greeting = Outputs(conn)
-            chat.connect(conn, trio.current_time(), greeting, address)
-            reason = await pump(conn, door, greeting, chat, hub, services) or await _read(
-                stream, conn, door, chat, hub, services
-            )
-            hub.finish(conn)
-            nursery.cancel_scope.deadline = trio.current_time() + FLUSH_TIMEOUT
+            try:
+                reason = await _greet(conn, door, chat, hub, services, address) or await _read(
+                    receive or stream.receive_some, conn, door, chat, hub, services
+                )
+                # The outbox ends the session once everything queued so far is written.
+                hub.finish(conn)
+                nursery.cancel_scope.deadline = trio.current_time() + FLUSH_TIMEOUT
+                await trio.sleep_forever()
+            finally:
+                # Before the nursery closes to new tasks: from here on no delivery can
+                # reach the outbox, so none can try to start a writer in it.
+                hub.remove(conn)
     except Exception:
         log.exception("error conn=%d", conn)
         reason = Reason.ERROR
@@ -303,13 +314,38 @@ async def serve_connection(
         log.info("disconnect conn=%d name=%s reason=%s", conn, name or "-", reason.value)
 
 
+async def _greet(
+    conn: ConnId, door: Door, chat: Chat, hub: Hub, services: Services, address: str
+) -> Reason | None:
+    """The rules meet the new connection (the greeting, or a refusal that closes it)."""
+    greeting = Outputs(conn)
+    chat.connect(conn, trio.current_time(), greeting, address)
+    return await pump(conn, door, greeting, chat, hub, services)
+
+
 async def _read(
-    stream: trio.abc.Stream, conn: ConnId, door: Door, chat: Chat, hub: Hub, services: Services
+    receive: Callable[[int], Awaitable[bytes | bytearray]],
+    conn: ConnId,
+    door: Door,
+    chat: Chat,
+    hub: Hub,
+    services: Services,
 ) -> Reason:
-    """Feed the door and the rules until they close the connection; return why."""
+    """Feed the door and the rules until they close the connection; return why.
+
+    Registered users have no deadline; they then wait without a cancel scope, which is
+    about 1 KiB less per idle connection (10,000 of them: 10 MiB). Nothing else is held
+    across the wait: what a chunk needs (its ``Outputs``) is made after it arrived.
+    """
     while True:
+        deadline = min(chat.deadline(conn), door.deadline())
+        data: bytes | bytearray | None = None
         try:
-            data = await _receive(stream, min(chat.deadline(conn), door.deadline()))
+            if deadline == math.inf:
+                data = await receive(READ_SIZE)
+            else:
+                with trio.move_on_at(deadline):
+                    data = await receive(READ_SIZE)
         except trio.BrokenResourceError:
             return Reason.LOST
         out = Outputs(conn)
@@ -324,34 +360,18 @@ async def _read(
             await hub.wait_for_room()
             chat.heard(conn, trio.current_time())
             door.receive_data(data, trio.current_time())
+            data = None
         closing = await pump(conn, door, out, chat, hub, services)
+        del out
         if closing is not None:
             return closing
 
 
-async def _receive(stream: trio.abc.Stream, deadline: float) -> bytes | bytearray | None:
-    """One read, or None if ``deadline`` passed first.
-
-    Registered users have no deadline; they then wait without a cancel scope, which is
-    about 1 KiB less per idle connection (10,000 of them: 10 MiB).
-    """
-    if deadline == math.inf:
-        return await stream.receive_some(READ_SIZE)
-    with trio.move_on_at(deadline):
-        return await stream.receive_some(READ_SIZE)
-    return None
-
-
-async def _write(
-    stream: trio.abc.Stream, outbox: Outbox, session: trio.CancelScope, write_timeout: float
-) -> None:
-    """Drain the outbox into the stream, one write per batch; end the session when done."""
+async def _write(stream: trio.abc.Stream, write_timeout: float, outbox: Outbox) -> None:
+    """Write what the outbox queued, everything queued in one write, until it is empty;
+    started by the outbox when a delivery did not go straight into the socket."""
     try:
-        while True:
-            try:
-                batch = await outbox.next_batch()
-            except trio.EndOfChannel:
-                break
+        while (batch := outbox.take()) is not None:
             with trio.move_on_after(write_timeout) as deadline:
                 await stream.send_all(batch)
             if deadline.cancelled_caught:
@@ -360,5 +380,3 @@ async def _write(
             outbox.sent(len(batch))
     except trio.BrokenResourceError:
         outbox.kick(Reason.LOST)
-    finally:
-        session.cancel()

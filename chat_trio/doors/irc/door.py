@@ -29,7 +29,6 @@ import base64
 import calendar
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -91,6 +90,10 @@ registered and with ``batch`` too (as InspIRCd's), to labels of at most ``LABEL_
 
 LABEL_MAX = 64  #: bytes of a label (IRCv3 labeled-response); a longer one is not answered
 
+_CAP_SETS: dict[frozenset[str], frozenset[str]] = {}
+"""One frozenset per set of capabilities in use, shared by every connection that asked
+for it (clients of one kind ask for the same ones): a set is 216 bytes or more."""
+
 SASL_CHUNK = 400  #: AUTHENTICATE carries base64 in pieces of this many characters
 SASL_MAX = 1200  #: characters of base64 a PLAIN answer may take (names and passwords are short)
 
@@ -105,13 +108,19 @@ _BEFORE_REGISTRATION = frozenset(
 class IrcDoor:
     """One IRC connection's door (see ``doors.Door``)."""
 
+    __slots__ = (
+        "_caps_changed", "_decoder", "_last_heard", "_lines", "_negotiating", "_nick",
+        "_password", "_ping_sent", "_pushed", "_queue", "_said", "_sasl", "_sasl_intent",
+        "_sasl_login", "_user", "caps", "nick", "registered", "replies", "rooms", "settings",
+    )  # fmt: skip
+
     def __init__(self, settings: IrcSettings | None = None) -> None:
         self.settings = settings or IrcSettings()
         self._decoder = LineDecoder(TAGS_MAX + LINE_MAX + 1, telnet=False, sanitizing=False)
-        self._lines: deque[Input] = deque()
-        self._queue: deque[Item] = deque()
+        self._lines: list[Input] = []  # lists, not deques: an empty deque is 760 bytes
+        self._queue: list[Item] = []
         self._pushed: list[Item] = []
-        self.caps: set[str] = set()
+        self.caps: frozenset[str] = frozenset()
         self._caps_changed = False  # CAP REQ after registering: the rooms' views change
         self._negotiating = False  # between CAP LS/REQ and CAP END: registration waits
         self._nick = ""  # asked for with NICK before registering
@@ -150,14 +159,14 @@ class IrcDoor:
 
     def _next(self) -> Item | None:
         while not self._queue and self._lines:
-            line = self._lines.popleft()
+            line = self._lines.pop(0)
             if isinstance(line, str):
                 self._command(line)
             elif isinstance(line, TooLong):
                 self._queue.append(_TOO_LONG)
             elif isinstance(line, EndOfInput):
                 self._queue.append(i.Hangup())
-        return self._queue.popleft() if self._queue else None
+        return self._queue.pop(0) if self._queue else None
 
     def _wire(self, *messages: Message) -> None:
         self._queue.append(Answer((Wire("".join(map(serialize, messages)).encode()),)))
@@ -214,12 +223,14 @@ class IrcDoor:
             wanted = params[1].split()
             names = [w.removeprefix("-") for w in wanted]
             if all(n in CAPABILITIES for n in names):
+                caps = set(self.caps)
                 for w in wanted:
                     if w.startswith("-"):
-                        self.caps.discard(w[1:])
+                        caps.discard(w[1:])
                     else:
-                        self.caps.add(w)
-                self.replies.caps = set(self.caps)
+                        caps.add(w)
+                self.caps = _CAP_SETS.setdefault(frozenset(caps), frozenset(caps))
+                self.replies.caps = self.caps
                 self._caps_changed = self.registered  # rooms already joined: new views
                 self._wire(Message("CAP", (self.nick, "ACK", params[1]), server))
             else:
@@ -289,7 +300,7 @@ class IrcDoor:
         """Answer AUTHENTICATE before anything else waiting (a client may send CAP END
         without waiting for it)."""
         line = Message(numeric, (self.nick, *params), self.settings.server_name)
-        self._queue.appendleft(Answer((Urgent(serialize(line).encode()),)))
+        self._queue.insert(0, Answer((Urgent(serialize(line).encode()),)))
 
     def _register(self) -> None:
         if self.registered or self._negotiating or not self._nick or not self._user:
@@ -516,7 +527,7 @@ class IrcDoor:
                 self.nick = event.name
             elif isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
-                self._queue.appendleft(Free(i.ListUsers(event.room, label="names")))
+                self._queue.insert(0, Free(i.ListUsers(event.room, label="names")))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)
             elif isinstance(event, Done) and event.outcome is Outcome.LOGGED_IN:
@@ -531,11 +542,11 @@ class IrcDoor:
                 self._sasl_answer("903", "SASL authentication successful")
             elif any(isinstance(e, Refused) for e in events):
                 self._sasl_login = False
-                self._queue.appendleft(Answer((Release(),)))
+                self._queue.insert(0, Answer((Release(),)))
                 self._sasl_answer("904", "SASL authentication failed")
         if self._said is not None and not refused and "echo-message" in self.caps:
             said, self._said = self._said, None
-            self._queue.appendleft(Answer((Echo(said.room, said.text, said.action),)))
+            self._queue.insert(0, Answer((Echo(said.room, said.text, said.action),)))
 
     # -- events to bytes -------------------------------------------------------------------
 

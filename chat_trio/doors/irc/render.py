@@ -360,7 +360,7 @@ class Replies:
 
     settings: IrcSettings
     nick: str = "*"  #: the connection's nick as its client knows it, at this point of output
-    caps: set[str] = attrs.Factory(set)  #: capabilities enabled
+    caps: frozenset[str] = frozenset()  #: capabilities enabled
     _batches: int = 0
     _held: list[str] | None = None  # while SASL holds registration: what it held
     _label: str | None = None  # between Label and Labeled: the label

@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 
 import attrs
-from wsproto import WSConnection
+from wsproto.connection import Connection
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
 from chat_trio.chat import intents as i
@@ -120,12 +120,13 @@ class WebDoor:
 
     def __init__(
         self,
-        ws: WSConnection,
+        ws: Connection,
         settings: WebSettings | None = None,
         max_line: int = DEFAULT_MAX_LINE,
         now: float = 0.0,
     ) -> None:
-        """``ws``: a server connection that has accepted the upgrade."""
+        """``ws``: wsproto's frame-level connection of a server that accepted the upgrade
+        (without the handshake's HTTP state, which an idle connection need not keep)."""
         self._ws = ws
         self.settings = settings or WebSettings()
         self._max_line = max_line

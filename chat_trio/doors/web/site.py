@@ -158,7 +158,9 @@ class Exchange:
         for _ in ws.events():  # its Request: Origin and the rest were checked above
             pass
         response = ws.send(AcceptConnection())  # no extensions, no subprotocol
-        door = WebDoor(ws, self.site.settings, self.site.max_line, now)
+        if ws.connection is None:  # wsproto makes it with the acceptance: cannot happen
+            return self._error(500, "The WebSocket connection could not start.")
+        door = WebDoor(ws.connection, self.site.settings, self.site.max_line, now)
         trailing, _ = self._http.trailing_data  # h11 is paused: the rest is WebSocket
         if trailing:
             door.receive_data(bytes(trailing), now)
