@@ -11,6 +11,8 @@ Scenarios (defaults are the targets in docs/benchmarks.md):
   storm   N clients connect at the same moment, register, and each sends one line
   scale   N clients connect and register and stay: memory per connection, time to join
   slow    like flood, with K clients that never read: they must be cut, nobody else loses
+  scale19k  19,000 clients connect and register and stay: memory per connection, join time
+  memory  2,000 idle registered clients on each door in turn (text, IRC, web): RSS each
 
 With --c-client, steady uses benchmarks/steady_client.c (one C process, senders spread over
 each period): the Python clients cost more than the server at 100,000 reads a second.
@@ -254,7 +256,8 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
     doors = door_of_each(n, args.irc_share, args.web_share)
     server = Server(
         args.server,
-        ["--send-queue", str(args.send_queue), *history_args(args)]
+        ["--send-queue", str(args.send_queue), "--max-clients", str(max(n + 16, 10_000))]
+        + history_args(args)
         + (["--irc-port", "0"] if "irc" in doors.values() else [])
         if args.server == "chat-trio"
         else [],
@@ -285,6 +288,8 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
         rss_after = server.memory_kib()
         result["rss_kib_per_connection"] = round((rss_after - rss_before) / n, 2)
         result["rss_mib"] = round(rss_after / 1024, 1)
+        if args.scenario in IDLE:  # joined and idle: memory and join time only
+            return result
         senders = list(range(s))
         cpu0, wall0 = server.cpu_seconds(), time.monotonic()
         if args.scenario in ("flood", "slow"):
@@ -355,7 +360,15 @@ DEFAULTS = {
     "storm": {"clients": 1000},
     "scale": {"clients": 10000},
     "slow": {"clients": 1000, "senders": 10, "messages": 5000, "slow": 10},
+    "scale19k": {"clients": 19000},
+    "memory": {"clients": 2000},
 }
+IDLE = ("scale19k", "memory-text", "memory-irc", "memory-web")
+"""Scenarios that stop once everyone joined: what idle connections cost, and how long
+joining took (every join notice is still delivered)."""
+
+DOOR_SHARES = {"memory-text": (0.0, 0.0), "memory-irc": (1.0, 0.0), "memory-web": (0.0, 1.0)}
+"""``memory`` is one run per door, all clients on that door: (IRC share, web share)."""
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -415,11 +428,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     scenarios = list(DEFAULTS) if args.scenario == "all" else [args.scenario]
+    scenarios = [d for s in scenarios for d in (DOOR_SHARES if s == "memory" else [s])]
     results = []
     for scenario in scenarios:
         run = argparse.Namespace(**vars(args))
         run.scenario = scenario
-        defaults = DEFAULTS[scenario]
+        if scenario in DOOR_SHARES:
+            run.irc_share, run.web_share = DOOR_SHARES[scenario]
+        defaults = DEFAULTS[scenario.partition("-")[0]]
         run.clients = args.clients or defaults["clients"]
         run.messages = args.messages or defaults.get("messages", 0)
         print(f"running {scenario} against {args.server} ...", file=sys.stderr, flush=True)

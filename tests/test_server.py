@@ -280,6 +280,32 @@ async def test_server_idle_timeout_on_virtual_clock(
         assert trio.current_time() - start == pytest.approx(60)
 
 
+def test_server_cli_raises_its_open_file_limit_and_warns_when_max_clients_cannot_fit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lower = min(hard, 1024) // 2
+
+    def low_soft_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lower, hard))
+
+    def low_hard_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lower, lower))
+
+    for preexec, args in ((low_soft_limit, ["--max-clients", "100"]), (low_hard_limit, [])):
+        process, _ = start_cli(*args, preexec_fn=preexec)
+        process.send_signal(signal.SIGINT)
+        _, log = process.communicate(timeout=20)
+        assert process.returncode == 0
+        if preexec is low_soft_limit:
+            assert f"open-file-limit raised from={lower} to={hard}" in log
+            assert "max-clients-above-open-file-limit" not in log
+        else:
+            assert "open-file-limit raised" not in log
+            assert (
+                f"max-clients-above-open-file-limit max_clients=10000 open_file_limit={lower} "
+                f"fits={lower - 64}" in log
+            )
+
+
 def test_server_cli_survives_running_out_of_file_descriptors() -> None:
     """With only a few descriptors, accept fails (EMFILE): logged, retried, nobody else hurt."""
 

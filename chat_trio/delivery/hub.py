@@ -489,17 +489,28 @@ class Hub:
             self._wakeup.set()
 
     def send_events(self, conn: ConnId, events: Sequence[Event]) -> None:
-        """Deliver ``events`` to ``conn`` only, rendered by its door."""
+        """Deliver ``events`` to ``conn`` only, rendered by its door: news from another
+        connection (a private message), which counts towards the round's budget: many
+        senders to one recipient in one round must not fill its queue."""
         outbox = self._outboxes.get(conn)
         if outbox is not None and outbox.render is not None:
-            self.send(conn, outbox.render(events))
+            data = outbox.render(events)
+            self.send(conn, data)
+            if not self._closed:
+                self._round_bytes += len(data)
 
     def send(self, conn: ConnId, data: bytes) -> None:
-        """Deliver ``data`` to ``conn`` only, in order with the broadcasts around it."""
+        """Deliver ``data`` to ``conn`` only, in order with the broadcasts around it.
+
+        Used for a connection's answers to its own input (the session's replies), which do
+        not count towards the round's budget: a newcomer's NAMES list of thousands goes to
+        it alone, and counting it held every other reader until the next flush, so that a
+        storm of IRC joins was flushed one join at a time (3,000 joins: 1,152 flushes,
+        26 s, against 33 flushes, 1.5 s, for text). Its own queue is still bounded as
+        always, and a queue more than half full still holds the readers while it drains."""
         if data and not self._closed:
             self._seq += 1
             self._direct.append((self._seq, data, conn))
-            self._round_bytes += len(data)
             self._wakeup.set()
 
     async def wait_for_room(self) -> None:
