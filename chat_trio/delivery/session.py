@@ -275,7 +275,7 @@ async def serve_connection(
                 end=nursery.cancel_scope.cancel,
                 render=door.deliver,
                 acked=acked,
-                start_writer=lambda box: nursery.start_soon(_write, stream, write_timeout, box),
+                start_writer=partial(_start_writer, nursery, stream, write_timeout),
             )
             try:
                 reason = await _greet(conn, door, chat, hub, services, address) or await _read(
@@ -365,6 +365,14 @@ async def _read(
         del out
         if closing is not None:
             return closing
+
+
+def _start_writer(
+    nursery: trio.Nursery, stream: trio.abc.Stream, write_timeout: float, outbox: Outbox
+) -> None:
+    """Start ``outbox``'s writer in the connection's nursery (a partial of this is smaller
+    than a closure, and every idle connection keeps one)."""
+    nursery.start_soon(_write, stream, write_timeout, outbox)
 
 
 async def _write(stream: trio.abc.Stream, write_timeout: float, outbox: Outbox) -> None:

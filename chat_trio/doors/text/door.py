@@ -77,6 +77,10 @@ def follow(place: Place, event: Event) -> None:
             place.current = next(reversed(place.rooms.values()), "")
 
 
+_FOLLOWED = frozenset({RoomEntered, RoomLeft, Away})
+"""Events the text door answers in its own words (its current room, the user's own away)."""
+
+
 class TextDoor:
     """One nc/telnet connection's door (see ``doors.Door``)."""
 
@@ -195,7 +199,7 @@ class TextDoor:
     # -- events to bytes -------------------------------------------------------------------
 
     def render(self, events: Sequence[Event]) -> bytes:
-        if not any(isinstance(e, (RoomEntered, RoomLeft, Away)) for e in events):
+        if not any(type(e) in _FOLLOWED for e in events):
             return render(events)
         parts = []
         for event in events:
