@@ -2,9 +2,11 @@
 
     python -m benchmarks.plot docs/benchmarks.json docs/benchmarks.svg
 
-Two panels, chat-trio beside the obvious design (docs/tutorial/broadcast_locked.py):
-flood throughput (deliveries per second, log scale) and steady-load latency (p50, p99).
-Plain SVG, no plotting library.
+chat-trio beside the C reference server (benchmarks/reference_server.c) and the obvious
+design (docs/tutorial/broadcast_locked.py): flood throughput (deliveries per second, log
+scale), steady-load latency with the C client (p50, p99), and, when
+the JSON has the ``memory`` scenario, RSS per idle connection on each door. Plain SVG, no
+plotting library.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-COLORS = {"chat-trio": "#2b6cb0", "locked": "#c05621"}
+COLORS = {"chat-trio": "#2b6cb0", "reference": "#2f855a", "locked": "#c05621"}
+SERVERS = ("chat-trio", "reference", "locked")
+SHORT = {"chat-trio": "trio", "reference": "C"}
 
 
 def bar_panel(
@@ -65,30 +69,33 @@ def draw(results: list[dict[str, Any]]) -> str:
         return matches[-1] if matches else None
 
     flood = [
-        (f"{server}\n", server, r["deliveries_per_s"])
-        for server in ("chat-trio", "locked")
+        (server, server, r["deliveries_per_s"])
+        for server in SERVERS
         if (r := find("flood", server)) is not None
     ]
     latency = []
-    for server in ("chat-trio", "locked"):
-        r = find("steady", server)
+    for server in SERVERS:
+        r = find("steady-c", server)
         if r is not None and "latency_ms_p50" in r:
-            latency.append((f"{server} p50", server, r["latency_ms_p50"]))
-            latency.append((f"{server} p99", server, r["latency_ms_p99"]))
-    parts = [
-        '<svg xmlns="http://www.w3.org/2000/svg" width="900" height="340" '
-        'font-family="sans-serif" font-size="13">',
-        '<rect width="900" height="340" fill="white"/>',
-        *bar_panel(
-            20,
-            "Flood: deliveries per second (log)",
-            [(label.strip(), s, v) for label, s, v in flood],
-            True,
-            "/s",
-        ),
-        *bar_panel(470, "Steady 100k deliveries/s: latency (ms, log)", latency, True, "ms"),
-        "</svg>",
+            short = SHORT.get(server, server)
+            latency.append((f"{short} p50", server, r["latency_ms_p50"]))
+            latency.append((f"{short} p99", server, r["latency_ms_p99"]))
+    memory = [
+        (door, "chat-trio", r["rss_kib_per_connection"])
+        for door in ("text", "irc", "web")
+        if (r := find(f"memory-{door}", "chat-trio")) is not None
     ]
+    width = 470 * (2 + bool(memory))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="340" '
+        'font-family="sans-serif" font-size="13">',
+        f'<rect width="{width}" height="340" fill="white"/>',
+        *bar_panel(20, "Flood: deliveries per second (log)", flood, True, "/s"),
+        *bar_panel(470, "Steady 100k deliveries/s, C client: latency (ms)", latency, False, "ms"),
+    ]
+    if memory:
+        parts += bar_panel(920, "RSS per idle connection, by door", memory, False, "KiB")
+    parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
 
