@@ -425,7 +425,8 @@ through all of them: with the default, 10,000 clients joining spent 2.5 to 3.4 s
 5 to 7 s in 13 or 14 full collections (docs/benchmarks.md, issue 11). Sessions leave no
 reference cycles behind (checked: 0 unreachable objects after 2,000 sessions on each
 door), so collecting rarely costs no memory; a young collection of 50,000 objects takes
-about 20 ms, and happens about once per 5,000 joins (never in the steady benchmark)."""
+about 20 ms, and comes about once per 500 to 1,000 joins (once in the whole steady
+benchmark)."""
 
 
 def _tune_gc() -> None:
