@@ -92,7 +92,8 @@ LABEL_MAX = 64  #: bytes of a label (IRCv3 labeled-response); a longer one is no
 
 _CAP_SETS: dict[frozenset[str], frozenset[str]] = {}
 """One frozenset per set of capabilities in use, shared by every connection that asked
-for it (clients of one kind ask for the same ones): a set is 216 bytes or more."""
+for it (clients of one kind ask for the same ones): a set is 216 bytes or more. Bounded
+by the subsets of ``CAPABILITIES`` (in practice a handful; only accepted requests add)."""
 
 SASL_CHUNK = 400  #: AUTHENTICATE carries base64 in pieces of this many characters
 SASL_MAX = 1200  #: characters of base64 a PLAIN answer may take (names and passwords are short)
