@@ -24,12 +24,11 @@ import resource
 import sys
 import tracemalloc
 import types
-from pathlib import Path
 from typing import Any
 
 import trio
 
-from benchmarks.run import Workers
+from benchmarks.run import Workers, memory_kib
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
 from chat_trio.server import serve
@@ -50,16 +49,9 @@ def census() -> collections.Counter[str]:
     return counts
 
 
-def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 async def measure_door(door: str, ports: dict[str, int], clients: int, top: int) -> dict[str, Any]:
     gc.collect()
-    before, types0, rss0 = tracemalloc.take_snapshot(), census(), rss_kib()
+    before, types0, rss0 = tracemalloc.take_snapshot(), census(), memory_kib("self")
     port = ports["text"]
     doors = {i: door for i in range(clients)} if door != "text" else {}
     workers = await trio.to_thread.run_sync(Workers, port, clients, [], 2, ports, doors)
@@ -68,7 +60,7 @@ async def measure_door(door: str, ports: dict[str, int], clients: int, top: int)
         registered = sum(r["registered"] for r in joined)
         await trio.sleep(SETTLE)
         gc.collect()
-        after, types1, rss1 = tracemalloc.take_snapshot(), census(), rss_kib()
+        after, types1, rss1 = tracemalloc.take_snapshot(), census(), memory_kib("self")
     finally:
         await trio.to_thread.run_sync(workers.close)
     await trio.sleep(SETTLE)  # the sessions end and their memory goes back

@@ -59,6 +59,14 @@ def history_args(args: argparse.Namespace) -> list[str]:
     return ["--db", os.path.join(tempfile.mkdtemp(prefix="chat-trio-bench-"), "history.db")]
 
 
+def memory_kib(pid: int | str, field: str = "VmRSS") -> int:
+    """A memory figure of process ``pid`` ("self": this one) from /proc, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
 class Server:
     """A server process under test."""
 
@@ -117,10 +125,7 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / TICKS
 
     def memory_kib(self, field: str = "VmRSS") -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-        raise KeyError(field)
+        return memory_kib(self.process.pid, field)
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)

@@ -46,14 +46,21 @@ async def doors(config: Config = CONFIG) -> AsyncIterator[tuple[int, int, trio.E
         yield ports["text"], ports["IRC"], stop
 
 
+@asynccontextmanager
+async def alice_and_bob() -> AsyncIterator[tuple[LineClient, IrcClient]]:
+    """A server with both doors, an nc client (Alice's) and an IRC client (Bob's), both
+    connected and not registered yet."""
+    async with (
+        doors() as (text_port, irc_port, _),
+        client(text_port) as a,
+        client(irc_port) as b,
+    ):
+        yield LineClient(a), IrcClient(b)
+
+
 async def test_server_irc_user_and_nc_user_chat_both_ways() -> None:
     with trio.fail_after(10):
-        async with (
-            doors() as (text_port, irc_port, _),
-            client(text_port) as a,
-            client(irc_port) as b,
-        ):
-            alice, bob = LineClient(a), IrcClient(b)
+        async with alice_and_bob() as (alice, bob):
             await alice.register("Alice")
             joined = await bob.register("Bob")
             assert ":irc.test 353 Bob = #lobby :Alice Bob\r\n" in joined
@@ -91,12 +98,7 @@ async def test_server_irc_one_namespace_across_doors() -> None:
 
 async def test_server_irc_labeled_responses_and_news_from_others_over_sockets() -> None:
     with trio.fail_after(10):
-        async with (
-            doors() as (text_port, irc_port, _),
-            client(text_port) as a,
-            client(irc_port) as b,
-        ):
-            alice, bob = LineClient(a), IrcClient(b)
+        async with alice_and_bob() as (alice, bob):
             await alice.register("Alice")
             await bob.send("CAP REQ :labeled-response batch echo-message")
             await bob.register("Bob")
