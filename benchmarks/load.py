@@ -108,25 +108,7 @@ class Worker:
     def connect(self, deadline: float) -> dict[str, Any]:
         start = time.monotonic()
         for index in self.indices:
-            sock = socket.socket()
-            if index in self.slow:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_slow)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as chat clients do
-            sock.setblocking(False)
-            door = self.doors.get(index, "text")
-            err = sock.connect_ex(("127.0.0.1", self.ports[door]))
-            if err not in (0, errno.EINPROGRESS):
-                raise OSError(err, f"connect failed: {errno.errorcode.get(err)}")
-            client = Client(index, sock, door)
-            if door == "irc":
-                client.outgoing = memoryview(b"NICK c%d\r\nUSER c 0 * :c\r\n" % index)
-            elif door == "web":
-                name = b'{"type":"choose-name","name":"c%d"}' % index
-                client.outgoing = memoryview(WEB_UPGRADE + web_frame(name))
-            else:
-                client.outgoing = memoryview(b"c%d\n" % index)
-            self.clients[sock.fileno()] = client
-            self.epoll.register(sock.fileno(), select.EPOLLIN | select.EPOLLOUT)
+            self.open(index)
         self.pump(lambda: all(c.registered for c in self.clients.values()), deadline)
         registered = sum(c.registered for c in self.clients.values())
         closed = sum(c.closed for c in self.clients.values())
@@ -136,6 +118,31 @@ class Worker:
             "closed": closed,
             "errors": dict(self.errors),
         }
+
+    def open(self, index: int) -> Client:
+        """Connect client ``index`` and queue its registration as ``c<index>``; the loop
+        (``pump``) carries it out. A slow client's receive buffer is ``rcvbuf_slow`` bytes
+        (0: the kernel's default)."""
+        sock = socket.socket()
+        if index in self.slow and self.rcvbuf_slow:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_slow)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as chat clients do
+        sock.setblocking(False)
+        door = self.doors.get(index, "text")
+        err = sock.connect_ex(("127.0.0.1", self.ports[door]))
+        if err not in (0, errno.EINPROGRESS):
+            raise OSError(err, f"connect failed: {errno.errorcode.get(err)}")
+        client = Client(index, sock, door)
+        if door == "irc":
+            client.outgoing = memoryview(b"NICK c%d\r\nUSER c 0 * :c\r\n" % index)
+        elif door == "web":
+            name = b'{"type":"choose-name","name":"c%d"}' % index
+            client.outgoing = memoryview(WEB_UPGRADE + web_frame(name))
+        else:
+            client.outgoing = memoryview(b"c%d\n" % index)
+        self.clients[sock.fileno()] = client
+        self.epoll.register(sock.fileno(), select.EPOLLIN | select.EPOLLOUT)
+        return client
 
     def _register(self, client: Client) -> None:
         if client.door == "web":  # registered once the lobby's members are listed

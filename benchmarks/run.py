@@ -70,7 +70,10 @@ def memory_kib(pid: int | str, field: str = "VmRSS") -> int:
 class Server:
     """A server process under test."""
 
-    def __init__(self, kind: str, extra: list[str]) -> None:
+    def __init__(self, kind: str, extra: list[str], flood_control: bool = False) -> None:
+        """Start it; chat-trio without flood control unless ``flood_control`` (the
+        benchmarks measure fan-out, not flood control; the attacks in benchmarks.attack
+        measure it too)."""
         self.ports: dict[str, int] = {}  # door -> port, besides the text door's
         if kind == "chat-trio":
             command = [
@@ -82,8 +85,7 @@ class Server:
                 "0",
                 "--log-level",
                 "warning",
-                "--flood-rate",  # the benchmarks measure fan-out, not flood control
-                "0",
+                *([] if flood_control else ["--flood-rate", "0"]),
                 "--web-port",
                 "0",
                 *extra,
@@ -455,9 +457,14 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_scenario(run))
     print(table(results))
     if args.json:
-        existing = json.loads(args.json.read_text()) if args.json.exists() else []
-        args.json.write_text(json.dumps(existing + results, indent=2) + "\n")
+        append_json(args.json, results)
     return 0
+
+
+def append_json(path: Path, results: list[dict[str, Any]]) -> None:
+    """Add ``results`` to the list of runs in the JSON file ``path`` (made if missing)."""
+    existing = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(existing + results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

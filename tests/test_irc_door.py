@@ -473,6 +473,13 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
         ":irc.test FAIL CHATHISTORY INVALID_PARAMS AROUND :Only LATEST, BEFORE and AFTER are supported\r\n"
         ":irc.test FAIL CHATHISTORY INVALID_MSGREFTYPE LATEST msgid=x :Use timestamp=...\r\n"
     )
+    # Digits to str.isdigit that int and float refuse (issue 16, hole 6: they crashed).
+    h.send(2, "CHATHISTORY LATEST #lobby * ²\r\n".encode())
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS LATEST ² :The limit is 1 to 500\r\n"
+    )
+    h.send(2, "CHATHISTORY BEFORE #lobby timestamp=2023-11-14T22:13:22.¹Z 10\r\n".encode())
+    assert "line 1" in h.take(2)
 
 
 COMMAND_WORDS = [

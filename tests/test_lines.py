@@ -11,7 +11,6 @@ from chat_trio.doors.lines import (
     Interrupted,
     LineDecoder,
     TooLong,
-    sanitize,
 )
 from tests.helpers import splits
 
@@ -125,13 +124,6 @@ def test_lines_telnet_subnegotiation_is_not_buffered() -> None:
     decoder = LineDecoder(max_line=10)
     assert decoder.receive(b"\xff\xfa" + b"z" * 100_000) == []
     assert decoder.receive(b"\xff\xf0ok\n") == ["ok"]
-
-
-def test_lines_sanitize_removes_whole_escape_sequences() -> None:
-    assert sanitize("a\x1b[2Jb\x1b]0;title\x07c\x9b31md\x1bMe") == "abcde"
-    assert sanitize("tab\tkept") == "tab\tkept"
-    assert sanitize("\u202ereversed\u2066x\u2069") == "reversedx"
-    assert sanitize("bell\x07 del\x7f") == "bell del"
 
 
 def test_lines_eof_delivers_unterminated_line() -> None:

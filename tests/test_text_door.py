@@ -649,6 +649,8 @@ def test_text_door_history_command_reads_storage() -> None:
     text = h.line(1, "/history")
     assert "* Bob joined the chat" not in text and "[22:13] * Bob joined #lobby\r\n" in text
     assert h.line(1, "/history 501") == "/history takes a number of lines from 1 to 500.\r\n"
+    # "²" is a digit to str.isdigit, not to int (issue 16, hole 6: it crashed the session).
+    assert h.line(1, "/history ²") == "/history takes a number of lines from 1 to 500.\r\n"
     assert h.line(1, "/history @bob") == "* No history for bob.\r\n"
     h.line(1, "/msg bob secret")
     h.take(2)
@@ -1014,6 +1016,14 @@ def test_text_door_only_admins_kick_and_ban() -> None:
     assert h.closed[3] is Reason.KICKED
     h.disconnect(3, Reason.KICKED)
     assert h.take(2) == "* Carol left the chat (kicked)\r\n"
+
+
+def test_text_door_a_ban_too_long_to_be_a_date_is_forever() -> None:
+    h = admin_harness()
+    assert h.line(1, "/ban bob 999999d") == "* Banned Bob's address (10.0.0.2) forever.\r\n"
+    h.disconnect(2, Reason.BANNED)
+    h.connect(7, address="10.0.0.2")
+    assert h.take(7) == "Your address is banned from this server forever.\r\n"
 
 
 def test_text_door_ban_by_address_and_account_with_duration() -> None:

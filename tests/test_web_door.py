@@ -20,13 +20,17 @@ from wsproto.events import (
 )
 
 from chat_trio.chat import intents as i
+from chat_trio.chat import words
 from chat_trio.chat.events import Reason
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import Rules
+from chat_trio.doors.irc.message import Message, parse
 from chat_trio.doors.web import frames
 from chat_trio.doors.web.door import MAX_MESSAGE, MEMBERS_SHOWN, WebDoor, WebSettings
 from chat_trio.doors.web.site import Site, Upgraded
+from chat_trio.storage import database
 from tests.helpers import Harness, splits
+from tests.test_irc_door import irc_user
 
 
 class Browser:
@@ -248,6 +252,43 @@ def test_web_door_pings_a_silent_client_and_drops_it_if_it_stays_silent() -> Non
     assert web.closed[1] is Reason.PING_TIMEOUT
 
 
+def test_web_door_a_ping_due_while_flood_control_holds_lines_goes_first() -> None:
+    """Issue 16, hole 6: the ping once hit an assert, with a line already pushed back."""
+    web = Web(Rules())  # flood control on: 10 at once, then 2 a second
+    web.register(1, "Alice")
+    browser = web.open(2, WebSettings(ping_interval=30, ping_timeout=20))
+    web.say(2, {"type": "choose-name", "name": "Carol"})
+    for n in range(12):
+        web.send(2, browser.message({"type": "say", "room": "#lobby", "text": f"line {n}"}))
+    assert web.take(1).count("Carol: line") == 10
+    web.seen(2)
+    web.now = 30
+    web.expire(2, 30)  # the ping falls due with two lines held
+    web.seen(2)
+    assert browser.pings == [b"chat-trio"]
+    assert web.take(1) == "Carol: line 10\r\nCarol: line 11\r\n"  # and tokens came meanwhile
+
+
+def test_web_door_an_admins_ban_of_any_length_is_a_date_or_forever() -> None:
+    """Issue 16, hole 6: ``seconds: 1e300`` crashed in gmtime, the victim stayed, and
+    later connections from its address crashed too."""
+    web = Web(Rules(admins=frozenset({"boss"}), flood_rate=0), stored=True)
+    web.add_account("boss", "boss-password")
+    web.register(1, "Bob")
+    web.open(3)
+    web.seen(3)
+    web.say(3, {"type": "log-in", "name": "boss", "password": "boss-password"})
+    (done,) = web.say(3, {"type": "ban", "target": "Bob", "seconds": 1e300})
+    assert done["outcome"] == "banned" and done["until"] is None  # forever
+    assert web.closed[1] is Reason.BANNED
+    web.disconnect(1, Reason.BANNED)
+    web.connect(4, address="10.0.0.1")
+    assert web.take(4) == "Your address is banned from this server forever.\r\n"
+    assert types(web.seen(3)) == ["left"]
+    (refused,) = web.say(3, {"type": "ban", "target": "10.0.0.9", "seconds": -5})
+    assert refused["problem"] == "ban-length"
+
+
 def test_web_door_a_pong_keeps_the_connection() -> None:
     web = Web()
     browser = web.open(1, WebSettings(ping_interval=30, ping_timeout=20))
@@ -382,3 +423,34 @@ def test_web_door_any_bytes_are_items_or_a_close_never_an_exception(pieces: list
             if door.next_item(Phase.CHATTING) is None:
                 break
     assert door.backlog() >= 0
+
+
+def test_web_door_line_breaks_never_become_lines_of_their_own_on_any_door() -> None:
+    """A web user's JSON can carry line breaks (issue 16, hole 1): no door shows them as
+    lines or IRC messages of their own, and history keeps one line."""
+    web = Web(stored=True)
+    web.register(1, "Alice")
+    irc_user(web, 3, "Bob")
+    web.enter(2, "Mallory")
+    web.take(1), web.take(3)
+    forged = "hi\r\n* Server is shutting down.\r\n:NickServ!x@y NOTICE Bob :IDENTIFY\u2028x"
+    for message in [
+        {"type": "say", "room": "#lobby", "text": forged},
+        {"type": "send-private", "name": "Alice", "text": forged},
+        {"type": "send-private", "name": "Bob", "text": forged},
+        {"type": "set-topic", "room": "#lobby", "text": forged},
+        {"type": "set-away", "text": forged},
+        {"type": "command", "line": "/me " + forged, "room": "#lobby"},
+        {"type": "command", "line": "/msg Alice " + forged, "room": "#lobby"},
+        {"type": "command", "line": "/topic " + forged, "room": "#lobby"},
+    ]:
+        web.say(2, message)
+    nc = web.take(1).split("\n")  # a terminal starts a line at every LF
+    assert nc.pop() == ""
+    assert len(nc) == 6 and all("Mallory" in line for line in nc), nc  # said, PM, topic, ...
+    irc = [parse(line) for line in web.take(3).split("\n")[:-1]]  # as IRC clients split
+    assert len(irc) == 5  # said, PM, topic, /me, topic (no away-notify)
+    assert {m.source for m in irc if isinstance(m, Message)} == {"Mallory!Mallory@chat-trio"}
+    assert web.db is not None
+    texts = [e.text for e in database.room_history(web.db, "#lobby", 50)]
+    assert texts and all(words.line(t) == t for t in texts)

@@ -3,7 +3,8 @@
 A door turns its own syntax into these (``/join #rust`` on the text door, ``JOIN #rust``
 on IRC); the rules (core.py) take nothing else. An intent carries meaning only: no
 bytes, no slash syntax, no wording. Rooms and names are as the user typed them; the
-rules check them.
+rules check them. Every text field is checked as it is set (words.py): free text that
+others see is one line, and no field holds a lone surrogate, whichever door made it.
 
 This module must never import trio or do I/O.
 """
@@ -11,6 +12,8 @@ This module must never import trio or do I/O.
 from __future__ import annotations
 
 import attrs
+
+from chat_trio.chat import words
 
 
 class Secret(str):
@@ -24,34 +27,39 @@ class Secret(str):
         return "Secret('********')"
 
 
+def secret(password: str) -> Secret:
+    """A password given by a person, checked as words.py's rule 2."""
+    return Secret(words.text(password))
+
+
 @attrs.frozen
 class ChooseName:
     """Take ``name`` as a guest (the first name of a connection)."""
 
-    name: str
+    name: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen
 class LogIn:
     """Take the registered ``name`` by proving its ``password`` (first name, or later)."""
 
-    name: str
-    password: Secret = attrs.field(converter=Secret)
+    name: str = attrs.field(converter=words.text)
+    password: Secret = attrs.field(converter=secret)
 
 
 @attrs.frozen
 class Rename:
     """Change the chatting user's name to ``name``."""
 
-    name: str
+    name: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen
 class Say:
     """Say ``text`` in ``room`` (``action``: as ``/me``)."""
 
-    room: str
-    text: str
+    room: str = attrs.field(converter=words.text)
+    text: str = attrs.field(converter=words.line)
     action: bool = False
 
 
@@ -59,8 +67,8 @@ class Say:
 class SendPrivate:
     """Send ``text`` to the user ``name`` only (``action``: as ``/me``)."""
 
-    name: str
-    text: str
+    name: str = attrs.field(converter=words.text)
+    text: str = attrs.field(converter=words.line)
     action: bool = False
 
 
@@ -68,43 +76,43 @@ class SendPrivate:
 class SetAway:
     """Say the user is away, with ``text`` ("": back again)."""
 
-    text: str
+    text: str = attrs.field(converter=words.line)
 
 
 @attrs.frozen
 class Join:
     """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``)."""
 
-    room: str
+    room: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen
 class Focus:
     """Show ``room``, one the user is in (the text door's ``/switch``)."""
 
-    room: str
+    room: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen
 class Leave:
     """Leave ``room``."""
 
-    room: str
+    room: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen
 class ShowTopic:
     """Tell the user ``room``'s topic."""
 
-    room: str
+    room: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen
 class SetTopic:
     """Set ``room``'s topic to ``text``."""
 
-    room: str
-    text: str
+    room: str = attrs.field(converter=words.text)
+    text: str = attrs.field(converter=words.line)
 
 
 @attrs.frozen
@@ -112,9 +120,9 @@ class ListUsers:
     """Who is online (``room`` None) or in ``room``: at most ``limit`` names (None: all).
     ``label`` comes back on the answer unchanged (a door's own note of why it asked)."""
 
-    room: str | None = None
+    room: str | None = attrs.field(default=None, converter=attrs.converters.optional(words.text))
     limit: int | None = None
-    label: str = ""
+    label: str = attrs.field(default="", converter=words.text)
 
 
 @attrs.frozen
@@ -122,15 +130,15 @@ class ListRooms:
     """Which rooms exist, busiest first: at most ``limit`` (None: all)."""
 
     limit: int | None = None
-    label: str = ""  #: comes back on the answer unchanged
+    label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged
 
 
 @attrs.frozen
 class LookUp:
     """What is known about the user ``name`` (None: the asker)."""
 
-    name: str | None = None
-    label: str = ""  #: comes back on the answer unchanged
+    name: str | None = attrs.field(default=None, converter=attrs.converters.optional(words.text))
+    label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged
 
 
 @attrs.frozen
@@ -139,8 +147,8 @@ class ReadHistory:
     set) the private messages with ``peer``."""
 
     limit: int | None = None
-    room: str = ""
-    peer: str = ""
+    room: str = attrs.field(default="", converter=words.text)
+    peer: str = attrs.field(default="", converter=words.text)
     before: float | None = None  #: only lines older than this (Unix time)
     after: float | None = None  #: the first lines newer than this, instead of the last
 
@@ -149,46 +157,46 @@ class ReadHistory:
 class Register:
     """Own the current name, with ``password``."""
 
-    password: Secret = attrs.field(converter=Secret)
+    password: Secret = attrs.field(converter=secret)
 
 
 @attrs.frozen
 class ChangePassword:
     """Replace the account's password ``old`` with ``new``."""
 
-    old: Secret = attrs.field(converter=Secret)
-    new: Secret = attrs.field(converter=Secret)
+    old: Secret = attrs.field(converter=secret)
+    new: Secret = attrs.field(converter=secret)
 
 
 @attrs.frozen
 class Unregister:
     """Delete the account, proving ``password``."""
 
-    password: Secret = attrs.field(converter=Secret)
+    password: Secret = attrs.field(converter=secret)
 
 
 @attrs.frozen
 class Kick:
     """(Admins) disconnect the user ``name``, telling them ``reason``."""
 
-    name: str
-    reason: str = ""
+    name: str = attrs.field(converter=words.text)
+    reason: str = attrs.field(default="", converter=words.line)
 
 
 @attrs.frozen
 class Ban:
     """(Admins) keep out ``target`` (a name or an address) for ``seconds`` (inf: forever)."""
 
-    target: str
+    target: str = attrs.field(converter=words.text)
     seconds: float
-    reason: str = ""
+    reason: str = attrs.field(default="", converter=words.line)
 
 
 @attrs.frozen
 class Unban:
     """(Admins) lift the ban on ``target`` (an account or an address)."""
 
-    target: str
+    target: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen

@@ -40,6 +40,9 @@ HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines
 
 
 def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
+    if not intent.text.strip():  # only spaces, or only what words.line removed
+        out.reply(conn, Refused(Problem.NO_TEXT))
+        return
     key = name_key(intent.room)
     if key not in client.rooms:  # not a member (or not a room): say why
         problem = check_room(intent.room) or Refused(Problem.CANNOT_SEND, room=intent.room)
@@ -66,6 +69,9 @@ def send_private(
     target = world.names.get(name_key(intent.name))
     if target is None:
         out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.name[:NAME_MAX]))
+        return
+    if not intent.text.strip():
+        out.reply(conn, Refused(Problem.NO_TEXT))
         return
     receiver = world.clients[target]
     peer = receiver.name

@@ -16,6 +16,7 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 import ipaddress
+import math
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import registry
@@ -27,6 +28,9 @@ from chat_trio.chat.state import Phase, Step
 from chat_trio.chat.world import Client, World, name_key
 
 _SHOWN = 64  #: characters of an unknown target shown back
+BAN_LONGEST = 10 * 365 * 86400.0
+"""Seconds: a ban asked for longer than ten years is a ban forever (any later end is
+too far away to be a date worth keeping, and a huge one cannot be shown as a date)."""
 
 
 def _admin(world: World, conn: ConnId, client: Client, command: str, out: Outputs) -> bool:
@@ -65,9 +69,12 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.Ban, out: Outputs)
     if target is None:
         out.reply(conn, Refused(Problem.NO_SUCH_TARGET, name=intent.target[:_SHOWN]))
         return
+    if not intent.seconds > 0:  # (NaN too)
+        out.reply(conn, Refused(Problem.BAN_LENGTH, limit=BAN_LONGEST))
+        return
     kind, key, shown = target
     guest = shown if kind == "address" else ""  # so that /unban Carol finds it again
-    until = world.clock() + intent.seconds
+    until = world.clock() + intent.seconds if intent.seconds <= BAN_LONGEST else math.inf
     entry = registry.Ban(kind, key, until, intent.reason, client.name, guest)
     world.registry.bans[(kind, key)] = entry
     out.add(SaveBan(kind, key, entry))

@@ -46,6 +46,7 @@ class Problem(enum.Enum):
     NOT_ADMIN = "not-admin"  #: name: the command ("kick", "ban", "unban")
     NO_SUCH_TARGET = "no-such-target"  #: name: not an account, user or address
     NO_BAN = "no-ban"  #: name
+    BAN_LENGTH = "ban-length"  #: limit: a ban's length must be more than 0 (longer: forever)
     ADDRESS_BANNED = "address-banned"  #: until
     # People and rooms
     NO_SUCH_USER = "no-such-user"  #: name
@@ -57,6 +58,7 @@ class Problem(enum.Enum):
     NO_SUCH_ROOM = "no-such-room"  #: room
     NOT_IN_ROOM = "not-in-room"  #: room
     CANNOT_SEND = "cannot-send"  #: room: saying something in a room one is not in
+    NO_TEXT = "no-text"  #: a line or private message with nothing left to show
     ONLY_ROOM = "only-room"  #: room (door: text users are always in a room)
     TOO_MANY_ROOMS_FOR_USER = "too-many-rooms-for-user"  #: limit
     TOO_MANY_ROOMS = "too-many-rooms"

@@ -79,7 +79,10 @@ class Door(Protocol):
         """The next thing the user asks, parsed for ``phase``; None: more data is needed."""
 
     def push_back(self, item: Item) -> None:
-        """``item`` could not run yet (flood control): return it first next time."""
+        """Return ``item`` first next time, before anything else the door has: an item
+        that could not run yet (flood control), or one that must come next (a timeout's
+        ping or hang-up). Every door keeps one queue: what is pushed back goes to its
+        front, as often as need be."""
 
     def backlog(self) -> int:
         """How many items wait in the door (pushed back, parsed or not)."""

@@ -11,7 +11,8 @@ lines the chat rules see. Its invariants:
    sequence, between ``\\r`` and ``\\n``, inside a telnet command); the lines produced
    are the same for every split. A final line without a newline is delivered at EOF.
 3. Nothing unsafe reaches another terminal. Invalid UTF-8 becomes U+FFFD; ANSI/VT escape
-   sequences, C0/C1 control characters (except TAB) and bidi controls are removed.
+   sequences, C0/C1 control characters (except TAB) and bidi controls are removed
+   (``words.clean``; every intent's text is checked again as one line, words.py).
 4. Telnet negotiation (IAC ...) never shows up as text. Telnet's interrupt (IAC IP, sent
    by Ctrl-C) ends the input politely: complete lines before it are kept, the unfinished
    line is dropped (as a terminal would), and nothing after it is read.
@@ -24,9 +25,9 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
-import re
-
 import attrs
+
+from chat_trio.chat.words import clean
 
 DEFAULT_MAX_LINE = 2048
 """Bytes per line. Four times IRC's 512, long enough for a pasted paragraph, small enough
@@ -59,28 +60,6 @@ _WILL, _WONT, _DO, _DONT = 251, 252, 253, 254
 _INTERRUPTS = frozenset({244, 238})  # IP (interrupt process), ABORT
 _DATA, _COMMAND, _OPTION, _SUBNEG, _SUBNEG_IAC = range(5)
 
-# ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), and
-# two-character escapes; plus the one-byte C1 CSI. Removed whole, parameters included,
-# so "\x1b[2J" leaves nothing behind rather than a stray "[2J".
-_ESCAPE_SEQUENCE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?"
-    r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
-    r"|\x1b[ -~]?"
-    r"|\x9b[0-?]*[ -/]*[@-~]?"
-)
-# What may not reach another user's terminal once escape sequences are gone: C0 controls
-# but TAB and the line feed that separates lines here, DEL, C1 controls, bidi embeddings,
-# overrides, isolates and marks (Trojan-source style reordering), line/paragraph separators.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-
-
-def sanitize(text: str) -> str:
-    """Remove escape sequences and unsafe characters from ``text`` (which may hold ``\\n``)."""
-    if _UNSAFE.search(text) is None:
-        return text
-    return _UNSAFE.sub("", _ESCAPE_SEQUENCE.sub("", text))
-
-
 class LineDecoder:
     """Turns the bytes of one connection into ``Input`` items. See the module docstring.
 
@@ -93,8 +72,8 @@ class LineDecoder:
         self, max_line: int = DEFAULT_MAX_LINE, *, telnet: bool = True, sanitizing: bool = True
     ) -> None:
         """``telnet``: strip telnet commands (False: 0xFF is data, as on IRC);
-        ``sanitizing``: remove unsafe characters (False: the caller does, after reading
-        what it needs, such as IRC's CTCP markers)."""
+        ``sanitizing``: remove unsafe characters (False: the caller reads what it needs
+        first, such as IRC's CTCP markers; the intents it makes are checked anyway)."""
         if max_line < 1:
             raise ValueError(f"max_line must be at least 1, not {max_line}")
         self.max_line = max_line
@@ -214,4 +193,4 @@ def _to_raw_text(raw: bytes | bytearray) -> str:
 
 
 def _to_text(raw: bytes | bytearray) -> str:
-    return sanitize(_to_raw_text(raw))
+    return clean(_to_raw_text(raw))

@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 
+from chat_trio.chat import words
 from chat_trio.chat.events import CONVERSATION, Entry, Kind
 from chat_trio.chat.registry import Account, Ban
 from chat_trio.chat.world import name_key
@@ -393,8 +394,10 @@ def count(db: sqlite3.Connection) -> int:
 
 
 def _entry(row: tuple[float, str, str, str, str, str]) -> Entry:
+    """A stored row as an entry; its text is checked again as one line (words.py), since
+    rows stored before that check existed may hold line breaks."""
     time, kind, room, name, text, target = row
-    return Entry(time, Kind(kind), room, name, text, target)
+    return Entry(time, Kind(kind), room, name, words.line(text), target)
 
 
 class _transaction:

@@ -14,9 +14,10 @@ IRC-door rules (the rules in chat/ know none of them):
    Before registration, other commands get 451.
 2. Users are placed in ``#lobby`` on registering, as on every door, and may ``PART`` it:
    an IRC user may be in no room at all. Every channel is a room of the same name.
-3. Text crossing to other doors is sanitised as the text door's (CTCP ACTION becomes
-   ``/me``; IRC colour and formatting codes are removed); a long line from the text door
-   reaches IRC as several PRIVMSGs.
+3. Text crossing to other doors is checked as every intent's is (chat/words.py: one
+   line; IRC colour and formatting codes are removed with the other control characters;
+   CTCP ACTION becomes ``/me``); a long line from the text door reaches IRC as several
+   PRIVMSGs.
 4. After ``ping_interval`` seconds of silence the server sends PING; no answer within
    ``ping_timeout`` drops the connection (``Reason.PING_TIMEOUT``).
 
@@ -34,6 +35,7 @@ from typing import ClassVar
 
 from chat_trio import __version__
 from chat_trio.chat import intents as i
+from chat_trio.chat import words
 from chat_trio.chat.events import (
     Disconnected,
     Done,
@@ -66,7 +68,7 @@ from chat_trio.doors.irc.render import (
     mask,
     motd,
 )
-from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong, sanitize
+from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong
 
 CAPABILITIES = (
     "account-notify",
@@ -111,7 +113,7 @@ class IrcDoor:
 
     __slots__ = (
         "_caps_changed", "_decoder", "_last_heard", "_lines", "_negotiating", "_nick",
-        "_password", "_ping_sent", "_pushed", "_queue", "_said", "_sasl", "_sasl_intent",
+        "_password", "_ping_sent", "_queue", "_said", "_sasl", "_sasl_intent",
         "_sasl_login", "_user", "caps", "nick", "registered", "replies", "rooms", "settings",
     )  # fmt: skip
 
@@ -119,8 +121,7 @@ class IrcDoor:
         self.settings = settings or IrcSettings()
         self._decoder = LineDecoder(TAGS_MAX + LINE_MAX + 1, telnet=False, sanitizing=False)
         self._lines: list[Input] = []  # lists, not deques: an empty deque is 760 bytes
-        self._queue: list[Item] = []
-        self._pushed: list[Item] = []
+        self._queue: list[Item] = []  # items ready: pushed back, parsed, or the door's own
         self.caps: frozenset[str] = frozenset()
         self._caps_changed = False  # CAP REQ after registering: the rooms' views change
         self._negotiating = False  # between CAP LS/REQ and CAP END: registration waits
@@ -146,13 +147,13 @@ class IrcDoor:
         self._lines.extend(self._decoder.receive(data))
 
     def backlog(self) -> int:
-        return len(self._lines) + len(self._queue) + len(self._pushed)
+        return len(self._lines) + len(self._queue)
 
     def push_back(self, item: Item) -> None:
-        self._pushed.append(item)
+        self._queue.insert(0, item)
 
     def next_item(self, phase: Phase) -> Item | None:
-        item = self._pushed.pop() if self._pushed else self._next()
+        item = self._next()
         self._said = item if isinstance(item, i.Say) else None
         if isinstance(item, i.LogIn) and item is self._sasl_intent:
             self._sasl_login = True
@@ -346,9 +347,6 @@ class IrcDoor:
                 self._ctcp(params[0], word.upper(), rest)
                 return
             text, action = rest, True
-        text = sanitize(text)
-        if not text.strip():
-            return
         for target in params[0].split(",")[:MAX_TARGETS]:
             if target.startswith("#"):
                 self._queue.append(i.Say(target, text, action))
@@ -385,7 +383,7 @@ class IrcDoor:
         if len(params) == 1:
             self._queue.append(i.ShowTopic(params[0]))
         else:
-            self._queue.append(i.SetTopic(params[0], sanitize(params[1])))
+            self._queue.append(i.SetTopic(params[0], params[1]))
 
     def _names(self, params: tuple[str, ...]) -> None:
         if not params:
@@ -425,11 +423,10 @@ class IrcDoor:
             self._numeric("502", "Can't change mode for other users")
 
     def _kick(self, params: tuple[str, ...]) -> None:
-        reason = sanitize(params[2]) if len(params) > 2 else ""
-        self._queue.append(i.Kick(params[1], reason))
+        self._queue.append(i.Kick(params[1], params[2] if len(params) > 2 else ""))
 
     def _away(self, params: tuple[str, ...]) -> None:
-        self._queue.append(i.SetAway(sanitize(params[0]) if params else ""))
+        self._queue.append(i.SetAway(params[0] if params else ""))
 
     def _ison(self, params: tuple[str, ...]) -> None:
         self._queue.append(i.ListUsers(label="ison " + " ".join(params)))
@@ -470,15 +467,16 @@ class IrcDoor:
             if moment is None:
                 self._fail("INVALID_MSGREFTYPE", sub, reference, "Use timestamp=...")
                 return
-        if not count.isdigit() or not 1 <= int(count) <= HISTORY_MAX:
+        limit = words.count(count)
+        if limit is None or not 1 <= limit <= HISTORY_MAX:
             self._fail("INVALID_PARAMS", sub, count, f"The limit is 1 to {HISTORY_MAX}")
             return
         if not target.startswith("#"):
-            self._queue.append(i.ReadHistory(int(count), peer=target))
+            self._queue.append(i.ReadHistory(limit, peer=target))
         elif sub == "AFTER":
-            self._queue.append(i.ReadHistory(int(count), room=target, after=moment))
+            self._queue.append(i.ReadHistory(limit, room=target, after=moment))
         else:
-            self._queue.append(i.ReadHistory(int(count), room=target, before=moment))
+            self._queue.append(i.ReadHistory(limit, room=target, before=moment))
 
     def _fail(self, code: str, *context: str) -> None:
         self._wire(Message("FAIL", ("CHATHISTORY", code, *context), self.settings.server_name))
@@ -621,4 +619,4 @@ def _timestamp(reference: str) -> float | None:
         moment = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
         return None
-    return moment + (float(f"0.{fraction}") if fraction.isdigit() else 0.0)
+    return moment + (float(f"0.{fraction}") if words.count(fraction) is not None else 0.0)

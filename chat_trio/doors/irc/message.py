@@ -13,11 +13,17 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 LINE_MAX = 510  #: bytes of a message without tags and without CR LF (RFC 1459's 512)
 TAGS_MAX = 8191  #: bytes of the tag part, "@" and the space included (IRCv3 message-tags)
 PARAMS_MAX = 15
+
+_BREAK = re.compile("[\r\n\0]")
+"""What must never be inside a message: a client would read a line break as the end of
+it, and the rest as another message (from whatever source it claims)."""
 
 _UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
 _ESCAPE = {";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"}
@@ -93,7 +99,9 @@ def tag(key: str, value: str) -> str:
 
 def serialize(message: Message) -> str:
     """``message`` as one line with CR LF. The last parameter is sent as trailing when it
-    needs it (empty, starts with ":" or holds a space)."""
+    needs it (empty, starts with ":" or holds a space). A CR, LF or NUL inside it (none
+    should get this far: words.py checks every text people give) becomes a space, so no
+    text can ever be read as a message of its own."""
     parts = []
     if message.tags:
         parts.append("@" + ";".join(tag(k, v) for k, v in message.tags))
@@ -105,4 +113,7 @@ def serialize(message: Message) -> str:
         last = params.pop()
         parts.extend(params)
         parts.append(f":{last}" if not last or last.startswith(":") or " " in last else last)
-    return " ".join(parts) + "\r\n"
+    line = " ".join(parts)
+    if _BREAK.search(line) is not None:
+        line = _BREAK.sub(" ", line)
+    return line + "\r\n"

@@ -287,6 +287,7 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NO_SUCH_ROOM: _ROOM,
     Problem.NOT_IN_ROOM: ("442", lambda e: (e.room,)),
     Problem.CANNOT_SEND: ("404", lambda e: (e.room,)),
+    Problem.NO_TEXT: ("412", lambda e: ()),
     Problem.TOO_MANY_ROOMS_FOR_USER: ("405", lambda e: (e.room or "*",)),
     Problem.TOO_MANY_ROOMS: ("405", lambda e: (e.room or "*",)),
     Problem.LINE_TOO_LONG: ("417", lambda e: ()),
@@ -320,6 +321,7 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.UNKNOWN_COMMAND: lambda e: "Unknown command",
     Problem.USAGE: lambda e: "Not enough parameters",
     Problem.NEEDS_NAME: lambda e: "You have not registered",
+    Problem.NO_TEXT: lambda e: "No text to send",
 }
 
 

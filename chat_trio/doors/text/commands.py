@@ -20,6 +20,7 @@ from chat_trio.chat import intents as i
 from chat_trio.chat.events import Refused
 from chat_trio.chat.messages import HISTORY_MAX
 from chat_trio.chat.problems import Problem
+from chat_trio.chat.words import count
 from chat_trio.chat.world import name_key
 
 USERS_SHOWN = 100
@@ -27,7 +28,7 @@ USERS_SHOWN = 100
 any send-queue bound) even with 10,000 users online."""
 ROOMS_SHOWN = 100  #: /rooms lists at most this many (the busiest)
 
-_DURATION = re.compile(r"(\d{1,6})([smhd])\b")
+_DURATION = re.compile(r"([0-9]{1,6})([smhd])\b")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -103,9 +104,9 @@ def _history(args: str, place: Place) -> i.Intent | Refused:
     peer = words.pop(0)[1:] if words and words[0].startswith("@") else ""
     limit = None
     if words:
-        if not words[0].isdigit() or not 1 <= int(words[0]) <= HISTORY_MAX:
+        limit = count(words[0])
+        if limit is None or not 1 <= limit <= HISTORY_MAX:
             return Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
-        limit = int(words[0])
     return i.ReadHistory(limit, room="" if peer else place.current, peer=peer)
 
 

@@ -85,25 +85,20 @@ class TextDoor:
     """One nc/telnet connection's door (see ``doors.Door``)."""
 
     __slots__ = (
-        "_acting", "_decoder", "_echo", "_focus_moved", "_items", "_next", "_prompt", "_pushed",
-        "name", "place", "shown",
+        "_acting", "_decoder", "_focus_moved", "_items", "_next", "name", "place", "shown",
     )  # fmt: skip
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
-        # One per connection, most of them idle: the unparsed lines are a plain list read
-        # from ``_next`` on (a deque costs ten times as much when empty), and at most one
-        # item is ever pushed back.
+        # One per connection, most of them idle: what waits is one plain list read from
+        # ``_next`` on (a deque costs ten times as much when empty).
         self._decoder = LineDecoder(max_line)
-        self._items: list[Input] = []
+        self._items: list[Input | Item] = []  # lines not parsed yet, and items ready, in order
         self._next = 0
-        self._pushed: Item | None = None
-        self._prompt = False  # a command was answered at the prompt: show it again
         self._focus_moved = False
         self.place = Place()  # where the user is, for parsing
         self.shown = ""  # the current room at the point of output being rendered
         self.name = ""  # the user's, for echoing its /me
         self._acting: i.Say | None = None  # the /me last handed to the rules
-        self._echo: Answer | None = None  # the /me the rules took, to show its sender
 
     # -- bytes to intents ------------------------------------------------------------------
 
@@ -114,29 +109,17 @@ class TextDoor:
         self._items.extend(self._decoder.receive(data))
 
     def backlog(self) -> int:
-        waiting = (self._pushed is not None) + (self._echo is not None)
-        return len(self._items) - self._next + waiting
+        return len(self._items) - self._next
 
     def push_back(self, item: Item) -> None:
-        assert self._pushed is None, "one item is pushed back at a time"
-        self._pushed = item
+        self._items.insert(self._next, item)
 
     def next_item(self, phase: Phase) -> Item | None:
-        if self._echo is not None:
-            echo, self._echo = self._echo, None
-            return echo
         item = self._next_item(phase)
         self._acting = item if isinstance(item, i.Say) and item.action else None
         return item
 
     def _next_item(self, phase: Phase) -> Item | None:
-        if self._pushed is not None:
-            pushed, self._pushed = self._pushed, None
-            return pushed
-        if self._prompt:
-            self._prompt = False
-            if phase is Phase.NAMING:
-                return _PROMPT
         while self._next < len(self._items):
             line = self._items[self._next]
             self._next += 1
@@ -151,6 +134,8 @@ class TextDoor:
                 return i.Quit(interrupted=True)
             elif isinstance(line, EndOfInput):
                 return i.Hangup()
+            elif line is not _PROMPT or phase is Phase.NAMING:  # an item, ready
+                return line
         self._items.clear()
         self._next = 0
         return None
@@ -164,9 +149,9 @@ class TextDoor:
             if not line or line.isspace():
                 return None
         if line.startswith("/") and (naming or not line.startswith("//")):
-            item = self._command(line, naming)
-            self._prompt = naming
-            return item
+            if naming:  # the prompt again after the answer, if still naming by then
+                self.push_back(_PROMPT)
+            return self._command(line, naming)
         if naming:
             name, _, password = line.partition(" ")
             return i.LogIn(name, password.strip()) if password.strip() else i.ChooseName(line)
@@ -188,7 +173,7 @@ class TextDoor:
         acting, self._acting = self._acting, None
         if acting is not None and not any(isinstance(e, Refused) for e in events):
             # IRC clients show their own /me; nc shows only what was typed: show it.
-            self._echo = Answer((Action(self.name, acting.text),))
+            self.push_back(Answer((Action(self.name, acting.text),)))
         for event in events:
             self.name = own_name(self.name, event)
             if isinstance(event, (RoomEntered, RoomLeft)):

@@ -16,7 +16,6 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -79,9 +78,12 @@ _DISCONNECTED_BECAUSE = {
 }
 
 
+_LAST_DATE = 253402300799.0  #: 9999-12-31 23:59:59 UTC: later is not a date gmtime shows
+
+
 def describe_until(until: float) -> str:
     """ "forever" or "until 2026-11-23 12:00 UTC"."""
-    if math.isinf(until):
+    if not until < _LAST_DATE:  # inf, and what a ban stored by an older version may hold
         return "forever"
     return "until " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
 
@@ -132,6 +134,9 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.NOT_ADMIN: lambda e: f"Only admins can use /{e.name}.",
     Problem.NO_SUCH_TARGET: lambda e: f'No account, user or address "{e.name}".',
     Problem.NO_BAN: lambda e: f'No ban on "{e.name}".',
+    Problem.BAN_LENGTH: lambda e: (
+        f"A ban lasts at least a second (longer than {e.limit / 86400:g} days: forever)."
+    ),
     Problem.ADDRESS_BANNED: lambda e: (
         f"Your address is banned from this server {describe_until(e.until)}."
     ),
@@ -150,6 +155,7 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.NO_SUCH_ROOM: lambda e: f"There is no room {e.room}.",
     Problem.NOT_IN_ROOM: lambda e: f"You are not in {e.room}.",
     Problem.CANNOT_SEND: lambda e: f"You are not in {e.room}.",
+    Problem.NO_TEXT: lambda e: "There is nothing to send.",
     Problem.ONLY_ROOM: lambda e: f"You cannot leave {e.room}: it is your only room.",
     Problem.TOO_MANY_ROOMS_FOR_USER: lambda e: (
         f"You are in {e.limit:g} rooms, the most allowed; /leave one first."

@@ -7,8 +7,9 @@ slash, read by the text door's command table (``room`` is where the user is look
 The server sends one JSON array of event objects per message, in order.
 
 A message is checked whole before anything happens: unknown types and fields, missing
-fields and wrong types are refused with ``bad-message`` saying which, and text that would
-reach other people is sanitised as the text door's lines are. Refusals and confirmations
+fields and wrong types are refused with ``bad-message`` saying which; every string is
+checked as every door's words are (chat/words.py: text that others see is one line, and
+no lone surrogate gets in). Refusals and confirmations
 carry the problem's code with its parameters, and ``message``: the sentence the text door
 says, so that every door words them alike (the page shows it as it is).
 
@@ -27,6 +28,7 @@ import attrs
 
 from chat_trio import __version__
 from chat_trio.chat import intents as i
+from chat_trio.chat import words
 from chat_trio.chat.events import (
     AccountChanged,
     Action,
@@ -57,7 +59,6 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.problems import Problem
 from chat_trio.doors import Answer, Item
-from chat_trio.doors.lines import sanitize
 from chat_trio.doors.text import render as text
 from chat_trio.doors.text.commands import COMMANDS, HELP, Place
 
@@ -92,9 +93,7 @@ current room; the page switches rooms itself), ``Hangup`` (closing the socket sa
 ``Quit``'s ``interrupted`` (telnet's Ctrl-C)."""
 
 _HIDDEN = {(i.Quit, "interrupted")}
-_SANITISED = frozenset({"text", "reason"})
-"""Fields whose text reaches other people's screens (nc users' terminals too)."""
-_MEASURED = frozenset({"text"})
+_MEASURED = frozenset({"text", "reason"})
 """Fields as long as a line at most (``Rules.max_line`` bytes, as on the text door)."""
 
 
@@ -161,6 +160,9 @@ def _parse(message: str, place: Place, max_line: int) -> Item:
         raise BadMessage("not JSON") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         raise BadMessage('not an object with a "type"')
+    # JSON is the one way in that can carry a lone surrogate ("\\udcff"): none gets past
+    # here, into an intent or back in a refusal (words.py, rule 2).
+    obj = {words.text(k): words.text(v) if isinstance(v, str) else v for k, v in obj.items()}
     kind = obj.pop("type")
     if kind == "command":
         return _command(obj, place, max_line)
@@ -178,7 +180,7 @@ def _parse(message: str, place: Place, max_line: int) -> Item:
         value = _value(kind, name, wanted, obj[name])
         if name in _MEASURED and len(value.encode()) > max_line:
             return Answer((Refused(Problem.LINE_TOO_LONG, limit=max_line),))
-        values[name] = sanitize(value) if name in _SANITISED else value
+        values[name] = value  # the intent checks its text (words.py)
     return cls(**values)
 
 
@@ -192,7 +194,7 @@ def _command(obj: dict[str, Any], place: Place, max_line: int) -> Item:
         raise BadMessage('"room" of "command" must be a string')
     if len(line.encode()) > max_line:
         return Answer((Refused(Problem.LINE_TOO_LONG, limit=max_line),))
-    word, _, args = sanitize(line)[1:].partition(" ")
+    word, _, args = words.line(line)[1:].partition(" ")
     command = COMMANDS.get(word.lower())
     if command is None:
         return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))

@@ -114,8 +114,7 @@ class WebDoor:
 
     __slots__ = (
         "_closed", "_last_heard", "_max_line", "_messages", "_next", "_partial", "_ping_sent",
-        "_pushed", "_queue", "_said", "_sent_close", "_size", "_ws", "name", "place",
-        "settings",
+        "_said", "_sent_close", "_size", "_ws", "name", "place", "settings",
     )  # fmt: skip
 
     def __init__(
@@ -130,14 +129,14 @@ class WebDoor:
         self._ws = ws
         self.settings = settings or WebSettings()
         self._max_line = max_line
-        self._messages: list[str | Answer | _Close] = []  # read, not parsed yet
+        # Messages read but not parsed yet, and items ready (pushed back, or the door's
+        # own), in order, read from ``_next`` on.
+        self._messages: list[str | _Close | Item] = []
         self._next = 0
         self._partial: list[str] = []  # a message arriving in several frames
         self._size = 0
         self._closed = False  # nothing more is read
         self._sent_close = False
-        self._queue: list[Item] = []  # items the door adds (NAMES after a join)
-        self._pushed: Item | None = None
         self._said: i.Say | None = None
         self._last_heard = now
         self._ping_sent: float | None = None
@@ -189,11 +188,10 @@ class WebDoor:
         self._closed = True
 
     def backlog(self) -> int:
-        return len(self._messages) - self._next + len(self._queue) + (self._pushed is not None)
+        return len(self._messages) - self._next
 
     def push_back(self, item: Item) -> None:
-        assert self._pushed is None, "one item is pushed back at a time"
-        self._pushed = item
+        self._messages.insert(self._next, item)
 
     def next_item(self, phase: Phase) -> Item | None:
         item = self._next_item()
@@ -201,26 +199,21 @@ class WebDoor:
         return item
 
     def _next_item(self) -> Item | None:
-        if self._pushed is not None:
-            item, self._pushed = self._pushed, None
-            return item
-        if self._queue:
-            return self._queue.pop(0)
         if self._next == len(self._messages):
             return None
         message = self._messages[self._next]
         self._next += 1
         if isinstance(message, _Close):
             return self._hang_up(message)
-        if isinstance(message, Answer):
-            return message
-        return dialect.parse(message, self.place, self._max_line)
+        if isinstance(message, str):
+            return dialect.parse(message, self.place, self._max_line)
+        return message
 
     def _hang_up(self, close: _Close) -> Item:
         if close.code is None:
             return i.Hangup()
         self._sent_close = True
-        self._queue.append(i.Hangup())
+        self.push_back(i.Hangup())
         return Answer((Wire(frames.close(close.code, close.reason)),))
 
     def observe(self, events: Sequence[Event]) -> None:
@@ -232,14 +225,14 @@ class WebDoor:
                 if isinstance(event, RoomEntered) and event.joined:
                     # The page shows who is in each room: ask, as IRC's NAMES does.
                     ask = i.ListUsers(event.room, MEMBERS_SHOWN, label="members")
-                    self._queue.append(Free(ask))
+                    self.push_back(Free(ask))
             elif isinstance(event, Refused):
                 refused = True
         if self._said is not None and not refused:
             said, self._said = self._said, None
             room = self.place.rooms.get(name_key(said.room))
             if room is not None:
-                self._queue.insert(0, Answer((Echo(room, self.name, said.text, said.action),)))
+                self.push_back(Answer((Echo(room, self.name, said.text, said.action),)))
 
     # -- events to bytes -------------------------------------------------------------------
 

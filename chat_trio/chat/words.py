@@ -1,0 +1,84 @@
+"""Words people give: the one check that every text a person types passes, whatever door
+it came through.
+
+Each intent's text fields are converted here when the intent is made (their attrs
+converters, intents.py), so no door can build an intent that skips the check, and
+nothing another person sees can hold a line break, whatever the door's framing allows
+(a web client's JSON can carry ``\\n``; an nc line or an IRC message cannot).
+
+Rules, by kind of field (docs/protocol.md, "One line on every door"):
+
+1. **Free text that others see** (a chat line, a private message, a topic, an away
+   message, a kick or ban reason) is one line (``line``): every run of line and
+   paragraph separators (CR, LF, VT, FF, U+0085, U+2028, U+2029) is folded to one space;
+   terminal escape sequences, the other control characters but TAB, and bidi controls
+   are removed; a lone surrogate (only JSON can carry one) becomes U+FFFD.
+2. **Names, rooms, passwords and the door's other words** (``text``): a lone surrogate
+   becomes U+FFFD; nothing else is changed here, because the rules refuse what does not
+   belong, with a typed problem that says why (names.check_name, rooms.check_room,
+   registry.check_password).
+3. **Numbers** (``count``): ASCII digits only. ``str.isdigit`` also accepts "²" and
+   "¹", which ``int`` then refuses.
+
+This module never imports trio and never does I/O; it imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ESC-introduced sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), and
+# two-character escapes; plus the one-byte C1 CSI. Removed whole, parameters included,
+# so "\x1b[2J" leaves nothing behind rather than a stray "[2J".
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+)
+# What may not reach another user's terminal once escape sequences are gone: C0 controls
+# but TAB and the line feed that separates lines in a chunk, DEL, C1 controls, bidi
+# embeddings, overrides, isolates and marks (Trojan-source style reordering), and the
+# line/paragraph separators.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_BREAKS = re.compile("[\n\r\x0b\x0c\x85\u2028\u2029]+")
+"""Line and paragraph separators: a run of them becomes one space in a line."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_PLAIN = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+"""Anything ``line`` would change (the common case is a line with none of it)."""
+
+COUNT_DIGITS = 9
+"""Digits a count may have: every count the rules take is far below 10**9."""
+
+
+def clean(text: str) -> str:
+    """``text`` without escape sequences and unsafe characters; line feeds are kept (it
+    may be several lines, as a chunk of the text door's input is)."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
+def line(text: str) -> str:
+    """``text`` as one line that others may see (rule 1)."""
+    if _NOT_PLAIN.search(text) is None:
+        return text
+    text = _SURROGATE.sub("\ufffd", text)
+    return clean(_BREAKS.sub(" ", text))
+
+
+def text(words: str) -> str:
+    """``words`` with each lone surrogate replaced (rule 2): what is left can always be
+    encoded, so echoing it back never fails on any door."""
+    if words.isascii() or _SURROGATE.search(words) is None:
+        return words
+    return _SURROGATE.sub("\ufffd", words)
+
+
+def count(digits: str) -> int | None:
+    """``digits`` as a number if they are 1 to ``COUNT_DIGITS`` ASCII digits (rule 3)."""
+    if 0 < len(digits) <= COUNT_DIGITS and digits.isascii() and digits.isdigit():
+        return int(digits)
+    return None

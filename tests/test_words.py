@@ -1,0 +1,98 @@
+"""Words people give: one check for every text, made when an intent is made."""
+
+from __future__ import annotations
+
+import typing
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chat_trio.chat import intents as i
+from chat_trio.chat import words
+
+BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
+
+
+def test_words_clean_removes_whole_escape_sequences() -> None:
+    assert words.clean("a\x1b[2Jb\x1b]0;title\x07c\x9b31md\x1bMe") == "abcde"
+    assert words.clean("tab\tkept") == "tab\tkept"
+    assert words.clean("\u202ereversed\u2066x\u2069") == "reversedx"
+    assert words.clean("bell\x07 del\x7f") == "bell del"
+    assert words.clean("two\nlines") == "two\nlines"  # a chunk of lines keeps its breaks
+
+
+def test_words_line_folds_every_line_and_paragraph_separator_to_one_space() -> None:
+    for brk in BREAKS:
+        assert words.line(f"one{brk}two") == "one two"
+    assert words.line("a\r\nb\n\n\nc") == "a b c"
+    assert words.line("* Server is shutting down.\r\n:x PRIVMSG #l :hi") == (
+        "* Server is shutting down. :x PRIVMSG #l :hi"
+    )
+    assert words.line("esc\x1b[2J in a\u2028line\udcff") == "esc in a line\ufffd"
+
+
+def test_words_text_replaces_lone_surrogates_and_nothing_else() -> None:
+    assert words.text("Al\udcffice") == "Al\ufffdice"
+    assert words.text("Al\nice") == "Al\nice"  # the rules refuse it, saying why
+    assert words.text("Alice") == "Alice"
+
+
+def test_words_count_takes_ascii_digits_only() -> None:
+    assert words.count("12") == 12
+    assert words.count("²") is None
+    assert words.count("\uff11\uff12") is None  # fullwidth 12
+    assert words.count("") is None
+    assert words.count("-1") is None
+    assert words.count("9" * (words.COUNT_DIGITS + 1)) is None
+
+
+def _text_fields() -> list[tuple[type, str]]:
+    fields = []
+    for cls in typing.get_args(i.Intent):
+        hints = typing.get_type_hints(cls)
+        for field in attrs.fields(cls):
+            if hints[field.name] in (str, str | None, i.Secret):
+                fields.append((cls, field.name))
+    return fields
+
+
+SAID = {
+    (i.Say, "text"),
+    (i.SendPrivate, "text"),
+    (i.SetAway, "text"),
+    (i.SetTopic, "text"),
+    (i.Kick, "reason"),
+    (i.Ban, "reason"),
+}
+
+
+def _make(cls: type, name: str, value: str) -> object:
+    """An intent of ``cls`` with ``value`` in its field ``name`` (the others filled in)."""
+    values: dict[str, object] = {}
+    for field in attrs.fields(cls):
+        if field.default is attrs.NOTHING:
+            values[field.name] = 60.0 if field.name == "seconds" else "x"
+    values[name] = value
+    return cls(**values)
+
+
+def test_words_every_intent_text_field_is_checked() -> None:
+    fields = _text_fields()
+    assert set(fields) >= SAID
+    assert len(fields) > 25
+    for cls, name in fields:
+        made = getattr(_make(cls, name, "a\udcffb\nc"), name)
+        assert "\udcff" not in made, (cls, name)
+        if (cls, name) in SAID:
+            assert made == "a\ufffdb c", (cls, name)
+
+
+@given(st.sampled_from(sorted(SAID, key=str)), st.text())
+def test_words_no_text_that_others_see_holds_a_break_or_a_control(
+    field: tuple[type, str], value: str
+) -> None:
+    made = getattr(_make(*field, value), field[1])
+    assert not any(c in made for c in BREAKS)
+    assert all(c == "\t" or c.isprintable() or c in " \ufffd" for c in made if ord(c) < 0xA0)
+    made.encode()  # never a lone surrogate
