@@ -18,7 +18,8 @@ import trio
 
 from chat_trio import __version__, users
 from chat_trio.chat.limits import Limits
-from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Rules, name_key
+from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Rules
 from chat_trio.config import (
     DEFAULT_GRACE,
     DEFAULT_IRC_TLS_PORT,

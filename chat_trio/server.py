@@ -46,7 +46,7 @@ from chat_trio import __version__
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import Disconnected, Reason, Refused
 from chat_trio.chat.limits import Admission
-from chat_trio.chat.world import LOBBY, name_key
+from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.config import Config
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Services, serve_connection

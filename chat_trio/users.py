@@ -14,15 +14,18 @@ registered from a chat door (whoever took the name first would be an admin at on
 from __future__ import annotations
 
 import getpass
+import secrets
 import sqlite3
 import sys
 import time
 from typing import TextIO
 
+import attrs
+
 from chat_trio.chat.events import Refused
 from chat_trio.chat.names import check_name
 from chat_trio.chat.registry import Account, check_password
-from chat_trio.chat.world import name_key
+from chat_trio.chat.vocabulary import name_key
 from chat_trio.doors.text.render import refusal
 from chat_trio.passwords import Cost, hasher
 from chat_trio.storage import database
@@ -91,13 +94,14 @@ def _do(
             raise Refusal(f"there is an account {account.name} already")
         if (problem := check_name(name, frozenset(), unicode=True)) is not None:
             raise Refusal(refusal(problem))
-        database.save_account(db, key, Account(name, _hash(_password(name, stdin), cost)))
+        made = Account(name, _hash(_password(name, stdin), cost), id=secrets.token_hex(8))
+        database.save_account(db, key, made)
         return f"Added the account {name}."
     if account is None:
         raise Refusal(f"there is no account {name!r} in {path}")
     if action == "passwd":
         hashed = _hash(_password(account.name, stdin), cost)
-        database.save_account(db, key, Account(account.name, hashed, account.admin))
+        database.save_account(db, key, attrs.evolve(account, hash=hashed))
         return f"Changed the password of {account.name}."
     if action == "delete":
         database.save_account(db, key, None)

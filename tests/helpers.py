@@ -25,8 +25,9 @@ from chat_trio.chat.outputs import (
     Subscribe,
     Unsubscribe,
 )
-from chat_trio.chat.registry import Account
-from chat_trio.chat.world import Rules, name_key
+from chat_trio.chat.registry import Account, Verdict
+from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.world import Rules
 from chat_trio.delivery.session import hand_over
 from chat_trio.doors import Door, View
 from chat_trio.doors.text.door import TextDoor
@@ -122,7 +123,8 @@ class Harness:
                 account = database.account(self.db, output.key)
                 ok = account is not None and _verify(account.hash, output.password)
                 admin = account is not None and account.admin
-                self.chat.password_checked(output.conn, ok, admin, self.now, answer)
+                verdict = Verdict.RIGHT if ok else Verdict.WRONG
+                self.chat.password_checked(output.conn, verdict, admin, self.now, answer)
             elif isinstance(output, HashPassword):
                 hashed = _HASHER.hash(output.password)
                 self.chat.password_hashed(output.conn, hashed, self.now, answer)
@@ -139,8 +141,8 @@ class Harness:
                 assert self.db is not None
                 if output.peer:
                     entries = database.private_history(
-                        self.db, output.names, output.account, output.peer_names,
-                        output.peer_account, output.since, output.limit,
+                        self.db, output.session, output.account, output.peer_key,
+                        output.peer_session, output.peer_account, output.limit,
                     )  # fmt: skip
                 else:
                     entries = database.room_history(
@@ -207,7 +209,7 @@ class Harness:
     def add_account(self, name: str, password: str, admin: bool = False) -> None:
         """What the operator's ``chat-trio user add NAME`` does, then a server start."""
         assert self.db is not None
-        account = Account(name, _HASHER.hash(password), admin)
+        account = Account(name, _HASHER.hash(password), admin, id=f"op-{name_key(name)}")
         database.save_account(self.db, name_key(name), account)
         self.chat.load_accounts(database.accounts(self.db), database.bans(self.db, self.wall))
 

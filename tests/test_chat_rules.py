@@ -27,8 +27,17 @@ from chat_trio.chat.events import (
     Welcome,
     Whois,
 )
-from chat_trio.chat.outputs import Broadcast, Close, Outputs, Reply, Subscribe, Unsubscribe
+from chat_trio.chat.outputs import (
+    Broadcast,
+    CheckPassword,
+    Close,
+    Outputs,
+    Reply,
+    Subscribe,
+    Unsubscribe,
+)
 from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.registry import Account, Verdict
 from chat_trio.chat.state import ACCEPTS, TRANSITIONS, Phase, Step, advance
 from chat_trio.chat.world import Rules
 
@@ -201,6 +210,47 @@ def test_chat_rules_login_waits_in_its_own_phase() -> None:
         Reply(1, (Refused(Problem.NO_ACCOUNT, name="alice", naming=True), AskName()))
     ]
     assert chat.phase(1) is Phase.NAMING
+
+
+def test_chat_rules_password_checks_made_at_once_count_before_their_answers() -> None:
+    """Issue 16, hole 5: 40 parallel guesses were all checked, because the throttle was
+    read before a check and written after it."""
+    chat = Chat(stored=True)
+    chat.load_accounts([Account("Alice", "hash", id="A")], [])
+    checks = []
+    for conn in range(1, 41):  # forty connections from one address, all at once
+        out = Outputs(conn)
+        chat.connect(conn, 0.0, out, "10.6.6.6")
+        assert chat.handle(conn, i.LogIn("alice", f"guess-{conn}"), 0.0, out)
+        checks += [o for o in out.done() if isinstance(o, CheckPassword)]
+    assert len(checks) == 3  # the others were told to wait, before any answer came
+    for check in checks:
+        out = Outputs(check.conn)
+        chat.password_checked(check.conn, Verdict.WRONG, False, 0.0, out)
+    out = Outputs(41)
+    chat.connect(41, 0.0, out, "10.0.0.41")  # another address may still try
+    chat.handle(41, i.LogIn("alice", "right-one"), 0.0, out)
+    assert any(isinstance(o, CheckPassword) for o in out.done())
+
+
+def test_chat_rules_a_storage_outage_is_not_a_wrong_password() -> None:
+    """Issue 16, hole 5: a storage error was answered "Wrong password" and counted."""
+    chat = Chat(stored=True)
+    chat.load_accounts([Account("Alice", "hash", id="A")], [])
+    for attempt in range(6):
+        connect(chat, 1 + attempt)
+        assert any(
+            isinstance(o, CheckPassword)
+            for o in ask(chat, 1 + attempt, i.LogIn("alice", "right-one"))
+        )
+        out = Outputs(1 + attempt)
+        chat.password_checked(1 + attempt, Verdict.UNAVAILABLE, False, 0.0, out)
+        assert replies(out.done(), 1 + attempt) == [
+            Refused(Problem.ACCOUNTS_UNAVAILABLE, naming=True),
+            AskName(),
+        ]
+        assert chat.phase(1 + attempt) is Phase.NAMING
+        assert chat.clients[1 + attempt].attempts == 0
 
 
 def test_chat_rules_kick_is_confirmed_and_closes_the_target() -> None:

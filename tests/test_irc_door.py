@@ -482,6 +482,17 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
     assert "line 1" in h.take(2)
 
 
+def test_irc_door_chathistory_of_a_room_one_is_not_in_is_refused() -> None:
+    """Issue 16, hole 4: CHATHISTORY read any room, joins of others included."""
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.register(1, "Alice")
+    h.line(1, "/join #secret")
+    h.line(1, "the plan")
+    irc_user(h, 2, "Mallory", "batch", "draft/chathistory")
+    h.send(2, b"CHATHISTORY LATEST #secret * 10\r\n")
+    assert h.take(2) == ":irc.test 442 Mallory #secret :You are not in #secret.\r\n"
+
+
 COMMAND_WORDS = [
     "NICK", "USER", "CAP", "PASS", "JOIN", "PART", "PRIVMSG", "NOTICE", "TOPIC", "NAMES",
     "WHO", "WHOIS", "LIST", "MODE", "KICK", "AWAY", "ISON", "USERHOST", "AUTHENTICATE",

@@ -39,40 +39,62 @@ def test_database_topic_is_the_latest_one(tmp_path: Path) -> None:
     assert database.conversation(db, "#a", 0) == ([], "new", "#a")
 
 
-def test_database_private_history_is_between_two_names_since_a_time(tmp_path: Path) -> None:
+def pm(time: float, sender: str, text: str, receiver: str, *whose: str) -> Entry:
+    """A private message; ``whose``: sender's session, receiver's, sender's account id,
+    receiver's."""
+    return Entry(time, Kind.PRIVATE, "", sender, text, receiver, *whose)
+
+
+def test_database_private_history_is_found_by_identity_never_by_name(tmp_path: Path) -> None:
     db = database.connect(str(tmp_path / "h.db"))
     database.insert(
         db,
         [
-            Entry(10, Kind.PRIVATE, "", "Alice", "old", "Bob"),
-            Entry(20, Kind.PRIVATE, "", "Bob", "hi", "alice"),
-            Entry(21, Kind.PRIVATE, "", "Alice", "yo", "Bob"),
-            Entry(22, Kind.PRIVATE, "", "Alice", "other", "Carol"),
+            pm(5, "Alicia", "last week, as another nick", "Bob", "s0", "s9", "A", "B"),
+            pm(10, "Alice", "another guest Alice, before", "Bob", "s1", "s2"),
+            pm(20, "Alice", "me, as Alice", "Robert", "s3", "s4"),
+            pm(21, "Robert", "back, renamed", "Ally", "s4", "s3"),
+            pm(22, "Ally", "to someone else", "Carol", "s3", "s5"),
+            pm(23, "Bob", "to the other guest Alice", "Alice", "s2", "s1"),
         ],
     )
-    entries = database.private_history(db, ["alice"], "", ["bob"], "", since=15, limit=10)
-    assert [e.text for e in entries] == ["hi", "yo"]
-
-
-def test_database_private_history_follows_names_and_accounts(tmp_path: Path) -> None:
-    db = database.connect(str(tmp_path / "h.db"))
-    pm = Kind.PRIVATE
-    database.insert(
-        db,
-        [
-            Entry(5, pm, "", "Alicia", "last week, as another nick", "Bob", "alice", "bob"),
-            Entry(10, pm, "", "Alice", "a guest Alice, before", "Bob"),
-            Entry(20, pm, "", "Alice", "me, as Alice", "Robert", "", ""),
-            Entry(21, pm, "", "Robert", "back, renamed", "Ally", "", ""),
-            Entry(22, pm, "", "Ally", "to someone else", "Carol"),
-        ],
-    )
-    # A guest that was Alice, then Ally, since 15, with a peer that was Bob, then Robert.
-    guest = database.private_history(db, ["ally", "alice"], "", ["robert", "bob"], "", 15, 10)
+    # The guest of session s3 (Alice, then Ally) with the peer of session s4 (Bob, then
+    # Robert): its own messages, none of the other guest Alice's.
+    guest = database.private_history(db, "s3", "", "robert", "s4", "", 10)
     assert [e.text for e in guest] == ["me, as Alice", "back, renamed"]
-    # The account alice: all of its messages with the account bob, whenever and however named.
-    owner = database.private_history(db, ["alice"], "alice", ["bob"], "bob", 15, 10)
+    assert database.private_history(db, "s3", "", "bob", "", "", 10) == []
+    # The account A: all of its messages with the account B, whenever and however named.
+    owner = database.private_history(db, "s7", "A", "bob", "", "B", 10)
     assert [e.text for e in owner] == ["last week, as another nick"]
+    # Nobody else's: a session that sent nothing reads nothing, whatever it is named.
+    assert database.private_history(db, "s8", "", "bob", "", "", 10) == []
+
+
+def test_database_schema_4_gives_accounts_ids_and_their_messages_follow(
+    tmp_path: Path,
+) -> None:
+    """Issue 16, hole 4: private messages stored under an account's name went to
+    whoever registered the name next."""
+    path = str(tmp_path / "old.db")
+    db = database.connect(path)
+    db.execute("UPDATE accounts SET id = ''")
+    database.save_account(db, "dave", Account("Dave", "h"))
+    database.save_account(db, "erin", Account("Erin", "h"))
+    db.execute("UPDATE accounts SET created = 100, id = ''")
+    database.insert(
+        db,
+        [
+            pm(50, "Dave", "from an older Dave account", "Erin", "", "", "dave", "erin"),
+            pm(150, "Dave", "from this Dave account", "Erin", "", "", "dave", "erin"),
+        ],
+    )
+    db.execute("PRAGMA user_version = 3")
+    db.close()
+    db = database.connect(path)
+    dave, erin = database.account(db, "dave"), database.account(db, "erin")
+    assert dave is not None and erin is not None and dave.id and dave.id != erin.id
+    mine = database.private_history(db, "s1", dave.id, "erin", "", erin.id, 10)
+    assert [e.text for e in mine] == ["from this Dave account"]
 
 
 def test_database_prune_by_age_and_rows_per_room(tmp_path: Path) -> None:

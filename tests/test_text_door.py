@@ -693,6 +693,34 @@ def test_text_door_private_history_survives_renames_and_for_accounts_reconnects(
     )
 
 
+def test_text_door_private_history_is_its_owners_never_a_names() -> None:
+    """Issue 16, hole 4: a guest renamed to a departed guest's name read its private
+    messages, and whoever registered a deleted account's name read the account's."""
+    h = Harness(stored=True)
+    h.register(9, "Carl")  # connected before the messages were sent
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.line(1, "/msg bob for Bob only")
+    h.line(2, "/msg alice for Alice only")
+    h.disconnect(1, Reason.QUIT)
+    h.line(9, "/nick Alice")
+    h.take(9)
+    assert h.line(9, "/history @bob") == "* No history for bob.\r\n"
+    # An account, deleted; then its name registered by someone else.
+    h.register(3, "Dave")
+    h.line(3, "/register dave-password")
+    h.line(3, "/msg bob from the first Dave")
+    h.line(3, "/unregister dave-password")
+    h.disconnect(3, Reason.QUIT)
+    h.register(4, "Dave")
+    h.line(4, "/register other-password")
+    h.disconnect(4, Reason.QUIT)
+    h.connect(5)
+    h.send(5, b"Dave other-password\r\n")
+    h.take(5)
+    assert h.line(5, "/history @bob") == "* No history for bob.\r\n"
+
+
 def test_text_door_every_event_is_recorded() -> None:
     h = Harness()
     h.register(1, "Alice")
@@ -863,36 +891,96 @@ def test_text_door_password_is_never_echoed_or_recorded() -> None:
     assert "hunter22" not in repr(h.chat.clients[2])
 
 
-def test_text_door_failed_logins_are_throttled_per_account_and_address() -> None:
-    h = with_account()
-    for conn in (2, 3, 4):  # three guesses from three addresses: the account locks
+def test_text_door_failed_logins_are_throttled_per_address_and_account() -> None:
+    h = with_account()  # registered from 10.0.0.1
+    # From one address: three wrong passwords, for any account, then it waits.
+    h.connect(20, address="10.9.9.9")
+    h.take(20)
+    for _ in range(3):
+        assert h.line(20, "alice nope-nope-nope") == (
+            "Wrong password for Alice.\r\nEnter your username: "
+        )
+    assert h.line(20, "alice correct-horse") == (
+        "Too many wrong passwords; try again in 5 seconds.\r\nEnter your username: "
+    )
+    # From many addresses (one guess each), the account waits after ten failures, for
+    # every address it has not logged in from ...
+    for conn in range(30, 37):
         h.register(conn, f"Guess{conn}")
         assert h.line(conn, "/login alice guess-guess") == "Wrong password for Alice.\r\n"
-    h.register(5, "Guess5")
-    assert (
-        h.line(5, "/login alice correct-horse")
-        == "Too many failed logins; try again in 5 seconds.\r\n"
+    h.register(40, "Newcomer")
+    assert h.line(40, "/login alice correct-horse") == (
+        "Too many wrong passwords; try again in 5 seconds.\r\n"
     )
     h.now += 5
-    assert h.line(5, "/login alice guess-again") == "Wrong password for Alice.\r\n"
-    assert (
-        h.line(5, "/login alice correct-horse")
-        == "Too many failed logins; try again in 10 seconds.\r\n"
+    assert h.line(40, "/login alice guess-again") == "Wrong password for Alice.\r\n"
+    assert h.line(40, "/login alice correct-horse") == (
+        "Too many wrong passwords; try again in 10 seconds.\r\n"
     )
-    h.now += 10
-    assert h.line(5, "/login alice correct-horse").startswith("* Logged in as Alice.")
-    # The address that guessed three times also waits, for any account.
-    h2 = with_account("Bob", "bobs-password", conn=1)
-    for i in range(3):
-        h2.register(10 + i, f"G{i}")
-    for i in range(3):
-        h2.send(10 + i, b"x\n")
-    h2.connect(20, address="10.9.9.9")
-    h2.take(20)
+    # ... but not where its owner logs in from (issue 16, hole 5: one wrong guess every
+    # 300 s from anywhere kept any account locked for its owner).
+    h.connect(41, address="10.0.0.1")
+    h.take(41)
+    assert h.line(41, "alice correct-horse").startswith("* Logged in as Alice.")
+
+
+def test_text_door_password_change_and_unregister_are_throttled_too() -> None:
+    """Issue 16, hole 5: a wrong old password ran argon2 unthrottled, again and again."""
+    h = with_account()
+    h.connect(1, address="10.0.0.1")
+    h.take(1)
+    h.line(1, "alice correct-horse")
     for _ in range(3):
-        h2.line(20, "bob nope-nope-nope")
-    assert h2.line(20, "bob bobs-password") == (
-        "Too many failed logins; try again in 5 seconds.\r\nEnter your username: "
+        assert h.line(1, "/password wrong-one new-password") == (
+            "Wrong password; nothing was changed.\r\n"
+        )
+    assert h.line(1, "/unregister wrong-one") == (
+        "Too many wrong passwords; try again in 5 seconds.\r\n"
+    )
+    assert h.line(1, "/password correct-horse new-password") == (
+        "Too many wrong passwords; try again in 5 seconds.\r\n"
+    )
+    h.now += 5
+    assert h.line(1, "/password correct-horse new-password") == "* Password changed.\r\n"
+
+
+def test_text_door_names_that_look_like_another_are_refused() -> None:
+    """Issue 16, hole 5: "AIice" (capital i), "A1ice" and "rn" for "m" sat beside the
+    real names although security.md promised that no two names look alike."""
+    h = with_account("Mallory", "correct-horse")
+    h.register(1, "Alice")
+    h.connect(2)
+    h.take(2)
+    assert h.line(2, "AIice") == (
+        'The name "AIice" looks too much like "Alice"; please choose another.\r\n'
+        "Enter your username: "
+    )
+    assert h.line(2, "A1ice").startswith('The name "A1ice" looks too much like "Alice"')
+    assert h.line(2, "Ma11ory").startswith('The name "Ma11ory" looks too much like "Mallory"')
+    assert h.line(2, "rnallory").startswith('The name "rnallory" looks too much like')
+    h.send(2, b"Bob\r\n")
+    assert "Welcome to the chat, Bob!" in h.take(2)
+    assert h.line(2, "/nick B0b") == "* Bob is now known as B0b\r\n"  # its own look
+    h.take(1)
+    assert h.line(2, "/nick A1ice") == (
+        'The name "A1ice" looks too much like "Alice"; please choose another. '
+        "You are still B0b.\r\n"
+    )
+    assert h.line(2, "/msg aiice hi") == "[PM to Alice] hi\r\n"  # one name, one person
+
+
+def test_text_door_nobody_can_be_the_networks_services() -> None:
+    """Issue 16, hole 5: anyone could be NickServ, and "/msg NickServ IDENTIFY pw" went to
+    the impostor and into history."""
+    h = Harness(Rules(reserved_names=frozenset()))
+    h.connect(1)
+    h.take(1)
+    for name in ("NickServ", "chanserv"):
+        assert h.line(1, name) == f'The name "{name}" is reserved.\r\nEnter your username: '
+    h.send(1, b"Alice\r\n")
+    h.take(1)
+    assert h.line(1, "/msg NickServ IDENTIFY hunter22") == (
+        'No user named "NickServ" is online. /users lists who is.\r\n'
     )
 
 

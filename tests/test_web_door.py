@@ -370,6 +370,17 @@ def test_web_door_history_pages_back() -> None:
     assert [x["text"] for x in earlier["entries"]] == [f"line {n}" for n in range(2, 7)]
 
 
+def test_web_door_a_rooms_history_is_for_its_members() -> None:
+    """Issue 16, hole 4: a room's history was readable without joining it."""
+    web = Web(stored=True)
+    web.register(1, "Alice")
+    web.line(1, "/join #secret")
+    web.line(1, "the plan")
+    web.enter(2, "Mallory")
+    (refused,) = web.say(2, {"type": "read-history", "room": "#secret", "limit": 10})
+    assert refused["problem"] == "not-in-room" and refused["room"] == "#secret"
+
+
 def test_web_door_private_messages_both_ways() -> None:
     web = Web()
     web.register(1, "Alice")

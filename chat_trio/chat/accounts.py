@@ -17,11 +17,11 @@ import attrs
 from chat_trio.chat import intents as i
 from chat_trio.chat import names
 from chat_trio.chat.events import AccountChanged, AskName, ConnId, Done, Refused
-from chat_trio.chat.names import NAME_MAX
 from chat_trio.chat.outputs import CheckPassword, HashPassword, NoteLogin, Outputs, SaveAccount
 from chat_trio.chat.problems import Outcome, Problem
-from chat_trio.chat.registry import Account, check_password
+from chat_trio.chat.registry import Account, Verdict, check_password
 from chat_trio.chat.state import Phase, Step
+from chat_trio.chat.vocabulary import NAME_MAX, look, name_key
 from chat_trio.chat.world import (
     Client,
     PendingLogin,
@@ -30,7 +30,6 @@ from chat_trio.chat.world import (
     PendingRehash,
     PendingUnregister,
     World,
-    name_key,
 )
 
 
@@ -62,39 +61,54 @@ def begin_login(
     ban = registry.ban_of("account", key, world.clock())
     if ban is not None:
         return Refused(Problem.ACCOUNT_BANNED, name=account.name, until=ban.until)
-    wait = max(
-        registry.throttle.wait(f"account:{key}", world.now),
-        registry.throttle.wait(f"address:{client.address}", world.now),
-    )
-    if wait > 0:
-        return Refused(Problem.LOGIN_THROTTLED, limit=math.ceil(wait))
-    if world.names.get(key, conn) != conn:
+    if (throttled := _throttled(world, key, client)) is not None:
+        return throttled
+    holder = world.names.get(look(name), conn)
+    if holder != conn and name_key(world.clients[holder].name) == key:
         return Refused(Problem.ALREADY_LOGGED_IN, name=account.name)
     client.pending = PendingLogin(account.name)
     client.step(Step.ASK_PASSWORD if client.phase is Phase.NAMING else Step.WAIT)
-    out.add(CheckPassword(conn, key, password))
+    _check(world, conn, client, key, password, out)
     return None
 
 
-def checked(
-    world: World, conn: ConnId, client: Client, ok: bool, admin: bool, out: Outputs
+def _throttled(world: World, key: str, client: Client) -> Refused | None:
+    """Why a password of the account ``key`` may not be checked for ``client`` now."""
+    wait = world.registry.check_wait(key, client.address, world.now)
+    return Refused(Problem.LOGIN_THROTTLED, limit=math.ceil(wait)) if wait > 0 else None
+
+
+def _check(
+    world: World, conn: ConnId, client: Client, key: str, password: str, out: Outputs
 ) -> None:
-    """The answer to ``CheckPassword``: was it right, and is the account (as stored) an
+    """Ask for ``password`` to be checked: it counts as a failure until the answer comes."""
+    world.registry.check_begins(key, client.address, world.now)
+    out.add(CheckPassword(conn, key, password))
+
+
+def checked(
+    world: World, conn: ConnId, client: Client, verdict: Verdict, admin: bool, out: Outputs
+) -> None:
+    """The answer to ``CheckPassword``, and whether the account (as stored) is an
     admin's. Goes on with whatever asked for the check."""
     pending, client.pending = client.pending, None
-    logging_in = isinstance(pending, PendingLogin)
     key = name_key(pending.name) if isinstance(pending, PendingLogin) else client.account
-    throttle = world.registry.throttle
-    if not ok:
-        throttle.failed(f"account:{key}", world.now)
-        throttle.failed(f"address:{client.address}", world.now)
-    elif logging_in:
-        throttle.succeeded(f"account:{key}")
+    world.registry.check_answered(key, client.address, verdict)
+    ok = verdict is Verdict.RIGHT
     account = world.registry.accounts.get(key)
     if ok and account is not None and account.admin != admin:
-        account = world.registry.accounts[key] = attrs.evolve(account, admin=admin)
+        account = world.registry.put(key, attrs.evolve(account, admin=admin))
+    if verdict is Verdict.UNAVAILABLE:  # not the typist's mistake: nothing counts
+        unavailable = Refused(Problem.ACCOUNTS_UNAVAILABLE)
+        if client.phase is Phase.LOGGING_IN:
+            client.step(Step.REFUSED)
+            names.refuse(world, conn, client, unavailable, out, counts=False)
+        else:
+            client.step(Step.RESUME)
+            out.reply(conn, unavailable)
+        return
     if isinstance(pending, PendingLogin):
-        _logged_in(world, conn, client, pending.name, ok and account is not None, out)
+        _logged_in(world, conn, client, pending.name, account if ok else None, out)
         return
     client.step(Step.RESUME)
     if isinstance(pending, PendingPasswordChange) and ok:
@@ -102,8 +116,8 @@ def checked(
         client.step(Step.WAIT)
         out.add(HashPassword(conn, pending.new))
     elif isinstance(pending, PendingUnregister) and ok:
-        world.registry.accounts.pop(key, None)
-        client.account = ""
+        world.registry.remove(key)
+        client.account = client.account_id = ""
         out.add(SaveAccount(key, None))
         out.reply(conn, Done(Outcome.UNREGISTERED, name=client.name))
         _tell_rooms(world, conn, client, out)
@@ -112,10 +126,11 @@ def checked(
 
 
 def _logged_in(
-    world: World, conn: ConnId, client: Client, name: str, ok: bool, out: Outputs
+    world: World, conn: ConnId, client: Client, name: str, account: Account | None, out: Outputs
 ) -> None:
+    """The password for the account ``name`` was checked: ``account`` if it was right."""
     naming = client.phase is Phase.LOGGING_IN
-    if not ok:
+    if account is None:
         wrong = Refused(Problem.WRONG_PASSWORD_FOR, name=name)
         if naming:
             client.step(Step.REFUSED)
@@ -134,7 +149,7 @@ def _logged_in(
             client.step(Step.RESUME)
             out.reply(conn, problem)
         return
-    client.account = name_key(name)
+    client.account, client.account_id = name_key(name), account.id
     out.reply(conn, Done(Outcome.LOGGED_IN, name=client.name))
     if naming:
         names.registered(world, conn, client, out)
@@ -161,16 +176,18 @@ def hashed(world: World, conn: ConnId, client: Client, hashed: str, out: Outputs
     accounts = world.registry.accounts
     if isinstance(pending, PendingRegister):
         key = name_key(client.name)
-        if key in accounts:
+        if world.registry.like(client.name) not in (None, key) or key in accounts:
             out.reply(conn, Refused(Problem.REGISTERED_MEANWHILE, name=client.name))
         else:
-            account = accounts[key] = Account(client.name, hashed)
-            client.account = key
+            made = Account(client.name, hashed, id=world.new_account_id())
+            account = world.registry.put(key, made)
+            client.account, client.account_id = key, account.id
+            world.registry.known_from(key, client.address)
             out.add(SaveAccount(key, account))
             out.reply(conn, Done(Outcome.REGISTERED, name=client.name))
             _tell_rooms(world, conn, client, out)
     elif (current := accounts.get(client.account)) is not None:  # PendingRehash
-        changed = accounts[client.account] = attrs.evolve(current, hash=hashed)
+        changed = world.registry.put(client.account, attrs.evolve(current, hash=hashed))
         out.add(SaveAccount(client.account, changed))
         out.reply(conn, Done(Outcome.PASSWORD_CHANGED))
 
@@ -197,12 +214,12 @@ def change_password(
 ) -> None:
     if not client.account:
         out.reply(conn, Refused(Problem.NOT_LOGGED_IN))
-    elif problem := check_password(intent.new):
+    elif problem := check_password(intent.new) or _throttled(world, client.account, client):
         out.reply(conn, problem)
     else:
         client.pending = PendingPasswordChange(intent.new)
         client.step(Step.WAIT)
-        out.add(CheckPassword(conn, client.account, intent.old))
+        _check(world, conn, client, client.account, intent.old, out)
 
 
 def unregister(
@@ -210,7 +227,9 @@ def unregister(
 ) -> None:
     if not client.account:
         out.reply(conn, Refused(Problem.NOT_LOGGED_IN))
+    elif problem := _throttled(world, client.account, client):
+        out.reply(conn, problem)
     else:
         client.pending = PendingUnregister()
         client.step(Step.WAIT)
-        out.add(CheckPassword(conn, client.account, intent.password))
+        _check(world, conn, client, client.account, intent.password, out)

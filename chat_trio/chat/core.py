@@ -42,9 +42,10 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.registry import Account, Ban
+from chat_trio.chat.registry import Account, Ban, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
-from chat_trio.chat.world import Client, World, name_key
+from chat_trio.chat.vocabulary import look, name_key
+from chat_trio.chat.world import Client, World
 
 Handler = Callable[[World, ConnId, Client, Any, Outputs], None]
 
@@ -216,12 +217,12 @@ class Chat(World):
         rooms.history_loaded(self, conn, client, room, out)
 
     def password_checked(
-        self, conn: ConnId, ok: bool, admin: bool, now: float, out: Outputs
+        self, conn: ConnId, verdict: Verdict, admin: bool, now: float, out: Outputs
     ) -> None:
-        """The answer to ``CheckPassword``: was it right, and is the account (as stored) an
-        admin's."""
+        """The answer to ``CheckPassword`` (right, wrong, or not checked: storage is
+        down), and whether the account (as stored) is an admin's."""
         if (client := self._answered(conn, now)) is not None:
-            accounts.checked(self, conn, client, ok, admin, out)
+            accounts.checked(self, conn, client, verdict, admin, out)
 
     def password_hashed(self, conn: ConnId, hashed: str, now: float, out: Outputs) -> None:
         """The answer to ``HashPassword``: store the account it was for."""
@@ -247,23 +248,23 @@ class Chat(World):
 
     def load_accounts(self, accounts: Iterable[Account], bans: Iterable[Ban]) -> None:
         """Before serving: the accounts and bans storage holds."""
-        self.registry.accounts = {name_key(a.name): a for a in accounts}
+        self.registry.load(accounts)
         self.registry.bans = {(b.kind, b.key): b for b in bans}
 
     def account_changed(self, key: str, account: Account | None) -> None:
         """The operator changed the account ``key`` while the server runs (None: deleted).
         A promotion or demotion counts at once: ``is_admin`` reads the account each time."""
         if account is None:
-            self.registry.accounts.pop(key, None)
+            self.registry.remove(key)
         else:
-            self.registry.accounts[key] = account
+            self.registry.put(key, account)
 
     def disconnect(self, conn: ConnId, reason: Reason, out: Outputs) -> None:
         """``conn`` is gone (for ``reason``): free its name and tell each of its rooms once."""
         client = self.clients.pop(conn, None)
         if client is None or not client.name:
             return
-        del self.names[name_key(client.name)]
+        del self.names[look(client.name)]
         for key in client.rooms:
             room = self.rooms[key]
             del room.members[conn]

@@ -240,8 +240,12 @@ class Entry:
     name: str  #: who did it
     text: str = ""  #: what was said; the topic; the new name (NICK); why (LEFT)
     target: str = ""  #: the receiver of a private message
-    account: str = ""  #: of a private message: the sender's account key ("": a guest)
-    target_account: str = ""  #: of a private message: the receiver's account key
+    # Of a private message, who sent and received it (whose it is): the connections,
+    # and their accounts' ids ("": a guest). Never the names, which others take next.
+    session: str = ""
+    target_session: str = ""
+    account: str = ""
+    target_account: str = ""
 
 
 @attrs.frozen
@@ -278,6 +282,7 @@ class Refused:
     naming: bool = False  #: it happened while choosing a first name
     final: bool = False  #: too many bad names: the connection closes after this
     still: str = ""  #: a rename was refused: the name kept
+    like: str = ""  #: the name (of someone online, or an account's) that ``name`` looks like
 
 
 @attrs.frozen

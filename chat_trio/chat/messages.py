@@ -5,10 +5,12 @@ Rules:
 1. A line said in a room goes to every other member, never back to its sender, and into
    the room's history (and its recent memory, replayed to whoever joins next).
 2. A private message reaches its receiver and is confirmed to its sender; both are told
-   the other's name as it is now. It is recorded with both names.
+   the other's name as it is now. It is recorded with both names, and whose it is: both
+   connections (``World.session``) and both accounts' ids.
 3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
-   of a room, at most ``HISTORY_MAX``; or the private messages with someone, since the
-   asker connected.
+   of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
+   found by identity, never by a name that someone else may hold next: this
+   connection's, and all of its account's.
 
 This module never imports trio and never awaits.
 """
@@ -28,14 +30,13 @@ from chat_trio.chat.events import (
     Unheard,
     Whois,
 )
-from chat_trio.chat.names import NAME_MAX, check_name
+from chat_trio.chat.names import check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.rooms import check_room, spelled
-from chat_trio.chat.world import Client, World, name_key
+from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, look, name_key
+from chat_trio.chat.world import Client, World
 
-HISTORY_MAX = 500  #: a history request answers at most this many lines
-AWAY_MAX = 300  #: characters of an away message kept
 HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
 
 
@@ -66,7 +67,7 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
 def send_private(
     world: World, conn: ConnId, client: Client, intent: i.SendPrivate, out: Outputs
 ) -> None:
-    target = world.names.get(name_key(intent.name))
+    target = world.names.get(look(intent.name))
     if target is None:
         out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.name[:NAME_MAX]))
         return
@@ -80,13 +81,13 @@ def send_private(
     out.reply(conn, Private(peer, text, incoming=False, action=action, away=receiver.away))
     said = f"* {client.name} {text}" if action else text
     out.record(
-        Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, client.account,
-              receiver.account)
+        Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, world.session(conn),
+              world.session(target), client.account_id, receiver.account_id)
     )  # fmt: skip
 
 
 def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: Outputs) -> None:
-    target = conn if intent.name is None else world.names.get(name_key(intent.name))
+    target = conn if intent.name is None else world.names.get(look(intent.name))
     if target is None:
         out.reply(conn, Refused(Problem.NO_SUCH_USER, name=(intent.name or "")[:NAME_MAX]))
         return
@@ -121,20 +122,23 @@ def read_history(
             out.reply(conn, Refused(Problem.NOT_A_NAME, name=intent.peer[:NAME_MAX]))
             return
         peer_key = name_key(intent.peer)
-        online = world.clients.get(world.names.get(peer_key, -1))
-        peer_account = online.account if online is not None else ""
-        if not peer_account and peer_key in world.registry.accounts:
-            peer_account = peer_key
+        peer = world.names.get(look(intent.peer))
+        online = world.clients[peer] if peer is not None else None
+        peer_account = online.account_id if online is not None else ""
+        if not peer_account and (account := world.registry.accounts.get(peer_key)):
+            peer_account = account.id
         out.add(
             QueryHistory(
-                conn, limit, name=client.name, peer=intent.peer, since=client.since,
-                names=(name_key(client.name), *client.former), account=client.account,
-                peer_names=(peer_key, *(online.former if online is not None else ())),
+                conn, limit, peer=intent.peer, session=world.session(conn),
+                account=client.account_id, peer_key=peer_key,
+                peer_session=world.session(peer) if peer is not None else "",
                 peer_account=peer_account,
             )
         )  # fmt: skip
         return
     problem = check_room(intent.room)
+    if problem is None and name_key(intent.room) not in client.rooms:
+        problem = Refused(Problem.NOT_IN_ROOM, room=intent.room)  # a room's lines are its members'
     if problem is not None:
         out.reply(conn, problem)
         return

@@ -9,6 +9,7 @@ Rules:
 3. ``Ban`` names an address, an account (banning the account, wherever it logs in from),
    or a guest who is online (banning the guest's address). Whoever matches is thrown out
    at once; bans outlive restarts (``SaveBan``).
+4. A reason is kept to ``REASON_MAX`` characters (and is one line, as every text is).
 
 This module never imports trio and never awaits.
 """
@@ -21,11 +22,11 @@ import math
 from chat_trio.chat import intents as i
 from chat_trio.chat import registry
 from chat_trio.chat.events import ConnId, Done, Reason, Refused
-from chat_trio.chat.names import NAME_MAX
 from chat_trio.chat.outputs import Outputs, SaveBan
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.state import Phase, Step
-from chat_trio.chat.world import Client, World, name_key
+from chat_trio.chat.vocabulary import NAME_MAX, REASON_MAX, look, name_key
+from chat_trio.chat.world import Client, World
 
 _SHOWN = 64  #: characters of an unknown target shown back
 BAN_LONGEST = 10 * 365 * 86400.0
@@ -43,12 +44,13 @@ def _admin(world: World, conn: ConnId, client: Client, command: str, out: Output
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
     if not _admin(world, conn, client, "kick", out):
         return
-    target = world.names.get(name_key(intent.name))
+    target = world.names.get(look(intent.name))
     if target is None:
         out.reply(conn, Refused(Problem.NO_SUCH_USER, name=intent.name[:NAME_MAX]))
         return
     out.reply(conn, Done(Outcome.KICKED, name=world.clients[target].name))
-    throw_out(world, target, Outcome.KICKED_YOU, client.name, intent.reason, Reason.KICKED, out)
+    reason = intent.reason[:REASON_MAX]
+    throw_out(world, target, Outcome.KICKED_YOU, client.name, reason, Reason.KICKED, out)
 
 
 def throw_out(
@@ -75,7 +77,7 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.Ban, out: Outputs)
     kind, key, shown = target
     guest = shown if kind == "address" else ""  # so that /unban Carol finds it again
     until = world.clock() + intent.seconds if intent.seconds <= BAN_LONGEST else math.inf
-    entry = registry.Ban(kind, key, until, intent.reason, client.name, guest)
+    entry = registry.Ban(kind, key, until, intent.reason[:REASON_MAX], client.name, guest)
     world.registry.bans[(kind, key)] = entry
     out.add(SaveBan(kind, key, entry))
     out.reply(conn, Done(Outcome.BANNED, name=shown, kind=kind, key=key, until=entry.until))
@@ -96,7 +98,7 @@ def _ban_target(world: World, word: str) -> tuple[str, str, str] | None:
     key = name_key(word)
     if key in world.registry.accounts:
         return "account", key, world.registry.accounts[key].name
-    online = world.names.get(key)
+    online = world.names.get(look(word))
     if online is not None and world.clients[online].address:
         who = world.clients[online]
         return "address", who.address, who.name

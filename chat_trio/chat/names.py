@@ -2,12 +2,14 @@
 
 Rules:
 
-1. Usernames are 1-32 ASCII letters, digits, ``_`` or ``-``, starting with a letter, so
-   no two names look alike (``Rules.unicode_names`` allows every script, look-alikes
-   too). They are unique regardless of case (``name_key``) and claimed in the same call
-   that checks them (no await in between: two racing clients, exactly one wins).
-   Reserved names are refused; a registered name is taken only by logging in to it.
-   A rename follows the same rules, and is the same on every door.
+1. Usernames are 1-32 ASCII letters, digits, ``_`` or ``-``, starting with a letter
+   (``Rules.unicode_names`` allows every script, look-alikes too). No two users online
+   have names that look alike, whatever the case ("AIice", "A1ice" and "alice" are
+   Alice's: ``vocabulary.look``), and nobody but its owner takes a name that looks like
+   a registered one. A name is claimed in the same call that checks it (no await in
+   between: two racing clients, exactly one wins). Reserved names and the network's
+   service names (``NickServ`` ...) are refused. A rename follows the same rules, and is
+   the same on every door.
 2. A refused first name is explained and asked for again; the ``Rules.name_attempts``-th
    bad one (an empty one does not count) closes the connection.
 3. Registering puts the user in ``#lobby`` (on every door), without a join notice of its
@@ -29,9 +31,9 @@ from chat_trio.chat.events import AskName, ConnId, Kind, NickChanged, Reason, Re
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase, Step
-from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, LOBBY, Client, World, name_key
+from chat_trio.chat.vocabulary import LOBBY, NAME_MAX, SERVICES, look, name_key
+from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Client, World
 
-NAME_MAX = 32
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 
 
@@ -61,7 +63,7 @@ def check_name(
             bad = next(c for c in name if not (c.isascii() and (c.isalnum() or c in "_-")))
     if bad is not None:
         return Refused(Problem.NAME_CHAR, char=bad, name=name)
-    if name_key(name) in reserved:
+    if name_key(name) in reserved or name_key(name) in SERVICES:
         return Refused(Problem.NAME_RESERVED, name=name)
     return None
 
@@ -75,19 +77,26 @@ def claim(
     if rules.unicode_names:
         name = unicodedata.normalize("NFC", name)
     problem = check_name(name, rules.reserved_names, unicode=rules.unicode_names)
-    key = name_key(name)
-    if problem is None and world.names.get(key, conn) != conn:
-        problem = Refused(Problem.NAME_TAKEN, name=name)
-    registered = key in world.registry.accounts and not owner and client.account != key
-    if problem is None and registered:
-        naming = client.phase is Phase.NAMING
-        problem = Refused(Problem.NAME_REGISTERED, name=name, naming=naming)
-    if problem is None:
-        if client.name:
-            del world.names[name_key(client.name)]
-        client.name = name
-        world.names[key] = conn
-    return problem
+    if problem is not None:
+        return problem
+    key, seen = name_key(name), look(name)
+    holder = world.names.get(seen, conn)
+    if holder != conn:
+        other = world.clients[holder].name
+        if name_key(other) == key:
+            return Refused(Problem.NAME_TAKEN, name=name)
+        return Refused(Problem.NAME_LOOKALIKE, name=name, like=other)
+    account = world.registry.like(name)
+    if account is not None and not owner and client.account != account:
+        if account == key:
+            return Refused(Problem.NAME_REGISTERED, name=name, naming=client.phase is Phase.NAMING)
+        like = world.registry.accounts[account].name
+        return Refused(Problem.NAME_LOOKALIKE, name=name, like=like)
+    if client.name:
+        del world.names[look(client.name)]
+    client.name = name
+    world.names[seen] = conn
+    return None
 
 
 def choose(world: World, conn: ConnId, client: Client, intent: i.ChooseName, out: Outputs) -> None:
@@ -133,8 +142,6 @@ def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Ou
 
 def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) -> None:
     """Tell ``conn`` and its rooms that ``old`` is now ``client.name``."""
-    if name_key(old) not in client.former:  # its private history is still its own
-        client.former = (*client.former, name_key(old))
     out.reply(conn, NickChanged(old, client.name))
     for key in client.rooms:
         room = world.rooms[key].memory.name

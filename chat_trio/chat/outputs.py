@@ -85,29 +85,30 @@ class LoadHistory:
 class QueryHistory:
     """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` (``before``,
     ``after``: the last older, or the first newer, than that Unix time) or, when ``peer``
-    is set, the private messages between the asker and ``peer``: those under the asker's
-    ``names`` since ``since`` (a guest's name is not owned), and those of its ``account``
-    whenever they were sent."""
+    is set, the private messages between the asker and ``peer``.
+
+    The asker's private messages are found by identity, never by name: those of its
+    ``session`` (this connection), and, when it is logged in, all of its ``account``'s.
+    The peer is whoever had the name ``peer_key`` then, or its session or account now."""
 
     conn: ConnId
     limit: int
     room: str = ""
-    name: str = ""
-    peer: str = ""
-    since: float = 0.0
+    peer: str = ""  #: as the asker typed it
     before: float | None = None
     after: float | None = None
-    names: tuple[str, ...] = ()  #: private: the asker's name keys, this connection
-    account: str = ""  #: private: the asker's account key: all its messages, from any time
-    peer_names: tuple[str, ...] = ()  #: private: the peer's name keys (now, and if online,
-    #: its earlier ones)
-    peer_account: str = ""  #: private: the peer's account key, if it has one
+    session: str = ""  #: private: the asker's connection
+    account: str = ""  #: private: the asker's account id ("": a guest)
+    peer_key: str = ""  #: private: name_key of the peer
+    peer_session: str = ""  #: private: the peer's connection, if it is online
+    peer_account: str = ""  #: private: the peer's account id, if it has one
 
 
 @attrs.frozen
 class CheckPassword:
     """Check ``password`` against the stored account ``key`` (in a worker thread), then call
-    ``Chat.password_checked``. The core handles nothing else from ``conn`` meanwhile."""
+    ``Chat.password_checked`` with a ``registry.Verdict``. The core handles nothing else from
+    ``conn`` meanwhile."""
 
     conn: ConnId
     key: str  #: name_key of the account

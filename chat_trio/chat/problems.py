@@ -27,6 +27,7 @@ class Problem(enum.Enum):
     NAME_RESERVED = "name-reserved"  #: name
     NAME_TAKEN = "name-taken"  #: name
     NAME_REGISTERED = "name-registered"  #: name; ``naming``: asked while choosing a first name
+    NAME_LOOKALIKE = "name-lookalike"  #: name; like: the name online or registered it looks like
     NOT_A_NAME = "not-a-name"  #: name (in a history request)
     NAME_UNCHANGED = "name-unchanged"  #: name: a rename to the name one has (same case)
     # Accounts
@@ -38,6 +39,7 @@ class Problem(enum.Enum):
     WRONG_PASSWORD = "wrong-password"  #: changing or deleting an account
     BAD_PASSWORD = "bad-password"  #: length limits in ``length`` (min) and ``limit`` (max)
     NO_ACCOUNTS = "no-accounts"  #: the server runs without a database
+    ACCOUNTS_UNAVAILABLE = "accounts-unavailable"  #: a password could not be checked now
     ALREADY_REGISTERED = "already-registered"  #: name
     REGISTERED_MEANWHILE = "registered-meanwhile"  #: name
     NOT_LOGGED_IN = "not-logged-in"

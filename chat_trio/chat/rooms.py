@@ -40,10 +40,9 @@ from chat_trio.chat.events import (
 from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Step
-from chat_trio.chat.world import Client, Memory, Room, World, name_key
+from chat_trio.chat.vocabulary import ROOM_MAX, TOPIC_MAX, name_key
+from chat_trio.chat.world import Client, Memory, Room, World
 
-ROOM_MAX = 32  #: characters after the "#"
-TOPIC_MAX = 300  #: characters in a topic
 _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
 
 

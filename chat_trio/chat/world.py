@@ -7,8 +7,9 @@ it; ``core.Chat`` is the world plus the calls the I/O layer makes.
 
 Invariants:
 
-1. ``names`` maps ``name_key(client.name)`` to the connection of every client that has a
-   name (CHATTING or BUSY, and CLOSING until ``disconnect``), and nothing else.
+1. ``names`` maps ``look(client.name)`` to the connection of every client that has a
+   name (CHATTING or BUSY, and CLOSING until ``disconnect``), and nothing else: no two
+   users online have names that look alike (vocabulary.look).
 2. A room is in ``rooms`` while it has members (``#lobby`` always); its ``Memory`` (name
    as first spelled, topic, recent conversation) then moves to ``remembered``, of which
    the ``ROOMS_REMEMBERED`` most recently emptied are kept.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import math
 import time
-import unicodedata
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
@@ -32,8 +32,8 @@ from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
+from chat_trio.chat.vocabulary import LOBBY, name_key
 
-LOBBY = "#lobby"
 DEFAULT_RESERVED_NAMES = frozenset(
     {"admin", "server", "system", "root", "operator", "moderator", "chat-trio"}
 )
@@ -61,14 +61,6 @@ class Rules:
     flood_queue: int = 100
     """Lines that may wait under flood control; one more disconnects. At five times the
     rate this fills after about 10 s: (10 lines/s - 2 drained) x 12.5 s, after the burst."""
-
-
-def name_key(name: str) -> str:
-    """What two names must differ in to be different users: case and compatibility forms
-    (fullwidth "\\uff21\\uff2c\\uff29\\uff23\\uff25" is "alice") do not count."""
-    if name.isascii():  # every room name and most usernames: NFKC changes nothing there
-        return name.lower()
-    return unicodedata.normalize("NFKC", name).casefold()
 
 
 @attrs.define
@@ -120,7 +112,7 @@ class Client:
     warned: bool = False  #: told to slow down since the held intents last ran out
     address: str = ""  #: the client's IP address, for throttling and bans
     account: str = ""  #: name_key of the account it is logged in to
-    former: tuple[str, ...] = ()  #: name_keys it had before, this connection (private history)
+    account_id: str = ""  #: that account's id (what its private messages are stored under)
     pending: Pending | None = None  #: what a password check or hash is for
     away: str = ""  #: why it is away ("": it is not)
 
@@ -155,6 +147,9 @@ class World:
         monotonic clock for deadlines.
       stored: True when history is kept in storage the I/O layer can ``LoadHistory``
         from; False: history lives only in memory.
+      instance: what tells this run of the server from every other one that used the
+        same storage (default: the start time in microseconds): a connection's identity
+        in stored history (``session``) and the ids of accounts made here start with it.
     """
 
     def __init__(
@@ -163,12 +158,15 @@ class World:
         *,
         clock: Callable[[], float] = time.time,
         stored: bool = False,
+        instance: str = "",
     ) -> None:
         self.rules = rules or Rules()
         self.clock = clock
         self.stored = stored
+        self.instance = instance or f"{int(clock() * 1e6):x}"
+        self._accounts_made = 0
         self.clients: dict[ConnId, Client] = {}
-        self.names: dict[str, ConnId] = {}  # name_key(name) -> its connection
+        self.names: dict[str, ConnId] = {}  # look(name) -> its connection
         self.rooms: dict[str, Room] = {}  # room key -> a room with members (and #lobby)
         self.remembered: OrderedDict[str, Memory] = OrderedDict()  # emptied rooms
         self.rooms[name_key(LOBBY)] = Room(self.memory(LOBBY))
@@ -201,6 +199,17 @@ class World:
         if not room.members and room.memory.name != LOBBY:
             del self.rooms[key]
             self.remember(key, room.memory)
+
+    def session(self, conn: ConnId) -> str:
+        """``conn``'s identity in stored history: no other connection, of this run or any
+        other, ever has it."""
+        return f"{self.instance}.{conn}"
+
+    def new_account_id(self) -> str:
+        """An id for an account made now (the operator's ``chat-trio user add`` makes its
+        own, of another form)."""
+        self._accounts_made += 1
+        return f"{self.instance}-{self._accounts_made}"
 
     def account_name(self, client: Client) -> str:
         """The account ``client`` is logged in to, as spelled ("" for a guest)."""

@@ -46,6 +46,7 @@ from chat_trio.chat.outputs import (
     SaveBan,
 )
 from chat_trio.chat.problems import Problem
+from chat_trio.chat.registry import Verdict
 from chat_trio.chat.state import Phase
 from chat_trio.delivery import audit
 from chat_trio.delivery.effects import carry_out, follow_views
@@ -110,8 +111,8 @@ async def perform(
         elif isinstance(output, QueryHistory):
             hub.send(output.conn, door.render([await _answer(output, chat, store)]))
         elif isinstance(output, CheckPassword):
-            ok, admin = await _check(output, services)
-            chat.password_checked(output.conn, ok, admin, trio.current_time(), answer)
+            verdict, admin = await _check(output, services)
+            chat.password_checked(output.conn, verdict, admin, trio.current_time(), answer)
         elif isinstance(output, HashPassword):
             assert services.passwords is not None  # the rules register only with storage
             hashed = await services.passwords.hash(output.password)
@@ -171,20 +172,21 @@ async def pump(
             return closing
 
 
-async def _check(request: CheckPassword, services: Services) -> tuple[bool, bool]:
-    """(is the password right, is the account an admin), from the account as stored now."""
+async def _check(request: CheckPassword, services: Services) -> tuple[Verdict, bool]:
+    """(the verdict, is the account an admin), from the account as stored now. A storage
+    error is no verdict on the password (``UNAVAILABLE``): an outage is not a guess."""
     if services.store is None or services.passwords is None:
-        return False, False
+        return Verdict.UNAVAILABLE, False
     try:
         account = await services.store.read(database.account, request.key)
     except sqlite3.Error as exc:
         log.error("account-read-failed error=%r", str(exc))
-        return False, False
+        return Verdict.UNAVAILABLE, False
     if account is None:
-        return False, False
+        return Verdict.WRONG, False
     ok = await services.passwords.verify(account.hash, request.password)
     log.info("password-check account=%s ok=%s", account.name, ok)  # never the password
-    return ok, account.admin
+    return Verdict.RIGHT if ok else Verdict.WRONG, account.admin
 
 
 async def _save(change: SaveAccount | SaveBan | NoteLogin, store: Store | None) -> None:
@@ -217,8 +219,8 @@ async def _answer(query: QueryHistory, chat: Chat, store: Store | None) -> Event
     try:
         if query.peer:
             entries = await store.read(
-                database.private_history, query.names, query.account, query.peer_names,
-                query.peer_account, query.since, query.limit,
+                database.private_history, query.session, query.account, query.peer_key,
+                query.peer_session, query.peer_account, query.limit,
             )  # fmt: skip
         else:
             entries = await store.read(

@@ -19,12 +19,13 @@ from collections.abc import Iterable, Sequence
 from chat_trio.chat import words
 from chat_trio.chat.events import CONVERSATION, Entry, Kind
 from chat_trio.chat.registry import Account, Ban
-from chat_trio.chat.world import name_key
+from chat_trio.chat.vocabulary import name_key
 
 log = logging.getLogger("chat_trio.storage")
 
-SCHEMA_VERSION = 3  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
-# when accounts were made and last logged in, private messages' accounts
+SCHEMA_VERSION = 4  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
+# when accounts were made and last logged in, private messages' accounts; 4: accounts'
+# ids, and private messages stored by whose they are (connections and account ids)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -38,8 +39,10 @@ CREATE TABLE IF NOT EXISTS history (
     text TEXT NOT NULL,
     target TEXT NOT NULL,          -- a private message's receiver; '' otherwise
     target_key TEXT NOT NULL,
-    account TEXT NOT NULL DEFAULT '',        -- a private message's sender's account key
-    target_account TEXT NOT NULL DEFAULT ''  -- its receiver's ('' for a guest)
+    account TEXT NOT NULL DEFAULT '',        -- a private message's sender's account id
+    target_account TEXT NOT NULL DEFAULT '', -- its receiver's ('' for a guest)
+    session TEXT NOT NULL DEFAULT '',        -- the sender's connection (World.session)
+    target_session TEXT NOT NULL DEFAULT ''  -- the receiver's
 );
 CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
 CREATE INDEX IF NOT EXISTS history_private ON history (name_key, target_key, id)
@@ -50,7 +53,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     hash TEXT NOT NULL,            -- argon2id, with its parameters and salt
     admin INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL DEFAULT 0,     -- Unix time; 0: before schema 3
-    last_login REAL NOT NULL DEFAULT 0   -- Unix time; 0: never
+    last_login REAL NOT NULL DEFAULT 0,  -- Unix time; 0: never
+    id TEXT NOT NULL DEFAULT ''          -- never another account's, even of the same name
 );
 CREATE TABLE IF NOT EXISTS bans (
     kind TEXT NOT NULL,            -- 'account' or 'address'
@@ -111,7 +115,12 @@ def connect(path: str) -> sqlite3.Connection:
         _add_column(db, "history", "target_account", "TEXT NOT NULL DEFAULT ''")
         _add_column(db, "accounts", "created", "REAL NOT NULL DEFAULT 0")
         _add_column(db, "accounts", "last_login", "REAL NOT NULL DEFAULT 0")
+        _add_column(db, "accounts", "id", "TEXT NOT NULL DEFAULT ''")
+        _add_column(db, "history", "session", "TEXT NOT NULL DEFAULT ''")
+        _add_column(db, "history", "target_session", "TEXT NOT NULL DEFAULT ''")
         db.executescript(_SCHEMA)
+        if version < 4:
+            _give_accounts_ids(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except sqlite3.DatabaseError as exc:
         db.close()
@@ -127,6 +136,21 @@ def _add_column(db: sqlite3.Connection, table: str, column: str, declared: str) 
     columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
     if columns and column not in columns:
         db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declared}")
+
+
+def _give_accounts_ids(db: sqlite3.Connection) -> None:
+    """Schema 4: every account gets an id, and the private messages stored under an
+    account's name key are stored under its id, if the account existed when they were
+    sent (an account deleted and made again by someone else does not get the first one's
+    messages; those of accounts made before schema 3, whose date is unknown, do)."""
+    with _transaction(db):
+        db.execute("UPDATE accounts SET id = lower(hex(randomblob(8))) WHERE id = ''")
+        for column in ("account", "target_account"):
+            db.execute(
+                f"UPDATE history SET {column} = coalesce((SELECT a.id FROM accounts a"
+                f" WHERE a.name_key = history.{column} AND a.created <= history.time), '')"
+                f" WHERE kind = 'pm' AND {column} != ''"
+            )
 
 
 def _create_private(path: str) -> None:
@@ -170,13 +194,16 @@ def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
             key(e.target),
             e.account,
             e.target_account,
+            e.session,
+            e.target_session,
         )
         for e in entries
     ]
     with _transaction(db):
         db.executemany(
             "INSERT INTO history (time, kind, room, room_key, name, name_key, text, target,"
-            " target_key, account, target_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " target_key, account, target_account, session, target_session)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -230,40 +257,39 @@ def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[En
 
 def private_history(
     db: sqlite3.Connection,
-    names: Sequence[str],
+    session: str,
     account: str,
-    peer_names: Sequence[str],
+    peer_key: str,
+    peer_session: str,
     peer_account: str,
-    since: float,
     limit: int,
 ) -> list[Entry]:
-    """The last ``limit`` private messages between the asker and a peer. The asker's are
-    those under one of its ``names`` (name keys) since ``since``, and, when it has an
-    ``account``, all of that account's; the peer's, those under one of ``peer_names`` or
-    of its ``peer_account``."""
+    """The last ``limit`` private messages between the asker and a peer.
 
-    def side(column: str, keys: Sequence[str], owner: str, time_bound: bool) -> str:
-        by_name = f"{column}_key IN ({','.join('?' * len(keys))})"
-        if time_bound:
-            by_name = f"({by_name} AND time >= ?)"
-        by_account = f" OR {'' if column == 'name' else 'target_'}account = ?" if owner else ""
-        return f"({by_name}{by_account})"
+    The asker's side is found by identity only: its connection ``session``, and its
+    ``account`` id if it has one. The peer's side is whoever had the name ``peer_key``
+    when the message was sent, or the peer's ``peer_session`` or ``peer_account`` (so
+    that a peer's renames are followed). A row matches only where the asker is one of
+    its two ends, so nobody reads a message that was not theirs.
+    """
 
-    def args(keys: Sequence[str], owner: str, time_bound: bool) -> list[object]:
-        return [*keys, *([since] if time_bound else []), *([owner] if owner else [])]
+    def either(columns: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, list[str]]:
+        """``column = value OR ...`` for the values that are set (an empty one would
+        match every guest's row)."""
+        pairs = [(c, v) for c, v in zip(columns, values, strict=True) if v]
+        return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
 
-    me_sent, me_got = side("name", names, account, True), side("target", names, account, True)
-    peer_got = side("target", peer_names, peer_account, False)
-    peer_sent = side("name", peer_names, peer_account, False)
+    me_sent, me_sent_args = either(("session", "account"), (session, account))
+    me_got, me_got_args = either(("target_session", "target_account"), (session, account))
+    peer = (peer_key, peer_session, peer_account)
+    peer_got, peer_got_args = either(("target_key", "target_session", "target_account"), peer)
+    peer_sent, peer_sent_args = either(("name_key", "session", "account"), peer)
     query = (
         "SELECT time, kind, room, name, text, target FROM history WHERE kind = 'pm'"
         f" AND (({me_sent} AND {peer_got}) OR ({peer_sent} AND {me_got}))"
         " ORDER BY id DESC LIMIT ?"
     )
-    params = [
-        *args(names, account, True), *args(peer_names, peer_account, False),
-        *args(peer_names, peer_account, False), *args(names, account, True), limit,
-    ]  # fmt: skip
+    params = [*me_sent_args, *peer_got_args, *peer_sent_args, *me_got_args, limit]
     return [_entry(row) for row in reversed(db.execute(query, params).fetchall())]
 
 
@@ -290,14 +316,16 @@ def prune(db: sqlite3.Connection, before: float | None, rows_per_room: int | Non
 
 def accounts(db: sqlite3.Connection) -> list[Account]:
     """Every account."""
-    rows = db.execute("SELECT name, hash, admin FROM accounts").fetchall()
-    return [Account(name, hashed, bool(admin)) for name, hashed, admin in rows]
+    rows = db.execute("SELECT name, hash, admin, id FROM accounts").fetchall()
+    return [Account(name, hashed, bool(admin), id) for name, hashed, admin, id in rows]
 
 
 def account(db: sqlite3.Connection, key: str) -> Account | None:
     """The account whose name has ``name_key`` ``key``, if there is one."""
-    row = db.execute("SELECT name, hash, admin FROM accounts WHERE name_key = ?", (key,)).fetchone()
-    return Account(row[0], row[1], bool(row[2])) if row else None
+    row = db.execute(
+        "SELECT name, hash, admin, id FROM accounts WHERE name_key = ?", (key,)
+    ).fetchone()
+    return Account(row[0], row[1], bool(row[2]), row[3]) if row else None
 
 
 def save_account(db: sqlite3.Connection, key: str, account: Account | None) -> None:
@@ -307,11 +335,11 @@ def save_account(db: sqlite3.Connection, key: str, account: Account | None) -> N
             db.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
         else:
             db.execute(
-                "INSERT INTO accounts (name_key, name, hash, admin, created)"
-                " VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO accounts (name_key, name, hash, admin, created, id)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (name_key) DO UPDATE SET name = excluded.name,"
-                " hash = excluded.hash, admin = excluded.admin",
-                (key, account.name, account.hash, int(account.admin), time.time()),
+                " hash = excluded.hash, admin = excluded.admin, id = excluded.id",
+                (key, account.name, account.hash, int(account.admin), time.time(), account.id),
             )
 
 

@@ -47,10 +47,9 @@ from chat_trio.chat.events import (
     RoomLeft,
     Welcome,
 )
-from chat_trio.chat.messages import HISTORY_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.state import Phase
-from chat_trio.chat.world import name_key
+from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors import Answer, Free, Item, View, Wire
 from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
 from chat_trio.doors.irc.render import (

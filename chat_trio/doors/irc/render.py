@@ -51,10 +51,8 @@ from chat_trio.chat.events import (
     Welcome,
     Whois,
 )
-from chat_trio.chat.messages import HISTORY_MAX
-from chat_trio.chat.names import NAME_MAX
 from chat_trio.chat.problems import Outcome, Problem
-from chat_trio.chat.rooms import ROOM_MAX, TOPIC_MAX
+from chat_trio.chat.vocabulary import HISTORY_MAX, NAME_MAX, ROOM_MAX, TOPIC_MAX
 from chat_trio.doors import Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.text.render import OUTCOMES, refusal
@@ -275,6 +273,7 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NAME_RESERVED: _NICK,
     Problem.NAME_TAKEN: ("433", lambda e: (e.name,)),
     Problem.NAME_REGISTERED: ("433", lambda e: (e.name,)),
+    Problem.NAME_LOOKALIKE: ("433", lambda e: (e.name,)),
     Problem.NOT_A_NAME: ("401", lambda e: (e.name,)),
     Problem.NOT_ADMIN: ("481", lambda e: ()),
     Problem.ADDRESS_BANNED: ("465", lambda e: ()),

@@ -18,10 +18,9 @@ import attrs
 
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import Refused
-from chat_trio.chat.messages import HISTORY_MAX
 from chat_trio.chat.problems import Problem
+from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
-from chat_trio.chat.world import name_key
 
 USERS_SHOWN = 100
 """/users names at most this many, so its answer stays one readable line (and far below

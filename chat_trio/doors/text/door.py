@@ -40,7 +40,7 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase
-from chat_trio.chat.world import name_key
+from chat_trio.chat.vocabulary import name_key
 from chat_trio.doors import Answer, Item, View, own_name
 from chat_trio.doors.lines import (
     DEFAULT_MAX_LINE,

@@ -117,10 +117,15 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.NAME_RESERVED: lambda e: f'The name "{e.name}" is reserved.',
     Problem.NAME_TAKEN: lambda e: f'The name "{e.name}" is already taken; please choose another.',
     Problem.NAME_REGISTERED: _registered,
+    Problem.NAME_LOOKALIKE: lambda e: (
+        f'The name "{e.name}" looks too much like "{e.like}"; please choose another.'
+    ),
     Problem.NOT_A_NAME: lambda e: f'"{e.name}" is not a username.',
     Problem.NO_ACCOUNT: lambda e: f'There is no account "{e.name}".',
     Problem.ACCOUNT_BANNED: lambda e: f"The account {e.name} is banned {describe_until(e.until)}.",
-    Problem.LOGIN_THROTTLED: lambda e: f"Too many failed logins; try again in {_seconds(e.limit)}.",
+    Problem.LOGIN_THROTTLED: lambda e: (
+        f"Too many wrong passwords; try again in {_seconds(e.limit)}."
+    ),
     Problem.ALREADY_LOGGED_IN: lambda e: f"{e.name} is already logged in.",
     Problem.WRONG_PASSWORD_FOR: lambda e: f"Wrong password for {e.name}.",
     Problem.WRONG_PASSWORD: lambda e: "Wrong password; nothing was changed.",
@@ -128,6 +133,9 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
         f"A password must be {e.length} to {e.limit:g} characters, without spaces."
     ),
     Problem.NO_ACCOUNTS: lambda e: "This server keeps no accounts (it runs without a database).",
+    Problem.ACCOUNTS_UNAVAILABLE: lambda e: (
+        "Passwords cannot be checked right now; please try again later."
+    ),
     Problem.ALREADY_REGISTERED: lambda e: f"{e.name} is registered already; you are logged in.",
     Problem.REGISTERED_MEANWHILE: lambda e: f"{e.name} was registered meanwhile.",
     Problem.NOT_LOGGED_IN: lambda e: "You are not logged in to an account.",

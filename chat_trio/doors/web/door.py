@@ -40,7 +40,7 @@ from chat_trio.chat.events import (
     RoomLeft,
 )
 from chat_trio.chat.state import Phase
-from chat_trio.chat.world import name_key
+from chat_trio.chat.vocabulary import name_key
 from chat_trio.doors import Answer, Free, Item, View, Wire, own_name
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.text.commands import Place
