@@ -7,8 +7,9 @@
 Scenarios (issue 16, part 1, holes 2 and 3):
 
   stall        one client that never chooses a name sends one write of "/help" lines
-               (about 1 MB of answers) and then reads at 70 KB/s; meanwhile a probe pair
-               in #lobby talks (latency, loss) and newcomers register (time to "Welcome")
+               (about 1 MB of answers) and then reads at 70 KB/s through a 16 KiB
+               receive buffer; meanwhile a probe pair in #lobby talks (latency, loss)
+               and newcomers register (time to "Welcome")
   room-flood   12 registered clients flood #lobby and never read while a probe pair talks
                in #quiet: the pair's latency, and whether the 12 are cut as too slow
   answers      250 connections that never choose a name each send one write of "/help"
@@ -25,6 +26,12 @@ isolation (with flood control the 12 could only send 2 lines/s each); ``--flood-
 overrides either. With flood control on, each probe user sends a line every 0.5 s (the
 default 2 lines/s; faster lines would be delayed by flood control, not by the attack); in
 room-flood every 0.1 s. The two of a pair send half an interval apart.
+
+The stall's attacker sets a small receive buffer (``--attacker-rcvbuf``) because that is
+the stronger attack: its kernel then acknowledges in small steps, so a server that counts
+acknowledged bytes as reading sees it reading all the time. With the kernel's default
+buffer, loopback acknowledges in ~64 KB steps (one segment), about one a second at 70 KB/s,
+and such a server sees it reading only part of the time (``--attacker-rcvbuf 0``).
 
 The clients are those of benchmarks/load.py (plain non-blocking sockets on epoll), each
 group in its own process so that one group's pace (the attacker's sleeps, the flooders'
@@ -66,11 +73,15 @@ SAMPLE = 0.25
 MAX_COMMANDS = 100
 """Commands a client process obeys at most before it ends."""
 
+LONG = ("timeline",)
+"""Figures left out of the table (they are in the JSON): (seconds, RSS growth MiB, attackers
+held) every ``SAMPLE`` s."""
+
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "stall": {"attackers": 1, "duration": 20.0, "flood_control": "on"},
+    "stall": {"attackers": 1, "duration": 10.0, "flood_control": "on"},
     "room-flood": {"attackers": 12, "duration": 10.0, "flood_control": "off"},
-    "answers": {"attackers": 250, "duration": 15.0, "flood_control": "on"},
-    "answers-web": {"attackers": 10, "duration": 15.0, "flood_control": "on"},
+    "answers": {"attackers": 250, "duration": 30.0, "flood_control": "on"},
+    "answers-web": {"attackers": 10, "duration": 30.0, "flood_control": "on"},
 }
 
 
@@ -155,7 +166,7 @@ def join_pair(worker: Worker, room: str, deadline: float) -> dict[str, Any]:
     for _ in range(10):  # a line may reach the room before the other one is in it
         if all(c.received for c in pair) or time.monotonic() >= deadline:
             break
-        for listener, speaker in (pair, pair[::-1]):
+        for listener, speaker in ((pair[0], pair[1]), (pair[1], pair[0])):
             if not listener.received:
                 worker.queue(speaker, worker.line(speaker, b"m %d 0 0" % speaker.index))
         worker.pump(lambda: all(c.received for c in pair), min(deadline, time.monotonic() + 0.5))
@@ -232,11 +243,19 @@ def read_slowly(
     payload: bytes,
     rate: float,
     every: float,
+    rcvbuf: int,
     seconds: float,
 ) -> dict[str, Any]:
+    """``count`` connections send ``payload`` in one write each, then read at ``rate``
+    bytes/s each, a read every ``every`` s, until "stop" or ``seconds``: how much each read
+    and when the server closed it."""
     socks = []
     for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock = socket.socket()
+        if rcvbuf:  # before connecting: the window scale is agreed then
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
         sock.sendall(payload)
         sock.setblocking(False)
         socks.append(sock)
@@ -291,7 +310,8 @@ def flooders_main(pipe: Connection, port: int, indices: list[int], line_bytes: i
 
 
 def flood_for(worker: Worker, line_bytes: int, seconds: float) -> dict[str, Any]:
-    """Keep 64 KiB of lines queued on every flooder for ``seconds``."""
+    """Keep 64 KiB of lines queued on every flooder for ``seconds``; note when each is
+    found closed (a write failed: the server cut it)."""
     clients = list(worker.clients.values())
     chunks = {}
     for client in clients:
@@ -299,19 +319,23 @@ def flood_for(worker: Worker, line_bytes: int, seconds: float) -> dict[str, Any]
         line = worker.line(client, text + b"x" * max(1, line_bytes - len(text) - 1))
         chunks[client.index] = repeated(line, 65536)
     queued = dict.fromkeys(chunks, 0)
+    closed_at: dict[int, float] = {}
+    start = time.monotonic()
 
     def tick() -> None:
         for client in clients:
             chunk = chunks[client.index]
-            if not client.closed and len(client.outgoing) < len(chunk):
+            if client.closed:
+                closed_at.setdefault(client.index, time.monotonic() - start)
+            elif len(client.outgoing) < len(chunk):
                 worker.queue(client, chunk)
                 queued[client.index] += len(chunk)
 
-    worker.pump(lambda: False, time.monotonic() + seconds, tick)
+    worker.pump(lambda: False, start + seconds, tick)
     unsent = sum(len(c.outgoing) for c in clients)
     for client in clients:
         client.outgoing = memoryview(b"")
-    return {"sent_bytes": sum(queued.values()) - unsent}
+    return {"sent_bytes": sum(queued.values()) - unsent, "closed_at": list(closed_at.values())}
 
 
 def cut(worker: Worker, seconds: float) -> dict[str, int]:
@@ -420,6 +444,7 @@ def run_stall(args: argparse.Namespace) -> dict[str, Any]:
                 payload=payload,
                 rate=args.read_rate,
                 every=args.read_every,
+                rcvbuf=args.attacker_rcvbuf,
                 seconds=seconds,
             )
             assert reader.answer(30) == "sent"
@@ -480,7 +505,11 @@ def run_room_flood(args: argparse.Namespace) -> dict[str, Any]:
         )
         result["probe_interval_s"] = args.probe_interval
         result.update(probe_figures(report))
-        result["flood_sent_mib"] = mib(flooders.answer(flood_seconds + 60)["sent_bytes"] / 1024)
+        flood = flooders.answer(flood_seconds + 60)
+        result["flood_sent_mib"] = mib(flood["sent_bytes"] / 1024)
+        if flood["closed_at"]:  # from the flood's start, a second before the probe's
+            result["attackers_cut_from_s"] = round(min(flood["closed_at"]), 2)
+            result["attackers_cut_until_s"] = round(max(flood["closed_at"]), 2)
         result["server_peak_rss_mib"] = mib(server.memory_kib("VmHWM"))
         cuts = flooders.ask("cut", args.grace + 60, seconds=args.grace)
         result["attackers_cut_during_flood"] = cuts["during_flood"]
@@ -495,18 +524,24 @@ def run_room_flood(args: argparse.Namespace) -> dict[str, Any]:
 def memory_figures(
     samples: list[tuple[float, int, int]], rss0: int, sockets0: int, attackers: int
 ) -> dict[str, Any]:
-    """RSS growth (at its sampled peak, and at the end) and the attackers the server cut."""
+    """RSS growth (at its sampled peak, and at the end) and the attackers the server held
+    (at most, and at the end): those it accepted and has not cut."""
     peak = max(samples, key=lambda s: s[1])
-    held_end = samples[-1][2] - sockets0
-    first_cut = next((t for t, _, held in samples if held - sockets0 < attackers), None)
+    held = [count - sockets0 for _, _, count in samples]
+    first_cut = next(
+        (t for k, (t, _, _) in enumerate(samples) if k and held[k] < max(held[:k])), None
+    )
     return {
         "rss_before_mib": mib(rss0),
         "rss_growth_mib_peak": mib(peak[1] - rss0),
         "rss_peak_at_s": round(peak[0], 1),
         "rss_growth_mib_end": mib(samples[-1][1] - rss0),
         "rss_kib_per_attacker": round((peak[1] - rss0) / max(attackers, 1), 1),
-        "attackers_cut": attackers - held_end,
+        "attackers_held_max": max(held),
+        "attackers_held_end": held[-1],
+        "attackers_cut": attackers - held[-1],
         "first_cut_at_s": None if first_cut is None else round(first_cut, 1),
+        "timeline": [(round(t, 2), mib(rss - rss0), n - sockets0) for t, rss, n in samples],
     }
 
 
@@ -601,6 +636,12 @@ def main(argv: list[str] | None = None) -> int:
         "--read-every", type=float, default=0.05, help="stall: seconds between its reads"
     )
     parser.add_argument(
+        "--attacker-rcvbuf",
+        type=int,
+        default=16384,
+        help="stall: the attacker's SO_RCVBUF, bytes (0: the kernel's default)",
+    )
+    parser.add_argument(
         "--attack-bytes", type=int, default=4096, help="the one write of each attacker"
     )
     parser.add_argument("--line-bytes", type=int, default=500, help="room-flood: line size")
@@ -631,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         result = {"scenario": scenario, "server": "chat-trio", "flood_control": run.flood_control}
         result.update(SCENARIOS[scenario](run))
         results.append(result)
-    print(table(results))
+    print(table([{k: v for k, v in r.items() if k not in LONG} for r in results]))
     if args.json:
         append_json(args.json, results)
     return 0
