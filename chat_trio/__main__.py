@@ -29,7 +29,7 @@ from chat_trio.config import (
     MOTD_LINES,
     Config,
 )
-from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.delivery.outbox import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE

@@ -6,7 +6,7 @@ import attrs
 
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
-from chat_trio.delivery.hub import DEFAULT_MAX_QUEUE_BYTES
+from chat_trio.delivery.outbox import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.doors.web.door import WebSettings

@@ -10,18 +10,19 @@
                 ├── hub.run         flushes each scheduler round's deliveries
                 ├── admit           one per connection; the web door's first serves pages
                 │   └── serve_connection (each client, with its own door)
-                │       ├── _read   bytes -> door -> intents -> rules -> hub (and store)
-                │       └── _write  outbox -> socket
+                │       ├── read    bytes -> door -> rules -> effects -> hub (and store)
+                │       └── _write  outbox -> socket (only while it holds bytes)
                 └── listening (nursery) cancelled first at shutdown
                     ├── watch_accounts  applies the operator's `chat-trio user` changes
                     └── tcp.serve   accepts, starts `admit` in `clients`
                                     (one per entrance: a door on a port, plain or TLS)
 
 Shutdown, in four steps: stop accepting (cancel `listening`, and the web connections
-still on HTTP: `pages`, which are no one's chat yet); tell everyone and close
-every outbox, so each writer flushes and its session ends; give the stragglers
-``config.grace`` seconds (a deadline on `clients`), then cancel them; write the history
-still queued (within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
+still on HTTP: `pages`, which are no one's chat yet); say what flood control still holds
+(users were told "delayed, not lost"), then tell everyone and close every outbox, so each
+writer flushes and its session ends; give the stragglers ``config.grace`` seconds (a
+deadline on `clients`), then cancel them; write the history still queued (within
+``HISTORY_FLUSH_TIMEOUT``) and close the database.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ from chat_trio.chat.events import Disconnected, Reason, Refused
 from chat_trio.chat.limits import Admission
 from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.config import Config
+from chat_trio.delivery.effects import Effects
 from chat_trio.delivery.hub import Hub
-from chat_trio.delivery.session import Services, serve_connection
+from chat_trio.delivery.session import Session, serve_connection
 from chat_trio.doors import Door
 from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.text import render as text_render
@@ -59,6 +61,7 @@ from chat_trio.doors.web.site import refusal as http_refusal
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
+from chat_trio.storage.sqlite import SqliteBackend
 from chat_trio.storage.store import Store
 from chat_trio.transports import http, tcp, tls
 
@@ -185,8 +188,10 @@ async def serve(
         chat.load_accounts(accounts, await store.read(database.bans, time.time()))
         for key in sorted(config.rules.admins - {name_key(a.name) for a in accounts}):
             log.warning("admin-without-account name=%s fix='chat-trio user add %s'", key, key)
-    services = Services(store, Passwords(config.password_cost) if store else None)
     hub = Hub(config.max_queue_bytes)
+    backend = SqliteBackend(store, Passwords(config.password_cost)) if store else None
+    effects = Effects(chat, hub, backend)
+    sessions: set[Session] = set()  # every connection's, for the last look at shutdown
     conn_ids = itertools.count(1)
     admission = Admission(config.limits)
     pages: set[trio.CancelScope] = set()  # web connections still on HTTP, not chatting yet
@@ -232,10 +237,9 @@ async def serve(
                 door = entrance.door()
             if connection is not None and door is not None:
                 await serve_connection(
-                    connection, next(conn_ids), chat, hub, door, services=services,
-                    address=host, try_send=try_send, receive=receive,
-                    acked=tcp.acked_bytes(stream), peer=peer,
-                    write_timeout=config.write_timeout,
+                    connection, next(conn_ids), effects, door, address=host,
+                    try_send=try_send, receive=receive, progress=tcp.progress(stream),
+                    peer=peer, write_timeout=config.write_timeout, sessions=sessions,
                 )  # fmt: skip
         finally:
             admission.release(host)
@@ -264,6 +268,10 @@ async def serve(
                     for browsing in list(pages):  # idle keep-alive connections: not a chat
                         browsing.cancel()
                 log.info("shutdown step=announce connections=%d", hub.statistics().connections)
+                chat.lift_flood_control()  # "delayed, not lost": say what it held, first
+                for session in list(sessions):
+                    if not session.busy:
+                        session.release(trio.current_time())
                 chat.shut_down()
                 hub.shut_down([Disconnected(Reason.SHUTDOWN)])
                 clients.cancel_scope.deadline = trio.current_time() + config.grace

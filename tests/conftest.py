@@ -24,10 +24,12 @@ import trustme
 from chat_trio.chat.core import Chat
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
-from chat_trio.delivery.hub import Hub, TrySend
+from chat_trio.delivery.effects import Effects
+from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import serve_connection
 from chat_trio.doors.text.door import TextDoor
 from chat_trio.server import Listening, serve
+from chat_trio.transports import TrySend
 
 
 @asynccontextmanager
@@ -143,6 +145,7 @@ class MemoryServer:
         self.nursery = nursery
         self.chat = chat
         self.hub = hub
+        self.effects = Effects(chat, hub)
         self._ids = itertools.count(1)
 
     def attach(self, server_side: trio.abc.Stream, try_send: TrySend | None = None) -> None:
@@ -150,8 +153,7 @@ class MemoryServer:
             partial(serve_connection, try_send=try_send),
             server_side,
             next(self._ids),
-            self.chat,
-            self.hub,
+            self.effects,
             TextDoor(self.chat.rules.max_line),
         )
 

@@ -1,38 +1,31 @@
-"""Shared test helpers: byte splits, and a synchronous harness around the sans-I/O core."""
+"""Shared test helpers: byte splits, and a synchronous harness that runs the server's own
+session, interpreter and hub over the sans-I/O core, with a backend that answers at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Coroutine, Iterator, Sequence
+from typing import Any, TypeVar
 
 import argon2
 
 from chat_trio.chat.core import Chat
-from chat_trio.chat.events import ConnId, Entry, Event, History, Reason
-from chat_trio.chat.outputs import (
-    Broadcast,
-    CheckPassword,
-    Close,
-    HashPassword,
-    LoadHistory,
-    NoteLogin,
-    Output,
-    Outputs,
-    QueryHistory,
-    Record,
-    Reply,
-    SaveAccount,
-    SaveBan,
-    Subscribe,
-    Unsubscribe,
-)
-from chat_trio.chat.registry import Account, Verdict
+from chat_trio.chat.events import ConnId, Entry, Event, Reason
+from chat_trio.chat.intents import Intent, Secret
+from chat_trio.chat.outputs import Outputs, QueryHistory
+from chat_trio.chat.registry import Account, Ban, Verdict
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.chat.world import Rules
-from chat_trio.delivery.session import hand_over
-from chat_trio.doors import Door, View
+from chat_trio.delivery.effects import Effects, Step
+from chat_trio.delivery.hub import Hub
+from chat_trio.delivery.session import Session
+from chat_trio.doors import Answer, Door
 from chat_trio.doors.text.door import TextDoor
 from chat_trio.passwords import CHEAP
 from chat_trio.storage import database
+from chat_trio.storage.backend import RoomHistory
+
+T = TypeVar("T")
 
 
 def splits(data: bytes, pieces: int = 2) -> Iterator[list[bytes]]:
@@ -57,15 +50,121 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-class Harness:
-    """Drives a ``Chat`` through real doors like the session does, without trio, keeping
-    each connection's received bytes.
+def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end at once. It must never wait for anything: the harness
+    runs the server's async code without trio, with a backend that answers at once and a
+    hub that flushes every delivery as it is made."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("the session waited for something; the harness runs without trio")
 
-    Each connection gets its own door (the text door unless ``connect`` is given another);
-    broadcasts go to the room's members except the excluded one, each rendered by the view
-    its door asked for; replies are rendered by the receiver's door: the hub's semantics.
-    With ``stored``, history goes to a real SQLite database in memory, read back for
-    ``LoadHistory`` and ``QueryHistory`` as the session does.
+
+class InlineBackend:
+    """``storage.backend.Backend`` over the server's own SQL (a SQLite database in
+    memory) on the caller's thread, with argon2 at its cheapest: every answer is there at
+    once. It also keeps what was recorded and which rooms were loaded, for the tests."""
+
+    def __init__(self, db: sqlite3.Connection | None) -> None:
+        self.db = db  # None: a server without a database (records are kept here only)
+        self.records: list[Entry] = []
+        self.loads: list[str] = []
+
+    @property
+    def sql(self) -> sqlite3.Connection:
+        assert self.db is not None, "the rules ask for storage only where there is some"
+        return self.db
+
+    def record(self, entries: tuple[Entry, ...]) -> None:
+        self.records.extend(entries)
+        if self.db is not None:
+            database.insert(self.db, entries)
+
+    async def load_room(self, room: str, lines: int) -> RoomHistory:
+        self.loads.append(room)
+        entries, topic, name = database.conversation(self.sql, room, lines)
+        return RoomHistory(tuple(entries), topic, name)
+
+    async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
+        if query.peer:
+            return database.private_history(
+                self.sql, query.session, query.account, query.peer_key, query.peer_session,
+                query.peer_account, query.limit,
+            )  # fmt: skip
+        return database.room_history(
+            self.sql, query.room, query.limit, before=query.before, after=query.after
+        )
+
+    async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
+        account = database.account(self.sql, key)
+        if account is None:
+            return Verdict.WRONG, False
+        return Verdict.RIGHT if _verify(account.hash, password) else Verdict.WRONG, account.admin
+
+    async def hash_password(self, password: Secret) -> str:
+        return _HASHER.hash(password)
+
+    async def save_account(self, key: str, account: Account | None) -> None:
+        database.save_account(self.sql, key, account)
+
+    async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
+        database.save_ban(self.sql, kind, key, ban)
+
+    async def note_login(self, key: str) -> None:
+        database.note_login(self.sql, key, 0.0)
+
+
+class FlushingHub(Hub):
+    """The hub, flushing each delivery as it is made: without trio, nobody runs its task.
+    Each recipient gets the same bytes in the same order as with one flush per round."""
+
+    def publish(
+        self, events: Sequence[Event], room: str, exclude: ConnId | None = None, size: int = 0
+    ) -> None:
+        super().publish(events, room, exclude, size)
+        self.flush()
+
+    def send(self, conn: ConnId, data: bytes) -> None:
+        super().send(conn, data)
+        self.flush()
+
+    def finish(self, conn: ConnId, reason: Reason | None = None) -> None:
+        super().finish(conn, reason)
+        self.flush()
+
+
+class Watched(Effects):
+    """The interpreter, keeping every output it was handed (``log``)."""
+
+    log: list[Step]
+
+    async def perform(self, conn: ConnId, door: Door, steps: Any) -> Reason | None:
+        steps = list(steps)
+        self.log.extend(s for s in steps if not isinstance(s, Answer))
+        return await super().perform(conn, door, steps)
+
+
+class Recorder:
+    """A direct write that the kernel always takes whole, keeping what was written."""
+
+    def __init__(self, into: bytearray) -> None:
+        self.into = into
+
+    def __call__(self, data: bytes | memoryview) -> int:
+        self.into += data
+        return len(data)
+
+
+class Harness:
+    """Drives a ``Chat`` through real doors with the server's own session, interpreter
+    and hub, without trio, keeping each connection's received bytes.
+
+    Each connection gets its own door (the text door unless ``connect`` is given another)
+    and a session; its outbox writes into ``received`` at once. With ``stored``, history
+    goes to a real SQLite database in memory (``db``), read back for ``LoadHistory`` and
+    ``QueryHistory`` as the server does.
     """
 
     def __init__(
@@ -74,100 +173,43 @@ class Harness:
         self.wall = clock
         self.chat = Chat(rules, clock=lambda: self.wall, stored=stored)
         self.db = database.connect(":memory:") if stored else None
+        self.backend = InlineBackend(self.db)
         self.now = 0.0
+        self.hub = FlushingHub(wall=lambda: self.wall)
+        self.effects = Watched(self.chat, self.hub, self.backend, clock=lambda: self.now)
+        self.effects.log = []
         self.doors: dict[ConnId, Door] = {}
+        self.sessions: dict[ConnId, Session] = {}
         self.received: dict[ConnId, bytearray] = {}
-        self.rooms: dict[str, dict[ConnId, View]] = {}  # room -> member -> its view
         self.closed: dict[ConnId, Reason] = {}
-        self.records: list[Entry] = []
-        self.loads: list[str] = []  # rooms whose history was loaded
-        self.log: list[Output] = []  # every output carried out, in order
 
-    def apply(self, conn: ConnId, outputs: list[Output]) -> None:
-        """Carry out ``outputs`` of ``conn``'s session, as delivery/session.py does."""
-        pending = list(outputs)
-        while pending:
-            output = pending.pop(0)
-            self.log.append(output)
-            answer = Outputs(conn)
-            if isinstance(output, Reply):
-                door = self.doors[output.to]
-                render = door.render if output.to == conn else door.deliver
-                self.received[output.to] += render(output.events)
-            elif isinstance(output, Broadcast):
-                for member, view in self.rooms.get(output.room, {}).items():
-                    if member != output.exclude:
-                        self.received[member] += view(output.events, output.room, self.wall)
-            elif isinstance(output, Subscribe):
-                view = self.doors[output.conn].view(output.room)
-                self.rooms.setdefault(output.room, {})[output.conn] = view
-            elif isinstance(output, Unsubscribe):
-                del self.rooms[output.room][output.conn]
-            elif isinstance(output, Close):
-                self.closed[output.conn] = output.reason
-            elif isinstance(output, Record):
-                self.records.extend(output.entries)
-                if self.db is not None:
-                    database.insert(self.db, output.entries)
-            elif isinstance(output, LoadHistory):
-                assert self.db is not None
-                self.loads.append(output.room)
-                entries, topic, name = database.conversation(
-                    self.db, output.room, self.chat.rules.history_lines
-                )
-                self.chat.history_loaded(
-                    output.conn, name or output.room, entries, topic, self.now, answer
-                )
-            elif isinstance(output, CheckPassword):
-                assert self.db is not None
-                account = database.account(self.db, output.key)
-                ok = account is not None and _verify(account.hash, output.password)
-                admin = account is not None and account.admin
-                verdict = Verdict.RIGHT if ok else Verdict.WRONG
-                self.chat.password_checked(output.conn, verdict, admin, self.now, answer)
-            elif isinstance(output, HashPassword):
-                hashed = _HASHER.hash(output.password)
-                self.chat.password_hashed(output.conn, hashed, self.now, answer)
-            elif isinstance(output, SaveAccount):
-                assert self.db is not None
-                database.save_account(self.db, output.key, output.account)
-            elif isinstance(output, NoteLogin):
-                assert self.db is not None
-                database.note_login(self.db, output.key, self.wall)
-            elif isinstance(output, SaveBan):
-                assert self.db is not None
-                database.save_ban(self.db, output.kind, output.key, output.ban)
-            elif isinstance(output, QueryHistory):
-                assert self.db is not None
-                if output.peer:
-                    entries = database.private_history(
-                        self.db, output.session, output.account, output.peer_key,
-                        output.peer_session, output.peer_account, output.limit,
-                    )  # fmt: skip
-                else:
-                    entries = database.room_history(
-                        self.db, output.room, output.limit, before=output.before, after=output.after
-                    )
-                event = History(output.peer or output.room, tuple(entries), self.chat.today(), True)
-                self.received[output.conn] += self.doors[output.conn].render([event])
-            self.doors[conn].observe(answer.take_mine())
-            pending[:0] = answer.done()
+    @property
+    def records(self) -> list[Entry]:
+        return self.backend.records
+
+    @property
+    def loads(self) -> list[str]:
+        return self.backend.loads
+
+    @property
+    def log(self) -> list[Step]:
+        """Every output handed to the interpreter, in order."""
+        return self.effects.log
 
     def pump(self, conn: ConnId, out: Outputs | None = None) -> None:
-        """Hand the rules what ``conn``'s door has, as ``session.pump`` does."""
-        out = out or Outputs(conn)
-        door = self.doors[conn]
-        while True:
-            waiting = hand_over(conn, door, self.chat, self.now, out)
-            self.apply(conn, out.done())
-            for room, view in door.views_changed():
-                self.rooms.setdefault(room, {})[conn] = view
-            if not waiting:
-                return
+        """Hand the rules what ``conn``'s door has: ``Session.pump``, run at once."""
+        closing = run_now(self.sessions[conn].pump(out or Outputs(conn)))
+        if closing is not None:
+            self.closed.setdefault(conn, closing)
+        for other, session in self.sessions.items():  # kicked by someone else
+            if session.outbox.ended is not None:
+                self.closed.setdefault(other, session.outbox.ended)
 
     def connect(self, conn: ConnId, address: str = "", door: Door | None = None) -> None:
         self.received[conn] = bytearray()
-        self.doors[conn] = door or TextDoor(self.chat.rules.max_line)
+        door = self.doors[conn] = door or TextDoor(self.chat.rules.max_line)
+        outbox = self.hub.open_outbox(conn, Recorder(self.received[conn]), lambda: None, door.deliver)
+        self.sessions[conn] = Session(conn, door, self.effects, outbox)
         out = Outputs(conn)
         self.chat.connect(conn, self.now, out, address or f"10.0.0.{conn}")
         self.pump(conn, out)
@@ -186,12 +228,12 @@ class Harness:
             self.doors[conn].push_back(item)
         self.pump(conn, out)
 
-    def intent(self, conn: ConnId, intent: object) -> list[Event]:
+    def intent(self, conn: ConnId, intent: Intent) -> list[Event]:
         """Hand one intent straight to the rules; return the events replied to ``conn``."""
         out = Outputs(conn)
-        assert self.chat.handle(conn, intent, self.now, out)  # type: ignore[arg-type]
+        assert self.chat.handle(conn, intent, self.now, out)
         mine = out.take_mine()
-        self.apply(conn, out.done())
+        run_now(self.effects.perform(conn, self.doors[conn], out.done()))
         return mine
 
     def line(self, conn: ConnId, text: str) -> str:
@@ -200,11 +242,11 @@ class Harness:
         return self.take(conn)
 
     def disconnect(self, conn: ConnId, reason: Reason) -> None:
-        for members in self.rooms.values():
-            members.pop(conn, None)
+        """The end of ``conn``'s session, as ``serve_connection``'s last steps."""
+        self.hub.remove(conn)
         out = Outputs(conn)
         self.chat.disconnect(conn, reason, out)
-        self.apply(conn, out.done())
+        self.effects.carry_now(conn, self.doors[conn], out.done())
 
     def add_account(self, name: str, password: str, admin: bool = False) -> None:
         """What the operator's ``chat-trio user add NAME`` does, then a server start."""

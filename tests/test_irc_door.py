@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chat_trio.chat import rooms
 from chat_trio.chat.events import Disconnected, Event, Reason, Refused
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Rules
@@ -676,12 +677,13 @@ def test_irc_door_labels_only_with_the_caps_and_a_short_label() -> None:
 
 
 def test_irc_door_a_private_message_arriving_mid_answer_is_not_labelled() -> None:
-    h = Harness(Rules(flood_burst=1, flood_rate=1.0))
+    h = Harness(Rules(flood_burst=3, flood_rate=1.0))  # registering takes 3 (CAP LS, REQ, NICK)
     h.register(1, "Alice")
     irc_user(h, 2, "Bob", *LABELS)
     h.take(1)
-    h.send(2, b"PRIVMSG #lobby :1\r\n@label=q PRIVMSG #lobby :2\r\n")  # the second waits
-    assert h.take(1) == "Bob: 1\r\n"
+    lines = b"".join(b"PRIVMSG #lobby :%d\r\n" % n for n in range(3))
+    h.send(2, lines + b"@label=q PRIVMSG #lobby :2\r\n")  # the fourth waits
+    assert h.take(1) == "Bob: 0\r\nBob: 1\r\nBob: 2\r\n"
     assert h.take(2) == ""  # the notice to slow down answers it: it may be the only line
     assert h.line(1, "/msg Bob psst") == "[PM to Bob] psst\r\n"
     assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG Bob psst\r\n"
@@ -691,10 +693,42 @@ def test_irc_door_a_private_message_arriving_mid_answer_is_not_labelled() -> Non
 
 
 def test_irc_door_the_servers_ping_is_never_part_of_an_answer() -> None:
-    h = Harness(Rules(flood_burst=1, flood_rate=0.001))
+    h = Harness(Rules(flood_burst=3, flood_rate=0.001))
     h.register(1, "Alice")
     irc_user(h, 2, "Bob", *LABELS)
-    h.send(2, b"PRIVMSG #lobby :1\r\n@label=q PRIVMSG #lobby :2\r\n")
+    lines = b"".join(b"PRIVMSG #lobby :%d\r\n" % n for n in range(3))
+    h.send(2, lines + b"@label=q PRIVMSG #lobby :2\r\n")
     h.take(2)
     h.expire(2, SETTINGS.ping_interval)
     assert h.take(2) == "PING irc.test\r\n"
+
+
+def test_irc_door_names_of_a_big_room_come_in_pages_with_one_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16, hole 3: every list has a bound; NAMES lists everyone, a page at a time,
+    each asked for once the one before is on its way."""
+    monkeypatch.setattr(rooms, "LIST_MAX", 3)
+    h = Harness(Rules(flood_rate=0))
+    for conn in range(1, 8):
+        h.register(conn, f"User{conn}")
+    received = irc_user(h, 9, "Zed")
+    names = [
+        name
+        for line in received.split("\r\n")
+        if " 353 Zed = #lobby :" in line
+        for name in line.split(" :", 1)[1].split()
+    ]
+    assert names == [f"User{n}" for n in range(1, 8)] + ["Zed"]
+    assert received.count(" 366 Zed #lobby ") == 1
+    assert received.index(" 366 Zed #lobby ") > received.rindex(" 353 Zed = #lobby ")
+
+
+def test_irc_door_ison_answers_the_names_asked_for_that_are_online() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.send(2, b"ISON alice nobody BOB\r\nUSERHOST alice\r\n")
+    assert h.take(2) == (
+        ":irc.test 303 Bob :Alice Bob\r\n:irc.test 302 Bob Alice=+Alice@chat-trio\r\n"
+    )

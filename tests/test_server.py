@@ -22,6 +22,7 @@ from chat_trio import __version__
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
+from chat_trio.delivery.outbox import PROGRESS_BYTES
 from chat_trio.server import StartupError, serve
 from chat_trio.transports import tcp
 from tests.conftest import LineClient, serving, start_cli
@@ -97,6 +98,30 @@ async def test_server_shutdown_deadline_cuts_clients_that_do_not_read(
     # serve has returned: Alice, who never reads, held it up for the grace period only.
     assert trio.current_time() - start == pytest.approx(5.0)
     await alice.stream.aclose()
+
+
+async def test_server_shutdown_says_what_flood_control_held_first(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 16, hole 7: users are told their lines are "delayed, not lost"; at shutdown
+    the delayed ones were dropped."""
+    async with (
+        running(local()) as (port, stop),
+        connected(port) as alice,
+        connected(port) as bob,
+    ):
+        await alice.register("Alice")
+        await bob.register("Bob")
+        await alice.expect("* Bob joined the chat\r\n")
+        await alice.stream.send_all(b"".join(b"line %d\n" % n for n in range(15)))
+        await alice.expect("* Slow down")  # ten went at once; five wait
+        await bob.expect("Alice: line 9\r\n")
+        stop.set()
+        bob_saw = await bob.read_to_eof()
+        assert bob_saw == (
+            "".join(f"Alice: line {n}\r\n" for n in range(10, 15))
+            + "* Server is shutting down. Goodbye!\r\n"
+        )
 
 
 async def test_server_port_in_use_is_a_clear_startup_error() -> None:
@@ -372,22 +397,37 @@ async def test_server_sustained_flood_is_slowed_then_cut(
         assert "Alice: spam 9\r\n" in left  # the burst and the delayed lines were delivered
 
 
-async def test_server_tcp_acked_bytes_count_what_the_peer_received() -> None:
+async def test_server_tcp_progress_moves_only_when_the_peer_reads() -> None:
+    """The edge of the peer's window (acknowledged + window) stays put while its kernel
+    only buffers what it is sent, and moves when its application reads (flow control)."""
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
     port = listeners[0].socket.getsockname()[1]
     with trio.fail_after(10):
         async with await trio.open_tcp_stream("127.0.0.1", port) as client:
             server = await listeners[0].accept()
             async with server:
-                acked = tcp.acked_bytes(server)
-                assert acked is not None and acked() == 0
-                await server.send_all(b"x" * 50_000)
+                progress = tcp.progress(server)
+                assert progress is not None
+                assert progress() == (0, progress()[1]) and progress()[1] > 0
+                with trio.move_on_after(1):  # more than the client takes without reading
+                    await server.send_all(b"x" * 3_000_000)
+                seen = progress()
+                for _ in range(500):  # until its buffer is full: nothing moves any more
+                    await trio.sleep(0.01)
+                    if progress() == seen:
+                        break
+                    seen = progress()
+                acked, edge = seen
+                assert 0 < acked < 3_000_000  # acknowledged without being read, in part
+                for _ in range(20):  # a while later, nothing has moved
+                    await trio.sleep(0.01)
+                    assert progress()[1] - edge < PROGRESS_BYTES
                 received = 0
-                while received < 50_000:
+                while received < acked:
                     received += len(await client.receive_some(65536))
-                for _ in range(500):  # the last ACK may still be on its way
-                    if acked() == 50_000:
+                for _ in range(500):  # the window update may still be on its way
+                    if progress()[1] - edge >= PROGRESS_BYTES:
                         break
                     await trio.sleep(0.01)
-                assert acked() == 50_000
+                assert progress()[1] - edge >= PROGRESS_BYTES
     await listeners[0].aclose()

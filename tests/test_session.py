@@ -214,3 +214,86 @@ async def test_session_write_blocked_past_the_deadline_cuts_the_client(
     await alice.send("are you there?")  # Bob's writer now blocks on this line
     await alice.expect("* Bob left the chat (too slow to receive)\r\n", wait_at_most=20)
     assert trio.current_time() - start == pytest.approx(10.0)  # DEFAULT_WRITE_TIMEOUT
+
+
+async def test_session_answers_at_the_prompt_spend_flood_tokens(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 16, hole 3: a client without a name sent one 4 KB read of /help and was
+    answered 585 times (a megabyte queued); every line spends a token, answered or not."""
+    async with open_memory_server(Rules()) as server:  # 10 at once, then 2 a second
+        client = server.connect()
+        await client.expect("Enter your username: ")
+        await client.stream.send_all(b"/help\r\n" * 585)
+        seen = await client.read_to_eof()
+        assert seen.count("Commands:") == 10
+        assert "Disconnected for flooding" in seen and seen.endswith("Goodbye!\r\n")
+
+
+async def test_session_its_own_answers_wait_for_its_own_backlog(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 16, hole 3: answers were queued whole past the send-queue bound (an empty
+    queue took a whole round); now a connection's input waits while its own backlog is
+    over its share, and nothing is lost once it reads."""
+    async with open_memory_server(Rules(flood_rate=0)) as server:
+        client_side, server_side = trio.testing.lockstep_stream_pair()  # writes wait for reads
+        server.attach(server_side)
+        server.nursery.start_soon(client_side.send_all, b"/help\r\n" * 585 + b"/quit\r\n")
+        await trio.testing.wait_all_tasks_blocked()
+        outbox = server.hub.outbox(1)
+        assert outbox is not None
+        assert outbox.backlog <= outbox.own_share + 4096  # its share, and an answer or two
+        assert not outbox.at_risk  # so it holds nobody else
+        seen = await LineClient(client_side).read_to_eof(wait_at_most=60)
+        assert seen.count("Commands:") == 585 and seen.endswith("Goodbye!\r\n")
+
+
+class SlowLink(trio.abc.Stream):
+    """The server's side of a client that reads, slowly: each write takes 0.4 s."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await trio.sleep(0.4)
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_session_a_slow_reader_holds_only_the_senders_into_its_rooms(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 16, hole 2: while one client near its bound was still reading, every reader
+    on the server waited (two others' messages took 14 s); now only its rooms' senders do."""
+    async with open_memory_server(Rules(flood_rate=0), max_queue_bytes=4096) as server:
+        alice, bob, carol = server.connect(), server.connect(), server.connect()
+        for client, name in [(alice, "Alice"), (bob, "Bob"), (carol, "Carol")]:
+            await client.register(name)
+        mallory_side, server_side = trio.testing.memory_stream_pair()
+        server.attach(SlowLink(server_side))
+        mallory = LineClient(mallory_side)
+        await mallory.register("Mallory")
+        for client in (alice, bob):
+            await client.send("/join #quiet")
+            await client.expect("* You joined #quiet")
+        flood = "".join(f"flooding #lobby with line {n:03d}\n" for n in range(90))
+        await carol.stream.send_all(flood.encode())
+        for _ in range(100):  # Mallory's outbox passes half its bound
+            if server.hub.statistics().at_risk:
+                break
+            await trio.sleep(0.01)
+        assert server.hub.statistics().at_risk == 1
+        start = trio.current_time()
+        await bob.send("psst")
+        await alice.expect("Bob: psst\r\n")
+        assert trio.current_time() - start < 0.05  # not held by Mallory's backlog
+        assert server.hub.statistics().at_risk == 1  # which is still there

@@ -20,7 +20,7 @@ from wsproto.events import (
 )
 
 from chat_trio.chat import intents as i
-from chat_trio.chat import words
+from chat_trio.chat import rooms, words
 from chat_trio.chat.events import Reason
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import Rules
@@ -415,6 +415,20 @@ def test_web_door_lists_at_most_so_many_members_of_a_big_room() -> None:
     users = [e for e in web.enter(1, "Carol") if e["type"] == "users"]
     assert len(users[0]["names"]) == MEMBERS_SHOWN
     assert users[0]["total"] == MEMBERS_SHOWN + 6
+
+
+def test_web_door_a_list_of_everyone_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16, hole 3: ``limit: null`` listed every name (3,000 users: 12.9 MB queued
+    for ten pages that never read)."""
+    monkeypatch.setattr(rooms, "LIST_MAX", 3)
+    web = Web()
+    for conn in range(1, 6):
+        web.register(conn, f"User{conn}")
+    web.enter(9, "Zed")
+    (listed,) = web.say(9, {"type": "list-users", "limit": None})
+    assert listed["total"] == 6 and listed["names"] == ["User1", "User2", "User3"]
+    (rooms_listed,) = web.say(9, {"type": "list-rooms", "limit": 10**9})
+    assert rooms_listed["total"] == 1
 
 
 def test_web_door_intents_it_never_parses_itself() -> None:

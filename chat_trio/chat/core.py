@@ -24,7 +24,7 @@ Rules that span the concerns:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from chat_trio.chat import accounts, flood, messages, moderation, names, rooms
@@ -35,19 +35,23 @@ from chat_trio.chat.events import (
     ConnId,
     Entry,
     Greeting,
+    History,
     Kind,
     Left,
     Reason,
     Refused,
 )
-from chat_trio.chat.outputs import Outputs
+from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
-from chat_trio.chat.vocabulary import look, name_key
+from chat_trio.chat.vocabulary import LOBBY, look, name_key
 from chat_trio.chat.world import Client, World
 
 Handler = Callable[[World, ConnId, Client, Any, Outputs], None]
+
+_COUNTED = (Phase.NAMING, Phase.CHATTING)
+"""The phases whose lines flood control counts (the others take no input)."""
 
 HANDLERS: dict[type, Handler] = {
     i.ChooseName: names.choose,
@@ -103,10 +107,28 @@ class Chat(World):
         if client is None:
             return math.inf
         if client.phase is Phase.NAMING:
-            return client.deadline
+            return min(client.deadline, flood.next_token(self.rules, client))
         if client.phase is not Phase.CHATTING:
             return math.inf
         return min(self.idle_deadline(client), flood.next_token(self.rules, client))
+
+    def reach(self, conn: ConnId, intent: i.Intent) -> tuple[tuple[str, ...], ConnId | None]:
+        """Where carrying out ``intent`` may deliver besides to ``conn`` itself: the keys of
+        the rooms it may broadcast to, and another connection it may reply to. Flow
+        control holds an intent while one of them cannot take more (delivery/flow.py);
+        answers to ``conn`` itself are its own connection's business."""
+        client = self.clients.get(conn)
+        if client is None:
+            return (), None
+        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic):
+            return (name_key(intent.room),), None
+        if isinstance(intent, i.SendPrivate):
+            return (), self.names.get(look(intent.name))
+        if isinstance(intent, i.ChooseName):
+            return (name_key(LOBBY),), None
+        if isinstance(intent, i.Rename | i.SetAway | i.LogIn | i.Register | i.Unregister):
+            return tuple(client.rooms), None
+        return (), None
 
     # -- the I/O layer's calls -------------------------------------------------------------
 
@@ -117,7 +139,7 @@ class Chat(World):
             raise ValueError(f"connection {conn} is already connected")
         client = self.clients[conn] = Client(
             deadline=now + self.rules.name_timeout, since=self.clock(), last_input=now,
-            address=address,
+            tokens=float(self.rules.flood_burst), stamp=now, address=address,
         )  # fmt: skip
         self.now = now
         ban = self.registry.ban_of("address", address, self.clock()) if address else None
@@ -143,13 +165,13 @@ class Chat(World):
             return True
         self.now = now
         phase = client.phase
+        counted = not free and not isinstance(intent, i.Hangup) and phase in _COUNTED
+        if counted and not flood.spend(self, client, now):
+            return False
         if not isinstance(intent, ACCEPTS[phase]):
             if phase is Phase.NAMING:
                 out.reply(conn, Refused(Problem.NEEDS_NAME), AskName())
             return True  # LOGGING_IN or BUSY: the I/O layer waits; a bug if not
-        counted = phase is Phase.CHATTING and not free and not isinstance(intent, i.Hangup)
-        if counted and not flood.spend(self.rules, client, now):
-            return False
         if isinstance(intent, i.Quit):
             self.end(conn, client, out, Reason.INTERRUPTED if intent.interrupted else Reason.QUIT)
         elif isinstance(intent, i.Hangup):
@@ -159,10 +181,20 @@ class Chat(World):
             HANDLERS[type(intent)](self, conn, client, intent, out)
         return True
 
+    def spend(self, conn: ConnId, now: float) -> bool:
+        """A line of ``conn`` that its door answers itself (``/help``, a line too long,
+        IRC's PONG) counts for flood control like any other. Returns False if it must
+        wait, as ``handle`` does."""
+        client = self.clients.get(conn)
+        if client is None or self.shutting_down or client.phase not in _COUNTED:
+            return True
+        self.now = now
+        return flood.spend(self, client, now)
+
     def waiting(self, conn: ConnId, count: int, out: Outputs) -> None:
-        """``count`` intents of ``conn`` wait for flood control (see ``handle``)."""
+        """``count`` items of ``conn`` wait for flood control (see ``handle``)."""
         client = self.clients[conn]
-        if client.phase is Phase.CHATTING and not self.shutting_down:
+        if client.phase in _COUNTED and not self.shutting_down:
             flood.waiting(self, conn, client, count, out)
 
     def input_done(self, conn: ConnId, now: float, out: Outputs) -> None:
@@ -229,6 +261,19 @@ class Chat(World):
         if (client := self._answered(conn, now)) is not None:
             accounts.hashed(self, conn, client, hashed, out)
 
+    def history_read(
+        self, conn: ConnId, query: QueryHistory, entries: Sequence[Entry] | None, out: Outputs
+    ) -> None:
+        """The answer to ``QueryHistory``: the entries, oldest first, or None if storage
+        could not answer."""
+        if conn not in self.clients or self.shutting_down:
+            return
+        if entries is None:
+            out.reply(conn, Refused(Problem.HISTORY_UNAVAILABLE))
+            return
+        title = query.peer or query.room
+        out.reply(conn, History(title, messages.fit(entries), self.today(), asked=True))
+
     def _answered(self, conn: ConnId, now: float) -> Client | None:
         client = self.clients.get(conn)
         if client is None or self.shutting_down or client.pending is None:
@@ -273,6 +318,11 @@ class Chat(World):
                 out.broadcast(room.memory.name, Left(client.name, reason), exclude=conn)
                 self.record(out, Kind.LEFT, room.memory.name, client.name, reason.value)
             self.maybe_forget(key)
+
+    def lift_flood_control(self) -> None:
+        """The server is about to shut down: what flood control holds may run now (the
+        I/O layer hands it in before ``shut_down``); users were told "delayed, not lost"."""
+        self.flood_lifted = True
 
     def shut_down(self) -> None:
         """The server is shutting down: ignore input and send no more leave notices."""

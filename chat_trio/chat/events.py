@@ -188,6 +188,7 @@ class UserList:
     room: str | None = None
     admins: frozenset[str] = frozenset()  #: which of ``names`` are admins
     label: str = ""  #: the asking intent's
+    more: bool = False  #: names after the last listed remain (ask again, ``after`` it)
 
 
 @attrs.frozen
@@ -297,11 +298,6 @@ class Done:
     until: float = 0.0
 
 
-class Local:
-    """Base of events a door makes for its own connection (IRC's CAP and PONG replies):
-    never produced by the rules, rendered only by the door that made them."""
-
-
 @attrs.frozen
 class Goodbye:
     """The last line before the server closes the connection at the user's request."""
@@ -342,5 +338,4 @@ Event = (
     | Done
     | Goodbye
     | Disconnected
-    | Local
 )

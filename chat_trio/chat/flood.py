@@ -2,14 +2,19 @@
 
 Rules:
 
-1. A user may send ``Rules.flood_burst`` intents at once, then ``Rules.flood_rate`` per
-   second (``flood_rate`` 0: no flood control). Every intent a user types counts, commands
-   too; what a door asks on the user's behalf does not (``spend(free=True)``).
+1. A connection may send ``Rules.flood_burst`` lines at once, then ``Rules.flood_rate``
+   per second (``flood_rate`` 0: no flood control), from its first line on, before it
+   has a name too; the bucket is full again once it has one. Every line a user types
+   counts, commands too, whoever answers it: the rules, or the door itself (``/help``,
+   a refusal of a bad line, IRC's PONG: ``Chat.spend``); what a door asks on the
+   user's behalf does not (``Free``), nor the door's own bookkeeping.
 2. An intent without a token is not refused and not reordered: it waits, and so does all
    input after it, in the door (``Chat.handle`` returns False); ``deadline`` says when the
    next token comes.
 3. The user is told once per episode that lines are delayed; more than
    ``Rules.flood_queue`` waiting disconnects it (``Reason.FLOOD``), like ergo's fakelag.
+4. At shutdown (``lift``) nothing waits any more: what was delayed is carried out before
+   the shutdown notice, as users were promised.
 
 This module never imports trio and never awaits.
 """
@@ -24,9 +29,10 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Client, Rules, World
 
 
-def spend(rules: Rules, client: Client, now: float) -> bool:
-    """May an intent run now? Takes a token if so."""
-    if not rules.flood_rate:
+def spend(world: World, client: Client, now: float) -> bool:
+    """May a line run now? Takes a token if so."""
+    rules = world.rules
+    if not rules.flood_rate or world.flood_lifted:
         return True
     client.tokens = min(rules.flood_burst, client.tokens + (now - client.stamp) * rules.flood_rate)
     client.stamp = now

@@ -117,17 +117,23 @@ class SetTopic:
 
 @attrs.frozen
 class ListUsers:
-    """Who is online (``room`` None) or in ``room``: at most ``limit`` names (None: all).
-    ``label`` comes back on the answer unchanged (a door's own note of why it asked)."""
+    """Who is online (``room`` None) or in ``room``, in alphabetical order: at most
+    ``limit`` names (None: as many as one list holds, ``vocabulary.LIST_MAX``), those
+    after ``after`` (the last name of the page before), or (``names``) which of these
+    are online. ``label`` comes back on the answer unchanged (a door's own note of why
+    it asked)."""
 
     room: str | None = attrs.field(default=None, converter=attrs.converters.optional(words.text))
     limit: int | None = None
     label: str = attrs.field(default="", converter=words.text)
+    after: str = attrs.field(default="", converter=words.text)
+    names: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
 
 
 @attrs.frozen
 class ListRooms:
-    """Which rooms exist, busiest first: at most ``limit`` (None: all)."""
+    """Which rooms exist, busiest first: at most ``limit`` (None: as many as one list
+    holds, ``vocabulary.LIST_MAX``)."""
 
     limit: int | None = None
     label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged

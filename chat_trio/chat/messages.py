@@ -17,6 +17,8 @@ This module never imports trio and never awaits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Action,
@@ -38,6 +40,20 @@ from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, look, nam
 from chat_trio.chat.world import Client, World
 
 HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
+HISTORY_TEXT_MAX = 12 * 1024
+"""Characters of text one history answer holds at most (the newest lines that fit; about
+200 ordinary lines): with lines of up to 2,048 bytes, 500 of them would be a megabyte,
+ten times a send queue. Like every answer, it stays below a quarter of the default
+send-queue bound once rendered (see ``vocabulary.LIST_MAX``)."""
+
+
+def fit(entries: Sequence[Entry]) -> tuple[Entry, ...]:
+    """The newest of ``entries`` (oldest first) whose text fits ``HISTORY_TEXT_MAX``."""
+    total, start = 0, len(entries)
+    while start > 0 and total + len(entries[start - 1].text) <= HISTORY_TEXT_MAX:
+        start -= 1
+        total += len(entries[start].text)
+    return tuple(entries[start:])
 
 
 def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
@@ -111,6 +127,9 @@ def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out:
 def read_history(
     world: World, conn: ConnId, client: Client, intent: i.ReadHistory, out: Outputs
 ) -> None:
+    if not world.stored:
+        out.reply(conn, Refused(Problem.HISTORY_OFF))
+        return
     limit = intent.limit
     if limit is None:
         limit = world.rules.history_lines or HISTORY_DEFAULT

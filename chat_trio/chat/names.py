@@ -123,6 +123,7 @@ def refuse(
 def registered(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
     """``conn`` has its name: welcome it and put it in the lobby."""
     client.step(Step.NAMED)
+    # A full bucket to start chatting with, whatever the prompt took (flood.py).
     client.tokens, client.stamp = float(world.rules.flood_burst), world.now
     out.reply(conn, Welcome(client.name, len(world.names), len(world.rooms)))
     rooms.enter(world, conn, client, LOBBY, out, quiet=True)

@@ -19,6 +19,7 @@ This module never imports trio and never awaits.
 
 from __future__ import annotations
 
+import heapq
 import re
 
 from chat_trio.chat import intents as i
@@ -40,7 +41,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Step
-from chat_trio.chat.vocabulary import ROOM_MAX, TOPIC_MAX, name_key
+from chat_trio.chat.vocabulary import LIST_MAX, ROOM_MAX, TOPIC_MAX, look, name_key
 from chat_trio.chat.world import Client, Memory, Room, World
 
 _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
@@ -186,30 +187,40 @@ def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, ou
 def list_users(
     world: World, conn: ConnId, client: Client, intent: i.ListUsers, out: Outputs
 ) -> None:
+    limit = LIST_MAX if intent.limit is None else max(0, min(intent.limit, LIST_MAX))
+    if intent.names:  # which of these are online: as many lookups as names asked
+        found = []
+        for name in intent.names[:LIST_MAX]:
+            holder = world.names.get(look(name))
+            if holder is not None and name_key(world.clients[holder].name) == name_key(name):
+                found.append(world.clients[holder].name)
+        out.reply(conn, UserList(len(found), tuple(found), label=intent.label))
+        return
     if intent.room is None:
-        everyone = sorted((c.name for c in world.clients.values() if c.name), key=str.casefold)
-        shown = tuple(everyone[: intent.limit])
-        out.reply(conn, UserList(len(everyone), shown, label=intent.label))
-        return
-    problem = check_room(intent.room)
-    room = world.rooms.get(name_key(intent.room))
-    if problem is not None or room is None:
-        out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
-        return
-    members = [world.clients[c] for c in room.members]
-    members.sort(key=lambda c: c.name.casefold())
-    listed = members[: intent.limit]
+        who = [c for c in world.clients.values() if c.name]
+        where = None
+    else:
+        problem = check_room(intent.room)
+        room = world.rooms.get(name_key(intent.room))
+        if problem is not None or room is None:
+            out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
+            return
+        who, where = [world.clients[c] for c in room.members], room.memory.name
+    after = intent.after.casefold()
+    rest = [c for c in who if c.name.casefold() > after] if after else who
+    listed = heapq.nsmallest(limit + 1, rest, key=lambda c: c.name.casefold())
+    more, listed = len(listed) > limit, listed[:limit]
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     names = tuple(c.name for c in listed)
-    out.reply(conn, UserList(len(members), names, room.memory.name, admins, intent.label))
+    out.reply(conn, UserList(len(who), names, where, admins, intent.label, more))
 
 
 def list_rooms(
     world: World, conn: ConnId, client: Client, intent: i.ListRooms, out: Outputs
 ) -> None:
-    rooms = sorted(world.rooms.values(), key=lambda r: (-len(r.members), r.memory.name.casefold()))[
-        : intent.limit
-    ]
+    limit = LIST_MAX if intent.limit is None else max(0, min(intent.limit, LIST_MAX))
+    order = lambda r: (-len(r.members), r.memory.name.casefold())  # noqa: E731
+    rooms = heapq.nsmallest(limit, world.rooms.values(), key=order)
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
     topics = tuple(r.memory.topic for r in rooms)
     out.reply(conn, RoomList(len(world.rooms), listed, topics, intent.label))

@@ -19,9 +19,12 @@ TOPIC_MAX = 300  #: characters of a topic
 AWAY_MAX = 300  #: characters of an away message kept
 REASON_MAX = 300  #: characters of a kick or ban reason kept
 HISTORY_MAX = 500  #: lines one history request answers at most
-LIST_MAX = 1000
+LIST_MAX = 500
 """Names or rooms one list answers at most, on any door (a door may ask for fewer): the
-page's member list and IRC's LIST. An answer stays far below any send-queue bound."""
+page's member list and IRC's LIST; IRC's NAMES and WHO come in pages of this many. An
+answer (under 20 KB even with 32-character names) stays below a quarter of the default
+send-queue bound, so that a connection's own answers never make it an outbox near its
+bound (delivery/outbox.py, ``own_share``)."""
 
 SERVICES = frozenset(
     {"nickserv", "chanserv", "operserv", "memoserv", "hostserv", "botserv", "saslserv"}

@@ -77,6 +77,11 @@ def text(words: str) -> str:
     return _SURROGATE.sub("\ufffd", words)
 
 
+def texts(words: tuple[str, ...]) -> tuple[str, ...]:
+    """``text`` of each."""
+    return tuple(map(text, words))
+
+
 def count(digits: str) -> int | None:
     """``digits`` as a number if they are 1 to ``COUNT_DIGITS`` ASCII digits (rule 3)."""
     if 0 < len(digits) <= COUNT_DIGITS and digits.isascii() and digits.isdigit():

@@ -106,7 +106,7 @@ class Client:
     name: str = ""
     attempts: int = 0  #: bad names so far
     rooms: list[str] = attrs.Factory(list)  #: room keys, in the order joined
-    tokens: float = 0.0  #: flood control's token bucket (filled on registration)
+    tokens: float = 0.0  #: flood control's token bucket (filled on connecting)
     stamp: float = 0.0  #: when ``tokens`` was last brought up to date
     held: bool = False  #: an intent waits for a token (see flood.py)
     warned: bool = False  #: told to slow down since the held intents last ran out
@@ -172,6 +172,7 @@ class World:
         self.rooms[name_key(LOBBY)] = Room(self.memory(LOBBY))
         self.registry = Registry()  # accounts and bans, loaded from storage at start-up
         self.shutting_down = False
+        self.flood_lifted = False  # shutting down: what flood control holds runs now
         self.now = 0.0  # the latest ``now`` passed in (for /whois idle times)
 
     def memory(self, name: str, topic: str = "") -> Memory:

@@ -1,67 +1,236 @@
-"""Carrying out the rules' outputs that need no waiting: delivery and history records.
+"""The one interpreter of the rules' outputs: what the rules asked for, carried out in
+order, for every connection, in the server and in the tests alike.
 
-Replies are rendered by the receiving connection's own door (the hub holds each outbox's
-``render``); broadcasts are rendered at the flush, once per view (hub.py). Outputs that
-wait for storage or a worker thread are carried out by the session (session.py).
+A session hands ``perform`` a list of steps: the rules' outputs (chat/outputs.py) and its
+door's own answers (``doors.Answer``), in the order they were made. Deliveries go to the
+hub (replies rendered by the receiver's door, broadcasts once per view at the flush);
+storage and password work go to the backend (storage/backend.py), and every answer goes
+back through the rules, whose new outputs are carried out next, before anything that
+came after. ``_NOW`` and ``_WAIT`` say which outputs are carried out at once and which
+wait for the backend: the one table there is.
+
+Error handling: the backend never raises (it answers "unavailable"); anything else is a
+bug, and propagates to the session, which ends that connection only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
-from chat_trio.chat.events import Action, ConnId, Event, Joined, Left, NickChanged, Reason, Said
-from chat_trio.chat.outputs import Broadcast, Close, Output, Record, Reply, Subscribe, Unsubscribe
+import trio
+
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import (
+    Action,
+    ConnId,
+    Event,
+    Help,
+    History,
+    Joined,
+    Left,
+    NickChanged,
+    Private,
+    Reason,
+    RoomList,
+    Said,
+    UserList,
+)
+from chat_trio.chat.outputs import (
+    Broadcast,
+    CheckPassword,
+    Close,
+    HashPassword,
+    LoadHistory,
+    NoteLogin,
+    Output,
+    Outputs,
+    QueryHistory,
+    Record,
+    Reply,
+    SaveAccount,
+    SaveBan,
+    Subscribe,
+    Unsubscribe,
+)
+from chat_trio.delivery import audit
 from chat_trio.delivery.hub import Hub
-from chat_trio.doors import Door
-from chat_trio.storage.store import Store
+from chat_trio.doors import Answer, Door, Local
+from chat_trio.storage.backend import Backend, NoStorage
+
+Step = Output | Answer
+"""What a session hands the interpreter: the rules' outputs and its door's own answers."""
 
 _OTHER_EVENT_SIZE = 64  #: bytes a notice is reckoned at for flow control (see ``size``)
 
 
-def size(events: Sequence[Event]) -> int:
-    """About how many bytes ``events`` render to: flow control's round budget counts it
-    before any door has rendered them (chat lines dominate every flood)."""
+def size(events: Sequence[Event | Local]) -> int:
+    """About how many bytes ``events`` render to, before any door has rendered them:
+    flow control's round budget counts broadcasts by it (chat lines dominate every
+    flood), and a session its answers to itself within one turn (lists, history and
+    help are what make answers long)."""
     total = 0
     for event in events:
-        if isinstance(event, (Said, Action)):
+        if isinstance(event, Said | Action):
             total += len(event.name) + len(event.text) + 4
-        elif isinstance(event, (Joined, Left)):  # a storm of joins is all notices
+        elif isinstance(event, Joined | Left):  # a storm of joins is all notices
             total += len(event.name) + 18  # "* Bob joined the chat\r\n": the shortest
         elif isinstance(event, NickChanged):
             total += len(event.old) + len(event.new) + 21
+        elif isinstance(event, UserList):
+            total += _OTHER_EVENT_SIZE + sum(len(name) + 3 for name in event.names)
+        elif isinstance(event, RoomList):
+            rooms = sum(len(room) + 8 for room, _ in event.rooms)
+            total += _OTHER_EVENT_SIZE + rooms + sum(len(topic) for topic in event.topics)
+        elif isinstance(event, History):
+            lines = sum(len(e.name) + len(e.text) + 32 for e in event.entries)
+            total += _OTHER_EVENT_SIZE + lines
+        elif isinstance(event, Help):
+            total += sum(len(summary) + 40 for _, summary in event.commands)  # in columns
+        elif isinstance(event, Private):
+            total += len(event.peer) + len(event.text) + 16
         else:
             total += _OTHER_EVENT_SIZE
     return total
 
 
-def carry_out(
-    conn: ConnId, door: Door, output: Output, hub: Hub, store: Store | None
-) -> Reason | None:
-    """Carry out one output that needs no waiting, for the session of ``conn`` (whose door
-    is ``door``). Returns the reason if it closes ``conn`` itself."""
-    if isinstance(output, Broadcast):
-        hub.publish(output.events, output.room, output.exclude, size(output.events))
-    elif isinstance(output, Reply):
+class Effects:
+    """Carries out outputs for the sessions of one server. See the module docstring.
+
+    Args:
+      chat: the rules, called back with every answer.
+      hub: where deliveries go.
+      backend: storage and password hashing (``NoStorage`` where there is none: the
+        rules then ask for no storage work; history lives in memory, and there are no
+        accounts).
+      clock: the monotonic clock the rules are given (``trio.current_time`` in the
+        server; tests that run without trio pass their own).
+    """
+
+    def __init__(
+        self,
+        chat: Chat,
+        hub: Hub,
+        backend: Backend | None = None,
+        clock: Callable[[], float] = trio.current_time,
+    ) -> None:
+        self.chat = chat
+        self.hub = hub
+        self.backend: Backend = backend or NoStorage()
+        self.clock = clock
+        self._now: dict[type, Callable[[ConnId, Door, Any], Reason | None]] = {
+            Broadcast: self._broadcast,
+            Reply: self._reply,
+            Subscribe: self._subscribe,
+            Unsubscribe: self._unsubscribe,
+            Close: self._close,
+            Record: self._record,
+        }
+        self._wait: dict[type, Callable[[Any, Outputs], Awaitable[None]]] = {
+            LoadHistory: self._load,
+            QueryHistory: self._query,
+            CheckPassword: self._check,
+            HashPassword: self._hash,
+            SaveAccount: self._save_account,
+            SaveBan: self._save_ban,
+            NoteLogin: self._note_login,
+        }
+
+    async def perform(self, conn: ConnId, door: Door, steps: Iterable[Step]) -> Reason | None:
+        """Carry out ``steps`` for the session of ``conn`` (whose door is ``door``), in
+        order, waiting for the backend where an output needs it. Returns the reason if
+        they close ``conn``."""
+        closing = None
+        pending = deque(steps)
+        while pending:
+            step = pending.popleft()
+            if isinstance(step, Answer):
+                self.hub.send(conn, door.render(step.events))
+                continue
+            now = self._now.get(type(step))
+            if now is not None:
+                audit.note(conn, step, self.chat.name_of)
+                closing = now(conn, door, step) or closing
+                continue
+            answer = Outputs(conn)
+            await self._wait[type(step)](step, answer)
+            door.observe(answer.take_mine())
+            pending.extendleft(reversed(answer.done()))
+        self.follow_views(conn, door)
+        return closing
+
+    def carry_now(self, conn: ConnId, door: Door, steps: Iterable[Step]) -> Reason | None:
+        """``perform`` for steps that must not wait (a session's last outputs, at its end
+        or at shutdown): what needs the backend's answer is left undone, except what
+        must be stored (an answer can no longer come back to anyone)."""
+        closing = None
+        for step in steps:
+            if isinstance(step, Answer):
+                self.hub.send(conn, door.render(step.events))
+            elif (now := self._now.get(type(step))) is not None:
+                audit.note(conn, step, self.chat.name_of)
+                closing = now(conn, door, step) or closing
+        return closing
+
+    def follow_views(self, conn: ConnId, door: Door) -> None:
+        """The door now wants some rooms rendered another way (the text door's current
+        room moved): tell the hub."""
+        for room, view in door.views_changed():
+            self.hub.subscribe(conn, room, view)
+
+    # -- at once ---------------------------------------------------------------------------
+
+    def _broadcast(self, conn: ConnId, door: Door, output: Broadcast) -> None:
+        self.hub.publish(output.events, output.room, output.exclude, size(output.events))
+
+    def _reply(self, conn: ConnId, door: Door, output: Reply) -> None:
         if output.to == conn:
-            hub.send(conn, door.render(output.events))
+            self.hub.send(conn, door.render(output.events))
         else:
-            hub.send_events(output.to, output.events)
-    elif isinstance(output, Subscribe):
-        hub.subscribe(output.conn, output.room, door.view(output.room))
-    elif isinstance(output, Unsubscribe):
-        hub.unsubscribe(output.conn, output.room)
-    elif isinstance(output, Record):
-        if store is not None:
-            store.record_nowait(output.entries)
-    elif isinstance(output, Close):
+            self.hub.send_events(output.to, output.events)
+
+    def _subscribe(self, conn: ConnId, door: Door, output: Subscribe) -> None:
+        self.hub.subscribe(output.conn, output.room, door.view(output.room))
+
+    def _unsubscribe(self, conn: ConnId, door: Door, output: Unsubscribe) -> None:
+        self.hub.unsubscribe(output.conn, output.room)
+
+    def _close(self, conn: ConnId, door: Door, output: Close) -> Reason | None:
         if output.conn == conn:
             return output.reason
-        hub.finish(output.conn, output.reason)  # another user, kicked: after its last lines
-    return None
+        self.hub.finish(output.conn, output.reason)  # another user, kicked: after its last lines
+        return None
 
+    def _record(self, conn: ConnId, door: Door, output: Record) -> None:
+        self.backend.record(output.entries)
 
-def follow_views(conn: ConnId, door: Door, hub: Hub) -> None:
-    """The door now wants some rooms rendered another way (the text door's current room
-    moved): tell the hub."""
-    for room, view in door.views_changed():
-        hub.subscribe(conn, room, view)
+    # -- waiting for the backend, the answer back through the rules -----------------------
+
+    async def _load(self, output: LoadHistory, answer: Outputs) -> None:
+        stored = await self.backend.load_room(output.room, self.chat.rules.history_lines)
+        room = stored.name or output.room
+        self.chat.history_loaded(
+            output.conn, room, stored.entries, stored.topic, self.clock(), answer
+        )
+
+    async def _query(self, output: QueryHistory, answer: Outputs) -> None:
+        entries = await self.backend.read_history(output)
+        self.chat.history_read(output.conn, output, entries, answer)
+
+    async def _check(self, output: CheckPassword, answer: Outputs) -> None:
+        verdict, admin = await self.backend.check_password(output.key, output.password)
+        self.chat.password_checked(output.conn, verdict, admin, self.clock(), answer)
+
+    async def _hash(self, output: HashPassword, answer: Outputs) -> None:
+        hashed = await self.backend.hash_password(output.password)
+        self.chat.password_hashed(output.conn, hashed, self.clock(), answer)
+
+    async def _save_account(self, output: SaveAccount, answer: Outputs) -> None:
+        await self.backend.save_account(output.key, output.account)
+
+    async def _save_ban(self, output: SaveBan, answer: Outputs) -> None:
+        await self.backend.save_ban(output.kind, output.key, output.ban)
+
+    async def _note_login(self, output: NoteLogin, answer: Outputs) -> None:
+        await self.backend.note_login(output.key)

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import attrs
 
-from chat_trio.chat.events import Done, Event, Local, NickChanged, Reason, Welcome
+from chat_trio.chat.events import Done, Event, NickChanged, Reason, Welcome
 from chat_trio.chat.intents import Intent
 from chat_trio.chat.problems import Outcome
 from chat_trio.chat.state import Phase
@@ -29,12 +29,24 @@ so it must not depend on who receives it. There is one object per way of renderi
 hub keys its renderings by the view and compares views by identity."""
 
 
+class Local:
+    """Base of what a door says to its own connection that the rules never make (IRC's
+    CAP and PONG lines, a label's brackets, the web door's echo): it travels only in an
+    ``Answer``, and only the door that made it renders it."""
+
+
 @attrs.frozen
 class Answer:
     """The door answers its own connection itself (``/help``, a line too long, IRC's
-    PONG): ``events`` go back to it, in order with the rules' replies."""
+    PONG): ``events`` go back to it, in order with the rules' replies, through its
+    session and the interpreter, never through the rules' outputs.
 
-    events: tuple[Event, ...]
+    An answer to a line the user sent counts for flood control like any line; the door's
+    own bookkeeping (``free``: a label's brackets, an echo, the prompt again, its own
+    ping) does not."""
+
+    events: tuple[Event | Local, ...]
+    free: bool = False
 
 
 @attrs.frozen
@@ -90,7 +102,7 @@ class Door(Protocol):
     def observe(self, events: Sequence[Event]) -> None:
         """The rules replied these to this connection (so the door can follow its state)."""
 
-    def render(self, events: Sequence[Event]) -> bytes:
+    def render(self, events: Sequence[Event | Local]) -> bytes:
         """``events`` for this connection only, in its dialect: the answers to its own
         input."""
 

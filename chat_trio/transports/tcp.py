@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from chat_trio.delivery.hub import TrySend
+from chat_trio.transports import Progress, Receive, TrySend
 
 ACCEPT_BATCH = 1000
 """Connections accepted per wake-up. trio's own accept loop takes one per scheduler round;
@@ -147,10 +147,6 @@ def direct_writer(stream: trio.SocketStream) -> TrySend | None:
     return functools.partial(os.write, stream.socket.fileno())
 
 
-Receive = Callable[[int], Awaitable[bytes]]
-"""One read of at most that many bytes, as ``trio.abc.ReceiveStream.receive_some``."""
-
-
 def direct_reader(stream: trio.SocketStream) -> Receive | None:
     """A read from ``stream``'s socket that waits with two coroutine frames fewer than
     ``SocketStream.receive_some`` (about 1 KB per idle connection, which is always
@@ -183,29 +179,35 @@ async def _receive(fd: int, size: int) -> bytes:
         waited = True
 
 
-_TCP_INFO_BYTES_ACKED = 120  # offset of tcpi_bytes_acked (u64) in Linux's struct tcp_info
-_TCP_INFO_SIZE = 128
+# Offsets in Linux's struct tcp_info (include/uapi/linux/tcp.h): tcpi_bytes_acked (u64)
+# since Linux 4.1, tcpi_snd_wnd (u32: the peer's advertised window, scaled) since 5.4.
+_BYTES_ACKED, _SND_WND, _TCP_INFO_SIZE = 120, 228, 232
 
 
-def acked_bytes(stream: trio.SocketStream) -> Callable[[], int] | None:
-    """How many bytes the peer has acknowledged so far (Linux's ``tcpi_bytes_acked``), as
-    a call that never blocks; None where the kernel does not say.
+def progress(stream: trio.SocketStream) -> Progress | None:
+    """What the peer did with what it was sent (``transports.Progress``): the bytes it
+    acknowledged, and the right edge of its receive window; None where the kernel does
+    not say (not Linux, or older than 5.4).
 
-    It grows only while the peer's receive buffer has room, that is while the client
-    reads: the hub's flow control uses it to tell a client that reads slowly (its write
-    is still in progress, but bytes keep going) from one that stopped reading.
+    Flow control needs to tell a client that reads, however slowly, from one that
+    stopped. Acknowledged bytes alone cannot: a client that never reads still
+    acknowledges what fits in its receive buffer (megabytes, once the kernel grew it for
+    a fast reader), and a write to it keeps completing while the server's own send
+    buffer fills. The window's edge (acknowledged + window) moves only when the client's
+    application takes bytes out of its buffer (measured: docs/benchmarks.md).
     """
-    if not hasattr(socket, "TCP_INFO") or _bytes_acked(stream.socket) < 0:
+    if not hasattr(socket, "TCP_INFO") or _progress(stream.socket)[1] < 0:
         return None
-    return functools.partial(_bytes_acked, stream.socket)  # smaller than a closure
+    return functools.partial(_progress, stream.socket)  # smaller than a closure
 
 
-def _bytes_acked(sock: trio.socket.SocketType) -> int:
-    """``tcpi_bytes_acked`` of ``sock``, or -1 if the kernel does not say."""
+def _progress(sock: trio.socket.SocketType) -> tuple[int, int]:
+    """(acknowledged, window edge) of ``sock``; (-1, -1) if the kernel does not say."""
     try:
         info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
     except OSError:
-        return -1
+        return -1, -1
     if len(info) < _TCP_INFO_SIZE:
-        return -1
-    return int.from_bytes(info[_TCP_INFO_BYTES_ACKED:_TCP_INFO_SIZE], sys.byteorder)
+        return -1, -1
+    acked = int.from_bytes(info[_BYTES_ACKED : _BYTES_ACKED + 8], sys.byteorder)
+    return acked, acked + int.from_bytes(info[_SND_WND : _SND_WND + 4], sys.byteorder)

@@ -45,12 +45,13 @@ from chat_trio.chat.events import (
     Refused,
     RoomEntered,
     RoomLeft,
+    UserList,
     Welcome,
 )
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
-from chat_trio.doors import Answer, Free, Item, View, Wire
+from chat_trio.doors import Answer, Free, Item, Local, View, Wire
 from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
 from chat_trio.doors.irc.render import (
     MAX_TARGETS,
@@ -190,7 +191,7 @@ class IrcDoor:
         label = dict(message.tags).get("label", "") if self._labels else ""
         labelled = 0 < len(label.encode()) <= LABEL_MAX
         if labelled:
-            self._queue.append(Answer((Label(label),)))
+            self._queue.append(Answer((Label(label),), free=True))
         handler = self._COMMANDS.get(command)
         if handler is None:
             self._numeric("421", command, "Unknown command")
@@ -199,7 +200,7 @@ class IrcDoor:
         else:
             handler[1](self, params)
         if labelled:
-            self._queue.append(Answer((Labeled(),)))
+            self._queue.append(Answer((Labeled(),), free=True))
 
     @property
     def _labels(self) -> bool:
@@ -239,7 +240,7 @@ class IrcDoor:
         elif sub == "END":
             if self._negotiating:
                 self._negotiating = False
-                self._queue.append(Answer((Release(),)))
+                self._queue.append(Answer((Release(),), free=True))
             self._register()
         else:
             self._numeric("410", sub, "Invalid CAP command")
@@ -294,14 +295,15 @@ class IrcDoor:
                     self._sasl_answer("904", "SASL authentication failed")
                 else:
                     self._sasl_intent = i.LogIn(*credentials)
-                    self._queue.append(Answer((Hold(),)))
+                    self._queue.append(Answer((Hold(),), free=True))
                     self._queue.append(self._sasl_intent)
 
-    def _sasl_answer(self, numeric: str, *params: str) -> None:
+    def _sasl_answer(self, numeric: str, *params: str, free: bool = False) -> None:
         """Answer AUTHENTICATE before anything else waiting (a client may send CAP END
-        without waiting for it)."""
+        without waiting for it). ``free``: not the answer to a line (the outcome of the
+        login, which the line that asked for it paid for)."""
         line = Message(numeric, (self.nick, *params), self.settings.server_name)
-        self._queue.insert(0, Answer((Urgent(serialize(line).encode()),)))
+        self._queue.insert(0, Answer((Urgent(serialize(line).encode()),), free=free))
 
     def _register(self) -> None:
         if self.registered or self._negotiating or not self._nick or not self._user:
@@ -428,10 +430,10 @@ class IrcDoor:
         self._queue.append(i.SetAway(params[0] if params else ""))
 
     def _ison(self, params: tuple[str, ...]) -> None:
-        self._queue.append(i.ListUsers(label="ison " + " ".join(params)))
+        self._queue.append(i.ListUsers(names=params, label="ison"))
 
     def _userhost(self, params: tuple[str, ...]) -> None:
-        self._queue.append(i.ListUsers(label="userhost " + " ".join(params[:5])))
+        self._queue.append(i.ListUsers(names=params[:5], label="userhost"))
 
     def _motd(self, params: tuple[str, ...]) -> None:
         self._wire(*motd(self.settings, self.nick))
@@ -528,6 +530,11 @@ class IrcDoor:
                 self._queue.insert(0, Free(i.ListUsers(event.room, label="names")))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)
+            elif isinstance(event, UserList) and event.more and event.names:
+                # The next page of NAMES or WHO, once this one is on its way (the session
+                # hands it over when the connection's backlog allows).
+                page = i.ListUsers(event.room, label=event.label, after=event.names[-1])
+                self._queue.insert(0, Free(page))
             elif isinstance(event, Done) and event.outcome is Outcome.LOGGED_IN:
                 self.nick = event.name
             elif isinstance(event, Refused):
@@ -537,18 +544,18 @@ class IrcDoor:
         if self._sasl_login:  # the answer may come with these events, or with later ones
             if any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events):
                 self._sasl_login = False
-                self._sasl_answer("903", "SASL authentication successful")
+                self._sasl_answer("903", "SASL authentication successful", free=True)
             elif any(isinstance(e, Refused) for e in events):
                 self._sasl_login = False
-                self._queue.insert(0, Answer((Release(),)))
-                self._sasl_answer("904", "SASL authentication failed")
+                self._queue.insert(0, Answer((Release(),), free=True))
+                self._sasl_answer("904", "SASL authentication failed", free=True)
         if self._said is not None and not refused and "echo-message" in self.caps:
             said, self._said = self._said, None
-            self._queue.insert(0, Answer((Echo(said.room, said.text, said.action),)))
+            self._queue.insert(0, Answer((Echo(said.room, said.text, said.action),), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
 
-    def render(self, events: Sequence[Event]) -> bytes:
+    def render(self, events: Sequence[Event | Local]) -> bytes:
         return self.replies.render(events)
 
     def deliver(self, events: Sequence[Event]) -> bytes:
@@ -593,7 +600,7 @@ class IrcDoor:
         if now >= self._last_heard + self.settings.ping_interval:
             self._ping_sent = now
             server = self.settings.server_name
-            return Answer((Urgent(serialize(Message("PING", (server,))).encode()),))
+            return Answer((Urgent(serialize(Message("PING", (server,))).encode()),), free=True)
         return None
 
 

@@ -36,7 +36,6 @@ from chat_trio.chat.events import (
     Joined,
     Kind,
     Left,
-    Local,
     NickChanged,
     Private,
     Reason,
@@ -53,7 +52,7 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, NAME_MAX, ROOM_MAX, TOPIC_MAX
-from chat_trio.doors import Wire
+from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.text.render import OUTCOMES, refusal
 
@@ -368,7 +367,7 @@ class Replies:
     _first: str | None = None  # the answer's first line, while it may be the only one
     _batch: str | None = None  # the labeled-response batch, once a second line opened it
 
-    def render(self, events: Iterable[Event]) -> bytes:
+    def render(self, events: Iterable[Event | Local]) -> bytes:
         """Events in answer to the connection's own commands (a labelled command's answer,
         if one is in progress, includes them)."""
         return self._render(events, answer=True)
@@ -378,7 +377,7 @@ class Replies:
         never part of a labelled answer."""
         return self._render(events, answer=False)
 
-    def _render(self, events: Iterable[Event], answer: bool) -> bytes:
+    def _render(self, events: Iterable[Event | Local], answer: bool) -> bytes:
         out: list[str] = []
         for e in events:
             if isinstance(e, Label):
@@ -444,7 +443,7 @@ class Replies:
         source = source or self.settings.server_name
         return serialize(Message("NOTICE", (self.nick, text), source))
 
-    def _lines(self, e: Event) -> str:
+    def _lines(self, e: Event | Local) -> str:
         s = self.settings
         if isinstance(e, Wire):
             return e.data.decode()
@@ -550,7 +549,10 @@ class Replies:
         return self.notice(text, source="NickServ" if e.outcome in _ACCOUNT_NEWS else "")
 
     def _users(self, e: UserList) -> str:
-        label, _, asked = e.label.partition(" ")
+        """A list of users, as the command that asked for it answers. A room's members
+        come in pages (``more``: the door asks for the next): the end of the list is
+        said after the last."""
+        label = e.label
         if label == "names" and e.room:
             return self._names(e)
         if label == "who" and e.room:
@@ -567,26 +569,26 @@ class Replies:
                 )
                 for n in e.names
             ]
-            return "".join(rows) + self._m("315", e.room, "End of WHO list")
-        if label in ("ison", "userhost"):
-            online = {n.lower(): n for n in e.names}
-            found = [online[a.lower()] for a in asked.split() if a.lower() in online]
-            if label == "ison":
-                return self._m("303", " ".join(found))
-            return self._m("302", " ".join(f"{n}=+{n}@{HOST}" for n in found))
+            end = "" if e.more else self._m("315", e.room, "End of WHO list")
+            return "".join(rows) + end
+        if label == "ison":  # the names asked for that are online, as they are spelled
+            return self._m("303", " ".join(e.names))
+        if label == "userhost":
+            return self._m("302", " ".join(f"{n}=+{n}@{HOST}" for n in e.names))
         if label == "lusers":
             return "".join(self._lusers(e.total, None))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
 
     def _names(self, e: UserList) -> str:
-        assert e.room is not None
+        room = e.room or "*"
         full = "userhost-in-names" in self.caps
         shown = [("@" if n in e.admins else "") + (mask(n) if full else n) for n in e.names]
         lines = [
-            self._m("353", "=", e.room, " ".join(shown[i : i + NAMES_PER_LINE]))
+            self._m("353", "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)
         ]
-        return "".join(lines) + self._m("366", e.room, "End of /NAMES list")
+        end = "" if e.more else self._m("366", room, "End of /NAMES list")
+        return "".join(lines) + end
 
     def _lusers(self, users: int, rooms: int | None) -> list[str]:
         """LUSERS: 251, 254 (when the number of rooms is known), 255, 265, 266."""

@@ -41,7 +41,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.vocabulary import name_key
-from chat_trio.doors import Answer, Item, View, own_name
+from chat_trio.doors import Answer, Item, Local, View, own_name
 from chat_trio.doors.lines import (
     DEFAULT_MAX_LINE,
     EndOfInput,
@@ -53,7 +53,7 @@ from chat_trio.doors.lines import (
 from chat_trio.doors.text.commands import COMMANDS, HELP, Place
 from chat_trio.doors.text.render import EOL, render
 
-_PROMPT = Answer((AskName(),))
+_PROMPT = Answer((AskName(),), free=True)
 
 
 def current_view(events: Sequence[Event], room: str, wall: float) -> bytes:
@@ -173,7 +173,7 @@ class TextDoor:
         acting, self._acting = self._acting, None
         if acting is not None and not any(isinstance(e, Refused) for e in events):
             # IRC clients show their own /me; nc shows only what was typed: show it.
-            self.push_back(Answer((Action(self.name, acting.text),)))
+            self.push_back(Answer((Action(self.name, acting.text),), free=True))
         for event in events:
             self.name = own_name(self.name, event)
             if isinstance(event, (RoomEntered, RoomLeft)):
@@ -183,7 +183,7 @@ class TextDoor:
 
     # -- events to bytes -------------------------------------------------------------------
 
-    def render(self, events: Sequence[Event]) -> bytes:
+    def render(self, events: Sequence[Event | Local]) -> bytes:
         if not any(type(e) in _FOLLOWED for e in events):
             return render(events)
         parts = []

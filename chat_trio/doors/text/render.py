@@ -51,6 +51,7 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.doors import Local
 
 EOL = "\r\n"  # telnet's line ending (RFC 854); nc shows it as a plain line break
 
@@ -371,7 +372,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
 }
 
 
-def render(events: Iterable[Event], prefix: str = "") -> bytes:
+def render(events: Iterable[Event | Local], prefix: str = "") -> bytes:
     """Encode ``events`` as terminal lines, in order, as one UTF-8 bytes object.
 
     ``prefix`` starts every line (``"[#room] "`` for a room that is not the reader's

@@ -58,7 +58,7 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Problem
-from chat_trio.doors import Answer, Item
+from chat_trio.doors import Answer, Item, Local
 from chat_trio.doors.text import render as text
 from chat_trio.doors.text.commands import COMMANDS, HELP, Place
 
@@ -92,7 +92,7 @@ INTENTS: dict[str, type[i.Intent]] = {
 current room; the page switches rooms itself), ``Hangup`` (closing the socket says it),
 ``Quit``'s ``interrupted`` (telnet's Ctrl-C)."""
 
-_HIDDEN = {(i.Quit, "interrupted")}
+_HIDDEN = {(i.Quit, "interrupted"), (i.ListUsers, "names")}
 _MEASURED = frozenset({"text", "reason"})
 """Fields as long as a line at most (``Rules.max_line`` bytes, as on the text door)."""
 
@@ -298,7 +298,7 @@ _IN_A_ROOM = frozenset({Joined, Left, Said, Action, Away, AccountChanged, NickCh
 """Broadcasts that name the room they happened in only by where they are delivered."""
 
 
-def encode(events: Sequence[Event]) -> bytes:
+def encode(events: Sequence[Event | Local]) -> bytes:
     """``events`` for one connection, as one JSON array (UTF-8)."""
     return dump([_ENCODE[type(e)](e) for e in events])
 

@@ -33,15 +33,14 @@ from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Disconnected,
     Event,
-    Local,
     Reason,
     Refused,
     RoomEntered,
     RoomLeft,
 )
 from chat_trio.chat.state import Phase
-from chat_trio.chat.vocabulary import name_key
-from chat_trio.doors import Answer, Free, Item, View, Wire, own_name
+from chat_trio.chat.vocabulary import LIST_MAX, name_key
+from chat_trio.doors import Answer, Free, Item, Local, View, Wire, own_name
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.text.commands import Place
 from chat_trio.doors.text.door import follow
@@ -53,11 +52,11 @@ MAX_MESSAGE = 16 * 1024
 is far shorter (``Rules.max_line``); this leaves room for a pasted paragraph, and the
 close (1009) says what went wrong."""
 
-MEMBERS_SHOWN = 1000
+MEMBERS_SHOWN = LIST_MAX
 """Names of a room's members the page is sent when it joins (the first this many, in
 alphabetical order, and how many there are: the page says "and N more"). IRC's NAMES
-must list everyone; a page need not, and 10,000 people joining a room of 10,000 would
-otherwise be sent 10^8 names between them."""
+lists everyone, in pages; a page need not, and 10,000 people joining a room of 10,000
+would otherwise be sent 10^8 names between them."""
 
 
 @attrs.frozen
@@ -214,7 +213,7 @@ class WebDoor:
             return i.Hangup()
         self._sent_close = True
         self.push_back(i.Hangup())
-        return Answer((Wire(frames.close(close.code, close.reason)),))
+        return Answer((Wire(frames.close(close.code, close.reason)),), free=True)
 
     def observe(self, events: Sequence[Event]) -> None:
         refused = False
@@ -232,15 +231,15 @@ class WebDoor:
             said, self._said = self._said, None
             room = self.place.rooms.get(name_key(said.room))
             if room is not None:
-                self.push_back(Answer((Echo(room, self.name, said.text, said.action),)))
+                self.push_back(Answer((Echo(room, self.name, said.text, said.action),), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
 
-    def render(self, events: Sequence[Event]) -> bytes:
+    def render(self, events: Sequence[Event | Local]) -> bytes:
         if not any(isinstance(e, Local) for e in events):
             return frames.text(dialect.encode(events))
         parts: list[bytes] = []
-        run: list[Event] = []
+        run: list[Event | Local] = []
         for event in events:
             if isinstance(event, Wire):
                 if run:
@@ -288,5 +287,5 @@ class WebDoor:
             return i.Hangup(timed_out=True) if now >= self.deadline() else None
         if now >= self.deadline():
             self._ping_sent = now
-            return Answer((Wire(frames.ping(b"chat-trio")),))
+            return Answer((Wire(frames.ping(b"chat-trio")),), free=True)
         return None

@@ -1,0 +1,93 @@
+"""What the interpreter of the rules' outputs (delivery/effects.py) asks of storage: one
+narrow protocol, so that a second backend (Redis, for several nodes) is one new module.
+
+Each method is the I/O behind one of the rules' outputs (chat/outputs.py); what it
+returns goes back through the rules. None raises: a backend that could not do its work
+says so in its answer (``None``, ``Verdict.UNAVAILABLE``) or logs it and goes on, so a
+storage outage is never a session's crash and never a wrong password.
+
+``SqliteBackend`` (sqlite.py) is the server's: SQLite in worker threads, argon2 in others.
+The tests run the same interpreter with a backend over the same SQL on their own thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import attrs
+
+from chat_trio.chat.events import Entry
+from chat_trio.chat.intents import Secret
+from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.registry import Account, Ban, Verdict
+
+
+@attrs.frozen
+class RoomHistory:
+    """What a room shows on joining, as storage remembers it."""
+
+    entries: tuple[Entry, ...] = ()  #: its last conversation lines, oldest first
+    topic: str = ""  #: its last topic ("" if none)
+    name: str = ""  #: its name as last written ("" if it has no history)
+
+
+class Backend(Protocol):
+    """History, accounts, bans and password hashing, for the interpreter."""
+
+    def record(self, entries: tuple[Entry, ...]) -> None:
+        """Store ``entries`` (never waits; best effort: see storage/store.py's policy)."""
+
+    async def load_room(self, room: str, lines: int) -> RoomHistory:
+        """The last ``lines`` conversation lines of ``room``, its topic and spelling
+        (empty if it cannot be read: the room is joined without its history)."""
+
+    async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
+        """The entries ``query`` asks for, oldest first; None if they cannot be read."""
+
+    async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
+        """Is ``password`` the account ``key``'s, and is the account an admin's (as
+        stored now)."""
+
+    async def hash_password(self, password: Secret) -> str:
+        """The hash of ``password`` to store."""
+
+    async def save_account(self, key: str, account: Account | None) -> None:
+        """Store ``account`` under ``key`` (None: delete it)."""
+
+    async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
+        """Store ``ban`` (None: lift the ban on (``kind``, ``key``))."""
+
+    async def note_login(self, key: str) -> None:
+        """The account ``key`` logged in now."""
+
+
+class NoStorage:
+    """The backend of a server without a database (``--no-db``): nothing is stored and
+    nothing can be read. The rules know (``Chat(stored=False)``): they keep recent lines
+    in memory, answer ``/history`` and ``/register`` with their refusals, and ask this
+    for nothing but ``record``."""
+
+    def record(self, entries: tuple[Entry, ...]) -> None:
+        pass
+
+    async def load_room(self, room: str, lines: int) -> RoomHistory:
+        return RoomHistory()
+
+    async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
+        return None
+
+    async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
+        return Verdict.UNAVAILABLE, False
+
+    async def hash_password(self, password: Secret) -> str:
+        raise RuntimeError("no accounts without a database: the rules never ask")
+
+    async def save_account(self, key: str, account: Account | None) -> None:
+        pass
+
+    async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
+        pass
+
+    async def note_login(self, key: str) -> None:
+        pass

@@ -1,0 +1,89 @@
+"""The server's backend (backend.py): SQLite through ``Store`` (worker threads, a bounded
+write queue), and argon2 through ``Passwords`` (worker threads, at most two at once).
+
+Every storage error is logged here with what was being done, and answered as the
+protocol says: no history, ``None``, ``Verdict.UNAVAILABLE``; never an exception into a
+session.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from chat_trio.chat.events import Entry
+from chat_trio.chat.intents import Secret
+from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.registry import Account, Ban, Verdict
+from chat_trio.passwords import Passwords
+from chat_trio.storage import database
+from chat_trio.storage.backend import RoomHistory
+from chat_trio.storage.store import Store
+
+log = logging.getLogger("chat_trio.storage")
+
+
+class SqliteBackend:
+    """``Backend`` over a ``Store`` and ``Passwords``."""
+
+    def __init__(self, store: Store, passwords: Passwords) -> None:
+        self.store = store
+        self.passwords = passwords
+
+    def record(self, entries: tuple[Entry, ...]) -> None:
+        self.store.record_nowait(entries)
+
+    async def load_room(self, room: str, lines: int) -> RoomHistory:
+        try:
+            entries, topic, name = await self.store.read(database.conversation, room, lines)
+        except sqlite3.Error as exc:
+            log.error("history-read-failed room=%s error=%r", room, str(exc))
+            return RoomHistory()
+        return RoomHistory(tuple(entries), topic, name)
+
+    async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
+        try:
+            if query.peer:
+                return await self.store.read(
+                    database.private_history, query.session, query.account, query.peer_key,
+                    query.peer_session, query.peer_account, query.limit,
+                )  # fmt: skip
+            query_room = partial(database.room_history, before=query.before, after=query.after)
+            return await self.store.read(query_room, query.room, query.limit)
+        except sqlite3.Error as exc:
+            log.error("history-read-failed error=%r", str(exc))
+            return None
+
+    async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
+        """A storage error is no verdict on the password: an outage is not a guess."""
+        try:
+            account = await self.store.read(database.account, key)
+        except sqlite3.Error as exc:
+            log.error("account-read-failed error=%r", str(exc))
+            return Verdict.UNAVAILABLE, False
+        if account is None:
+            return Verdict.WRONG, False
+        ok = await self.passwords.verify(account.hash, password)
+        log.info("password-check account=%s ok=%s", account.name, ok)  # never the password
+        return Verdict.RIGHT if ok else Verdict.WRONG, account.admin
+
+    async def hash_password(self, password: Secret) -> str:
+        return await self.passwords.hash(password)
+
+    async def save_account(self, key: str, account: Account | None) -> None:
+        await self._save("account", database.save_account, key, account)
+
+    async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
+        await self._save("ban", database.save_ban, kind, key, ban)
+
+    async def note_login(self, key: str) -> None:
+        await self._save("login", database.note_login, key, time.time())
+
+    async def _save(self, what: str, change: Callable[..., None], *args: object) -> None:
+        try:
+            await self.store.write(change, *args)
+        except sqlite3.Error as exc:
+            log.error("save-failed what=%s error=%r", what, str(exc))
