@@ -133,7 +133,8 @@ def _entrances(config: Config) -> list[Entrance]:
                  door=irc, refuse=partial(_irc_refuse, config))  # fmt: skip
     if config.web_port is not None:
         for secure in (False, True):
-            site = Site(secure, config.web_origins, config.web, config.rules.max_line)
+            names = frozenset({config.host.lower(), config.irc.server_name.lower()})
+            site = Site(secure, config.web_origins, names, config.web, config.rules.max_line)
             want(config.web_tls_port if secure else config.web_port, "web", secure,
                  door=None, refuse=_web_refuse, site=site)  # fmt: skip
     entrances: list[Entrance] = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat_trio.chat.events import Entry, Kind, Reason, Said
 from chat_trio.chat.names import check_name
@@ -1184,3 +1186,22 @@ def test_text_door_line_after_a_join_in_the_same_paste_goes_to_the_new_room() ->
     h.take(1), h.take(2)
     h.send(1, b"/join #rust\r\nhello\r\n")
     assert h.take(2) == "* Alice joined #rust\r\nAlice: hello\r\n"
+
+
+WORDS = [f"/{word} " for word in COMMANDS] + ["#", "@", " ", "\r\n", "\n", "\xff", "²"]
+
+
+@given(st.lists(st.sampled_from(WORDS) | st.binary(max_size=12), max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_text_door_no_input_breaks_a_session_or_anyone_else(pieces: list[str | bytes]) -> None:
+    """Any bytes (commands with odd arguments, telnet bytes, digits that are not ASCII),
+    through the real session, before and after a name (issue 16, hole 6)."""
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.register(1, "Alice")
+    h.connect(2)
+    data = b"".join(p.encode() if isinstance(p, str) else p for p in pieces)
+    h.send(2, data + b"\r\nCarol\r\n")
+    h.send(2, data + b"\r\n")
+    h.take(1)
+    h.send(1, b"still here\r\n")
+    assert 1 not in h.closed

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
@@ -25,7 +25,7 @@ from chat_trio.chat.events import Reason
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc.message import Message, parse
-from chat_trio.doors.web import frames
+from chat_trio.doors.web import dialect, frames
 from chat_trio.doors.web.door import MAX_MESSAGE, MEMBERS_SHOWN, WebDoor, WebSettings
 from chat_trio.doors.web.site import Site, Upgraded
 from chat_trio.storage import database
@@ -214,6 +214,16 @@ def test_web_door_closes_on_what_it_does_not_take(data: str | bytes, code: int) 
     assert web.closed[1] is Reason.CLOSED
     web.send(1, Browser().message({"type": "choose-name", "name": "Late"}))  # read no more
     assert web.seen(1) == []
+
+
+def test_web_door_closes_on_a_protocol_error_with_1002() -> None:
+    """Issue 16, hole 7: a frame that breaks the protocol was answered 1000 (normal)."""
+    web = Web()
+    browser = web.open(1)
+    web.seen(1)
+    web.send(1, bytes([0x81, 0x02]) + b"hi")  # a client's frame must be masked
+    web.seen(1)
+    assert browser.closed is not None and browser.closed.code == 1002
 
 
 def test_web_door_closes_on_text_that_is_not_utf8() -> None:
@@ -479,3 +489,42 @@ def test_web_door_line_breaks_never_become_lines_of_their_own_on_any_door() -> N
     assert web.db is not None
     texts = [e.text for e in database.room_history(web.db, "#lobby", 50)]
     assert texts and all(words.line(t) == t for t in texts)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+MESSAGES = st.fixed_dictionaries(
+    {"type": st.sampled_from([*dialect.INTENTS, "command", "nonsense"])},
+    optional={
+        field: JSON
+        for field in ("room", "text", "name", "password", "limit", "seconds", "line", "peer")
+    },
+)
+
+
+@given(st.lists(MESSAGES, max_size=6), st.lists(st.binary(max_size=100), max_size=2))
+@settings(max_examples=200, deadline=None)
+def test_web_door_no_message_or_bytes_break_a_session_or_anyone_else(
+    messages: list[dict[str, Any]], noise: list[bytes]
+) -> None:
+    """Any JSON value in any field of any message type, lone surrogates included, then
+    any bytes, through the real session (issue 16, hole 6): no exception, and the others
+    chat on."""
+    web = Web(stored=True)
+    web.register(1, "Alice")
+    web.enter(2, "Carol")
+    for message in messages:
+        web.send(2, web.browsers[2].message(json.dumps(message)))
+    for piece in noise:
+        web.send(2, piece)
+    web.take(1)
+    web.send(1, b"still here\r\n")
+    assert 1 not in web.closed

@@ -185,6 +185,20 @@ def test_web_site_allows_the_origins_it_is_told_and_clients_without_one() -> Non
     secure = Site(secure=True)
     assert isinstance(responses(upgrade_request("https://127.0.0.1:8081"), secure)[0], Upgraded)
     assert reply(upgrade_request("http://127.0.0.1:8081"), secure).status_code == 403
+    for own in ("localhost:8081", "[::1]:8081", "192.0.2.7:8081"):
+        request = upgrade_request(f"http://{own}", host=own)
+        assert isinstance(responses(request)[0], Upgraded), own
+    named = Site(names=frozenset({"chat.example.org"}))
+    request = upgrade_request("http://chat.example.org:8081", host="chat.example.org:8081")
+    assert isinstance(responses(request, named)[0], Upgraded)
+
+
+def test_web_site_refuses_a_page_whose_name_only_points_here() -> None:
+    """Issue 16, hole 7: DNS rebinding. evil.example's page, its name pointed at this
+    server, sends Host and Origin both evil.example: the Origin check trusted the Host."""
+    request = upgrade_request("http://evil.example:8081", host="evil.example:8081")
+    assert reply(request).status_code == 403
+    assert reply(request, Site(names=frozenset({"chat.example.org"}))).status_code == 403
 
 
 def test_web_site_refuses_a_broken_upgrade() -> None:

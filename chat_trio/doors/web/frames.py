@@ -26,6 +26,7 @@ class CloseCode(enum.IntEnum):
 
     NORMAL = 1000  #: /quit, or the client closed
     GOING_AWAY = 1001  #: the server shuts down; the client stopped answering pings
+    PROTOCOL = 1002  #: frames that break the protocol (say, a client frame not masked)
     UNSUPPORTED = 1003  #: a binary message (the protocol is JSON text)
     INVALID = 1007  #: text that is not UTF-8
     POLICY = 1008  #: kicked, banned, flooding, too slow to receive, timed out naming

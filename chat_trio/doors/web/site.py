@@ -10,10 +10,14 @@ Rules:
    the file; other paths are 404, other methods 405, malformed requests 400 and a request
    head over ``MAX_HEAD`` bytes 431. After an error the connection closes. Every
    response carries the security headers (``SECURITY_HEADERS``); none shows a traceback.
-2. ``GET /ws`` with ``Upgrade: websocket`` opens the chat, if its ``Origin`` is the page's
-   own (scheme and Host) or one of ``origins``, or there is none (not a browser: a
-   browser always sends it). Any other Origin gets 403: another site's page must not act
-   as the user who visits it (cross-site WebSocket hijacking).
+2. ``GET /ws`` with ``Upgrade: websocket`` opens the chat, if its ``Origin`` is one of
+   ``origins`` (``--web-origin``), or the page's own (scheme and Host) where that Host
+   names the server itself: an IP address, ``localhost``, or one of ``names`` (``--host``
+   and ``--server-name``); or if there is none (not a browser: a browser always sends
+   it). Any other Origin gets 403: another site's page must not act as the user who
+   visits it (cross-site WebSocket hijacking), and a page whose own name merely resolves
+   to this server (DNS rebinding: Host and Origin both ``evil.example``) is another
+   site's page.
 3. Connections are kept alive between requests; the adapter bounds how long a request
    may take.
 
@@ -23,6 +27,7 @@ This module never imports trio and never does I/O.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from http import HTTPStatus
 from importlib import resources
 
@@ -79,6 +84,7 @@ class Site:
 
     secure: bool = False  #: served over TLS (the page's origin is https://)
     origins: frozenset[str] = frozenset()  #: other origins allowed ("*": any)
+    names: frozenset[str] = frozenset()  #: host names of this server, as configured
     settings: WebSettings = attrs.field(factory=WebSettings)
     max_line: int = DEFAULT_MAX_LINE
     files: dict[str, tuple[bytes, str]] = attrs.field(factory=lambda: _load())
@@ -168,9 +174,11 @@ class Exchange:
         return Upgraded(response, door)
 
     def _allowed(self, origin: str, host: str) -> bool:
-        own = f"{'https' if self.site.secure else 'http'}://{host}"
         origins = self.site.origins
-        return origin.lower() == own.lower() or origin in origins or "*" in origins
+        if origin in origins or "*" in origins:
+            return True
+        own = f"{'https' if self.site.secure else 'http'}://{host}"
+        return origin.lower() == own.lower() and _ours(host, self.site.names)
 
     def _error(
         self, status: int, text: str, extra: list[tuple[str, str]] | None = None
@@ -207,6 +215,21 @@ class Exchange:
         parts.append(self._http.send(h11.EndOfMessage()))
         self.served += 1
         return b"".join(p for p in parts if p)
+
+
+def _ours(host: str, names: frozenset[str]) -> bool:
+    """Does the Host header ``host`` (``name[:port]``, ``[v6]:port``) name this server:
+    an IP address, ``localhost``, or a name it was configured with? Nobody else can
+    serve a page from an IP address of ours; a DNS name can be made to point at us."""
+    name = host[1 : host.find("]")] if host.startswith("[") else host.rpartition(":")[0]
+    name = (name or host).lower()
+    if name == "localhost" or name in names:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def refusal(text: str) -> bytes:
