@@ -15,6 +15,7 @@ from chat_trio.chat import rooms
 from chat_trio.chat.events import Disconnected, Event, Reason, Refused
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Rules
+from chat_trio.doors.irc import door as door_module
 from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.irc.render import IrcSettings
 from tests.helpers import Harness, splits
@@ -732,3 +733,16 @@ def test_irc_door_ison_answers_the_names_asked_for_that_are_online() -> None:
     assert h.take(2) == (
         ":irc.test 303 Bob :Alice Bob\r\n:irc.test 302 Bob Alice=+Alice@chat-trio\r\n"
     )
+
+
+def test_irc_door_capability_sets_kept_for_sharing_are_bounded() -> None:
+    """Issue 16, hole 6: every subset of the capabilities asked for was kept for good
+    (2^14 sets, 26 MB)."""
+    caps = ["batch", "echo-message", "server-time", "message-tags", "multi-prefix", "sasl"]
+    h = Harness(Rules(flood_rate=0))
+    for conn in range(1, 1 << len(caps)):
+        wanted = " ".join(c for bit, c in enumerate(caps) if conn >> bit & 1)
+        h.connect(conn, door=IrcDoor(SETTINGS))
+        h.send(conn, f"CAP REQ :{wanted}\r\n".encode())
+        assert " ACK " in h.take(conn)
+    assert len(door_module._CAP_SETS) <= door_module.CAP_SETS_MAX

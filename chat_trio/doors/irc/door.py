@@ -94,8 +94,11 @@ LABEL_MAX = 64  #: bytes of a label (IRCv3 labeled-response); a longer one is no
 
 _CAP_SETS: dict[frozenset[str], frozenset[str]] = {}
 """One frozenset per set of capabilities in use, shared by every connection that asked
-for it (clients of one kind ask for the same ones): a set is 216 bytes or more. Bounded
-by the subsets of ``CAPABILITIES`` (in practice a handful; only accepted requests add)."""
+for it (clients of one kind ask for the same ones): a set is 216 bytes or more. At most
+``CAP_SETS_MAX`` are kept (the first asked for); a connection asking for another keeps
+its own set. Every subset of ``CAPABILITIES`` would be 2^14 sets and 26 MB."""
+
+CAP_SETS_MAX = 64
 
 SASL_CHUNK = 400  #: AUTHENTICATE carries base64 in pieces of this many characters
 SASL_MAX = 1200  #: characters of base64 a PLAIN answer may take (names and passwords are short)
@@ -231,7 +234,7 @@ class IrcDoor:
                         caps.discard(w[1:])
                     else:
                         caps.add(w)
-                self.caps = _CAP_SETS.setdefault(frozenset(caps), frozenset(caps))
+                self.caps = _shared(frozenset(caps))
                 self.replies.caps = self.caps
                 self._caps_changed = self.registered  # rooms already joined: new views
                 self._wire(Message("CAP", (self.nick, "ACK", params[1]), server))
@@ -602,6 +605,13 @@ class IrcDoor:
             server = self.settings.server_name
             return Answer((Urgent(serialize(Message("PING", (server,))).encode()),), free=True)
         return None
+
+
+def _shared(caps: frozenset[str]) -> frozenset[str]:
+    """The shared set equal to ``caps``, if one is kept (see ``_CAP_SETS``)."""
+    if caps in _CAP_SETS or len(_CAP_SETS) >= CAP_SETS_MAX:
+        return _CAP_SETS.get(caps, caps)
+    return _CAP_SETS.setdefault(caps, caps)
 
 
 def _plain(blob: str) -> tuple[str, str] | None:
