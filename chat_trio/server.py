@@ -52,7 +52,7 @@ from chat_trio.config import Config
 from chat_trio.delivery.effects import Effects
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Session, serve_connection
-from chat_trio.doors import Door
+from chat_trio.doors import Door, wording
 from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.text import render as text_render
 from chat_trio.doors.text.door import TextDoor
@@ -158,7 +158,7 @@ def _irc_refuse(config: Config, refused: Refused) -> bytes:
 
 
 def _web_refuse(refused: Refused) -> bytes:
-    return http_refusal(text_render.refusal(refused))
+    return http_refusal(wording.refusal(refused))
 
 
 async def serve(

@@ -26,7 +26,7 @@ from chat_trio.chat.events import Refused
 from chat_trio.chat.names import check_name
 from chat_trio.chat.registry import Account, check_password
 from chat_trio.chat.vocabulary import name_key
-from chat_trio.doors.text.render import refusal
+from chat_trio.doors.wording import refusal
 from chat_trio.passwords import Cost, hasher
 from chat_trio.storage import database
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chat_trio.chat.limits import FULL, Admission, Limits
-from chat_trio.doors.text.render import refusal
+from chat_trio.doors.wording import refusal
 
 
 def test_limits_server_full_refuses_newcomers_only() -> None:

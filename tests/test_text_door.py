@@ -13,8 +13,8 @@ from chat_trio.chat.events import Entry, Kind, Reason, Said
 from chat_trio.chat.names import check_name
 from chat_trio.chat.outputs import Broadcast, Record
 from chat_trio.chat.world import Rules
-from chat_trio.doors.text.commands import COMMANDS, USERS_SHOWN
-from chat_trio.doors.text.render import refusal
+from chat_trio.doors.commands import COMMANDS, USERS_SHOWN
+from chat_trio.doors.wording import refusal
 from chat_trio.storage import database
 from tests.helpers import Harness, splits
 

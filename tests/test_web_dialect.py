@@ -17,7 +17,7 @@ from chat_trio.chat import events as ev
 from chat_trio.chat import intents as i
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.doors import Answer
-from chat_trio.doors.text.commands import Place
+from chat_trio.doors.place import Place
 from chat_trio.doors.web import dialect
 
 LOBBY = Place({"#lobby": "#lobby"}, "#lobby")

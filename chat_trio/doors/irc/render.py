@@ -54,7 +54,7 @@ from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, NAME_MAX, ROOM_MAX, TOPIC_MAX
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
-from chat_trio.doors.text.render import OUTCOMES, refusal
+from chat_trio.doors.wording import OUTCOMES, refusal
 
 HOST = "chat-trio"  #: the host part of every user's mask
 TEXT_BYTES = 400

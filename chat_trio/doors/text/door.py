@@ -42,6 +42,7 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.doors import Answer, Item, Local, View, own_name
+from chat_trio.doors.commands import COMMANDS, HELP
 from chat_trio.doors.lines import (
     DEFAULT_MAX_LINE,
     EndOfInput,
@@ -50,8 +51,8 @@ from chat_trio.doors.lines import (
     LineDecoder,
     TooLong,
 )
-from chat_trio.doors.text.commands import COMMANDS, HELP, Place
-from chat_trio.doors.text.render import EOL, render
+from chat_trio.doors.place import Place, follow
+from chat_trio.doors.text.render import left_room, own_away, render
 
 _PROMPT = Answer((AskName(),), free=True)
 
@@ -64,17 +65,6 @@ def current_view(events: Sequence[Event], room: str, wall: float) -> bytes:
 def other_view(events: Sequence[Event], room: str, wall: float) -> bytes:
     """Broadcasts to one of the reader's other rooms: every line starts ``[#room] ``."""
     return render(events, prefix=f"[{room}] ")
-
-
-def follow(place: Place, event: Event) -> None:
-    """Move ``place`` as ``event`` (a reply to this user) says."""
-    if isinstance(event, RoomEntered):
-        place.rooms.setdefault(name_key(event.room), event.room)
-        place.current = event.room
-    elif isinstance(event, RoomLeft):
-        place.rooms.pop(name_key(event.room), None)
-        if name_key(place.current) == name_key(event.room):
-            place.current = next(reversed(place.rooms.values()), "")
 
 
 _FOLLOWED = frozenset({RoomEntered, RoomLeft, Away})
@@ -189,15 +179,11 @@ class TextDoor:
         parts = []
         for event in events:
             if isinstance(event, Away):  # the user's own: confirm it
-                said = (
-                    f"* You are away: {event.text}{EOL}" if event.text else f"* You are back.{EOL}"
-                )
-                parts.append(said.encode())
+                parts.append(own_away(event))
             elif isinstance(event, RoomLeft):
                 if name_key(self.shown) == name_key(event.room):
                     self.shown = event.rooms[-1] if event.rooms else ""
-                left = f"* You left {event.room}. Now talking in {self.shown}.{EOL}"
-                parts.append(left.encode())
+                parts.append(left_room(event, self.shown))
             else:
                 if isinstance(event, RoomEntered):
                     self.shown = event.room

@@ -58,9 +58,9 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Problem
-from chat_trio.doors import Answer, Item, Local
-from chat_trio.doors.text import render as text
-from chat_trio.doors.text.commands import COMMANDS, HELP, Place
+from chat_trio.doors import Answer, Item, Local, wording
+from chat_trio.doors.commands import COMMANDS, HELP
+from chat_trio.doors.place import Place
 
 PROTOCOL = 1
 """The dialect's version, sent in the greeting; bumped when a change would break a client."""
@@ -207,11 +207,6 @@ def _command(obj: dict[str, Any], place: Place, max_line: int) -> Item:
 # -- events to JSON ------------------------------------------------------------------------
 
 
-def _sentence(event: Event) -> str:
-    """What the text door says for ``event``, as one line of plain text."""
-    return text.render([event]).decode("utf-8", "replace").strip().removeprefix("* ")
-
-
 def _number(value: float) -> float | None:
     return None if math.isinf(value) else value  # JSON has no infinity: null is "never"
 
@@ -277,19 +272,19 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Whois: lambda e: {
         "type": "whois", "name": e.name, "rooms": list(e.rooms), "since": e.since,
         "idle": e.idle, "account": e.account, "admin": e.admin, "away": e.away,
-        "label": e.label, "message": _sentence(e),
+        "label": e.label, "message": wording.whois(e),
     },
     History: _history,
     Help: lambda e: {
         "type": "help", "commands": [{"usage": u, "summary": s} for u, s in e.commands]
     },
     Refused: lambda e: {"type": "refused", "problem": e.problem.value} | _set_fields(e)
-    | {"message": _sentence(e)},
+    | {"message": wording.refusal(e)},
     Done: lambda e: {"type": "done", "outcome": e.outcome.value} | _set_fields(e)
-    | {"message": _sentence(e)},
+    | {"message": wording.done(e)},
     Goodbye: lambda e: {"type": "goodbye", "reason": e.reason.value},
     Disconnected: lambda e: {
-        "type": "disconnected", "reason": e.reason.value, "message": _sentence(e)
+        "type": "disconnected", "reason": e.reason.value, "message": wording.disconnected(e)
     },
 }  # fmt: skip
 """Every event the rules make, as a JSON object (docs/protocol.md lists them)."""

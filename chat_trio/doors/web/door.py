@@ -42,8 +42,7 @@ from chat_trio.chat.state import Phase
 from chat_trio.chat.vocabulary import LIST_MAX, name_key
 from chat_trio.doors import Answer, Free, Item, Local, View, Wire, own_name
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
-from chat_trio.doors.text.commands import Place
-from chat_trio.doors.text.door import follow
+from chat_trio.doors.place import Place, follow
 from chat_trio.doors.web import dialect, frames
 from chat_trio.doors.web.frames import CloseCode
 

@@ -1,4 +1,5 @@
-"""The text door's slash commands: one table row each, the only list there is.
+"""The slash commands: one table row each, the only list there is, for every door that
+reads typed lines (the text door; the web page's message box, as ``command`` messages).
 
 Each row says how the command is typed (its usage, shown by ``/help`` and in ``Usage:``
 refusals), what it does, whether it needs a username first, and how its arguments become
@@ -21,6 +22,7 @@ from chat_trio.chat.events import Refused
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
+from chat_trio.doors.place import Place
 
 USERS_SHOWN = 100
 """/users names at most this many, so its answer stays one readable line (and far below
@@ -29,19 +31,6 @@ ROOMS_SHOWN = 100  #: /rooms lists at most this many (the busiest)
 
 _DURATION = re.compile(r"([0-9]{1,6})([smhd])\b")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@attrs.define
-class Place:
-    """Where a text user is: its rooms in the order joined, and the current one (where
-    plain lines go). A text-door notion: IRC names the room every time."""
-
-    rooms: dict[str, str] = attrs.Factory(dict)  #: room key -> name, in the order joined
-    current: str = ""  #: the current room's name
-
-    def only(self, room: str) -> bool:
-        """Is ``room`` the one room this user is in?"""
-        return len(self.rooms) == 1 and name_key(room) in self.rooms
 
 
 Parse = Callable[[str, Place], "i.Intent | Refused"]

@@ -1,0 +1,221 @@
+"""Every sentence a person reads that more than one door says: refusals (``PROBLEMS``:
+the text door's line, IRC's numeric text or NOTICE, the web page's ``message``),
+confirmations (``OUTCOMES``), what is known about someone (``whois``), and why the server
+ends a connection (``disconnected``). The rules only name a ``Problem`` or an ``Outcome``;
+each door decides the form (a line, a numeric, a JSON object) around these words.
+
+Each sentence is complete and says what to do next. No line ending and no "* " prefix:
+that is the text door's layout (text/render.py), not a word of the sentence.
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from chat_trio.chat.events import Disconnected, Done, Reason, Refused, Whois
+from chat_trio.chat.problems import Outcome, Problem
+
+_LAST_DATE = 253402300799.0  #: 9999-12-31 23:59:59 UTC: later is not a date gmtime shows
+
+
+def describe_until(until: float) -> str:
+    """ "forever" or "until 2026-11-23 12:00 UTC"."""
+    if not until < _LAST_DATE:  # inf, and what a ban stored by an older version may hold
+        return "forever"
+    return "until " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
+
+
+def _seconds(n: float) -> str:
+    return "1 second" if n == 1 else f"{n:g} seconds"
+
+
+def _registered(e: Refused) -> str:
+    how = f"{e.name} <password>" if e.naming else f"/login {e.name} <password>"
+    return f'The name "{e.name}" is registered. To log in, type: {how}'
+
+
+def _unknown(e: Refused) -> str:
+    shown = e.name[:_SHOWN_COMMAND] + ("..." if len(e.name) > _SHOWN_COMMAND else "")
+    return f'Unknown command "/{shown}". Type /help for the commands.'
+
+
+_SHOWN_COMMAND = 32  # characters of an unknown command echoed back
+
+PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
+    Problem.NAME_EMPTY: lambda e: "Please type a username.",
+    Problem.NAME_TOO_LONG: lambda e: (
+        f"That username is too long ({e.length} characters; at most {e.limit:g})."
+    ),
+    Problem.NAME_START: lambda e: "A username must start with a letter.",
+    Problem.NAME_START_ASCII: lambda e: "A username must start with a letter (A-Z or a-z).",
+    Problem.NAME_CHAR: lambda e: (
+        f"A username may contain only letters, digits, '_' and '-' (not {e.char!r})."
+    ),
+    Problem.NAME_RESERVED: lambda e: f'The name "{e.name}" is reserved.',
+    Problem.NAME_TAKEN: lambda e: f'The name "{e.name}" is already taken; please choose another.',
+    Problem.NAME_REGISTERED: _registered,
+    Problem.NAME_LOOKALIKE: lambda e: (
+        f'The name "{e.name}" looks too much like "{e.like}"; please choose another.'
+    ),
+    Problem.NOT_A_NAME: lambda e: f'"{e.name}" is not a username.',
+    Problem.NO_ACCOUNT: lambda e: f'There is no account "{e.name}".',
+    Problem.ACCOUNT_BANNED: lambda e: f"The account {e.name} is banned {describe_until(e.until)}.",
+    Problem.LOGIN_THROTTLED: lambda e: (
+        f"Too many wrong passwords; try again in {_seconds(e.limit)}."
+    ),
+    Problem.ALREADY_LOGGED_IN: lambda e: f"{e.name} is already logged in.",
+    Problem.WRONG_PASSWORD_FOR: lambda e: f"Wrong password for {e.name}.",
+    Problem.WRONG_PASSWORD: lambda e: "Wrong password; nothing was changed.",
+    Problem.BAD_PASSWORD: lambda e: (
+        f"A password must be {e.length} to {e.limit:g} characters, without spaces."
+    ),
+    Problem.NO_ACCOUNTS: lambda e: "This server keeps no accounts (it runs without a database).",
+    Problem.ACCOUNTS_UNAVAILABLE: lambda e: (
+        "Passwords cannot be checked right now; please try again later."
+    ),
+    Problem.ALREADY_REGISTERED: lambda e: f"{e.name} is registered already; you are logged in.",
+    Problem.REGISTERED_MEANWHILE: lambda e: f"{e.name} was registered meanwhile.",
+    Problem.NOT_LOGGED_IN: lambda e: "You are not logged in to an account.",
+    Problem.NOT_ADMIN: lambda e: f"Only admins can use /{e.name}.",
+    Problem.NO_SUCH_TARGET: lambda e: f'No account, user or address "{e.name}".',
+    Problem.NO_BAN: lambda e: f'No ban on "{e.name}".',
+    Problem.BAN_LENGTH: lambda e: (
+        f"A ban lasts at least a second (longer than {e.limit / 86400:g} days: forever)."
+    ),
+    Problem.ADDRESS_BANNED: lambda e: (
+        f"Your address is banned from this server {describe_until(e.until)}."
+    ),
+    Problem.NO_SUCH_USER: lambda e: f'No user named "{e.name}" is online.',
+    Problem.NO_SUCH_RECIPIENT: lambda e: (
+        f'No user named "{e.name}" is online. /users lists who is.'
+    ),
+    Problem.ROOM_MISSING: lambda e: "Which room?",
+    Problem.ROOM_NO_HASH: lambda e: f'Room names start with "#" (try /join #{e.name}).',
+    Problem.ROOM_LENGTH: lambda e: (
+        f"A room name is # and 1 to {e.limit:g} letters, digits, '_' or '-'."
+    ),
+    Problem.ROOM_CHAR: lambda e: (
+        f"A room name may contain only letters, digits, '_' and '-' (not {e.char!r})."
+    ),
+    Problem.NO_SUCH_ROOM: lambda e: f"There is no room {e.room}.",
+    Problem.NOT_IN_ROOM: lambda e: f"You are not in {e.room}.",
+    Problem.CANNOT_SEND: lambda e: f"You are not in {e.room}.",
+    Problem.NO_TEXT: lambda e: "There is nothing to send.",
+    Problem.ONLY_ROOM: lambda e: f"You cannot leave {e.room}: it is your only room.",
+    Problem.TOO_MANY_ROOMS_FOR_USER: lambda e: (
+        f"You are in {e.limit:g} rooms, the most allowed; /leave one first."
+    ),
+    Problem.TOO_MANY_ROOMS: lambda e: "There are too many rooms; join one from /rooms.",
+    Problem.TOPIC_TOO_LONG: lambda e: (
+        f"That topic is too long ({e.length} characters; at most {e.limit:g})."
+    ),
+    Problem.HISTORY_RANGE: lambda e: f"/history takes a number of lines from 1 to {e.limit:g}.",
+    Problem.HISTORY_OFF: lambda e: "This server keeps no history.",
+    Problem.HISTORY_UNAVAILABLE: lambda e: (
+        "History is not available right now; please try again later."
+    ),
+    Problem.LINE_TOO_LONG: lambda e: f"Line too long (over {e.limit:g} bytes); not sent.",
+    Problem.UNKNOWN_COMMAND: _unknown,
+    Problem.NEEDS_NAME: lambda e: (
+        f"Choose a username before using /{e.name}." if e.name else "Choose a username first."
+    ),
+    Problem.USAGE: lambda e: f"Usage: {e.name}",
+    Problem.WHICH_ROOM: lambda e: f"Which room? {e.name} (one you are in).",
+    Problem.BAD_MESSAGE: lambda e: f"That message is not understood: {e.name}.",
+    Problem.NAME_UNCHANGED: lambda e: f"You are {e.name} already.",
+    Problem.ADMIN_NAME: lambda e: (
+        f'The name "{e.name}" is kept for an admin, so it cannot be registered here; the '
+        f"server's operator makes its account with: chat-trio user add {e.name}"
+    ),
+    Problem.SLOW_DOWN: lambda e: (
+        f"* Slow down: at most {e.limit:g} lines at once, then {e.rate:g} per second. "
+        "Your next lines are delayed, not lost."
+    ),
+    Problem.FLOODED: lambda e: (
+        f"Disconnected for flooding: more than {e.limit:g} lines were waiting "
+        f"(at most {e.rate:g} lines per second)."
+    ),
+    Problem.IDLE: lambda e: f"Disconnected after {_seconds(e.limit)} without activity.",
+    Problem.NAME_TIMEOUT: lambda e: f"No valid username within {_seconds(e.limit)}.",
+    Problem.SERVER_FULL: lambda e: "Server full, try later.",
+    Problem.TOO_MANY_FROM_ADDRESS: lambda e: (
+        f"Too many connections from your address (at most {e.limit:g}), try later."
+    ),
+    Problem.CONNECTING_TOO_FAST: lambda e: (
+        "Too many connection attempts from your address, try again shortly."
+    ),
+}
+"""Every refusal, as the text door says it (a complete sentence that says what to do)."""
+
+
+def refusal(e: Refused) -> str:
+    """``e`` as one sentence (no line ending)."""
+    text = PROBLEMS[e.problem](e)
+    if e.still:
+        text += f" You are still {e.still}."
+    if e.final:
+        text += (
+            " Too many failed attempts (invalid usernames and wrong passwords)."
+            if e.problem is Problem.WRONG_PASSWORD_FOR
+            else " Too many invalid usernames."
+        )
+    return text
+
+
+def _banned(e: Done) -> str:
+    if e.kind == "account":
+        shown = f"the account {e.name}"
+    else:
+        shown = f"{e.name}'s address ({e.key})" if e.name else e.key
+    return f"Banned {shown} {describe_until(e.until)}."
+
+
+def _thrown_out(what: str) -> Callable[[Done], str]:
+    return lambda e: (
+        f"You were {what} by {e.name}: {e.text}" if e.text else f"You were {what} by {e.name}."
+    )
+
+
+OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
+    Outcome.LOGGED_IN: lambda e: f"Logged in as {e.name}.",
+    Outcome.REGISTERED: lambda e: (
+        f"Registered {e.name}. Nobody else can use this name now; to log in next time, "
+        f"type at the prompt: {e.name} <password>"
+    ),
+    Outcome.PASSWORD_CHANGED: lambda e: "Password changed.",
+    Outcome.UNREGISTERED: lambda e: f"Your account {e.name} is deleted; the name is free now.",
+    Outcome.KICKED: lambda e: f"Kicked {e.name}.",
+    Outcome.BANNED: _banned,
+    Outcome.UNBANNED: lambda e: f"Lifted the ban on {e.name}.",
+    Outcome.KICKED_YOU: _thrown_out("kicked"),
+    Outcome.BANNED_YOU: _thrown_out("banned"),
+}
+
+
+
+
+def done(e: Done) -> str:
+    """``e`` as one sentence (no line ending)."""
+    return OUTCOMES[e.outcome](e)
+
+
+def whois(e: Whois) -> str:
+    """What is known about someone, as one line."""
+    since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e.since))
+    rooms = ", ".join(e.rooms)
+    away = f"; away: {e.away}" if e.away else ""
+    return f"{e.name}: in {rooms}; connected since {since}; idle {e.idle:.0f}s{away}"
+
+
+_DISCONNECTED_BECAUSE = {
+    Reason.SHUTDOWN: "Server is shutting down. Goodbye!",
+    Reason.SLOW: "Disconnected: too slow to receive (your send queue was full).",
+}
+
+
+def disconnected(e: Disconnected) -> str:
+    """Why the server ends the connection, as one sentence."""
+    return _DISCONNECTED_BECAUSE.get(e.reason, "Disconnected.")
