@@ -32,8 +32,8 @@ from chat_trio.config import (
 from chat_trio.delivery.outbox import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
+from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
-from chat_trio.doors.web.door import WebSettings
 from chat_trio.passwords import Cost
 from chat_trio.server import StartupError, run
 from chat_trio.storage.store import Retention
@@ -283,9 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--ping-interval",
         type=_seconds,
-        default=IrcSettings().ping_interval,
+        default=KeepaliveSettings().ping_interval,
         help="seconds of silence before the server pings an IRC or web client; no answer within "
-        f"{IrcSettings().ping_timeout:g} s more drops it",
+        f"{KeepaliveSettings().ping_timeout:g} s more drops it",
     )
     serve.add_argument(
         "--unicode-names",
@@ -517,13 +517,12 @@ def main(argv: list[str] | None = None) -> int:
             network=args.server_name,
             motd=motd,
             created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            ping_interval=args.ping_interval,
             max_rooms_per_user=args.max_rooms_per_user,
         ),
         web_port=None if args.no_web else args.web_port,
         web_tls_port=args.web_tls_port,
         web_origins=frozenset(args.web_origin),
-        web=WebSettings(ping_interval=args.ping_interval),
+        keepalive=KeepaliveSettings(ping_interval=args.ping_interval),
         db=None if args.no_db else args.db,
         password_cost=Cost(
             time_cost=args.password_time,

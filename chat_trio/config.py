@@ -9,7 +9,7 @@ from chat_trio.chat.world import Rules
 from chat_trio.delivery.outbox import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
-from chat_trio.doors.web.door import WebSettings
+from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.passwords import Cost
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
@@ -47,7 +47,8 @@ class Config:
     #: default is DEFAULT_WEB_PORT)
     web_tls_port: int = DEFAULT_WEB_TLS_PORT  #: the page over https://, with a certificate
     web_origins: frozenset[str] = frozenset()  #: other sites' pages that may open the chat
-    web: WebSettings = attrs.field(factory=WebSettings)  #: the web door's pings
+    keepalive: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: IRC's and the
+    #: web door's pings (the IRC door's settings' own are replaced by these)
     db: str | None = None  #: the SQLite file for history (the CLI defaults to the data dir);
     #: ":memory:" for SQLite in memory; None: no database (recent lines in memory only)
     retention: Retention = attrs.field(factory=Retention)  #: how long history is kept

@@ -113,7 +113,7 @@ def _entrances(config: Config) -> list[Entrance]:
                 f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {why}"
             ) from exc
     text = partial(TextDoor, config.rules.max_line)
-    irc = partial(IrcDoor, config.irc)
+    irc = partial(IrcDoor, attrs.evolve(config.irc, keepalive=config.keepalive))
     wanted: list[tuple[int, Callable[[list[socket.socket]], Entrance]]] = []
 
     def want(port: int, label: str, secure: bool, **how: Any) -> None:
@@ -134,7 +134,7 @@ def _entrances(config: Config) -> list[Entrance]:
     if config.web_port is not None:
         for secure in (False, True):
             names = frozenset({config.host.lower(), config.irc.server_name.lower()})
-            site = Site(secure, config.web_origins, names, config.web, config.rules.max_line)
+            site = Site(secure, config.web_origins, names, config.keepalive, config.rules.max_line)
             want(config.web_tls_port if secure else config.web_port, "web", secure,
                  door=None, refuse=_web_refuse, site=site)  # fmt: skip
     entrances: list[Entrance] = []

@@ -15,8 +15,9 @@ from chat_trio.chat import rooms
 from chat_trio.chat.events import Disconnected, Event, Reason, Refused
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Rules
-from chat_trio.doors.irc import door as door_module
+from chat_trio.doors.irc import registration as door_module
 from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.irc.registration import Move, Sasl, Stage
 from chat_trio.doors.irc.render import IrcSettings
 from tests.helpers import Harness, splits
 
@@ -264,7 +265,7 @@ def test_irc_door_pings_a_silent_client_and_drops_it_without_an_answer() -> None
     h = Harness(Rules(flood_rate=0))
     irc_user(h, 1, "Bob")
     door = h.doors[1]
-    assert door.deadline() == SETTINGS.ping_interval
+    assert door.deadline() == SETTINGS.keepalive.ping_interval
     h.expire(1, 90.0)
     assert h.take(1) == "PING irc.test\r\n"
     assert door.deadline() == 150.0
@@ -700,7 +701,7 @@ def test_irc_door_the_servers_ping_is_never_part_of_an_answer() -> None:
     lines = b"".join(b"PRIVMSG #lobby :%d\r\n" % n for n in range(3))
     h.send(2, lines + b"@label=q PRIVMSG #lobby :2\r\n")
     h.take(2)
-    h.expire(2, SETTINGS.ping_interval)
+    h.expire(2, SETTINGS.keepalive.ping_interval)
     assert h.take(2) == "PING irc.test\r\n"
 
 
@@ -746,3 +747,11 @@ def test_irc_door_capability_sets_kept_for_sharing_are_bounded() -> None:
         h.send(conn, f"CAP REQ :{wanted}\r\n".encode())
         assert " ACK " in h.take(conn)
     assert len(door_module._CAP_SETS) <= door_module.CAP_SETS_MAX
+
+
+def test_irc_door_registration_and_sasl_move_only_as_their_tables_say() -> None:
+    assert door_module.advance(Stage.OPEN, Move.ASK) is Stage.ASKED
+    with pytest.raises(ValueError, match="no registration move from REGISTERED on ASK"):
+        door_module.advance(Stage.REGISTERED, Move.ASK)
+    with pytest.raises(ValueError, match="no SASL transition from IDLE to CHECKING"):
+        door_module.sasl_to(Sasl.IDLE, Sasl.CHECKING)

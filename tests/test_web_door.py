@@ -25,8 +25,9 @@ from chat_trio.chat.events import Reason
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc.message import Message, parse
+from chat_trio.doors.keepalive import KeepaliveSettings as WebSettings
 from chat_trio.doors.web import dialect, frames
-from chat_trio.doors.web.door import MAX_MESSAGE, MEMBERS_SHOWN, WebDoor, WebSettings
+from chat_trio.doors.web.door import MAX_MESSAGE, MEMBERS_SHOWN, WebDoor
 from chat_trio.doors.web.site import Site, Upgraded
 from chat_trio.storage import database
 from tests.helpers import Harness, splits

@@ -14,9 +14,11 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
+import enum
 import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -54,6 +56,7 @@ from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, NAME_MAX, ROOM_MAX, TOPIC_MAX
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
+from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.wording import OUTCOMES, refusal
 
 HOST = "chat-trio"  #: the host part of every user's mask
@@ -76,8 +79,7 @@ class IrcSettings:
     network: str = "chat-trio"
     motd: tuple[str, ...] = ()  #: lines of the message of the day; () sends 422
     created: str = ""  #: when the server started, for 003
-    ping_interval: float = 90.0  #: seconds of silence before the server pings (ergo's)
-    ping_timeout: float = 60.0  #: seconds to answer a ping before the connection is dropped
+    keepalive: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: its pings
     max_rooms_per_user: int = 20  #: for ISUPPORT CHANLIMIT
 
 
@@ -354,18 +356,39 @@ def motd(settings: IrcSettings, nick: str) -> list[Message]:
     return [*lines, Message("376", (nick, "End of /MOTD command."), server)]
 
 
+class Answering(enum.Enum):
+    """Where a labelled command's answer is (IRCv3 labeled-response)."""
+
+    NONE = "none"  #: no labelled command is being answered
+    EMPTY = "empty"  #: one is (``Label`` came), with nothing in its answer yet
+    ONE = "one"  #: one line held back: it may be the only one, sent with the label
+    BATCH = "batch"  #: a second line came: a labeled-response batch is open
+
+
+class Holding(enum.Enum):
+    """Whether what registering sends waits for CAP END (SASL: ``Hold``, ``Release``)."""
+
+    NO = "no"
+    YES = "yes"
+
+
 @attrs.define
 class Replies:
-    """Renders what is sent to one IRC connection alone (see the module docstring)."""
+    """Renders what is sent to one IRC connection alone (see the module docstring): each
+    event by its row of ``_REPLIES``, with two named states of its own: a labelled
+    answer in progress (``Answering``), and registration's output held for CAP END
+    (``Holding``)."""
 
     settings: IrcSettings
     nick: str = "*"  #: the connection's nick as its client knows it, at this point of output
     caps: frozenset[str] = frozenset()  #: capabilities enabled
     _batches: int = 0
-    _held: list[str] | None = None  # while SASL holds registration: what it held
-    _label: str | None = None  # between Label and Labeled: the label
-    _first: str | None = None  # the answer's first line, while it may be the only one
-    _batch: str | None = None  # the labeled-response batch, once a second line opened it
+    _answering: Answering = Answering.NONE
+    _label: str = ""  # the label of the answer in progress
+    _first: str = ""  # ONE: the line held back
+    _batch: str = ""  # BATCH: its reference
+    _holding: Holding = Holding.NO
+    _held: list[str] = attrs.field(factory=list)  # YES: what was held
 
     def render(self, events: Iterable[Event | Local]) -> bytes:
         """Events in answer to the connection's own commands (a labelled command's answer,
@@ -381,60 +404,60 @@ class Replies:
         out: list[str] = []
         for e in events:
             if isinstance(e, Label):
-                self._label = e.label
+                self._answering, self._label = Answering.EMPTY, e.label
             elif isinstance(e, Labeled):
                 self._end_label(out)
             elif isinstance(e, Urgent):
                 out.append(e.data.decode())
-            elif self._label is not None and answer:
+            elif self._answering is not Answering.NONE and answer:
                 if isinstance(e, Disconnected):  # the answer ends with the connection
                     self._end_label(out)
                     out.append(self._lines(e))
                 else:
-                    self._labelled(self._lines(e), self._label, out)
+                    self._labelled(self._lines(e), out)
             elif isinstance(e, Hold):
-                self._held = []
+                self._holding, self._held = Holding.YES, []
             elif isinstance(e, Release):
-                out.extend(self._held or ())
-                self._held = None
-            elif self._held is None or (isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN):
+                self._stop_holding(out)
+            elif self._holding is Holding.NO or (
+                isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN
+            ):
                 out.append(self._lines(e))
             elif not (isinstance(e, Refused) and e.problem in _LOGIN_PROBLEMS):
                 self._held.append(self._lines(e))
                 if sum(map(len, self._held)) > HOLD_MAX:  # no CAP END coming: stop holding
-                    out.extend(self._held)
-                    self._held = None
+                    self._stop_holding(out)
         return "".join(out).encode()
 
-    def _labelled(self, lines: str, label: str, out: list[str]) -> None:
+    def _stop_holding(self, out: list[str]) -> None:
+        out.extend(self._held)
+        self._holding, self._held = Holding.NO, []
+
+    def _labelled(self, lines: str, out: list[str]) -> None:
         """Part of a labelled answer. The first line waits (it may be the only one, sent
         with the label); a second opens the batch, and every line after goes at once:
         nothing more than one line is ever held."""
         for line in (piece + "\r\n" for piece in lines.split("\r\n")[:-1]):
-            if self._batch is None and self._first is None:
-                self._first = line
+            if self._answering is Answering.EMPTY:
+                self._answering, self._first = Answering.ONE, line
                 continue
-            if self._batch is None:
+            if self._answering is Answering.ONE:
                 self._batches += 1
-                self._batch = f"l{self._batches}"
+                self._answering, self._batch = Answering.BATCH, f"l{self._batches}"
                 start = Message("BATCH", (f"+{self._batch}", "labeled-response"))
-                out.append(_tagged(serialize(start), tag("label", label)))
-                out.append(_in_batch(self._first or "", self._batch))
-                self._first = None
+                out.append(_tagged(serialize(start), tag("label", self._label)))
+                out.append(_in_batch(self._first, self._batch))
             out.append(_in_batch(line, self._batch))
 
     def _end_label(self, out: list[str]) -> None:
-        label, self._label = self._label, None
-        if label is None:
-            return
-        if self._batch is not None:
+        answering, self._answering = self._answering, Answering.NONE
+        if answering is Answering.BATCH:
             out.append(serialize(Message("BATCH", (f"-{self._batch}",))))
-        elif self._first is not None:
-            out.append(_tagged(self._first, tag("label", label)))
-        else:
-            ack = Message("ACK", (), self.settings.server_name, (("label", label),))
+        elif answering is Answering.ONE:
+            out.append(_tagged(self._first, tag("label", self._label)))
+        elif answering is Answering.EMPTY:
+            ack = Message("ACK", (), self.settings.server_name, (("label", self._label),))
             out.append(serialize(ack))
-        self._batch = self._first = None
 
     def _m(self, command: str, *params: str) -> str:
         return serialize(Message(command, (self.nick, *params), self.settings.server_name))
@@ -444,69 +467,70 @@ class Replies:
         return serialize(Message("NOTICE", (self.nick, text), source))
 
     def _lines(self, e: Event | Local) -> str:
-        s = self.settings
-        if isinstance(e, Wire):
-            return e.data.decode()
-        if isinstance(e, Welcome):
-            self.nick = e.name
-            return self._welcome(e)
-        if isinstance(e, Away):  # the connection's own
-            if e.text:
-                return self._m("306", "You have been marked as being away")
-            return self._m("305", "You are no longer marked as being away")
-        if isinstance(e, RoomEntered):
-            if not e.joined:
-                return ""
-            out = serialize(Message("JOIN", (e.room,), mask(self.nick)))
-            if e.topic:
-                out += self._m("332", e.room, e.topic)
-            return out
-        if isinstance(e, RoomLeft):
-            return serialize(Message("PART", (e.room,), mask(self.nick)))
-        if isinstance(e, NickChanged):
-            line = serialize(Message("NICK", (e.new,), mask(e.old)))
-            if e.old == self.nick:
-                self.nick = e.new
-            return line
-        if isinstance(e, Private):
-            if e.incoming:
-                return privmsgs(mask(e.peer), self.nick, e.text, action=e.action)
-            away = self._m("301", e.peer, e.away) if e.away else ""
-            if "echo-message" in self.caps:
-                return privmsgs(mask(self.nick), e.peer, e.text, action=e.action) + away
-            return away
-        if isinstance(e, Echo):
-            if "echo-message" not in self.caps:
-                return ""
-            tags = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
-            return privmsgs(mask(self.nick), e.room, e.text, action=e.action, tags=tags)
-        if isinstance(e, Refused):
-            return self._refused(e)
-        if isinstance(e, Done):
-            return self._done(e)
-        if isinstance(e, Topic):
-            if not e.text:
-                return self._m("331", e.room, "No topic is set")
-            return self._m("332", e.room, e.text) + self._m(
-                "333", e.room, e.by or s.server_name, str(int(e.at))
-            )
-        if isinstance(e, UserList):
-            return self._users(e)
-        if isinstance(e, RoomList):
-            return self._rooms(e)
-        if isinstance(e, Whois):
-            return self._whois(e)
-        if isinstance(e, History):
-            return self._history(e)
-        if isinstance(e, Goodbye):
-            return serialize(Message("ERROR", (f"Closing link: {_QUIT_BECAUSE[e.reason]}",)))
-        if isinstance(e, Disconnected):
-            return serialize(Message("ERROR", (_QUIT_BECAUSE.get(e.reason, "Closing link"),)))
-        if isinstance(e, Greeting):
-            return serialize(Message("NOTICE", ("*", "*** Welcome to chat-trio"), s.server_name))
-        if isinstance(e, Help):
-            return "".join(self.notice(f"{usage}  {summary}") for usage, summary in e.commands)
-        return ""  # broadcasts are rendered by IrcView; AskName has no IRC form
+        """``e`` as IRC lines, by its row of ``_REPLIES`` ("" for events IRC has no form
+        for here: broadcasts are rendered by ``IrcView``, and AskName has none)."""
+        form = _REPLIES.get(type(e))
+        return form(self, e) if form is not None else ""
+
+    def _wire(self, e: Wire) -> str:
+        return e.data.decode()
+
+    def _welcomed(self, e: Welcome) -> str:
+        self.nick = e.name
+        return self._welcome(e)
+
+    def _own_away(self, e: Away) -> str:
+        if e.text:
+            return self._m("306", "You have been marked as being away")
+        return self._m("305", "You are no longer marked as being away")
+
+    def _entered(self, e: RoomEntered) -> str:
+        if not e.joined:
+            return ""
+        out = serialize(Message("JOIN", (e.room,), mask(self.nick)))
+        return out + (self._m("332", e.room, e.topic) if e.topic else "")
+
+    def _left(self, e: RoomLeft) -> str:
+        return serialize(Message("PART", (e.room,), mask(self.nick)))
+
+    def _renamed(self, e: NickChanged) -> str:
+        line = serialize(Message("NICK", (e.new,), mask(e.old)))
+        if e.old == self.nick:
+            self.nick = e.new
+        return line
+
+    def _private(self, e: Private) -> str:
+        if e.incoming:
+            return privmsgs(mask(e.peer), self.nick, e.text, action=e.action)
+        away = self._m("301", e.peer, e.away) if e.away else ""
+        if "echo-message" in self.caps:
+            return privmsgs(mask(self.nick), e.peer, e.text, action=e.action) + away
+        return away
+
+    def _echo(self, e: Echo) -> str:
+        if "echo-message" not in self.caps:
+            return ""
+        tags = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        return privmsgs(mask(self.nick), e.room, e.text, action=e.action, tags=tags)
+
+    def _topic(self, e: Topic) -> str:
+        if not e.text:
+            return self._m("331", e.room, "No topic is set")
+        set_by = self._m("333", e.room, e.by or self.settings.server_name, str(int(e.at)))
+        return self._m("332", e.room, e.text) + set_by
+
+    def _goodbye(self, e: Goodbye) -> str:
+        return serialize(Message("ERROR", (f"Closing link: {_QUIT_BECAUSE[e.reason]}",)))
+
+    def _disconnected(self, e: Disconnected) -> str:
+        return serialize(Message("ERROR", (_QUIT_BECAUSE.get(e.reason, "Closing link"),)))
+
+    def _greeting(self, e: Greeting) -> str:
+        notice = ("*", "*** Welcome to chat-trio")
+        return serialize(Message("NOTICE", notice, self.settings.server_name))
+
+    def _help(self, e: Help) -> str:
+        return "".join(self.notice(f"{usage}  {summary}") for usage, summary in e.commands)
 
     def _welcome(self, e: Welcome) -> str:
         s = self.settings
@@ -657,6 +681,30 @@ class Replies:
         if batch:
             out.append(serialize(Message("BATCH", (f"-{ref}",))))
         return "".join(out)
+
+
+_REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
+    Wire: Replies._wire,
+    Welcome: Replies._welcomed,
+    Away: Replies._own_away,
+    RoomEntered: Replies._entered,
+    RoomLeft: Replies._left,
+    NickChanged: Replies._renamed,
+    Private: Replies._private,
+    Echo: Replies._echo,
+    Refused: Replies._refused,
+    Done: Replies._done,
+    Topic: Replies._topic,
+    UserList: Replies._users,
+    RoomList: Replies._rooms,
+    Whois: Replies._whois,
+    History: Replies._history,
+    Goodbye: Replies._goodbye,
+    Disconnected: Replies._disconnected,
+    Greeting: Replies._greeting,
+    Help: Replies._help,
+}
+"""How each event replied to one connection looks (the others have no form here)."""
 
 
 def _tagged(line: str, tag: str) -> str:

@@ -12,7 +12,7 @@ Web-door rules (the rules in chat/ know none of them):
 2. A ping is answered with a pong, in order with the replies; the client's close is
    answered with a close, then the connection hangs up.
 3. After ``ping_interval`` seconds of silence the server pings; no answer within
-   ``ping_timeout`` drops the connection (``Reason.PING_TIMEOUT``).
+   ``ping_timeout`` drops the connection (``Reason.PING_TIMEOUT``: doors/keepalive.py).
 4. A line said in a room is echoed to its sender once the rules took it (the page shows
    one's own lines only once they are really sent).
 5. Whenever the server ends the connection it says why in a close frame (``farewell``).
@@ -22,7 +22,6 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import attrs
@@ -41,6 +40,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.state import Phase
 from chat_trio.chat.vocabulary import LIST_MAX, name_key
 from chat_trio.doors import Answer, Free, Item, Local, View, Wire, own_name
+from chat_trio.doors.keepalive import Keepalive, KeepaliveSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.place import Place, follow
 from chat_trio.doors.web import dialect, frames
@@ -56,14 +56,6 @@ MEMBERS_SHOWN = LIST_MAX
 alphabetical order, and how many there are: the page says "and N more"). IRC's NAMES
 lists everyone, in pages; a page need not, and 10,000 people joining a room of 10,000
 would otherwise be sent 10^8 names between them."""
-
-
-@attrs.frozen
-class WebSettings:
-    """The web door's timers (``--ping-interval`` sets both doors' pings)."""
-
-    ping_interval: float = 90.0  #: seconds of silence before the server pings
-    ping_timeout: float = 60.0  #: seconds to answer before the connection is dropped
 
 
 @attrs.frozen
@@ -107,25 +99,26 @@ def room_view(events: Sequence[Event], room: str, wall: float) -> bytes:
     return frames.text(dialect.encode_room(events, room, wall))
 
 
-class WebDoor:
+class WebDoor(Keepalive):
     """One WebSocket connection's door (see ``doors.Door``)."""
 
     __slots__ = (
-        "_closed", "_last_heard", "_max_line", "_messages", "_next", "_partial", "_ping_sent",
-        "_said", "_sent_close", "_size", "_ws", "name", "place", "settings",
+        "_closed", "_max_line", "_messages", "_next", "_partial", "_said", "_sent_close",
+        "_size", "_ws", "name", "place", "settings",
     )  # fmt: skip
 
     def __init__(
         self,
         ws: Connection,
-        settings: WebSettings | None = None,
+        settings: KeepaliveSettings | None = None,
         max_line: int = DEFAULT_MAX_LINE,
         now: float = 0.0,
     ) -> None:
         """``ws``: wsproto's frame-level connection of a server that accepted the upgrade
         (without the handshake's HTTP state, which an idle connection need not keep)."""
         self._ws = ws
-        self.settings = settings or WebSettings()
+        super().__init__(listening=True, now=now)
+        self.settings = settings or KeepaliveSettings()
         self._max_line = max_line
         # Messages read but not parsed yet, and items ready (pushed back, or the door's
         # own), in order, read from ``_next`` on.
@@ -136,16 +129,13 @@ class WebDoor:
         self._closed = False  # nothing more is read
         self._sent_close = False
         self._said: i.Say | None = None
-        self._last_heard = now
-        self._ping_sent: float | None = None
         self.name = ""  # the user's name, for echoes
         self.place = Place()  # the user's rooms, for command lines
 
     # -- bytes to items --------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray, now: float = 0.0) -> None:
-        self._last_heard = now
-        self._ping_sent = None
+        self.heard(now)
         if self._closed:
             return
         if self._next:
@@ -184,6 +174,7 @@ class WebDoor:
         self._partial.clear()
         self._messages.append(_Close(code, reason))
         self._closed = True
+        self.stop()  # nothing more is read: no more pings either
 
     def backlog(self) -> int:
         return len(self._messages) - self._next
@@ -270,21 +261,13 @@ class WebDoor:
         notice = self.render([Disconnected(reason)]) if reason is Reason.SLOW else b""
         return notice + frames.close(code, said)
 
-    # -- keepalive -------------------------------------------------------------------------
+    # -- keepalive (doors/keepalive.py) -----------------------------------------------------
 
     def deadline(self) -> float:
-        if self._closed:
-            return math.inf
-        if self._ping_sent is not None:
-            return self._ping_sent + self.settings.ping_timeout
-        return self._last_heard + self.settings.ping_interval
+        return self.ping_deadline(self.settings)
 
     def expire(self, now: float) -> Item | None:
-        if self._closed:
-            return None
-        if self._ping_sent is not None:
-            return i.Hangup(timed_out=True) if now >= self.deadline() else None
-        if now >= self.deadline():
-            self._ping_sent = now
-            return Answer((Wire(frames.ping(b"chat-trio")),), free=True)
-        return None
+        return self.ping_due(now, self.settings)
+
+    def ping(self) -> tuple[Local, ...]:
+        return (Wire(frames.ping(b"chat-trio")),)

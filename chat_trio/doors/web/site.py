@@ -38,8 +38,9 @@ from wsproto.events import AcceptConnection
 from wsproto.utilities import RemoteProtocolError
 
 from chat_trio import __version__
+from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
-from chat_trio.doors.web.door import WebDoor, WebSettings
+from chat_trio.doors.web.door import WebDoor
 
 MAX_HEAD = 8 * 1024
 """Bytes of a request line and headers (a browser's are well under 2 KiB); more is 431."""
@@ -85,7 +86,7 @@ class Site:
     secure: bool = False  #: served over TLS (the page's origin is https://)
     origins: frozenset[str] = frozenset()  #: other origins allowed ("*": any)
     names: frozenset[str] = frozenset()  #: host names of this server, as configured
-    settings: WebSettings = attrs.field(factory=WebSettings)
+    settings: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: pings
     max_line: int = DEFAULT_MAX_LINE
     files: dict[str, tuple[bytes, str]] = attrs.field(factory=lambda: _load())
 

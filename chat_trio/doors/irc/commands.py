@@ -1,0 +1,281 @@
+"""The IRC commands: one table row each (``COMMANDS``), the only list there is.
+
+Each row says how many parameters the command needs at least (fewer: 461), whether it is
+taken before registration (others: 451), and its handler: a function that turns the
+command into items on the door's queue, intents for the rules (a ``JOIN #a,#b`` is two
+``Join``) or answers the door gives itself (PONG, MOTD, MODE ...). Registration's own
+commands are in registration.py; what the rules' answers look like, in render.py.
+
+This module never imports trio and never does I/O.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from chat_trio import __version__
+from chat_trio.chat import intents as i
+from chat_trio.chat import words
+from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
+from chat_trio.doors.irc import registration
+from chat_trio.doors.irc.message import Message
+from chat_trio.doors.irc.render import MAX_TARGETS, isupport, mask, motd
+
+if TYPE_CHECKING:
+    from chat_trio.doors.irc.door import IrcDoor
+
+Handler = Callable[["IrcDoor", tuple[str, ...]], None]
+
+
+@attrs.frozen
+class Command:
+    """One row of the table."""
+
+    min_params: int  #: parameters it needs at least (fewer: 461)
+    handler: Handler
+    before_registration: bool = False  #: taken before registering (others: 451)
+
+
+def ping(door: IrcDoor, params: tuple[str, ...]) -> None:
+    server = door.settings.server_name
+    door.server_message("PONG", server, params[0] if params else server)
+
+
+def pong(door: IrcDoor, params: tuple[str, ...]) -> None:
+    pass  # any input counts as an answer (the keepalive heard it)
+
+
+def join(door: IrcDoor, params: tuple[str, ...]) -> None:
+    if params[0] == "0":
+        door.queue.extend(i.Leave(room) for room in list(door.rooms.values()))
+        return
+    for room in params[0].split(",")[:MAX_TARGETS]:
+        door.queue.append(i.Join(room))
+
+
+def part(door: IrcDoor, params: tuple[str, ...]) -> None:
+    for room in params[0].split(",")[:MAX_TARGETS]:
+        door.queue.append(i.Leave(room))
+
+
+def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
+    if not params or not params[0]:
+        door.numeric("411", "No recipient given (PRIVMSG)")
+        return
+    if len(params) < 2 or not params[1]:
+        door.numeric("412", "No text to send")
+        return
+    text, action = params[1], False
+    if text.startswith("\x01"):
+        word, _, rest = text.strip("\x01").partition(" ")
+        if word.upper() != "ACTION":
+            _ctcp(door, params[0], word.upper(), rest)
+            return
+        text, action = rest, True
+    for target in params[0].split(",")[:MAX_TARGETS]:
+        if target.startswith("#"):
+            door.queue.append(i.Say(target, text, action))
+        elif name_key(target) == "nickserv":
+            _nickserv(door, text)
+        else:
+            door.queue.append(i.SendPrivate(target, text, action))
+
+
+def _ctcp(door: IrcDoor, target: str, word: str, rest: str) -> None:
+    """A CTCP request: answered by the server on the target's behalf (VERSION, PING,
+    TIME), since users of the other doors cannot answer it; others are dropped."""
+    answers = {
+        "VERSION": f"chat-trio {__version__}",
+        "PING": rest,
+        "TIME": time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime()),
+    }
+    if word in answers:
+        reply = f"\x01{word} {answers[word]}\x01"
+        door.wire(Message("NOTICE", (door.nick, reply), mask(target)))
+
+
+def _nickserv(door: IrcDoor, text: str) -> None:
+    said = text.split()
+    command = said[0].upper() if said else "HELP"
+    if command == "IDENTIFY" and len(said) in (2, 3):
+        name, password = (door.nick, said[1]) if len(said) == 2 else (said[1], said[2])
+        door.queue.append(i.LogIn(name, password))
+    elif command == "REGISTER" and len(said) >= 2:
+        door.queue.append(i.Register(said[1]))
+    else:
+        help_text = "Commands: IDENTIFY [name] <password>, REGISTER <password>"
+        door.wire(Message("NOTICE", (door.nick, help_text), mask("NickServ")))
+
+
+def topic(door: IrcDoor, params: tuple[str, ...]) -> None:
+    if len(params) == 1:
+        door.queue.append(i.ShowTopic(params[0]))
+    else:
+        door.queue.append(i.SetTopic(params[0], params[1]))
+
+
+def names(door: IrcDoor, params: tuple[str, ...]) -> None:
+    if not params:
+        door.numeric("366", "*", "End of /NAMES list")
+        return
+    for room in params[0].split(",")[:MAX_TARGETS]:
+        door.queue.append(i.ListUsers(room, label="names"))
+
+
+def who(door: IrcDoor, params: tuple[str, ...]) -> None:
+    target = params[0] if params else "*"
+    if target.startswith("#"):
+        door.queue.append(i.ListUsers(target, label="who"))
+    elif target in ("*", "0"):
+        door.numeric("315", target, "End of WHO list")
+    else:
+        door.queue.append(i.LookUp(target, label="who"))
+
+
+def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.LookUp(params[-1].split(",")[0], label="whois"))
+
+
+def list_rooms(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.ListRooms(label="list"))
+
+
+def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
+    target = params[0]
+    if target.startswith("#"):
+        if len(params) == 1:
+            door.numeric("324", target, "+nt")
+        elif params[1] in ("b", "+b", "e", "+e", "I", "+I"):
+            end = {"b": "368", "e": "349", "I": "347"}[params[1][-1]]
+            door.numeric(end, target, "End of list")
+        else:
+            door.numeric("482", target, "Channel modes cannot be changed here")
+    elif name_key(target) == name_key(door.nick):
+        door.numeric("221", "+")
+    else:
+        door.numeric("502", "Can't change mode for other users")
+
+
+def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.Kick(params[1], params[2] if len(params) > 2 else ""))
+
+
+def away(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.SetAway(params[0] if params else ""))
+
+
+def ison(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.ListUsers(names=params, label="ison"))
+
+
+def userhost(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.ListUsers(names=params[:5], label="userhost"))
+
+
+def message_of_the_day(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.wire(*motd(door.settings, door.nick))
+
+
+def lusers(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.ListUsers(limit=0, label="lusers"))
+    door.queue.append(i.ListRooms(limit=0, label="lusers"))
+
+
+def version(door: IrcDoor, params: tuple[str, ...]) -> None:
+    server = door.settings.server_name
+    door.numeric("351", f"chat-trio-{__version__}", server, "")
+    door.numeric("005", *isupport(door.settings), "are supported by this server")
+
+
+def server_time(door: IrcDoor, params: tuple[str, ...]) -> None:
+    now = time.strftime("%A %B %d %Y -- %H:%M:%S UTC", time.gmtime())
+    door.numeric("391", door.settings.server_name, now)
+
+
+def info(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.numeric("371", f"chat-trio {__version__}: one chat, several doors, on Trio")
+    door.numeric("374", "End of INFO list")
+
+
+def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """draft/chathistory: LATEST, BEFORE and AFTER with timestamps, from storage."""
+    sub, target = params[0].upper(), params[1]
+    reference, count = (params[2], params[3]) if len(params) > 3 else ("*", params[2])
+    if sub not in ("LATEST", "BEFORE", "AFTER"):
+        _fail(door, "INVALID_PARAMS", sub, "Only LATEST, BEFORE and AFTER are supported")
+        return
+    moment = None
+    if reference != "*":
+        moment = _timestamp(reference)
+        if moment is None:
+            _fail(door, "INVALID_MSGREFTYPE", sub, reference, "Use timestamp=...")
+            return
+    limit = words.count(count)
+    if limit is None or not 1 <= limit <= HISTORY_MAX:
+        _fail(door, "INVALID_PARAMS", sub, count, f"The limit is 1 to {HISTORY_MAX}")
+        return
+    if not target.startswith("#"):
+        door.queue.append(i.ReadHistory(limit, peer=target))
+    elif sub == "AFTER":
+        door.queue.append(i.ReadHistory(limit, room=target, after=moment))
+    else:
+        door.queue.append(i.ReadHistory(limit, room=target, before=moment))
+
+
+def _fail(door: IrcDoor, code: str, *context: str) -> None:
+    door.server_message("FAIL", "CHATHISTORY", code, *context)
+
+
+def _timestamp(reference: str) -> float | None:
+    """``timestamp=2026-12-01T09:00:00.000Z`` as Unix time, or None."""
+    kind, _, value = reference.partition("=")
+    if kind != "timestamp":
+        return None
+    whole, _, fraction = value.removesuffix("Z").partition(".")
+    try:
+        moment = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return moment + (float(f"0.{fraction}") if words.count(fraction) is not None else 0.0)
+
+
+def leave(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.Quit())
+
+
+COMMANDS: dict[str, Command] = {
+    "CAP": Command(1, registration.cap, before_registration=True),
+    "AUTHENTICATE": Command(1, registration.authenticate, before_registration=True),
+    "NICK": Command(1, registration.nick, before_registration=True),
+    "USER": Command(1, registration.user, before_registration=True),
+    "PASS": Command(1, registration.password, before_registration=True),
+    "PING": Command(0, ping, before_registration=True),
+    "PONG": Command(0, pong, before_registration=True),
+    "QUIT": Command(0, leave, before_registration=True),
+    "JOIN": Command(1, join),
+    "PART": Command(1, part),
+    "PRIVMSG": Command(0, privmsg),
+    "NOTICE": Command(0, privmsg),
+    "TOPIC": Command(1, topic),
+    "NAMES": Command(0, names),
+    "WHO": Command(0, who),
+    "WHOIS": Command(1, whois),
+    "LIST": Command(0, list_rooms),
+    "MODE": Command(1, mode),
+    "KICK": Command(2, kick),
+    "AWAY": Command(0, away),
+    "ISON": Command(1, ison),
+    "USERHOST": Command(1, userhost),
+    "MOTD": Command(0, message_of_the_day),
+    "LUSERS": Command(0, lusers),
+    "VERSION": Command(0, version),
+    "TIME": Command(0, server_time),
+    "INFO": Command(0, info),
+    "CHATHISTORY": Command(3, chathistory),
+}
+"""Every command there is, by its name (upper-case)."""
