@@ -18,6 +18,7 @@ from chat_trio.chat.vocabulary import name_key
 from chat_trio.chat.world import Rules
 from chat_trio.delivery.effects import Effects, Step
 from chat_trio.delivery.hub import Hub
+from chat_trio.delivery.outbox import Outbox
 from chat_trio.delivery.session import Session
 from chat_trio.doors import Answer, Door
 from chat_trio.doors.text.door import TextDoor
@@ -157,6 +158,10 @@ class Recorder:
         return len(data)
 
 
+def _no_writer(outbox: Outbox) -> None:
+    raise AssertionError("the harness's writes take everything: no writer is needed")
+
+
 class Harness:
     """Drives a ``Chat`` through real doors with the server's own session, interpreter
     and hub, without trio, keeping each connection's received bytes.
@@ -208,7 +213,8 @@ class Harness:
     def connect(self, conn: ConnId, address: str = "", door: Door | None = None) -> None:
         self.received[conn] = bytearray()
         door = self.doors[conn] = door or TextDoor(self.chat.rules.max_line)
-        outbox = self.hub.open_outbox(conn, Recorder(self.received[conn]), lambda: None, door.deliver)
+        write = Recorder(self.received[conn])  # takes everything: no writer is ever needed
+        outbox = self.hub.open_outbox(conn, write, lambda: None, _no_writer, door.deliver)
         self.sessions[conn] = Session(conn, door, self.effects, outbox)
         out = Outputs(conn)
         self.chat.connect(conn, self.now, out, address or f"10.0.0.{conn}")

@@ -10,10 +10,11 @@ from chat_trio.chat.events import Said
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.outbox import PROGRESS_WINDOW
 from chat_trio.doors.text.door import current_view
+from tests.test_hub import drained_by_hand
 
 
 def join(hub: Hub, conn: int, *rooms: str) -> None:
-    hub.open_outbox(conn, None, lambda: None)
+    hub.open_outbox(conn, None, lambda: None, drained_by_hand)
     for room in rooms:
         hub.subscribe(conn, room, current_view)
 

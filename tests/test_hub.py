@@ -48,7 +48,11 @@ def render(events: Sequence[Event]) -> bytes:
 
 
 def open_box(hub: Hub, conn: int, try_send: TrySend | None, on_kick: Callable[[], None]) -> Outbox:
-    return hub.open_outbox(conn, try_send, on_kick, render)
+    return hub.open_outbox(conn, try_send, on_kick, drained_by_hand, render)
+
+
+def drained_by_hand(outbox: Outbox) -> None:
+    """The writer's starter: the tests take what is queued themselves (``take``)."""
 
 
 def publish(

@@ -14,6 +14,7 @@ from chat_trio.delivery.outbox import (
     PROGRESS_WINDOW,
     Outbox,
 )
+from tests.test_hub import drained_by_hand
 
 
 class Peer:
@@ -42,7 +43,7 @@ class Peer:
 
 
 def at_risk(progress: Peer | None = None) -> Outbox:
-    outbox = Outbox(1, 100, None, lambda: None, progress=progress)
+    outbox = Outbox(1, 100, None, lambda: None, drained_by_hand, progress=progress)
     outbox.offer(b"x" * 60)  # more than half its bound
     assert outbox.at_risk
     return outbox
@@ -109,7 +110,7 @@ def test_outbox_a_closed_outbox_holds_nobody() -> None:
 async def test_outbox_its_session_waits_while_its_backlog_is_over_its_share(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    outbox = Outbox(1, 400, None, lambda: None)  # its share: 100 bytes
+    outbox = Outbox(1, 400, None, lambda: None, drained_by_hand)  # its share: 100 bytes
     outbox.pending = 150  # answers sent to it this round
     with trio.move_on_after(5) as waited:
         await outbox.wait_for_room()
@@ -129,7 +130,7 @@ async def test_outbox_its_session_waits_while_its_backlog_is_over_its_share(
 async def test_outbox_a_waiting_session_goes_on_when_its_outbox_ends(
     ending: str, autojump_clock: trio.testing.MockClock
 ) -> None:
-    outbox = Outbox(1, 400, None, lambda: None)
+    outbox = Outbox(1, 400, None, lambda: None, drained_by_hand)
     outbox.offer(b"x" * 300)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(outbox.wait_for_room)

@@ -80,9 +80,9 @@ class Hub:
         conn: ConnId,
         try_send: TrySend | None,
         end: Callable[[], None],
+        start_writer: Callable[[Outbox], None],
         render: Render | None = None,
         progress: Progress | None = None,
-        start_writer: Callable[[Outbox], None] | None = None,
     ) -> Outbox:
         """Create ``conn``'s outbox. ``end`` must cancel the connection's session;
         ``render`` is its door's ``deliver``, for ``send_events`` and the shutdown notice;
@@ -93,7 +93,7 @@ class Hub:
         if self._closed:
             raise trio.ClosedResourceError("the hub is shut down")
         outbox = Outbox(
-            conn, self.max_queue_bytes, try_send, end, render, progress, start_writer,
+            conn, self.max_queue_bytes, try_send, end, start_writer, render, progress,
             self.flow.risk,
         )  # fmt: skip
         self._outboxes[conn] = outbox

@@ -21,6 +21,7 @@ This module never awaits on behalf of anyone but the connection itself.
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 from collections.abc import Callable
@@ -68,6 +69,24 @@ PROGRESS_BYTES = 16 * 1024
 a peer whose buffer only fills still moves it a little, as its kernel grows the buffer."""
 
 
+class Life(enum.Enum):
+    """Where an outbox is in its life. Transitions (only these happen)::
+
+        IDLE --queued--> WRITING --drained--> IDLE
+        WRITING --close--> CLOSING --drained--> ENDED
+        IDLE --close--> ENDED
+        any --kick, forget--> ENDED
+    """
+
+    IDLE = "idle"  #: open, nothing queued: a delivery may go straight into the socket
+    WRITING = "writing"  #: open, its writer task has something to write
+    CLOSING = "closing"  #: closed: its writer writes what is queued, then the session ends
+    ENDED = "ended"  #: the session was told to end (drained after closing, or kicked)
+
+
+_OPEN = (Life.IDLE, Life.WRITING)
+
+
 @attrs.frozen
 class OutboxStatistics:
     """A snapshot of one outbox."""
@@ -95,7 +114,6 @@ class Outbox:
 
     __slots__ = (  # one per connection: no per-instance dict
         "_acked_seen",
-        "_closed",
         "_cut",
         "_direct",
         "_edge_seen",
@@ -104,6 +122,7 @@ class Outbox:
         "_gap",
         "_gap_before",
         "_items",
+        "_life",
         "_moved_at",
         "_probed_at",
         "_progress",
@@ -112,7 +131,6 @@ class Outbox:
         "_roomy",
         "_start_writer",
         "_try_send",
-        "_writing",
         "conn",
         "ended",
         "last_write",
@@ -129,9 +147,9 @@ class Outbox:
         max_bytes: int,
         try_send: TrySend | None,
         end: Callable[[], None],
+        start_writer: Callable[[Outbox], None],
         render: Callable[..., bytes] | None = None,
         progress: Progress | None = None,
-        start_writer: Callable[[Outbox], None] | None = None,
         on_risk: Callable[[Outbox, bool], None] | None = None,
     ) -> None:
         self.conn = conn
@@ -143,10 +161,9 @@ class Outbox:
         self.on_risk = on_risk  #: flow control: it passed half its bound (True), or not
         self._try_send = try_send
         self._end = end
-        self._start_writer = start_writer  # None: the caller drains it (tests)
+        self._start_writer = start_writer  # starts a writer task in the connection's nursery
         self._items: list[Chunk] | None = None  # queued, oldest first; None when empty
-        self._writing = False  # a writer task is running (or about to)
-        self._closed = False
+        self._life = Life.IDLE
         self._roomy: trio.Event | None = None  # its session waits for room (rarely)
         self.last_write = -math.inf  #: when the writer last finished a write
         self._queued = 0
@@ -164,7 +181,7 @@ class Outbox:
 
     def offer(self, data: Chunk) -> None:
         """Deliver ``data`` or queue it; never blocks. Kicks the connection if it is full."""
-        if self._closed:
+        if self._life not in _OPEN:
             return
         if self._queued == 0 and self._try_send is not None:
             # Nothing queued and no write in progress, so writing here cannot reorder bytes.
@@ -197,8 +214,8 @@ class Outbox:
         self._queued_writes += 1
         if not was_at_risk and self.at_risk:
             self._risk_begins()
-        if not self._writing and self._start_writer is not None:
-            self._writing = True
+        if self._life is Life.IDLE:
+            self._life = Life.WRITING
             self._start_writer(self)
         self._room_now()
 
@@ -209,9 +226,11 @@ class Outbox:
         writer then ends (and, if the outbox is closed, so does the session)."""
         items, self._items = self._items, None
         if not items:
-            self._writing = False
-            if self._closed:
+            if self._life is Life.CLOSING:
+                self._life = Life.ENDED
                 self._end()
+            elif self._life is Life.WRITING:
+                self._life = Life.IDLE
             return None
         self._cut = True  # until ``sent``: the writer may be stopped half-way
         return items[0] if len(items) == 1 else b"".join(items)
@@ -247,13 +266,13 @@ class Outbox:
         Only its own session waits here: the connection's backlog slows its own input,
         never anyone else's. A client that never reads is cut meanwhile, at its bound or
         at the write deadline (session.py)."""
-        while self.backlog > self.own_share and not self._closed:
+        while self.backlog > self.own_share and self._life in _OPEN:
             roomy = self._roomy = trio.Event()
             await roomy.wait()
         await trio.lowlevel.checkpoint()
 
     def _room_now(self) -> None:
-        if self._roomy is not None and (self.backlog <= self.own_share or self._closed):
+        if self._roomy is not None and (self.backlog <= self.own_share or self._life not in _OPEN):
             self._roomy.set()
             self._roomy = None
 
@@ -283,7 +302,7 @@ class Outbox:
         reader frees its buffer in steps). Elsewhere, yes if a write finished within
         ``PROGRESS_WINDOW``.
         """
-        if self._closed:
+        if self._life is Life.ENDED:
             return False
         if self._progress is None:
             return now - self.last_write < PROGRESS_WINDOW
@@ -315,17 +334,17 @@ class Outbox:
         """Accept no more data; once what is queued is written, end the session."""
         if reason is not None and self.ended is None:
             self.ended = reason
-        if self._closed:
-            return
-        self._closed = True
+        if self._life is Life.IDLE:  # nothing left to write
+            self._life = Life.ENDED
+            self._end()
+        elif self._life is Life.WRITING:
+            self._life = Life.CLOSING
         self._room_now()
-        if not self._writing and self._start_writer is not None:
-            self._end()  # nothing left to write
 
     def forget(self) -> None:
         """The connection is gone: close, and stop counting it as behind."""
         was_at_risk = self.at_risk
-        self._closed = True
+        self._life = Life.ENDED
         self._items = None
         self._queued = 0
         self._room_now()
@@ -337,7 +356,7 @@ class Outbox:
         if self.ended is not None:
             return
         self.ended = reason
-        self._closed = True
+        self._life = Life.ENDED
         if reason is Reason.SLOW:
             log.warning(
                 "slow-consumer conn=%d queued=%d bound=%d", self.conn, self._queued, self.max_bytes
