@@ -34,8 +34,9 @@ from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
+from chat_trio.entrances import StartupError
 from chat_trio.passwords import Cost
-from chat_trio.server import StartupError, run
+from chat_trio.server import run
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
 

@@ -23,7 +23,8 @@ from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
 from chat_trio.delivery.outbox import PROGRESS_BYTES
-from chat_trio.server import StartupError, serve
+from chat_trio.entrances import StartupError
+from chat_trio.server import serve
 from chat_trio.transports import tcp
 from tests.conftest import LineClient, serving, start_cli
 

@@ -13,7 +13,8 @@ import trio
 import trustme
 
 from chat_trio.config import Config
-from chat_trio.server import StartupError, serve
+from chat_trio.entrances import StartupError
+from chat_trio.server import serve
 from tests.conftest import LineClient, serving, start_cli
 
 

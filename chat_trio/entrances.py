@@ -1,0 +1,181 @@
+"""The ways in: a door on a set of listeners, plain or behind TLS, and what happens to an
+accepted stream before a session runs on it (``Entrance.open``): the TLS handshake, the
+web door's pages until the page opens its WebSocket, or nothing.
+
+server.py serves every entrance alike: it lets a connection in or refuses it
+(``Entrance.refuse`` says why, in the door's dialect), opens it, and runs a session on
+what ``open`` gives. The listeners of every entrance are opened together and closed in
+one place (``Entrances``, a context manager), whatever happens.
+
+Error handling: ``open_entrances`` raises ``StartupError`` with one sentence that names
+what is wrong (a port taken, a certificate that does not fit its key); ``Entrance.open``
+never raises but ``trio.Cancelled``: a failed handshake or a bug in the HTTP part ends
+that connection only (logged).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+
+import attrs
+import trio
+
+from chat_trio.chat.events import Refused
+from chat_trio.config import Config
+from chat_trio.doors import Door, wording
+from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.text import render as text_render
+from chat_trio.doors.text.door import TextDoor
+from chat_trio.doors.web.site import Site
+from chat_trio.doors.web.site import refusal as http_refusal
+from chat_trio.transports import http, tcp, tls
+
+log = logging.getLogger("chat_trio.server")
+
+
+class StartupError(Exception):
+    """The server could not start (say, the port is taken); the message says why."""
+
+
+@attrs.define
+class Entrance:
+    """A door on a set of listeners, plain or behind TLS."""
+
+    label: str  #: for the banner and the logs: "text", "IRC, TLS", ...
+    listeners: list[socket.socket]
+    make_door: Callable[[], Door]  #: a new door for each connection (not the web door's)
+    refusal: Callable[[Refused], bytes]  #: what a connection not let in is told
+    tls: ssl.SSLContext | None = None
+    site: Site | None = None  #: the web door: HTTP first, the door comes with the upgrade
+    browsing: set[trio.CancelScope] = attrs.field(factory=set)  #: connections on HTTP
+
+    def refuse(self, stream: trio.SocketStream, refused: Refused) -> None:
+        """Tell a connection not let in why (best effort), and close it."""
+        tcp.refuse(stream, self.refusal(refused))
+
+    async def open(
+        self, stream: trio.SocketStream, peer: str, write_timeout: float
+    ) -> tuple[trio.abc.Stream, Door] | None:
+        """The stream a session runs on and its door; None if there is none (a failed
+        TLS handshake; a web connection that only fetched pages, or broke)."""
+        connection: trio.abc.Stream = stream
+        if self.tls is not None:
+            secure = await tls.handshake(stream, self.tls, peer)
+            if secure is None:
+                return None
+            connection = secure
+        if self.site is None:
+            return connection, self.make_door()
+        door = await self._browse(connection, self.site, peer, write_timeout)
+        return (connection, door) if door is not None else None
+
+    async def _browse(
+        self, connection: trio.abc.Stream, site: Site, peer: str, write_timeout: float
+    ) -> Door | None:
+        """HTTP until the page opens its WebSocket (its door), or the connection ends."""
+        with trio.CancelScope() as browsing:
+            self.browsing.add(browsing)  # shutdown stops these with the listeners
+            try:
+                return await http.serve_pages(
+                    connection, site.exchange(), write_timeout=write_timeout, peer=peer
+                )
+            except Exception:  # a bug: it ends this connection, never the server
+                log.exception("http-error peer=%s", peer)
+            finally:
+                self.browsing.discard(browsing)
+        return None
+
+    def stop_browsing(self) -> None:
+        """Shutdown: end the connections still only on HTTP (a browser keeps an idle one
+        open; nobody is chatting on it)."""
+        for browsing in list(self.browsing):
+            browsing.cancel()
+
+
+@contextmanager
+def open_entrances(config: Config) -> Iterator[list[Entrance]]:
+    """Every entrance the configuration asks for, its listeners open; all of them are
+    closed when the block ends (or if one cannot be opened: ``StartupError``)."""
+    opened: list[Entrance] = []
+    try:
+        for port, make in _wanted(config, _tls_context(config)):
+            opened.append(make(_listen(config.host, port)))
+        yield opened
+    finally:
+        for entrance in opened:
+            for listener in entrance.listeners:
+                listener.close()
+
+
+def _wanted(
+    config: Config, context: ssl.SSLContext | None
+) -> list[tuple[int, Callable[[list[socket.socket]], Entrance]]]:
+    """(port, how to make the entrance once listening) for each door and port served, in
+    the banner's order: text, IRC, web; each plain, then with TLS."""
+    irc_settings = attrs.evolve(config.irc, keepalive=config.keepalive)
+    text = partial(
+        Entrance, make_door=partial(TextDoor, config.rules.max_line),
+        refusal=lambda refused: text_render.render([refused]),
+    )  # fmt: skip
+    irc = partial(
+        Entrance, make_door=partial(IrcDoor, irc_settings),
+        refusal=lambda refused: IrcDoor(irc_settings).render([refused]),
+    )  # fmt: skip
+    names = frozenset({config.host.lower(), config.irc.server_name.lower()})
+
+    def web(secure: bool) -> Callable[..., Entrance]:
+        site = Site(secure, config.web_origins, names, config.keepalive, config.rules.max_line)
+        return partial(Entrance, make_door=_no_door, refusal=_web_refusal, site=site)
+
+    doors: list[tuple[str, int | None, int, Callable[[bool], Callable[..., Entrance]]]] = [
+        ("text", config.port, config.tls_port, lambda secure: text),
+        ("IRC", config.irc_port, config.irc_tls_port, lambda secure: irc),
+        ("web", config.web_port, config.web_tls_port, web),
+    ]
+    wanted: list[tuple[int, Callable[[list[socket.socket]], Entrance]]] = []
+    for label, port, tls_port, entrance in doors:
+        for secure in (False, True):
+            served = context is not None if secure else config.plain
+            if port is None or not served:
+                continue
+            shown = f"{label}, TLS" if secure else label
+            made = partial(entrance(secure), shown, tls=context if secure else None)
+            wanted.append((tls_port if secure else port, made))
+    return wanted
+
+
+def _no_door() -> Door:
+    raise AssertionError("the web door comes with the upgrade (Entrance.open)")
+
+
+def _web_refusal(refused: Refused) -> bytes:
+    return http_refusal(wording.refusal(refused))
+
+
+def _tls_context(config: Config) -> ssl.SSLContext | None:
+    if not (config.tls_cert and config.tls_key):
+        return None
+    try:
+        return tls.server_context(config.tls_cert, config.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        why = tls.which_file_is_wrong(config.tls_cert, config.tls_key) or str(exc)
+        raise StartupError(
+            f"cannot use TLS certificate {config.tls_cert} with key {config.tls_key}: {why}"
+        ) from exc
+
+
+def _listen(host: str, port: int) -> list[socket.socket]:
+    try:
+        return tcp.open_listeners(host, port)
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)  # trio's text repeats itself
+        if exc.errno == errno.EADDRINUSE:
+            why += " (is another server running on it?)"
+        raise StartupError(f"cannot listen on {host}:{port}: {why}") from exc
