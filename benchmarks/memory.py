@@ -89,7 +89,7 @@ async def measure_door(door: str, ports: dict[str, int], clients: int, top: int)
 
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
-    config = Config(port=0, irc_port=0, web_port=0, rules=Rules(flood_rate=0))
+    config = Config(port=0, irc_port=0, web_port=0, db=None, rules=Rules(flood_rate=0))
     stop = trio.Event()
     results = []
     async with trio.open_nursery() as nursery:

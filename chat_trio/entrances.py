@@ -119,9 +119,12 @@ def _wanted(
 ) -> list[tuple[int, Callable[[list[socket.socket]], Entrance]]]:
     """(port, how to make the entrance once listening) for each door and port served, in
     the banner's order: text, IRC, web; each plain, then with TLS."""
-    irc_settings = attrs.evolve(config.irc, keepalive=config.keepalive)
+    irc_settings = attrs.evolve(
+        config.irc, keepalive=config.keepalive,
+        max_rooms_per_user=config.rules.max_rooms_per_user,
+    )  # fmt: skip
     text = partial(
-        Entrance, make_door=partial(TextDoor, config.rules.max_line),
+        Entrance, make_door=partial(TextDoor, config.max_line),
         refusal=lambda refused: text_render.render([refused]),
     )  # fmt: skip
     irc = partial(
@@ -131,7 +134,7 @@ def _wanted(
     names = frozenset({config.host.lower(), config.irc.server_name.lower()})
 
     def web(secure: bool) -> Callable[..., Entrance]:
-        site = Site(secure, config.web_origins, names, config.keepalive, config.rules.max_line)
+        site = Site(secure, config.web_origins, names, config.keepalive, config.max_line)
         return partial(Entrance, make_door=_no_door, refusal=_web_refusal, site=site)
 
     doors: list[tuple[str, int | None, int, Callable[[bool], Callable[..., Entrance]]]] = [

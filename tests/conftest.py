@@ -154,7 +154,7 @@ class MemoryServer:
             server_side,
             next(self._ids),
             self.effects,
-            TextDoor(self.chat.rules.max_line),
+            TextDoor(),
         )
 
     def connect(self) -> LineClient:

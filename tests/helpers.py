@@ -21,6 +21,7 @@ from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.outbox import Outbox
 from chat_trio.delivery.session import Session
 from chat_trio.doors import Answer, Door
+from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.text.door import TextDoor
 from chat_trio.passwords import CHEAP
 from chat_trio.storage import database
@@ -173,9 +174,15 @@ class Harness:
     """
 
     def __init__(
-        self, rules: Rules | None = None, *, stored: bool = False, clock: float = 1_700_000_000.0
+        self,
+        rules: Rules | None = None,
+        *,
+        stored: bool = False,
+        clock: float = 1_700_000_000.0,
+        max_line: int = DEFAULT_MAX_LINE,
     ) -> None:
         self.wall = clock
+        self.max_line = max_line  # the text door's framing
         self.chat = Chat(rules, clock=lambda: self.wall, stored=stored)
         self.db = database.connect(":memory:") if stored else None
         self.backend = InlineBackend(self.db)
@@ -212,7 +219,7 @@ class Harness:
 
     def connect(self, conn: ConnId, address: str = "", door: Door | None = None) -> None:
         self.received[conn] = bytearray()
-        door = self.doors[conn] = door or TextDoor(self.chat.rules.max_line)
+        door = self.doors[conn] = door or TextDoor(self.max_line)
         write = Recorder(self.received[conn])  # takes everything: no writer is ever needed
         outbox = self.hub.open_outbox(conn, write, lambda: None, _no_writer, door.deliver)
         self.sessions[conn] = Session(conn, door, self.effects, outbox)

@@ -19,6 +19,7 @@ import trio
 import trio.testing
 
 from chat_trio import __version__
+from chat_trio.__main__ import build_parser, configure
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
@@ -43,7 +44,7 @@ async def connected(port: int) -> AsyncIterator[LineClient]:
 
 
 def local(**changes: Any) -> Config:
-    return attrs.evolve(Config(host="127.0.0.1", port=0), **changes)
+    return attrs.evolve(Config(host="127.0.0.1", port=0, web_port=None, db=None), **changes)
 
 
 async def test_server_chat_over_tcp() -> None:
@@ -174,6 +175,25 @@ def test_server_cli_help_explains_options() -> None:
     assert "admin,chat-trio,moderator,operator,root,server,system)" in " ".join(
         result.stdout.split()
     )
+
+
+def test_server_cli_with_no_options_is_config_defaults_and_each_option_sets_its_setting() -> None:
+    parser = build_parser()
+    assert configure(parser.parse_args(["serve"])) == Config()
+    config = configure(
+        parser.parse_args(
+            ["serve", "--no-web", "--no-db", "--server-name", "irc.example", "--max-line", "512",
+             "--web-origin", "https://b.example", "--web-origin", "https://a.example",
+             "--history-max-age", "0", "--history-max-rows", "0", "--history-lines", "0",
+             "--unicode-names", "--tls-only", "--reserved-names", "Root, Boss"]
+        )
+    )  # fmt: skip
+    assert (config.web_port, config.db, config.max_line) == (None, None, 512)
+    assert (config.irc.server_name, config.irc.network) == ("irc.example", "irc.example")
+    assert config.web_origins == {"https://a.example", "https://b.example"}
+    assert (config.retention.max_age, config.retention.rows_per_room) == (None, None)
+    assert (config.rules.history_lines, config.rules.unicode_names) == (0, True)
+    assert config.plain is False and config.rules.reserved_names == {"root", "boss"}
 
 
 def test_server_cli_rejects_bad_option_clearly() -> None:

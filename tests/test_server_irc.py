@@ -19,6 +19,8 @@ CONFIG = Config(
     host="127.0.0.1",
     port=0,
     irc_port=0,
+    web_port=None,
+    db=None,
     irc=IrcSettings(server_name="irc.test"),
     rules=Rules(flood_rate=0),
 )

@@ -22,7 +22,7 @@ from chat_trio.doors.web.site import Action, Exchange, Site
 from chat_trio.transports.http import REQUEST_TIMEOUT, serve_pages
 from tests.conftest import LineClient, serving, tls_config
 
-CONFIG = Config(host="127.0.0.1", port=0, web_port=0, rules=Rules(flood_rate=0))
+CONFIG = Config(host="127.0.0.1", port=0, web_port=0, db=None, rules=Rules(flood_rate=0))
 
 
 class WebClient:

@@ -256,7 +256,7 @@ def test_text_door_shutdown_suppresses_leave_notices_and_input() -> None:
 
 
 def test_text_door_too_long_line_is_refused_and_not_sent() -> None:
-    h = Harness(Rules(max_line=10))
+    h = Harness(max_line=10)
     h.register(1, "Alice")
     h.register(2, "Bob")
     h.take(1), h.take(2)

@@ -30,7 +30,15 @@ def cert_files(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Conf
     chain, key = folder / "chain.pem", folder / "key.pem"
     cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
     cert.private_key_pem.write_to_path(str(key))
-    return Config(host="127.0.0.1", port=0, tls_cert=str(chain), tls_key=str(key), tls_port=0)
+    return Config(
+        host="127.0.0.1",
+        port=0,
+        web_port=None,
+        db=None,
+        tls_cert=str(chain),
+        tls_key=str(key),
+        tls_port=0,
+    )
 
 
 async def tls_client(port: int, context: ssl.SSLContext) -> LineClient:
@@ -93,7 +101,15 @@ async def test_tls_only_has_no_plain_listener(ca: trustme.CA, cert_files: Config
 
 async def test_tls_unreadable_certificate_is_a_clear_startup_error(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.pem")
-    config = Config(host="127.0.0.1", port=0, tls_cert=missing, tls_key=missing, tls_port=0)
+    config = Config(
+        host="127.0.0.1",
+        port=0,
+        web_port=None,
+        db=None,
+        tls_cert=missing,
+        tls_key=missing,
+        tls_port=0,
+    )
     with pytest.raises(StartupError, match=rf"cannot use TLS certificate {missing}"):
         await serve(config, trio.Event())
 

@@ -498,8 +498,9 @@ JSON = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False)
     | st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 MESSAGES = st.fixed_dictionaries(

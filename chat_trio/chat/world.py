@@ -46,7 +46,6 @@ forgotten first; a forgotten room's history is loaded from storage when it is jo
 class Rules:
     """The rules' settings (all have defaults; the CLI exposes each one)."""
 
-    max_line: int = 2048  #: bytes per input line (the text door's framing; see doors/text)
     reserved_names: frozenset[str] = DEFAULT_RESERVED_NAMES  #: refused, case-insensitively
     name_attempts: int = 5  #: bad usernames before the connection is closed
     name_timeout: float = 60.0  #: seconds to choose a valid username

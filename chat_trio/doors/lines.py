@@ -60,6 +60,7 @@ _WILL, _WONT, _DO, _DONT = 251, 252, 253, 254
 _INTERRUPTS = frozenset({244, 238})  # IP (interrupt process), ABORT
 _DATA, _COMMAND, _OPTION, _SUBNEG, _SUBNEG_IAC = range(5)
 
+
 class LineDecoder:
     """Turns the bytes of one connection into ``Input`` items. See the module docstring.
 

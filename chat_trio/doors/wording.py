@@ -195,8 +195,6 @@ OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
 }
 
 
-
-
 def done(e: Done) -> str:
     """``e`` as one sentence (no line ending)."""
     return OUTCOMES[e.outcome](e)

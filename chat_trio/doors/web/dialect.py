@@ -94,7 +94,7 @@ current room; the page switches rooms itself), ``Hangup`` (closing the socket sa
 
 _HIDDEN = {(i.Quit, "interrupted"), (i.ListUsers, "names")}
 _MEASURED = frozenset({"text", "reason"})
-"""Fields as long as a line at most (``Rules.max_line`` bytes, as on the text door)."""
+"""Fields as long as a line at most (``--max-line`` bytes, as on the text door)."""
 
 
 def _fields(cls: type[i.Intent]) -> dict[str, tuple[object, Any]]:

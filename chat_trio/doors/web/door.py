@@ -48,7 +48,7 @@ from chat_trio.doors.web.frames import CloseCode
 
 MAX_MESSAGE = 16 * 1024
 """Characters in one client message (16 KiB of ASCII; at most 64 KiB held). A chat line
-is far shorter (``Rules.max_line``); this leaves room for a pasted paragraph, and the
+is far shorter (``--max-line``); this leaves room for a pasted paragraph, and the
 close (1009) says what went wrong."""
 
 MEMBERS_SHOWN = LIST_MAX
