@@ -8,12 +8,18 @@ from collections.abc import Sequence
 import pytest
 
 from chat_trio.chat import intents as i
+from chat_trio.chat import registry
 from chat_trio.chat.core import HANDLERS, Chat
 from chat_trio.chat.events import (
+    AccountChanged,
     AskName,
+    Away,
     Done,
+    Entry,
     Greeting,
+    History,
     Joined,
+    Kind,
     Left,
     Private,
     Reason,
@@ -27,18 +33,24 @@ from chat_trio.chat.events import (
     Welcome,
     Whois,
 )
+from chat_trio.chat.moderation import BAN_LONGEST
 from chat_trio.chat.outputs import (
     Broadcast,
     CheckPassword,
     Close,
+    HashPassword,
     Outputs,
+    QueryHistory,
     Reply,
+    SaveAccount,
+    SaveBan,
     Subscribe,
     Unsubscribe,
 )
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.registry import Account, Verdict
 from chat_trio.chat.state import ACCEPTS, TRANSITIONS, Phase, Step, advance
+from chat_trio.chat.vocabulary import HISTORY_MAX
 from chat_trio.chat.world import Rules
 
 
@@ -62,6 +74,17 @@ def replies(outputs: Sequence[object], conn: int) -> list[object]:
 def named(chat: Chat, conn: int, name: str) -> None:
     connect(chat, conn)
     ask(chat, conn, i.ChooseName(name))
+
+
+def admin_alice(now: list[float]) -> Chat:
+    """A stored chat whose clock is ``now[0]``, with Alice (an admin) logged in on 1."""
+    rules = Rules(admins=frozenset({"alice"}), flood_rate=0)
+    chat = Chat(rules, stored=True, clock=lambda: now[0])
+    chat.load_accounts([Account("Alice", "hash", admin=True, id="A")], [])
+    named(chat, 1, "Alice")
+    ask(chat, 1, i.LogIn("alice", "right-one"))
+    chat.password_checked(1, Verdict.RIGHT, False, now[0], Outputs(1))
+    return chat
 
 
 def test_chat_rules_connect_greets_and_asks_for_a_name() -> None:
@@ -365,3 +388,152 @@ def test_chat_rules_each_phase_accepts_its_intents(
     phase: Phase, intent: i.Intent, taken: bool
 ) -> None:
     assert isinstance(intent, ACCEPTS[phase]) is taken
+
+
+def test_chat_rules_registering_hashes_then_saves_and_tells_the_rooms() -> None:
+    chat = Chat(stored=True)
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    assert ask(chat, 2, i.Register("s3cret-word")) == [HashPassword(2, "s3cret-word")]
+    assert chat.phase(2) is Phase.BUSY  # nothing else of Bob's is carried out meanwhile
+    out = Outputs(2)
+    chat.password_hashed(2, "HASH", 0.0, out)
+    saved, told, broadcast = out.done()
+    assert isinstance(saved, SaveAccount) and saved.key == "bob"
+    assert saved.account is not None and (saved.account.name, saved.account.hash) == ("Bob", "HASH")
+    assert told == Reply(2, (Done(Outcome.REGISTERED, name="Bob"),))
+    assert broadcast == Broadcast((AccountChanged("Bob", "Bob"),), exclude=2, room="#lobby")
+    assert chat.phase(2) is Phase.CHATTING
+    assert replies(ask(chat, 2, i.Register("again-word")), 2) == [
+        Refused(Problem.ALREADY_REGISTERED, name="Bob")
+    ]
+    ask(chat, 2, i.Quit())
+    chat.disconnect(2, Reason.QUIT, Outputs(2))
+    connect(chat, 3)  # the name is now the account's: a guest may not take it
+    refused = replies(ask(chat, 3, i.ChooseName("BOB")), 3)[0]
+    assert isinstance(refused, Refused) and refused.problem is Problem.NAME_REGISTERED
+
+
+def test_chat_rules_registering_refuses_short_passwords_and_works_without_storage_never() -> None:
+    chat = Chat(stored=True)
+    named(chat, 1, "Alice")
+    refused = replies(ask(chat, 1, i.Register("short")), 1)
+    assert [r.problem for r in refused if isinstance(r, Refused)] == [Problem.BAD_PASSWORD]
+    unstored = Chat()
+    named(unstored, 1, "Alice")
+    assert replies(ask(unstored, 1, i.Register("s3cret-word")), 1) == [Refused(Problem.NO_ACCOUNTS)]
+
+
+def test_chat_rules_a_ban_on_a_guest_holds_its_address_until_it_ends_or_is_lifted() -> None:
+    now = [1000.0]
+    chat = admin_alice(now)
+    named(chat, 3, "Carol")  # from 10.0.0.3
+    outputs = ask(chat, 1, i.Ban("Carol", 60, "spam"))
+    ban = registry.Ban("address", "10.0.0.3", 1060.0, "spam", "Alice", "Carol")
+    assert outputs == [
+        SaveBan("address", "10.0.0.3", ban),
+        Reply(1, (Done(Outcome.BANNED, name="Carol", kind="address", key="10.0.0.3",
+                       until=1060.0),)),
+        Reply(3, (Done(Outcome.BANNED_YOU, name="Alice", text="spam"),)),
+        Close(3, Reason.BANNED),
+    ]  # fmt: skip
+    chat.disconnect(3, Reason.BANNED, Outputs(3))
+    out = Outputs(4)
+    chat.connect(4, now[0], out, "10.0.0.3")
+    assert out.done() == [
+        Reply(4, (Refused(Problem.ADDRESS_BANNED, until=1060.0),)),
+        Close(4, Reason.BANNED),
+    ]
+    chat.disconnect(4, Reason.BANNED, Outputs(4))
+    assert ask(chat, 1, i.Unban("Carol")) == [
+        SaveBan("address", "10.0.0.3", None),  # /unban Carol finds the ban by her name
+        Reply(1, (Done(Outcome.UNBANNED, name="Carol's address (10.0.0.3)"),)),
+    ]
+    out = Outputs(5)
+    chat.connect(5, now[0], out, "10.0.0.3")  # lifted
+    assert out.done() == [Reply(5, (Greeting(), AskName()))]
+    ask(chat, 1, i.Ban("10.0.0.6", 60))
+    now[0] = 1061.0  # it has ended
+    out = Outputs(6)
+    chat.connect(6, now[0], out, "10.0.0.6")
+    assert out.done() == [Reply(6, (Greeting(), AskName()))]
+    assert replies(ask(chat, 1, i.Unban("10.0.0.3")), 1) == [
+        Refused(Problem.NO_BAN, name="10.0.0.3")
+    ]
+
+
+def test_chat_rules_bans_are_for_admins_and_need_a_target_and_a_length() -> None:
+    now = [1000.0]
+    chat = admin_alice(now)
+    named(chat, 2, "Bob")
+    assert replies(ask(chat, 2, i.Ban("Alice", 60)), 2) == [Refused(Problem.NOT_ADMIN, name="ban")]
+    assert replies(ask(chat, 1, i.Ban("nobody", 60)), 1) == [
+        Refused(Problem.NO_SUCH_TARGET, name="nobody")
+    ]
+    for seconds in (0, -5, math.nan):
+        assert replies(ask(chat, 1, i.Ban("Bob", seconds)), 1) == [
+            Refused(Problem.BAN_LENGTH, limit=BAN_LONGEST)
+        ]
+    banned = ask(chat, 1, i.Ban("Bob", 1e300))  # longer than any date: forever
+    assert isinstance(banned[0], SaveBan) and banned[0].ban is not None
+    assert banned[0].ban.until == math.inf
+    assert Close(2, Reason.BANNED) in banned
+
+
+def test_chat_rules_away_is_told_to_the_rooms_to_whoever_writes_and_in_whois() -> None:
+    chat = Chat()
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    away = Away("Alice", "lunch")
+    assert ask(chat, 1, i.SetAway("lunch")) == [
+        Reply(1, (away,)),
+        Broadcast((away,), exclude=1, room="#lobby"),
+    ]
+    sent = replies(ask(chat, 2, i.SendPrivate("alice", "hi")), 2)
+    assert sent == [Private("Alice", "hi", incoming=False, away="lunch")]
+    (whois,) = replies(ask(chat, 2, i.LookUp("Alice")), 2)
+    assert isinstance(whois, Whois) and whois.away == "lunch"
+    back = Away("Alice", "")
+    assert ask(chat, 1, i.SetAway("")) == [Reply(1, (back,)), Broadcast((back,), 1, "#lobby")]
+    assert replies(ask(chat, 2, i.SendPrivate("alice", "hi")), 2) == [
+        Private("Alice", "hi", incoming=False)
+    ]
+
+
+def test_chat_rules_history_is_read_by_members_and_by_identity() -> None:
+    chat = Chat(stored=True)
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    assert replies(ask(chat, 2, i.ReadHistory(room="#secret")), 2) == [
+        Refused(Problem.NOT_IN_ROOM, room="#secret")
+    ]
+    assert ask(chat, 2, i.ReadHistory(room="#lobby", limit=5)) == [
+        QueryHistory(2, 5, room="#lobby")
+    ]
+    (query,) = ask(chat, 2, i.ReadHistory(peer="alice"))
+    assert isinstance(query, QueryHistory)
+    assert (query.session, query.peer_key, query.peer_session) == (
+        chat.session(2),
+        "alice",
+        chat.session(1),
+    )
+    assert query.session != query.peer_session and query.account == ""
+    ask(chat, 1, i.Quit())
+    chat.disconnect(1, Reason.QUIT, Outputs(1))
+    named(chat, 3, "Carol")
+    ask(chat, 3, i.Rename("Alice"))  # someone else takes the name: not the same person
+    (later,) = ask(chat, 2, i.ReadHistory(peer="alice"))
+    assert isinstance(later, QueryHistory) and later.peer_session == chat.session(3)
+    assert later.peer_session != query.peer_session
+    entry = Entry(5.0, Kind.PRIVATE, "", "Bob", "hi", "Alice", chat.session(2), query.peer_session)
+    out = Outputs(2)
+    chat.history_read(2, later, [entry], out)
+    (answer,) = replies(out.done(), 2)
+    assert isinstance(answer, History) and answer.entries == (entry,)
+    out = Outputs(2)
+    chat.history_read(2, later, None, out)  # storage could not answer
+    assert replies(out.done(), 2) == [Refused(Problem.HISTORY_UNAVAILABLE)]
+    for limit in (0, 501):
+        assert replies(ask(chat, 2, i.ReadHistory(limit=limit)), 2) == [
+            Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
+        ]
