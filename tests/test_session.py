@@ -10,6 +10,7 @@ import trio
 import trio.testing
 
 from chat_trio.chat.world import Rules
+from chat_trio.delivery.session import READ_SIZE
 from chat_trio.transports.tcp import direct_writer
 from tests.conftest import LineClient, MemoryServer, open_memory_server
 
@@ -297,3 +298,36 @@ async def test_session_a_slow_reader_holds_only_the_senders_into_its_rooms(
         await alice.expect("Bob: psst\r\n")
         assert trio.current_time() - start < 0.05  # not held by Mallory's backlog
         assert server.hub.statistics().at_risk == 1  # which is still there
+
+
+async def test_session_readers_held_by_congestion_go_on_within_the_round_budget(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Readers held mid-chunk by a slow reader's rooms were all let go at once when its
+    outbox drained, and each carried out the rest of its chunk in the same round: the
+    round grew to several chunks (a web flood cut 433 of 500 page clients whose queues
+    were under half full). After any wait a reader waits for the round budget again."""
+    async with open_memory_server(Rules(flood_rate=0), max_queue_bytes=4096) as server:
+        rounds: list[int] = []
+        flushed = server.hub.flow.flushed
+
+        def counting(growth: float) -> None:
+            rounds.append(server.hub.flow.round_bytes)
+            flushed(growth)
+
+        server.hub.flow.flushed = counting  # type: ignore[method-assign]
+        senders = [server.connect() for _ in range(4)]
+        for n, client in enumerate(senders):
+            await client.register(f"Sender{n}")
+        mallory_side, server_side = trio.testing.memory_stream_pair()
+        server.attach(SlowLink(server_side))
+        await LineClient(mallory_side).register("Mallory")
+        lines = [f"sender 0 floods #lobby, line {k:03d}" for k in range(130)]
+        chunk = "".join(f"{line}\n" for line in lines).encode()[:READ_SIZE]  # one read
+        for n, client in enumerate(senders):
+            await client.stream.send_all(chunk.replace(b"sender 0", f"sender {n}".encode()))
+        await trio.sleep(30)  # Mallory drains (and is cut or not), the senders go on
+        # A round may pass its budget by one chunk (checked before each), no more.
+        one_chunk = chunk.count(b"\n") * len(f"Sender0: {lines[0]}\r\n")
+        assert 3 * one_chunk < 17_000  # where it was
+        assert max(rounds) <= server.hub.flow.round_budget + one_chunk

@@ -79,11 +79,16 @@ class Flow:
         """News for another connection, rendered already: ``size`` bytes."""
         self.round_bytes += size
 
+    @property
+    def full(self) -> bool:
+        """Has this round published its budget (so that readers wait for the flush)?"""
+        return not self.closed and self.round_bytes >= self.round_budget
+
     async def wait_for_round(self) -> None:
         """Wait while this round has published its budget (a checkpoint). No await after
         the last check: the caller publishes while it still holds."""
         await trio.lowlevel.checkpoint()
-        while not self.closed and self.round_bytes >= self.round_budget:
+        while self.full:
             await self._round.park()  # the next flush wakes us
         self._round.unpark(count=1)  # the line keeps moving while there is room
 

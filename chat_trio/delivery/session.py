@@ -171,6 +171,10 @@ class Session:
                     await self.flow.wait_for_clear()
                 elif stop is not Stop.SLOW_WORK:
                     return None
+                # It waited: other readers published meanwhile, and those held with it
+                # go on together. The rest of its input counts against the round again.
+                if self.flow.full:
+                    await self.flow.wait_for_round()
         finally:
             self.busy = False
 
@@ -185,9 +189,10 @@ class Session:
     async def read(self, receive: Receive) -> Reason:
         """Feed the door and the rules until they close the connection; return why.
 
-        Registered users have no deadline; they then wait without a cancel scope, which is
-        about 1 KiB less per idle connection (10,000 of them: 10 MiB). Nothing else is held
-        across the wait: what a chunk needs (its ``Outputs``) is made after it arrived.
+        Registered users have no deadline; they then wait without a cancel scope, about
+        1 KiB less per idle connection (docs/architecture.md, "What an idle connection
+        costs"). Nothing else is held across the wait: what a chunk needs (its
+        ``Outputs``) is made after it arrived.
         """
         chat, door, conn, clock = self.effects.chat, self.door, self.conn, self.effects.clock
         while True:
@@ -201,6 +206,10 @@ class Session:
                         data = await receive(READ_SIZE)
             except trio.BrokenResourceError:
                 return Reason.LOST
+            # The round budget: hold this chunk (at most READ_SIZE), or what a deadline
+            # lets go (lines flood control held), until the hub has room. No await
+            # between the wait and the publish.
+            await self.flow.wait_for_round()
             out = Outputs(conn)
             if data is None:  # a deadline passed
                 now = clock()
@@ -208,9 +217,6 @@ class Session:
                 if (item := door.expire(now)) is not None:
                     door.push_back(item)
             else:
-                # The round budget: hold this chunk (at most READ_SIZE) until the hub has
-                # room. No await between the wait and the publish.
-                await self.flow.wait_for_round()
                 chat.heard(conn, clock())
                 door.receive_data(data, clock())
                 data = None
