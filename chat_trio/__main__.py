@@ -138,14 +138,9 @@ and its journal, epoll, trio's wake-up socket pair, a client being refused."""
 
 GC_THRESHOLDS = (50_000, 20, 10)
 """The garbage collector's thresholds (CPython's default is 700, 10, 10). A chat server
-keeps what it allocates for as long as a connection lives, so while thousands join, each
-young collection finds only survivors, and every collection of the oldest generation goes
-through all of them: with the default, 10,000 clients joining spent 2.5 to 3.4 s of their
-5 to 7 s in 13 or 14 full collections (docs/benchmarks.md, issue 11). Sessions leave no
-reference cycles behind (checked: 0 unreachable objects after 2,000 sessions on each
-door), so collecting rarely costs no memory; a young collection of 50,000 objects takes
-about 20 ms, and comes about once per 500 to 1,000 joins (once in the whole steady
-benchmark)."""
+keeps what it allocates for as long as a connection lives, so while thousands join each
+collection finds only survivors; sessions leave no reference cycles behind, so collecting
+rarely costs no memory (docs/benchmarks.md, issue 11)."""
 
 
 def _tune_gc() -> None:

@@ -25,7 +25,7 @@ from chat_trio.chat.events import Reason
 from chat_trio.chat.state import Phase
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc.message import Message, parse
-from chat_trio.doors.keepalive import KeepaliveSettings as WebSettings
+from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.web import dialect, frames
 from chat_trio.doors.web.door import MAX_MESSAGE, MEMBERS_SHOWN, WebDoor
 from chat_trio.doors.web.site import Site, Upgraded
@@ -37,9 +37,9 @@ from tests.test_irc_door import irc_user
 class Browser:
     """The client side of one web connection: wsproto, as a browser would frame it."""
 
-    def __init__(self, settings: WebSettings | None = None) -> None:
+    def __init__(self, settings: KeepaliveSettings | None = None) -> None:
         self.ws = WSConnection(ConnectionType.CLIENT)
-        exchange = Site(settings=settings or WebSettings()).exchange()
+        exchange = Site(settings=settings or KeepaliveSettings()).exchange()
         exchange.receive_data(self.ws.send(Request(host="127.0.0.1:8081", target="/ws")))
         upgraded = exchange.next_action()
         assert isinstance(upgraded, Upgraded)
@@ -78,7 +78,7 @@ class Web(Harness):
         super().__init__(rules or Rules(flood_rate=0), **kwargs)
         self.browsers: dict[int, Browser] = {}
 
-    def open(self, conn: int, settings: WebSettings | None = None) -> Browser:
+    def open(self, conn: int, settings: KeepaliveSettings | None = None) -> Browser:
         browser = Browser(settings)
         self.browsers[conn] = browser
         self.connect(conn, door=browser.door)
@@ -252,7 +252,7 @@ def test_web_door_answers_the_clients_close_then_hangs_up() -> None:
 
 def test_web_door_pings_a_silent_client_and_drops_it_if_it_stays_silent() -> None:
     web = Web()
-    browser = web.open(1, WebSettings(ping_interval=30, ping_timeout=20))
+    browser = web.open(1, KeepaliveSettings(ping_interval=30, ping_timeout=20))
     web.say(1, {"type": "choose-name", "name": "Carol"})
     assert browser.door.deadline() == 30
     web.expire(1, 30)
@@ -267,7 +267,7 @@ def test_web_door_a_ping_due_while_flood_control_holds_lines_goes_first() -> Non
     """Issue 16, hole 6: the ping once hit an assert, with a line already pushed back."""
     web = Web(Rules())  # flood control on: 10 at once, then 2 a second
     web.register(1, "Alice")
-    browser = web.open(2, WebSettings(ping_interval=30, ping_timeout=20))
+    browser = web.open(2, KeepaliveSettings(ping_interval=30, ping_timeout=20))
     web.say(2, {"type": "choose-name", "name": "Carol"})
     for n in range(12):
         web.send(2, browser.message({"type": "say", "room": "#lobby", "text": f"line {n}"}))
@@ -302,7 +302,7 @@ def test_web_door_an_admins_ban_of_any_length_is_a_date_or_forever() -> None:
 
 def test_web_door_a_pong_keeps_the_connection() -> None:
     web = Web()
-    browser = web.open(1, WebSettings(ping_interval=30, ping_timeout=20))
+    browser = web.open(1, KeepaliveSettings(ping_interval=30, ping_timeout=20))
     web.say(1, {"type": "choose-name", "name": "Carol"})
     web.expire(1, 30)
     web.now = 35

@@ -179,12 +179,10 @@ class Hub:
     def send(self, conn: ConnId, data: bytes) -> None:
         """Deliver ``data`` to ``conn`` only, in order with the broadcasts around it.
 
-        Used for a connection's answers to its own input (the session's replies), which do
-        not count towards the round's budget: a newcomer's NAMES list goes to it alone,
-        and counting it held every other reader until the next flush, so that a storm of
-        IRC joins was flushed one join at a time (3,000 joins: 1,152 flushes, 26 s,
-        against 33 flushes, 1.5 s, for text). They count in its own backlog instead
-        (``Outbox.backlog``), which holds its own input only."""
+        Used for a connection's answers to its own input (the session's replies). They do
+        not count towards the round's budget (a newcomer's NAMES list would hold every
+        other reader until the next flush: docs/benchmarks.md, issue 11) but in its own
+        backlog (``Outbox.backlog``), which holds its own input only."""
         if data and not self._closed:
             self._seq += 1
             self._direct.append((self._seq, data, conn))

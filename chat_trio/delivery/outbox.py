@@ -50,14 +50,13 @@ connection per scheduler round and a writer drains them all at once."""
 
 PROGRESS_WINDOW = 0.5
 """Seconds: an outbox near its bound whose client made no progress for this long (or for
-``1.5 x`` its usual gap between two, up to ``HOLD_MAX``) counts as stopped. It was 0.25 s
-until the IRC door: IRC lines are three times longer, and a client reading them steadily
-on a busy machine sometimes took longer than that to finish a write."""
+``1.5 x`` its usual gap between two, up to ``HOLD_MAX``) counts as stopped: long enough
+for a client reading long IRC lines on a busy machine (docs/benchmarks.md, issue 8)."""
 
 HOLD_MAX = 3.0
 """Seconds: the longest a client may go without visible progress and still count as
-reading. A client reading 70 KB/s frees its receive buffer in steps of about 100 KB
-that the sender sees every 1.5-1.9 s (measured on Linux loopback)."""
+reading: a slow reader frees its receive buffer in steps the sender sees seconds apart
+(docs/benchmarks.md, issue 16)."""
 
 PROBE_INTERVAL = 0.05
 """Seconds between two looks at one outbox's peer (a ``getsockopt``): ``draining`` runs
@@ -70,13 +69,9 @@ a peer whose buffer only fills still moves it a little, as its kernel grows the 
 
 
 class Life(enum.Enum):
-    """Where an outbox is in its life. Transitions (only these happen)::
-
-        IDLE --queued--> WRITING --drained--> IDLE
-        WRITING --close--> CLOSING --drained--> ENDED
-        IDLE --close--> ENDED
-        any --kick, forget--> ENDED
-    """
+    """Where an outbox is in its life. Only these transitions happen: IDLE -> WRITING
+    (something queued) -> IDLE (drained); WRITING -> CLOSING (closed) -> ENDED (drained);
+    IDLE -> ENDED (closed); any -> ENDED (kicked, or forgotten)."""
 
     IDLE = "idle"  #: open, nothing queued: a delivery may go straight into the socket
     WRITING = "writing"  #: open, its writer task has something to write
