@@ -22,8 +22,9 @@ Shutdown, in four steps: stop accepting (cancel `listening`, and the web connect
 still on HTTP, which are no one's chat yet: ``Entrance.stop_browsing``); say what flood
 control still holds (users were told "delayed, not lost"), then tell everyone and close
 every outbox, so each writer flushes and its session ends; give the stragglers
-``config.grace`` seconds (a deadline on `clients`), then cancel them; write the history
-still queued (within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
+``config.grace`` seconds (a deadline on `clients`), then cancel them; store what the
+second step could not wait to store (``Effects.store_unsaved``), write the history still
+queued (each within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ async def serve(
                     hub.shut_down([Disconnected(Reason.SHUTDOWN)])
                     clients.cancel_scope.deadline = trio.current_time() + config.grace
                 if store is not None:
+                    with trio.move_on_after(HISTORY_FLUSH_TIMEOUT):
+                        await effects.store_unsaved()  # what flood control held, let go
                     log.info("shutdown step=history queued=%d", store.statistics().queued)
                     store.close()
                     storage.cancel_scope.deadline = trio.current_time() + HISTORY_FLUSH_TIMEOUT

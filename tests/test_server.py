@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -21,11 +22,14 @@ import trio.testing
 from chat_trio import __version__
 from chat_trio.__main__ import build_parser, configure
 from chat_trio.chat.limits import Limits
+from chat_trio.chat.registry import Account
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
 from chat_trio.delivery.outbox import PROGRESS_BYTES
 from chat_trio.entrances import StartupError
+from chat_trio.passwords import CHEAP, hasher
 from chat_trio.server import serve
+from chat_trio.storage import database
 from chat_trio.transports import tcp
 from tests.conftest import LineClient, serving, start_cli
 
@@ -124,6 +128,26 @@ async def test_server_shutdown_says_what_flood_control_held_first(
             "".join(f"Alice: line {n}\r\n" for n in range(10, 15))
             + "* Server is shutting down. Goodbye!\r\n"
         )
+
+
+async def test_server_shutdown_stores_what_flood_control_held(tmp_path: Path) -> None:
+    """An admin's /ban held by flood control was carried out at shutdown, confirmed, and
+    never stored: after the restart the ban was gone."""
+    db = str(tmp_path / "chat.db")
+    with closing(database.connect(db)) as sql:
+        hashed = hasher(CHEAP).hash("boss-secret")
+        database.save_account(sql, "boss", Account("Boss", hashed, admin=True, id="op-boss"))
+    config = local(db=db, password_cost=CHEAP)
+    async with running(config) as (port, stop), connected(port) as boss, connected(port) as bob:
+        await boss.stream.send_all(b"Boss boss-secret\n")
+        await boss.expect("Welcome to the chat, Boss!")
+        await bob.register("Bob")
+        await boss.stream.send_all(b"".join(b"line %d\n" % n for n in range(12)) + b"/ban Bob\n")
+        await boss.expect("* Slow down")  # the /ban waits behind the lines
+        stop.set()
+        assert "* Banned Bob" in await boss.read_to_eof()
+    with closing(database.connect(db)) as sql:
+        assert [ban.name for ban in database.bans(sql, time.time())] == ["Bob"]
 
 
 async def test_server_port_in_use_is_a_clear_startup_error() -> None:

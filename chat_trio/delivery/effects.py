@@ -6,8 +6,8 @@ door's own answers (``doors.Answer``), in the order they were made. Deliveries g
 hub (replies rendered by the receiver's door, broadcasts once per view at the flush);
 storage and password work go to the backend (storage/backend.py), and every answer goes
 back through the rules, whose new outputs are carried out next, before anything that
-came after. ``_NOW`` and ``_WAIT`` say which outputs are carried out at once and which
-wait for the backend: the one table there is.
+came after. ``Effects._now`` and ``Effects._wait`` say which outputs are carried out at once and
+which wait for the backend: two tables, and nothing else decides it.
 
 Error handling: the backend never raises (it answers "unavailable"); anything else is a
 bug, and propagates to the session, which ends that connection only.
@@ -136,6 +136,8 @@ class Effects:
             SaveBan: self._save_ban,
             NoteLogin: self._note_login,
         }
+        #: what ``carry_now`` could not wait to store (only at shutdown; ``store_unsaved``)
+        self.unsaved: list[SaveAccount | SaveBan | NoteLogin] = []
 
     async def perform(self, conn: ConnId, door: Door, steps: Iterable[Step]) -> Reason | None:
         """Carry out ``steps`` for the session of ``conn`` (whose door is ``door``), in
@@ -161,9 +163,11 @@ class Effects:
         return closing
 
     def carry_now(self, conn: ConnId, door: Door, steps: Iterable[Step]) -> Reason | None:
-        """``perform`` for steps that must not wait (a session's last outputs, at its end
-        or at shutdown): what needs the backend's answer is left undone, except what
-        must be stored (an answer can no longer come back to anyone)."""
+        """``perform`` for steps that must not wait (a session's last outputs, at its end,
+        or what flood control held, at shutdown): what needs the backend's answer is left
+        undone (it can no longer come back to anyone), and what must be stored is kept
+        for ``store_unsaved`` (an admin's ``/ban`` that flood control held is still a ban
+        after the restart)."""
         closing = None
         for step in steps:
             if isinstance(step, Answer):
@@ -171,7 +175,15 @@ class Effects:
             elif (now := self._now.get(type(step))) is not None:
                 audit.note(conn, step, self.chat.name_of)
                 closing = now(conn, door, step) or closing
+            elif isinstance(step, SaveAccount | SaveBan | NoteLogin):
+                self.unsaved.append(step)
         return closing
+
+    async def store_unsaved(self) -> None:
+        """Store what ``carry_now`` kept, in order (at shutdown, while storage runs)."""
+        unsaved, self.unsaved = self.unsaved, []
+        for step in unsaved:
+            await self._wait[type(step)](step, Outputs(0))
 
     def follow_views(self, conn: ConnId, door: Door) -> None:
         """The door now wants some rooms rendered another way (the text door's current
