@@ -5,7 +5,7 @@ web door's pages until the page opens its WebSocket, or nothing.
 server.py serves every entrance alike: it lets a connection in or refuses it
 (``Entrance.refuse`` says why, in the door's dialect), opens it, and runs a session on
 what ``open`` gives. The listeners of every entrance are opened together and closed in
-one place (``Entrances``, a context manager), whatever happens.
+one place (``open_entrances``, a context manager), whatever happens.
 
 Error handling: ``open_entrances`` raises ``StartupError`` with one sentence that names
 what is wrong (a port taken, a certificate that does not fit its key); ``Entrance.open``

@@ -19,7 +19,7 @@ LIMIT = 2  #: hashes computed at once (the machine this was built on has 2 cores
 
 @attrs.frozen
 class Cost:
-    """argon2id parameters. ``Cost.CHEAP`` is for tests only."""
+    """argon2id parameters (``CHEAP``, below, is for tests only)."""
 
     time_cost: int = 3  #: passes
     memory_kib: int = 65536  #: memory per hash

@@ -4,7 +4,7 @@
 A password is asked for on the terminal (twice, without echo), or read as one line from
 standard input when that is not a terminal (``echo "$PW" | chat-trio user add Eve``). It
 is never printed or logged. A running server sees each change within a few seconds
-(server.py watches the accounts table), so a promotion takes effect for a user who is
+(server.py polls the table of account changes), so a promotion takes effect for a user who is
 online now.
 
 This is where an admin's account comes from: a name listed in ``--admins`` cannot be

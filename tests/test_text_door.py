@@ -659,6 +659,9 @@ def test_text_door_history_command_reads_storage() -> None:
     assert h.line(2, "/history @Alice") == (
         "* History of Alice (last 1 line):\r\n[22:13] Alice -> Bob: secret\r\n* End of history.\r\n"
     )
+    assert h.line(2, "/history 5 @Alice") == h.line(2, "/history @Alice 5")  # either order
+    assert "Alice -> Bob: secret" in h.line(2, "/history 5 @Alice")  # (the name was ignored)
+    assert h.line(2, "/history 5 @Alice more").startswith("Usage: /history [N] [@user]")
     # A later user of the name "Bob" cannot read Bob's private messages.
     h.disconnect(2, Reason.QUIT)
     h.wall += 1

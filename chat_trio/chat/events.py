@@ -261,9 +261,9 @@ class History:
 
 @attrs.frozen
 class Help:
-    """The answer to /help, generated from the command registry."""
+    """The answer to /help, generated from the slash-command table (doors/commands.py)."""
 
-    commands: tuple[tuple[str, str], ...]  #: (usage, what it does), in registry order
+    commands: tuple[tuple[str, str], ...]  #: (usage, what it does), in the table's order
 
 
 @attrs.frozen

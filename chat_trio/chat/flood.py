@@ -13,8 +13,8 @@ Rules:
    next token comes.
 3. The user is told once per episode that lines are delayed; more than
    ``Rules.flood_queue`` waiting disconnects it (``Reason.FLOOD``), like ergo's fakelag.
-4. At shutdown (``lift``) nothing waits any more: what was delayed is carried out before
-   the shutdown notice, as users were promised.
+4. At shutdown (``Chat.lift_flood_control``) nothing waits any more: what was delayed is
+   carried out before the shutdown notice, as users were promised.
 
 This module never imports trio and never awaits.
 """

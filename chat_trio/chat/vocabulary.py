@@ -19,6 +19,7 @@ TOPIC_MAX = 300  #: characters of a topic
 AWAY_MAX = 300  #: characters of an away message kept
 REASON_MAX = 300  #: characters of a kick or ban reason kept
 HISTORY_MAX = 500  #: lines one history request answers at most
+ROOMS_PER_USER = 20  #: rooms one user may be in at once, by default (``--max-rooms-per-user``)
 LIST_MAX = 500
 """Names or rooms one list answers at most, on any door (a door may ask for fewer): the
 page's member list and IRC's LIST; IRC's NAMES and WHO come in pages of this many. An

@@ -32,7 +32,7 @@ from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
-from chat_trio.chat.vocabulary import LOBBY, name_key
+from chat_trio.chat.vocabulary import LOBBY, ROOMS_PER_USER, name_key
 
 DEFAULT_RESERVED_NAMES = frozenset(
     {"admin", "server", "system", "root", "operator", "moderator", "chat-trio"}
@@ -51,7 +51,7 @@ class Rules:
     name_timeout: float = 60.0  #: seconds to choose a valid username
     unicode_names: bool = False  #: letters and digits of every script (allows look-alikes)
     idle_timeout: float = 0.0  #: seconds without input before a user is disconnected; 0 = never
-    max_rooms_per_user: int = 20  #: rooms one user may be in at once
+    max_rooms_per_user: int = ROOMS_PER_USER  #: rooms one user may be in at once
     max_rooms: int = 10_000  #: rooms that may exist at once (each costs memory)
     history_lines: int = 20  #: conversation lines replayed on joining a room; 0 = none
     flood_burst: int = 10  #: lines a user may send at once (flood control)

@@ -58,7 +58,7 @@ class Flow:
     def __init__(self, max_queue_bytes: int) -> None:
         self.round_budget = max(1, max_queue_bytes // 4)
         self.round_bytes = 0  # published since the last flush (estimated, see ``charge``)
-        self.growth = 1.0  # rendered bytes per estimated byte, widest view (``learn``)
+        self.growth = 1.0  # rendered bytes per estimated byte, widest view (``flushed``)
         self.at_risk: set[Outbox] = set()  # more than half full
         self.closed = False
         self._round = trio.lowlevel.ParkingLot()  # readers waiting for a flush, FIFO

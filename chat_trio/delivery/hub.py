@@ -50,7 +50,7 @@ class HubStatistics:
     pending: int  #: items published this round, not yet flushed
     queued_bytes: int  #: sum over all outboxes
     flushes: int  #: rounds flushed so far
-    kicked_slow: int  #: connections kicked for a full outbox and since removed
+    kicked_slow: int  #: cut as too slow (a full outbox, a write past its deadline), removed
 
 
 class Hub:

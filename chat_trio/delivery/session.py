@@ -189,10 +189,10 @@ class Session:
     async def read(self, receive: Receive) -> Reason:
         """Feed the door and the rules until they close the connection; return why.
 
-        Registered users have no deadline; they then wait without a cancel scope, about
-        1 KiB less per idle connection (docs/architecture.md, "What an idle connection
-        costs"). Nothing else is held across the wait: what a chunk needs (its
-        ``Outputs``) is made after it arrived.
+        A connection with no deadline (a registered text user, with no idle timeout) waits
+        without a cancel scope, about 1 KiB less per idle connection (docs/architecture.md,
+        "What an idle connection costs"). Nothing else is held across the wait: what a
+        chunk needs (its ``Outputs``) is made after it arrived.
         """
         chat, door, conn, clock = self.effects.chat, self.door, self.conn, self.effects.clock
         while True:

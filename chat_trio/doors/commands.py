@@ -88,13 +88,16 @@ def _topic(args: str, place: Place) -> i.Intent | Refused:
 
 
 def _history(args: str, place: Place) -> i.Intent | Refused:
-    words = args.split()
-    peer = words.pop(0)[1:] if words and words[0].startswith("@") else ""
-    limit = None
-    if words:
-        limit = count(words[0])
-        if limit is None or not 1 <= limit <= HISTORY_MAX:
-            return Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
+    peer, limit = "", None  # "/history 5 @bob" or "/history @bob 5"
+    for word in args.split():
+        if word.startswith("@") and not peer:
+            peer = word[1:]
+        elif limit is None:
+            limit = count(word)
+            if limit is None or not 1 <= limit <= HISTORY_MAX:
+                return Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
+        else:
+            return COMMANDS["history"].usage_error()
     return i.ReadHistory(limit, room="" if peer else place.current, peer=peer)
 
 

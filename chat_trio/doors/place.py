@@ -15,8 +15,8 @@ from chat_trio.chat.vocabulary import name_key
 
 @attrs.define
 class Place:
-    """Where a text user is: its rooms in the order joined, and the current one (where
-    plain lines go). A text-door notion: IRC names the room every time."""
+    """Where a user is: its rooms in the order joined, and the current one (where
+    plain lines go). The text door's and the page's notion: IRC names the room every time."""
 
     rooms: dict[str, str] = attrs.Factory(dict)  #: room key -> name, in the order joined
     current: str = ""  #: the current room's name

@@ -1,4 +1,6 @@
-"""Storage: history (and later accounts) in SQLite, kept off the event loop.
+"""Storage: history, accounts and bans in SQLite, kept off the event loop.
 
-``database`` is plain blocking sqlite3 (no trio); ``store`` runs it in worker threads.
+``backend`` is what the interpreter asks of storage (one protocol); ``sqlite`` is the
+server's backend over ``store`` (which runs ``database``, plain blocking sqlite3, in
+worker threads) and ``passwords``.
 """

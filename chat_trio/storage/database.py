@@ -1,7 +1,8 @@
 """The SQLite schema and every query (history, accounts, bans), as plain blocking functions
 (no trio, no async).
 
-Only ``store.py`` calls these, and only from worker threads. Each function takes the
+``store.py`` calls these from worker threads; ``chat-trio user`` (users.py) calls them
+directly, with no event loop to block. Each function takes the
 connection it works on; none keeps state. Errors that a user can fix (a file that is not
 a database, a directory we cannot write) become ``DatabaseError`` with a sentence naming
 the file.

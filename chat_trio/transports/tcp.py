@@ -1,7 +1,8 @@
-"""Plain TCP: listeners, the peer's address, and the non-blocking write for the hub's fast path.
+"""Plain TCP: listeners, the peer's address, the non-blocking write for the outbox's fast
+path, and what the peer did with what it was sent.
 
 Thin by design: everything the chat means lives in ``chat/`` and ``doors/``; everything about
-delivery lives in ``hub.py``.
+delivery lives in ``delivery/`` (hub, fan-out, outboxes, flow control).
 """
 
 from __future__ import annotations
@@ -137,10 +138,11 @@ def direct_writer(stream: trio.SocketStream) -> TrySend | None:
     trio's sockets are already in non-blocking mode, so ``os.write`` on the descriptor
     either takes bytes at once or raises BlockingIOError: no task switch, no wake-up.
 
-    .. warning:: Only the hub may call it, only while nothing is queued for this
-       connection (so it never interleaves with the writer task's ``send_all``), and only
-       until the session removes the connection from the hub, which happens before the
-       socket is closed (so the descriptor is never reused under it).
+    .. warning:: Only the connection's outbox (``Outbox.offer``) may call it, only while
+       nothing is queued for this connection (so it never interleaves with the writer
+       task's ``send_all``), and only until the session removes the connection from the
+       hub, which happens before the socket is closed (so the descriptor is never reused
+       under it).
     """
     if sys.platform == "win32":  # os.write does not accept sockets there
         return None

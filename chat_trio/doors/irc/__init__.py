@@ -1,3 +1,4 @@
 """The IRC door: irssi, WeeChat, HexChat. Messages parsed and serialized (message.py),
-client commands turned into intents and events into numerics and messages (door.py,
-render.py), following the modern client protocol and the IRCv3 capabilities it lists."""
+registration (registration.py: CAP, NICK/USER/PASS, SASL), client commands turned into
+intents (commands.py), events into numerics and messages (render.py); door.py ties them
+up, following the modern client protocol and the IRCv3 capabilities it lists."""

@@ -3,8 +3,8 @@
 Broadcasts are rendered by ``IrcView`` (one value per set of capabilities that change a
 broadcast's bytes, so that the hub renders each room's round once per such set); replies
 to one connection by ``Replies``, which knows the connection's nick and capabilities.
-Refusals become the standard numeric (``NUMERICS``) with the text door's sentence as
-their human-readable part: one wording for every door that speaks English.
+Refusals become the standard numeric (``NUMERICS``) with the sentence every door says
+(doors/wording.py) as their human-readable part: one wording for every door that speaks English.
 
 Every user appears as ``nick!nick@HOST``: the chat has no idents or host names to show,
 and hiding addresses is what users of a public server expect.
@@ -53,7 +53,13 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Outcome, Problem
-from chat_trio.chat.vocabulary import HISTORY_MAX, NAME_MAX, ROOM_MAX, TOPIC_MAX
+from chat_trio.chat.vocabulary import (
+    HISTORY_MAX,
+    NAME_MAX,
+    ROOM_MAX,
+    ROOMS_PER_USER,
+    TOPIC_MAX,
+)
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
@@ -80,7 +86,8 @@ class IrcSettings:
     motd: tuple[str, ...] = ()  #: lines of the message of the day; () sends 422
     created: str = ""  #: when the server started, for 003
     keepalive: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: its pings
-    max_rooms_per_user: int = 20  #: for ISUPPORT CHANLIMIT
+    #: for ISUPPORT CHANLIMIT (the server sets both from the one setting: entrances.py)
+    max_rooms_per_user: int = ROOMS_PER_USER
 
 
 @attrs.frozen

@@ -1,2 +1,3 @@
 """The text door: nc and telnet. Lines in (doors/lines.py), slash commands parsed into intents
-(commands.py), events rendered as today's sentences (render.py); door.py ties them up."""
+(doors/commands.py, shared with the page's command lines), events rendered as sentences
+(render.py, with the shared ones from doors/wording.py); door.py ties them up."""

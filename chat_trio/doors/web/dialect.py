@@ -3,15 +3,15 @@
 The client sends one JSON object per WebSocket message, ``{"type": "say", "room":
 "#lobby", "text": "hi"}``: one type per intent, with the intent's fields (``INTENTS``),
 or ``{"type": "command", "line": "/join #x", "room": "#lobby"}`` for a line typed with a
-slash, read by the text door's command table (``room`` is where the user is looking).
+slash, read by the slash-command table (doors/commands.py) (``room`` is where the user is looking).
 The server sends one JSON array of event objects per message, in order.
 
 A message is checked whole before anything happens: unknown types and fields, missing
 fields and wrong types are refused with ``bad-message`` saying which; every string is
 checked as every door's words are (chat/words.py: text that others see is one line, and
 no lone surrogate gets in). Refusals and confirmations
-carry the problem's code with its parameters, and ``message``: the sentence the text door
-says, so that every door words them alike (the page shows it as it is).
+carry the problem's code with its parameters, and ``message``: the sentence every door says
+(doors/wording.py), so that every door words them alike (the page shows it as it is).
 
 This module never imports trio and never does I/O.
 """
