@@ -537,3 +537,31 @@ def test_chat_rules_history_is_read_by_members_and_by_identity() -> None:
         assert replies(ask(chat, 2, i.ReadHistory(limit=limit)), 2) == [
             Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
         ]
+
+
+def test_chat_rules_member_lists_come_in_name_order_page_by_page_through_every_change() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    for conn, name in enumerate(["delta", "Alpha", "charlie", "Bravo", "echo", "Foxtrot"], 1):
+        named(chat, conn, name)
+        ask(chat, conn, i.Join("#a"))
+    ask(chat, 4, i.Rename("zulu"))  # Bravo moves to the end
+    ask(chat, 3, i.Leave("#a"))
+    ask(chat, 5, i.Quit())
+    chat.disconnect(5, Reason.QUIT, Outputs(5))
+    ask(chat, 1, i.Rename("Delta"))  # a change of case keeps its place
+
+    def pages(room: str | None) -> list[tuple[tuple[str, ...], bool]]:
+        found, after = [], ""
+        for _ in range(10):
+            (page,) = replies(ask(chat, 2, i.ListUsers(room, limit=2, after=after)), 2)
+            assert isinstance(page, UserList)
+            found.append((page.names, page.more))
+            if not page.more:
+                return found
+            after = page.names[-1]
+        raise AssertionError("no end")
+
+    assert pages("#a") == [(("Alpha", "Delta"), True), (("Foxtrot", "zulu"), False)]
+    assert pages(None) == [
+        (("Alpha", "charlie"), True), (("Delta", "Foxtrot"), True), (("zulu",), False)
+    ]  # fmt: skip

@@ -312,7 +312,7 @@ class Chat(World):
         del self.names[look(client.name)]
         for key in client.rooms:
             room = self.rooms[key]
-            del room.members[conn]
+            room.unseat(conn, client.name)
             room.told_alone = False
             if not self.shutting_down:
                 out.broadcast(room.memory.name, Left(client.name, reason), exclude=conn)

@@ -94,6 +94,8 @@ def claim(
         return Refused(Problem.NAME_LOOKALIKE, name=name, like=like)
     if client.name:
         del world.names[look(client.name)]
+        for room in client.rooms:
+            world.rooms[room].rename(conn, client.name, name)
     client.name = name
     world.names[seen] = conn
     return None

@@ -120,7 +120,7 @@ def enter(
         memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
         joined = world.rooms[key] = Room(memory)
     room, memory = joined, joined.memory
-    room.members[conn] = None
+    room.seat(conn, client.name)
     room.told_alone = False
     client.rooms.append(key)
     account = world.account_name(client)
@@ -153,7 +153,7 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
         return
     key, name = name_key(room.memory.name), room.memory.name
     client.rooms.remove(key)
-    del room.members[conn]
+    room.unseat(conn, client.name)
     room.told_alone = False
     out.add(Unsubscribe(conn, name))
     out.broadcast(name, Left(client.name, Reason.QUIT, name), conn)
@@ -196,23 +196,28 @@ def list_users(
                 found.append(world.clients[holder].name)
         out.reply(conn, UserList(len(found), tuple(found), label=intent.label))
         return
-    if intent.room is None:
+    after = intent.after.casefold()
+    if intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
-        where = None
+        total, where = len(who), None
+        rest = [c for c in who if c.name.casefold() > after] if after else who
+        listed = heapq.nsmallest(limit + 1, rest, key=_name_order)
     else:
         problem = check_room(intent.room)
         room = world.rooms.get(name_key(intent.room))
         if problem is not None or room is None:
             out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
             return
-        who, where = [world.clients[c] for c in room.members], room.memory.name
-    after = intent.after.casefold()
-    rest = [c for c in who if c.name.casefold() > after] if after else who
-    listed = heapq.nsmallest(limit + 1, rest, key=lambda c: c.name.casefold())
+        total, where = len(room.members), room.memory.name
+        listed = [world.clients[c] for c in room.page(after, limit + 1)]
     more, listed = len(listed) > limit, listed[:limit]
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     names = tuple(c.name for c in listed)
-    out.reply(conn, UserList(len(who), names, where, admins, intent.label, more))
+    out.reply(conn, UserList(total, names, where, admins, intent.label, more))
+
+
+def _name_order(client: Client) -> str:
+    return client.name.casefold()
 
 
 def list_rooms(

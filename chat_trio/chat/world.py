@@ -13,13 +13,15 @@ Invariants:
 2. A room is in ``rooms`` while it has members (``#lobby`` always); its ``Memory`` (name
    as first spelled, topic, recent conversation) then moves to ``remembered``, of which
    the ``ROOMS_REMEMBERED`` most recently emptied are kept.
-3. ``client.rooms`` and ``room.members`` always agree.
+3. ``client.rooms`` and ``room.members`` always agree, and ``room.by_name`` holds the
+   same members in name order (``Room.seat``, ``unseat``, ``rename``).
 
 This module never imports trio and never awaits.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections import OrderedDict, deque
@@ -134,7 +136,31 @@ class Memory:
 class Room:
     memory: Memory
     members: dict[ConnId, None] = attrs.Factory(dict)  #: in the order they joined
+    #: (casefolded name, conn) of each member, sorted: a page of the member list costs
+    #: what it lists, not the room (IRC's NAMES of a room of thousands comes in pages)
+    by_name: list[tuple[str, ConnId]] = attrs.Factory(list)
     told_alone: bool = False  #: its one member was told nobody else hears it (see Unheard)
+
+    def seat(self, conn: ConnId, name: str) -> None:
+        self.members[conn] = None
+        bisect.insort(self.by_name, (name.casefold(), conn))
+
+    def unseat(self, conn: ConnId, name: str) -> None:
+        del self.members[conn]
+        self._unlist(conn, name)
+
+    def rename(self, conn: ConnId, old: str, new: str) -> None:
+        self._unlist(conn, old)
+        bisect.insort(self.by_name, (new.casefold(), conn))
+
+    def page(self, after: str, count: int) -> list[ConnId]:
+        """Up to ``count`` members whose casefolded names come after ``after``, in order."""
+        start = bisect.bisect_right(self.by_name, (after, math.inf)) if after else 0
+        return [conn for _, conn in self.by_name[start : start + count]]
+
+    def _unlist(self, conn: ConnId, name: str) -> None:
+        index = bisect.bisect_left(self.by_name, (name.casefold(), conn))
+        del self.by_name[index]
 
 
 class World:
