@@ -331,3 +331,31 @@ async def test_session_readers_held_by_congestion_go_on_within_the_round_budget(
         one_chunk = chunk.count(b"\n") * len(f"Sender0: {lines[0]}\r\n")
         assert 3 * one_chunk < 17_000  # where it was
         assert max(rounds) <= server.hub.flow.round_budget + one_chunk
+
+
+async def test_session_a_chunk_of_short_lines_is_published_over_several_rounds(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A round passed its budget by a whole chunk: 4 KB of short lines render to many
+    times that (on the page, 292 lines of 14 bytes were 31 KB of JSON, past the budget
+    of 24 KiB before any other reader's), which cut clients whose queues were under half
+    full. Now a reader stops where its next line would pass the budget."""
+    async with open_memory_server(Rules(flood_rate=0), max_queue_bytes=4096) as server:
+        rounds: list[int] = []
+        flushed = server.hub.flow.flushed
+
+        def counting(growth: float) -> None:
+            rounds.append(server.hub.flow.round_bytes)
+            flushed(growth)
+
+        server.hub.flow.flushed = counting  # type: ignore[method-assign]
+        alice, bob = server.connect(), server.connect()
+        await alice.register("Alice")
+        await bob.register("Bob")
+        await alice.expect("* Bob joined the chat\r\n")
+        await bob.stream.send_all(b"x\n" * 2048)  # one read: 2,048 lines
+        await bob.send("end")
+        seen = await alice.expect("Bob: end\r\n", wait_at_most=60)
+        assert seen.count("Bob: x\r\n") == 2048
+        one_line = len("Bob: x\r\n")
+        assert max(rounds) <= server.hub.flow.round_budget + one_line

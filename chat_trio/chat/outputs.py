@@ -175,10 +175,11 @@ class Outputs:
     History entries do not break a run: they are held back and emitted as one ``Record``
     at the end, or before a history read (which must see them). ``owner`` is the
     connection whose input is being handled: the events replied to it since the last
-    ``take_mine`` are kept for its door, which follows its own state by them.
+    ``take_mine`` are kept for its door, which follows its own state by them, and those
+    for anyone else since the last ``take_theirs`` for flow control, which counts them.
     """
 
-    __slots__ = ("_audience", "_events", "_mine", "_records", "items", "owner")
+    __slots__ = ("_audience", "_events", "_mine", "_records", "_theirs", "items", "owner")
 
     def __init__(self, owner: ConnId | None = None) -> None:
         self.owner = owner
@@ -187,13 +188,14 @@ class Outputs:
         self._events: list[Event] = []
         self._records: list[Entry] = []
         self._mine: list[Event] = []
+        self._theirs: list[Event] = []
 
     def reply(self, conn: ConnId, *events: Event) -> None:
-        if conn == self.owner:
-            self._mine.extend(events)
+        (self._mine if conn == self.owner else self._theirs).extend(events)
         self._add((conn, None), events)
 
     def broadcast(self, room: str, event: Event, exclude: ConnId | None) -> None:
+        self._theirs.append(event)
         self._add((exclude, room), (event,))
 
     def record(self, entry: Entry) -> None:
@@ -203,6 +205,11 @@ class Outputs:
         """The events replied to ``owner`` since the last call."""
         mine, self._mine = self._mine, []
         return mine
+
+    def take_theirs(self) -> list[Event]:
+        """The events broadcast, or replied to others than ``owner``, since the last call."""
+        theirs, self._theirs = self._theirs, []
+        return theirs
 
     @property
     def waiting(self) -> bool:

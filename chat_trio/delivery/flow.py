@@ -11,10 +11,12 @@ waiting for *every* client would hand control to the slowest one. The rule:
 
 Three waits, each for its own reason:
 
-1. **The round budget** (``wait_for_round``, before a reader takes in a chunk): once the
-   broadcasts and news published since the last flush reach ``round_budget`` (a quarter
-   of a queue's bound), readers wait for the next flush, so that one round alone can never
-   fill anyone's queue. A wait of one scheduler round, for whoever reads.
+1. **The round budget** (``wait_for_round``, before a reader takes in a chunk, and
+   ``has_room``, before each item of it that delivers to others): once the broadcasts and
+   news published since the last flush reach ``round_budget`` (a quarter of a queue's
+   bound), readers wait for the next flush, so that one round alone can never fill
+   anyone's queue: a round carries its budget and one item more at most. A wait of one
+   scheduler round, for whoever reads.
 2. **Congestion** (``held``, for each intent before the rules carry it out, and
    ``wait_for_clear``): where an intent would deliver (``Chat.reach``: its rooms, another
    connection) has an outbox more than half full whose client is still reading
@@ -78,6 +80,11 @@ class Flow:
     def charge_exactly(self, size: int) -> None:
         """News for another connection, rendered already: ``size`` bytes."""
         self.round_bytes += size
+
+    def has_room(self, size: int) -> bool:
+        """Would the round still be under its budget with about ``size`` bytes more (the
+        estimate, scaled as ``charge`` scales it)?"""
+        return self.closed or self.round_bytes + size * self.growth < self.round_budget
 
     @property
     def full(self) -> bool:

@@ -15,8 +15,8 @@ pending for it; the outbox ends the session once all of it is written (within
 The reader stops handing items over, and waits, for one of these reasons (``Stop``):
 the door needs more bytes; the rules wait for storage or a password hash (carried out,
 then on); flood control holds an item (until the rules' deadline); the connection's own
-backlog is over its share (until its outbox drains); or where the next item goes is
-congested (flow.py). Whatever it waits for, the unhandled input stays in its door, and
+backlog is over its share (until its outbox drains); the round has published its budget
+(until the next flush); or where the next item goes is congested (flow.py). Whatever it waits for, the unhandled input stays in its door, and
 the kernel pushes back on the client.
 
 This nursery lives exactly as long as the connection, so it is opened here rather than in
@@ -73,6 +73,7 @@ class Stop(enum.Enum):
     SLOW_WORK = "slow-work"  #: the rules wait for storage or a hash: carry out, then go on
     FLOOD = "flood"  #: flood control holds an item: read (or wait) until ``chat.deadline``
     FULL = "full"  #: the connection's own backlog is over its share: wait for it to drain
+    ROUND = "round"  #: the next item would carry this round past its budget: wait a round
     CONGESTED = "congested"  #: where the next item delivers cannot take more: wait
     CLOSING = "closing"  #: the connection is ending, or the server is shutting down
 
@@ -104,6 +105,7 @@ class Session:
         chat, door, conn = self.effects.chat, self.door, self.conn
         stop = Stop.CLOSING
         answered = 0  # about how many bytes this turn answers itself (not in its backlog yet)
+        published = 0  # about how many bytes it sends others (not in the round's count yet)
         while (phase := chat.phase(conn)) is not Phase.CLOSING:
             if holding and self.outbox.backlog + answered > self.outbox.own_share:
                 stop = Stop.FULL
@@ -121,13 +123,14 @@ class Session:
             else:
                 free = isinstance(item, Free)
                 intent = item.intent if isinstance(item, Free) else item
-                if holding and self._congested(intent, now):
+                if holding and (wait := self._must_wait(intent, published, now)) is not None:
                     door.push_back(item)
-                    stop = Stop.CONGESTED
+                    stop = wait
                     break
                 if chat.handle(conn, intent, now, out, free=free):
                     mine = out.take_mine()
                     answered += size(mine)
+                    published += size(out.take_theirs())
                     door.observe(mine)
                     if out.waiting:
                         stop = Stop.SLOW_WORK
@@ -142,11 +145,18 @@ class Session:
         steps.extend(out.done())
         return stop
 
-    def _congested(self, intent: i.Intent, now: float) -> bool:
+    def _must_wait(self, intent: i.Intent, published: int, now: float) -> Stop | None:
+        """Must ``intent`` wait, after this turn ``published`` that much? A round carries
+        its budget and one item more at most (a chunk of short lines can render to many
+        times its size: 4 KB of one-letter lines is 200 KB of the page's JSON)."""
         if isinstance(intent, i.Quit | i.Hangup):  # leaving is never held
-            return False
+            return None
         rooms, other = self.effects.chat.reach(self.conn, intent)
-        return self.flow.held(rooms, other, now)
+        if not rooms and other is None:  # it answers only the sender
+            return None
+        if not self.flow.has_room(published):
+            return Stop.ROUND
+        return Stop.CONGESTED if self.flow.held(rooms, other, now) else None
 
     async def pump(self, out: Outputs) -> Reason | None:
         """Hand the rules every item the door has (after what ``out`` holds already), and
@@ -169,6 +179,8 @@ class Session:
                         await self.outbox.wait_for_room()
                 elif stop is Stop.CONGESTED:
                     await self.flow.wait_for_clear()
+                elif stop is Stop.ROUND:
+                    await self.flow.wait_for_round()
                 elif stop is not Stop.SLOW_WORK:
                     return None
                 # It waited: other readers published meanwhile, and those held with it
