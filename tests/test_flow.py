@@ -22,9 +22,9 @@ def join(hub: Hub, conn: int, *rooms: str) -> None:
 async def test_flow_round_budget_makes_readers_wait_for_the_flush(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    hub = Hub(max_queue_bytes=400)  # round budget: 100 bytes
+    hub = Hub(max_queue_bytes=400)  # round budget: 150 bytes
     join(hub, 1, "#a")
-    hub.publish([Said("a", "x")], "#a", size=100)
+    hub.publish([Said("a", "x")], "#a", size=150)
     with trio.move_on_after(5) as waited:
         await hub.flow.wait_for_round()
     assert waited.cancelled_caught  # no room until the round is flushed

@@ -13,10 +13,10 @@ Three waits, each for its own reason:
 
 1. **The round budget** (``wait_for_round``, before a reader takes in a chunk, and
    ``has_room``, before each item of it that delivers to others): once the broadcasts and
-   news published since the last flush reach ``round_budget`` (a quarter of a queue's
-   bound), readers wait for the next flush, so that one round alone can never fill
-   anyone's queue: a round carries its budget and one item more at most. A wait of one
-   scheduler round, for whoever reads.
+   news published since the last flush reach ``round_budget``, readers wait for the next
+   flush. A round carries its budget and one item more at most, so three eighths of a
+   queue's bound leaves room for a whole round in any queue that holds nobody up (at
+   most half full, below). A wait of one scheduler round, for whoever reads.
 2. **Congestion** (``held``, for each intent before the rules carry it out, and
    ``wait_for_clear``): where an intent would deliver (``Chat.reach``: its rooms, another
    connection) has an outbox more than half full whose client is still reading
@@ -58,7 +58,7 @@ class Flow:
     """Flow control for every connection of one hub. See the module docstring."""
 
     def __init__(self, max_queue_bytes: int) -> None:
-        self.round_budget = max(1, max_queue_bytes // 4)
+        self.round_budget = max(1, max_queue_bytes * 3 // 8)
         self.round_bytes = 0  # published since the last flush (estimated, see ``charge``)
         self.growth = 1.0  # rendered bytes per estimated byte, widest view (``flushed``)
         self.at_risk: set[Outbox] = set()  # more than half full
