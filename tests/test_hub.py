@@ -17,6 +17,7 @@ from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.outbox import Outbox
 from chat_trio.doors import Local
 from chat_trio.transports import TrySend
+from tests.helpers import Recorder
 
 
 @attrs.frozen
@@ -243,17 +244,6 @@ def test_hub_statistics() -> None:
     assert (stats.connections, stats.subscribed, stats.pending) == (2, 1, 1)
     hub.flush()
     assert hub.statistics().queued_bytes == 3
-
-
-class Recorder:
-    """A direct write that the kernel always takes whole, recording what was written."""
-
-    def __init__(self, into: bytearray) -> None:
-        self.into = into
-
-    def __call__(self, data: bytes | memoryview) -> int:
-        self.into += data
-        return len(data)
 
 
 @given(

@@ -250,24 +250,12 @@ async def test_session_its_own_answers_wait_for_its_own_backlog(
         assert seen.count("Commands:") == 585 and seen.endswith("Goodbye!\r\n")
 
 
-class SlowLink(trio.abc.Stream):
+class SlowLink(StopsReading):
     """The server's side of a client that reads, slowly: each write takes 0.4 s."""
-
-    def __init__(self, inner: trio.abc.Stream) -> None:
-        self.inner = inner
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await trio.sleep(0.4)
         await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self.inner.receive_some(max_bytes)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def test_session_a_slow_reader_holds_only_the_senders_into_its_rooms(

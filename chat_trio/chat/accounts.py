@@ -100,12 +100,7 @@ def checked(
         account = world.registry.put(key, attrs.evolve(account, admin=admin))
     if verdict is Verdict.UNAVAILABLE:  # not the typist's mistake: nothing counts
         unavailable = Refused(Problem.ACCOUNTS_UNAVAILABLE)
-        if client.phase is Phase.LOGGING_IN:
-            client.step(Step.REFUSED)
-            names.refuse(world, conn, client, unavailable, out, counts=False)
-        else:
-            client.step(Step.RESUME)
-            out.reply(conn, unavailable)
+        _refuse_check(world, conn, client, unavailable, out, counts=False)
         return
     if isinstance(pending, PendingLogin):
         _logged_in(world, conn, client, pending.name, account if ok else None, out)
@@ -125,19 +120,28 @@ def checked(
         out.reply(conn, Refused(Problem.WRONG_PASSWORD))
 
 
+def _refuse_check(
+    world: World, conn: ConnId, client: Client, refused: Refused, out: Outputs, counts: bool
+) -> None:
+    """A login's check said no: back to naming (``counts``: as a bad attempt), or, for a
+    user already chatting (/login), just the refusal."""
+    if client.phase is Phase.LOGGING_IN:
+        client.step(Step.REFUSED)
+        names.refuse(world, conn, client, refused, out, counts=counts)
+    else:
+        client.step(Step.RESUME)
+        out.reply(conn, refused)
+
+
 def _logged_in(
     world: World, conn: ConnId, client: Client, name: str, account: Account | None, out: Outputs
 ) -> None:
     """The password for the account ``name`` was checked: ``account`` if it was right."""
     naming = client.phase is Phase.LOGGING_IN
     if account is None:
-        wrong = Refused(Problem.WRONG_PASSWORD_FOR, name=name)
-        if naming:
-            client.step(Step.REFUSED)
-            names.refuse(world, conn, client, wrong, out, counts=True)
-        else:
-            client.step(Step.RESUME)
-            out.reply(conn, wrong)
+        _refuse_check(
+            world, conn, client, Refused(Problem.WRONG_PASSWORD_FOR, name=name), out, True
+        )
         return
     old = client.name
     problem = names.claim(world, conn, client, name, owner=True)
