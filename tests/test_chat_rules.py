@@ -48,7 +48,7 @@ from chat_trio.chat.outputs import (
     Unsubscribe,
 )
 from chat_trio.chat.problems import Outcome, Problem
-from chat_trio.chat.registry import Account, Verdict
+from chat_trio.chat.registry import Account, Registry, Verdict
 from chat_trio.chat.state import ACCEPTS, TRANSITIONS, Phase, Step, advance
 from chat_trio.chat.vocabulary import HISTORY_MAX
 from chat_trio.chat.world import Rules
@@ -565,3 +565,31 @@ def test_chat_rules_member_lists_come_in_name_order_page_by_page_through_every_c
     assert pages(None) == [
         (("Alpha", "charlie"), True), (("Delta", "Foxtrot"), True), (("zulu",), False)
     ]  # fmt: skip
+
+
+def test_chat_rules_names_that_look_like_a_service_or_a_reserved_name_are_refused() -> None:
+    """Review of issue 16: reserved names were compared by key, so "NlckServ" (an l for
+    the i) could take NickServ's place in an IRC client's window, and "adm1n" admin's."""
+    chat = Chat()
+    for conn, name in enumerate(["NlckServ", "ChanServ", "adm1n", "R00T"], 1):
+        connect(chat, conn)
+        (refused, _) = replies(ask(chat, conn, i.ChooseName(name)), conn)
+        assert isinstance(refused, Refused) and refused.problem is Problem.NAME_RESERVED, name
+    connect(chat, 9)
+    assert isinstance(replies(ask(chat, 9, i.ChooseName("Nick")), 9)[0], Welcome)
+
+
+def test_chat_rules_a_deleted_account_leaves_its_known_addresses_to_nobody() -> None:
+    """Review of issue 16: the addresses an account's owner was known at were kept by
+    name, so whoever registered the name next was let guess from them unthrottled."""
+    registry = Registry()
+    registry.put("alice", Account("Alice", "hash", id="A"))
+    registry.known_from("alice", "10.0.0.1")  # the owner logged in from here
+    for n in range(20):  # a guesser elsewhere uses up the account's free failures
+        registry.check_begins("alice", f"10.9.0.{n}", 0.0)
+    assert registry.check_wait("alice", "10.0.0.1", 0.0) == 0  # the owner is not held
+    registry.remove("alice")
+    registry.put("alice", Account("Alice", "hash", id="B"))  # someone else's, now
+    for n in range(20):
+        registry.check_begins("alice", f"10.9.0.{n}", 0.0)
+    assert registry.check_wait("alice", "10.0.0.1", 0.0) > 0  # not the new owner's place

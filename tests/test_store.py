@@ -37,6 +37,9 @@ def test_database_topic_is_the_latest_one(tmp_path: Path) -> None:
         db, [Entry(1, Kind.TOPIC, "#a", "Al", "old"), Entry(2, Kind.TOPIC, "#a", "Al", "new")]
     )
     assert database.conversation(db, "#a", 0) == ([], "new", "#a")
+    # A row written before every text was one line (issue 16, hole 1) is read back as one.
+    db.execute("UPDATE history SET text = ? WHERE text = 'new'", ("new\r\n* Forged",))
+    assert database.conversation(db, "#a", 0) == ([], "new * Forged", "#a")
 
 
 def pm(time: float, sender: str, text: str, receiver: str, *whose: str) -> Entry:

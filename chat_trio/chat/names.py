@@ -35,6 +35,7 @@ from chat_trio.chat.vocabulary import LOBBY, NAME_MAX, SERVICES, look, name_key
 from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Client, World
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
+_SERVICE_LOOKS = frozenset(look(service) for service in SERVICES)
 
 
 def check_name(
@@ -63,7 +64,8 @@ def check_name(
             bad = next(c for c in name if not (c.isascii() and (c.isalnum() or c in "_-")))
     if bad is not None:
         return Refused(Problem.NAME_CHAR, char=bad, name=name)
-    if name_key(name) in reserved or name_key(name) in SERVICES:
+    seen = look(name)  # "NlckServ" is NickServ to whoever reads it
+    if seen in _SERVICE_LOOKS or any(look(kept) == seen for kept in reserved):
         return Refused(Problem.NAME_RESERVED, name=name)
     return None
 

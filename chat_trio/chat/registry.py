@@ -144,6 +144,10 @@ class Registry:
         return account
 
     def remove(self, key: str) -> None:
+        """The account ``key`` is deleted: whoever registers the name next starts afresh
+        (no addresses its owner was known at, no failed checks of its own)."""
+        self._known.pop(key, None)
+        self.throttle.clear(f"account:{key}")
         account = self.accounts.pop(key, None)
         if account is not None and self._looks.get(look(account.name)) == key:
             del self._looks[look(account.name)]

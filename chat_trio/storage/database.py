@@ -253,7 +253,8 @@ def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[En
         (key, Kind.TOPIC.value),
     ).fetchone()
     entries = room_history(db, room, limit, CONVERSATION) if limit else []
-    return entries, topic[0] if topic else "", last[0] if last else ""
+    # An old row may hold what words.line now folds (see _entry): checked again, as lines are.
+    return entries, words.line(topic[0]) if topic else "", last[0] if last else ""
 
 
 def private_history(
