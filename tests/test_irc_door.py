@@ -296,7 +296,7 @@ def test_irc_door_flood_control_delays_like_fakelag() -> None:
     h.take(1)
     h.send(2, b"PRIVMSG #lobby :1\r\nPRIVMSG #lobby :2\r\nPRIVMSG #lobby :3\r\n")
     assert h.take(1) == "Bob: 1\r\nBob: 2\r\n"  # the burst; the third waits, not lost
-    assert h.take(2).startswith(":irc.test NOTICE Bob :* Slow down: at most 2 lines at once")
+    assert h.take(2).startswith(":irc.test NOTICE Bob :Slow down: at most 2 lines at once")
     assert h.chat.deadline(2) == 0.5
     h.expire(2, 0.5)
     assert h.take(1) == "Bob: 3\r\n"
@@ -691,7 +691,7 @@ def test_irc_door_a_private_message_arriving_mid_answer_is_not_labelled() -> Non
     assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG Bob psst\r\n"
     h.expire(2, 1.0)
     assert h.take(1) == "Bob: 2\r\n"
-    assert h.take(2).startswith("@label=q :irc.test NOTICE Bob :* Slow down")
+    assert h.take(2).startswith("@label=q :irc.test NOTICE Bob :Slow down")
 
 
 def test_irc_door_the_servers_ping_is_never_part_of_an_answer() -> None:

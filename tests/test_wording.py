@@ -29,6 +29,7 @@ def test_wording_every_problem_and_outcome_has_a_sentence() -> None:
     for problem in Problem:
         said = wording.refusal(ev.Refused(problem, name="Bob", room="#r", limit=5, rate=2.0))
         assert said and "\n" not in said and not said[0].islower(), problem
+        assert not said.startswith("* "), problem  # the text door's layout, not the words
 
 
 def test_wording_every_numeric_is_three_digits() -> None:

@@ -131,7 +131,7 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
         f"server's operator makes its account with: chat-trio user add {e.name}"
     ),
     Problem.SLOW_DOWN: lambda e: (
-        f"* Slow down: at most {e.limit:g} lines at once, then {e.rate:g} per second. "
+        f"Slow down: at most {e.limit:g} lines at once, then {e.rate:g} per second. "
         "Your next lines are delayed, not lost."
     ),
     Problem.FLOODED: lambda e: (

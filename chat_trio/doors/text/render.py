@@ -183,9 +183,11 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Whois: _whois,
     History: _history,
     Help: _help,
-    # The timeout comes while the prompt waits on its line: start a line of its own.
+    # The timeout comes while the prompt waits on its line: start a line of its own. Being
+    # slowed down is news, not an answer: a notice, like a join.
     Refused: lambda e: (
-        f"{EOL if e.problem is Problem.NAME_TIMEOUT else ''}{wording.refusal(e)}{EOL}"
+        f"{EOL if e.problem is Problem.NAME_TIMEOUT else ''}"
+        f"{'* ' if e.problem is Problem.SLOW_DOWN else ''}{wording.refusal(e)}{EOL}"
     ),
     Done: lambda e: f"* {wording.done(e)}{EOL}",
     Goodbye: lambda e: f"{_TIMING_MARK if e.reason is Reason.INTERRUPTED else ''}Goodbye!{EOL}",
