@@ -21,7 +21,6 @@ import trio
 from chat_trio import __version__, users
 from chat_trio.config import MOTD_LINES, OPTIONS, BadValue, Config, Option, setting, with_setting
 from chat_trio.entrances import StartupError
-from chat_trio.passwords import Cost
 from chat_trio.server import run
 
 log = logging.getLogger("chat_trio.server")
@@ -113,10 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure(args: argparse.Namespace) -> Config:
-    """The ``Config`` the parsed ``serve`` options say (the table's rows, in order)."""
+    """The ``Config`` the parsed options of ``args.command`` say (the table's rows, in
+    order; what that subcommand does not take stays as ``Config()`` has it)."""
     config = Config()
     for option in OPTIONS:
-        if not option.field:
+        if not option.field or args.command not in option.commands:
             continue
         value = getattr(args, option.flags[0].lstrip("-").replace("-", "_"))
         if option.parse is None:  # a switch: set only when given
@@ -172,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "user":
-        cost = Cost(time_cost=args.password_time, memory_kib=max(args.password_memory, 32))
-        return users.run(args.action, args.name, args.db, cost)
+        config = configure(args)
+        return users.run(args.action, args.name, args.db, config.password_cost)
     serve_parser: argparse.ArgumentParser = args.subparser
     if bool(args.tls_cert) != bool(args.tls_key):
         serve_parser.error("--tls-cert and --tls-key go together")

@@ -289,6 +289,16 @@ def test_irc_door_registration_timeout_closes_with_error() -> None:
     assert h.closed[1] is Reason.NAME_TIMEOUT
 
 
+def test_irc_door_one_line_that_gets_several_numerics_spends_one_token() -> None:
+    h = Harness(Rules(flood_burst=2, flood_rate=2.0))
+    irc_user(h, 2, "Bob")
+    h.take(2)
+    h.send(2, b"VERSION\r\nINFO\r\n")  # two lines, two numerics each
+    answered = h.take(2)
+    assert " 351 Bob " in answered and " 374 Bob " in answered
+    assert "Slow down" not in answered
+
+
 def test_irc_door_flood_control_delays_like_fakelag() -> None:
     h = Harness(Rules(flood_burst=2, flood_rate=2.0))
     h.register(1, "Alice")

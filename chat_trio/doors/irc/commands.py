@@ -188,8 +188,10 @@ def lusers(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 def version(door: IrcDoor, params: tuple[str, ...]) -> None:
     server = door.settings.server_name
-    door.numeric("351", f"chat-trio-{__version__}", server, "")
-    door.numeric("005", *isupport(door.settings), "are supported by this server")
+    door.numerics(
+        ("351", f"chat-trio-{__version__}", server, ""),
+        ("005", *isupport(door.settings), "are supported by this server"),
+    )
 
 
 def server_time(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -198,8 +200,10 @@ def server_time(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def info(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.numeric("371", f"chat-trio {__version__}: one chat, several doors, on Trio")
-    door.numeric("374", "End of INFO list")
+    door.numerics(
+        ("371", f"chat-trio {__version__}: one chat, several doors, on Trio"),
+        ("374", "End of INFO list"),
+    )
 
 
 def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:

@@ -35,7 +35,6 @@ from chat_trio.chat.events import (
     Disconnected,
     Done,
     Event,
-    NickChanged,
     Reason,
     Refused,
     RoomEntered,
@@ -46,7 +45,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.vocabulary import name_key
-from chat_trio.doors import Answer, Free, Item, Local, View, Wire
+from chat_trio.doors import Answer, Free, Item, Local, View, Wire, own_name
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.commands import COMMANDS
 from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
@@ -108,7 +107,13 @@ class IrcDoor(Keepalive):
         self.wire(Message(command, params, self.settings.server_name))
 
     def numeric(self, numeric: str, *params: str) -> None:
-        self.wire(Message(numeric, (self.nick, *params), self.settings.server_name))
+        self.numerics((numeric, *params))
+
+    def numerics(self, *replies: tuple[str, ...]) -> None:
+        """Several numerics, each ``(numeric, *params)``, as one answer (to one line: one
+        flood token)."""
+        server = self.settings.server_name
+        self.wire(*(Message(n, (self.nick, *params), server) for n, *params in replies))
 
     @property
     def registered(self) -> bool:
@@ -175,9 +180,9 @@ class IrcDoor(Keepalive):
     def observe(self, events: Sequence[Event]) -> None:
         refused = False
         for event in events:
+            self.nick = own_name(self.nick, event)
             if isinstance(event, Welcome):
                 self.stage = registration.advance(self.stage, Move.WELCOMED)
-                self.nick = event.name
                 self.listen(self._heard)  # pings from now on
             elif isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
@@ -189,12 +194,8 @@ class IrcDoor(Keepalive):
                 # hands it over when the connection's backlog allows).
                 page = i.ListUsers(event.room, label=event.label, after=event.names[-1])
                 self.queue.insert(0, Free(page))
-            elif isinstance(event, Done) and event.outcome is Outcome.LOGGED_IN:
-                self.nick = event.name
             elif isinstance(event, Refused):
                 refused = True
-            elif isinstance(event, NickChanged) and event.old == self.nick:
-                self.nick = event.new
         if self.sasl is Sasl.CHECKING and events:  # the answer to the SASL login
             logged_in = any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events)
             if logged_in or refused:
