@@ -183,10 +183,8 @@ class Session:
                     await self.flow.wait_for_round()
                 elif stop is not Stop.SLOW_WORK:
                     return None
-                # It waited: other readers published meanwhile, and those held with it
-                # go on together. The rest of its input counts against the round again.
-                if self.flow.full:
-                    await self.flow.wait_for_round()
+                # Whatever it waited for, others published meanwhile: the next item is
+                # checked against the round as it is now (``_must_wait``), not as it was.
         finally:
             self.busy = False
 
