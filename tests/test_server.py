@@ -137,7 +137,8 @@ async def test_server_shutdown_stores_what_flood_control_held(tmp_path: Path) ->
     with closing(database.connect(db)) as sql:
         hashed = hasher(CHEAP).hash("boss-secret")
         database.save_account(sql, "boss", Account("Boss", hashed, admin=True, id="op-boss"))
-    config = local(db=db, password_cost=CHEAP)
+    # Flood control lets one line through per 100 s after the burst: the /ban stays held.
+    config = local(db=db, password_cost=CHEAP, rules=Rules(flood_rate=0.01))
     async with running(config) as (port, stop), connected(port) as boss, connected(port) as bob:
         await boss.stream.send_all(b"Boss boss-secret\n")
         await boss.expect("Welcome to the chat, Boss!")

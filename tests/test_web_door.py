@@ -435,11 +435,12 @@ def test_web_door_a_list_of_everyone_is_bounded(monkeypatch: pytest.MonkeyPatch)
     web = Web()
     for conn in range(1, 6):
         web.register(conn, f"User{conn}")
+        web.line(conn, f"/join #room{conn}")
     web.enter(9, "Zed")
     (listed,) = web.say(9, {"type": "list-users", "limit": None})
     assert listed["total"] == 6 and listed["names"] == ["User1", "User2", "User3"]
     (rooms_listed,) = web.say(9, {"type": "list-rooms", "limit": 10**9})
-    assert rooms_listed["total"] == 1
+    assert rooms_listed["total"] == 6 and len(rooms_listed["rooms"]) == 3
 
 
 def test_web_door_intents_it_never_parses_itself() -> None:
@@ -528,5 +529,6 @@ def test_web_door_no_message_or_bytes_break_a_session_or_anyone_else(
     for piece in noise:
         web.send(2, piece)
     web.take(1)
-    web.send(1, b"still here\r\n")
+    web.send(1, b"/users\r\n")
+    assert "Users online" in web.take(1)  # Alice is still served
     assert 1 not in web.closed
