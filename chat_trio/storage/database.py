@@ -46,8 +46,11 @@ CREATE TABLE IF NOT EXISTS history (
     target_session TEXT NOT NULL DEFAULT ''  -- the receiver's
 );
 CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
-CREATE INDEX IF NOT EXISTS history_private ON history (name_key, target_key, id)
-    WHERE kind = 'pm';
+DROP INDEX IF EXISTS history_private;  -- by name: private history is read by identity
+CREATE INDEX IF NOT EXISTS pm_by_session ON history (session) WHERE kind = 'pm';
+CREATE INDEX IF NOT EXISTS pm_by_account ON history (account) WHERE kind = 'pm';
+CREATE INDEX IF NOT EXISTS pm_by_target_session ON history (target_session) WHERE kind = 'pm';
+CREATE INDEX IF NOT EXISTS pm_by_target_account ON history (target_account) WHERE kind = 'pm';
 CREATE TABLE IF NOT EXISTS accounts (
     name_key TEXT PRIMARY KEY,     -- name_key(name)
     name TEXT NOT NULL,            -- as registered
@@ -257,6 +260,10 @@ def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[En
     return entries, words.line(topic[0]) if topic else "", last[0] if last else ""
 
 
+_ENDS = ("session", "account", "target_session", "target_account")
+"""The columns that say whose a private message is: its sender's and receiver's."""
+
+
 def private_history(
     db: sqlite3.Connection,
     session: str,
@@ -281,6 +288,13 @@ def private_history(
         pairs = [(c, v) for c, v in zip(columns, values, strict=True) if v]
         return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
 
+    # The asker's own messages first, by the indexes (a guest with few messages does not
+    # cost a walk through every room's history); then the peer's side among them.
+    whose = (session, account, session, account)
+    ends = [(c, v) for c, v in zip(_ENDS, whose, strict=True) if v]
+    if not ends:
+        return []  # nobody: no messages are theirs
+    mine = " UNION ".join(f"SELECT id FROM history WHERE kind = 'pm' AND {c} = ?" for c, _ in ends)
     me_sent, me_sent_args = either(("session", "account"), (session, account))
     me_got, me_got_args = either(("target_session", "target_account"), (session, account))
     peer = (peer_key, peer_session, peer_account)
@@ -288,10 +302,14 @@ def private_history(
     peer_sent, peer_sent_args = either(("name_key", "session", "account"), peer)
     query = (
         "SELECT time, kind, room, name, text, target FROM history WHERE kind = 'pm'"
+        f" AND id IN ({mine})"
         f" AND (({me_sent} AND {peer_got}) OR ({peer_sent} AND {me_got}))"
         " ORDER BY id DESC LIMIT ?"
     )
-    params = [*me_sent_args, *peer_got_args, *peer_sent_args, *me_got_args, limit]
+    params = [
+        *(v for _, v in ends), *me_sent_args, *peer_got_args, *peer_sent_args, *me_got_args,
+        limit,
+    ]  # fmt: skip
     return [_entry(row) for row in reversed(db.execute(query, params).fetchall())]
 
 
