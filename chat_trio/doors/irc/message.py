@@ -114,6 +114,6 @@ def serialize(message: Message) -> str:
         parts.extend(params)
         parts.append(f":{last}" if not last or last.startswith(":") or " " in last else last)
     line = " ".join(parts)
-    if _BREAK.search(line) is not None:
+    if "\r" in line or "\n" in line or "\0" in line:  # (a regex search costs 8x as much)
         line = _BREAK.sub(" ", line)
     return line + "\r\n"
