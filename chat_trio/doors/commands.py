@@ -18,10 +18,11 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Refused
+from chat_trio.chat.events import Help, Refused
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
+from chat_trio.doors import Answer, Item
 from chat_trio.doors.place import Place
 
 USERS_SHOWN = 100
@@ -183,3 +184,19 @@ HELP = (
     ("//text", "send a line that starts with /"),
 )
 """What /help lists, from the table."""
+
+
+def read(line: str, place: Place, *, naming: bool = False) -> Item:
+    """A line typed with a slash (``/join #x``), as ``place`` stands: the intent, or the
+    door's own answer (``/help``, an unknown command, bad arguments). ``naming``: the
+    user has no name yet, and commands for chatting are refused as such."""
+    word, _, args = line[1:].partition(" ")
+    command = COMMANDS.get(word.lower())
+    if command is None:
+        return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))
+    if command.chatting and naming:
+        return Answer((Refused(Problem.NEEDS_NAME, name=word.lower()),))
+    if command.parse is None:
+        return Answer((Help(HELP),))
+    parsed = command.parse(args.strip(), place)
+    return Answer((parsed,)) if isinstance(parsed, Refused) else parsed

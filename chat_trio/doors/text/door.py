@@ -32,7 +32,6 @@ from chat_trio.chat.events import (
     Away,
     Disconnected,
     Event,
-    Help,
     Reason,
     Refused,
     RoomEntered,
@@ -41,8 +40,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase
 from chat_trio.chat.vocabulary import name_key
-from chat_trio.doors import Answer, Item, Local, View, own_name
-from chat_trio.doors.commands import COMMANDS, HELP
+from chat_trio.doors import Answer, Item, Local, View, commands, own_name
 from chat_trio.doors.lines import (
     DEFAULT_MAX_LINE,
     EndOfInput,
@@ -141,23 +139,11 @@ class TextDoor:
         if line.startswith("/") and (naming or not line.startswith("//")):
             if naming:  # the prompt again after the answer, if still naming by then
                 self.push_back(_PROMPT)
-            return self._command(line, naming)
+            return commands.read(line, self.place, naming=naming)
         if naming:
             name, _, password = line.partition(" ")
             return i.LogIn(name, password.strip()) if password.strip() else i.ChooseName(line)
         return i.Say(self.place.current, line[1:] if line.startswith("//") else line)
-
-    def _command(self, line: str, naming: bool) -> Item:
-        word, _, args = line[1:].partition(" ")
-        command = COMMANDS.get(word.lower())
-        if command is None:
-            return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))
-        if command.chatting and naming:
-            return Answer((Refused(Problem.NEEDS_NAME, name=word.lower()),))
-        if command.parse is None:
-            return Answer((Help(HELP),))
-        parsed = command.parse(args.strip(), self.place)
-        return Answer((parsed,)) if isinstance(parsed, Refused) else parsed
 
     def observe(self, events: Sequence[Event]) -> None:
         acting, self._acting = self._acting, None

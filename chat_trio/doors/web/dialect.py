@@ -58,8 +58,7 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Problem
-from chat_trio.doors import Answer, Item, Local, wording
-from chat_trio.doors.commands import COMMANDS, HELP
+from chat_trio.doors import Answer, Item, Local, commands, wording
 from chat_trio.doors.place import Place
 
 PROTOCOL = 1
@@ -194,14 +193,7 @@ def _command(obj: dict[str, Any], place: Place, max_line: int) -> Item:
         raise BadMessage('"room" of "command" must be a string')
     if len(line.encode()) > max_line:
         return Answer((Refused(Problem.LINE_TOO_LONG, limit=max_line),))
-    word, _, args = words.line(line)[1:].partition(" ")
-    command = COMMANDS.get(word.lower())
-    if command is None:
-        return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))
-    if command.parse is None:
-        return Answer((Help(HELP),))
-    parsed = command.parse(args.strip(), Place(place.rooms, room))
-    return Answer((parsed,)) if isinstance(parsed, Refused) else parsed
+    return commands.read(words.line(line), Place(place.rooms, room))
 
 
 # -- events to JSON ------------------------------------------------------------------------
