@@ -56,9 +56,11 @@ class Entrance:
     site: Site | None = None  #: the web door: HTTP first, the door comes with the upgrade
     browsing: set[trio.CancelScope] = attrs.field(factory=set)  #: connections on HTTP
 
-    def refuse(self, stream: trio.SocketStream, refused: Refused) -> None:
+    async def refuse(
+        self, stream: trio.SocketStream, refused: Refused, refuser: tcp.Refuser
+    ) -> None:
         """Tell a connection not let in why (best effort), and close it."""
-        tcp.refuse(stream, self.refusal(refused))
+        await refuser.refuse(stream, self.refusal(refused))
 
     async def open(
         self, stream: trio.SocketStream, peer: str, write_timeout: float

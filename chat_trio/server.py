@@ -92,7 +92,7 @@ async def serve(
         backend = SqliteBackend(store, Passwords(config.password_cost)) if store else None
         effects = Effects(chat, hub, backend)
         sessions: set[Session] = set()  # every connection's, for the last look at shutdown
-        admit = partial(_admit, config, effects, Admission(config.limits), sessions)
+        admit = partial(_admit, config, effects, Admission(config.limits), tcp.Refuser(), sessions)
         try:
             async with trio.open_nursery() as storage:
                 if store is not None:
@@ -140,6 +140,7 @@ async def _admit(
     config: Config,
     effects: Effects,
     admission: Admission,
+    refuser: tcp.Refuser,
     sessions: set[Session],
     entrance: Entrance,
     stream: trio.SocketStream,
@@ -155,7 +156,7 @@ async def _admit(
         peer = tcp.show_address(address)
         if refused is not None:
             log.warning("refused peer=%s reason=%s", peer, refused.problem.value)
-            entrance.refuse(stream, refused)
+            await entrance.refuse(stream, refused, refuser)
             return
         opened = await entrance.open(stream, peer, config.write_timeout)
         if opened is not None:

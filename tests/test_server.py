@@ -6,6 +6,7 @@ import re
 import resource
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -477,3 +478,46 @@ async def test_server_tcp_progress_moves_only_when_the_peer_reads() -> None:
                     await trio.sleep(0.01)
                 assert progress()[1] - edge >= PROGRESS_BYTES
     await listeners[0].aclose()
+
+
+def _spoke_first(port: int, lines: bytes) -> trio.SocketStream:
+    """A client that sends ``lines`` before the server has even accepted it (as IRC
+    clients do): the bytes wait, unread, in the server's socket when it says no."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(lines)
+    sock.setblocking(False)
+    return trio.SocketStream(trio.socket.from_stdlib_socket(sock))
+
+
+async def test_server_full_refusal_reaches_clients_that_spoke_first_and_ends_cleanly() -> None:
+    config = local(irc_port=0, limits=Limits(max_clients=1))
+    with trio.fail_after(10):
+        async with serving(config) as (addresses, _), connected(addresses[0][1]) as first:
+            await first.expect("Enter your username: ")
+            text, irc = addresses[0][1], addresses[1][1]
+            for port, lines, told in (
+                (text, b"Alice\r\nhello\r\n", "Server full, try later.\r\n"),
+                (irc, b"CAP LS 302\r\nNICK a\r\nUSER a 0 * :a\r\n", "ERROR :Server full"),
+            ):
+                async with _spoke_first(port, lines) as stream:
+                    late = LineClient(stream)
+                    # Before: the close with unread input was a reset (BrokenResourceError).
+                    assert told in await late.read_to_eof()
+
+
+async def test_server_banned_address_is_told_why_even_when_it_spoke_first(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    with trio.fail_after(10):
+        async with running(local(db=db)):
+            pass  # the database, made
+    with closing(sqlite3.connect(db)) as connection, connection:
+        connection.execute(
+            "INSERT INTO bans VALUES ('address', '127.0.0.1', 1e300, 'spam', 'root', '')"
+        )
+    with trio.fail_after(10):
+        async with (
+            running(local(db=db)) as (port, _),
+            _spoke_first(port, b"Alice\r\nhello\r\n") as stream,
+        ):
+            told = await LineClient(stream).read_to_eof()
+    assert "Your address is banned from this server" in told

@@ -46,7 +46,7 @@ from chat_trio.delivery.effects import Effects, Step, size
 from chat_trio.delivery.flow import Flow
 from chat_trio.delivery.outbox import Outbox
 from chat_trio.doors import Answer, Door, Free
-from chat_trio.transports import Progress, Receive, TrySend
+from chat_trio.transports import Progress, Receive, TrySend, tcp
 
 log = logging.getLogger("chat_trio.session")
 
@@ -64,6 +64,9 @@ FLUSH_TIMEOUT = 5.0
 
 NOTICE_TIMEOUT = 1.0
 """Seconds to try to tell a kicked client why (best effort: it is not reading)."""
+
+GONE = frozenset({Reason.SLOW, Reason.LOST})
+"""Why a connection ended when its peer reads nothing more: no lingering for it."""
 
 
 class Stop(enum.Enum):
@@ -319,12 +322,18 @@ async def serve_connection(
         farewell = Outputs(conn)
         chat.disconnect(conn, reason, farewell)
         effects.carry_now(conn, door, farewell.done())
-        # Cleanup may run in a cancelled scope: shield it, and bound it.
+        # Cleanup may run in a cancelled scope: shield it, and bound it. Linger (so that
+        # the last words arrive) only for a peer that may read them, and only within the
+        # time the server still gives this connection (none once shutdown's grace is over).
+        left = trio.current_effective_deadline() - trio.current_time()
         with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
             try:
                 cut = outbox is not None and outbox.cut
                 if last := door.farewell(reason, cut=cut):
                     await stream.send_all(last)
+                if isinstance(stream, trio.SocketStream) and left > 0 and reason not in GONE:
+                    with trio.move_on_after(left):
+                        await tcp.linger(stream)
                 await stream.aclose()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass

@@ -16,6 +16,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 
+import attrs
 import trio
 
 from chat_trio.transports import Progress, Receive, TrySend
@@ -125,11 +126,54 @@ def peer_address(stream: trio.SocketStream) -> tuple[str, int] | None:
     return host, port
 
 
-def refuse(stream: trio.SocketStream, line: bytes) -> None:
-    """Best effort: write ``line`` without waiting, then close. For connections not let in."""
-    with contextlib.suppress(OSError):
-        os.write(stream.socket.fileno(), line)
-    stream.socket.close()
+LINGER = 1.0
+"""Seconds a closing connection waits for its peer to close too (``linger``)."""
+
+LINGER_BYTES = 64 * 1024
+"""Bytes of input read and thrown away while lingering; a peer that sends more is cut."""
+
+REFUSALS_LINGERING = 256
+"""Refused connections that may linger at once (``Refuser``); beyond it they are closed
+at once, so a storm of refused connections holds at most this many descriptors."""
+
+
+async def linger(stream: trio.abc.HalfCloseableStream) -> None:
+    """Half-close ``stream``, then read and throw away what the peer still sends until it
+    closes its side too (at most ``LINGER_BYTES``). The caller bounds the time.
+
+    Why: closing a TCP socket with unread input makes the kernel answer with a reset, and
+    a reset may destroy what was just sent before the peer reads it: the reason a client
+    was refused or disconnected (an IRC client sends NICK and USER before it reads
+    anything). Half-closing first sends what is queued and then a FIN; once the input is
+    drained, the close is an orderly one (Apache's "lingering close").
+    """
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        await stream.send_eof()
+        drained = 0
+        while drained <= LINGER_BYTES and (data := await stream.receive_some(16384)):
+            drained += len(data)
+
+
+@attrs.define
+class Refuser:
+    """Tells connections not let in why, and makes sure they can read it (``linger``),
+    for at most ``REFUSALS_LINGERING`` connections at a time."""
+
+    lingering: int = 0  #: refused connections waiting for their peer to close
+
+    async def refuse(self, stream: trio.SocketStream, line: bytes) -> None:
+        """Write ``line`` without waiting (best effort), linger up to ``LINGER`` seconds
+        where the bound allows, then close."""
+        with contextlib.suppress(OSError):
+            os.write(stream.socket.fileno(), line)
+        if self.lingering < REFUSALS_LINGERING:
+            self.lingering += 1
+            try:
+                with trio.move_on_after(LINGER):
+                    await linger(stream)
+            finally:
+                self.lingering -= 1
+        stream.socket.close()
 
 
 def direct_writer(stream: trio.SocketStream) -> TrySend | None:
