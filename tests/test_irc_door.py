@@ -419,6 +419,37 @@ def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
     assert h.chat.clients[2].account == "alice"
 
 
+def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -> None:
+    """Issue 17, item 5: a client reconnecting after its network dropped (the old
+    connection not timed out yet) logs in with SASL, where it got 904 and 433."""
+    h = Harness(stored=True)
+    registered_account(h)
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.send(1, b"CAP LS 302\r\nNICK Alice\r\nUSER a 0 * :a\r\nCAP REQ :sasl\r\n")
+    h.send(1, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
+    h.send(1, b"CAP END\r\n")
+    assert ":irc.test 001 Alice " in h.take(1)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Alice\r\nUSER a 0 * :a\r\nCAP REQ :sasl\r\n")
+    h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
+    got = h.take(2)
+    assert got.endswith(
+        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 903 Alice :SASL authentication successful\r\n"
+    )
+    assert "904" not in got
+    assert h.take(1) == (
+        ":irc.test NOTICE Alice :You logged in as Alice on another connection; this one is "
+        "closed.\r\nERROR :Closing link: You logged in as Alice on another connection; this "
+        "one is closed.\r\n"
+    )
+    h.send(2, b"CAP END\r\n")
+    got = h.take(2)
+    assert got.startswith(":irc.test 001 Alice ")
+    assert ":Alice!Alice@chat-trio JOIN #lobby\r\n" in got
+    assert h.chat.clients[2].account == "alice"
+
+
 def test_irc_door_sasl_failure_is_904_and_registration_goes_on_as_a_guest() -> None:
     h = Harness(stored=True)
     registered_account(h)

@@ -882,7 +882,32 @@ def test_text_door_login_from_a_guest_name_renames() -> None:
         == "* Logged in as Alice.\r\n* Guest1 is now known as Alice\r\n"
     )
     assert h.take(3) == "* Guest1 is now known as Alice\r\n"
-    assert h.line(3, "/login Alice correct-horse") == "Alice is already logged in.\r\n"
+
+
+def test_text_door_the_right_password_takes_the_name_over_from_a_stale_connection() -> None:
+    """Issue 17, item 5: the owner no longer waits minutes for a ping timeout."""
+    h = with_account()
+    h.connect(1)
+    h.send(1, b"Alice correct-horse\r\n")  # then her network goes away, unnoticed
+    h.register(3, "Bob")
+    h.take(1), h.take(3)
+    h.connect(2)
+    h.take(2)
+    assert h.line(2, "alice wrong-password") == (  # counted, and nothing taken over
+        "Wrong password for Alice.\r\nEnter your username: "
+    )
+    assert 1 not in h.closed
+    h.now += 600  # no throttle in the way
+    answer = h.line(2, "alice correct-horse")
+    assert answer.startswith("* Logged in as Alice.\r\nWelcome to the chat, Alice!")
+    assert h.take(1) == ("* You logged in as Alice on another connection; this one is closed.\r\n")
+    assert h.closed[1] is Reason.REPLACED
+    assert h.take(3) == "* Alice left the chat (logged in elsewhere)\r\n* Alice joined the chat\r\n"
+    assert h.line(3, "/login Alice correct-horse") == (  # from a chat, the same: Bob is Alice now
+        "* Alice left the chat (logged in elsewhere)\r\n"
+        "* Logged in as Alice.\r\n* Bob is now known as Alice\r\n"
+    )
+    assert h.closed[2] is Reason.REPLACED
 
 
 def test_text_door_password_is_never_echoed_or_recorded() -> None:
@@ -1009,18 +1034,16 @@ def test_text_door_me_is_echoed_and_someone_alone_is_told_once() -> None:
 
 def test_text_door_at_the_prompt_only_real_failures_use_up_attempts() -> None:
     h = with_account()
-    h.connect(1)
-    h.send(1, b"Alice correct-horse\r\n")  # online, logged in
     h.connect(2)
     h.take(2)
-    for _ in range(8):  # the name is online: said each time, never counted
-        h.now += 1  # (and flood control counts lines at the prompt too)
-        assert h.line(2, "alice correct-horse") == (
-            "Alice is already logged in.\r\nEnter your username: "
-        )
+    for _ in range(3):  # three wrong passwords: three attempts, then the throttle
+        h.now += 1  # (flood control counts lines at the prompt too)
+        h.line(2, "alice wrong-password")
+    for _ in range(5):  # throttled: said each time, never counted
+        answer = h.line(2, "alice correct-horse")
+        assert answer.startswith("Too many wrong passwords") and answer.endswith("username: ")
     assert 2 not in h.closed
-    for n in range(4):
-        h.line(2, f"9bad{n}")  # four invalid names
+    h.line(2, "9bad")  # an invalid name: the fourth
     h.now += 600  # no throttle in the way
     assert h.line(2, "bob some-password") == (  # no account "bob": the fifth failure
         'There is no account "bob". Too many invalid usernames.\r\nGoodbye!\r\n'

@@ -15,8 +15,8 @@ import math
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat import names
-from chat_trio.chat.events import AccountChanged, AskName, ConnId, Done, Refused
+from chat_trio.chat import moderation, names
+from chat_trio.chat.events import AccountChanged, AskName, ConnId, Done, Reason, Refused
 from chat_trio.chat.outputs import CheckPassword, HashPassword, NoteLogin, Outputs, SaveAccount
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.registry import Account, Verdict, check_password
@@ -63,9 +63,6 @@ def begin_login(
         return Refused(Problem.ACCOUNT_BANNED, name=account.name, until=ban.until)
     if (throttled := _throttled(world, key, client)) is not None:
         return throttled
-    holder = world.names.get(look(name), conn)
-    if holder != conn and name_key(world.clients[holder].name) == key:
-        return Refused(Problem.ALREADY_LOGGED_IN, name=account.name)
     client.pending = PendingLogin(account.name)
     client.step(Step.ASK_PASSWORD if client.phase is Phase.NAMING else Step.WAIT)
     _check(world, conn, client, key, password, out)
@@ -144,6 +141,7 @@ def _logged_in(
         )
         return
     old = client.name
+    _take_over(world, conn, name, out)
     problem = names.claim(world, conn, client, name, owner=True)
     if problem is not None:  # taken meanwhile by a login elsewhere
         if naming:
@@ -164,6 +162,21 @@ def _logged_in(
         _tell_rooms(world, conn, client, out)
     # Last: the session waits for this write, and the welcome need not wait with it.
     out.add(NoteLogin(client.account))
+
+
+def _take_over(world: World, conn: ConnId, name: str, out: Outputs) -> None:
+    """The account ``name``'s password was right on ``conn``: another connection that holds
+    the name (a stale one, usually: a client that lost its network) is told and closed,
+    and leaves its rooms at once, so that the name is free for this login now (ergo's
+    GHOST; without it the owner would wait for the old one's ping timeout)."""
+    holder = world.names.get(look(name), conn)
+    if holder == conn:
+        return
+    old = world.clients[holder]
+    if name_key(old.name) != name_key(name):  # a look-alike: not the account's own name
+        return
+    moderation.throw_out(world, holder, Outcome.REPLACED_YOU, old.name, "", Reason.REPLACED, out)
+    world.release(holder, old, Reason.REPLACED, out)
 
 
 def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:

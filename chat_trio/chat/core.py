@@ -36,8 +36,6 @@ from chat_trio.chat.events import (
     Entry,
     Greeting,
     History,
-    Kind,
-    Left,
     Reason,
     Refused,
 )
@@ -307,17 +305,8 @@ class Chat(World):
     def disconnect(self, conn: ConnId, reason: Reason, out: Outputs) -> None:
         """``conn`` is gone (for ``reason``): free its name and tell each of its rooms once."""
         client = self.clients.pop(conn, None)
-        if client is None or not client.name:
-            return
-        del self.names[look(client.name)]
-        for key in client.rooms:
-            room = self.rooms[key]
-            room.unseat(conn, client.name)
-            room.told_alone = False
-            if not self.shutting_down:
-                out.broadcast(room.memory.name, Left(client.name, reason), exclude=conn)
-                self.record(out, Kind.LEFT, room.memory.name, client.name, reason.value)
-            self.maybe_forget(key)
+        if client is not None:
+            self.release(conn, client, reason, out)
 
     def lift_flood_control(self) -> None:
         """The server is about to shut down: what flood control holds may run now (the

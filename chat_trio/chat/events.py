@@ -33,6 +33,7 @@ class Reason(enum.Enum):
     IDLE = "idle"  #: a registered user sent nothing for the idle timeout
     FLOOD = "flood"  #: too many lines waiting under flood control
     KICKED = "kicked"  #: an admin used /kick (or /ban)
+    REPLACED = "replaced"  #: its account logged in on another connection, which took the name
     BANNED = "banned"  #: the address or account is banned
     PING_TIMEOUT = "ping-timeout"  #: the client stopped answering the door's pings
     SHUTDOWN = "shutdown"  #: the server is shutting down

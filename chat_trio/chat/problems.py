@@ -98,3 +98,4 @@ class Outcome(enum.Enum):
     UNBANNED = "unbanned"  #: name
     KICKED_YOU = "kicked-you"  #: name: the admin; text: the reason
     BANNED_YOU = "banned-you"  #: name: the admin; text: the reason
+    REPLACED_YOU = "replaced-you"  #: name: the account, now logged in on another connection

@@ -29,12 +29,12 @@ from collections.abc import Callable
 
 import attrs
 
-from chat_trio.chat.events import ConnId, Entry, Goodbye, Kind, Reason
+from chat_trio.chat.events import ConnId, Entry, Goodbye, Kind, Left, Reason
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
-from chat_trio.chat.vocabulary import LOBBY, ROOMS_PER_USER, name_key
+from chat_trio.chat.vocabulary import LOBBY, ROOMS_PER_USER, look, name_key
 
 DEFAULT_RESERVED_NAMES = frozenset(
     {"admin", "server", "system", "root", "operator", "moderator", "chat-trio"}
@@ -219,6 +219,22 @@ class World:
         self.remembered.move_to_end(key)
         while len(self.remembered) > ROOMS_REMEMBERED:
             self.remembered.popitem(last=False)
+
+    def release(self, conn: ConnId, client: Client, reason: Reason, out: Outputs) -> None:
+        """``client`` leaves: free its name and tell each of its rooms once (not while
+        shutting down). Its connection may still be closing (``Client.name`` is "" after)."""
+        if not client.name:
+            return
+        del self.names[look(client.name)]
+        for key in client.rooms:
+            room = self.rooms[key]
+            room.unseat(conn, client.name)
+            room.told_alone = False
+            if not self.shutting_down:
+                out.broadcast(room.memory.name, Left(client.name, reason), exclude=conn)
+                self.record(out, Kind.LEFT, room.memory.name, client.name, reason.value)
+            self.maybe_forget(key)
+        client.name, client.rooms = "", []
 
     def maybe_forget(self, key: str) -> None:
         room = self.rooms[key]

@@ -192,6 +192,9 @@ OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     Outcome.UNBANNED: lambda e: f"Lifted the ban on {e.name}.",
     Outcome.KICKED_YOU: _thrown_out("kicked"),
     Outcome.BANNED_YOU: _thrown_out("banned"),
+    Outcome.REPLACED_YOU: lambda e: (
+        f"You logged in as {e.name} on another connection; this one is closed."
+    ),
 }
 
 

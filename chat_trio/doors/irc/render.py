@@ -188,6 +188,7 @@ _QUIT_BECAUSE = {
     Reason.IDLE: "Idle",
     Reason.FLOOD: "Excess flood",
     Reason.KICKED: "Kicked",
+    Reason.REPLACED: "Logged in elsewhere",
     Reason.BANNED: "Banned",
     Reason.PING_TIMEOUT: "Ping timeout",
     Reason.BAD_NAME: "Too many invalid nicknames",
@@ -575,7 +576,7 @@ class Replies:
             if self.nick == "*":  # logged in while registering: the name it will have
                 self.nick = e.name
             return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
-        if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU):
+        if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
         return self.notice(text, source="NickServ" if e.outcome in _ACCOUNT_NEWS else "")
 

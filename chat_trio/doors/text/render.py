@@ -71,6 +71,7 @@ _LEFT_BECAUSE = {
     Reason.IDLE: " (idle)",
     Reason.FLOOD: " (flooding)",
     Reason.KICKED: " (kicked)",
+    Reason.REPLACED: " (logged in elsewhere)",
     Reason.BANNED: " (banned)",
     Reason.PING_TIMEOUT: " (ping timeout)",
 }

@@ -84,6 +84,7 @@ _CLOSE_BECAUSE: dict[Reason, tuple[CloseCode, str]] = {
     Reason.ERROR: (CloseCode.ERROR, "server error"),
     Reason.SLOW: (CloseCode.POLICY, "too slow to receive"),
     Reason.KICKED: (CloseCode.POLICY, "kicked"),
+    Reason.REPLACED: (CloseCode.POLICY, "logged in elsewhere"),
     Reason.BANNED: (CloseCode.POLICY, "banned"),
     Reason.FLOOD: (CloseCode.POLICY, "flooding"),
     Reason.IDLE: (CloseCode.POLICY, "idle"),
