@@ -111,10 +111,7 @@ def test_irc_door_chat_both_ways_with_an_nc_user() -> None:
     )
     h.send(2, b"PRIVMSG alice,nobody :back at you\r\n")
     assert h.take(1) == "[PM from Bob] back at you\r\n"
-    assert (
-        h.take(2)
-        == ':irc.test 401 Bob nobody :No user named "nobody" is online. /users lists who is.\r\n'
-    )
+    assert h.take(2) == ":irc.test 401 Bob nobody :No such nick/channel\r\n"  # no /users on IRC
 
 
 def test_irc_door_join_part_nick_topic_seen_on_both_doors() -> None:
@@ -802,3 +799,18 @@ def test_irc_door_registration_and_sasl_move_only_as_their_tables_say() -> None:
         door_module.advance(Stage.REGISTERED, Move.ASK)
     with pytest.raises(ValueError, match="no SASL transition from IDLE to CHECKING"):
         door_module.sasl_to(Sasl.IDLE, Sasl.CHECKING)
+
+
+def test_irc_door_nickserv_answers_as_nickserv_in_irc_words() -> None:
+    """Issue 17, item 6: no "type at the prompt" on IRC, and one prefix for accounts."""
+    h = Harness(stored=True)
+    irc_user(h, 1, "Bob")
+    h.take(1)
+    h.send(1, b"PRIVMSG NickServ :REGISTER horse-battery\r\n")
+    got = h.take(1)
+    assert got.startswith(":NickServ!NickServ@chat-trio NOTICE Bob :Registered Bob.")
+    assert "prompt" not in got and "/msg NickServ IDENTIFY Bob <password>" in got
+    h.send(1, b"PRIVMSG NickServ :REGISTER horse-battery\r\n")  # a refusal: NickServ too
+    assert h.take(1).startswith(":NickServ!NickServ@chat-trio NOTICE Bob :Bob is registered")
+    h.send(1, b"AWAY\r\n")  # not away: 305 as IRC says it, nothing told to anyone
+    assert h.take(1) == ":irc.test 305 Bob :You are no longer marked as being away\r\n"

@@ -104,7 +104,7 @@ def test_text_door_five_bad_names_close_with_reason() -> None:
     h.take(1)
     h.send(1, b"5\nlate-line\n")
     assert h.take(1) == (
-        "A username must start with a letter (A-Z or a-z). Too many invalid usernames.\r\n"
+        "A username must start with a letter (A-Z or a-z).\r\nToo many invalid usernames.\r\n"
         "Goodbye!\r\n"
     )
     assert h.closed[1] is Reason.BAD_NAME
@@ -1046,7 +1046,8 @@ def test_text_door_at_the_prompt_only_real_failures_use_up_attempts() -> None:
     h.line(2, "9bad")  # an invalid name: the fourth
     h.now += 600  # no throttle in the way
     assert h.line(2, "bob some-password") == (  # no account "bob": the fifth failure
-        'There is no account "bob". Too many invalid usernames.\r\nGoodbye!\r\n'
+        'There is no account "bob". A name has no spaces: a name and a word after it log in '
+        "to an account.\r\nToo many invalid usernames.\r\nGoodbye!\r\n"
     )
     assert h.closed[2] is Reason.BAD_NAME
 
@@ -1230,3 +1231,22 @@ def test_text_door_no_input_breaks_a_session_or_anyone_else(pieces: list[str | b
     h.take(1)
     assert "Users online" in h.line(1, "/users")  # Alice is still served
     assert 1 not in h.closed
+
+
+def test_text_door_words_a_new_user_hit() -> None:
+    """Issue 17, item 6: each answer says what was meant, or what to do."""
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1), h.take(2)
+    assert h.line(1, "/history @") == "Usage: /history [N] [@user]\r\n"  # was: room lines
+    assert h.line(1, "/msg #lobby to the room") == ""  # was: 'No user named "#lobby"'
+    assert h.take(2) == "Alice: to the room\r\n"
+    assert h.line(1, "/away") == "You are not away (/away REASON marks you away).\r\n"
+    assert h.take(2) == ""  # was: "You are back", and the rooms told
+    h.connect(3)
+    h.take(3)
+    assert h.line(3, "bad name") == (  # was: 'There is no account "bad".' and nothing more
+        'There is no account "bad". A name has no spaces: a name and a word after it log in '
+        "to an account.\r\nEnter your username: "
+    )

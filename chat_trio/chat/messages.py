@@ -117,6 +117,9 @@ def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: O
 
 
 def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out: Outputs) -> None:
+    if not intent.text and not client.away:  # nobody to tell of anything
+        out.reply(conn, Refused(Problem.NOT_AWAY))
+        return
     client.away = intent.text[:AWAY_MAX]
     event = Away(client.name, client.away)
     out.reply(conn, event)

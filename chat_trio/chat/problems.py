@@ -53,6 +53,7 @@ class Problem(enum.Enum):
     # People and rooms
     NO_SUCH_USER = "no-such-user"  #: name
     NO_SUCH_RECIPIENT = "no-such-recipient"  #: name (of a private message)
+    NOT_AWAY = "not-away"  #: coming back while not away
     ROOM_MISSING = "room-missing"
     ROOM_NO_HASH = "room-no-hash"  #: name
     ROOM_LENGTH = "room-length"  #: limit

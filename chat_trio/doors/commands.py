@@ -59,6 +59,8 @@ def _private(args: str, place: Place) -> i.Intent | Refused:
     name, _, text = args.partition(" ")
     if not name or not text.strip():
         return COMMANDS["msg"].usage_error()
+    if name.startswith("#"):  # "/msg #rust hi": to a room, as on IRC
+        return i.Say(name, text.strip())
     return i.SendPrivate(name, text.strip())
 
 
@@ -93,6 +95,8 @@ def _history(args: str, place: Place) -> i.Intent | Refused:
     for word in args.split():
         if word.startswith("@") and not peer:
             peer = word[1:]
+            if not peer:  # "/history @": whose?
+                return COMMANDS["history"].usage_error()
         elif limit is None:
             limit = count(word)
             if limit is None or not 1 <= limit <= HISTORY_MAX:

@@ -61,7 +61,12 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
         f'The name "{e.name}" looks too much like "{e.like}"; please choose another.'
     ),
     Problem.NOT_A_NAME: lambda e: f'"{e.name}" is not a username.',
-    Problem.NO_ACCOUNT: lambda e: f'There is no account "{e.name}".',
+    Problem.NO_ACCOUNT: lambda e: (
+        f'There is no account "{e.name}". A name has no spaces: a name and a word after it '
+        "log in to an account."
+        if e.naming
+        else f'There is no account "{e.name}".'
+    ),
     Problem.ACCOUNT_BANNED: lambda e: f"The account {e.name} is banned {describe_until(e.until)}.",
     Problem.LOGIN_THROTTLED: lambda e: (
         f"Too many wrong passwords; try again in {_seconds(e.limit)}."
@@ -89,6 +94,7 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
         f"Your address is banned from this server {describe_until(e.until)}."
     ),
     Problem.NO_SUCH_USER: lambda e: f'No user named "{e.name}" is online.',
+    Problem.NOT_AWAY: lambda e: "You are not away (/away REASON marks you away).",
     Problem.NO_SUCH_RECIPIENT: lambda e: (
         f'No user named "{e.name}" is online. /users lists who is.'
     ),
@@ -151,16 +157,17 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
 """Every refusal, as the text door says it (a complete sentence that says what to do)."""
 
 
-def refusal(e: Refused) -> str:
-    """``e`` as one sentence (no line ending)."""
+def refusal(e: Refused, *, then: str = " ") -> str:
+    """``e`` as one sentence (no line ending); ``then`` comes before the sentence that
+    says this refusal was the last (the text door starts a line for it)."""
     text = PROBLEMS[e.problem](e)
     if e.still:
         text += f" You are still {e.still}."
     if e.final:
-        text += (
-            " Too many failed attempts (invalid usernames and wrong passwords)."
+        text += then + (
+            "Too many failed attempts (invalid usernames and wrong passwords)."
             if e.problem is Problem.WRONG_PASSWORD_FOR
-            else " Too many invalid usernames."
+            else "Too many invalid usernames."
         )
     return text
 

@@ -24,7 +24,7 @@ from chat_trio.chat import words
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
-from chat_trio.doors.irc.render import MAX_TARGETS, isupport, mask, motd
+from chat_trio.doors.irc.render import MAX_TARGETS, NICKSERV, isupport, mask, motd
 
 if TYPE_CHECKING:
     from chat_trio.doors.irc.door import IrcDoor
@@ -109,7 +109,7 @@ def _nickserv(door: IrcDoor, text: str) -> None:
         door.queue.append(i.Register(said[1]))
     else:
         help_text = "Commands: IDENTIFY [name] <password>, REGISTER <password>"
-        door.wire(Message("NOTICE", (door.nick, help_text), mask("NickServ")))
+        door.wire(Message("NOTICE", (door.nick, help_text), NICKSERV))
 
 
 def topic(door: IrcDoor, params: tuple[str, ...]) -> None:

@@ -137,6 +137,10 @@ def mask(nick: str) -> str:
     return f"{nick}!{nick}@{HOST}"
 
 
+NICKSERV = mask("NickServ")
+"""Who speaks for accounts: every answer about one comes from this one prefix."""
+
+
 def _ctcp_action(text: str, action: bool) -> str:
     return f"\x01ACTION {text}\x01" if action else text
 
@@ -288,6 +292,7 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.ADDRESS_BANNED: ("465", lambda e: ()),
     Problem.NO_SUCH_USER: ("401", lambda e: (e.name,)),
     Problem.NO_SUCH_RECIPIENT: ("401", lambda e: (e.name,)),
+    Problem.NOT_AWAY: ("305", lambda e: ()),
     Problem.ROOM_MISSING: ("461", lambda e: ("JOIN",)),
     Problem.ROOM_NO_HASH: _ROOM,
     Problem.ROOM_LENGTH: _ROOM,
@@ -326,6 +331,10 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
         f"/msg NickServ IDENTIFY {e.name} <password>"
     ),
     Problem.NAME_TAKEN: lambda e: "Nickname is already in use",
+    Problem.NO_SUCH_USER: lambda e: "No such nick/channel",
+    Problem.NO_SUCH_RECIPIENT: lambda e: "No such nick/channel",
+    Problem.NOT_AWAY: lambda e: "You are no longer marked as being away",
+    Problem.NO_ACCOUNT: lambda e: f'There is no account "{e.name}".',
     Problem.UNKNOWN_COMMAND: lambda e: "Unknown command",
     Problem.USAGE: lambda e: "Not enough parameters",
     Problem.NEEDS_NAME: lambda e: "You have not registered",
@@ -334,6 +343,28 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
 
 
 _ACCOUNT_NEWS = frozenset({Outcome.REGISTERED, Outcome.PASSWORD_CHANGED, Outcome.UNREGISTERED})
+
+_ACCOUNT_PROBLEMS = _LOGIN_PROBLEMS | {
+    Problem.WRONG_PASSWORD,
+    Problem.BAD_PASSWORD,
+    Problem.NO_ACCOUNTS,
+    Problem.ACCOUNTS_UNAVAILABLE,
+    Problem.ALREADY_REGISTERED,
+    Problem.REGISTERED_MEANWHILE,
+    Problem.NOT_LOGGED_IN,
+    Problem.ADMIN_NAME,
+}
+"""Answers to what IRC users ask NickServ (or SASL, PASS): said by NickServ, as news of
+their account is (``_ACCOUNT_NEWS``), so that one service speaks for accounts."""
+
+_IRC_OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
+    Outcome.REGISTERED: lambda e: (
+        f"Registered {e.name}. Nobody else can use this name now; to log in next time, "
+        f"use SASL or a server password (PASS) in your client, or /msg NickServ IDENTIFY "
+        f"{e.name} <password>"
+    ),
+}
+"""Outcomes said otherwise than the text door says them (it tells of its prompt)."""
 
 
 def isupport(settings: IrcSettings) -> tuple[str, ...]:
@@ -567,18 +598,18 @@ class Replies:
         ):
             line = serialize(Message("ERROR", (text,)))
         else:
-            line = self.notice(text)
+            line = self.notice(text, source=NICKSERV if e.problem in _ACCOUNT_PROBLEMS else "")
         return line
 
     def _done(self, e: Done) -> str:
-        text = OUTCOMES[e.outcome](e)
+        text = _IRC_OUTCOMES.get(e.outcome, OUTCOMES[e.outcome])(e)
         if e.outcome is Outcome.LOGGED_IN:
             if self.nick == "*":  # logged in while registering: the name it will have
                 self.nick = e.name
             return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
-        return self.notice(text, source="NickServ" if e.outcome in _ACCOUNT_NEWS else "")
+        return self.notice(text, source=NICKSERV if e.outcome in _ACCOUNT_NEWS else "")
 
     def _users(self, e: UserList) -> str:
         """A list of users, as the command that asked for it answers. A room's members

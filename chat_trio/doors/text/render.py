@@ -188,7 +188,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     # slowed down is news, not an answer: a notice, like a join.
     Refused: lambda e: (
         f"{EOL if e.problem is Problem.NAME_TIMEOUT else ''}"
-        f"{'* ' if e.problem is Problem.SLOW_DOWN else ''}{wording.refusal(e)}{EOL}"
+        f"{'* ' if e.problem is Problem.SLOW_DOWN else ''}{wording.refusal(e, then=EOL)}{EOL}"
     ),
     Done: lambda e: f"* {wording.done(e)}{EOL}",
     Goodbye: lambda e: f"{_TIMING_MARK if e.reason is Reason.INTERRUPTED else ''}Goodbye!{EOL}",
