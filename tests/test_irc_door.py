@@ -233,7 +233,7 @@ def test_irc_door_formatting_and_control_codes_do_not_reach_the_text_door() -> N
     irc_user(h, 2, "Bob")
     h.take(1)
     h.send(2, b"PRIVMSG #lobby :\x02bold\x02 \x0304red\x03 \x1b[2Jclear\r\n")
-    assert h.take(1) == "Bob: bold 04red clear\r\n"
+    assert h.take(1) == "Bob: bold red clear\r\n"
 
 
 def test_irc_door_ctcp_version_is_answered_and_not_relayed() -> None:

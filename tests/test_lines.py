@@ -132,3 +132,11 @@ def test_lines_eof_delivers_unterminated_line() -> None:
 
 def test_lines_eof_inside_too_long_line_delivers_nothing_more() -> None:
     assert decode([b"y" * 50], max_line=10) == [TooLong(10), EndOfInput()]
+
+
+def test_lines_a_lone_0xff_is_not_telnet_and_eats_nothing() -> None:
+    """Issue 17, item 6: 0xFF before a byte that is no telnet command (which are 236-255)
+    is data, shown as U+FFFD; the character after it was lost."""
+    data = b"\xffabc\n\xff\n\xff\xfb\x01ok\n"  # the last one is telnet (IAC WILL ECHO)
+    for chunks in splits(data, 3):
+        assert decode(chunks) == ["\ufffdabc", "\ufffd", "ok", EndOfInput()], chunks

@@ -96,3 +96,11 @@ def test_words_no_text_that_others_see_holds_a_break_or_a_control(
     assert not any(c in made for c in BREAKS)
     assert all(c == "\t" or c.isprintable() or c in " \ufffd" for c in made if ord(c) < 0xA0)
     made.encode()  # never a lone surrogate
+
+
+def test_words_irc_colour_codes_leave_no_digits_behind() -> None:
+    """Issue 17, item 6: "^C04red" from an IRC client showed "04red" to everyone."""
+    assert words.line("\x0304red\x03 plain \x0312,01blue\x0f \x02bold\x02 \x04FF8800hex") == (
+        "red plain blue bold hex"
+    )
+    assert words.line("\x03,5 not a colour") == ",5 not a colour"  # no foreground: code alone

@@ -11,8 +11,8 @@ Rules, by kind of field (docs/protocol.md, "One line on every door"):
 1. **Free text that others see** (a chat line, a private message, a topic, an away
    message, a kick or ban reason) is one line (``line``): every run of line and
    paragraph separators (CR, LF, VT, FF, U+0085, U+2028, U+2029) is folded to one space;
-   terminal escape sequences, the other control characters but TAB, and bidi controls
-   are removed; a lone surrogate (only JSON can carry one) becomes U+FFFD.
+   terminal escape sequences, IRC's colour codes, the other control characters but TAB,
+   and bidi controls are removed; a lone surrogate (only JSON can carry one) becomes U+FFFD.
 2. **Names, rooms, passwords and the door's other words** (``text``): a lone surrogate
    becomes U+FFFD; nothing else is changed here, because the rules refuse what does not
    belong, with a typed problem that says why (names.check_name, rooms.check_room,
@@ -35,6 +35,11 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
     r"|\x1b[ -~]?"
     r"|\x9b[0-?]*[ -/]*[@-~]?"
+    # IRC's formatting: a colour (^C, with up to two digits and a background after a
+    # comma) or a hex colour (^D RRGGBB); the one-byte codes (bold, italics, ...) are
+    # C0 controls and go with the rest. Removed whole, so "^C04red" leaves "red".
+    r"|\x03(?:\d{1,2}(?:,\d{1,2})?)?"
+    r"|\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?"
 )
 # What may not reach another user's terminal once escape sequences are gone: C0 controls
 # but TAB and the line feed that separates lines in a chunk, DEL, C1 controls, bidi

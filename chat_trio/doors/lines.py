@@ -13,7 +13,8 @@ lines the chat rules see. Its invariants:
 3. Nothing unsafe reaches another terminal. Invalid UTF-8 becomes U+FFFD; ANSI/VT escape
    sequences, C0/C1 control characters (except TAB) and bidi controls are removed
    (``words.clean``; every intent's text is checked again as one line, words.py).
-4. Telnet negotiation (IAC ...) never shows up as text. Telnet's interrupt (IAC IP, sent
+4. Telnet negotiation (IAC ...) never shows up as text; a 0xFF before a byte that is no
+   telnet command (below 236: a stray byte from a client that is not telnet) is data. Telnet's interrupt (IAC IP, sent
    by Ctrl-C) ends the input politely: complete lines before it are kept, the unfinished
    line is dropped (as a terminal would), and nothing after it is read.
 
@@ -56,6 +57,7 @@ Input = str | TooLong | Interrupted | EndOfInput
 # Telnet (RFC 854) command bytes that matter to us.
 _IAC = 255
 _SE, _SB = 240, 250
+_COMMANDS_FROM = 236  # EOF (RFC 1184); a byte below it after IAC is no command: data
 _WILL, _WONT, _DO, _DONT = 251, 252, 253, 254
 _INTERRUPTS = frozenset({244, 238})  # IP (interrupt process), ABORT
 _DATA, _COMMAND, _OPTION, _SUBNEG, _SUBNEG_IAC = range(5)
@@ -165,6 +167,9 @@ class LineDecoder:
             if state == _COMMAND:
                 if byte == _IAC:  # an escaped 0xFF data byte (invalid UTF-8: shown as U+FFFD)
                     kept.append(_IAC)
+                    state = _DATA
+                elif byte < _COMMANDS_FROM:  # not telnet: a stray 0xFF eats nothing
+                    kept += bytes((_IAC, byte))
                     state = _DATA
                 elif byte in _INTERRUPTS:
                     self._telnet = _DATA
