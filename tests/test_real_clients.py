@@ -128,3 +128,24 @@ def test_real_telnet_client_registers_chats_and_ctrl_c_says_goodbye(
             read_until(bob, b"* Tess left the chat\r\n")
     finally:
         tmux("kill-server")
+
+
+def test_real_nc_after_quit_says_goodbye_and_exits_at_the_next_enter(
+    server: tuple[int, object],
+) -> None:
+    """What the README tells nc users (issue 17, item 6): Debian's nc 1.219 stays after
+    the server closes, with or without -N, until Enter."""
+    port, _ = server
+    tmux("new-session", "-d", "-s", "client", "-x", "100", "-y", "20")
+    try:
+        tmux("set-option", "-t", "client", "remain-on-exit", "on")
+        tmux("respawn-pane", "-k", "-t", "client", f"nc -N 127.0.0.1 {port}; echo nc-exited")
+        screen_shows("Enter your username:")
+        tmux("send-keys", "-t", "client", "Nina", "Enter")
+        screen_shows("Welcome to the chat, Nina!")
+        tmux("send-keys", "-t", "client", "/quit", "Enter")
+        assert "nc-exited" not in screen_shows("Goodbye!")
+        tmux("send-keys", "-t", "client", "Enter")
+        screen_shows("nc-exited")
+    finally:
+        tmux("kill-server")

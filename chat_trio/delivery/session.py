@@ -65,8 +65,9 @@ FLUSH_TIMEOUT = 5.0
 NOTICE_TIMEOUT = 1.0
 """Seconds to try to tell a kicked client why (best effort: it is not reading)."""
 
-GONE = frozenset({Reason.SLOW, Reason.LOST})
-"""Why a connection ended when its peer reads nothing more: no lingering for it."""
+UNLINGERED = frozenset({Reason.SLOW, Reason.LOST, Reason.QUIT, Reason.INTERRUPTED})
+"""Why a connection ended when lingering would not help: its peer reads nothing more, or
+it asked to leave (an nc user's next Enter should find the connection closed)."""
 
 
 class Stop(enum.Enum):
@@ -326,14 +327,15 @@ async def serve_connection(
         # the last words arrive) only for a peer that may read them, and only within the
         # time the server still gives this connection (none once shutdown's grace is over).
         left = trio.current_effective_deadline() - trio.current_time()
+        tcp_stream = stream if isinstance(stream, trio.SocketStream) else None
         with trio.move_on_after(NOTICE_TIMEOUT, shield=True):
             try:
                 cut = outbox is not None and outbox.cut
                 if last := door.farewell(reason, cut=cut):
                     await stream.send_all(last)
-                if isinstance(stream, trio.SocketStream) and left > 0 and reason not in GONE:
+                if tcp_stream is not None and left > 0 and reason not in UNLINGERED:
                     with trio.move_on_after(left):
-                        await tcp.linger(stream)
+                        await tcp.linger(tcp_stream)
                 await stream.aclose()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass

@@ -14,9 +14,10 @@ lines the chat rules see. Its invariants:
    sequences, C0/C1 control characters (except TAB) and bidi controls are removed
    (``words.clean``; every intent's text is checked again as one line, words.py).
 4. Telnet negotiation (IAC ...) never shows up as text; a 0xFF before a byte that is no
-   telnet command (below 236: a stray byte from a client that is not telnet) is data. Telnet's interrupt (IAC IP, sent
-   by Ctrl-C) ends the input politely: complete lines before it are kept, the unfinished
-   line is dropped (as a terminal would), and nothing after it is read.
+   telnet command (below 236: a stray byte from a client that is not telnet) is data.
+   Telnet's interrupt (IAC IP, sent by Ctrl-C) ends the input politely: complete lines
+   before it are kept, the unfinished line is dropped (as a terminal would), and nothing
+   after it is read.
 
 Lines end at ``\\n``; one ``\\r`` before it is removed. The limit counts bytes after telnet
 stripping and before decoding, not counting the line ending.
