@@ -167,7 +167,7 @@ async def _admit(
                 try_send=tcp.direct_writer(stream) if plain else None,
                 receive=tcp.direct_reader(stream) if plain else None,
                 progress=tcp.progress(stream), peer=peer,
-                write_timeout=config.write_timeout, sessions=sessions,
+                write_timeout=config.write_timeout, sessions=sessions, via=entrance.label,
             )  # fmt: skip
     finally:
         if address is not None and refused is None:
@@ -201,14 +201,13 @@ async def _load(config: Config, store: Store | None) -> Chat:
 
 
 def _bound(entrances: list[Entrance]) -> list[Listening]:
-    """Where each entrance listens (with the real port where 0 was asked), logged."""
-    bound = [
+    """Where each entrance listens (with the real port where 0 was asked). The banner says
+    it (``run``), once: not logged as well."""
+    return [
         Listening(host, port, entrance.label)
         for entrance in entrances
         for host, port in tcp.bound_addresses(entrance.listeners)
     ]
-    log.info("listening on %s", " ".join(_show(b) for b in bound))
-    return bound
 
 
 async def watch_accounts(

@@ -286,7 +286,7 @@ def test_chat_rules_kick_is_confirmed_and_closes_the_target() -> None:
     chat.clients[1].account = "alice"
     outputs = ask(chat, 1, i.Kick("bob", "spam"))
     assert outputs == [
-        Reply(1, (Done(Outcome.KICKED, name="Bob"),)),
+        Reply(1, (Done(Outcome.KICKED, name="Bob", text="spam"),)),
         Reply(2, (Done(Outcome.KICKED_YOU, name="Alice", text="spam"),)),
         Close(2, Reason.KICKED),
     ]
@@ -432,7 +432,7 @@ def test_chat_rules_a_ban_on_a_guest_holds_its_address_until_it_ends_or_is_lifte
     ban = registry.Ban("address", "10.0.0.3", 1060.0, "spam", "Alice", "Carol")
     assert outputs == [
         SaveBan("address", "10.0.0.3", ban),
-        Reply(1, (Done(Outcome.BANNED, name="Carol", kind="address", key="10.0.0.3",
+        Reply(1, (Done(Outcome.BANNED, name="Carol", text="spam", kind="address", key="10.0.0.3",
                        until=1060.0),)),
         Reply(3, (Done(Outcome.BANNED_YOU, name="Alice", text="spam"),)),
         Close(3, Reason.BANNED),

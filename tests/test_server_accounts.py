@@ -4,6 +4,7 @@ real argon2id (at a cheap cost), across restarts."""
 from __future__ import annotations
 
 import io
+import re
 import signal
 import socket
 import subprocess
@@ -193,14 +194,23 @@ def test_server_cli_audit_trail_says_who_did_what_and_never_a_password(tmp_path:
             _read_until(bob, b"Type /help")
             _session(port, b"Boss boss-password\n/kick Bob spam\n/ban 203.0.113.9 1h\n"
                      b"/unban 203.0.113.9\n/quit\n", b"Goodbye!")  # fmt: skip
+        _session(port, b"Dave\n/quit\n", b"Goodbye!")  # a name and a quit in one packet
     finally:
         err = _stop(process)
-    trail = [line.split(" ", 3)[3] for line in err.splitlines() if " chat_trio.audit " in line]
+    audit = [line.split(" ", 3)[3] for line in err.splitlines() if " chat_trio.audit " in line]
+    trail = [t for t in audit if t.split()[1] not in ("register", "password-check")]
     assert [t.split()[1] for t in trail] == [
         "rename", "account-created", "password-changed", "kick", "ban", "unban",
     ]  # fmt: skip
     assert "old=Carol new=Caro" in trail[0] and "name=Caro" in trail[1]
-    assert "by=Boss target='Bob'" in trail[3]
-    assert "by=Boss target='203.0.113.9' kind=address key=203.0.113.9 until=" in trail[4]
+    assert "by=Boss target='Bob' reason='spam'" in trail[3]
+    assert "by=Boss target='203.0.113.9' reason='' kind=address key=203.0.113.9 until=" in trail[4]
     assert "carol-secret" not in err and "boss-password" not in err
-    assert "register conn=" in err and err.count("register conn=") == 3  # once per user
+    # Issue 17, item 7: what an operator (and fail2ban) reads.
+    assert err.count("register conn=") == 4  # once per user, Dave's one packet included
+    assert "register conn=" in err and "name=Dave" in err
+    assert re.search(
+        r"password-check conn=\d+ address=127\.0\.0\.1 account=boss verdict=right", err
+    )
+    assert err.count("door=text tls=no") == 4  # each connect line names its door
+    assert "listening on" not in err  # the banner is printed (stdout), not logged again

@@ -147,4 +147,4 @@ def test_server_irc_cli_serves_both_doors_and_logs_them() -> None:
         process.terminate()
         _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
-    assert f"127.0.0.1:{ports['text']} (text) 127.0.0.1:{ports['IRC']} (IRC) " in err
+    assert "door=irc tls=no" in err  # the connect line names the door (issue 17)

@@ -92,6 +92,11 @@ class Chat(World):
         client = self.clients.get(conn)
         return client.name if client is not None and client.name else None
 
+    def address_of(self, conn: ConnId) -> str | None:
+        """The IP address ``conn`` came from ("" if unknown; None: not connected)."""
+        client = self.clients.get(conn)
+        return client.address if client is not None else None
+
     def phase(self, conn: ConnId) -> Phase:
         """Where ``conn`` is in its life (CLOSING once it is gone, or while shutting down)."""
         client = self.clients.get(conn)

@@ -48,8 +48,8 @@ def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Output
     if target is None:
         out.reply(conn, Refused(Problem.NO_SUCH_USER, name=intent.name[:NAME_MAX]))
         return
-    out.reply(conn, Done(Outcome.KICKED, name=world.clients[target].name))
     reason = intent.reason[:REASON_MAX]
+    out.reply(conn, Done(Outcome.KICKED, name=world.clients[target].name, text=reason))
     throw_out(world, target, Outcome.KICKED_YOU, client.name, reason, Reason.KICKED, out)
 
 
@@ -80,7 +80,10 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.Ban, out: Outputs)
     entry = registry.Ban(kind, key, until, intent.reason[:REASON_MAX], client.name, guest)
     world.registry.bans[(kind, key)] = entry
     out.add(SaveBan(kind, key, entry))
-    out.reply(conn, Done(Outcome.BANNED, name=shown, kind=kind, key=key, until=entry.until))
+    out.reply(
+        conn,
+        Done(Outcome.BANNED, name=shown, kind=kind, key=key, until=entry.until, text=entry.reason),
+    )
     for other, c in list(world.clients.items()):
         hit = c.address == key if kind == "address" else key in (c.account, name_key(c.name))
         if hit and other != conn:

@@ -232,6 +232,7 @@ class Effects:
 
     async def _check(self, output: CheckPassword, answer: Outputs) -> None:
         verdict, admin = await self.backend.check_password(output.key, output.password)
+        audit.password_checked(output.conn, self.chat.address_of(output.conn), output.key, verdict)
         self.chat.password_checked(output.conn, verdict, admin, self.clock(), answer)
 
     async def _hash(self, output: HashPassword, answer: Outputs) -> None:

@@ -166,16 +166,13 @@ class Session:
         """Hand the rules every item the door has (after what ``out`` holds already), and
         carry out what they make; wait where a ``Stop`` says to, and go on. Returns the
         reason if that closes the connection."""
-        chat, conn = self.effects.chat, self.conn
+        conn = self.conn
         self.busy = True
         try:
             while True:
                 steps: list[Step] = []
-                before = chat.phase(conn)
                 stop = self.hand_over(self.effects.clock(), out, steps)
                 closing = await self.effects.perform(conn, self.door, steps)
-                if before is Phase.NAMING and chat.phase(conn) in (Phase.CHATTING, Phase.BUSY):
-                    log.info("register conn=%d name=%s", conn, chat.name_of(conn))
                 if closing is not None:
                     return closing
                 if stop is Stop.FULL:
@@ -261,6 +258,7 @@ async def serve_connection(
     peer: str = "-",
     write_timeout: float = DEFAULT_WRITE_TIMEOUT,
     sessions: MutableSet[Session] | None = None,
+    via: str = "-",
 ) -> None:
     """Run one connection until it ends. See the module docstring.
 
@@ -279,9 +277,14 @@ async def serve_connection(
       write_timeout: seconds one write may block before the client is cut as too slow.
       sessions: where the server keeps every session (for the shutdown's last look at
         what flood control holds); the session is in it while it runs.
+      via: the entrance it came through, for the logs ("IRC, TLS").
     """
     chat, hub = effects.chat, effects.hub
-    log.info("connect conn=%d peer=%s", conn, peer)
+    door_name, _, secure = via.partition(", ")
+    log.info(
+        "connect conn=%d peer=%s door=%s tls=%s",
+        conn, peer, door_name.lower(), "yes" if secure else "no",
+    )  # fmt: skip
     reason = Reason.ERROR
     outbox: Outbox | None = None
     session: Session | None = None

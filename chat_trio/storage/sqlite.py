@@ -67,7 +67,6 @@ class SqliteBackend:
         if account is None:
             return Verdict.WRONG, False
         ok = await self.passwords.verify(account.hash, password)
-        log.info("password-check account=%s ok=%s", account.name, ok)  # never the password
         return Verdict.RIGHT if ok else Verdict.WRONG, account.admin
 
     async def hash_password(self, password: Secret) -> str:
