@@ -59,4 +59,5 @@ def waiting(world: World, conn: ConnId, client: Client, count: int, out: Outputs
         world.end(conn, client, out, Reason.FLOOD)
     elif not client.warned:
         client.warned = True
+        world.flood_delays += 1
         out.reply(conn, Refused(Problem.SLOW_DOWN, limit=rules.flood_burst, rate=rules.flood_rate))
