@@ -33,7 +33,7 @@ from chat_trio.chat.events import Reason
 from chat_trio.chat.limits import Admission
 from chat_trio.chat.registry import Verdict
 from chat_trio.delivery.effects import Effects
-from chat_trio.doors.web.site import Site
+from chat_trio.doors.web.site import Site, refusal
 from chat_trio.metrics import CONTENT_TYPE, Family, counter, exposition, gauge, histogram, info
 from chat_trio.storage.store import Store
 from chat_trio.transports import http, tcp
@@ -42,6 +42,11 @@ log = logging.getLogger("chat_trio.inspection")
 
 ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
 TEXT = "text/plain; charset=utf-8"
+
+MAX_CONNECTIONS = 16
+"""Connections to the operator's port at once. Prometheus keeps one open, a load balancer
+a few; more are answered 503 and closed at once, so whoever can reach the port cannot
+make the server hold more than this many (each for at most one request deadline)."""
 
 
 def door_label(entrance: str) -> str:
@@ -79,11 +84,17 @@ class Inspection:
         self.site = Site(files={}, routes=ROUTES, chat=False)
         #: where the server listens, once every listener is up (server.py sets it)
         self.listening: tuple[str, ...] = ()
+        self._open = 0  # connections to the port now
 
     async def serve(self, stream: trio.SocketStream) -> None:
         """One connection to the operator's port (``tcp.serve``'s handler); closes it."""
         address = tcp.peer_address(stream)
         peer = tcp.show_address(address) if address is not None else "-"
+        if self._open >= MAX_CONNECTIONS:
+            log.warning("inspection-refused peer=%s open=%d", peer, self._open)
+            tcp.refuse(stream, refusal("Too many connections to the operator's port."))
+            return
+        self._open += 1
         try:
             await http.serve_pages(
                 stream, self.site.exchange(), write_timeout=self.write_timeout, peer=peer,
@@ -92,6 +103,7 @@ class Inspection:
         except Exception:  # a bug: it ends this connection, never the server
             log.exception("inspection-error peer=%s", peer)
         finally:
+            self._open -= 1
             await trio.aclose_forcefully(stream)
 
     async def answer(self, path: str) -> tuple[int, bytes, str]:
@@ -147,8 +159,8 @@ class Inspection:
             gauge("chat_trio_accounts", "Registered accounts.", len(chat.registry.accounts)),
             gauge("chat_trio_rooms", "Rooms with members (and #lobby).", len(chat.rooms)),
             counter("chat_trio_lines_in_total",
-                    "Lines received and carried out (commands, IRC and web messages too).",
-                    counts.lines_in),
+                    "Lines users sent that ran, counted as flood control counts them "
+                    "(commands, IRC and web messages too).", chat.lines_in),
             counter("chat_trio_lines_out_total",
                     "Lines handed to recipients: each room line times the members it "
                     "reached, and each private message.", hub.lines_out),

@@ -3,10 +3,11 @@
 Two things live here, both sans-I/O:
 
 1. ``Counts``: the few counts no layer keeps already, in plain ints, bumped where the
-   deciding happens (a session ending, a password checked, an item of input handed to
-   the rules, a connection opened through a door). Everything else is read at scrape
-   time from the ``statistics()`` each queue already offers (inspection.py gathers it),
-   so the hot path (a delivery) pays nothing for being watched.
+   deciding happens (a session ending, a password checked, a connection opened through
+   a door); the rules count lines in and flood delays themselves (``World``). Everything
+   else is read at scrape time from the ``statistics()`` each queue already offers
+   (inspection.py gathers it), so the hot path (a delivery) pays nothing for being
+   watched.
 2. ``Family`` and ``exposition``: one metric family and its samples, and the text a
    Prometheus server scrapes. ``Histogram`` buckets observations (the history writer's
    latency).
@@ -42,10 +43,9 @@ class Counts:
     """Counts kept where they are decided, read at scrape time. All are totals since the
     server started, but ``sessions`` (open now)."""
 
-    __slots__ = ("disconnects", "lines_in", "password_checks", "sessions", "sessions_total")
+    __slots__ = ("disconnects", "password_checks", "sessions", "sessions_total")
 
     def __init__(self) -> None:
-        self.lines_in = 0  #: lines (items of input) the rules or a door carried out
         self.sessions: Counter[str] = Counter()  #: entrance label -> sessions open now
         self.sessions_total: Counter[str] = Counter()  #: entrance label -> sessions opened
         self.disconnects: Counter[str] = Counter()  #: reason -> sessions that ended so

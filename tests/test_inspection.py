@@ -17,6 +17,7 @@ import trio
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
+from chat_trio.inspection import MAX_CONNECTIONS
 from chat_trio.passwords import Cost
 from chat_trio.server import Listening
 from tests.conftest import LineClient, serving, start_doors
@@ -176,6 +177,25 @@ async def test_inspection_the_operators_port_is_not_a_way_into_the_chat(tmp_path
         assert (await get(metrics, "/ws"))[0] == 404
         assert (await get(metrics, "/"))[0] == 404
         assert (await get(metrics, "/app.js"))[0] == 404
+
+
+async def test_inspection_holds_a_bounded_number_of_connections(tmp_path: Path) -> None:
+    async with serving(config(tmp_path / "chat.db")) as (listening, _):
+        metrics = port_of(listening, "metrics")
+        kept: list[LineClient] = []
+        for _ in range(MAX_CONNECTIONS):  # each answered once, and kept open (keep-alive)
+            kept.append(await connect(metrics))
+            await kept[-1].stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            await kept[-1].expect("\r\n\r\nok\n")
+        extra = await connect(metrics)
+        refused = await extra.read_to_eof()
+        assert refused.startswith("HTTP/1.1 503 Service Unavailable\r\n")
+        assert refused.endswith("503 Too many connections to the operator's port.\n")
+        for client in kept:
+            await client.stream.aclose()
+        await extra.stream.aclose()
+        # Once they are gone, the port answers again.
+        assert (await get(metrics, "/healthz"))[0] == 200
 
 
 def test_inspection_cli_serves_it_on_the_port_it_announces() -> None:

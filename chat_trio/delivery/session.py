@@ -106,7 +106,6 @@ class Session:
         stop = Stop.CLOSING
         answered = 0  # about how many bytes this turn answers itself (not in its backlog yet)
         published = 0  # about how many bytes it sends others (not in the round's count yet)
-        handled = 0  # items carried out, for the operator's count of lines in
         while (phase := chat.phase(conn)) is not Phase.CLOSING:
             if holding and self.outbox.backlog + answered > self.outbox.own_share:
                 stop = Stop.FULL
@@ -120,7 +119,6 @@ class Session:
                     steps.extend(out.done())  # what the rules made before it goes first
                     steps.append(item)
                     answered += size(item.events)
-                    handled += 1
                     continue
             else:
                 free = isinstance(item, Free)
@@ -130,7 +128,6 @@ class Session:
                     stop = wait
                     break
                 if chat.handle(conn, intent, now, out, free=free):
-                    handled += 1
                     mine = out.take_mine()
                     answered += size(mine)
                     published += size(out.take_theirs())
@@ -146,7 +143,6 @@ class Session:
         if stop is not Stop.SLOW_WORK:
             chat.input_done(conn, now, out)
         steps.extend(out.done())
-        self.effects.counts.lines_in += handled
         return stop
 
     def _must_wait(self, intent: i.Intent, published: int, now: float) -> Stop | None:
