@@ -89,6 +89,8 @@ class Config:
     #: memory only)
     retention: Retention = attrs.field(factory=Retention)  #: how long history is kept
     password_cost: Cost = attrs.field(factory=Cost)  #: argon2id parameters
+    metrics_port: int | None = None  #: the operator's /metrics, /healthz, /readyz (None: none)
+    metrics_host: str = "127.0.0.1"  #: where that port listens, whatever ``host`` says
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -268,6 +270,12 @@ OPTIONS: tuple[Option, ...] = (
            to_config=lambda kib: max(kib, 8 * Cost().parallelism)),
     Option(("--password-time",), "password_cost.time_cost", "argon2id passes per password hash",
            positive_int, "PASSES", commands=("serve", "user")),
+    Option(("--metrics-port",), "metrics_port",
+           "serve /metrics (Prometheus text), /healthz and /readyz for the operator on this "
+           "port (0 picks a free one; none by default)", port, "PORT"),
+    Option(("--metrics-host",), "metrics_host",
+           "address of the --metrics-port listener: loopback by default, whatever --host "
+           "says (whoever reaches it reads the counts)", metavar="ADDRESS"),
 )  # fmt: skip
 """Every option there is, in the order ``--help`` shows them."""
 

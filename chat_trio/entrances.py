@@ -116,6 +116,25 @@ def open_entrances(config: Config) -> Iterator[list[Entrance]]:
                 listener.close()
 
 
+@contextmanager
+def open_operator_port(config: Config) -> Iterator[list[socket.socket]]:
+    """The listeners of the operator's port (``--metrics-port`` on ``--metrics-host``;
+    none without it), closed when the block ends. Not an entrance: nobody chats there,
+    and admission's limits do not apply (a full server still answers its health checks).
+
+    Raises:
+      StartupError: the port cannot be listened on; the message says why.
+    """
+    listeners = (
+        [] if config.metrics_port is None else _listen(config.metrics_host, config.metrics_port)
+    )
+    try:
+        yield listeners
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
 def _wanted(
     config: Config, context: ssl.SSLContext | None
 ) -> list[tuple[int, Callable[[list[socket.socket]], Entrance]]]:

@@ -15,8 +15,10 @@
                 │       └── _write  outbox -> socket (only while it holds bytes)
                 └── listening (nursery) cancelled first at shutdown
                     ├── watch_accounts  applies the operator's `chat-trio user` changes
-                    └── tcp.serve   accepts, starts `_admit` in `clients`
-                                    (one per entrance: a door on a port, plain or TLS)
+                    ├── tcp.serve   accepts, starts `_admit` in `clients`
+                    │               (one per entrance: a door on a port, plain or TLS)
+                    └── tcp.serve   the operator's port (--metrics-port): /metrics,
+                                    /healthz, /readyz (inspection.py), in `listening`
 
 Shutdown, in four steps: stop accepting (cancel `listening`, and the web connections
 still on HTTP, which are no one's chat yet: ``Entrance.stop_browsing``); say what flood
@@ -32,6 +34,7 @@ from __future__ import annotations
 import itertools
 import logging
 import signal
+import socket
 import sqlite3
 import time
 from functools import partial
@@ -48,7 +51,8 @@ from chat_trio.config import Config
 from chat_trio.delivery.effects import Effects
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Session, serve_connection
-from chat_trio.entrances import Entrance, StartupError, open_entrances
+from chat_trio.entrances import Entrance, StartupError, open_entrances, open_operator_port
+from chat_trio.inspection import Inspection
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
@@ -85,14 +89,19 @@ async def serve(
 
     Reports the addresses it listens on through ``task_status`` (plain text first).
     """
-    with open_entrances(config) as entrances:
+    with open_entrances(config) as entrances, open_operator_port(config) as operator:
         store = await _open_store(config)
         chat = await _load(config, store)
         hub = Hub(config.max_queue_bytes)
         backend = SqliteBackend(store, Passwords(config.password_cost)) if store else None
         effects = Effects(chat, hub, backend)
         sessions: set[Session] = set()  # every connection's, for the last look at shutdown
-        admit = partial(_admit, config, effects, Admission(config.limits), tcp.Refuser(), sessions)
+        admission = Admission(config.limits)
+        admit = partial(_admit, config, effects, admission, tcp.Refuser(), sessions)
+        labels = [entrance.label for entrance in entrances]
+        inspection = Inspection(
+            effects, admission, store, labels, write_timeout=config.write_timeout
+        )
         try:
             async with trio.open_nursery() as storage:
                 if store is not None:
@@ -105,7 +114,11 @@ async def serve(
                         for entrance in entrances:
                             handler = partial(admit, entrance)
                             await listening.start(tcp.serve, handler, entrance.listeners, clients)
-                        task_status.started(_bound(entrances))
+                        if operator:
+                            await listening.start(tcp.serve, inspection.serve, operator, listening)
+                        bound = _bound(entrances, operator)
+                        inspection.listening = tuple(map(_show, bound))
+                        task_status.started(bound)
                         await stop.wait()
                         listening.cancel_scope.cancel()
                         for entrance in entrances:
@@ -162,13 +175,14 @@ async def _admit(
         if opened is not None:
             connection, door = opened
             plain = connection is stream  # the fast paths need the socket itself
-            await serve_connection(
-                connection, next(_conn_ids), effects, door, address=host,
-                try_send=tcp.direct_writer(stream) if plain else None,
-                receive=tcp.direct_reader(stream) if plain else None,
-                progress=tcp.progress(stream), peer=peer,
-                write_timeout=config.write_timeout, sessions=sessions, via=entrance.label,
-            )  # fmt: skip
+            with effects.counts.serving(entrance.label):  # connections by door
+                await serve_connection(
+                    connection, next(_conn_ids), effects, door, address=host,
+                    try_send=tcp.direct_writer(stream) if plain else None,
+                    receive=tcp.direct_reader(stream) if plain else None,
+                    progress=tcp.progress(stream), peer=peer,
+                    write_timeout=config.write_timeout, sessions=sessions, via=entrance.label,
+                )  # fmt: skip
     finally:
         if address is not None and refused is None:
             admission.release(host)
@@ -200,14 +214,16 @@ async def _load(config: Config, store: Store | None) -> Chat:
     return chat
 
 
-def _bound(entrances: list[Entrance]) -> list[Listening]:
-    """Where each entrance listens (with the real port where 0 was asked). The banner says
-    it (``run``), once: not logged as well."""
-    return [
+def _bound(entrances: list[Entrance], operator: list[socket.socket]) -> list[Listening]:
+    """Where each entrance listens (with the real port where 0 was asked), and the
+    operator's port last. The banner says it (``run``), once: not logged as well."""
+    bound = [
         Listening(host, port, entrance.label)
         for entrance in entrances
         for host, port in tcp.bound_addresses(entrance.listeners)
     ]
+    bound += [Listening(host, port, "metrics") for host, port in tcp.bound_addresses(operator)]
+    return bound
 
 
 async def watch_accounts(
@@ -231,7 +247,7 @@ async def watch_accounts(
 
 def _show(bound: Listening) -> str:
     where = tcp.show_address((bound.host, bound.port))
-    if bound.label.startswith("web"):  # a browser wants the URL
+    if bound.label.startswith("web") or bound.label == "metrics":  # a browser wants the URL
         where = f"{'https' if 'TLS' in bound.label else 'http'}://{where}/"
     return f"{where} ({bound.label})"
 

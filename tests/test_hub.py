@@ -303,3 +303,23 @@ def test_hub_round_shares_match_a_simple_model(steps: list[tuple[str, int, str, 
     hub.flush()
     flush()
     assert received == model
+
+
+def test_hub_counts_lines_out_and_deliveries_for_the_operator() -> None:
+    hub = Hub(max_queue_bytes=1000)
+    sent = bytearray()
+    for conn in range(3):
+        open_box(hub, conn, Recorder(sent), Kicks())
+        subscribe(hub, conn)
+    publish(hub, b"a\n", exclude=0)  # to 1 and 2
+    publish(hub, b"b\n")  # to all three
+    hub.flush()
+    stats = hub.statistics()
+    assert stats.lines_out == 5
+    assert (stats.direct_writes, stats.queued_writes) == (3, 0)  # one write each, at once
+    hub.send_events(1, [raw(b"pm\n", b"pm\n")])  # a private message
+    hub.flush()
+    hub.remove(1)  # a departed connection's deliveries still count
+    stats = hub.statistics()
+    assert (stats.lines_out, stats.direct_writes) == (6, 4)
+    assert bytes(sent).count(b"b\n") == 3

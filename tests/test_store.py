@@ -275,3 +275,29 @@ async def test_store_cancelled_read_interrupts_the_query(tmp_path: Path) -> None
         assert await store.read(database.count) == 0
     assert time.monotonic() - start < 10
     await store.aclose()
+
+
+async def test_store_writable_says_why_a_database_takes_no_writes(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    store = await Store.open(str(path))
+    assert await store.writable() is None
+    await store.aclose()
+    # A file SQLite could open for reading only (what a non-root user gets with a
+    # read-only file; root may write any file, so the test asks for read-only itself).
+    only_read = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    read_only = Store(str(path), only_read, only_read)
+    assert await read_only.writable() == "attempt to write a readonly database"
+    only_read.close()
+
+
+async def test_store_measures_how_long_each_batch_takes_to_write(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "h.db"))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run, Retention(max_age=None, rows_per_room=None))
+        store.record_nowait(tuple(said(i) for i in range(10)))
+        await store.read(database.count)  # waits for the write
+        store.close()
+    latency = store.statistics().write_seconds
+    assert sum(latency.counts) == store.statistics().batches == 1
+    assert latency.total > 0
+    await store.aclose()

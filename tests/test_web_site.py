@@ -11,7 +11,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request
 
 from chat_trio.doors.web.door import WebDoor
-from chat_trio.doors.web.site import MAX_HEAD, Action, Site, Upgraded, refusal
+from chat_trio.doors.web.site import MAX_HEAD, Action, Asked, Site, Upgraded, refusal
 
 SITE = Site()
 
@@ -247,3 +247,37 @@ def test_web_site_garbage_after_a_request_is_no_exception(
         action = exchange.next_action()
         if not isinstance(action, bytes):
             break
+
+
+OPERATOR = Site(files={}, routes=frozenset({"/metrics", "/readyz"}), chat=False)
+
+
+def test_web_site_routes_are_asked_of_the_runner_and_answered_in_turn() -> None:
+    exchange = OPERATOR.exchange()
+    exchange.receive_data(
+        b"GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    asked = exchange.next_action()
+    assert asked == Asked("/metrics", head=False)
+    assert isinstance(asked, Asked)
+    client = h11.Connection(h11.CLIENT)
+    (first,) = _parse(client, exchange.answer(asked, 200, b"up 1\n", "text/plain"))
+    assert (first.status_code, first.body) == (200, b"up 1\n")
+    assert first.headers["x-frame-options"] == "DENY"  # the same headers as every response
+    head = exchange.next_action()
+    assert head == Asked("/readyz", head=True)
+    assert isinstance(head, Asked)
+    response = exchange.answer(head, 503, b"database: FAILED\n", "text/plain")
+    assert response.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert response.endswith(b"\r\n\r\n")  # HEAD: no body
+    assert exchange.next_action() is Action.NEED_DATA
+
+
+def test_web_site_without_the_chat_has_no_way_into_it() -> None:
+    client = WSConnection(ConnectionType.CLIENT)
+    upgrade = client.send(Request("127.0.0.1:9464", "/ws"))
+    assert reply(upgrade, OPERATOR).status_code == 404
+    assert reply(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", OPERATOR).status_code == 404
+    assert reply(b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n", OPERATOR).status_code == 405
+    # The page's site does not answer the operator's paths.
+    assert reply(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").status_code == 404

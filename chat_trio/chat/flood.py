@@ -30,15 +30,17 @@ from chat_trio.chat.world import Client, Rules, World
 
 
 def spend(world: World, client: Client, now: float) -> bool:
-    """May a line run now? Takes a token if so."""
+    """May a line run now? Takes a token if so (and counts the line: ``World.lines_in``)."""
     rules = world.rules
     if not rules.flood_rate or world.flood_lifted:
+        world.lines_in += 1
         return True
     client.tokens = min(rules.flood_burst, client.tokens + (now - client.stamp) * rules.flood_rate)
     client.stamp = now
     if client.tokens >= 1:
         client.tokens -= 1
         client.held = False
+        world.lines_in += 1
         return True
     client.held = True
     return False
@@ -59,4 +61,5 @@ def waiting(world: World, conn: ConnId, client: Client, count: int, out: Outputs
         world.end(conn, client, out, Reason.FLOOD)
     elif not client.warned:
         client.warned = True
+        world.flood_delays += 1
         out.reply(conn, Refused(Problem.SLOW_DOWN, limit=rules.flood_burst, rate=rules.flood_rate))

@@ -194,6 +194,8 @@ class World:
         self.names: dict[str, ConnId] = {}  # look(name) -> its connection
         self.rooms: dict[str, Room] = {}  # room key -> a room with members (and #lobby)
         self.remembered: OrderedDict[str, Memory] = OrderedDict()  # emptied rooms
+        self.lines_in = 0  #: lines users sent that ran, each once (flood.py counts them)
+        self.flood_delays = 0  #: times flood control began to delay someone's lines (flood.py)
         self.rooms[name_key(LOBBY)] = Room(self.memory(LOBBY))
         self.registry = Registry()  # accounts and bans, loaded from storage at start-up
         self.shutting_down = False

@@ -57,6 +57,7 @@ from chat_trio.chat.outputs import (
 from chat_trio.delivery import audit
 from chat_trio.delivery.hub import Hub
 from chat_trio.doors import Answer, Door, Local
+from chat_trio.metrics import Counts
 from chat_trio.storage.backend import Backend, NoStorage
 
 Step = Output | Answer
@@ -138,6 +139,8 @@ class Effects:
         }
         #: what ``carry_now`` could not wait to store (only at shutdown; ``store_unsaved``)
         self.unsaved: list[SaveAccount | SaveBan | NoteLogin] = []
+        #: what the sessions count for the operator (password checks are counted here)
+        self.counts = Counts()
 
     async def perform(self, conn: ConnId, door: Door, steps: Iterable[Step]) -> Reason | None:
         """Carry out ``steps`` for the session of ``conn`` (whose door is ``door``), in
@@ -233,6 +236,7 @@ class Effects:
     async def _check(self, output: CheckPassword, answer: Outputs) -> None:
         verdict, admin = await self.backend.check_password(output.key, output.password)
         audit.password_checked(output.conn, self.chat.address_of(output.conn), output.key, verdict)
+        self.counts.password_checks[verdict.value] += 1
         self.chat.password_checked(output.conn, verdict, admin, self.clock(), answer)
 
     async def _hash(self, output: HashPassword, answer: Outputs) -> None:

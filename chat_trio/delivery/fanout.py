@@ -15,7 +15,7 @@ This module never awaits and never touches a socket.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -87,6 +87,13 @@ class Channel:
                 offsets.append(offsets[-1] + len(part))
             self._offsets[view] = offsets
         return offsets
+
+    def lines(self, members: Mapping[ConnId, Member]) -> int:
+        """Events this round's broadcasts hand to ``members`` (the room's, as the flush
+        finds them): each broadcast's, times the members but its sender. For the
+        operator's count of lines out: one pass over the broadcasts, none over members."""
+        everyone = len(members)
+        return sum(len(b.events) * (everyone - (b.exclude in members)) for b in self.items)
 
     def growth(self) -> float:
         """Bytes rendered per estimated byte, in the widest view used this round."""

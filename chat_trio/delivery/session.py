@@ -326,6 +326,7 @@ async def serve_connection(
         farewell = Outputs(conn)
         chat.disconnect(conn, reason, farewell)
         effects.carry_now(conn, door, farewell.done())
+        effects.counts.disconnects[reason.value] += 1
         # Cleanup may run in a cancelled scope: shield it, and bound it. Linger (so that
         # the last words arrive) only for a peer that may read them, and only within the
         # time the server still gives this connection (none once shutdown's grace is over).

@@ -82,6 +82,11 @@ class DatabaseError(Exception):
     """The database cannot be used; the message names the file and says why."""
 
 
+BUSY_TIMEOUT_MS = 5000
+"""How long a statement waits for another process's lock (``chat-trio user``) before it
+fails with "database is locked"."""
+
+
 def connect(path: str) -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path`` and check it is ours.
 
@@ -103,7 +108,7 @@ def connect(path: str) -> sqlite3.Connection:
         # being killed (it is in the OS's hands); only a power cut may lose the last ones.
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise DatabaseError(
@@ -173,6 +178,26 @@ def _create_private(path: str) -> None:
                 "database-readable-by-others path=%s mode=%o fix='chmod 600 %s*'",
                 path, mode, path,
             )  # fmt: skip
+
+
+def check_writable(db: sqlite3.Connection, wait: float) -> None:
+    """Can ``db`` write now? Takes the write lock (waiting at most ``wait`` seconds for
+    another process to let go of it) and starts a write that is rolled back: nothing is
+    written, but a read-only file or a lock held elsewhere says so.
+
+    Raises:
+      sqlite3.Error: it cannot ("attempt to write a readonly database", "database is
+        locked", ...).
+    """
+    db.execute(f"PRAGMA busy_timeout = {round(wait * 1000)}")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM history WHERE 0")  # a write, of nothing
+        finally:
+            db.execute("ROLLBACK")
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:

@@ -33,6 +33,7 @@ import attrs
 import trio
 
 from chat_trio.chat.events import Entry
+from chat_trio.metrics import Distribution, Histogram
 from chat_trio.storage import database
 
 log = logging.getLogger("chat_trio.storage")
@@ -45,6 +46,13 @@ QUEUE_ENTRIES = 10_000
 
 BATCH_ENTRIES = 2_000
 """Entries written per transaction, at most (so one commit stays short)."""
+
+WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Upper bounds (seconds) of the write-latency histogram's buckets: a batch on a healthy
+disk takes a few milliseconds; seconds mean the queue is about to fill (and drop)."""
+
+PROBE_WAIT = 1.0
+"""Seconds ``writable`` waits for another process's write lock before it says no."""
 
 WARN_EVERY = 10.0  #: seconds between warnings about dropped entries
 PRUNE_EVERY = 600.0  #: seconds between retention passes
@@ -70,6 +78,7 @@ class StoreStatistics:
     failed: int  #: entries lost to a database error (logged)
     batches: int  #: transactions committed
     pruned: int  #: entries deleted by retention
+    write_seconds: Distribution  #: how long each batch took to write (and commit)
 
 
 class Store:
@@ -90,6 +99,7 @@ class Store:
         self._progress = trio.Event()
         self._dropped = self._failed = self._batches = self._pruned = 0
         self._last_warning = -math.inf
+        self._write_seconds = Histogram(WRITE_BUCKETS)
 
     @classmethod
     async def open(cls, path: str) -> Store:
@@ -167,12 +177,14 @@ class Store:
                 next_prune = trio.current_time() + PRUNE_EVERY
 
     async def _write(self, batch: list[Entry]) -> None:
+        started = trio.current_time()
         try:
             await self._in_thread(self._write_limiter, database.insert, self._writer_db, batch)
             self._batches += 1
         except sqlite3.Error as exc:
             self._failed += len(batch)
             log.error("history-write-failed entries=%d error=%r", len(batch), str(exc))
+        self._write_seconds.observe(trio.current_time() - started)
         self._written += len(batch)
         self._progress.set()
         self._progress = trio.Event()
@@ -206,6 +218,17 @@ class Store:
           sqlite3.Error: it failed; nothing was changed.
         """
         return await self._in_thread(self._write_limiter, change, self._writer_db, *args)
+
+    async def writable(self) -> str | None:
+        """None if the database takes writes now; otherwise why not, in SQLite's words
+        (for the operator's /readyz). Nothing is written (``database.check_writable``);
+        waits its turn behind the history writer, and at most ``PROBE_WAIT`` for another
+        process's lock."""
+        try:
+            await self.write(database.check_writable, PROBE_WAIT)
+        except sqlite3.Error as exc:
+            return str(exc)
+        return None
 
     def close(self) -> None:
         """Take no more entries; ``run`` writes what is queued and returns."""
@@ -264,4 +287,5 @@ class Store:
             failed=self._failed,
             batches=self._batches,
             pruned=self._pruned,
+            write_seconds=self._write_seconds.snapshot(),
         )

@@ -8,11 +8,12 @@ two, so a cancelled or stalled connection stops at a checkpoint that holds nothi
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import trio
 
 from chat_trio.doors.web.door import WebDoor
-from chat_trio.doors.web.site import Action, Exchange, Upgraded
+from chat_trio.doors.web.site import Action, Asked, Exchange, Upgraded
 
 log = logging.getLogger("chat_trio.http")
 
@@ -23,12 +24,22 @@ clients that trickle a header a byte at a time."""
 
 READ_SIZE = 4096
 
+Answer = Callable[[str], Awaitable[tuple[int, bytes, str]]]
+"""Works out the answer to a request for a path the site leaves to its runner (``Asked``):
+(status, body, content type)."""
+
 
 async def serve_pages(
-    stream: trio.abc.Stream, exchange: Exchange, *, write_timeout: float, peer: str = "-"
+    stream: trio.abc.Stream,
+    exchange: Exchange,
+    *,
+    write_timeout: float,
+    peer: str = "-",
+    answer: Answer | None = None,
 ) -> WebDoor | None:
     """Answer HTTP requests on ``stream`` until it upgrades to a WebSocket (returns the
-    door for the session) or is over (returns None; the caller closes ``stream``)."""
+    door for the session) or is over (returns None; the caller closes ``stream``).
+    ``answer`` works out what the site asks for (``Asked``: the operator's port)."""
     deadline = trio.current_time() + REQUEST_TIMEOUT
     while True:
         action = exchange.next_action(trio.current_time())
@@ -43,6 +54,9 @@ async def serve_pages(
                 return None
             exchange.receive_data(data)
             continue
+        if isinstance(action, Asked):
+            assert answer is not None, f"{action.path} is routed, but nobody answers it"
+            action = exchange.answer(action, *await answer(action.path))
         response = action.response if isinstance(action, Upgraded) else action
         assert isinstance(response, bytes)
         sent = False

@@ -20,6 +20,10 @@ Rules:
    site's page.
 3. Connections are kept alive between requests; the adapter bounds how long a request
    may take.
+4. A path in ``routes`` (the operator's port: ``/metrics``, ``/healthz``, ``/readyz``)
+   is answered by whoever runs the exchange: ``next_action`` returns ``Asked``, and the
+   adapter hands the answer to ``Exchange.answer``. A site with ``chat=False`` has no
+   ``/ws`` (404): the operator's port is not a way into the chat.
 
 This module never imports trio and never does I/O.
 """
@@ -80,6 +84,14 @@ class Upgraded:
 
 
 @attrs.frozen
+class Asked:
+    """Answer a request for ``path`` (one of ``Site.routes``) with ``Exchange.answer``."""
+
+    path: str
+    head: bool  #: a HEAD request: the answer's headers only
+
+
+@attrs.frozen
 class Site:
     """What the web door serves, and to whom its WebSocket is open."""
 
@@ -89,6 +101,8 @@ class Site:
     settings: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: pings
     max_line: int = DEFAULT_MAX_LINE
     files: dict[str, tuple[bytes, str]] = attrs.field(factory=lambda: _load())
+    routes: frozenset[str] = frozenset()  #: paths answered by the adapter (``Asked``)
+    chat: bool = True  #: serves ``/ws``, the way into the chat
 
     def exchange(self) -> Exchange:
         return Exchange(self)
@@ -112,7 +126,7 @@ class Exchange:
         """``data`` arrived (``b""``: the client closed its side)."""
         self._http.receive_data(data)
 
-    def next_action(self, now: float = 0.0) -> bytes | Upgraded | Action:
+    def next_action(self, now: float = 0.0) -> bytes | Upgraded | Asked | Action:
         """Bytes to send, the WebSocket to run, or what else to do. ``now`` (monotonic)
         starts the door's keepalive clock."""
         while not self._closing:
@@ -133,15 +147,17 @@ class Exchange:
             # h11.Data: a body nobody asked for, dropped as it arrives
         return Action.CLOSE
 
-    def _request(self, request: h11.Request, now: float) -> bytes | Upgraded | Action:
+    def _request(self, request: h11.Request, now: float) -> bytes | Upgraded | Asked | Action:
         method, path = request.method, request.target.split(b"?")[0].decode("ascii", "replace")
         # h11 bounds a head that is still arriving; one that came whole is measured here.
         if len(request.target) + sum(len(n) + len(v) + 4 for n, v in request.headers) > MAX_HEAD:
             return self._error(431, "Request header fields too large.")
-        if path == "/ws":
+        if path == "/ws" and self.site.chat:
             return self._upgrade(request, now)
         if method not in (b"GET", b"HEAD"):
             return self._error(405, "Only GET is served here.", [("Allow", "GET, HEAD")])
+        if path in self.site.routes:
+            return Asked(path, head=method == b"HEAD")
         if path not in self.site.files:
             return self._error(404, "Not found.")
         body, kind = self.site.files[path]
@@ -173,6 +189,11 @@ class Exchange:
             door.receive_data(bytes(trailing), now)
         self._closing = True
         return Upgraded(response, door)
+
+    def answer(self, asked: Asked, status: int, body: bytes, kind: str) -> bytes:
+        """The response to what ``next_action`` ``asked``: ``status``, ``body`` of type
+        ``kind``. Then ask ``next_action`` again."""
+        return self._send(status, body, kind, head=asked.head)
 
     def _allowed(self, origin: str, host: str) -> bool:
         origins = self.site.origins

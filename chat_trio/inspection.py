@@ -1,0 +1,209 @@
+"""The operator's port (``--metrics-port``): ``/metrics``, ``/healthz`` and ``/readyz``.
+
+``Inspection`` words what the server already knows as Prometheus metric families
+(metrics.py), at each scrape and only then: every queue's ``statistics()`` (the hub's
+outboxes, admission, the history store), the rules' world (users, accounts, rooms, flood
+control), and the few counts kept for it (``metrics.Counts``). Nothing here runs between
+scrapes, so being watched costs the chat nothing while nobody looks; a scrape costs one
+look at each connection's outbox (about 10 ms at 10,000 connections).
+
+- ``/healthz``: 200 ``ok`` whenever the process answers at all (its event loop runs).
+- ``/readyz``: 200 when every listener is up and the database takes writes
+  (``Store.writable``: a write of nothing, rolled back), otherwise 503; the body has one
+  line per check, saying which failed and why.
+- ``/metrics``: the exposition (names and meanings in docs/production.md).
+
+The port is not an entrance: it goes through no admission limit (a full server still
+answers its health checks), and its connections end with the listeners at shutdown.
+
+Error handling: ``serve`` never raises but ``trio.Cancelled``: a bug ends that one
+request's connection (logged), never the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import trio
+
+from chat_trio import __version__
+from chat_trio.chat.events import Reason
+from chat_trio.chat.limits import Admission
+from chat_trio.chat.registry import Verdict
+from chat_trio.delivery.effects import Effects
+from chat_trio.doors.web.site import Site, refusal
+from chat_trio.metrics import CONTENT_TYPE, Family, counter, exposition, gauge, histogram, info
+from chat_trio.storage.store import Store
+from chat_trio.transports import http, tcp
+
+log = logging.getLogger("chat_trio.inspection")
+
+ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+TEXT = "text/plain; charset=utf-8"
+
+MAX_CONNECTIONS = 16
+"""Connections to the operator's port at once. Prometheus keeps one open, a load balancer
+a few; more are answered 503 and closed at once, so whoever can reach the port cannot
+make the server hold more than this many (each for at most one request deadline)."""
+
+
+def door_label(entrance: str) -> str:
+    """An entrance's label as a metric's label value: "IRC, TLS" -> "irc-tls"."""
+    return entrance.lower().replace(", ", "-")
+
+
+class Inspection:
+    """What the operator's port answers. See the module docstring.
+
+    Args:
+      effects: the interpreter, with the rules, the hub and the sessions' counts.
+      admission: who was let in, and who was refused why.
+      store: the history database (None: ``--no-db``).
+      entrances: the labels of the doors served ("text", "IRC, TLS", ...), so that each
+        door's series exist from the start, at 0.
+      write_timeout: seconds a response may take to be written.
+    """
+
+    def __init__(
+        self,
+        effects: Effects,
+        admission: Admission,
+        store: Store | None,
+        entrances: Sequence[str],
+        *,
+        write_timeout: float,
+    ) -> None:
+        self.effects = effects
+        self.admission = admission
+        self.store = store
+        self.entrances = tuple(entrances)
+        self.write_timeout = write_timeout
+        self.started = time.time()
+        self.site = Site(files={}, routes=ROUTES, chat=False)
+        #: where the server listens, once every listener is up (server.py sets it)
+        self.listening: tuple[str, ...] = ()
+        self._open = 0  # connections to the port now
+        self._refuser = tcp.Refuser()  # so that the 503 is read, not lost in a reset
+
+    async def serve(self, stream: trio.SocketStream) -> None:
+        """One connection to the operator's port (``tcp.serve``'s handler); closes it."""
+        address = tcp.peer_address(stream)
+        peer = tcp.show_address(address) if address is not None else "-"
+        if self._open >= MAX_CONNECTIONS:
+            log.warning("inspection-refused peer=%s open=%d", peer, self._open)
+            await self._refuser.refuse(
+                stream, refusal("Too many connections to the operator's port.")
+            )
+            return
+        self._open += 1
+        try:
+            await http.serve_pages(
+                stream, self.site.exchange(), write_timeout=self.write_timeout, peer=peer,
+                answer=self.answer,
+            )  # fmt: skip
+        except Exception:  # a bug: it ends this connection, never the server
+            log.exception("inspection-error peer=%s", peer)
+        finally:
+            self._open -= 1
+            await trio.aclose_forcefully(stream)
+
+    async def answer(self, path: str) -> tuple[int, bytes, str]:
+        """(status, body, content type) for one of ``ROUTES``."""
+        if path == "/metrics":
+            return 200, exposition(self.families()), CONTENT_TYPE
+        if path == "/healthz":
+            return 200, b"ok\n", TEXT
+        checks = await self.readiness()
+        ready = all(ok for _, ok, _ in checks)
+        body = "".join(f"{name}: {'ok' if ok else 'FAILED'}, {why}\n" for name, ok, why in checks)
+        return (200 if ready else 503), body.encode(), TEXT
+
+    async def readiness(self) -> list[tuple[str, bool, str]]:
+        """Each check of ``/readyz``: (name, passed, what was found)."""
+        listening = (
+            ("listening", True, ", ".join(self.listening))
+            if self.listening
+            else ("listening", False, "not yet")
+        )
+        if self.store is None:
+            return [listening, ("database", True, "none (--no-db)")]
+        why = await self.store.writable()
+        if why is None:
+            return [listening, ("database", True, f"{self.store.path} takes writes")]
+        return [listening, ("database", False, f"{self.store.path} does not take writes: {why}")]
+
+    def families(self) -> list[Family]:
+        """Every metric, as it is now (docs/production.md explains each)."""
+        chat, counts = self.effects.chat, self.effects.counts
+        hub = self.effects.hub.statistics()
+        admitted = self.admission.statistics()
+        doors = [*self.entrances, *counts.sessions_total]  # every door, even at 0
+        reasons = [*(r.value for r in Reason), *counts.disconnects]
+        verdicts = [*(v.value for v in Verdict), *counts.password_checks]
+        families = [
+            info("chat_trio_build_info", "The version running.", {"version": __version__}),
+            gauge("chat_trio_start_time_seconds", "When the server started (Unix time).",
+                  self.started),
+            gauge("chat_trio_connections", "Chat connections open now, by door.",
+                  {door_label(d): counts.sessions[d] for d in doors}, "door"),
+            counter("chat_trio_connections_total", "Chat connections opened, by door.",
+                    {door_label(d): counts.sessions_total[d] for d in doors}, "door"),
+            counter("chat_trio_connections_refused_total",
+                    "Connections refused on arrival, by reason: full (--max-clients), "
+                    "per-address (--max-per-address), rate (--connect-burst, --connect-rate).",
+                    {"full": admitted.refused_full, "per-address": admitted.refused_per_address,
+                     "rate": admitted.refused_rate}, "reason"),
+            counter("chat_trio_disconnects_total",
+                    "Chat connections ended, by reason (as in the log's disconnect lines).",
+                    {r: counts.disconnects[r] for r in reasons}, "reason"),
+            gauge("chat_trio_users", "Users online with a name.", chat.online),
+            gauge("chat_trio_accounts", "Registered accounts.", len(chat.registry.accounts)),
+            gauge("chat_trio_rooms", "Rooms with members (and #lobby).", len(chat.rooms)),
+            counter("chat_trio_lines_in_total",
+                    "Lines users sent that ran, counted as flood control counts them "
+                    "(commands, IRC and web messages too).", chat.lines_in),
+            counter("chat_trio_lines_out_total",
+                    "Lines handed to recipients: each room line times the members it "
+                    "reached, and each private message.", hub.lines_out),
+            counter("chat_trio_deliveries_total",
+                    "Writes towards clients, by path: direct (the socket took it at once) or "
+                    "queued (left to the connection's writer).",
+                    {"direct": hub.direct_writes, "queued": hub.queued_writes}, "path"),
+            gauge("chat_trio_queued_bytes", "Bytes queued for clients, all together.",
+                  hub.queued_bytes),
+            gauge("chat_trio_queue_limit_bytes",
+                  "One connection's queue bound (--send-queue); past it the client is cut.",
+                  self.effects.hub.max_queue_bytes),
+            counter("chat_trio_slow_consumer_cuts_total",
+                    "Clients cut as too slow to receive (a full queue, or a write blocked "
+                    "past --write-timeout).", hub.kicked_slow),
+            counter("chat_trio_flood_delays_total",
+                    "Times flood control began to delay someone's lines (each told to slow "
+                    "down).", chat.flood_delays),
+            counter("chat_trio_password_checks_total",
+                    "Passwords checked (logins, /password, /unregister), by result; "
+                    "result=\"wrong\" are the failed logins.",
+                    {v: counts.password_checks[v] for v in verdicts}, "result"),
+        ]  # fmt: skip
+        if self.store is not None:
+            stored = self.store.statistics()
+            families += [
+                gauge("chat_trio_history_queued", "History entries waiting to be written.",
+                      stored.queued),
+                gauge("chat_trio_history_queue_limit",
+                      "The history queue's bound; past it entries are not stored.",
+                      stored.max_queued),
+                counter("chat_trio_history_written_total", "History entries written.",
+                        stored.written),
+                counter("chat_trio_history_dropped_total",
+                        "History entries not stored: the queue was full (the disk fell "
+                        "behind).", stored.dropped),
+                counter("chat_trio_history_failed_total",
+                        "History entries lost to a database error (logged).", stored.failed),
+                histogram("chat_trio_history_write_seconds",
+                          "Time to write and commit one batch of history entries.",
+                          stored.write_seconds),
+            ]  # fmt: skip
+        return families
