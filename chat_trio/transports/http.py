@@ -8,9 +8,11 @@ two, so a cancelled or stalled connection stops at a checkpoint that holds nothi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import trio
 
+from chat_trio.doors.proxy import Source
 from chat_trio.doors.web.door import WebDoor
 from chat_trio.doors.web.site import Action, Exchange, Upgraded
 
@@ -25,13 +27,27 @@ READ_SIZE = 4096
 
 
 async def serve_pages(
-    stream: trio.abc.Stream, exchange: Exchange, *, write_timeout: float, peer: str = "-"
+    stream: trio.abc.Stream,
+    exchange: Exchange,
+    *,
+    write_timeout: float,
+    peer: str = "-",
+    admit: Callable[[Source], bytes | None] | None = None,
 ) -> WebDoor | None:
     """Answer HTTP requests on ``stream`` until it upgrades to a WebSocket (returns the
-    door for the session) or is over (returns None; the caller closes ``stream``)."""
+    door for the session; its client is ``exchange.client``) or is over (returns None;
+    the caller closes ``stream``).
+
+    ``admit``, where given, is asked about the upgrade's client before it is accepted:
+    it returns the whole response that refuses it, sent in place of the acceptance, or
+    None to let it in (a proxy's connection: only the upgrade says whose it is).
+    """
     deadline = trio.current_time() + REQUEST_TIMEOUT
     while True:
         action = exchange.next_action(trio.current_time())
+        if exchange.refused:
+            log.warning("forwarded-refused peer=%s why=%r", peer, exchange.refused)
+            exchange.refused = ""
         if action is Action.CLOSE:
             return None
         if action is Action.NEED_DATA:
@@ -44,6 +60,9 @@ async def serve_pages(
             exchange.receive_data(data)
             continue
         response = action.response if isinstance(action, Upgraded) else action
+        refusal = admit(exchange.client) if admit and isinstance(action, Upgraded) else None
+        if refusal is not None:
+            action = response = refusal
         assert isinstance(response, bytes)
         sent = False
         with trio.move_on_after(write_timeout):
