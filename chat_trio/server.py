@@ -150,17 +150,10 @@ async def _admit(
     Admission counts the connection under its client's address, asked by the entrance
     once it knows who that is (a trusted proxy says so after the connection began)."""
     counted: list[str] = []  # the address admission counts this connection under
-
-    def let_in(client: Client) -> Refused | None:
-        refused = admission.admit(client.source.host, trio.current_time())
-        if refused is None:
-            counted.append(client.source.host)
-        else:
-            log.warning("refused peer=%s reason=%s", client.shown, refused.problem.value)
-        return refused
-
     try:
+        let_in = partial(_let_in, admission, counted)
         opened = await entrance.open(stream, let_in, config.write_timeout)
+        del let_in  # 10,000 idle connections need not keep one each
         if opened is not None:
             connection, door, client = opened
             plain = connection is stream  # the fast paths need the socket itself
@@ -175,6 +168,16 @@ async def _admit(
         for host in counted:
             admission.release(host)
         await trio.aclose_forcefully(stream)  # a no-op where the session closed it already
+
+
+def _let_in(admission: Admission, counted: list[str], client: Client) -> Refused | None:
+    """Admission for ``client``; the address it was counted under goes to ``counted``."""
+    refused = admission.admit(client.source.host, trio.current_time())
+    if refused is None:
+        counted.append(client.source.host)
+    else:
+        log.warning("refused peer=%s reason=%s", client.shown, refused.problem.value)
+    return refused
 
 
 async def _open_store(config: Config) -> Store | None:
