@@ -14,6 +14,7 @@ name (the IRC server's default name).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
 from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
+from chat_trio.doors.proxy import Network
 from chat_trio.passwords import Cost
 from chat_trio.storage.store import Retention
 from chat_trio.transports.tls import DEFAULT_TLS_PORT
@@ -91,6 +93,8 @@ class Config:
     password_cost: Cost = attrs.field(factory=Cost)  #: argon2id parameters
     metrics_port: int | None = None  #: the operator's /metrics, /healthz, /readyz (None: none)
     metrics_host: str = "127.0.0.1"  #: where that port listens, whatever ``host`` says
+    trusted_proxies: frozenset[Network] = frozenset()  #: proxies whose word on the
+    #: client's address is taken: PROXY v2 on text and IRC, X-Forwarded-For/Forwarded on web
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -133,6 +137,20 @@ def non_negative(text: str) -> float:
     if not value >= 0:
         raise BadValue(f"must be 0 or more, not {text}")
     return value
+
+
+def network(text: str) -> Network:
+    """An address (``10.0.0.5``, ``::1``) or a network (``10.0.0.0/8``)."""
+    try:
+        return ipaddress.ip_network(text.strip())
+    except ValueError:
+        try:
+            wider = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            raise BadValue(
+                f"{text!r} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/8)"
+            ) from None
+        raise BadValue(f"{text} has host bits set; the network is {wider}") from None
 
 
 def names(text: str) -> frozenset[str]:
@@ -276,6 +294,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--metrics-host",), "metrics_host",
            "address of the --metrics-port listener: loopback by default, whatever --host "
            "says (whoever reaches it reads the counts)", metavar="ADDRESS"),
+    Option(("--trusted-proxy",), "trusted_proxies",
+           "a reverse proxy (address or network) whose word on the client's address is "
+           "taken, for limits, bans and logs (may be repeated): it must send the PROXY v2 "
+           "header on the text and IRC ports; on the web port its X-Forwarded-For or "
+           "Forwarded is read", network, "ADDRESS[/BITS]", repeat=True),
 )  # fmt: skip
 """Every option there is, in the order ``--help`` shows them."""
 

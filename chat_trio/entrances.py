@@ -1,11 +1,19 @@
 """The ways in: a door on a set of listeners, plain or behind TLS, and what happens to an
-accepted stream before a session runs on it (``Entrance.open``): the TLS handshake, the
-web door's pages until the page opens its WebSocket, or nothing.
+accepted stream before a session runs on it (``Entrance.open``): who the client is, the
+TLS handshake, the web door's pages until the page opens its WebSocket, or nothing.
 
-server.py serves every entrance alike: it lets a connection in or refuses it
-(``Entrance.refuse`` says why, in the door's dialect), opens it, and runs a session on
-what ``open`` gives. The listeners of every entrance are opened together and closed in
-one place (``open_entrances``, a context manager), whatever happens.
+server.py serves every entrance alike: ``open`` asks it to let the client in or refuse
+it (``Entrance.refuse`` says why, in the door's dialect), and server.py runs a session
+on what ``open`` gives. The listeners of every entrance are opened together and closed
+in one place (``open_entrances``, a context manager), whatever happens.
+
+Who the client is: the socket's peer, except where that peer is a trusted proxy
+(``--trusted-proxy``). Then on the text and IRC doors the PROXY v2 header it must send
+first names the client (transports/proxy.py), and on the web door the WebSocket
+upgrade's ``X-Forwarded-For`` or ``Forwarded`` does (doors/web/forwarded.py). The client
+is asked to be let in once known: at once, after the header, or at the upgrade (a
+proxy's HTTP connection is nobody's until then, and may carry several people's page
+requests), so limits and bans always count the real client and never the proxy.
 
 Error handling: ``open_entrances`` raises ``StartupError`` with one sentence that names
 what is wrong (a port taken, a certificate that does not fit its key); ``Entrance.open``
@@ -31,17 +39,30 @@ from chat_trio.chat.events import Refused
 from chat_trio.config import Config
 from chat_trio.doors import Door, wording
 from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.proxy import Source, Trusted
 from chat_trio.doors.text import render as text_render
 from chat_trio.doors.text.door import TextDoor
-from chat_trio.doors.web.site import Site
+from chat_trio.doors.web.site import Exchange, Site
 from chat_trio.doors.web.site import refusal as http_refusal
-from chat_trio.transports import http, tcp, tls
+from chat_trio.transports import http, proxy, tcp, tls
 
 log = logging.getLogger("chat_trio.server")
 
 
 class StartupError(Exception):
     """The server could not start (say, the port is taken); the message says why."""
+
+
+@attrs.frozen
+class Client:
+    """Whom a connection is for: the socket's peer, or whom a trusted proxy named."""
+
+    source: Source
+    shown: str  #: for the logs: "203.0.113.7:51234"; "203.0.113.7" where no port is known
+
+
+LetIn = Callable[[Client], Refused | None]
+"""Admission, asked once the client is known: None to let it in, or why not."""
 
 
 @attrs.define
@@ -55,38 +76,73 @@ class Entrance:
     tls: ssl.SSLContext | None = None
     site: Site | None = None  #: the web door: HTTP first, the door comes with the upgrade
     browsing: set[trio.CancelScope] = attrs.field(factory=set)  #: connections on HTTP
+    proxies: Trusted = attrs.field(factory=Trusted)  #: peers that say whom a connection is for
+    refuser: tcp.Refuser = attrs.field(factory=tcp.Refuser)  #: lingers, so refusals are read
 
-    async def refuse(
-        self, stream: trio.SocketStream, refused: Refused, refuser: tcp.Refuser
-    ) -> None:
+    async def refuse(self, stream: trio.SocketStream, refused: Refused) -> None:
         """Tell a connection not let in why (best effort), and close it."""
-        await refuser.refuse(stream, self.refusal(refused))
+        await self.refuser.refuse(stream, self.refusal(refused))
 
     async def open(
-        self, stream: trio.SocketStream, peer: str, write_timeout: float
-    ) -> tuple[trio.abc.Stream, Door] | None:
-        """The stream a session runs on and its door; None if there is none (a failed
-        TLS handshake; a web connection that only fetched pages, or broke)."""
+        self, stream: trio.SocketStream, let_in: LetIn, write_timeout: float
+    ) -> tuple[trio.abc.Stream, Door, Client] | None:
+        """The stream a session runs on, its door and its client, once ``let_in`` let
+        the client in; None if there is none (the peer was gone, refused, or a proxy
+        failed to say whom for; a failed TLS handshake; a web connection that only
+        fetched pages, or broke)."""
+        address = tcp.peer_address(stream)
+        if address is None:  # reset before we got to it
+            return None
+        peer = tcp.show_address(address)
+        client = Client(Source(*address), peer)
+        proxied = self.proxies.trusts(client.source.host)
+        if proxied and self.site is None:
+            header = await proxy.read_header(stream, peer)
+            if header is None:
+                return None
+            if header.source is not None:
+                client = _client(header.source)
+                log.info("proxied peer=%s proxy=%s", client.shown, peer)
+        if not (proxied and self.site):  # the web behind a proxy: at the upgrade
+            refused = let_in(client)
+            if refused is not None:
+                await self.refuse(stream, refused)
+                return None
         connection: trio.abc.Stream = stream
         if self.tls is not None:
-            secure = await tls.handshake(stream, self.tls, peer)
+            secure = await tls.handshake(stream, self.tls, client.shown)
             if secure is None:
                 return None
             connection = secure
         if self.site is None:
-            return connection, self.make_door()
-        door = await self._browse(connection, self.site, peer, write_timeout)
-        return (connection, door) if door is not None else None
+            return connection, self.make_door(), client
+        admit = partial(self._admit_upgrade, let_in, peer) if proxied else None
+        exchange = self.site.exchange(client.source)
+        door = await self._browse(connection, exchange, peer, write_timeout, admit)
+        if door is None:
+            return None
+        return connection, door, _client(exchange.client)
+
+    def _admit_upgrade(self, let_in: LetIn, peer: str, source: Source) -> bytes | None:
+        client = _client(source)
+        log.info("proxied peer=%s proxy=%s", client.shown, peer)
+        refused = let_in(client)
+        return self.refusal(refused) if refused is not None else None
 
     async def _browse(
-        self, connection: trio.abc.Stream, site: Site, peer: str, write_timeout: float
+        self,
+        connection: trio.abc.Stream,
+        exchange: Exchange,
+        peer: str,
+        write_timeout: float,
+        admit: Callable[[Source], bytes | None] | None,
     ) -> Door | None:
         """HTTP until the page opens its WebSocket (its door), or the connection ends."""
         with trio.CancelScope() as browsing:
             self.browsing.add(browsing)  # shutdown stops these with the listeners
             try:
                 return await http.serve_pages(
-                    connection, site.exchange(), write_timeout=write_timeout, peer=peer
+                    connection, exchange, write_timeout=write_timeout, peer=peer, admit=admit
                 )
             except Exception:  # a bug: it ends this connection, never the server
                 log.exception("http-error peer=%s", peer)
@@ -99,6 +155,11 @@ class Entrance:
         open; nobody is chatting on it)."""
         for browsing in list(self.browsing):
             browsing.cancel()
+
+
+def _client(source: Source) -> Client:
+    shown = tcp.show_address((source.host, source.port)) if source.port else source.host
+    return Client(source, shown)
 
 
 @contextmanager
@@ -144,19 +205,25 @@ def _wanted(
         config.irc, keepalive=config.keepalive,
         max_rooms_per_user=config.rules.max_rooms_per_user,
     )  # fmt: skip
+    proxies = Trusted(config.trusted_proxies)
     text = partial(
-        Entrance, make_door=partial(TextDoor, config.max_line),
+        Entrance, make_door=partial(TextDoor, config.max_line), proxies=proxies,
         refusal=lambda refused: text_render.render([refused]),
     )  # fmt: skip
     irc = partial(
-        Entrance, make_door=partial(IrcDoor, irc_settings),
+        Entrance, make_door=partial(IrcDoor, irc_settings), proxies=proxies,
         refusal=lambda refused: IrcDoor(irc_settings).render([refused]),
     )  # fmt: skip
     names = frozenset({config.host.lower(), config.irc.server_name.lower()})
 
     def web(secure: bool) -> Callable[..., Entrance]:
-        site = Site(secure, config.web_origins, names, config.keepalive, config.max_line)
-        return partial(Entrance, make_door=_no_door, refusal=_web_refusal, site=site)
+        site = Site(
+            secure, config.web_origins, names, config.keepalive, config.max_line,
+            proxies=proxies,
+        )  # fmt: skip
+        return partial(
+            Entrance, make_door=_no_door, refusal=_web_refusal, site=site, proxies=proxies
+        )
 
     doors: list[tuple[str, int | None, int, Callable[[bool], Callable[..., Entrance]]]] = [
         ("text", config.port, config.tls_port, lambda secure: text),

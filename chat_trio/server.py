@@ -44,14 +44,20 @@ import trio
 
 from chat_trio import __version__
 from chat_trio.chat.core import Chat
-from chat_trio.chat.events import Disconnected, Reason
+from chat_trio.chat.events import Disconnected, Reason, Refused
 from chat_trio.chat.limits import Admission
 from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.config import Config
 from chat_trio.delivery.effects import Effects
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Session, serve_connection
-from chat_trio.entrances import Entrance, StartupError, open_entrances, open_operator_port
+from chat_trio.entrances import (
+    Client,
+    Entrance,
+    StartupError,
+    open_entrances,
+    open_operator_port,
+)
 from chat_trio.inspection import Inspection
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
@@ -97,7 +103,7 @@ async def serve(
         effects = Effects(chat, hub, backend)
         sessions: set[Session] = set()  # every connection's, for the last look at shutdown
         admission = Admission(config.limits)
-        admit = partial(_admit, config, effects, admission, tcp.Refuser(), sessions)
+        admit = partial(_admit, config, effects, admission, sessions)
         labels = [entrance.label for entrance in entrances]
         inspection = Inspection(
             effects, admission, store, labels, write_timeout=config.write_timeout
@@ -153,40 +159,45 @@ async def _admit(
     config: Config,
     effects: Effects,
     admission: Admission,
-    refuser: tcp.Refuser,
     sessions: set[Session],
     entrance: Entrance,
     stream: trio.SocketStream,
 ) -> None:
     """One accepted connection, through any entrance: refused with the reason, or opened
-    and served until it ends. The stream is closed here in every case (``finally``)."""
-    address = tcp.peer_address(stream)
-    host = address[0] if address is not None else ""
-    refused = admission.admit(host, trio.current_time()) if address is not None else None
+    and served until it ends. The stream is closed here in every case (``finally``).
+
+    Admission counts the connection under its client's address, asked by the entrance
+    once it knows who that is (a trusted proxy says so after the connection began)."""
+    counted: list[str] = []  # the address admission counts this connection under
     try:
-        if address is None:  # reset before we got to it
-            return
-        peer = tcp.show_address(address)
-        if refused is not None:
-            log.warning("refused peer=%s reason=%s", peer, refused.problem.value)
-            await entrance.refuse(stream, refused, refuser)
-            return
-        opened = await entrance.open(stream, peer, config.write_timeout)
+        let_in = partial(_let_in, admission, counted)
+        opened = await entrance.open(stream, let_in, config.write_timeout)
+        del let_in  # 10,000 idle connections need not keep one each
         if opened is not None:
-            connection, door = opened
+            connection, door, client = opened
             plain = connection is stream  # the fast paths need the socket itself
             with effects.counts.serving(entrance.label):  # connections by door
                 await serve_connection(
-                    connection, next(_conn_ids), effects, door, address=host,
+                    connection, next(_conn_ids), effects, door, address=client.source.host,
                     try_send=tcp.direct_writer(stream) if plain else None,
                     receive=tcp.direct_reader(stream) if plain else None,
-                    progress=tcp.progress(stream), peer=peer,
+                    progress=tcp.progress(stream), peer=client.shown,
                     write_timeout=config.write_timeout, sessions=sessions, via=entrance.label,
                 )  # fmt: skip
     finally:
-        if address is not None and refused is None:
+        for host in counted:
             admission.release(host)
         await trio.aclose_forcefully(stream)  # a no-op where the session closed it already
+
+
+def _let_in(admission: Admission, counted: list[str], client: Client) -> Refused | None:
+    """Admission for ``client``; the address it was counted under goes to ``counted``."""
+    refused = admission.admit(client.source.host, trio.current_time())
+    if refused is None:
+        counted.append(client.source.host)
+    else:
+        log.warning("refused peer=%s reason=%s", client.shown, refused.problem.value)
+    return refused
 
 
 async def _open_store(config: Config) -> Store | None:

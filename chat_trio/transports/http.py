@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
+from chat_trio.doors.proxy import Source
 from chat_trio.doors.web.door import WebDoor
 from chat_trio.doors.web.site import Action, Asked, Exchange, Upgraded
 
@@ -36,13 +37,23 @@ async def serve_pages(
     write_timeout: float,
     peer: str = "-",
     answer: Answer | None = None,
+    admit: Callable[[Source], bytes | None] | None = None,
 ) -> WebDoor | None:
     """Answer HTTP requests on ``stream`` until it upgrades to a WebSocket (returns the
-    door for the session) or is over (returns None; the caller closes ``stream``).
-    ``answer`` works out what the site asks for (``Asked``: the operator's port)."""
+    door for the session; its client is ``exchange.client``) or is over (returns None;
+    the caller closes ``stream``).
+
+    ``answer`` works out what the site asks for (``Asked``: the operator's port).
+    ``admit``, where given, is asked about the upgrade's client before it is accepted:
+    it returns the whole response that refuses it, sent in place of the acceptance, or
+    None to let it in (a proxy's connection: only the upgrade says whose it is).
+    """
     deadline = trio.current_time() + REQUEST_TIMEOUT
     while True:
         action = exchange.next_action(trio.current_time())
+        if exchange.refused:
+            log.warning("forwarded-refused peer=%s why=%r", peer, exchange.refused)
+            exchange.refused = ""
         if action is Action.CLOSE:
             return None
         if action is Action.NEED_DATA:
@@ -58,6 +69,9 @@ async def serve_pages(
             assert answer is not None, f"{action.path} is routed, but nobody answers it"
             action = exchange.answer(action, *await answer(action.path))
         response = action.response if isinstance(action, Upgraded) else action
+        refusal = admit(exchange.client) if admit and isinstance(action, Upgraded) else None
+        if refusal is not None:
+            action = response = refusal
         assert isinstance(response, bytes)
         sent = False
         with trio.move_on_after(write_timeout):

@@ -24,6 +24,10 @@ Rules:
    is answered by whoever runs the exchange: ``next_action`` returns ``Asked``, and the
    adapter hands the answer to ``Exchange.answer``. A site with ``chat=False`` has no
    ``/ws`` (404): the operator's port is not a way into the chat.
+5. The client of the upgrade (``Exchange.client``) is the connection's peer, or, where
+   that peer is a trusted proxy (``--trusted-proxy``), the client its
+   ``X-Forwarded-For`` or ``Forwarded`` names (forwarded.py); headers it cannot vouch
+   for get 400 and the reason (``Exchange.refused``) for the log.
 
 This module never imports trio and never does I/O.
 """
@@ -44,6 +48,8 @@ from wsproto.utilities import RemoteProtocolError
 from chat_trio import __version__
 from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
+from chat_trio.doors.proxy import Source, Trusted
+from chat_trio.doors.web import forwarded
 from chat_trio.doors.web.door import WebDoor
 
 MAX_HEAD = 8 * 1024
@@ -103,9 +109,11 @@ class Site:
     files: dict[str, tuple[bytes, str]] = attrs.field(factory=lambda: _load())
     routes: frozenset[str] = frozenset()  #: paths answered by the adapter (``Asked``)
     chat: bool = True  #: serves ``/ws``, the way into the chat
+    proxies: Trusted = attrs.field(factory=Trusted)  #: peers whose forwarding headers are believed
 
-    def exchange(self) -> Exchange:
-        return Exchange(self)
+    def exchange(self, peer: Source | None = None) -> Exchange:
+        """One connection's exchange, from ``peer`` (None: unknown, never trusted)."""
+        return Exchange(self, peer or Source(""))
 
 
 def _load() -> dict[str, tuple[bytes, str]]:
@@ -116,11 +124,13 @@ def _load() -> dict[str, tuple[bytes, str]]:
 class Exchange:
     """One HTTP connection (see the module docstring)."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, peer: Source) -> None:
         self.site = site
         self._http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         self._closing = False
         self.served = 0  #: responses sent
+        self.client = peer  #: who opened the WebSocket: the peer, or whom its proxy names
+        self.refused = ""  #: why forwarding headers were refused, for the log
 
     def receive_data(self, data: bytes) -> None:
         """``data`` arrived (``b""``: the client closed its side)."""
@@ -173,6 +183,11 @@ class Exchange:
             return self._error(403, "This origin may not open the chat.")
         if not isinstance(self._http.next_event(), h11.EndOfMessage):
             return self._error(400, "A WebSocket upgrade has no body.")
+        try:
+            self.client = forwarded.client(self.client, request.headers, self.site.proxies)
+        except (forwarded.Unknown, forwarded.Disagree) as exc:
+            self.refused = str(exc)
+            return self._error(400, "The proxy did not say who you are.")
         ws = WSConnection(ConnectionType.SERVER)
         try:
             ws.initiate_upgrade_connection(list(request.headers), request.target)
