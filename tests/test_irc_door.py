@@ -771,3 +771,16 @@ def test_irc_door_registration_and_sasl_move_only_as_their_tables_say() -> None:
         door_module.advance(Stage.REGISTERED, Move.ASK)
     with pytest.raises(ValueError, match="no SASL transition from IDLE to CHECKING"):
         door_module.sasl_to(Sasl.IDLE, Sasl.CHECKING)
+
+
+def test_irc_door_says_why_an_admin_may_not_ban_their_own_address() -> None:
+    refused = Refused(Problem.BAN_OWN_ADDRESS, name="10.0.0.1", like="Dora")
+    assert IrcDoor(SETTINGS).render([refused]) == (
+        b":irc.test NOTICE * :Dora shares your address (10.0.0.1): banning it would lock you "
+        b"out too; KICK them instead\r\n"
+    )
+    typed = Refused(Problem.BAN_OWN_ADDRESS, name="10.0.0.1")
+    assert IrcDoor(SETTINGS).render([typed]) == (
+        b":irc.test NOTICE * :You are connected from 10.0.0.1: banning it would lock you out "
+        b"too\r\n"
+    )
