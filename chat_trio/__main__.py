@@ -43,32 +43,26 @@ def build_parser(values: dict[str, Any] | None = None) -> argparse.ArgumentParse
     serve = commands.add_parser("serve", help="run the chat server", formatter_class=settings.HELP)
     serve.set_defaults(subparser=serve)  # its own usage, for the errors main() finds
     settings.serve_parser(values, serve)
-    user = commands.add_parser(
-        "user",
+    user = _tool(
+        commands, "user", users.ACTIONS, values,
         help="manage accounts in the database",
         description="List, add, change or delete accounts in the database, or make one an "
         "admin. A password is asked for on the terminal, or read as one line from standard "
         "input. A running server sees each change within a few seconds.",
-        formatter_class=settings.HELP,
-    )
-    user.add_argument("action", choices=users.ACTIONS, help="what to do")
+    )  # fmt: skip
     user.add_argument(
         "name", nargs="?",
         help="the account's name; for list, which to list: a glob (*, ?, [...]), "
         "case-insensitive, or the start of the names",
     )  # fmt: skip
-    user.set_defaults(subparser=user)
-    settings.add_options(user, "user", values)
-    ban = commands.add_parser(
-        "ban",
+    ban = _tool(
+        commands, "ban", bans.ACTIONS, values,
         help="list, add or lift bans in the database",
         description="List the bans, ban an IP address or an account (for a while or for "
         "good), or lift a ban. A running server applies each change within a few seconds, "
         "and whoever a new ban matches is disconnected. A ban on the address you are "
         "connected from (over SSH, or a loopback address) needs --force.",
-        formatter_class=settings.HELP,
-    )
-    ban.add_argument("action", choices=bans.ACTIONS, help="what to do")
+    )  # fmt: skip
     ban.add_argument("target", nargs="?", help="an IP address, or an account's name")
     ban.add_argument(
         "--for", dest="length", type=_duration, metavar="DURATION", default=math.inf,
@@ -78,8 +72,6 @@ def build_parser(values: dict[str, Any] | None = None) -> argparse.ArgumentParse
     ban.add_argument(
         "--force", action="store_true", help="ban even the address you are connected from"
     )
-    ban.set_defaults(subparser=ban)
-    settings.add_options(ban, "ban", values)
     config = commands.add_parser(
         "config",
         help="write or check a config file",
@@ -89,6 +81,20 @@ def build_parser(values: dict[str, Any] | None = None) -> argparse.ArgumentParse
     config.add_argument("action", choices=("example", "check"), help="what to do")
     config.add_argument("file", nargs="?", help="the file to check")
     config.set_defaults(subparser=config)
+    return parser
+
+
+def _tool(
+    commands: Any, name: str, actions: tuple[str, ...], values: dict[str, Any], **about: str
+) -> argparse.ArgumentParser:
+    """A subcommand of the operator's that works on the database (``user``, ``ban``):
+    an action, then the options of the table it takes (``--db``, ``--config``, ...)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, formatter_class=settings.HELP, **about
+    )
+    parser.add_argument("action", choices=actions, help="what to do")
+    parser.set_defaults(subparser=parser)  # its own usage, for the errors main() finds
+    settings.add_options(parser, name, values)
     return parser
 
 

@@ -33,7 +33,8 @@ import os
 import re
 import textwrap
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from chat_trio.config import (
@@ -148,18 +149,28 @@ def read_file(path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     lines = _key_lines(text)
+    return _gathered(
+        (f"{path} line {lines.get(name, '?')}: ", name, partial(_from_toml, name, value))
+        for name, value in table.items()
+    )
+
+
+def _gathered(reads: Iterable[tuple[str, str, Callable[[], tuple[str, Any]]]]) -> dict[str, Any]:
+    """Each read's (``dest``, value); or, if any is refused, every refusal, each after
+    its ``where`` and the key it concerns.
+
+    Raises:
+      ConfigError: one line per refusal.
+    """
     found: dict[str, Any] = {}
     problems = []
-    for name, value in table.items():
-        where = f"{path} line {lines.get(name, '?')}"
-        option = KEYS.get(name)
-        if option is None:
-            problems.append(f"{where}: unknown key {name!r}{_did_you_mean(name)}")
-            continue
+    for where, name, read in reads:
         try:
-            found[dest(option)] = _from_toml(option, value)
+            option, value = read()
         except BadValue as exc:
-            problems.append(f"{where}: {name} {exc}")
+            problems.append(f"{where}{name} {exc}" if name in KEYS else f"{where}{exc}")
+        else:
+            found[option] = value
     if problems:
         raise ConfigError("\n".join(problems))
     return found
@@ -185,12 +196,19 @@ def _did_you_mean(name: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else " (chat-trio config example lists them)"
 
 
-def _from_toml(option: Option, value: Any) -> Any:
-    """A file's ``value`` for ``option``, as the flag's parser gives it.
+def _from_toml(name: str, value: Any) -> tuple[str, Any]:
+    """The option ``name`` and a file's ``value`` for it, as the flag's parser gives it.
 
     Raises:
-      BadValue: of the wrong TOML type, or refused by the parser.
+      BadValue: an unknown key, a value of the wrong TOML type, or one the parser refuses.
     """
+    option = KEYS.get(name)
+    if option is None:
+        raise BadValue(f"unknown key {name!r}{_did_you_mean(name)}")
+    return dest(option), _toml_value(option, value)
+
+
+def _toml_value(option: Option, value: Any) -> Any:
     wanted, described = _TYPES.get(option.parse, (str, "a string"))
     if option.repeat:
         wanted, described = list, "a list of strings"
@@ -218,28 +236,27 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     Raises:
       ConfigError: naming each variable whose value cannot be.
     """
-    found: dict[str, Any] = {}
-    problems = []
-    for option in OPTIONS:
-        name = variable(option)
-        if name not in environ:
-            continue
-        text = environ[name]
-        try:
-            if option.parse is None:
-                word = text.strip().lower()
-                if word not in _SWITCH_WORDS:
-                    raise BadValue(f"must be 1, true, yes, on or 0, false, no, off, not {text!r}")
-                found[dest(option)] = _SWITCH_WORDS[word]
-            elif option.repeat:
-                found[dest(option)] = [_parsed(option, t.strip()) for t in text.split(",") if t]
-            else:
-                found[dest(option)] = _parsed(option, text)
-        except BadValue as exc:
-            problems.append(f"environment variable {name}: {exc}")
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return found
+    return _gathered(
+        (f"environment variable {variable(o)}: ", "", partial(_from_text, o, environ[variable(o)]))
+        for o in OPTIONS
+        if variable(o) in environ
+    )
+
+
+def _from_text(option: Option, text: str) -> tuple[str, Any]:
+    """``option`` and its value in the environment's ``text`` (the flag's text).
+
+    Raises:
+      BadValue: the value cannot be.
+    """
+    if option.parse is None:
+        word = text.strip().lower()
+        if word not in _SWITCH_WORDS:
+            raise BadValue(f"must be 1, true, yes, on or 0, false, no, off, not {text!r}")
+        return dest(option), _SWITCH_WORDS[word]
+    if option.repeat:
+        return dest(option), [_parsed(option, t.strip()) for t in text.split(",") if t]
+    return dest(option), _parsed(option, text)
 
 
 def _parsed(option: Option, text: str) -> Any:

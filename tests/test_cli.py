@@ -26,6 +26,14 @@ def cli(*args: str, stdin: str | None = "", env: dict[str, str] | None = None,
     )  # fmt: skip
 
 
+def failed(status: int, *args: str) -> str:
+    """What ``chat-trio ARGS`` said on stderr, having exited with ``status`` and said
+    nothing on stdout."""
+    result = cli(*args)
+    assert (result.returncode, result.stdout) == (status, "")
+    return result.stderr
+
+
 def _stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=20)
@@ -46,9 +54,7 @@ def test_cli_serve_takes_a_config_file_and_flags_override_it(tmp_path: Path) -> 
 def test_cli_serve_refuses_a_bad_config_file_naming_the_key_and_line(tmp_path: Path) -> None:
     config = tmp_path / "chat-trio.toml"
     config.write_text('# settings\nflood-rate = "fast"\n')
-    result = cli("serve", "--config", str(config))
-    assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == (
+    assert failed(2, "serve", "--config", str(config)) == (
         f'chat-trio: {config} line 2: flood-rate must be a number, not a string ("fast")\n'
     )
     env = cli("serve", "--no-db", env={"CHAT_TRIO_PORT": "99999"})
@@ -72,9 +78,7 @@ def test_cli_config_example_and_check(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     bad = tmp_path / "bad.toml"
     bad.write_text("admins = ['ann']\nflood-burts = 3\n")
-    checked = cli("config", "check", str(bad))
-    assert (checked.returncode, checked.stdout) == (1, "")
-    assert checked.stderr == (
+    assert failed(1, "config", "check", str(bad)) == (
         f"chat-trio: {bad} line 2: unknown key 'flood-burts' (did you mean 'flood-burst'?)\n"
     )
 
