@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from chat_trio.__main__ import main
+from chat_trio.config import OPTIONS
 from tests.conftest import start_doors
 
 CHEAP = ("--password-memory", "8", "--password-time", "1")
@@ -74,7 +75,7 @@ def test_cli_config_example_and_check(tmp_path: Path, capsys: pytest.CaptureFixt
     checked = cli("config", "check", str(good))
     assert (checked.returncode, checked.stdout) == (
         0,
-        f'{good}: valid; 1 of 43 options set:\n  admins = ["ann"]\n',
+        f'{good}: valid; 1 of {len(OPTIONS)} options set:\n  admins = ["ann"]\n',
     )
     bad = tmp_path / "bad.toml"
     bad.write_text("admins = ['ann']\nflood-burts = 3\n")
