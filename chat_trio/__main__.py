@@ -1,9 +1,10 @@
-"""The command line: ``chat-trio serve ...`` (also ``python -m chat_trio serve ...``) and
-``chat-trio user ...``.
+"""The command line: ``chat-trio serve ...`` (also ``python -m chat_trio serve ...``),
+``chat-trio user ...``, ``chat-trio ban ...`` and ``chat-trio config ...``.
 
-Both subcommands' options come from one table (``config.OPTIONS``), each default from
-``Config()``; this module turns the table into parsers, the parsed values into a
-``Config``, and runs ``server.run``. Nothing else imports this.
+Every subcommand's options come from one table (``config.OPTIONS``), each default from
+``Config()``, a config file or the environment (settings.py turns all three into a
+``Config``); this module builds the parsers, dispatches, and runs ``server.run``.
+Nothing else imports this.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
+import os
 import resource
 import sys
 import time
@@ -18,118 +21,93 @@ from typing import Any
 
 import trio
 
-from chat_trio import __version__, users
-from chat_trio.config import MOTD_LINES, OPTIONS, BadValue, Config, Option, setting, with_setting
+from chat_trio import __version__, bans, settings, users
+from chat_trio.config import Config, default_db_path, with_setting
+from chat_trio.doors.commands import duration
 from chat_trio.entrances import StartupError
 from chat_trio.server import run
 
 log = logging.getLogger("chat_trio.server")
 
 
-class _Help(argparse.HelpFormatter):
-    """Help that shows each default as a person would type it, and none where there is
-    nothing to show (a switch that is off, an option that is unset or empty)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        default = action.default
-        if (
-            "%(default)" in text
-            or default is None
-            or default is False
-            or default == argparse.SUPPRESS
-            or (isinstance(default, (list, frozenset, set, tuple)) and not default)
-            or not action.option_strings
-        ):
-            return text
-        if isinstance(default, (list, frozenset, set, tuple)):
-            shown = ",".join(sorted(str(x) for x in default))
-        else:
-            shown = f"{default:g}" if isinstance(default, float) else str(default)
-        return f"{text} (default: {shown})"
-
-
-def _checked(option: Option) -> Any:
-    """The option's parser, its refusals said as argparse says them."""
-    parse = option.parse
-    assert parse is not None
-
-    def checked(text: str) -> Any:
-        try:
-            return parse(text)
-        except BadValue as problem:
-            raise argparse.ArgumentTypeError(str(problem)) from None
-
-    checked.__name__ = getattr(parse, "__name__", "value")  # argparse names it in errors
-    return checked
-
-
-def _add(parser: argparse.ArgumentParser, option: Option, defaults: Config) -> None:
-    """One row of the table as an argument of ``parser``."""
-    dest = option.flags[0].lstrip("-").replace("-", "_")
-    if option.parse is None:  # a switch
-        parser.add_argument(*option.flags, dest=dest, action="store_true", help=option.help)
-        return
-    default = option.to_cli(setting(defaults, option.field)) if option.field else option.default
-    parser.add_argument(
-        *option.flags, dest=dest, type=_checked(option), metavar=option.metavar,
-        action="append" if option.repeat else "store",
-        default=sorted(default) if option.repeat else default,
-        choices=option.choices or None, help=option.help,
-    )  # fmt: skip
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(values: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; options default to ``values`` (``settings.values``: a
+    config file's and the environment's), or to ``Config()``."""
+    values = values if values is not None else settings.defaults()
     parser = argparse.ArgumentParser(
         prog="chat-trio",
         description="A multi-client chat server you reach with nc, telnet, IRC or a browser.",
     )
     parser.add_argument("--version", action="version", version=f"chat-trio {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = commands.add_parser(
-        "serve",
-        help="run the chat server",
-        description="Run the chat server until Ctrl-C or SIGTERM (a second one stops at once).",
-        formatter_class=_Help,
-    )
+    serve = commands.add_parser("serve", help="run the chat server", formatter_class=settings.HELP)
     serve.set_defaults(subparser=serve)  # its own usage, for the errors main() finds
-    user = commands.add_parser(
-        "user",
+    settings.serve_parser(values, serve)
+    user = _tool(
+        commands, "user", users.ACTIONS, values,
         help="manage accounts in the database",
         description="List, add, change or delete accounts in the database, or make one an "
         "admin. A password is asked for on the terminal, or read as one line from standard "
         "input. A running server sees each change within a few seconds.",
-        formatter_class=_Help,
+    )  # fmt: skip
+    user.add_argument(
+        "name", nargs="?",
+        help="the account's name; for list, which to list: a glob (*, ?, [...]), "
+        "case-insensitive, or the start of the names",
+    )  # fmt: skip
+    ban = _tool(
+        commands, "ban", bans.ACTIONS, values,
+        help="list, add or lift bans in the database",
+        description="List the bans, ban an IP address or an account (for a while or for "
+        "good), or lift a ban. A running server applies each change within a few seconds, "
+        "and whoever a new ban matches is disconnected. A ban on the address you are "
+        "connected from (over SSH, or a loopback address) needs --force.",
+    )  # fmt: skip
+    ban.add_argument("target", nargs="?", help="an IP address, or an account's name")
+    ban.add_argument(
+        "--for", dest="length", type=_duration, metavar="DURATION", default=math.inf,
+        help="how long: 90s, 30m, 12h, 7d (default: forever)",
+    )  # fmt: skip
+    ban.add_argument("--reason", default="", help="why, as the banned are told it")
+    ban.add_argument(
+        "--force", action="store_true", help="ban even the address you are connected from"
     )
-    user.add_argument("action", choices=users.ACTIONS, help="what to do")
-    user.add_argument("name", nargs="?", help="the account's name (not for list)")
-    defaults = Config()
-    for option in OPTIONS:
-        for name, subparser in (("serve", serve), ("user", user)):
-            if name in option.commands:
-                _add(subparser, option, defaults)
+    config = commands.add_parser(
+        "config",
+        help="write or check a config file",
+        description="'example' prints a config file with every option at its default; "
+        "'check FILE' says whether FILE is right, and what it sets.",
+    )
+    config.add_argument("action", choices=("example", "check"), help="what to do")
+    config.add_argument("file", nargs="?", help="the file to check")
+    config.set_defaults(subparser=config)
+    return parser
+
+
+def _tool(
+    commands: Any, name: str, actions: tuple[str, ...], values: dict[str, Any], **about: str
+) -> argparse.ArgumentParser:
+    """A subcommand of the operator's that works on the database (``user``, ``ban``):
+    an action, then the options of the table it takes (``--db``, ``--config``, ...)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, formatter_class=settings.HELP, **about
+    )
+    parser.add_argument("action", choices=actions, help="what to do")
+    parser.set_defaults(subparser=parser)  # its own usage, for the errors main() finds
+    settings.add_options(parser, name, values)
     return parser
 
 
 def configure(args: argparse.Namespace) -> Config:
-    """The ``Config`` the parsed options of ``args.command`` say (the table's rows, in
-    order; what that subcommand does not take stays as ``Config()`` has it)."""
-    config = Config()
-    for option in OPTIONS:
-        if not option.field or args.command not in option.commands:
-            continue
-        value = getattr(args, option.flags[0].lstrip("-").replace("-", "_"))
-        if option.parse is None:  # a switch: set only when given
-            if not value:
-                continue
-            value = option.switch
-        elif option.repeat:
-            value = frozenset(value)
-        else:
-            value = option.to_config(value)
-        for field in (option.field, *option.also):
-            config = with_setting(config, field, value)
-    return config
+    """The ``Config`` the parsed options of ``args.command`` say (``settings.configure``)."""
+    return settings.configure(args, args.command)
+
+
+def _duration(text: str) -> float:
+    seconds = duration(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"say how long as 90s, 30m, 12h or 7d, not {text!r}")
+    return seconds
 
 
 SPARE_FILES = 64
@@ -169,31 +147,37 @@ def _raise_file_limit(max_clients: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    try:  # a config file's values, and the environment's, are every command's defaults
+        file = settings.config_file(argv, os.environ) if argv[:1] != ["config"] else None
+        values = settings.values(file, os.environ)
+    except settings.ConfigError as problem:
+        _say(problem)
+        return 2
+    parser = build_parser(values)
     args = parser.parse_args(argv)
+    if args.command == "config":
+        return _config(args)
+    try:
+        config = settings.serve_config(args) if args.command == "serve" else configure(args)
+    except settings.ConfigError as problem:
+        args.subparser.error(str(problem))
+    default_place = args.command != "serve" and args.db == default_db_path()
     if args.command == "user":
-        config = configure(args)
-        return users.run(args.action, args.name, args.db, config.password_cost)
-    serve_parser: argparse.ArgumentParser = args.subparser
-    if bool(args.tls_cert) != bool(args.tls_key):
-        serve_parser.error("--tls-cert and --tls-key go together")
-    if args.tls_only and not args.tls_cert:
-        serve_parser.error("--tls-only needs --tls-cert and --tls-key")
+        return users.run(
+            args.action, args.name, args.db, config.password_cost, make_folder=default_place
+        )
+    if args.command == "ban":
+        return bans.run(
+            args.action, args.target, args.db, seconds=args.length, reason=args.reason,
+            force=args.force, make_folder=default_place,
+        )  # fmt: skip
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    config = configure(args)
-    motd: tuple[str, ...] = ()
-    if args.motd:
-        try:
-            with open(args.motd, encoding="utf-8", errors="replace") as file:
-                motd = tuple(line.rstrip("\r\n") for line in file)[:MOTD_LINES]
-        except OSError as problem:
-            serve_parser.error(f"cannot read --motd {args.motd}: {problem.strerror}")
     created = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    config = with_setting(config, "irc.motd", motd)
     config = with_setting(config, "irc.created", created)
     _raise_file_limit(config.limits.max_clients)
     _tune_gc()
@@ -206,6 +190,27 @@ def main(argv: list[str] | None = None) -> int:
     except* KeyboardInterrupt:  # a Ctrl-C that arrived as the server was finishing anyway
         status = 130
     return status
+
+
+def _config(args: argparse.Namespace) -> int:
+    """``chat-trio config example`` and ``chat-trio config check FILE``."""
+    if args.action == "example":
+        print(settings.example(), end="")
+        return 0
+    if not args.file:
+        args.subparser.error("which file? chat-trio config check FILE")
+    try:
+        print(settings.check(args.file))
+    except settings.ConfigError as problem:
+        _say(problem)
+        return 1
+    return 0
+
+
+def _say(problem: settings.ConfigError) -> None:
+    """Each problem on a line of its own, as every error of ours is said."""
+    for line in str(problem).splitlines():
+        print(f"chat-trio: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

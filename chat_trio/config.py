@@ -6,7 +6,8 @@ layer that uses it (the rules' ``Rules``, admission's ``Limits``, the IRC door's
 ``IrcSettings``, both pinging doors' ``KeepaliveSettings``, storage's ``Retention``,
 hashing's ``Cost``), gathered here into ``Config``; the command line reads every default
 from ``Config()`` and builds both subcommands' parsers (``serve``, ``user``) from the same
-table. So ``Config()`` and ``chat-trio serve`` with no options are the same server.
+table. So ``Config()`` and ``chat-trio serve`` with no options are the same server. The
+same table names the keys of a config file and the environment variables (settings.py).
 
 No I/O here, but reading the environment (the database's default place) and the host's
 name (the IRC server's default name).
@@ -95,6 +96,7 @@ class Config:
     metrics_host: str = "127.0.0.1"  #: where that port listens, whatever ``host`` says
     trusted_proxies: frozenset[Network] = frozenset()  #: proxies whose word on the
     #: client's address is taken: PROXY v2 on text and IRC, X-Forwarded-For/Forwarded on web
+    log_level: str = "info"  #: what the CLI logs on stderr: debug, info, warning, error
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -260,9 +262,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--flood-queue",), "rules.flood_queue",
            "flood control: delayed lines that may wait; one more disconnects the user",
            positive_int, "N"),
-    Option(("--db",), "db", "SQLite file for history (created if missing; ':memory:' keeps "
-           "it in memory only, until the server stops)", metavar="PATH",
-           commands=("serve", "user")),
+    Option(("--db",), "db", "SQLite file for history (created if missing, in a folder that "
+           "exists; ':memory:' keeps it in memory only, until the server stops)",
+           metavar="PATH", commands=("serve", "user", "ban")),
     Option(("--no-db",), "db", "no database: rooms keep their recent lines in memory only "
            "(no /history, nothing survives a restart)", None, switch=None),
     Option(("--history-lines",), "rules.history_lines",
@@ -277,7 +279,7 @@ OPTIONS: tuple[Option, ...] = (
            positive_int, "N"),
     Option(("--max-rooms-per-user",), "rules.max_rooms_per_user",
            "rooms one user may be in at once", positive_int, "N"),
-    Option(("--log-level",), "", "what to log on stderr", default="info",
+    Option(("--log-level",), "log_level", "what to log on stderr",
            choices=("debug", "info", "warning", "error")),
     Option(("--admins",), "rules.admins",
            "registered names that are admins once logged in (/kick, /ban, /unban); see "

@@ -15,6 +15,7 @@
                 │       └── _write  outbox -> socket (only while it holds bytes)
                 └── listening (nursery) cancelled first at shutdown
                     ├── watch_accounts  applies the operator's `chat-trio user` changes
+                    ├── watch_bans      applies the operator's `chat-trio ban` changes
                     ├── tcp.serve   accepts, starts `_admit` in `clients`
                     │               (one per entrance: a door on a port, plain or TLS)
                     └── tcp.serve   the operator's port (--metrics-port): /metrics,
@@ -37,6 +38,8 @@ import signal
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import NamedTuple
 
@@ -46,8 +49,9 @@ from chat_trio import __version__
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import Disconnected, Reason, Refused
 from chat_trio.chat.limits import Admission
+from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.vocabulary import LOBBY, name_key
-from chat_trio.config import Config
+from chat_trio.config import Config, default_db_path
 from chat_trio.delivery.effects import Effects
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Session, serve_connection
@@ -95,7 +99,11 @@ async def serve(
 
     Reports the addresses it listens on through ``task_status`` (plain text first).
     """
-    with open_entrances(config) as entrances, open_operator_port(config) as operator:
+    with (
+        _one_server(config),
+        open_entrances(config) as entrances,
+        open_operator_port(config) as operator,
+    ):
         store = await _open_store(config)
         chat = await _load(config, store)
         hub = Hub(config.max_queue_bytes)
@@ -117,6 +125,7 @@ async def serve(
                     async with trio.open_nursery() as listening:
                         if store is not None:
                             await listening.start(watch_accounts, store, chat)
+                            await listening.start(watch_bans, store, effects)
                         for entrance in entrances:
                             handler = partial(admit, entrance)
                             await listening.start(tcp.serve, handler, entrance.listeners, clients)
@@ -153,6 +162,8 @@ async def serve(
 
 _conn_ids = itertools.count(1)
 """Connection ids: never the same one twice in a process (they key the rules' state)."""
+OPERATOR = 0
+"""The connection id of the operator's changes from the shell: nobody's (ids start at 1)."""
 
 
 async def _admit(
@@ -205,9 +216,25 @@ async def _open_store(config: Config) -> Store | None:
     if config.db is None:
         return None
     try:
-        return await Store.open(config.db)
+        return await Store.open(config.db, make_folder=config.db == default_db_path())
     except DatabaseError as exc:
         raise StartupError(str(exc)) from exc
+
+
+@contextmanager
+def _one_server(config: Config) -> Iterator[None]:
+    """Hold the database's lock while the server runs (``database.ServerLock``): a second
+    server on the same file would interleave its history with ours and miss the changes
+    the first one makes to accounts and bans. A database in memory is nobody else's."""
+    if config.db is None or config.db == ":memory:":
+        yield
+        return
+    try:
+        lock = database.ServerLock(config.db, make_folder=config.db == default_db_path())
+    except DatabaseError as exc:
+        raise StartupError(str(exc)) from exc
+    with lock:
+        yield
 
 
 async def _load(config: Config, store: Store | None) -> Chat:
@@ -254,6 +281,28 @@ async def watch_accounts(
         for key, account in changed:
             log.info("account-changed name=%s admin=%s", key, account.admin if account else "-")
             chat.account_changed(key, account)
+
+
+async def watch_bans(
+    store: Store, effects: Effects, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Apply the bans the operator adds or lifts with ``chat-trio ban``, every
+    ``ACCOUNTS_POLL`` seconds, until cancelled: whoever a new ban matches is thrown out,
+    as by an admin's ``/ban``."""
+    seen = await store.read(database.last_ban_change)
+    task_status.started()
+    while True:
+        await trio.sleep(ACCOUNTS_POLL)
+        try:
+            seen, changed = await store.read(database.ban_changes, seen, time.time())
+        except sqlite3.Error as exc:
+            log.error("ban-changes-read-failed error=%r", str(exc))
+            continue
+        for kind, key, ban in changed:
+            log.info("ban-changed kind=%s key=%s banned=%s", kind, key, ban is not None)
+            out = Outputs(OPERATOR)
+            effects.chat.ban_changed(kind, key, ban, out)
+            effects.carry_now(OPERATOR, None, out.done())
 
 
 def _show(bound: Listening) -> str:

@@ -1,7 +1,9 @@
 """``chat-trio user``: the operator's account management, straight on the database.
 
-``list``, ``add NAME``, ``passwd NAME``, ``delete NAME``, ``promote NAME``, ``demote NAME``.
-A password is asked for on the terminal (twice, without echo), or read as one line from
+``list [PATTERN]``, ``add NAME``, ``passwd NAME``, ``delete NAME``, ``promote NAME``,
+``demote NAME``. ``list``'s pattern is a glob (``*``, ``?``, ``[...]``), case-insensitive;
+a pattern without any of those is a prefix (``list al`` lists Alice and Albert). A
+password is asked for on the terminal (twice, without echo), or read as one line from
 standard input when that is not a terminal (``echo "$PW" | chat-trio user add Eve``). It
 is never printed or logged. A running server sees each change within a few seconds
 (server.py polls the table of account changes), so a promotion takes effect for a user who is
@@ -13,11 +15,14 @@ registered from a chat door (whoever took the name first would be an admin at on
 
 from __future__ import annotations
 
+import fnmatch
 import getpass
 import secrets
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 import attrs
@@ -43,26 +48,43 @@ def run(
     path: str,
     cost: Cost,
     stdin: TextIO = sys.stdin,
-    stdout: TextIO = sys.stdout,
+    stdout: TextIO | None = None,
+    *,
+    make_folder: bool = False,
 ) -> int:
-    """Carry out ``chat-trio user ACTION [NAME]``; returns the exit status (errors go to
-    stderr as one sentence)."""
+    """Carry out ``chat-trio user ACTION [NAME]`` (for ``list``, NAME is a pattern);
+    returns the exit status (errors go to stderr as one sentence). ``make_folder``: the
+    database is in its default place, whose folder is made if missing."""
+    with opened(path, make_folder) as db:
+        if db is None:
+            return 1
+        try:
+            said = _do(db, action, name, path, cost, stdin)
+            if name and action != "list":
+                database.note_account_change(db, name_key(name))  # for a running server
+        except Refusal as exc:
+            print(f"chat-trio: {exc}", file=sys.stderr)
+            return 1
+    print(said, file=stdout or sys.stdout)
+    return 0
+
+
+@contextmanager
+def opened(path: str, make_folder: bool) -> Iterator[sqlite3.Connection | None]:
+    """The database at ``path`` for a command of the operator's, closed after; None (and
+    the reason said on stderr) if it cannot be used. Its folder is made only if
+    ``make_folder`` (the default place: ``--db`` in a missing folder is an error naming
+    it, not a new, empty database that no server reads)."""
     try:
-        db = database.connect(path)
+        db = database.connect(path, make_folder=make_folder)
     except database.DatabaseError as exc:
         print(f"chat-trio: {exc}", file=sys.stderr)
-        return 1
+        yield None
+        return
     try:
-        said = _do(db, action, name, path, cost, stdin)
-        if name and action != "list":
-            database.note_account_change(db, name_key(name))  # for a running server
-    except Refusal as exc:
-        print(f"chat-trio: {exc}", file=sys.stderr)
-        return 1
+        yield db
     finally:
         db.close()
-    print(said, file=stdout)
-    return 0
 
 
 def _do(
@@ -75,6 +97,8 @@ def _do(
 ) -> str:
     if action == "list":
         accounts = sorted(database.accounts(db), key=lambda a: name_key(a.name))
+        if name:
+            accounts = [a for a in accounts if matches(a.name, name)]
         dates = database.account_dates(db)
         width = max((len(a.name) for a in accounts), default=0)
         rows = []
@@ -84,7 +108,11 @@ def _do(
                 f"{a.name:<{width}}  {'admin' if a.admin else 'user '}  created "
                 f"{_day(created)}  last login {_moment(last) if last else 'never'}"
             )
-        return "\n".join(rows) if rows else f"No accounts in {path}."
+        if not rows:
+            return (
+                f"No accounts matching {name!r} in {path}." if name else f"No accounts in {path}."
+            )
+        return "\n".join(rows)
     if not name:
         raise Refusal(f"which account? chat-trio user {action} NAME")
     key = name_key(name)
@@ -94,13 +122,13 @@ def _do(
             raise Refusal(f"there is an account {account.name} already")
         if (problem := check_name(name, frozenset(), unicode=True)) is not None:
             raise Refusal(refusal(problem))
-        made = Account(name, _hash(_password(name, stdin), cost), id=secrets.token_hex(8))
+        made = Account(name, _hash(_password(name, stdin, action), cost), id=secrets.token_hex(8))
         database.save_account(db, key, made)
         return f"Added the account {name}."
     if account is None:
         raise Refusal(f"there is no account {name!r} in {path}")
     if action == "passwd":
-        hashed = _hash(_password(account.name, stdin), cost)
+        hashed = _hash(_password(account.name, stdin, action), cost)
         database.save_account(db, key, attrs.evolve(account, hash=hashed))
         return f"Changed the password of {account.name}."
     if action == "delete":
@@ -111,6 +139,15 @@ def _do(
     return f"{changed.name} is {'now' if changed.admin else 'no longer'} an admin."
 
 
+def matches(name: str, pattern: str) -> bool:
+    """Does ``name`` match ``pattern``: a case-insensitive glob, or a prefix where it has
+    no wildcard?"""
+    pattern = pattern.casefold()
+    if not any(c in pattern for c in "*?["):
+        pattern += "*"
+    return fnmatch.fnmatchcase(name.casefold(), pattern)
+
+
 def _day(when: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(when)) if when else "unknown"
 
@@ -119,13 +156,19 @@ def _moment(when: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(when))
 
 
-def _password(name: str, stdin: TextIO) -> str:
+def _password(name: str, stdin: TextIO, action: str) -> str:
     if stdin.isatty():
         first = getpass.getpass(f"Password for {name}: ")
         if getpass.getpass("The same again: ") != first:
             raise Refusal("the two passwords differ; nothing was changed")
     else:
         first = stdin.readline().rstrip("\r\n")
+        if not first:
+            raise Refusal(
+                "no password on standard input (it is not a terminal, and it was empty); "
+                "run this at a terminal to be asked for one, or give it one line: "
+                f'echo "$PASSWORD" | chat-trio user {action} {name}'
+            )
     problem: Refused | None = check_password(first)
     if problem is not None:
         raise Refusal(refusal(problem))

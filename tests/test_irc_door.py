@@ -814,3 +814,16 @@ def test_irc_door_nickserv_answers_as_nickserv_in_irc_words() -> None:
     assert h.take(1).startswith(":NickServ!NickServ@chat-trio NOTICE Bob :Bob is registered")
     h.send(1, b"AWAY\r\n")  # not away: 305 as IRC says it, nothing told to anyone
     assert h.take(1) == ":irc.test 305 Bob :You are no longer marked as being away\r\n"
+
+
+def test_irc_door_says_why_an_admin_may_not_ban_their_own_address() -> None:
+    refused = Refused(Problem.BAN_OWN_ADDRESS, name="10.0.0.1", like="Dora")
+    assert IrcDoor(SETTINGS).render([refused]) == (
+        b":irc.test NOTICE * :Dora shares your address (10.0.0.1): banning it would lock you "
+        b"out too; KICK them instead\r\n"
+    )
+    typed = Refused(Problem.BAN_OWN_ADDRESS, name="10.0.0.1")
+    assert IrcDoor(SETTINGS).render([typed]) == (
+        b":irc.test NOTICE * :You are connected from 10.0.0.1: banning it would lock you out "
+        b"too\r\n"
+    )

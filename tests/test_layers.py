@@ -115,7 +115,7 @@ def test_layers_settings_are_read_at_the_top_and_handed_down() -> None:
     # Each layer owns its settings class (Rules, Limits, IrcSettings, ...) and its defaults;
     # config.py gathers them into Config. Only the top (the command line, the server and
     # its entrances) reads Config; every layer below is handed its own part.
-    top = {"chat_trio.__main__", "chat_trio.server", "chat_trio.entrances"}
+    top = {"chat_trio.__main__", "chat_trio.settings", "chat_trio.server", "chat_trio.entrances"}
     for name, imports in MODULES.items():
         if name not in top:
             assert not [i for i in ours(imports) if under(i, "chat_trio.config")], name

@@ -4,6 +4,7 @@ real argon2id (at a cheap cost), across restarts."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import signal
 import socket
@@ -12,16 +13,19 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
 
-from chat_trio import users
+from chat_trio import bans, users
 from chat_trio.chat.core import Chat
+from chat_trio.entrances import StartupError
 from chat_trio.passwords import Cost
-from chat_trio.server import ACCOUNTS_POLL, watch_accounts
+from chat_trio.server import ACCOUNTS_POLL, serve, watch_accounts
 from chat_trio.storage import database
 from chat_trio.storage.store import Retention, Store
 from tests.conftest import start_cli
+from tests.test_server import connected, local, running
 from tests.test_server_history import _read_until
 
 CHEAP = ("--password-memory", "8", "--password-time", "1")
@@ -214,3 +218,54 @@ def test_server_cli_audit_trail_says_who_did_what_and_never_a_password(tmp_path:
     )
     assert err.count("door=text tls=no") == 4  # each connect line names its door
     assert "listening on" not in err  # the banner is printed (stdout), not logged again
+
+
+async def test_server_applies_the_operators_bans_while_it_runs(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """``chat-trio ban`` from the shell: whoever a new ban matches is thrown out within a
+    poll, told it was the operator; a lifted ban lets them in again."""
+    autojump_clock.autojump_threshold = 0.05  # worker threads read the database
+    db = str(tmp_path / "chat.db")
+    quiet = io.StringIO()
+    assert users.run("add", "Dave", db, CHEAP_COST, io.StringIO("dave-password\n"), quiet) == 0
+    config = local(db=db, password_cost=CHEAP_COST)
+    async with running(config) as (port, _), connected(port) as dave, connected(port) as carol:
+        await dave.expect("Enter your username: ")
+        await dave.send("Dave dave-password")
+        await dave.expect("Welcome to the chat, Dave!")
+        await carol.register("Carol")
+        assert bans.run("add", "dave", db, reason="spam", stdout=quiet) == 0
+        assert (await dave.read_to_eof()).endswith("* You were banned by the operator: spam\r\n")
+        await carol.expect("* Dave left the chat (banned)\r\n")
+        # Everyone here is on 127.0.0.1, the operator too: that takes --force.
+        assert bans.run("add", "127.0.0.1", db, stdout=quiet) == 1
+        await carol.send("still here")
+        assert bans.run("add", "127.0.0.1", db, force=True, stdout=quiet) == 0
+        assert "* You were banned by the operator" in await carol.read_to_eof()
+        async with connected(port) as late:
+            assert "Your address is banned from this server forever." in await late.read_to_eof()
+        assert bans.run("remove", "127.0.0.1", db, stdout=quiet) == 0
+        await trio.sleep(ACCOUNTS_POLL * 1.5)  # the next poll, and the read in its thread
+        async with connected(port) as again:
+            await again.register("Again")
+
+
+async def test_server_a_second_server_on_one_database_refuses_to_start(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    quiet = io.StringIO()
+    with trio.fail_after(20):
+        async with running(local(db=db)):
+            with pytest.raises(StartupError) as refused:
+                await serve(local(db=db), trio.Event())
+            assert str(refused.value) == (
+                f"another chat-trio server (process {os.getpid()}) is using the database "
+                f"{db}; stop it first, or give this one another --db"
+            )
+            # The operator's commands work while it runs.
+            assert users.run("list", None, db, CHEAP_COST, io.StringIO(), quiet) == 0
+            assert bans.run("list", None, db, stdout=quiet) == 0
+        async with running(local(db=db)):  # the first one gone, the next one starts
+            pass
+        async with running(local(db=":memory:")), running(local(db=":memory:")):
+            pass  # a database in memory is nobody else's

@@ -113,7 +113,7 @@ def test_database_prune_by_age_and_rows_per_room(tmp_path: Path) -> None:
 
 def test_database_file_and_folder_are_private(tmp_path: Path) -> None:
     path = tmp_path / "new" / "chat.db"
-    db = database.connect(str(path))
+    db = database.connect(str(path), make_folder=True)  # the default place's folder is made
     database.insert(db, [Entry(time.time(), Kind.SAID, "#lobby", "Alice", "psst")])
     assert path.parent.stat().st_mode & 0o777 == 0o700
     for made in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
@@ -130,8 +130,47 @@ def test_database_readable_by_others_is_warned_about(
     database.connect(str(path)).close()
     (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
     assert warning.getMessage() == (
-        f"database-readable-by-others path={path} mode=644 fix='chmod 600 {path}*'"
+        f"database-readable-by-others path={path} mode=644 "
+        f"fix='chmod 600 {path} {path}-wal {path}-shm'"
     )
+
+
+def test_database_readable_by_others_in_a_shared_folder_is_told_to_move_never_to_chmod_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 17: the fix said ``chmod 600 /tmp/chat.db*``, a pattern that catches whatever
+    else starts so in /tmp (a folder ``/tmp/chat.db-old/`` made unusable, or someone
+    else's file). It names the database's own files only; in a folder others may write to,
+    it says to move to a private one."""
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as /tmp is
+    (shared / "chat.db-old").mkdir()  # what the pattern caught
+    path = shared / "chat.db"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    database.connect(str(path)).close()
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    fix = warning.getMessage().split(" fix=", 1)[1]
+    assert fix == (
+        f"'chmod 600 {path} {path}-wal {path}-shm; better, move it out of {shared}, which "
+        f"others may write to, into a private folder: mkdir -m 700 ~/chat-trio and "
+        f"--db ~/chat-trio/chat.db'"
+    )
+    assert "*" not in fix and f"chmod 600 {shared} " not in fix
+
+
+def test_database_in_a_missing_folder_is_an_error_naming_it_not_a_new_database(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "typo" / "chat.db"
+    with pytest.raises(database.DatabaseError) as refused:
+        database.connect(str(path))
+    assert str(refused.value) == (
+        f"the folder {path.parent} of the database {path} does not exist; create it first "
+        f"(mkdir -m 700 {path.parent}) or choose another --db"
+    )
+    assert not path.parent.exists()
 
 
 def test_database_of_schema_2_gains_the_bans_name_and_keeps_its_bans(tmp_path: Path) -> None:
@@ -182,7 +221,10 @@ def test_database_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_database_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(database.DatabaseError, match=rf"cannot open the database {blocker}/h.db"):
+    with pytest.raises(
+        database.DatabaseError,
+        match=rf"the folder {blocker} of the database {blocker}/h.db is a file",
+    ):
         database.connect(str(blocker / "h.db"))
 
 

@@ -1180,6 +1180,27 @@ def test_text_door_ban_by_address_and_account_with_duration() -> None:
     assert h.line(1, "/unban 10.0.0.99") == """No ban on "10.0.0.99".\r\n"""
 
 
+def test_text_door_an_admin_never_bans_the_address_they_are_connected_from() -> None:
+    """Issue 17: ``/ban`` of a guest who shares the admin's address (a household's or an
+    office's NAT, or everyone on one machine) banned the admin too, and only the operator
+    could let them back in."""
+    h = admin_harness()  # root-user is on 10.0.0.1
+    h.connect(4, address="10.0.0.1")
+    h.send(4, b"Dora\r\n")
+    h.take(1)
+    h.take(4)
+    assert h.line(1, "/ban Dora 1h spam") == (
+        "Dora is connected from your own address (10.0.0.1): a ban on it would shut you out "
+        "too. /kick Dora instead, or ban their account if they have one.\r\n"
+    )
+    assert h.line(1, "/ban 10.0.0.1") == (
+        "You are connected from 10.0.0.1 yourself: a ban on it would shut you out too.\r\n"
+    )
+    assert h.take(4) == "" and 4 not in h.closed
+    assert h.db is not None and database.bans(h.db, h.wall) == []
+    assert h.line(1, "/ban bob") == "* Banned Bob's address (10.0.0.2) forever.\r\n"
+
+
 def test_text_door_a_guest_banned_by_name_is_unbanned_by_name() -> None:
     h = Harness(Rules(admins=frozenset({"root-user"})), stored=True)
     h.add_account("root-user", "root-password")

@@ -300,6 +300,19 @@ def test_web_door_an_admins_ban_of_any_length_is_a_date_or_forever() -> None:
     assert refused["problem"] == "ban-length"
 
 
+def test_web_door_an_admin_is_told_why_their_own_address_cannot_be_banned() -> None:
+    web = Web(Rules(admins=frozenset({"boss"}), flood_rate=0), stored=True)
+    web.add_account("boss", "boss-password")
+    web.open(3)
+    web.seen(3)
+    web.say(3, {"type": "log-in", "name": "boss", "password": "boss-password"})
+    (refused,) = web.say(3, {"type": "ban", "target": "10.0.0.3", "seconds": None})
+    assert refused["problem"] == "ban-own-address"
+    assert refused["message"] == (
+        "You are connected from 10.0.0.3 yourself: a ban on it would shut you out too."
+    )
+
+
 def test_web_door_a_pong_keeps_the_connection() -> None:
     web = Web()
     browser = web.open(1, KeepaliveSettings(ping_interval=30, ping_timeout=20))

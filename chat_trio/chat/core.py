@@ -307,6 +307,11 @@ class Chat(World):
         else:
             self.registry.put(key, account)
 
+    def ban_changed(self, kind: str, key: str, ban: Ban | None, out: Outputs) -> None:
+        """The operator set (or lifted: None) the ban on (``kind``, ``key``) while the
+        server runs; whoever it matches is thrown out (``moderation.operator_ban``)."""
+        moderation.operator_ban(self, kind, key, ban, out)
+
     def disconnect(self, conn: ConnId, reason: Reason, out: Outputs) -> None:
         """``conn`` is gone (for ``reason``): free its name and tell each of its rooms once."""
         client = self.clients.pop(conn, None)

@@ -10,6 +10,11 @@ Rules:
    or a guest who is online (banning the guest's address). Whoever matches is thrown out
    at once; bans outlive restarts (``SaveBan``).
 4. A reason is kept to ``REASON_MAX`` characters (and is one line, as every text is).
+5. An admin never bans an address they are connected from (``/ban`` of it, or of a guest
+   sharing it, is refused with why): it would shut them out with the others, and only
+   the operator could let them in again.
+6. The operator's bans (``chat-trio ban``, applied by the server as it finds them in the
+   database: ``operator_ban``) throw out whoever they match, as an admin's do.
 
 This module never imports trio and never awaits.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Mapping
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import registry
@@ -75,6 +81,9 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.Ban, out: Outputs)
         out.reply(conn, Refused(Problem.BAN_LENGTH, limit=BAN_LONGEST))
         return
     kind, key, shown = target
+    if kind == "address" and key == client.address:
+        out.reply(conn, Refused(Problem.BAN_OWN_ADDRESS, name=key, like=shown))
+        return
     guest = shown if kind == "address" else ""  # so that /unban Carol finds it again
     until = world.clock() + intent.seconds if intent.seconds <= BAN_LONGEST else math.inf
     entry = registry.Ban(kind, key, until, intent.reason[:REASON_MAX], client.name, guest)
@@ -84,12 +93,29 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.Ban, out: Outputs)
         conn,
         Done(Outcome.BANNED, name=shown, kind=kind, key=key, until=entry.until, text=entry.reason),
     )
+    _throw_out_banned(world, entry, conn, out)
+
+
+def operator_ban(
+    world: World, kind: str, key: str, entry: registry.Ban | None, out: Outputs
+) -> None:
+    """The operator set (``entry``) or lifted (None) the ban on (``kind``, ``key``) from
+    the shell while the server runs: remember it, and throw out whoever it matches."""
+    if entry is None:
+        world.registry.bans.pop((kind, key), None)
+        return
+    world.registry.bans[(kind, key)] = entry
+    _throw_out_banned(world, entry, None, out)
+
+
+def _throw_out_banned(world: World, entry: registry.Ban, by: ConnId | None, out: Outputs) -> None:
+    """Everyone ``entry`` matches leaves (but the admin ``by`` who set it), told who
+    banned them and why."""
+    kind, key = entry.kind, entry.key
     for other, c in list(world.clients.items()):
         hit = c.address == key if kind == "address" else key in (c.account, name_key(c.name))
-        if hit and other != conn:
-            throw_out(
-                world, other, Outcome.BANNED_YOU, client.name, entry.reason, Reason.BANNED, out
-            )
+        if hit and other != by:
+            throw_out(world, other, Outcome.BANNED_YOU, entry.by, entry.reason, Reason.BANNED, out)
 
 
 def _ban_target(world: World, word: str) -> tuple[str, str, str] | None:
@@ -112,7 +138,7 @@ def unban(world: World, conn: ConnId, client: Client, intent: i.Unban, out: Outp
     if not _admin(world, conn, client, "unban", out):
         return
     word = intent.target
-    for kind, key in _bans_on(world, word):
+    for kind, key in bans_on(world.registry.bans, word):
         ban = world.registry.bans.pop((kind, key))
         out.add(SaveBan(kind, key, None))
         shown = f"{ban.name}'s address ({key})" if ban.name else word
@@ -121,17 +147,17 @@ def unban(world: World, conn: ConnId, client: Client, intent: i.Unban, out: Outp
     out.reply(conn, Refused(Problem.NO_BAN, name=word[:_SHOWN]))
 
 
-def _bans_on(world: World, word: str) -> list[tuple[str, str]]:
-    """The bans ``word`` names: an address, an account, or a guest whose address a ban
-    by name caught (``/ban Carol``, then ``/unban Carol``)."""
+def bans_on(bans: Mapping[tuple[str, str], registry.Ban], word: str) -> list[tuple[str, str]]:
+    """The ``bans`` that ``word`` names: an address, an account, or a guest whose address
+    a ban by name caught (``/ban Carol``, then ``/unban Carol``)."""
     try:
         address = str(ipaddress.ip_address(word))
     except ValueError:
         key = name_key(word)
-        found = [("account", key)] if ("account", key) in world.registry.bans else []
+        found = [("account", key)] if ("account", key) in bans else []
         return found + [
             (ban.kind, ban.key)
-            for ban in world.registry.bans.values()
+            for ban in bans.values()
             if ban.kind == "address" and ban.name and name_key(ban.name) == key
         ]
-    return [("address", address)] if ("address", address) in world.registry.bans else []
+    return [("address", address)] if ("address", address) in bans else []

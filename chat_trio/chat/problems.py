@@ -50,6 +50,8 @@ class Problem(enum.Enum):
     NO_BAN = "no-ban"  #: name
     BAN_LENGTH = "ban-length"  #: limit: a ban's length must be more than 0 (longer: forever)
     ADDRESS_BANNED = "address-banned"  #: until
+    BAN_OWN_ADDRESS = "ban-own-address"  #: name: the address the admin is connected from;
+    #: like: the user online there whom the ban named ("" when the address was typed)
     # People and rooms
     NO_SUCH_USER = "no-such-user"  #: name
     NO_SUCH_RECIPIENT = "no-such-recipient"  #: name (of a private message)

@@ -120,7 +120,7 @@ class Effects:
         self.hub = hub
         self.backend: Backend = backend or NoStorage()
         self.clock = clock
-        self._now: dict[type, Callable[[ConnId, Door, Any], Reason | None]] = {
+        self._now: dict[type, Callable[[ConnId, Door | None, Any], Reason | None]] = {
             Broadcast: self._broadcast,
             Reply: self._reply,
             Subscribe: self._subscribe,
@@ -165,16 +165,18 @@ class Effects:
         self.follow_views(conn, door)
         return closing
 
-    def carry_now(self, conn: ConnId, door: Door, steps: Iterable[Step]) -> Reason | None:
+    def carry_now(self, conn: ConnId, door: Door | None, steps: Iterable[Step]) -> Reason | None:
         """``perform`` for steps that must not wait (a session's last outputs, at its end,
         or what flood control held, at shutdown): what needs the backend's answer is left
         undone (it can no longer come back to anyone), and what must be stored is kept
         for ``store_unsaved`` (an admin's ``/ban`` that flood control held is still a ban
-        after the restart)."""
+        after the restart). ``door`` None: the steps are for others only (what the
+        rules answer to the operator's own change, a ``chat-trio ban``, with ``conn`` 0)."""
         closing = None
         for step in steps:
             if isinstance(step, Answer):
-                self.hub.send(conn, door.render(step.events))
+                if door is not None:
+                    self.hub.send(conn, door.render(step.events))
             elif (now := self._now.get(type(step))) is not None:
                 audit.note(conn, step, self.chat.name_of)
                 closing = now(conn, door, step) or closing
@@ -196,28 +198,29 @@ class Effects:
 
     # -- at once ---------------------------------------------------------------------------
 
-    def _broadcast(self, conn: ConnId, door: Door, output: Broadcast) -> None:
+    def _broadcast(self, conn: ConnId, door: Door | None, output: Broadcast) -> None:
         self.hub.publish(output.events, output.room, output.exclude, size(output.events))
 
-    def _reply(self, conn: ConnId, door: Door, output: Reply) -> None:
-        if output.to == conn:
+    def _reply(self, conn: ConnId, door: Door | None, output: Reply) -> None:
+        if output.to == conn and door is not None:
             self.hub.send(conn, door.render(output.events))
         else:
             self.hub.send_events(output.to, output.events)
 
-    def _subscribe(self, conn: ConnId, door: Door, output: Subscribe) -> None:
-        self.hub.subscribe(output.conn, output.room, door.view(output.room))
+    def _subscribe(self, conn: ConnId, door: Door | None, output: Subscribe) -> None:
+        if door is not None:
+            self.hub.subscribe(output.conn, output.room, door.view(output.room))
 
-    def _unsubscribe(self, conn: ConnId, door: Door, output: Unsubscribe) -> None:
+    def _unsubscribe(self, conn: ConnId, door: Door | None, output: Unsubscribe) -> None:
         self.hub.unsubscribe(output.conn, output.room)
 
-    def _close(self, conn: ConnId, door: Door, output: Close) -> Reason | None:
+    def _close(self, conn: ConnId, door: Door | None, output: Close) -> Reason | None:
         if output.conn == conn:
             return output.reason
         self.hub.finish(output.conn, output.reason)  # another user, kicked: after its last lines
         return None
 
-    def _record(self, conn: ConnId, door: Door, output: Record) -> None:
+    def _record(self, conn: ConnId, door: Door | None, output: Record) -> None:
         self.backend.record(output.entries)
 
     # -- waiting for the backend, the answer back through the rules -----------------------

@@ -34,6 +34,13 @@ _DURATION = re.compile(r"([0-9]{1,6})([smhd])\b")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def duration(text: str) -> int | None:
+    """The seconds ``text`` says (``90s``, ``30m``, ``12h``, ``7d``), or None if it says
+    none: a ban's length, as ``/ban`` and ``chat-trio ban add --for`` take it."""
+    match = _DURATION.fullmatch(text)
+    return int(match[1]) * _UNITS[match[2]] if match else None
+
+
 Parse = Callable[[str, Place], "i.Intent | Refused"]
 
 

@@ -90,6 +90,12 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.BAN_LENGTH: lambda e: (
         f"A ban lasts at least a second (longer than {e.limit / 86400:g} days: forever)."
     ),
+    Problem.BAN_OWN_ADDRESS: lambda e: (
+        f"{e.like} is connected from your own address ({e.name}): a ban on it would shut "
+        f"you out too. /kick {e.like} instead, or ban their account if they have one."
+        if e.like
+        else f"You are connected from {e.name} yourself: a ban on it would shut you out too."
+    ),
     Problem.ADDRESS_BANNED: lambda e: (
         f"Your address is banned from this server {describe_until(e.until)}."
     ),

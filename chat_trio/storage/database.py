@@ -1,19 +1,24 @@
 """The SQLite schema and every query (history, accounts, bans), as plain blocking functions
 (no trio, no async).
 
-``store.py`` calls these from worker threads; ``chat-trio user`` (users.py) calls them
-directly, with no event loop to block. Each function takes the
-connection it works on; none keeps state. Errors that a user can fix (a file that is not
+``store.py`` calls these from worker threads; ``chat-trio user`` and ``chat-trio ban``
+(users.py, bans.py) call them directly, with no event loop to block. Each function takes
+the connection it works on; none keeps state (but ``ServerLock``, the one server's hold
+on its database). Errors that a user can fix (a file that is not
 a database, a directory we cannot write) become ``DatabaseError`` with a sentence naming
 the file.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import math
 import os
+import shlex
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Sequence
 
@@ -26,7 +31,9 @@ log = logging.getLogger("chat_trio.storage")
 
 SCHEMA_VERSION = 4  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
 # when accounts were made and last logged in, private messages' accounts; 4: accounts'
-# ids, and private messages stored by whose they are (connections and account ids)
+# ids, and private messages stored by whose they are (connections and account ids).
+# The ban_changes table came later without a new version: it is only added (CREATE IF
+# NOT EXISTS), and an older chat-trio that does not know it still works on the file.
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -73,6 +80,11 @@ CREATE TABLE IF NOT EXISTS account_changes (
     id INTEGER PRIMARY KEY,        -- increases: a running server reads those after its last
     name_key TEXT NOT NULL         -- the account that `chat-trio user` changed
 );
+CREATE TABLE IF NOT EXISTS ban_changes (
+    id INTEGER PRIMARY KEY,        -- increases: a running server reads those after its last
+    kind TEXT NOT NULL,            -- the ban that `chat-trio ban` added or removed
+    key TEXT NOT NULL
+);
 """
 
 _FOREVER = 1e300  # how a ban without an end is stored (SQLite REAL cannot hold inf)
@@ -87,18 +99,21 @@ BUSY_TIMEOUT_MS = 5000
 fails with "database is locked"."""
 
 
-def connect(path: str) -> sqlite3.Connection:
+def connect(path: str, *, make_folder: bool = False) -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path`` and check it is ours.
 
     ``":memory:"`` keeps everything in memory (gone when the server stops).
+    ``make_folder``: create the file's folder if it is missing (for the default place
+    only: a ``--db`` whose folder is missing is a typo far more often than a wish).
 
     Raises:
-      DatabaseError: the file cannot be created or opened, is not a database, is corrupt,
-        or was written by a newer chat-trio.
+      DatabaseError: the folder is missing (and not to be made), the file cannot be
+        created or opened, is not a database, is corrupt, or was written by a newer
+        chat-trio.
     """
     try:
         if path != ":memory:":
-            _create_private(path)
+            _create_private(path, make_folder)
         # Used from worker threads, one at a time (store.py's limiters see to that).
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
@@ -162,21 +177,20 @@ def _give_accounts_ids(db: sqlite3.Connection) -> None:
             )
 
 
-def _create_private(path: str) -> None:
-    """Make ``path``'s directory (0700) and the file (0600) if they do not exist: the file
+def _create_private(path: str, make_folder: bool) -> None:
+    """Make the file (0600) if it does not exist, and its folder (0700) if asked: the file
     holds private messages and password hashes. SQLite gives the ``-wal`` and ``-shm``
     files it makes next to it the same mode. An existing file readable by others is
     left as it is (it may be meant to be), with a warning saying how to close it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    _folder(path, make_folder)
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
         mode = os.stat(path).st_mode & 0o777
         if mode & 0o077:
             log.warning(
-                "database-readable-by-others path=%s mode=%o fix='chmod 600 %s*'",
-                path, mode, path,
+                "database-readable-by-others path=%s mode=%o fix=%s",
+                path, mode, shlex.quote(permission_fix(path)),
             )  # fmt: skip
 
 
@@ -198,6 +212,95 @@ def check_writable(db: sqlite3.Connection, wait: float) -> None:
             db.execute("ROLLBACK")
     finally:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _folder(path: str, make: bool) -> str:
+    """The folder ``path`` is in, made (0700) if ``make`` says so.
+
+    Raises:
+      DatabaseError: it is missing, or is not a folder, naming it.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if make:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    elif os.path.exists(folder) and not os.path.isdir(folder):
+        raise DatabaseError(
+            f"the folder {folder} of the database {path} is a file, not a folder; "
+            f"choose another --db"
+        )
+    elif not os.path.isdir(folder):
+        raise DatabaseError(
+            f"the folder {folder} of the database {path} does not exist; create it first "
+            f"(mkdir -m 700 {shlex.quote(folder)}) or choose another --db"
+        )
+    return folder
+
+
+def permission_fix(path: str) -> str:
+    """What closes the database at ``path`` to others: ``chmod 600`` on its own files
+    (never a pattern, which could catch a folder such as /tmp's neighbours), and where
+    its folder is one others may write to (/tmp), a private folder instead: there anyone
+    could delete the file or put another in its place."""
+    # The -wal and -shm files: SQLite makes them with the file's mode once it opens it.
+    files = (path, f"{path}-wal", f"{path}-shm")
+    fix = "chmod 600 " + " ".join(shlex.quote(f) for f in files)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.stat(folder).st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        fix += (
+            f"; better, move it out of {folder}, which others may write to, into a private "
+            f"folder: mkdir -m 700 ~/chat-trio and --db ~/chat-trio/{os.path.basename(path)}"
+        )
+    return fix
+
+
+class ServerLock:
+    """One server per database: an advisory lock (``flock``) on ``<db>.lock``, held for
+    the server's life. The kernel lets go of it when the process ends, however it ends
+    (a ``kill -9`` leaves no stale lock behind); ``chat-trio user`` and ``chat-trio
+    ban`` do not take it, so they work while a server runs. The file holds the holder's
+    process id, for the message a second server gets.
+
+    .. warning:: ``flock`` is not shared across machines on some network file systems;
+       one server per database is then the operator's to keep.
+
+    Raises:
+      DatabaseError: another server holds it (saying which process), or the folder is
+        missing, or the lock file cannot be made.
+    """
+
+    def __init__(self, path: str, *, make_folder: bool = False) -> None:
+        self.path = f"{path}.lock"
+        _folder(path, make_folder)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise DatabaseError(f"cannot make the lock file {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise DatabaseError(f"cannot lock {self.path}: {exc.strerror}") from exc
+            raise DatabaseError(
+                f"another chat-trio server ({holder}) is using the database {path}; "
+                f"stop it first, or give this one another --db"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()}\n".encode())
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Let go (the file stays: removing it could race with the next server's open)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ServerLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
@@ -420,7 +523,11 @@ def note_account_change(db: sqlite3.Connection, key: str) -> None:
 
 def last_account_change(db: sqlite3.Connection) -> int:
     """The id of the operator's latest change (0: none yet)."""
-    return int(db.execute("SELECT coalesce(max(id), 0) FROM account_changes").fetchone()[0])
+    return _last(db, "account_changes")
+
+
+def _last(db: sqlite3.Connection, table: str) -> int:
+    return int(db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
 
 
 def account_changes(
@@ -442,10 +549,48 @@ def bans(db: sqlite3.Connection, now: float) -> list[Ban]:
     with _transaction(db):
         db.execute("DELETE FROM bans WHERE until <= ?", (now,))
     rows = db.execute("SELECT kind, key, until, reason, by, name FROM bans").fetchall()
-    return [
-        Ban(kind, key, math.inf if until >= _FOREVER else until, reason, by, name)
-        for kind, key, until, reason, by, name in rows
-    ]
+    return [_ban(*row) for row in rows]
+
+
+def _ban(kind: str, key: str, until: float, reason: str, by: str, name: str) -> Ban:
+    return Ban(kind, key, math.inf if until >= _FOREVER else until, reason, by, name)
+
+
+def ban(db: sqlite3.Connection, kind: str, key: str, now: float) -> Ban | None:
+    """The ban on (``kind``, ``key``) in force at ``now``, if any."""
+    row = db.execute(
+        "SELECT kind, key, until, reason, by, name FROM bans"
+        " WHERE kind = ? AND key = ? AND until > ?",
+        (kind, key, now),
+    ).fetchone()
+    return _ban(*row) if row else None
+
+
+def note_ban_change(db: sqlite3.Connection, kind: str, key: str) -> None:
+    """Tell running servers that the operator added or removed the ban on (``kind``,
+    ``key``) (see ``ban_changes``)."""
+    with _transaction(db):
+        db.execute("INSERT INTO ban_changes (kind, key) VALUES (?, ?)", (kind, key))
+        db.execute("DELETE FROM ban_changes WHERE id < (SELECT max(id) - 1000 FROM ban_changes)")
+
+
+def last_ban_change(db: sqlite3.Connection) -> int:
+    """The id of the operator's latest ban change (0: none yet)."""
+    return _last(db, "ban_changes")
+
+
+def ban_changes(
+    db: sqlite3.Connection, after: int, now: float
+) -> tuple[int, list[tuple[str, str, Ban | None]]]:
+    """The bans the operator changed since change ``after``, as they are at ``now``
+    (None: lifted, or over), and the last change's id (``after`` if none)."""
+    rows = db.execute(
+        "SELECT id, kind, key FROM ban_changes WHERE id > ? ORDER BY id", (after,)
+    ).fetchall()
+    if not rows:
+        return after, []
+    changed = list(dict.fromkeys((kind, key) for _, kind, key in rows))
+    return rows[-1][0], [(kind, key, ban(db, kind, key, now)) for kind, key in changed]
 
 
 def save_ban(db: sqlite3.Connection, kind: str, key: str, ban: Ban | None) -> None:

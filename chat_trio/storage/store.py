@@ -27,6 +27,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 import attrs
@@ -102,17 +103,19 @@ class Store:
         self._write_seconds = Histogram(WRITE_BUCKETS)
 
     @classmethod
-    async def open(cls, path: str) -> Store:
-        """Open the database at ``path`` (in a thread).
+    async def open(cls, path: str, *, make_folder: bool = False) -> Store:
+        """Open the database at ``path`` (in a thread); ``make_folder``: make its folder
+        if it is missing (``database.connect``).
 
         Raises:
           database.DatabaseError: it cannot be used; the message says why.
         """
-        writer = await trio.to_thread.run_sync(database.connect, path)
+        connect = partial(database.connect, make_folder=make_folder)
+        writer = await trio.to_thread.run_sync(connect, path)
         reader = writer if path == ":memory:" else None
         if reader is None:
             try:
-                reader = await trio.to_thread.run_sync(database.connect, path)
+                reader = await trio.to_thread.run_sync(connect, path)
             except database.DatabaseError:
                 writer.close()
                 raise

@@ -339,6 +339,12 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.USAGE: lambda e: "Not enough parameters",
     Problem.NEEDS_NAME: lambda e: "You have not registered",
     Problem.NO_TEXT: lambda e: "No text to send",
+    Problem.BAN_OWN_ADDRESS: lambda e: (
+        f"{e.like} shares your address ({e.name}): banning it would lock you out too; "
+        f"KICK them instead"
+        if e.like
+        else f"You are connected from {e.name}: banning it would lock you out too"
+    ),
 }
 
 
