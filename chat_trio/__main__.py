@@ -17,6 +17,7 @@ import os
 import resource
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import trio
@@ -146,6 +147,13 @@ def _raise_file_limit(max_clients: int) -> None:
         )  # fmt: skip
 
 
+def _read_again(argv: list[str], created: str) -> Config:
+    """The settings ``chat-trio serve ARGV`` runs with, read again (a reload: SIGHUP):
+    the config file and environment as they are now, the same flags."""
+    config: Config = with_setting(settings.load(argv), "irc.created", created)
+    return config
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:  # a config file's values, and the environment's, are every command's defaults
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     _tune_gc()
     status = 1
     try:
-        status = trio.run(run, config)
+        status = trio.run(run, config, partial(_read_again, argv[1:], created))
     except* StartupError as group:
         for exc in group.exceptions:
             print(f"chat-trio: {exc}", file=sys.stderr)

@@ -39,6 +39,7 @@ from chat_trio.chat.events import Refused
 from chat_trio.config import Config
 from chat_trio.doors import Door, wording
 from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.doors.proxy import Source, Trusted
 from chat_trio.doors.text import render as text_render
 from chat_trio.doors.text.door import TextDoor
@@ -71,6 +72,7 @@ class Entrance:
 
     label: str  #: for the banner and the logs: "text", "IRC, TLS", ...
     listeners: list[socket.socket]
+    door: str  #: which door: "text", "IRC" or "web"
     make_door: Callable[[], Door]  #: a new door for each connection (not the web door's)
     refusal: Callable[[Refused], bytes]  #: what a connection not let in is told
     tls: ssl.SSLContext | None = None
@@ -201,10 +203,7 @@ def _wanted(
 ) -> list[tuple[int, Callable[[list[socket.socket]], Entrance]]]:
     """(port, how to make the entrance once listening) for each door and port served, in
     the banner's order: text, IRC, web; each plain, then with TLS."""
-    irc_settings = attrs.evolve(
-        config.irc, keepalive=config.keepalive,
-        max_rooms_per_user=config.rules.max_rooms_per_user,
-    )  # fmt: skip
+    irc_settings = _irc_settings(config)
     proxies = Trusted(config.trusted_proxies)
     text = partial(
         Entrance, make_door=partial(TextDoor, config.max_line), proxies=proxies,
@@ -237,9 +236,39 @@ def _wanted(
             if port is None or not served:
                 continue
             shown = f"{label}, TLS" if secure else label
-            made = partial(entrance(secure), shown, tls=context if secure else None)
+            made = partial(entrance(secure), shown, door=label, tls=context if secure else None)
             wanted.append((tls_port if secure else port, made))
     return wanted
+
+
+def _irc_settings(config: Config) -> IrcSettings:
+    return attrs.evolve(
+        config.irc, keepalive=config.keepalive,
+        max_rooms_per_user=config.rules.max_rooms_per_user,
+    )  # fmt: skip
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """The TLS context the configuration's certificate makes (None: no certificate).
+    Reads the files: blocking.
+
+    Raises:
+      StartupError: the files cannot be read or do not fit together, saying which.
+    """
+    return _tls_context(config)
+
+
+def reload(entrances: list[Entrance], config: Config, context: ssl.SSLContext | None) -> None:
+    """What can change while the server runs (SIGHUP): IRC doors opened from now on get
+    ``config``'s IRC settings (the message of the day), and TLS handshakes from now on use
+    ``context`` (a renewed certificate; None: keep the one they have). Connections open
+    already keep what they have: nobody is dropped."""
+    irc = partial(IrcDoor, _irc_settings(config))
+    for entrance in entrances:
+        if entrance.door == "IRC":
+            entrance.make_door = irc
+        if entrance.tls is not None and context is not None:
+            entrance.tls = context
 
 
 def _no_door() -> Door:

@@ -2,7 +2,8 @@
 
 ::
 
-    run                         signals: 1st SIGINT/SIGTERM -> graceful, 2nd -> at once
+    run                         signals: 1st SIGINT/SIGTERM -> graceful, 2nd -> at once;
+    │                           SIGHUP -> reload; tells systemd (sd_notify) how it goes
     └── serve
         └── storage (nursery)   lives until the history queue is written
             ├── store.run       writes history in a worker thread, in batches
@@ -16,6 +17,8 @@
                 └── listening (nursery) cancelled first at shutdown
                     ├── watch_accounts  applies the operator's `chat-trio user` changes
                     ├── watch_bans      applies the operator's `chat-trio ban` changes
+                    ├── apply_reloads   on SIGHUP: the settings read again, what may
+                    │                   change applied (MOTD, names, admins, certificate)
                     ├── tcp.serve   accepts, starts `_admit` in `clients`
                     │               (one per entrance: a door on a port, plain or TLS)
                     └── tcp.serve   the operator's port (--metrics-port): /metrics,
@@ -32,17 +35,20 @@ queued (each within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import signal
 import socket
 import sqlite3
+import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import NamedTuple
 
+import attrs
 import trio
 
 from chat_trio import __version__
@@ -51,7 +57,7 @@ from chat_trio.chat.events import Disconnected, Reason, Refused
 from chat_trio.chat.limits import Admission
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.vocabulary import LOBBY, name_key
-from chat_trio.config import Config, default_db_path
+from chat_trio.config import OPTIONS, Config, default_db_path, setting
 from chat_trio.delivery.effects import Effects
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import Session, serve_connection
@@ -61,14 +67,18 @@ from chat_trio.entrances import (
     StartupError,
     open_entrances,
     open_operator_port,
+    tls_context,
 )
+from chat_trio.entrances import reload as entrances_reload
 from chat_trio.inspection import Inspection
 from chat_trio.passwords import Passwords
+from chat_trio.settings import ConfigError
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
 from chat_trio.storage.sqlite import SqliteBackend
 from chat_trio.storage.store import Store
-from chat_trio.transports import tcp
+from chat_trio.transports import notify, tcp
+from chat_trio.transports.notify import Notifier
 
 log = logging.getLogger("chat_trio.server")
 
@@ -93,9 +103,11 @@ async def serve(
     config: Config,
     stop: trio.Event,
     *,
+    reloads: Reloads | None = None,
     task_status: trio.TaskStatus[list[Listening]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until ``stop`` is set, then shut down gracefully and return.
+    """Serve until ``stop`` is set, then shut down gracefully and return; reload the
+    settings each time ``reloads`` asks (SIGHUP).
 
     Reports the addresses it listens on through ``task_status`` (plain text first).
     """
@@ -126,6 +138,8 @@ async def serve(
                         if store is not None:
                             await listening.start(watch_accounts, store, chat)
                             await listening.start(watch_bans, store, effects)
+                        if reloads is not None:
+                            await listening.start(apply_reloads, reloads, config, chat, entrances)
                         for entrance in entrances:
                             handler = partial(admit, entrance)
                             await listening.start(tcp.serve, handler, entrance.listeners, clients)
@@ -158,6 +172,76 @@ async def serve(
                     await store.aclose()
                 log.info("history-closed written=%d", store.statistics().written)
     log.info("shutdown step=done")
+
+
+@attrs.frozen
+class Reloads:
+    """What SIGHUP asks of a running server, and how to do it."""
+
+    requests: trio.MemoryReceiveChannel[None]
+    """One per SIGHUP; at most one waits (``RELOADS_WAITING``): a reload reads the files
+    when it runs, so a SIGHUP while one waits is in it already."""
+    load: Callable[[], Config]
+    """The settings read again: the same flags, the environment, the config file now."""
+    notifier: Notifier  #: systemd is told a reload begins and ends
+
+
+RELOADS_WAITING = 1
+
+RELOADED = frozenset({"rules.reserved_names", "rules.admins", "tls_cert", "tls_key", "log_level"})
+"""The settings a reload applies (the message of the day too, which is not a setting of
+its own but read from ``--motd``); for any other, it logs that a restart is needed."""
+
+
+async def apply_reloads(
+    reloads: Reloads,
+    config: Config,
+    chat: Chat,
+    entrances: list[Entrance],
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """For each reload asked for, until cancelled: read the settings again (files, in a
+    worker thread) and apply what may change while serving, nobody dropped: the reserved
+    names and admins (the rules), the message of the day (IRC doors opened from now on),
+    the TLS certificate (handshakes from now on), the log level. Settings that cannot be
+    read leave everything as it was (logged)."""
+    task_status.started()
+    async for _ in reloads.requests:
+        await reloads.notifier.send(*notify.reloading(time.monotonic_ns() // 1000))
+        try:
+            new, context = await trio.to_thread.run_sync(_read_again, reloads.load)
+        except (ConfigError, StartupError) as exc:
+            log.error("reload-failed error=%r (nothing changed)", str(exc))
+        else:
+            chat.reload(new.rules)
+            entrances_reload(entrances, new, context)
+            logging.getLogger().setLevel(new.log_level.upper())
+            restart = _needs_restart(config, new)
+            log.info(
+                "reloaded motd_lines=%d reserved_names=%d admins=%d tls=%s%s",
+                len(new.irc.motd), len(new.rules.reserved_names), len(new.rules.admins),
+                "renewed" if context is not None else "none",
+                f" needs-restart={','.join(restart)}" if restart else "",
+            )  # fmt: skip
+        await reloads.notifier.send("READY=1", "STATUS=serving")
+
+
+def _read_again(load: Callable[[], Config]) -> tuple[Config, ssl.SSLContext | None]:
+    """The settings and the certificate, read anew (blocking: files)."""
+    config = load()
+    return config, tls_context(config)
+
+
+def _needs_restart(old: Config, new: Config) -> list[str]:
+    """The options whose change a reload does not apply."""
+    return [
+        option.flags[0]
+        for option in OPTIONS
+        if option.field
+        and option.field not in RELOADED
+        and setting(old, option.field) != setting(new, option.field)
+    ]
 
 
 _conn_ids = itertools.count(1)
@@ -312,20 +396,31 @@ def _show(bound: Listening) -> str:
     return f"{where} ({bound.label})"
 
 
-async def run(config: Config) -> int:
+async def run(config: Config, load: Callable[[], Config] | None = None) -> int:
     """The CLI's entry: serve, printing the address; stop on signals. Returns the exit status.
 
     The first SIGINT or SIGTERM starts a graceful shutdown; a second one cancels
-    everything at once.
+    everything at once. SIGHUP reloads the settings with ``load`` (None: SIGHUP is
+    ignored, rather than ending the server as it would by default). A service manager
+    that gave ``$NOTIFY_SOCKET`` is told when the server is ready, reloading, stopping.
     """
     stop = trio.Event()
     forced = False
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    notifier = Notifier.from_environment()
+    asks, requests = trio.open_memory_channel[None](RELOADS_WAITING)
+    reloads = Reloads(requests, load, notifier) if load is not None else None
+    signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    with trio.open_signal_receiver(*signums) as signals, asks, requests:
         async with trio.open_nursery() as root:
 
             async def watch_signals() -> None:
                 nonlocal forced
                 async for signum in signals:
+                    if signum == signal.SIGHUP:
+                        log.info("reload step=asked signal=SIGHUP")
+                        with contextlib.suppress(trio.WouldBlock):  # one waits: this is in it
+                            asks.send_nowait(None)
+                        continue
                     if stop.is_set():
                         log.warning("shutdown step=forced signal=%s", signal.Signals(signum).name)
                         forced = True
@@ -334,16 +429,19 @@ async def run(config: Config) -> int:
                     log.info("shutdown step=begin signal=%s", signal.Signals(signum).name)
                     again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
                     print(f"Shutting down ({again} again to stop at once)...", flush=True)
+                    await notifier.send("STOPPING=1", "STATUS=shutting down")
                     stop.set()
 
             async def serve_then_stop_watching(
                 *, task_status: trio.TaskStatus[list[Listening]]
             ) -> None:
-                await serve(config, stop, task_status=task_status)
+                await serve(config, stop, reloads=reloads, task_status=task_status)
                 root.cancel_scope.cancel()
 
             root.start_soon(watch_signals)
             addresses = await root.start(serve_then_stop_watching)
             where = ", ".join(map(_show, addresses))
             print(f"chat-trio {__version__} listening on {where} (Ctrl-C to stop)", flush=True)
+            await notifier.send("READY=1", f"STATUS=listening on {where}")
+    notifier.close()
     return 130 if forced else 0

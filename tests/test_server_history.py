@@ -14,7 +14,7 @@ import trio
 import trio.lowlevel
 
 from chat_trio.chat.world import Rules
-from tests.conftest import LineClient, start_cli
+from tests.conftest import LineClient, needs, start_cli
 from tests.test_server import connected, local, running
 
 
@@ -175,3 +175,30 @@ def _read_until(sock: socket.socket, wanted: bytes, limit: int = 10_000) -> byte
         seen += data
     assert wanted in seen, seen[-500:]
     return seen
+
+
+@needs(["sqlite3"])
+def test_server_history_backs_up_with_sqlite3_while_the_server_runs(tmp_path: Path) -> None:
+    """docs/production.md's backup, as an operator types it, while people chat."""
+    db, copy = tmp_path / "chat.db", tmp_path / "backup.db"
+    process, port = start_cli("--db", str(db))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as alice:
+            alice.sendall(b"Alice\nkept in the backup\n/history 5\n")
+            _read_until(alice, b"] Alice: kept in the backup")  # read back: it is written
+            backup = subprocess.run(
+                ["sqlite3", str(db), f".backup {copy}"], capture_output=True, text=True,
+                timeout=60,
+            )  # fmt: skip
+            assert backup.returncode == 0, backup.stderr
+            alice.sendall(b"still chatting\n/users\n")  # the server never noticed
+            _read_until(alice, b"Users online: 1")
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+    assert process.returncode == 0
+    rows = subprocess.run(
+        ["sqlite3", str(copy), "SELECT text FROM history WHERE kind = 'said'"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "kept in the backup" in rows

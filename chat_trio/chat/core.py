@@ -27,6 +27,8 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import attrs
+
 from chat_trio.chat import accounts, flood, messages, moderation, names, rooms
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
@@ -44,7 +46,7 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
 from chat_trio.chat.vocabulary import LOBBY, look, name_key
-from chat_trio.chat.world import Client, World
+from chat_trio.chat.world import Client, Rules, World
 
 Handler = Callable[[World, ConnId, Client, Any, Outputs], None]
 
@@ -317,6 +319,14 @@ class Chat(World):
         client = self.clients.pop(conn, None)
         if client is not None:
             self.release(conn, client, reason, out)
+
+    def reload(self, rules: Rules) -> None:
+        """The operator reloaded the settings (SIGHUP): the reserved names and the admins
+        are ``rules``' from now on (for names asked for and commands typed from now on;
+        nobody online is renamed); the other rules stay as the server started with them."""
+        self.rules = attrs.evolve(
+            self.rules, reserved_names=rules.reserved_names, admins=rules.admins
+        )
 
     def lift_flood_control(self) -> None:
         """The server is about to shut down: what flood control holds may run now (the
