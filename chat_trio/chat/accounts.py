@@ -168,7 +168,7 @@ def _logged_in(
 
 def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
     """The account of a chatting user changed: tell its rooms."""
-    event = AccountChanged(client.name, world.account_name(client))
+    event = AccountChanged(client.name, world.account_name(client), world.is_admin(client))
     for key in client.rooms:
         out.broadcast(world.rooms[key].memory.name, event, exclude=conn)
 
