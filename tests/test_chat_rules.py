@@ -616,7 +616,7 @@ def test_chat_rules_the_page_learns_who_is_an_admin_and_who_is_away() -> None:
     ask(chat, 2, i.SetAway("lunch"))
     (members,) = replies(ask(chat, 1, i.ListUsers("#lobby")), 1)
     assert isinstance(members, UserList)
-    assert (members.admins, members.away) == ({"Alice"}, {"Bob"})
+    assert (members.admins, members.away) == (frozenset({"Alice"}), frozenset({"Bob"}))
     ask(chat, 2, i.Join("#rust"))
     chat.history_loaded(2, "#rust", [], "", 0.0, Outputs(2))  # a stored chat loads it first
     told = [o for o in ask(chat, 1, i.Join("#rust")) if isinstance(o, Broadcast)]
