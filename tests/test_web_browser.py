@@ -92,8 +92,14 @@ def errors() -> list[str]:
     return []
 
 
-def open_page(browser: Browser, url: str, errors: list[str], **context: object) -> Page:
-    page = browser.new_context(**context).new_page()  # type: ignore[arg-type]
+def open_page(
+    browser: Browser, url: str, errors: list[str], script: str = "", **context: object
+) -> Page:
+    """A page in a context of its own; ``script`` runs before the page's own."""
+    opened = browser.new_context(**context)  # type: ignore[arg-type]
+    if script:
+        opened.add_init_script(script)
+    page = opened.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("dialog", lambda dialog: errors.append(f"a dialog opened: {dialog.message}"))
     page.goto(url)
@@ -575,11 +581,7 @@ def test_web_browser_the_basics_people_expect(
     dave = open_page(browser, server.url, errors)
     enter(dave, "Dave")
     expect(dave.get_by_role("status")).to_have_text("Connected as Dave", timeout=TIMEOUT)
-    context = browser.new_context(permissions=["notifications"])
-    context.add_init_script(NOTIFICATIONS)
-    carol = context.new_page()
-    carol.on("pageerror", lambda exc: errors.append(str(exc)))
-    carol.goto(server.url)
+    carol = open_page(browser, server.url, errors, NOTIFICATIONS, permissions=["notifications"])
     enter(carol, "Carol")
     members = carol.locator("#members li")
     expect(members).to_have_text(["Alice", "Carol", "Dave"], timeout=TIMEOUT)
@@ -630,14 +632,10 @@ def test_web_browser_the_basics_people_expect(
     expect(carol).to_have_title("(1) chat-trio")  # the private line is still unread
     divider = carol.locator("#log li.divider + li")
     expect(divider).to_contain_text("carol, look")
-    context.close()
+    carol.context.close()
 
     # Asked once, ever: not again after logging out and in.
-    asking = browser.new_context()
-    asking.add_init_script(NOTIFICATIONS)
-    eve = asking.new_page()
-    eve.on("pageerror", lambda exc: errors.append(str(exc)))
-    eve.goto(server.url)
+    eve = open_page(browser, server.url, errors, NOTIFICATIONS)
     enter(eve, "Eve")
     expect(eve.get_by_role("status")).to_have_text("Connected as Eve", timeout=TIMEOUT)
     assert eve.evaluate("window.__asked") == 1
@@ -646,6 +644,6 @@ def test_web_browser_the_basics_people_expect(
     enter(eve, "Eve")
     expect(eve.get_by_role("status")).to_have_text("Connected as Eve", timeout=TIMEOUT)
     assert eve.evaluate("window.__asked") == 1
-    asking.close()
+    eve.context.close()
     alice.close()
     assert errors == []
