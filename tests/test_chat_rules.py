@@ -16,6 +16,7 @@ from chat_trio.chat.events import (
     Away,
     Done,
     Entry,
+    Goodbye,
     Greeting,
     History,
     Joined,
@@ -593,3 +594,30 @@ def test_chat_rules_a_deleted_account_leaves_its_known_addresses_to_nobody() -> 
     for n in range(20):
         registry.check_begins("alice", f"10.9.0.{n}", 0.0)
     assert registry.check_wait("alice", "10.0.0.1", 0.0) > 0  # not the new owner's place
+
+
+def test_chat_rules_a_name_someone_holds_never_uses_up_an_attempt() -> None:
+    chat = Chat(Rules(name_attempts=2, flood_rate=0))
+    named(chat, 1, "Alice")
+    connect(chat, 2)
+    for _ in range(5):  # taken, and looking like a name online: said, asked again
+        for tried in ("alice", "AIice"):
+            (refused, again) = replies(ask(chat, 2, i.ChooseName(tried)), 2)
+            assert isinstance(refused, Refused) and not refused.final and again == AskName()
+    assert chat.phase(2) is Phase.NAMING
+    ask(chat, 2, i.ChooseName("9lives"))  # an invalid name counts
+    (last, goodbye) = replies(ask(chat, 2, i.ChooseName("no spaces")), 2)
+    assert isinstance(last, Refused) and last.final and goodbye == Goodbye(Reason.BAD_NAME)
+
+
+def test_chat_rules_the_page_learns_who_is_an_admin_and_who_is_away() -> None:
+    chat = admin_alice([0.0])
+    named(chat, 2, "Bob")
+    ask(chat, 2, i.SetAway("lunch"))
+    (members,) = replies(ask(chat, 1, i.ListUsers("#lobby")), 1)
+    assert isinstance(members, UserList)
+    assert (members.admins, members.away) == (frozenset({"Alice"}), frozenset({"Bob"}))
+    ask(chat, 2, i.Join("#rust"))
+    chat.history_loaded(2, "#rust", [], "", 0.0, Outputs(2))  # a stored chat loads it first
+    told = [o for o in ask(chat, 1, i.Join("#rust")) if isinstance(o, Broadcast)]
+    assert told[0].events == (Joined("Alice", "#rust", "Alice", admin=True),)

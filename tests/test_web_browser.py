@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,9 +67,12 @@ class Server:
         assert self.process.returncode == 0, err
         return err
 
-    def nc(self, name: str) -> socket.socket:
-        """An nc user who typed ``name`` at the prompt (a name, or a name and password)."""
-        sock = socket.create_connection(("127.0.0.1", self.ports["text"]), timeout=10)
+    def nc(self, name: str, source: str = "127.0.0.1") -> socket.socket:
+        """An nc user who typed ``name`` at the prompt (a name, or a name and password),
+        connected from ``source`` (another loopback address: another person's address)."""
+        sock = socket.create_connection(
+            ("127.0.0.1", self.ports["text"]), timeout=10, source_address=(source, 0)
+        )
         read_until(sock, b"Enter your username: ")
         sock.sendall(name.encode() + b"\r\n")
         read_until(sock, b"Type /help for commands.\r\n")
@@ -91,8 +95,14 @@ def errors() -> list[str]:
     return []
 
 
-def open_page(browser: Browser, url: str, errors: list[str], **context: object) -> Page:
-    page = browser.new_context(**context).new_page()  # type: ignore[arg-type]
+def open_page(
+    browser: Browser, url: str, errors: list[str], script: str = "", **context: object
+) -> Page:
+    """A page in a context of its own; ``script`` runs before the page's own."""
+    opened = browser.new_context(**context)  # type: ignore[arg-type]
+    if script:
+        opened.add_init_script(script)
+    page = opened.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("dialog", lambda dialog: errors.append(f"a dialog opened: {dialog.message}"))
     page.goto(url)
@@ -221,7 +231,7 @@ def test_web_browser_history_on_joining_and_load_earlier(
 
     carol.get_by_role("button", name="Load earlier messages").click()
     expect(carol.locator("#log li.history")).to_have_count(70, timeout=TIMEOUT)
-    expect(carol.locator("#log li").first).to_contain_text("line 0")
+    expect(carol.locator("#log li.history").first).to_contain_text("line 0")
     carol.get_by_role("button", name="Load earlier messages").click()
     expect(log(carol)).to_contain_text("No earlier messages.", timeout=TIMEOUT)
     expect(carol.get_by_role("button", name="Load earlier messages")).to_be_hidden()
@@ -336,7 +346,9 @@ def test_web_browser_a_kick_says_who_and_why_and_does_not_reconnect(
     )  # fmt: skip
     server = Server(db, "--admins", "Alice")
     try:
-        alice = server.nc("Alice admin-password")  # logs in to the operator's account
+        # Logs in to the operator's account, from an address of her own: an admin may
+        # not ban the address she is connected from (the page's user is on 127.0.0.1).
+        alice = server.nc("Alice admin-password", source="127.0.0.2")
         carol = open_page(browser, server.url, errors)
         enter(carol, "Carol")
         expect(carol.get_by_role("status")).to_have_text("Connected as Carol", timeout=TIMEOUT)
@@ -347,7 +359,296 @@ def test_web_browser_a_kick_says_who_and_why_and_does_not_reconnect(
             "Disconnected: You were kicked by Alice: spamming", timeout=TIMEOUT
         )
         expect(log(carol)).to_contain_text("You were kicked by Alice: spamming")
+
+        # A kick is not the end: "Enter again" brings the form back, the name filled in.
+        carol.get_by_role("button", name="Enter again").click()
+        expect(carol.get_by_label("Username", exact=True)).to_have_value("Carol", timeout=TIMEOUT)
+        carol.get_by_role("button", name="Enter the chat").click()
+        expect(status).to_have_text("Connected as Carol", timeout=TIMEOUT)
+        members = carol.locator("#members li")
+        expect(members).to_have_text(["@Alice", "Carol"], timeout=TIMEOUT)  # "@": an admin
+        assert members.first.locator("abbr").get_attribute("title") == "admin"
+
+        # A ban (of a guest: its address) ends it for good: no retrying behind a form
+        # that looks usable, and the form says why.
+        alice.sendall(b"/ban Carol go away\r\n")
+        read_until(alice, b"Banned Carol's address")
+        expect(status).to_have_text(
+            "Disconnected: You were banned by Alice: go away", timeout=TIMEOUT
+        )
+        carol.get_by_role("button", name="Enter again").click()
+        banned = "Your address is banned from this server forever."
+        expect(carol.locator("#login-error")).to_have_text(banned, timeout=TIMEOUT)
+        expect(status).to_have_text(f"Disconnected: {banned}", timeout=TIMEOUT)
+        expect(carol.get_by_role("button", name="Enter the chat")).to_be_disabled()
+        expect(carol.get_by_label("Username", exact=True)).to_be_disabled()
         alice.close()
     finally:
         server.stop()
+    assert errors == []
+
+
+def test_web_browser_the_login_form_never_dead_ends(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    alice = server.nc("Alice")
+    carol = open_page(browser, server.url, errors)
+    name = carol.get_by_label("Username", exact=True)
+    expect(name).to_be_enabled(timeout=TIMEOUT)
+    name.press_sequentially("C" * 40)
+    expect(name).to_have_value("C" * 32)  # the server's limit, not 64
+
+    # Registering with a password the server would refuse: said on the form, not entered.
+    enter(carol, "Carol", "short", register=True)
+    error = carol.locator("#login-error")
+    expect(error).to_have_text("A password must be 8 to 128 characters, without spaces.")
+    expect(carol.locator("#chat")).to_be_hidden()
+
+    # A taken name is not a mistake: as often as it takes.
+    carol.get_by_label("Register this name, with this password").uncheck()
+    carol.get_by_label("Password", exact=True).fill("")
+    for _ in range(6):
+        enter(carol, "alice")
+        expect(error).to_contain_text('The name "alice" is already taken', timeout=TIMEOUT)
+    status = carol.get_by_role("status")
+    expect(status).to_have_text("Connected: choose a name")
+
+    # Five invalid names close the connection; the form stays usable and connects again.
+    for n in range(5):
+        enter(carol, f"{n}nope")
+        expect(error).to_contain_text("A username must start with a letter", timeout=TIMEOUT)
+    expect(error).to_contain_text("Too many invalid usernames.")
+    expect(status).to_have_text(
+        re.compile("^Disconnected: .*Too many invalid usernames"), timeout=TIMEOUT
+    )
+    expect(carol.get_by_role("button", name="Enter the chat")).to_be_enabled()
+    enter(carol, "Carol")
+    expect(status).to_have_text("Connected as Carol", timeout=TIMEOUT)
+    read_until(alice, b"* Carol joined the chat\r\n")
+    alice.close()
+    assert errors == []
+
+
+def test_web_browser_the_only_room_quit_and_log_out_have_a_way_on(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    alice = server.nc("Alice")
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol", "correct-horse", register=True)
+    status = carol.get_by_role("status")
+    expect(status).to_have_text("Connected as Carol", timeout=TIMEOUT)
+    expect(carol.locator("#title")).to_have_text("Server", timeout=TIMEOUT)  # "Registered"
+    expect(log(carol)).to_contain_text("Registered Carol.")
+    carol.get_by_role("button", name="#lobby").click()
+    expect(carol.get_by_role("button", name="Leave")).to_be_disabled()
+    type_line(carol, "/leave")
+    expect(log(carol)).to_contain_text(
+        "You cannot leave #lobby: it is your only room.", timeout=TIMEOUT
+    )
+    expect(carol.locator("#title")).to_have_text("#lobby")
+    expect(carol.locator("#members li")).to_have_text(["Alice", "Carol"])
+    type_line(carol, "still here")  # and what is typed next is sent
+    read_until(alice, b"Carol: still here\r\n")
+
+    type_line(carol, "/quit")
+    expect(status).to_have_text("Disconnected: You left the chat.", timeout=TIMEOUT)
+    carol.get_by_role("button", name="Enter again").click()
+    expect(carol.get_by_label("Username", exact=True)).to_have_value("Carol", timeout=TIMEOUT)
+    carol.get_by_role("button", name="Enter the chat").click()  # its password is kept
+    expect(status).to_have_text("Connected as Carol", timeout=TIMEOUT)
+
+    carol.get_by_role("button", name="Log out").click()
+    expect(status).to_have_text("Connected: choose a name", timeout=TIMEOUT)
+    expect(carol.get_by_label("Password", exact=True)).to_have_value("")
+    read_until(alice, b"* Carol left the chat\r\n")
+    enter(carol, "Carol")  # without the password: the name is someone's
+    expect(carol.locator("#login-error")).to_have_text(
+        'The name "Carol" is registered. If it is yours, enter its password too.',
+        timeout=TIMEOUT,
+    )
+    alice.close()
+    assert errors == []
+
+
+def at_bottom(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            "(() => { const l = document.getElementById('log');"
+            " return l.scrollHeight - l.scrollTop - l.clientHeight <= 8; })()"
+        )
+    )
+
+
+def test_web_browser_reading_back_dates_long_lines_help_and_where_answers_go(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    alice = server.nc("Alice")
+    alice.sendall(b"".join(f"line {n}\r\n".encode() for n in range(70)))
+    alice.sendall(b"/users\r\n")
+    read_until(alice, b"Users online: ")
+    carol = open_page(browser, server.url, errors, viewport={"width": 900, "height": 500})
+    # The page's clock three days on: what the server said before is from another day.
+    carol.clock.install(time=time.time() + 3 * 86400)
+    carol.reload()
+    enter(carol, "Carol")
+    expect(log(carol)).to_contain_text("line 69", timeout=TIMEOUT)
+    assert at_bottom(carol)
+    days = carol.locator("#log li.day")
+    expect(days).to_have_count(1)
+    assert not days.first.inner_text().startswith("Today")  # the history's own date
+    type_line(carol, "hello")
+    expect(days).to_have_count(2, timeout=TIMEOUT)
+    expect(days.last).to_have_text(re.compile("^Today, "))
+
+    # Reading back: new lines do not pull the view down; a button says they are there.
+    # (The scroll event is sent at once, as a reader's would be long before the next line.)
+    carol.evaluate(
+        "(l => { l.scrollTop = 0; l.dispatchEvent(new Event('scroll')); })"
+        "(document.getElementById('log'))"
+    )
+    alice.sendall(b"one more\r\n")
+    expect(log(carol)).to_contain_text("Alice one more", timeout=TIMEOUT)
+    below = carol.get_by_role("button", name="New messages below")
+    expect(below).to_be_visible()
+    assert carol.evaluate("document.getElementById('log').scrollTop") == 0
+    below.click()
+    expect(below).to_be_hidden()
+    assert at_bottom(carol)
+    # Earlier lines: shown where they were loaded, not under the newest.
+    carol.get_by_role("button", name="Load earlier messages").click()
+    expect(carol.locator("#log li.history")).to_have_count(70, timeout=TIMEOUT)
+    expect(carol.locator("#log li", has_text="line 49")).to_be_in_viewport()
+    assert not at_bottom(carol)
+
+    # A line too long stays in the box, with the reason.
+    box = carol.get_by_label("Message", exact=True)
+    assert box.get_attribute("maxlength") == "2048"
+    long = "é" * 1100  # 1100 characters, 2200 bytes
+    type_line(carol, long)
+    expect(carol.locator("#send-error")).to_have_text(
+        "Too long to send: 2200 bytes, at most 2048. Shorten it and send again."
+    )
+    expect(box).to_have_value(long)
+
+    # /help: a list, without the admins' commands; it and /whois land in "Server".
+    type_line(carol, "/help")
+    expect(carol.locator("#title")).to_have_text("Server", timeout=TIMEOUT)
+    usages = carol.locator("#log dl.commands dt")
+    expect(usages.first).to_have_text("/help", timeout=TIMEOUT)
+    assert "/join #room" in usages.all_inner_texts()
+    assert not [u for u in usages.all_inner_texts() if u.startswith(("/kick", "/ban"))]
+    carol.get_by_role("button", name="#lobby").click()
+    type_line(carol, "/whois Alice")
+    expect(carol.locator("#title")).to_have_text("Server", timeout=TIMEOUT)
+    expect(log(carol)).to_contain_text("Alice: in #lobby", timeout=TIMEOUT)
+    carol.get_by_role("button", name="#lobby").click()
+    assert "Alice: in #lobby" not in log(carol).inner_text()
+
+    # A private conversation follows its peer's new name.
+    alice.sendall(b"/msg Carol psst\r\n")
+    expect(carol.get_by_role("button", name=re.compile("^@Alice"))).to_be_visible(timeout=TIMEOUT)
+    alice.sendall(b"/nick Alicia\r\n")
+    renamed = carol.get_by_role("button", name=re.compile("^@Alicia"))
+    expect(renamed).to_be_visible(timeout=TIMEOUT)
+    expect(carol.get_by_role("button", name=re.compile("^@Alice( |$)"))).to_have_count(0)
+    renamed.click()
+    expect(log(carol)).to_contain_text("Alice psst")
+    expect(log(carol)).to_contain_text("Alice is now known as Alicia")
+    type_line(carol, "hi Alicia")
+    read_until(alice, b"[PM from Carol] hi Alicia\r\n")
+    alice.close()
+    assert errors == []
+
+
+NOTIFICATIONS = """
+window.__notes = [];
+window.__asked = 0;
+const Real = window.Notification;
+window.Notification = class extends Real {
+  constructor(title, options) { super(title, options); window.__notes.push(title); }
+};
+window.Notification.requestPermission = (...args) => {
+  window.__asked += 1;
+  return Real.requestPermission(...args);
+};
+let hidden = false;
+Object.defineProperty(document, "visibilityState", { get: () => (hidden ? "hidden" : "visible") });
+window.__hide = (value) => { hidden = value; document.dispatchEvent(new Event("visibilitychange")); };
+"""
+"""Records the notifications shown and the permission asks (the real ones still happen),
+and lets the test hide the tab (a headless tab is always visible)."""
+
+
+def test_web_browser_the_basics_people_expect(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    alice = server.nc("Alice")
+    dave = open_page(browser, server.url, errors)
+    enter(dave, "Dave")
+    expect(dave.get_by_role("status")).to_have_text("Connected as Dave", timeout=TIMEOUT)
+    carol = open_page(browser, server.url, errors, NOTIFICATIONS, permissions=["notifications"])
+    enter(carol, "Carol")
+    members = carol.locator("#members li")
+    expect(members).to_have_text(["Alice", "Carol", "Dave"], timeout=TIMEOUT)
+
+    # Away marks; a click on a member opens a private conversation.
+    alice.sendall(b"/away lunch\r\n")
+    expect(members.first).to_have_text("Alice away", timeout=TIMEOUT)
+    carol.get_by_role("button", name="Dave", exact=True).click()
+    expect(carol.locator("#title")).to_have_text("Dave")
+    expect(carol.get_by_label("Message", exact=True)).to_be_focused()
+    type_line(carol, "psst")
+    dave.get_by_role("button", name=re.compile("^@Carol")).click()
+    expect(log(dave)).to_contain_text("Carol psst", timeout=TIMEOUT)
+    carol.get_by_role("button", name="#lobby").click()
+
+    # Tab completes names; Up and Down go through what was sent.
+    box = carol.get_by_label("Message", exact=True)
+    box.fill("Da")
+    box.press("Tab")
+    expect(box).to_have_value("Dave: ")
+    box.fill("thanks A")
+    box.press("Tab")
+    expect(box).to_have_value("thanks Alice ")
+    box.press("Enter")
+    read_until(alice, b"Carol: thanks Alice")
+    type_line(carol, "second")
+    box.press("ArrowUp")
+    expect(box).to_have_value("second")
+    box.press("ArrowUp")
+    expect(box).to_have_value("thanks Alice ")
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(box).to_have_value("")
+
+    # Mentions are marked; unread lines count in the tab's title and get a divider; a
+    # hidden tab notifies (permission asked for once, on entering).
+    assert carol.evaluate("window.__asked") == 0  # granted already: nothing to ask
+    carol.evaluate("window.__hide(true)")
+    alice.sendall(b"carol, look\r\nand this\r\n")
+    expect(carol).to_have_title("(2) chat-trio", timeout=TIMEOUT)
+    expect(carol.locator("#log li.mention")).to_have_text(re.compile("Alice carol, look"))
+    assert carol.evaluate("window.__notes") == ["Alice in #lobby"]
+    dave.get_by_role("button", name="#lobby").click()
+    type_line(dave, "/msg Carol ping")
+    expect(carol).to_have_title("(3) chat-trio", timeout=TIMEOUT)
+    assert carol.evaluate("window.__notes") == ["Alice in #lobby", "Dave (private)"]
+    carol.evaluate("window.__hide(false)")
+    expect(carol).to_have_title("(1) chat-trio")  # the private line is still unread
+    divider = carol.locator("#log li.divider + li")
+    expect(divider).to_contain_text("carol, look")
+    carol.context.close()
+
+    # Asked once, ever: not again after logging out and in.
+    eve = open_page(browser, server.url, errors, NOTIFICATIONS)
+    enter(eve, "Eve")
+    expect(eve.get_by_role("status")).to_have_text("Connected as Eve", timeout=TIMEOUT)
+    assert eve.evaluate("window.__asked") == 1
+    eve.get_by_role("button", name="Log out").click()
+    expect(eve.get_by_role("status")).to_have_text("Connected: choose a name", timeout=TIMEOUT)
+    enter(eve, "Eve")
+    expect(eve.get_by_role("status")).to_have_text("Connected as Eve", timeout=TIMEOUT)
+    assert eve.evaluate("window.__asked") == 1
+    eve.context.close()
+    alice.close()
     assert errors == []

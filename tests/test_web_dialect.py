@@ -16,7 +16,7 @@ from chat_trio import __version__
 from chat_trio.chat import events as ev
 from chat_trio.chat import intents as i
 from chat_trio.chat.problems import Outcome, Problem
-from chat_trio.doors import Answer
+from chat_trio.doors import Answer, commands, wording
 from chat_trio.doors.place import Place
 from chat_trio.doors.web import dialect
 
@@ -244,7 +244,10 @@ def test_web_dialect_encodes_each_event_as_one_typed_object(event: ev.Event) -> 
 def test_web_dialect_event_objects_say_what_the_page_shows() -> None:
     objects = json.loads(dialect.encode(SAMPLES))
     by_type = {o["type"]: o for o in objects}
-    assert by_type["greeting"] == {"type": "greeting", "protocol": 1, "version": __version__}
+    assert by_type["greeting"] == {
+        "type": "greeting", "protocol": 1, "version": __version__,
+        "limits": {"name": 32, "line": 2048, "password": [8, 128]},
+    }  # fmt: skip
     assert by_type["said"]["text"] == "<img src=x onerror=alert(1)>"  # as typed: the page escapes
     assert by_type["refused"] == {
         "type": "refused",
@@ -298,8 +301,74 @@ def test_web_dialect_room_broadcasts_carry_the_room_and_the_time() -> None:
             "name": "Eve",
             "account": "",
             "chat": True,
+            "admin": False,
             "room": "#rust",
             "time": 1764590000.25,
         },
         {"type": "nick", "old": "Eve", "new": "Eva", "room": "#rust", "time": 1764590000.25},
     ]
+
+
+def test_web_dialect_tells_the_page_the_limits_of_this_server() -> None:
+    (greeting,) = json.loads(dialect.encode([ev.Greeting()], max_line=512))
+    assert greeting["limits"] == {"name": 32, "line": 512, "password": [8, 128]}
+
+
+def test_web_dialect_never_leaves_the_only_room() -> None:
+    only = refusal(parse({"type": "leave", "room": "#LOBBY"}))
+    assert only == ev.Refused(Problem.ONLY_ROOM, room="#lobby")
+    (obj,) = json.loads(dialect.encode([only]))
+    assert obj["message"] == "You cannot leave #lobby: it is your only room."
+    two = Place({"#lobby": "#lobby", "#rust": "#rust"}, "#rust")
+    assert parse({"type": "leave", "room": "#rust"}, two) == i.Leave("#rust")
+    assert refusal(parse({"type": "command", "line": "/leave"})).problem is Problem.ONLY_ROOM
+
+
+def test_web_dialect_lists_the_admins_commands_to_admins_only() -> None:
+    def usages(obj: dict[str, Any]) -> list[str]:
+        return [row["usage"] for row in obj["commands"]]
+
+    (before_a_name,) = json.loads(dialect.encode([ev.Help(commands.HELP)]))
+    everyone = usages(before_a_name)
+    assert "/join #room" in everyone and "//text" in everyone
+    assert not any(u.startswith(("/kick", "/ban", "/unban")) for u in everyone)
+    me = ev.Whois("Alice", ("#lobby",), 0.0, 0.0, label=dialect.HELP_LABEL)
+    (guest,) = json.loads(dialect.encode([me]))
+    assert guest["type"] == "help" and usages(guest) == everyone
+    (admin,) = json.loads(dialect.encode([attrs.evolve(me, admin=True)]))
+    assert [u for u in usages(admin) if u not in everyone] == [
+        "/kick <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
+    ]  # fmt: skip
+    (plain,) = json.loads(dialect.encode([attrs.evolve(me, label="")]))
+    assert plain["type"] == "whois"  # any other look-up is one
+
+
+def test_web_dialect_words_what_the_page_has_no_prompt_for() -> None:
+    naming = ev.Refused(Problem.NAME_REGISTERED, name="Carol", naming=True)
+    registered = ev.Done(Outcome.REGISTERED, name="Carol")
+    (refused, done) = json.loads(dialect.encode([naming, registered]))
+    assert refused["message"] == (
+        'The name "Carol" is registered. If it is yours, enter its password too.'
+    )
+    assert done["message"] == (
+        "Registered Carol. Nobody else can use this name now; to log in next time, "
+        "enter it with its password."
+    )
+    assert "prompt" not in refused["message"] + done["message"]
+    # The text door's prompt wording is unchanged, and so is /login's outside the prompt.
+    assert wording.refusal(naming).endswith("To log in, type: Carol <password>")
+    assert wording.done(registered).endswith("type at the prompt: Carol <password>")
+    chatting = attrs.evolve(naming, naming=False)
+    (obj,) = json.loads(dialect.encode([chatting]))
+    assert obj["message"] == wording.refusal(chatting)
+
+
+def test_web_dialect_marks_admins_and_the_away() -> None:
+    listed = ev.UserList(
+        2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members", away=frozenset({"Bob"})
+    )
+    joined = ev.Joined("Eve", "#rust", "eve", admin=True)
+    account = ev.AccountChanged("Bob", "bob", admin=True)
+    (users, came, logged_in) = json.loads(dialect.encode([listed, joined, account]))
+    assert (users["admins"], users["away"]) == (["Alice"], ["Bob"])
+    assert came["admin"] is True and logged_in["admin"] is True

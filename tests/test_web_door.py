@@ -111,7 +111,7 @@ def test_web_door_a_browser_user_chats_with_an_nc_user() -> None:
     assert types(entered) == ["welcome", "room-entered", "users"]
     assert entered[2] == {
         "type": "users", "room": "#lobby", "total": 2, "names": ["Alice", "Carol"],
-        "admins": [], "label": "members",
+        "admins": [], "away": [], "label": "members",
     }  # fmt: skip
     assert web.take(1) == "* Carol joined the chat\r\n"
     web.send(1, b"hello <b>Carol</b>\r\n")
@@ -160,6 +160,7 @@ def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
             "name": "Alice",
             "account": "",
             "chat": False,
+            "admin": False,
             "room": "#rust",
             "time": web.wall,
         }
@@ -545,3 +546,36 @@ def test_web_door_no_message_or_bytes_break_a_session_or_anyone_else(
     web.send(1, b"/users\r\n")
     assert "Users online" in web.take(1)  # Alice is still served
     assert 1 not in web.closed
+
+
+def test_web_door_help_is_a_list_with_the_admins_commands_for_admins_only() -> None:
+    web = Web(Rules(admins=frozenset({"boss"}), flood_rate=0), stored=True)
+    web.add_account("boss", "boss-password")
+    web.open(1)
+    web.seen(1)
+    (naming,) = web.say(1, {"type": "command", "line": "/help"})
+    guest = [row["usage"] for row in naming["commands"]]
+    assert "/quit" in guest and not any("(admins)" in row["summary"] for row in naming["commands"])
+    web.say(1, {"type": "choose-name", "name": "Carol"})
+    (carol,) = web.say(1, {"type": "command", "line": "/help"})
+    assert carol == naming  # a guest: the same list
+    web.open(2)
+    web.seen(2)
+    web.say(2, {"type": "log-in", "name": "boss", "password": "boss-password"})
+    web.seen(1)
+    (boss,) = web.say(2, {"type": "command", "line": "/HELP"})
+    assert boss["type"] == "help"
+    assert [row["usage"] for row in boss["commands"]][-5:-2] == [
+        "/kick <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
+    ]  # fmt: skip
+
+
+def test_web_door_keeps_its_user_in_one_room_at_least() -> None:
+    web = Web()
+    web.enter(1, "Carol")
+    (refused,) = web.say(1, {"type": "leave", "room": "#lobby"})
+    assert refused["message"] == "You cannot leave #lobby: it is your only room."
+    web.say(1, {"type": "join", "room": "#rust"})
+    assert types(web.say(1, {"type": "leave", "room": "#lobby"})) == ["room-left"]
+    (again,) = web.say(1, {"type": "leave", "room": "#rust"})
+    assert again["problem"] == "only-room"

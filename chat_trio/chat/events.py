@@ -69,6 +69,7 @@ class Joined:
     name: str
     room: str | None = None
     account: str = ""  #: the account it is logged in to ("" for a guest)
+    admin: bool = False  #: it is an admin (the page marks admins in its member list)
 
 
 @attrs.frozen
@@ -113,6 +114,7 @@ class AccountChanged:
 
     name: str
     account: str
+    admin: bool = False  #: the account is an admin's
 
 
 @attrs.frozen
@@ -190,6 +192,7 @@ class UserList:
     admins: frozenset[str] = frozenset()  #: which of ``names`` are admins
     label: str = ""  #: the asking intent's
     more: bool = False  #: names after the last listed remain (ask again, ``after`` it)
+    away: frozenset[str] = frozenset()  #: which of ``names`` are away
 
 
 @attrs.frozen

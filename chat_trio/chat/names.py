@@ -11,7 +11,9 @@ Rules:
    service names (``NickServ`` ...) are refused. A rename follows the same rules, and is
    the same on every door.
 2. A refused first name is explained and asked for again; the ``Rules.name_attempts``-th
-   bad one (an empty one does not count) closes the connection.
+   invalid one closes the connection. A name someone holds (online, registered, or
+   looking like one of those) is not the typist's mistake and does not count, nor does
+   an empty one: a person trying names that are taken is never shut out for it.
 3. Registering puts the user in ``#lobby`` (on every door), without a join notice of its
    own: the others see ``Joined`` with no room, "joined the chat".
 
@@ -108,7 +110,13 @@ def choose(world: World, conn: ConnId, client: Client, intent: i.ChooseName, out
     if problem is None:
         registered(world, conn, client, out)
     else:
-        refuse(world, conn, client, problem, out, counts=bool(intent.name))
+        counts = bool(intent.name) and problem.problem not in _HELD
+        refuse(world, conn, client, problem, out, counts=counts)
+
+
+_HELD = frozenset({Problem.NAME_TAKEN, Problem.NAME_REGISTERED, Problem.NAME_LOOKALIKE})
+"""Refusals of a valid name that someone else holds: said, and asked again, uncounted
+(rule 2). A client trying names forever is still bounded by the name timeout."""
 
 
 def refuse(

@@ -123,8 +123,9 @@ def enter(
     room.seat(conn, client.name)
     room.told_alone = False
     client.rooms.append(key)
-    account = world.account_name(client)
-    out.broadcast(memory.name, Joined(client.name, None if quiet else memory.name, account), conn)
+    account, admin = world.account_name(client), world.is_admin(client)
+    joined_as = Joined(client.name, None if quiet else memory.name, account, admin)
+    out.broadcast(memory.name, joined_as, conn)
     world.record(out, Kind.JOINED, memory.name, client.name)
     out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
     if memory.recent:
@@ -212,8 +213,9 @@ def list_users(
         listed = [world.clients[c] for c in room.page(after, limit + 1)]
     more, listed = len(listed) > limit, listed[:limit]
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
+    away = frozenset(c.name for c in listed if c.away)
     names = tuple(c.name for c in listed)
-    out.reply(conn, UserList(total, names, where, admins, intent.label, more))
+    out.reply(conn, UserList(total, names, where, admins, intent.label, more, away))
 
 
 def _name_order(client: Client) -> str:

@@ -53,6 +53,7 @@ class Command:
     parse: Parse | None  #: (arguments, where the user is) -> intent, or why not; None: the
     #: door answers it itself (/help)
     chatting: bool = True  #: only after choosing a username
+    admin: bool = False  #: only admins may use it (the page lists it to admins only)
 
     def usage_error(self) -> Refused:
         return Refused(Problem.USAGE, name=self.usage)
@@ -87,7 +88,13 @@ def _switch(args: str, place: Place) -> i.Intent | Refused:
 
 
 def _leave(args: str, place: Place) -> i.Intent | Refused:
-    room = _first(args) or place.current
+    return leave(_first(args) or place.current, place)
+
+
+def leave(room: str, place: Place) -> i.Leave | Refused:
+    """Leave ``room``, unless it is the user's only one: the doors with a current room
+    (the text door, the page) keep their users in at least one, so that a plain line
+    always has somewhere to go (IRC lets its users PART every channel)."""
     if place.only(room):
         return Refused(Problem.ONLY_ROOM, room=place.rooms[name_key(room)])
     return i.Leave(room)
@@ -183,9 +190,11 @@ COMMANDS: dict[str, Command] = {
     "login": Command("/login <name> <password>", "take your registered name", _login),
     "password": Command("/password <old> <new>", "change your password", _password),
     "unregister": Command("/unregister <password>", "delete your account", _unregister),
-    "kick": Command("/kick <user> [reason]", "(admins) disconnect a user", _kick),
-    "ban": Command("/ban <user|address> [7d] [reason]", "(admins) keep out a while", _ban),
-    "unban": Command("/unban <account|address>", "(admins) lift a ban", _unban),
+    "kick": Command("/kick <user> [reason]", "(admins) disconnect a user", _kick, admin=True),
+    "ban": Command(
+        "/ban <user|address> [7d] [reason]", "(admins) keep out a while", _ban, admin=True
+    ),
+    "unban": Command("/unban <account|address>", "(admins) lift a ban", _unban, admin=True),
     "quit": Command("/quit", "leave the chat", lambda a, p: i.Quit(), chatting=False),
 }  # fmt: skip
 """Every command there is, by the word after the slash (matched case-insensitively)."""
@@ -195,6 +204,9 @@ HELP = (
     ("//text", "send a line that starts with /"),
 )
 """What /help lists, from the table."""
+
+ADMIN_USAGES = frozenset(c.usage for c in COMMANDS.values() if c.admin)
+"""The usages of the admins' commands (the page lists them to admins only)."""
 
 
 def read(line: str, place: Place, *, naming: bool = False) -> Item:

@@ -13,7 +13,7 @@ This module never imports trio and never does I/O.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from chat_trio.chat.events import Disconnected, Done, Reason, Refused, Whois
 from chat_trio.chat.problems import Outcome, Problem
@@ -163,10 +163,16 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
 """Every refusal, as the text door says it (a complete sentence that says what to do)."""
 
 
-def refusal(e: Refused, *, then: str = " ") -> str:
-    """``e`` as one sentence (no line ending); ``then`` comes before the sentence that
-    says this refusal was the last (the text door starts a line for it)."""
-    text = PROBLEMS[e.problem](e)
+def refusal(
+    e: Refused,
+    problems: Mapping[Problem, Callable[[Refused], str]] = PROBLEMS,
+    *,
+    then: str = " ",
+) -> str:
+    """``e`` as one sentence (no line ending); ``problems``: a door's own wording of some
+    (the page has no prompt to type at); ``then`` comes before the sentence that says this
+    refusal was the last (the text door starts a line for it)."""
+    text = problems[e.problem](e)
     if e.still:
         text += f" You are still {e.still}."
     if e.final:
@@ -211,9 +217,9 @@ OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
 }
 
 
-def done(e: Done) -> str:
-    """``e`` as one sentence (no line ending)."""
-    return OUTCOMES[e.outcome](e)
+def done(e: Done, outcomes: Mapping[Outcome, Callable[[Done], str]] = OUTCOMES) -> str:
+    """``e`` as one sentence (no line ending); ``outcomes`` as ``refusal``'s ``problems``."""
+    return outcomes[e.outcome](e)
 
 
 def whois(e: Whois) -> str:

@@ -57,8 +57,11 @@ from chat_trio.chat.events import (
     Welcome,
     Whois,
 )
-from chat_trio.chat.problems import Problem
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.registry import PASSWORD_MAX, PASSWORD_MIN
+from chat_trio.chat.vocabulary import NAME_MAX
 from chat_trio.doors import Answer, Item, Local, commands, wording
+from chat_trio.doors.lines import DEFAULT_MAX_LINE
 from chat_trio.doors.place import Place
 
 PROTOCOL = 1
@@ -168,6 +171,10 @@ def _parse(message: str, place: Place, max_line: int) -> Item:
     if kind not in _SPECS:
         raise BadMessage(f'unknown type "{kind[:32]}"')
     cls, fields = _SPECS[kind]
+    if kind == "leave" and isinstance(obj.get("room"), str):  # never the last room
+        left = commands.leave(obj["room"], place)
+        if isinstance(left, Refused):
+            return Answer((left,))
     if unknown := sorted(set(obj) - set(fields)):
         raise BadMessage(f'"{kind}" has no field "{unknown[0][:32]}"')
     values: dict[str, Any] = {}
@@ -198,6 +205,50 @@ def _command(obj: dict[str, Any], place: Place, max_line: int) -> Item:
 
 # -- events to JSON ------------------------------------------------------------------------
 
+HELP_LABEL = "help"
+"""The label of the door's own look-up of its user, made for ``/help`` (door.py): the
+answer says whether the user is an admin, and becomes the list of commands."""
+
+
+def _registered(e: Refused) -> str:
+    if not e.naming:
+        return wording.PROBLEMS[Problem.NAME_REGISTERED](e)
+    return f'The name "{e.name}" is registered. If it is yours, enter its password too.'
+
+
+_PROBLEMS = wording.PROBLEMS | {Problem.NAME_REGISTERED: _registered}
+"""The page's wording: the text door's, but the page has no prompt to type a password
+at; it has a Password box."""
+_OUTCOMES = wording.OUTCOMES | {
+    Outcome.REGISTERED: lambda e: (
+        f"Registered {e.name}. Nobody else can use this name now; to log in next time, "
+        "enter it with its password."
+    ),
+}
+
+
+def greeting(max_line: int = DEFAULT_MAX_LINE) -> dict[str, Any]:
+    """The first message: the dialect's version, and the limits the page checks before
+    sending (so that it can keep what was typed, and say why, instead of losing it)."""
+    limits = {"name": NAME_MAX, "line": max_line, "password": [PASSWORD_MIN, PASSWORD_MAX]}
+    return {"type": "greeting", "protocol": PROTOCOL, "version": __version__, "limits": limits}
+
+
+def _help(rows: Sequence[tuple[str, str]], admin: bool) -> dict[str, Any]:
+    """The commands, each with its usage and summary; the admins' only to an admin."""
+    shown = [(u, s) for u, s in rows if admin or u not in commands.ADMIN_USAGES]
+    return {"type": "help", "commands": [{"usage": u, "summary": s} for u, s in shown]}
+
+
+def _whois(e: Whois) -> dict[str, Any]:
+    if e.label == HELP_LABEL:
+        return _help(commands.HELP, e.admin)
+    return {
+        "type": "whois", "name": e.name, "rooms": list(e.rooms), "since": e.since,
+        "idle": e.idle, "account": e.account, "admin": e.admin, "away": e.away,
+        "label": e.label, "message": wording.whois(e),
+    }  # fmt: skip
+
 
 def _number(value: float) -> float | None:
     return None if math.isinf(value) else value  # JSON has no infinity: null is "never"
@@ -222,11 +273,12 @@ def _history(e: History) -> dict[str, Any]:
 
 
 _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
-    Greeting: lambda e: {"type": "greeting", "protocol": PROTOCOL, "version": __version__},
+    Greeting: lambda e: greeting(),
     AskName: lambda e: {"type": "ask-name"},
     Welcome: lambda e: {"type": "welcome", "name": e.name, "online": e.online, "rooms": e.rooms},
     Joined: lambda e: {
-        "type": "joined", "name": e.name, "account": e.account, "chat": e.room is None
+        "type": "joined", "name": e.name, "account": e.account, "chat": e.room is None,
+        "admin": e.admin,
     },
     Left: lambda e: {
         "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None
@@ -234,7 +286,9 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Said: lambda e: {"type": "said", "name": e.name, "text": e.text, "account": e.account},
     Action: lambda e: {"type": "action", "name": e.name, "text": e.text, "account": e.account},
     Away: lambda e: {"type": "away", "name": e.name, "text": e.text},
-    AccountChanged: lambda e: {"type": "account", "name": e.name, "account": e.account},
+    AccountChanged: lambda e: {
+        "type": "account", "name": e.name, "account": e.account, "admin": e.admin
+    },
     Private: lambda e: {
         "type": "private", "peer": e.peer, "text": e.text, "incoming": e.incoming,
         "action": e.action, "away": e.away,
@@ -252,7 +306,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     RoomLeft: lambda e: {"type": "room-left", "room": e.room, "rooms": list(e.rooms)},
     UserList: lambda e: {
         "type": "users", "room": e.room, "total": e.total, "names": list(e.names),
-        "admins": sorted(e.admins), "label": e.label,
+        "admins": sorted(e.admins), "away": sorted(e.away), "label": e.label,
     },
     RoomList: lambda e: {
         "type": "rooms", "total": e.total, "label": e.label,
@@ -261,19 +315,13 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
             for (name, members), topic in zip(e.rooms, e.topics or [""] * len(e.rooms), strict=True)
         ],
     },
-    Whois: lambda e: {
-        "type": "whois", "name": e.name, "rooms": list(e.rooms), "since": e.since,
-        "idle": e.idle, "account": e.account, "admin": e.admin, "away": e.away,
-        "label": e.label, "message": wording.whois(e),
-    },
+    Whois: _whois,
     History: _history,
-    Help: lambda e: {
-        "type": "help", "commands": [{"usage": u, "summary": s} for u, s in e.commands]
-    },
+    Help: lambda e: _help(e.commands, admin=False),  # before a name: nobody's an admin
     Refused: lambda e: {"type": "refused", "problem": e.problem.value} | _set_fields(e)
-    | {"message": wording.refusal(e)},
+    | {"message": wording.refusal(e, _PROBLEMS)},
     Done: lambda e: {"type": "done", "outcome": e.outcome.value} | _set_fields(e)
-    | {"message": wording.done(e)},
+    | {"message": wording.done(e, _OUTCOMES)},
     Goodbye: lambda e: {"type": "goodbye", "reason": e.reason.value},
     Disconnected: lambda e: {
         "type": "disconnected", "reason": e.reason.value, "message": wording.disconnected(e)
@@ -285,9 +333,12 @@ _IN_A_ROOM = frozenset({Joined, Left, Said, Action, Away, AccountChanged, NickCh
 """Broadcasts that name the room they happened in only by where they are delivered."""
 
 
-def encode(events: Sequence[Event | Local]) -> bytes:
-    """``events`` for one connection, as one JSON array (UTF-8)."""
-    return dump([_ENCODE[type(e)](e) for e in events])
+def encode(events: Sequence[Event | Local], max_line: int = DEFAULT_MAX_LINE) -> bytes:
+    """``events`` for one connection, as one JSON array (UTF-8); ``max_line``: the
+    connection's bound on a line, told in the greeting."""
+    return dump(
+        [greeting(max_line) if type(e) is Greeting else _ENCODE[type(e)](e) for e in events]
+    )
 
 
 def encode_room(events: Sequence[Event], room: str, wall: float) -> bytes:

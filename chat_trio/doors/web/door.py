@@ -16,6 +16,9 @@ Web-door rules (the rules in chat/ know none of them):
 4. A line said in a room is echoed to its sender once the rules took it (the page shows
    one's own lines only once they are really sent).
 5. Whenever the server ends the connection it says why in a close frame (``farewell``).
+6. ``/help`` from a user with a name lists the admins' commands only to an admin: the
+   door looks its user up (``LookUp`` labelled ``help``), and the answer is the list.
+   The greeting tells the page the limits it checks before sending (dialect.greeting).
 
 This module never imports trio and never does I/O.
 """
@@ -32,6 +35,7 @@ from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Disconnected,
     Event,
+    Help,
     Reason,
     Refused,
     RoomEntered,
@@ -196,7 +200,11 @@ class WebDoor(Keepalive):
         if isinstance(message, _Close):
             return self._hang_up(message)
         if isinstance(message, str):
-            return dialect.parse(message, self.place, self._max_line)
+            item = dialect.parse(message, self.place, self._max_line)
+            if self.name and isinstance(item, Answer) and isinstance(item.events[0], Help):
+                # Only the rules know if the user is an admin now: ask them (rule 6).
+                return i.LookUp(None, label=dialect.HELP_LABEL)
+            return item
         return message
 
     def _hang_up(self, close: _Close) -> Item:
@@ -228,13 +236,13 @@ class WebDoor(Keepalive):
 
     def render(self, events: Sequence[Event | Local]) -> bytes:
         if not any(isinstance(e, Local) for e in events):
-            return frames.text(dialect.encode(events))
+            return frames.text(dialect.encode(events, self._max_line))
         parts: list[bytes] = []
         run: list[Event | Local] = []
         for event in events:
             if isinstance(event, Wire):
                 if run:
-                    parts.append(frames.text(dialect.encode(run)))
+                    parts.append(frames.text(dialect.encode(run, self._max_line)))
                     run = []
                 parts.append(event.data)
             elif isinstance(event, Echo):
@@ -243,7 +251,7 @@ class WebDoor(Keepalive):
             else:
                 run.append(event)
         if run:
-            parts.append(frames.text(dialect.encode(run)))
+            parts.append(frames.text(dialect.encode(run, self._max_line)))
         return b"".join(parts)
 
     deliver = render  # answers and news look alike here

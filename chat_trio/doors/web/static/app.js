@@ -1,32 +1,78 @@
 // chat-trio's page: one WebSocket to /ws speaking the JSON dialect of docs/protocol.md.
 //
-// The server sends arrays of events; the page keeps one conversation per room and per
-// private peer, and draws the current one. Every piece of text from other people is put
-// in the page with textContent (never as HTML), so a line like <img onerror=...> shows
-// as it was typed. Nothing here is needed to chat: the rules are all on the server.
+// The server sends arrays of events; the page keeps one conversation per room, one per
+// private peer and one for the server's answers, and draws the current one. Every piece
+// of text from other people is put in the page with textContent (never as HTML), so a
+// line like <img onerror=...> shows as it was typed. Nothing here is needed to chat: the
+// rules are all on the server; the page checks only what it can say better before
+// sending (a line too long keeps its text in the box).
+//
+// The connection goes through named phases (PHASES below); `setPhase` is the one place
+// that changes it, and draws what each phase lets the user do.
 "use strict";
 
 const HISTORY_PAGE = 50;      // lines asked for by "Load earlier messages"
 const LINES_KEPT = 1000;      // per conversation; older lines are dropped from the page
 const BACKOFF_MAX = 30;       // seconds between reconnection attempts, at most
+const TYPED_KEPT = 100;       // lines the Up key goes back through
+const AT_BOTTOM = 8;          // pixels from the bottom that still count as "at the bottom"
+const SERVER = "*server";     // the key of the server's conversation (no name has a "*")
+const ASKED_KEY = "chat-trio.notifications-asked";  // localStorage: asked once, ever
+const RETRY = new Set(["server-full", "too-many-from-address", "connecting-too-fast"]);
+
+// What the page is doing. The login form takes input only while "naming", or "closed"
+// (submitting it then connects again); the chat only while "chatting".
+const PHASES = {
+  connecting: "the socket is opening, or open and not asked for a name yet",
+  naming: "the server asked for a name: the form is ready",
+  entering: "a name (and password) was sent: waiting for the welcome or a refusal",
+  chatting: "welcomed: in the chat",
+  waiting: "the connection dropped: connecting again after a pause",
+  closed: "ended, and not coming back by itself (quit, kick, ban, too many names)",
+};
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
+  phase: "connecting",
   socket: null,
   me: "",                     // our name, once the server welcomed us
-  identity: null,             // {name, password, register}: sent again when reconnecting
-  conversations: new Map(),   // key ("#room" lower-cased, or "@peer") -> conversation
+  identity: null,             // {name, password, register}: who we are, for reconnecting
+  pending: null,              // an identity to send as soon as the server asks for a name
+  limits: { name: 32, line: 2048, password: [8, 128] },   // the greeting says the real ones
+  conversations: new Map(),   // key ("#room" lower-cased, "@peer", SERVER) -> conversation
   current: "",                // key of the conversation shown
   rooms: [],                  // the rooms we are in, in order (rejoined after a reconnect)
   ending: "",                 // why the server ended the connection, if it said
-  reconnect: true,            // false after /quit, a kick or a ban
-  attempts: 0,
+  refusal: "",                // the last refusal (what a goodbye that follows it is about)
+  reconnect: true,            // false after /quit, a kick, a ban, too many names
+  banned: false,              // our address is banned: the form stays shut
+  loggingOut: false,          // the user pressed "Log out"
+  attempts: 0,                // reconnections since the last welcome (for the backoff)
+  follow: false,              // a command was typed: show where its answer lands
+  typed: [],                  // lines sent, oldest first (Up and Down go through them)
+  typedAt: 0,                 // where Up/Down are in `typed` (its length: the draft)
+  draft: "",                  // what was in the box before Up was pressed
+  lastSent: "",               // the last line sent (put back if the server refuses it)
+  registering: false,         // "Register this name" was ticked: its answer is awaited
+  completion: null,           // Tab completion in progress: {start, end, names, index}
 };
+
+// -- phases ----------------------------------------------------------------------------
+
+function setPhase(phase) {
+  if (!(phase in PHASES)) throw new Error(`no phase ${phase}`);
+  state.phase = phase;
+  const formReady = phase === "naming" || (phase === "closed" && !state.banned);
+  $("login-fields").disabled = !formReady;
+  $("logout").hidden = phase !== "chatting";
+  $("again").hidden = !(phase === "closed" && !$("chat").hidden);
+}
 
 // -- conversations ---------------------------------------------------------------------
 
 function key(name) {
+  if (name === SERVER) return SERVER;
   return name.startsWith("#") ? name.toLowerCase() : "@" + name.toLowerCase();
 }
 
@@ -34,12 +80,23 @@ function conversation(name) {
   const k = key(name);
   let c = state.conversations.get(k);
   if (!c) {
-    c = { key: k, title: name, room: name.startsWith("#"), lines: [], unread: 0,
-          members: new Set(), unlisted: 0, topic: "", oldest: null, more: false };
+    c = { key: k, title: k === SERVER ? "Server" : name, room: name.startsWith("#"),
+          server: k === SERVER, lines: [], unread: 0, marker: null, members: new Set(),
+          admins: new Set(), away: new Set(), unlisted: 0, topic: "", oldest: null,
+          more: false };
     state.conversations.set(k, c);
     drawConversations();
   }
   return c;
+}
+
+function server() {
+  return conversation(SERVER);
+}
+
+// Is the reader looking at this conversation now (shown, and the tab visible)?
+function seen(c) {
+  return c.key === state.current && document.visibilityState === "visible";
 }
 
 function add(c, line, { prepend = false } = {}) {
@@ -47,21 +104,34 @@ function add(c, line, { prepend = false } = {}) {
     c.lines.unshift(...line);
   } else {
     c.lines.push(line);
-    if (c.key !== state.current && line.kind !== "notice") c.unread += 1;
+    if (!seen(c) && line.kind !== "notice" && !line.history) {
+      if (c.unread === 0) c.marker = line;   // the "unread" divider goes above it
+      c.unread += 1;
+      drawTitle();
+    }
   }
   if (c.lines.length > LINES_KEPT) c.lines.splice(0, c.lines.length - LINES_KEPT);
-  if (c.key === state.current && prepend) {
-    drawLog();
-  } else if (c.key === state.current) {
-    $("log").append(lineElement(line));
-    scrollDown();
-  } else if (!prepend) {
-    drawConversations();     // its unread count changed
+  if (c.key !== state.current) {
+    if (!prepend) drawConversations();     // its unread count changed
+  } else if (prepend) {
+    drawEarlier(line.length);
+  } else {
+    appendLine(line);
   }
 }
 
-function notice(text, c = currentConversation()) {
-  if (c) add(c, { kind: "notice", text, time: Date.now() / 1000 });
+function notice(text, c = currentConversation() || server()) {
+  add(c, { kind: "notice", text, time: now() });
+}
+
+// An answer from the server: in `c` (the server's conversation if none), shown at once
+// if it answers a command the user typed.
+function reply(line, c = server()) {
+  add(c, typeof line === "string" ? { kind: "notice", text: line, time: now() } : line);
+  if (state.follow) {
+    state.follow = false;
+    if (c.key !== state.current) show(c.key);
+  }
 }
 
 function currentConversation() {
@@ -71,14 +141,19 @@ function currentConversation() {
 function show(k) {
   const c = state.conversations.get(k);
   if (!c) return;
+  const left = currentConversation();
+  if (left && left !== c && left.unread === 0) left.marker = null;   // read: no divider
   state.current = k;
   c.unread = 0;
   drawConversations();
   drawLog();
   drawMembers();
-  $("title").textContent = c.title;
-  $("topic").textContent = c.topic;
+  drawTitle();
+  $("title").textContent = c.server ? "Server" : c.title;
+  $("topic").textContent = c.server ? "Answers to your commands, and news from the server" : c.topic;
   $("leave").textContent = c.room ? "Leave" : "Close";
+  $("leave").hidden = c.server;
+  drawLeave();
   $("earlier").hidden = !c.more;
 }
 
@@ -87,9 +162,26 @@ function forget(k) {
   if (state.current === k) {
     const next = [...state.conversations.keys()].find((x) => x.startsWith("#"));
     state.current = "";
-    if (next) show(next); else drawLog();
+    show(next || SERVER);
   }
   drawConversations();
+  drawTitle();
+}
+
+// A user we talk to privately changed their name: the conversation follows them.
+function follows(old, renamed) {
+  const from = key(old), to = key(renamed);
+  const c = state.conversations.get(from);
+  if (!c || from === to && c.title === renamed) return;
+  state.conversations.delete(from);
+  const existing = state.conversations.get(to);
+  if (existing) c.lines.push(...existing.lines);   // they talked to us meanwhile
+  c.key = to;
+  c.title = renamed;
+  state.conversations.set(to, c);
+  if (state.current === from) state.current = to;
+  notice(`${old} is now known as ${renamed}`, c);
+  if (state.current === to) show(to); else drawConversations();
 }
 
 // -- drawing ---------------------------------------------------------------------------
@@ -97,10 +189,11 @@ function forget(k) {
 function drawConversations() {
   const list = $("conversations");
   list.replaceChildren();
-  for (const c of state.conversations.values()) {
+  const ordered = [...state.conversations.values()].sort((a, b) => b.server - a.server);
+  for (const c of ordered) {
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = c.room ? c.title : "@" + c.title;
+    button.textContent = c.room || c.server ? c.title : "@" + c.title;
     if (c.key === state.current) button.setAttribute("aria-current", "true");
     if (c.unread) {
       const badge = document.createElement("span");
@@ -116,20 +209,84 @@ function drawConversations() {
   }
 }
 
+// The tab's title counts what is unread everywhere: "(3) chat-trio".
+function drawTitle() {
+  let unread = 0;
+  for (const c of state.conversations.values()) unread += c.unread;
+  document.title = unread ? `(${unread}) chat-trio` : "chat-trio";
+}
+
 function drawLog() {
   const c = currentConversation();
-  $("log").replaceChildren(...(c ? c.lines.map(lineElement) : []));
+  const log = $("log");
+  log.replaceChildren(...(c ? logElements(c.lines, c.marker) : []));
   scrollDown();
+}
+
+// The lines as list items, with a date above each day's first line and the unread
+// divider above `marker`.
+function logElements(lines, marker) {
+  const items = [];
+  let day = "";
+  for (const line of lines) {
+    const today = dayOf(line.time);
+    if (today !== day) items.push(dayElement(line.time));
+    day = today;
+    if (line === marker) items.push(dividerElement());
+    items.push(lineElement(line));
+  }
+  return items;
+}
+
+function appendLine(line) {
+  const log = $("log");
+  const reading = !stuck && !line.own;   // own lines always bring the view down
+  const last = [...log.querySelectorAll("li[data-day]")].pop();
+  if (!last || last.dataset.day !== dayOf(line.time)) log.append(dayElement(line.time));
+  const c = currentConversation();
+  if (c && c.marker === line) log.append(dividerElement());
+  log.append(lineElement(line));
+  if (reading) $("below").hidden = false; else scrollDown();
+}
+
+// Earlier lines were put above: keep what the reader was looking at where it was, and
+// bring the newest of the loaded lines into view just above it.
+function drawEarlier(count) {
+  const log = $("log");
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  const c = currentConversation();
+  log.replaceChildren(...logElements(c.lines, c.marker));
+  log.scrollTop = log.scrollHeight - fromBottom;
+  const loaded = c.lines[count - 1];
+  if (loaded) lineNode(loaded)?.scrollIntoView({ block: "end" });
+}
+
+function lineNode(line) {
+  return [...$("log").children].find((node) => node.line === line) || null;
+}
+
+// Whether the view follows the newest line: true until the reader scrolls up, and again
+// once they are back at the bottom (scroll events say; appending lines does not move it).
+let stuck = true;
+let lastTop = 0;   // scrollTop when last seen: less than that is the reader scrolling up
+
+function atBottom() {
+  const log = $("log");
+  return log.scrollHeight - log.scrollTop - log.clientHeight <= AT_BOTTOM;
+}
+
+function scrollDown() {
+  const log = $("log");
+  log.scrollTop = log.scrollHeight;
+  lastTop = log.scrollTop;
+  stuck = true;
+  $("below").hidden = true;
 }
 
 function drawMembers() {
   const c = currentConversation();
   const names = c && c.room ? [...c.members].sort((a, b) => a.localeCompare(b)) : [];
-  const items = names.map((name) => {
-    const item = document.createElement("li");
-    item.textContent = name;
-    return item;
-  });
+  const items = names.map((name) => memberElement(c, name));
   const unlisted = c && c.room ? c.unlisted : 0;
   if (unlisted > 0) {
     const more = document.createElement("li");
@@ -142,14 +299,89 @@ function drawMembers() {
   $("members-title").textContent = c && c.room ? `Members (${count})` : "Members";
 }
 
-function scrollDown() {
-  const log = $("log");
-  log.scrollTop = log.scrollHeight;
+// One member: a button that opens a private conversation (yourself: just the name), "@"
+// before an admin's name, "away" after the name of one who is.
+function memberElement(c, name) {
+  const item = document.createElement("li");
+  const admin = c.admins.has(name), away = c.away.has(name);
+  const holder = name === state.me ? document.createElement("span") : document.createElement("button");
+  if (holder.tagName === "BUTTON") {
+    holder.type = "button";
+    holder.title = `Message ${name} privately`;
+    holder.addEventListener("click", () => {
+      show(conversation(name).key);
+      $("message").focus();
+    });
+  }
+  if (admin) {
+    const mark = document.createElement("abbr");
+    mark.className = "admin";
+    mark.title = "admin";
+    mark.textContent = "@";
+    holder.append(mark);
+  }
+  holder.append(name);
+  if (away) {
+    const mark = document.createElement("small");
+    mark.className = "away";
+    mark.textContent = " away";
+    holder.append(mark);
+    item.classList.add("is-away");
+  }
+  item.append(holder);
+  return item;
+}
+
+function drawLeave() {
+  const c = currentConversation();
+  const only = c && c.room && state.rooms.length <= 1;
+  $("leave").disabled = Boolean(only);
+  $("leave").title = only ? "You cannot leave your only room: join another first" : "";
+}
+
+// -- times and dates -------------------------------------------------------------------
+
+function now() {
+  return Date.now() / 1000;
 }
 
 function clock(seconds) {
   return new Date(seconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
+
+function dayOf(seconds) {
+  const d = new Date(seconds * 1000);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;   // the reader's local day
+}
+
+function dayName(seconds) {
+  const date = new Date(seconds * 1000);
+  const long = date.toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+  const today = dayOf(now());
+  const yesterday = dayOf(now() - 86400);
+  if (dayOf(seconds) === today) return `Today, ${long}`;
+  if (dayOf(seconds) === yesterday) return `Yesterday, ${long}`;
+  return long;
+}
+
+function dayElement(seconds) {
+  const item = document.createElement("li");
+  item.className = "day";
+  item.setAttribute("role", "separator");
+  item.dataset.day = dayOf(seconds);
+  item.textContent = dayName(seconds);
+  return item;
+}
+
+function dividerElement() {
+  const item = document.createElement("li");
+  item.className = "divider";
+  item.setAttribute("role", "separator");
+  item.textContent = "Unread messages";
+  return item;
+}
+
+// -- lines -----------------------------------------------------------------------------
 
 // Text with its web addresses as links: built as elements, never parsed as HTML.
 function linkify(parent, text) {
@@ -168,11 +400,21 @@ function linkify(parent, text) {
   });
 }
 
+// Does `text` mention our name (as a word, in any case)?
+function mentions(text) {
+  if (!state.me) return false;
+  const name = state.me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\w-])${name}($|[^\\w-])`, "i").test(text);
+}
+
 function lineElement(line) {
   const item = document.createElement("li");
-  item.className = line.kind + (line.history ? " history" : "");
+  item.className = line.kind + (line.history ? " history" : "") + (line.mention ? " mention" : "");
+  item.line = line;
   const time = document.createElement("time");
-  time.dateTime = new Date(line.time * 1000).toISOString();
+  const date = new Date(line.time * 1000);
+  time.dateTime = date.toISOString();
+  time.title = date.toLocaleString();
   time.textContent = clock(line.time);
   item.append(time, " ");
   if (line.kind === "said") {
@@ -183,6 +425,10 @@ function lineElement(line) {
   } else if (line.kind === "action") {
     item.append("* " + line.name + " ");
   }
+  if (line.kind === "help") {
+    item.append(helpElement(line.commands));
+    return item;
+  }
   const text = document.createElement("span");
   text.className = "text";
   linkify(text, line.text);
@@ -190,9 +436,60 @@ function lineElement(line) {
   return item;
 }
 
+function helpElement(commands) {
+  const box = document.createElement("div");
+  box.className = "text";
+  box.append("Commands:");
+  const list = document.createElement("dl");
+  list.className = "commands";
+  for (const command of commands) {
+    const usage = document.createElement("dt");
+    const code = document.createElement("code");
+    code.textContent = command.usage;
+    usage.append(code);
+    const summary = document.createElement("dd");
+    summary.textContent = command.summary;
+    list.append(usage, summary);
+  }
+  box.append(list);
+  return box;
+}
+
+// -- notifications ---------------------------------------------------------------------
+
+// Asked once, ever, when the user enters the chat (a click: browsers ask only then).
+function askToNotify() {
+  if (!("Notification" in window) || Notification.permission !== "default") return;
+  if (localStorage.getItem(ASKED_KEY)) return;
+  localStorage.setItem(ASKED_KEY, "yes");
+  Notification.requestPermission().catch(() => {});
+}
+
+function notify(title, body, c) {
+  if (document.visibilityState === "visible") return;
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  const shown = new Notification(title, { body, tag: c.key });
+  shown.addEventListener("click", () => { window.focus(); show(c.key); });
+}
+
+document.addEventListener("visibilitychange", () => {
+  const c = currentConversation();
+  if (document.visibilityState !== "visible" || !c) return;
+  c.unread = 0;
+  drawConversations();
+  drawTitle();
+  if (c.marker) drawLog();   // show where the unread lines begin
+});
+
+// -- the status line -------------------------------------------------------------------
+
 function status(text, kind) {
   $("status").textContent = text;
   $("status").dataset.state = kind;
+}
+
+function sentence(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) + "." : "";
 }
 
 // -- the connection --------------------------------------------------------------------
@@ -202,11 +499,19 @@ function connect() {
   const socket = new WebSocket(scheme + location.host + "/ws");
   state.socket = socket;
   state.me = "";
+  setPhase("connecting");
   status(state.attempts ? "Reconnecting…" : "Connecting…", "connecting");
   socket.addEventListener("message", (message) => {
     for (const event of JSON.parse(message.data)) handle(event);
   });
   socket.addEventListener("close", (closed) => lost(closed));
+}
+
+// The user asks to come back (the form after the connection ended, "Enter again", "Log
+// out"): a fresh start, with nothing of the last connection's endings kept.
+function startOver() {
+  Object.assign(state, { reconnect: true, banned: false, ending: "", refusal: "", attempts: 0 });
+  connect();
 }
 
 function send(object) {
@@ -219,28 +524,36 @@ function send(object) {
 }
 
 // The socket closed. Say why (what the server said last, which stays the reason until
-// we are back in), and try again unless the user or an admin ended it.
+// we are back in), and try again unless the user, an admin or the rules ended it.
 function lost(closed) {
   const reason = state.ending || sentence(closed.reason) || "Connection lost.";
+  const wasChatting = state.phase === "chatting";
   state.socket = null;
-  if (!state.reconnect) {
-    status(`Disconnected: ${reason}`, "closed");
+  if (state.loggingOut) {
+    state.loggingOut = false;
+    loggedOut();
     return;
   }
+  if (!state.reconnect) {
+    setPhase("closed");
+    status(`Disconnected: ${reason}`, "closed");
+    if (!$("login").hidden) $("login-error").textContent = reason;
+    return;
+  }
+  if (wasChatting) state.pending = state.identity;   // come back as who we were
   // Back off 1, 2, 4 ... 30 s, with jitter so that a restarted server is not hit by
   // every page at the same moment.
   const delay = Math.min(BACKOFF_MAX, 2 ** state.attempts) * (0.75 + Math.random() / 2);
   state.attempts += 1;
+  setPhase("waiting");
   status(`Disconnected: ${reason} Reconnecting in ${Math.ceil(delay)} s…`, "reconnecting");
   setTimeout(connect, delay * 1000);
 }
 
-function sentence(text) {
-  return text ? text[0].toUpperCase() + text.slice(1) + "." : "";
-}
-
 function enter(identity) {
   state.identity = identity;
+  state.pending = null;
+  setPhase("entering");
   if (identity.password && !identity.register) {
     send({ type: "log-in", name: identity.name, password: identity.password });
   } else {
@@ -248,71 +561,122 @@ function enter(identity) {
   }
 }
 
+function showLogin() {
+  $("chat").hidden = true;
+  $("login").hidden = false;
+  if (state.identity) $("name").value = state.identity.name;
+}
+
+function loggedOut() {
+  state.identity = null;
+  state.pending = null;
+  state.rooms = [];
+  state.conversations.clear();
+  state.current = "";
+  $("password").value = "";
+  $("register").checked = false;
+  drawTitle();
+  showLogin();
+  startOver();
+}
+
 // -- events from the server ------------------------------------------------------------
 
 const handlers = {
+  greeting(e) {
+    if (e.limits) state.limits = e.limits;
+    $("name").maxLength = state.limits.name;
+    $("message").maxLength = state.limits.line;   // characters: a bound; bytes are checked too
+  },
   "ask-name"() {
-    if (state.identity && state.attempts) {
-      enter(state.identity);     // a reconnection: be who we were
-    } else {
-      $("chat").hidden = true;
-      $("login").hidden = false;
-      status("Connected: choose a name", "online");
-      $("name").focus();
+    if (state.pending) {
+      enter(state.pending);     // a reconnection, or a name given while disconnected
+      return;
     }
+    showLogin();
+    setPhase("naming");
+    status("Connected: choose a name", "online");
+    $("name").focus();
   },
   welcome(e) {
     welcomed(e.name);
     if (state.identity && state.identity.register) {
+      state.identity.register = false;   // asked once: a reconnection logs in instead
+      state.registering = true;          // its answer is shown, whatever is open then
       send({ type: "register", password: state.identity.password });
     }
   },
   done(e) {
+    if (e.outcome === "registered" && state.registering) {
+      state.registering = false;
+      state.follow = true;
+      $("register").checked = false;   // it is registered: next time, log in to it
+    }
     if (e.outcome === "logged-in") {
       if (!state.me) welcomed(e.name);
       state.me = e.name;
     }
-    if (e.outcome === "registered" && state.identity) state.identity.register = false;
     if (e.outcome === "kicked-you" || e.outcome === "banned-you") {
       state.reconnect = false;
       state.ending = e.message;
+      notice(e.message);
+      return;
     }
-    notice(e.message);
+    reply(e.message);
   },
   refused(e) {
-    if (!state.me) {            // choosing a name: say it next to the name box
-      $("chat").hidden = true;
-      $("login").hidden = false;
-      $("login-error").textContent = e.message;
-      state.attempts = 0;         // a person must choose now
-    } else {
-      notice(e.message);
+    state.refusal = e.message;
+    if (e.problem === "address-banned") {    // no use trying again: say so, and stop
+      state.banned = true;
+      state.reconnect = false;
+      state.ending = e.message;
     }
+    if (e.final) state.reconnect = false;    // too many names: the form says it
+    if (!state.me) {            // choosing a name: say it next to the name box
+      showLogin();
+      $("login-error").textContent = e.message;
+      if (!RETRY.has(e.problem) && !state.banned) setPhase("naming");
+      state.attempts = 0;
+      return;
+    }
+    if (e.problem === "line-too-long" && !$("message").value) $("message").value = state.lastSent;
+    if (state.registering) {     // not registered: a reconnection comes back as a guest
+      state.registering = false;
+      state.identity.password = "";
+    }
+    const about = e.room && state.conversations.get(key(e.room));
+    reply(e.message, about || currentConversation() || server());
   },
   "room-entered"(e) {
     const c = conversation(e.room);
     c.topic = e.topic;
     if (!state.rooms.some((r) => key(r) === c.key)) state.rooms.push(e.room);
-    if (e.joined || !state.current) show(c.key);
+    state.follow = false;
+    if (e.joined || !state.current || state.current === SERVER) show(c.key); else drawLeave();
   },
   "room-left"(e) {
     state.rooms = state.rooms.filter((r) => key(r) !== key(e.room));
     forget(key(e.room));
+    drawLeave();
   },
   users(e) {
     if (e.label === "members" && e.room) {
       const c = conversation(e.room);
       c.members = new Set(e.names);
+      c.admins = new Set(e.admins);
+      c.away = new Set(e.away || []);
       c.unlisted = e.total - e.names.length;   // a big room: the server lists the first ones
       if (c.key === state.current) drawMembers();
     } else {
       const where = e.room ? `in ${e.room}` : "online";
-      notice(`Users ${where}: ${e.total} (${e.names.join(", ")})`);
+      const about = e.room ? state.conversations.get(key(e.room)) : null;
+      reply(`Users ${where}: ${e.total} (${e.names.join(", ")})`, about || server());
     }
   },
   joined(e) {
     const c = conversation(e.room);
     c.members.add(e.name);
+    if (e.admin) c.admins.add(e.name);
     if (c.key === state.current) drawMembers();
     notice(`${e.name} joined ${e.chat ? "the chat" : e.room}`, c);
   },
@@ -326,13 +690,16 @@ const handlers = {
   nick(e) {
     if (e.room) {
       const c = conversation(e.room);
-      if (c.members.delete(e.old)) c.members.add(e.new);
+      for (const names of [c.members, c.admins, c.away]) {
+        if (names.delete(e.old)) names.add(e.new);
+      }
       if (c.key === state.current) drawMembers();
       notice(`${e.old} is now known as ${e.new}`, c);
+      follows(e.old, e.new);
     } else {                    // our own rename
       state.me = e.new;
       if (state.identity) state.identity.name = e.new;
-      notice(`You are now known as ${e.new}`);
+      reply(`You are now known as ${e.new}`, currentConversation() || server());
       status(`Connected as ${e.new}`, "online");
     }
   },
@@ -341,7 +708,10 @@ const handlers = {
   private(e) {
     const c = conversation(e.peer);
     const name = e.incoming ? e.peer : state.me;
-    add(c, { kind: e.action ? "action" : "said", name, text: e.text, time: now() });
+    add(c, { kind: e.action ? "action" : "said", name, text: e.text, time: now(),
+             own: !e.incoming });
+    if (e.incoming) notify(`${e.peer} (private)`, e.text, c);
+    state.follow = false;
     if (!e.incoming && state.current !== c.key) show(c.key);
     if (e.away) notice(`${e.peer} is away: ${e.away}`, c);
   },
@@ -352,31 +722,42 @@ const handlers = {
     notice(`${e.name} set the topic: ${e.text}`, c);
   },
   topic(e) {
-    notice(e.text ? `Topic of ${e.room}: ${e.text}` : `${e.room} has no topic.`);
+    const about = state.conversations.get(key(e.room));
+    reply(e.text ? `Topic of ${e.room}: ${e.text}` : `${e.room} has no topic.`, about || server());
   },
   away(e) {
-    if (e.room) return;         // others' away news: shown by /whois, not in the log
-    notice(e.text ? `You are away: ${e.text}` : "You are back.");
+    if (!e.room) {              // our own: marked in every room, and said
+      for (const c of state.conversations.values()) marked(c, state.me, e.text);
+      reply(e.text ? `You are away: ${e.text}` : "You are back.");
+      return;
+    }
+    marked(conversation(e.room), e.name, e.text);
   },
-  account() {},
+  account(e) {
+    const c = conversation(e.room);
+    if (e.admin) c.admins.add(e.name); else c.admins.delete(e.name);
+    if (c.key === state.current) drawMembers();
+  },
   unheard(e) { notice(`Nobody else is in ${e.room} right now.`, conversation(e.room)); },
   history(e) { history(e); },
   rooms(e) {
-    notice(`Rooms: ${e.total} (${e.rooms.map((r) => `${r.name} ${r.members}`).join(", ")})`);
+    reply(`Rooms: ${e.total} (${e.rooms.map((r) => `${r.name} ${r.members}`).join(", ")})`);
   },
-  whois(e) { notice(e.message); },
+  whois(e) {
+    const about = state.conversations.get(key(e.name));
+    reply(e.message, about && !about.room ? about : server());
+  },
   help(e) {
-    notice("Commands: " + e.commands.map((c) => c.usage).join("  ·  "));
+    reply({ kind: "help", commands: e.commands, text: "", time: now() });
   },
-  goodbye() {
+  goodbye(e) {
     state.reconnect = false;
-    state.ending = "You left the chat.";
+    state.ending = e.reason === "quit" ? "You left the chat." : state.refusal || state.ending;
   },
   disconnected(e) {
     state.ending = e.message;
     if (e.reason !== "shutdown" && e.reason !== "slow") state.reconnect = false;
   },
-  greeting() {},
 };
 
 function handle(event) {
@@ -384,36 +765,44 @@ function handle(event) {
   if (handler) handler(event);
 }
 
-function now() {
-  return Date.now() / 1000;
+// Someone (`name`) is away saying `text`, or back (""): marked in `c`'s member list.
+function marked(c, name, text) {
+  if (text) c.away.add(name); else c.away.delete(name);
+  if (c.key === state.current) drawMembers();
 }
 
 function welcomed(name) {
   state.me = name;
   state.attempts = 0;
   state.ending = "";
+  setPhase("chatting");
   $("login").hidden = true;
   $("login-error").textContent = "";
   $("chat").hidden = false;
   status(`Connected as ${name}`, "online");
+  server();
   // After a reconnection, go back to the rooms we were in (the lobby comes by itself);
   // each sends its recent history again, so what the page had of them is replaced.
   const rooms = state.rooms;
   state.rooms = [];
   for (const c of state.conversations.values()) {
     if (!c.room) continue;
-    Object.assign(c, { lines: [], members: new Set(), oldest: null, more: false });
+    Object.assign(c, { lines: [], members: new Set(), admins: new Set(), away: new Set(),
+                       oldest: null, more: false, marker: null, unread: 0 });
   }
   for (const room of rooms) {
     if (key(room) !== "#lobby") send({ type: "join", room });
   }
   drawLog();
+  drawTitle();
   $("message").focus();
 }
 
 function message(kind, e) {
   const c = conversation(e.room);
-  add(c, { kind, name: e.name, text: e.text, time: e.time || now() });
+  const mention = !e.own && e.name !== state.me && mentions(e.text);
+  add(c, { kind, name: e.name, text: e.text, time: e.time || now(), own: Boolean(e.own), mention });
+  if (mention) notify(`${e.name} in ${e.room}`, e.text, c);
 }
 
 function history(e) {
@@ -436,6 +825,10 @@ function history(e) {
   } else {
     for (const line of lines) add(c, line);
   }
+  if (e.asked && state.follow) {   // "/history @bob": show the conversation it is about
+    state.follow = false;
+    show(c.key);
+  }
   if (c.key === state.current) $("earlier").hidden = !c.more;
 }
 
@@ -448,20 +841,57 @@ $("login").addEventListener("submit", (submitted) => {
     password: $("password").value,
     register: $("register").checked,
   };
-  if (identity.register && !identity.password) {
-    $("login-error").textContent = "To register a name, choose a password for it.";
-    return;
+  const problem = identityProblem(identity);
+  $("login-error").textContent = problem;
+  if (problem) return;
+  askToNotify();
+  if (state.phase === "naming") {
+    enter(identity);
+  } else {                    // the connection ended: start again, and enter once asked
+    state.identity = identity;
+    state.pending = identity;
+    startOver();
   }
-  $("login-error").textContent = "";
-  enter(identity);
 });
+
+// What the server would refuse about a name to register, said on the form before trying.
+function identityProblem(identity) {
+  if (!identity.register) return "";
+  const [shortest, longest] = state.limits.password;
+  if (!identity.password) return "To register a name, choose a password for it.";
+  if (identity.password.length < shortest || identity.password.length > longest || /\s/.test(identity.password)) {
+    return `A password must be ${shortest} to ${longest} characters, without spaces.`;
+  }
+  return "";
+}
 
 $("send").addEventListener("submit", (submitted) => {
   submitted.preventDefault();
   const text = $("message").value;
   if (!text.trim()) return;
-  if (typed(text)) $("message").value = "";
+  const problem = lineProblem(text);
+  $("send-error").textContent = problem;
+  if (problem) return;          // the text stays in the box, to be shortened
+  if (typed(text)) {
+    remember(text);
+    $("message").value = "";
+  }
 });
+
+function lineProblem(text) {
+  const sent = text.startsWith("//") ? text.slice(1) : text;
+  const bytes = new TextEncoder().encode(sent).length;
+  if (bytes <= state.limits.line) return "";
+  return `Too long to send: ${bytes} bytes, at most ${state.limits.line}. Shorten it and send again.`;
+}
+
+function remember(text) {
+  state.lastSent = text;
+  if (state.typed[state.typed.length - 1] !== text) state.typed.push(text);
+  if (state.typed.length > TYPED_KEPT) state.typed.shift();
+  state.typedAt = state.typed.length;
+  state.draft = "";
+}
 
 // One line from the message box; returns whether it was sent.
 function typed(text) {
@@ -470,16 +900,78 @@ function typed(text) {
     const [word, ...rest] = text.slice(1).split(" ");
     const args = rest.join(" ").trim();
     if (word.toLowerCase() === "quit") state.reconnect = false;
-    if (word.toLowerCase() === "me" && c && !c.room && args) {
+    if (word.toLowerCase() === "me" && c && !c.room && !c.server && args) {
       return send({ type: "send-private", name: c.title, text: args, action: true });
     }
+    state.follow = true;
     const room = c && c.room ? c.title : state.rooms[0] || "";
     return send({ type: "command", line: text, room });
   }
   const line = text.startsWith("//") ? text.slice(1) : text;
-  if (!c) return false;
+  if (!c || c.server) {
+    $("send-error").textContent = "This is the server's conversation: choose a room or a person to talk to.";
+    return false;
+  }
   if (c.room) return send({ type: "say", room: c.title, text: line });
   return send({ type: "send-private", name: c.title, text: line });
+}
+
+$("message").addEventListener("keydown", (pressed) => {
+  if (pressed.key === "Tab" && !pressed.shiftKey && !pressed.ctrlKey && !pressed.altKey) {
+    if (complete()) pressed.preventDefault();   // nothing to complete: Tab moves on
+    return;
+  }
+  state.completion = null;
+  if (pressed.key === "ArrowUp" && state.typedAt > 0) {
+    if (state.typedAt === state.typed.length) state.draft = $("message").value;
+    state.typedAt -= 1;
+    putInBox(state.typed[state.typedAt]);
+    pressed.preventDefault();
+  } else if (pressed.key === "ArrowDown" && state.typedAt < state.typed.length) {
+    state.typedAt += 1;
+    putInBox(state.typedAt === state.typed.length ? state.draft : state.typed[state.typedAt]);
+    pressed.preventDefault();
+  }
+});
+
+$("message").addEventListener("input", () => {
+  $("send-error").textContent = "";
+  state.completion = null;      // typed over: the next Tab starts afresh
+});
+
+function putInBox(text) {
+  const box = $("message");
+  box.value = text;
+  box.setSelectionRange(text.length, text.length);
+}
+
+// Tab: complete the name being typed from the people in this conversation; Tab again
+// goes to the next one. At the start of the line the name gets ": " (talking to them).
+function complete() {
+  const box = $("message");
+  const c = currentConversation();
+  if (!c || c.server) return false;
+  let done = state.completion;
+  if (!done) {
+    const end = box.selectionStart;
+    const start = box.value.lastIndexOf(" ", end - 1) + 1;
+    const prefix = box.value.slice(start, end).toLowerCase();
+    if (!prefix) return false;
+    const people = c.room ? [...c.members] : [c.title];
+    const names = people
+      .filter((n) => n !== state.me && n.toLowerCase().startsWith(prefix))
+      .sort((a, b) => a.localeCompare(b));
+    if (!names.length) return false;
+    done = state.completion = { start, end, names, index: -1 };
+  }
+  done.index = (done.index + 1) % done.names.length;
+  const ending = done.start === 0 ? ": " : " ";
+  const word = done.names[done.index] + ending;
+  const rest = box.value.slice(done.end);
+  box.value = box.value.slice(0, done.start) + word + rest;
+  done.end = done.start + word.length;
+  box.setSelectionRange(done.end, done.end);
+  return true;
 }
 
 $("join").addEventListener("submit", (submitted) => {
@@ -492,7 +984,7 @@ $("join").addEventListener("submit", (submitted) => {
 
 $("leave").addEventListener("click", () => {
   const c = currentConversation();
-  if (!c) return;
+  if (!c || c.server) return;
   if (c.room) send({ type: "leave", room: c.title }); else forget(c.key);
 });
 
@@ -502,6 +994,36 @@ $("earlier").addEventListener("click", () => {
   const ask = { type: "read-history", room: c.title, limit: HISTORY_PAGE };
   if (c.oldest !== null) ask.before = c.oldest;
   send(ask);
+});
+
+$("below").addEventListener("click", () => scrollDown());
+$("log").addEventListener("scroll", () => {
+  const log = $("log");
+  if (atBottom()) stuck = true;
+  else if (log.scrollTop < lastTop) stuck = false;   // only the reader scrolls up
+  lastTop = log.scrollTop;
+  if (stuck) $("below").hidden = true;
+});
+// The log's height changes (a button above it appears, the window is resized): a reader
+// at the bottom stays there.
+new ResizeObserver(() => { if (stuck) scrollDown(); }).observe($("log"));
+
+$("logout").addEventListener("click", () => {
+  state.reconnect = false;
+  state.loggingOut = true;
+  if (!send({ type: "quit" })) {
+    state.loggingOut = false;
+    loggedOut();
+  }
+});
+
+$("again").addEventListener("click", () => {
+  state.pending = null;
+  state.rooms = [];
+  state.conversations.clear();
+  state.current = "";
+  drawTitle();
+  startOver();
 });
 
 connect();
