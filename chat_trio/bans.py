@@ -83,8 +83,7 @@ def _do(
         if not lifted:
             raise Refusal(f"there is no ban on {target!r} in {path}")
         for kind, key in lifted:
-            database.save_ban(db, kind, key, None)
-            database.note_ban_change(db, kind, key)
+            database.operator_ban(db, kind, key, None)
         return "Lifted the ban on " + ", ".join(f"the {kind} {key}" for kind, key in lifted) + "."
     kind, key, shown = _target(db, target, path)
     if kind == "address" and not force:
@@ -93,8 +92,7 @@ def _do(
         raise Refusal(f"a ban lasts at least a second, not {seconds:g}")
     until = now + seconds if seconds <= BAN_LONGEST else math.inf
     ban = Ban(kind, key, until, line(reason)[:REASON_MAX], BY)
-    database.save_ban(db, kind, key, ban)
-    database.note_ban_change(db, kind, key)
+    database.operator_ban(db, kind, key, ban)
     return f"Banned the {kind} {shown} {describe_until(until)}."
 
 

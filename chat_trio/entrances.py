@@ -79,7 +79,8 @@ class Entrance:
     site: Site | None = None  #: the web door: HTTP first, the door comes with the upgrade
     browsing: set[trio.CancelScope] = attrs.field(factory=set)  #: connections on HTTP
     proxies: Trusted = attrs.field(factory=Trusted)  #: peers that say whom a connection is for
-    refuser: tcp.Refuser = attrs.field(factory=tcp.Refuser)  #: lingers, so refusals are read
+    refuser: tcp.Refuser = attrs.field(factory=tcp.Refuser)  #: lingers, so refusals are
+    #: read; the server's one, shared by every entrance, so its bound is the server's
 
     async def refuse(self, stream: trio.SocketStream, refused: Refused) -> None:
         """Tell a connection not let in why (best effort), and close it."""
@@ -165,12 +166,12 @@ def _client(source: Source) -> Client:
 
 
 @contextmanager
-def open_entrances(config: Config) -> Iterator[list[Entrance]]:
+def open_entrances(config: Config, refuser: tcp.Refuser) -> Iterator[list[Entrance]]:
     """Every entrance the configuration asks for, its listeners open; all of them are
     closed when the block ends (or if one cannot be opened: ``StartupError``)."""
     opened: list[Entrance] = []
     try:
-        for port, make in _wanted(config, _tls_context(config)):
+        for port, make in _wanted(config, _tls_context(config), refuser):
             opened.append(make(_listen(config.host, port)))
         yield opened
     finally:
@@ -199,7 +200,7 @@ def open_operator_port(config: Config) -> Iterator[list[socket.socket]]:
 
 
 def _wanted(
-    config: Config, context: ssl.SSLContext | None
+    config: Config, context: ssl.SSLContext | None, refuser: tcp.Refuser
 ) -> list[tuple[int, Callable[[list[socket.socket]], Entrance]]]:
     """(port, how to make the entrance once listening) for each door and port served, in
     the banner's order: text, IRC, web; each plain, then with TLS."""
@@ -236,7 +237,10 @@ def _wanted(
             if port is None or not served:
                 continue
             shown = f"{label}, TLS" if secure else label
-            made = partial(entrance(secure), shown, door=label, tls=context if secure else None)
+            made = partial(
+                entrance(secure), shown, door=label, refuser=refuser,
+                tls=context if secure else None,
+            )  # fmt: skip
             wanted.append((tls_port if secure else port, made))
     return wanted
 

@@ -45,8 +45,9 @@ TEXT = "text/plain; charset=utf-8"
 
 MAX_CONNECTIONS = 16
 """Connections to the operator's port at once. Prometheus keeps one open, a load balancer
-a few; more are answered 503 and closed at once, so whoever can reach the port cannot
-make the server hold more than this many (each for at most one request deadline)."""
+a few; more are answered 503 and closed, so whoever can reach the port cannot make the
+server hold more than this many (each for at most one request deadline), and the refused
+ones (each lingering at most ``tcp.LINGER``, at most ``tcp.REFUSALS_LINGERING`` at once)."""
 
 
 def door_label(entrance: str) -> str:
@@ -74,6 +75,7 @@ class Inspection:
         entrances: Sequence[str],
         *,
         write_timeout: float,
+        refuser: tcp.Refuser | None = None,
     ) -> None:
         self.effects = effects
         self.admission = admission
@@ -85,7 +87,7 @@ class Inspection:
         #: where the server listens, once every listener is up (server.py sets it)
         self.listening: tuple[str, ...] = ()
         self._open = 0  # connections to the port now
-        self._refuser = tcp.Refuser()  # so that the 503 is read, not lost in a reset
+        self._refuser = refuser or tcp.Refuser()  # so the 503 is read, not lost in a reset
 
     async def serve(self, stream: trio.SocketStream) -> None:
         """One connection to the operator's port (``tcp.serve``'s handler); closes it."""

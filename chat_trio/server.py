@@ -111,9 +111,10 @@ async def serve(
 
     Reports the addresses it listens on through ``task_status`` (plain text first).
     """
+    refuser = tcp.Refuser()  # every refusal lingers through it: one bound for the server
     with (
         _one_server(config),
-        open_entrances(config) as entrances,
+        open_entrances(config, refuser) as entrances,
         open_operator_port(config) as operator,
     ):
         store = await _open_store(config)
@@ -126,8 +127,9 @@ async def serve(
         admit = partial(_admit, config, effects, admission, sessions)
         labels = [entrance.label for entrance in entrances]
         inspection = Inspection(
-            effects, admission, store, labels, write_timeout=config.write_timeout
-        )
+            effects, admission, store, labels, write_timeout=config.write_timeout,
+            refuser=refuser,
+        )  # fmt: skip
         try:
             async with trio.open_nursery() as storage:
                 if store is not None:
@@ -221,7 +223,7 @@ async def apply_reloads(
             log.info(
                 "reloaded motd_lines=%d reserved_names=%d admins=%d tls=%s%s",
                 len(new.irc.motd), len(new.rules.reserved_names), len(new.rules.admins),
-                "renewed" if context is not None else "none",
+                "reread" if context is not None else "none",
                 f" needs-restart={','.join(restart)}" if restart else "",
             )  # fmt: skip
         await reloads.notifier.send("READY=1", "STATUS=serving")
@@ -429,8 +431,8 @@ async def run(config: Config, load: Callable[[], Config] | None = None) -> int:
                     log.info("shutdown step=begin signal=%s", signal.Signals(signum).name)
                     again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
                     print(f"Shutting down ({again} again to stop at once)...", flush=True)
-                    await notifier.send("STOPPING=1", "STATUS=shutting down")
                     stop.set()
+                    await notifier.send("STOPPING=1", "STATUS=shutting down")
 
             async def serve_then_stop_watching(
                 *, task_status: trio.TaskStatus[list[Listening]]

@@ -621,3 +621,40 @@ def test_chat_rules_the_page_learns_who_is_an_admin_and_who_is_away() -> None:
     chat.history_loaded(2, "#rust", [], "", 0.0, Outputs(2))  # a stored chat loads it first
     told = [o for o in ask(chat, 1, i.Join("#rust")) if isinstance(o, Broadcast)]
     assert told[0].events == (Joined("Alice", "#rust", "Alice", admin=True),)
+
+
+def test_chat_rules_a_password_answer_for_a_connection_taken_over_meanwhile_is_dropped() -> None:
+    """A connection busy with /password or /unregister when its name is taken over (or
+    it is kicked) ends quietly when the answer comes (it raised: no RESUME from CLOSING)."""
+    for intent in (i.ChangePassword("old-pw", "new-password-1"), i.Unregister("old-pw")):
+        chat = Chat(Rules(flood_rate=0), stored=True)
+        chat.load_accounts([Account("Alice", "hash", id="A")], [])
+        named(chat, 1, "Alice")
+        ask(chat, 1, i.LogIn("alice", "pw"))
+        chat.password_checked(1, Verdict.RIGHT, False, 0.0, Outputs(1))
+        ask(chat, 1, intent)  # busy: its check is on its way
+        connect(chat, 2)
+        ask(chat, 2, i.LogIn("alice", "pw"))
+        chat.password_checked(2, Verdict.RIGHT, False, 0.0, Outputs(2))  # takes Alice over
+        assert chat.phase(1) is Phase.CLOSING and chat.name_of(2) == "Alice"
+        late = Outputs(1)
+        chat.password_checked(1, Verdict.RIGHT, False, 0.0, late)
+        assert list(late.done()) == []
+        assert "alice" in chat.registry.accounts  # not unregistered by the one thrown out
+
+
+def test_chat_rules_a_login_to_a_name_now_reserved_takes_nothing_over() -> None:
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    chat.load_accounts([Account("Opal", "hash", id="O")], [])
+    named(chat, 1, "Opal")
+    ask(chat, 1, i.LogIn("opal", "pw"))
+    chat.password_checked(1, Verdict.RIGHT, False, 0.0, Outputs(1))
+    chat.reload(Rules(reserved_names=frozenset({"opal"})))  # the operator's SIGHUP
+    connect(chat, 2)
+    ask(chat, 2, i.LogIn("opal", "pw"))
+    out = Outputs(2)
+    chat.password_checked(2, Verdict.RIGHT, False, 0.0, out)
+    assert chat.phase(1) is Phase.CHATTING and chat.name_of(1) == "Opal"  # still hers
+    assert Refused(Problem.NAME_RESERVED, name="Opal") in [
+        e for o in out.done() if isinstance(o, Reply) for e in o.events
+    ]

@@ -91,6 +91,8 @@ def checked(
     pending, client.pending = client.pending, None
     key = name_key(pending.name) if isinstance(pending, PendingLogin) else client.account
     world.registry.check_answered(key, client.address, verdict)
+    if client.phase is Phase.CLOSING:  # thrown out meanwhile (a kick, a takeover): it ends
+        return
     ok = verdict is Verdict.RIGHT
     account = world.registry.accounts.get(key)
     if ok and account is not None and account.admin != admin:
@@ -141,7 +143,9 @@ def _logged_in(
         )
         return
     old = client.name
-    _take_over(world, conn, name, out)
+    rules = world.rules
+    if names.check_name(name, rules.reserved_names, unicode=rules.unicode_names) is None:
+        _take_over(world, conn, name, out)  # (else the claim says why, and nobody is out)
     problem = names.claim(world, conn, client, name, owner=True)
     if problem is not None:  # taken meanwhile by a login elsewhere
         if naming:
@@ -189,6 +193,8 @@ def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> Non
 def hashed(world: World, conn: ConnId, client: Client, hashed: str, out: Outputs) -> None:
     """The answer to ``HashPassword``: store the account it was for."""
     pending, client.pending = client.pending, None
+    if client.phase is Phase.CLOSING:  # thrown out meanwhile: nobody to store it for
+        return
     client.step(Step.RESUME)
     accounts = world.registry.accounts
     if isinstance(pending, PendingRegister):

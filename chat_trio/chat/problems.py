@@ -34,7 +34,6 @@ class Problem(enum.Enum):
     NO_ACCOUNT = "no-account"  #: name
     ACCOUNT_BANNED = "account-banned"  #: name, until
     LOGIN_THROTTLED = "login-throttled"  #: limit (seconds to wait)
-    ALREADY_LOGGED_IN = "already-logged-in"  #: name
     WRONG_PASSWORD_FOR = "wrong-password-for"  #: name (logging in)
     WRONG_PASSWORD = "wrong-password"  #: changing or deleting an account
     BAD_PASSWORD = "bad-password"  #: length limits in ``length`` (min) and ``limit`` (max)

@@ -38,7 +38,7 @@ _ESCAPE_SEQUENCE = re.compile(
     # IRC's formatting: a colour (^C, with up to two digits and a background after a
     # comma) or a hex colour (^D RRGGBB); the one-byte codes (bold, italics, ...) are
     # C0 controls and go with the rest. Removed whole, so "^C04red" leaves "red".
-    r"|\x03(?:\d{1,2}(?:,\d{1,2})?)?"
+    r"|\x03(?:[0-9]{1,2}(?:,[0-9]{1,2})?)?"
     r"|\x04(?:[0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?"
 )
 # What may not reach another user's terminal once escape sequences are gone: C0 controls

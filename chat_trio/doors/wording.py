@@ -71,7 +71,6 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.LOGIN_THROTTLED: lambda e: (
         f"Too many wrong passwords; try again in {_seconds(e.limit)}."
     ),
-    Problem.ALREADY_LOGGED_IN: lambda e: f"{e.name} is already logged in.",
     Problem.WRONG_PASSWORD_FOR: lambda e: f"Wrong password for {e.name}.",
     Problem.WRONG_PASSWORD: lambda e: "Wrong password; nothing was changed.",
     Problem.BAD_PASSWORD: lambda e: (

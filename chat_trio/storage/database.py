@@ -272,7 +272,8 @@ class ServerLock:
         self.path = f"{path}.lock"
         _folder(path, make_folder)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            # Never through a link another user planted (in /tmp, say): truncated below.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
             raise DatabaseError(f"cannot make the lock file {self.path}: {exc.strerror}") from exc
         try:
@@ -566,10 +567,12 @@ def ban(db: sqlite3.Connection, kind: str, key: str, now: float) -> Ban | None:
     return _ban(*row) if row else None
 
 
-def note_ban_change(db: sqlite3.Connection, kind: str, key: str) -> None:
-    """Tell running servers that the operator added or removed the ban on (``kind``,
-    ``key``) (see ``ban_changes``)."""
+def operator_ban(db: sqlite3.Connection, kind: str, key: str, ban: Ban | None) -> None:
+    """The operator's ban (None: lifted) on (``kind``, ``key``), stored and told to
+    running servers (``ban_changes``) in one transaction: a crash between the two would
+    leave a ban that a running server never applies."""
     with _transaction(db):
+        _save_ban(db, kind, key, ban)
         db.execute("INSERT INTO ban_changes (kind, key) VALUES (?, ?)", (kind, key))
         db.execute("DELETE FROM ban_changes WHERE id < (SELECT max(id) - 1000 FROM ban_changes)")
 
@@ -596,14 +599,18 @@ def ban_changes(
 def save_ban(db: sqlite3.Connection, kind: str, key: str, ban: Ban | None) -> None:
     """Store ``ban``; None lifts the ban on (``kind``, ``key``)."""
     with _transaction(db):
-        if ban is None:
-            db.execute("DELETE FROM bans WHERE kind = ? AND key = ?", (kind, key))
-        else:
-            db.execute(
-                "INSERT OR REPLACE INTO bans (kind, key, until, reason, by, name)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (kind, key, min(ban.until, _FOREVER), ban.reason, ban.by, ban.name),
-            )
+        _save_ban(db, kind, key, ban)
+
+
+def _save_ban(db: sqlite3.Connection, kind: str, key: str, ban: Ban | None) -> None:
+    if ban is None:
+        db.execute("DELETE FROM bans WHERE kind = ? AND key = ?", (kind, key))
+    else:
+        db.execute(
+            "INSERT OR REPLACE INTO bans (kind, key, until, reason, by, name)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, key, min(ban.until, _FOREVER), ban.reason, ban.by, ban.name),
+        )
 
 
 def count(db: sqlite3.Connection) -> int:

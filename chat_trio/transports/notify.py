@@ -23,6 +23,10 @@ import trio
 
 log = logging.getLogger("chat_trio.notify")
 
+SEND_TIMEOUT = 1.0
+"""Seconds a message may wait for room in the service manager's socket: never longer may
+telling systemd hold up what the server is doing (a shutdown, say)."""
+
 
 class Notifier:
     """The service manager's socket, or nothing (``$NOTIFY_SOCKET`` unset)."""
@@ -47,7 +51,10 @@ class Notifier:
         try:
             if self._socket is None:
                 self._socket = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            await self._socket.sendto("\n".join(lines).encode(), self._address)
+            with trio.move_on_after(SEND_TIMEOUT) as waited:
+                await self._socket.sendto("\n".join(lines).encode(), self._address)
+            if waited.cancelled_caught:
+                log.warning("notify-dropped socket=%r lines=%r (it was full)", self._address, lines)
         except OSError as exc:
             self._failed = True  # say it once; the server goes on either way
             log.warning("notify-failed socket=%r error=%r", self._address, str(exc))

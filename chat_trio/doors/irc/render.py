@@ -316,7 +316,6 @@ _LOGIN_PROBLEMS = frozenset(
         Problem.NO_ACCOUNT,
         Problem.ACCOUNT_BANNED,
         Problem.LOGIN_THROTTLED,
-        Problem.ALREADY_LOGGED_IN,
         Problem.WRONG_PASSWORD_FOR,
     }
 )

@@ -59,7 +59,7 @@ def client(peer: Source, headers: Iterable[tuple[bytes, bytes]], trusted: Truste
         if name.lower() == b"x-forwarded-for":
             xff += value.decode("latin-1").split(",")
         elif name.lower() == b"forwarded":
-            fwd += [_for_of(e) for e in _QUOTED_LIST.findall(value.decode("latin-1"))]
+            fwd += _fors(value.decode("latin-1"))
     walked = [
         _walk(peer, entries, trusted, header)
         for entries, header in ((xff, "X-Forwarded-For"), (fwd, "Forwarded"))
@@ -86,23 +86,44 @@ def _walk(peer: Source, entries: list[str], trusted: Trusted, header: str) -> So
     return here
 
 
-# Comma- or semicolon-separated parts, separators inside double quotes kept (RFC 7239
-# quotes IPv6 nodes and values with odd characters); a stray quote is dropped.
-_QUOTED_LIST = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*")+')
-_QUOTED_PAIRS = re.compile(r'(?:[^;"]|"(?:[^"\\]|\\.)*")+')
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PAIR = re.compile(rf'[ \t]*({_TOKEN})=({_TOKEN}|"(?:[^"\\]|\\.)*")[ \t]*')
+"""One ``name=value`` of RFC 7239 (value: a token, or a quoted string)."""
 
 
-def _for_of(element: str) -> str:
-    """The ``for=`` node of one Forwarded element (``for=192.0.2.7;proto=https``), or ""."""
-    pairs: list[str] = _QUOTED_PAIRS.findall(element)
-    for pair in pairs:
-        name, _, value = pair.strip().partition("=")
-        if name.strip().lower() == "for":
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] == '"':
+def _fors(line: str) -> list[str]:
+    """The ``for=`` node of each element of one Forwarded line ("" where it has none).
+
+    The whole line must follow RFC 7239's grammar (elements split by ``,``, pairs by
+    ``;``). Skipping what does not parse would let an unclosed quote the client sent
+    swallow the element our proxy appended after it, and the client would choose its
+    address (rule 3).
+
+    Raises:
+      Unknown: the line does not parse.
+    """
+    fors: list[str] = []
+    node, pos, end = "", 0, len(line)
+    while True:
+        pair = _PAIR.match(line, pos)
+        if pair is not None:
+            name, value = pair[1], pair[2]
+            if value.startswith('"'):
                 value = re.sub(r"\\(.)", r"\1", value[1:-1])
-            return value
-    return ""
+            if name.lower() == "for":
+                node = value
+            pos = pair.end()
+        else:  # an empty pair or element: allowed
+            while pos < end and line[pos] in " \t":
+                pos += 1
+        if pos == end:
+            return [*fors, node]
+        if line[pos] == ",":
+            fors.append(node)
+            node = ""
+        elif line[pos] != ";":
+            raise Unknown(f"Forwarded: {line[:60]!r} is not a list of name=value pairs")
+        pos += 1
 
 
 _NODE = re.compile(
