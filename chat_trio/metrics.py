@@ -28,7 +28,6 @@ import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 
 import attrs
 
@@ -51,15 +50,16 @@ class Counts:
         self.disconnects: Counter[str] = Counter()  #: reason -> sessions that ended so
         self.password_checks: Counter[str] = Counter()  #: verdict -> password checks
 
-    @contextmanager
-    def serving(self, entrance: str) -> Iterator[None]:
-        """A session runs through ``entrance`` ("text", "IRC, TLS", ...) for the block."""
+    def opened(self, entrance: str) -> None:
+        """A session begins through ``entrance`` ("text", "IRC, TLS", ...). Plain calls
+        (``opened``/``closed`` in a ``finally``), not a context manager: a suspended
+        generator would cost every idle connection 232 bytes."""
         self.sessions[entrance] += 1
         self.sessions_total[entrance] += 1
-        try:
-            yield
-        finally:
-            self.sessions[entrance] -= 1
+
+    def closed(self, entrance: str) -> None:
+        """A session that ``opened`` ended."""
+        self.sessions[entrance] -= 1
 
 
 @attrs.frozen

@@ -265,7 +265,9 @@ async def _admit(
 
     Admission counts the connection under its client's address, asked by the entrance
     once it knows who that is (a trusted proxy says so after the connection began)."""
-    counted: list[str] = []  # the address admission counts this connection under
+    # The address admission counts this connection under, once let in (a list of one, set
+    # where admission is asked: a list literal has no room to spare for appends).
+    counted: list[str | None] = [None]
     try:
         let_in = partial(_let_in, admission, counted)
         opened = await entrance.open(stream, let_in, config.write_timeout)
@@ -273,7 +275,8 @@ async def _admit(
         if opened is not None:
             connection, door, client = opened
             plain = connection is stream  # the fast paths need the socket itself
-            with effects.counts.serving(entrance.label):  # connections by door
+            effects.counts.opened(entrance.label)  # connections by door
+            try:
                 await serve_connection(
                     connection, next(_conn_ids), effects, door, address=client.source.host,
                     try_send=tcp.direct_writer(stream) if plain else None,
@@ -281,17 +284,20 @@ async def _admit(
                     progress=tcp.progress(stream), peer=client.shown,
                     write_timeout=config.write_timeout, sessions=sessions, via=entrance.label,
                 )  # fmt: skip
+            finally:
+                effects.counts.closed(entrance.label)
     finally:
-        for host in counted:
+        if (host := counted[0]) is not None:
             admission.release(host)
         await trio.aclose_forcefully(stream)  # a no-op where the session closed it already
 
 
-def _let_in(admission: Admission, counted: list[str], client: Client) -> Refused | None:
-    """Admission for ``client``; the address it was counted under goes to ``counted``."""
+def _let_in(admission: Admission, counted: list[str | None], client: Client) -> Refused | None:
+    """Admission for ``client`` (asked once per connection); the address it was counted
+    under goes to ``counted[0]``."""
     refused = admission.admit(client.source.host, trio.current_time())
     if refused is None:
-        counted.append(client.source.host)
+        counted[0] = client.source.host
     else:
         log.warning("refused peer=%s reason=%s", client.shown, refused.problem.value)
     return refused

@@ -280,11 +280,7 @@ async def serve_connection(
       via: the entrance it came through, for the logs ("IRC, TLS").
     """
     chat, hub = effects.chat, effects.hub
-    door_name, _, secure = via.partition(", ")
-    log.info(
-        "connect conn=%d peer=%s door=%s tls=%s",
-        conn, peer, door_name.lower(), "yes" if secure else "no",
-    )  # fmt: skip
+    log.info("connect conn=%d peer=%s door=%s", conn, peer, _door(via))
     reason = Reason.ERROR
     outbox: Outbox | None = None
     session: Session | None = None
@@ -345,6 +341,13 @@ async def serve_connection(
                 pass
         await trio.aclose_forcefully(stream)  # a no-op unless the above timed out or failed
         log.info("disconnect conn=%d name=%s reason=%s", conn, name or "-", reason.value)
+
+
+def _door(via: str) -> str:
+    """An entrance's label as the connect line says it: "IRC, TLS" -> "irc tls=yes".
+    (Not locals of ``serve_connection``: each idle connection keeps its frame.)"""
+    door, _, secure = via.partition(", ")
+    return f"{door.lower()} tls={'yes' if secure else 'no'}"
 
 
 def _start_writer(
