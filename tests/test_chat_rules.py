@@ -658,3 +658,21 @@ def test_chat_rules_a_login_to_a_name_now_reserved_takes_nothing_over() -> None:
     assert Refused(Problem.NAME_RESERVED, name="Opal") in [
         e for o in out.done() if isinstance(o, Reply) for e in o.events
     ]
+
+
+def test_chat_rules_who_is_away_is_counted_so_lists_look_only_when_someone_is() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    ask(chat, 1, i.SetAway("lunch"))
+    ask(chat, 1, i.SetAway("still lunch"))  # a new reason: still one away
+    assert chat.away == 1
+    listed = [e for r in ask(chat, 2, i.ListUsers("#lobby")) for e in r.events]  # type: ignore[attr-defined]
+    assert listed[0].away == frozenset({"Alice"})
+    ask(chat, 1, i.SetAway(""))
+    named(chat, 3, "Carol")
+    ask(chat, 3, i.SetAway("gone"))
+    chat.disconnect(3, Reason.QUIT, Outputs(3))  # leaving while away
+    assert chat.away == 0
+    listed = [e for r in ask(chat, 2, i.ListUsers("#lobby")) for e in r.events]  # type: ignore[attr-defined]
+    assert listed[0].away == frozenset()

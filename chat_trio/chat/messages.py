@@ -120,6 +120,7 @@ def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out:
     if not intent.text and not client.away:  # nobody to tell of anything
         out.reply(conn, Refused(Problem.NOT_AWAY))
         return
+    world.away += bool(intent.text) - bool(client.away)
     client.away = intent.text[:AWAY_MAX]
     event = Away(client.name, client.away)
     out.reply(conn, event)

@@ -213,7 +213,7 @@ def list_users(
         listed = [world.clients[c] for c in room.page(after, limit + 1)]
     more, listed = len(listed) > limit, listed[:limit]
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
-    away = frozenset(c.name for c in listed if c.away)
+    away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
     out.reply(conn, UserList(total, names, where, admins, intent.label, more, away))
 

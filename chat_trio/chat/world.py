@@ -201,6 +201,7 @@ class World:
         self.shutting_down = False
         self.flood_lifted = False  # shutting down: what flood control holds runs now
         self.now = 0.0  # the latest ``now`` passed in (for /whois idle times)
+        self.away = 0  # clients marked away: while none is, lists need not look for them
 
     def memory(self, name: str, topic: str = "") -> Memory:
         return Memory(name, topic, deque(maxlen=self.rules.history_lines))
@@ -237,6 +238,9 @@ class World:
                 self.record(out, Kind.LEFT, room.memory.name, client.name, reason.value)
             self.maybe_forget(key)
         client.name, client.rooms = "", []
+        if client.away:
+            client.away = ""
+            self.away -= 1
 
     def maybe_forget(self, key: str) -> None:
         room = self.rooms[key]
