@@ -123,9 +123,15 @@ class FlushingHub(Hub):
     Each recipient gets the same bytes in the same order as with one flush per round."""
 
     def publish(
-        self, events: Sequence[Event], room: str, exclude: ConnId | None = None, size: int = 0
+        self,
+        events: Sequence[Event],
+        room: str,
+        exclude: ConnId | None = None,
+        size: int = 0,
+        *,
+        told: frozenset[ConnId] = frozenset(),
     ) -> None:
-        super().publish(events, room, exclude, size)
+        super().publish(events, room, exclude, size, told=told)
         self.flush()
 
     def send(self, conn: ConnId, data: bytes) -> None:

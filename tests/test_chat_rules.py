@@ -676,3 +676,18 @@ def test_chat_rules_who_is_away_is_counted_so_lists_look_only_when_someone_is() 
     assert chat.away == 0
     listed = [e for r in ask(chat, 2, i.ListUsers("#lobby")) for e in r.events]  # type: ignore[attr-defined]
     assert listed[0].away == frozenset()
+
+
+def test_chat_rules_news_of_a_person_leaves_out_whom_an_earlier_room_told() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    for conn, name in [(1, "Alice"), (2, "Bob"), (3, "Carol")]:
+        named(chat, conn, name)
+    ask(chat, 1, i.Join("#x"))
+    ask(chat, 2, i.Join("#x"))
+    ask(chat, 3, i.Join("#x"))
+    outputs = ask(chat, 1, i.Rename("Alicia"))
+    broadcasts = [o for o in outputs if isinstance(o, Broadcast)]
+    assert [(b.room, b.exclude, b.told) for b in broadcasts] == [
+        ("#lobby", 1, frozenset()),
+        ("#x", 1, frozenset({2, 3})),  # told in #lobby already: once per person
+    ]

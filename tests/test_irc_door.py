@@ -130,11 +130,11 @@ def test_irc_door_join_part_nick_topic_seen_on_both_doors() -> None:
     assert h.take(1) == "* Bob set the topic of #rust: All about Rust\r\n"
     h.send(2, b"NICK Robert\r\n")
     assert h.take(2) == ":Bob!Bob@chat-trio NICK Robert\r\n"
-    assert h.take(1) == "[#lobby] * Bob is now known as Robert\r\n* Bob is now known as Robert\r\n"
+    assert h.take(1) == "* Bob is now known as Robert\r\n"  # once: one person, one notice
     h.send(1, b"in rust\r\n/nick Alicia\r\n")
     assert h.take(2) == (
         ":Alice!Alice@chat-trio PRIVMSG #rust :in rust\r\n"
-        ":Alice!Alice@chat-trio NICK Alicia\r\n:Alice!Alice@chat-trio NICK Alicia\r\n"
+        ":Alice!Alice@chat-trio NICK Alicia\r\n"  # once (it was once per shared channel)
     )
     assert h.take(1).startswith("* Alice is now known as Alicia")
     h.send(2, b"PART #rust\r\n")
@@ -827,3 +827,22 @@ def test_irc_door_says_why_an_admin_may_not_ban_their_own_address() -> None:
         b":irc.test NOTICE * :You are connected from 10.0.0.1: banning it would lock you out "
         b"too\r\n"
     )
+
+
+def test_irc_door_one_quit_per_person_with_the_users_words_behind_the_servers() -> None:
+    """Issue 18: a QUIT came once per shared channel (irssi printed each), and said only
+    "Quit"; PART dropped its reason."""
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Ann")
+    irc_user(h, 2, "Bob")
+    h.send(1, b"JOIN #rust\r\n")
+    h.send(2, b"JOIN #rust\r\nJOIN #go\r\n")
+    h.send(1, b"JOIN #go\r\n")
+    h.take(1), h.take(2)
+    h.send(2, b"PART #go :too slow for me\r\n")
+    assert h.take(1) == ":Bob!Bob@chat-trio PART #go :too slow for me\r\n"
+    h.send(2, b"NICK Robert\r\n")
+    assert h.take(1) == ":Bob!Bob@chat-trio NICK Robert\r\n"  # once, not once per channel
+    h.send(2, b"QUIT :gone fishing\r\n")
+    h.disconnect(2, h.closed[2])
+    assert h.take(1) == ":Robert!Robert@chat-trio QUIT :Quit: gone fishing\r\n"

@@ -237,7 +237,7 @@ async def test_server_applies_the_operators_bans_while_it_runs(
         await carol.register("Carol")
         assert bans.run("add", "dave", db, reason="spam", stdout=quiet) == 0
         assert (await dave.read_to_eof()).endswith("* You were banned by the operator: spam\r\n")
-        await carol.expect("* Dave left the chat (banned)\r\n")
+        await carol.expect("* Dave left the chat (banned: spam)\r\n")
         # Everyone here is on 127.0.0.1, the operator too: that takes --force.
         assert bans.run("add", "127.0.0.1", db, stdout=quiet) == 1
         await carol.send("still here")

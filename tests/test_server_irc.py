@@ -77,7 +77,7 @@ async def test_server_irc_user_and_nc_user_chat_both_ways() -> None:
             await bob.expect(":Alice!Alice@chat-trio NICK Alicia\r\n")
             await bob.send("QUIT :bye")
             assert (await bob.read_to_eof()).endswith("ERROR :Closing link: Quit\r\n")
-            await alice.expect("* Bob left the chat\r\n")
+            await alice.expect("* Bob left the chat (bye)\r\n")  # QUIT's words, for all
 
 
 async def test_server_irc_one_namespace_across_doors() -> None:

@@ -490,10 +490,8 @@ def test_text_door_disconnect_tells_each_room_once() -> None:
     h.line(2, "/join #x")
     h.take(1)
     h.disconnect(1, Reason.LOST)
-    assert h.take(2) == (
-        "[#lobby] * Alice left the chat (connection lost)\r\n"
-        "* Alice left the chat (connection lost)\r\n"
-    )
+    # Issue 18: one notice per person, however many rooms they share (it was one per room).
+    assert h.take(2) == "* Alice left the chat (connection lost)\r\n"
     assert h.take(3) == "* Alice left the chat (connection lost)\r\n"
 
 
@@ -532,7 +530,7 @@ def test_text_door_nick() -> None:
     h.take(1)
     assert h.line(1, "/nick Alicia") == "* Alice is now known as Alicia\r\n"
     assert h.take(2) == (
-        "[#lobby] * Alice is now known as Alicia\r\n* Alice is now known as Alicia\r\n"
+        "* Alice is now known as Alicia\r\n"  # once, though Bob shares two rooms with her
     )
     assert h.take(3) == "* Alice is now known as Alicia\r\n"
     assert (
@@ -1132,7 +1130,7 @@ def test_text_door_only_admins_kick_and_ban() -> None:
     assert h.take(3) == "* You were kicked by root-user: spamming\r\n"
     assert h.closed[3] is Reason.KICKED
     h.disconnect(3, Reason.KICKED)
-    assert h.take(2) == "* Carol left the chat (kicked)\r\n"
+    assert h.take(2) == "* Carol left the chat (kicked: spamming)\r\n"  # why, for all
 
 
 def test_text_door_a_ban_too_long_to_be_a_date_is_forever() -> None:
@@ -1213,7 +1211,7 @@ def test_text_door_a_guest_banned_by_name_is_unbanned_by_name() -> None:
         "* Banned Carol's address (203.0.113.7) until 2023-11-14 23:13 UTC.\r\n"
     )
     h.disconnect(2, Reason.BANNED)
-    assert h.take(1) == "* Carol left the chat (banned)\r\n"
+    assert h.take(1) == "* Carol left the chat (banned: spam)\r\n"
     assert h.db is not None
     (stored,) = database.bans(h.db, h.wall)
     assert (stored.kind, stored.key, stored.name) == ("address", "203.0.113.7", "Carol")
@@ -1271,3 +1269,18 @@ def test_text_door_words_a_new_user_hit() -> None:
         'There is no account "bad". A name has no spaces: a name and a word after it log in '
         "to an account.\r\nEnter your username: "
     )
+
+
+def test_text_door_leaving_says_why_in_the_users_words_once_per_person() -> None:
+    h = three()
+    for conn in (1, 2):
+        h.line(conn, "/join #x")
+        h.line(conn, "/join #y")
+    h.take(1), h.take(2)
+    assert h.line(2, "/leave #y see you") == "* You left #y. Now talking in #x.\r\n"
+    assert h.take(1) == "* Bob left #y (see you)\r\n"
+    assert h.line(2, "/leave nope") == 'Room names start with "#" (try /join #nope).\r\n'
+    h.line(2, "/quit gone fishing")
+    h.disconnect(2, h.closed[2])
+    assert h.take(1) == "* Bob left the chat (gone fishing)\r\n"  # once: #lobby and #x shared
+    assert h.take(3) == "* Bob left the chat (gone fishing)\r\n"

@@ -204,14 +204,21 @@ def test_web_browser_rooms_unread_counts_and_members(
     expect(log(carol)).to_contain_text("Alice two", timeout=TIMEOUT)
     expect(unread.locator(".unread")).to_have_count(0, timeout=TIMEOUT)
 
+    # A rename comes once (issue 18), through one shared room: both rooms follow it.
     alice.sendall(b"/nick Alicia\r\n")
     expect(carol.locator("#members li")).to_have_text(["Alicia", "Carol"], timeout=TIMEOUT)
-    alice.sendall(b"/leave #rust\r\n")
+    expect(log(carol)).to_contain_text("Alice is now known as Alicia", timeout=TIMEOUT)
+    alice.sendall(b"/leave #rust see you\r\n")
     expect(carol.locator("#members li")).to_have_text(["Carol"], timeout=TIMEOUT)
+    expect(log(carol)).to_contain_text("Alicia left #rust (see you)", timeout=TIMEOUT)
 
     carol.get_by_role("button", name="Leave").click()
     expect(carol.locator("#title")).to_have_text("#lobby", timeout=TIMEOUT)
     expect(carol.get_by_role("button", name=re.compile(r"^#rust"))).to_have_count(0)
+    expect(carol.locator("#members li")).to_have_text(["Alicia", "Carol"], timeout=TIMEOUT)
+    alice.sendall(b"/quit gone fishing\r\n")
+    expect(carol.locator("#members li")).to_have_text(["Carol"], timeout=TIMEOUT)
+    expect(log(carol)).to_contain_text("Alicia left the chat (gone fishing)", timeout=TIMEOUT)
     alice.close()
     assert errors == []
 

@@ -278,7 +278,13 @@ def test_web_dialect_event_objects_say_what_the_page_shows() -> None:
     assert by_type["users"]["admins"] == ["Alice"]
     assert by_type["rooms"]["rooms"][1] == {"name": "#rust", "members": 2, "topic": "crabs"}
     assert by_type["disconnected"]["message"] == "Server is shutting down. Goodbye!"
-    assert by_type["left"] == {"type": "left", "name": "Bob", "reason": "lost", "chat": False}
+    assert by_type["left"] == {
+        "type": "left",
+        "name": "Bob",
+        "reason": "lost",
+        "chat": False,
+        "text": "",
+    }
 
 
 def test_web_dialect_room_broadcasts_carry_the_room_and_the_time() -> None:

@@ -186,8 +186,7 @@ def _take_over(world: World, conn: ConnId, name: str, out: Outputs) -> None:
 def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
     """The account of a chatting user changed: tell its rooms."""
     event = AccountChanged(client.name, world.account_name(client), world.is_admin(client))
-    for key in client.rooms:
-        out.broadcast(world.rooms[key].memory.name, event, exclude=conn)
+    world.tell_peers(conn, client, event, out)
 
 
 def hashed(world: World, conn: ConnId, client: Client, hashed: str, out: Outputs) -> None:

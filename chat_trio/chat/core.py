@@ -45,7 +45,7 @@ from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
-from chat_trio.chat.vocabulary import LOBBY, look, name_key
+from chat_trio.chat.vocabulary import LOBBY, REASON_MAX, look, name_key
 from chat_trio.chat.world import Client, Rules, World
 
 Handler = Callable[[World, ConnId, Client, Any, Outputs], None]
@@ -178,6 +178,7 @@ class Chat(World):
                 out.reply(conn, Refused(Problem.NEEDS_NAME), AskName())
             return True  # LOGGING_IN or BUSY: the I/O layer waits; a bug if not
         if isinstance(intent, i.Quit):
+            client.parting = intent.reason[:REASON_MAX]
             self.end(conn, client, out, Reason.INTERRUPTED if intent.interrupted else Reason.QUIT)
         elif isinstance(intent, i.Hangup):
             client.step(Step.END)

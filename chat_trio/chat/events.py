@@ -79,6 +79,7 @@ class Left:
     name: str
     reason: Reason  #: rendered only when it is not an ordinary quit or close
     room: str | None = None
+    text: str = ""  #: in their own words (``/quit gone fishing``), or a kick's reason
 
 
 @attrs.frozen

@@ -95,9 +95,10 @@ class Focus:
 
 @attrs.frozen
 class Leave:
-    """Leave ``room``."""
+    """Leave ``room``, saying why (``reason``: "" for nothing)."""
 
     room: str = attrs.field(converter=words.text)
+    reason: str = attrs.field(default="", converter=words.line)
 
 
 @attrs.frozen
@@ -207,9 +208,10 @@ class Unban:
 
 @attrs.frozen
 class Quit:
-    """Leave the chat (``interrupted``: by telnet's Ctrl-C)."""
+    """Leave the chat (``interrupted``: by telnet's Ctrl-C), saying why (``reason``)."""
 
     interrupted: bool = False
+    reason: str = attrs.field(default="", converter=words.line)
 
 
 @attrs.frozen

@@ -124,8 +124,7 @@ def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out:
     client.away = intent.text[:AWAY_MAX]
     event = Away(client.name, client.away)
     out.reply(conn, event)
-    for key in client.rooms:
-        out.broadcast(world.rooms[key].memory.name, event, exclude=conn)
+    world.tell_peers(conn, client, event, out)
 
 
 def read_history(

@@ -66,6 +66,7 @@ def throw_out(
     if client.phase is Phase.CLOSING:
         return
     client.step(Step.END)
+    client.parting = reason  # the others are told why too
     out.reply(conn, Done(outcome, name=by, text=reason))
     out.close(conn, why)
 

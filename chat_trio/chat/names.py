@@ -156,7 +156,4 @@ def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Ou
 def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) -> None:
     """Tell ``conn`` and its rooms that ``old`` is now ``client.name``."""
     out.reply(conn, NickChanged(old, client.name))
-    for key in client.rooms:
-        room = world.rooms[key].memory.name
-        out.broadcast(room, NickChanged(old, client.name), exclude=conn)
-        world.record(out, Kind.NICK, room, old, client.name)
+    world.tell_peers(conn, client, NickChanged(old, client.name), out, Kind.NICK)

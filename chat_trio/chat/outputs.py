@@ -33,12 +33,14 @@ class Reply:
 
 @attrs.frozen
 class Broadcast:
-    """Deliver ``events`` to every member of ``room`` except ``exclude`` (each member's
-    door renders them its own way)."""
+    """Deliver ``events`` to every member of ``room`` except ``exclude`` and ``told``
+    (each member's door renders them its own way)."""
 
     events: tuple[Event, ...]
     exclude: ConnId | None
     room: str
+    told: frozenset[ConnId] = frozenset()  #: members another room told already (news
+    #: of one person: ``World.tell_peers``)
 
 
 @attrs.frozen
@@ -165,6 +167,11 @@ Output = (
 )
 
 
+Audience = tuple[ConnId | None, str | None, frozenset[ConnId]]
+"""Who a run of events is for: (a connection, None, -) for a reply; (the sender left out,
+a room, who else is left out) for a broadcast."""
+_NOBODY: frozenset[ConnId] = frozenset()
+
 WAITING = (LoadHistory, CheckPassword, HashPassword)
 """Outputs after which the connection's next intent must wait for the answer."""
 
@@ -184,7 +191,7 @@ class Outputs:
     def __init__(self, owner: ConnId | None = None) -> None:
         self.owner = owner
         self.items: list[Output] = []
-        self._audience: tuple[ConnId | None, str | None] | None = None
+        self._audience: Audience | None = None
         self._events: list[Event] = []
         self._records: list[Entry] = []
         self._mine: list[Event] = []
@@ -192,11 +199,13 @@ class Outputs:
 
     def reply(self, conn: ConnId, *events: Event) -> None:
         (self._mine if conn == self.owner else self._theirs).extend(events)
-        self._add((conn, None), events)
+        self._add((conn, None, _NOBODY), events)
 
-    def broadcast(self, room: str, event: Event, exclude: ConnId | None) -> None:
+    def broadcast(
+        self, room: str, event: Event, exclude: ConnId | None, told: frozenset[ConnId] = frozenset()
+    ) -> None:
         self._theirs.append(event)
-        self._add((exclude, room), (event,))
+        self._add((exclude, room, told), (event,))
 
     def record(self, entry: Entry) -> None:
         self._records.append(entry)
@@ -237,7 +246,7 @@ class Outputs:
             self.items.append(Record(tuple(self._records)))
             self._records = []
 
-    def _add(self, audience: tuple[ConnId | None, str | None], events: Iterable[Event]) -> None:
+    def _add(self, audience: Audience, events: Iterable[Event]) -> None:
         if audience != self._audience:
             self._end_run()
             self._audience = audience
@@ -245,12 +254,12 @@ class Outputs:
 
     def _end_run(self) -> None:
         if self._audience is not None:
-            conn, room = self._audience
+            conn, room, told = self._audience
             events = tuple(self._events)
             if room is None:
                 assert conn is not None
                 self.items.append(Reply(conn, events))
             else:
-                self.items.append(Broadcast(events, exclude=conn, room=room))
+                self.items.append(Broadcast(events, exclude=conn, room=room, told=told))
         self._audience = None
         self._events = []

@@ -41,7 +41,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Step
-from chat_trio.chat.vocabulary import LIST_MAX, ROOM_MAX, TOPIC_MAX, look, name_key
+from chat_trio.chat.vocabulary import LIST_MAX, REASON_MAX, ROOM_MAX, TOPIC_MAX, look, name_key
 from chat_trio.chat.world import Client, Memory, Room, World
 
 _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
@@ -157,7 +157,8 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
     room.unseat(conn, client.name)
     room.told_alone = False
     out.add(Unsubscribe(conn, name))
-    out.broadcast(name, Left(client.name, Reason.QUIT, name), conn)
+    said = intent.reason[:REASON_MAX]
+    out.broadcast(name, Left(client.name, Reason.QUIT, name, said), conn)
     world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)
     out.reply(conn, RoomLeft(name, tuple(world.rooms[k].memory.name for k in client.rooms)))
     world.maybe_forget(key)

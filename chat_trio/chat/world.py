@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import attrs
 
-from chat_trio.chat.events import ConnId, Entry, Goodbye, Kind, Left, Reason
+from chat_trio.chat.events import ConnId, Entry, Event, Goodbye, Kind, Left, NickChanged, Reason
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
@@ -116,6 +116,7 @@ class Client:
     account_id: str = ""  #: that account's id (what its private messages are stored under)
     pending: Pending | None = None  #: what a password check or hash is for
     away: str = ""  #: why it is away ("": it is not)
+    parting: str = ""  #: what its leave notice will say: its quit message, a kick's reason
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)
@@ -223,19 +224,45 @@ class World:
         while len(self.remembered) > ROOMS_REMEMBERED:
             self.remembered.popitem(last=False)
 
+    def tell_peers(
+        self, conn: ConnId, client: Client, event: Event, out: Outputs, record: Kind | None = None
+    ) -> None:
+        """Tell ``event``, news of ``client`` itself (a rename, a quit, being away, a
+        login), **once** to each other connection that shares a room with it: each room's
+        broadcast leaves out whom an earlier room told (an IRC client in two of its rooms
+        got two QUITs, and irssi printed a rename twice). ``record``: keep it in each
+        room's history too, as that kind (``event``'s name and text)."""
+        told: set[ConnId] = set()
+        last = len(client.rooms) - 1
+        for i, key in enumerate(client.rooms):
+            room = self.rooms[key]
+            name = room.memory.name
+            out.broadcast(name, event, conn, frozenset(told.intersection(room.members)))
+            if i < last:  # (one room, the usual case: nothing to remember)
+                told.update(room.members)
+                told.discard(conn)
+            if record is not None:
+                self._record_news(out, record, name, event)
+
+    def _record_news(self, out: Outputs, kind: Kind, room: str, event: Event) -> None:
+        if isinstance(event, Left):
+            self.record(out, kind, room, event.name, event.reason.value)
+        elif isinstance(event, NickChanged):
+            self.record(out, kind, room, event.old, event.new)
+
     def release(self, conn: ConnId, client: Client, reason: Reason, out: Outputs) -> None:
         """``client`` leaves: free its name and tell each of its rooms once (not while
         shutting down). Its connection may still be closing (``Client.name`` is "" after)."""
         if not client.name:
             return
         del self.names[look(client.name)]
+        if not self.shutting_down:
+            left = Left(client.name, reason, text=client.parting)
+            self.tell_peers(conn, client, left, out, Kind.LEFT)
         for key in client.rooms:
             room = self.rooms[key]
             room.unseat(conn, client.name)
             room.told_alone = False
-            if not self.shutting_down:
-                out.broadcast(room.memory.name, Left(client.name, reason), exclude=conn)
-                self.record(out, Kind.LEFT, room.memory.name, client.name, reason.value)
             self.maybe_forget(key)
         client.name, client.rooms = "", []
         if client.away:

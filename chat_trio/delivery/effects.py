@@ -199,7 +199,9 @@ class Effects:
     # -- at once ---------------------------------------------------------------------------
 
     def _broadcast(self, conn: ConnId, door: Door | None, output: Broadcast) -> None:
-        self.hub.publish(output.events, output.room, output.exclude, size(output.events))
+        self.hub.publish(
+            output.events, output.room, output.exclude, size(output.events), told=output.told
+        )
 
     def _reply(self, conn: ConnId, door: Door | None, output: Reply) -> None:
         if output.to == conn and door is not None:

@@ -48,6 +48,7 @@ class Published:
     events: Sequence[Event]  #: rendered at the flush, once per view that a member uses
     exclude: ConnId | None  #: left out (its sender)
     size: int = 0  #: the publisher's estimate of its rendered size
+    told: frozenset[ConnId] = frozenset()  #: left out too: told through another room
 
 
 class Channel:
@@ -93,7 +94,9 @@ class Channel:
         finds them): each broadcast's, times the members but its sender. For the
         operator's count of lines out: one pass over the broadcasts, none over members."""
         everyone = len(members)
-        return sum(len(b.events) * (everyone - (b.exclude in members)) for b in self.items)
+        return sum(
+            len(b.events) * (everyone - (b.exclude in members) - len(b.told)) for b in self.items
+        )
 
     def growth(self) -> float:
         """Bytes rendered per estimated byte, in the widest view used this round."""
@@ -123,6 +126,8 @@ class Round:
                 channel = self.rooms[b.room] = Channel(b.room, wall)
             if b.exclude is not None:
                 self.excluded.setdefault(b.exclude, []).append((b.room, len(channel.items)))
+            for told in b.told:  # (news of one person, rare: a rename, a quit, ...)
+                self.excluded.setdefault(told, []).append((b.room, len(channel.items)))
             channel.seqs.append(b.seq)
             channel.items.append(b)
         self.direct: dict[ConnId, list[tuple[int, bytes]]] = {}

@@ -163,14 +163,21 @@ class Hub:
     # -- publishing (never blocks) ---------------------------------------------------------
 
     def publish(
-        self, events: Sequence[Event], room: Room, exclude: ConnId | None = None, size: int = 0
+        self,
+        events: Sequence[Event],
+        room: Room,
+        exclude: ConnId | None = None,
+        size: int = 0,
+        *,
+        told: frozenset[ConnId] = frozenset(),
     ) -> None:
-        """Deliver ``events`` to every member of ``room`` except ``exclude``, each member
-        in its own view (rendered at the flush, once per view). ``size``: about how many
-        bytes that is, for flow control's round budget."""
+        """Deliver ``events`` to every member of ``room`` except ``exclude`` and ``told``
+        (told already, through another room), each member in its own view (rendered at
+        the flush, once per view). ``size``: about how many bytes that is, for flow
+        control's round budget."""
         if events and not self._closed:
             self._seq += 1
-            self._broadcasts.append(Published(self._seq, room, events, exclude, size))
+            self._broadcasts.append(Published(self._seq, room, events, exclude, size, told))
             self.flow.charge(size)
             self._wakeup.set()
 

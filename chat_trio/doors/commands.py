@@ -88,16 +88,17 @@ def _switch(args: str, place: Place) -> i.Intent | Refused:
 
 
 def _leave(args: str, place: Place) -> i.Intent | Refused:
-    return leave(_first(args) or place.current, place)
+    first, _, rest = args.partition(" ")  # "/leave #rust see you"; a reason needs the room
+    return leave(first or place.current, place, rest.strip())
 
 
-def leave(room: str, place: Place) -> i.Leave | Refused:
+def leave(room: str, place: Place, reason: str = "") -> i.Leave | Refused:
     """Leave ``room``, unless it is the user's only one: the doors with a current room
     (the text door, the page) keep their users in at least one, so that a plain line
     always has somewhere to go (IRC lets its users PART every channel)."""
     if place.only(room):
         return Refused(Problem.ONLY_ROOM, room=place.rooms[name_key(room)])
-    return i.Leave(room)
+    return i.Leave(room, reason)
 
 
 def _topic(args: str, place: Place) -> i.Intent | Refused:
@@ -170,7 +171,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "join": Command("/join #room", "enter a room (creating it) and talk there", _join),
     "switch": Command("/switch #room", "talk in another of your rooms", _switch),
-    "leave": Command("/leave [#room]", "leave a room (this one if none named)", _leave),
+    "leave": Command(
+        "/leave [#room] [reason]", "leave a room (this one if none named), saying why", _leave
+    ),
     "topic": Command("/topic [text]", "show or set this room's topic", _topic),
     "msg": _MSG,
     "w": _MSG,
@@ -195,7 +198,10 @@ COMMANDS: dict[str, Command] = {
         "/ban <user|address> [7d] [reason]", "(admins) keep out a while", _ban, admin=True
     ),
     "unban": Command("/unban <account|address>", "(admins) lift a ban", _unban, admin=True),
-    "quit": Command("/quit", "leave the chat", lambda a, p: i.Quit(), chatting=False),
+    "quit": Command(
+        "/quit [reason]", "leave the chat, saying why", lambda a, p: i.Quit(reason=a),
+        chatting=False,
+    ),
 }  # fmt: skip
 """Every command there is, by the word after the slash (matched case-insensitively)."""
 

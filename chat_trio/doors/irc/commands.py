@@ -59,8 +59,9 @@ def join(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def part(door: IrcDoor, params: tuple[str, ...]) -> None:
+    reason = params[1] if len(params) > 1 else ""
     for room in params[0].split(",")[:MAX_TARGETS]:
-        door.queue.append(i.Leave(room))
+        door.queue.append(i.Leave(room, reason))
 
 
 def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -249,7 +250,7 @@ def _timestamp(reference: str) -> float | None:
 
 
 def leave(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.queue.append(i.Quit())
+    door.queue.append(i.Quit(reason=params[0] if params else ""))
 
 
 COMMANDS: dict[str, Command] = {

@@ -181,6 +181,13 @@ def server_time(wall: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{millis:03d}Z"
 
 
+def quit_message(e: Left) -> str:
+    """A QUIT's text: the server's word for why, then the user's own, as ergo writes it
+    ("Quit: gone fishing"), so that no quit message can pass for the server's."""
+    because = _QUIT_BECAUSE[e.reason]
+    return f"{because}: {e.text}" if e.text else because
+
+
 _QUIT_BECAUSE = {
     Reason.QUIT: "Quit",
     Reason.INTERRUPTED: "Quit",
@@ -228,8 +235,9 @@ def broadcast_line(
         return serialize(Message("ACCOUNT", (event.account or "*",), mask(event.name), t))
     if isinstance(event, Left):
         if event.room is not None:
-            return serialize(Message("PART", (room,), mask(event.name), t))
-        return serialize(Message("QUIT", (_QUIT_BECAUSE[event.reason],), mask(event.name), t))
+            parted: tuple[str, ...] = (room, event.text) if event.text else (room,)
+            return serialize(Message("PART", parted, mask(event.name), t))
+        return serialize(Message("QUIT", (quit_message(event),), mask(event.name), t))
     if isinstance(event, NickChanged):
         return serialize(Message("NICK", (event.new,), mask(event.old), t))
     if isinstance(event, TopicChanged):

@@ -127,7 +127,16 @@ def _topic(e: Topic) -> str:
 
 def _left(e: Left) -> str:
     where = "the chat" if e.room is None else e.room
-    return f"* {e.name} left {where}{_LEFT_BECAUSE.get(e.reason, '')}{EOL}"
+    return f"* {e.name} left {where}{left_because(e)}{EOL}"
+
+
+def left_because(e: Left) -> str:
+    """Why someone left, as the end of the notice: " (gone fishing)" in their words,
+    " (kicked: spamming)", " (connection lost)", or nothing for a plain quit."""
+    because = _LEFT_BECAUSE.get(e.reason, "")
+    if not e.text:
+        return because
+    return f"{because[:-1]}: {e.text})" if because else f" ({e.text})"
 
 
 def _when(t: float, today: str) -> str:
@@ -213,13 +222,27 @@ def render(events: Iterable[Event | Local], prefix: str = "") -> bytes:
     """Encode ``events`` as terminal lines, in order, as one UTF-8 bytes object.
 
     ``prefix`` starts every line (``"[#room] "`` for a room that is not the reader's
-    current one).
+    current one), but for news of a person (told once, whatever rooms are shared).
     """
     if prefix:
-        text = "".join([prefix + line for e in events for line in _lines(_RENDER[type(e)](e))])
+        text = "".join(
+            [
+                (prefix if not _about_a_person(e) else "") + line
+                for e in events
+                for line in _lines(_RENDER[type(e)](e))
+            ]
+        )
     else:
         text = "".join([_RENDER[type(e)](e) for e in events])
     return text.encode("utf-8", "surrogateescape")
+
+
+def _about_a_person(e: Event | Local) -> bool:
+    """News of someone rather than of a room (a rename, leaving the chat, being away, a
+    login): told once, through whichever room is shared, so never said as a room's."""
+    return isinstance(e, (NickChanged, Away, AccountChanged)) or (
+        isinstance(e, Left) and e.room is None
+    )
 
 
 def _lines(text: str) -> list[str]:

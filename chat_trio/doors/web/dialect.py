@@ -281,7 +281,8 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "admin": e.admin,
     },
     Left: lambda e: {
-        "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None
+        "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None,
+        "text": e.text,
     },
     Said: lambda e: {"type": "said", "name": e.name, "text": e.text, "account": e.account},
     Action: lambda e: {"type": "action", "name": e.name, "text": e.text, "account": e.account},

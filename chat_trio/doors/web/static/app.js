@@ -76,6 +76,14 @@ function key(name) {
   return name.startsWith("#") ? name.toLowerCase() : "@" + name.toLowerCase();
 }
 
+// The rooms we are in where `name` is a member: news of a person (a rename, leaving the
+// chat, away, a login) comes once, through one of them (`room`), and applies to all. A
+// member list we hold in part may not name them: then the room it came through.
+function roomsWith(name, room) {
+  const rooms = [...state.conversations.values()].filter((c) => c.room && c.members.has(name));
+  return rooms.length || !room ? rooms : [conversation(room)];
+}
+
 function conversation(name) {
   const k = key(name);
   let c = state.conversations.get(k);
@@ -681,20 +689,26 @@ const handlers = {
     notice(`${e.name} joined ${e.chat ? "the chat" : e.room}`, c);
   },
   left(e) {
-    const c = conversation(e.room);
-    c.members.delete(e.name);
-    if (c.key === state.current) drawMembers();
-    const why = e.reason === "quit" || e.reason === "closed" ? "" : ` (${e.reason})`;
-    notice(`${e.name} left ${e.chat ? "the chat" : e.room}${why}`, c);
+    // Why, as the text door says it: "(gone fishing)", "(kicked: spamming)", "(idle)".
+    const because = e.reason === "quit" || e.reason === "closed" ? "" : e.reason;
+    const said = [because, e.text].filter(Boolean).join(": ");
+    const why = said ? ` (${said})` : "";
+    // Leaving the chat is said once, through one shared room: it is news in each of them.
+    for (const c of e.chat ? roomsWith(e.name, e.room) : [conversation(e.room)]) {
+      c.members.delete(e.name);
+      if (c.key === state.current) drawMembers();
+      notice(`${e.name} left ${e.chat ? "the chat" : e.room}${why}`, c);
+    }
   },
   nick(e) {
-    if (e.room) {
-      const c = conversation(e.room);
-      for (const names of [c.members, c.admins, c.away]) {
-        if (names.delete(e.old)) names.add(e.new);
+    if (e.room) {               // someone else's: told once, for every room we share
+      for (const c of roomsWith(e.old, e.room)) {
+        for (const names of [c.members, c.admins, c.away]) {
+          if (names.delete(e.old)) names.add(e.new);
+        }
+        if (c.key === state.current) drawMembers();
+        notice(`${e.old} is now known as ${e.new}`, c);
       }
-      if (c.key === state.current) drawMembers();
-      notice(`${e.old} is now known as ${e.new}`, c);
       follows(e.old, e.new);
     } else {                    // our own rename
       state.me = e.new;
@@ -731,12 +745,13 @@ const handlers = {
       reply(e.text ? `You are away: ${e.text}` : "You are back.");
       return;
     }
-    marked(conversation(e.room), e.name, e.text);
+    for (const c of roomsWith(e.name, e.room)) marked(c, e.name, e.text);
   },
   account(e) {
-    const c = conversation(e.room);
-    if (e.admin) c.admins.add(e.name); else c.admins.delete(e.name);
-    if (c.key === state.current) drawMembers();
+    for (const c of roomsWith(e.name, e.room)) {
+      if (e.admin) c.admins.add(e.name); else c.admins.delete(e.name);
+      if (c.key === state.current) drawMembers();
+    }
   },
   unheard(e) { notice(`Nobody else is in ${e.room} right now.`, conversation(e.room)); },
   history(e) { history(e); },
