@@ -687,7 +687,11 @@ def test_chat_rules_news_of_a_person_leaves_out_whom_an_earlier_room_told() -> N
     ask(chat, 3, i.Join("#x"))
     outputs = ask(chat, 1, i.Rename("Alicia"))
     broadcasts = [o for o in outputs if isinstance(o, Broadcast)]
+    assert [b.room for b in broadcasts] == ["#lobby"]  # nobody in #x not told in #lobby
+    ask(chat, 3, i.Leave("#lobby"))  # Carol is in #x only now
+    outputs = ask(chat, 1, i.Rename("Alice"))
+    broadcasts = [o for o in outputs if isinstance(o, Broadcast)]
     assert [(b.room, b.exclude, b.told) for b in broadcasts] == [
         ("#lobby", 1, frozenset()),
-        ("#x", 1, frozenset({2, 3})),  # told in #lobby already: once per person
+        ("#x", 1, frozenset({2})),  # Bob was told in #lobby: once per person
     ]

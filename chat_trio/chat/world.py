@@ -237,7 +237,9 @@ class World:
         for i, key in enumerate(client.rooms):
             room = self.rooms[key]
             name = room.memory.name
-            out.broadcast(name, event, conn, frozenset(told.intersection(room.members)))
+            already = frozenset(told.intersection(room.members))
+            if len(already) < len(room.members) - (conn in room.members):  # someone new
+                out.broadcast(name, event, conn, already)
             if i < last:  # (one room, the usual case: nothing to remember)
                 told.update(room.members)
                 told.discard(conn)
