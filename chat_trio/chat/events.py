@@ -88,6 +88,7 @@ class Said:
     name: str  #: who said it
     text: str  #: sanitised text, never empty
     account: str = ""  #: the sender's account ("" for a guest)
+    id: str = ""  #: the message's id (``World.message_id``), as stored with history
 
 
 @attrs.frozen
@@ -97,6 +98,18 @@ class Action:
     name: str
     text: str
     account: str = ""  #: the sender's account ("" for a guest)
+    id: str = ""  #: the message's id (``World.message_id``), as stored with history
+
+
+@attrs.frozen
+class Posted:
+    """The viewer's own line in ``room`` was taken: the id and time the rules gave it.
+    Only the sender's door sees it (``Outputs.confirm``), never as bytes: the doors that
+    show a sender its own line (IRC's echo-message, the page) show it with its id."""
+
+    room: str
+    id: str
+    time: float  #: when the server saw it (Unix time)
 
 
 @attrs.frozen
@@ -126,6 +139,7 @@ class Private:
     incoming: bool
     action: bool = False  #: a ``/me`` sent privately (IRC's CTCP ACTION to a nick)
     away: str = ""  #: to the sender: the receiver is away, saying this
+    id: str = ""  #: the message's id (``World.message_id``), the same for both ends
 
 
 @attrs.frozen
@@ -143,6 +157,7 @@ class TopicChanged:
     name: str
     room: str
     text: str
+    id: str = ""  #: the change's id (``World.message_id``), as stored with history
 
 
 @attrs.frozen
@@ -251,6 +266,9 @@ class Entry:
     target_session: str = ""
     account: str = ""
     target_account: str = ""
+    #: the server-made id (``World.message_id``); an entry stored before ids existed
+    #: (schema 4) reads back as ``r<row>`` (storage/database.py)
+    id: str = ""
 
 
 @attrs.frozen
@@ -324,6 +342,7 @@ Event = (
     | Left
     | Said
     | Action
+    | Posted
     | Away
     | AccountChanged
     | Private

@@ -84,8 +84,10 @@ class LoadHistory:
 @attrs.frozen
 class QueryHistory:
     """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` (``before``,
-    ``after``: the last older, or the first newer, than that Unix time) or, when ``peer``
-    is set, the private messages between the asker and ``peer``.
+    ``after``: the last older, or the first newer, than that Unix time; ``around``: half
+    at it or older, half newer; ``before_id`` ... the same by a message's id, where an id
+    that the room never had finds nothing) or, when ``peer`` is set, the private
+    messages between the asker and ``peer``. Every bound given applies.
 
     The asker's private messages are found by identity, never by name: those of its
     ``session`` (this connection), and, when it is logged in, all of its ``account``'s.
@@ -97,6 +99,10 @@ class QueryHistory:
     peer: str = ""  #: as the asker typed it
     before: float | None = None
     after: float | None = None
+    around: float | None = None
+    before_id: str = ""
+    after_id: str = ""
+    around_id: str = ""
     session: str = ""  #: private: the asker's connection
     account: str = ""  #: private: the asker's account id ("": a guest)
     peer_key: str = ""  #: private: name_key of the peer
@@ -193,6 +199,14 @@ class Outputs:
     def reply(self, conn: ConnId, *events: Event) -> None:
         (self._mine if conn == self.owner else self._theirs).extend(events)
         self._add((conn, None), events)
+
+    def confirm(self, conn: ConnId, event: Event) -> None:
+        """``event`` for ``conn``'s door to follow, never sent (``Posted``): its door sees
+        it with the replies (``take_mine``) when ``conn`` is the ``owner``, as the sender
+        of a line always is. Not a ``Reply``: that would cut a paste's run of broadcasts
+        into one output per line."""
+        if conn == self.owner:
+            self._mine.append(event)
 
     def broadcast(self, room: str, event: Event, exclude: ConnId | None) -> None:
         self._theirs.append(event)

@@ -35,6 +35,7 @@ from chat_trio.chat.events import (
     Disconnected,
     Done,
     Event,
+    Posted,
     Reason,
     Refused,
     RoomEntered,
@@ -178,7 +179,7 @@ class IrcDoor(Keepalive):
     # -- following the rules' replies ------------------------------------------------------
 
     def observe(self, events: Sequence[Event]) -> None:
-        refused = False
+        refused, posted = False, None
         for event in events:
             self.nick = own_name(self.nick, event)
             if isinstance(event, Welcome):
@@ -196,13 +197,16 @@ class IrcDoor(Keepalive):
                 self.queue.insert(0, Free(page))
             elif isinstance(event, Refused):
                 refused = True
+            elif isinstance(event, Posted):
+                posted = event
         if self.sasl is Sasl.CHECKING and events:  # the answer to the SASL login
             logged_in = any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events)
             if logged_in or refused:
                 registration.sasl_answered(self, logged_in)
-        if self._said is not None and not refused and "echo-message" in self.caps:
+        if self._said is not None and posted is not None and "echo-message" in self.caps:
             said, self._said = self._said, None
-            self.queue.insert(0, Answer((Echo(said.room, said.text, said.action),), free=True))
+            echo = Echo(said.room, said.text, said.action, posted.id, posted.time)
+            self.queue.insert(0, Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
 
@@ -220,6 +224,7 @@ class IrcDoor(Keepalive):
             "extended-join" in caps,
             "away-notify" in caps,
             "account-notify" in caps,
+            "message-tags" in caps,
         )
 
     def views_changed(self) -> list[tuple[str, View]]:
