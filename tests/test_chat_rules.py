@@ -25,7 +25,6 @@ from chat_trio.chat.events import (
     Joined,
     Kind,
     Left,
-    Posted,
     Private,
     Reason,
     Refused,
@@ -709,10 +708,11 @@ def test_chat_rules_every_message_has_an_id_unique_and_increasing_in_its_room() 
         i.Say("#lobby", "bye"),
     ):
         assert chat.handle(1, intent, 0.0, out)
-    # The sender's door is told its lines' ids (for echoes), and nothing is sent for it.
-    posted = [e for e in out.take_mine() if isinstance(e, Posted)]
-    assert posted == [Posted("#lobby", "run:3", 5.0), Posted("#lobby", "run:4", 5.0),
-                      Posted("#lobby", "run:7", 5.0)]  # fmt: skip
+    # The sender's door is told the entries its lines became (for echoes with their ids),
+    # and nothing is sent for it.
+    posted = [(e.room, e.id, e.time) for e in out.take_posted()]
+    assert posted == [("#lobby", "run:3", 5.0), ("#lobby", "run:4", 5.0), ("#lobby", "run:7", 5.0)]
+    assert out.take_posted() == []
     outputs = out.done()
     seen = message_ids(outputs)
     assert seen == ["run:3", "run:4", "run:5", "run:7"]
@@ -729,7 +729,7 @@ def test_chat_rules_a_said_line_that_is_refused_has_no_id() -> None:
     named(chat, 1, "Alice")
     out = Outputs(1)
     chat.handle(1, i.Say("#rust", "hi"), 0.0, out)
-    assert not [e for e in out.take_mine() if isinstance(e, Posted)]
+    assert out.take_posted() == []
     assert not [o for o in out.done() if isinstance(o, Record)]
 
 

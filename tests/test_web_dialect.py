@@ -218,7 +218,6 @@ SAMPLES: list[ev.Event] = [
     ev.Left("Bob", ev.Reason.LOST, "#rust"),
     ev.Said("Bob", "<img src=x onerror=alert(1)>", "bob"),
     ev.Action("Bob", "waves"),
-    ev.Posted("#rust", "run:9", 1764590000.0),
     ev.Away("Bob", "lunch"),
     ev.AccountChanged("Bob", "bob"),
     ev.Private("Bob", "psst", incoming=True, away="out"),

@@ -15,12 +15,11 @@ from chat_trio.doors.text.door import TextDoor
 from chat_trio.doors.web import dialect
 from tests.test_web_dialect import SAMPLES
 
-TEXT_SILENT = {ev.Away, ev.AccountChanged, ev.Posted}
+TEXT_SILENT = {ev.Away, ev.AccountChanged}
 """Others' away and account news: no line on a terminal (IRC clients with the right
-capability get them; the page shows them). ``Posted`` (one's own line's id) is never sent:
-doors follow it (IRC's echo, the page's own line carry the id)."""
+capability get them; the page shows them)."""
 
-IRC_SILENT = {ev.AskName, ev.Unheard, ev.Posted}
+IRC_SILENT = {ev.AskName, ev.Unheard}
 """The prompt is the text door's; IRC shows the member list instead of "nobody is here"."""
 
 

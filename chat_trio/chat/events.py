@@ -102,17 +102,6 @@ class Action:
 
 
 @attrs.frozen
-class Posted:
-    """The viewer's own line in ``room`` was taken: the id and time the rules gave it.
-    Only the sender's door sees it (``Outputs.confirm``), never as bytes: the doors that
-    show a sender its own line (IRC's echo-message, the page) show it with its id."""
-
-    room: str
-    id: str
-    time: float  #: when the server saw it (Unix time)
-
-
-@attrs.frozen
 class Away:
     """``name`` is away, saying ``text`` ("": back again); to the user and its rooms."""
 
@@ -342,7 +331,6 @@ Event = (
     | Left
     | Said
     | Action
-    | Posted
     | Away
     | AccountChanged
     | Private

@@ -26,7 +26,6 @@ from chat_trio.chat.events import (
     ConnId,
     Entry,
     Kind,
-    Posted,
     Private,
     Refused,
     Said,
@@ -80,7 +79,7 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
     else:
         event = Said(client.name, intent.text, account, entry.id)
     out.broadcast(memory.name, event, exclude=conn)
-    out.confirm(conn, Posted(memory.name, entry.id, entry.time))
+    out.confirm(conn, entry)
 
 
 def send_private(

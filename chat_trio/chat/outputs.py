@@ -185,7 +185,9 @@ class Outputs:
     for anyone else since the last ``take_theirs`` for flow control, which counts them.
     """
 
-    __slots__ = ("_audience", "_events", "_mine", "_records", "_theirs", "items", "owner")
+    __slots__ = (
+        "_audience", "_events", "_mine", "_posted", "_records", "_theirs", "items", "owner"
+    )  # fmt: skip
 
     def __init__(self, owner: ConnId | None = None) -> None:
         self.owner = owner
@@ -194,19 +196,29 @@ class Outputs:
         self._events: list[Event] = []
         self._records: list[Entry] = []
         self._mine: list[Event] = []
+        self._posted: list[Entry] = []
         self._theirs: list[Event] = []
 
     def reply(self, conn: ConnId, *events: Event) -> None:
         (self._mine if conn == self.owner else self._theirs).extend(events)
         self._add((conn, None), events)
 
-    def confirm(self, conn: ConnId, event: Event) -> None:
-        """``event`` for ``conn``'s door to follow, never sent (``Posted``): its door sees
-        it with the replies (``take_mine``) when ``conn`` is the ``owner``, as the sender
-        of a line always is. Not a ``Reply``: that would cut a paste's run of broadcasts
-        into one output per line."""
+    def confirm(self, conn: ConnId, entry: Entry) -> None:
+        """``conn``'s own line became ``entry`` (its id): for its door, never sent. Kept
+        when ``conn`` is the ``owner``, as the sender of a line always is, until
+        ``take_posted``. Not a ``Reply``, which would cut a paste's run of broadcasts
+        into one output per line, nor an event: the entry exists already, and the doors
+        that show a sender its own line (IRC's echo-message, the page) are the only ones
+        that look at it."""
         if conn == self.owner:
-            self._mine.append(event)
+            self._posted.append(entry)
+
+    def take_posted(self) -> list[Entry]:
+        """The entries ``owner``'s own lines became since the last call."""
+        posted = self._posted
+        if posted:
+            self._posted = []
+        return posted
 
     def broadcast(self, room: str, event: Event, exclude: ConnId | None) -> None:
         self._theirs.append(event)

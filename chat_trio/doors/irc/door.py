@@ -34,8 +34,8 @@ from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Disconnected,
     Done,
+    Entry,
     Event,
-    Posted,
     Reason,
     Refused,
     RoomEntered,
@@ -179,7 +179,7 @@ class IrcDoor(Keepalive):
     # -- following the rules' replies ------------------------------------------------------
 
     def observe(self, events: Sequence[Event]) -> None:
-        refused, posted = False, None
+        refused = False
         for event in events:
             self.nick = own_name(self.nick, event)
             if isinstance(event, Welcome):
@@ -197,15 +197,15 @@ class IrcDoor(Keepalive):
                 self.queue.insert(0, Free(page))
             elif isinstance(event, Refused):
                 refused = True
-            elif isinstance(event, Posted):
-                posted = event
         if self.sasl is Sasl.CHECKING and events:  # the answer to the SASL login
             logged_in = any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events)
             if logged_in or refused:
                 registration.sasl_answered(self, logged_in)
-        if self._said is not None and posted is not None and "echo-message" in self.caps:
-            said, self._said = self._said, None
-            echo = Echo(said.room, said.text, said.action, posted.id, posted.time)
+
+    def posted(self, entries: Sequence[Entry]) -> None:
+        if self._said is not None and "echo-message" in self.caps:
+            said, self._said, entry = self._said, None, entries[-1]
+            echo = Echo(said.room, said.text, said.action, entry.id, entry.time)
             self.queue.insert(0, Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------

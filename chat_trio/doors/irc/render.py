@@ -127,7 +127,7 @@ class Labeled(Local):
 @attrs.frozen
 class Echo(Local):
     """echo-message: the connection's own line in ``room``, as others received it, with
-    the id and time the rules gave it (``Posted``)."""
+    the id and time the rules gave it (``IrcDoor.posted``)."""
 
     room: str
     text: str

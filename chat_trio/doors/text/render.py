@@ -38,7 +38,6 @@ from chat_trio.chat.events import (
     Kind,
     Left,
     NickChanged,
-    Posted,
     Private,
     Reason,
     Refused,
@@ -170,7 +169,6 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
         f"[PM {'from' if e.incoming else 'to'} {e.peer}] {_private(e)}{EOL}"
         + (f"* {e.peer} is away: {e.away}{EOL}" if e.away else "")
     ),
-    Posted: lambda e: "",  # a line's id: nc users never see ids (and it is never sent)
     Away: lambda e: "",  # others' away news: not worth a line on a terminal
     AccountChanged: lambda e: "",
     NickChanged: lambda e: f"* {e.old} is now known as {e.new}{EOL}",

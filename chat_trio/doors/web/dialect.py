@@ -44,7 +44,6 @@ from chat_trio.chat.events import (
     Joined,
     Left,
     NickChanged,
-    Posted,
     Private,
     Refused,
     RoomEntered,
@@ -297,8 +296,6 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Action: lambda e: {
         "type": "action", "name": e.name, "text": e.text, "account": e.account, "id": e.id
     },
-    # Never sent today: the door shows the user's own line with it (``encode_own``).
-    Posted: lambda e: {"type": "posted", "room": e.room, "id": e.id, "time": e.time},
     Away: lambda e: {"type": "away", "name": e.name, "text": e.text},
     AccountChanged: lambda e: {
         "type": "account", "name": e.name, "account": e.account, "admin": e.admin
@@ -369,7 +366,7 @@ def encode_room(events: Sequence[Event], room: str, wall: float) -> bytes:
 
 def encode_own(room: str, name: str, text: str, action: bool, id: str) -> bytes:
     """The user's own line, as the room saw it, marked ``own``, with the ``id`` the rules
-    gave it (``Posted``); no time: the page's."""
+    gave it (the entry it became: ``WebDoor.posted``); no time: the page's."""
     kind = "action" if action else "said"
     return dump([{"type": kind, "room": room, "name": name, "text": text, "own": True, "id": id}])
 

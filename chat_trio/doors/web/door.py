@@ -34,9 +34,9 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Disconnected,
+    Entry,
     Event,
     Help,
-    Posted,
     Reason,
     RoomEntered,
     RoomLeft,
@@ -65,7 +65,7 @@ would otherwise be sent 10^8 names between them."""
 @attrs.frozen
 class Echo(Local):
     """The user's own line, taken by the rules: shown to it as it is to the room, with
-    the id the rules gave it (``Posted``)."""
+    the id the rules gave it (``posted``)."""
 
     room: str
     name: str
@@ -217,7 +217,6 @@ class WebDoor(Keepalive):
         return Answer((Wire(frames.close(close.code, close.reason)),), free=True)
 
     def observe(self, events: Sequence[Event]) -> None:
-        posted = None
         for event in events:
             self.name = own_name(self.name, event)
             if isinstance(event, RoomEntered | RoomLeft):
@@ -226,11 +225,11 @@ class WebDoor(Keepalive):
                     # The page shows who is in each room: ask, as IRC's NAMES does.
                     ask = i.ListUsers(event.room, MEMBERS_SHOWN, label="members")
                     self.push_back(Free(ask))
-            elif isinstance(event, Posted):
-                posted = event  # only when the rules took the line: none if refused
-        if self._said is not None and posted is not None:
-            said, self._said = self._said, None
-            echo = Echo(posted.room, self.name, said.text, said.action, posted.id)
+
+    def posted(self, entries: Sequence[Entry]) -> None:
+        if self._said is not None:  # only when the rules took the line: none if refused
+            said, self._said, entry = self._said, None, entries[-1]
+            echo = Echo(entry.room, self.name, said.text, said.action, entry.id)
             self.push_back(Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
