@@ -17,6 +17,7 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc import registration as door_module
 from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.irc.message import Message, parse
 from chat_trio.doors.irc.registration import Move, Sasl, Stage
 from chat_trio.doors.irc.render import IrcSettings
 from tests.helpers import Harness, splits
@@ -45,7 +46,13 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert lines[0] == ":irc.test NOTICE * :*** Welcome to chat-trio"
     assert lines[1].startswith(":irc.test CAP * LS :account-notify account-tag away-notify batch")
     numerics = [line.split()[1] for line in lines if line.startswith(":irc.test ")][2:]
-    assert numerics[:10] == ["001", "002", "003", "004", "005", "251", "254", "255", "265", "266"]
+    assert numerics[:11] == [
+        "001", "002", "003", "004", "005", "005", "251", "254", "255", "265", "266"
+    ]  # fmt: skip
+    # ISUPPORT in two 005s: at most 13 tokens a line, so at most IRC's 15 parameters.
+    isupport = [parse(line) for line in lines if line.startswith(":irc.test 005 ")]
+    assert all(isinstance(m, Message) and len(m.params) <= 15 for m in isupport)
+    assert any("MSGREFTYPES=msgid,timestamp" in line for line in lines if " 005 " in line)
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "UTF8ONLY"):
         assert token in received

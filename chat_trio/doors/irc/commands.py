@@ -24,7 +24,7 @@ from chat_trio.chat import words
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
-from chat_trio.doors.irc.render import MAX_TARGETS, NICKSERV, isupport, mask, motd
+from chat_trio.doors.irc.render import MAX_TARGETS, NICKSERV, isupport_lines, mask, motd
 
 if TYPE_CHECKING:
     from chat_trio.doors.irc.door import IrcDoor
@@ -190,7 +190,7 @@ def version(door: IrcDoor, params: tuple[str, ...]) -> None:
     server = door.settings.server_name
     door.numerics(
         ("351", f"chat-trio-{__version__}", server, ""),
-        ("005", *isupport(door.settings), "are supported by this server"),
+        *(("005", *line) for line in isupport_lines(door.settings)),
     )
 
 

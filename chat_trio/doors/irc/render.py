@@ -404,6 +404,20 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
     )
 
 
+ISUPPORT_PER_LINE = 13
+"""Tokens per 005 line: with the nick and the closing text, 15 parameters, IRC's most
+(modern.ircdocs.horse says 13 tokens a line); more tokens go on another 005."""
+
+
+def isupport_lines(settings: IrcSettings) -> list[tuple[str, ...]]:
+    """The 005 numerics' parameters after the nick, ``ISUPPORT_PER_LINE`` tokens each."""
+    tokens = isupport(settings)
+    return [
+        (*tokens[n : n + ISUPPORT_PER_LINE], "are supported by this server")
+        for n in range(0, len(tokens), ISUPPORT_PER_LINE)
+    ]
+
+
 def motd(settings: IrcSettings, nick: str) -> list[Message]:
     server = settings.server_name
     if not settings.motd:
@@ -605,7 +619,7 @@ class Replies:
             self._m("002", f"Your host is {s.server_name}, running version {version}"),
             self._m("003", f"This server was created {s.created or 'today'}"),
             self._m("004", s.server_name, version, "i", "nt"),
-            self._m("005", *isupport(s), "are supported by this server"),
+            *(self._m("005", *line) for line in isupport_lines(s)),
             *self._lusers(e.online, e.rooms),
         ]
         lines += [serialize(m) for m in motd(s, self.nick)]
