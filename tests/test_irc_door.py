@@ -898,13 +898,19 @@ def test_irc_door_history_replay_and_chathistory_carry_msgid() -> None:
     assert texts(f"CHATHISTORY BEFORE #lobby msgid={run}:4 10") == ["line 0", "line 1"]
     assert texts(f"CHATHISTORY AFTER #lobby msgid={run}:4 2") == ["line 3", "line 4"]
     assert texts(f"CHATHISTORY AROUND #lobby msgid={run}:4 3") == ["line 1", "line 2", "line 3"]
+    # LATEST since a message: the newest after it (what a client missed while away; the
+    # newest of all is Bob's JOIN).
+    assert texts(f"CHATHISTORY LATEST #lobby msgid={run}:3 3") == ["line 4", "line 5"]
+    assert texts("CHATHISTORY LATEST #lobby timestamp=2023-11-14T22:13:21.500Z 5") == [
+        "line 2", "line 3", "line 4", "line 5"
+    ]  # fmt: skip
     assert texts("CHATHISTORY AFTER #lobby msgid=nope 5") == []  # an empty batch
     h.send(2, f"CHATHISTORY AFTER #lobby msgid={run}:6 1\r\n".encode())
     assert h.take(2) == (
-        "BATCH +h6 chathistory #lobby\r\n"
-        f"@batch=h6;time=2023-11-14T22:13:25.000Z;msgid={run}:7"
+        "BATCH +h8 chathistory #lobby\r\n"
+        f"@batch=h8;time=2023-11-14T22:13:25.000Z;msgid={run}:7"
         " :Alice!Alice@chat-trio PRIVMSG #lobby :line 5\r\n"
-        "BATCH -h6\r\n"
+        "BATCH -h8\r\n"
     )
     # Without message-tags, the same history has no ids.
     irc_user(h, 3, "Carol", "batch", "draft/chathistory")

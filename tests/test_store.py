@@ -410,6 +410,8 @@ def test_database_history_by_message_id_before_after_and_around(tmp_path: Path) 
     assert texts(before_id="run:0") == []
     assert texts(after_id="no such id") == []  # an unknown id finds nothing, not everything
     assert texts(before_id="r3") == []  # rows with ids are never found by their row
+    newest = database.room_history(db, "#a", 2, after_id="run:5", newest=True)
+    assert [e.text for e in newest] == ["line 8", "line 9"]  # the last newer, oldest first
     around = database.room_history(db, "#a", 3, around=1004.5)
     assert [e.text for e in around] == ["line 3", "line 4", "line 5"]
     db.close()

@@ -70,6 +70,10 @@ def refusal(item: Any) -> ev.Refused:
             i.ReadHistory(room="#rust", after_id="r3", around=17.5),
         ),
         ({"type": "read-history", "around_id": "a:1"}, i.ReadHistory(around_id="a:1")),
+        (
+            {"type": "read-history", "after_id": "a:1", "newest": True},
+            i.ReadHistory(after_id="a:1", newest=True),
+        ),
         ({"type": "register", "password": "secret"}, i.Register("secret")),
         ({"type": "change-password", "old": "a", "new": "b"}, i.ChangePassword("a", "b")),
         ({"type": "unregister", "password": "a"}, i.Unregister("a")),

@@ -163,6 +163,7 @@ class ReadHistory:
     before_id: str = attrs.field(default="", converter=words.text)
     after_id: str = attrs.field(default="", converter=words.text)
     around_id: str = attrs.field(default="", converter=words.text)
+    newest: bool = False  #: with ``after`` or ``after_id``: the last lines newer, not the first
 
 
 @attrs.frozen

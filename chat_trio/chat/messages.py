@@ -172,6 +172,6 @@ def read_history(
         QueryHistory(
             conn, limit, room=room, before=intent.before, after=intent.after,
             around=intent.around, before_id=intent.before_id, after_id=intent.after_id,
-            around_id=intent.around_id,
+            around_id=intent.around_id, newest=intent.newest,
         )
     )  # fmt: skip

@@ -103,6 +103,7 @@ class QueryHistory:
     before_id: str = ""
     after_id: str = ""
     around_id: str = ""
+    newest: bool = False  #: with ``after``/``after_id``: the last newer, not the first
     session: str = ""  #: private: the asker's connection
     account: str = ""  #: private: the asker's account id ("": a guest)
     peer_key: str = ""  #: private: name_key of the peer

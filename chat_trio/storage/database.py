@@ -359,7 +359,7 @@ def read_history(db: sqlite3.Connection, query: QueryHistory) -> list[Entry]:
     return room_history(
         db, query.room, query.limit, before=query.before, after=query.after,
         around=query.around, before_id=query.before_id, after_id=query.after_id,
-        around_id=query.around_id,
+        around_id=query.around_id, newest=query.newest,
     )  # fmt: skip
 
 
@@ -379,13 +379,15 @@ def room_history(
     before_id: str = "",
     after_id: str = "",
     around_id: str = "",
+    newest: bool = False,
 ) -> list[Entry]:
     """The last ``limit`` entries of ``room`` (of ``kinds``, if given), oldest first;
     ``before``: only older than that (Unix time); ``after``: the first ``limit`` newer
     than that instead; ``around``: half of ``limit`` at that time or older (rounded
     up), the rest newer. ``before_id``, ``after_id``, ``around_id``: the same by the
     message with that id (``around_id``: it and the older half, then the newer; it
-    wins over ``around``). Every bound given applies; an id that is not one of the
+    wins over ``around``). ``newest``: with ``after`` or ``after_id``, the last ``limit``
+    newer, not the first. Every bound given applies; an id that is not one of the
     room's finds nothing."""
     key = name_key(room)
     where, args = "room_key = ?", list[str | float]([key])
@@ -418,7 +420,7 @@ def room_history(
         older = _select(db, f"{where} AND {column} <= ?", [*args, pivot], "DESC", limit - half)
         newer = _select(db, f"{where} AND {column} > ?", [*args, pivot], "ASC", half)
         return [*reversed(older), *newer]
-    if after is not None or after_id:
+    if (after is not None or after_id) and not newest:
         return _select(db, where, args, "ASC", limit)
     return list(reversed(_select(db, where, args, "DESC", limit)))
 

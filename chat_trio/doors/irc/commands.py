@@ -232,6 +232,10 @@ def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
         door.queue.append(i.ReadHistory(limit, peer=target))
     elif sub == "AFTER":
         door.queue.append(i.ReadHistory(limit, room=target, after=moment, after_id=msgid))
+    elif sub == "LATEST" and (moment is not None or msgid):  # the newest since then
+        door.queue.append(
+            i.ReadHistory(limit, room=target, after=moment, after_id=msgid, newest=True)
+        )
     elif sub == "AROUND":
         door.queue.append(i.ReadHistory(limit, room=target, around=moment, around_id=msgid))
     else:
