@@ -90,14 +90,7 @@ class InlineBackend:
         return RoomHistory(tuple(entries), topic, name)
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
-        if query.peer:
-            return database.private_history(
-                self.sql, query.session, query.account, query.peer_key, query.peer_session,
-                query.peer_account, query.limit,
-            )  # fmt: skip
-        return database.room_history(
-            self.sql, query.room, query.limit, before=query.before, after=query.after
-        )
+        return database.read_history(self.sql, query)
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         account = database.account(self.sql, key)

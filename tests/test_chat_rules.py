@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from chat_trio.chat import registry
 from chat_trio.chat.core import HANDLERS, Chat
 from chat_trio.chat.events import (
     AccountChanged,
+    Action,
     AskName,
     Away,
     Done,
@@ -42,6 +45,7 @@ from chat_trio.chat.outputs import (
     HashPassword,
     Outputs,
     QueryHistory,
+    Record,
     Reply,
     SaveAccount,
     SaveBan,
@@ -53,6 +57,7 @@ from chat_trio.chat.registry import Account, Registry, Verdict
 from chat_trio.chat.state import ACCEPTS, TRANSITIONS, Phase, Step, advance
 from chat_trio.chat.vocabulary import HISTORY_MAX
 from chat_trio.chat.world import Rules
+from chat_trio.storage import database
 
 
 def connect(chat: Chat, conn: int) -> list[object]:
@@ -133,13 +138,14 @@ def test_chat_rules_refusals_are_typed_problems() -> None:
 
 
 def test_chat_rules_say_names_its_room_and_reaches_members_only() -> None:
-    chat = Chat(Rules(flood_rate=0))
+    chat = Chat(Rules(flood_rate=0), instance="run")
     for conn, name in [(1, "Alice"), (2, "Bob"), (3, "Carol")]:
         named(chat, conn, name)
     ask(chat, 1, i.Join("#rust"))
     ask(chat, 2, i.Join("#RUST"))  # the first spelling stays
     outputs = ask(chat, 1, i.Say("#rust", "hi"))
-    assert outputs[0] == Broadcast((Said("Alice", "hi"),), exclude=1, room="#rust")
+    # the 6th message of this run: 3 joined the chat, 2 joined #rust, 1 said hi
+    assert outputs[0] == Broadcast((Said("Alice", "hi", id="run:6"),), exclude=1, room="#rust")
     assert ask(chat, 3, i.Say("#rust", "hello?")) == [
         Reply(3, (Refused(Problem.CANNOT_SEND, room="#rust"),))
     ]
@@ -163,22 +169,22 @@ def test_chat_rules_leaving_unsubscribes_and_tells_the_room() -> None:
 
 
 def test_chat_rules_topic_is_seen_by_everyone_in_the_room_the_setter_too() -> None:
-    chat = Chat(clock=lambda: 5.0)
+    chat = Chat(clock=lambda: 5.0, instance="run")
     named(chat, 1, "Alice")
     outputs = ask(chat, 1, i.SetTopic("#lobby", "welcome"))
     assert outputs[0] == Broadcast(
-        (TopicChanged("Alice", "#lobby", "welcome"),), exclude=None, room="#lobby"
+        (TopicChanged("Alice", "#lobby", "welcome", "run:2"),), exclude=None, room="#lobby"
     )
 
 
 def test_chat_rules_private_message_both_ways_and_whois() -> None:
-    chat = Chat()
+    chat = Chat(instance="run")
     named(chat, 1, "Alice")
     named(chat, 2, "Bob")
     outputs = ask(chat, 1, i.SendPrivate("bob", "psst", action=True))
-    assert outputs[:2] == [
-        Reply(2, (Private("Alice", "psst", incoming=True, action=True),)),
-        Reply(1, (Private("Bob", "psst", incoming=False, action=True),)),
+    assert outputs[:2] == [  # one message, one id, both ends
+        Reply(2, (Private("Alice", "psst", incoming=True, action=True, id="run:3"),)),
+        Reply(1, (Private("Bob", "psst", incoming=False, action=True, id="run:3"),)),
     ]
     (reply,) = [o for o in ask(chat, 1, i.LookUp("BOB")) if isinstance(o, Reply)]
     assert isinstance(reply.events[0], Whois) and reply.events[0].rooms == ("#lobby",)
@@ -482,7 +488,7 @@ def test_chat_rules_bans_are_for_admins_and_need_a_target_and_a_length() -> None
 
 
 def test_chat_rules_away_is_told_to_the_rooms_to_whoever_writes_and_in_whois() -> None:
-    chat = Chat()
+    chat = Chat(instance="run")
     named(chat, 1, "Alice")
     named(chat, 2, "Bob")
     away = Away("Alice", "lunch")
@@ -491,13 +497,13 @@ def test_chat_rules_away_is_told_to_the_rooms_to_whoever_writes_and_in_whois() -
         Broadcast((away,), exclude=1, room="#lobby"),
     ]
     sent = replies(ask(chat, 2, i.SendPrivate("alice", "hi")), 2)
-    assert sent == [Private("Alice", "hi", incoming=False, away="lunch")]
+    assert sent == [Private("Alice", "hi", incoming=False, away="lunch", id="run:3")]
     (whois,) = replies(ask(chat, 2, i.LookUp("Alice")), 2)
     assert isinstance(whois, Whois) and whois.away == "lunch"
     back = Away("Alice", "")
     assert ask(chat, 1, i.SetAway("")) == [Reply(1, (back,)), Broadcast((back,), 1, "#lobby")]
     assert replies(ask(chat, 2, i.SendPrivate("alice", "hi")), 2) == [
-        Private("Alice", "hi", incoming=False)
+        Private("Alice", "hi", incoming=False, id="run:4")
     ]
 
 
@@ -695,3 +701,84 @@ def test_chat_rules_news_of_a_person_leaves_out_whom_an_earlier_room_told() -> N
         ("#lobby", 1, frozenset()),
         ("#x", 1, frozenset({2})),  # Bob was told in #lobby: once per person
     ]
+
+
+def message_ids(outputs: Sequence[object]) -> list[str]:
+    """The ids of the messages broadcast in ``outputs``, in order."""
+    return [
+        e.id
+        for o in outputs
+        if isinstance(o, Broadcast)
+        for e in o.events
+        if isinstance(e, Said | Action | TopicChanged)
+    ]
+
+
+def test_chat_rules_every_message_has_an_id_unique_and_increasing_in_its_room() -> None:
+    chat = Chat(Rules(flood_rate=0), clock=lambda: 5.0, instance="run")
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    out = Outputs(1)
+    for intent in (
+        i.Say("#lobby", "hi"),
+        i.Say("#lobby", "waves", action=True),
+        i.SetTopic("#lobby", "crabs"),
+        i.SendPrivate("bob", "psst"),
+        i.Say("#lobby", "bye"),
+    ):
+        assert chat.handle(1, intent, 0.0, out)
+    # The sender's door is told the entries its lines became (for echoes with their ids),
+    # and nothing is sent for it.
+    posted = [(e.room, e.id, e.time) for e in out.take_posted()]
+    assert posted == [("#lobby", "run:3", 5.0), ("#lobby", "run:4", 5.0), ("#lobby", "run:7", 5.0)]
+    assert out.take_posted() == []
+    outputs = out.done()
+    seen = message_ids(outputs)
+    assert seen == ["run:3", "run:4", "run:5", "run:7"]
+    assert replies(outputs, 2)[0] == Private("Alice", "psst", incoming=True, id="run:6")
+    (record,) = [o for o in outputs if isinstance(o, Record)]
+    stored = [e.id for e in record.entries]
+    assert stored == ["run:3", "run:4", "run:5", "run:6", "run:7"]  # the ids shown are kept
+    lobby = [int(e.id.split(":")[1]) for e in record.entries if e.room == "#lobby"]
+    assert lobby == sorted(set(lobby))  # increasing in the room, never repeated
+
+
+def test_chat_rules_a_said_line_that_is_refused_has_no_id() -> None:
+    chat = Chat(instance="run")
+    named(chat, 1, "Alice")
+    out = Outputs(1)
+    chat.handle(1, i.Say("#rust", "hi"), 0.0, out)
+    assert out.take_posted() == []
+    assert not [o for o in out.done() if isinstance(o, Record)]
+
+
+def test_chat_rules_message_ids_stay_unique_across_a_restart_via_the_database(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "chat.db")
+    shown: list[str] = []
+    for start in (1_764_590_000.0, 1_764_590_060.0):  # a run, then the next, on one file
+        chat = Chat(Rules(flood_rate=0), clock=partial(float, start), stored=True)
+        named(chat, 1, "Alice")
+        named(chat, 2, "Bob")
+        db = database.connect(path)
+        for n in range(3):
+            outputs = ask(chat, 1, i.Say("#lobby", f"line {n}"))
+            shown += message_ids(outputs)
+            for record in (o for o in outputs if isinstance(o, Record)):
+                database.insert(db, record.entries)
+        db.close()
+    db = database.connect(path)
+    kept = database.room_history(db, "#lobby", 50, {Kind.SAID})
+    assert [e.id for e in kept] == shown and len(set(shown)) == 6
+    db.close()
+
+
+def test_chat_rules_history_asked_by_message_id_is_a_query_with_it() -> None:
+    chat = Chat(stored=True)
+    named(chat, 1, "Alice")
+    asked = i.ReadHistory(5, room="#lobby", before_id="a:1", after_id="b:2", around_id="c:3")
+    (query,) = ask(chat, 1, asked)
+    assert query == QueryHistory(
+        1, 5, room="#lobby", before_id="a:1", after_id="b:2", around_id="c:3"
+    )

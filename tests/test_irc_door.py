@@ -17,6 +17,7 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc import registration as door_module
 from chat_trio.doors.irc.door import IrcDoor
+from chat_trio.doors.irc.message import Message, parse
 from chat_trio.doors.irc.registration import Move, Sasl, Stage
 from chat_trio.doors.irc.render import IrcSettings
 from tests.helpers import Harness, splits
@@ -45,7 +46,13 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert lines[0] == ":irc.test NOTICE * :*** Welcome to chat-trio"
     assert lines[1].startswith(":irc.test CAP * LS :account-notify account-tag away-notify batch")
     numerics = [line.split()[1] for line in lines if line.startswith(":irc.test ")][2:]
-    assert numerics[:10] == ["001", "002", "003", "004", "005", "251", "254", "255", "265", "266"]
+    assert numerics[:11] == [
+        "001", "002", "003", "004", "005", "005", "251", "254", "255", "265", "266"
+    ]  # fmt: skip
+    # ISUPPORT in two 005s: at most 13 tokens a line, so at most IRC's 15 parameters.
+    isupport = [parse(line) for line in lines if line.startswith(":irc.test 005 ")]
+    assert all(isinstance(m, Message) and len(m.params) <= 15 for m in isupport)
+    assert any("MSGREFTYPES=msgid,timestamp" in line for line in lines if " 005 " in line)
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "UTF8ONLY"):
         assert token in received
@@ -353,7 +360,8 @@ def test_irc_door_history_on_join_as_a_chathistory_batch() -> None:
 
 # The same IRC session, however the bytes are cut, must look the same to everyone.
 SESSION = (
-    b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :Bob\r\nCAP REQ :echo-message\r\nCAP END\r\n"
+    b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :Bob\r\nCAP REQ :echo-message message-tags\r\n"
+    b"CAP END\r\n"
     b"PRIVMSG #lobby :h\xc3\xa9llo\r\nJOIN #a,#b\nPRIVMSG #a :\x01ACTION x\x01\r\nQUIT :bye\r\n"
 )
 
@@ -378,6 +386,7 @@ def test_irc_door_session_same_on_every_split(pieces: int) -> None:
         == "[#lobby] * Bob joined the chat\r\n[#lobby] Bob: héllo\r\n* Bob joined #a\r\n* Bob x\r\n"
     )
     assert expected[2].endswith("ERROR :Closing link: Quit\r\n")
+    assert "@msgid=60a24181e4000:4 :Bob!Bob@chat-trio PRIVMSG #lobby héllo\r\n" in expected[2]
     cuts = (
         splits(SESSION, pieces)
         if pieces == 2
@@ -509,10 +518,12 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
     assert "line 3" in got and "line 4" not in got
     h.send(2, b"CHATHISTORY AFTER #lobby timestamp=2030-01-01T00:00:00.000Z 5\r\n")
     assert h.take(2) == "BATCH +h5 chathistory #lobby\r\nBATCH -h5\r\n"
-    h.send(2, b"CHATHISTORY AROUND #lobby * 5\r\nCHATHISTORY LATEST #lobby msgid=x 5\r\n")
+    h.send(2, b"CHATHISTORY BETWEEN #lobby * * 5\r\nCHATHISTORY LATEST #lobby id=x 5\r\n")
     assert h.take(2) == (
-        ":irc.test FAIL CHATHISTORY INVALID_PARAMS AROUND :Only LATEST, BEFORE and AFTER are supported\r\n"
-        ":irc.test FAIL CHATHISTORY INVALID_MSGREFTYPE LATEST msgid=x :Use timestamp=...\r\n"
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS BETWEEN"
+        " :Only LATEST, BEFORE, AFTER and AROUND are supported\r\n"
+        ":irc.test FAIL CHATHISTORY INVALID_MSGREFTYPE LATEST id=x"
+        " :Use timestamp=... or msgid=...\r\n"
     )
     # Digits to str.isdigit that int and float refuse (issue 16, hole 6: they crashed).
     h.send(2, "CHATHISTORY LATEST #lobby * ²\r\n".encode())
@@ -846,3 +857,81 @@ def test_irc_door_one_quit_per_person_with_the_users_words_behind_the_servers() 
     h.send(2, b"QUIT :gone fishing\r\n")
     h.disconnect(2, h.closed[2])
     assert h.take(1) == ":Robert!Robert@chat-trio QUIT :Quit: gone fishing\r\n"
+
+
+def test_irc_door_msgid_tag_only_to_clients_that_negotiated_message_tags() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance  # ids are <the run's instance>:<n>, the n-th message of the run
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", "message-tags", "echo-message")
+    irc_user(h, 3, "Carol")  # no capabilities: no tags
+    irc_user(h, 4, "Dave", "server-time", "message-tags")
+    h.take(2), h.take(3), h.take(1)  # who joined
+    h.send(1, b"hi\r\n/me waves\r\n/topic crabs\r\n")
+    assert h.take(2) == (
+        f"@msgid={run}:5 :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+        f"@msgid={run}:6 :Alice!Alice@chat-trio PRIVMSG #lobby :\x01ACTION waves\x01\r\n"
+        f"@msgid={run}:7 :Alice!Alice@chat-trio TOPIC #lobby crabs\r\n"
+    )
+    assert h.take(3) == (
+        ":Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+        ":Alice!Alice@chat-trio PRIVMSG #lobby :\x01ACTION waves\x01\r\n"
+        ":Alice!Alice@chat-trio TOPIC #lobby crabs\r\n"
+    )
+    first = h.take(4).split("\r\n")[0]
+    assert first == (
+        f"@time=2023-11-14T22:13:20.000Z;msgid={run}:5 :Alice!Alice@chat-trio PRIVMSG #lobby hi"
+    )
+    # echo-message: the sender's copy has the id everyone else's has.
+    h.send(2, b"PRIVMSG #lobby :hello\r\nPRIVMSG alice :psst\r\n")
+    assert h.take(2) == (
+        f"@msgid={run}:8 :Bob!Bob@chat-trio PRIVMSG #lobby hello\r\n"
+        f"@msgid={run}:9 :Bob!Bob@chat-trio PRIVMSG Alice psst\r\n"
+    )
+    assert h.take(3) == ":Bob!Bob@chat-trio PRIVMSG #lobby hello\r\n"
+    assert h.take(1).endswith("\r\nBob: hello\r\n[PM from Bob] psst\r\n")  # nc: no ids
+    h.send(1, b"/msg bob back\r\n/msg carol back\r\n")
+    assert h.take(2) == f"@msgid={run}:10 :Alice!Alice@chat-trio PRIVMSG Bob back\r\n"
+    assert h.take(3) == ":Alice!Alice@chat-trio PRIVMSG Carol back\r\n"
+
+
+def test_irc_door_history_replay_and_chathistory_carry_msgid() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Alice")
+    for n in range(6):
+        h.wall = 1_700_000_000.0 + n
+        h.send(1, f"line {n}\r\n".encode())  # ids run:2 to run:7 (run:1: Alice joined)
+    joined = irc_user(h, 2, "Bob", "batch", "server-time", "message-tags", "draft/chathistory")
+    assert "MSGREFTYPES=msgid,timestamp" in joined
+    assert (
+        f"@batch=h1;time=2023-11-14T22:13:25.000Z;msgid={run}:7"
+        " :Alice!Alice@chat-trio PRIVMSG #lobby :line 5\r\n"
+    ) in joined
+
+    def texts(command: str) -> list[str]:
+        h.send(2, f"{command}\r\n".encode())
+        lines = h.take(2).split("\r\n")
+        return [line.rsplit(":", 1)[1] for line in lines if " PRIVMSG " in line]
+
+    assert texts(f"CHATHISTORY BEFORE #lobby msgid={run}:4 10") == ["line 0", "line 1"]
+    assert texts(f"CHATHISTORY AFTER #lobby msgid={run}:4 2") == ["line 3", "line 4"]
+    assert texts(f"CHATHISTORY AROUND #lobby msgid={run}:4 3") == ["line 1", "line 2", "line 3"]
+    # LATEST since a message: the newest after it (what a client missed while away; the
+    # newest of all is Bob's JOIN).
+    assert texts(f"CHATHISTORY LATEST #lobby msgid={run}:3 3") == ["line 4", "line 5"]
+    assert texts("CHATHISTORY LATEST #lobby timestamp=2023-11-14T22:13:21.500Z 5") == [
+        "line 2", "line 3", "line 4", "line 5"
+    ]  # fmt: skip
+    assert texts("CHATHISTORY AFTER #lobby msgid=nope 5") == []  # an empty batch
+    h.send(2, f"CHATHISTORY AFTER #lobby msgid={run}:6 1\r\n".encode())
+    assert h.take(2) == (
+        "BATCH +h8 chathistory #lobby\r\n"
+        f"@batch=h8;time=2023-11-14T22:13:25.000Z;msgid={run}:7"
+        " :Alice!Alice@chat-trio PRIVMSG #lobby :line 5\r\n"
+        "BATCH -h8\r\n"
+    )
+    # Without message-tags, the same history has no ids.
+    irc_user(h, 3, "Carol", "batch", "draft/chathistory")
+    h.send(3, f"CHATHISTORY AFTER #lobby msgid={run}:6 1\r\n".encode())
+    assert "msgid" not in h.take(3)

@@ -343,3 +343,75 @@ async def test_store_measures_how_long_each_batch_takes_to_write(tmp_path: Path)
     assert sum(latency.counts) == store.statistics().batches == 1
     assert latency.total > 0
     await store.aclose()
+
+
+SCHEMA_4_HISTORY = """
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL, room TEXT NOT NULL,
+    room_key TEXT NOT NULL, name TEXT NOT NULL, name_key TEXT NOT NULL, text TEXT NOT NULL,
+    target TEXT NOT NULL, target_key TEXT NOT NULL,
+    account TEXT NOT NULL DEFAULT '', target_account TEXT NOT NULL DEFAULT '',
+    session TEXT NOT NULL DEFAULT '', target_session TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX history_by_room ON history (room_key, id);
+"""
+"""The history table as chat-trio 0.3 (schema 4) made it: no message ids."""
+
+
+def test_database_schema_4_opens_and_its_rows_read_back_with_ids(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA_4_HISTORY)
+    old.executemany(
+        "INSERT INTO history (time, kind, room, room_key, name, name_key, text, target,"
+        " target_key) VALUES (?, 'said', '#rust', '#rust', 'Al', 'al', ?, '', '')",
+        [(1000.0 + n, f"old {n}") for n in range(4)],
+    )
+    old.execute("PRAGMA user_version = 4")
+    old.commit()
+    old.close()
+    db = database.connect(str(path))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION == 5
+    entries = database.room_history(db, "#rust", 10)
+    # Old rows are not rewritten: each reads back as r<row>, which no run's id can be.
+    assert [(e.text, e.id) for e in entries] == [(f"old {n}", f"r{n + 1}") for n in range(4)]
+    new = Entry(2000.0, Kind.SAID, "#rust", "Bo", "new", id="18c0ffee:1")
+    database.insert(db, [new])
+    assert [e.text for e in database.room_history(db, "#rust", 10, after_id="r3")] == [
+        "old 3",
+        "new",
+    ]
+    assert [e.text for e in database.room_history(db, "#rust", 2, before_id="18c0ffee:1")] == [
+        "old 2",
+        "old 3",
+    ]
+    assert database.room_history(db, "#rust", 10)[-1].id == "18c0ffee:1"
+    assert database.room_history(db, "#other", 10, after_id="r1") == []  # not that room's
+    db.close()
+
+
+def test_database_history_by_message_id_before_after_and_around(tmp_path: Path) -> None:
+    db = database.connect(str(tmp_path / "h.db"))
+    lines = [
+        Entry(1000.0 + n, Kind.SAID, "#a", "Al", f"line {n}", id=f"run:{n}") for n in range(10)
+    ]
+    database.insert(db, lines)
+
+    def texts(before_id: str = "", after_id: str = "", around_id: str = "") -> list[str]:
+        found = database.room_history(
+            db, "#a", 4, before_id=before_id, after_id=after_id, around_id=around_id
+        )
+        return [e.text.removeprefix("line ") for e in found]
+
+    assert texts(before_id="run:5") == ["1", "2", "3", "4"]
+    assert texts(after_id="run:5") == ["6", "7", "8", "9"]
+    assert texts(around_id="run:5") == ["4", "5", "6", "7"]  # the message and the older half
+    assert texts(after_id="run:2", before_id="run:5") == ["3", "4"]
+    assert texts(before_id="run:0") == []
+    assert texts(after_id="no such id") == []  # an unknown id finds nothing, not everything
+    assert texts(before_id="r3") == []  # rows with ids are never found by their row
+    newest = database.room_history(db, "#a", 2, after_id="run:5", newest=True)
+    assert [e.text for e in newest] == ["line 8", "line 9"]  # the last newer, oldest first
+    around = database.room_history(db, "#a", 3, around=1004.5)
+    assert [e.text for e in around] == ["line 3", "line 4", "line 5"]
+    db.close()

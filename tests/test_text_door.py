@@ -292,10 +292,11 @@ def test_text_door_paste_is_published_once_in_order() -> None:
     h.log.clear()
     h.send(1, b"".join(b"line %d\n" % i for i in range(100)))
     outputs = h.log
-    said = tuple(Said("Alice", f"line {i}") for i in range(100))
+    # Ids from the run's instance (its start time: 0) and 3 on (two joins were first).
+    said = tuple(Said("Alice", f"line {i}", id=f"0:{i + 3}") for i in range(100))
     assert outputs[0] == Broadcast(said, exclude=1, room="#lobby")
     assert outputs[1] == Record(
-        tuple(Entry(0.0, Kind.SAID, "#lobby", "Alice", t.text) for t in said)
+        tuple(Entry(0.0, Kind.SAID, "#lobby", "Alice", t.text, id=t.id) for t in said)
     )
     assert len(outputs) == 2
 

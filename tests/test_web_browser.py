@@ -154,6 +154,9 @@ def test_web_browser_two_browsers_and_an_nc_user_chat(
     expect(log(dave)).to_contain_text("Carol hello from the page", timeout=TIMEOUT)
     expect(log(carol)).to_contain_text("Carol hello from the page", timeout=TIMEOUT)  # its echo
     read_until(alice, b"Carol: hello from the page\r\n")
+    # The page keeps each message's id (not shown): the echo's is the one others got.
+    echo_id = carol.locator("#log li.said").last.get_attribute("data-id")
+    assert echo_id and dave.locator("#log li.said").last.get_attribute("data-id") == echo_id
 
     alice.sendall(b"hi browsers, see https://example.org/x\r\n")
     expect(log(carol)).to_contain_text("Alice hi browsers", timeout=TIMEOUT)
@@ -239,6 +242,9 @@ def test_web_browser_history_on_joining_and_load_earlier(
     carol.get_by_role("button", name="Load earlier messages").click()
     expect(carol.locator("#log li.history")).to_have_count(70, timeout=TIMEOUT)
     expect(carol.locator("#log li.history").first).to_contain_text("line 0")
+    # Earlier lines are asked for by the oldest line's id: none twice, none missing.
+    ids = [li.get_attribute("data-id") for li in carol.locator("#log li.history").all()]
+    assert all(ids) and len(set(ids)) == 70
     carol.get_by_role("button", name="Load earlier messages").click()
     expect(log(carol)).to_contain_text("No earlier messages.", timeout=TIMEOUT)
     expect(carol.get_by_role("button", name="Load earlier messages")).to_be_hidden()

@@ -61,6 +61,19 @@ def refusal(item: Any) -> ev.Refused:
             i.ReadHistory(50, room="#rust", before=1764590000.5),
         ),
         ({"type": "read-history", "peer": "Bob"}, i.ReadHistory(peer="Bob")),
+        (
+            {"type": "read-history", "room": "#rust", "limit": 50, "before_id": "18c0ffee:12"},
+            i.ReadHistory(50, room="#rust", before_id="18c0ffee:12"),
+        ),
+        (
+            {"type": "read-history", "room": "#rust", "after_id": "r3", "around": 17.5},
+            i.ReadHistory(room="#rust", after_id="r3", around=17.5),
+        ),
+        ({"type": "read-history", "around_id": "a:1"}, i.ReadHistory(around_id="a:1")),
+        (
+            {"type": "read-history", "after_id": "a:1", "newest": True},
+            i.ReadHistory(after_id="a:1", newest=True),
+        ),
         ({"type": "register", "password": "secret"}, i.Register("secret")),
         ({"type": "change-password", "old": "a", "new": "b"}, i.ChangePassword("a", "b")),
         ({"type": "unregister", "password": "a"}, i.Unregister("a")),
@@ -112,6 +125,10 @@ def test_web_dialect_covers_every_intent_but_the_doors_own() -> None:
         (
             '{"type": "read-history", "before": 1e999}',
             '"before" of "read-history" must be a number or null',
+        ),
+        (
+            '{"type": "read-history", "before_id": 12}',
+            '"before_id" of "read-history" must be a string',
         ),
         ('{"type": "ban", "target": "x", "seconds": "1h"}', '"seconds" of "ban" must be a number'),
         ('{"type": "quit", "interrupted": true}', '"quit" has no field "interrupted"'),
@@ -194,8 +211,8 @@ def test_web_dialect_never_fails_on_any_object(obj: dict[str, Any]) -> None:
 
 # -- events --------------------------------------------------------------------------------
 
-ENTRY = ev.Entry(1764590000.0, ev.Kind.SAID, "#lobby", "Alice", "hi")
-PM_ENTRY = ev.Entry(1764590001.0, ev.Kind.PRIVATE, "", "Alice", "psst", target="Bob")
+ENTRY = ev.Entry(1764590000.0, ev.Kind.SAID, "#lobby", "Alice", "hi", id="run:7")
+PM_ENTRY = ev.Entry(1764590001.0, ev.Kind.PRIVATE, "", "Alice", "psst", target="Bob", id="run:8")
 
 SAMPLES: list[ev.Event] = [
     ev.Greeting(),
@@ -265,13 +282,21 @@ def test_web_dialect_event_objects_say_what_the_page_shows() -> None:
         "message": "Banned Eve's address (203.0.113.7) forever.",
     }
     assert by_type["history"]["entries"] == [
-        {"time": 1764590000.0, "kind": "said", "room": "#lobby", "name": "Alice", "text": "hi"},
+        {
+            "time": 1764590000.0,
+            "kind": "said",
+            "room": "#lobby",
+            "name": "Alice",
+            "text": "hi",
+            "id": "run:7",
+        },
         {
             "time": 1764590001.0,
             "kind": "pm",
             "room": "",
             "name": "Alice",
             "text": "psst",
+            "id": "run:8",
             "target": "Bob",
         },
     ]
@@ -289,7 +314,7 @@ def test_web_dialect_event_objects_say_what_the_page_shows() -> None:
 
 def test_web_dialect_room_broadcasts_carry_the_room_and_the_time() -> None:
     sent = dialect.encode_room(
-        [ev.Said("Bob", "hi"), ev.Joined("Eve"), ev.NickChanged("Eve", "Eva")],
+        [ev.Said("Bob", "hi", id="run:5"), ev.Joined("Eve"), ev.NickChanged("Eve", "Eva")],
         "#rust",
         1764590000.25,
     )
@@ -299,6 +324,7 @@ def test_web_dialect_room_broadcasts_carry_the_room_and_the_time() -> None:
             "name": "Bob",
             "text": "hi",
             "account": "",
+            "id": "run:5",
             "room": "#rust",
             "time": 1764590000.25,
         },
@@ -378,3 +404,13 @@ def test_web_dialect_marks_admins_and_the_away() -> None:
     (users, came, logged_in) = json.loads(dialect.encode([listed, joined, account]))
     assert (users["admins"], users["away"]) == (["Alice"], ["Bob"])
     assert came["admin"] is True and logged_in["admin"] is True
+
+
+def test_web_dialect_own_line_and_topic_change_carry_their_ids() -> None:
+    (own,) = json.loads(dialect.encode_own("#rust", "Carol", "hi", False, "run:4"))
+    assert own == {
+        "type": "said", "room": "#rust", "name": "Carol", "text": "hi", "own": True,
+        "id": "run:4",
+    }  # fmt: skip
+    sent = dialect.encode_room([ev.TopicChanged("Bob", "#rust", "crabs", "run:5")], "#rust", 1.0)
+    assert json.loads(sent)[0]["id"] == "run:5"

@@ -116,14 +116,16 @@ def test_web_door_a_browser_user_chats_with_an_nc_user() -> None:
     assert web.take(1) == "* Carol joined the chat\r\n"
     web.send(1, b"hello <b>Carol</b>\r\n")
     (said,) = web.seen(2)
+    run = web.chat.instance  # ids: the run's, and how many messages it made (2 joins first)
     assert said == {
         "type": "said", "name": "Alice", "text": "hello <b>Carol</b>", "account": "",
-        "room": "#lobby", "time": web.wall,
+        "id": f"{run}:3", "room": "#lobby", "time": web.wall,
     }  # fmt: skip
     echo = web.say(2, {"type": "say", "room": "#lobby", "text": "hi Alice"})
     assert echo == [
-        {"type": "said", "room": "#lobby", "name": "Carol", "text": "hi Alice", "own": True}
-    ]
+        {"type": "said", "room": "#lobby", "name": "Carol", "text": "hi Alice", "own": True,
+         "id": f"{run}:4"}
+    ]  # fmt: skip
     assert web.take(1) == "Carol: hi Alice\r\n"
     web.say(2, {"type": "command", "line": "/me waves", "room": "#lobby"})
     assert web.take(1) == "* Carol waves\r\n"
@@ -422,6 +424,7 @@ def test_web_door_private_messages_both_ways() -> None:
             "incoming": False,
             "action": False,
             "away": "",
+            "id": f"{web.chat.instance}:3",
         }
     ]
     assert web.take(1) == "[PM from Carol] psst\r\n"

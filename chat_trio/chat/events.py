@@ -89,6 +89,7 @@ class Said:
     name: str  #: who said it
     text: str  #: sanitised text, never empty
     account: str = ""  #: the sender's account ("" for a guest)
+    id: str = ""  #: the message's id (``World.message_id``), as stored with history
 
 
 @attrs.frozen
@@ -98,6 +99,7 @@ class Action:
     name: str
     text: str
     account: str = ""  #: the sender's account ("" for a guest)
+    id: str = ""  #: the message's id (``World.message_id``), as stored with history
 
 
 @attrs.frozen
@@ -127,6 +129,7 @@ class Private:
     incoming: bool
     action: bool = False  #: a ``/me`` sent privately (IRC's CTCP ACTION to a nick)
     away: str = ""  #: to the sender: the receiver is away, saying this
+    id: str = ""  #: the message's id (``World.message_id``), the same for both ends
 
 
 @attrs.frozen
@@ -144,6 +147,7 @@ class TopicChanged:
     name: str
     room: str
     text: str
+    id: str = ""  #: the change's id (``World.message_id``), as stored with history
 
 
 @attrs.frozen
@@ -252,6 +256,9 @@ class Entry:
     target_session: str = ""
     account: str = ""
     target_account: str = ""
+    #: the server-made id (``World.message_id``); an entry stored before ids existed
+    #: (schema 4) reads back as ``r<row>`` (storage/database.py)
+    id: str = ""
 
 
 @attrs.frozen

@@ -158,6 +158,13 @@ class ReadHistory:
     peer: str = attrs.field(default="", converter=words.text)
     before: float | None = None  #: only lines older than this (Unix time)
     after: float | None = None  #: the first lines newer than this, instead of the last
+    around: float | None = None  #: lines around this time: half at it or older, half newer
+    #: the same, by a message's id (``Entry.id``) instead of a time: older than it, the
+    #: first newer than it, around it (the message itself and the older half, then newer)
+    before_id: str = attrs.field(default="", converter=words.text)
+    after_id: str = attrs.field(default="", converter=words.text)
+    around_id: str = attrs.field(default="", converter=words.text)
+    newest: bool = False  #: with ``after`` or ``after_id``: the last lines newer, not the first
 
 
 @attrs.frozen

@@ -71,13 +71,15 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
         room.told_alone = True
         out.reply(conn, Unheard(memory.name))
     account = world.account_name(client) if client.account else ""
+    kind = Kind.ACTION if intent.action else Kind.SAID
+    entry = world.record(out, kind, memory.name, client.name, intent.text)
+    memory.recent.append(entry)
     if intent.action:
-        event: Said | Action = Action(client.name, intent.text, account)
-        kind = Kind.ACTION
+        event: Said | Action = Action(client.name, intent.text, account, entry.id)
     else:
-        event, kind = Said(client.name, intent.text, account), Kind.SAID
+        event = Said(client.name, intent.text, account, entry.id)
     out.broadcast(memory.name, event, exclude=conn)
-    memory.recent.append(world.record(out, kind, memory.name, client.name, intent.text))
+    out.confirm(conn, entry)
 
 
 def send_private(
@@ -92,13 +94,13 @@ def send_private(
         return
     receiver = world.clients[target]
     peer = receiver.name
-    text, action = intent.text, intent.action
-    out.reply(target, Private(client.name, text, incoming=True, action=action))
-    out.reply(conn, Private(peer, text, incoming=False, action=action, away=receiver.away))
+    text, action, id = intent.text, intent.action, world.message_id()
+    out.reply(target, Private(client.name, text, incoming=True, action=action, id=id))
+    out.reply(conn, Private(peer, text, incoming=False, action=action, away=receiver.away, id=id))
     said = f"* {client.name} {text}" if action else text
     out.record(
         Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, world.session(conn),
-              world.session(target), client.account_id, receiver.account_id)
+              world.session(target), client.account_id, receiver.account_id, id)
     )  # fmt: skip
 
 
@@ -165,4 +167,10 @@ def read_history(
         out.reply(conn, problem)
         return
     room = spelled(world, intent.room)
-    out.add(QueryHistory(conn, limit, room=room, before=intent.before, after=intent.after))
+    out.add(
+        QueryHistory(
+            conn, limit, room=room, before=intent.before, after=intent.after,
+            around=intent.around, before_id=intent.before_id, after_id=intent.after_id,
+            around_id=intent.around_id, newest=intent.newest,
+        )
+    )  # fmt: skip

@@ -86,8 +86,10 @@ class LoadHistory:
 @attrs.frozen
 class QueryHistory:
     """Answer ``conn``'s /history: the last ``limit`` entries of ``room`` (``before``,
-    ``after``: the last older, or the first newer, than that Unix time) or, when ``peer``
-    is set, the private messages between the asker and ``peer``.
+    ``after``: the last older, or the first newer, than that Unix time; ``around``: half
+    at it or older, half newer; ``before_id`` ... the same by a message's id, where an id
+    that the room never had finds nothing) or, when ``peer`` is set, the private
+    messages between the asker and ``peer``. Every bound given applies.
 
     The asker's private messages are found by identity, never by name: those of its
     ``session`` (this connection), and, when it is logged in, all of its ``account``'s.
@@ -99,6 +101,11 @@ class QueryHistory:
     peer: str = ""  #: as the asker typed it
     before: float | None = None
     after: float | None = None
+    around: float | None = None
+    before_id: str = ""
+    after_id: str = ""
+    around_id: str = ""
+    newest: bool = False  #: with ``after``/``after_id``: the last newer, not the first
     session: str = ""  #: private: the asker's connection
     account: str = ""  #: private: the asker's account id ("": a guest)
     peer_key: str = ""  #: private: name_key of the peer
@@ -186,7 +193,9 @@ class Outputs:
     for anyone else since the last ``take_theirs`` for flow control, which counts them.
     """
 
-    __slots__ = ("_audience", "_events", "_mine", "_records", "_theirs", "items", "owner")
+    __slots__ = (
+        "_audience", "_events", "_mine", "_posted", "_records", "_theirs", "items", "owner"
+    )  # fmt: skip
 
     def __init__(self, owner: ConnId | None = None) -> None:
         self.owner = owner
@@ -195,11 +204,29 @@ class Outputs:
         self._events: list[Event] = []
         self._records: list[Entry] = []
         self._mine: list[Event] = []
+        self._posted: list[Entry] = []
         self._theirs: list[Event] = []
 
     def reply(self, conn: ConnId, *events: Event) -> None:
         (self._mine if conn == self.owner else self._theirs).extend(events)
         self._add((conn, None, _NOBODY), events)
+
+    def confirm(self, conn: ConnId, entry: Entry) -> None:
+        """``conn``'s own line became ``entry`` (its id): for its door, never sent. Kept
+        when ``conn`` is the ``owner``, as the sender of a line always is, until
+        ``take_posted``. Not a ``Reply``, which would cut a paste's run of broadcasts
+        into one output per line, nor an event: the entry exists already, and the doors
+        that show a sender its own line (IRC's echo-message, the page) are the only ones
+        that look at it."""
+        if conn == self.owner:
+            self._posted.append(entry)
+
+    def take_posted(self) -> list[Entry]:
+        """The entries ``owner``'s own lines became since the last call."""
+        posted = self._posted
+        if posted:
+            self._posted = []
+        return posted
 
     def broadcast(
         self, room: str, event: Event, exclude: ConnId | None, told: frozenset[ConnId] = frozenset()

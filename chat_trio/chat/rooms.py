@@ -182,8 +182,10 @@ def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, ou
         return
     memory = room.memory
     memory.topic, memory.topic_by, memory.topic_at = intent.text, client.name, world.clock()
-    out.broadcast(memory.name, TopicChanged(client.name, memory.name, intent.text), exclude=None)
-    memory.recent.append(world.record(out, Kind.TOPIC, memory.name, client.name, intent.text))
+    entry = world.record(out, Kind.TOPIC, memory.name, client.name, intent.text)
+    memory.recent.append(entry)
+    changed = TopicChanged(client.name, memory.name, intent.text, entry.id)
+    out.broadcast(memory.name, changed, exclude=None)
 
 
 def list_users(

@@ -191,6 +191,7 @@ class World:
         self.stored = stored
         self.instance = instance or f"{int(clock() * 1e6):x}"
         self._accounts_made = 0
+        self._messages_made = 0
         self.clients: dict[ConnId, Client] = {}
         self.names: dict[str, ConnId] = {}  # look(name) -> its connection
         self.rooms: dict[str, Room] = {}  # room key -> a room with members (and #lobby)
@@ -210,9 +211,22 @@ class World:
     def record(
         self, out: Outputs, kind: Kind, room: str, name: str, text: str = "", target: str = ""
     ) -> Entry:
-        entry = Entry(self.clock(), kind, room, name, text, target)
+        entry = Entry(self.clock(), kind, room, name, text, target, id=self.message_id())
         out.record(entry)
         return entry
+
+    def message_id(self) -> str:
+        """An id for a message made now: ``<instance>:<n>``, the n-th of this run (from 1).
+
+        Unique across restarts because ``instance`` is (no two runs share a storage
+        with the same one), and across nodes once each node's instance is (the start time
+        with the node's name in it); no clock is read and nothing random is drawn, so
+        the ids of one run increase with the order the rules saw the messages in. Made
+        only here: a door never makes one. Every id made here has a colon; a row
+        stored before ids existed reads back as ``r<row>``, which has none
+        (storage/database.py), so the two can never be the same."""
+        self._messages_made += 1
+        return f"{self.instance}:{self._messages_made}"
 
     def today(self) -> str:
         """Today's date by ``clock`` (UTC, YYYY-MM-DD): history older than this shows its date."""

@@ -136,6 +136,8 @@ class Session:
                     answered += size(mine)
                     published += size(out.take_theirs())
                     door.observe(mine)
+                    if posted := out.take_posted():
+                        door.posted(posted)
                     if out.waiting:
                         stop = Stop.SLOW_WORK
                         break

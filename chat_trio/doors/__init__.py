@@ -16,7 +16,7 @@ from typing import Protocol
 
 import attrs
 
-from chat_trio.chat.events import Done, Event, NickChanged, Reason, Welcome
+from chat_trio.chat.events import Done, Entry, Event, NickChanged, Reason, Welcome
 from chat_trio.chat.intents import Intent
 from chat_trio.chat.problems import Outcome
 from chat_trio.chat.state import Phase
@@ -101,6 +101,10 @@ class Door(Protocol):
 
     def observe(self, events: Sequence[Event]) -> None:
         """The rules replied these to this connection (so the door can follow its state)."""
+
+    def posted(self, entries: Sequence[Entry]) -> None:
+        """The connection's own lines just became these entries (after ``observe``): a
+        door that shows a sender its own line shows it with the entry's id."""
 
     def render(self, events: Sequence[Event | Local]) -> bytes:
         """``events`` for this connection only, in its dialect: the answers to its own

@@ -24,14 +24,16 @@ from collections.abc import Iterable, Sequence
 
 from chat_trio.chat import words
 from chat_trio.chat.events import CONVERSATION, Entry, Kind
+from chat_trio.chat.outputs import QueryHistory
 from chat_trio.chat.registry import Account, Ban
 from chat_trio.chat.vocabulary import name_key
 
 log = logging.getLogger("chat_trio.storage")
 
-SCHEMA_VERSION = 4  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
+SCHEMA_VERSION = 5  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
 # when accounts were made and last logged in, private messages' accounts; 4: accounts'
-# ids, and private messages stored by whose they are (connections and account ids).
+# ids, and private messages stored by whose they are (connections and account ids);
+# 5: messages' ids (``msgid``; older rows keep '' and read back as ``r<id>``).
 # The ban_changes table came later without a new version: it is only added (CREATE IF
 # NOT EXISTS), and an older chat-trio that does not know it still works on the file.
 
@@ -50,9 +52,11 @@ CREATE TABLE IF NOT EXISTS history (
     account TEXT NOT NULL DEFAULT '',        -- a private message's sender's account id
     target_account TEXT NOT NULL DEFAULT '', -- its receiver's ('' for a guest)
     session TEXT NOT NULL DEFAULT '',        -- the sender's connection (World.session)
-    target_session TEXT NOT NULL DEFAULT ''  -- the receiver's
+    target_session TEXT NOT NULL DEFAULT '', -- the receiver's
+    msgid TEXT NOT NULL DEFAULT ''           -- World.message_id; '' before schema 5
 );
 CREATE INDEX IF NOT EXISTS history_by_room ON history (room_key, id);
+CREATE INDEX IF NOT EXISTS history_by_msgid ON history (msgid) WHERE msgid != '';
 DROP INDEX IF EXISTS history_private;  -- by name: private history is read by identity
 CREATE INDEX IF NOT EXISTS pm_by_session ON history (session) WHERE kind = 'pm';
 CREATE INDEX IF NOT EXISTS pm_by_account ON history (account) WHERE kind = 'pm';
@@ -142,6 +146,9 @@ def connect(path: str, *, make_folder: bool = False) -> sqlite3.Connection:
         _add_column(db, "accounts", "id", "TEXT NOT NULL DEFAULT ''")
         _add_column(db, "history", "session", "TEXT NOT NULL DEFAULT ''")
         _add_column(db, "history", "target_session", "TEXT NOT NULL DEFAULT ''")
+        # Schema 5: older rows are not rewritten (a large history would be copied page
+        # by page on the first start); they read back with ``r<row id>`` as their id.
+        _add_column(db, "history", "msgid", "TEXT NOT NULL DEFAULT ''")
         db.executescript(_SCHEMA)
         if version < 4:
             _give_accounts_ids(db)
@@ -329,16 +336,35 @@ def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
             e.target_account,
             e.session,
             e.target_session,
+            e.id,
         )
         for e in entries
     ]
     with _transaction(db):
         db.executemany(
             "INSERT INTO history (time, kind, room, room_key, name, name_key, text, target,"
-            " target_key, account, target_account, session, target_session)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " target_key, account, target_account, session, target_session, msgid)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+
+
+def read_history(db: sqlite3.Connection, query: QueryHistory) -> list[Entry]:
+    """What ``query`` asks for (the rules' ``QueryHistory``), oldest first."""
+    if query.peer:
+        return private_history(
+            db, query.session, query.account, query.peer_key, query.peer_session,
+            query.peer_account, query.limit,
+        )  # fmt: skip
+    return room_history(
+        db, query.room, query.limit, before=query.before, after=query.after,
+        around=query.around, before_id=query.before_id, after_id=query.after_id,
+        around_id=query.around_id, newest=query.newest,
+    )  # fmt: skip
+
+
+_COLUMNS = "time, kind, room, name, text, target, msgid, id"
+"""What ``_entry`` reads of a row."""
 
 
 def room_history(
@@ -349,11 +375,22 @@ def room_history(
     *,
     before: float | None = None,
     after: float | None = None,
+    around: float | None = None,
+    before_id: str = "",
+    after_id: str = "",
+    around_id: str = "",
+    newest: bool = False,
 ) -> list[Entry]:
     """The last ``limit`` entries of ``room`` (of ``kinds``, if given), oldest first;
     ``before``: only older than that (Unix time); ``after``: the first ``limit`` newer
-    than that instead."""
-    where, args = "room_key = ?", list[str | float]([name_key(room)])
+    than that instead; ``around``: half of ``limit`` at that time or older (rounded
+    up), the rest newer. ``before_id``, ``after_id``, ``around_id``: the same by the
+    message with that id (``around_id``: it and the older half, then the newer; it
+    wins over ``around``). ``newest``: with ``after`` or ``after_id``, the last ``limit``
+    newer, not the first. Every bound given applies; an id that is not one of the
+    room's finds nothing."""
+    key = name_key(room)
+    where, args = "room_key = ?", list[str | float]([key])
     if kinds is not None:
         chosen = sorted(k.value for k in kinds)
         where += f" AND kind IN ({', '.join('?' * len(chosen))})"
@@ -364,13 +401,51 @@ def room_history(
     if after is not None:
         where += " AND time > ?"
         args.append(after)
-    order = "ASC" if after is not None else "DESC"
+    rows: dict[str, int] = {}  # an id given -> its row
+    for ref in (before_id, after_id, around_id):
+        if ref:
+            row = _row(db, key, ref)
+            if row is None:
+                return []
+            rows[ref] = row
+    if before_id:
+        where += " AND id < ?"
+        args.append(rows[before_id])
+    if after_id:
+        where += " AND id > ?"
+        args.append(rows[after_id])
+    if around_id or around is not None:
+        column, pivot = ("id", rows[around_id]) if around_id else ("time", around or 0.0)
+        half = limit // 2
+        older = _select(db, f"{where} AND {column} <= ?", [*args, pivot], "DESC", limit - half)
+        newer = _select(db, f"{where} AND {column} > ?", [*args, pivot], "ASC", half)
+        return [*reversed(older), *newer]
+    if (after is not None or after_id) and not newest:
+        return _select(db, where, args, "ASC", limit)
+    return list(reversed(_select(db, where, args, "DESC", limit)))
+
+
+def _select(
+    db: sqlite3.Connection, where: str, args: list[str | float], order: str, limit: int
+) -> list[Entry]:
     rows = db.execute(
-        f"SELECT time, kind, room, name, text, target FROM history WHERE {where}"
-        f" ORDER BY id {order} LIMIT ?",
+        f"SELECT {_COLUMNS} FROM history WHERE {where} ORDER BY id {order} LIMIT ?",
         [*args, limit],
     ).fetchall()
-    return [_entry(row) for row in (rows if after is not None else reversed(rows))]
+    return [_entry(row) for row in rows]
+
+
+def _row(db: sqlite3.Connection, room_key: str, msgid: str) -> int | None:
+    """The row of the message ``msgid`` in the room ``room_key``, if it has one (``rN``:
+    row N, stored before ids were, schema 4 or older)."""
+    row = msgid[1:]
+    if msgid.startswith("r") and row.isascii() and row.isdigit() and len(row) < 19:
+        query = "SELECT id FROM history WHERE id = ? AND msgid = '' AND room_key = ?"
+        found = db.execute(query, (int(row), room_key)).fetchone()
+    else:
+        query = "SELECT id FROM history WHERE msgid = ? AND room_key = ?"
+        found = db.execute(query, (msgid, room_key)).fetchone()
+    return int(found[0]) if found else None
 
 
 def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[Entry], str, str]:
@@ -430,7 +505,7 @@ def private_history(
     peer_got, peer_got_args = either(("target_key", "target_session", "target_account"), peer)
     peer_sent, peer_sent_args = either(("name_key", "session", "account"), peer)
     query = (
-        "SELECT time, kind, room, name, text, target FROM history WHERE kind = 'pm'"
+        f"SELECT {_COLUMNS} FROM history WHERE kind = 'pm'"
         f" AND id IN ({mine})"
         f" AND (({me_sent} AND {peer_got}) OR ({peer_sent} AND {me_got}))"
         " ORDER BY id DESC LIMIT ?"
@@ -618,11 +693,13 @@ def count(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM history").fetchone()[0])
 
 
-def _entry(row: tuple[float, str, str, str, str, str]) -> Entry:
-    """A stored row as an entry; its text is checked again as one line (words.py), since
-    rows stored before that check existed may hold line breaks."""
-    time, kind, room, name, text, target = row
-    return Entry(time, Kind(kind), room, name, words.line(text), target)
+def _entry(row: tuple[float, str, str, str, str, str, str, int]) -> Entry:
+    """A stored row (``_COLUMNS``) as an entry; its text is checked again as one line
+    (words.py), since rows stored before that check existed may hold line breaks. A row
+    stored before messages had ids (schema 4) has ``r<row id>`` as its id: every id a run
+    makes has a colon (``World.message_id``), this one none; ``_row`` finds it by that."""
+    time, kind, room, name, text, target, msgid, row_id = row
+    return Entry(time, Kind(kind), room, name, words.line(text), target, id=msgid or f"r{row_id}")
 
 
 class _transaction:

@@ -12,7 +12,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from functools import partial
 
 from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
@@ -46,13 +45,7 @@ class SqliteBackend:
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         try:
-            if query.peer:
-                return await self.store.read(
-                    database.private_history, query.session, query.account, query.peer_key,
-                    query.peer_session, query.peer_account, query.limit,
-                )  # fmt: skip
-            query_room = partial(database.room_history, before=query.before, after=query.after)
-            return await self.store.read(query_room, query.room, query.limit)
+            return await self.store.read(database.read_history, query)
         except sqlite3.Error as exc:
             log.error("history-read-failed error=%r", str(exc))
             return None

@@ -24,7 +24,7 @@ from chat_trio.chat import words
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
-from chat_trio.doors.irc.render import MAX_TARGETS, NICKSERV, isupport, mask, motd
+from chat_trio.doors.irc.render import MAX_TARGETS, NICKSERV, isupport_lines, mask, motd
 
 if TYPE_CHECKING:
     from chat_trio.doors.irc.door import IrcDoor
@@ -191,7 +191,7 @@ def version(door: IrcDoor, params: tuple[str, ...]) -> None:
     server = door.settings.server_name
     door.numerics(
         ("351", f"chat-trio-{__version__}", server, ""),
-        ("005", *isupport(door.settings), "are supported by this server"),
+        *(("005", *line) for line in isupport_lines(door.settings)),
     )
 
 
@@ -208,17 +208,22 @@ def info(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
-    """draft/chathistory: LATEST, BEFORE and AFTER with timestamps, from storage."""
+    """draft/chathistory: LATEST, BEFORE, AFTER and AROUND, by ``timestamp=`` or
+    ``msgid=`` (ISUPPORT MSGREFTYPES), from storage. A msgid the room never had finds
+    nothing: an empty batch, as for a time with nothing around it."""
     sub, target = params[0].upper(), params[1]
     reference, count = (params[2], params[3]) if len(params) > 3 else ("*", params[2])
-    if sub not in ("LATEST", "BEFORE", "AFTER"):
-        _fail(door, "INVALID_PARAMS", sub, "Only LATEST, BEFORE and AFTER are supported")
+    if sub not in ("LATEST", "BEFORE", "AFTER", "AROUND"):
+        _fail(door, "INVALID_PARAMS", sub, "Only LATEST, BEFORE, AFTER and AROUND are supported")
         return
-    moment = None
-    if reference != "*":
+    moment, msgid = None, ""
+    kind, _, value = reference.partition("=")
+    if kind == "msgid" and value:
+        msgid = value
+    elif reference != "*":
         moment = _timestamp(reference)
         if moment is None:
-            _fail(door, "INVALID_MSGREFTYPE", sub, reference, "Use timestamp=...")
+            _fail(door, "INVALID_MSGREFTYPE", sub, reference, "Use timestamp=... or msgid=...")
             return
     limit = words.count(count)
     if limit is None or not 1 <= limit <= HISTORY_MAX:
@@ -227,9 +232,15 @@ def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
     if not target.startswith("#"):
         door.queue.append(i.ReadHistory(limit, peer=target))
     elif sub == "AFTER":
-        door.queue.append(i.ReadHistory(limit, room=target, after=moment))
+        door.queue.append(i.ReadHistory(limit, room=target, after=moment, after_id=msgid))
+    elif sub == "LATEST" and (moment is not None or msgid):  # the newest since then
+        door.queue.append(
+            i.ReadHistory(limit, room=target, after=moment, after_id=msgid, newest=True)
+        )
+    elif sub == "AROUND":
+        door.queue.append(i.ReadHistory(limit, room=target, around=moment, around_id=msgid))
     else:
-        door.queue.append(i.ReadHistory(limit, room=target, before=moment))
+        door.queue.append(i.ReadHistory(limit, room=target, before=moment, before_id=msgid))
 
 
 def _fail(door: IrcDoor, code: str, *context: str) -> None:

@@ -34,6 +34,7 @@ from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Disconnected,
     Done,
+    Entry,
     Event,
     Reason,
     Refused,
@@ -200,9 +201,12 @@ class IrcDoor(Keepalive):
             logged_in = any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events)
             if logged_in or refused:
                 registration.sasl_answered(self, logged_in)
-        if self._said is not None and not refused and "echo-message" in self.caps:
-            said, self._said = self._said, None
-            self.queue.insert(0, Answer((Echo(said.room, said.text, said.action),), free=True))
+
+    def posted(self, entries: Sequence[Entry]) -> None:
+        if self._said is not None and "echo-message" in self.caps:
+            said, self._said, entry = self._said, None, entries[-1]
+            echo = Echo(said.room, said.text, said.action, entry.id, entry.time)
+            self.queue.insert(0, Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
 
@@ -220,6 +224,7 @@ class IrcDoor(Keepalive):
             "extended-join" in caps,
             "away-notify" in caps,
             "account-notify" in caps,
+            "message-tags" in caps,
         )
 
     def views_changed(self) -> list[tuple[str, View]]:

@@ -126,11 +126,14 @@ class Labeled(Local):
 
 @attrs.frozen
 class Echo(Local):
-    """echo-message: the connection's own line in ``room``, as others received it."""
+    """echo-message: the connection's own line in ``room``, as others received it, with
+    the id and time the rules gave it (``IrcDoor.posted``)."""
 
     room: str
     text: str
     action: bool = False
+    id: str = ""
+    time: float = 0.0
 
 
 def mask(nick: str) -> str:
@@ -217,6 +220,8 @@ def broadcast_line(
     if isinstance(event, (Said, Action)):
         if view.account_tag and event.account:
             t = (*t, ("account", event.account))
+        if view.message_tags and event.id:
+            t = (*t, ("msgid", event.id))
         action = isinstance(event, Action)
         return privmsgs(mask(event.name), room, event.text, action=action, tags=t)
     if isinstance(event, Joined):
@@ -241,6 +246,8 @@ def broadcast_line(
     if isinstance(event, NickChanged):
         return serialize(Message("NICK", (event.new,), mask(event.old), t))
     if isinstance(event, TopicChanged):
+        if view.message_tags and event.id:
+            t = (*t, ("msgid", event.id))
         return serialize(Message("TOPIC", (room, event.text), mask(event.name), t))
     return ""
 
@@ -250,13 +257,15 @@ class IrcView:
     """How IRC members see a room's broadcasts, by the IRCv3 capabilities that change the
     bytes: ``server_time`` (each line carries its time), ``account_tag`` (chat lines carry
     the sender's account), ``extended_join`` (JOIN says account and real name),
-    ``away_notify`` and ``account_notify`` (AWAY and ACCOUNT are sent at all)."""
+    ``away_notify`` and ``account_notify`` (AWAY and ACCOUNT are sent at all),
+    ``message_tags`` (messages carry their ``msgid``)."""
 
     server_time: bool = False
     account_tag: bool = False
     extended_join: bool = False
     away_notify: bool = False
     account_notify: bool = False
+    message_tags: bool = False
 
     def __call__(self, events: Sequence[Event], room: str, wall: float) -> bytes:
         tags = (("time", server_time(wall)),) if self.server_time else ()
@@ -270,11 +279,14 @@ def irc_view(
     extended_join: bool,
     away_notify: bool,
     account_notify: bool,
+    message_tags: bool = False,
 ) -> IrcView:
     """The one ``IrcView`` for these capabilities. Views are compared by identity (the hub
     looks one up per member per round), so every member with the same capabilities gets
     the same object."""
-    return IrcView(server_time, account_tag, extended_join, away_notify, account_notify)
+    return IrcView(
+        server_time, account_tag, extended_join, away_notify, account_notify, message_tags
+    )
 
 
 PLAIN = irc_view(False, False, False, False, False)  #: no capabilities
@@ -396,7 +408,22 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         "UTF8ONLY",
         "WHOX",
         f"CHATHISTORY={HISTORY_MAX}",
+        "MSGREFTYPES=msgid,timestamp",
     )
+
+
+ISUPPORT_PER_LINE = 13
+"""Tokens per 005 line: with the nick and the closing text, 15 parameters, IRC's most
+(modern.ircdocs.horse says 13 tokens a line); more tokens go on another 005."""
+
+
+def isupport_lines(settings: IrcSettings) -> list[tuple[str, ...]]:
+    """The 005 numerics' parameters after the nick, ``ISUPPORT_PER_LINE`` tokens each."""
+    tokens = isupport(settings)
+    return [
+        (*tokens[n : n + ISUPPORT_PER_LINE], "are supported by this server")
+        for n in range(0, len(tokens), ISUPPORT_PER_LINE)
+    ]
 
 
 def motd(settings: IrcSettings, nick: str) -> list[Message]:
@@ -551,18 +578,26 @@ class Replies:
             self.nick = e.new
         return line
 
+    def _msgid(self, id: str) -> tuple[tuple[str, str], ...]:
+        """The ``msgid`` tag, to a client that negotiated message-tags."""
+        return (("msgid", id),) if id and "message-tags" in self.caps else ()
+
     def _private(self, e: Private) -> str:
+        tags = self._msgid(e.id)
         if e.incoming:
-            return privmsgs(mask(e.peer), self.nick, e.text, action=e.action)
+            return privmsgs(mask(e.peer), self.nick, e.text, action=e.action, tags=tags)
         away = self._m("301", e.peer, e.away) if e.away else ""
         if "echo-message" in self.caps:
-            return privmsgs(mask(self.nick), e.peer, e.text, action=e.action) + away
+            echo = privmsgs(mask(self.nick), e.peer, e.text, action=e.action, tags=tags)
+            return echo + away
         return away
 
     def _echo(self, e: Echo) -> str:
         if "echo-message" not in self.caps:
             return ""
-        tags = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        stamp = e.time or time.time()
+        timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
+        tags = timed + self._msgid(e.id)
         return privmsgs(mask(self.nick), e.room, e.text, action=e.action, tags=tags)
 
     def _topic(self, e: Topic) -> str:
@@ -592,7 +627,7 @@ class Replies:
             self._m("002", f"Your host is {s.server_name}, running version {version}"),
             self._m("003", f"This server was created {s.created or 'today'}"),
             self._m("004", s.server_name, version, "i", "nt"),
-            self._m("005", *isupport(s), "are supported by this server"),
+            *(self._m("005", *line) for line in isupport_lines(s)),
             *self._lusers(e.online, e.rooms),
         ]
         lines += [serialize(m) for m in motd(s, self.nick)]
@@ -729,6 +764,7 @@ class Replies:
                 tags.append(("batch", ref))
             if stamped:
                 tags.append(("time", server_time(entry.time)))
+            tags.extend(self._msgid(entry.id))
             out.append(_history_line(entry, e.title, stamped, tags))
         if batch:
             out.append(serialize(Message("BATCH", (f"-{ref}",))))

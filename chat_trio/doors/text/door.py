@@ -31,6 +31,7 @@ from chat_trio.chat.events import (
     AskName,
     Away,
     Disconnected,
+    Entry,
     Event,
     Reason,
     Refused,
@@ -144,6 +145,9 @@ class TextDoor:
             name, _, password = line.partition(" ")
             return i.LogIn(name, password.strip()) if password.strip() else i.ChooseName(line)
         return i.Say(self.place.current, line[1:] if line.startswith("//") else line)
+
+    def posted(self, entries: Sequence[Entry]) -> None:
+        pass  # nc users never see ids, and their own lines are not echoed
 
     def observe(self, events: Sequence[Event]) -> None:
         acting, self._acting = self._acting, None

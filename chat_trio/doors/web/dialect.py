@@ -265,7 +265,14 @@ def _set_fields(event: Refused | Done) -> dict[str, Any]:
 
 def _history(e: History) -> dict[str, Any]:
     entries = [
-        {"time": x.time, "kind": x.kind.value, "room": x.room, "name": x.name, "text": x.text}
+        {
+            "time": x.time,
+            "kind": x.kind.value,
+            "room": x.room,
+            "name": x.name,
+            "text": x.text,
+            "id": x.id,
+        }
         | ({"target": x.target} if x.target else {})
         for x in e.entries
     ]
@@ -284,19 +291,23 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None,
         "text": e.text,
     },
-    Said: lambda e: {"type": "said", "name": e.name, "text": e.text, "account": e.account},
-    Action: lambda e: {"type": "action", "name": e.name, "text": e.text, "account": e.account},
+    Said: lambda e: {
+        "type": "said", "name": e.name, "text": e.text, "account": e.account, "id": e.id
+    },
+    Action: lambda e: {
+        "type": "action", "name": e.name, "text": e.text, "account": e.account, "id": e.id
+    },
     Away: lambda e: {"type": "away", "name": e.name, "text": e.text},
     AccountChanged: lambda e: {
         "type": "account", "name": e.name, "account": e.account, "admin": e.admin
     },
     Private: lambda e: {
         "type": "private", "peer": e.peer, "text": e.text, "incoming": e.incoming,
-        "action": e.action, "away": e.away,
+        "action": e.action, "away": e.away, "id": e.id,
     },
     NickChanged: lambda e: {"type": "nick", "old": e.old, "new": e.new},
     TopicChanged: lambda e: {
-        "type": "topic-changed", "room": e.room, "name": e.name, "text": e.text
+        "type": "topic-changed", "room": e.room, "name": e.name, "text": e.text, "id": e.id
     },
     RoomEntered: lambda e: {
         "type": "room-entered", "room": e.room, "members": e.members, "topic": e.topic,
@@ -354,10 +365,11 @@ def encode_room(events: Sequence[Event], room: str, wall: float) -> bytes:
     return dump(objects)
 
 
-def encode_own(room: str, name: str, text: str, action: bool) -> bytes:
-    """The user's own line, as the room saw it, marked ``own`` (no time: the page's)."""
+def encode_own(room: str, name: str, text: str, action: bool, id: str) -> bytes:
+    """The user's own line, as the room saw it, marked ``own``, with the ``id`` the rules
+    gave it (the entry it became: ``WebDoor.posted``); no time: the page's."""
     kind = "action" if action else "said"
-    return dump([{"type": kind, "room": room, "name": name, "text": text, "own": True}])
+    return dump([{"type": kind, "room": room, "name": name, "text": text, "own": True, "id": id}])
 
 
 def dump(objects: list[dict[str, Any]]) -> bytes:

@@ -34,15 +34,15 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     Disconnected,
+    Entry,
     Event,
     Help,
     Reason,
-    Refused,
     RoomEntered,
     RoomLeft,
 )
 from chat_trio.chat.state import Phase
-from chat_trio.chat.vocabulary import LIST_MAX, name_key
+from chat_trio.chat.vocabulary import LIST_MAX
 from chat_trio.doors import Answer, Free, Item, Local, View, Wire, own_name
 from chat_trio.doors.keepalive import Keepalive, KeepaliveSettings
 from chat_trio.doors.lines import DEFAULT_MAX_LINE
@@ -64,12 +64,14 @@ would otherwise be sent 10^8 names between them."""
 
 @attrs.frozen
 class Echo(Local):
-    """The user's own line, taken by the rules: shown to it as it is to the room."""
+    """The user's own line, taken by the rules: shown to it as it is to the room, with
+    the id the rules gave it (``posted``)."""
 
     room: str
     name: str
     text: str
     action: bool
+    id: str
 
 
 @attrs.frozen
@@ -215,7 +217,6 @@ class WebDoor(Keepalive):
         return Answer((Wire(frames.close(close.code, close.reason)),), free=True)
 
     def observe(self, events: Sequence[Event]) -> None:
-        refused = False
         for event in events:
             self.name = own_name(self.name, event)
             if isinstance(event, RoomEntered | RoomLeft):
@@ -224,13 +225,12 @@ class WebDoor(Keepalive):
                     # The page shows who is in each room: ask, as IRC's NAMES does.
                     ask = i.ListUsers(event.room, MEMBERS_SHOWN, label="members")
                     self.push_back(Free(ask))
-            elif isinstance(event, Refused):
-                refused = True
-        if self._said is not None and not refused:
-            said, self._said = self._said, None
-            room = self.place.rooms.get(name_key(said.room))
-            if room is not None:
-                self.push_back(Answer((Echo(room, self.name, said.text, said.action),), free=True))
+
+    def posted(self, entries: Sequence[Entry]) -> None:
+        if self._said is not None:  # only when the rules took the line: none if refused
+            said, self._said, entry = self._said, None, entries[-1]
+            echo = Echo(entry.room, self.name, said.text, said.action, entry.id)
+            self.push_back(Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class WebDoor(Keepalive):
                     run = []
                 parts.append(event.data)
             elif isinstance(event, Echo):
-                own = dialect.encode_own(event.room, event.name, event.text, event.action)
+                own = dialect.encode_own(event.room, event.name, event.text, event.action, event.id)
                 parts.append(frames.text(own))
             else:
                 run.append(event)

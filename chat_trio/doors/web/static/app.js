@@ -90,7 +90,7 @@ function conversation(name) {
   if (!c) {
     c = { key: k, title: k === SERVER ? "Server" : name, room: name.startsWith("#"),
           server: k === SERVER, lines: [], unread: 0, marker: null, members: new Set(),
-          admins: new Set(), away: new Set(), unlisted: 0, topic: "", oldest: null,
+          admins: new Set(), away: new Set(), unlisted: 0, topic: "", oldest: null, oldestId: "",
           more: false };
     state.conversations.set(k, c);
     drawConversations();
@@ -419,6 +419,7 @@ function lineElement(line) {
   const item = document.createElement("li");
   item.className = line.kind + (line.history ? " history" : "") + (line.mention ? " mention" : "");
   item.line = line;
+  if (line.id) item.dataset.id = line.id;   // the server's id of the message (not shown)
   const time = document.createElement("time");
   const date = new Date(line.time * 1000);
   time.dateTime = date.toISOString();
@@ -723,7 +724,7 @@ const handlers = {
     const c = conversation(e.peer);
     const name = e.incoming ? e.peer : state.me;
     add(c, { kind: e.action ? "action" : "said", name, text: e.text, time: now(),
-             own: !e.incoming });
+             own: !e.incoming, id: e.id });
     if (e.incoming) notify(`${e.peer} (private)`, e.text, c);
     state.follow = false;
     if (!e.incoming && state.current !== c.key) show(c.key);
@@ -803,7 +804,7 @@ function welcomed(name) {
   for (const c of state.conversations.values()) {
     if (!c.room) continue;
     Object.assign(c, { lines: [], members: new Set(), admins: new Set(), away: new Set(),
-                       oldest: null, more: false, marker: null, unread: 0 });
+                       oldest: null, oldestId: "", more: false, marker: null, unread: 0 });
   }
   for (const room of rooms) {
     if (key(room) !== "#lobby") send({ type: "join", room });
@@ -816,7 +817,8 @@ function welcomed(name) {
 function message(kind, e) {
   const c = conversation(e.room);
   const mention = !e.own && e.name !== state.me && mentions(e.text);
-  add(c, { kind, name: e.name, text: e.text, time: e.time || now(), own: Boolean(e.own), mention });
+  add(c, { kind, name: e.name, text: e.text, time: e.time || now(), own: Boolean(e.own), mention,
+           id: e.id });
   if (mention) notify(`${e.name} in ${e.room}`, e.text, c);
 }
 
@@ -829,9 +831,14 @@ function history(e) {
       name: x.name,
       text: x.kind === "topic" ? `${x.name} set the topic: ${x.text}` : x.text,
       time: x.time,
+      id: x.id,
       history: true,
     }));
-  if (e.entries.length) c.oldest = Math.min(c.oldest ?? Infinity, e.entries[0].time);
+  const first = e.entries[0];
+  if (first && (c.oldest === null || first.time <= c.oldest)) {
+    c.oldest = first.time;
+    c.oldestId = first.id;   // "load earlier" asks for what came before this message
+  }
   // A room's first history comes on joining; "load earlier" asks for a page at a time.
   c.more = c.room && e.entries.length > 0 && (!e.asked || e.entries.length >= HISTORY_PAGE);
   if (e.asked && c.room) {
@@ -1007,7 +1014,8 @@ $("earlier").addEventListener("click", () => {
   const c = currentConversation();
   if (!c || !c.room) return;
   const ask = { type: "read-history", room: c.title, limit: HISTORY_PAGE };
-  if (c.oldest !== null) ask.before = c.oldest;
+  if (c.oldestId) ask.before_id = c.oldestId;
+  else if (c.oldest !== null) ask.before = c.oldest;
   send(ask);
 });
 
