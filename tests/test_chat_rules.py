@@ -129,7 +129,7 @@ def test_chat_rules_refusals_are_typed_problems() -> None:
     assert ask(chat, 1, i.SendPrivate("nobody", "hi")) == [
         Reply(1, (Refused(Problem.NO_SUCH_RECIPIENT, name="nobody"),))
     ]
-    assert ask(chat, 1, i.Kick("Bob")) == [Reply(1, (Refused(Problem.NOT_ADMIN, name="kick"),))]
+    assert ask(chat, 1, i.Kill("Bob")) == [Reply(1, (Refused(Problem.NOT_ADMIN, name="kill"),))]
 
 
 def test_chat_rules_say_names_its_room_and_reaches_members_only() -> None:
@@ -165,9 +165,10 @@ def test_chat_rules_leaving_unsubscribes_and_tells_the_room() -> None:
 def test_chat_rules_topic_is_seen_by_everyone_in_the_room_the_setter_too() -> None:
     chat = Chat(clock=lambda: 5.0)
     named(chat, 1, "Alice")
-    outputs = ask(chat, 1, i.SetTopic("#lobby", "welcome"))
+    ask(chat, 1, i.Join("#rust"))  # its creator: its operator (roles.py)
+    outputs = ask(chat, 1, i.SetTopic("#rust", "welcome"))
     assert outputs[0] == Broadcast(
-        (TopicChanged("Alice", "#lobby", "welcome"),), exclude=None, room="#lobby"
+        (TopicChanged("Alice", "#rust", "welcome"),), exclude=None, room="#rust"
     )
 
 
@@ -277,7 +278,7 @@ def test_chat_rules_a_storage_outage_is_not_a_wrong_password() -> None:
         assert chat.clients[1 + attempt].attempts == 0
 
 
-def test_chat_rules_kick_is_confirmed_and_closes_the_target() -> None:
+def test_chat_rules_kill_is_confirmed_and_closes_the_target() -> None:
     chat = Chat(Rules(admins=frozenset({"alice"})), stored=True)
     named(chat, 1, "Alice")
     named(chat, 2, "Bob")
@@ -285,7 +286,7 @@ def test_chat_rules_kick_is_confirmed_and_closes_the_target() -> None:
 
     chat.load_accounts([Account("Alice", "hash", admin=True)], [])
     chat.clients[1].account = "alice"
-    outputs = ask(chat, 1, i.Kick("bob", "spam"))
+    outputs = ask(chat, 1, i.Kill("bob", "spam"))
     assert outputs == [
         Reply(1, (Done(Outcome.KICKED, name="Bob", text="spam"),)),
         Reply(2, (Done(Outcome.KICKED_YOU, name="Alice", text="spam"),)),

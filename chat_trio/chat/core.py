@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from chat_trio.chat import accounts, flood, messages, moderation, names, rooms
+from chat_trio.chat import accounts, flood, messages, moderation, names, roles, rooms
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     CONVERSATION,
@@ -72,7 +72,9 @@ HANDLERS: dict[type, Handler] = {
     i.SetTopic: rooms.set_topic,
     i.ListUsers: rooms.list_users,
     i.ListRooms: rooms.list_rooms,
-    i.Kick: moderation.kick,
+    i.SetRole: roles.set_role,
+    i.Kick: roles.kick,
+    i.Kill: moderation.kill,
     i.Ban: moderation.ban,
     i.Unban: moderation.unban,
 }
@@ -125,7 +127,7 @@ class Chat(World):
         client = self.clients.get(conn)
         if client is None:
             return (), None
-        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic):
+        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole | i.Kick):
             return (name_key(intent.room),), None
         if isinstance(intent, i.SendPrivate):
             return (), self.names.get(look(intent.name))

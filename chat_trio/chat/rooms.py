@@ -11,8 +11,11 @@ Rules:
 3. Joining a room gives its last ``Rules.history_lines`` conversation lines from memory in
    the same call that subscribes the joiner, so no line is missed or shown twice. When
    that memory is gone, the I/O layer is asked to ``LoadHistory`` first (BUSY till then).
-4. Topics are at most ``TOPIC_MAX`` characters; only members set them; everyone in the
-   room, the setter too, sees the change.
+4. Topics are at most ``TOPIC_MAX`` characters; only members set them, and only those
+   roles.py lets (rooms are topic-locked: operators; ``#lobby``: admins); everyone in
+   the room, the setter too, sees the change.
+5. Whoever creates a room is its operator (roles.py); room member lists say who holds
+   which role.
 
 This module never imports trio and never awaits.
 """
@@ -23,6 +26,7 @@ import heapq
 import re
 
 from chat_trio.chat import intents as i
+from chat_trio.chat import roles
 from chat_trio.chat.events import (
     ConnId,
     History,
@@ -31,6 +35,7 @@ from chat_trio.chat.events import (
     Left,
     Reason,
     Refused,
+    Role,
     RoomEntered,
     RoomLeft,
     RoomList,
@@ -120,11 +125,14 @@ def enter(
         memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
         joined = world.rooms[key] = Room(memory)
     room, memory = joined, joined.memory
+    if not room.members:
+        roles.found(room, conn)
     room.seat(conn, client.name)
     room.told_alone = False
     client.rooms.append(key)
     account, admin = world.account_name(client), world.is_admin(client)
-    joined_as = Joined(client.name, None if quiet else memory.name, account, admin)
+    operator = conn in room.roles[Role.OPERATOR]
+    joined_as = Joined(client.name, None if quiet else memory.name, account, admin, operator)
     out.broadcast(memory.name, joined_as, conn)
     world.record(out, Kind.JOINED, memory.name, client.name)
     out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
@@ -176,6 +184,10 @@ def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, ou
     room = member_room(world, conn, client, intent.room, out)
     if room is None:
         return
+    problem = roles.refusal(world, conn, client, room, roles.Act.TOPIC)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
     if len(intent.text) > TOPIC_MAX:
         out.reply(conn, Refused(Problem.TOPIC_TOO_LONG, length=len(intent.text), limit=TOPIC_MAX))
         return
@@ -198,6 +210,7 @@ def list_users(
         out.reply(conn, UserList(len(found), tuple(found), label=intent.label))
         return
     after = intent.after.casefold()
+    operators = voiced = frozenset[str]()
     if intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
         total, where = len(who), None
@@ -210,12 +223,19 @@ def list_users(
             out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
             return
         total, where = len(room.members), room.memory.name
-        listed = [world.clients[c] for c in room.page(after, limit + 1)]
+        page = room.page(after, limit + 1)
+        listed = [world.clients[c] for c in page]
+        operators, voiced = (
+            frozenset(world.clients[c].name for c in page[:limit] if c in room.roles[role])
+            for role in (Role.OPERATOR, Role.VOICE)
+        )
     more, listed = len(listed) > limit, listed[:limit]
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
-    out.reply(conn, UserList(total, names, where, admins, intent.label, more, away))
+    out.reply(
+        conn, UserList(total, names, where, admins, intent.label, more, away, operators, voiced)
+    )
 
 
 def _name_order(client: Client) -> str:

@@ -210,6 +210,11 @@ class IrcDoor(Keepalive):
         return self.replies.render(events)
 
     def deliver(self, events: Sequence[Event]) -> bytes:
+        for event in events:  # a kick (another's act) moves the user's channels
+            if isinstance(event, RoomEntered) and event.joined:
+                self.rooms[name_key(event.room)] = event.room
+            elif isinstance(event, RoomLeft):
+                self.rooms.pop(name_key(event.room), None)
         return self.replies.deliver(events)
 
     def view(self, room: str) -> View:
