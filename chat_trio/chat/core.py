@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from chat_trio.chat import accounts, flood, messages, moderation, names, roles, rooms
+from chat_trio.chat import accounts, flood, messages, moderation, names, rooms
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     CONVERSATION,
@@ -72,8 +72,8 @@ HANDLERS: dict[type, Handler] = {
     i.SetTopic: rooms.set_topic,
     i.ListUsers: rooms.list_users,
     i.ListRooms: rooms.list_rooms,
-    i.SetRole: roles.set_role,
-    i.Kick: roles.kick,
+    i.SetRole: rooms.set_role,
+    i.Kick: rooms.kick,
     i.Kill: moderation.kill,
     i.Ban: moderation.ban,
     i.Unban: moderation.unban,

@@ -25,19 +25,17 @@ Rules:
 6. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
    forgotten when its last member leaves forgets them.
 
-This module never imports trio and never awaits.
+The handlers that carry these acts out (``set_role``, ``kick``) are rooms.py's: they
+change who is in a room. This module never imports trio and never awaits.
 """
 
 from __future__ import annotations
 
 import enum
 
-from chat_trio.chat import intents as i
-from chat_trio.chat import rooms  # (rooms uses this module's checks: used at call time)
-from chat_trio.chat.events import ConnId, Kicked, Kind, Reason, Refused, Role, RoleChanged, RoomLeft
-from chat_trio.chat.outputs import Outputs, Unsubscribe
+from chat_trio.chat.events import ConnId, Refused, Role
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.vocabulary import LOBBY, NAME_MAX, REASON_MAX, look, name_key
+from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.chat.world import Client, Room, World
 
 
@@ -73,7 +71,7 @@ NEEDS: dict[Act, Need] = {
 LOBBY_NEEDS: dict[Act, Need] = {act: Need.ADMIN for act in Act}
 """What each act needs in ``#lobby``: it is the server's, run by its admins."""
 
-_ACTS = {
+ACTS: dict[tuple[Role, bool], Act] = {
     (Role.OPERATOR, True): Act.OP,
     (Role.OPERATOR, False): Act.DEOP,
     (Role.VOICE, True): Act.VOICE,
@@ -102,66 +100,3 @@ def found(room: Room, conn: ConnId) -> None:
     """``conn`` created ``room`` (rule 1): it is its operator."""
     if name_key(room.memory.name) != name_key(LOBBY):
         room.roles[Role.OPERATOR].add(conn)
-
-
-def _target(
-    world: World, conn: ConnId, client: Client, intent: i.SetRole | i.Kick, act: Act, out: Outputs
-) -> tuple[Room, ConnId] | None:
-    """The room of ``intent`` and the member it acts on, once every check has passed;
-    else None, and the refusal is told."""
-    room = rooms.member_room(world, conn, client, intent.room, out)
-    if room is None:
-        return None
-    problem = refusal(world, conn, client, room, act)
-    target = world.names.get(look(intent.name))
-    if problem is None and target is None:
-        problem = Refused(Problem.NO_SUCH_USER, name=intent.name[:NAME_MAX])
-    elif problem is None and target not in room.members:
-        shown = world.clients[target].name if target is not None else intent.name
-        problem = Refused(Problem.USER_NOT_IN_ROOM, name=shown, room=room.memory.name)
-    if problem is not None:
-        out.reply(conn, problem)
-        return None
-    assert target is not None
-    return room, target
-
-
-def set_role(world: World, conn: ConnId, client: Client, intent: i.SetRole, out: Outputs) -> None:
-    found_ = _target(world, conn, client, intent, _ACTS[(intent.role, intent.on)], out)
-    if found_ is None:
-        return
-    room, target = found_
-    holders = room.roles[intent.role]
-    if (target in holders) == intent.on:
-        return  # rule 4: nothing changes, nobody is told
-    if intent.on:
-        holders.add(target)
-    else:
-        holders.discard(target)
-    name = room.memory.name
-    changed = RoleChanged(name, world.clients[target].name, intent.role, intent.on, client.name)
-    out.broadcast(name, changed, exclude=None)
-
-
-def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
-    found_ = _target(world, conn, client, intent, Act.KICK, out)
-    if found_ is None:
-        return
-    room, target = found_
-    kicked = world.clients[target]
-    key, name = name_key(room.memory.name), room.memory.name
-    if kicked.rooms == [key] and key == name_key(LOBBY):
-        out.reply(conn, Refused(Problem.KICK_LAST_ROOM, name=kicked.name, room=name))
-        return
-    reason = intent.reason[:REASON_MAX]
-    kicked.rooms.remove(key)
-    room.unseat(target, kicked.name)
-    room.told_alone = False
-    out.add(Unsubscribe(target, name))
-    out.broadcast(name, Kicked(name, kicked.name, client.name, reason), target)
-    world.record(out, Kind.LEFT, name, kicked.name, Reason.KICKED.value)
-    if not kicked.rooms:  # rule 5: never in no room
-        rooms.enter(world, target, kicked, LOBBY, out)
-    still = tuple(world.rooms[k].memory.name for k in kicked.rooms)
-    out.reply(target, RoomLeft(name, still, by=client.name, reason=reason))
-    world.maybe_forget(key)
