@@ -228,3 +228,9 @@ def test_roles_a_disconnected_operator_loses_the_role() -> None:
     ask(chat, 1, i.Join("#rust"))
     refused = ask(chat, 1, i.SetTopic("#rust", "back"))
     assert refused == [Reply(1, (Refused(Problem.NOT_OPERATOR, name="topic", room="#rust"),))]
+
+
+def test_roles_flow_control_knows_where_a_kick_delivers() -> None:
+    chat = rust()
+    assert chat.reach(1, i.Kick("#Rust", "bob")) == (("#rust", "#lobby"), 2)
+    assert chat.reach(1, i.SetRole("#Rust", "bob", Role.VOICE)) == (("#rust",), None)

@@ -127,7 +127,10 @@ class Chat(World):
         client = self.clients.get(conn)
         if client is None:
             return (), None
-        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole | i.Kick):
+        if isinstance(intent, i.Kick):  # the kicked is told, and may land in #lobby
+            where = (name_key(intent.room), name_key(LOBBY))
+            return where, self.names.get(look(intent.name))
+        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole):
             return (name_key(intent.room),), None
         if isinstance(intent, i.SendPrivate):
             return (), self.names.get(look(intent.name))
