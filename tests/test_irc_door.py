@@ -910,3 +910,15 @@ def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:
     assert h.take(1) == "* You were kicked out of #rust by Bob. Now talking in #lobby.\r\n"
     h.send(2, b"KICK #rust Carol\r\n")
     assert h.take(2) == ":irc.test 441 Bob Carol #rust :They aren't on that channel\r\n"
+    h.send(3, b"PART #lobby\r\nJOIN #rust\r\n")
+    h.take(3)
+    h.send(2, b"KICK #rust Carol\r\n")  # her only channel: she is put in #lobby
+    assert h.take(3) == (
+        ":Carol!Carol@chat-trio JOIN #lobby\r\n:Bob!Bob@chat-trio KICK #rust Carol Bob\r\n"
+    )
+    h.send(3, b"PING x\r\n")  # with her next line, #lobby's NAMES, as after a JOIN
+    assert h.take(3) == (
+        ":irc.test 353 Carol = #lobby :Alice Bob Carol\r\n"
+        ":irc.test 366 Carol #lobby :End of /NAMES list\r\n"
+        ":irc.test PONG irc.test x\r\n"
+    )
