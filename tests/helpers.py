@@ -220,7 +220,9 @@ class Harness:
         self.received[conn] = bytearray()
         door = self.doors[conn] = door or TextDoor(self.max_line)
         write = Recorder(self.received[conn])  # takes everything: no writer is ever needed
-        outbox = self.hub.open_outbox(conn, write, lambda: None, _no_writer, door.deliver)
+        outbox = self.hub.open_outbox(
+            conn, write, lambda: None, _no_writer, door.deliver, view=door.view
+        )
         self.sessions[conn] = Session(conn, door, self.effects, outbox)
         out = Outputs(conn)
         self.chat.connect(conn, self.now, out, address or f"10.0.0.{conn}")

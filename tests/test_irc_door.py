@@ -54,7 +54,7 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert all(isinstance(m, Message) and len(m.params) <= 15 for m in isupport)
     assert any("MSGREFTYPES=msgid,timestamp" in line for line in lines if " 005 " in line)
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
-    for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(o)@", "UTF8ONLY"):
+    for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(ov)@+", "UTF8ONLY"):
         assert token in received
     assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in received
     assert (
@@ -129,9 +129,12 @@ def test_irc_door_join_part_nick_topic_seen_on_both_doors() -> None:
     h.take(1), h.take(2)
     h.send(2, b"JOIN #rust,#go\r\n")
     got = h.take(2)
-    assert ":Bob!Bob@chat-trio JOIN #rust\r\n:irc.test 353 Bob = #rust :Alice Bob\r\n" in got
-    assert ":Bob!Bob@chat-trio JOIN #go\r\n" in got
+    assert ":Bob!Bob@chat-trio JOIN #rust\r\n:irc.test 353 Bob = #rust :@Alice Bob\r\n" in got
+    assert ":Bob!Bob@chat-trio JOIN #go\r\n:irc.test 353 Bob = #go @Bob\r\n" in got
     assert h.take(1) == "* Bob joined #rust\r\n"
+    h.send(1, b"/op bob\r\n")  # #rust is topic-locked: its creator lets Bob set it
+    assert h.take(2) == ":Alice!Alice@chat-trio MODE #rust +o Bob\r\n"
+    h.take(1)
     h.send(2, b"TOPIC #rust :All about Rust\r\n")
     assert h.take(2) == ":Bob!Bob@chat-trio TOPIC #rust :All about Rust\r\n"
     assert h.take(1) == "* Bob set the topic of #rust: All about Rust\r\n"
@@ -170,8 +173,11 @@ def test_irc_door_refusals_after_registration() -> None:
         ":irc.test 412 Bob :No text to send\r\n"
         ":irc.test 462 Bob :You may not reregister\r\n"
     )
-    h.send(1, b"KICK #lobby alice\r\n")
-    assert h.take(1) == ":irc.test 481 Bob :Only admins can use /kick.\r\n"
+    h.send(1, b"KICK #lobby alice\r\nKILL alice\r\n")
+    assert h.take(1) == (
+        ":irc.test 482 Bob #lobby :#lobby is the server's room: only admins can use /kick there.\r\n"
+        ":irc.test 481 Bob :Only admins can use /kill.\r\n"
+    )
 
 
 def test_irc_door_queries_whois_who_list_names_ison_lusers_mode() -> None:
@@ -690,7 +696,7 @@ def test_irc_door_labeled_join_holds_its_names_and_others_see_no_label() -> None
     assert h.take(2) == (
         "@label=j BATCH +l1 labeled-response\r\n"
         "@batch=l1 :Bob!Bob@chat-trio JOIN #rust\r\n"
-        "@batch=l1 :irc.test 353 Bob = #rust Bob\r\n"
+        "@batch=l1 :irc.test 353 Bob = #rust @Bob\r\n"
         "@batch=l1 :irc.test 366 Bob #rust :End of /NAMES list\r\n"
         "BATCH -l1\r\n"
     )
@@ -831,7 +837,7 @@ def test_irc_door_says_why_an_admin_may_not_ban_their_own_address() -> None:
     refused = Refused(Problem.BAN_OWN_ADDRESS, name="10.0.0.1", like="Dora")
     assert IrcDoor(SETTINGS).render([refused]) == (
         b":irc.test NOTICE * :Dora shares your address (10.0.0.1): banning it would lock you "
-        b"out too; KICK them instead\r\n"
+        b"out too; KILL them instead\r\n"
     )
     typed = Refused(Problem.BAN_OWN_ADDRESS, name="10.0.0.1")
     assert IrcDoor(SETTINGS).render([typed]) == (
@@ -867,16 +873,14 @@ def test_irc_door_msgid_tag_only_to_clients_that_negotiated_message_tags() -> No
     irc_user(h, 3, "Carol")  # no capabilities: no tags
     irc_user(h, 4, "Dave", "server-time", "message-tags")
     h.take(2), h.take(3), h.take(1)  # who joined
-    h.send(1, b"hi\r\n/me waves\r\n/topic crabs\r\n")
+    h.send(1, b"hi\r\n/me waves\r\n")  # (#lobby's topic is for admins: test_roles)
     assert h.take(2) == (
         f"@msgid={run}:5 :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
         f"@msgid={run}:6 :Alice!Alice@chat-trio PRIVMSG #lobby :\x01ACTION waves\x01\r\n"
-        f"@msgid={run}:7 :Alice!Alice@chat-trio TOPIC #lobby crabs\r\n"
     )
     assert h.take(3) == (
         ":Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
         ":Alice!Alice@chat-trio PRIVMSG #lobby :\x01ACTION waves\x01\r\n"
-        ":Alice!Alice@chat-trio TOPIC #lobby crabs\r\n"
     )
     first = h.take(4).split("\r\n")[0]
     assert first == (
@@ -885,13 +889,13 @@ def test_irc_door_msgid_tag_only_to_clients_that_negotiated_message_tags() -> No
     # echo-message: the sender's copy has the id everyone else's has.
     h.send(2, b"PRIVMSG #lobby :hello\r\nPRIVMSG alice :psst\r\n")
     assert h.take(2) == (
-        f"@msgid={run}:8 :Bob!Bob@chat-trio PRIVMSG #lobby hello\r\n"
-        f"@msgid={run}:9 :Bob!Bob@chat-trio PRIVMSG Alice psst\r\n"
+        f"@msgid={run}:7 :Bob!Bob@chat-trio PRIVMSG #lobby hello\r\n"
+        f"@msgid={run}:8 :Bob!Bob@chat-trio PRIVMSG Alice psst\r\n"
     )
     assert h.take(3) == ":Bob!Bob@chat-trio PRIVMSG #lobby hello\r\n"
     assert h.take(1).endswith("\r\nBob: hello\r\n[PM from Bob] psst\r\n")  # nc: no ids
     h.send(1, b"/msg bob back\r\n/msg carol back\r\n")
-    assert h.take(2) == f"@msgid={run}:10 :Alice!Alice@chat-trio PRIVMSG Bob back\r\n"
+    assert h.take(2) == f"@msgid={run}:9 :Alice!Alice@chat-trio PRIVMSG Bob back\r\n"
     assert h.take(3) == ":Alice!Alice@chat-trio PRIVMSG Carol back\r\n"
 
 
@@ -935,3 +939,92 @@ def test_irc_door_history_replay_and_chathistory_carry_msgid() -> None:
     irc_user(h, 3, "Carol", "batch", "draft/chathistory")
     h.send(3, f"CHATHISTORY AFTER #lobby msgid={run}:6 1\r\n".encode())
     assert "msgid" not in h.take(3)
+
+
+# -- room roles ----------------------------------------------------------------------------
+
+
+def rust_with_irc_operator() -> Harness:
+    """Bob (IRC, 2) created #rust; Alice (nc, 1) and Carol (IRC, 3) joined it."""
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    irc_user(h, 3, "Carol", "multi-prefix")
+    h.send(2, b"JOIN #rust\r\n")
+    h.send(1, b"/join #rust\r\n")
+    h.send(3, b"JOIN #rust\r\n")
+    for conn in (1, 2, 3):
+        h.take(conn)
+    return h
+
+
+def test_irc_door_mode_gives_roles_names_and_who_show_prefixes() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"MODE #rust +ov Carol Carol\r\n")
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio MODE #rust +o Carol\r\n:Bob!Bob@chat-trio MODE #rust +v Carol\r\n"
+    )
+    assert h.take(1) == (
+        "* Bob made Carol an operator of #rust.\r\n* Bob gave Carol voice in #rust.\r\n"
+    )
+    h.take(3)
+    h.send(3, b"NAMES #rust\r\n")  # multi-prefix: every prefix
+    assert h.take(3) == (
+        ":irc.test 353 Carol = #rust :Alice @Bob @+Carol\r\n"
+        ":irc.test 366 Carol #rust :End of /NAMES list\r\n"
+    )
+    h.send(2, b"NAMES #rust\r\nWHO #rust\r\n")  # without: the highest only
+    got = h.take(2)
+    assert ":irc.test 353 Bob = #rust :Alice @Bob @Carol\r\n" in got
+    assert ":irc.test 352 Bob #rust Carol chat-trio irc.test Carol H@ :0 Carol\r\n" in got
+    h.send(3, b"MODE #rust -o Bob\r\n")
+    assert h.take(2) == ":Carol!Carol@chat-trio MODE #rust -o Bob\r\n"
+    h.send(2, b"MODE #rust +v Alice\r\n")
+    assert h.take(2) == ":irc.test 482 Bob #rust :You're not channel operator\r\n"
+
+
+def test_irc_door_mode_queries_refusals_and_fixed_modes() -> None:
+    h = rust_with_irc_operator()
+    h.send(3, b"MODE #rust\r\nMODE #rust +o Alice\r\nMODE #rust +o\r\n")
+    assert h.take(3) == (
+        ":irc.test 324 Carol #rust +nt\r\n"
+        ":irc.test 482 Carol #rust :You're not channel operator\r\n"
+        ":irc.test 461 Carol MODE :Not enough parameters\r\n"
+    )
+    h.send(2, b"MODE #rust +o Zed\r\nMODE #rust +nt\r\nMODE #rust -t+k\r\nMODE #lobby +o Carol\r\n")
+    assert h.take(2) == (
+        ":irc.test 401 Bob Zed :No such nick/channel\r\n"
+        ":irc.test 472 Bob t :is fixed on every channel here\r\n"
+        ":irc.test 472 Bob k :is unknown mode char to me\r\n"
+        ":irc.test 482 Bob #lobby :#lobby is the server's room: only admins can use /op there.\r\n"
+    )
+
+
+def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:
+    h = rust_with_irc_operator()
+    h.send(3, b"KICK #rust Bob :no\r\n")
+    assert h.take(3) == ":irc.test 482 Carol #rust :You're not channel operator\r\n"
+    h.send(2, b"KICK #rust Carol spamming\r\n")
+    assert h.take(2) == ":Bob!Bob@chat-trio KICK #rust Carol spamming\r\n"
+    assert h.take(3) == ":Bob!Bob@chat-trio KICK #rust Carol spamming\r\n"
+    assert h.take(1) == "* Carol was kicked out of #rust by Bob: spamming\r\n"
+    assert 3 not in h.closed
+    h.send(3, b"PRIVMSG #rust :let me back\r\n")
+    assert h.take(3) == ":irc.test 404 Carol #rust :You are not in #rust.\r\n"
+    h.send(2, b"KICK #rust Alice\r\n")  # no reason: the kicker's nick, as IRC servers do
+    assert h.take(2) == ":Bob!Bob@chat-trio KICK #rust Alice Bob\r\n"
+    assert h.take(1) == "* You were kicked out of #rust by Bob. Now talking in #lobby.\r\n"
+    h.send(2, b"KICK #rust Carol\r\n")
+    assert h.take(2) == ":irc.test 441 Bob Carol #rust :They aren't on that channel\r\n"
+    h.send(3, b"PART #lobby\r\nJOIN #rust\r\n")
+    h.take(3)
+    h.send(2, b"KICK #rust Carol\r\n")  # her only channel: she is put in #lobby
+    assert h.take(3) == (
+        ":Carol!Carol@chat-trio JOIN #lobby\r\n:Bob!Bob@chat-trio KICK #rust Carol Bob\r\n"
+    )
+    h.send(3, b"PING x\r\n")  # with her next line, #lobby's NAMES, as after a JOIN
+    assert h.take(3) == (
+        ":irc.test 353 Carol = #lobby :Alice Bob Carol\r\n"
+        ":irc.test 366 Carol #lobby :End of /NAMES list\r\n"
+        ":irc.test PONG irc.test x\r\n"
+    )

@@ -102,8 +102,13 @@ def test_real_irssi_chats_with_an_nc_user(server: dict[str, int], tmp_path: Path
             alice.sendall(b"hello Bob\r\n")
             wait_for("< Alice> hello Bob", screen)
             talk_with(alice, type_, "Bob", "Bobby", "irssi")
-            type_("/topic all about Rust")
+            alice.sendall(b"/op Bobby\r\n")  # Alice created #rust: she runs it
+            wait_for("mode/#rust [+o Bobby] by Alice", screen)
+            type_("/topic all about Rust")  # topic-locked: Bobby is an operator now
             read_until(alice, b"* Bobby set the topic of #rust: all about Rust\r\n", 15)
+            type_("/kick Alice enough rust")  # irssi sends KICK #rust Alice :enough rust
+            read_until(alice, b"* You were kicked out of #rust by Bobby: enough rust.", 15)
+            wait_for("Alice was kicked from #rust by Bobby [enough rust]", screen)
             type_("/quit see you")
             read_until(alice, b"* Bobby left the chat (see you)\r\n", 15)  # its words
     finally:

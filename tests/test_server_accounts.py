@@ -142,12 +142,12 @@ def test_server_cli_an_admins_name_cannot_be_registered_by_whoever_comes_first(
     db = str(tmp_path / "chat.db")
     process, port = start_cli("--db", db, "--admins", "Eve", *CHEAP)
     try:
-        seen = _session(port, b"Eve\n/register eve-password\n/kick Bob\n/quit\n", b"Goodbye!")
+        seen = _session(port, b"Eve\n/register eve-password\n/kill Bob\n/quit\n", b"Goodbye!")
         assert (
             b'The name "Eve" is kept for an admin, so it cannot be registered here; the '
             b"server's operator makes its account with: chat-trio user add Eve" in seen
         )
-        assert b"Only admins can use /kick." in seen
+        assert b"Only admins can use /kill." in seen
     finally:
         err = _stop(process)
     assert "admin-without-account name=eve fix='chat-trio user add eve'" in err
@@ -196,7 +196,7 @@ def test_server_cli_audit_trail_says_who_did_what_and_never_a_password(tmp_path:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as bob:
             bob.sendall(b"Bob\n")
             _read_until(bob, b"Type /help")
-            _session(port, b"Boss boss-password\n/kick Bob spam\n/ban 203.0.113.9 1h\n"
+            _session(port, b"Boss boss-password\n/kill Bob spam\n/ban 203.0.113.9 1h\n"
                      b"/unban 203.0.113.9\n/quit\n", b"Goodbye!")  # fmt: skip
         _session(port, b"Dave\n/quit\n", b"Goodbye!")  # a name and a quit in one packet
     finally:
@@ -204,7 +204,7 @@ def test_server_cli_audit_trail_says_who_did_what_and_never_a_password(tmp_path:
     audit = [line.split(" ", 3)[3] for line in err.splitlines() if " chat_trio.audit " in line]
     trail = [t for t in audit if t.split()[1] not in ("register", "password-check")]
     assert [t.split()[1] for t in trail] == [
-        "rename", "account-created", "password-changed", "kick", "ban", "unban",
+        "rename", "account-created", "password-changed", "kill", "ban", "unban",
     ]  # fmt: skip
     assert "old=Carol new=Caro" in trail[0] and "name=Caro" in trail[1]
     assert "by=Boss target='Bob' reason='spam'" in trail[3]

@@ -80,6 +80,39 @@ async def test_server_irc_user_and_nc_user_chat_both_ways() -> None:
             await alice.expect("* Bob left the chat (bye)\r\n")  # QUIT's words, for all
 
 
+async def test_server_irc_an_nc_operator_and_an_irc_operator_act_on_each_other() -> None:
+    with trio.fail_after(20):
+        async with alice_and_bob() as (alice, bob):
+            await alice.register("Alice")
+            await bob.register("Bob")
+            await alice.send("/join #rust")  # Alice creates #rust: its operator
+            await alice.expect("* You joined #rust (1 user here).\r\n")
+            await bob.send("JOIN #rust")
+            await bob.expect(":irc.test 353 Bob = #rust :@Alice Bob\r\n")
+            await alice.send("/op Bob")
+            await bob.expect(":Alice!Alice@chat-trio MODE #rust +o Bob\r\n")
+            await bob.send("MODE #rust +v Alice")
+            await alice.expect("* Bob gave Alice voice in #rust.\r\n")
+            await bob.send("KICK #rust Alice :out you go")
+            await alice.expect("* You were kicked out of #rust by Bob: out you go. ")
+            await alice.send("still here")  # connected, and talking in #lobby now
+            await bob.expect(":Alice!Alice@chat-trio PRIVMSG #lobby :still here\r\n")
+            await alice.send("/join #rust")
+            await alice.send("/topic mine")
+            await alice.expect("Only operators of #rust can use /topic there.\r\n")
+            await bob.send("MODE #rust +o Alice")
+            await alice.expect("* Bob made Alice an operator of #rust.\r\n")
+            await bob.send("PART #lobby")  # #rust is Bob's only room now
+            await alice.expect("[#lobby] * Bob left #lobby\r\n")
+            await alice.send("/kick Bob enough")
+            await bob.expect(":Bob!Bob@chat-trio JOIN #lobby\r\n")  # never in no room
+            await bob.expect(":Alice!Alice@chat-trio KICK #rust Bob enough\r\n")
+            await alice.send("/msg #lobby welcome back")  # Bob's door renders #lobby
+            await bob.expect(":Alice!Alice@chat-trio PRIVMSG #lobby :welcome back\r\n")
+            await bob.send("KILL Alice")
+            await bob.expect(":irc.test 481 Bob :Only admins can use /kill.\r\n")
+
+
 async def test_server_irc_one_namespace_across_doors() -> None:
     with trio.fail_after(10):
         async with (

@@ -480,7 +480,7 @@ def test_text_door_rooms_and_users_of_a_room() -> None:
     h.line(1, "/join #x")
     h.line(2, "/join #x")
     assert h.line(3, "/rooms") == "Rooms: 2 (#lobby 3, #x 2)\r\n"
-    assert h.line(3, "/users #X") == "Users in #x: 2 (Alice, Bob)\r\n"
+    assert h.line(3, "/users #X") == "Users in #x: 2 (@Alice, Bob)\r\n"  # @: its creator
     assert h.line(3, "/users #nope") == "There is no room #nope.\r\n"
     assert h.line(3, "/users") == "Users online: 3 (Alice, Bob, Carol)\r\n"
 
@@ -499,11 +499,22 @@ def test_text_door_disconnect_tells_each_room_once() -> None:
 def test_text_door_topic() -> None:
     h = three()
     assert h.line(1, "/topic") == "* #lobby has no topic. Set one with /topic <text>.\r\n"
-    assert h.line(1, "/topic Be kind") == "* Alice set the topic of #lobby: Be kind\r\n"
-    assert h.take(2) == "* Alice set the topic of #lobby: Be kind\r\n"
-    assert h.line(2, "/topic") == "* Topic of #lobby: Be kind\r\n"
+    assert h.line(1, "/topic Be kind") == (
+        "#lobby is the server's room: only admins can use /topic there.\r\n"
+    )
+    h.line(1, "/join #x")
+    h.line(2, "/join #x")
+    h.take(1)
+    assert h.line(1, "/topic Be kind") == "* Alice set the topic of #x: Be kind\r\n"
+    assert h.take(2) == "* Alice set the topic of #x: Be kind\r\n"
+    assert h.line(2, "/topic") == "* Topic of #x: Be kind\r\n"
+    assert h.line(2, "/topic Mine") == "Only operators of #x can use /topic there.\r\n"
     assert "too long" in h.line(1, "/topic " + "x" * 301)
-    h.register(4, "Dave")  # the topic is shown on registration
+
+
+def test_text_door_lobby_topic_is_set_by_admins_and_shown_on_registration() -> None:
+    h = admin_harness()
+    assert h.line(1, "/topic Be kind") == "* root-user set the topic of #lobby: Be kind\r\n"
     h.connect(5)
     h.take(5)
     h.send(5, b"Erin\r\n")
@@ -1119,15 +1130,15 @@ def test_text_door_an_admins_name_cannot_be_registered_from_the_chat() -> None:
     )
     h.register(2, "Bob")
     h.take(1)
-    assert h.line(1, "/kick bob") == "Only admins can use /kick.\r\n"
+    assert h.line(1, "/kill bob") == "Only admins can use /kill.\r\n"
 
 
-def test_text_door_only_admins_kick_and_ban() -> None:
+def test_text_door_only_admins_kill_and_ban() -> None:
     h = admin_harness()
-    assert h.line(2, "/kick carol") == "Only admins can use /kick.\r\n"
+    assert h.line(2, "/kill carol") == "Only admins can use /kill.\r\n"
     assert h.line(2, "/ban carol") == "Only admins can use /ban.\r\n"
     assert h.line(2, "/unban carol") == "Only admins can use /unban.\r\n"
-    assert h.line(1, "/kick carol spamming") == "* Kicked Carol.\r\n"
+    assert h.line(1, "/kill carol spamming") == "* Disconnected Carol from the server.\r\n"
     assert h.take(3) == "* You were kicked by root-user: spamming\r\n"
     assert h.closed[3] is Reason.KICKED
     h.disconnect(3, Reason.KICKED)
@@ -1190,7 +1201,7 @@ def test_text_door_an_admin_never_bans_the_address_they_are_connected_from() -> 
     h.take(4)
     assert h.line(1, "/ban Dora 1h spam") == (
         "Dora is connected from your own address (10.0.0.1): a ban on it would shut you out "
-        "too. /kick Dora instead, or ban their account if they have one.\r\n"
+        "too. /kill Dora instead, or ban their account if they have one.\r\n"
     )
     assert h.line(1, "/ban 10.0.0.1") == (
         "You are connected from 10.0.0.1 yourself: a ban on it would shut you out too.\r\n"
@@ -1285,3 +1296,67 @@ def test_text_door_leaving_says_why_in_the_users_words_once_per_person() -> None
     h.disconnect(2, h.closed[2])
     assert h.take(1) == "* Bob left the chat (gone fishing)\r\n"  # once: #lobby and #x shared
     assert h.take(3) == "* Bob left the chat (gone fishing)\r\n"
+
+
+# -- room roles ----------------------------------------------------------------------------
+
+
+def three_in_x() -> Harness:
+    """Alice created #x (its operator); Bob and Carol joined it."""
+    h = three()
+    for conn in (1, 2, 3):
+        h.line(conn, "/join #x")
+    for conn in (1, 2, 3):
+        h.take(conn)
+    return h
+
+
+def test_text_door_operators_give_roles_and_users_shows_them() -> None:
+    h = three_in_x()
+    assert h.line(2, "/voice carol") == "Only operators of #x can use /voice there.\r\n"
+    assert h.line(1, "/voice carol") == "* Alice gave Carol voice in #x.\r\n"
+    assert h.take(3) == "* Alice gave Carol voice in #x.\r\n"
+    assert h.line(1, "/op bob") == "* Alice made Bob an operator of #x.\r\n"
+    h.take(2)
+    h.take(3)
+    assert h.line(3, "/users #x") == "Users in #x: 3 (@Alice, @Bob, +Carol)\r\n"
+    assert h.line(2, "/deop alice") == "* Bob took operator status in #x from Alice.\r\n"
+    assert h.line(2, "/devoice Carol") == "* Bob took voice in #x from Carol.\r\n"
+    h.take(3)
+    assert h.line(3, "/users #x") == "Users in #x: 3 (Alice, @Bob, Carol)\r\n"
+    assert h.line(2, "/op") == "Usage: /op <user>\r\n"
+    assert h.line(2, "/op zed") == 'No user named "zed" is online.\r\n'
+
+
+def test_text_door_kick_puts_someone_out_of_the_room_and_they_stay_connected() -> None:
+    h = three_in_x()
+    assert h.line(2, "/kick carol") == "Only operators of #x can use /kick there.\r\n"
+    said = "* Carol was kicked out of #x by Alice: spamming\r\n"
+    assert h.line(1, "/kick carol spamming") == said  # the room sees it, Alice too
+    assert h.take(2) == "* Carol was kicked out of #x by Alice: spamming\r\n"
+    assert h.take(3) == (
+        "* You were kicked out of #x by Alice: spamming. Now talking in #lobby.\r\n"
+    )
+    assert 3 not in h.closed
+    assert h.line(3, "still here") == ""
+    assert h.take(1) == "[#lobby] Carol: still here\r\n"
+    h.take(2)
+    assert h.line(2, "/kick alice") == "Only operators of #x can use /kick there.\r\n"
+    assert h.line(1, "/kick dave") == 'No user named "dave" is online.\r\n'
+    assert h.line(1, "/kick carol") == "Carol is not in #x.\r\n"
+
+
+def test_text_door_kicked_out_of_the_only_room_lands_in_the_lobby() -> None:
+    h = three()
+    h.line(1, "/join #x")
+    h.line(3, "/join #x")
+    h.line(3, "/leave #lobby")
+    for conn in (1, 2, 3):
+        h.take(conn)
+    h.line(1, "/kick carol")
+    assert h.take(3) == (
+        "* You joined #lobby (3 users here).\r\n"
+        "* You were kicked out of #x by Alice. Now talking in #lobby.\r\n"
+    )
+    assert h.line(3, "back") == ""
+    assert h.take(2) == "* Carol joined #lobby\r\nCarol: back\r\n"

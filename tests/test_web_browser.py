@@ -191,11 +191,12 @@ def test_web_browser_rooms_unread_counts_and_members(
     carol.get_by_label("Room to join").fill("rust")
     carol.get_by_label("Room to join").press("Enter")
     expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
-    expect(carol.locator("#members li")).to_have_text(["Carol"], timeout=TIMEOUT)
+    members = carol.locator("#members li > :first-child")  # (then her buttons for others)
+    expect(members).to_have_text(["@Carol"], timeout=TIMEOUT)  # she created it
 
     alice.sendall(b"/join #rust\r\n")
-    expect(carol.locator("#members li")).to_have_text(["Alice", "Carol"], timeout=TIMEOUT)
-    alice.sendall(b"/topic crabs are fast\r\n")
+    expect(members).to_have_text(["Alice", "@Carol"], timeout=TIMEOUT)
+    type_line(carol, "/topic crabs are fast")  # Carol created #rust: hers to set
     expect(carol.locator("#topic")).to_have_text("crabs are fast", timeout=TIMEOUT)
 
     carol.get_by_role("button", name="#lobby").click()
@@ -209,20 +210,70 @@ def test_web_browser_rooms_unread_counts_and_members(
 
     # A rename comes once (issue 18), through one shared room: both rooms follow it.
     alice.sendall(b"/nick Alicia\r\n")
-    expect(carol.locator("#members li")).to_have_text(["Alicia", "Carol"], timeout=TIMEOUT)
+    expect(members).to_have_text(["Alicia", "@Carol"], timeout=TIMEOUT)
     expect(log(carol)).to_contain_text("Alice is now known as Alicia", timeout=TIMEOUT)
     alice.sendall(b"/leave #rust see you\r\n")
-    expect(carol.locator("#members li")).to_have_text(["Carol"], timeout=TIMEOUT)
+    members = carol.locator("#members li > :first-child")  # (then her buttons for others)
+    expect(members).to_have_text(["@Carol"], timeout=TIMEOUT)  # she created it
     expect(log(carol)).to_contain_text("Alicia left #rust (see you)", timeout=TIMEOUT)
 
     carol.get_by_role("button", name="Leave").click()
     expect(carol.locator("#title")).to_have_text("#lobby", timeout=TIMEOUT)
     expect(carol.get_by_role("button", name=re.compile(r"^#rust"))).to_have_count(0)
-    expect(carol.locator("#members li")).to_have_text(["Alicia", "Carol"], timeout=TIMEOUT)
+    expect(members).to_have_text(["Alicia", "Carol"], timeout=TIMEOUT)
     alice.sendall(b"/quit gone fishing\r\n")
-    expect(carol.locator("#members li")).to_have_text(["Carol"], timeout=TIMEOUT)
+    expect(members).to_have_text(["Carol"], timeout=TIMEOUT)
     expect(log(carol)).to_contain_text("Alicia left the chat (gone fishing)", timeout=TIMEOUT)
     alice.close()
+    assert errors == []
+
+
+def test_web_browser_an_operator_gives_voice_and_kicks_from_the_member_list(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol")
+    carol.get_by_label("Room to join").fill("rust")
+    carol.get_by_label("Room to join").press("Enter")  # Carol creates #rust: she runs it
+    expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    bob = server.nc("Bob")
+    bob.sendall(b"/join #rust\r\n")
+    dave = open_page(browser, server.url, errors)
+    enter(dave, "Dave")
+    dave.get_by_label("Room to join").fill("rust")
+    dave.get_by_label("Room to join").press("Enter")
+    names = carol.locator("#members li > :first-child")
+    expect(names).to_have_text(["Bob", "@Carol", "Dave"], timeout=TIMEOUT)
+    assert names.nth(1).locator("abbr").get_attribute("title") == "operator"
+    expect(dave.get_by_role("button", name="Kick Bob out of #rust")).to_have_count(0)
+
+    give = carol.get_by_role("button", name="Give voice to Bob")
+    give.focus()  # the member list's actions are buttons: the keyboard reaches them
+    give.press("Enter")
+    read_until(bob, b"* Carol gave Bob voice in #rust.\r\n")
+    expect(names).to_have_text(["+Bob", "@Carol", "Dave"], timeout=TIMEOUT)
+    expect(dave.locator("#members li > :first-child")).to_have_text(
+        ["+Bob", "@Carol", "Dave"], timeout=TIMEOUT
+    )
+
+    carol.get_by_role("button", name="Kick Dave out of #rust").click()
+    box = carol.get_by_label("Message", exact=True)
+    expect(box).to_have_value("/kick Dave ")
+    box.press("End")
+    box.type("spamming")
+    box.press("Enter")
+    expect(log(dave)).to_contain_text(
+        "You were kicked out of #rust by Carol: spamming.", timeout=TIMEOUT
+    )
+    expect(dave.get_by_role("status")).to_have_text("Connected as Dave")  # still here
+    expect(dave.locator("#title")).to_have_text("#lobby", timeout=TIMEOUT)
+    expect(dave.get_by_role("button", name=re.compile(r"^#rust"))).to_have_count(0)
+    expect(names).to_have_text(["+Bob", "@Carol"], timeout=TIMEOUT)
+    expect(log(carol)).to_contain_text("Dave was kicked out of #rust by Carol: spamming.")
+    read_until(bob, b"* Dave was kicked out of #rust by Carol: spamming\r\n")
+    type_line(dave, "still here")
+    read_until(bob, b"[#lobby] Dave: still here\r\n")
+    bob.close()
     assert errors == []
 
 
@@ -365,8 +416,8 @@ def test_web_browser_a_kick_says_who_and_why_and_does_not_reconnect(
         carol = open_page(browser, server.url, errors)
         enter(carol, "Carol")
         expect(carol.get_by_role("status")).to_have_text("Connected as Carol", timeout=TIMEOUT)
-        alice.sendall(b"/kick Carol spamming\r\n")
-        read_until(alice, b"Kicked Carol.")
+        alice.sendall(b"/kill Carol spamming\r\n")
+        read_until(alice, b"Disconnected Carol from the server.")
         status = carol.get_by_role("status")
         expect(status).to_have_text(
             "Disconnected: You were kicked by Alice: spamming", timeout=TIMEOUT
@@ -549,7 +600,7 @@ def test_web_browser_reading_back_dates_long_lines_help_and_where_answers_go(
     usages = carol.locator("#log dl.commands dt")
     expect(usages.first).to_have_text("/help", timeout=TIMEOUT)
     assert "/join #room" in usages.all_inner_texts()
-    assert not [u for u in usages.all_inner_texts() if u.startswith(("/kick", "/ban"))]
+    assert not [u for u in usages.all_inner_texts() if u.startswith(("/kill", "/ban"))]
     carol.get_by_role("button", name="#lobby").click()
     type_line(carol, "/whois Alice")
     expect(carol.locator("#title")).to_have_text("Server", timeout=TIMEOUT)

@@ -77,7 +77,7 @@ def refusal(item: Any) -> ev.Refused:
         ({"type": "register", "password": "secret"}, i.Register("secret")),
         ({"type": "change-password", "old": "a", "new": "b"}, i.ChangePassword("a", "b")),
         ({"type": "unregister", "password": "a"}, i.Unregister("a")),
-        ({"type": "kick", "name": "Eve", "reason": "spam"}, i.Kick("Eve", "spam")),
+        ({"type": "kill", "name": "Eve", "reason": "spam"}, i.Kill("Eve", "spam")),
         ({"type": "ban", "target": "Eve", "seconds": 3600}, i.Ban("Eve", 3600)),
         ({"type": "ban", "target": "Eve", "seconds": None}, i.Ban("Eve", math.inf)),
         ({"type": "unban", "target": "Eve"}, i.Unban("Eve")),
@@ -156,7 +156,7 @@ def test_web_dialect_bounds_text_like_a_line() -> None:
 def test_web_dialect_sanitises_what_others_see_but_not_passwords() -> None:
     said = parse({"type": "say", "room": "#a", "text": "red\x1b[31m\x07 \u202eevil"})
     assert said == i.Say("#a", "red evil")
-    assert parse({"type": "kick", "name": "Eve", "reason": "\x1b[2Jbye"}) == i.Kick("Eve", "bye")
+    assert parse({"type": "kill", "name": "Eve", "reason": "\x1b[2Jbye"}) == i.Kill("Eve", "bye")
     assert parse({"type": "register", "password": "p\x07w"}) == i.Register("p\x07w")
 
 
@@ -231,6 +231,8 @@ SAMPLES: list[ev.Event] = [
     ev.Topic("#rust", "crabs", "Bob", 1764590000.0),
     ev.Unheard("#rust"),
     ev.RoomLeft("#rust", ("#lobby",)),
+    ev.RoleChanged("#rust", "Eve", ev.Role.VOICE, True, "Alice"),
+    ev.Kicked("#rust", "Eve", "Alice", "spam"),
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),
     ev.Whois("Bob", ("#lobby",), 1764590000.0, 12.0, "bob", admin=True, away="lunch"),
@@ -334,6 +336,7 @@ def test_web_dialect_room_broadcasts_carry_the_room_and_the_time() -> None:
             "account": "",
             "chat": True,
             "admin": False,
+            "operator": False,
             "room": "#rust",
             "time": 1764590000.25,
         },
@@ -363,13 +366,13 @@ def test_web_dialect_lists_the_admins_commands_to_admins_only() -> None:
     (before_a_name,) = json.loads(dialect.encode([ev.Help(commands.HELP)]))
     everyone = usages(before_a_name)
     assert "/join #room" in everyone and "//text" in everyone
-    assert not any(u.startswith(("/kick", "/ban", "/unban")) for u in everyone)
+    assert not any(u.startswith(("/kill", "/ban", "/unban")) for u in everyone)
     me = ev.Whois("Alice", ("#lobby",), 0.0, 0.0, label=dialect.HELP_LABEL)
     (guest,) = json.loads(dialect.encode([me]))
     assert guest["type"] == "help" and usages(guest) == everyone
     (admin,) = json.loads(dialect.encode([attrs.evolve(me, admin=True)]))
     assert [u for u in usages(admin) if u not in everyone] == [
-        "/kick <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
+        "/kill <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
     ]  # fmt: skip
     (plain,) = json.loads(dialect.encode([attrs.evolve(me, label="")]))
     assert plain["type"] == "whois"  # any other look-up is one

@@ -111,7 +111,7 @@ def test_web_door_a_browser_user_chats_with_an_nc_user() -> None:
     assert types(entered) == ["welcome", "room-entered", "users"]
     assert entered[2] == {
         "type": "users", "room": "#lobby", "total": 2, "names": ["Alice", "Carol"],
-        "admins": [], "away": [], "label": "members",
+        "admins": [], "away": [], "label": "members", "operators": [], "voiced": [],
     }  # fmt: skip
     assert web.take(1) == "* Carol joined the chat\r\n"
     web.send(1, b"hello <b>Carol</b>\r\n")
@@ -163,6 +163,7 @@ def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
             "account": "",
             "chat": False,
             "admin": False,
+            "operator": False,
             "room": "#rust",
             "time": web.wall,
         }
@@ -174,7 +175,9 @@ def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
     assert [e["room"] for e in renamed] == ["#lobby"]
     assert all(e["type"] == "nick" and e["new"] == "Alicia" for e in renamed)
     left = web.say(1, {"type": "leave", "room": "#rust"})
-    assert left == [{"type": "room-left", "room": "#rust", "rooms": ["#lobby"]}]
+    assert left == [
+        {"type": "room-left", "room": "#rust", "rooms": ["#lobby"], "by": "", "reason": ""}
+    ]
 
 
 def test_web_door_reads_any_split_of_its_frames() -> None:
@@ -488,17 +491,20 @@ def test_web_door_line_breaks_never_become_lines_of_their_own_on_any_door() -> N
     web.register(1, "Alice")
     irc_user(web, 3, "Bob")
     web.enter(2, "Mallory")
+    web.say(2, {"type": "join", "room": "#m"})  # hers: she may set its topic
+    web.line(1, "/join #m")
+    web.send(3, b"JOIN #m\r\n")
     web.take(1), web.take(3)
     forged = "hi\r\n* Server is shutting down.\r\n:NickServ!x@y NOTICE Bob :IDENTIFY\u2028x"
     for message in [
         {"type": "say", "room": "#lobby", "text": forged},
         {"type": "send-private", "name": "Alice", "text": forged},
         {"type": "send-private", "name": "Bob", "text": forged},
-        {"type": "set-topic", "room": "#lobby", "text": forged},
+        {"type": "set-topic", "room": "#m", "text": forged},
         {"type": "set-away", "text": forged},
         {"type": "command", "line": "/me " + forged, "room": "#lobby"},
         {"type": "command", "line": "/msg Alice " + forged, "room": "#lobby"},
-        {"type": "command", "line": "/topic " + forged, "room": "#lobby"},
+        {"type": "command", "line": "/topic " + forged, "room": "#m"},
     ]:
         web.say(2, message)
     nc = web.take(1).split("\n")  # a terminal starts a line at every LF
@@ -573,7 +579,7 @@ def test_web_door_help_is_a_list_with_the_admins_commands_for_admins_only() -> N
     (boss,) = web.say(2, {"type": "command", "line": "/HELP"})
     assert boss["type"] == "help"
     assert [row["usage"] for row in boss["commands"]][-5:-2] == [
-        "/kick <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
+        "/kill <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
     ]  # fmt: skip
 
 
@@ -586,3 +592,35 @@ def test_web_door_keeps_its_user_in_one_room_at_least() -> None:
     assert types(web.say(1, {"type": "leave", "room": "#lobby"})) == ["room-left"]
     (again,) = web.say(1, {"type": "leave", "room": "#rust"})
     assert again["problem"] == "only-room"
+
+
+def test_web_door_an_operator_gives_roles_and_kicks_and_the_kicked_user_stays() -> None:
+    web = Web()
+    web.enter(1, "Alice")
+    web.enter(2, "Carol")
+    web.say(1, {"type": "join", "room": "#rust"})
+    joined = web.say(2, {"type": "join", "room": "#rust"})
+    assert joined[1]["operators"] == ["Alice"] and joined[1]["voiced"] == []
+    web.seen(1)
+    voiced = web.say(1, {"type": "set-role", "room": "#rust", "name": "carol", "role": "voice"})
+    change = {
+        "type": "role", "room": "#rust", "name": "Carol", "role": "voice", "on": True,
+        "by": "Alice", "message": "Alice gave Carol voice in #rust.", "time": web.wall,
+    }  # fmt: skip
+    assert voiced == [change] and web.seen(2) == [change]  # the whole room, Alice too
+    refused = web.say(2, {"type": "kick", "room": "#rust", "name": "Alice"})
+    assert refused[0]["problem"] == "not-operator"
+    assert refused[0]["message"] == "Only operators of #rust can use /kick there."
+    kicked = web.say(1, {"type": "kick", "room": "#rust", "name": "Carol", "reason": "spam"})
+    assert kicked[0]["type"] == "kicked" and kicked[0]["name"] == "Carol"
+    assert web.seen(2) == [
+        {
+            "type": "room-left", "room": "#rust", "rooms": ["#lobby"], "by": "Alice",
+            "reason": "spam", "message": "You were kicked out of #rust by Alice: spam.",
+        }
+    ]  # fmt: skip
+    assert 2 not in web.closed
+    bad = web.say(1, {"type": "set-role", "room": "#rust", "name": "Carol", "role": "boss"})
+    assert bad[0]["message"] == (
+        'That message is not understood: "role" of "set-role" must be "operator" or "voice".'
+    )

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import words
+from chat_trio.chat.events import Role
 
 BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
 
@@ -63,6 +64,7 @@ SAID = {
     (i.SetAway, "text"),
     (i.SetTopic, "text"),
     (i.Kick, "reason"),
+    (i.Kill, "reason"),
     (i.Ban, "reason"),
 }
 
@@ -72,7 +74,7 @@ def _make(cls: type, name: str, value: str) -> object:
     values: dict[str, object] = {}
     for field in attrs.fields(cls):
         if field.default is attrs.NOTHING:
-            values[field.name] = 60.0 if field.name == "seconds" else "x"
+            values[field.name] = {"seconds": 60.0, "role": Role.OPERATOR}.get(field.name, "x")
     values[name] = value
     return cls(**values)
 

@@ -72,7 +72,9 @@ HANDLERS: dict[type, Handler] = {
     i.SetTopic: rooms.set_topic,
     i.ListUsers: rooms.list_users,
     i.ListRooms: rooms.list_rooms,
-    i.Kick: moderation.kick,
+    i.SetRole: rooms.set_role,
+    i.Kick: rooms.kick,
+    i.Kill: moderation.kill,
     i.Ban: moderation.ban,
     i.Unban: moderation.unban,
 }
@@ -125,7 +127,10 @@ class Chat(World):
         client = self.clients.get(conn)
         if client is None:
             return (), None
-        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic):
+        if isinstance(intent, i.Kick):  # the kicked is told, and may land in #lobby
+            where = (name_key(intent.room), name_key(LOBBY))
+            return where, self.names.get(look(intent.name))
+        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole):
             return (name_key(intent.room),), None
         if isinstance(intent, i.SendPrivate):
             return (), self.names.get(look(intent.name))

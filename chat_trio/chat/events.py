@@ -20,6 +20,14 @@ ConnId = int
 """Identifies one connection for the lifetime of the server (never reused)."""
 
 
+class Role(enum.Enum):
+    """What a member may do in a room beyond talking (chat/roles.py). The value is the
+    web dialect's word; IRC shows them as ``@`` (``o``) and ``+`` (``v``)."""
+
+    OPERATOR = "operator"  #: runs the room: roles, kicks, the topic
+    VOICE = "voice"  #: marked as someone to hear (moderated rooms are a later step)
+
+
 class Reason(enum.Enum):
     """Why a connection ended. The value is the word used in logs."""
 
@@ -70,6 +78,7 @@ class Joined:
     room: str | None = None
     account: str = ""  #: the account it is logged in to ("" for a guest)
     admin: bool = False  #: it is an admin (the page marks admins in its member list)
+    operator: bool = False  #: it is the room's operator (it created the room)
 
 
 @attrs.frozen
@@ -185,6 +194,8 @@ class RoomLeft:
 
     room: str
     rooms: tuple[str, ...] = ()  #: the rooms the viewer is still in, in the order joined
+    by: str = ""  #: the operator who kicked the viewer out ("": it left by itself)
+    reason: str = ""  #: why it was kicked ("": none given)
 
 
 @attrs.frozen
@@ -198,6 +209,31 @@ class UserList:
     label: str = ""  #: the asking intent's
     more: bool = False  #: names after the last listed remain (ask again, ``after`` it)
     away: frozenset[str] = frozenset()  #: which of ``names`` are away
+    operators: frozenset[str] = frozenset()  #: which of ``names`` are the room's operators
+    voiced: frozenset[str] = frozenset()  #: which of ``names`` are voiced in the room
+
+
+@attrs.frozen
+class RoleChanged:
+    """``by`` gave (``on``) or took away ``role`` in ``room`` of its member ``name``
+    (shown to every member, both of them too)."""
+
+    room: str
+    name: str
+    role: Role
+    on: bool
+    by: str
+
+
+@attrs.frozen
+class Kicked:
+    """The operator ``by`` kicked ``name`` out of ``room``, saying ``reason``; shown to
+    the room's other members (``name`` itself gets ``RoomLeft`` with ``by`` set)."""
+
+    room: str
+    name: str
+    by: str
+    reason: str = ""
 
 
 @attrs.frozen
@@ -337,6 +373,8 @@ Event = (
     | Private
     | NickChanged
     | TopicChanged
+    | RoleChanged
+    | Kicked
     | RoomEntered
     | Unheard
     | Topic

@@ -14,6 +14,7 @@ from __future__ import annotations
 import attrs
 
 from chat_trio.chat import words
+from chat_trio.chat.events import Role
 
 
 class Secret(str):
@@ -190,8 +191,27 @@ class Unregister:
 
 
 @attrs.frozen
+class SetRole:
+    """(Operators) give (``on``) or take away ``role`` in ``room`` of its member ``name``."""
+
+    room: str = attrs.field(converter=words.text)
+    name: str = attrs.field(converter=words.text)
+    role: Role
+    on: bool = True
+
+
+@attrs.frozen
 class Kick:
-    """(Admins) disconnect the user ``name``, telling them ``reason``."""
+    """(Operators) put the member ``name`` out of ``room``, telling them ``reason``."""
+
+    room: str = attrs.field(converter=words.text)
+    name: str = attrs.field(converter=words.text)
+    reason: str = attrs.field(default="", converter=words.line)
+
+
+@attrs.frozen
+class Kill:
+    """(Admins) disconnect the user ``name`` from the server, telling them ``reason``."""
 
     name: str = attrs.field(converter=words.text)
     reason: str = attrs.field(default="", converter=words.line)
@@ -248,7 +268,9 @@ Intent = (
     | Register
     | ChangePassword
     | Unregister
+    | SetRole
     | Kick
+    | Kill
     | Ban
     | Unban
     | Quit

@@ -1,10 +1,11 @@
-"""Moderation: admins kick users and ban accounts or addresses, for a while or for good.
+"""Moderation: admins kill users (disconnect them) and ban accounts or addresses, for a
+while or for good. (Putting someone out of one room is a room operator's ``Kick``: roles.py.)
 
 Rules:
 
 1. Only admins (``World.is_admin``: an account marked admin, or named by ``--admins``,
-   and logged in) may kick, ban or unban.
-2. A kicked or banned user is told who did it and why, then leaves after its last lines
+   and logged in) may kill, ban or unban.
+2. A killed or banned user is told who did it and why, then leaves after its last lines
    (``Close``: the hub delivers what was sent to it first). The others see it leave.
 3. ``Ban`` names an address, an account (banning the account, wherever it logs in from),
    or a guest who is online (banning the guest's address). Whoever matches is thrown out
@@ -47,8 +48,8 @@ def _admin(world: World, conn: ConnId, client: Client, command: str, out: Output
     return False
 
 
-def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
-    if not _admin(world, conn, client, "kick", out):
+def kill(world: World, conn: ConnId, client: Client, intent: i.Kill, out: Outputs) -> None:
+    if not _admin(world, conn, client, "kill", out):
         return
     target = world.names.get(look(intent.name))
     if target is None:

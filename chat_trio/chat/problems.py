@@ -67,6 +67,11 @@ class Problem(enum.Enum):
     TOO_MANY_ROOMS_FOR_USER = "too-many-rooms-for-user"  #: limit
     TOO_MANY_ROOMS = "too-many-rooms"
     TOPIC_TOO_LONG = "topic-too-long"  #: length, limit
+    # Room roles (chat/roles.py)
+    NOT_OPERATOR = "not-operator"  #: room; name: what was tried ("topic", "kick", "op" ...)
+    LOBBY_ADMINS = "lobby-admins"  #: room; name: what was tried: #lobby is the admins' only
+    USER_NOT_IN_ROOM = "user-not-in-room"  #: name, room: the person acted on is not in it
+    KICK_LAST_ROOM = "kick-last-room"  #: name, room (#lobby): it is their only room
     # History
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"

@@ -11,8 +11,12 @@ Rules:
 3. Joining a room gives its last ``Rules.history_lines`` conversation lines from memory in
    the same call that subscribes the joiner, so no line is missed or shown twice. When
    that memory is gone, the I/O layer is asked to ``LoadHistory`` first (BUSY till then).
-4. Topics are at most ``TOPIC_MAX`` characters; only members set them; everyone in the
-   room, the setter too, sees the change.
+4. Topics are at most ``TOPIC_MAX`` characters; only members set them, and only those
+   roles.py lets (rooms are topic-locked: operators; ``#lobby``: admins); everyone in
+   the room, the setter too, sees the change.
+5. Whoever creates a room is its operator; room member lists say who holds which role.
+   Giving and taking roles and kicking are handled here (``set_role``, ``kick``), and
+   checked by roles.py's one table (its rules 1-6).
 
 This module never imports trio and never awaits.
 """
@@ -23,14 +27,18 @@ import heapq
 import re
 
 from chat_trio.chat import intents as i
+from chat_trio.chat import roles
 from chat_trio.chat.events import (
     ConnId,
     History,
     Joined,
+    Kicked,
     Kind,
     Left,
     Reason,
     Refused,
+    Role,
+    RoleChanged,
     RoomEntered,
     RoomLeft,
     RoomList,
@@ -41,7 +49,16 @@ from chat_trio.chat.events import (
 from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Step
-from chat_trio.chat.vocabulary import LIST_MAX, REASON_MAX, ROOM_MAX, TOPIC_MAX, look, name_key
+from chat_trio.chat.vocabulary import (
+    LIST_MAX,
+    LOBBY,
+    NAME_MAX,
+    REASON_MAX,
+    ROOM_MAX,
+    TOPIC_MAX,
+    look,
+    name_key,
+)
 from chat_trio.chat.world import Client, Memory, Room, World
 
 _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
@@ -120,11 +137,14 @@ def enter(
         memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
         joined = world.rooms[key] = Room(memory)
     room, memory = joined, joined.memory
+    if not room.members:
+        roles.found(room, conn)
     room.seat(conn, client.name)
     room.told_alone = False
     client.rooms.append(key)
     account, admin = world.account_name(client), world.is_admin(client)
-    joined_as = Joined(client.name, None if quiet else memory.name, account, admin)
+    operator = conn in room.roles[Role.OPERATOR]
+    joined_as = Joined(client.name, None if quiet else memory.name, account, admin, operator)
     out.broadcast(memory.name, joined_as, conn)
     world.record(out, Kind.JOINED, memory.name, client.name)
     out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
@@ -177,6 +197,10 @@ def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, ou
     room = member_room(world, conn, client, intent.room, out)
     if room is None:
         return
+    problem = roles.refusal(world, conn, client, room, roles.Act.TOPIC)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
     if len(intent.text) > TOPIC_MAX:
         out.reply(conn, Refused(Problem.TOPIC_TOO_LONG, length=len(intent.text), limit=TOPIC_MAX))
         return
@@ -201,6 +225,7 @@ def list_users(
         out.reply(conn, UserList(len(found), tuple(found), label=intent.label))
         return
     after = intent.after.casefold()
+    operators = voiced = frozenset[str]()
     if intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
         total, where = len(who), None
@@ -213,12 +238,19 @@ def list_users(
             out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
             return
         total, where = len(room.members), room.memory.name
-        listed = [world.clients[c] for c in room.page(after, limit + 1)]
+        page = room.page(after, limit + 1)
+        listed = [world.clients[c] for c in page]
+        operators, voiced = (
+            frozenset(world.clients[c].name for c in page[:limit] if c in room.roles[role])
+            for role in (Role.OPERATOR, Role.VOICE)
+        )
     more, listed = len(listed) > limit, listed[:limit]
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
-    out.reply(conn, UserList(total, names, where, admins, intent.label, more, away))
+    out.reply(
+        conn, UserList(total, names, where, admins, intent.label, more, away, operators, voiced)
+    )
 
 
 def _name_order(client: Client) -> str:
@@ -234,3 +266,75 @@ def list_rooms(
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
     topics = tuple(r.memory.topic for r in rooms)
     out.reply(conn, RoomList(len(world.rooms), listed, topics, intent.label))
+
+
+# -- roles (the table and its check are roles.py's) -------------------------------------
+
+
+def _role_target(
+    world: World,
+    conn: ConnId,
+    client: Client,
+    intent: i.SetRole | i.Kick,
+    act: roles.Act,
+    out: Outputs,
+) -> tuple[Room, ConnId] | None:
+    """The room of ``intent`` and the member it acts on, once every check has passed;
+    else None, and the refusal is told."""
+    room = member_room(world, conn, client, intent.room, out)
+    if room is None:
+        return None
+    target = world.names.get(look(intent.name))
+    problem = roles.refusal(world, conn, client, room, act)
+    if problem is None:
+        if target is None:
+            problem = Refused(Problem.NO_SUCH_USER, name=intent.name[:NAME_MAX])
+        elif target not in room.members:
+            shown = world.clients[target].name
+            problem = Refused(Problem.USER_NOT_IN_ROOM, name=shown, room=room.memory.name)
+    if problem is not None:
+        out.reply(conn, problem)
+        return None
+    assert target is not None  # no problem: it was found
+    return room, target
+
+
+def set_role(world: World, conn: ConnId, client: Client, intent: i.SetRole, out: Outputs) -> None:
+    acted = _role_target(world, conn, client, intent, roles.ACTS[(intent.role, intent.on)], out)
+    if acted is None:
+        return
+    room, target = acted
+    holders = room.roles[intent.role]
+    if (target in holders) == intent.on:
+        return  # roles.py's rule 4: nothing changes, nobody is told
+    if intent.on:
+        holders.add(target)
+    else:
+        holders.discard(target)
+    name = room.memory.name
+    changed = RoleChanged(name, world.clients[target].name, intent.role, intent.on, client.name)
+    out.broadcast(name, changed, exclude=None)
+
+
+def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
+    acted = _role_target(world, conn, client, intent, roles.Act.KICK, out)
+    if acted is None:
+        return
+    room, target = acted
+    kicked = world.clients[target]
+    key, name = name_key(room.memory.name), room.memory.name
+    if kicked.rooms == [key] and key == name_key(LOBBY):
+        out.reply(conn, Refused(Problem.KICK_LAST_ROOM, name=kicked.name, room=name))
+        return
+    reason = intent.reason[:REASON_MAX]
+    kicked.rooms.remove(key)
+    room.unseat(target, kicked.name)
+    room.told_alone = False
+    out.add(Unsubscribe(target, name))
+    out.broadcast(name, Kicked(name, kicked.name, client.name, reason), target)
+    world.record(out, Kind.LEFT, name, kicked.name, Reason.KICKED.value)
+    if not kicked.rooms:  # roles.py's rule 5: never in no room
+        enter(world, target, kicked, LOBBY, out)
+    still = tuple(world.rooms[k].memory.name for k in kicked.rooms)
+    out.reply(target, RoomLeft(name, still, by=client.name, reason=reason))
+    world.maybe_forget(key)

@@ -29,7 +29,17 @@ from collections.abc import Callable
 
 import attrs
 
-from chat_trio.chat.events import ConnId, Entry, Event, Goodbye, Kind, Left, NickChanged, Reason
+from chat_trio.chat.events import (
+    ConnId,
+    Entry,
+    Event,
+    Goodbye,
+    Kind,
+    Left,
+    NickChanged,
+    Reason,
+    Role,
+)
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
@@ -141,6 +151,9 @@ class Room:
     #: what it lists, not the room (IRC's NAMES of a room of thousands comes in pages)
     by_name: list[tuple[str, ConnId]] = attrs.Factory(list)
     told_alone: bool = False  #: its one member was told nobody else hears it (see Unheard)
+    #: its members who hold each role (roles.py): connections, never names, which someone
+    #: else may take next; a member who leaves loses its roles
+    roles: dict[Role, set[ConnId]] = attrs.Factory(lambda: {role: set() for role in Role})
 
     def seat(self, conn: ConnId, name: str) -> None:
         self.members[conn] = None
@@ -149,6 +162,8 @@ class Room:
     def unseat(self, conn: ConnId, name: str) -> None:
         del self.members[conn]
         self._unlist(conn, name)
+        for holders in self.roles.values():
+            holders.discard(conn)
 
     def rename(self, conn: ConnId, old: str, new: str) -> None:
         self._unlist(conn, old)

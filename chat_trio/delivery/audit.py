@@ -25,7 +25,7 @@ _SAID = {
     Outcome.REGISTERED: "account-created",
     Outcome.PASSWORD_CHANGED: "password-changed",
     Outcome.UNREGISTERED: "account-deleted",
-    Outcome.KICKED: "kick",
+    Outcome.KICKED: "kill",  # /kill: off the server (a room's /kick is not the server's)
     Outcome.BANNED: "ban",
     Outcome.UNBANNED: "unban",
 }

@@ -33,6 +33,8 @@ from chat_trio.chat.events import (
     NickChanged,
     Private,
     Reason,
+    RoomEntered,
+    RoomLeft,
     RoomList,
     Said,
     UserList,
@@ -208,10 +210,16 @@ class Effects:
             self.hub.send(conn, door.render(output.events))
         else:
             self.hub.send_events(output.to, output.events)
+            if any(isinstance(e, RoomEntered | RoomLeft) for e in output.events):
+                self.hub.refresh_views(output.to)  # kicked: its door's place moved
 
     def _subscribe(self, conn: ConnId, door: Door | None, output: Subscribe) -> None:
-        if door is not None:
-            self.hub.subscribe(output.conn, output.room, door.view(output.room))
+        if output.conn == conn:
+            view = door.view(output.room) if door is not None else None
+        else:  # another's: a member kicked out of its last room, put in #lobby
+            view = self.hub.view_of(output.conn, output.room)
+        if view is not None:
+            self.hub.subscribe(output.conn, output.room, view)
 
     def _unsubscribe(self, conn: ConnId, door: Door | None, output: Unsubscribe) -> None:
         self.hub.unsubscribe(output.conn, output.room)

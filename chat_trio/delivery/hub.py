@@ -67,6 +67,9 @@ class Hub:
         self.wall = wall  # a round's time, for views that show it (IRC's server-time)
         self.flow = Flow(max_queue_bytes)
         self._outboxes: dict[ConnId, Outbox] = {}
+        # each connection's door's ``view``: for subscriptions another's action makes
+        # (an operator's kick puts its member in #lobby), which that door must render
+        self._views: dict[ConnId, Callable[[Room], View]] = {}
         self._rooms: dict[Room, dict[ConnId, Member]] = {}
         self._broadcasts: list[Published] = []
         self._direct: list[tuple[int, bytes, ConnId]] = []
@@ -89,13 +92,15 @@ class Hub:
         start_writer: Callable[[Outbox], None],
         render: Render | None = None,
         progress: Progress | None = None,
+        view: Callable[[Room], View] | None = None,
     ) -> Outbox:
         """Create ``conn``'s outbox. ``end`` must cancel the connection's session;
         ``render`` is its door's ``deliver``, for ``send_events`` and the shutdown notice;
         ``progress`` says what its peer did with what it was sent (see
         ``Outbox.draining``); ``start_writer`` starts a writer task for it in the
         connection's nursery (the session removes the outbox before that nursery closes to
-        new tasks, so it is only called while the nursery takes them)."""
+        new tasks, so it is only called while the nursery takes them); ``view`` is its
+        door's ``view``, for ``view_of``."""
         if self._closed:
             raise trio.ClosedResourceError("the hub is shut down")
         outbox = Outbox(
@@ -103,7 +108,22 @@ class Hub:
             self.flow.risk,
         )  # fmt: skip
         self._outboxes[conn] = outbox
+        if view is not None:
+            self._views[conn] = view
         return outbox
+
+    def view_of(self, conn: ConnId, room: Room) -> View | None:
+        """How ``conn``'s own door renders ``room`` now (None: it gave no ``view``)."""
+        view = self._views.get(conn)
+        return view(room) if view is not None else None
+
+    def refresh_views(self, conn: ConnId) -> None:
+        """``conn``'s door may render its rooms otherwise now (another's action moved its
+        place: a kick out of its current room): ask it again for each."""
+        outbox, view = self._outboxes.get(conn), self._views.get(conn)
+        if outbox is not None and view is not None:
+            for room, member in outbox.rooms.items():
+                member.view = view(room)
 
     def outbox(self, conn: ConnId) -> Outbox | None:
         return self._outboxes.get(conn)
@@ -149,6 +169,7 @@ class Hub:
     def remove(self, conn: ConnId) -> None:
         """Forget ``conn`` (its session is ending). Nothing is delivered to it afterwards."""
         outbox = self._outboxes.pop(conn, None)
+        self._views.pop(conn, None)
         if outbox is not None:
             for room in outbox.rooms:
                 self._leave(conn, room)

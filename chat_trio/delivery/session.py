@@ -294,6 +294,7 @@ async def serve_connection(
                 end=nursery.cancel_scope.cancel,
                 render=door.deliver,
                 progress=progress,
+                view=door.view,
                 start_writer=partial(_start_writer, nursery, stream, write_timeout),
             )
             session = Session(conn, door, effects, outbox)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Help, Refused
+from chat_trio.chat.events import Help, Refused, Role
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
@@ -139,7 +139,24 @@ def _unregister(args: str, place: Place) -> i.Intent | Refused:
 
 def _kick(args: str, place: Place) -> i.Intent | Refused:
     name, _, reason = args.partition(" ")
-    return i.Kick(name, reason.strip()) if name else COMMANDS["kick"].usage_error()
+    return i.Kick(place.current, name, reason.strip()) if name else COMMANDS["kick"].usage_error()
+
+
+def _kill(args: str, place: Place) -> i.Intent | Refused:
+    name, _, reason = args.partition(" ")
+    return i.Kill(name, reason.strip()) if name else COMMANDS["kill"].usage_error()
+
+
+def _role(word: str, role: Role, on: bool) -> Parse:
+    """``/op``, ``/deop``, ``/voice``, ``/devoice``: one name, in the current room."""
+
+    def parse(args: str, place: Place) -> i.Intent | Refused:
+        names = args.split()
+        if len(names) != 1:
+            return COMMANDS[word].usage_error()
+        return i.SetRole(place.current, names[0], role, on)
+
+    return parse
 
 
 def _ban(args: str, place: Place) -> i.Intent | Refused:
@@ -193,7 +210,24 @@ COMMANDS: dict[str, Command] = {
     "login": Command("/login <name> <password>", "take your registered name", _login),
     "password": Command("/password <old> <new>", "change your password", _password),
     "unregister": Command("/unregister <password>", "delete your account", _unregister),
-    "kick": Command("/kick <user> [reason]", "(admins) disconnect a user", _kick, admin=True),
+    "op": Command(
+        "/op <user>", "(operators) make someone an operator of this room",
+        _role("op", Role.OPERATOR, True),
+    ),
+    "deop": Command(
+        "/deop <user>", "(operators) take operator status away",
+        _role("deop", Role.OPERATOR, False),
+    ),
+    "voice": Command(
+        "/voice <user>", "(operators) give someone voice (+) here", _role("voice", Role.VOICE, True)
+    ),
+    "devoice": Command(
+        "/devoice <user>", "(operators) take voice away", _role("devoice", Role.VOICE, False)
+    ),
+    "kick": Command("/kick <user> [reason]", "(operators) put someone out of this room", _kick),
+    "kill": Command(
+        "/kill <user> [reason]", "(admins) disconnect someone from the server", _kill, admin=True
+    ),
     "ban": Command(
         "/ban <user|address> [7d] [reason]", "(admins) keep out a while", _ban, admin=True
     ),

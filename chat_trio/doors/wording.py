@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from chat_trio.chat.events import Disconnected, Done, Reason, Refused, Whois
+from chat_trio.chat.events import Disconnected, Done, Reason, Refused, Role, RoleChanged, Whois
 from chat_trio.chat.problems import Outcome, Problem
 
 _LAST_DATE = 253402300799.0  #: 9999-12-31 23:59:59 UTC: later is not a date gmtime shows
@@ -91,7 +91,7 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     ),
     Problem.BAN_OWN_ADDRESS: lambda e: (
         f"{e.like} is connected from your own address ({e.name}): a ban on it would shut "
-        f"you out too. /kick {e.like} instead, or ban their account if they have one."
+        f"you out too. /kill {e.like} instead, or ban their account if they have one."
         if e.like
         else f"You are connected from {e.name} yourself: a ban on it would shut you out too."
     ),
@@ -122,6 +122,15 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.TOO_MANY_ROOMS: lambda e: "There are too many rooms; join one from /rooms.",
     Problem.TOPIC_TOO_LONG: lambda e: (
         f"That topic is too long ({e.length} characters; at most {e.limit:g})."
+    ),
+    Problem.NOT_OPERATOR: lambda e: f"Only operators of {e.room} can use /{e.name} there.",
+    Problem.LOBBY_ADMINS: lambda e: (
+        f"{e.room} is the server's room: only admins can use /{e.name} there."
+    ),
+    Problem.USER_NOT_IN_ROOM: lambda e: f"{e.name} is not in {e.room}.",
+    Problem.KICK_LAST_ROOM: lambda e: (
+        f"{e.room} is {e.name}'s only room, so they cannot be kicked out of it; "
+        f"/kill {e.name} disconnects them instead."
     ),
     Problem.HISTORY_RANGE: lambda e: f"/history takes a number of lines from 1 to {e.limit:g}.",
     Problem.HISTORY_OFF: lambda e: "This server keeps no history.",
@@ -205,7 +214,7 @@ OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     ),
     Outcome.PASSWORD_CHANGED: lambda e: "Password changed.",
     Outcome.UNREGISTERED: lambda e: f"Your account {e.name} is deleted; the name is free now.",
-    Outcome.KICKED: lambda e: f"Kicked {e.name}.",
+    Outcome.KICKED: lambda e: f"Disconnected {e.name} from the server.",
     Outcome.BANNED: _banned,
     Outcome.UNBANNED: lambda e: f"Lifted the ban on {e.name}.",
     Outcome.KICKED_YOU: _thrown_out("kicked"),
@@ -219,6 +228,25 @@ OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
 def done(e: Done, outcomes: Mapping[Outcome, Callable[[Done], str]] = OUTCOMES) -> str:
     """``e`` as one sentence (no line ending); ``outcomes`` as ``refusal``'s ``problems``."""
     return outcomes[e.outcome](e)
+
+
+_ROLE_GIVEN = {Role.OPERATOR: "made {} an operator of {}", Role.VOICE: "gave {} voice in {}"}
+_ROLE_TAKEN = {
+    Role.OPERATOR: "took operator status in {1} from {0}",
+    Role.VOICE: "took voice in {1} from {0}",
+}
+
+
+def role_changed(e: RoleChanged) -> str:
+    """A role given or taken, as one sentence: "Alice made Bob an operator of #rust"."""
+    said = (_ROLE_GIVEN if e.on else _ROLE_TAKEN)[e.role].format(e.name, e.room)
+    return f"{e.by} {said}"
+
+
+def kicked(who: str, room: str, by: str, reason: str) -> str:
+    """Someone put out of a room, ``who`` being "Bob was" or "You were": "Bob was kicked
+    out of #rust by Alice: spam"."""
+    return f"{who} kicked out of {room} by {by}" + (f": {reason}" if reason else "")
 
 
 def whois(e: Whois) -> str:

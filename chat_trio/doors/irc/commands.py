@@ -24,7 +24,16 @@ from chat_trio.chat import words
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
-from chat_trio.doors.irc.render import MAX_TARGETS, NICKSERV, isupport_lines, mask, motd
+from chat_trio.doors.irc.render import (
+    MAX_TARGETS,
+    MODES,
+    NICKSERV,
+    ROLES_BY_LETTER,
+    ROOM_MODES,
+    isupport_lines,
+    mask,
+    motd,
+)
 
 if TYPE_CHECKING:
     from chat_trio.doors.irc.door import IrcDoor
@@ -150,20 +159,49 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
     target = params[0]
     if target.startswith("#"):
         if len(params) == 1:
-            door.numeric("324", target, "+nt")
+            door.numeric("324", target, ROOM_MODES)
         elif params[1] in ("b", "+b", "e", "+e", "I", "+I"):
             end = {"b": "368", "e": "349", "I": "347"}[params[1][-1]]
             door.numeric(end, target, "End of list")
         else:
-            door.numeric("482", target, "Channel modes cannot be changed here")
+            _change_modes(door, target, params[1], list(params[2:]))
     elif name_key(target) == name_key(door.nick):
         door.numeric("221", "+")
     else:
         door.numeric("502", "Can't change mode for other users")
 
 
+def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None:
+    """``MODE #r +ov-v a b c``: each ``o``/``v`` with its nick is a ``SetRole`` (at most
+    ``MODES`` of them); ``n`` and ``t`` are fixed on every room (``+n`` changes nothing,
+    ``-n`` is refused); others are unknown (472)."""
+    on, changes = True, 0
+    for letter in modes:
+        if letter in "+-":
+            on = letter == "+"
+        elif letter in ROLES_BY_LETTER:
+            if not args:
+                door.numeric("461", "MODE", "Not enough parameters")
+                return
+            nick = args.pop(0)
+            if changes < MODES:
+                door.queue.append(i.SetRole(room, nick, ROLES_BY_LETTER[letter], on))
+            changes += 1
+        elif letter in "nt":  # set on every room already; they cannot be unset
+            if not on:
+                door.numeric("472", letter, "is fixed on every channel here")
+        else:
+            door.numeric("472", letter, "is unknown mode char to me")
+
+
 def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.queue.append(i.Kick(params[1], params[2] if len(params) > 2 else ""))
+    reason = params[2] if len(params) > 2 else ""
+    for nick in params[1].split(",")[:MAX_TARGETS]:
+        door.queue.append(i.Kick(params[0], nick, reason))
+
+
+def kill(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.Kill(params[0], params[1] if len(params) > 1 else ""))
 
 
 def away(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -284,6 +322,7 @@ COMMANDS: dict[str, Command] = {
     "LIST": Command(0, list_rooms),
     "MODE": Command(1, mode),
     "KICK": Command(2, kick),
+    "KILL": Command(1, kill),
     "AWAY": Command(0, away),
     "ISON": Command(1, ison),
     "USERHOST": Command(1, userhost),

@@ -53,7 +53,7 @@ CAPABILITIES = (
     "userhost-in-names",
 )
 """The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN``).
-multi-prefix is trivially met: the only prefix is ``@``; labeled-response applies once
+multi-prefix shows ``@+`` for an operator who is voiced too; labeled-response applies once
 registered and with ``batch`` too (as InspIRCd's)."""
 
 _CAP_SETS: dict[frozenset[str], frozenset[str]] = {}

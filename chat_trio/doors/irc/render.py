@@ -36,12 +36,15 @@ from chat_trio.chat.events import (
     Help,
     History,
     Joined,
+    Kicked,
     Kind,
     Left,
     NickChanged,
     Private,
     Reason,
     Refused,
+    Role,
+    RoleChanged,
     RoomEntered,
     RoomLeft,
     RoomList,
@@ -74,6 +77,9 @@ HOLD_MAX = 16 * 1024
 2 KB). A client that never sends CAP END gets it all once this much waits, and nothing is
 held after that: the hold can never grow without bound."""
 MAX_TARGETS = 4  #: targets of one PRIVMSG, JOIN or PART (ISUPPORT MAXTARGETS)
+MODES = 4
+"""Role changes one MODE line makes (ISUPPORT MODES); more are dropped: each is an intent
+that flood control counts, and a line of fifty would be one line for fifty changes."""
 NAMES_PER_LINE = 20  #: nicks per 353 line (32 characters each stays under 512 bytes)
 
 
@@ -249,7 +255,30 @@ def broadcast_line(
         if view.message_tags and event.id:
             t = (*t, ("msgid", event.id))
         return serialize(Message("TOPIC", (room, event.text), mask(event.name), t))
+    if isinstance(event, RoleChanged):
+        change = ("+" if event.on else "-") + MODE_LETTERS[event.role]
+        return serialize(Message("MODE", (room, change, event.name), mask(event.by), t))
+    if isinstance(event, Kicked):
+        return serialize(
+            Message("KICK", (room, event.name, event.reason or event.by), mask(event.by), t)
+        )
     return ""
+
+
+MODE_LETTERS = {Role.OPERATOR: "o", Role.VOICE: "v"}  #: ISUPPORT PREFIX=(ov)@+
+ROLES_BY_LETTER = {letter: role for role, letter in MODE_LETTERS.items()}
+ROOM_MODES = "+nt"
+"""The channel modes every room has, fixed for now: ``n`` (only members talk in it: the
+rules refuse others, CANNOT_SEND) and ``t`` (only operators set the topic: roles.py)."""
+
+
+def prefixes(name: str, e: UserList, multi: bool) -> str:
+    """``name``'s prefixes in NAMES and WHO: ``@`` for an operator (or an admin, who acts
+    as one everywhere), ``+`` voiced; both with ``multi-prefix``, else the highest."""
+    marks = ("@" if name in e.operators or name in e.admins else "") + (
+        "+" if name in e.voiced else ""
+    )
+    return marks if multi else marks[:1]
 
 
 @attrs.frozen(eq=False)
@@ -309,6 +338,9 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NAME_LOOKALIKE: ("433", lambda e: (e.name,)),
     Problem.NOT_A_NAME: ("401", lambda e: (e.name,)),
     Problem.NOT_ADMIN: ("481", lambda e: ()),
+    Problem.NOT_OPERATOR: ("482", lambda e: (e.room,)),
+    Problem.LOBBY_ADMINS: ("482", lambda e: (e.room,)),
+    Problem.USER_NOT_IN_ROOM: ("441", lambda e: (e.name, e.room)),
     Problem.ADDRESS_BANNED: ("465", lambda e: ()),
     Problem.NO_SUCH_USER: ("401", lambda e: (e.name,)),
     Problem.NO_SUCH_RECIPIENT: ("401", lambda e: (e.name,)),
@@ -358,9 +390,11 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.USAGE: lambda e: "Not enough parameters",
     Problem.NEEDS_NAME: lambda e: "You have not registered",
     Problem.NO_TEXT: lambda e: "No text to send",
+    Problem.NOT_OPERATOR: lambda e: "You're not channel operator",
+    Problem.USER_NOT_IN_ROOM: lambda e: "They aren't on that channel",
     Problem.BAN_OWN_ADDRESS: lambda e: (
         f"{e.like} shares your address ({e.name}): banning it would lock you out too; "
-        f"KICK them instead"
+        f"KILL them instead"
         if e.like
         else f"You are connected from {e.name}: banning it would lock you out too"
     ),
@@ -401,8 +435,9 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"NICKLEN={NAME_MAX}",
         f"CHANNELLEN={ROOM_MAX + 1}",
         f"TOPICLEN={TOPIC_MAX}",
-        "PREFIX=(o)@",
+        "PREFIX=(ov)@+",
         "CHANMODES=,,,nt",
+        f"MODES={MODES}",
         f"NETWORK={settings.network}",
         f"MAXTARGETS={MAX_TARGETS}",
         "UTF8ONLY",
@@ -570,6 +605,8 @@ class Replies:
         return out + (self._m("332", e.room, e.topic) if e.topic else "")
 
     def _left(self, e: RoomLeft) -> str:
+        if e.by:  # kicked out: as the room saw it
+            return serialize(Message("KICK", (e.room, self.nick, e.reason or e.by), mask(e.by)))
         return serialize(Message("PART", (e.room,), mask(self.nick)))
 
     def _renamed(self, e: NickChanged) -> str:
@@ -675,7 +712,7 @@ class Replies:
                     HOST,
                     self.settings.server_name,
                     n,
-                    "H@" if n in e.admins else "H",
+                    "H" + prefixes(n, e, "multi-prefix" in self.caps),
                     f"0 {n}",
                 )
                 for n in e.names
@@ -693,7 +730,8 @@ class Replies:
     def _names(self, e: UserList) -> str:
         room = e.room or "*"
         full = "userhost-in-names" in self.caps
-        shown = [("@" if n in e.admins else "") + (mask(n) if full else n) for n in e.names]
+        multi = "multi-prefix" in self.caps
+        shown = [prefixes(n, e, multi) + (mask(n) if full else n) for n in e.names]
         lines = [
             self._m("353", "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)

@@ -154,6 +154,9 @@ class TextDoor:
         if acting is not None and not any(isinstance(e, Refused) for e in events):
             # IRC clients show their own /me; nc shows only what was typed: show it.
             self.push_back(Answer((Action(self.name, acting.text),), free=True))
+        self._follow(events)
+
+    def _follow(self, events: Sequence[Event]) -> None:
         for event in events:
             self.name = own_name(self.name, event)
             if isinstance(event, (RoomEntered, RoomLeft)):
@@ -180,7 +183,10 @@ class TextDoor:
                 parts.append(render([event]))
         return b"".join(parts)
 
-    deliver = render  # answers and news look alike here
+    def deliver(self, events: Sequence[Event]) -> bytes:
+        """News looks like answers here; a kick (another's act) moves the user's place."""
+        self._follow(events)
+        return self.render(events)
 
     def view(self, room: str) -> View:
         return current_view if name_key(room) == name_key(self.place.current) else other_view

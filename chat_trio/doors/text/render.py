@@ -35,12 +35,14 @@ from chat_trio.chat.events import (
     Help,
     History,
     Joined,
+    Kicked,
     Kind,
     Left,
     NickChanged,
     Private,
     Reason,
     Refused,
+    RoleChanged,
     RoomEntered,
     RoomLeft,
     RoomList,
@@ -83,8 +85,13 @@ def _private(e: Private) -> str:
     return f"* {e.peer if e.incoming else 'you'} {e.text}" if e.action else e.text
 
 
+def _marked(e: UserList, name: str) -> str:
+    """``name`` with its role in the room: ``@`` operator, ``+`` voiced (as IRC shows it)."""
+    return ("@" if name in e.operators else "+" if name in e.voiced else "") + name
+
+
 def _users(e: UserList) -> str:
-    listed = ", ".join(e.names)
+    listed = ", ".join([_marked(e, n) for n in e.names] if e.room else e.names)
     more = f", and {e.total - len(e.names)} more" if e.total > len(e.names) else ""
     where = "online" if e.room is None else f"in {e.room}"
     return f"Users {where}: {e.total} ({listed}{more}){EOL}"
@@ -182,6 +189,8 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     AccountChanged: lambda e: "",
     NickChanged: lambda e: f"* {e.old} is now known as {e.new}{EOL}",
     TopicChanged: lambda e: f"* {e.name} set the topic of {e.room}: {e.text}{EOL}",
+    RoleChanged: lambda e: f"* {wording.role_changed(e)}.{EOL}",
+    Kicked: lambda e: f"* {wording.kicked(e.name + ' was', e.room, e.by, e.reason)}{EOL}",
     RoomEntered: _entered,
     Unheard: lambda e: f"* Nobody else is in {e.room} right now.{EOL}",
     Topic: _topic,
@@ -214,7 +223,10 @@ def own_away(e: Away) -> bytes:
 
 
 def left_room(e: RoomLeft, shown: str) -> bytes:
-    """The user left a room; ``shown`` is the room it talks in now."""
+    """The user left a room (or was kicked out of it); ``shown`` is the room it talks in now."""
+    if e.by:
+        said = wording.kicked("You were", e.room, e.by, e.reason)
+        return f"* {said}. Now talking in {shown}.{EOL}".encode()
     return f"* You left {e.room}. Now talking in {shown}.{EOL}".encode()
 
 

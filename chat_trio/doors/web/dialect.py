@@ -18,6 +18,7 @@ This module never imports trio and never does I/O.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import typing
@@ -42,10 +43,12 @@ from chat_trio.chat.events import (
     Help,
     History,
     Joined,
+    Kicked,
     Left,
     NickChanged,
     Private,
     Refused,
+    RoleChanged,
     RoomEntered,
     RoomLeft,
     RoomList,
@@ -85,7 +88,9 @@ INTENTS: dict[str, type[i.Intent]] = {
     "register": i.Register,
     "change-password": i.ChangePassword,
     "unregister": i.Unregister,
+    "set-role": i.SetRole,
     "kick": i.Kick,
+    "kill": i.Kill,
     "ban": i.Ban,
     "unban": i.Unban,
     "quit": i.Quit,
@@ -119,7 +124,14 @@ class BadMessage(Exception):
 
 
 def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
-    """``value`` if it is of the ``wanted`` type (JSON's null for ``None``); else raise."""
+    """``value`` if it is of the ``wanted`` type (JSON's null for ``None``; an enum's
+    value for the enum: ``"operator"`` for ``Role.OPERATOR``); else raise."""
+    if isinstance(wanted, type) and issubclass(wanted, enum.Enum):
+        try:
+            return wanted(value)
+        except ValueError:
+            said = " or ".join(f'"{member.value}"' for member in wanted)
+            raise BadMessage(f'"{name}" of "{kind}" must be {said}') from None
     if value is None and (wanted is float or type(None) in typing.get_args(wanted)):
         return math.inf if wanted is float else None  # Ban's seconds: null is forever
     if wanted is str or str in typing.get_args(wanted):
@@ -285,7 +297,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Welcome: lambda e: {"type": "welcome", "name": e.name, "online": e.online, "rooms": e.rooms},
     Joined: lambda e: {
         "type": "joined", "name": e.name, "account": e.account, "chat": e.room is None,
-        "admin": e.admin,
+        "admin": e.admin, "operator": e.operator,
     },
     Left: lambda e: {
         "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None,
@@ -315,10 +327,22 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     Topic: lambda e: {"type": "topic", "room": e.room, "text": e.text, "by": e.by, "at": e.at},
     Unheard: lambda e: {"type": "unheard", "room": e.room},
-    RoomLeft: lambda e: {"type": "room-left", "room": e.room, "rooms": list(e.rooms)},
+    RoomLeft: lambda e: {
+        "type": "room-left", "room": e.room, "rooms": list(e.rooms), "by": e.by,
+        "reason": e.reason,
+    } | ({"message": wording.kicked("You were", e.room, e.by, e.reason) + "."} if e.by else {}),
+    RoleChanged: lambda e: {
+        "type": "role", "room": e.room, "name": e.name, "role": e.role.value, "on": e.on,
+        "by": e.by, "message": wording.role_changed(e) + ".",
+    },
+    Kicked: lambda e: {
+        "type": "kicked", "room": e.room, "name": e.name, "by": e.by, "reason": e.reason,
+        "message": wording.kicked(f"{e.name} was", e.room, e.by, e.reason) + ".",
+    },
     UserList: lambda e: {
         "type": "users", "room": e.room, "total": e.total, "names": list(e.names),
         "admins": sorted(e.admins), "away": sorted(e.away), "label": e.label,
+        "operators": sorted(e.operators), "voiced": sorted(e.voiced),
     },
     RoomList: lambda e: {
         "type": "rooms", "total": e.total, "label": e.label,

@@ -254,7 +254,12 @@ class WebDoor(Keepalive):
             parts.append(frames.text(dialect.encode(run, self._max_line)))
         return b"".join(parts)
 
-    deliver = render  # answers and news look alike here
+    def deliver(self, events: Sequence[Event]) -> bytes:
+        """News looks like answers here; a kick (another's act) moves the user's place."""
+        for event in events:
+            if isinstance(event, RoomEntered | RoomLeft):
+                follow(self.place, event)
+        return self.render(events)
 
     def view(self, room: str) -> View:
         return room_view

@@ -90,8 +90,8 @@ function conversation(name) {
   if (!c) {
     c = { key: k, title: k === SERVER ? "Server" : name, room: name.startsWith("#"),
           server: k === SERVER, lines: [], unread: 0, marker: null, members: new Set(),
-          admins: new Set(), away: new Set(), unlisted: 0, topic: "", oldest: null, oldestId: "",
-          more: false };
+          admins: new Set(), away: new Set(), operators: new Set(), voiced: new Set(),
+          unlisted: 0, topic: "", oldest: null, oldestId: "", more: false };
     state.conversations.set(k, c);
     drawConversations();
   }
@@ -308,10 +308,13 @@ function drawMembers() {
 }
 
 // One member: a button that opens a private conversation (yourself: just the name), "@"
-// before an admin's name, "away" after the name of one who is.
+// before an admin's or an operator's name, "+" before a voiced one's, "away" after the
+// name of one who is; and, when we run the room (its operator, or an admin), buttons
+// to give or take its roles and to kick (plain buttons: Tab reaches them).
 function memberElement(c, name) {
   const item = document.createElement("li");
   const admin = c.admins.has(name), away = c.away.has(name);
+  const operator = c.operators.has(name), voiced = c.voiced.has(name);
   const holder = name === state.me ? document.createElement("span") : document.createElement("button");
   if (holder.tagName === "BUTTON") {
     holder.type = "button";
@@ -321,11 +324,11 @@ function memberElement(c, name) {
       $("message").focus();
     });
   }
-  if (admin) {
+  if (admin || operator || voiced) {
     const mark = document.createElement("abbr");
-    mark.className = "admin";
-    mark.title = "admin";
-    mark.textContent = "@";
+    mark.className = admin ? "admin" : operator ? "operator" : "voiced";
+    mark.title = admin ? "admin" : operator ? "operator" : "voiced";
+    mark.textContent = admin || operator ? "@" : "+";
     holder.append(mark);
   }
   holder.append(name);
@@ -337,7 +340,44 @@ function memberElement(c, name) {
     item.classList.add("is-away");
   }
   item.append(holder);
+  if (name !== state.me && runs(c)) item.append(roleActions(c, name, operator, voiced));
   return item;
+}
+
+// Do we run room `c` (its operator, or an admin, who acts as one in every room)?
+function runs(c) {
+  return c.room && (c.operators.has(state.me) || c.admins.has(state.me));
+}
+
+// The operator's buttons for a member: op or deop, voice or devoice, and kick, which puts
+// "/kick NAME " in the message box: the reason is typed there, and Enter sends it.
+function roleActions(c, name, operator, voiced) {
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  const action = (label, title, object) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "action";
+    button.textContent = label;
+    button.title = title;
+    button.setAttribute("aria-label", title);
+    button.addEventListener("click", () => {
+      if (typeof object === "string") {   // a kick: the reason is typed in the message box
+        putInBox(object);
+        $("message").focus();
+      } else {
+        send(object);
+      }
+    });
+    actions.append(button);
+  };
+  const role = (which, on) => ({ type: "set-role", room: c.title, name, role: which, on });
+  action(operator ? "deop" : "op", `${operator ? "Take operator from" : "Make operator"} ${name}`,
+         role("operator", !operator));
+  action(voiced ? "devoice" : "voice", `${voiced ? "Take voice from" : "Give voice to"} ${name}`,
+         role("voice", !voiced));
+  action("kick", `Kick ${name} out of ${c.title}`, `/kick ${name} `);
+  return actions;
 }
 
 function drawLeave() {
@@ -667,6 +707,20 @@ const handlers = {
     state.rooms = state.rooms.filter((r) => key(r) !== key(e.room));
     forget(key(e.room));
     drawLeave();
+    if (e.by) notice(e.message);   // kicked out: say who and why where we are now
+  },
+  role(e) {
+    const c = conversation(e.room);
+    const holders = e.role === "operator" ? c.operators : c.voiced;
+    if (e.on) holders.add(e.name); else holders.delete(e.name);
+    if (c.key === state.current) drawMembers();
+    notice(e.message, c);
+  },
+  kicked(e) {
+    const c = conversation(e.room);
+    for (const names of [c.members, c.operators, c.voiced]) names.delete(e.name);
+    if (c.key === state.current) drawMembers();
+    notice(e.message, c);
   },
   users(e) {
     if (e.label === "members" && e.room) {
@@ -674,6 +728,8 @@ const handlers = {
       c.members = new Set(e.names);
       c.admins = new Set(e.admins);
       c.away = new Set(e.away || []);
+      c.operators = new Set(e.operators || []);
+      c.voiced = new Set(e.voiced || []);
       c.unlisted = e.total - e.names.length;   // a big room: the server lists the first ones
       if (c.key === state.current) drawMembers();
     } else {
@@ -686,6 +742,7 @@ const handlers = {
     const c = conversation(e.room);
     c.members.add(e.name);
     if (e.admin) c.admins.add(e.name);
+    if (e.operator) c.operators.add(e.name);
     if (c.key === state.current) drawMembers();
     notice(`${e.name} joined ${e.chat ? "the chat" : e.room}`, c);
   },
@@ -696,7 +753,7 @@ const handlers = {
     const why = said ? ` (${said})` : "";
     // Leaving the chat is said once, through one shared room: it is news in each of them.
     for (const c of e.chat ? roomsWith(e.name, e.room) : [conversation(e.room)]) {
-      c.members.delete(e.name);
+      for (const names of [c.members, c.operators, c.voiced]) names.delete(e.name);
       if (c.key === state.current) drawMembers();
       notice(`${e.name} left ${e.chat ? "the chat" : e.room}${why}`, c);
     }
@@ -704,7 +761,7 @@ const handlers = {
   nick(e) {
     if (e.room) {               // someone else's: told once, for every room we share
       for (const c of roomsWith(e.old, e.room)) {
-        for (const names of [c.members, c.admins, c.away]) {
+        for (const names of [c.members, c.admins, c.away, c.operators, c.voiced]) {
           if (names.delete(e.old)) names.add(e.new);
         }
         if (c.key === state.current) drawMembers();
@@ -804,6 +861,7 @@ function welcomed(name) {
   for (const c of state.conversations.values()) {
     if (!c.room) continue;
     Object.assign(c, { lines: [], members: new Set(), admins: new Set(), away: new Set(),
+                       operators: new Set(), voiced: new Set(),
                        oldest: null, oldestId: "", more: false, marker: null, unread: 0 });
   }
   for (const room of rooms) {

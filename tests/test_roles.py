@@ -1,0 +1,243 @@
+"""Room roles (chat/roles.py) on intents and events alone: who runs a room, and every check
+of the table of what each act needs."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from chat_trio.chat import intents as i
+from chat_trio.chat import roles
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import (
+    Joined,
+    Kicked,
+    Reason,
+    Refused,
+    Role,
+    RoleChanged,
+    RoomEntered,
+    RoomLeft,
+    TopicChanged,
+    UserList,
+)
+from chat_trio.chat.outputs import Broadcast, Close, Outputs, Reply, Subscribe, Unsubscribe
+from chat_trio.chat.problems import Problem
+from chat_trio.chat.registry import Account
+from chat_trio.chat.world import Rules
+from tests.test_chat_rules import ask, named, replies
+
+
+def rust() -> Chat:
+    """Alice (1) created #rust, Bob (2) and Carol (3) joined it; Dave (4) is in #lobby only."""
+    chat = Chat(Rules(flood_rate=0, admins=frozenset({"ada"})))
+    for conn, name in ((1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Dave")):
+        named(chat, conn, name)
+    for conn in (1, 2, 3):
+        ask(chat, conn, i.Join("#rust"))
+    return chat
+
+
+def with_admin(chat: Chat, conn: int = 5) -> Chat:
+    """Ada, an admin, logged in on ``conn``."""
+    named(chat, conn, "Ada")
+    chat.load_accounts([Account("Ada", "hash", admin=True, id="R")], [])
+    chat.clients[conn].account = "ada"
+    return chat
+
+
+def broadcasts(outputs: list[object]) -> list[tuple[str, object, int | None]]:
+    """Each broadcast event (without its message id: test_chat_rules checks those)."""
+    return [
+        (o.room, attrs.evolve(e, id="") if isinstance(e, TopicChanged) else e, o.exclude)
+        for o in outputs
+        if isinstance(o, Broadcast)
+        for e in o.events
+    ]
+
+
+def test_roles_whoever_creates_a_room_is_its_operator_and_the_room_is_told() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    created = ask(chat, 1, i.Join("#rust"))
+    assert ("#rust", Joined("Alice", "#rust", operator=True), 1) in broadcasts(created)
+    joined = ask(chat, 2, i.Join("#rust"))
+    assert ("#rust", Joined("Bob", "#rust"), 2) in broadcasts(joined)
+    listed = replies(ask(chat, 2, i.ListUsers("#rust")), 2)
+    assert listed == [UserList(2, ("Alice", "Bob"), "#rust", operators=frozenset({"Alice"}))]
+
+
+def test_roles_lobby_has_no_founder() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    listed = replies(ask(chat, 1, i.ListUsers("#lobby")), 1)
+    assert listed == [UserList(1, ("Alice",), "#lobby")]
+
+
+def test_roles_topic_is_locked_to_operators() -> None:
+    chat = rust()
+    refused = ask(chat, 2, i.SetTopic("#rust", "mine now"))
+    assert refused == [Reply(2, (Refused(Problem.NOT_OPERATOR, name="topic", room="#rust"),))]
+    done = ask(chat, 1, i.SetTopic("#rust", "Rust talk"))
+    assert ("#rust", TopicChanged("Alice", "#rust", "Rust talk"), None) in broadcasts(done)
+
+
+def test_roles_lobby_topic_is_for_admins_only() -> None:
+    chat = with_admin(rust())
+    refused = ask(chat, 4, i.SetTopic("#lobby", "vandalised"))
+    assert refused == [Reply(4, (Refused(Problem.LOBBY_ADMINS, name="topic", room="#lobby"),))]
+    done = ask(chat, 5, i.SetTopic("#lobby", "Welcome"))
+    assert ("#lobby", TopicChanged("Ada", "#lobby", "Welcome"), None) in broadcasts(done)
+
+
+@pytest.mark.parametrize(
+    ("role", "on"), [(Role.OPERATOR, True), (Role.VOICE, True)], ids=["op", "voice"]
+)
+def test_roles_an_operator_gives_a_role_and_the_whole_room_sees_it(role: Role, on: bool) -> None:
+    chat = rust()
+    outputs = ask(chat, 1, i.SetRole("#rust", "bob", role, on))
+    assert outputs == [
+        Broadcast((RoleChanged("#rust", "Bob", role, True, "Alice"),), None, "#rust")
+    ]
+    listed = replies(ask(chat, 3, i.ListUsers("#rust")), 3)[0]
+    assert isinstance(listed, UserList)
+    assert ("Bob" in listed.operators, "Bob" in listed.voiced) == (
+        role is Role.OPERATOR,
+        role is Role.VOICE,
+    )
+
+
+def test_roles_taking_a_role_away_and_a_change_that_changes_nothing() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE))
+    taken = ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE, on=False))
+    assert taken == [
+        Broadcast((RoleChanged("#rust", "Bob", Role.VOICE, False, "Alice"),), None, "#rust")
+    ]
+    assert ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE, on=False)) == []
+    assert ask(chat, 1, i.SetRole("#rust", "Alice", Role.OPERATOR)) == []
+
+
+def test_roles_a_new_operator_may_act_and_a_deopped_one_may_not() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.OPERATOR))
+    assert broadcasts(ask(chat, 2, i.SetRole("#rust", "Alice", Role.OPERATOR, on=False)))
+    refused = ask(chat, 1, i.SetTopic("#rust", "back"))
+    assert refused == [Reply(1, (Refused(Problem.NOT_OPERATOR, name="topic", room="#rust"),))]
+
+
+@pytest.mark.parametrize(
+    ("intent", "act"),
+    [
+        (i.SetRole("#rust", "Carol", Role.OPERATOR), "op"),
+        (i.SetRole("#rust", "Alice", Role.OPERATOR, on=False), "deop"),
+        (i.SetRole("#rust", "Carol", Role.VOICE), "voice"),
+        (i.SetRole("#rust", "Carol", Role.VOICE, on=False), "devoice"),
+        (i.Kick("#rust", "Carol", "bye"), "kick"),
+        (i.SetTopic("#rust", "mine"), "topic"),
+    ],
+)
+def test_roles_every_act_of_the_table_is_refused_to_a_member_who_is_not_operator(
+    intent: i.Intent, act: str
+) -> None:
+    chat = rust()
+    refused = ask(chat, 2, intent)
+    assert refused == [Reply(2, (Refused(Problem.NOT_OPERATOR, name=act, room="#rust"),))]
+
+
+def test_roles_table_names_every_act_in_rooms_and_in_the_lobby() -> None:
+    assert set(roles.NEEDS) == set(roles.Act) == set(roles.LOBBY_NEEDS)
+    assert set(roles.LOBBY_NEEDS.values()) == {roles.Need.ADMIN}
+
+
+def test_roles_acting_on_someone_who_is_not_there() -> None:
+    chat = rust()
+    not_member = ask(chat, 4, i.SetRole("#rust", "Bob", Role.VOICE))
+    assert not_member == [Reply(4, (Refused(Problem.NOT_IN_ROOM, room="#rust"),))]
+    elsewhere = ask(chat, 1, i.Kick("#rust", "dave"))
+    assert elsewhere == [Reply(1, (Refused(Problem.USER_NOT_IN_ROOM, name="Dave", room="#rust"),))]
+    nobody = ask(chat, 1, i.SetRole("#rust", "Zed", Role.OPERATOR))
+    assert nobody == [Reply(1, (Refused(Problem.NO_SUCH_USER, name="Zed"),))]
+
+
+def test_roles_an_admin_acts_as_operator_in_any_room() -> None:
+    chat = with_admin(rust())
+    ask(chat, 5, i.Join("#rust"))
+    done = ask(chat, 5, i.SetRole("#rust", "Carol", Role.VOICE))
+    assert broadcasts(done) == [
+        ("#rust", RoleChanged("#rust", "Carol", Role.VOICE, True, "Ada"), None)
+    ]
+    assert broadcasts(ask(chat, 5, i.SetTopic("#rust", "by an admin")))
+
+
+def test_roles_kick_puts_the_member_out_of_that_room_only_and_everyone_sees_why() -> None:
+    chat = rust()
+    outputs = ask(chat, 1, i.Kick("#rust", "bob", "spamming"))
+    assert Unsubscribe(2, "#rust") in outputs
+    assert broadcasts(outputs) == [("#rust", Kicked("#rust", "Bob", "Alice", "spamming"), 2)]
+    assert replies(outputs, 2) == [RoomLeft("#rust", ("#lobby",), by="Alice", reason="spamming")]
+    assert not any(isinstance(o, Close) for o in outputs)  # Bob stays connected
+    assert chat.clients[2].rooms == ["#lobby"]
+    listed = replies(ask(chat, 1, i.ListUsers("#rust")), 1)[0]
+    assert isinstance(listed, UserList) and listed.names == ("Alice", "Carol")
+
+
+def test_roles_a_member_kicked_out_of_its_only_room_lands_in_the_lobby() -> None:
+    chat = rust()
+    ask(chat, 3, i.Leave("#lobby"))
+    outputs = ask(chat, 1, i.Kick("#rust", "Carol"))
+    assert Subscribe(3, "#lobby") in outputs
+    told = replies(outputs, 3)
+    assert [type(e) for e in told] == [RoomEntered, RoomLeft]  # never in no room
+    assert told[1] == RoomLeft("#rust", ("#lobby",), by="Alice")
+    assert ("#lobby", Joined("Carol", "#lobby"), 3) in broadcasts(outputs)
+
+
+def test_roles_nobody_is_kicked_out_of_the_lobby_when_it_is_their_only_room() -> None:
+    chat = with_admin(rust())
+    refused = ask(chat, 5, i.Kick("#lobby", "Dave"))
+    assert refused == [Reply(5, (Refused(Problem.KICK_LAST_ROOM, name="Dave", room="#lobby"),))]
+    assert replies(ask(chat, 5, i.Kick("#lobby", "Bob")), 2) == [
+        RoomLeft("#lobby", ("#rust",), by="Ada")
+    ]
+    refused = ask(chat, 4, i.Kick("#lobby", "Carol"))
+    assert refused == [Reply(4, (Refused(Problem.LOBBY_ADMINS, name="kick", room="#lobby"),))]
+
+
+def test_roles_end_with_membership() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE))
+    ask(chat, 2, i.Leave("#rust"))
+    ask(chat, 2, i.Join("#rust"))
+    listed = replies(ask(chat, 2, i.ListUsers("#rust")), 2)[0]
+    assert isinstance(listed, UserList) and listed.voiced == frozenset()
+    for conn in (1, 2, 3):  # the room empties, and is created again by whoever comes first
+        ask(chat, conn, i.Leave("#rust"))
+    assert ("#rust", Joined("Carol", "#rust", operator=True), 3) in broadcasts(
+        ask(chat, 3, i.Join("#rust"))
+    )
+
+
+def test_roles_are_held_by_the_connection_not_the_name() -> None:
+    chat = rust()
+    ask(chat, 1, i.Rename("Alicia"))
+    assert broadcasts(ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE)))
+    ask(chat, 2, i.Rename("Alice"))  # the old name, taken by someone else
+    refused = ask(chat, 2, i.SetTopic("#rust", "mine"))
+    assert refused == [Reply(2, (Refused(Problem.NOT_OPERATOR, name="topic", room="#rust"),))]
+
+
+def test_roles_a_disconnected_operator_loses_the_role() -> None:
+    chat = rust()
+    chat.disconnect(1, Reason.CLOSED, Outputs(1))
+    named(chat, 1, "Alice")
+    ask(chat, 1, i.Join("#rust"))
+    refused = ask(chat, 1, i.SetTopic("#rust", "back"))
+    assert refused == [Reply(1, (Refused(Problem.NOT_OPERATOR, name="topic", room="#rust"),))]
+
+
+def test_roles_flow_control_knows_where_a_kick_delivers() -> None:
+    chat = rust()
+    assert chat.reach(1, i.Kick("#Rust", "bob")) == (("#rust", "#lobby"), 2)
+    assert chat.reach(1, i.SetRole("#Rust", "bob", Role.VOICE)) == (("#rust",), None)
