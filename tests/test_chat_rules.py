@@ -782,3 +782,31 @@ def test_chat_rules_history_asked_by_message_id_is_a_query_with_it() -> None:
     assert query == QueryHistory(
         1, 5, room="#lobby", before_id="a:1", after_id="b:2", around_id="c:3"
     )
+
+
+def test_chat_rules_a_room_notice_has_an_id_is_stored_as_a_notice_and_unanswered() -> None:
+    chat = Chat(instance="run")
+    named(chat, 1, "Alice")
+    # Alone in #lobby: a notice is not answered with "nobody else is here".
+    assert replies(ask(chat, 1, i.Say("#lobby", "alone", notice=True)), 1) == []
+    named(chat, 2, "Bob")
+    outputs = ask(chat, 1, i.Say("#lobby", "deploying", notice=True))
+    (sent,) = [o for o in outputs if isinstance(o, Broadcast)]
+    assert sent.events == (Said("Alice", "deploying", "", "run:4", notice=True),)
+    (entry,) = [e for o in outputs if isinstance(o, Record) for e in o.entries]
+    assert (entry.kind, entry.text, entry.id) == (Kind.NOTICE, "deploying", "run:4")
+    assert Kind.NOTICE.value == "notice"  # what the history column holds
+
+
+def test_chat_rules_a_private_notice_to_someone_away_gets_no_away_answer() -> None:
+    chat = Chat(instance="run")
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    ask(chat, 1, i.SetAway("lunch"))
+    outputs = ask(chat, 2, i.SendPrivate("alice", "build done", notice=True))
+    assert replies(outputs, 1) == [Private("Bob", "build done", True, id="run:3", notice=True)]
+    assert replies(outputs, 2) == [Private("Alice", "build done", False, id="run:3", notice=True)]
+    # A person who typed it is still told that nobody has that name (doors decide).
+    assert replies(ask(chat, 2, i.SendPrivate("carol", "hi", notice=True)), 2) == [
+        Refused(Problem.NO_SUCH_RECIPIENT, name="carol")
+    ]

@@ -1028,3 +1028,60 @@ def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:
         ":irc.test 366 Carol #lobby :End of /NAMES list\r\n"
         ":irc.test PONG irc.test x\r\n"
     )
+
+
+# -- notices -------------------------------------------------------------------------------
+
+
+def test_irc_door_notice_arrives_as_notice_with_tags_and_is_echoed_as_one() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob", "message-tags", "echo-message", "server-time")
+    irc_user(h, 3, "Carol", "message-tags", "account-tag")
+    h.take(1), h.take(2)  # who joined
+    h.send(2, b"NOTICE #lobby :build is green\r\nNOTICE carol :psst\r\n")
+    stamp = "time=2023-11-14T22:13:20.000Z"
+    assert h.take(2) == (  # echo-message: as NOTICE, with the id the others got
+        f"@{stamp};msgid={run}:4 :Bob!Bob@chat-trio NOTICE #lobby :build is green\r\n"
+        f"@msgid={run}:5 :Bob!Bob@chat-trio NOTICE Carol psst\r\n"
+    )
+    assert h.take(3) == (
+        f"@msgid={run}:4 :Bob!Bob@chat-trio NOTICE #lobby :build is green\r\n"
+        f"@msgid={run}:5 :Bob!Bob@chat-trio NOTICE Carol psst\r\n"
+    )
+    assert h.take(1) == "-Bob- build is green\r\n"  # nc: a notice of its own
+    h.send(1, b"/notice #lobby back up\r\n/notice carol hi\r\n")
+    assert h.take(3) == (
+        f"@msgid={run}:6 :Alice!Alice@chat-trio NOTICE #lobby :back up\r\n"
+        f"@msgid={run}:7 :Alice!Alice@chat-trio NOTICE Carol hi\r\n"
+    )
+
+
+def test_irc_door_notice_is_never_answered_no_numerics_no_ctcp_no_away() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.send(1, b"/away lunch\r\n")
+    h.take(1), h.take(2)
+    h.send(
+        2,
+        b"NOTICE nobody :hi\r\nNOTICE #nowhere :hi\r\nNOTICE\r\nNOTICE alice\r\n"
+        b"NOTICE alice :\x01VERSION\x01\r\nNOTICE NickServ :help\r\nNOTICE alice :hi\r\n",
+    )
+    assert h.take(2) == ""  # no 401, 404, 411, 412, CTCP answer, NickServ help or 301
+    assert h.take(1) == "[notice from Bob] hi\r\n"
+    h.send(2, b"PRIVMSG nobody :hi\r\nPRIVMSG alice :\x01VERSION\x01\r\n")  # as before
+    answered = h.take(2)
+    assert ":irc.test 401 Bob nobody :No such nick/channel\r\n" in answered
+    assert "NOTICE Bob :\x01VERSION chat-trio" in answered
+
+
+def test_irc_door_history_replays_a_notice_as_notice() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.register(1, "Alice")
+    h.send(1, b"/notice #lobby maintenance at noon\r\n")
+    joined = irc_user(h, 2, "Bob", "batch", "server-time", "draft/chathistory")
+    assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in joined
+    h.send(2, b"CHATHISTORY LATEST #lobby * 5\r\n")
+    assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in h.take(2)

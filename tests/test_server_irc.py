@@ -80,6 +80,24 @@ async def test_server_irc_user_and_nc_user_chat_both_ways() -> None:
             await alice.expect("* Bob left the chat (bye)\r\n")  # QUIT's words, for all
 
 
+async def test_server_irc_a_notice_reaches_nc_as_a_notice_and_is_never_answered() -> None:
+    with trio.fail_after(10):
+        async with alice_and_bob() as (alice, bob):
+            await alice.register("Alice")
+            await bob.register("Bob")
+            await alice.expect("* Bob joined the chat\r\n")
+            await alice.send("/away lunch")
+            # To nobody, with a CTCP, to someone away: nothing comes back to Bob, so the
+            # PING that follows is answered first.
+            await bob.send("NOTICE nobody :hi\r\nNOTICE Alice :\x01VERSION\x01")
+            await bob.send("NOTICE #lobby :deploying now\r\nNOTICE Alice :psst\r\nPING :after")
+            answered = await bob.expect("after\r\n")
+            assert answered.count("\r\n") == 1 and " PONG " in answered  # only the PONG
+            await alice.expect("-Bob- deploying now\r\n[notice from Bob] psst\r\n")
+            await alice.send("/notice Bob seen")
+            await bob.expect(":Alice!Alice@chat-trio NOTICE Bob seen\r\n")
+
+
 async def test_server_irc_an_nc_operator_and_an_irc_operator_act_on_each_other() -> None:
     with trio.fail_after(20):
         async with alice_and_bob() as (alice, bob):

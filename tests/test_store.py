@@ -415,3 +415,17 @@ def test_database_history_by_message_id_before_after_and_around(tmp_path: Path) 
     around = database.room_history(db, "#a", 3, around=1004.5)
     assert [e.text for e in around] == ["line 3", "line 4", "line 5"]
     db.close()
+
+
+def test_database_a_notice_is_stored_and_read_back_as_one(tmp_path: Path) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    database.insert(db, [said(1), Entry(1002.0, Kind.NOTICE, "#lobby", "Bob", "deploy", id="x:9")])
+    db.close()
+    db = database.connect(path)  # read back after a restart
+    entries = database.room_history(db, "#lobby", 5)
+    assert [(e.kind, e.name, e.text, e.id) for e in entries][-1] == (
+        Kind.NOTICE, "Bob", "deploy", "x:9"
+    )  # fmt: skip
+    conversation, _, _ = database.conversation(db, "#lobby", 5)  # replayed on joining
+    assert [e.kind for e in conversation] == [Kind.SAID, Kind.NOTICE]

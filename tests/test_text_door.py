@@ -1360,3 +1360,28 @@ def test_text_door_kicked_out_of_the_only_room_lands_in_the_lobby() -> None:
     )
     assert h.line(3, "back") == ""
     assert h.take(2) == "* Carol joined #lobby\r\nCarol: back\r\n"
+
+
+def test_text_door_notice_command_and_how_notices_read() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    h.take(1)
+    assert h.line(1, "/join #ops").startswith("* You joined #ops")
+    h.line(2, "/join #ops")
+    h.line(2, "/switch #lobby")
+    h.take(1)
+    assert h.line(1, "/notice #ops deploy at noon") == ""  # no echo, as for a line said
+    assert h.take(2) == "[#ops] -Alice- deploy at noon\r\n"  # not Bob's current room
+    assert h.line(1, "/notice #lobby hello all") == ""
+    assert h.take(2) == "-Alice- hello all\r\n"  # Bob's current room
+    # Private: marked as a notice, not as a room's line nor a PM.
+    assert h.line(1, "/notice bob psst") == "[notice to Bob] psst\r\n"
+    assert h.take(2) == "[notice from Alice] psst\r\n"
+    # Someone who typed it is told when nobody has the name, or how to type it.
+    assert h.line(1, "/notice nobody hi").startswith('No user named "nobody" is online.')
+    assert h.line(1, "/notice bob").startswith("Usage: /notice <name|#room> <text>")
+    # Away: a notice is not answered with the away message.
+    h.line(2, "/away lunch")
+    assert h.line(1, "/notice bob are you there") == "[notice to Bob] are you there\r\n"
+    assert "* Bob is away" in h.line(1, "/msg bob are you there")

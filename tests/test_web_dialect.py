@@ -417,3 +417,16 @@ def test_web_dialect_own_line_and_topic_change_carry_their_ids() -> None:
     }  # fmt: skip
     sent = dialect.encode_room([ev.TopicChanged("Bob", "#rust", "crabs", "run:5")], "#rust", 1.0)
     assert json.loads(sent)[0]["id"] == "run:5"
+
+
+def test_web_dialect_notice_is_a_field_of_say_and_send_private() -> None:
+    assert parse({"type": "say", "room": "#a", "text": "hi", "notice": True}) == i.Say(
+        "#a", "hi", notice=True
+    )
+    assert parse({"type": "send-private", "name": "Bo", "text": "hi", "notice": True}) == (
+        i.SendPrivate("Bo", "hi", notice=True)
+    )
+    refused = parse({"type": "say", "room": "#a", "text": "hi", "notice": "yes"})
+    assert refusal(refused) == ev.Refused(
+        Problem.BAD_MESSAGE, name='"notice" of "say" must be true or false'
+    )

@@ -624,3 +624,29 @@ def test_web_door_an_operator_gives_roles_and_kicks_and_the_kicked_user_stays() 
     assert bad[0]["message"] == (
         'That message is not understood: "role" of "set-role" must be "operator" or "voice".'
     )
+
+
+def test_web_door_notices_are_sent_and_received_marked_as_notices() -> None:
+    web = Web()
+    web.register(1, "Alice")
+    web.enter(2, "Carol")
+    web.take(1)
+    run = web.chat.instance
+    echo = web.say(2, {"type": "say", "room": "#lobby", "text": "deploying", "notice": True})
+    assert echo == [
+        {"type": "said", "room": "#lobby", "name": "Carol", "text": "deploying", "own": True,
+         "id": f"{run}:3", "notice": True}
+    ]  # fmt: skip
+    assert web.take(1) == "-Carol- deploying\r\n"
+    web.send(1, b"/notice #lobby done\r\n/notice carol thanks\r\n")
+    received = web.seen(2)
+    assert [(e["type"], e["text"], e.get("notice")) for e in received] == [
+        ("said", "done", True),
+        ("private", "thanks", True),
+    ]
+    web.say(2, {"type": "send-private", "name": "Alice", "text": "ok", "notice": True})
+    assert web.take(1) == "[notice to Carol] thanks\r\n[notice from Carol] ok\r\n"
+    # An ordinary line says nothing of notices, as before they existed.
+    web.send(1, b"plain\r\n")
+    (plain,) = web.seen(2)
+    assert "notice" not in plain

@@ -99,6 +99,7 @@ class Said:
     text: str  #: sanitised text, never empty
     account: str = ""  #: the sender's account ("" for a guest)
     id: str = ""  #: the message's id (``World.message_id``), as stored with history
+    notice: bool = False  #: a notice (IRC's NOTICE): never to be answered automatically
 
 
 @attrs.frozen
@@ -139,6 +140,7 @@ class Private:
     action: bool = False  #: a ``/me`` sent privately (IRC's CTCP ACTION to a nick)
     away: str = ""  #: to the sender: the receiver is away, saying this
     id: str = ""  #: the message's id (``World.message_id``), the same for both ends
+    notice: bool = False  #: a notice (IRC's NOTICE): never to be answered automatically
 
 
 @attrs.frozen
@@ -270,9 +272,10 @@ class Kind(enum.Enum):
     TOPIC = "topic"
     NICK = "nick"
     PRIVATE = "pm"
+    NOTICE = "notice"  #: a notice in a room (the column is text: older databases open)
 
 
-CONVERSATION = frozenset({Kind.SAID, Kind.ACTION, Kind.TOPIC})
+CONVERSATION = frozenset({Kind.SAID, Kind.ACTION, Kind.NOTICE, Kind.TOPIC})
 """The kinds replayed to someone joining a room (joins and leaves would crowd them out)."""
 
 

@@ -57,20 +57,24 @@ class Rename:
 
 @attrs.frozen
 class Say:
-    """Say ``text`` in ``room`` (``action``: as ``/me``)."""
+    """Say ``text`` in ``room`` (``action``: as ``/me``; ``notice``: as a notice, which
+    nobody and nothing answers automatically)."""
 
     room: str = attrs.field(converter=words.text)
     text: str = attrs.field(converter=words.line)
     action: bool = False
+    notice: bool = False
 
 
 @attrs.frozen
 class SendPrivate:
-    """Send ``text`` to the user ``name`` only (``action``: as ``/me``)."""
+    """Send ``text`` to the user ``name`` only (``action``: as ``/me``; ``notice``: as a
+    notice, which is never answered automatically: no away message comes back)."""
 
     name: str = attrs.field(converter=words.text)
     text: str = attrs.field(converter=words.line)
     action: bool = False
+    notice: bool = False
 
 
 @attrs.frozen

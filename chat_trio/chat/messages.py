@@ -7,6 +7,11 @@ Rules:
 2. A private message reaches its receiver and is confirmed to its sender; both are told
    the other's name as it is now. It is recorded with both names, and whose it is: both
    connections (``World.session``) and both accounts' ids.
+4. A notice (``notice``, IRC's NOTICE) is a message like the others, with an id, stored
+   (a room's as ``Kind.NOTICE``; a private one with the private messages, as ``Kind.PRIVATE``,
+   so that a conversation with someone reads back whole), but nothing answers it
+   automatically: no away message goes back to its sender, no "nobody else is here". Who
+   typed it may still be refused (no such user); IRC's door drops those refusals itself.
 3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
    of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
    found by identity, never by a name that someone else may hold next: this
@@ -67,17 +72,17 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
         return
     room = world.rooms[key]
     memory = room.memory
-    if len(room.members) == 1 and not room.told_alone:
+    if len(room.members) == 1 and not room.told_alone and not intent.notice:
         room.told_alone = True
         out.reply(conn, Unheard(memory.name))
     account = world.account_name(client) if client.account else ""
-    kind = Kind.ACTION if intent.action else Kind.SAID
+    kind = Kind.ACTION if intent.action else Kind.NOTICE if intent.notice else Kind.SAID
     entry = world.record(out, kind, memory.name, client.name, intent.text)
     memory.recent.append(entry)
     if intent.action:
         event: Said | Action = Action(client.name, intent.text, account, entry.id)
     else:
-        event = Said(client.name, intent.text, account, entry.id)
+        event = Said(client.name, intent.text, account, entry.id, intent.notice)
     out.broadcast(memory.name, event, exclude=conn)
     out.confirm(conn, entry)
 
@@ -94,9 +99,10 @@ def send_private(
         return
     receiver = world.clients[target]
     peer = receiver.name
-    text, action, id = intent.text, intent.action, world.message_id()
-    out.reply(target, Private(client.name, text, incoming=True, action=action, id=id))
-    out.reply(conn, Private(peer, text, incoming=False, action=action, away=receiver.away, id=id))
+    text, action, notice, id = intent.text, intent.action, intent.notice, world.message_id()
+    away = "" if notice else receiver.away  # Rule 4: a notice is never answered automatically
+    out.reply(target, Private(client.name, text, True, action, id=id, notice=notice))
+    out.reply(conn, Private(peer, text, False, action, away, id, notice))
     said = f"* {client.name} {text}" if action else text
     out.record(
         Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, world.session(conn),

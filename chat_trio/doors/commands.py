@@ -63,13 +63,22 @@ def _first(args: str) -> str:
     return args.split()[0] if args else ""
 
 
-def _private(args: str, place: Place) -> i.Intent | Refused:
+def _addressed(args: str, notice: bool) -> i.Intent | Refused:
+    """``/msg`` and ``/notice``: a name or a room, then the text."""
     name, _, text = args.partition(" ")
     if not name or not text.strip():
-        return COMMANDS["msg"].usage_error()
+        return COMMANDS["notice" if notice else "msg"].usage_error()
     if name.startswith("#"):  # "/msg #rust hi": to a room, as on IRC
-        return i.Say(name, text.strip())
-    return i.SendPrivate(name, text.strip())
+        return i.Say(name, text.strip(), notice=notice)
+    return i.SendPrivate(name, text.strip(), notice=notice)
+
+
+def _private(args: str, place: Place) -> i.Intent | Refused:
+    return _addressed(args, notice=False)
+
+
+def _notice(args: str, place: Place) -> i.Intent | Refused:
+    return _addressed(args, notice=True)
 
 
 def _me(args: str, place: Place) -> i.Intent | Refused:
@@ -195,6 +204,9 @@ COMMANDS: dict[str, Command] = {
     "msg": _MSG,
     "w": _MSG,
     "me": Command("/me <action>", "say what you are doing: * you waves", _me),
+    "notice": Command(
+        "/notice <name|#room> <text>", "send a notice, which is never answered by itself", _notice
+    ),
     "away": Command(
         "/away [message]", "say you are away (nothing: back)", lambda a, p: i.SetAway(a)
     ),

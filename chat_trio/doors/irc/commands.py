@@ -96,6 +96,19 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
             door.queue.append(i.SendPrivate(target, text, action))
 
 
+def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """NOTICE: a message like PRIVMSG, but nothing answers it (RFC 2812 3.3.2): no 411/412
+    for a missing target or text, no CTCP answer (a CTCP in a NOTICE is itself an answer),
+    nothing for NickServ, and the door drops the rules' refusals (``IrcDoor.observe``)."""
+    if len(params) < 2 or not params[0] or not params[1] or params[1].startswith("\x01"):
+        return
+    for target in params[0].split(",")[:MAX_TARGETS]:
+        if target.startswith("#"):
+            door.queue.append(i.Say(target, params[1], notice=True))
+        elif name_key(target) != "nickserv":
+            door.queue.append(i.SendPrivate(target, params[1], notice=True))
+
+
 def _ctcp(door: IrcDoor, target: str, word: str, rest: str) -> None:
     """A CTCP request: answered by the server on the target's behalf (VERSION, PING,
     TIME), since users of the other doors cannot answer it; others are dropped."""
@@ -314,7 +327,7 @@ COMMANDS: dict[str, Command] = {
     "JOIN": Command(1, join),
     "PART": Command(1, part),
     "PRIVMSG": Command(0, privmsg),
-    "NOTICE": Command(0, privmsg),
+    "NOTICE": Command(0, notice),
     "TOPIC": Command(1, topic),
     "NAMES": Command(0, names),
     "WHO": Command(0, who),

@@ -73,9 +73,9 @@ class IrcDoor(Keepalive):
     """One IRC connection's door (see ``doors.Door``)."""
 
     __slots__ = (
-        "_decoder", "_lines", "_said", "asked_nick", "caps", "caps_changed", "negotiating",
-        "nick", "password", "queue", "replies", "rooms", "sasl", "sasl_data", "settings",
-        "stage", "user_given",
+        "_decoder", "_hushed", "_hushing", "_lines", "_said", "asked_nick", "caps",
+        "caps_changed", "negotiating", "nick", "password", "queue", "replies", "rooms",
+        "sasl", "sasl_data", "settings", "stage", "user_given",
     )  # fmt: skip
 
     def __init__(self, settings: IrcSettings | None = None) -> None:
@@ -97,6 +97,11 @@ class IrcDoor(Keepalive):
         self.rooms: dict[str, str] = {}  #: room key -> name, in the order joined
         self.replies = Replies(self.settings)  #: rendering, with its own idea of the nick
         self._said: i.Say | None = None  # the last Say handed out, for echo-message
+        # A NOTICE is never answered (RFC 2812 3.3.2): the rules' refusals of one are
+        # noted here when they come back (``observe``) and dropped when rendered. At most
+        # one refusal per intent of the turn not yet rendered: bounded like the turn.
+        self._hushing = False  # the last intent handed out is a notice
+        self._hushed: list[Event | Local] = []
 
     # -- what commands use -----------------------------------------------------------------
 
@@ -143,6 +148,7 @@ class IrcDoor(Keepalive):
                 self.queue.append(i.Hangup())
         item = self.queue.pop(0) if self.queue else None
         self._said = item if isinstance(item, i.Say) else None
+        self._hushing = isinstance(item, i.Say | i.SendPrivate) and item.notice
         return item
 
     def _command(self, line: str) -> None:
@@ -197,6 +203,8 @@ class IrcDoor(Keepalive):
                 self.queue.insert(0, Free(page))
             elif isinstance(event, Refused):
                 refused = True
+                if self._hushing:
+                    self._hushed.append(event)
         if self.sasl is Sasl.CHECKING and events:  # the answer to the SASL login
             logged_in = any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events)
             if logged_in or refused:
@@ -205,12 +213,16 @@ class IrcDoor(Keepalive):
     def posted(self, entries: Sequence[Entry]) -> None:
         if self._said is not None and "echo-message" in self.caps:
             said, self._said, entry = self._said, None, entries[-1]
-            echo = Echo(said.room, said.text, said.action, entry.id, entry.time)
+            echo = Echo(said.room, said.text, said.action, entry.id, entry.time, said.notice)
             self.queue.insert(0, Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
 
     def render(self, events: Sequence[Event | Local]) -> bytes:
+        if self._hushed:  # the refusals of a NOTICE: by identity, not by equality
+            hushed = self._hushed
+            self._hushed = [h for h in hushed if not any(h is e for e in events)]
+            events = [e for e in events if not any(e is h for h in hushed)]
         return self.replies.render(events)
 
     def deliver(self, events: Sequence[Event]) -> bytes:

@@ -140,6 +140,7 @@ class Echo(Local):
     action: bool = False
     id: str = ""
     time: float = 0.0
+    notice: bool = False  #: the line was a NOTICE, and is echoed as one
 
 
 def mask(nick: str) -> str:
@@ -176,10 +177,13 @@ def privmsgs(
     *,
     action: bool = False,
     tags: Sequence[tuple[str, str]] = (),
+    notice: bool = False,
 ) -> str:
-    """``text`` from ``source`` to ``target`` as PRIVMSG lines (several if it is long)."""
+    """``text`` from ``source`` to ``target`` as PRIVMSG lines (several if it is long);
+    ``notice``: as NOTICE lines, which clients never answer automatically."""
+    command = "NOTICE" if notice else "PRIVMSG"
     return "".join(
-        serialize(Message("PRIVMSG", (target, _ctcp_action(piece, action)), source, tuple(tags)))
+        serialize(Message(command, (target, _ctcp_action(piece, action)), source, tuple(tags)))
         for piece in _pieces(text)
     )
 
@@ -228,8 +232,8 @@ def broadcast_line(
             t = (*t, ("account", event.account))
         if view.message_tags and event.id:
             t = (*t, ("msgid", event.id))
-        action = isinstance(event, Action)
-        return privmsgs(mask(event.name), room, event.text, action=action, tags=t)
+        action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
+        return privmsgs(mask(event.name), room, event.text, action=action, tags=t, notice=notice)
     if isinstance(event, Joined):
         if view.extended_join:
             params = (room, event.account or "*", event.name)
@@ -622,10 +626,14 @@ class Replies:
     def _private(self, e: Private) -> str:
         tags = self._msgid(e.id)
         if e.incoming:
-            return privmsgs(mask(e.peer), self.nick, e.text, action=e.action, tags=tags)
+            return privmsgs(
+                mask(e.peer), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
+            )
         away = self._m("301", e.peer, e.away) if e.away else ""
         if "echo-message" in self.caps:
-            echo = privmsgs(mask(self.nick), e.peer, e.text, action=e.action, tags=tags)
+            echo = privmsgs(
+                mask(self.nick), e.peer, e.text, action=e.action, tags=tags, notice=e.notice
+            )
             return echo + away
         return away
 
@@ -635,7 +643,9 @@ class Replies:
         stamp = e.time or time.time()
         timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
         tags = timed + self._msgid(e.id)
-        return privmsgs(mask(self.nick), e.room, e.text, action=e.action, tags=tags)
+        return privmsgs(
+            mask(self.nick), e.room, e.text, action=e.action, tags=tags, notice=e.notice
+        )
 
     def _topic(self, e: Topic) -> str:
         if not e.text:
@@ -862,5 +872,7 @@ def _history_line(entry: Entry, title: str, stamped: bool, tags: list[tuple[str,
         return serialize(Message("PART", (entry.room,), source, t))
     if entry.kind is Kind.NICK:
         return serialize(Message("NICK", (entry.text,), source, t))
-    action = entry.kind is Kind.ACTION
-    return privmsgs(mask(entry.name), target or title, text, action=action, tags=tags)
+    action, notice = entry.kind is Kind.ACTION, entry.kind is Kind.NOTICE
+    return privmsgs(
+        mask(entry.name), target or title, text, action=action, tags=tags, notice=notice
+    )

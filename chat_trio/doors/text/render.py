@@ -160,6 +160,7 @@ def _whois(e: Whois) -> str:
 _ENTRY: dict[Kind, Callable[[Entry], str]] = {
     Kind.SAID: lambda e: f"{e.name}: {e.text}",
     Kind.ACTION: lambda e: f"* {e.name} {e.text}",
+    Kind.NOTICE: lambda e: f"-{e.name}- {e.text}",
     Kind.JOINED: lambda e: f"* {e.name} joined {e.room}",
     Kind.LEFT: lambda e: f"* {e.name} left {e.room}",
     Kind.TOPIC: lambda e: f"* {e.name} set the topic: {e.text}",
@@ -177,13 +178,13 @@ def _history(e: History) -> str:
 
 
 _RENDER: dict[type[Any], Callable[[Any], str]] = {
-    Said: lambda e: f"{e.name}: {e.text}{EOL}",
+    Said: lambda e: f"-{e.name}- {e.text}{EOL}" if e.notice else f"{e.name}: {e.text}{EOL}",
     Action: lambda e: f"* {e.name} {e.text}{EOL}",
     Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
     Left: _left,
     Private: lambda e: (
-        f"[PM {'from' if e.incoming else 'to'} {e.peer}] {_private(e)}{EOL}"
-        + (f"* {e.peer} is away: {e.away}{EOL}" if e.away else "")
+        f"[{'notice' if e.notice else 'PM'} {'from' if e.incoming else 'to'} {e.peer}] "
+        f"{_private(e)}{EOL}" + (f"* {e.peer} is away: {e.away}{EOL}" if e.away else "")
     ),
     Away: lambda e: "",  # others' away news: not worth a line on a terminal
     AccountChanged: lambda e: "",

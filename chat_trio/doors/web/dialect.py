@@ -291,6 +291,10 @@ def _history(e: History) -> dict[str, Any]:
     return {"type": "history", "title": e.title, "asked": e.asked, "entries": entries}
 
 
+_NOTICE: dict[bool, dict[str, Any]] = {False: {}, True: {"notice": True}}
+"""A message that is a notice says so (``"notice": true``); others leave the field out, as
+they did before notices existed."""
+
 _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Greeting: lambda e: greeting(),
     AskName: lambda e: {"type": "ask-name"},
@@ -305,7 +309,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     Said: lambda e: {
         "type": "said", "name": e.name, "text": e.text, "account": e.account, "id": e.id
-    },
+    } | _NOTICE[e.notice],
     Action: lambda e: {
         "type": "action", "name": e.name, "text": e.text, "account": e.account, "id": e.id
     },
@@ -316,7 +320,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Private: lambda e: {
         "type": "private", "peer": e.peer, "text": e.text, "incoming": e.incoming,
         "action": e.action, "away": e.away, "id": e.id,
-    },
+    } | _NOTICE[e.notice],
     NickChanged: lambda e: {"type": "nick", "old": e.old, "new": e.new},
     TopicChanged: lambda e: {
         "type": "topic-changed", "room": e.room, "name": e.name, "text": e.text, "id": e.id
@@ -389,11 +393,14 @@ def encode_room(events: Sequence[Event], room: str, wall: float) -> bytes:
     return dump(objects)
 
 
-def encode_own(room: str, name: str, text: str, action: bool, id: str) -> bytes:
+def encode_own(
+    room: str, name: str, text: str, action: bool, id: str, notice: bool = False
+) -> bytes:
     """The user's own line, as the room saw it, marked ``own``, with the ``id`` the rules
     gave it (the entry it became: ``WebDoor.posted``); no time: the page's."""
     kind = "action" if action else "said"
-    return dump([{"type": kind, "room": room, "name": name, "text": text, "own": True, "id": id}])
+    own = {"type": kind, "room": room, "name": name, "text": text, "own": True, "id": id}
+    return dump([own | _NOTICE[notice]])
 
 
 def dump(objects: list[dict[str, Any]]) -> bytes:

@@ -72,6 +72,7 @@ class Echo(Local):
     text: str
     action: bool
     id: str
+    notice: bool = False
 
 
 @attrs.frozen
@@ -229,7 +230,7 @@ class WebDoor(Keepalive):
     def posted(self, entries: Sequence[Entry]) -> None:
         if self._said is not None:  # only when the rules took the line: none if refused
             said, self._said, entry = self._said, None, entries[-1]
-            echo = Echo(entry.room, self.name, said.text, said.action, entry.id)
+            echo = Echo(entry.room, self.name, said.text, said.action, entry.id, said.notice)
             self.push_back(Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------
@@ -246,7 +247,9 @@ class WebDoor(Keepalive):
                     run = []
                 parts.append(event.data)
             elif isinstance(event, Echo):
-                own = dialect.encode_own(event.room, event.name, event.text, event.action, event.id)
+                own = dialect.encode_own(
+                    event.room, event.name, event.text, event.action, event.id, event.notice
+                )
                 parts.append(frames.text(own))
             else:
                 run.append(event)

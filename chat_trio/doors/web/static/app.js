@@ -457,7 +457,8 @@ function mentions(text) {
 
 function lineElement(line) {
   const item = document.createElement("li");
-  item.className = line.kind + (line.history ? " history" : "") + (line.mention ? " mention" : "");
+  item.className = line.kind + (line.history ? " history" : "") + (line.mention ? " mention" : "")
+    + (line.notice ? " user-notice" : "");
   item.line = line;
   if (line.id) item.dataset.id = line.id;   // the server's id of the message (not shown)
   const time = document.createElement("time");
@@ -469,7 +470,7 @@ function lineElement(line) {
   if (line.kind === "said") {
     const who = document.createElement("b");
     who.className = "who";
-    who.textContent = line.name;
+    who.textContent = line.notice ? `-${line.name}-` : line.name;  // a notice, as IRC shows it
     item.append(who, " ");
   } else if (line.kind === "action") {
     item.append("* " + line.name + " ");
@@ -781,7 +782,7 @@ const handlers = {
     const c = conversation(e.peer);
     const name = e.incoming ? e.peer : state.me;
     add(c, { kind: e.action ? "action" : "said", name, text: e.text, time: now(),
-             own: !e.incoming, id: e.id });
+             own: !e.incoming, id: e.id, notice: Boolean(e.notice) });
     if (e.incoming) notify(`${e.peer} (private)`, e.text, c);
     state.follow = false;
     if (!e.incoming && state.current !== c.key) show(c.key);
@@ -876,16 +877,17 @@ function message(kind, e) {
   const c = conversation(e.room);
   const mention = !e.own && e.name !== state.me && mentions(e.text);
   add(c, { kind, name: e.name, text: e.text, time: e.time || now(), own: Boolean(e.own), mention,
-           id: e.id });
+           id: e.id, notice: Boolean(e.notice) });
   if (mention) notify(`${e.name} in ${e.room}`, e.text, c);
 }
 
 function history(e) {
   const c = conversation(e.title);
   const lines = e.entries
-    .filter((x) => x.kind === "said" || x.kind === "action" || x.kind === "topic" || x.kind === "pm")
+    .filter((x) => ["said", "action", "topic", "pm", "notice"].includes(x.kind))
     .map((x) => ({
-      kind: x.kind === "topic" ? "notice" : x.kind === "pm" ? "said" : x.kind,
+      kind: x.kind === "topic" ? "notice" : x.kind === "pm" || x.kind === "notice" ? "said" : x.kind,
+      notice: x.kind === "notice",
       name: x.name,
       text: x.kind === "topic" ? `${x.name} set the topic: ${x.text}` : x.text,
       time: x.time,
