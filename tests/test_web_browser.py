@@ -327,6 +327,29 @@ def test_web_browser_private_messages_are_their_own_conversation(
     assert errors == []
 
 
+def test_web_browser_a_notice_reads_as_one_and_stays_one_in_history(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    alice = server.nc("Alice")
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol")
+    expect(carol.locator("#members li")).to_have_text(["Alice", "Carol"], timeout=TIMEOUT)
+    alice.sendall(b"/notice #lobby deploying at noon\r\n")
+    notice = carol.locator("#log li.user-notice").last
+    expect(notice).to_contain_text("-Alice- deploying at noon", timeout=TIMEOUT)
+    type_line(carol, "/notice #lobby thanks")
+    read_until(alice, b"-Carol- thanks\r\n")
+    expect(carol.locator("#log li.user-notice").last).to_contain_text("-Carol- thanks")
+    # A new page reads the room's history: the notices are still notices there.
+    dave = open_page(browser, server.url, errors)
+    enter(dave, "Dave")
+    replayed = dave.locator("#log li.user-notice.history")
+    expect(replayed).to_have_count(2, timeout=TIMEOUT)
+    expect(replayed.first).to_contain_text("-Alice- deploying at noon")
+    alice.close()
+    assert errors == []
+
+
 def test_web_browser_register_then_log_in_with_the_name(
     browser: Browser, server: Server, errors: list[str]
 ) -> None:
