@@ -56,6 +56,8 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(ov)@+", "UTF8ONLY"):
         assert token in received
+    for token in (" CHANMODES=,,,mnst ", " MODES=4 "):
+        assert token in received
     assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in received
     assert (
         ":irc.test 353 Bob = #lobby :Alice Bob\r\n:irc.test 366 Bob #lobby :End of /NAMES list\r\n"
@@ -998,6 +1000,50 @@ def test_irc_door_mode_queries_refusals_and_fixed_modes() -> None:
         ":irc.test 472 Bob k :is unknown mode char to me\r\n"
         ":irc.test 482 Bob #lobby :#lobby is the server's room: only admins can use /op there.\r\n"
     )
+
+
+def test_irc_door_mode_m_and_s_are_set_shown_broadcast_and_enforced() -> None:
+    h = rust_with_irc_operator()
+    h.send(3, b"MODE #rust +m\r\n")
+    assert h.take(3) == ":irc.test 482 Carol #rust :You're not channel operator\r\n"
+    h.send(2, b"MODE #rust +ms\r\n")
+    mode_lines = ":Bob!Bob@chat-trio MODE #rust +m\r\n:Bob!Bob@chat-trio MODE #rust +s\r\n"
+    assert h.take(2) == mode_lines
+    assert h.take(3) == mode_lines
+    assert h.take(1) == "* Bob made #rust moderated.\r\n* Bob made #rust secret.\r\n"
+    h.send(3, b"MODE #rust\r\nPRIVMSG #rust :hello?\r\n")
+    assert h.take(3) == (
+        ":irc.test 324 Carol #rust +mnst\r\n"
+        ":irc.test 404 Carol #rust :Cannot send to channel (+m)\r\n"
+    )
+    h.send(2, b"MODE #rust +v Carol\r\n")
+    h.take(2)
+    h.send(3, b"PRIVMSG #rust :now heard\r\n")
+    assert h.take(1).endswith("Carol: now heard\r\n")
+    assert h.take(2) == ":Carol!Carol@chat-trio PRIVMSG #rust :now heard\r\n"
+    h.send(2, b"MODE #rust -m+x\r\n")
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio MODE #rust -m\r\n:irc.test 472 Bob x :is unknown mode char to me\r\n"
+    )
+
+
+def test_irc_door_mode_changes_past_modes_per_line_are_dropped() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"MODE #rust +vm-v+vs Alice Alice Carol\r\n")
+    got = h.take(2)
+    assert got.count(" MODE #rust ") == 4 and " MODE #rust +m\r\n" in got
+    assert " MODE #rust +s" not in got  # the fifth change
+
+
+def test_irc_door_list_hides_a_secret_channel_from_non_members() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.send(2, b"MODE #rust +s\r\nLIST\r\n")
+    assert " 322 Bob #rust 3 " in h.take(2)
+    h.send(4, b"LIST\r\nMODE #rust\r\n")
+    got = h.take(4)
+    assert " 322 Dave #lobby " in got and " 322 Dave #rust " not in got
+    assert " 403 Dave #rust " in got and " 324 " not in got
 
 
 def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:

@@ -12,12 +12,17 @@ from chat_trio.chat.core import Chat
 from chat_trio.chat.events import (
     Joined,
     Kicked,
+    Mode,
+    ModeChanged,
+    Modes,
     Reason,
     Refused,
     Role,
     RoleChanged,
     RoomEntered,
     RoomLeft,
+    RoomList,
+    Said,
     TopicChanged,
     UserList,
 )
@@ -136,6 +141,8 @@ def test_roles_a_new_operator_may_act_and_a_deopped_one_may_not() -> None:
         (i.SetRole("#rust", "Carol", Role.VOICE, on=False), "devoice"),
         (i.Kick("#rust", "Carol", "bye"), "kick"),
         (i.SetTopic("#rust", "mine"), "topic"),
+        (i.SetMode("#rust", Mode.MODERATED), "mode"),
+        (i.SetMode("#rust", Mode.SECRET), "mode"),
     ],
 )
 def test_roles_every_act_of_the_table_is_refused_to_a_member_who_is_not_operator(
@@ -241,3 +248,72 @@ def test_roles_flow_control_knows_where_a_kick_delivers() -> None:
     chat = rust()
     assert chat.reach(1, i.Kick("#Rust", "bob")) == (("#rust", "#lobby"), 2)
     assert chat.reach(1, i.SetRole("#Rust", "bob", Role.VOICE)) == (("#rust",), None)
+
+
+# -- modes (roles.py's rule 6) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_roles_an_operator_sets_and_unsets_a_mode_and_the_room_sees_it(mode: Mode) -> None:
+    chat = rust()
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [Modes("#rust", frozenset())]
+    on = ask(chat, 1, i.SetMode("#rust", mode))
+    assert on == [Broadcast((ModeChanged("#rust", mode, True, "Alice"),), None, "#rust")]
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [Modes("#rust", frozenset({mode}))]
+    assert ask(chat, 1, i.SetMode("#rust", mode)) == []  # no change: nobody is told
+    off = ask(chat, 1, i.SetMode("#rust", mode, on=False))
+    assert off == [Broadcast((ModeChanged("#rust", mode, False, "Alice"),), None, "#rust")]
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [Modes("#rust", frozenset())]
+
+
+def test_roles_lobby_modes_are_for_admins_only() -> None:
+    chat = with_admin(rust())
+    refused = ask(chat, 4, i.SetMode("#lobby", Mode.MODERATED))
+    assert refused == [Reply(4, (Refused(Problem.LOBBY_ADMINS, name="mode", room="#lobby"),))]
+    done = ask(chat, 5, i.SetMode("#lobby", Mode.MODERATED))
+    assert broadcasts(done) == [
+        ("#lobby", ModeChanged("#lobby", Mode.MODERATED, True, "Ada"), None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "heard"),
+    [(1, True), (2, True), (3, False), (5, True)],
+    ids=["operator", "voiced", "member", "admin"],
+)
+def test_roles_in_a_moderated_room_only_operators_voiced_and_admins_talk(
+    who: int, heard: bool
+) -> None:
+    chat = with_admin(rust())
+    ask(chat, 5, i.Join("#rust"))
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE))
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED))
+    said = ask(chat, who, i.Say("#rust", "hello"))
+    if heard:
+        assert [type(e) for _, e, _ in broadcasts(said)] == [Said]
+    else:
+        assert said == [Reply(who, (Refused(Problem.MODERATED, room="#rust"),))]
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED, on=False))
+    assert [type(e) for _, e, _ in broadcasts(ask(chat, who, i.Say("#rust", "again")))] == [Said]
+
+
+def test_roles_a_secret_room_is_listed_and_shown_to_its_members_only() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetMode("#rust", Mode.SECRET))
+    inside = replies(ask(chat, 2, i.ListRooms()), 2)[0]
+    assert isinstance(inside, RoomList) and inside.total == 2
+    assert [name for name, _ in inside.rooms] == ["#lobby", "#rust"]
+    outside = replies(ask(chat, 4, i.ListRooms()), 4)[0]
+    assert isinstance(outside, RoomList) and outside.total == 1
+    assert [name for name, _ in outside.rooms] == ["#lobby"]
+    hidden = ask(chat, 4, i.ShowModes("#rust"))
+    assert hidden == [Reply(4, (Refused(Problem.NO_SUCH_ROOM, room="#rust"),))]
+
+
+def test_roles_an_emptied_room_forgets_its_modes() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED))
+    for conn in (1, 2, 3):
+        ask(chat, conn, i.Leave("#rust"))
+    ask(chat, 2, i.Join("#rust"))
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [Modes("#rust", frozenset())]

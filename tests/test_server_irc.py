@@ -113,6 +113,26 @@ async def test_server_irc_an_nc_operator_and_an_irc_operator_act_on_each_other()
             await bob.expect(":irc.test 481 Bob :Only admins can use /kill.\r\n")
 
 
+async def test_server_irc_an_nc_operator_moderates_a_room_and_an_irc_user_is_refused() -> None:
+    with trio.fail_after(20):
+        async with alice_and_bob() as (alice, bob):
+            await alice.register("Alice")
+            await bob.register("Bob")
+            await alice.send("/join #rust")
+            await alice.expect("* You joined #rust (1 user here).\r\n")
+            await bob.send("JOIN #rust")
+            await bob.expect(":irc.test 353 Bob = #rust :@Alice Bob\r\n")
+            await alice.send("/mode +m")
+            await bob.expect(":Alice!Alice@chat-trio MODE #rust +m\r\n")
+            await bob.send("PRIVMSG #rust :can I talk?\r\nMODE #rust")
+            await bob.expect(":irc.test 404 Bob #rust :Cannot send to channel (+m)\r\n")
+            await bob.expect(":irc.test 324 Bob #rust +mnt\r\n")
+            await alice.send("/voice Bob")
+            await bob.expect(":Alice!Alice@chat-trio MODE #rust +v Bob\r\n")
+            await bob.send("PRIVMSG #rust :now I can")
+            await alice.expect("Bob: now I can\r\n")
+
+
 async def test_server_irc_one_namespace_across_doors() -> None:
     with trio.fail_after(10):
         async with (

@@ -1328,6 +1328,36 @@ def test_text_door_operators_give_roles_and_users_shows_them() -> None:
     assert h.line(2, "/op zed") == 'No user named "zed" is online.\r\n'
 
 
+def test_text_door_mode_shows_and_changes_a_rooms_modes_in_words() -> None:
+    h = three_in_x()
+    in_words = "* In #x only members talk in it and only operators set its topic.\r\n"
+    assert h.line(2, "/mode") == in_words
+    assert h.line(2, "/mode +m") == "Only operators of #x can use /mode there.\r\n"
+    assert h.line(1, "/mode #x +m") == "* Alice made #x moderated.\r\n"
+    assert h.take(2) == "* Alice made #x moderated.\r\n"
+    h.take(3)
+    assert h.line(2, "hello?") == (
+        "#x is moderated: only its operators and voiced members may talk.\r\n"
+    )
+    assert h.line(1, "/mode +s") == "* Alice made #x secret.\r\n"
+    h.take(2)
+    assert h.line(2, "/mode #x") == (
+        "* #x is moderated and secret; only members talk in it and only operators set its "
+        "topic.\r\n"
+    )
+    assert h.line(1, "/mode -m") == "* Alice made #x no longer moderated.\r\n"
+    for bad in ("/mode +q", "/mode +ms", "/mode m", "/mode +m +s"):
+        assert h.line(1, bad) == "Usage: /mode [#room] [+m|-m|+s|-s]\r\n"
+
+
+def test_text_door_rooms_hides_a_secret_room_from_non_members() -> None:
+    h = three_in_x()
+    h.line(1, "/mode +s")
+    h.line(2, "/leave #x")
+    assert "#x" in h.line(1, "/rooms")
+    assert "#x" not in h.line(2, "/rooms")
+
+
 def test_text_door_kick_puts_someone_out_of_the_room_and_they_stay_connected() -> None:
     h = three_in_x()
     assert h.line(2, "/kick carol") == "Only operators of #x can use /kick there.\r\n"

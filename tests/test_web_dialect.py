@@ -232,6 +232,8 @@ SAMPLES: list[ev.Event] = [
     ev.Unheard("#rust"),
     ev.RoomLeft("#rust", ("#lobby",)),
     ev.RoleChanged("#rust", "Eve", ev.Role.VOICE, True, "Alice"),
+    ev.ModeChanged("#rust", ev.Mode.MODERATED, True, "Alice"),
+    ev.Modes("#rust", frozenset({ev.Mode.SECRET})),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),

@@ -28,6 +28,15 @@ class Role(enum.Enum):
     VOICE = "voice"  #: marked as someone to hear (moderated rooms are a later step)
 
 
+class Mode(enum.Enum):
+    """A room's setting that an operator turns on or off (roles.py's ``Act.MODE``). The
+    value is the web dialect's word; IRC shows them as channel mode letters (``m``,
+    ``s``)."""
+
+    MODERATED = "moderated"  #: only operators and voiced members may talk in it
+    SECRET = "secret"  #: not listed (``/rooms``, LIST) to those who are not in it
+
+
 class Reason(enum.Enum):
     """Why a connection ended. The value is the word used in logs."""
 
@@ -226,6 +235,26 @@ class RoleChanged:
 
 
 @attrs.frozen
+class ModeChanged:
+    """``by`` turned ``mode`` of ``room`` on (``on``) or off (shown to every member, ``by``
+    too)."""
+
+    room: str
+    mode: Mode
+    on: bool
+    by: str
+
+
+@attrs.frozen
+class Modes:
+    """A room's modes, asked for (besides the two every room has: only members talk in
+    it, only operators set its topic)."""
+
+    room: str
+    modes: frozenset[Mode]
+
+
+@attrs.frozen
 class Kicked:
     """The operator ``by`` kicked ``name`` out of ``room``, saying ``reason``; shown to
     the room's other members (``name`` itself gets ``RoomLeft`` with ``by`` set)."""
@@ -240,7 +269,7 @@ class Kicked:
 class RoomList:
     """The rooms that exist, busiest first."""
 
-    total: int  #: how many rooms exist
+    total: int  #: how many rooms exist (that the viewer may see: a secret one only its members)
     rooms: tuple[tuple[str, int], ...]  #: (name, members); at most the ``limit`` asked for
     topics: tuple[str, ...] = ()  #: each listed room's topic ("" when none), same order
     label: str = ""  #: the asking intent's
@@ -374,6 +403,8 @@ Event = (
     | NickChanged
     | TopicChanged
     | RoleChanged
+    | ModeChanged
+    | Modes
     | Kicked
     | RoomEntered
     | Unheard

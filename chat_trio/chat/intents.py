@@ -14,7 +14,7 @@ from __future__ import annotations
 import attrs
 
 from chat_trio.chat import words
-from chat_trio.chat.events import Role
+from chat_trio.chat.events import Mode, Role
 
 
 class Secret(str):
@@ -201,6 +201,22 @@ class SetRole:
 
 
 @attrs.frozen
+class ShowModes:
+    """Tell the user ``room``'s modes."""
+
+    room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
+class SetMode:
+    """(Operators) turn ``mode`` of ``room`` on (``on``) or off."""
+
+    room: str = attrs.field(converter=words.text)
+    mode: Mode
+    on: bool = True
+
+
+@attrs.frozen
 class Kick:
     """(Operators) put the member ``name`` out of ``room``, telling them ``reason``."""
 
@@ -269,6 +285,8 @@ Intent = (
     | ChangePassword
     | Unregister
     | SetRole
+    | ShowModes
+    | SetMode
     | Kick
     | Kill
     | Ban

@@ -72,6 +72,7 @@ class Problem(enum.Enum):
     LOBBY_ADMINS = "lobby-admins"  #: room; name: what was tried: #lobby is the admins' only
     USER_NOT_IN_ROOM = "user-not-in-room"  #: name, room: the person acted on is not in it
     KICK_LAST_ROOM = "kick-last-room"  #: name, room (#lobby): it is their only room
+    MODERATED = "moderated"  #: room: only its operators and voiced members may talk
     # History
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"

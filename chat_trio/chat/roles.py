@@ -1,10 +1,11 @@
 """Room roles: who runs a room, and the one table of what each act in a room needs.
 
 Theory of operation. A room is run by its operators (``Role.OPERATOR``, ``@`` on IRC);
-``Role.VOICE`` (``+``) marks members worth hearing (what it allows comes with moderated
-rooms, a later step). Roles are held by connections (``Room.roles``), never by names,
-which someone else may take next. Every act that needs more than membership is a row of
-``NEEDS``, and ``refusal`` is the one place that checks it: no handler decides by itself.
+``Role.VOICE`` (``+``) marks members worth hearing: in a moderated room
+(``Mode.MODERATED``, ``+m``) only they and the operators may talk. Roles are held by
+connections (``Room.roles``), never by names, which someone else may take next. Every
+act that needs more than membership is a row of ``NEEDS``, and ``refusal`` is the one
+place that checks it: no handler decides by itself.
 
 Rules:
 
@@ -22,8 +23,12 @@ Rules:
    ``#lobby`` (before it leaves, so that it is never in no room: the text door and the
    page always have a room to talk in); kicking someone out of ``#lobby`` when it is
    their only room is refused (``/kill`` ends their connection instead).
-6. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
-   forgotten when its last member leaves forgets them.
+6. Modes (``Room.modes``) are turned on and off by operators (``Act.MODE``); a change
+   that changes nothing tells no one (as rule 4). In a moderated room (``+m``) a member
+   who is neither operator, voiced nor admin is refused (``Problem.MODERATED``); a
+   secret room (``+s``) is listed only to its members.
+7. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
+   forgotten when its last member leaves forgets them and its modes.
 
 The handlers that carry these acts out (``set_role``, ``kick``) are rooms.py's: they
 change who is in a room. This module never imports trio and never awaits.
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import enum
 
-from chat_trio.chat.events import ConnId, Refused, Role
+from chat_trio.chat.events import ConnId, Mode, Refused, Role
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.chat.world import Client, Room, World
@@ -49,6 +54,7 @@ class Act(enum.Enum):
     VOICE = "voice"
     DEVOICE = "devoice"
     KICK = "kick"
+    MODE = "mode"
 
 
 class Need(enum.Enum):
@@ -65,6 +71,7 @@ NEEDS: dict[Act, Need] = {
     Act.VOICE: Need.OPERATOR,
     Act.DEVOICE: Need.OPERATOR,
     Act.KICK: Need.OPERATOR,
+    Act.MODE: Need.OPERATOR,
 }
 """What each act needs in a room (rule 2); the docs' "who may do what" table is this."""
 
@@ -94,6 +101,21 @@ def refusal(world: World, conn: ConnId, client: Client, room: Room, act: Act) ->
     if need is Need.OPERATOR and not is_operator(world, conn, client, room):
         return Refused(Problem.NOT_OPERATOR, name=act.value, room=name)
     return None
+
+
+def may_talk(world: World, conn: ConnId, client: Client, room: Room) -> Refused | None:
+    """Why ``conn`` (a member) may not talk in ``room`` (rule 6: moderated), or None."""
+    if Mode.MODERATED not in room.modes or conn in room.roles[Role.VOICE]:
+        return None
+    if is_operator(world, conn, client, room):
+        return None
+    return Refused(Problem.MODERATED, room=room.memory.name)
+
+
+def listed(client: Client, room: Room) -> bool:
+    """Is ``room`` shown to ``client`` in room lists (rule 6: secret rooms only to their
+    members)?"""
+    return Mode.SECRET not in room.modes or name_key(room.memory.name) in client.rooms
 
 
 def found(room: Room, conn: ConnId) -> None:

@@ -16,7 +16,7 @@ Rules:
    the room, the setter too, sees the change.
 5. Whoever creates a room is its operator; room member lists say who holds which role.
    Giving and taking roles and kicking are handled here (``set_role``, ``kick``), and
-   checked by roles.py's one table (its rules 1-6).
+   checked by roles.py's one table (its rules 1-7); so are room modes (``set_mode``).
 
 This module never imports trio and never awaits.
 """
@@ -35,6 +35,8 @@ from chat_trio.chat.events import (
     Kicked,
     Kind,
     Left,
+    ModeChanged,
+    Modes,
     Reason,
     Refused,
     Role,
@@ -193,13 +195,22 @@ def show_topic(
         out.reply(conn, Topic(memory.name, memory.topic, memory.topic_by, memory.topic_at))
 
 
-def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, out: Outputs) -> None:
-    room = member_room(world, conn, client, intent.room, out)
-    if room is None:
-        return
-    problem = roles.refusal(world, conn, client, room, roles.Act.TOPIC)
+def acting_room(
+    world: World, conn: ConnId, client: Client, name: str, act: roles.Act, out: Outputs
+) -> Room | None:
+    """The room ``name`` if ``conn`` is in it and may do ``act`` there (roles.py's one
+    check); else None, and says why."""
+    room = member_room(world, conn, client, name, out)
+    problem = None if room is None else roles.refusal(world, conn, client, room, act)
     if problem is not None:
         out.reply(conn, problem)
+        return None
+    return room
+
+
+def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, out: Outputs) -> None:
+    room = acting_room(world, conn, client, intent.room, roles.Act.TOPIC, out)
+    if room is None:
         return
     if len(intent.text) > TOPIC_MAX:
         out.reply(conn, Refused(Problem.TOPIC_TOO_LONG, length=len(intent.text), limit=TOPIC_MAX))
@@ -262,10 +273,11 @@ def list_rooms(
 ) -> None:
     limit = LIST_MAX if intent.limit is None else max(0, min(intent.limit, LIST_MAX))
     order = lambda r: (-len(r.members), r.memory.name.casefold())  # noqa: E731
-    rooms = heapq.nsmallest(limit, world.rooms.values(), key=order)
+    shown = [r for r in world.rooms.values() if roles.listed(client, r)]
+    rooms = heapq.nsmallest(limit, shown, key=order)
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
     topics = tuple(r.memory.topic for r in rooms)
-    out.reply(conn, RoomList(len(world.rooms), listed, topics, intent.label))
+    out.reply(conn, RoomList(len(shown), listed, topics, intent.label))
 
 
 # -- roles (the table and its check are roles.py's) -------------------------------------
@@ -314,6 +326,36 @@ def set_role(world: World, conn: ConnId, client: Client, intent: i.SetRole, out:
     name = room.memory.name
     changed = RoleChanged(name, world.clients[target].name, intent.role, intent.on, client.name)
     out.broadcast(name, changed, exclude=None)
+
+
+def show_modes(
+    world: World, conn: ConnId, client: Client, intent: i.ShowModes, out: Outputs
+) -> None:
+    """Anyone may see an existing room's modes, as IRC shows them, except a secret
+    room's to those not in it (to them it does not exist)."""
+    problem = check_room(intent.room)
+    room = world.rooms.get(name_key(intent.room))
+    if problem is None and (room is None or not roles.listed(client, room)):
+        problem = Refused(Problem.NO_SUCH_ROOM, room=intent.room)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
+    assert room is not None  # no problem: it was found
+    out.reply(conn, Modes(room.memory.name, frozenset(room.modes)))
+
+
+def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out: Outputs) -> None:
+    room = acting_room(world, conn, client, intent.room, roles.Act.MODE, out)
+    if room is None:
+        return
+    if (intent.mode in room.modes) == intent.on:
+        return  # roles.py's rule 6: nothing changes, nobody is told
+    if intent.on:
+        room.modes.add(intent.mode)
+    else:
+        room.modes.discard(intent.mode)
+    name = room.memory.name
+    out.broadcast(name, ModeChanged(name, intent.mode, intent.on, client.name), exclude=None)
 
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:

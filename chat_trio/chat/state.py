@@ -90,6 +90,8 @@ ACCEPTS: dict[Phase, tuple[type, ...]] = {
         i.ChangePassword,
         i.Unregister,
         i.SetRole,
+        i.ShowModes,
+        i.SetMode,
         i.Kick,
         i.Kill,
         i.Ban,

@@ -36,6 +36,7 @@ from chat_trio.chat.events import (
     Goodbye,
     Kind,
     Left,
+    Mode,
     NickChanged,
     Reason,
     Role,
@@ -154,6 +155,8 @@ class Room:
     #: its members who hold each role (roles.py): connections, never names, which someone
     #: else may take next; a member who leaves loses its roles
     roles: dict[Role, set[ConnId]] = attrs.Factory(lambda: {role: set() for role in Role})
+    #: the modes its operators turned on (roles.py); a room forgotten forgets them
+    modes: set[Mode] = attrs.Factory(set)
 
     def seat(self, conn: ConnId, name: str) -> None:
         self.members[conn] = None

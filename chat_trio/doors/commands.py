@@ -18,7 +18,7 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Help, Refused, Role
+from chat_trio.chat.events import Help, Mode, Refused, Role
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
@@ -159,6 +159,23 @@ def _role(word: str, role: Role, on: bool) -> Parse:
     return parse
 
 
+MODE_LETTERS = {"m": Mode.MODERATED, "s": Mode.SECRET}
+"""The letters ``/mode`` takes (IRC's: ``+m`` moderated, ``+s`` secret)."""
+
+
+def _mode(args: str, place: Place) -> i.Intent | Refused:
+    """``/mode [#room]`` shows the room's modes; ``/mode [#room] +m`` (or ``-s`` ...)
+    changes one."""
+    words = args.split()
+    room = words.pop(0) if words and words[0].startswith("#") else place.current
+    if not words:
+        return i.ShowModes(room)
+    change = words[0]
+    if len(words) > 1 or len(change) != 2 or change[0] not in "+-" or change[1] not in MODE_LETTERS:
+        return COMMANDS["mode"].usage_error()
+    return i.SetMode(room, MODE_LETTERS[change[1]], change[0] == "+")
+
+
 def _ban(args: str, place: Place) -> i.Intent | Refused:
     words = args.split(maxsplit=1)
     if not words:
@@ -223,6 +240,10 @@ COMMANDS: dict[str, Command] = {
     ),
     "devoice": Command(
         "/devoice <user>", "(operators) take voice away", _role("devoice", Role.VOICE, False)
+    ),
+    "mode": Command(
+        "/mode [#room] [+m|-m|+s|-s]",
+        "show a room's modes; (operators) make it moderated (+m) or secret (+s)", _mode,
     ),
     "kick": Command("/kick <user> [reason]", "(operators) put someone out of this room", _kick),
     "kill": Command(

@@ -15,7 +15,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from chat_trio.chat.events import Disconnected, Done, Reason, Refused, Role, RoleChanged, Whois
+from chat_trio.chat.events import (
+    Disconnected,
+    Done,
+    Mode,
+    ModeChanged,
+    Modes,
+    Reason,
+    Refused,
+    Role,
+    RoleChanged,
+    Whois,
+)
 from chat_trio.chat.problems import Outcome, Problem
 
 _LAST_DATE = 253402300799.0  #: 9999-12-31 23:59:59 UTC: later is not a date gmtime shows
@@ -124,6 +135,9 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
         f"That topic is too long ({e.length} characters; at most {e.limit:g})."
     ),
     Problem.NOT_OPERATOR: lambda e: f"Only operators of {e.room} can use /{e.name} there.",
+    Problem.MODERATED: lambda e: (
+        f"{e.room} is moderated: only its operators and voiced members may talk."
+    ),
     Problem.LOBBY_ADMINS: lambda e: (
         f"{e.room} is the server's room: only admins can use /{e.name} there."
     ),
@@ -241,6 +255,23 @@ def role_changed(e: RoleChanged) -> str:
     """A role given or taken, as one sentence: "Alice made Bob an operator of #rust"."""
     said = (_ROLE_GIVEN if e.on else _ROLE_TAKEN)[e.role].format(e.name, e.room)
     return f"{e.by} {said}"
+
+
+MODE_WORDS = {Mode.MODERATED: "moderated", Mode.SECRET: "secret"}
+"""Each mode as an adjective: "#rust is moderated"."""
+
+
+def modes(e: Modes) -> str:
+    """A room's modes in words: "#rust is moderated and secret; only operators set its
+    topic" (the two every room has come last)."""
+    said = " and ".join(MODE_WORDS[m] for m in Mode if m in e.modes)
+    fixed = "only members talk in it and only operators set its topic"
+    return f"{e.room} is {said}; {fixed}" if said else f"In {e.room} {fixed}"
+
+
+def mode_changed(e: ModeChanged) -> str:
+    """A mode turned on or off, as one sentence: "Alice made #rust moderated"."""
+    return f"{e.by} made {e.room} {'' if e.on else 'no longer '}{MODE_WORDS[e.mode]}"
 
 
 def kicked(who: str, room: str, by: str, reason: str) -> str:

@@ -27,9 +27,9 @@ from chat_trio.doors.irc.message import Message
 from chat_trio.doors.irc.render import (
     MAX_TARGETS,
     MODES,
+    MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
-    ROOM_MODES,
     isupport_lines,
     mask,
     motd,
@@ -159,7 +159,7 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
     target = params[0]
     if target.startswith("#"):
         if len(params) == 1:
-            door.numeric("324", target, ROOM_MODES)
+            door.queue.append(i.ShowModes(target))
         elif params[1] in ("b", "+b", "e", "+e", "I", "+I"):
             end = {"b": "368", "e": "349", "I": "347"}[params[1][-1]]
             door.numeric(end, target, "End of list")
@@ -172,8 +172,9 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None:
-    """``MODE #r +ov-v a b c``: each ``o``/``v`` with its nick is a ``SetRole`` (at most
-    ``MODES`` of them); ``n`` and ``t`` are fixed on every room (``+n`` changes nothing,
+    """``MODE #r +ov-v+m a b c``: each ``o``/``v`` with its nick is a ``SetRole``, each
+    ``m``/``s`` a ``SetMode`` (at most ``MODES`` changes in all; more are dropped, as
+    ISUPPORT says); ``n`` and ``t`` are fixed on every room (``+n`` changes nothing,
     ``-n`` is refused); others are unknown (472)."""
     on, changes = True, 0
     for letter in modes:
@@ -186,6 +187,10 @@ def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None
             nick = args.pop(0)
             if changes < MODES:
                 door.queue.append(i.SetRole(room, nick, ROLES_BY_LETTER[letter], on))
+            changes += 1
+        elif letter in MODES_BY_LETTER:
+            if changes < MODES:
+                door.queue.append(i.SetMode(room, MODES_BY_LETTER[letter], on))
             changes += 1
         elif letter in "nt":  # set on every room already; they cannot be unset
             if not on:

@@ -39,6 +39,9 @@ from chat_trio.chat.events import (
     Kicked,
     Kind,
     Left,
+    Mode,
+    ModeChanged,
+    Modes,
     NickChanged,
     Private,
     Reason,
@@ -258,6 +261,9 @@ def broadcast_line(
     if isinstance(event, RoleChanged):
         change = ("+" if event.on else "-") + MODE_LETTERS[event.role]
         return serialize(Message("MODE", (room, change, event.name), mask(event.by), t))
+    if isinstance(event, ModeChanged):
+        change = ("+" if event.on else "-") + ROOM_MODE_LETTERS[event.mode]
+        return serialize(Message("MODE", (room, change), mask(event.by), t))
     if isinstance(event, Kicked):
         return serialize(
             Message("KICK", (room, event.name, event.reason or event.by), mask(event.by), t)
@@ -267,9 +273,17 @@ def broadcast_line(
 
 MODE_LETTERS = {Role.OPERATOR: "o", Role.VOICE: "v"}  #: ISUPPORT PREFIX=(ov)@+
 ROLES_BY_LETTER = {letter: role for role, letter in MODE_LETTERS.items()}
-ROOM_MODES = "+nt"
-"""The channel modes every room has, fixed for now: ``n`` (only members talk in it: the
-rules refuse others, CANNOT_SEND) and ``t`` (only operators set the topic: roles.py)."""
+FIXED_MODES = "nt"
+"""The channel modes every room has, fixed: ``n`` (only members talk in it: the rules
+refuse others, CANNOT_SEND) and ``t`` (only operators set the topic: roles.py)."""
+ROOM_MODE_LETTERS = {Mode.MODERATED: "m", Mode.SECRET: "s"}
+"""The channel modes operators change (type D of CHANMODES: no parameter)."""
+MODES_BY_LETTER = {letter: mode for mode, letter in ROOM_MODE_LETTERS.items()}
+
+
+def mode_string(modes: frozenset[Mode]) -> str:
+    """A room's modes as 324 shows them: ``+mnst``, letters in order."""
+    return "+" + "".join(sorted(FIXED_MODES + "".join(ROOM_MODE_LETTERS[m] for m in modes)))
 
 
 def prefixes(name: str, e: UserList, multi: bool) -> str:
@@ -352,6 +366,7 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NO_SUCH_ROOM: _ROOM,
     Problem.NOT_IN_ROOM: ("442", lambda e: (e.room,)),
     Problem.CANNOT_SEND: ("404", lambda e: (e.room,)),
+    Problem.MODERATED: ("404", lambda e: (e.room,)),
     Problem.NO_TEXT: ("412", lambda e: ()),
     Problem.TOO_MANY_ROOMS_FOR_USER: ("405", lambda e: (e.room or "*",)),
     Problem.TOO_MANY_ROOMS: ("405", lambda e: (e.room or "*",)),
@@ -391,6 +406,7 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.NEEDS_NAME: lambda e: "You have not registered",
     Problem.NO_TEXT: lambda e: "No text to send",
     Problem.NOT_OPERATOR: lambda e: "You're not channel operator",
+    Problem.MODERATED: lambda e: "Cannot send to channel (+m)",
     Problem.USER_NOT_IN_ROOM: lambda e: "They aren't on that channel",
     Problem.BAN_OWN_ADDRESS: lambda e: (
         f"{e.like} shares your address ({e.name}): banning it would lock you out too; "
@@ -436,7 +452,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"CHANNELLEN={ROOM_MAX + 1}",
         f"TOPICLEN={TOPIC_MAX}",
         "PREFIX=(ov)@+",
-        "CHANMODES=,,,nt",
+        "CHANMODES=,,," + "".join(sorted(FIXED_MODES + "".join(MODES_BY_LETTER))),
         f"MODES={MODES}",
         f"NETWORK={settings.network}",
         f"MAXTARGETS={MAX_TARGETS}",
@@ -637,6 +653,9 @@ class Replies:
         tags = timed + self._msgid(e.id)
         return privmsgs(mask(self.nick), e.room, e.text, action=e.action, tags=tags)
 
+    def _modes(self, e: Modes) -> str:
+        return self._m("324", e.room, mode_string(e.modes))
+
     def _topic(self, e: Topic) -> str:
         if not e.text:
             return self._m("331", e.room, "No topic is set")
@@ -821,6 +840,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Refused: Replies._refused,
     Done: Replies._done,
     Topic: Replies._topic,
+    Modes: Replies._modes,
     UserList: Replies._users,
     RoomList: Replies._rooms,
     Whois: Replies._whois,

@@ -45,6 +45,8 @@ from chat_trio.chat.events import (
     Joined,
     Kicked,
     Left,
+    ModeChanged,
+    Modes,
     NickChanged,
     Private,
     Refused,
@@ -89,6 +91,8 @@ INTENTS: dict[str, type[i.Intent]] = {
     "change-password": i.ChangePassword,
     "unregister": i.Unregister,
     "set-role": i.SetRole,
+    "show-modes": i.ShowModes,
+    "set-mode": i.SetMode,
     "kick": i.Kick,
     "kill": i.Kill,
     "ban": i.Ban,
@@ -334,6 +338,14 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     RoleChanged: lambda e: {
         "type": "role", "room": e.room, "name": e.name, "role": e.role.value, "on": e.on,
         "by": e.by, "message": wording.role_changed(e) + ".",
+    },
+    ModeChanged: lambda e: {
+        "type": "mode", "room": e.room, "mode": e.mode.value, "on": e.on, "by": e.by,
+        "message": wording.mode_changed(e) + ".",
+    },
+    Modes: lambda e: {
+        "type": "modes", "room": e.room, "modes": sorted(m.value for m in e.modes),
+        "message": wording.modes(e) + ".",
     },
     Kicked: lambda e: {
         "type": "kicked", "room": e.room, "name": e.name, "by": e.by, "reason": e.reason,
