@@ -75,6 +75,7 @@ HANDLERS: dict[type, Handler] = {
     i.SetRole: rooms.set_role,
     i.ShowModes: rooms.show_modes,
     i.SetMode: rooms.set_mode,
+    i.Invite: rooms.invite,
     i.Kick: rooms.kick,
     i.Kill: moderation.kill,
     i.Ban: moderation.ban,
@@ -132,6 +133,8 @@ class Chat(World):
         if isinstance(intent, i.Kick):  # the kicked is told, and may land in #lobby
             where = (name_key(intent.room), name_key(LOBBY))
             return where, self.names.get(look(intent.name))
+        if isinstance(intent, i.Invite):  # the invited is told
+            return (), self.names.get(look(intent.name))
         if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole | i.SetMode):
             return (name_key(intent.room),), None
         if isinstance(intent, i.SendPrivate):

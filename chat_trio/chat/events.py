@@ -35,6 +35,9 @@ class Mode(enum.Enum):
 
     MODERATED = "moderated"  #: only operators and voiced members may talk in it
     SECRET = "secret"  #: not listed (``/rooms``, LIST) to those who are not in it
+    INVITE_ONLY = "invite-only"  #: only those invited may join
+    KEY = "key"  #: joining needs the room's key (``Room.key``)
+    LIMIT = "limit"  #: at most ``Room.limit`` members
 
 
 class Reason(enum.Enum):
@@ -243,6 +246,7 @@ class ModeChanged:
     mode: Mode
     on: bool
     by: str
+    value: str = ""  #: the key or the limit set (``Mode.KEY``, ``Mode.LIMIT`` turned on)
 
 
 @attrs.frozen
@@ -252,6 +256,25 @@ class Modes:
 
     room: str
     modes: frozenset[Mode]
+    key: str = ""  #: the room's key, told to its members only ("" otherwise)
+    limit: int = 0  #: its member limit (``Mode.LIMIT``)
+
+
+@attrs.frozen
+class Invitation:
+    """The operator ``by`` invited the viewer to ``room``: it may join it past ``+i``,
+    ``+k`` and ``+l`` once, within the hour."""
+
+    room: str
+    by: str
+
+
+@attrs.frozen
+class InviteSent:
+    """The viewer's invitation of ``name`` to ``room`` was given (IRC 341)."""
+
+    room: str
+    name: str
 
 
 @attrs.frozen
@@ -405,6 +428,8 @@ Event = (
     | RoleChanged
     | ModeChanged
     | Modes
+    | Invitation
+    | InviteSent
     | Kicked
     | RoomEntered
     | Unheard

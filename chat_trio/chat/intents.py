@@ -82,9 +82,11 @@ class SetAway:
 
 @attrs.frozen
 class Join:
-    """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``)."""
+    """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``),
+    with its ``key`` if it has one (``+k``)."""
 
     room: str = attrs.field(converter=words.text)
+    key: str = attrs.field(default="", converter=words.text)
 
 
 @attrs.frozen
@@ -209,11 +211,22 @@ class ShowModes:
 
 @attrs.frozen
 class SetMode:
-    """(Operators) turn ``mode`` of ``room`` on (``on``) or off."""
+    """(Operators) turn ``mode`` of ``room`` on (``on``) or off; ``key`` is the key that
+    ``Mode.KEY`` sets, ``limit`` the member limit that ``Mode.LIMIT`` sets."""
 
     room: str = attrs.field(converter=words.text)
     mode: Mode
     on: bool = True
+    key: str = attrs.field(default="", converter=words.text)
+    limit: int = 0
+
+
+@attrs.frozen
+class Invite:
+    """(Operators) let ``name`` join ``room`` once, past ``+i``, ``+k`` and ``+l``."""
+
+    name: str = attrs.field(converter=words.text)
+    room: str = attrs.field(converter=words.text)
 
 
 @attrs.frozen
@@ -287,6 +300,7 @@ Intent = (
     | SetRole
     | ShowModes
     | SetMode
+    | Invite
     | Kick
     | Kill
     | Ban

@@ -27,7 +27,16 @@ Rules:
    that changes nothing tells no one (as rule 4). In a moderated room (``+m``) a member
    who is neither operator, voiced nor admin is refused (``Problem.MODERATED``); a
    secret room (``+s``) is listed only to its members.
-7. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
+7. Joining a room with members is checked here too (``admission``): ``+i`` needs an
+   invitation, ``+k`` the key, ``+l`` a free place. An invitation lets its holder past
+   all three, as InspIRCd's default does (an operator who invites someone means them to
+   come in, whatever the room's settings); admins always pass. ``#lobby`` stays open to
+   everyone (everyone is put in it): ``+i``, ``+k`` and ``+l`` are refused there.
+8. An invitation (``Act.INVITE``) is held by the invited connection, used up by its
+   join, and lapses after ``INVITE_SECONDS``. A room holds at most ``INVITES_MAX``; when
+   full, **the oldest is dropped**: the newest is the operators' latest wish, and
+   refusing it would let stale invitations lock out the ones that matter.
+9. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
    forgotten when its last member leaves forgets them and its modes.
 
 The handlers that carry these acts out (``set_role``, ``kick``) are rooms.py's: they
@@ -55,6 +64,7 @@ class Act(enum.Enum):
     DEVOICE = "devoice"
     KICK = "kick"
     MODE = "mode"
+    INVITE = "invite"
 
 
 class Need(enum.Enum):
@@ -72,6 +82,7 @@ NEEDS: dict[Act, Need] = {
     Act.DEVOICE: Need.OPERATOR,
     Act.KICK: Need.OPERATOR,
     Act.MODE: Need.OPERATOR,
+    Act.INVITE: Need.OPERATOR,
 }
 """What each act needs in a room (rule 2); the docs' "who may do what" table is this."""
 
@@ -110,6 +121,39 @@ def may_talk(world: World, conn: ConnId, client: Client, room: Room) -> Refused 
     if is_operator(world, conn, client, room):
         return None
     return Refused(Problem.MODERATED, room=room.memory.name)
+
+
+INVITES_MAX = 100
+"""Invitations a room holds at most (rule 8: when full, the oldest is dropped)."""
+INVITE_SECONDS = 3600.0  #: an invitation lapses after an hour (rule 8), as the issue asks
+KEY_MAX = 32  #: a key's length at most (InspIRCd's default); no spaces or commas (IRC)
+LIMIT_MAX = 100_000  #: the highest member limit (more than any room here holds)
+OPEN_MODES = frozenset({Mode.INVITE_ONLY, Mode.KEY, Mode.LIMIT})
+"""The modes that keep people out: never on ``#lobby`` (rule 7)."""
+
+
+def admission(world: World, conn: ConnId, client: Client, room: Room, key: str) -> Refused | None:
+    """Why ``conn`` may not join ``room`` (which has members) with ``key``, or None if it
+    may; a valid invitation is used up (rules 7 and 8)."""
+    expires = room.invited.pop(conn, None)
+    if (expires is not None and expires > world.now) or world.is_admin(client):
+        return None
+    name = room.memory.name
+    if Mode.INVITE_ONLY in room.modes:
+        return Refused(Problem.INVITE_ONLY, room=name)
+    if Mode.KEY in room.modes and key != room.key:
+        return Refused(Problem.NEEDS_KEY, room=name)
+    if Mode.LIMIT in room.modes and len(room.members) >= room.limit:
+        return Refused(Problem.ROOM_FULL, room=name, limit=room.limit)
+    return None
+
+
+def invite(world: World, room: Room, conn: ConnId) -> None:
+    """Let ``conn`` join ``room`` once within ``INVITE_SECONDS`` (rule 8)."""
+    room.invited.pop(conn, None)  # invited again: the newest, with a fresh hour
+    while len(room.invited) >= INVITES_MAX:
+        room.invited.popitem(last=False)
+    room.invited[conn] = world.now + INVITE_SECONDS
 
 
 def listed(client: Client, room: Room) -> bool:

@@ -31,10 +31,13 @@ from chat_trio.chat import roles
 from chat_trio.chat.events import (
     ConnId,
     History,
+    Invitation,
+    InviteSent,
     Joined,
     Kicked,
     Kind,
     Left,
+    Mode,
     ModeChanged,
     Modes,
     Reason,
@@ -50,6 +53,7 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
 from chat_trio.chat.problems import Problem
+from chat_trio.chat.roles import KEY_MAX, LIMIT_MAX
 from chat_trio.chat.state import Step
 from chat_trio.chat.vocabulary import (
     LIST_MAX,
@@ -64,6 +68,7 @@ from chat_trio.chat.vocabulary import (
 from chat_trio.chat.world import Client, Memory, Room, World
 
 _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
+_KEY = re.compile(f"[!-+\\--~]{{1,{KEY_MAX}}}")  # printable ASCII but space and comma (IRC)
 
 
 def check_room(name: str) -> Refused | None:
@@ -103,7 +108,7 @@ def join(world: World, conn: ConnId, client: Client, intent: i.Join, out: Output
     if problem is not None:
         out.reply(conn, problem)
         return
-    enter(world, conn, client, spelled(world, intent.room), out)
+    enter(world, conn, client, spelled(world, intent.room), out, with_key=intent.key)
 
 
 def focus(world: World, conn: ConnId, client: Client, intent: i.Focus, out: Outputs) -> None:
@@ -114,10 +119,17 @@ def focus(world: World, conn: ConnId, client: Client, intent: i.Focus, out: Outp
 
 
 def enter(
-    world: World, conn: ConnId, client: Client, name: str, out: Outputs, *, quiet: bool = False
+    world: World,
+    conn: ConnId,
+    client: Client,
+    name: str,
+    out: Outputs,
+    *,
+    quiet: bool = False,
+    with_key: str = "",
 ) -> None:
-    """Put ``conn`` in the room ``name`` (first checking the limits), or show it if it is
-    in it already."""
+    """Put ``conn`` in the room ``name`` (first checking the limits and, with its key,
+    the room's modes: roles.admission), or show it if it is in it already."""
     key = name_key(name)
     rules = world.rules
     if key in client.rooms:
@@ -135,6 +147,11 @@ def enter(
         out.add(LoadHistory(conn, name))
         return
     joined = world.rooms.get(key)
+    if joined is not None and joined.members:
+        refused = roles.admission(world, conn, client, joined, with_key)
+        if refused is not None:
+            out.reply(conn, refused)
+            return
     if joined is None:
         memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
         joined = world.rooms[key] = Room(memory)
@@ -341,21 +358,63 @@ def show_modes(
         out.reply(conn, problem)
         return
     assert room is not None  # no problem: it was found
-    out.reply(conn, Modes(room.memory.name, frozenset(room.modes)))
+    member = name_key(room.memory.name) in client.rooms  # only members are told the key
+    key = room.key if member and Mode.KEY in room.modes else ""
+    limit = room.limit if Mode.LIMIT in room.modes else 0
+    out.reply(conn, Modes(room.memory.name, frozenset(room.modes), key, limit))
 
 
 def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out: Outputs) -> None:
     room = acting_room(world, conn, client, intent.room, roles.Act.MODE, out)
     if room is None:
         return
-    if (intent.mode in room.modes) == intent.on:
+    name, mode, value = room.memory.name, intent.mode, ""
+    problem = None
+    if intent.on and mode in roles.OPEN_MODES and name_key(name) == name_key(LOBBY):
+        problem = Refused(Problem.LOBBY_OPEN, name=mode.value, room=name)
+    elif intent.on and mode is Mode.KEY:
+        if mode in room.modes:  # IRC 467: take the old key away first
+            problem = Refused(Problem.KEY_SET, room=name)
+        elif not _KEY.fullmatch(intent.key):
+            problem = Refused(Problem.BAD_MODE_VALUE, name=mode.value, room=name, limit=KEY_MAX)
+        else:
+            room.key = value = intent.key
+    elif intent.on and mode is Mode.LIMIT:
+        if not 1 <= intent.limit <= LIMIT_MAX:
+            problem = Refused(Problem.BAD_MODE_VALUE, name=mode.value, room=name, limit=LIMIT_MAX)
+        else:
+            if room.limit != intent.limit:  # a new limit is a change even while +l
+                room.modes.discard(mode)
+            room.limit, value = intent.limit, str(intent.limit)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
+    if (mode in room.modes) == intent.on:
         return  # roles.py's rule 6: nothing changes, nobody is told
     if intent.on:
-        room.modes.add(intent.mode)
+        room.modes.add(mode)
     else:
-        room.modes.discard(intent.mode)
+        room.modes.discard(mode)
+    changed = ModeChanged(name, mode, intent.on, client.name, value)
+    out.broadcast(name, changed, exclude=None)
+
+
+def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Outputs) -> None:
+    room = acting_room(world, conn, client, intent.room, roles.Act.INVITE, out)
+    if room is None:
+        return
+    target = world.names.get(look(intent.name))
     name = room.memory.name
-    out.broadcast(name, ModeChanged(name, intent.mode, intent.on, client.name), exclude=None)
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_USER, name=intent.name[:NAME_MAX]))
+        return
+    invited = world.clients[target]
+    if target in room.members:
+        out.reply(conn, Refused(Problem.ALREADY_IN_ROOM, name=invited.name, room=name))
+        return
+    roles.invite(world, room, target)
+    out.reply(target, Invitation(name, client.name))
+    out.reply(conn, InviteSent(name, invited.name))
 
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:

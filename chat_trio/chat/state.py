@@ -92,6 +92,7 @@ ACCEPTS: dict[Phase, tuple[type, ...]] = {
         i.SetRole,
         i.ShowModes,
         i.SetMode,
+        i.Invite,
         i.Kick,
         i.Kill,
         i.Ban,

@@ -21,6 +21,7 @@ import attrs
 from chat_trio import __version__
 from chat_trio.chat import intents as i
 from chat_trio.chat import words
+from chat_trio.chat.events import Mode
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
@@ -63,8 +64,9 @@ def join(door: IrcDoor, params: tuple[str, ...]) -> None:
     if params[0] == "0":
         door.queue.extend(i.Leave(room) for room in list(door.rooms.values()))
         return
-    for room in params[0].split(",")[:MAX_TARGETS]:
-        door.queue.append(i.Join(room))
+    keys = params[1].split(",") if len(params) > 1 else []  # JOIN #a,#b keyA,keyB
+    for n, room in enumerate(params[0].split(",")[:MAX_TARGETS]):
+        door.queue.append(i.Join(room, keys[n] if n < len(keys) else ""))
 
 
 def part(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -189,8 +191,22 @@ def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None
                 door.queue.append(i.SetRole(room, nick, ROLES_BY_LETTER[letter], on))
             changes += 1
         elif letter in MODES_BY_LETTER:
+            mode, key, limit = MODES_BY_LETTER[letter], "", 0
+            if on and mode in (Mode.KEY, Mode.LIMIT) and not args:
+                door.numeric("461", "MODE", "Not enough parameters")
+                return
+            if on and mode is Mode.KEY:
+                key = args.pop(0)
+            elif on and mode is Mode.LIMIT:
+                given = args.pop(0)
+                if words.count(given) is None:
+                    door.numeric("696", room, letter, given, "A member limit is a number")
+                    continue
+                limit = int(given)
+            elif mode is Mode.KEY and args:  # "-k key": clients send the key; it is not needed
+                args.pop(0)
             if changes < MODES:
-                door.queue.append(i.SetMode(room, MODES_BY_LETTER[letter], on))
+                door.queue.append(i.SetMode(room, mode, on, key=key, limit=limit))
             changes += 1
         elif letter in "nt":  # set on every room already; they cannot be unset
             if not on:
@@ -203,6 +219,10 @@ def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
     reason = params[2] if len(params) > 2 else ""
     for nick in params[1].split(",")[:MAX_TARGETS]:
         door.queue.append(i.Kick(params[0], nick, reason))
+
+
+def invite(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.Invite(params[0], params[1]))
 
 
 def kill(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -327,6 +347,7 @@ COMMANDS: dict[str, Command] = {
     "LIST": Command(0, list_rooms),
     "MODE": Command(1, mode),
     "KICK": Command(2, kick),
+    "INVITE": Command(2, invite),
     "KILL": Command(1, kill),
     "AWAY": Command(0, away),
     "ISON": Command(1, ison),

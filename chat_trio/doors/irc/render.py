@@ -35,6 +35,8 @@ from chat_trio.chat.events import (
     Greeting,
     Help,
     History,
+    Invitation,
+    InviteSent,
     Joined,
     Kicked,
     Kind,
@@ -263,7 +265,8 @@ def broadcast_line(
         return serialize(Message("MODE", (room, change, event.name), mask(event.by), t))
     if isinstance(event, ModeChanged):
         change = ("+" if event.on else "-") + ROOM_MODE_LETTERS[event.mode]
-        return serialize(Message("MODE", (room, change), mask(event.by), t))
+        value = (event.value,) if event.value else ()
+        return serialize(Message("MODE", (room, change, *value), mask(event.by), t))
     if isinstance(event, Kicked):
         return serialize(
             Message("KICK", (room, event.name, event.reason or event.by), mask(event.by), t)
@@ -276,14 +279,26 @@ ROLES_BY_LETTER = {letter: role for role, letter in MODE_LETTERS.items()}
 FIXED_MODES = "nt"
 """The channel modes every room has, fixed: ``n`` (only members talk in it: the rules
 refuse others, CANNOT_SEND) and ``t`` (only operators set the topic: roles.py)."""
-ROOM_MODE_LETTERS = {Mode.MODERATED: "m", Mode.SECRET: "s"}
-"""The channel modes operators change (type D of CHANMODES: no parameter)."""
+ROOM_MODE_LETTERS = {
+    Mode.INVITE_ONLY: "i",
+    Mode.KEY: "k",
+    Mode.LIMIT: "l",
+    Mode.MODERATED: "m",
+    Mode.SECRET: "s",
+}
+"""The channel modes operators change: ``k`` takes a parameter (type B of CHANMODES),
+``l`` one when set (type C), the others none (type D). ``b`` comes with per-room bans."""
 MODES_BY_LETTER = {letter: mode for mode, letter in ROOM_MODE_LETTERS.items()}
+CHANMODES = ",k,l," + "".join(sorted(FIXED_MODES + "ims"))  #: ISUPPORT's, by type
 
 
-def mode_string(modes: frozenset[Mode]) -> str:
-    """A room's modes as 324 shows them: ``+mnst``, letters in order."""
-    return "+" + "".join(sorted(FIXED_MODES + "".join(ROOM_MODE_LETTERS[m] for m in modes)))
+def mode_params(e: Modes) -> tuple[str, ...]:
+    """A room's modes as 324 shows them: ``+iklmnst``, letters in order, then the key
+    (members only: others see ``*``) and the limit."""
+    letters = "".join(sorted(FIXED_MODES + "".join(ROOM_MODE_LETTERS[m] for m in e.modes)))
+    params = [e.key or "*"] if Mode.KEY in e.modes else []
+    params += [str(e.limit)] if Mode.LIMIT in e.modes else []
+    return ("+" + letters, *params)
 
 
 def prefixes(name: str, e: UserList, multi: bool) -> str:
@@ -367,6 +382,12 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NOT_IN_ROOM: ("442", lambda e: (e.room,)),
     Problem.CANNOT_SEND: ("404", lambda e: (e.room,)),
     Problem.MODERATED: ("404", lambda e: (e.room,)),
+    Problem.INVITE_ONLY: ("473", lambda e: (e.room,)),
+    Problem.NEEDS_KEY: ("475", lambda e: (e.room,)),
+    Problem.ROOM_FULL: ("471", lambda e: (e.room,)),
+    Problem.KEY_SET: ("467", lambda e: (e.room,)),
+    Problem.ALREADY_IN_ROOM: ("443", lambda e: (e.name, e.room)),
+    Problem.BAD_MODE_VALUE: ("696", lambda e: (e.room, e.name[:1], "*")),
     Problem.NO_TEXT: ("412", lambda e: ()),
     Problem.TOO_MANY_ROOMS_FOR_USER: ("405", lambda e: (e.room or "*",)),
     Problem.TOO_MANY_ROOMS: ("405", lambda e: (e.room or "*",)),
@@ -407,6 +428,11 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.NO_TEXT: lambda e: "No text to send",
     Problem.NOT_OPERATOR: lambda e: "You're not channel operator",
     Problem.MODERATED: lambda e: "Cannot send to channel (+m)",
+    Problem.INVITE_ONLY: lambda e: "Cannot join channel (+i)",
+    Problem.NEEDS_KEY: lambda e: "Cannot join channel (+k)",
+    Problem.ROOM_FULL: lambda e: "Cannot join channel (+l)",
+    Problem.KEY_SET: lambda e: "Channel key already set",
+    Problem.ALREADY_IN_ROOM: lambda e: "is already on channel",
     Problem.USER_NOT_IN_ROOM: lambda e: "They aren't on that channel",
     Problem.BAN_OWN_ADDRESS: lambda e: (
         f"{e.like} shares your address ({e.name}): banning it would lock you out too; "
@@ -452,7 +478,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"CHANNELLEN={ROOM_MAX + 1}",
         f"TOPICLEN={TOPIC_MAX}",
         "PREFIX=(ov)@+",
-        "CHANMODES=,,," + "".join(sorted(FIXED_MODES + "".join(MODES_BY_LETTER))),
+        f"CHANMODES={CHANMODES}",
         f"MODES={MODES}",
         f"NETWORK={settings.network}",
         f"MAXTARGETS={MAX_TARGETS}",
@@ -654,7 +680,13 @@ class Replies:
         return privmsgs(mask(self.nick), e.room, e.text, action=e.action, tags=tags)
 
     def _modes(self, e: Modes) -> str:
-        return self._m("324", e.room, mode_string(e.modes))
+        return self._m("324", e.room, *mode_params(e))
+
+    def _invitation(self, e: Invitation) -> str:
+        return serialize(Message("INVITE", (self.nick, e.room), mask(e.by)))
+
+    def _invite_sent(self, e: InviteSent) -> str:
+        return self._m("341", e.name, e.room)
 
     def _topic(self, e: Topic) -> str:
         if not e.text:
@@ -841,6 +873,8 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Done: Replies._done,
     Topic: Replies._topic,
     Modes: Replies._modes,
+    Invitation: Replies._invitation,
+    InviteSent: Replies._invite_sent,
     UserList: Replies._users,
     RoomList: Replies._rooms,
     Whois: Replies._whois,

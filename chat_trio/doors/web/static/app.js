@@ -722,6 +722,12 @@ const handlers = {
   modes(e) {     // the answer to "/mode": the room's modes in words
     reply(e.message, conversation(e.room));
   },
+  invitation(e) {  // an operator invites us: say so where we are, with how to join
+    notice(e.message);
+  },
+  "invite-sent"(e) {
+    reply(e.message, conversation(e.room));
+  },
   kicked(e) {
     const c = conversation(e.room);
     for (const names of [c.members, c.operators, c.voiced]) names.delete(e.name);
