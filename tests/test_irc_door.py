@@ -56,6 +56,8 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(ov)@+", "UTF8ONLY"):
         assert token in received
+    for token in (" CHANMODES=,k,l,imnst ", " MODES=4 "):
+        assert token in received
     assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in received
     assert (
         ":irc.test 353 Bob = #lobby :Alice Bob\r\n:irc.test 366 Bob #lobby :End of /NAMES list\r\n"
@@ -991,13 +993,112 @@ def test_irc_door_mode_queries_refusals_and_fixed_modes() -> None:
         ":irc.test 482 Carol #rust :You're not channel operator\r\n"
         ":irc.test 461 Carol MODE :Not enough parameters\r\n"
     )
-    h.send(2, b"MODE #rust +o Zed\r\nMODE #rust +nt\r\nMODE #rust -t+k\r\nMODE #lobby +o Carol\r\n")
+    h.send(2, b"MODE #rust +o Zed\r\nMODE #rust +nt\r\nMODE #rust -t+x\r\nMODE #lobby +o Carol\r\n")
     assert h.take(2) == (
         ":irc.test 401 Bob Zed :No such nick/channel\r\n"
         ":irc.test 472 Bob t :is fixed on every channel here\r\n"
-        ":irc.test 472 Bob k :is unknown mode char to me\r\n"
+        ":irc.test 472 Bob x :is unknown mode char to me\r\n"
         ":irc.test 482 Bob #lobby :#lobby is the server's room: only admins can use /op there.\r\n"
     )
+
+
+def test_irc_door_mode_m_and_s_are_set_shown_broadcast_and_enforced() -> None:
+    h = rust_with_irc_operator()
+    h.send(3, b"MODE #rust +m\r\n")
+    assert h.take(3) == ":irc.test 482 Carol #rust :You're not channel operator\r\n"
+    h.send(2, b"MODE #rust +ms\r\n")
+    mode_lines = ":Bob!Bob@chat-trio MODE #rust +m\r\n:Bob!Bob@chat-trio MODE #rust +s\r\n"
+    assert h.take(2) == mode_lines
+    assert h.take(3) == mode_lines
+    assert h.take(1) == "* Bob made #rust moderated.\r\n* Bob made #rust secret.\r\n"
+    h.send(3, b"MODE #rust\r\nPRIVMSG #rust :hello?\r\n")
+    assert h.take(3) == (
+        ":irc.test 324 Carol #rust +mnst\r\n"
+        ":irc.test 404 Carol #rust :Cannot send to channel (+m)\r\n"
+    )
+    h.send(2, b"MODE #rust +v Carol\r\n")
+    h.take(2)
+    h.send(3, b"PRIVMSG #rust :now heard\r\n")
+    assert h.take(1).endswith("Carol: now heard\r\n")
+    assert h.take(2) == ":Carol!Carol@chat-trio PRIVMSG #rust :now heard\r\n"
+    h.send(2, b"MODE #rust -m+x\r\n")
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio MODE #rust -m\r\n:irc.test 472 Bob x :is unknown mode char to me\r\n"
+    )
+
+
+def test_irc_door_mode_changes_past_modes_per_line_are_dropped() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"MODE #rust +vm-v+vs Alice Alice Carol\r\n")
+    got = h.take(2)
+    assert got.count(" MODE #rust ") == 4 and " MODE #rust +m\r\n" in got
+    assert " MODE #rust +s" not in got  # the fifth change
+
+
+def test_irc_door_list_hides_a_secret_channel_from_non_members() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.send(2, b"MODE #rust +s\r\nLIST\r\n")
+    assert " 322 Bob #rust 3 " in h.take(2)
+    h.send(4, b"LIST\r\nMODE #rust\r\n")
+    got = h.take(4)
+    assert " 322 Dave #lobby " in got and " 322 Dave #rust " not in got
+    assert " 403 Dave #rust " in got and " 324 " not in got
+
+
+def test_irc_door_invite_only_key_and_limit_with_invite_and_their_numerics() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.take(3)
+    h.send(2, b"MODE #rust +ikl s3cret 3\r\n")
+    assert h.take(3) == (
+        ":Bob!Bob@chat-trio MODE #rust +i\r\n"
+        ":Bob!Bob@chat-trio MODE #rust +k s3cret\r\n"
+        ":Bob!Bob@chat-trio MODE #rust +l 3\r\n"
+    )
+    h.take(2)
+    h.send(3, b"MODE #rust\r\n")
+    assert h.take(3) == ":irc.test 324 Carol #rust +iklnt s3cret 3\r\n"
+    h.send(4, b"MODE #rust\r\nJOIN #rust\r\n")
+    assert h.take(4) == (
+        ":irc.test 324 Dave #rust +iklnt * 3\r\n"  # the key: members only
+        ":irc.test 473 Dave #rust :Cannot join channel (+i)\r\n"
+    )
+    h.send(2, b"MODE #rust -i\r\n")
+    h.take(2)
+    h.take(3)
+    h.send(4, b"JOIN #rust wrong\r\nJOIN #rust s3cret\r\n")
+    assert h.take(4) == (
+        ":irc.test 475 Dave #rust :Cannot join channel (+k)\r\n"
+        ":irc.test 471 Dave #rust :Cannot join channel (+l)\r\n"
+    )
+    h.send(2, b"MODE #rust +k other\r\nMODE #rust +l x\r\nINVITE Carol #rust\r\n")
+    assert h.take(2) == (
+        ":irc.test 467 Bob #rust :Channel key already set\r\n"
+        ":irc.test 696 Bob #rust l x :A member limit is a number\r\n"
+        ":irc.test 443 Bob Carol #rust :is already on channel\r\n"
+    )
+    h.send(3, b"INVITE Dave #rust\r\n")
+    assert h.take(3) == ":irc.test 482 Carol #rust :You're not channel operator\r\n"
+    h.send(2, b"INVITE Dave #rust\r\n")
+    assert h.take(2) == ":irc.test 341 Bob Dave #rust\r\n"
+    assert h.take(4) == ":Bob!Bob@chat-trio INVITE Dave #rust\r\n"
+    h.send(4, b"JOIN #rust\r\n")  # past +k and +l: invited
+    assert ":Dave!Dave@chat-trio JOIN #rust\r\n" in h.take(4)
+
+
+def test_irc_door_join_takes_one_key_per_channel() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.send(2, b"MODE #rust +k s3cret\r\n")
+    h.send(4, b"JOIN #new,#rust x,wrong\r\n")
+    got = h.take(4)
+    assert ":Dave!Dave@chat-trio JOIN #new\r\n" in got
+    assert got.endswith(":irc.test 475 Dave #rust :Cannot join channel (+k)\r\n")
+    h.send(4, b"JOIN #rust,#new2 s3cret\r\n")
+    got = h.take(4)
+    assert ":Dave!Dave@chat-trio JOIN #rust\r\n" in got
+    assert ":Dave!Dave@chat-trio JOIN #new2\r\n" in got
 
 
 def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:

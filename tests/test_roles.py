@@ -10,14 +10,21 @@ from chat_trio.chat import intents as i
 from chat_trio.chat import roles
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import (
+    Invitation,
+    InviteSent,
     Joined,
     Kicked,
+    Mode,
+    ModeChanged,
+    Modes,
     Reason,
     Refused,
     Role,
     RoleChanged,
     RoomEntered,
     RoomLeft,
+    RoomList,
+    Said,
     TopicChanged,
     UserList,
 )
@@ -136,6 +143,10 @@ def test_roles_a_new_operator_may_act_and_a_deopped_one_may_not() -> None:
         (i.SetRole("#rust", "Carol", Role.VOICE, on=False), "devoice"),
         (i.Kick("#rust", "Carol", "bye"), "kick"),
         (i.SetTopic("#rust", "mine"), "topic"),
+        (i.SetMode("#rust", Mode.MODERATED), "mode"),
+        (i.SetMode("#rust", Mode.SECRET), "mode"),
+        (i.SetMode("#rust", Mode.KEY, key="k"), "mode"),
+        (i.Invite("Dave", "#rust"), "invite"),
     ],
 )
 def test_roles_every_act_of_the_table_is_refused_to_a_member_who_is_not_operator(
@@ -241,3 +252,217 @@ def test_roles_flow_control_knows_where_a_kick_delivers() -> None:
     chat = rust()
     assert chat.reach(1, i.Kick("#Rust", "bob")) == (("#rust", "#lobby"), 2)
     assert chat.reach(1, i.SetRole("#Rust", "bob", Role.VOICE)) == (("#rust",), None)
+
+
+# -- modes (roles.py's rule 6) ---------------------------------------------------------
+
+
+SETTINGS = {
+    Mode.MODERATED: (i.SetMode("#rust", Mode.MODERATED), "", Modes("#rust", frozenset({Mode.MODERATED}))),
+    Mode.SECRET: (i.SetMode("#rust", Mode.SECRET), "", Modes("#rust", frozenset({Mode.SECRET}))),
+    Mode.INVITE_ONLY: (
+        i.SetMode("#rust", Mode.INVITE_ONLY), "", Modes("#rust", frozenset({Mode.INVITE_ONLY}))
+    ),
+    Mode.KEY: (
+        i.SetMode("#rust", Mode.KEY, key="s3cret"), "s3cret",
+        Modes("#rust", frozenset({Mode.KEY}), key="s3cret"),
+    ),
+    Mode.LIMIT: (
+        i.SetMode("#rust", Mode.LIMIT, limit=50), "50",
+        Modes("#rust", frozenset({Mode.LIMIT}), limit=50),
+    ),
+}  # fmt: skip
+"""Each mode: the intent that sets it, the value the room is told, what /mode shows."""
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_roles_an_operator_sets_and_unsets_a_mode_and_the_room_sees_it(mode: Mode) -> None:
+    chat = rust()
+    setting, value, shown = SETTINGS[mode]
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [Modes("#rust", frozenset())]
+    on = ask(chat, 1, setting)
+    assert on == [Broadcast((ModeChanged("#rust", mode, True, "Alice", value),), None, "#rust")]
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [shown]
+    if mode is not Mode.KEY:  # a key set again is refused (below)
+        assert ask(chat, 1, setting) == []  # no change: nobody is told
+    off = ask(chat, 1, i.SetMode("#rust", mode, on=False))
+    assert off == [Broadcast((ModeChanged("#rust", mode, False, "Alice"),), None, "#rust")]
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [Modes("#rust", frozenset())]
+
+
+def test_roles_lobby_modes_are_for_admins_only() -> None:
+    chat = with_admin(rust())
+    refused = ask(chat, 4, i.SetMode("#lobby", Mode.MODERATED))
+    assert refused == [Reply(4, (Refused(Problem.LOBBY_ADMINS, name="mode", room="#lobby"),))]
+    done = ask(chat, 5, i.SetMode("#lobby", Mode.MODERATED))
+    assert broadcasts(done) == [
+        ("#lobby", ModeChanged("#lobby", Mode.MODERATED, True, "Ada"), None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "heard"),
+    [(1, True), (2, True), (3, False), (5, True)],
+    ids=["operator", "voiced", "member", "admin"],
+)
+def test_roles_in_a_moderated_room_only_operators_voiced_and_admins_talk(
+    who: int, heard: bool
+) -> None:
+    chat = with_admin(rust())
+    ask(chat, 5, i.Join("#rust"))
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE))
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED))
+    said = ask(chat, who, i.Say("#rust", "hello"))
+    if heard:
+        assert [type(e) for _, e, _ in broadcasts(said)] == [Said]
+    else:
+        assert said == [Reply(who, (Refused(Problem.MODERATED, room="#rust"),))]
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED, on=False))
+    assert [type(e) for _, e, _ in broadcasts(ask(chat, who, i.Say("#rust", "again")))] == [Said]
+
+
+def test_roles_a_secret_room_is_listed_and_shown_to_its_members_only() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetMode("#rust", Mode.SECRET))
+    inside = replies(ask(chat, 2, i.ListRooms()), 2)[0]
+    assert isinstance(inside, RoomList) and inside.total == 2
+    assert [name for name, _ in inside.rooms] == ["#lobby", "#rust"]
+    outside = replies(ask(chat, 4, i.ListRooms()), 4)[0]
+    assert isinstance(outside, RoomList) and outside.total == 1
+    assert [name for name, _ in outside.rooms] == ["#lobby"]
+    hidden = ask(chat, 4, i.ShowModes("#rust"))
+    assert hidden == [Reply(4, (Refused(Problem.NO_SUCH_ROOM, room="#rust"),))]
+
+
+def test_roles_an_emptied_room_forgets_its_modes() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED))
+    for conn in (1, 2, 3):
+        ask(chat, conn, i.Leave("#rust"))
+    ask(chat, 2, i.Join("#rust"))
+    assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [Modes("#rust", frozenset())]
+
+
+# -- who may join (roles.py's rules 7 and 8) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "join", "problem"),
+    [
+        (i.SetMode("#rust", Mode.INVITE_ONLY), i.Join("#rust"), Refused(Problem.INVITE_ONLY, room="#rust")),
+        (i.SetMode("#rust", Mode.KEY, key="k1"), i.Join("#rust"), Refused(Problem.NEEDS_KEY, room="#rust")),
+        (i.SetMode("#rust", Mode.KEY, key="k1"), i.Join("#rust", "k2"), Refused(Problem.NEEDS_KEY, room="#rust")),
+        (i.SetMode("#rust", Mode.KEY, key="k1"), i.Join("#rust", "k1"), None),
+        (i.SetMode("#rust", Mode.LIMIT, limit=3), i.Join("#rust"), Refused(Problem.ROOM_FULL, room="#rust", limit=3)),
+        (i.SetMode("#rust", Mode.LIMIT, limit=4), i.Join("#rust"), None),
+        (i.SetMode("#rust", Mode.MODERATED), i.Join("#rust"), None),
+    ],
+    ids=["invite-only", "no-key", "wrong-key", "key", "full", "room-left", "moderated"],
+)  # fmt: skip
+def test_roles_joining_a_room_is_checked_against_its_modes(
+    setting: i.SetMode, join: i.Join, problem: Refused | None
+) -> None:
+    chat = rust()
+    ask(chat, 1, setting)
+    joined = ask(chat, 4, join)
+    if problem is None:
+        assert ("#rust", Joined("Dave", "#rust"), 4) in broadcasts(joined)
+    else:
+        assert joined == [Reply(4, (problem,))]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        i.SetMode("#rust", Mode.INVITE_ONLY),
+        i.SetMode("#rust", Mode.KEY, key="k1"),
+        i.SetMode("#rust", Mode.LIMIT, limit=3),
+    ],
+    ids=["invite-only", "key", "limit"],
+)
+def test_roles_an_invitation_lets_its_holder_in_once_past_i_k_and_l(setting: i.SetMode) -> None:
+    chat = rust()
+    ask(chat, 1, setting)
+    invited = ask(chat, 1, i.Invite("dave", "#rust"))
+    assert invited == [
+        Reply(4, (Invitation("#rust", "Alice"),)),
+        Reply(1, (InviteSent("#rust", "Dave"),)),
+    ]
+    assert ("#rust", Joined("Dave", "#rust"), 4) in broadcasts(ask(chat, 4, i.Join("#rust")))
+    ask(chat, 4, i.Leave("#rust"))  # used up: once out, Dave is kept out again
+    assert isinstance(replies(ask(chat, 4, i.Join("#rust")), 4)[0], Refused)
+
+
+def test_roles_an_invitation_lapses_after_an_hour() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetMode("#rust", Mode.INVITE_ONLY))
+    ask(chat, 1, i.Invite("Dave", "#rust"), now=100.0)
+    late = ask(chat, 4, i.Join("#rust"), now=100.0 + roles.INVITE_SECONDS)
+    assert late == [Reply(4, (Refused(Problem.INVITE_ONLY, room="#rust"),))]
+    ask(chat, 1, i.Invite("Dave", "#rust"), now=200.0)
+    in_time = ask(chat, 4, i.Join("#rust"), now=199.0 + roles.INVITE_SECONDS)
+    assert ("#rust", Joined("Dave", "#rust"), 4) in broadcasts(in_time)
+
+
+def test_roles_a_room_holds_at_most_invites_max_and_drops_the_oldest() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetMode("#rust", Mode.INVITE_ONLY))
+    ask(chat, 1, i.Invite("Dave", "#rust"))
+    for n in range(roles.INVITES_MAX):
+        named(chat, 100 + n, f"guest{n}")
+        ask(chat, 1, i.Invite(f"guest{n}", "#rust"))
+    assert len(chat.rooms["#rust"].invited) == roles.INVITES_MAX
+    dropped = ask(chat, 4, i.Join("#rust"))
+    assert dropped == [Reply(4, (Refused(Problem.INVITE_ONLY, room="#rust"),))]
+    kept = ask(chat, 100, i.Join("#rust"))
+    assert ("#rust", Joined("guest0", "#rust"), 100) in broadcasts(kept)
+
+
+def test_roles_an_admin_joins_past_every_mode() -> None:
+    chat = with_admin(rust())
+    for setting in (
+        i.SetMode("#rust", Mode.INVITE_ONLY),
+        i.SetMode("#rust", Mode.KEY, key="k1"),
+        i.SetMode("#rust", Mode.LIMIT, limit=1),
+    ):
+        ask(chat, 1, setting)
+    joined = Joined("Ada", "#rust", "Ada", admin=True)
+    assert ("#rust", joined, 5) in broadcasts(ask(chat, 5, i.Join("#rust")))
+
+
+@pytest.mark.parametrize(
+    ("intent", "problem"),
+    [
+        (i.Invite("Bob", "#rust"), Refused(Problem.ALREADY_IN_ROOM, name="Bob", room="#rust")),
+        (i.Invite("Zed", "#rust"), Refused(Problem.NO_SUCH_USER, name="Zed")),
+        (i.SetMode("#rust", Mode.KEY, key="a b"), Refused(Problem.BAD_MODE_VALUE, name="key", room="#rust", limit=roles.KEY_MAX)),
+        (i.SetMode("#rust", Mode.KEY, key="a,b"), Refused(Problem.BAD_MODE_VALUE, name="key", room="#rust", limit=roles.KEY_MAX)),
+        (i.SetMode("#rust", Mode.KEY, key=""), Refused(Problem.BAD_MODE_VALUE, name="key", room="#rust", limit=roles.KEY_MAX)),
+        (i.SetMode("#rust", Mode.LIMIT, limit=0), Refused(Problem.BAD_MODE_VALUE, name="limit", room="#rust", limit=roles.LIMIT_MAX)),
+        (i.SetMode("#rust", Mode.LIMIT, limit=roles.LIMIT_MAX + 1), Refused(Problem.BAD_MODE_VALUE, name="limit", room="#rust", limit=roles.LIMIT_MAX)),
+    ],
+    ids=["already-in", "nobody", "key-space", "key-comma", "key-empty", "limit-0", "limit-high"],
+)  # fmt: skip
+def test_roles_invitations_and_mode_values_are_checked(intent: i.Intent, problem: Refused) -> None:
+    chat = rust()
+    assert ask(chat, 1, intent) == [Reply(1, (problem,))]
+
+
+def test_roles_a_key_set_twice_is_refused_until_removed_and_only_members_see_it() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetMode("#rust", Mode.KEY, key="k1"))
+    again = ask(chat, 1, i.SetMode("#rust", Mode.KEY, key="k2"))
+    assert again == [Reply(1, (Refused(Problem.KEY_SET, room="#rust"),))]
+    outside = replies(ask(chat, 4, i.ShowModes("#rust")), 4)
+    assert outside == [Modes("#rust", frozenset({Mode.KEY}))]  # no key for Dave
+    removed = ask(chat, 1, i.SetMode("#rust", Mode.KEY, on=False))
+    assert broadcasts(removed) == [("#rust", ModeChanged("#rust", Mode.KEY, False, "Alice"), None)]
+    assert broadcasts(ask(chat, 1, i.SetMode("#rust", Mode.KEY, key="k2")))
+
+
+@pytest.mark.parametrize("mode", [m for m in Mode if m in roles.OPEN_MODES])
+def test_roles_the_lobby_stays_open_to_everyone(mode: Mode) -> None:
+    chat = with_admin(rust())
+    setting = attrs.evolve(SETTINGS[mode][0], room="#lobby")
+    refused = ask(chat, 5, setting)
+    assert refused == [Reply(5, (Refused(Problem.LOBBY_OPEN, name=mode.value, room="#lobby"),))]

@@ -131,6 +131,48 @@ async def test_server_irc_an_nc_operator_and_an_irc_operator_act_on_each_other()
             await bob.expect(":irc.test 481 Bob :Only admins can use /kill.\r\n")
 
 
+@asynccontextmanager
+async def alice_runs_rust() -> AsyncIterator[tuple[LineClient, IrcClient]]:
+    """``alice_and_bob``, both registered, and Alice (nc) created #rust: its operator."""
+    async with alice_and_bob() as (alice, bob):
+        await alice.register("Alice")
+        await bob.register("Bob")
+        await alice.send("/join #rust")
+        await alice.expect("* You joined #rust (1 user here).\r\n")
+        yield alice, bob
+
+
+async def test_server_irc_an_nc_operator_moderates_a_room_and_an_irc_user_is_refused() -> None:
+    with trio.fail_after(20):
+        async with alice_runs_rust() as (alice, bob):
+            await bob.send("JOIN #rust")
+            await bob.expect(":irc.test 353 Bob = #rust :@Alice Bob\r\n")
+            await alice.send("/mode +m")
+            await bob.expect(":Alice!Alice@chat-trio MODE #rust +m\r\n")
+            await bob.send("PRIVMSG #rust :can I talk?\r\nMODE #rust")
+            await bob.expect(":irc.test 404 Bob #rust :Cannot send to channel (+m)\r\n")
+            await bob.expect(":irc.test 324 Bob #rust +mnt\r\n")
+            await alice.send("/voice Bob")
+            await bob.expect(":Alice!Alice@chat-trio MODE #rust +v Bob\r\n")
+            await bob.send("PRIVMSG #rust :now I can")
+            await alice.expect("Bob: now I can\r\n")
+
+
+async def test_server_irc_an_nc_operator_invites_an_irc_user_into_an_invite_only_room() -> None:
+    with trio.fail_after(20):
+        async with alice_runs_rust() as (alice, bob):
+            await alice.send("/mode +i")
+            await alice.expect("* Alice made #rust invite only.\r\n")
+            await bob.send("JOIN #rust")
+            await bob.expect(":irc.test 473 Bob #rust :Cannot join channel (+i)\r\n")
+            await alice.send("/invite Bob")
+            await alice.expect("* You invited Bob to #rust; the invitation lasts an hour.\r\n")
+            await bob.expect(":Alice!Alice@chat-trio INVITE Bob #rust\r\n")
+            await bob.send("JOIN #rust")
+            await bob.expect(":irc.test 353 Bob = #rust :@Alice Bob\r\n")
+            await alice.expect("* Bob joined #rust\r\n")
+
+
 async def test_server_irc_one_namespace_across_doors() -> None:
     with trio.fail_after(10):
         async with (

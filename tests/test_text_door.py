@@ -449,7 +449,7 @@ def test_text_door_empty_rooms_disappear_but_keep_topic_and_history() -> None:
         ("lobby", 'start with "#"'),
         ("#", "1 to 32"),
         ("#" + "x" * 33, "1 to 32"),
-        ("#a b", "(not ' ')"),  # not quietly #a
+        ("#a b c", "(not ' ')"),  # not quietly #a (with the key "b")
         ("#caf\u00e9", "(not '\u00e9')"),
         ("#a.b", "(not '.')"),
     ],
@@ -1326,6 +1326,77 @@ def test_text_door_operators_give_roles_and_users_shows_them() -> None:
     assert h.line(3, "/users #x") == "Users in #x: 3 (Alice, @Bob, Carol)\r\n"
     assert h.line(2, "/op") == "Usage: /op <user>\r\n"
     assert h.line(2, "/op zed") == 'No user named "zed" is online.\r\n'
+
+
+def test_text_door_mode_shows_and_changes_a_rooms_modes_in_words() -> None:
+    h = three_in_x()
+    in_words = "* In #x only members talk in it and only operators set its topic.\r\n"
+    assert h.line(2, "/mode") == in_words
+    assert h.line(2, "/mode +m") == "Only operators of #x can use /mode there.\r\n"
+    assert h.line(1, "/mode #x +m") == "* Alice made #x moderated.\r\n"
+    assert h.take(2) == "* Alice made #x moderated.\r\n"
+    h.take(3)
+    assert h.line(2, "hello?") == (
+        "#x is moderated: only its operators and voiced members may talk.\r\n"
+    )
+    assert h.line(1, "/mode +s") == "* Alice made #x secret.\r\n"
+    h.take(2)
+    assert h.line(2, "/mode #x") == (
+        "* #x is moderated and secret; only members talk in it and only operators set its "
+        "topic.\r\n"
+    )
+    assert h.line(1, "/mode -m") == "* Alice made #x no longer moderated.\r\n"
+    for bad in ("/mode +q", "/mode +ms", "/mode m", "/mode +m +s"):
+        assert h.line(1, bad) == "Usage: /mode [#room] [+/-imskl] [KEY|N]\r\n"
+
+
+def test_text_door_invite_only_key_limit_and_invitations_in_words() -> None:
+    h = three_in_x()
+    h.line(3, "/leave #x")
+    h.take(1)
+    assert h.line(1, "/mode +i") == "* Alice made #x invite only.\r\n"
+    assert h.line(1, "/mode +k s3cret") == "* Alice set the key of #x to s3cret.\r\n"
+    assert h.line(1, "/mode +l 2") == "* Alice limited #x to 2 members.\r\n"
+    assert h.line(1, "/mode") == (
+        "* #x is invite only and protected by a key (s3cret) and limited to 2 members; "
+        "only members talk in it and only operators set its topic.\r\n"
+    )
+    h.take(2)
+    assert h.line(3, "/join #x") == "#x is invite only (ask an operator for an invite).\r\n"
+    h.line(1, "/mode -i")
+    h.take(2)
+    assert h.line(3, "/join #x") == "#x needs a key (/join #x KEY).\r\n"
+    assert h.line(3, "/join #x s3cret") == "#x is full (2 members).\r\n"
+    assert h.line(2, "/invite carol") == "Only operators of #x can use /invite there.\r\n"
+    assert h.line(1, "/invite bob") == "Bob is already in #x.\r\n"
+    assert h.line(1, "/invite carol") == (
+        "* You invited Carol to #x; the invitation lasts an hour.\r\n"
+    )
+    assert h.take(3) == "* Alice invites you to #x (/join #x).\r\n"
+    assert h.line(3, "/join #x").startswith("* You joined #x (3 users here).")
+    h.take(1)
+    assert h.line(1, "/mode +k again") == "#x has a key already: remove it first (/mode -k).\r\n"
+
+
+def test_text_door_mode_values_and_invite_usage_are_checked() -> None:
+    h = three_in_x()
+    assert h.line(1, "/mode +l 0") == "A member limit is a number from 1 to 100000.\r\n"
+    assert h.line(1, "/mode +k a,b") == (
+        "A key is 1 to 32 characters, without spaces or commas.\r\n"
+    )
+    usage = "Usage: /mode [#room] [+/-imskl] [KEY|N]\r\n"
+    assert h.line(1, "/mode +l many") == usage
+    assert h.line(1, "/mode +k") == usage
+    assert h.line(1, "/invite") == "Usage: /invite <user> [#room]\r\n"
+    assert h.line(1, "/invite zed #x") == 'No user named "zed" is online.\r\n'
+
+
+def test_text_door_rooms_hides_a_secret_room_from_non_members() -> None:
+    h = three_in_x()
+    h.line(1, "/mode +s")
+    h.line(2, "/leave #x")
+    assert "#x" in h.line(1, "/rooms")
+    assert "#x" not in h.line(2, "/rooms")
 
 
 def test_text_door_kick_puts_someone_out_of_the_room_and_they_stay_connected() -> None:

@@ -232,6 +232,10 @@ SAMPLES: list[ev.Event] = [
     ev.Unheard("#rust"),
     ev.RoomLeft("#rust", ("#lobby",)),
     ev.RoleChanged("#rust", "Eve", ev.Role.VOICE, True, "Alice"),
+    ev.ModeChanged("#rust", ev.Mode.MODERATED, True, "Alice"),
+    ev.Modes("#rust", frozenset({ev.Mode.SECRET})),
+    ev.Invitation("#rust", "Alice"),
+    ev.InviteSent("#rust", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),
@@ -365,7 +369,7 @@ def test_web_dialect_lists_the_admins_commands_to_admins_only() -> None:
 
     (before_a_name,) = json.loads(dialect.encode([ev.Help(commands.HELP)]))
     everyone = usages(before_a_name)
-    assert "/join #room" in everyone and "//text" in everyone
+    assert "/join #room [key]" in everyone and "//text" in everyone
     assert not any(u.startswith(("/kill", "/ban", "/unban")) for u in everyone)
     me = ev.Whois("Alice", ("#lobby",), 0.0, 0.0, label=dialect.HELP_LABEL)
     (guest,) = json.loads(dialect.encode([me]))

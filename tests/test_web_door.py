@@ -594,6 +594,60 @@ def test_web_door_keeps_its_user_in_one_room_at_least() -> None:
     assert again["problem"] == "only-room"
 
 
+def test_web_door_an_operator_sets_modes_and_a_moderated_room_refuses_with_a_code() -> None:
+    web = Web()
+    web.enter(1, "Alice")
+    web.enter(2, "Carol")
+    web.say(1, {"type": "join", "room": "#rust"})
+    web.say(2, {"type": "join", "room": "#rust"})
+    web.seen(1)
+    set_m = web.say(1, {"type": "set-mode", "room": "#rust", "mode": "moderated", "on": True})
+    change = {
+        "type": "mode", "room": "#rust", "mode": "moderated", "on": True, "by": "Alice",
+        "value": "", "message": "Alice made #rust moderated.", "time": web.wall,
+    }  # fmt: skip
+    assert set_m == [change] and web.seen(2) == [change]
+    (refused,) = web.say(2, {"type": "say", "room": "#rust", "text": "hi"})
+    assert refused["problem"] == "moderated"
+    assert refused["message"] == (
+        "#rust is moderated: only its operators and voiced members may talk."
+    )
+    (shown,) = web.say(2, {"type": "show-modes", "room": "#rust"})
+    assert shown["type"] == "modes" and shown["modes"] == ["moderated"]
+    (not_op,) = web.say(2, {"type": "set-mode", "room": "#rust", "mode": "secret"})
+    assert not_op["problem"] == "not-operator"
+    (bad,) = web.say(1, {"type": "set-mode", "room": "#rust", "mode": "loud"})
+    assert bad["message"] == (
+        'That message is not understood: "mode" of "set-mode" must be "moderated" or "secret"'
+        ' or "invite-only" or "key" or "limit".'
+    )
+
+
+def test_web_door_an_invitation_is_shown_and_a_join_takes_a_key() -> None:
+    web = Web()
+    web.enter(1, "Alice")
+    web.enter(2, "Carol")
+    web.say(1, {"type": "join", "room": "#rust"})
+    web.say(1, {"type": "set-mode", "room": "#rust", "mode": "key", "key": "k1"})
+    (refused,) = web.say(2, {"type": "join", "room": "#rust"})
+    assert refused["problem"] == "needs-key"
+    assert refused["message"] == "#rust needs a key (/join #rust KEY)."
+    joined = web.say(2, {"type": "join", "room": "#rust", "key": "k1"})
+    assert joined[0]["type"] == "room-entered"
+    web.say(2, {"type": "leave", "room": "#rust"})
+    web.say(1, {"type": "set-mode", "room": "#rust", "mode": "invite-only"})
+    web.seen(1)
+    (sent,) = web.say(1, {"type": "invite", "name": "carol", "room": "#rust"})
+    assert sent["type"] == "invite-sent" and sent["name"] == "Carol"
+    assert web.seen(2) == [
+        {
+            "type": "invitation", "room": "#rust", "by": "Alice",
+            "message": "Alice invites you to #rust (/join #rust).",
+        }
+    ]  # fmt: skip
+    assert web.say(2, {"type": "join", "room": "#rust"})[0]["type"] == "room-entered"
+
+
 def test_web_door_an_operator_gives_roles_and_kicks_and_the_kicked_user_stays() -> None:
     web = Web()
     web.enter(1, "Alice")

@@ -73,6 +73,9 @@ HANDLERS: dict[type, Handler] = {
     i.ListUsers: rooms.list_users,
     i.ListRooms: rooms.list_rooms,
     i.SetRole: rooms.set_role,
+    i.ShowModes: rooms.show_modes,
+    i.SetMode: rooms.set_mode,
+    i.Invite: rooms.invite,
     i.Kick: rooms.kick,
     i.Kill: moderation.kill,
     i.Ban: moderation.ban,
@@ -130,7 +133,9 @@ class Chat(World):
         if isinstance(intent, i.Kick):  # the kicked is told, and may land in #lobby
             where = (name_key(intent.room), name_key(LOBBY))
             return where, self.names.get(look(intent.name))
-        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole):
+        if isinstance(intent, i.Invite):  # the invited is told
+            return (), self.names.get(look(intent.name))
+        if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole | i.SetMode):
             return (name_key(intent.room),), None
         if isinstance(intent, i.SendPrivate):
             return (), self.names.get(look(intent.name))

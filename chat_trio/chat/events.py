@@ -28,6 +28,18 @@ class Role(enum.Enum):
     VOICE = "voice"  #: marked as someone to hear (moderated rooms are a later step)
 
 
+class Mode(enum.Enum):
+    """A room's setting that an operator turns on or off (roles.py's ``Act.MODE``). The
+    value is the web dialect's word; IRC shows them as channel mode letters (``m``,
+    ``s``)."""
+
+    MODERATED = "moderated"  #: only operators and voiced members may talk in it
+    SECRET = "secret"  #: not listed (``/rooms``, LIST) to those who are not in it
+    INVITE_ONLY = "invite-only"  #: only those invited may join
+    KEY = "key"  #: joining needs the room's key (``Room.key``)
+    LIMIT = "limit"  #: at most ``Room.limit`` members
+
+
 class Reason(enum.Enum):
     """Why a connection ended. The value is the word used in logs."""
 
@@ -228,6 +240,46 @@ class RoleChanged:
 
 
 @attrs.frozen
+class ModeChanged:
+    """``by`` turned ``mode`` of ``room`` on (``on``) or off (shown to every member, ``by``
+    too)."""
+
+    room: str
+    mode: Mode
+    on: bool
+    by: str
+    value: str = ""  #: the key or the limit set (``Mode.KEY``, ``Mode.LIMIT`` turned on)
+
+
+@attrs.frozen
+class Modes:
+    """A room's modes, asked for (besides the two every room has: only members talk in
+    it, only operators set its topic)."""
+
+    room: str
+    modes: frozenset[Mode]
+    key: str = ""  #: the room's key, told to its members only ("" otherwise)
+    limit: int = 0  #: its member limit (``Mode.LIMIT``)
+
+
+@attrs.frozen
+class Invitation:
+    """The operator ``by`` invited the viewer to ``room``: it may join it past ``+i``,
+    ``+k`` and ``+l`` once, within the hour."""
+
+    room: str
+    by: str
+
+
+@attrs.frozen
+class InviteSent:
+    """The viewer's invitation of ``name`` to ``room`` was given (IRC 341)."""
+
+    room: str
+    name: str
+
+
+@attrs.frozen
 class Kicked:
     """The operator ``by`` kicked ``name`` out of ``room``, saying ``reason``; shown to
     the room's other members (``name`` itself gets ``RoomLeft`` with ``by`` set)."""
@@ -242,7 +294,7 @@ class Kicked:
 class RoomList:
     """The rooms that exist, busiest first."""
 
-    total: int  #: how many rooms exist
+    total: int  #: how many rooms exist (that the viewer may see: a secret one only its members)
     rooms: tuple[tuple[str, int], ...]  #: (name, members); at most the ``limit`` asked for
     topics: tuple[str, ...] = ()  #: each listed room's topic ("" when none), same order
     label: str = ""  #: the asking intent's
@@ -377,6 +429,10 @@ Event = (
     | NickChanged
     | TopicChanged
     | RoleChanged
+    | ModeChanged
+    | Modes
+    | Invitation
+    | InviteSent
     | Kicked
     | RoomEntered
     | Unheard

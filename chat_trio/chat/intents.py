@@ -14,7 +14,7 @@ from __future__ import annotations
 import attrs
 
 from chat_trio.chat import words
-from chat_trio.chat.events import Role
+from chat_trio.chat.events import Mode, Role
 
 
 class Secret(str):
@@ -86,9 +86,11 @@ class SetAway:
 
 @attrs.frozen
 class Join:
-    """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``)."""
+    """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``),
+    with its ``key`` if it has one (``+k``)."""
 
     room: str = attrs.field(converter=words.text)
+    key: str = attrs.field(default="", converter=words.text)
 
 
 @attrs.frozen
@@ -205,6 +207,33 @@ class SetRole:
 
 
 @attrs.frozen
+class ShowModes:
+    """Tell the user ``room``'s modes."""
+
+    room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
+class SetMode:
+    """(Operators) turn ``mode`` of ``room`` on (``on``) or off; ``key`` is the key that
+    ``Mode.KEY`` sets, ``limit`` the member limit that ``Mode.LIMIT`` sets."""
+
+    room: str = attrs.field(converter=words.text)
+    mode: Mode
+    on: bool = True
+    key: str = attrs.field(default="", converter=words.text)
+    limit: int = 0
+
+
+@attrs.frozen
+class Invite:
+    """(Operators) let ``name`` join ``room`` once, past ``+i``, ``+k`` and ``+l``."""
+
+    name: str = attrs.field(converter=words.text)
+    room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
 class Kick:
     """(Operators) put the member ``name`` out of ``room``, telling them ``reason``."""
 
@@ -273,6 +302,9 @@ Intent = (
     | ChangePassword
     | Unregister
     | SetRole
+    | ShowModes
+    | SetMode
+    | Invite
     | Kick
     | Kill
     | Ban

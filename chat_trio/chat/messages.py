@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chat_trio.chat import intents as i
+from chat_trio.chat import roles
 from chat_trio.chat.events import (
     Action,
     Away,
@@ -71,6 +72,10 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
         out.reply(conn, problem)
         return
     room = world.rooms[key]
+    unheard = roles.may_talk(world, conn, client, room)
+    if unheard is not None:
+        out.reply(conn, unheard)
+        return
     memory = room.memory
     if len(room.members) == 1 and not room.told_alone and not intent.notice:
         room.told_alone = True

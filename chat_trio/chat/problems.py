@@ -72,6 +72,15 @@ class Problem(enum.Enum):
     LOBBY_ADMINS = "lobby-admins"  #: room; name: what was tried: #lobby is the admins' only
     USER_NOT_IN_ROOM = "user-not-in-room"  #: name, room: the person acted on is not in it
     KICK_LAST_ROOM = "kick-last-room"  #: name, room (#lobby): it is their only room
+    MODERATED = "moderated"  #: room: only its operators and voiced members may talk
+    INVITE_ONLY = "invite-only"  #: room: joining it needs an invitation
+    NEEDS_KEY = "needs-key"  #: room: joining it needs its key (a wrong or missing one)
+    ROOM_FULL = "room-full"  #: room, limit: it has its limit of members
+    KEY_SET = "key-set"  #: room: it has a key already (remove it first)
+    BAD_MODE_VALUE = "bad-mode-value"  #: room; name: the mode ("key", "limit"); limit:
+    #: the longest key or the highest limit
+    LOBBY_OPEN = "lobby-open"  #: name: the mode: #lobby stays open to everyone
+    ALREADY_IN_ROOM = "already-in-room"  #: name, room: inviting someone who is in it
     # History
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"

@@ -1,10 +1,11 @@
 """Room roles: who runs a room, and the one table of what each act in a room needs.
 
 Theory of operation. A room is run by its operators (``Role.OPERATOR``, ``@`` on IRC);
-``Role.VOICE`` (``+``) marks members worth hearing (what it allows comes with moderated
-rooms, a later step). Roles are held by connections (``Room.roles``), never by names,
-which someone else may take next. Every act that needs more than membership is a row of
-``NEEDS``, and ``refusal`` is the one place that checks it: no handler decides by itself.
+``Role.VOICE`` (``+``) marks members worth hearing: in a moderated room
+(``Mode.MODERATED``, ``+m``) only they and the operators may talk. Roles are held by
+connections (``Room.roles``), never by names, which someone else may take next. Every
+act that needs more than membership is a row of ``NEEDS``, and ``refusal`` is the one
+place that checks it: no handler decides by itself.
 
 Rules:
 
@@ -22,8 +23,21 @@ Rules:
    ``#lobby`` (before it leaves, so that it is never in no room: the text door and the
    page always have a room to talk in); kicking someone out of ``#lobby`` when it is
    their only room is refused (``/kill`` ends their connection instead).
-6. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
-   forgotten when its last member leaves forgets them.
+6. Modes (``Room.modes``) are turned on and off by operators (``Act.MODE``); a change
+   that changes nothing tells no one (as rule 4). In a moderated room (``+m``) a member
+   who is neither operator, voiced nor admin is refused (``Problem.MODERATED``); a
+   secret room (``+s``) is listed only to its members.
+7. Joining a room with members is checked here too (``admission``): ``+i`` needs an
+   invitation, ``+k`` the key, ``+l`` a free place. An invitation lets its holder past
+   all three, as InspIRCd's default does (an operator who invites someone means them to
+   come in, whatever the room's settings); admins always pass. ``#lobby`` stays open to
+   everyone (everyone is put in it): ``+i``, ``+k`` and ``+l`` are refused there.
+8. An invitation (``Act.INVITE``) is held by the invited connection, used up by its
+   join, and lapses after ``INVITE_SECONDS``. A room holds at most ``INVITES_MAX``; when
+   full, **the oldest is dropped**: the newest is the operators' latest wish, and
+   refusing it would let stale invitations lock out the ones that matter.
+9. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
+   forgotten when its last member leaves forgets them and its modes.
 
 The handlers that carry these acts out (``set_role``, ``kick``) are rooms.py's: they
 change who is in a room. This module never imports trio and never awaits.
@@ -33,7 +47,7 @@ from __future__ import annotations
 
 import enum
 
-from chat_trio.chat.events import ConnId, Refused, Role
+from chat_trio.chat.events import ConnId, Mode, Refused, Role
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.chat.world import Client, Room, World
@@ -49,6 +63,8 @@ class Act(enum.Enum):
     VOICE = "voice"
     DEVOICE = "devoice"
     KICK = "kick"
+    MODE = "mode"
+    INVITE = "invite"
 
 
 class Need(enum.Enum):
@@ -65,6 +81,8 @@ NEEDS: dict[Act, Need] = {
     Act.VOICE: Need.OPERATOR,
     Act.DEVOICE: Need.OPERATOR,
     Act.KICK: Need.OPERATOR,
+    Act.MODE: Need.OPERATOR,
+    Act.INVITE: Need.OPERATOR,
 }
 """What each act needs in a room (rule 2); the docs' "who may do what" table is this."""
 
@@ -94,6 +112,54 @@ def refusal(world: World, conn: ConnId, client: Client, room: Room, act: Act) ->
     if need is Need.OPERATOR and not is_operator(world, conn, client, room):
         return Refused(Problem.NOT_OPERATOR, name=act.value, room=name)
     return None
+
+
+def may_talk(world: World, conn: ConnId, client: Client, room: Room) -> Refused | None:
+    """Why ``conn`` (a member) may not talk in ``room`` (rule 6: moderated), or None."""
+    if Mode.MODERATED not in room.modes or conn in room.roles[Role.VOICE]:
+        return None
+    if is_operator(world, conn, client, room):
+        return None
+    return Refused(Problem.MODERATED, room=room.memory.name)
+
+
+INVITES_MAX = 100
+"""Invitations a room holds at most (rule 8: when full, the oldest is dropped)."""
+INVITE_SECONDS = 3600.0  #: an invitation lapses after an hour (rule 8), as the issue asks
+KEY_MAX = 32  #: a key's length at most (InspIRCd's default); no spaces or commas (IRC)
+LIMIT_MAX = 100_000  #: the highest member limit (more than any room here holds)
+OPEN_MODES = frozenset({Mode.INVITE_ONLY, Mode.KEY, Mode.LIMIT})
+"""The modes that keep people out: never on ``#lobby`` (rule 7)."""
+
+
+def admission(world: World, conn: ConnId, client: Client, room: Room, key: str) -> Refused | None:
+    """Why ``conn`` may not join ``room`` (which has members) with ``key``, or None if it
+    may; a valid invitation is used up (rules 7 and 8)."""
+    expires = room.invited.pop(conn, None)
+    if (expires is not None and expires > world.now) or world.is_admin(client):
+        return None
+    name = room.memory.name
+    if Mode.INVITE_ONLY in room.modes:
+        return Refused(Problem.INVITE_ONLY, room=name)
+    if Mode.KEY in room.modes and key != room.key:
+        return Refused(Problem.NEEDS_KEY, room=name)
+    if Mode.LIMIT in room.modes and len(room.members) >= room.limit:
+        return Refused(Problem.ROOM_FULL, room=name, limit=room.limit)
+    return None
+
+
+def invite(world: World, room: Room, conn: ConnId) -> None:
+    """Let ``conn`` join ``room`` once within ``INVITE_SECONDS`` (rule 8)."""
+    room.invited.pop(conn, None)  # invited again: the newest, with a fresh hour
+    while len(room.invited) >= INVITES_MAX:
+        room.invited.popitem(last=False)
+    room.invited[conn] = world.now + INVITE_SECONDS
+
+
+def listed(client: Client, room: Room) -> bool:
+    """Is ``room`` shown to ``client`` in room lists (rule 6: secret rooms only to their
+    members)?"""
+    return Mode.SECRET not in room.modes or name_key(room.memory.name) in client.rooms
 
 
 def found(room: Room, conn: ConnId) -> None:

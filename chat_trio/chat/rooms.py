@@ -16,7 +16,7 @@ Rules:
    the room, the setter too, sees the change.
 5. Whoever creates a room is its operator; room member lists say who holds which role.
    Giving and taking roles and kicking are handled here (``set_role``, ``kick``), and
-   checked by roles.py's one table (its rules 1-6).
+   checked by roles.py's one table (its rules 1-7); so are room modes (``set_mode``).
 
 This module never imports trio and never awaits.
 """
@@ -31,10 +31,15 @@ from chat_trio.chat import roles
 from chat_trio.chat.events import (
     ConnId,
     History,
+    Invitation,
+    InviteSent,
     Joined,
     Kicked,
     Kind,
     Left,
+    Mode,
+    ModeChanged,
+    Modes,
     Reason,
     Refused,
     Role,
@@ -48,6 +53,7 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
 from chat_trio.chat.problems import Problem
+from chat_trio.chat.roles import KEY_MAX, LIMIT_MAX
 from chat_trio.chat.state import Step
 from chat_trio.chat.vocabulary import (
     LIST_MAX,
@@ -62,6 +68,7 @@ from chat_trio.chat.vocabulary import (
 from chat_trio.chat.world import Client, Memory, Room, World
 
 _ROOM = re.compile(r"#[A-Za-z0-9_-]+\Z")
+_KEY = re.compile(f"[!-+\\--~]{{1,{KEY_MAX}}}")  # printable ASCII but space and comma (IRC)
 
 
 def check_room(name: str) -> Refused | None:
@@ -101,7 +108,7 @@ def join(world: World, conn: ConnId, client: Client, intent: i.Join, out: Output
     if problem is not None:
         out.reply(conn, problem)
         return
-    enter(world, conn, client, spelled(world, intent.room), out)
+    enter(world, conn, client, spelled(world, intent.room), out, with_key=intent.key)
 
 
 def focus(world: World, conn: ConnId, client: Client, intent: i.Focus, out: Outputs) -> None:
@@ -112,10 +119,17 @@ def focus(world: World, conn: ConnId, client: Client, intent: i.Focus, out: Outp
 
 
 def enter(
-    world: World, conn: ConnId, client: Client, name: str, out: Outputs, *, quiet: bool = False
+    world: World,
+    conn: ConnId,
+    client: Client,
+    name: str,
+    out: Outputs,
+    *,
+    quiet: bool = False,
+    with_key: str = "",
 ) -> None:
-    """Put ``conn`` in the room ``name`` (first checking the limits), or show it if it is
-    in it already."""
+    """Put ``conn`` in the room ``name`` (first checking the limits and, with its key,
+    the room's modes: roles.admission), or show it if it is in it already."""
     key = name_key(name)
     rules = world.rules
     if key in client.rooms:
@@ -133,6 +147,11 @@ def enter(
         out.add(LoadHistory(conn, name))
         return
     joined = world.rooms.get(key)
+    if joined is not None and joined.members:
+        refused = roles.admission(world, conn, client, joined, with_key)
+        if refused is not None:
+            out.reply(conn, refused)
+            return
     if joined is None:
         memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
         joined = world.rooms[key] = Room(memory)
@@ -193,13 +212,22 @@ def show_topic(
         out.reply(conn, Topic(memory.name, memory.topic, memory.topic_by, memory.topic_at))
 
 
-def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, out: Outputs) -> None:
-    room = member_room(world, conn, client, intent.room, out)
-    if room is None:
-        return
-    problem = roles.refusal(world, conn, client, room, roles.Act.TOPIC)
+def acting_room(
+    world: World, conn: ConnId, client: Client, name: str, act: roles.Act, out: Outputs
+) -> Room | None:
+    """The room ``name`` if ``conn`` is in it and may do ``act`` there (roles.py's one
+    check); else None, and says why."""
+    room = member_room(world, conn, client, name, out)
+    problem = None if room is None else roles.refusal(world, conn, client, room, act)
     if problem is not None:
         out.reply(conn, problem)
+        return None
+    return room
+
+
+def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, out: Outputs) -> None:
+    room = acting_room(world, conn, client, intent.room, roles.Act.TOPIC, out)
+    if room is None:
         return
     if len(intent.text) > TOPIC_MAX:
         out.reply(conn, Refused(Problem.TOPIC_TOO_LONG, length=len(intent.text), limit=TOPIC_MAX))
@@ -262,10 +290,11 @@ def list_rooms(
 ) -> None:
     limit = LIST_MAX if intent.limit is None else max(0, min(intent.limit, LIST_MAX))
     order = lambda r: (-len(r.members), r.memory.name.casefold())  # noqa: E731
-    rooms = heapq.nsmallest(limit, world.rooms.values(), key=order)
+    shown = [r for r in world.rooms.values() if roles.listed(client, r)]
+    rooms = heapq.nsmallest(limit, shown, key=order)
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
     topics = tuple(r.memory.topic for r in rooms)
-    out.reply(conn, RoomList(len(world.rooms), listed, topics, intent.label))
+    out.reply(conn, RoomList(len(shown), listed, topics, intent.label))
 
 
 # -- roles (the table and its check are roles.py's) -------------------------------------
@@ -314,6 +343,78 @@ def set_role(world: World, conn: ConnId, client: Client, intent: i.SetRole, out:
     name = room.memory.name
     changed = RoleChanged(name, world.clients[target].name, intent.role, intent.on, client.name)
     out.broadcast(name, changed, exclude=None)
+
+
+def show_modes(
+    world: World, conn: ConnId, client: Client, intent: i.ShowModes, out: Outputs
+) -> None:
+    """Anyone may see an existing room's modes, as IRC shows them, except a secret
+    room's to those not in it (to them it does not exist)."""
+    problem = check_room(intent.room)
+    room = world.rooms.get(name_key(intent.room))
+    if problem is None and (room is None or not roles.listed(client, room)):
+        problem = Refused(Problem.NO_SUCH_ROOM, room=intent.room)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
+    assert room is not None  # no problem: it was found
+    member = name_key(room.memory.name) in client.rooms  # only members are told the key
+    key = room.key if member and Mode.KEY in room.modes else ""
+    limit = room.limit if Mode.LIMIT in room.modes else 0
+    out.reply(conn, Modes(room.memory.name, frozenset(room.modes), key, limit))
+
+
+def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out: Outputs) -> None:
+    room = acting_room(world, conn, client, intent.room, roles.Act.MODE, out)
+    if room is None:
+        return
+    name, mode, value = room.memory.name, intent.mode, ""
+    problem = None
+    if intent.on and mode in roles.OPEN_MODES and name_key(name) == name_key(LOBBY):
+        problem = Refused(Problem.LOBBY_OPEN, name=mode.value, room=name)
+    elif intent.on and mode is Mode.KEY:
+        if mode in room.modes:  # IRC 467: take the old key away first
+            problem = Refused(Problem.KEY_SET, room=name)
+        elif not _KEY.fullmatch(intent.key):
+            problem = Refused(Problem.BAD_MODE_VALUE, name=mode.value, room=name, limit=KEY_MAX)
+        else:
+            room.key = value = intent.key
+    elif intent.on and mode is Mode.LIMIT:
+        if not 1 <= intent.limit <= LIMIT_MAX:
+            problem = Refused(Problem.BAD_MODE_VALUE, name=mode.value, room=name, limit=LIMIT_MAX)
+        else:
+            if room.limit != intent.limit:  # a new limit is a change even while +l
+                room.modes.discard(mode)
+            room.limit, value = intent.limit, str(intent.limit)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
+    if (mode in room.modes) == intent.on:
+        return  # roles.py's rule 6: nothing changes, nobody is told
+    if intent.on:
+        room.modes.add(mode)
+    else:
+        room.modes.discard(mode)
+    changed = ModeChanged(name, mode, intent.on, client.name, value)
+    out.broadcast(name, changed, exclude=None)
+
+
+def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Outputs) -> None:
+    room = acting_room(world, conn, client, intent.room, roles.Act.INVITE, out)
+    if room is None:
+        return
+    target = world.names.get(look(intent.name))
+    name = room.memory.name
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_USER, name=intent.name[:NAME_MAX]))
+        return
+    invited = world.clients[target]
+    if target in room.members:
+        out.reply(conn, Refused(Problem.ALREADY_IN_ROOM, name=invited.name, room=name))
+        return
+    roles.invite(world, room, target)
+    out.reply(target, Invitation(name, client.name))
+    out.reply(conn, InviteSent(name, invited.name))
 
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:

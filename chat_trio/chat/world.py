@@ -36,6 +36,7 @@ from chat_trio.chat.events import (
     Goodbye,
     Kind,
     Left,
+    Mode,
     NickChanged,
     Reason,
     Role,
@@ -154,6 +155,13 @@ class Room:
     #: its members who hold each role (roles.py): connections, never names, which someone
     #: else may take next; a member who leaves loses its roles
     roles: dict[Role, set[ConnId]] = attrs.Factory(lambda: {role: set() for role in Role})
+    #: the modes its operators turned on (roles.py); a room forgotten forgets them
+    modes: set[Mode] = attrs.Factory(set)
+    key: str = ""  #: what joining needs while ``Mode.KEY`` is on
+    limit: int = 0  #: the most members while ``Mode.LIMIT`` is on
+    #: who may join past +i, +k and +l, and until when (``World.now``): connections,
+    #: oldest first, at most ``INVITES_MAX`` (roles.py's rule 8)
+    invited: OrderedDict[ConnId, float] = attrs.Factory(OrderedDict)
 
     def seat(self, conn: ConnId, name: str) -> None:
         self.members[conn] = None

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Help, Refused, Role
+from chat_trio.chat.events import Help, Mode, Refused, Role
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
@@ -87,9 +87,10 @@ def _me(args: str, place: Place) -> i.Intent | Refused:
 
 def _join(args: str, place: Place) -> i.Intent | Refused:
     room, _, rest = args.partition(" ")
-    if rest.strip():  # "/join #bad name" must not quietly join #bad
+    key, _, more = rest.strip().partition(" ")  # "/join #rust KEY": a room with a key (+k)
+    if more.strip():  # "/join #bad room name" must not quietly join #bad
         return Refused(Problem.ROOM_CHAR, char=" ")
-    return i.Join(room)
+    return i.Join(room, key)
 
 
 def _switch(args: str, place: Place) -> i.Intent | Refused:
@@ -168,6 +169,47 @@ def _role(word: str, role: Role, on: bool) -> Parse:
     return parse
 
 
+MODE_LETTERS = {
+    "i": Mode.INVITE_ONLY,
+    "k": Mode.KEY,
+    "l": Mode.LIMIT,
+    "m": Mode.MODERATED,
+    "s": Mode.SECRET,
+}
+"""The letters ``/mode`` takes, IRC's: ``+i`` invite only, ``+k KEY``, ``+l N``, ``+m``
+moderated, ``+s`` secret."""
+
+
+def _mode(args: str, place: Place) -> i.Intent | Refused:
+    """``/mode [#room]`` shows the room's modes; ``/mode [#room] +m`` (or ``-s``,
+    ``+k KEY``, ``+l 50`` ...) changes one."""
+    words = args.split()
+    room = words.pop(0) if words and words[0].startswith("#") else place.current
+    if not words:
+        return i.ShowModes(room)
+    change, value = words[0], words[1:]
+    if len(change) != 2 or change[0] not in "+-" or change[1] not in MODE_LETTERS:
+        return COMMANDS["mode"].usage_error()
+    mode, on = MODE_LETTERS[change[1]], change[0] == "+"
+    if len(value) != (1 if on and mode in (Mode.KEY, Mode.LIMIT) else 0):
+        return COMMANDS["mode"].usage_error()
+    if on and mode is Mode.KEY:
+        return i.SetMode(room, mode, on, key=value[0])
+    if on and mode is Mode.LIMIT:
+        limit = count(value[0])
+        if limit is None:
+            return COMMANDS["mode"].usage_error()
+        return i.SetMode(room, mode, on, limit=limit)
+    return i.SetMode(room, mode, on)
+
+
+def _invite(args: str, place: Place) -> i.Intent | Refused:
+    words = args.split()
+    if not 1 <= len(words) <= 2:
+        return COMMANDS["invite"].usage_error()
+    return i.Invite(words[0], words[1] if len(words) == 2 else place.current)
+
+
 def _ban(args: str, place: Place) -> i.Intent | Refused:
     words = args.split(maxsplit=1)
     if not words:
@@ -195,7 +237,9 @@ COMMANDS: dict[str, Command] = {
     "rooms": Command(
         "/rooms", "list the rooms", lambda a, p: i.ListRooms(ROOMS_SHOWN), chatting=False
     ),
-    "join": Command("/join #room", "enter a room (creating it) and talk there", _join),
+    "join": Command(
+        "/join #room [key]", "enter a room (creating it) and talk there", _join,
+    ),
     "switch": Command("/switch #room", "talk in another of your rooms", _switch),
     "leave": Command(
         "/leave [#room] [reason]", "leave a room (this one if none named), saying why", _leave
@@ -235,6 +279,13 @@ COMMANDS: dict[str, Command] = {
     ),
     "devoice": Command(
         "/devoice <user>", "(operators) take voice away", _role("devoice", Role.VOICE, False)
+    ),
+    "mode": Command(
+        "/mode [#room] [+/-imskl] [KEY|N]",
+        "show or (operators) set modes: invite only, key, limit, moderated, secret", _mode,
+    ),
+    "invite": Command(
+        "/invite <user> [#room]", "(operators) let someone in past +i, +k, +l", _invite,
     ),
     "kick": Command("/kick <user> [reason]", "(operators) put someone out of this room", _kick),
     "kill": Command(

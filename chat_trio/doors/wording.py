@@ -15,7 +15,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from chat_trio.chat.events import Disconnected, Done, Reason, Refused, Role, RoleChanged, Whois
+from chat_trio.chat.events import (
+    Disconnected,
+    Done,
+    Invitation,
+    InviteSent,
+    Mode,
+    ModeChanged,
+    Modes,
+    Reason,
+    Refused,
+    Role,
+    RoleChanged,
+    Whois,
+)
 from chat_trio.chat.problems import Outcome, Problem
 
 _LAST_DATE = 253402300799.0  #: 9999-12-31 23:59:59 UTC: later is not a date gmtime shows
@@ -124,6 +137,20 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
         f"That topic is too long ({e.length} characters; at most {e.limit:g})."
     ),
     Problem.NOT_OPERATOR: lambda e: f"Only operators of {e.room} can use /{e.name} there.",
+    Problem.MODERATED: lambda e: (
+        f"{e.room} is moderated: only its operators and voiced members may talk."
+    ),
+    Problem.INVITE_ONLY: lambda e: f"{e.room} is invite only (ask an operator for an invite).",
+    Problem.NEEDS_KEY: lambda e: f"{e.room} needs a key (/join {e.room} KEY).",
+    Problem.ROOM_FULL: lambda e: f"{e.room} is full ({e.limit:g} members).",
+    Problem.KEY_SET: lambda e: f"{e.room} has a key already: remove it first (/mode -k).",
+    Problem.BAD_MODE_VALUE: lambda e: (
+        f"A key is 1 to {e.limit:g} characters, without spaces or commas."
+        if e.name == "key"
+        else f"A member limit is a number from 1 to {e.limit:g}."
+    ),
+    Problem.LOBBY_OPEN: lambda e: f"{e.room} stays open to everyone: no {e.name} mode there.",
+    Problem.ALREADY_IN_ROOM: lambda e: f"{e.name} is already in {e.room}.",
     Problem.LOBBY_ADMINS: lambda e: (
         f"{e.room} is the server's room: only admins can use /{e.name} there."
     ),
@@ -241,6 +268,50 @@ def role_changed(e: RoleChanged) -> str:
     """A role given or taken, as one sentence: "Alice made Bob an operator of #rust"."""
     said = (_ROLE_GIVEN if e.on else _ROLE_TAKEN)[e.role].format(e.name, e.room)
     return f"{e.by} {said}"
+
+
+MODE_WORDS = {
+    Mode.MODERATED: "moderated",
+    Mode.SECRET: "secret",
+    Mode.INVITE_ONLY: "invite only",
+    Mode.KEY: "protected by a key",
+    Mode.LIMIT: "limited to {} members",
+}
+"""Each mode as an adjective: "#rust is moderated"."""
+
+
+def modes(e: Modes) -> str:
+    """A room's modes in words: "#rust is moderated and secret; only operators set its
+    topic" (the two every room has come last; the key only to members)."""
+    words = [MODE_WORDS[m].format(e.limit) for m in Mode if m in e.modes]
+    words = [f"{w} ({e.key})" if w == MODE_WORDS[Mode.KEY] and e.key else w for w in words]
+    said = " and ".join(words)
+    fixed = "only members talk in it and only operators set its topic"
+    return f"{e.room} is {said}; {fixed}" if said else f"In {e.room} {fixed}"
+
+
+def mode_changed(e: ModeChanged) -> str:
+    """A mode turned on or off, as one sentence: "Alice made #rust moderated"."""
+    if e.mode is Mode.KEY:
+        said = f"set the key of {e.room} to {e.value}" if e.on else f"removed the key of {e.room}"
+    elif e.mode is Mode.LIMIT:
+        said = (
+            f"limited {e.room} to {e.value} members"
+            if e.on
+            else f"lifted the member limit of {e.room}"
+        )
+    else:
+        said = f"made {e.room} {'' if e.on else 'no longer '}{MODE_WORDS[e.mode]}"
+    return f"{e.by} {said}"
+
+
+def invitation(e: Invitation) -> str:
+    """ "Alice invites you to #rust (/join #rust)"."""
+    return f"{e.by} invites you to {e.room} (/join {e.room})"
+
+
+def invite_sent(e: InviteSent) -> str:
+    return f"You invited {e.name} to {e.room}; the invitation lasts an hour"
 
 
 def kicked(who: str, room: str, by: str, reason: str) -> str:

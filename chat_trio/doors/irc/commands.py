@@ -21,15 +21,16 @@ import attrs
 from chat_trio import __version__
 from chat_trio.chat import intents as i
 from chat_trio.chat import words
+from chat_trio.chat.events import Mode
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
 from chat_trio.doors.irc.render import (
     MAX_TARGETS,
     MODES,
+    MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
-    ROOM_MODES,
     isupport_lines,
     mask,
     motd,
@@ -63,8 +64,9 @@ def join(door: IrcDoor, params: tuple[str, ...]) -> None:
     if params[0] == "0":
         door.queue.extend(i.Leave(room) for room in list(door.rooms.values()))
         return
-    for room in params[0].split(",")[:MAX_TARGETS]:
-        door.queue.append(i.Join(room))
+    keys = params[1].split(",") if len(params) > 1 else []  # JOIN #a,#b keyA,keyB
+    for n, room in enumerate(params[0].split(",")[:MAX_TARGETS]):
+        door.queue.append(i.Join(room, keys[n] if n < len(keys) else ""))
 
 
 def part(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -172,7 +174,7 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
     target = params[0]
     if target.startswith("#"):
         if len(params) == 1:
-            door.numeric("324", target, ROOM_MODES)
+            door.queue.append(i.ShowModes(target))
         elif params[1] in ("b", "+b", "e", "+e", "I", "+I"):
             end = {"b": "368", "e": "349", "I": "347"}[params[1][-1]]
             door.numeric(end, target, "End of list")
@@ -185,8 +187,9 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None:
-    """``MODE #r +ov-v a b c``: each ``o``/``v`` with its nick is a ``SetRole`` (at most
-    ``MODES`` of them); ``n`` and ``t`` are fixed on every room (``+n`` changes nothing,
+    """``MODE #r +ov-v+m a b c``: each ``o``/``v`` with its nick is a ``SetRole``, each
+    ``m``/``s`` a ``SetMode`` (at most ``MODES`` changes in all; more are dropped, as
+    ISUPPORT says); ``n`` and ``t`` are fixed on every room (``+n`` changes nothing,
     ``-n`` is refused); others are unknown (472)."""
     on, changes = True, 0
     for letter in modes:
@@ -200,6 +203,24 @@ def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None
             if changes < MODES:
                 door.queue.append(i.SetRole(room, nick, ROLES_BY_LETTER[letter], on))
             changes += 1
+        elif letter in MODES_BY_LETTER:
+            mode, key, limit = MODES_BY_LETTER[letter], "", 0
+            if on and mode in (Mode.KEY, Mode.LIMIT) and not args:
+                door.numeric("461", "MODE", "Not enough parameters")
+                return
+            if on and mode is Mode.KEY:
+                key = args.pop(0)
+            elif on and mode is Mode.LIMIT:
+                given = args.pop(0)
+                if words.count(given) is None:
+                    door.numeric("696", room, letter, given, "A member limit is a number")
+                    continue
+                limit = int(given)
+            elif mode is Mode.KEY and args:  # "-k key": clients send the key; it is not needed
+                args.pop(0)
+            if changes < MODES:
+                door.queue.append(i.SetMode(room, mode, on, key=key, limit=limit))
+            changes += 1
         elif letter in "nt":  # set on every room already; they cannot be unset
             if not on:
                 door.numeric("472", letter, "is fixed on every channel here")
@@ -211,6 +232,10 @@ def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
     reason = params[2] if len(params) > 2 else ""
     for nick in params[1].split(",")[:MAX_TARGETS]:
         door.queue.append(i.Kick(params[0], nick, reason))
+
+
+def invite(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.Invite(params[0], params[1]))
 
 
 def kill(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -335,6 +360,7 @@ COMMANDS: dict[str, Command] = {
     "LIST": Command(0, list_rooms),
     "MODE": Command(1, mode),
     "KICK": Command(2, kick),
+    "INVITE": Command(2, invite),
     "KILL": Command(1, kill),
     "AWAY": Command(0, away),
     "ISON": Command(1, ison),

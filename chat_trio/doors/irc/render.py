@@ -35,10 +35,15 @@ from chat_trio.chat.events import (
     Greeting,
     Help,
     History,
+    Invitation,
+    InviteSent,
     Joined,
     Kicked,
     Kind,
     Left,
+    Mode,
+    ModeChanged,
+    Modes,
     NickChanged,
     Private,
     Reason,
@@ -262,6 +267,10 @@ def broadcast_line(
     if isinstance(event, RoleChanged):
         change = ("+" if event.on else "-") + MODE_LETTERS[event.role]
         return serialize(Message("MODE", (room, change, event.name), mask(event.by), t))
+    if isinstance(event, ModeChanged):
+        change = ("+" if event.on else "-") + ROOM_MODE_LETTERS[event.mode]
+        value = (event.value,) if event.value else ()
+        return serialize(Message("MODE", (room, change, *value), mask(event.by), t))
     if isinstance(event, Kicked):
         return serialize(
             Message("KICK", (room, event.name, event.reason or event.by), mask(event.by), t)
@@ -271,9 +280,29 @@ def broadcast_line(
 
 MODE_LETTERS = {Role.OPERATOR: "o", Role.VOICE: "v"}  #: ISUPPORT PREFIX=(ov)@+
 ROLES_BY_LETTER = {letter: role for role, letter in MODE_LETTERS.items()}
-ROOM_MODES = "+nt"
-"""The channel modes every room has, fixed for now: ``n`` (only members talk in it: the
-rules refuse others, CANNOT_SEND) and ``t`` (only operators set the topic: roles.py)."""
+FIXED_MODES = "nt"
+"""The channel modes every room has, fixed: ``n`` (only members talk in it: the rules
+refuse others, CANNOT_SEND) and ``t`` (only operators set the topic: roles.py)."""
+ROOM_MODE_LETTERS = {
+    Mode.INVITE_ONLY: "i",
+    Mode.KEY: "k",
+    Mode.LIMIT: "l",
+    Mode.MODERATED: "m",
+    Mode.SECRET: "s",
+}
+"""The channel modes operators change: ``k`` takes a parameter (type B of CHANMODES),
+``l`` one when set (type C), the others none (type D). ``b`` comes with per-room bans."""
+MODES_BY_LETTER = {letter: mode for mode, letter in ROOM_MODE_LETTERS.items()}
+CHANMODES = ",k,l," + "".join(sorted(FIXED_MODES + "ims"))  #: ISUPPORT's, by type
+
+
+def mode_params(e: Modes) -> tuple[str, ...]:
+    """A room's modes as 324 shows them: ``+iklmnst``, letters in order, then the key
+    (members only: others see ``*``) and the limit."""
+    letters = "".join(sorted(FIXED_MODES + "".join(ROOM_MODE_LETTERS[m] for m in e.modes)))
+    params = [e.key or "*"] if Mode.KEY in e.modes else []
+    params += [str(e.limit)] if Mode.LIMIT in e.modes else []
+    return ("+" + letters, *params)
 
 
 def prefixes(name: str, e: UserList, multi: bool) -> str:
@@ -356,6 +385,13 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NO_SUCH_ROOM: _ROOM,
     Problem.NOT_IN_ROOM: ("442", lambda e: (e.room,)),
     Problem.CANNOT_SEND: ("404", lambda e: (e.room,)),
+    Problem.MODERATED: ("404", lambda e: (e.room,)),
+    Problem.INVITE_ONLY: ("473", lambda e: (e.room,)),
+    Problem.NEEDS_KEY: ("475", lambda e: (e.room,)),
+    Problem.ROOM_FULL: ("471", lambda e: (e.room,)),
+    Problem.KEY_SET: ("467", lambda e: (e.room,)),
+    Problem.ALREADY_IN_ROOM: ("443", lambda e: (e.name, e.room)),
+    Problem.BAD_MODE_VALUE: ("696", lambda e: (e.room, e.name[:1], "*")),
     Problem.NO_TEXT: ("412", lambda e: ()),
     Problem.TOO_MANY_ROOMS_FOR_USER: ("405", lambda e: (e.room or "*",)),
     Problem.TOO_MANY_ROOMS: ("405", lambda e: (e.room or "*",)),
@@ -395,6 +431,12 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.NEEDS_NAME: lambda e: "You have not registered",
     Problem.NO_TEXT: lambda e: "No text to send",
     Problem.NOT_OPERATOR: lambda e: "You're not channel operator",
+    Problem.MODERATED: lambda e: "Cannot send to channel (+m)",
+    Problem.INVITE_ONLY: lambda e: "Cannot join channel (+i)",
+    Problem.NEEDS_KEY: lambda e: "Cannot join channel (+k)",
+    Problem.ROOM_FULL: lambda e: "Cannot join channel (+l)",
+    Problem.KEY_SET: lambda e: "Channel key already set",
+    Problem.ALREADY_IN_ROOM: lambda e: "is already on channel",
     Problem.USER_NOT_IN_ROOM: lambda e: "They aren't on that channel",
     Problem.BAN_OWN_ADDRESS: lambda e: (
         f"{e.like} shares your address ({e.name}): banning it would lock you out too; "
@@ -440,7 +482,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"CHANNELLEN={ROOM_MAX + 1}",
         f"TOPICLEN={TOPIC_MAX}",
         "PREFIX=(ov)@+",
-        "CHANMODES=,,,nt",
+        f"CHANMODES={CHANMODES}",
         f"MODES={MODES}",
         f"NETWORK={settings.network}",
         f"MAXTARGETS={MAX_TARGETS}",
@@ -647,6 +689,15 @@ class Replies:
             mask(self.nick), e.room, e.text, action=e.action, tags=tags, notice=e.notice
         )
 
+    def _modes(self, e: Modes) -> str:
+        return self._m("324", e.room, *mode_params(e))
+
+    def _invitation(self, e: Invitation) -> str:
+        return serialize(Message("INVITE", (self.nick, e.room), mask(e.by)))
+
+    def _invite_sent(self, e: InviteSent) -> str:
+        return self._m("341", e.name, e.room)
+
     def _topic(self, e: Topic) -> str:
         if not e.text:
             return self._m("331", e.room, "No topic is set")
@@ -831,6 +882,9 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Refused: Replies._refused,
     Done: Replies._done,
     Topic: Replies._topic,
+    Modes: Replies._modes,
+    Invitation: Replies._invitation,
+    InviteSent: Replies._invite_sent,
     UserList: Replies._users,
     RoomList: Replies._rooms,
     Whois: Replies._whois,

@@ -42,9 +42,13 @@ from chat_trio.chat.events import (
     Greeting,
     Help,
     History,
+    Invitation,
+    InviteSent,
     Joined,
     Kicked,
     Left,
+    ModeChanged,
+    Modes,
     NickChanged,
     Private,
     Refused,
@@ -89,6 +93,9 @@ INTENTS: dict[str, type[i.Intent]] = {
     "change-password": i.ChangePassword,
     "unregister": i.Unregister,
     "set-role": i.SetRole,
+    "show-modes": i.ShowModes,
+    "set-mode": i.SetMode,
+    "invite": i.Invite,
     "kick": i.Kick,
     "kill": i.Kill,
     "ban": i.Ban,
@@ -338,6 +345,22 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     RoleChanged: lambda e: {
         "type": "role", "room": e.room, "name": e.name, "role": e.role.value, "on": e.on,
         "by": e.by, "message": wording.role_changed(e) + ".",
+    },
+    ModeChanged: lambda e: {
+        "type": "mode", "room": e.room, "mode": e.mode.value, "on": e.on, "by": e.by,
+        "value": e.value, "message": wording.mode_changed(e) + ".",
+    },
+    Modes: lambda e: {
+        "type": "modes", "room": e.room, "modes": sorted(m.value for m in e.modes),
+        "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".",
+    },
+    Invitation: lambda e: {
+        "type": "invitation", "room": e.room, "by": e.by,
+        "message": wording.invitation(e) + ".",
+    },
+    InviteSent: lambda e: {
+        "type": "invite-sent", "room": e.room, "name": e.name,
+        "message": wording.invite_sent(e) + ".",
     },
     Kicked: lambda e: {
         "type": "kicked", "room": e.room, "name": e.name, "by": e.by, "reason": e.reason,

@@ -717,6 +717,18 @@ const handlers = {
     if (c.key === state.current) drawMembers();
     notice(e.message, c);
   },
+  mode(e) {      // an operator made the room moderated or secret, or no longer
+    notice(e.message, conversation(e.room));
+  },
+  modes(e) {     // the answer to "/mode": the room's modes in words
+    reply(e.message, conversation(e.room));
+  },
+  invitation(e) {  // an operator invites us: say so where we are, with how to join
+    notice(e.message);
+  },
+  "invite-sent"(e) {
+    reply(e.message, conversation(e.room));
+  },
   kicked(e) {
     const c = conversation(e.room);
     for (const names of [c.members, c.operators, c.voiced]) names.delete(e.name);
