@@ -171,7 +171,7 @@ def open_entrances(config: Config, refuser: tcp.Refuser) -> Iterator[list[Entran
     closed when the block ends (or if one cannot be opened: ``StartupError``)."""
     opened: list[Entrance] = []
     try:
-        for port, make in _wanted(config, _tls_context(config), refuser):
+        for port, make in _wanted(config, tls_context(config), refuser):
             opened.append(make(_listen(config.host, port)))
         yield opened
     finally:
@@ -252,16 +252,6 @@ def _irc_settings(config: Config) -> IrcSettings:
     )  # fmt: skip
 
 
-def tls_context(config: Config) -> ssl.SSLContext | None:
-    """The TLS context the configuration's certificate makes (None: no certificate).
-    Reads the files: blocking.
-
-    Raises:
-      StartupError: the files cannot be read or do not fit together, saying which.
-    """
-    return _tls_context(config)
-
-
 def reload(entrances: list[Entrance], config: Config, context: ssl.SSLContext | None) -> None:
     """What can change while the server runs (SIGHUP): IRC doors opened from now on get
     ``config``'s IRC settings (the message of the day), and TLS handshakes from now on use
@@ -283,7 +273,13 @@ def _web_refusal(refused: Refused) -> bytes:
     return http_refusal(wording.refusal(refused))
 
 
-def _tls_context(config: Config) -> ssl.SSLContext | None:
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """The TLS context the configuration's certificate makes (None: no certificate).
+    Reads the files: blocking.
+
+    Raises:
+      StartupError: the files cannot be read or do not fit together, saying which.
+    """
     if not (config.tls_cert and config.tls_key):
         return None
     try:
