@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import itertools
 import json
 import os
 import re
@@ -423,7 +424,8 @@ def read_motd(path: str) -> tuple[str, ...]:
     """
     try:
         with open(path, encoding="utf-8", errors="replace") as file:
-            return tuple(line.rstrip("\r\n") for line in file)[:MOTD_LINES]
+            # Only what is kept is read (a wrong path to a log file reads no more).
+            return tuple(line.rstrip("\r\n") for line in itertools.islice(file, MOTD_LINES))
     except OSError as problem:
         raise ConfigError(f"cannot read --motd {path}: {problem.strerror}") from problem
 

@@ -621,6 +621,10 @@ def test_web_door_an_operator_sets_modes_and_a_moderated_room_refuses_with_a_cod
         'That message is not understood: "mode" of "set-mode" must be "moderated" or "secret"'
         ' or "invite-only" or "key" or "limit".'
     )
+    (half,) = web.say(1, {"type": "set-mode", "room": "#rust", "mode": "limit", "limit": 2.5})
+    assert half["message"] == (  # it was taken, and shown as "+l 2.5"
+        'That message is not understood: "limit" of "set-mode" must be a whole number.'
+    )
 
 
 def test_web_door_an_invitation_is_shown_and_a_join_takes_a_key() -> None:

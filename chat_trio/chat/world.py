@@ -184,6 +184,7 @@ class Room:
 
     def _unlist(self, conn: ConnId, name: str) -> None:
         index = bisect.bisect_left(self.by_name, (name.casefold(), conn))
+        assert self.by_name[index] == (name.casefold(), conn), "rule 3: by_name out of step"
         del self.by_name[index]
 
 
@@ -275,7 +276,7 @@ class World:
             room = self.rooms[key]
             name = room.memory.name
             already = frozenset(told.intersection(room.members))
-            if len(already) < len(room.members) - (conn in room.members):  # someone new
+            if len(already) < len(room.members) - 1:  # someone new (besides the person)
                 out.broadcast(name, event, conn, already)
             if i < last:  # (one room, the usual case: nothing to remember)
                 told.update(room.members)

@@ -45,14 +45,13 @@ def note(conn: ConnId, output: Output, name_of: Callable[[ConnId], str | None]) 
     it is asked only then: this is called for every output, floods included)."""
     if not isinstance(output, Reply) or output.to != conn:
         return
-    name = name_of(conn) or "-"
     for event in output.events:
         if isinstance(event, Welcome):  # however the name came: at once, or after a login
             log.info("register conn=%d name=%s", conn, event.name)
         elif isinstance(event, NickChanged):
             log.info("rename conn=%d old=%s new=%s", conn, event.old, event.new)
         elif isinstance(event, Done) and event.outcome in _SAID:
-            what = _SAID[event.outcome]
+            what, name = _SAID[event.outcome], name_of(conn) or "-"  # asked only now
             if event.outcome in (Outcome.KICKED, Outcome.BANNED, Outcome.UNBANNED):
                 extra = f" target={(event.name or event.key)!r}"
                 if event.outcome is not Outcome.UNBANNED:

@@ -212,10 +212,10 @@ def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None
                 key = args.pop(0)
             elif on and mode is Mode.LIMIT:
                 given = args.pop(0)
-                if words.count(given) is None:
+                if (counted := words.count(given)) is None:
                     door.numeric("696", room, letter, given, "A member limit is a number")
                     continue
-                limit = int(given)
+                limit = counted
             elif mode is Mode.KEY and args:  # "-k key": clients send the key; it is not needed
                 args.pop(0)
             if changes < MODES:

@@ -145,7 +145,7 @@ def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
         ok = isinstance(value, str)
     elif wanted is bool:
         ok = isinstance(value, bool)
-    elif int in typing.get_args(wanted):
+    elif wanted is int or int in typing.get_args(wanted):  # (SetMode's limit: a plain int)
         ok = isinstance(value, int) and not isinstance(value, bool)
     else:  # a number: float | None, or Ban's float
         ok = isinstance(value, int | float) and not isinstance(value, bool)
