@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat_trio.chat import rooms
+from chat_trio.chat import roles, rooms
 from chat_trio.chat.events import Disconnected, Event, Reason, Refused
 from chat_trio.chat.problems import Problem
+from chat_trio.chat.registry import Account
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc import registration as door_module
 from chat_trio.doors.irc.door import IrcDoor
@@ -56,7 +57,7 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(ov)@+", "UTF8ONLY"):
         assert token in received
-    for token in (" CHANMODES=,k,l,imnst ", " MODES=4 "):
+    for token in (" CHANMODES=b,k,l,imnst ", " MODES=4 "):
         assert token in received
     assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in received
     assert (
@@ -1186,3 +1187,62 @@ def test_irc_door_history_replays_a_notice_as_notice() -> None:
     assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in joined
     h.send(2, b"CHATHISTORY LATEST #lobby * 5\r\n")
     assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in h.take(2)
+
+
+def test_irc_door_mode_b_sets_lists_and_lifts_bans_with_their_numerics() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    for conn in (1, 2, 3):
+        h.take(conn)
+    h.send(2, b"MODE #rust +b Dave\r\n")  # a bare nick is Dave!*@*, as servers make it
+    ban_line = ":Bob!Bob@chat-trio MODE #rust +b Dave!*@*\r\n"
+    assert h.take(2) == ban_line
+    assert h.take(3) == ban_line
+    assert h.take(1) == "* Bob banned Dave!*@* from #rust.\r\n"
+    h.send(4, b"JOIN #rust\r\n")
+    assert h.take(4) == ":irc.test 474 Dave #rust :Cannot join channel (+b)\r\n"
+    h.send(3, b"MODE #rust b\r\nMODE #rust +b\r\nMODE #rust +b *!*@*\r\n")  # lists: anyone
+    listed = (
+        ":irc.test 367 Carol #rust Dave!*@* Bob 1700000000\r\n"
+        ":irc.test 368 Carol #rust :End of channel ban list\r\n"
+    )
+    assert (
+        h.take(3) == listed + listed + ":irc.test 482 Carol #rust :You're not channel operator\r\n"
+    )
+    h.send(2, b"MODE #rust +b-b *!*@Chat-Trio dave\r\n")  # -b takes the ban as shown
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio MODE #rust +b *!*@Chat-Trio\r\n"
+        ":Bob!Bob@chat-trio MODE #rust -b Dave!*@*\r\n"
+    )
+    h.take(3)
+    h.send(3, b"PRIVMSG #rust :still here?\r\n")  # banned by the mask, but still a member
+    assert h.take(3) == ":irc.test 404 Carol #rust :Cannot send to channel (you're banned)\r\n"
+    h.send(2, b"MODE #rust -b nobody\r\n")
+    assert h.take(2) == (
+        ":irc.test NOTICE Bob :#rust has no ban on nobody (/bans #rust lists them).\r\n"
+    )
+
+
+def test_irc_door_ban_list_full_is_478_and_bans_count_toward_modes() -> None:
+    h = rust_with_irc_operator()
+    for n in range(0, roles.BANS_MAX, 4):
+        masks = " ".join(f"n{m}!*@*" for m in range(n, n + 4))
+        h.send(2, f"MODE #rust +bbbbb {masks} extra!*@*\r\n".encode())
+    got = h.take(2)
+    assert got.count(" MODE #rust +b ") == roles.BANS_MAX and "extra" not in got  # MODES=4
+    h.send(2, b"MODE #rust +b one-more\r\n")
+    assert h.take(2) == ":irc.test 478 Bob #rust b :Channel ban list is full\r\n"
+
+
+def test_irc_door_an_account_ban_is_shown_and_lifted_as_an_extban() -> None:
+    h = rust_with_irc_operator()
+    h.chat.registry.accounts["dave"] = Account("Dave", "hash", id="D")
+    h.send(2, b"MODE #rust +b ~a:dave\r\nMODE #rust b\r\n")
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio MODE #rust +b ~a:Dave\r\n"
+        ":irc.test 367 Bob #rust ~a:Dave Bob 1700000000\r\n"
+        ":irc.test 368 Bob #rust :End of channel ban list\r\n"
+    )
+    assert h.take(1) == "* Bob banned the account Dave from #rust.\r\n"
+    h.send(2, b"MODE #rust -b ~a:DAVE\r\n")
+    assert h.take(2) == ":Bob!Bob@chat-trio MODE #rust -b ~a:Dave\r\n"

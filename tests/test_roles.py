@@ -10,6 +10,9 @@ from chat_trio.chat import intents as i
 from chat_trio.chat import roles
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import (
+    BanChanged,
+    BanKind,
+    BanList,
     Invitation,
     InviteSent,
     Joined,
@@ -21,6 +24,7 @@ from chat_trio.chat.events import (
     Refused,
     Role,
     RoleChanged,
+    RoomBan,
     RoomEntered,
     RoomLeft,
     RoomList,
@@ -147,6 +151,8 @@ def test_roles_a_new_operator_may_act_and_a_deopped_one_may_not() -> None:
         (i.SetMode("#rust", Mode.SECRET), "mode"),
         (i.SetMode("#rust", Mode.KEY, key="k"), "mode"),
         (i.Invite("Dave", "#rust"), "invite"),
+        (i.BanFromRoom("#rust", "Dave"), "ban"),
+        (i.UnbanFromRoom("#rust", "Dave"), "unban"),
     ],
 )
 def test_roles_every_act_of_the_table_is_refused_to_a_member_who_is_not_operator(
@@ -466,3 +472,197 @@ def test_roles_the_lobby_stays_open_to_everyone(mode: Mode) -> None:
     setting = attrs.evolve(SETTINGS[mode][0], room="#lobby")
     refused = ask(chat, 5, setting)
     assert refused == [Reply(5, (Refused(Problem.LOBBY_OPEN, name=mode.value, room="#lobby"),))]
+
+
+# -- bans (roles.py's rules 10-12) ------------------------------------------------------
+
+T = 1_765_000_000.0  #: the clock of ``banned_rust``
+
+
+def banned_rust() -> Chat:
+    """``rust()`` with a clock that stands at ``T``; Ada (5) is an admin, in #lobby."""
+    chat = Chat(Rules(flood_rate=0, admins=frozenset({"ada"})), clock=lambda: T)
+    for conn, name in ((1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Dave")):
+        named(chat, conn, name)
+    for conn in (1, 2, 3):
+        ask(chat, conn, i.Join("#rust"))
+    return with_admin(chat)
+
+
+def test_roles_a_ban_is_told_to_the_room_keeps_its_person_out_and_is_lifted() -> None:
+    chat = banned_rust()
+    ban = RoomBan(BanKind.NAME, "Dave", "Alice", T, "spam")
+    done = ask(chat, 1, i.BanFromRoom("#rust", "dave", "spam"))
+    assert done == [Broadcast((BanChanged("#rust", ban, True, "Alice"),), None, "#rust")]
+    assert replies(ask(chat, 2, i.ShowBans("#rust")), 2) == [BanList("#rust", (ban,))]
+    assert ask(chat, 4, i.Join("#rust")) == [
+        Reply(4, (Refused(Problem.ROOM_BANNED, room="#rust"),))
+    ]
+    lifted = ask(chat, 1, i.UnbanFromRoom("#rust", "Dave!*@*"))  # as IRC shows it
+    assert lifted == [Broadcast((BanChanged("#rust", ban, False, "Alice"),), None, "#rust")]
+    assert replies(ask(chat, 4, i.Join("#rust")), 4)[0] == RoomEntered("#rust", 4, "", True)
+    assert ask(chat, 1, i.UnbanFromRoom("#rust", "Dave")) == [
+        Reply(1, (Refused(Problem.ROOM_NO_BAN, name="Dave", room="#rust"),))
+    ]
+
+
+def test_roles_a_ban_on_an_account_holds_whatever_name_its_owner_uses() -> None:
+    chat = banned_rust()
+    chat.registry.accounts["dave"] = Account("Dave", "hash", id="D")
+    chat.clients[4].account = "dave"
+    ask(chat, 1, i.BanFromRoom("#rust", "Dave"))
+    (shown,) = replies(ask(chat, 3, i.ShowBans("#rust")), 3)
+    assert shown == BanList("#rust", (RoomBan(BanKind.ACCOUNT, "Dave", "Alice", T),))
+    assert shown.bans[0].shown == "~a:Dave"
+    ask(chat, 4, i.Rename("Davey"))
+    assert ask(chat, 4, i.Join("#rust")) == [
+        Reply(4, (Refused(Problem.ROOM_BANNED, room="#rust"),))
+    ]
+    ask(chat, 1, i.UnbanFromRoom("#rust", "~a:dave"))
+    assert replies(ask(chat, 4, i.Join("#rust")), 4)[0] == RoomEntered("#rust", 4, "", True)
+    assert ask(chat, 1, i.BanFromRoom("#rust", "~a:nobody")) == [
+        Reply(1, (Refused(Problem.NO_ACCOUNT, name="nobody"),))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mask", "kept_out"),
+    [
+        ("dave!*@*", True),
+        ("D?VE", True),
+        ("*!*@CHAT-TRIO", True),
+        ("*@chat-trio", True),
+        ("da*", True),
+        ("*!*@elsewhere", False),
+        ("dav!*@*", False),
+        ("[dave]!*@*", False),  # brackets are no character class
+    ],
+)
+def test_roles_a_mask_ban_matches_the_mask_irc_shows_without_case(
+    mask: str, kept_out: bool
+) -> None:
+    chat = banned_rust()
+    ask(chat, 1, i.BanFromRoom("#rust", mask))
+    joined = replies(ask(chat, 4, i.Join("#rust")), 4)[0]
+    assert (joined == Refused(Problem.ROOM_BANNED, room="#rust")) is kept_out
+
+
+@pytest.mark.parametrize(
+    ("given", "whole"),
+    [
+        ("Dave", "Dave!*@*"),
+        ("*@host", "*!*@host"),
+        ("Dave!u", "Dave!u@*"),
+        ("!@", "*!*@*"),
+        ("a!b@c", "a!b@c"),
+    ],
+)
+def test_roles_a_mask_is_completed_as_irc_servers_do(given: str, whole: str) -> None:
+    assert roles.normal_mask(given) == whole
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("a,b", Refused(Problem.BAD_BAN_MASK, name="a,b", limit=roles.MASK_MAX)),
+        ("a b", Refused(Problem.BAD_BAN_MASK, name="a b", limit=roles.MASK_MAX)),
+        ("x" * 33, Refused(Problem.BAD_BAN_MASK, name="x" * 33, limit=roles.MASK_MAX)),
+        ("*" * 200, Refused(Problem.BAD_BAN_MASK, name="*" * roles.MASK_MAX, limit=roles.MASK_MAX)),
+    ],
+    ids=["comma", "space", "long-name", "long-mask"],
+)
+def test_roles_a_ban_target_is_checked(target: str, problem: Refused) -> None:
+    chat = banned_rust()
+    assert ask(chat, 1, i.BanFromRoom("#rust", target)) == [Reply(1, (problem,))]
+
+
+def test_roles_an_invitation_does_not_let_a_banned_person_in_but_an_admin_passes() -> None:
+    chat = banned_rust()
+    ask(chat, 1, i.BanFromRoom("#rust", "*!*@*"))
+    ask(chat, 1, i.Invite("Dave", "#rust"))
+    assert ask(chat, 4, i.Join("#rust")) == [
+        Reply(4, (Refused(Problem.ROOM_BANNED, room="#rust"),))
+    ]
+    assert replies(ask(chat, 5, i.Join("#rust")), 5)[0] == RoomEntered("#rust", 4, "", True)
+
+
+@pytest.mark.parametrize(
+    ("who", "heard"),
+    [(1, True), (2, True), (3, False), (5, True)],
+    ids=["operator", "voiced", "member", "admin"],
+)
+def test_roles_a_banned_member_stays_but_only_voiced_operators_and_admins_talk(
+    who: int, heard: bool
+) -> None:
+    chat = banned_rust()
+    ask(chat, 5, i.Join("#rust"))
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE))
+    done = ask(chat, 1, i.BanFromRoom("#rust", "*!*@*"))  # everyone: a ban puts nobody out
+    assert [type(e) for _, e, _ in broadcasts(done)] == [BanChanged]
+    said = ask(chat, who, i.Say("#rust", "hello"))
+    if heard:
+        assert [type(e) for _, e, _ in broadcasts(said)] == [Said]
+    else:
+        assert said == [Reply(who, (Refused(Problem.BANNED_TALK, room="#rust"),))]
+
+
+def test_roles_a_kick_ban_puts_out_whom_it_bans_with_the_reason() -> None:
+    chat = banned_rust()
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.OPERATOR))
+    done = ask(chat, 2, i.BanFromRoom("#rust", "carol", "spam", kick=True))
+    ban = RoomBan(BanKind.NAME, "Carol", "Bob", T, "spam")
+    assert broadcasts(done) == [
+        ("#rust", BanChanged("#rust", ban, True, "Bob"), None),
+        ("#rust", Kicked("#rust", "Carol", "Bob", "spam"), 3),
+    ]
+    assert RoomLeft("#rust", ("#lobby",), by="Bob", reason="spam") in replies(done, 3)
+    again = ask(chat, 2, i.BanFromRoom("#rust", "Carol", "again", kick=True))
+    assert again == []  # banned already, and gone: nothing changes, nobody is told
+
+
+def test_roles_a_room_holds_at_most_bans_max_and_refuses_one_more() -> None:
+    chat = banned_rust()
+    for n in range(roles.BANS_MAX):
+        assert broadcasts(ask(chat, 1, i.BanFromRoom("#rust", f"n{n}!*@*")))
+    full = ask(chat, 1, i.BanFromRoom("#rust", "Dave"))
+    assert full == [Reply(1, (Refused(Problem.BAN_LIST_FULL, room="#rust", limit=roles.BANS_MAX),))]
+    assert ask(chat, 1, i.BanFromRoom("#rust", "N0!*@*")) == []  # one it holds: no change
+    (listed,) = replies(ask(chat, 1, i.ShowBans("#rust")), 1)
+    assert isinstance(listed, BanList) and len(listed.bans) == roles.BANS_MAX
+    assert listed.bans[0].mask == "n0!*@*"  # the ones set on purpose are kept
+    assert replies(ask(chat, 4, i.Join("#rust")), 4)[0] == RoomEntered("#rust", 4, "", True)
+
+
+def test_roles_an_emptied_room_forgets_its_bans_and_a_secret_rooms_stay_hidden() -> None:
+    chat = banned_rust()
+    ask(chat, 1, i.BanFromRoom("#rust", "Dave"))
+    ask(chat, 1, i.SetMode("#rust", Mode.SECRET))
+    assert ask(chat, 4, i.ShowBans("#rust")) == [
+        Reply(4, (Refused(Problem.NO_SUCH_ROOM, room="#rust"),))
+    ]
+    for conn in (1, 2, 3):
+        ask(chat, conn, i.Leave("#rust"))
+    assert replies(ask(chat, 4, i.Join("#rust")), 4)[0] == RoomEntered("#rust", 1, "", True)
+    assert replies(ask(chat, 4, i.ShowBans("#rust")), 4) == [BanList("#rust", ())]
+
+
+def test_roles_lobby_bans_are_the_admins_and_mute_whom_the_lobby_must_seat() -> None:
+    chat = banned_rust()
+    refused = ask(chat, 1, i.BanFromRoom("#lobby", "Dave"))
+    assert refused == [Reply(1, (Refused(Problem.LOBBY_ADMINS, name="ban", room="#lobby"),))]
+    ask(chat, 5, i.BanFromRoom("#lobby", "Dave"))
+    assert ask(chat, 4, i.Say("#lobby", "hi")) == [
+        Reply(4, (Refused(Problem.BANNED_TALK, room="#lobby"),))
+    ]
+    chat.disconnect(4, Reason.QUIT, Outputs(4))
+    named(chat, 6, "Dave")  # seated in #lobby all the same: nobody is in no room
+    assert chat.clients[6].rooms == ["#lobby"]
+    assert ask(chat, 6, i.Say("#lobby", "hi")) == [
+        Reply(6, (Refused(Problem.BANNED_TALK, room="#lobby"),))
+    ]
+
+
+def test_roles_flow_control_knows_where_a_ban_delivers() -> None:
+    chat = banned_rust()
+    assert chat.reach(1, i.BanFromRoom("#Rust", "carol", kick=True)) == (("#rust", "#lobby"), 3)
+    assert chat.reach(1, i.UnbanFromRoom("#Rust", "carol")) == (("#rust",), None)

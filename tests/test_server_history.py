@@ -16,10 +16,9 @@ import trio.lowlevel
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
 from chat_trio.doors.irc.render import IrcSettings
-from tests.conftest import LineClient, needs, serving, start_cli
+from tests.conftest import LineClient, needs, start_cli
 from tests.test_server import connected, local, running
-from tests.test_server_irc import IrcClient
-from tests.test_server_web import WebClient
+from tests.test_server_web import three_doors
 
 
 async def test_server_rooms_and_private_messages_over_tcp(tmp_path: Path) -> None:
@@ -218,41 +217,33 @@ async def test_server_message_ids_are_the_same_on_every_door_and_find_history(
         irc=IrcSettings(server_name="irc.test"), rules=Rules(flood_rate=0),
     )  # fmt: skip
     with trio.fail_after(20):
-        async with serving(config) as (addresses, _):
-            ports = {a.label: a.port for a in addresses}
-            async with (
-                await trio.open_tcp_stream("127.0.0.1", ports["text"]) as a,
-                await trio.open_tcp_stream("127.0.0.1", ports["IRC"]) as b,
-                await trio.open_tcp_stream("127.0.0.1", ports["web"]) as c,
-            ):
-                alice, bob = LineClient(a), IrcClient(b)
-                carol = WebClient(c, f"127.0.0.1:{ports['web']}")
-                await alice.register("Alice")
-                caps = "message-tags echo-message batch server-time draft/chathistory"
-                await bob.send(f"CAP REQ :{caps}")
-                await bob.register("Bob")
-                await carol.open()
-                await carol.send(type="choose-name", name="Carol")
-                await carol.expect(type="users", room="#lobby")
-                await alice.send("first")
-                tagged = await bob.expect(" PRIVMSG #lobby first\r\n")
-                first = re.search(r"msgid=([^; ]+)", tagged)
-                assert first is not None
-                said = await carol.expect(type="said", text="first")
-                assert said["id"] == first[1]  # the same id on IRC and on the page
-                await bob.send("PRIVMSG #lobby :second")
-                echo = await bob.expect(" PRIVMSG #lobby second\r\n")
-                second = re.search(r"msgid=([^; ]+)", echo)
-                assert second is not None and second[1] != first[1]
-                assert (await carol.expect(type="said", text="second"))["id"] == second[1]
-                await carol.send(type="say", room="#lobby", text="third")
-                own = await carol.expect(type="said", own=True)
-                await alice.expect("Carol: third\r\n")  # nc: no ids shown
-                await bob.send(f"CHATHISTORY AFTER #lobby msgid={first[1]} 5")
-                after = await bob.expect("BATCH -")
-                assert f"msgid={second[1]} " in after and f"msgid={own['id']} " in after
-                assert " PRIVMSG #lobby first" not in after
-                await carol.send(type="read-history", room="#lobby", before_id=own["id"])
-                history = await carol.expect(type="history", asked=True)
-                texts = [(e["text"], e["id"]) for e in history["entries"] if e["kind"] == "said"]
-                assert texts == [("first", first[1]), ("second", second[1])]
+        async with three_doors(config) as (alice, bob, carol):
+            await alice.register("Alice")
+            caps = "message-tags echo-message batch server-time draft/chathistory"
+            await bob.send(f"CAP REQ :{caps}")
+            await bob.register("Bob")
+            await carol.open()
+            await carol.send(type="choose-name", name="Carol")
+            await carol.expect(type="users", room="#lobby")
+            await alice.send("first")
+            tagged = await bob.expect(" PRIVMSG #lobby first\r\n")
+            first = re.search(r"msgid=([^; ]+)", tagged)
+            assert first is not None
+            said = await carol.expect(type="said", text="first")
+            assert said["id"] == first[1]  # the same id on IRC and on the page
+            await bob.send("PRIVMSG #lobby :second")
+            echo = await bob.expect(" PRIVMSG #lobby second\r\n")
+            second = re.search(r"msgid=([^; ]+)", echo)
+            assert second is not None and second[1] != first[1]
+            assert (await carol.expect(type="said", text="second"))["id"] == second[1]
+            await carol.send(type="say", room="#lobby", text="third")
+            own = await carol.expect(type="said", own=True)
+            await alice.expect("Carol: third\r\n")  # nc: no ids shown
+            await bob.send(f"CHATHISTORY AFTER #lobby msgid={first[1]} 5")
+            after = await bob.expect("BATCH -")
+            assert f"msgid={second[1]} " in after and f"msgid={own['id']} " in after
+            assert " PRIVMSG #lobby first" not in after
+            await carol.send(type="read-history", room="#lobby", before_id=own["id"])
+            history = await carol.expect(type="history", asked=True)
+            texts = [(e["text"], e["id"]) for e in history["entries"] if e["kind"] == "said"]
+            assert texts == [("first", first[1]), ("second", second[1])]

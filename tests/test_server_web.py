@@ -18,9 +18,11 @@ from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessa
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
+from chat_trio.doors.irc.render import IrcSettings
 from chat_trio.doors.web.site import Action, Exchange, Site
 from chat_trio.transports.http import REQUEST_TIMEOUT, serve_pages
 from tests.conftest import LineClient, serving, tls_config
+from tests.test_server_irc import IrcClient
 
 CONFIG = Config(host="127.0.0.1", port=0, web_port=0, db=None, rules=Rules(flood_rate=0))
 
@@ -252,3 +254,45 @@ async def test_server_web_a_timeout_per_read_does_not_bound_a_trickle(
             await per_read_timeout(server, Site().exchange())
         nursery.cancel_scope.cancel()
     assert trio.current_time() - start == 600
+
+
+@asynccontextmanager
+async def three_doors(config: Config) -> AsyncIterator[tuple[LineClient, IrcClient, WebClient]]:
+    """A server with ``config``'s text, IRC and web doors, and a client connected to each
+    (none has chosen a name yet): Alice's on nc, Bob's on IRC, Carol's on the page."""
+    async with serving(config) as (addresses, _):
+        ports = {a.label: a.port for a in addresses}
+        async with (
+            await trio.open_tcp_stream("127.0.0.1", ports["text"]) as a,
+            await trio.open_tcp_stream("127.0.0.1", ports["IRC"]) as b,
+            await trio.open_tcp_stream("127.0.0.1", ports["web"]) as c,
+        ):
+            yield LineClient(a), IrcClient(b), WebClient(c, f"127.0.0.1:{ports['web']}")
+
+
+async def test_server_web_an_nc_operator_bans_an_irc_user_and_a_web_user_sees_it() -> None:
+    config = attrs.evolve(CONFIG, irc_port=0, irc=IrcSettings(server_name="irc.test"))
+    with trio.fail_after(20):
+        async with three_doors(config) as (alice, bob, carol):
+            await alice.register("Alice")
+            await alice.send("/join #rust")
+            await alice.expect("* You joined #rust (1 user here).\r\n")
+            await bob.register("Bob")
+            await bob.send("JOIN #rust")
+            await bob.expect(":irc.test 353 Bob = #rust :@Alice Bob\r\n")
+            await carol.open()
+            await carol.send(type="choose-name", name="Carol")
+            await carol.send(type="join", room="#rust")
+            await carol.expect(type="users", room="#rust")
+            await alice.send("/ban #rust Bob trolling")
+            await alice.expect("* Alice banned Bob from #rust: trolling.\r\n")
+            await bob.expect(":Alice!Alice@chat-trio MODE #rust +b Bob!*@*\r\n")
+            await bob.expect(":Alice!Alice@chat-trio KICK #rust Bob trolling\r\n")
+            ban = await carol.expect(type="ban", room="#rust", on=True, by="Alice")
+            assert ban["ban"]["shown"] == "Bob!*@*" and ban["ban"]["reason"] == "trolling"
+            await carol.expect(type="kicked", room="#rust", name="Bob", reason="trolling")
+            await bob.send("JOIN #rust")
+            await bob.expect(":irc.test 474 Bob #rust :Cannot join channel (+b)\r\n")
+            await bob.send("MODE #rust b")
+            await bob.expect(" 367 Bob #rust Bob!*@* Alice ")
+            await bob.expect(":irc.test 368 Bob #rust :End of channel ban list\r\n")

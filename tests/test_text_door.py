@@ -1347,7 +1347,7 @@ def test_text_door_mode_shows_and_changes_a_rooms_modes_in_words() -> None:
     )
     assert h.line(1, "/mode -m") == "* Alice made #x no longer moderated.\r\n"
     for bad in ("/mode +q", "/mode +ms", "/mode m", "/mode +m +s"):
-        assert h.line(1, bad) == "Usage: /mode [#room] [+/-imskl] [KEY|N]\r\n"
+        assert h.line(1, bad) == "Usage: /mode [#room] [+/-imsklb] [VALUE]\r\n"
 
 
 def test_text_door_invite_only_key_limit_and_invitations_in_words() -> None:
@@ -1384,7 +1384,7 @@ def test_text_door_mode_values_and_invite_usage_are_checked() -> None:
     assert h.line(1, "/mode +k a,b") == (
         "A key is 1 to 32 characters, without spaces or commas.\r\n"
     )
-    usage = "Usage: /mode [#room] [+/-imskl] [KEY|N]\r\n"
+    usage = "Usage: /mode [#room] [+/-imsklb] [VALUE]\r\n"
     assert h.line(1, "/mode +l many") == usage
     assert h.line(1, "/mode +k") == usage
     assert h.line(1, "/invite") == "Usage: /invite <user> [#room]\r\n"
@@ -1456,3 +1456,53 @@ def test_text_door_notice_command_and_how_notices_read() -> None:
     h.line(2, "/away lunch")
     assert h.line(1, "/notice bob are you there") == "[notice to Bob] are you there\r\n"
     assert "* Bob is away" in h.line(1, "/msg bob are you there")
+
+
+def test_text_door_ban_room_is_a_kick_ban_and_bans_lists_them() -> None:
+    h = three_in_x()
+    assert h.line(2, "/ban #x carol spam") == "Only operators of #x can use /ban there.\r\n"
+    assert h.line(1, "/ban #x carol spamming links") == (
+        "* Alice banned Carol from #x: spamming links.\r\n"
+        "* Carol was kicked out of #x by Alice: spamming links\r\n"
+    )
+    assert h.take(2) == (
+        "* Alice banned Carol from #x: spamming links.\r\n"
+        "* Carol was kicked out of #x by Alice: spamming links\r\n"
+    )
+    assert h.take(3) == (
+        "* Alice banned Carol from #x: spamming links.\r\n"
+        "* You were kicked out of #x by Alice: spamming links. Now talking in #lobby.\r\n"
+    )
+    assert h.line(3, "/join #x") == "You are banned from #x.\r\n"
+    assert h.line(1, "/mode +b *!*@nowhere") == "* Alice banned *!*@nowhere from #x.\r\n"
+    h.take(2)
+    listed = (
+        "* Bans of #x (2):\r\n"
+        "* Carol, by Alice at 2023-11-14 22:13 UTC: spamming links\r\n"
+        "* *!*@nowhere, by Alice at 2023-11-14 22:13 UTC\r\n"
+    )
+    assert h.line(2, "/bans") == listed
+    assert h.line(2, "/mode #x b") == listed
+    assert h.line(3, "/bans #x") == listed  # anyone who may see the room
+    assert h.line(1, "/unban #x Carol") == "* Alice lifted the ban on Carol in #x.\r\n"
+    assert h.line(1, "/mode -b *!*@NOWHERE") == "* Alice lifted the ban on *!*@nowhere in #x.\r\n"
+    assert h.line(1, "/bans") == "* #x has no bans.\r\n"
+    assert h.line(1, "/unban #x Carol") == "#x has no ban on Carol (/bans #x lists them).\r\n"
+    h.take(2)
+    assert h.line(3, "/join #x").startswith("* You joined #x")
+
+
+def test_text_door_ban_and_unban_usages_and_the_admins_server_ban_stays() -> None:
+    h = three_in_x()
+    ban_usage = "Usage: /ban [#room] <who> [7d] [reason]\r\n"
+    unban_usage = "Usage: /unban [#room] <who>\r\n"
+    assert h.line(1, "/ban #x") == ban_usage
+    assert h.line(1, "/unban #x") == unban_usage
+    assert h.line(1, "/unban carol #x") == unban_usage
+    assert h.line(1, "/unban #x a b") == unban_usage
+    assert h.line(1, "/bans #x #y") == "Usage: /bans [#room]\r\n"
+    assert h.line(1, "/ban #x a,b") == (
+        "A ban names someone, or a mask nick!user@host with * and ? (at most 96 characters, "
+        "no spaces or commas).\r\n"
+    )
+    assert h.line(1, "/ban carol") == "Only admins can use /ban.\r\n"  # no #: the server's

@@ -277,6 +277,45 @@ def test_web_browser_an_operator_gives_voice_and_kicks_from_the_member_list(
     assert errors == []
 
 
+def test_web_browser_an_operator_bans_from_the_member_list_and_the_banned_stays_out(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol")
+    carol.get_by_label("Room to join").fill("rust")
+    carol.get_by_label("Room to join").press("Enter")  # Carol creates #rust: she runs it
+    expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    dave = open_page(browser, server.url, errors)
+    enter(dave, "Dave")
+    dave.get_by_label("Room to join").fill("rust")
+    dave.get_by_label("Room to join").press("Enter")
+    names = carol.locator("#members li > :first-child")
+    expect(names).to_have_text(["@Carol", "Dave"], timeout=TIMEOUT)
+    expect(dave.get_by_role("button", name="Ban Carol from #rust")).to_have_count(0)
+
+    ban = carol.get_by_role("button", name="Ban Dave from #rust")
+    ban.focus()  # a button beside kick: the keyboard reaches it
+    ban.press("Enter")
+    box = carol.get_by_label("Message", exact=True)
+    expect(box).to_have_value("/ban #rust Dave ")
+    box.press("End")
+    box.type("spamming")
+    box.press("Enter")
+    expect(log(carol)).to_contain_text("Carol banned Dave from #rust: spamming.", timeout=TIMEOUT)
+    expect(log(dave)).to_contain_text(
+        "You were kicked out of #rust by Carol: spamming.", timeout=TIMEOUT
+    )
+    expect(names).to_have_text(["@Carol"], timeout=TIMEOUT)
+    dave.get_by_label("Room to join").fill("rust")
+    dave.get_by_label("Room to join").press("Enter")
+    expect(log(dave)).to_contain_text("You are banned from #rust.", timeout=TIMEOUT)
+    expect(dave.locator("#title")).to_have_text("#lobby")
+    type_line(carol, "/bans")
+    expect(log(carol)).to_contain_text("Bans of #rust (1):", timeout=TIMEOUT)
+    expect(log(carol)).to_contain_text("Dave, by Carol at ")
+    assert errors == []
+
+
 def test_web_browser_history_on_joining_and_load_earlier(
     browser: Browser, server: Server, errors: list[str]
 ) -> None:
@@ -623,7 +662,8 @@ def test_web_browser_reading_back_dates_long_lines_help_and_where_answers_go(
     usages = carol.locator("#log dl.commands dt")
     expect(usages.first).to_have_text("/help", timeout=TIMEOUT)
     assert "/join #room [key]" in usages.all_inner_texts()
-    assert not [u for u in usages.all_inner_texts() if u.startswith(("/kill", "/ban"))]
+    assert not [u for u in usages.all_inner_texts() if u.startswith("/kill")]
+    assert "/ban [#room] <who> [7d] [reason]" in usages.all_inner_texts()  # rooms' operators
     carol.get_by_role("button", name="#lobby").click()
     type_line(carol, "/whois Alice")
     expect(carol.locator("#title")).to_have_text("Server", timeout=TIMEOUT)

@@ -578,9 +578,13 @@ def test_web_door_help_is_a_list_with_the_admins_commands_for_admins_only() -> N
     web.seen(1)
     (boss,) = web.say(2, {"type": "command", "line": "/HELP"})
     assert boss["type"] == "help"
-    assert [row["usage"] for row in boss["commands"]][-5:-2] == [
-        "/kill <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
-    ]  # fmt: skip
+    assert [row["usage"] for row in boss["commands"]][-6:-2] == [
+        "/kill <user> [reason]",
+        "/ban [#room] <who> [7d] [reason]",
+        "/unban [#room] <who>",
+        "/bans [#room]",
+    ]
+    assert len(boss["commands"]) == len(naming["commands"]) + 1  # /kill is the admins' only
 
 
 def test_web_door_keeps_its_user_in_one_room_at_least() -> None:
@@ -594,13 +598,19 @@ def test_web_door_keeps_its_user_in_one_room_at_least() -> None:
     assert again["problem"] == "only-room"
 
 
-def test_web_door_an_operator_sets_modes_and_a_moderated_room_refuses_with_a_code() -> None:
+def alice_runs_rust() -> Web:
+    """Alice (1) created #rust and runs it; Carol (2) joined it; both on the page."""
     web = Web()
     web.enter(1, "Alice")
     web.enter(2, "Carol")
     web.say(1, {"type": "join", "room": "#rust"})
     web.say(2, {"type": "join", "room": "#rust"})
     web.seen(1)
+    return web
+
+
+def test_web_door_an_operator_sets_modes_and_a_moderated_room_refuses_with_a_code() -> None:
+    web = alice_runs_rust()
     set_m = web.say(1, {"type": "set-mode", "room": "#rust", "mode": "moderated", "on": True})
     change = {
         "type": "mode", "room": "#rust", "mode": "moderated", "on": True, "by": "Alice",
@@ -708,3 +718,36 @@ def test_web_door_notices_are_sent_and_received_marked_as_notices() -> None:
     web.send(1, b"plain\r\n")
     (plain,) = web.seen(2)
     assert "notice" not in plain
+
+
+def test_web_door_an_operator_bans_and_unbans_in_json_and_by_command() -> None:
+    web = alice_runs_rust()
+    banned = web.say(1, {"type": "ban-from-room", "room": "#rust", "target": "*!*@chat-trio"})
+    mask = {"kind": "mask", "mask": "*!*@chat-trio", "shown": "*!*@chat-trio", "by": "Alice",
+            "at": web.wall, "reason": ""}  # fmt: skip
+    change = {
+        "type": "ban", "room": "#rust", "on": True, "by": "Alice", "ban": mask,
+        "message": "Alice banned *!*@chat-trio from #rust.", "time": web.wall,
+    }  # fmt: skip
+    assert banned == [change] and web.seen(2) == [change]  # the room sees it, as a mode
+    (muted,) = web.say(2, {"type": "say", "room": "#rust", "text": "hi"})
+    assert muted["problem"] == "banned-talk"
+    assert muted["message"] == "You are banned from #rust, so you cannot talk there."
+    (listed,) = web.say(2, {"type": "show-bans", "room": "#rust"})
+    assert listed == {
+        "type": "bans", "room": "#rust", "bans": [mask],
+        "lines": ["Bans of #rust (1):", "*!*@chat-trio, by Alice at 2023-11-14 22:13 UTC"],
+    }  # fmt: skip
+    (lifted,) = web.say(1, {"type": "unban-from-room", "room": "#rust", "target": "*!*@*TRIO"})
+    assert lifted["problem"] == "room-no-ban"
+    (lifted,) = web.say(1, {"type": "unban-from-room", "room": "#rust", "target": "*!*@chat-trio"})
+    assert lifted["type"] == "ban" and lifted["on"] is False
+    web.seen(2)
+    kick_ban = web.say(1, {"type": "command", "line": "/ban #rust carol bye", "room": "#rust"})
+    assert types(kick_ban) == ["ban", "kicked"]
+    assert kick_ban[0]["ban"]["kind"] == "name" and kick_ban[0]["ban"]["reason"] == "bye"
+    assert web.seen(2)[-1]["message"] == "You were kicked out of #rust by Alice: bye."
+    (refused,) = web.say(2, {"type": "join", "room": "#rust"})
+    assert refused["problem"] == "room-banned"
+    assert refused["message"] == "You are banned from #rust."
+    assert 2 not in web.closed

@@ -76,6 +76,9 @@ HANDLERS: dict[type, Handler] = {
     i.ShowModes: rooms.show_modes,
     i.SetMode: rooms.set_mode,
     i.Invite: rooms.invite,
+    i.BanFromRoom: rooms.ban,
+    i.UnbanFromRoom: rooms.unban,
+    i.ShowBans: rooms.show_bans,
     i.Kick: rooms.kick,
     i.Kill: moderation.kill,
     i.Ban: moderation.ban,
@@ -133,9 +136,13 @@ class Chat(World):
         if isinstance(intent, i.Kick):  # the kicked is told, and may land in #lobby
             where = (name_key(intent.room), name_key(LOBBY))
             return where, self.names.get(look(intent.name))
+        if isinstance(intent, i.BanFromRoom):  # so may whoever a kick-ban puts out
+            return (name_key(intent.room), name_key(LOBBY)), self.names.get(look(intent.target))
         if isinstance(intent, i.Invite):  # the invited is told
             return (), self.names.get(look(intent.name))
         if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole | i.SetMode):
+            return (name_key(intent.room),), None
+        if isinstance(intent, i.UnbanFromRoom):
             return (name_key(intent.room),), None
         if isinstance(intent, i.SendPrivate):
             return (), self.names.get(look(intent.name))

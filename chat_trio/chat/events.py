@@ -262,6 +262,53 @@ class Modes:
     limit: int = 0  #: its member limit (``Mode.LIMIT``)
 
 
+class BanKind(enum.Enum):
+    """What a room's ban names (``RoomBan.mask``)."""
+
+    ACCOUNT = "account"  #: a registered name: whatever name its owner uses, after renames too
+    NAME = "name"  #: a guest's name
+    MASK = "mask"  #: ``nick!user@host`` with ``*`` and ``?``, matched against ``person_mask``
+
+
+@attrs.frozen
+class RoomBan:
+    """One of a room's bans (``Room.bans``, roles.py's rules 10-12): plain fields only,
+    so that storing it is writing them."""
+
+    kind: BanKind
+    mask: str  #: the account's or guest's name as spelled, or the mask as normalised
+    by: str  #: the operator who set it
+    at: float  #: when (Unix time)
+    reason: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The ban as a mask, as IRC shows it (367, ``MODE +b``) and ``-b`` takes it: a
+        guest's name as ``Dave!*@*``, an account as ``~a:Dave`` (ergo's extban)."""
+        if self.kind is BanKind.ACCOUNT:
+            return f"~a:{self.mask}"
+        return f"{self.mask}!*@*" if self.kind is BanKind.NAME else self.mask
+
+
+@attrs.frozen
+class BanChanged:
+    """``by`` set (``on``) or lifted a ban of ``room``: told to every member, as a mode
+    change is (IRC ``MODE #r +b mask``)."""
+
+    room: str
+    ban: RoomBan
+    on: bool
+    by: str
+
+
+@attrs.frozen
+class BanList:
+    """A room's bans, oldest first (``/bans #rust``; IRC 367 ... 368)."""
+
+    room: str
+    bans: tuple[RoomBan, ...]
+
+
 @attrs.frozen
 class Invitation:
     """The operator ``by`` invited the viewer to ``room``: it may join it past ``+i``,
@@ -431,6 +478,8 @@ Event = (
     | RoleChanged
     | ModeChanged
     | Modes
+    | BanChanged
+    | BanList
     | Invitation
     | InviteSent
     | Kicked

@@ -243,6 +243,33 @@ class Kick:
 
 
 @attrs.frozen
+class BanFromRoom:
+    """(Operators) keep ``target`` out of ``room``: a name (its account if it has one) or
+    a ``nick!user@host`` mask with ``*`` and ``?``; ``kick``: put out the members it
+    matches too, telling them ``reason`` (the text door's ``/ban #room``)."""
+
+    room: str = attrs.field(converter=words.text)
+    target: str = attrs.field(converter=words.text)
+    reason: str = attrs.field(default="", converter=words.line)
+    kick: bool = False
+
+
+@attrs.frozen
+class UnbanFromRoom:
+    """(Operators) lift ``room``'s ban on ``target`` (a name or mask, as banned or shown)."""
+
+    room: str = attrs.field(converter=words.text)
+    target: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
+class ShowBans:
+    """Tell the user ``room``'s bans."""
+
+    room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
 class Kill:
     """(Admins) disconnect the user ``name`` from the server, telling them ``reason``."""
 
@@ -305,6 +332,9 @@ Intent = (
     | ShowModes
     | SetMode
     | Invite
+    | BanFromRoom
+    | UnbanFromRoom
+    | ShowBans
     | Kick
     | Kill
     | Ban

@@ -138,7 +138,7 @@ def registered(world: World, conn: ConnId, client: Client, out: Outputs) -> None
     # A full bucket to start chatting with, whatever the prompt took (flood.py).
     client.tokens, client.stamp = float(world.rules.flood_burst), world.now
     out.reply(conn, Welcome(client.name, len(world.names), len(world.rooms)))
-    rooms.enter(world, conn, client, LOBBY, out, quiet=True)
+    rooms.enter(world, conn, client, LOBBY, out, quiet=True, placed=True)
 
 
 def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Outputs) -> None:

@@ -81,6 +81,11 @@ class Problem(enum.Enum):
     #: the longest key or the highest limit
     LOBBY_OPEN = "lobby-open"  #: name: the mode: #lobby stays open to everyone
     ALREADY_IN_ROOM = "already-in-room"  #: name, room: inviting someone who is in it
+    ROOM_BANNED = "room-banned"  #: room: one of its bans matches the one joining
+    BANNED_TALK = "banned-talk"  #: room: one of its bans matches a member who tries to talk
+    BAN_LIST_FULL = "ban-list-full"  #: room, limit: it holds its most bans already
+    ROOM_NO_BAN = "room-no-ban"  #: name, room: no ban of the room is that
+    BAD_BAN_MASK = "bad-ban-mask"  #: name: what was given; limit: the longest mask
     # History
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"

@@ -37,7 +37,25 @@ Rules:
    full, **the oldest is dropped**: the newest is the operators' latest wish, and
    refusing it would let stale invitations lock out the ones that matter.
 9. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
-   forgotten when its last member leaves forgets them and its modes.
+   forgotten when its last member leaves forgets them, its modes and its bans.
+10. A room's bans (``Room.bans``, ``Act.BAN``/``Act.UNBAN``) name an account (its owner
+    is kept out whatever name it uses, after a rename too), a guest's name, or a mask
+    ``nick!user@host`` with ``*`` and ``?``, matched without case against the mask IRC
+    shows for the person (``vocabulary.person_mask``), so that it catches the people of
+    every door alike. A banned person cannot join (``admission``), and a banned member
+    (a ban does not put anyone out, as IRC's ``+b``) cannot talk unless voiced or an
+    operator (``may_talk``). Admins always pass.
+11. **An invitation does not let its holder past a ban.** An invitation is one
+    operator's pass for one join; a ban is the room's standing decision about a person.
+    Were it the other way, an invitation given before a kick-ban (they last an hour)
+    would let the person straight back in, and any operator could quietly undo a ban
+    another set; lifting one is ``/unban``, which every member sees.
+12. A room holds at most ``BANS_MAX`` bans; when full, **a new ban is refused**
+    (``Problem.BAN_LIST_FULL``): each ban there was set on purpose, and dropping the
+    oldest would let back in someone an operator meant to keep out. The people
+    ``#lobby`` puts everyone in (on choosing a name, after a kick out of one's last
+    room) are seated there even if banned: no one is ever in no room; they cannot talk
+    there, and an explicit join is refused.
 
 The handlers that carry these acts out (``set_role``, ``kick``) are rooms.py's: they
 change who is in a room. This module never imports trio and never awaits.
@@ -46,10 +64,12 @@ change who is in a room. This module never imports trio and never awaits.
 from __future__ import annotations
 
 import enum
+import functools
+import re
 
-from chat_trio.chat.events import ConnId, Mode, Refused, Role
+from chat_trio.chat.events import BanKind, ConnId, Mode, Refused, Role, RoomBan
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.vocabulary import LOBBY, name_key
+from chat_trio.chat.vocabulary import LOBBY, NAME_MAX, look, name_key, person_mask
 from chat_trio.chat.world import Client, Room, World
 
 
@@ -65,6 +85,8 @@ class Act(enum.Enum):
     KICK = "kick"
     MODE = "mode"
     INVITE = "invite"
+    BAN = "ban"
+    UNBAN = "unban"
 
 
 class Need(enum.Enum):
@@ -83,6 +105,8 @@ NEEDS: dict[Act, Need] = {
     Act.KICK: Need.OPERATOR,
     Act.MODE: Need.OPERATOR,
     Act.INVITE: Need.OPERATOR,
+    Act.BAN: Need.OPERATOR,
+    Act.UNBAN: Need.OPERATOR,
 }
 """What each act needs in a room (rule 2); the docs' "who may do what" table is this."""
 
@@ -115,12 +139,17 @@ def refusal(world: World, conn: ConnId, client: Client, room: Room, act: Act) ->
 
 
 def may_talk(world: World, conn: ConnId, client: Client, room: Room) -> Refused | None:
-    """Why ``conn`` (a member) may not talk in ``room`` (rule 6: moderated), or None."""
-    if Mode.MODERATED not in room.modes or conn in room.roles[Role.VOICE]:
+    """Why ``conn`` (a member) may not talk in ``room`` (rule 6: moderated; rule 10:
+    banned), or None. Voiced members and operators always may."""
+    if Mode.MODERATED not in room.modes and not room.bans:
+        return None  # most rooms: nothing more to look up
+    if conn in room.roles[Role.VOICE] or is_operator(world, conn, client, room):
         return None
-    if is_operator(world, conn, client, room):
-        return None
-    return Refused(Problem.MODERATED, room=room.memory.name)
+    if Mode.MODERATED in room.modes:
+        return Refused(Problem.MODERATED, room=room.memory.name)
+    if banned(client, room) is not None:
+        return Refused(Problem.BANNED_TALK, room=room.memory.name)
+    return None
 
 
 INVITES_MAX = 100
@@ -132,13 +161,19 @@ OPEN_MODES = frozenset({Mode.INVITE_ONLY, Mode.KEY, Mode.LIMIT})
 """The modes that keep people out: never on ``#lobby`` (rule 7)."""
 
 
-def admission(world: World, conn: ConnId, client: Client, room: Room, key: str) -> Refused | None:
+def admission(
+    world: World, conn: ConnId, client: Client, room: Room, key: str, *, placed: bool = False
+) -> Refused | None:
     """Why ``conn`` may not join ``room`` (which has members) with ``key``, or None if it
-    may; a valid invitation is used up (rules 7 and 8)."""
-    expires = room.invited.pop(conn, None)
-    if (expires is not None and expires > world.now) or world.is_admin(client):
-        return None
+    may; a valid invitation is used up (rules 7, 8, 10-12). ``placed``: the server puts
+    it there (``#lobby``), whatever its bans say (rule 12)."""
     name = room.memory.name
+    admin = world.is_admin(client)
+    if not (admin or placed) and room.bans and banned(client, room) is not None:
+        return Refused(Problem.ROOM_BANNED, room=name)  # rule 11: before any invitation
+    expires = room.invited.pop(conn, None)
+    if (expires is not None and expires > world.now) or admin:
+        return None
     if Mode.INVITE_ONLY in room.modes:
         return Refused(Problem.INVITE_ONLY, room=name)
     if Mode.KEY in room.modes and key != room.key:
@@ -166,3 +201,100 @@ def found(room: Room, conn: ConnId) -> None:
     """``conn`` created ``room`` (rule 1): it is its operator."""
     if name_key(room.memory.name) != name_key(LOBBY):
         room.roles[Role.OPERATOR].add(conn)
+
+
+BANS_MAX = 100
+"""Bans a room holds at most (rule 12: when full, a new ban is refused; those there were
+set on purpose). A hundred is InspIRCd's default ``maxbans`` for a channel and ten times
+what one matched person costs to check: ``may_talk`` and joins look at each ban."""
+MASK_MAX = 2 * NAME_MAX + 32
+"""Characters of a mask at most: two names and a host, with room to spare."""
+_MASK_CHARS = re.compile(r"[^\s,]+")  # no spaces (IRC parameters), no commas (IRC lists)
+_WILD = frozenset("!@*?")
+
+
+def normal_mask(text: str) -> str:
+    """``text`` as a whole ``nick!user@host`` mask, the parts it leaves out being ``*``:
+    ``Dave`` is ``Dave!*@*``, ``*@host`` is ``*!*@host``, ``Dave!u`` is ``Dave!u@*``
+    (as IRC servers complete one)."""
+    nick, bang, rest = text.partition("!")
+    if not bang:
+        nick, rest = ("*", text) if "@" in text else (text, "*")
+    user, at, host = rest.partition("@")
+    return f"{nick or '*'}!{user or '*'}@{host if at and host else '*'}"
+
+
+def make_ban(world: World, target: str, by: str, reason: str) -> RoomBan | Refused:
+    """The ban ``target`` asks for (rule 10), or why it cannot be one.
+
+    ``~a:NAME`` names an account; a target with ``!``, ``@``, ``*`` or ``?`` is a mask
+    (completed by ``normal_mask``); any other is a name: the account of whoever is
+    online with it, or the account registered under it, else a guest's name.
+    """
+    if target.startswith("~a:"):
+        account = world.registry.accounts.get(name_key(target[3:]))
+        if account is None:
+            return Refused(Problem.NO_ACCOUNT, name=target[3:][:NAME_MAX])
+        return RoomBan(BanKind.ACCOUNT, account.name, by, world.clock(), reason)
+    if not (len(target) <= MASK_MAX and _MASK_CHARS.fullmatch(target)):
+        return Refused(Problem.BAD_BAN_MASK, name=target[:MASK_MAX], limit=MASK_MAX)
+    if _WILD.intersection(target):
+        return RoomBan(BanKind.MASK, normal_mask(target), by, world.clock(), reason)
+    if len(target) > NAME_MAX:
+        return Refused(Problem.BAD_BAN_MASK, name=target, limit=MASK_MAX)
+    online = world.names.get(look(target))
+    holder = world.clients[online] if online is not None else None
+    key = holder.account if holder is not None and holder.account else name_key(target)
+    account = world.registry.accounts.get(key)
+    if account is not None:
+        return RoomBan(BanKind.ACCOUNT, account.name, by, world.clock(), reason)
+    name = holder.name if holder is not None else target
+    return RoomBan(BanKind.NAME, name, by, world.clock(), reason)
+
+
+def ban_key(ban: RoomBan) -> tuple[BanKind, str]:
+    """What two bans of a room must differ in to be two bans (``Room.bans``' keys)."""
+    return ban.kind, ban.mask.casefold() if ban.kind is BanKind.MASK else name_key(ban.mask)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(mask: str) -> re.Pattern[str]:
+    """``mask``'s ``*`` and ``?`` as a regular expression (nothing else is special)."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in mask.casefold())
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def matches(ban: RoomBan, client: Client) -> bool:
+    """Does ``ban`` name ``client`` (rule 10)?"""
+    if ban.kind is BanKind.ACCOUNT:
+        return bool(client.account) and client.account == name_key(ban.mask)
+    if ban.kind is BanKind.NAME:
+        return name_key(client.name) == name_key(ban.mask)
+    return _pattern(ban.mask).fullmatch(person_mask(client.name).casefold()) is not None
+
+
+def banned(client: Client, room: Room) -> RoomBan | None:
+    """The first of ``room``'s bans that names ``client``, or None."""
+    return next((ban for ban in room.bans.values() if matches(ban, client)), None)
+
+
+def find_ban(room: Room, target: str) -> tuple[BanKind, str] | None:
+    """The key of ``room``'s ban that ``target`` names: as it was banned (``Dave``,
+    ``*!*@host``) or as IRC shows it (``Dave!*@*``, ``~a:Dave``); None if none."""
+    said = {target.casefold(), normal_mask(target).casefold()}
+    for key, ban in room.bans.items():
+        if ban.mask.casefold() in said or ban.shown.casefold() in said:
+            return key
+    return None
+
+
+def ban(room: Room, made: RoomBan) -> Refused | None:
+    """Keep ``made`` in ``room``'s bans, or say why not (rule 12: full). A ban it holds
+    already changes nothing (returns None too)."""
+    key = ban_key(made)
+    if key in room.bans:
+        return None
+    if len(room.bans) >= BANS_MAX:
+        return Refused(Problem.BAN_LIST_FULL, room=room.memory.name, limit=BANS_MAX)
+    room.bans[key] = made
+    return None

@@ -16,7 +16,8 @@ Rules:
    the room, the setter too, sees the change.
 5. Whoever creates a room is its operator; room member lists say who holds which role.
    Giving and taking roles and kicking are handled here (``set_role``, ``kick``), and
-   checked by roles.py's one table (its rules 1-7); so are room modes (``set_mode``).
+   checked by roles.py's one table (its rules 1-7); so are room modes (``set_mode``)
+   and bans (``ban``, ``unban``, ``show_bans``: its rules 10-12).
 
 This module never imports trio and never awaits.
 """
@@ -29,6 +30,8 @@ import re
 from chat_trio.chat import intents as i
 from chat_trio.chat import roles
 from chat_trio.chat.events import (
+    BanChanged,
+    BanList,
     ConnId,
     History,
     Invitation,
@@ -127,9 +130,11 @@ def enter(
     *,
     quiet: bool = False,
     with_key: str = "",
+    placed: bool = False,
 ) -> None:
     """Put ``conn`` in the room ``name`` (first checking the limits and, with its key,
-    the room's modes: roles.admission), or show it if it is in it already."""
+    the room's modes and bans: roles.admission), or show it if it is in it already.
+    ``placed``: the server puts it there (``#lobby``: roles.py's rule 12)."""
     key = name_key(name)
     rules = world.rules
     if key in client.rooms:
@@ -148,7 +153,7 @@ def enter(
         return
     joined = world.rooms.get(key)
     if joined is not None and joined.members:
-        refused = roles.admission(world, conn, client, joined, with_key)
+        refused = roles.admission(world, conn, client, joined, with_key, placed=placed)
         if refused is not None:
             out.reply(conn, refused)
             return
@@ -350,18 +355,28 @@ def show_modes(
 ) -> None:
     """Anyone may see an existing room's modes, as IRC shows them, except a secret
     room's to those not in it (to them it does not exist)."""
-    problem = check_room(intent.room)
-    room = world.rooms.get(name_key(intent.room))
-    if problem is None and (room is None or not roles.listed(client, room)):
-        problem = Refused(Problem.NO_SUCH_ROOM, room=intent.room)
-    if problem is not None:
-        out.reply(conn, problem)
+    room = _visible_room(world, conn, client, intent.room, out)
+    if room is None:
         return
-    assert room is not None  # no problem: it was found
     member = name_key(room.memory.name) in client.rooms  # only members are told the key
     key = room.key if member and Mode.KEY in room.modes else ""
     limit = room.limit if Mode.LIMIT in room.modes else 0
     out.reply(conn, Modes(room.memory.name, frozenset(room.modes), key, limit))
+
+
+def _visible_room(
+    world: World, conn: ConnId, client: Client, name: str, out: Outputs
+) -> Room | None:
+    """The room ``name`` if it exists and ``client`` may see it (a secret one only its
+    members); else None, and says why."""
+    problem = check_room(name)
+    room = world.rooms.get(name_key(name))
+    if problem is None and (room is None or not roles.listed(client, room)):
+        problem = Refused(Problem.NO_SUCH_ROOM, room=name)
+    if problem is not None:
+        out.reply(conn, problem)
+        return None
+    return room
 
 
 def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out: Outputs) -> None:
@@ -419,15 +434,21 @@ def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Ou
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
     acted = _role_target(world, conn, client, intent, roles.Act.KICK, out)
-    if acted is None:
-        return
-    room, target = acted
+    if acted is not None:
+        _put_out(world, conn, client, *acted, intent.reason, out)
+
+
+def _put_out(
+    world: World, conn: ConnId, client: Client, room: Room, target: ConnId, said: str, out: Outputs
+) -> None:
+    """``conn`` (``client``) puts its fellow member ``target`` out of ``room``, telling
+    ``said`` as the reason (roles.py's rule 5)."""
     kicked = world.clients[target]
     key, name = name_key(room.memory.name), room.memory.name
     if kicked.rooms == [key] and key == name_key(LOBBY):
         out.reply(conn, Refused(Problem.KICK_LAST_ROOM, name=kicked.name, room=name))
         return
-    reason = intent.reason[:REASON_MAX]
+    reason = said[:REASON_MAX]
     kicked.rooms.remove(key)
     room.unseat(target, kicked.name)
     room.told_alone = False
@@ -435,7 +456,57 @@ def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Output
     out.broadcast(name, Kicked(name, kicked.name, client.name, reason), target)
     world.record(out, Kind.LEFT, name, kicked.name, Reason.KICKED.value)
     if not kicked.rooms:  # roles.py's rule 5: never in no room
-        enter(world, target, kicked, LOBBY, out)
+        enter(world, target, kicked, LOBBY, out, placed=True)
     still = tuple(world.rooms[k].memory.name for k in kicked.rooms)
     out.reply(target, RoomLeft(name, still, by=client.name, reason=reason))
     world.maybe_forget(key)
+
+
+# -- bans (roles.py's rules 10-12) --------------------------------------------------------
+
+
+def ban(world: World, conn: ConnId, client: Client, intent: i.BanFromRoom, out: Outputs) -> None:
+    """Ban ``intent.target`` from the room, telling its members as a mode change is; a
+    kick-ban then puts out the members it names (but the operator itself and admins)."""
+    room = acting_room(world, conn, client, intent.room, roles.Act.BAN, out)
+    if room is None:
+        return
+    made = roles.make_ban(world, intent.target, client.name, intent.reason[:REASON_MAX])
+    if isinstance(made, Refused):
+        out.reply(conn, made)
+        return
+    new = roles.ban_key(made) not in room.bans
+    problem = roles.ban(room, made)
+    if problem is not None:
+        out.reply(conn, problem)
+        return
+    name = room.memory.name
+    if new:  # a ban it holds already changes nothing and tells no one (as rule 4)
+        out.broadcast(name, BanChanged(name, made, True, client.name), exclude=None)
+    if intent.kick:
+        for member in list(room.members):
+            other = world.clients[member]
+            if member != conn and not world.is_admin(other) and roles.matches(made, other):
+                _put_out(world, conn, client, room, member, intent.reason, out)
+
+
+def unban(
+    world: World, conn: ConnId, client: Client, intent: i.UnbanFromRoom, out: Outputs
+) -> None:
+    room = acting_room(world, conn, client, intent.room, roles.Act.UNBAN, out)
+    if room is None:
+        return
+    key = roles.find_ban(room, intent.target)
+    name = room.memory.name
+    if key is None:
+        out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=intent.target[:NAME_MAX], room=name))
+        return
+    lifted = room.bans.pop(key)
+    out.broadcast(name, BanChanged(name, lifted, False, client.name), exclude=None)
+
+
+def show_bans(world: World, conn: ConnId, client: Client, intent: i.ShowBans, out: Outputs) -> None:
+    """Anyone who may see a room may see its bans (as InspIRCd lets IRC's ``MODE #r b``)."""
+    room = _visible_room(world, conn, client, intent.room, out)
+    if room is not None:
+        out.reply(conn, BanList(room.memory.name, tuple(room.bans.values())))

@@ -27,6 +27,16 @@ answer (under 20 KB even with 32-character names) stays below a quarter of the d
 send-queue bound, so that a connection's own answers never make it an outbox near its
 bound (delivery/outbox.py, ``own_share``)."""
 
+HOST = "chat-trio"  #: the host part of every person's mask (``person_mask``)
+
+
+def person_mask(name: str) -> str:
+    """The mask of the person called ``name``: ``name!name@chat-trio``. The one maker of
+    masks: IRC shows it as the source of every line, and a room's mask bans (roles.py)
+    are matched against it whichever door the person came through."""
+    return f"{name}!{name}@{HOST}"
+
+
 SERVICES = frozenset(
     {"nickserv", "chanserv", "operserv", "memoserv", "hostserv", "botserv", "saslserv"}
 )

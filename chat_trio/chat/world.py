@@ -30,6 +30,7 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat.events import (
+    BanKind,
     ConnId,
     Entry,
     Event,
@@ -40,6 +41,7 @@ from chat_trio.chat.events import (
     NickChanged,
     Reason,
     Role,
+    RoomBan,
 )
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import Outputs
@@ -162,6 +164,9 @@ class Room:
     #: who may join past +i, +k and +l, and until when (``World.now``): connections,
     #: oldest first, at most ``INVITES_MAX`` (roles.py's rule 8)
     invited: OrderedDict[ConnId, float] = attrs.Factory(OrderedDict)
+    #: who may not join nor talk in it, oldest first, by ``roles.ban_key`` (roles.py's
+    #: rules 10-12): at most ``BANS_MAX``; a room forgotten forgets them
+    bans: dict[tuple[BanKind, str], RoomBan] = attrs.Factory(dict)
 
     def seat(self, conn: ConnId, name: str) -> None:
         self.members[conn] = None

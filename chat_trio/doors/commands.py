@@ -188,6 +188,14 @@ def _mode(args: str, place: Place) -> i.Intent | Refused:
     if not words:
         return i.ShowModes(room)
     change, value = words[0], words[1:]
+    if change in ("b", "+b", "-b"):  # the room's bans, as IRC's MODE #r b / +b / -b
+        if len(value) > 1 or (change == "-b" and not value):
+            return COMMANDS["mode"].usage_error()
+        if not value:
+            return i.ShowBans(room)
+        if change == "-b":
+            return i.UnbanFromRoom(room, value[0])
+        return i.BanFromRoom(room, value[0])
     if len(change) != 2 or change[0] not in "+-" or change[1] not in MODE_LETTERS:
         return COMMANDS["mode"].usage_error()
     mode, on = MODE_LETTERS[change[1]], change[0] == "+"
@@ -214,6 +222,11 @@ def _ban(args: str, place: Place) -> i.Intent | Refused:
     words = args.split(maxsplit=1)
     if not words:
         return COMMANDS["ban"].usage_error()
+    if words[0].startswith("#"):  # "/ban #rust Dave spam": a room's kick-ban
+        target, _, reason = words[1].partition(" ") if len(words) > 1 else ("", "", "")
+        if not target:
+            return COMMANDS["ban"].usage_error()
+        return i.BanFromRoom(words[0], target, reason.strip(), kick=True)
     rest = words[1] if len(words) > 1 else ""
     seconds = math.inf
     if match := _DURATION.match(rest):
@@ -223,7 +236,17 @@ def _ban(args: str, place: Place) -> i.Intent | Refused:
 
 
 def _unban(args: str, place: Place) -> i.Intent | Refused:
-    return i.Unban(_first(args)) if args else COMMANDS["unban"].usage_error()
+    words = args.split()
+    if not words or len(words) > 2 or (words[0].startswith("#") != (len(words) == 2)):
+        return COMMANDS["unban"].usage_error()
+    return i.UnbanFromRoom(words[0], words[1]) if len(words) == 2 else i.Unban(words[0])
+
+
+def _bans(args: str, place: Place) -> i.Intent | Refused:
+    words = args.split()
+    if len(words) > 1:
+        return COMMANDS["bans"].usage_error()
+    return i.ShowBans(words[0] if words else place.current)
 
 
 _MSG = Command("/msg <user> <text>", "private message (also /w)", _private)
@@ -281,8 +304,9 @@ COMMANDS: dict[str, Command] = {
         "/devoice <user>", "(operators) take voice away", _role("devoice", Role.VOICE, False)
     ),
     "mode": Command(
-        "/mode [#room] [+/-imskl] [KEY|N]",
-        "show or (operators) set modes: invite only, key, limit, moderated, secret", _mode,
+        "/mode [#room] [+/-imsklb] [VALUE]",
+        "show or (operators) set modes: invite only, key, limit, moderated, secret, ban",
+        _mode,
     ),
     "invite": Command(
         "/invite <user> [#room]", "(operators) let someone in past +i, +k, +l", _invite,
@@ -292,9 +316,15 @@ COMMANDS: dict[str, Command] = {
         "/kill <user> [reason]", "(admins) disconnect someone from the server", _kill, admin=True
     ),
     "ban": Command(
-        "/ban <user|address> [7d] [reason]", "(admins) keep out a while", _ban, admin=True
+        "/ban [#room] <who> [7d] [reason]",
+        "(operators) keep out of #room and put out; no #room: admins only, off the server",
+        _ban,
     ),
-    "unban": Command("/unban <account|address>", "(admins) lift a ban", _unban, admin=True),
+    "unban": Command(
+        "/unban [#room] <who>",
+        "(operators) lift a room's ban; no #room: admins only, the server's", _unban,
+    ),
+    "bans": Command("/bans [#room]", "list a room's bans (this one if none named)", _bans),
     "quit": Command(
         "/quit [reason]", "leave the chat, saying why", lambda a, p: i.Quit(reason=a),
         chatting=False,

@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from chat_trio.chat.events import (
+    BanChanged,
+    BanKind,
+    BanList,
     Disconnected,
     Done,
     Invitation,
@@ -27,6 +30,7 @@ from chat_trio.chat.events import (
     Refused,
     Role,
     RoleChanged,
+    RoomBan,
     Whois,
 )
 from chat_trio.chat.problems import Outcome, Problem
@@ -151,6 +155,16 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     ),
     Problem.LOBBY_OPEN: lambda e: f"{e.room} stays open to everyone: no {e.name} mode there.",
     Problem.ALREADY_IN_ROOM: lambda e: f"{e.name} is already in {e.room}.",
+    Problem.ROOM_BANNED: lambda e: f"You are banned from {e.room}.",
+    Problem.BANNED_TALK: lambda e: f"You are banned from {e.room}, so you cannot talk there.",
+    Problem.BAN_LIST_FULL: lambda e: (
+        f"{e.room} holds {e.limit:g} bans, the most it may; /unban {e.room} one first."
+    ),
+    Problem.ROOM_NO_BAN: lambda e: f"{e.room} has no ban on {e.name} (/bans {e.room} lists them).",
+    Problem.BAD_BAN_MASK: lambda e: (
+        f"A ban names someone, or a mask nick!user@host with * and ? (at most {e.limit:g} "
+        "characters, no spaces or commas)."
+    ),
     Problem.LOBBY_ADMINS: lambda e: (
         f"{e.room} is the server's room: only admins can use /{e.name} there."
     ),
@@ -312,6 +326,32 @@ def invitation(e: Invitation) -> str:
 
 def invite_sent(e: InviteSent) -> str:
     return f"You invited {e.name} to {e.room}; the invitation lasts an hour"
+
+
+def banned_one(ban: RoomBan) -> str:
+    """Whom a room's ban names: "the account Dave", "Dave", "*!*@chat-trio"."""
+    return f"the account {ban.mask}" if ban.kind is BanKind.ACCOUNT else ban.mask
+
+
+def ban_changed(e: BanChanged) -> str:
+    """A ban set or lifted, as one sentence: "Alice banned Dave from #rust: spam"."""
+    if not e.on:
+        return f"{e.by} lifted the ban on {banned_one(e.ban)} in {e.room}"
+    reason = f": {e.ban.reason}" if e.ban.reason else ""
+    return f"{e.by} banned {banned_one(e.ban)} from {e.room}{reason}"
+
+
+def ban_lines(e: BanList) -> list[str]:
+    """A room's bans, a heading then one line each: "Dave, by Alice at 2026-12-04 20:31
+    UTC: spam"."""
+    if not e.bans:
+        return [f"{e.room} has no bans."]
+    lines = [f"Bans of {e.room} ({len(e.bans)}):"]
+    for ban in e.bans:
+        at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ban.at))
+        reason = f": {ban.reason}" if ban.reason else ""
+        lines.append(f"{banned_one(ban)}, by {ban.by} at {at}{reason}")
+    return lines
 
 
 def kicked(who: str, room: str, by: str, reason: str) -> str:

@@ -175,8 +175,10 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
     if target.startswith("#"):
         if len(params) == 1:
             door.queue.append(i.ShowModes(target))
-        elif params[1] in ("b", "+b", "e", "+e", "I", "+I"):
-            end = {"b": "368", "e": "349", "I": "347"}[params[1][-1]]
+        elif params[1] in ("b", "+b") and len(params) == 2:  # anyone may list the bans
+            door.queue.append(i.ShowBans(target))
+        elif params[1] in ("e", "+e", "I", "+I"):
+            end = {"e": "349", "I": "347"}[params[1][-1]]
             door.numeric(end, target, "End of list")
         else:
             _change_modes(door, target, params[1], list(params[2:]))
@@ -188,13 +190,23 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None:
     """``MODE #r +ov-v+m a b c``: each ``o``/``v`` with its nick is a ``SetRole``, each
-    ``m``/``s`` a ``SetMode`` (at most ``MODES`` changes in all; more are dropped, as
-    ISUPPORT says); ``n`` and ``t`` are fixed on every room (``+n`` changes nothing,
-    ``-n`` is refused); others are unknown (472)."""
+    ``m``/``s`` a ``SetMode``, each ``b`` with its mask a ban or unban (at most ``MODES``
+    changes in all; more are dropped, as ISUPPORT says); ``n`` and ``t`` are fixed on
+    every room (``+n`` changes nothing, ``-n`` is refused); others are unknown (472)."""
     on, changes = True, 0
     for letter in modes:
         if letter in "+-":
             on = letter == "+"
+        elif letter == "b":
+            if not args:  # "MODE #r +b-m": the list, as servers answer a bare b
+                door.queue.append(i.ShowBans(room))
+                continue
+            given = args.pop(0)
+            if changes < MODES:
+                door.queue.append(
+                    i.BanFromRoom(room, ban_mask(given)) if on else i.UnbanFromRoom(room, given)
+                )
+            changes += 1
         elif letter in ROLES_BY_LETTER:
             if not args:
                 door.numeric("461", "MODE", "Not enough parameters")
@@ -226,6 +238,15 @@ def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None
                 door.numeric("472", letter, "is fixed on every channel here")
         else:
             door.numeric("472", letter, "is unknown mode char to me")
+
+
+def ban_mask(given: str) -> str:
+    """``+b``'s parameter as a mask: a bare nick ``Dave`` is ``Dave!*@*``, as servers
+    complete it (the rules complete the rest: ``roles.normal_mask``); ``~a:NAME`` names
+    an account."""
+    if given.startswith("~") or "!" in given or "@" in given:
+        return given
+    return f"{given}!*@*"
 
 
 def kick(door: IrcDoor, params: tuple[str, ...]) -> None:

@@ -27,6 +27,8 @@ from chat_trio.chat.events import (
     AccountChanged,
     Action,
     Away,
+    BanChanged,
+    BanList,
     Disconnected,
     Done,
     Entry,
@@ -63,17 +65,18 @@ from chat_trio.chat.events import (
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.vocabulary import (
     HISTORY_MAX,
+    HOST,
     NAME_MAX,
     ROOM_MAX,
     ROOMS_PER_USER,
     TOPIC_MAX,
+    person_mask,
 )
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.wording import OUTCOMES, refusal
 
-HOST = "chat-trio"  #: the host part of every user's mask
 TEXT_BYTES = 400
 """Bytes of text per PRIVMSG: a longer line (the text door takes 2048-byte lines) is sent
 as several, so that with its prefix each stays within IRC's 512 bytes."""
@@ -148,8 +151,7 @@ class Echo(Local):
     notice: bool = False  #: the line was a NOTICE, and is echoed as one
 
 
-def mask(nick: str) -> str:
-    return f"{nick}!{nick}@{HOST}"
+mask = person_mask  #: the rules' one maker of masks (room bans match what IRC shows)
 
 
 NICKSERV = mask("NickServ")
@@ -271,6 +273,9 @@ def broadcast_line(
         change = ("+" if event.on else "-") + ROOM_MODE_LETTERS[event.mode]
         value = (event.value,) if event.value else ()
         return serialize(Message("MODE", (room, change, *value), mask(event.by), t))
+    if isinstance(event, BanChanged):
+        change = "+b" if event.on else "-b"
+        return serialize(Message("MODE", (room, change, event.ban.shown), mask(event.by), t))
     if isinstance(event, Kicked):
         return serialize(
             Message("KICK", (room, event.name, event.reason or event.by), mask(event.by), t)
@@ -291,9 +296,10 @@ ROOM_MODE_LETTERS = {
     Mode.SECRET: "s",
 }
 """The channel modes operators change: ``k`` takes a parameter (type B of CHANMODES),
-``l`` one when set (type C), the others none (type D). ``b`` comes with per-room bans."""
+``l`` one when set (type C), the others none (type D); ``b``, the room's bans (roles.py),
+is a list (type A: ``MODE #r b`` lists it)."""
 MODES_BY_LETTER = {letter: mode for mode, letter in ROOM_MODE_LETTERS.items()}
-CHANMODES = ",k,l," + "".join(sorted(FIXED_MODES + "ims"))  #: ISUPPORT's, by type
+CHANMODES = "b,k,l," + "".join(sorted(FIXED_MODES + "ims"))  #: ISUPPORT's, by type
 
 
 def mode_params(e: Modes) -> tuple[str, ...]:
@@ -392,6 +398,9 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.KEY_SET: ("467", lambda e: (e.room,)),
     Problem.ALREADY_IN_ROOM: ("443", lambda e: (e.name, e.room)),
     Problem.BAD_MODE_VALUE: ("696", lambda e: (e.room, e.name[:1], "*")),
+    Problem.ROOM_BANNED: ("474", lambda e: (e.room,)),
+    Problem.BANNED_TALK: ("404", lambda e: (e.room,)),
+    Problem.BAN_LIST_FULL: ("478", lambda e: (e.room, "b")),
     Problem.NO_TEXT: ("412", lambda e: ()),
     Problem.TOO_MANY_ROOMS_FOR_USER: ("405", lambda e: (e.room or "*",)),
     Problem.TOO_MANY_ROOMS: ("405", lambda e: (e.room or "*",)),
@@ -437,6 +446,9 @@ _IRC_WORDING: dict[Problem, Callable[[Refused], str]] = {
     Problem.ROOM_FULL: lambda e: "Cannot join channel (+l)",
     Problem.KEY_SET: lambda e: "Channel key already set",
     Problem.ALREADY_IN_ROOM: lambda e: "is already on channel",
+    Problem.ROOM_BANNED: lambda e: "Cannot join channel (+b)",
+    Problem.BANNED_TALK: lambda e: "Cannot send to channel (you're banned)",
+    Problem.BAN_LIST_FULL: lambda e: "Channel ban list is full",
     Problem.USER_NOT_IN_ROOM: lambda e: "They aren't on that channel",
     Problem.BAN_OWN_ADDRESS: lambda e: (
         f"{e.like} shares your address ({e.name}): banning it would lock you out too; "
@@ -692,6 +704,10 @@ class Replies:
     def _modes(self, e: Modes) -> str:
         return self._m("324", e.room, *mode_params(e))
 
+    def _bans(self, e: BanList) -> str:
+        rows = (self._m("367", e.room, b.shown, b.by, str(int(b.at))) for b in e.bans)
+        return "".join(rows) + self._m("368", e.room, "End of channel ban list")
+
     def _invitation(self, e: Invitation) -> str:
         return serialize(Message("INVITE", (self.nick, e.room), mask(e.by)))
 
@@ -883,6 +899,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Done: Replies._done,
     Topic: Replies._topic,
     Modes: Replies._modes,
+    BanList: Replies._bans,
     Invitation: Replies._invitation,
     InviteSent: Replies._invite_sent,
     UserList: Replies._users,

@@ -35,6 +35,8 @@ from chat_trio.chat.events import (
     Action,
     AskName,
     Away,
+    BanChanged,
+    BanList,
     Disconnected,
     Done,
     Event,
@@ -53,6 +55,7 @@ from chat_trio.chat.events import (
     Private,
     Refused,
     RoleChanged,
+    RoomBan,
     RoomEntered,
     RoomLeft,
     RoomList,
@@ -96,6 +99,9 @@ INTENTS: dict[str, type[i.Intent]] = {
     "show-modes": i.ShowModes,
     "set-mode": i.SetMode,
     "invite": i.Invite,
+    "ban-from-room": i.BanFromRoom,
+    "unban-from-room": i.UnbanFromRoom,
+    "show-bans": i.ShowBans,
     "kick": i.Kick,
     "kill": i.Kill,
     "ban": i.Ban,
@@ -302,6 +308,15 @@ _NOTICE: dict[bool, dict[str, Any]] = {False: {}, True: {"notice": True}}
 """A message that is a notice says so (``"notice": true``); others leave the field out, as
 they did before notices existed."""
 
+
+def _ban(ban: RoomBan) -> dict[str, Any]:
+    """One of a room's bans: its fields, and ``shown``, the mask IRC shows for it."""
+    return {
+        "kind": ban.kind.value, "mask": ban.mask, "shown": ban.shown, "by": ban.by,
+        "at": ban.at, "reason": ban.reason,
+    }  # fmt: skip
+
+
 _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Greeting: lambda e: greeting(),
     AskName: lambda e: {"type": "ask-name"},
@@ -353,6 +368,14 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Modes: lambda e: {
         "type": "modes", "room": e.room, "modes": sorted(m.value for m in e.modes),
         "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".",
+    },
+    BanChanged: lambda e: {
+        "type": "ban", "room": e.room, "on": e.on, "by": e.by, "ban": _ban(e.ban),
+        "message": wording.ban_changed(e) + ".",
+    },
+    BanList: lambda e: {
+        "type": "bans", "room": e.room, "bans": [_ban(b) for b in e.bans],
+        "lines": wording.ban_lines(e),
     },
     Invitation: lambda e: {
         "type": "invitation", "room": e.room, "by": e.by,

@@ -349,8 +349,9 @@ function runs(c) {
   return c.room && (c.operators.has(state.me) || c.admins.has(state.me));
 }
 
-// The operator's buttons for a member: op or deop, voice or devoice, and kick, which puts
-// "/kick NAME " in the message box: the reason is typed there, and Enter sends it.
+// The operator's buttons for a member: op or deop, voice or devoice, kick, which puts
+// "/kick NAME " in the message box (the reason is typed there, and Enter sends it), and
+// ban, which does the same with "/ban #room NAME " (a kick-ban: banned, then put out).
 function roleActions(c, name, operator, voiced) {
   const actions = document.createElement("span");
   actions.className = "actions";
@@ -362,7 +363,7 @@ function roleActions(c, name, operator, voiced) {
     button.title = title;
     button.setAttribute("aria-label", title);
     button.addEventListener("click", () => {
-      if (typeof object === "string") {   // a kick: the reason is typed in the message box
+      if (typeof object === "string") {   // kick, ban: the reason is typed in the message box
         putInBox(object);
         $("message").focus();
       } else {
@@ -377,6 +378,7 @@ function roleActions(c, name, operator, voiced) {
   action(voiced ? "devoice" : "voice", `${voiced ? "Take voice from" : "Give voice to"} ${name}`,
          role("voice", !voiced));
   action("kick", `Kick ${name} out of ${c.title}`, `/kick ${name} `);
+  action("ban", `Ban ${name} from ${c.title}`, `/ban ${c.title} ${name} `);
   return actions;
 }
 
@@ -722,6 +724,12 @@ const handlers = {
   },
   modes(e) {     // the answer to "/mode": the room's modes in words
     reply(e.message, conversation(e.room));
+  },
+  ban(e) {       // an operator banned someone from the room, or lifted a ban
+    notice(e.message, conversation(e.room));
+  },
+  bans(e) {      // the answer to "/bans": a heading, then one line per ban
+    for (const line of e.lines) reply(line, conversation(e.room));
   },
   invitation(e) {  // an operator invites us: say so where we are, with how to join
     notice(e.message);
