@@ -257,11 +257,31 @@ def ban_key(ban: RoomBan) -> tuple[BanKind, str]:
     return ban.kind, ban.mask.casefold() if ban.kind is BanKind.MASK else name_key(ban.mask)
 
 
-@functools.lru_cache(maxsize=4096)
-def _pattern(mask: str) -> re.Pattern[str]:
-    """``mask``'s ``*`` and ``?`` as a regular expression (nothing else is special)."""
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in mask.casefold())
-    return re.compile("".join(parts), re.DOTALL)
+@functools.lru_cache(maxsize=16_384)
+def glob(mask: str, text: str) -> bool:
+    """Does ``mask`` (``*``: any run of characters, ``?``: any one; nothing else is
+    special) match the whole of ``text``? Both casefolded already.
+
+    A walk that, on a mismatch, moves only the last ``*`` on by one character: at most
+    ``len(mask) * len(text)`` steps, whatever the mask. (A regular expression made from
+    the mask backtracks instead: ``*a*a*a*a*a*a!*@*b`` took 0.8 s against one 32-letter
+    name, and each further ``*a`` multiplies it; any operator could have stopped the
+    server with one ban.) Cached: a member talking is checked against the same bans
+    with the same mask again and again.
+    """
+    m = t = 0
+    star, resume = -1, 0  # the last * seen in mask, and where in text it started
+    while t < len(text):
+        if m < len(mask) and mask[m] in ("?", text[t]):
+            m, t = m + 1, t + 1
+        elif m < len(mask) and mask[m] == "*":
+            star, resume, m = m, t, m + 1
+        elif star >= 0:  # let the last * take one more character, and try again after it
+            resume += 1
+            m, t = star + 1, resume
+        else:
+            return False
+    return all(c == "*" for c in mask[m:])
 
 
 def matches(ban: RoomBan, client: Client) -> bool:
@@ -270,7 +290,7 @@ def matches(ban: RoomBan, client: Client) -> bool:
         return bool(client.account) and client.account == name_key(ban.mask)
     if ban.kind is BanKind.NAME:
         return name_key(client.name) == name_key(ban.mask)
-    return _pattern(ban.mask).fullmatch(person_mask(client.name).casefold()) is not None
+    return glob(ban.mask.casefold(), person_mask(client.name).casefold())
 
 
 def banned(client: Client, room: Room) -> RoomBan | None:
