@@ -63,6 +63,7 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.roles import BANS_MAX
 from chat_trio.chat.vocabulary import (
     HISTORY_MAX,
     HOST,
@@ -502,6 +503,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         "WHOX",
         f"CHATHISTORY={HISTORY_MAX}",
         "MSGREFTYPES=msgid,timestamp",
+        f"MAXLIST=b:{BANS_MAX}",
     )
 
 
