@@ -627,6 +627,17 @@ def test_roles_a_banned_member_stays_but_only_voiced_operators_and_admins_talk(
         assert [type(e) for _, e, _ in broadcasts(said)] == [Said]
     else:
         assert said == [Reply(who, (Refused(Problem.BANNED_TALK, room="#rust"),))]
+    ask(chat, 1, i.UnbanFromRoom("#rust", "*!*@*"))  # the verdict is not remembered past it
+    assert [type(e) for _, e, _ in broadcasts(ask(chat, who, i.Say("#rust", "again")))] == [Said]
+
+
+def test_roles_a_name_ban_holds_that_name_and_a_rename_escapes_it_as_on_irc() -> None:
+    chat = banned_rust()
+    ask(chat, 1, i.BanFromRoom("#rust", "Carol"))
+    refused = [Reply(3, (Refused(Problem.BANNED_TALK, room="#rust"),))]
+    assert ask(chat, 3, i.Say("#rust", "hi")) == refused
+    ask(chat, 3, i.Rename("Caro"))  # a guest's name is all a name ban knows of them
+    assert [type(e) for _, e, _ in broadcasts(ask(chat, 3, i.Say("#rust", "hi")))] == [Said]
 
 
 def test_roles_a_kick_ban_puts_out_whom_it_bans_with_the_reason() -> None:

@@ -499,9 +499,10 @@ def unban(
     key = roles.find_ban(room, intent.target)
     name = room.memory.name
     if key is None:
-        out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=intent.target[:NAME_MAX], room=name))
+        shown = intent.target[: roles.MASK_MAX]
+        out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=shown, room=name))
         return
-    lifted = room.bans.pop(key)
+    lifted = roles.unban(room, key)
     out.broadcast(name, BanChanged(name, lifted, False, client.name), exclude=None)
 
 

@@ -167,6 +167,9 @@ class Room:
     #: who may not join nor talk in it, oldest first, by ``roles.ban_key`` (roles.py's
     #: rules 10-12): at most ``BANS_MAX``; a room forgotten forgets them
     bans: dict[tuple[BanKind, str], RoomBan] = attrs.Factory(dict)
+    #: which of ``bans`` names each (name, account) that asked lately (None: none does);
+    #: forgotten whenever ``bans`` changes (roles.py's ``banned``: a cache, not state)
+    verdicts: dict[tuple[str, str], RoomBan | None] = attrs.Factory(dict)
 
     def seat(self, conn: ConnId, name: str) -> None:
         self.members[conn] = None
