@@ -118,6 +118,21 @@ def enter(page: Page, name: str, password: str = "", *, register: bool = False) 
     page.get_by_role("button", name="Enter the chat").click()
 
 
+def join_from_the_form(page: Page, room: str) -> None:
+    """Join (or create) ``room`` with the page's "Room to join" field and Enter."""
+    page.get_by_label("Room to join").fill(room)
+    page.get_by_label("Room to join").press("Enter")
+
+
+def carol_runs_rust(browser: Browser, server: Server, errors: list[str]) -> Page:
+    """Carol's page, in #rust, which she created: she runs it."""
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol")
+    join_from_the_form(carol, "rust")
+    expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    return carol
+
+
 def type_line(page: Page, text: str) -> None:
     box = page.get_by_label("Message", exact=True)
     box.fill(text)
@@ -188,8 +203,7 @@ def test_web_browser_rooms_unread_counts_and_members(
     alice = server.nc("Alice")
     carol = open_page(browser, server.url, errors)
     enter(carol, "Carol")
-    carol.get_by_label("Room to join").fill("rust")
-    carol.get_by_label("Room to join").press("Enter")
+    join_from_the_form(carol, "rust")
     expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
     members = carol.locator("#members li > :first-child")  # (then her buttons for others)
     expect(members).to_have_text(["@Carol"], timeout=TIMEOUT)  # she created it
@@ -231,17 +245,12 @@ def test_web_browser_rooms_unread_counts_and_members(
 def test_web_browser_an_operator_gives_voice_and_kicks_from_the_member_list(
     browser: Browser, server: Server, errors: list[str]
 ) -> None:
-    carol = open_page(browser, server.url, errors)
-    enter(carol, "Carol")
-    carol.get_by_label("Room to join").fill("rust")
-    carol.get_by_label("Room to join").press("Enter")  # Carol creates #rust: she runs it
-    expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    carol = carol_runs_rust(browser, server, errors)
     bob = server.nc("Bob")
     bob.sendall(b"/join #rust\r\n")
     dave = open_page(browser, server.url, errors)
     enter(dave, "Dave")
-    dave.get_by_label("Room to join").fill("rust")
-    dave.get_by_label("Room to join").press("Enter")
+    join_from_the_form(dave, "rust")
     names = carol.locator("#members li > :first-child")
     expect(names).to_have_text(["Bob", "@Carol", "Dave"], timeout=TIMEOUT)
     assert names.nth(1).locator("abbr").get_attribute("title") == "operator"
@@ -280,15 +289,10 @@ def test_web_browser_an_operator_gives_voice_and_kicks_from_the_member_list(
 def test_web_browser_an_operator_bans_from_the_member_list_and_the_banned_stays_out(
     browser: Browser, server: Server, errors: list[str]
 ) -> None:
-    carol = open_page(browser, server.url, errors)
-    enter(carol, "Carol")
-    carol.get_by_label("Room to join").fill("rust")
-    carol.get_by_label("Room to join").press("Enter")  # Carol creates #rust: she runs it
-    expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    carol = carol_runs_rust(browser, server, errors)
     dave = open_page(browser, server.url, errors)
     enter(dave, "Dave")
-    dave.get_by_label("Room to join").fill("rust")
-    dave.get_by_label("Room to join").press("Enter")
+    join_from_the_form(dave, "rust")
     names = carol.locator("#members li > :first-child")
     expect(names).to_have_text(["@Carol", "Dave"], timeout=TIMEOUT)
     expect(dave.get_by_role("button", name="Ban Carol from #rust")).to_have_count(0)
@@ -306,8 +310,7 @@ def test_web_browser_an_operator_bans_from_the_member_list_and_the_banned_stays_
         "You were kicked out of #rust by Carol: spamming.", timeout=TIMEOUT
     )
     expect(names).to_have_text(["@Carol"], timeout=TIMEOUT)
-    dave.get_by_label("Room to join").fill("rust")
-    dave.get_by_label("Room to join").press("Enter")
+    join_from_the_form(dave, "rust")
     expect(log(dave)).to_contain_text("You are banned from #rust.", timeout=TIMEOUT)
     expect(dave.locator("#title")).to_have_text("#lobby")
     type_line(carol, "/bans")
