@@ -1186,3 +1186,29 @@ def test_irc_door_history_replays_a_notice_as_notice() -> None:
     assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in joined
     h.send(2, b"CHATHISTORY LATEST #lobby * 5\r\n")
     assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in h.take(2)
+
+
+def test_irc_door_chanserv_registers_rooms_and_answers_as_chanserv() -> None:
+    h = Harness(stored=True)
+    irc_user(h, 1, "Bob")
+    h.send(1, b"PRIVMSG NickServ :REGISTER horse-battery\r\nJOIN #rust\r\n")
+    h.take(1)
+    h.send(1, b"PRIVMSG ChanServ :REGISTER #rust\r\n")
+    got = h.take(1)
+    assert got.startswith(":ChanServ!ChanServ@chat-trio NOTICE Bob :Registered #rust:")
+    h.send(1, b"CS REGISTER #rust\r\n")  # /cs: the same service
+    assert h.take(1).startswith(
+        ":ChanServ!ChanServ@chat-trio NOTICE Bob :#rust is registered already"
+    )
+    h.send(1, b"PRIVMSG ChanServ :AMODE #rust +o Nobody\r\n")
+    assert h.take(1).endswith(' NOTICE Bob :There is no account "Nobody".\r\n')
+    h.send(1, b"PRIVMSG ChanServ :INFO #rust\r\n")
+    assert h.take(1).startswith(
+        ":ChanServ!ChanServ@chat-trio NOTICE Bob :#rust was registered by Bob on "
+    )
+    h.send(1, b"PRIVMSG ChanServ :UNREGISTER #rust\r\n")
+    assert h.take(1).startswith(
+        ":ChanServ!ChanServ@chat-trio NOTICE Bob :Dropped the registration of #rust"
+    )
+    h.send(1, b"PRIVMSG ChanServ :HELP\r\n")
+    assert h.take(1).startswith(":ChanServ!ChanServ@chat-trio NOTICE Bob :Commands: REGISTER")

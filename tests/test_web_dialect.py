@@ -234,6 +234,7 @@ SAMPLES: list[ev.Event] = [
     ev.RoleChanged("#rust", "Eve", ev.Role.VOICE, True, "Alice"),
     ev.ModeChanged("#rust", ev.Mode.MODERATED, True, "Alice"),
     ev.Modes("#rust", frozenset({ev.Mode.SECRET})),
+    ev.RoomInfo("#rust", "Alice", 1.7e9, ("Bob",)),
     ev.Invitation("#rust", "Alice"),
     ev.InviteSent("#rust", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),

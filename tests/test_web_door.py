@@ -708,3 +708,26 @@ def test_web_door_notices_are_sent_and_received_marked_as_notices() -> None:
     web.send(1, b"plain\r\n")
     (plain,) = web.seen(2)
     assert "notice" not in plain
+
+
+def test_web_door_registers_a_room_with_the_command_line_and_json() -> None:
+    web = Web(stored=True)
+    web.enter(1, "Carol")
+    web.say(1, {"type": "register", "password": "correct-horse"})
+    web.say(1, {"type": "join", "room": "#rust"})
+    line = {"type": "command", "line": "/room register", "room": "#rust"}
+    (done,) = web.say(1, line)
+    assert (done["type"], done["outcome"], done["room"]) == ("done", "room-registered", "#rust")
+    (info,) = web.say(1, {"type": "show-room-info", "room": "#rust"})
+    assert (info["type"], info["founder"], info["ops"], info["server"]) == (
+        "room-info", "Carol", [], False,
+    )  # fmt: skip
+    assert info["message"].startswith("#rust was registered by Carol on ")
+    (lobby,) = web.say(1, {"type": "command", "line": "/room info #lobby", "room": "#rust"})
+    assert lobby["server"] is True
+    (refused,) = web.say(1, {"type": "set-room-op", "room": "#rust", "name": "Nobody"})
+    assert (refused["problem"], refused["message"]) == (
+        "no-account", 'There is no account "Nobody".',
+    )  # fmt: skip
+    (dropped,) = web.say(1, {"type": "drop-room", "room": "#rust"})
+    assert dropped["outcome"] == "room-dropped"

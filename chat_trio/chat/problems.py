@@ -81,6 +81,15 @@ class Problem(enum.Enum):
     #: the longest key or the highest limit
     LOBBY_OPEN = "lobby-open"  #: name: the mode: #lobby stays open to everyone
     ALREADY_IN_ROOM = "already-in-room"  #: name, room: inviting someone who is in it
+    # Registered rooms (chat/registered.py)
+    NO_REGISTERED_ROOMS = "no-registered-rooms"  #: the server runs without a database
+    ROOM_NOT_REGISTERED = "room-not-registered"  #: room
+    ROOM_ALREADY_REGISTERED = "room-already-registered"  #: room
+    SERVERS_ROOM = "servers-room"  #: room (#lobby): it is the server's, never registered
+    NOT_FOUNDER = "not-founder"  #: room; name: what was tried ("drop", "ops")
+    TOO_MANY_REGISTERED = "too-many-registered"  #: limit: rooms one account may found
+    TOO_MANY_ROOM_OPS = "too-many-room-ops"  #: room, limit: operators a room may list
+    NOT_ROOM_OP = "not-room-op"  #: name, room: the account is not on its list
     # History
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"
@@ -115,3 +124,7 @@ class Outcome(enum.Enum):
     KICKED_YOU = "kicked-you"  #: name: the admin; text: the reason
     BANNED_YOU = "banned-you"  #: name: the admin; text: the reason
     REPLACED_YOU = "replaced-you"  #: name: the account, now logged in on another connection
+    ROOM_REGISTERED = "room-registered"  #: room
+    ROOM_DROPPED = "room-dropped"  #: room
+    ROOM_OP_ADDED = "room-op-added"  #: name (the account), room
+    ROOM_OP_REMOVED = "room-op-removed"  #: name (the account), room

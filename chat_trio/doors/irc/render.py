@@ -51,6 +51,7 @@ from chat_trio.chat.events import (
     Role,
     RoleChanged,
     RoomEntered,
+    RoomInfo,
     RoomLeft,
     RoomList,
     Said,
@@ -71,7 +72,7 @@ from chat_trio.chat.vocabulary import (
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
-from chat_trio.doors.wording import OUTCOMES, refusal
+from chat_trio.doors.wording import OUTCOMES, refusal, room_info
 
 HOST = "chat-trio"  #: the host part of every user's mask
 TEXT_BYTES = 400
@@ -154,6 +155,9 @@ def mask(nick: str) -> str:
 
 NICKSERV = mask("NickServ")
 """Who speaks for accounts: every answer about one comes from this one prefix."""
+CHANSERV = mask("ChanServ")
+"""Who speaks for registered rooms (``PRIVMSG ChanServ :REGISTER #rust``), as NickServ
+does for accounts."""
 
 
 def _ctcp_action(text: str, action: bool) -> str:
@@ -462,6 +466,23 @@ _ACCOUNT_PROBLEMS = _LOGIN_PROBLEMS | {
 """Answers to what IRC users ask NickServ (or SASL, PASS): said by NickServ, as news of
 their account is (``_ACCOUNT_NEWS``), so that one service speaks for accounts."""
 
+_ROOM_NEWS = frozenset(
+    {Outcome.ROOM_REGISTERED, Outcome.ROOM_DROPPED, Outcome.ROOM_OP_ADDED, Outcome.ROOM_OP_REMOVED}
+)
+_ROOM_PROBLEMS = frozenset(
+    {
+        Problem.NO_REGISTERED_ROOMS,
+        Problem.ROOM_NOT_REGISTERED,
+        Problem.ROOM_ALREADY_REGISTERED,
+        Problem.SERVERS_ROOM,
+        Problem.NOT_FOUNDER,
+        Problem.TOO_MANY_REGISTERED,
+        Problem.TOO_MANY_ROOM_OPS,
+        Problem.NOT_ROOM_OP,
+    }
+)
+"""Answers about registered rooms: said by ChanServ, whom IRC users ask."""
+
 _IRC_OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     Outcome.REGISTERED: lambda e: (
         f"Registered {e.name}. Nobody else can use this name now; to log in next time, "
@@ -470,6 +491,10 @@ _IRC_OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     ),
 }
 """Outcomes said otherwise than the text door says them (it tells of its prompt)."""
+
+
+_SERVICE_OF = {p: NICKSERV for p in _ACCOUNT_PROBLEMS} | {p: CHANSERV for p in _ROOM_PROBLEMS}
+"""Which service says a refusal that has no numeric (the others: the server)."""
 
 
 def isupport(settings: IrcSettings) -> tuple[str, ...]:
@@ -744,7 +769,7 @@ class Replies:
         ):
             line = serialize(Message("ERROR", (text,)))
         else:
-            line = self.notice(text, source=NICKSERV if e.problem in _ACCOUNT_PROBLEMS else "")
+            line = self.notice(text, source=_SERVICE_OF.get(e.problem, ""))
         return line
 
     def _done(self, e: Done) -> str:
@@ -755,7 +780,11 @@ class Replies:
             return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
-        return self.notice(text, source=NICKSERV if e.outcome in _ACCOUNT_NEWS else "")
+        source = NICKSERV if e.outcome in _ACCOUNT_NEWS else ""
+        return self.notice(text, source=CHANSERV if e.outcome in _ROOM_NEWS else source)
+
+    def _room_info(self, e: RoomInfo) -> str:
+        return self.notice(room_info(e), source=CHANSERV)
 
     def _users(self, e: UserList) -> str:
         """A list of users, as the command that asked for it answers. A room's members
@@ -883,6 +912,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Done: Replies._done,
     Topic: Replies._topic,
     Modes: Replies._modes,
+    RoomInfo: Replies._room_info,
     Invitation: Replies._invitation,
     InviteSent: Replies._invite_sent,
     UserList: Replies._users,

@@ -54,6 +54,7 @@ from chat_trio.chat.events import (
     Refused,
     RoleChanged,
     RoomEntered,
+    RoomInfo,
     RoomLeft,
     RoomList,
     Said,
@@ -97,6 +98,10 @@ INTENTS: dict[str, type[i.Intent]] = {
     "set-mode": i.SetMode,
     "invite": i.Invite,
     "kick": i.Kick,
+    "register-room": i.RegisterRoom,
+    "drop-room": i.DropRoom,
+    "show-room-info": i.ShowRoomInfo,
+    "set-room-op": i.SetRoomOp,
     "kill": i.Kill,
     "ban": i.Ban,
     "unban": i.Unban,
@@ -353,6 +358,11 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Modes: lambda e: {
         "type": "modes", "room": e.room, "modes": sorted(m.value for m in e.modes),
         "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".",
+    },
+    RoomInfo: lambda e: {
+        "type": "room-info", "room": e.room, "founder": e.founder,
+        "registered_at": e.registered_at, "ops": list(e.ops), "server": e.server,
+        "message": wording.room_info(e) + ".",
     },
     Invitation: lambda e: {
         "type": "invitation", "room": e.room, "by": e.by,

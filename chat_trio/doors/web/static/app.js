@@ -729,6 +729,10 @@ const handlers = {
   "invite-sent"(e) {
     reply(e.message, conversation(e.room));
   },
+  "room-info"(e) {  // the answer to "/room info": who founded the room, whom it lists
+    const known = state.conversations.get(key(e.room));
+    reply(e.message, known || currentConversation() || server());
+  },
   kicked(e) {
     const c = conversation(e.room);
     for (const names of [c.members, c.operators, c.voiced]) names.delete(e.name);
