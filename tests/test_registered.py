@@ -9,7 +9,7 @@ from chat_trio.chat.events import Joined, Mode, Modes, Refused, Role, RoleChange
 from chat_trio.chat.outputs import Broadcast, LoadHistory, Outputs, SaveRoom
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registered import SERVICE
-from chat_trio.chat.registry import Account
+from chat_trio.chat.registry import Account, RegisteredRoom
 from chat_trio.chat.world import Rules
 from tests.test_chat_rules import ask, named, replies
 
@@ -149,3 +149,20 @@ def test_registered_deleting_the_founders_account_drops_its_rooms() -> None:
     named(chat, 3, "Carol")
     join(chat, 3, "#rust")  # an ordinary room again: no key, and Carol created it
     assert 3 in chat.rooms["#rust"].roles[Role.OPERATOR]
+
+
+def test_registered_the_lobby_is_kept_for_the_server_and_its_modes_come_back() -> None:
+    chat = stored()
+    named(chat, 5, "Adah")
+    chat.registry.put("ada", Account("Ada", "h", admin=True, id="D1"))
+    chat.clients[5].account, chat.clients[5].account_id = "ada", "D1"
+    [saved] = saves(ask(chat, 5, i.SetMode("#lobby", Mode.MODERATED)))
+    kept = RegisteredRoom("#lobby", "", 0.0, modes=frozenset({Mode.MODERATED}))
+    assert saved == SaveRoom("#lobby", kept)
+    again = stored()  # after a restart
+    again.load_rooms([kept])
+    assert again.rooms["#lobby"].modes == {Mode.MODERATED}
+    named(again, 1, "Carol")
+    assert replies(ask(again, 1, i.Say("#lobby", "hi")), 1) == [
+        Refused(Problem.MODERATED, room="#lobby")
+    ]

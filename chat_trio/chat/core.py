@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from chat_trio.chat import accounts, flood, founders, messages, moderation, names, rooms
+from chat_trio.chat import accounts, flood, founders, messages, moderation, names, registered, rooms
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     CONVERSATION,
@@ -316,14 +316,18 @@ class Chat(World):
         self.registry.load(accounts)
         self.registry.bans = {(b.kind, b.key): b for b in bans}
 
-    def load_rooms(self, registered: Iterable[RegisteredRoom]) -> None:
-        """Before serving (after ``load_accounts``): the registered rooms storage holds.
-        Operators listed by an account that is gone are left off (registry.py's rule 4)."""
+    def load_rooms(self, records: Iterable[RegisteredRoom]) -> None:
+        """Before serving (after ``load_accounts`` and ``seed_history``): the registered
+        rooms storage holds, ``#lobby``'s topic and modes among them. Operators listed by
+        an account that is gone are left off (registry.py's rule 4)."""
         ids = {a.id for a in self.registry.accounts.values()}
         self.registry.rooms = {
             name_key(r.name): attrs.evolve(r, ops=tuple(o for o in r.ops if o in ids))
-            for r in registered
+            for r in records
         }
+        lobby = self.registry.rooms.get(name_key(LOBBY))
+        if lobby is not None:  # it always exists: it gets back what its admins set now
+            registered.restore(self.rooms[name_key(LOBBY)], lobby)
 
     def account_changed(self, key: str, account: Account | None) -> None:
         """The operator changed the account ``key`` while the server runs (None: deleted).

@@ -14,7 +14,9 @@ Rules:
 
 1. Registering needs being logged in to an account and being an operator of the room
    (admins act as operators everywhere). ``#lobby`` is the server's own room, run by its
-   admins: it is never registered, and ``/room info #lobby`` says so.
+   admins: nobody registers or drops it, and ``/room info #lobby`` says so; it is kept
+   as a registered room without a founder (``founder`` ""), so that the topic and modes
+   its admins set survive restarts like any registered room's.
 2. A founder account founds at most ``ROOMS_PER_ACCOUNT`` rooms; a room lists at most
    ``ROOM_OPS_MAX`` operator accounts. Both refuse when full (see the constants).
 3. While a registered room is used, every change to its topic or modes is kept in its
@@ -41,7 +43,7 @@ import attrs
 from chat_trio.chat.events import ConnId, Mode, Role, RoleChanged
 from chat_trio.chat.outputs import Outputs, SaveRoom
 from chat_trio.chat.registry import RegisteredRoom
-from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.chat.world import Client, Room, World
 
 ROOMS_PER_ACCOUNT = 10
@@ -82,9 +84,12 @@ def restore(room: Room, record: RegisteredRoom) -> None:
 
 
 def keep(world: World, room: Room, out: Outputs) -> None:
-    """``room``'s topic or modes changed: if it is registered, keep and save them (rule 3)."""
+    """``room``'s topic or modes changed: if it is registered, keep and save them (rule 3).
+    ``#lobby`` is registered to the server from its first change on (rule 1)."""
     key = name_key(room.memory.name)
     record = world.registry.rooms.get(key)
+    if record is None and key == name_key(LOBBY):
+        record = RegisteredRoom(LOBBY, founder="", registered_at=0.0)
     if record is None:
         return
     kept = snapshot(record, room)

@@ -672,7 +672,8 @@ const handlers = {
       notice(e.message);
       return;
     }
-    reply(e.message);
+    const about = e.room && state.conversations.get(key(e.room));  // a registered room's
+    reply(e.message, about || server());
   },
   refused(e) {
     state.refusal = e.message;
