@@ -1212,3 +1212,16 @@ def test_irc_door_chanserv_registers_rooms_and_answers_as_chanserv() -> None:
     )
     h.send(1, b"PRIVMSG ChanServ :HELP\r\n")
     assert h.take(1).startswith(":ChanServ!ChanServ@chat-trio NOTICE Bob :Commands: REGISTER")
+
+
+def test_irc_door_a_founder_who_identifies_after_joining_gets_mode_o_from_chanserv() -> None:
+    """irssi and WeeChat join their channels first and identify to NickServ after."""
+    h = Harness(stored=True)
+    irc_user(h, 1, "Bob")
+    h.send(1, b"PRIVMSG NickServ :REGISTER horse-battery\r\nJOIN #rust\r\n")
+    h.send(1, b"PRIVMSG ChanServ :REGISTER #rust\r\nQUIT\r\n")
+    irc_user(h, 2, "Bobby")
+    h.send(2, b"JOIN #rust\r\n")
+    assert "@Bobby" not in h.take(2)  # the first joiner of a registered room: no op
+    h.send(2, b"PRIVMSG NickServ :IDENTIFY Bob horse-battery\r\n")
+    assert ":ChanServ!ChanServ@chat-trio MODE #rust +o Bob\r\n" in h.take(2)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from chat_trio.chat import intents as i
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import Joined, Mode, Modes, Refused, Role, RoleChanged, RoomEntered
-from chat_trio.chat.outputs import Broadcast, LoadHistory, Outputs, SaveRoom
+from chat_trio.chat.outputs import Broadcast, CheckPassword, LoadHistory, Outputs, SaveRoom
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registered import SERVICE
-from chat_trio.chat.registry import Account, RegisteredRoom
+from chat_trio.chat.registry import Account, RegisteredRoom, Verdict
 from chat_trio.chat.world import Rules
 from tests.test_chat_rules import ask, named, replies
 
@@ -166,3 +166,20 @@ def test_registered_the_lobby_is_kept_for_the_server_and_its_modes_come_back() -
     assert replies(ask(again, 1, i.Say("#lobby", "hi")), 1) == [
         Refused(Problem.MODERATED, room="#lobby")
     ]
+
+
+def test_registered_the_founder_logging_in_while_in_the_room_gets_operator_status() -> None:
+    """An IRC client joins its channels first and identifies to NickServ after."""
+    chat = registered_rust()
+    named(chat, 6, "Guesty")
+    join(chat, 6, "#rust", "sekrit")
+    outputs = ask(chat, 6, i.LogIn("Alice", "alice-password"))
+    check = next(o for o in outputs if isinstance(o, CheckPassword))
+    assert check.key == "alice"
+    out = Outputs(6)
+    chat.password_checked(6, Verdict.RIGHT, False, 0.0, out)
+    assert chat.clients[6].name == "Alice" and 6 in chat.rooms["#rust"].roles[Role.OPERATOR]
+    told = [
+        (o.room, o.exclude, e) for o in out.done() if isinstance(o, Broadcast) for e in o.events
+    ]
+    assert ("#rust", None, RoleChanged("#rust", "Alice", Role.OPERATOR, True, SERVICE)) in told

@@ -25,8 +25,9 @@ Rules:
 4. A registered room created again (its first joiner) gets its topic and modes back
    (``restore``); its modes apply to that first joiner too (a ``+i`` room stays invite
    only when nobody is in it). Its founder and listed operators, when logged in, get
-   operator status whenever they join, past its modes, and the room is told (by
-   ``SERVICE``); nobody else becomes its operator by being first (roles.py's rule 1).
+   operator status whenever they join, past its modes, or log in while in it, and the
+   room is told (by ``SERVICE``); nobody else becomes its operator by being first
+   (roles.py's rule 1).
 5. Only the founder or an admin drops a registration or changes its list of operators;
    anyone may ask who founded a room and whom it lists, but a secret room's record is
    shown only to its members (to others it does not exist).
@@ -109,11 +110,24 @@ def entitled(record: RegisteredRoom | None, client: Client) -> bool:
 
 
 def reop(world: World, conn: ConnId, client: Client, room: Room, out: Outputs) -> None:
-    """``conn``, entitled to it, has joined ``room``: make it an operator, and tell the
-    room (the joiner sees it in the member list the join shows it)."""
+    """``conn``, entitled to it, has joined ``room`` or logged in there: make it an
+    operator, and tell the room (a joiner, not subscribed yet, sees it in the member list
+    its join shows it)."""
     room.roles[Role.OPERATOR].add(conn)
     name = room.memory.name
-    out.broadcast(name, RoleChanged(name, client.name, Role.OPERATOR, True, SERVICE), conn)
+    out.broadcast(name, RoleChanged(name, client.name, Role.OPERATOR, True, SERVICE), None)
+
+
+def logged_in(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
+    """``client`` logged in while in rooms (an IRC client joins its channels first and
+    identifies after): it becomes operator of each registered one its account is
+    entitled to (rule 4), as if it had joined now."""
+    for key in client.rooms:
+        room = world.rooms[key]
+        if conn not in room.roles[Role.OPERATOR] and entitled(
+            world.registry.rooms.get(key), client
+        ):
+            reop(world, conn, client, room, out)
 
 
 def founded(world: World, account_id: str) -> int:
