@@ -330,7 +330,8 @@ def _one_server(config: Config) -> Iterator[None]:
 
 
 async def _load(config: Config, store: Store | None) -> Chat:
-    """The rules, with what storage remembers: the lobby's recent lines, accounts, bans."""
+    """The rules, with what storage remembers: the lobby's recent lines, accounts, bans,
+    registered rooms."""
     chat = Chat(config.rules, stored=store is not None)
     if store is not None:
         entries, topic, _ = await store.read(
@@ -339,6 +340,7 @@ async def _load(config: Config, store: Store | None) -> Chat:
         chat.seed_history(LOBBY, entries, topic)
         accounts = await store.read(database.accounts)
         chat.load_accounts(accounts, await store.read(database.bans, time.time()))
+        chat.load_rooms(await store.read(database.rooms))
         for key in sorted(config.rules.admins - {name_key(a.name) for a in accounts}):
             log.warning("admin-without-account name=%s fix='chat-trio user add %s'", key, key)
     return chat

@@ -13,7 +13,7 @@ from chat_trio.chat.core import Chat
 from chat_trio.chat.events import ConnId, Entry, Event, Reason
 from chat_trio.chat.intents import Intent, Secret
 from chat_trio.chat.outputs import Outputs, QueryHistory
-from chat_trio.chat.registry import Account, Ban, Verdict
+from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.chat.world import Rules
 from chat_trio.delivery.effects import Effects, Step
@@ -109,6 +109,9 @@ class InlineBackend:
 
     async def note_login(self, key: str) -> None:
         database.note_login(self.sql, key, 0.0)
+
+    async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
+        database.save_room(self.sql, key, record)
 
 
 class FlushingHub(Hub):

@@ -1246,3 +1246,42 @@ def test_irc_door_an_account_ban_is_shown_and_lifted_as_an_extban() -> None:
     assert h.take(1) == "* Bob banned the account Dave from #rust.\r\n"
     h.send(2, b"MODE #rust -b ~a:DAVE\r\n")
     assert h.take(2) == ":Bob!Bob@chat-trio MODE #rust -b ~a:Dave\r\n"
+
+
+def test_irc_door_chanserv_registers_rooms_and_answers_as_chanserv() -> None:
+    h = Harness(stored=True)
+    irc_user(h, 1, "Bob")
+    h.send(1, b"PRIVMSG NickServ :REGISTER horse-battery\r\nJOIN #rust\r\n")
+    h.take(1)
+    h.send(1, b"PRIVMSG ChanServ :REGISTER #rust\r\n")
+    got = h.take(1)
+    assert got.startswith(":ChanServ!ChanServ@chat-trio NOTICE Bob :Registered #rust:")
+    h.send(1, b"CS REGISTER #rust\r\n")  # /cs: the same service
+    assert h.take(1).startswith(
+        ":ChanServ!ChanServ@chat-trio NOTICE Bob :#rust is registered already"
+    )
+    h.send(1, b"PRIVMSG ChanServ :AMODE #rust +o Nobody\r\n")
+    assert h.take(1).endswith(' NOTICE Bob :There is no account "Nobody".\r\n')
+    h.send(1, b"PRIVMSG ChanServ :INFO #rust\r\n")
+    assert h.take(1).startswith(
+        ":ChanServ!ChanServ@chat-trio NOTICE Bob :#rust was registered by Bob on "
+    )
+    h.send(1, b"PRIVMSG ChanServ :UNREGISTER #rust\r\n")
+    assert h.take(1).startswith(
+        ":ChanServ!ChanServ@chat-trio NOTICE Bob :Dropped the registration of #rust"
+    )
+    h.send(1, b"PRIVMSG ChanServ :HELP\r\n")
+    assert h.take(1).startswith(":ChanServ!ChanServ@chat-trio NOTICE Bob :Commands: REGISTER")
+
+
+def test_irc_door_a_founder_who_identifies_after_joining_gets_mode_o_from_chanserv() -> None:
+    """irssi and WeeChat join their channels first and identify to NickServ after."""
+    h = Harness(stored=True)
+    irc_user(h, 1, "Bob")
+    h.send(1, b"PRIVMSG NickServ :REGISTER horse-battery\r\nJOIN #rust\r\n")
+    h.send(1, b"PRIVMSG ChanServ :REGISTER #rust\r\nQUIT\r\n")
+    irc_user(h, 2, "Bobby")
+    h.send(2, b"JOIN #rust\r\n")
+    assert "@Bobby" not in h.take(2)  # the first joiner of a registered room: no op
+    h.send(2, b"PRIVMSG NickServ :IDENTIFY Bob horse-battery\r\n")
+    assert ":ChanServ!ChanServ@chat-trio MODE #rust +o Bob\r\n" in h.take(2)

@@ -269,3 +269,45 @@ async def test_server_a_second_server_on_one_database_refuses_to_start(tmp_path:
             pass
         async with running(local(db=":memory:")), running(local(db=":memory:")):
             pass  # a database in memory is nobody else's
+
+
+def test_server_cli_a_registered_room_survives_a_restart_and_reops_its_founder(
+    tmp_path: Path,
+) -> None:
+    """Issue 18: a real SQLite file, two servers one after the other on it. The second
+    restores #rust's topic and modes; a guest who joins it first is not its operator;
+    its founder, logging in and joining, is, and the guest sees it."""
+    db = str(tmp_path / "chat.db")
+    process, port = start_cli("--db", db, *CHEAP)
+    try:
+        seen = _session(
+            port,
+            b"Alice\n/register alice-secret\n/join #rust\n/topic Rust talk\n"
+            b"/room register\n/mode +m\n/quit\n",
+            b"Goodbye!",
+        )
+        assert b"* Registered #rust: its topic, modes and bans are kept" in seen
+        assert b"* Alice made #rust moderated." in seen
+        assert re.search(r"room-registered conn=\d+ by=Alice room=#rust\n", _stop(process))
+    finally:
+        process.kill()
+    process, port = start_cli("--db", db, *CHEAP)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as guest:
+            guest.sendall(b"Guest\n/join #rust\n")
+            seen = _read_until(guest, b"* Topic: Rust talk\r\n")
+            assert b"* You joined #rust (1 user here)." in seen
+            guest.sendall(b"/mode\n/topic vandalised\n")
+            seen = _read_until(guest, b"Only operators of #rust can use /topic there.")
+            assert b"* #rust is moderated;" in seen
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as alice:
+                alice.sendall(b"Alice alice-secret\n/join #rust\n")
+                seen = _read_until(alice, b"* Topic: Rust talk")
+                assert b"* You joined #rust (2 users here)." in seen
+                seen = _read_until(guest, b"* ChanServ made Alice an operator of #rust.\r\n")
+                assert b"* Alice joined #rust" in seen
+                guest.sendall(b"/users #rust\n")
+                assert b"Users in #rust: 2 (@Alice, Guest)" in _read_until(guest, b")\r\n")
+        _stop(process)
+    finally:
+        process.kill()

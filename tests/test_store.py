@@ -7,11 +7,12 @@ import sqlite3
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 import trio
 
-from chat_trio.chat.events import Entry, Kind
-from chat_trio.chat.registry import Account
+from chat_trio.chat.events import BanKind, Entry, Kind, Mode, RoomBan
+from chat_trio.chat.registry import Account, RegisteredRoom
 from chat_trio.storage import database
 from chat_trio.storage.store import QUEUE_ENTRIES, Retention, Store
 
@@ -371,7 +372,7 @@ def test_database_schema_4_opens_and_its_rows_read_back_with_ids(tmp_path: Path)
     old.commit()
     old.close()
     db = database.connect(str(path))
-    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION == 5
+    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     entries = database.room_history(db, "#rust", 10)
     # Old rows are not rewritten: each reads back as r<row>, which no run's id can be.
     assert [(e.text, e.id) for e in entries] == [(f"old {n}", f"r{n + 1}") for n in range(4)]
@@ -429,3 +430,33 @@ def test_database_a_notice_is_stored_and_read_back_as_one(tmp_path: Path) -> Non
     )  # fmt: skip
     conversation, _, _ = database.conversation(db, "#lobby", 5)  # replayed on joining
     assert [e.kind for e in conversation] == [Kind.SAID, Kind.NOTICE]
+
+
+def test_database_schema_5_opens_with_a_rooms_table_and_registered_rooms_round_trip(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "old.db")
+    old = database.connect(path)
+    database.save_account(old, "alice", Account("Alice", "h", id="A1"))
+    old.execute("DROP TABLE rooms")  # what schema 5 had: no registered rooms
+    old.execute("DROP TABLE room_bans")
+    old.execute("PRAGMA user_version = 5")
+    old.close()
+    db = database.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION == 6
+    assert database.rooms(db) == [] and database.account(db, "alice") is not None
+    record = RegisteredRoom(
+        "#Rust", "A1", 1000.0, ("B1", "C1"), "Rust talk", "Alice", 999.0,
+        frozenset({Mode.KEY, Mode.MODERATED}), "sekrit", 0,
+        (RoomBan(BanKind.MASK, "*!*@x", "Alice", 998.0, "spam"),
+         RoomBan(BanKind.ACCOUNT, "Dave", "Bob", 999.0)),
+    )  # fmt: skip
+    database.save_room(db, "#rust", record)
+    database.save_room(db, "#go", attrs.evolve(record, name="#go", modes=frozenset()))
+    database.save_room(db, "#go", None)
+    db.execute("UPDATE rooms SET modes = modes || ' from-a-newer-version'")
+    assert database.rooms(db) == [record]  # (a mode this version does not know is left off)
+    database.save_account(db, "alice", None)  # its founder's account goes: so does the room
+    assert database.rooms(db) == []
+    assert db.execute("SELECT count(*) FROM room_bans").fetchone()[0] == 0  # its bans too
+    db.close()

@@ -1506,3 +1506,41 @@ def test_text_door_ban_and_unban_usages_and_the_admins_server_ban_stays() -> Non
         "no spaces or commas).\r\n"
     )
     assert h.line(1, "/ban carol") == "Only admins can use /ban.\r\n"  # no #: the server's
+
+
+def test_text_door_room_register_info_ops_and_drop() -> None:
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    h.register(2, "Bob")
+    assert "* Registered Alice." in h.line(1, "/register ally-password")
+    assert "* Registered Bob." in h.line(2, "/register bobs-password")
+    h.line(1, "/join #rust")
+    assert "* Registered #rust: its topic, modes and bans are kept" in h.line(1, "/room register")
+    said = h.line(1, "/room ops add bob")
+    assert "* Bob is on the operator list of #rust: operator whenever they join." in said
+    info = h.line(2, "/room info #rust")
+    assert "* #rust was registered by Alice on " in info and "; operators: Bob.\r\n" in info
+    assert h.line(2, "/room ops list #rust") == info  # the same answer
+    assert "Only the founder of #rust (or an admin) can use /room drop." in h.line(
+        2, "/room drop #rust"
+    )
+    assert "is the server's own room: it has no founder" in h.line(2, "/room info #lobby")
+    assert "#lobby is the server's own room, run by its admins." in h.line(
+        1, "/room register #lobby"
+    )
+    assert "* Bob is off the operator list of #rust." in h.line(1, "/room ops del #rust Bob")
+    assert "* Dropped the registration of #rust" in h.line(1, "/room drop")
+    assert "#rust is not registered" in h.line(2, "/room info #rust")
+    assert "Usage: /room register|drop|info [#room]" in h.line(1, "/room frobnicate")
+    assert "Usage: /room ops add|del|list [#room] [account]" in h.line(1, "/room ops add")
+
+
+def test_text_door_room_register_needs_a_database_and_an_account() -> None:
+    h = Harness()
+    h.register(1, "Alice")
+    h.line(1, "/join #rust")
+    assert "This server keeps no registered rooms" in h.line(1, "/room register")
+    h = Harness(stored=True)
+    h.register(1, "Alice")
+    h.line(1, "/join #rust")
+    assert "You are not logged in to an account." in h.line(1, "/room register")

@@ -782,3 +782,22 @@ def test_web_browser_the_basics_people_expect(
     eve.context.close()
     alice.close()
     assert errors == []
+
+
+def test_web_browser_registers_a_room_and_shows_who_founded_it(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol", "correct-horse", register=True)
+    expect(log(carol)).to_contain_text("Registered Carol.", timeout=TIMEOUT)
+    type_line(carol, "/join #rust")
+    expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    type_line(carol, "/room register")
+    expect(log(carol)).to_contain_text(
+        "Registered #rust: its topic, modes and bans are kept", timeout=TIMEOUT
+    )
+    type_line(carol, "/room info")
+    expect(log(carol)).to_contain_text(
+        re.compile(r"#rust was registered by Carol on .*nobody else"), timeout=TIMEOUT
+    )
+    assert errors == []

@@ -236,6 +236,7 @@ SAMPLES: list[ev.Event] = [
     ev.Modes("#rust", frozenset({ev.Mode.SECRET})),
     ev.BanChanged("#rust", ev.RoomBan(ev.BanKind.NAME, "Eve", "Alice", 0.0), True, "Alice"),
     ev.BanList("#rust", (ev.RoomBan(ev.BanKind.MASK, "*!*@x", "Alice", 0.0, "spam"),)),
+    ev.RoomInfo("#rust", "Alice", 1.7e9, ("Bob",)),
     ev.Invitation("#rust", "Alice"),
     ev.InviteSent("#rust", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),

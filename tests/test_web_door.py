@@ -751,3 +751,26 @@ def test_web_door_an_operator_bans_and_unbans_in_json_and_by_command() -> None:
     assert refused["problem"] == "room-banned"
     assert refused["message"] == "You are banned from #rust."
     assert 2 not in web.closed
+
+
+def test_web_door_registers_a_room_with_the_command_line_and_json() -> None:
+    web = Web(stored=True)
+    web.enter(1, "Carol")
+    web.say(1, {"type": "register", "password": "correct-horse"})
+    web.say(1, {"type": "join", "room": "#rust"})
+    line = {"type": "command", "line": "/room register", "room": "#rust"}
+    (done,) = web.say(1, line)
+    assert (done["type"], done["outcome"], done["room"]) == ("done", "room-registered", "#rust")
+    (info,) = web.say(1, {"type": "show-room-info", "room": "#rust"})
+    assert (info["type"], info["founder"], info["ops"], info["server"]) == (
+        "room-info", "Carol", [], False,
+    )  # fmt: skip
+    assert info["message"].startswith("#rust was registered by Carol on ")
+    (lobby,) = web.say(1, {"type": "command", "line": "/room info #lobby", "room": "#rust"})
+    assert lobby["server"] is True
+    (refused,) = web.say(1, {"type": "set-room-op", "room": "#rust", "name": "Nobody"})
+    assert (refused["problem"], refused["message"]) == (
+        "no-account", 'There is no account "Nobody".',
+    )  # fmt: skip
+    (dropped,) = web.say(1, {"type": "drop-room", "room": "#rust"})
+    assert dropped["outcome"] == "room-dropped"

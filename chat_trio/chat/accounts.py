@@ -15,7 +15,7 @@ import math
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat import moderation, names
+from chat_trio.chat import moderation, names, registered
 from chat_trio.chat.events import AccountChanged, AskName, ConnId, Done, Reason, Refused
 from chat_trio.chat.outputs import CheckPassword, HashPassword, NoteLogin, Outputs, SaveAccount
 from chat_trio.chat.problems import Outcome, Problem
@@ -164,6 +164,7 @@ def _logged_in(
         if old != client.name:
             names.renamed(world, conn, client, old, out)
         _tell_rooms(world, conn, client, out)
+        registered.logged_in(world, conn, client, out)
     # Last: the session waits for this write, and the welcome need not wait with it.
     out.add(NoteLogin(client.account))
 

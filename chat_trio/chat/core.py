@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from chat_trio.chat import accounts, flood, messages, moderation, names, rooms
+from chat_trio.chat import accounts, flood, founders, messages, moderation, names, registered, rooms
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     CONVERSATION,
@@ -43,7 +43,7 @@ from chat_trio.chat.events import (
 )
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.registry import Account, Ban, Verdict
+from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
 from chat_trio.chat.vocabulary import LOBBY, REASON_MAX, look, name_key
 from chat_trio.chat.world import Client, Rules, World
@@ -80,6 +80,10 @@ HANDLERS: dict[type, Handler] = {
     i.UnbanFromRoom: rooms.unban,
     i.ShowBans: rooms.show_bans,
     i.Kick: rooms.kick,
+    i.RegisterRoom: founders.register_room,
+    i.DropRoom: founders.drop_room,
+    i.ShowRoomInfo: founders.show_room_info,
+    i.SetRoomOp: founders.set_room_op,
     i.Kill: moderation.kill,
     i.Ban: moderation.ban,
     i.Unban: moderation.unban,
@@ -318,6 +322,19 @@ class Chat(World):
         """Before serving: the accounts and bans storage holds."""
         self.registry.load(accounts)
         self.registry.bans = {(b.kind, b.key): b for b in bans}
+
+    def load_rooms(self, records: Iterable[RegisteredRoom]) -> None:
+        """Before serving (after ``load_accounts`` and ``seed_history``): the registered
+        rooms storage holds, ``#lobby``'s topic and modes among them. Operators listed by
+        an account that is gone are left off (registry.py's rule 4)."""
+        ids = {a.id for a in self.registry.accounts.values()}
+        self.registry.rooms = {
+            name_key(r.name): attrs.evolve(r, ops=tuple(o for o in r.ops if o in ids))
+            for r in records
+        }
+        lobby = self.registry.rooms.get(name_key(LOBBY))
+        if lobby is not None:  # it always exists: it gets back what its admins set now
+            registered.restore(self.rooms[name_key(LOBBY)], lobby)
 
     def account_changed(self, key: str, account: Account | None) -> None:
         """The operator changed the account ``key`` while the server runs (None: deleted).

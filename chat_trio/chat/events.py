@@ -310,6 +310,17 @@ class BanList:
 
 
 @attrs.frozen
+class RoomInfo:
+    """What is known of a registered room (``/room info``; chat/registered.py)."""
+
+    room: str
+    founder: str = ""  #: the founding account's name ("": the server's own room)
+    registered_at: float = 0.0  #: Unix time (0: the server's own room)
+    ops: tuple[str, ...] = ()  #: the accounts listed as operators, by name
+    server: bool = False  #: the server's own room (``#lobby``): run by its admins
+
+
+@attrs.frozen
 class Invitation:
     """The operator ``by`` invited the viewer to ``room``: it may join it past ``+i``,
     ``+k`` and ``+l`` once, within the hour."""
@@ -446,6 +457,7 @@ class Done:
     kind: str = ""  #: of a ban: "account" or "address"
     key: str = ""  #: of a ban: the account key or the address
     until: float = 0.0
+    room: str = ""  #: the room concerned (registered rooms)
 
 
 @attrs.frozen
@@ -480,6 +492,7 @@ Event = (
     | Modes
     | BanChanged
     | BanList
+    | RoomInfo
     | Invitation
     | InviteSent
     | Kicked

@@ -270,6 +270,37 @@ class ShowBans:
 
 
 @attrs.frozen
+class RegisterRoom:
+    """(A logged-in operator of ``room``) keep ``room`` registered to one's account."""
+
+    room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
+class DropRoom:
+    """(Its founder, or an admin) forget the registration of ``room``."""
+
+    room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
+class ShowRoomInfo:
+    """Tell the user who founded ``room``, when, and whom it lists as operators."""
+
+    room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
+class SetRoomOp:
+    """(Its founder, or an admin) list (``on``) the account ``name`` as an operator of the
+    registered ``room``, or take it off the list."""
+
+    room: str = attrs.field(converter=words.text)
+    name: str = attrs.field(converter=words.text)
+    on: bool = True
+
+
+@attrs.frozen
 class Kill:
     """(Admins) disconnect the user ``name`` from the server, telling them ``reason``."""
 
@@ -336,6 +367,10 @@ Intent = (
     | UnbanFromRoom
     | ShowBans
     | Kick
+    | RegisterRoom
+    | DropRoom
+    | ShowRoomInfo
+    | SetRoomOp
     | Kill
     | Ban
     | Unban

@@ -2,9 +2,10 @@
 
 Deliver events to one connection (``Reply``) or to every member of a room (``Broadcast``);
 start or stop delivering a room's broadcasts to a connection (``Subscribe``,
-``Unsubscribe``); end a connection (``Close``); store history (``Record``), accounts and
-bans (``SaveAccount``, ``SaveBan``); or do slow work and call the rules back with the
-answer (``LoadHistory``, ``QueryHistory``, ``CheckPassword``, ``HashPassword``).
+``Unsubscribe``); end a connection (``Close``); store history (``Record``), accounts,
+bans and registered rooms (``SaveAccount``, ``SaveBan``, ``SaveRoom``); or do slow work and
+call the rules back with the answer (``LoadHistory``, ``QueryHistory``,
+``CheckPassword``, ``HashPassword``).
 
 ``Outputs`` collects them for one call into the rules, merging consecutive events for the
 same audience, so that a pasted block of lines is published once, in order.
@@ -20,7 +21,7 @@ import attrs
 
 from chat_trio.chat.events import ConnId, Entry, Event, Reason
 from chat_trio.chat.intents import Secret
-from chat_trio.chat.registry import Account, Ban
+from chat_trio.chat.registry import Account, Ban, RegisteredRoom
 
 
 @attrs.frozen
@@ -157,6 +158,15 @@ class SaveBan:
     ban: Ban | None
 
 
+@attrs.frozen
+class SaveRoom:
+    """Store the registered room ``record`` under the room's name_key ``key`` (None: its
+    registration is dropped). Durable."""
+
+    key: str
+    record: RegisteredRoom | None
+
+
 Output = (
     Reply
     | Broadcast
@@ -171,6 +181,7 @@ Output = (
     | SaveAccount
     | SaveBan
     | NoteLogin
+    | SaveRoom
 )
 
 

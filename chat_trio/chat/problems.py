@@ -86,6 +86,15 @@ class Problem(enum.Enum):
     BAN_LIST_FULL = "ban-list-full"  #: room, limit: it holds its most bans already
     ROOM_NO_BAN = "room-no-ban"  #: name, room: no ban of the room is that
     BAD_BAN_MASK = "bad-ban-mask"  #: name: what was given; limit: the longest mask
+    # Registered rooms (chat/registered.py)
+    NO_REGISTERED_ROOMS = "no-registered-rooms"  #: the server runs without a database
+    ROOM_NOT_REGISTERED = "room-not-registered"  #: room
+    ROOM_ALREADY_REGISTERED = "room-already-registered"  #: room
+    SERVERS_ROOM = "servers-room"  #: room (#lobby): it is the server's, never registered
+    NOT_FOUNDER = "not-founder"  #: room; name: what was tried ("drop", "ops")
+    TOO_MANY_REGISTERED = "too-many-registered"  #: limit: rooms one account may found
+    TOO_MANY_ROOM_OPS = "too-many-room-ops"  #: room, limit: operators a room may list
+    NOT_ROOM_OP = "not-room-op"  #: name, room: the account is not on its list
     # History
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"
@@ -120,3 +129,7 @@ class Outcome(enum.Enum):
     KICKED_YOU = "kicked-you"  #: name: the admin; text: the reason
     BANNED_YOU = "banned-you"  #: name: the admin; text: the reason
     REPLACED_YOU = "replaced-you"  #: name: the account, now logged in on another connection
+    ROOM_REGISTERED = "room-registered"  #: room
+    ROOM_DROPPED = "room-dropped"  #: room
+    ROOM_OP_ADDED = "room-op-added"  #: name (the account), room
+    ROOM_OP_REMOVED = "room-op-removed"  #: name (the account), room

@@ -25,6 +25,10 @@ Rules:
    (storage down) counts for nothing.
 3. A ban names an account or an address, with an end (``inf``: forever). Banned
    accounts cannot log in; banned addresses cannot connect; bans survive restarts.
+4. A registered room (``RegisteredRoom``, chat/registered.py) is kept under its room's
+   name_key and names accounts by ``id`` only (its founder, its listed operators): a
+   later account of the same name is nobody there. Deleting an account (``remove``)
+   drops the rooms it founded and takes it off every room's list of operators.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from chat_trio.chat.events import Refused
+from chat_trio.chat.events import Mode, Refused, RoomBan
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import look, name_key
 
@@ -72,6 +76,25 @@ class Ban:
     reason: str = ""
     by: str = ""  #: the admin who set it
     name: str = ""  #: the guest whose address this is, when the ban named a guest
+
+
+@attrs.frozen
+class RegisteredRoom:
+    """A room that outlives its members (chat/registered.py): who founded it, who gets
+    operator status back on joining, and what its members set last. What it keeps of the
+    room itself comes from one function, ``registered.snapshot``."""
+
+    name: str  #: as registered
+    founder: str  #: the founding account's ``id`` (never a name)
+    registered_at: float  #: Unix time
+    ops: tuple[str, ...] = ()  #: ids of the accounts the founder listed as operators
+    topic: str = ""
+    topic_by: str = ""
+    topic_at: float = 0.0  #: Unix time
+    modes: frozenset[Mode] = frozenset()
+    key: str = ""  #: while ``Mode.KEY`` is on
+    limit: int = 0  #: while ``Mode.LIMIT`` is on
+    bans: tuple[RoomBan, ...] = ()  #: the room's bans (roles.py's rules 10-12)
 
 
 def check_password(password: str) -> Refused | None:
@@ -134,6 +157,7 @@ class Registry:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}  # name_key -> account
         self.bans: dict[tuple[str, str], Ban] = {}  # (kind, key) -> ban
+        self.rooms: dict[str, RegisteredRoom] = {}  # room name_key -> registered room
         self.throttle = Throttle()
         self._looks: dict[str, str] = {}  # look(name) -> name_key of its account
         self._known: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # key -> addresses
@@ -149,6 +173,8 @@ class Registry:
         self._known.pop(key, None)
         self.throttle.clear(f"account:{key}")
         account = self.accounts.pop(key, None)
+        if account is not None:
+            self._forget_rooms_of(account.id)
         if account is not None and self._looks.get(look(account.name)) == key:
             del self._looks[look(account.name)]
             # An older account that looks the same (made before looks were compared)
@@ -157,6 +183,20 @@ class Registry:
                 if look(kept.name) == look(account.name):
                     self._looks[look(kept.name)] = other
                     break
+
+    def _forget_rooms_of(self, account_id: str) -> None:
+        """Rule 4: the rooms ``account_id`` founded are dropped (storage drops them with
+        the account: ``database.save_account``), and it is nobody's operator any more.
+        Dropped rather than kept without a founder: nobody could ever manage such a room
+        but the admins (no later account gets the id), and its ``+i``/``+k`` would keep
+        everyone out of its name for good."""
+        for key, room in list(self.rooms.items()):
+            if room.founder == account_id:
+                del self.rooms[key]
+            elif account_id in room.ops:
+                self.rooms[key] = attrs.evolve(
+                    room, ops=tuple(o for o in room.ops if o != account_id)
+                )
 
     def load(self, accounts: Iterable[Account]) -> None:
         """Every account there is (at start-up)."""

@@ -10,7 +10,10 @@ place that checks it: no handler decides by itself.
 Rules:
 
 1. Whoever creates a room (joins it while it has no members) is its operator. ``#lobby``
-   is the server's: it has no founder, and no one gets a role there by joining.
+   is the server's: it has no founder, and no one gets a role there by joining. A
+   registered room (registered.py) has a founder account: its first joiner is not made
+   its operator for being first; its founder and the operator accounts the founder
+   listed are, whenever they join (logged in), and the room is told.
 2. ``NEEDS`` says what each act asks of the one doing it: ``OPERATOR`` (an operator of
    the room, or an admin: admins act as operator in every room) or ``ADMIN``. In
    ``#lobby`` every act needs an admin (``LOBBY_NEEDS``).

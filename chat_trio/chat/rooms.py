@@ -14,7 +14,8 @@ Rules:
 4. Topics are at most ``TOPIC_MAX`` characters; only members set them, and only those
    roles.py lets (rooms are topic-locked: operators; ``#lobby``: admins); everyone in
    the room, the setter too, sees the change.
-5. Whoever creates a room is its operator; room member lists say who holds which role.
+5. Whoever creates a room is its operator (in a registered room: its founder and listed
+   operators, registered.py); room member lists say who holds which role.
    Giving and taking roles and kicking are handled here (``set_role``, ``kick``), and
    checked by roles.py's one table (its rules 1-7); so are room modes (``set_mode``)
    and bans (``ban``, ``unban``, ``show_bans``: its rules 10-12).
@@ -28,7 +29,7 @@ import heapq
 import re
 
 from chat_trio.chat import intents as i
-from chat_trio.chat import roles
+from chat_trio.chat import registered, roles
 from chat_trio.chat.events import (
     BanChanged,
     BanList,
@@ -152,16 +153,21 @@ def enter(
         out.add(LoadHistory(conn, name))
         return
     joined = world.rooms.get(key)
-    if joined is not None and joined.members:
+    record = world.registry.rooms.get(key)
+    if joined is None and record is not None:  # registered.py's rule 4: as it was kept
+        joined = _create(world, key, name)
+        registered.restore(joined, record)
+    entitled = registered.entitled(record, client)
+    if joined is not None and (joined.members or record is not None) and not entitled:
         refused = roles.admission(world, conn, client, joined, with_key, placed=placed)
         if refused is not None:
             out.reply(conn, refused)
+            world.maybe_forget(key)  # (a registered room restored for nobody)
             return
     if joined is None:
-        memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
-        joined = world.rooms[key] = Room(memory)
+        joined = _create(world, key, name)
     room, memory = joined, joined.memory
-    if not room.members:
+    if record is None and not room.members:
         roles.found(room, conn)
     room.seat(conn, client.name)
     room.told_alone = False
@@ -170,12 +176,21 @@ def enter(
     operator = conn in room.roles[Role.OPERATOR]
     joined_as = Joined(client.name, None if quiet else memory.name, account, admin, operator)
     out.broadcast(memory.name, joined_as, conn)
+    if entitled:
+        registered.reop(world, conn, client, room, out)
     world.record(out, Kind.JOINED, memory.name, client.name)
     out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
     if memory.recent:
         out.reply(conn, History(memory.name, tuple(memory.recent), world.today()))
     # In the same call as the history: live lines start exactly where it ends.
     out.add(Subscribe(conn, memory.name))
+
+
+def _create(world: World, key: str, name: str) -> Room:
+    """The room ``name`` comes into being (with what memory remembers of it)."""
+    memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
+    room = world.rooms[key] = Room(memory)
+    return room
 
 
 def history_loaded(world: World, conn: ConnId, client: Client, room: str, out: Outputs) -> None:
@@ -243,6 +258,7 @@ def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, ou
     memory.recent.append(entry)
     changed = TopicChanged(client.name, memory.name, intent.text, entry.id)
     out.broadcast(memory.name, changed, exclude=None)
+    registered.keep(world, room, out)
 
 
 def list_users(
@@ -412,6 +428,7 @@ def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out:
         room.modes.discard(mode)
     changed = ModeChanged(name, mode, intent.on, client.name, value)
     out.broadcast(name, changed, exclude=None)
+    registered.keep(world, room, out)
 
 
 def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Outputs) -> None:
@@ -483,6 +500,7 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.BanFromRoom, out: 
     name = room.memory.name
     if new:  # a ban it holds already changes nothing and tells no one (as rule 4)
         out.broadcast(name, BanChanged(name, made, True, client.name), exclude=None)
+        registered.keep(world, room, out)
     if intent.kick:
         for member in list(room.members):
             other = world.clients[member]
@@ -504,6 +522,7 @@ def unban(
         return
     lifted = roles.unban(room, key)
     out.broadcast(name, BanChanged(name, lifted, False, client.name), exclude=None)
+    registered.keep(world, room, out)
 
 
 def show_bans(world: World, conn: ConnId, client: Client, intent: i.ShowBans, out: Outputs) -> None:

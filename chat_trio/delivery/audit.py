@@ -1,8 +1,8 @@
 """The operator's audit trail: one log line for each change that matters, saying who did
 it, for ``grep``: names taken, renames, accounts made, changed or deleted, kicks, bans
-(with their reasons) and unbans (logins are logged where passwords are checked, with the
-connection and its address, for fail2ban; the operator's own changes where the server
-applies them). Never a password: none of these events holds one.
+(with their reasons), unbans and registered rooms (logins are logged where passwords are
+checked, with the connection and its address, for fail2ban; the operator's own changes
+where the server applies them). Never a password: none of these events holds one.
 
 Read from the replies the rules send to the person who acted, so each change is logged
 exactly once, whatever door it came through.
@@ -28,6 +28,10 @@ _SAID = {
     Outcome.KICKED: "kill",  # /kill: off the server (a room's /kick is not the server's)
     Outcome.BANNED: "ban",
     Outcome.UNBANNED: "unban",
+    Outcome.ROOM_REGISTERED: "room-registered",
+    Outcome.ROOM_DROPPED: "room-dropped",
+    Outcome.ROOM_OP_ADDED: "room-op-added",
+    Outcome.ROOM_OP_REMOVED: "room-op-removed",
 }
 
 
@@ -60,5 +64,8 @@ def note(conn: ConnId, output: Output, name_of: Callable[[ConnId], str | None]) 
                     until = "forever" if math.isinf(event.until) else f"{event.until:.0f}"
                     extra += f" kind={event.kind} key={event.key} until={until}"
                 log.info("%s conn=%d by=%s%s", what, conn, name, extra)
+            elif event.room:  # a registered room: who, which, and the account listed
+                account = f" account={event.name}" if event.name else ""
+                log.info("%s conn=%d by=%s room=%s%s", what, conn, name, event.room, account)
             else:
                 log.info("%s conn=%d name=%s", what, conn, event.name or name)

@@ -53,6 +53,7 @@ from chat_trio.chat.outputs import (
     Reply,
     SaveAccount,
     SaveBan,
+    SaveRoom,
     Subscribe,
     Unsubscribe,
 )
@@ -138,9 +139,10 @@ class Effects:
             SaveAccount: self._save_account,
             SaveBan: self._save_ban,
             NoteLogin: self._note_login,
+            SaveRoom: self._save_room,
         }
         #: what ``carry_now`` could not wait to store (only at shutdown; ``store_unsaved``)
-        self.unsaved: list[SaveAccount | SaveBan | NoteLogin] = []
+        self.unsaved: list[SaveAccount | SaveBan | NoteLogin | SaveRoom] = []
         #: what the sessions count for the operator (password checks are counted here)
         self.counts = Counts()
 
@@ -182,7 +184,7 @@ class Effects:
             elif (now := self._now.get(type(step))) is not None:
                 audit.note(conn, step, self.chat.name_of)
                 closing = now(conn, door, step) or closing
-            elif isinstance(step, SaveAccount | SaveBan | NoteLogin):
+            elif isinstance(step, SaveAccount | SaveBan | NoteLogin | SaveRoom):
                 self.unsaved.append(step)
         return closing
 
@@ -261,6 +263,9 @@ class Effects:
 
     async def _save_ban(self, output: SaveBan, answer: Outputs) -> None:
         await self.backend.save_ban(output.kind, output.key, output.ban)
+
+    async def _save_room(self, output: SaveRoom, answer: Outputs) -> None:
+        await self.backend.save_room(output.key, output.record)
 
     async def _note_login(self, output: NoteLogin, answer: Outputs) -> None:
         await self.backend.note_login(output.key)

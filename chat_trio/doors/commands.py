@@ -218,6 +218,33 @@ def _invite(args: str, place: Place) -> i.Intent | Refused:
     return i.Invite(words[0], words[1] if len(words) == 2 else place.current)
 
 
+_ROOM_OPS = "/room ops add|del|list [#room] [account]"
+"""The usage of ``/room ops`` (told in ``/room``'s summary: one row per word)."""
+_ROOM_ACTS: dict[str, Callable[[str], i.Intent]] = {
+    "register": i.RegisterRoom,
+    "drop": i.DropRoom,
+    "info": i.ShowRoomInfo,
+}
+
+
+def _room(args: str, place: Place) -> i.Intent | Refused:
+    """``/room register|drop|info [#room]``, ``/room ops add|del [#room] NAME`` and
+    ``/room ops list [#room]`` (registered rooms; the current room if none is named)."""
+    words = args.split()
+    verb = words.pop(0).lower() if words else ""
+    if verb == "ops":
+        action = words.pop(0).lower() if words else ""
+        room = words.pop(0) if words and words[0].startswith("#") else place.current
+        if action == "list" and not words:
+            return i.ShowRoomInfo(room)
+        if action in ("add", "del") and len(words) == 1:
+            return i.SetRoomOp(room, words[0], action == "add")
+        return Refused(Problem.USAGE, name=_ROOM_OPS)
+    if verb in _ROOM_ACTS and len(words) <= 1:
+        return _ROOM_ACTS[verb](words[0] if words else place.current)
+    return COMMANDS["room"].usage_error()
+
+
 def _ban(args: str, place: Place) -> i.Intent | Refused:
     words = args.split(maxsplit=1)
     if not words:
@@ -312,6 +339,10 @@ COMMANDS: dict[str, Command] = {
         "/invite <user> [#room]", "(operators) let someone in past +i, +k, +l", _invite,
     ),
     "kick": Command("/kick <user> [reason]", "(operators) put someone out of this room", _kick),
+    "room": Command(
+        "/room register|drop|info [#room]",
+        f"(logged-in operators) keep a room's founder, topic, modes; {_ROOM_OPS}", _room,
+    ),
     "kill": Command(
         "/kill <user> [reason]", "(admins) disconnect someone from the server", _kill, admin=True
     ),

@@ -31,6 +31,7 @@ from chat_trio.chat.events import (
     Role,
     RoleChanged,
     RoomBan,
+    RoomInfo,
     Whois,
 )
 from chat_trio.chat.problems import Outcome, Problem
@@ -165,6 +166,25 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
         f"A ban names someone, or a mask nick!user@host with * and ? (at most {e.limit:g} "
         "characters, no spaces or commas)."
     ),
+    Problem.NO_REGISTERED_ROOMS: lambda e: (
+        "This server keeps no registered rooms (it runs without a database)."
+    ),
+    Problem.ROOM_NOT_REGISTERED: lambda e: (
+        f"{e.room} is not registered (an operator who is logged in can: /room register {e.room})."
+    ),
+    Problem.ROOM_ALREADY_REGISTERED: lambda e: (
+        f"{e.room} is registered already (/room info {e.room} says by whom)."
+    ),
+    Problem.SERVERS_ROOM: lambda e: f"{e.room} is the server's own room, run by its admins.",
+    Problem.NOT_FOUNDER: lambda e: f"Only the founder of {e.room} (or an admin) can use /{e.name}.",
+    Problem.TOO_MANY_REGISTERED: lambda e: (
+        f"You have registered {e.limit:g} rooms, the most one account may; drop one first "
+        "(/room drop #room)."
+    ),
+    Problem.TOO_MANY_ROOM_OPS: lambda e: (
+        f"{e.room} lists {e.limit:g} operators, the most it may; remove one first."
+    ),
+    Problem.NOT_ROOM_OP: lambda e: f"{e.name} is not on the operator list of {e.room}.",
     Problem.LOBBY_ADMINS: lambda e: (
         f"{e.room} is the server's room: only admins can use /{e.name} there."
     ),
@@ -263,6 +283,17 @@ OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     Outcome.REPLACED_YOU: lambda e: (
         f"You logged in as {e.name} on another connection; this one is closed."
     ),
+    Outcome.ROOM_REGISTERED: lambda e: (
+        f"Registered {e.room}: its topic, modes and bans are kept, and you get operator status "
+        f"there whenever you join (/room ops add NAME lists others)."
+    ),
+    Outcome.ROOM_DROPPED: lambda e: (
+        f"Dropped the registration of {e.room}; it is forgotten once nobody is in it."
+    ),
+    Outcome.ROOM_OP_ADDED: lambda e: (
+        f"{e.name} is on the operator list of {e.room}: operator whenever they join."
+    ),
+    Outcome.ROOM_OP_REMOVED: lambda e: f"{e.name} is off the operator list of {e.room}.",
 }
 
 
@@ -352,6 +383,16 @@ def ban_lines(e: BanList) -> list[str]:
         reason = f": {ban.reason}" if ban.reason else ""
         lines.append(f"{banned_one(ban)}, by {ban.by} at {at}{reason}")
     return lines
+
+
+def room_info(e: RoomInfo) -> str:
+    """Who founded a registered room, when, and whom it lists as operators."""
+    if e.server:
+        return f"{e.room} is the server's own room: it has no founder, and its admins run it"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e.registered_at))
+    ops = ", ".join(e.ops) if e.ops else "nobody else"
+    founder = e.founder or "an account now gone"
+    return f"{e.room} was registered by {founder} on {when}; operators: {ops}"
 
 
 def kicked(who: str, room: str, by: str, reason: str) -> str:

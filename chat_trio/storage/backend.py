@@ -20,7 +20,7 @@ import attrs
 from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import QueryHistory
-from chat_trio.chat.registry import Account, Ban, Verdict
+from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 
 
 @attrs.frozen
@@ -33,7 +33,8 @@ class RoomHistory:
 
 
 class Backend(Protocol):
-    """History, accounts, bans and password hashing, for the interpreter."""
+    """History, accounts, bans, registered rooms and password hashing, for the
+    interpreter."""
 
     def record(self, entries: tuple[Entry, ...]) -> None:
         """Store ``entries`` (never waits; best effort: see storage/store.py's policy)."""
@@ -61,12 +62,15 @@ class Backend(Protocol):
     async def note_login(self, key: str) -> None:
         """The account ``key`` logged in now."""
 
+    async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
+        """Store the registered room ``record`` under ``key`` (None: drop it)."""
+
 
 class NoStorage:
     """The backend of a server without a database (``--no-db``): nothing is stored and
     nothing can be read. The rules know (``Chat(stored=False)``): they keep recent lines
-    in memory, answer ``/history`` and ``/register`` with their refusals, and ask this
-    for nothing but ``record``."""
+    in memory, answer ``/history``, ``/register`` and ``/room register`` with their
+    refusals, and ask this for nothing but ``record``."""
 
     def record(self, entries: tuple[Entry, ...]) -> None:
         pass
@@ -90,4 +94,7 @@ class NoStorage:
         pass
 
     async def note_login(self, key: str) -> None:
+        pass
+
+    async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
         pass

@@ -1,5 +1,5 @@
-"""The SQLite schema and every query (history, accounts, bans), as plain blocking functions
-(no trio, no async).
+"""The SQLite schema and every query (history, accounts, bans, registered rooms), as
+plain blocking functions (no trio, no async).
 
 ``store.py`` calls these from worker threads; ``chat-trio user`` and ``chat-trio ban``
 (users.py, bans.py) call them directly, with no event loop to block. Each function takes
@@ -23,17 +23,19 @@ import time
 from collections.abc import Iterable, Sequence
 
 from chat_trio.chat import words
-from chat_trio.chat.events import CONVERSATION, Entry, Kind
+from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.outputs import QueryHistory
-from chat_trio.chat.registry import Account, Ban
+from chat_trio.chat.registry import Account, Ban, RegisteredRoom
 from chat_trio.chat.vocabulary import name_key
 
 log = logging.getLogger("chat_trio.storage")
 
-SCHEMA_VERSION = 5  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
+SCHEMA_VERSION = 6  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
 # when accounts were made and last logged in, private messages' accounts; 4: accounts'
 # ids, and private messages stored by whose they are (connections and account ids);
-# 5: messages' ids (``msgid``; older rows keep '' and read back as ``r<id>``).
+# 5: messages' ids (``msgid``; older rows keep '' and read back as ``r<id>``);
+# 6: registered rooms (``rooms`` and their ``room_bans``; added by CREATE IF NOT EXISTS,
+# so older files open).
 # The ban_changes table came later without a new version: it is only added (CREATE IF
 # NOT EXISTS), and an older chat-trio that does not know it still works on the file.
 
@@ -79,6 +81,28 @@ CREATE TABLE IF NOT EXISTS bans (
     by TEXT NOT NULL,
     name TEXT NOT NULL DEFAULT '',  -- the guest named, for an address banned by a name
     PRIMARY KEY (kind, key)
+);
+CREATE TABLE IF NOT EXISTS rooms (
+    name_key TEXT PRIMARY KEY,     -- name_key(name)
+    name TEXT NOT NULL,            -- as registered
+    founder TEXT NOT NULL,         -- the founding account's id (accounts.id)
+    ops TEXT NOT NULL DEFAULT '',  -- ids of the accounts listed as operators, space-separated
+    topic TEXT NOT NULL DEFAULT '',
+    topic_by TEXT NOT NULL DEFAULT '',
+    topic_at REAL NOT NULL DEFAULT 0,     -- Unix time
+    modes TEXT NOT NULL DEFAULT '',       -- events.Mode values, space-separated
+    key TEXT NOT NULL DEFAULT '',         -- while the 'key' mode is on
+    member_limit INTEGER NOT NULL DEFAULT 0,  -- while the 'limit' mode is on
+    registered_at REAL NOT NULL           -- Unix time
+);
+CREATE TABLE IF NOT EXISTS room_bans (
+    name_key TEXT NOT NULL,        -- the registered room's (rooms.name_key)
+    kind TEXT NOT NULL,            -- events.BanKind: 'account', 'name' or 'mask'
+    mask TEXT NOT NULL,            -- the account's or guest's name, or the mask
+    by TEXT NOT NULL,              -- the operator who set it
+    at REAL NOT NULL,              -- Unix time
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (name_key, kind, mask)
 );
 CREATE TABLE IF NOT EXISTS account_changes (
     id INTEGER PRIMARY KEY,        -- increases: a running server reads those after its last
@@ -553,9 +577,17 @@ def account(db: sqlite3.Connection, key: str) -> Account | None:
 
 
 def save_account(db: sqlite3.Connection, key: str, account: Account | None) -> None:
-    """Store ``account`` under ``key``; None deletes it."""
+    """Store ``account`` under ``key``; None deletes it, and the rooms it founded
+    (registry.py's rule 4)."""
     with _transaction(db):
         if account is None:
+            founded = "SELECT id FROM accounts WHERE name_key = ? AND id != ''"
+            db.execute(
+                "DELETE FROM room_bans WHERE name_key IN"
+                f" (SELECT name_key FROM rooms WHERE founder IN ({founded}))",
+                (key,),
+            )
+            db.execute(f"DELETE FROM rooms WHERE founder IN ({founded})", (key,))
             db.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
         else:
             db.execute(
@@ -686,6 +718,59 @@ def _save_ban(db: sqlite3.Connection, kind: str, key: str, ban: Ban | None) -> N
             " VALUES (?, ?, ?, ?, ?, ?)",
             (kind, key, min(ban.until, _FOREVER), ban.reason, ban.by, ban.name),
         )
+
+
+_ROOM_COLUMNS = (
+    "name, founder, ops, topic, topic_by, topic_at, modes, key, member_limit, registered_at"
+)
+
+
+def rooms(db: sqlite3.Connection) -> list[RegisteredRoom]:
+    """Every registered room (a mode or kind of ban this version does not know is left
+    off)."""
+    known = {m.value: m for m in Mode}
+    kinds = {k.value: k for k in BanKind}
+    bans: dict[str, list[RoomBan]] = {}
+    for key, kind, mask, by, at, reason in db.execute(
+        "SELECT name_key, kind, mask, by, at, reason FROM room_bans ORDER BY rowid"
+    ):
+        if kind in kinds:
+            bans.setdefault(key, []).append(RoomBan(kinds[kind], mask, by, at, words.line(reason)))
+    found = []
+    for row in db.execute(f"SELECT name_key, {_ROOM_COLUMNS} FROM rooms"):
+        room_key, name, founder, ops, topic, by, at, modes, key, limit, registered_at = row
+        kept = frozenset(known[m] for m in modes.split() if m in known)
+        found.append(
+            RegisteredRoom(
+                name, founder, registered_at, tuple(ops.split()), words.line(topic), by, at,
+                kept, key, limit, tuple(bans.get(room_key, ())),
+            )
+        )  # fmt: skip
+    return found
+
+
+def save_room(db: sqlite3.Connection, key: str, record: RegisteredRoom | None) -> None:
+    """Store the registered room ``record`` under ``key``; None drops it."""
+    with _transaction(db):
+        db.execute("DELETE FROM room_bans WHERE name_key = ?", (key,))
+        if record is None:
+            db.execute("DELETE FROM rooms WHERE name_key = ?", (key,))
+            return
+        db.executemany(
+            "INSERT OR REPLACE INTO room_bans (name_key, kind, mask, by, at, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(key, b.kind.value, b.mask, b.by, b.at, b.reason) for b in record.bans],
+        )
+        modes = " ".join(sorted(m.value for m in record.modes))
+        db.execute(
+            f"INSERT OR REPLACE INTO rooms (name_key, {_ROOM_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key, record.name, record.founder, " ".join(record.ops), record.topic,
+                record.topic_by, record.topic_at, modes, record.key, record.limit,
+                record.registered_at,
+            ),
+        )  # fmt: skip
 
 
 def count(db: sqlite3.Connection) -> int:

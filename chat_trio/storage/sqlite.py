@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import QueryHistory
-from chat_trio.chat.registry import Account, Ban, Verdict
+from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
 from chat_trio.storage.backend import RoomHistory
@@ -73,6 +73,9 @@ class SqliteBackend:
 
     async def note_login(self, key: str) -> None:
         await self._save("login", database.note_login, key, time.time())
+
+    async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
+        await self._save("room", database.save_room, key, record)
 
     async def _save(self, what: str, change: Callable[..., None], *args: object) -> None:
         try:

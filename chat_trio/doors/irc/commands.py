@@ -26,6 +26,7 @@ from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
 from chat_trio.doors.irc.render import (
+    CHANSERV,
     MAX_TARGETS,
     MODES,
     MODES_BY_LETTER,
@@ -94,6 +95,8 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
             door.queue.append(i.Say(target, text, action))
         elif name_key(target) == "nickserv":
             _nickserv(door, text)
+        elif name_key(target) == "chanserv":
+            chanserv(door, tuple(text.split()))
         else:
             door.queue.append(i.SendPrivate(target, text, action))
 
@@ -107,7 +110,7 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
     for target in params[0].split(",")[:MAX_TARGETS]:
         if target.startswith("#"):
             door.queue.append(i.Say(target, params[1], notice=True))
-        elif name_key(target) != "nickserv":
+        elif name_key(target) not in ("nickserv", "chanserv"):
             door.queue.append(i.SendPrivate(target, params[1], notice=True))
 
 
@@ -135,6 +138,39 @@ def _nickserv(door: IrcDoor, text: str) -> None:
     else:
         help_text = "Commands: IDENTIFY [name] <password>, REGISTER <password>"
         door.wire(Message("NOTICE", (door.nick, help_text), NICKSERV))
+
+
+_CHANSERV_HELP = (
+    "Commands: REGISTER <#room>, DROP <#room>, INFO <#room>, "
+    "AMODE <#room> [+o|-o <account>] (the accounts that get +o on joining)"
+)
+
+
+def chanserv(door: IrcDoor, said: tuple[str, ...]) -> None:
+    """``PRIVMSG ChanServ :REGISTER #rust`` (or ``/CS REGISTER #rust``): registered rooms,
+    in the words of ergo's ChanServ (``UNREGISTER`` is ``DROP``; ``AMODE #rust`` lists
+    the operators, ``AMODE #rust +o name`` adds one, ``-o`` removes one)."""
+    command = said[0].upper() if said else "HELP"
+    rest = said[1:]
+    simple: dict[str, Callable[[str], i.Intent]] = {
+        "REGISTER": i.RegisterRoom,
+        "DROP": i.DropRoom,
+        "UNREGISTER": i.DropRoom,
+    }
+    if command in simple and len(rest) == 1:
+        door.queue.append(simple[command](rest[0]))
+    elif (command == "INFO" and len(rest) == 1) or (command == "AMODE" and len(rest) == 1):
+        door.queue.append(i.ShowRoomInfo(rest[0]))
+    elif command == "AMODE" and len(rest) == 3 and rest[1] in ("+o", "-o"):
+        door.queue.append(i.SetRoomOp(rest[0], rest[2], rest[1] == "+o"))
+    else:
+        door.wire(Message("NOTICE", (door.nick, _CHANSERV_HELP), CHANSERV))
+
+
+def _chanserv_command(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``CS`` / ``CHANSERV``: what clients send for ``/cs ...`` (one parameter, or each
+    word its own)."""
+    chanserv(door, tuple(word for param in params for word in param.split()))
 
 
 def topic(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -392,5 +428,7 @@ COMMANDS: dict[str, Command] = {
     "TIME": Command(0, server_time),
     "INFO": Command(0, info),
     "CHATHISTORY": Command(3, chathistory),
+    "CS": Command(0, _chanserv_command),
+    "CHANSERV": Command(0, _chanserv_command),
 }
 """Every command there is, by its name (upper-case)."""

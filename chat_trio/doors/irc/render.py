@@ -53,6 +53,7 @@ from chat_trio.chat.events import (
     Role,
     RoleChanged,
     RoomEntered,
+    RoomInfo,
     RoomLeft,
     RoomList,
     Said,
@@ -76,7 +77,7 @@ from chat_trio.chat.vocabulary import (
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
-from chat_trio.doors.wording import OUTCOMES, refusal
+from chat_trio.doors.wording import OUTCOMES, refusal, room_info
 
 TEXT_BYTES = 400
 """Bytes of text per PRIVMSG: a longer line (the text door takes 2048-byte lines) is sent
@@ -157,6 +158,9 @@ mask = person_mask  #: the rules' one maker of masks (room bans match what IRC s
 
 NICKSERV = mask("NickServ")
 """Who speaks for accounts: every answer about one comes from this one prefix."""
+CHANSERV = mask("ChanServ")
+"""Who speaks for registered rooms (``PRIVMSG ChanServ :REGISTER #rust``), as NickServ
+does for accounts."""
 
 
 def _ctcp_action(text: str, action: bool) -> str:
@@ -475,6 +479,23 @@ _ACCOUNT_PROBLEMS = _LOGIN_PROBLEMS | {
 """Answers to what IRC users ask NickServ (or SASL, PASS): said by NickServ, as news of
 their account is (``_ACCOUNT_NEWS``), so that one service speaks for accounts."""
 
+_ROOM_NEWS = frozenset(
+    {Outcome.ROOM_REGISTERED, Outcome.ROOM_DROPPED, Outcome.ROOM_OP_ADDED, Outcome.ROOM_OP_REMOVED}
+)
+_ROOM_PROBLEMS = frozenset(
+    {
+        Problem.NO_REGISTERED_ROOMS,
+        Problem.ROOM_NOT_REGISTERED,
+        Problem.ROOM_ALREADY_REGISTERED,
+        Problem.SERVERS_ROOM,
+        Problem.NOT_FOUNDER,
+        Problem.TOO_MANY_REGISTERED,
+        Problem.TOO_MANY_ROOM_OPS,
+        Problem.NOT_ROOM_OP,
+    }
+)
+"""Answers about registered rooms: said by ChanServ, whom IRC users ask."""
+
 _IRC_OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     Outcome.REGISTERED: lambda e: (
         f"Registered {e.name}. Nobody else can use this name now; to log in next time, "
@@ -483,6 +504,10 @@ _IRC_OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
     ),
 }
 """Outcomes said otherwise than the text door says them (it tells of its prompt)."""
+
+
+_SERVICE_OF = {p: NICKSERV for p in _ACCOUNT_PROBLEMS} | {p: CHANSERV for p in _ROOM_PROBLEMS}
+"""Which service says a refusal that has no numeric (the others: the server)."""
 
 
 def isupport(settings: IrcSettings) -> tuple[str, ...]:
@@ -762,7 +787,7 @@ class Replies:
         ):
             line = serialize(Message("ERROR", (text,)))
         else:
-            line = self.notice(text, source=NICKSERV if e.problem in _ACCOUNT_PROBLEMS else "")
+            line = self.notice(text, source=_SERVICE_OF.get(e.problem, ""))
         return line
 
     def _done(self, e: Done) -> str:
@@ -773,7 +798,11 @@ class Replies:
             return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
-        return self.notice(text, source=NICKSERV if e.outcome in _ACCOUNT_NEWS else "")
+        source = NICKSERV if e.outcome in _ACCOUNT_NEWS else ""
+        return self.notice(text, source=CHANSERV if e.outcome in _ROOM_NEWS else source)
+
+    def _room_info(self, e: RoomInfo) -> str:
+        return self.notice(room_info(e), source=CHANSERV)
 
     def _users(self, e: UserList) -> str:
         """A list of users, as the command that asked for it answers. A room's members
@@ -902,6 +931,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Topic: Replies._topic,
     Modes: Replies._modes,
     BanList: Replies._bans,
+    RoomInfo: Replies._room_info,
     Invitation: Replies._invitation,
     InviteSent: Replies._invite_sent,
     UserList: Replies._users,

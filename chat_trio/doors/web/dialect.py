@@ -57,6 +57,7 @@ from chat_trio.chat.events import (
     RoleChanged,
     RoomBan,
     RoomEntered,
+    RoomInfo,
     RoomLeft,
     RoomList,
     Said,
@@ -103,6 +104,10 @@ INTENTS: dict[str, type[i.Intent]] = {
     "unban-from-room": i.UnbanFromRoom,
     "show-bans": i.ShowBans,
     "kick": i.Kick,
+    "register-room": i.RegisterRoom,
+    "drop-room": i.DropRoom,
+    "show-room-info": i.ShowRoomInfo,
+    "set-room-op": i.SetRoomOp,
     "kill": i.Kill,
     "ban": i.Ban,
     "unban": i.Unban,
@@ -376,6 +381,11 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     BanList: lambda e: {
         "type": "bans", "room": e.room, "bans": [_ban(b) for b in e.bans],
         "lines": wording.ban_lines(e),
+    },
+    RoomInfo: lambda e: {
+        "type": "room-info", "room": e.room, "founder": e.founder,
+        "registered_at": e.registered_at, "ops": list(e.ops), "server": e.server,
+        "message": wording.room_info(e) + ".",
     },
     Invitation: lambda e: {
         "type": "invitation", "room": e.room, "by": e.by,

@@ -674,7 +674,8 @@ const handlers = {
       notice(e.message);
       return;
     }
-    reply(e.message);
+    const about = e.room && state.conversations.get(key(e.room));  // a registered room's
+    reply(e.message, about || server());
   },
   refused(e) {
     state.refusal = e.message;
@@ -736,6 +737,10 @@ const handlers = {
   },
   "invite-sent"(e) {
     reply(e.message, conversation(e.room));
+  },
+  "room-info"(e) {  // the answer to "/room info": who founded the room, whom it lists
+    const known = state.conversations.get(key(e.room));
+    reply(e.message, known || currentConversation() || server());
   },
   kicked(e) {
     const c = conversation(e.room);
