@@ -18,7 +18,7 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Help, Mode, Refused, Role
+from chat_trio.chat.events import Help, Mode, Refused, Role, Whois
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
@@ -53,7 +53,7 @@ class Command:
     parse: Parse | None  #: (arguments, where the user is) -> intent, or why not; None: the
     #: door answers it itself (/help)
     chatting: bool = True  #: only after choosing a username
-    admin: bool = False  #: only admins may use it (the page lists it to admins only)
+    admin: bool = False  #: only admins may use it (/help lists it to admins only)
 
     def usage_error(self) -> Refused:
         return Refused(Problem.USAGE, name=self.usage)
@@ -302,14 +302,24 @@ COMMANDS: dict[str, Command] = {
 }  # fmt: skip
 """Every command there is, by the word after the slash (matched case-insensitively)."""
 
-HELP = (
-    *dict.fromkeys((c.usage, c.summary) for c in COMMANDS.values()),
-    ("//text", "send a line that starts with /"),
-)
-"""What /help lists, from the table."""
+HELP_LABEL = "help"
+"""The label of the look-up ``/help`` makes once its user has a name: the answer (a
+``Whois`` of the user itself) says whether the user is an admin now, which only the rules
+know, and each door shows it as the list ``help_rows`` makes."""
 
-ADMIN_USAGES = frozenset(c.usage for c in COMMANDS.values() if c.admin)
-"""The usages of the admins' commands (the page lists them to admins only)."""
+
+def help_rows(*, naming: bool, admin: bool) -> tuple[tuple[str, str], ...]:
+    """What ``/help`` lists, from the table: only what the user may use. Before a name
+    (``naming``) the commands for chatting are left out (they are refused as such, and
+    ``//text`` has nowhere to go); the admins' commands are listed to admins only."""
+    shown = (c for c in COMMANDS.values() if admin or not c.admin)
+    rows = dict.fromkeys((c.usage, c.summary) for c in shown if not (naming and c.chatting))
+    return (*rows, *(() if naming else (("//text", "send a line that starts with /"),)))
+
+
+def help_for(e: Whois) -> Help:
+    """The answer to a named user's ``/help``, from the look-up it made (``HELP_LABEL``)."""
+    return Help(help_rows(naming=False, admin=e.admin))
 
 
 def read(line: str, place: Place, *, naming: bool = False) -> Item:
@@ -322,7 +332,9 @@ def read(line: str, place: Place, *, naming: bool = False) -> Item:
         return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))
     if command.chatting and naming:
         return Answer((Refused(Problem.NEEDS_NAME, name=word.lower()),))
-    if command.parse is None:
-        return Answer((Help(HELP),))
+    if command.parse is None:  # /help: what this user may use (admins: ask the rules)
+        if naming:
+            return Answer((Help(help_rows(naming=True, admin=False)),))
+        return i.LookUp(None, label=HELP_LABEL)
     parsed = command.parse(args.strip(), place)
     return Answer((parsed,)) if isinstance(parsed, Refused) else parsed

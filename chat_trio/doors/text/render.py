@@ -59,7 +59,7 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Problem
-from chat_trio.doors import Local, wording
+from chat_trio.doors import Local, commands, wording
 
 EOL = "\r\n"  # telnet's line ending (RFC 854); nc shows it as a plain line break
 
@@ -158,6 +158,8 @@ def _when(t: float, today: str) -> str:
 
 
 def _whois(e: Whois) -> str:
+    if e.label == commands.HELP_LABEL:  # the user's own, asked for by /help
+        return _help(commands.help_for(e))
     return f"* {wording.whois(e)}{EOL}"
 
 

@@ -16,8 +16,7 @@ Web-door rules (the rules in chat/ know none of them):
 4. A line said in a room is echoed to its sender once the rules took it (the page shows
    one's own lines only once they are really sent).
 5. Whenever the server ends the connection it says why in a close frame (``farewell``).
-6. ``/help`` from a user with a name lists the admins' commands only to an admin: the
-   door looks its user up (``LookUp`` labelled ``help``), and the answer is the list.
+6. ``/help`` lists only what the user may use (doors/commands.py ``help_rows``).
    The greeting tells the page the limits it checks before sending (dialect.greeting).
 
 This module never imports trio and never does I/O.
@@ -36,7 +35,6 @@ from chat_trio.chat.events import (
     Disconnected,
     Entry,
     Event,
-    Help,
     Reason,
     RoomEntered,
     RoomLeft,
@@ -191,11 +189,11 @@ class WebDoor(Keepalive):
         self._messages.insert(self._next, item)
 
     def next_item(self, phase: Phase) -> Item | None:
-        item = self._next_item()
+        item = self._next_item(phase)
         self._said = item if isinstance(item, i.Say) else None
         return item
 
-    def _next_item(self) -> Item | None:
+    def _next_item(self, phase: Phase) -> Item | None:
         if self._next == len(self._messages):
             return None
         message = self._messages[self._next]
@@ -203,11 +201,8 @@ class WebDoor(Keepalive):
         if isinstance(message, _Close):
             return self._hang_up(message)
         if isinstance(message, str):
-            item = dialect.parse(message, self.place, self._max_line)
-            if self.name and isinstance(item, Answer) and isinstance(item.events[0], Help):
-                # Only the rules know if the user is an admin now: ask them (rule 6).
-                return i.LookUp(None, label=dialect.HELP_LABEL)
-            return item
+            naming = phase is Phase.NAMING
+            return dialect.parse(message, self.place, self._max_line, naming=naming)
         return message
 
     def _hang_up(self, close: _Close) -> Item:
