@@ -283,6 +283,8 @@ def test_roles_an_operator_sets_and_unsets_a_mode_and_the_room_sees_it(mode: Mod
     on = ask(chat, 1, setting)
     assert on == [Broadcast((ModeChanged("#rust", mode, True, "Alice", value),), None, "#rust")]
     assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [shown]
+    labelled = replies(ask(chat, 2, i.ShowModes("#rust", label="modes")), 2)  # the page's
+    assert labelled == [attrs.evolve(shown, label="modes")]
     if mode is not Mode.KEY:  # a key set again is refused (below)
         assert ask(chat, 1, setting) == []  # no change: nobody is told
     off = ask(chat, 1, i.SetMode("#rust", mode, on=False))

@@ -108,7 +108,7 @@ def test_web_door_a_browser_user_chats_with_an_nc_user() -> None:
     web = Web()
     web.register(1, "Alice")
     entered = web.enter(2, "Carol")
-    assert types(entered) == ["welcome", "room-entered", "users"]
+    assert types(entered) == ["welcome", "room-entered", "users", "modes"]
     assert entered[2] == {
         "type": "users", "room": "#lobby", "total": 2, "names": ["Alice", "Carol"],
         "admins": [], "away": [], "label": "members", "operators": [], "voiced": [],
@@ -153,8 +153,12 @@ def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
     web.register(2, "Alice")
     web.seen(1)
     joined = web.say(1, {"type": "join", "room": "#rust"})
-    assert types(joined) == ["room-entered", "users"]
+    assert types(joined) == ["room-entered", "users", "modes"]
     assert joined[1]["names"] == ["Carol"]
+    assert joined[2] == {
+        "type": "modes", "room": "#rust", "modes": [], "key": "", "limit": 0, "label": "modes",
+        "message": "In #rust only members talk in it and only operators set its topic.",
+    }  # fmt: skip
     web.line(2, "/join #rust")
     assert web.seen(1) == [
         {
@@ -193,7 +197,7 @@ def test_web_door_reads_any_split_of_its_frames() -> None:
                 web.send(1, piece)
                 events += browser.events(web.received[1])
                 web.received[1].clear()
-        assert types(events) == ["welcome", "room-entered", "users", "refused"], cut
+        assert types(events) == ["welcome", "room-entered", "users", "modes", "refused"], cut
 
 
 def test_web_door_answers_pings_in_order() -> None:
@@ -638,6 +642,8 @@ def test_web_door_an_invitation_is_shown_and_a_join_takes_a_key() -> None:
     assert refused["message"] == "#rust needs a key (/join #rust KEY)."
     joined = web.say(2, {"type": "join", "room": "#rust", "key": "k1"})
     assert joined[0]["type"] == "room-entered"
+    (modes,) = [e for e in joined if e["type"] == "modes"]  # the page shows them: "key"
+    assert (modes["modes"], modes["key"], modes["label"]) == (["key"], "k1", "modes")
     web.say(2, {"type": "leave", "room": "#rust"})
     web.say(1, {"type": "set-mode", "room": "#rust", "mode": "invite-only"})
     web.seen(1)

@@ -260,6 +260,7 @@ class Modes:
     modes: frozenset[Mode]
     key: str = ""  #: the room's key, told to its members only ("" otherwise)
     limit: int = 0  #: its member limit (``Mode.LIMIT``)
+    label: str = ""  #: the asking intent's
 
 
 @attrs.frozen

@@ -361,7 +361,7 @@ def show_modes(
     member = name_key(room.memory.name) in client.rooms  # only members are told the key
     key = room.key if member and Mode.KEY in room.modes else ""
     limit = room.limit if Mode.LIMIT in room.modes else 0
-    out.reply(conn, Modes(room.memory.name, frozenset(room.modes), key, limit))
+    out.reply(conn, Modes(room.memory.name, frozenset(room.modes), key, limit, intent.label))
 
 
 def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out: Outputs) -> None:

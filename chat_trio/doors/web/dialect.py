@@ -348,7 +348,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     Modes: lambda e: {
         "type": "modes", "room": e.room, "modes": sorted(m.value for m in e.modes),
-        "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".",
+        "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".", "label": e.label,
     },
     Invitation: lambda e: {
         "type": "invitation", "room": e.room, "by": e.by,

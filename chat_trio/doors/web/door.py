@@ -218,7 +218,9 @@ class WebDoor(Keepalive):
             if isinstance(event, RoomEntered | RoomLeft):
                 follow(self.place, event)
                 if isinstance(event, RoomEntered) and event.joined:
-                    # The page shows who is in each room: ask, as IRC's NAMES does.
+                    # The page shows who is in each room, and its modes under the topic:
+                    # ask, as IRC's NAMES and MODE do (pushed back: the members first).
+                    self.push_back(Free(i.ShowModes(event.room, label="modes")))
                     ask = i.ListUsers(event.room, MEMBERS_SHOWN, label="members")
                     self.push_back(Free(ask))
 
