@@ -1387,6 +1387,12 @@ def test_text_door_invite_only_key_limit_and_invitations_in_words() -> None:
         "* You invited Carol to #x; the invitation lasts an hour.\r\n"
     )
     assert h.take(3) == "* Alice invites you to #x (/join #x).\r\n"
+    assert h.take(2) == ""  # Bob does not run #x: not told
+    h.line(1, "/op bob")
+    h.take(2)
+    h.line(2, "/invite carol")
+    assert h.take(1) == "* Bob invited Carol to #x.\r\n"  # the room's other operator is
+    assert h.take(3) == "* Bob invites you to #x (/join #x).\r\n"
     assert h.line(3, "/join #x").startswith("* You joined #x (3 users here).")
     h.take(1)
     assert h.line(1, "/mode +k again") == "#x has a key already: remove it first (/mode -k).\r\n"

@@ -237,6 +237,7 @@ SAMPLES: list[ev.Event] = [
     ev.Modes("#rust", frozenset({ev.Mode.SECRET})),
     ev.Invitation("#rust", "Alice"),
     ev.InviteSent("#rust", "Eve"),
+    ev.Invited("#rust", "Alice", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),

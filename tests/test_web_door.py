@@ -157,6 +157,7 @@ def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
     assert joined[1]["names"] == ["Carol"]
     assert joined[2] == {
         "type": "modes", "room": "#rust", "modes": [], "key": "", "limit": 0, "label": "modes",
+        "created": web.wall,
         "message": "In #rust only members talk in it and only operators set its topic.",
     }  # fmt: skip
     web.line(2, "/join #rust")

@@ -32,6 +32,7 @@ from chat_trio.chat.events import (
     ConnId,
     History,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -154,7 +155,7 @@ def enter(
             return
     if joined is None:
         memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
-        joined = world.rooms[key] = Room(memory)
+        joined = world.rooms[key] = Room(memory, created=world.clock())
     room, memory = joined, joined.memory
     if not room.members:
         roles.found(room, conn)
@@ -361,7 +362,8 @@ def show_modes(
     member = name_key(room.memory.name) in client.rooms  # only members are told the key
     key = room.key if member and Mode.KEY in room.modes else ""
     limit = room.limit if Mode.LIMIT in room.modes else 0
-    out.reply(conn, Modes(room.memory.name, frozenset(room.modes), key, limit, intent.label))
+    modes = frozenset(room.modes)
+    out.reply(conn, Modes(room.memory.name, modes, key, limit, intent.label, room.created))
 
 
 def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out: Outputs) -> None:
@@ -415,6 +417,9 @@ def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Ou
     roles.invite(world, room, target)
     out.reply(target, Invitation(name, client.name))
     out.reply(conn, InviteSent(name, invited.name))
+    for operator in room.roles[Role.OPERATOR]:  # the others who run the room are told
+        if operator != conn:
+            out.reply(operator, Invited(name, client.name, invited.name))
 
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:

@@ -36,6 +36,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -690,10 +691,16 @@ class Replies:
         )
 
     def _modes(self, e: Modes) -> str:
-        return self._m("324", e.room, *mode_params(e))
+        created = self._m("329", e.room, str(int(e.created))) if e.created else ""
+        return self._m("324", e.room, *mode_params(e)) + created
 
     def _invitation(self, e: Invitation) -> str:
         return serialize(Message("INVITE", (self.nick, e.room), mask(e.by)))
+
+    def _invited(self, e: Invited) -> str:
+        if "invite-notify" not in self.caps:
+            return ""  # a client that did not ask is not told of others' invitations
+        return serialize(Message("INVITE", (e.name, e.room), mask(e.by)))
 
     def _invite_sent(self, e: InviteSent) -> str:
         return self._m("341", e.name, e.room)
@@ -885,6 +892,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Modes: Replies._modes,
     Invitation: Replies._invitation,
     InviteSent: Replies._invite_sent,
+    Invited: Replies._invited,
     UserList: Replies._users,
     RoomList: Replies._rooms,
     Whois: Replies._whois,

@@ -43,6 +43,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -349,6 +350,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Modes: lambda e: {
         "type": "modes", "room": e.room, "modes": sorted(m.value for m in e.modes),
         "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".", "label": e.label,
+        "created": e.created,
     },
     Invitation: lambda e: {
         "type": "invitation", "room": e.room, "by": e.by,
@@ -357,6 +359,10 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     InviteSent: lambda e: {
         "type": "invite-sent", "room": e.room, "name": e.name,
         "message": wording.invite_sent(e) + ".",
+    },
+    Invited: lambda e: {
+        "type": "invited", "room": e.room, "by": e.by, "name": e.name,
+        "message": wording.invited(e) + ".",
     },
     Kicked: lambda e: {
         "type": "kicked", "room": e.room, "name": e.name, "by": e.by, "reason": e.reason,

@@ -216,13 +216,7 @@ class WebDoor(Keepalive):
         for event in events:
             self.name = own_name(self.name, event)
             if isinstance(event, RoomEntered | RoomLeft):
-                follow(self.place, event)
-                if isinstance(event, RoomEntered) and event.joined:
-                    # The page shows who is in each room, and its modes under the topic:
-                    # ask, as IRC's NAMES and MODE do (pushed back: the members first).
-                    self.push_back(Free(i.ShowModes(event.room, label="modes")))
-                    ask = i.ListUsers(event.room, MEMBERS_SHOWN, label="members")
-                    self.push_back(Free(ask))
+                self._follow(event)
 
     def posted(self, entries: Sequence[Entry]) -> None:
         if self._said is not None:  # only when the rules took the line: none if refused
@@ -255,11 +249,21 @@ class WebDoor(Keepalive):
         return b"".join(parts)
 
     def deliver(self, events: Sequence[Event]) -> bytes:
-        """News looks like answers here; a kick (another's act) moves the user's place."""
+        """News looks like answers here; a kick (another's act) moves the user's place,
+        and may put it in ``#lobby``, whose members and modes it then asks for (the
+        session hands them over at once: ``Session.deliver``)."""
         for event in events:
             if isinstance(event, RoomEntered | RoomLeft):
-                follow(self.place, event)
+                self._follow(event)
         return self.render(events)
+
+    def _follow(self, event: RoomEntered | RoomLeft) -> None:
+        follow(self.place, event)
+        if isinstance(event, RoomEntered) and event.joined:
+            # The page shows who is in each room, and its modes under the topic: ask, as
+            # IRC's NAMES and MODE do (pushed back: the members first).
+            self.push_back(Free(i.ShowModes(event.room, label="modes")))
+            self.push_back(Free(i.ListUsers(event.room, MEMBERS_SHOWN, label="members")))
 
     def view(self, room: str) -> View:
         return room_view

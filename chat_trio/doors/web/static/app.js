@@ -92,7 +92,7 @@ function conversation(name) {
           server: k === SERVER, lines: [], unread: 0, marker: null, members: new Set(),
           admins: new Set(), away: new Set(), operators: new Set(), voiced: new Set(),
           unlisted: 0, topic: "", oldest: null, oldestId: "", more: false,
-          listed: false, modes: new Set(), roomKey: "", limit: 0 };
+          modes: new Set(), roomKey: "", limit: 0 };
     state.conversations.set(k, c);
     drawConversations();
   }
@@ -807,15 +807,7 @@ const handlers = {
     state.rooms = state.rooms.filter((r) => key(r) !== key(e.room));
     forget(key(e.room));
     drawLeave();
-    if (!e.by) return;
-    notice(e.message);   // kicked out: say who and why where we are now
-    // Kicked out of our last room, we were put in #lobby: the server sends a room we are
-    // put in without its members (nothing we sent asked for them): ask, as on joining.
-    for (const room of e.rooms) {
-      if (state.conversations.get(key(room))?.listed) continue;
-      send({ type: "list-users", room, label: "members" });
-      send({ type: "show-modes", room, label: "modes" });
-    }
+    if (e.by) notice(e.message);   // kicked out: say who and why where we are now
   },
   role(e) {
     const c = conversation(e.room);
@@ -839,6 +831,9 @@ const handlers = {
     add(c, { kind: "invitation", room: e.room, text: `${e.by} invited you to ${e.room}`, time: now() });
     notify(`${e.by} invited you to ${e.room}`, e.message, c);
   },
+  invited(e) {   // another operator of the room invited someone
+    notice(e.message, conversation(e.room));
+  },
   "invite-sent"(e) {
     reply(e.message, conversation(e.room));
   },
@@ -857,7 +852,6 @@ const handlers = {
       c.operators = new Set(e.operators || []);
       c.voiced = new Set(e.voiced || []);
       c.unlisted = e.total - e.names.length;   // a big room: the server lists the first ones
-      c.listed = true;
       if (c.key === state.current) drawMembers();
     } else {
       const where = e.room ? `in ${e.room}` : "online";
@@ -988,7 +982,7 @@ function welcomed(name) {
   for (const c of state.conversations.values()) {
     if (!c.room) continue;
     Object.assign(c, { lines: [], members: new Set(), admins: new Set(), away: new Set(),
-                       operators: new Set(), voiced: new Set(), listed: false,
+                       operators: new Set(), voiced: new Set(),
                        modes: new Set(), roomKey: "", limit: 0,
                        oldest: null, oldestId: "", more: false, marker: null, unread: 0 });
   }
