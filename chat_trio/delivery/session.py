@@ -13,11 +13,13 @@ pending for it; the outbox ends the session once all of it is written (within
 ``FLUSH_TIMEOUT``). A kick (a full queue, a broken write) cancels the session at once.
 
 The reader stops handing items over, and waits, for one of these reasons (``Stop``):
-the door needs more bytes; the rules wait for storage or a password hash (carried out,
-then on); flood control holds an item (until the rules' deadline); the connection's own
-backlog is over its share (until its outbox drains); the round has published its budget
-(until the next flush); or where the next item goes is congested (flow.py). Whatever it
-waits for, the unhandled input stays in its door, and the kernel pushes back on the client.
+the door needs more bytes (or, with a deadline, a delivery from elsewhere that gives the
+door items of its own: ``Session.deliver``); the rules wait for storage or a password
+hash (carried out, then on); flood control holds an item (until the rules' deadline);
+the connection's own backlog is over its share (until its outbox drains); the round has
+published its budget (until the next flush); or where the next item goes is congested
+(flow.py). Whatever it waits for, the unhandled input stays in its door, and the kernel
+pushes back on the client.
 
 This nursery lives exactly as long as the connection, so it is opened here rather than in
 server.py (which owns the server-wide, long-lived ones).
