@@ -59,9 +59,15 @@ def nc_user(port: int, name: str) -> socket.socket:
     return sock
 
 
+TMUX_SOCKET = f"chat-trio-irc-test-{os.getpid()}"
+"""A tmux server of this test run's own: runs of the suite at the same time on one machine
+(several worktrees) once shared one, and one run's ``kill-server`` or session of the same
+name broke another's irssi."""
+
+
 def tmux(*args: str, check: bool = True) -> str:
     return subprocess.run(
-        ["tmux", "-L", "chat-trio-irc-test", *args], capture_output=True, text=True, check=check
+        ["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True, check=check
     ).stdout
 
 

@@ -1194,13 +1194,14 @@ $("leave").addEventListener("click", () => {
 // The room menu: each change is a "set-mode" (or an "invite") for the room shown.
 function runRoom(object) {
   const c = currentConversation();
-  if (c && c.room) send({ room: c.title, ...object });
+  return Boolean(c && c.room) && send({ room: c.title, ...object });
 }
 
+// A box shows what was asked at once; a refusal (or no connection) puts it back as the
+// room is (the "refused" handler redraws the menu), a "mode" event confirms it.
 for (const box of document.querySelectorAll("#mode-flags input")) {
   box.addEventListener("change", () => {
-    runRoom({ type: "set-mode", mode: box.dataset.mode, on: box.checked });
-    drawRoomMenu();   // checked once the room's "mode" event says so
+    if (!runRoom({ type: "set-mode", mode: box.dataset.mode, on: box.checked })) drawRoomMenu();
   });
 }
 
@@ -1227,7 +1228,7 @@ $("no-limit").addEventListener("click", () => runRoom({ type: "set-mode", mode: 
 $("invite-form").addEventListener("submit", (submitted) => {
   submitted.preventDefault();
   const name = $("invite-name").value.trim();
-  if (name && runRoom({ type: "invite", name }) !== false) $("invite-name").value = "";
+  if (name && runRoom({ type: "invite", name })) $("invite-name").value = "";
 });
 
 $("earlier").addEventListener("click", () => {
