@@ -312,6 +312,9 @@ def test_web_browser_an_operator_runs_the_room_from_its_menu_with_the_keyboard(
     carol.get_by_label("Key", exact=True).press("Enter")
     expect(modes).to_have_text("invite only · key", timeout=TIMEOUT)
     expect(carol.get_by_role("button", name="Remove key")).to_be_visible()
+    carol.get_by_label("Member limit").fill("100001")  # the rules refuse it, in words
+    carol.get_by_label("Member limit").press("Enter")
+    expect(log(carol)).to_contain_text("A member limit is a number from 1 to 100000.")
     carol.get_by_label("Member limit").fill("2")
     carol.get_by_label("Member limit").press("Enter")
     carol.get_by_label("Moderated").press("Space")
