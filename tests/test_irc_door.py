@@ -205,7 +205,8 @@ def test_irc_door_queries_whois_who_list_names_ison_lusers_mode() -> None:
     )
     h.send(2, b"ISON alice carol\r\nMODE #lobby\r\nMODE Bob\r\n")
     assert h.take(2) == (
-        ":irc.test 303 Bob Alice\r\n:irc.test 324 Bob #lobby +nt\r\n:irc.test 221 Bob +\r\n"
+        ":irc.test 303 Bob Alice\r\n:irc.test 324 Bob #lobby +nt\r\n"
+        ":irc.test 329 Bob #lobby 1700000000\r\n:irc.test 221 Bob +\r\n"
     )
     h.send(2, b"LUSERS\r\n")
     lusers = h.take(2)
@@ -675,19 +676,19 @@ def test_irc_door_labeled_response_ack_one_message_or_a_batch() -> None:
     h = Harness(Rules(flood_rate=0))
     h.register(1, "Alice")
     assert "labeled-response" in irc_user(h, 2, "Bob", *LABELS)
-    h.send(2, b"@label=p1 PONG irc.test\r\n@label=m1 MODE #lobby\r\n")
-    assert h.take(2) == "@label=p1 :irc.test ACK\r\n@label=m1 :irc.test 324 Bob #lobby +nt\r\n"
+    h.send(2, b"@label=p1 PONG irc.test\r\n@label=m1 MODE Bob\r\n")
+    assert h.take(2) == "@label=p1 :irc.test ACK\r\n@label=m1 :irc.test 221 Bob +\r\n"
     h.send(2, b"@label=w1 WHOIS alice\r\n")
     got = h.take(2).split("\r\n")
     assert got[0] == "@label=w1 BATCH +l1 labeled-response"
     assert got[1] == "@batch=l1 :irc.test 311 Bob Alice Alice chat-trio * Alice"
     assert all(line.startswith("@batch=l1 :irc.test ") for line in got[1:-2])
     assert got[-2:] == ["BATCH -l1", ""]
-    h.send(2, b"@label=x FROB\r\n@label=y JOIN\r\nMODE #lobby\r\n")  # 421, 461, unlabelled
+    h.send(2, b"@label=x FROB\r\n@label=y JOIN\r\nMODE Bob\r\n")  # 421, 461, unlabelled
     assert h.take(2) == (
         "@label=x :irc.test 421 Bob FROB :Unknown command\r\n"
         "@label=y :irc.test 461 Bob JOIN :Not enough parameters\r\n"
-        ":irc.test 324 Bob #lobby +nt\r\n"
+        ":irc.test 221 Bob +\r\n"
     )
 
 
@@ -727,13 +728,13 @@ def test_irc_door_labels_only_with_the_caps_and_a_short_label() -> None:
     h = Harness(Rules(flood_rate=0))
     h.register(1, "Alice")
     irc_user(h, 2, "Bob", "batch")  # no labeled-response
-    h.send(2, b"@label=a MODE #lobby\r\n")
-    assert h.take(2) == ":irc.test 324 Bob #lobby +nt\r\n"
+    h.send(2, b"@label=a MODE Bob\r\n")
+    assert h.take(2) == ":irc.test 221 Bob +\r\n"
     irc_user(h, 3, "Carol", *LABELS)
-    h.send(3, b"@label=" + b"x" * 65 + b" MODE #lobby\r\n@label= MODE #lobby\r\n")
-    assert h.take(3) == ":irc.test 324 Carol #lobby +nt\r\n" * 2
-    h.send(3, b"@label=a\\sb MODE #lobby\r\n")  # escapes kept as they came
-    assert h.take(3) == "@label=a\\sb :irc.test 324 Carol #lobby +nt\r\n"
+    h.send(3, b"@label=" + b"x" * 65 + b" MODE Carol\r\n@label= MODE Carol\r\n")
+    assert h.take(3) == ":irc.test 221 Carol +\r\n" * 2
+    h.send(3, b"@label=a\\sb MODE Carol\r\n")  # escapes kept as they came
+    assert h.take(3) == "@label=a\\sb :irc.test 221 Carol +\r\n"
 
 
 def test_irc_door_a_private_message_arriving_mid_answer_is_not_labelled() -> None:
@@ -991,6 +992,7 @@ def test_irc_door_mode_queries_refusals_and_fixed_modes() -> None:
     h.send(3, b"MODE #rust\r\nMODE #rust +o Alice\r\nMODE #rust +o\r\n")
     assert h.take(3) == (
         ":irc.test 324 Carol #rust +nt\r\n"
+        ":irc.test 329 Carol #rust 1700000000\r\n"
         ":irc.test 482 Carol #rust :You're not channel operator\r\n"
         ":irc.test 461 Carol MODE :Not enough parameters\r\n"
     )
@@ -1015,6 +1017,7 @@ def test_irc_door_mode_m_and_s_are_set_shown_broadcast_and_enforced() -> None:
     h.send(3, b"MODE #rust\r\nPRIVMSG #rust :hello?\r\n")
     assert h.take(3) == (
         ":irc.test 324 Carol #rust +mnst\r\n"
+        ":irc.test 329 Carol #rust 1700000000\r\n"
         ":irc.test 404 Carol #rust :Cannot send to channel (+m)\r\n"
     )
     h.send(2, b"MODE #rust +v Carol\r\n")
@@ -1059,10 +1062,13 @@ def test_irc_door_invite_only_key_and_limit_with_invite_and_their_numerics() -> 
     )
     h.take(2)
     h.send(3, b"MODE #rust\r\n")
-    assert h.take(3) == ":irc.test 324 Carol #rust +iklnt s3cret 3\r\n"
+    assert h.take(3) == (
+        ":irc.test 324 Carol #rust +iklnt s3cret 3\r\n:irc.test 329 Carol #rust 1700000000\r\n"
+    )
     h.send(4, b"MODE #rust\r\nJOIN #rust\r\n")
     assert h.take(4) == (
         ":irc.test 324 Dave #rust +iklnt * 3\r\n"  # the key: members only
+        ":irc.test 329 Dave #rust 1700000000\r\n"
         ":irc.test 473 Dave #rust :Cannot join channel (+i)\r\n"
     )
     h.send(2, b"MODE #rust -i\r\n")
@@ -1086,6 +1092,33 @@ def test_irc_door_invite_only_key_and_limit_with_invite_and_their_numerics() -> 
     assert h.take(4) == ":Bob!Bob@chat-trio INVITE Dave #rust\r\n"
     h.send(4, b"JOIN #rust\r\n")  # past +k and +l: invited
     assert ":Dave!Dave@chat-trio JOIN #rust\r\n" in h.take(4)
+
+
+def test_irc_door_invite_notify_tells_the_other_operators_and_329_says_when() -> None:
+    h = rust_with_irc_operator()  # Bob created #rust (at the harness's clock)
+    irc_user(h, 4, "Dave")
+    irc_user(h, 5, "Erin", "invite-notify")
+    h.send(2, b"MODE #rust +o Carol\r\n")
+    h.send(5, b"JOIN #rust\r\n")
+    h.send(2, b"MODE #rust +o Erin\r\n")  # Erin (with the cap) and Carol (without) run it
+    for conn in (1, 2, 3, 4, 5):
+        h.take(conn)
+    h.send(3, b"INVITE Dave #rust\r\n")
+    assert h.take(3) == ":irc.test 341 Carol Dave #rust\r\n"
+    assert h.take(4) == ":Carol!Carol@chat-trio INVITE Dave #rust\r\n"
+    assert h.take(5) == ":Carol!Carol@chat-trio INVITE Dave #rust\r\n"  # invite-notify
+    assert h.take(2) == ""  # Bob, an operator without the cap: as before
+    assert h.take(1) == ""  # Alice is no operator
+    h.wall += 3600.0  # an hour on: #rust was still created when it was
+    h.send(4, b"MODE #rust\r\nMODE #lobby\r\n")
+    assert h.take(4) == (
+        ":irc.test 324 Dave #rust +nt\r\n:irc.test 329 Dave #rust 1700000000\r\n"
+        ":irc.test 324 Dave #lobby +nt\r\n:irc.test 329 Dave #lobby 1700000000\r\n"
+    )
+    h.send(4, b"JOIN #new\r\n")
+    h.take(4)
+    h.send(4, b"MODE #new\r\n")
+    assert h.take(4) == ":irc.test 324 Dave #new +nt\r\n:irc.test 329 Dave #new 1700003600\r\n"
 
 
 def test_irc_door_join_takes_one_key_per_channel() -> None:
@@ -1124,7 +1157,9 @@ def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:
     assert h.take(3) == (
         ":Carol!Carol@chat-trio JOIN #lobby\r\n:Bob!Bob@chat-trio KICK #rust Carol Bob\r\n"
     )
-    h.send(3, b"PING x\r\n")  # with her next line, #lobby's NAMES, as after a JOIN
+    # #lobby's NAMES, as after a JOIN: the server wakes her reader for them at once
+    # (test_server_irc); this harness reads her door when she sends a line.
+    h.send(3, b"PING x\r\n")
     assert h.take(3) == (
         ":irc.test 353 Carol = #lobby :Alice Bob Carol\r\n"
         ":irc.test 366 Carol #lobby :End of /NAMES list\r\n"

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeAlias
 
 import pytest
 
@@ -24,6 +25,8 @@ from tests.conftest import needs, start_doors
 from tests.test_real_clients import read_until
 
 TOOLS = ["irssi", "weechat-headless", "tmux"]
+Look: TypeAlias = Callable[[], str]  #: what a client shows now
+Type: TypeAlias = Callable[[str], None]  #: type a line into a client
 pytestmark = needs(TOOLS)
 
 
@@ -56,10 +59,58 @@ def nc_user(port: int, name: str) -> socket.socket:
     return sock
 
 
+TMUX_SOCKET = f"chat-trio-irc-test-{os.getpid()}"
+"""A tmux server of this test run's own: runs of the suite at the same time on one machine
+(several worktrees) once shared one, and one run's ``kill-server`` or session of the same
+name broke another's irssi."""
+
+
 def tmux(*args: str, check: bool = True) -> str:
     return subprocess.run(
-        ["tmux", "-L", "chat-trio-irc-test", *args], capture_output=True, text=True, check=check
+        ["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True, check=check
     ).stdout
+
+
+def irssi(session: str, home: Path, port: int, nick: str) -> tuple[Look, Type]:
+    """irssi as ``nick`` in a tmux ``session`` of its own; its screen, and a way to type."""
+    home.mkdir()
+    command = f"irssi --home={home} -c 127.0.0.1 -p {port} -n {nick}"
+    tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command)
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", session)
+
+    def type_(line: str) -> None:
+        tmux("send-keys", "-t", session, "-l", line)
+        tmux("send-keys", "-t", session, "Enter")
+
+    return screen, type_
+
+
+def weechat(home: Path, port: int, nick: str) -> subprocess.Popen[bytes]:
+    """weechat-headless as ``nick``, logging every buffer at once to ``home/logs`` and
+    reading commands from its FIFO (``home/weechat_fifo_*``)."""
+    setup = "; ".join(
+        [
+            "/set logger.file.flush_delay 0",
+            "/set fifo.file.enabled on",
+            f"/server add test 127.0.0.1/{port} -notls",
+            f"/set irc.server.test.nicks {nick}",
+            "/connect test",
+        ]
+    )
+    return subprocess.Popen(
+        ["weechat-headless", "--dir", str(home), "-r", setup],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def weechat_log(home: Path, buffer: str) -> Look:
+    """What WeeChat shows in ``buffer`` (``server.test``, ``test.#rust``), as it logs it."""
+    log = home / "logs" / f"irc.{buffer}.weechatlog"
+    return lambda: log.read_text() if log.exists() else ""
 
 
 def talk_with(
@@ -82,18 +133,7 @@ def talk_with(
 
 def test_real_irssi_chats_with_an_nc_user(server: dict[str, int], tmp_path: Path) -> None:
     alice = nc_user(server["text"], "Alice")
-    home = tmp_path / "irssi"
-    home.mkdir()
-    command = f"irssi --home={home} -c 127.0.0.1 -p {server['IRC']} -n Bob"
-    tmux("new-session", "-d", "-s", "irssi", "-x", "160", "-y", "40", command)
-
-    def screen() -> str:
-        return tmux("capture-pane", "-p", "-t", "irssi")
-
-    def type_(line: str) -> None:
-        tmux("send-keys", "-t", "irssi", "-l", line)
-        tmux("send-keys", "-t", "irssi", "Enter")
-
+    screen, type_ = irssi("irssi", tmp_path / "irssi", server["IRC"], "Bob")
     try:
         with alice:
             read_until(alice, b"* Bob joined the chat\r\n", 15)
@@ -117,26 +157,8 @@ def test_real_irssi_chats_with_an_nc_user(server: dict[str, int], tmp_path: Path
 
 def test_real_weechat_chats_with_an_nc_user(server: dict[str, int], tmp_path: Path) -> None:
     home = tmp_path / "weechat"
-    setup = "; ".join(
-        [
-            "/set logger.file.flush_delay 0",
-            "/set fifo.file.enabled on",
-            f"/server add test 127.0.0.1/{server['IRC']} -notls",
-            "/set irc.server.test.nicks Carol",
-            "/connect test",
-        ]
-    )
-    weechat = subprocess.Popen(
-        ["weechat-headless", "--dir", str(home), "-r", setup],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    log = home / "logs" / "irc.test.#lobby.weechatlog"
-
-    def lobby() -> str:
-        return log.read_text() if log.exists() else ""
-
+    carol = weechat(home, server["IRC"], "Carol")
+    lobby = weechat_log(home, "test.#lobby")
     try:
         wait_for("Carol (Carol@chat-trio) has joined #lobby", lobby)
         with nc_user(server["text"], "Alice") as alice:
@@ -150,8 +172,70 @@ def test_real_weechat_chats_with_an_nc_user(server: dict[str, int], tmp_path: Pa
             fifo.write_text("irc.server.test */quit\n")
             read_until(alice, b"* Carol left the chat", 15)  # (WeeChat's own quit message)
     finally:
-        weechat.terminate()
-        weechat.wait(timeout=20)
+        carol.terminate()
+        carol.wait(timeout=20)
+
+
+def test_real_irssi_and_weechat_run_rooms_invite_only_invitations_and_kicks(
+    server: dict[str, int], tmp_path: Path
+) -> None:
+    """Each client runs a room of its own and is kept out of the other's: ``/mode +i``,
+    the refused join (473, in each client's words), ``/invite``, the join it lets
+    through, and ``/kick``, as each client shows them."""
+    alice = nc_user(server["text"], "Alice")  # to know when both clients are in
+    wee = tmp_path / "weechat"
+    carol = weechat(wee, server["IRC"], "Carol")
+    screen, type_ = irssi("irssi-ops", tmp_path / "irssi", server["IRC"], "Bob")
+    shown, rust, crabs = (weechat_log(wee, b) for b in ("server.test", "test.#rust", "test.#crabs"))
+    try:
+        with alice:
+            seen = b""
+            while b"* Bob joined the chat" not in seen or b"* Carol joined the chat" not in seen:
+                seen += read_until(alice, b" joined the chat\r\n", 15)
+            fifo = next(wee.glob("weechat_fifo_*"))
+
+            def carol_types(line: str, buffer: str = "irc.server.test") -> None:
+                with fifo.open("a") as commands:
+                    commands.write(f"{buffer} *{line}\n")
+
+            # Bob (irssi) creates #rust, makes it invite only, and lets Carol in.
+            type_("/join #rust")
+            wait_for("Bob [Bob@chat-trio] has joined #rust", screen)
+            wait_for("Channel #rust created ", screen)  # 329, after the 324 irssi asks for
+            type_("/mode #rust +i")
+            wait_for("mode/#rust [+i] by Bob", screen)
+            carol_types("/join #rust")
+            wait_for("#rust: Cannot join channel (+i)", shown)  # 473
+            type_("/invite Carol #rust")
+            wait_for("You have been invited to #rust by Bob", shown)
+            carol_types("/join #rust")
+            wait_for("Carol (Carol@chat-trio) has joined #rust", rust)
+            wait_for("Carol [Carol@chat-trio] has joined #rust", screen)
+            type_("/kick Carol bye now")
+            wait_for("Bob has kicked Carol (bye now)", rust)
+            wait_for("Carol was kicked from #rust by Bob [bye now]", screen)
+
+            # Carol (WeeChat) creates #crabs, makes it invite only, and lets Bob in.
+            carol_types("/join #crabs")
+            wait_for("Carol (Carol@chat-trio) has joined #crabs", crabs)
+            wait_for("Channel created on ", crabs)  # 329, as WeeChat words it
+            carol_types("/mode #crabs +i")
+            wait_for("Mode #crabs [+i] by Carol", crabs)
+            type_("/window 1")  # irssi's status window: refusals and invitations
+            type_("/join #crabs")
+            wait_for("Cannot join to channel #crabs (You must be invited)", screen)  # 473
+            carol_types("/invite Bob #crabs")
+            wait_for("Carol invites you to #crabs", screen)
+            type_("/join #crabs")
+            wait_for("Bob [Bob@chat-trio] has joined #crabs", screen)
+            wait_for("Bob (Bob) (Bob@chat-trio) has joined #crabs", crabs)
+            carol_types("/kick Bob out you go", "irc.test.#crabs")
+            wait_for("Bob was kicked from #crabs by Carol [out you go]", screen)
+            wait_for("Carol has kicked Bob (out you go)", crabs)
+    finally:
+        tmux("kill-session", "-t", "irssi-ops", check=False)
+        carol.terminate()
+        carol.wait(timeout=20)
 
 
 HEXCHAT_CONFIG = """\

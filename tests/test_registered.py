@@ -107,7 +107,9 @@ def test_registered_a_room_created_again_gets_its_topic_and_modes_back() -> None
     entered = [e for e in replies(outputs, 2) if isinstance(e, RoomEntered)]
     assert entered[0].topic == "Rust!"
     shown = replies(ask(chat, 2, i.ShowModes("#rust")), 2)
-    assert shown == [Modes("#rust", frozenset({Mode.MODERATED, Mode.KEY}), "sekrit")]
+    assert shown == [
+        Modes("#rust", frozenset({Mode.MODERATED, Mode.KEY}), "sekrit", created=1000.0)
+    ]
 
 
 def test_registered_bans_are_kept_saved_and_restored_with_the_room() -> None:

@@ -14,6 +14,7 @@ from chat_trio.chat.events import (
     BanKind,
     BanList,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -41,7 +42,8 @@ from tests.test_chat_rules import ask, named, replies
 
 def rust() -> Chat:
     """Alice (1) created #rust, Bob (2) and Carol (3) joined it; Dave (4) is in #lobby only."""
-    chat = Chat(Rules(flood_rate=0, admins=frozenset({"ada"})))
+    # The clock at 0: a room's creation time (Modes.created) is then Modes' default.
+    chat = Chat(Rules(flood_rate=0, admins=frozenset({"ada"})), clock=lambda: 0.0)
     for conn, name in ((1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Dave")):
         named(chat, conn, name)
     for conn in (1, 2, 3):
@@ -289,6 +291,8 @@ def test_roles_an_operator_sets_and_unsets_a_mode_and_the_room_sees_it(mode: Mod
     on = ask(chat, 1, setting)
     assert on == [Broadcast((ModeChanged("#rust", mode, True, "Alice", value),), None, "#rust")]
     assert replies(ask(chat, 2, i.ShowModes("#rust")), 2) == [shown]
+    labelled = replies(ask(chat, 2, i.ShowModes("#rust", label="modes")), 2)  # the page's
+    assert labelled == [attrs.evolve(shown, label="modes")]
     if mode is not Mode.KEY:  # a key set again is refused (below)
         assert ask(chat, 1, setting) == []  # no change: nobody is told
     off = ask(chat, 1, i.SetMode("#rust", mode, on=False))
@@ -397,6 +401,37 @@ def test_roles_an_invitation_lets_its_holder_in_once_past_i_k_and_l(setting: i.S
     assert ("#rust", Joined("Dave", "#rust"), 4) in broadcasts(ask(chat, 4, i.Join("#rust")))
     ask(chat, 4, i.Leave("#rust"))  # used up: once out, Dave is kept out again
     assert isinstance(replies(ask(chat, 4, i.Join("#rust")), 4)[0], Refused)
+
+
+def test_roles_an_invitation_is_told_to_the_rooms_other_operators() -> None:
+    chat = rust()
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.OPERATOR, True))
+    invited = ask(chat, 2, i.Invite("Dave", "#rust"))  # Bob invites: Alice runs it too
+    assert invited == [
+        Reply(4, (Invitation("#rust", "Bob"),)),
+        Reply(2, (InviteSent("#rust", "Dave"),)),
+        Reply(1, (Invited("#rust", "Bob", "Dave"),)),
+    ]  # Carol, no operator, is not told
+
+
+def test_roles_a_room_keeps_when_it_was_created_until_it_is_forgotten() -> None:
+    wall = [1_700_000_000.0]
+    chat = Chat(Rules(flood_rate=0), clock=lambda: wall[0])
+    named(chat, 1, "Alice")
+    named(chat, 2, "Bob")
+    ask(chat, 1, i.Join("#rust"))
+    wall[0] += 60.0
+    ask(chat, 2, i.Join("#rust"))  # joining a room does not make it new
+    (shown,) = replies(ask(chat, 2, i.ShowModes("#rust")), 2)
+    assert isinstance(shown, Modes) and shown.created == 1_700_000_000.0
+    (lobby,) = replies(ask(chat, 2, i.ShowModes("#lobby")), 2)
+    assert isinstance(lobby, Modes) and lobby.created == 1_700_000_000.0  # the server's
+    ask(chat, 1, i.Leave("#rust"))
+    ask(chat, 2, i.Leave("#rust"))  # emptied: forgotten, and made again by the next join
+    wall[0] += 60.0
+    ask(chat, 2, i.Join("#rust"))
+    (again,) = replies(ask(chat, 2, i.ShowModes("#rust")), 2)
+    assert isinstance(again, Modes) and again.created == 1_700_000_120.0
 
 
 def test_roles_an_invitation_lapses_after_an_hour() -> None:

@@ -165,15 +165,29 @@ def test_text_door_users_list_is_bounded() -> None:
     assert answer.endswith(", and 5 more)\r\n")
 
 
-def test_text_door_help_lists_every_registered_command() -> None:
-    h = Harness()
-    h.register(1, "Alice")
-    h.send(1, b"/HELP\n")
-    help_text = h.take(1)
+def _usages(help_text: str) -> list[str]:
+    """The usages a ``/help`` answer lists, in order."""
     assert help_text.startswith("Commands:\r\n")
-    for command in COMMANDS.values():
-        assert f"  {command.usage} " in help_text and command.summary in help_text
-    assert "//text" in help_text
+    return [row.split("  ")[1] for row in help_text.splitlines()[1:] if row.startswith("  ")]
+
+
+def test_text_door_help_lists_only_what_the_user_may_use() -> None:
+    h = admin_harness()  # 1: root-user, an admin; 2: Bob, a guest
+    h.connect(4)
+    h.take(4)
+    before_a_name = h.line(4, "/help")
+    assert before_a_name.endswith("Enter your username: ")
+    assert _usages(before_a_name) == ["/help", "/users [#room]", "/rooms", "/quit [reason]"]
+    h.send(2, b"/HELP\n")
+    guest = _usages(h.take(2))
+    chatting = [u for c in COMMANDS.values() if not c.admin for u, _ in c.forms or [(c.usage, "")]]
+    assert guest == [*dict.fromkeys(chatting), "//text"]
+    assert "/ban #room <who> [reason]" in guest  # anyone may run a room
+    assert not any(u.startswith(("/kill", "/ban <", "/unban <")) for u in guest)
+    admin = _usages(h.line(1, "/help"))
+    assert [u for u in admin if u not in guest] == [
+        "/kill <user> [reason]", "/ban <user|address> [7d] [reason]", "/unban <account|address>"
+    ]  # fmt: skip
 
 
 def test_text_door_unknown_command_is_an_error_never_broadcast() -> None:
@@ -1373,6 +1387,12 @@ def test_text_door_invite_only_key_limit_and_invitations_in_words() -> None:
         "* You invited Carol to #x; the invitation lasts an hour.\r\n"
     )
     assert h.take(3) == "* Alice invites you to #x (/join #x).\r\n"
+    assert h.take(2) == ""  # Bob does not run #x: not told
+    h.line(1, "/op bob")
+    h.take(2)
+    h.line(2, "/invite carol")
+    assert h.take(1) == "* Bob invited Carol to #x.\r\n"  # the room's other operator is
+    assert h.take(3) == "* Bob invites you to #x (/join #x).\r\n"
     assert h.line(3, "/join #x").startswith("* You joined #x (3 users here).")
     h.take(1)
     assert h.line(1, "/mode +k again") == "#x has a key already: remove it first (/mode -k).\r\n"

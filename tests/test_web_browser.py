@@ -316,6 +316,112 @@ def test_web_browser_an_operator_bans_from_the_member_list_and_the_banned_stays_
     type_line(carol, "/bans")
     expect(log(carol)).to_contain_text("Bans of #rust (1):", timeout=TIMEOUT)
     expect(log(carol)).to_contain_text("Dave, by Carol at ")
+
+
+def join_room(page: Page, room: str) -> None:
+    page.get_by_label("Room to join").fill(room)
+    page.get_by_label("Room to join").press("Enter")
+
+
+def test_web_browser_an_operator_runs_the_room_from_its_menu_with_the_keyboard(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol")
+    join_room(carol, "rust")  # Carol creates #rust: she runs it
+    expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    modes = carol.get_by_label("Room modes")
+    expect(modes).to_be_hidden()  # no mode on yet
+    dave = open_page(browser, server.url, errors)
+    enter(dave, "Dave")
+    expect(dave.locator("#title")).to_have_text("#lobby", timeout=TIMEOUT)
+    expect(dave.get_by_text("Room settings")).to_be_hidden()  # only operators run #lobby
+
+    menu = carol.get_by_text("Room settings")
+    menu.focus()
+    menu.press("Enter")  # a <details>: the keyboard opens it
+    invite_only = carol.get_by_label("Invite only")
+    invite_only.focus()
+    invite_only.press("Space")
+    expect(modes).to_have_text("invite only", timeout=TIMEOUT)
+    expect(invite_only).to_be_checked()
+    join_room(dave, "#rust")
+    expect(log(dave)).to_contain_text(
+        "#rust is invite only (ask an operator for an invite).", timeout=TIMEOUT
+    )
+    carol.get_by_label("Key", exact=True).fill("sesame")
+    carol.get_by_label("Key", exact=True).press("Enter")
+    expect(modes).to_have_text("invite only · key", timeout=TIMEOUT)
+    expect(carol.get_by_role("button", name="Remove key")).to_be_visible()
+    carol.get_by_label("Member limit").fill("100001")  # the rules refuse it, in words
+    carol.get_by_label("Member limit").press("Enter")
+    expect(log(carol)).to_contain_text("A member limit is a number from 1 to 100000.")
+    carol.get_by_label("Member limit").fill("2")
+    carol.get_by_label("Member limit").press("Enter")
+    carol.get_by_label("Moderated").press("Space")
+    carol.get_by_label("Secret").press("Space")
+    expect(modes).to_have_text("invite only · key · limit 2 · moderated · secret", timeout=TIMEOUT)
+
+    carol.get_by_label("Invite", exact=True).fill("Dave")
+    carol.get_by_label("Invite", exact=True).press("Enter")
+    expect(log(carol)).to_contain_text("You invited Dave to #rust", timeout=TIMEOUT)
+    expect(log(dave)).to_contain_text("Carol invited you to #rust", timeout=TIMEOUT)
+    dave.get_by_role("button", name="Join #rust").press("Enter")
+    expect(dave.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    dave_modes = dave.get_by_label("Room modes")
+    expect(dave_modes).to_have_text(
+        "invite only · key · limit 2 · moderated · secret", timeout=TIMEOUT
+    )
+    expect(dave.get_by_text("Room settings")).to_be_hidden()  # Dave does not run #rust
+    invite_only.press("Space")  # off: everyone in the room sees it go
+    expect(dave_modes).to_have_text("key · limit 2 · moderated · secret", timeout=TIMEOUT)
+
+    # A key, then a full room: each refusal in words, the key typed beside it.
+    erin = open_page(browser, server.url, errors)
+    enter(erin, "Erin")
+    join_room(erin, "#rust")
+    expect(log(erin)).to_contain_text("#rust needs a key (/join #rust KEY).", timeout=TIMEOUT)
+    erin.get_by_label("Key for #rust").fill("sesame")
+    erin.get_by_label("Key for #rust").press("Enter")
+    expect(log(erin)).to_contain_text("#rust is full (2 members).", timeout=TIMEOUT)
+    carol.get_by_role("button", name="Remove limit").press("Enter")
+    expect(dave_modes).to_have_text("key · moderated · secret", timeout=TIMEOUT)
+    erin.get_by_role("button", name="Join #rust with this key").press("Enter")
+    expect(erin.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    expect(erin.get_by_label("Room modes")).to_have_text("key · moderated · secret")
+    carol.get_by_role("button", name="Remove key").press("Enter")
+    expect(modes).to_have_text("moderated · secret", timeout=TIMEOUT)
+    expect(carol.get_by_label("Key", exact=True)).to_have_value("")
+    assert errors == []
+
+
+def test_web_browser_kicked_into_the_lobby_its_member_list_is_fresh(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    bob = server.nc("Bob")
+    carol = open_page(browser, server.url, errors)
+    enter(carol, "Carol")
+    join_room(carol, "rust")
+    dave = open_page(browser, server.url, errors)
+    enter(dave, "Dave")
+    join_room(dave, "rust")
+    expect(dave.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    dave.get_by_role("button", name=re.compile(r"^#lobby")).click()
+    dave.get_by_role("button", name="Leave").click()  # #rust is Dave's only room now
+    expect(dave.get_by_role("button", name=re.compile(r"^#lobby"))).to_have_count(0)
+    bob.sendall(b"/nick Bobby\r\n")  # news of #lobby that Dave no longer hears
+    read_until(bob, b"* Bob is now known as Bobby")
+    carol.get_by_role("button", name="Kick Dave out of #rust").click()
+    carol.get_by_label("Message", exact=True).press("Enter")
+    expect(dave.locator("#title")).to_have_text("#lobby", timeout=TIMEOUT)
+    expect(log(dave)).to_contain_text("You were kicked out of #rust by Carol", timeout=TIMEOUT)
+    members = dave.locator("#members li > :first-child")
+    expect(members).to_have_text(["Bobby", "Carol", "Dave"], timeout=TIMEOUT)
+    bob.sendall(b"/join #crabs\r\n")  # and it stays fresh
+    read_until(bob, b"You joined #crabs")
+    bob.sendall(b"/leave #lobby\r\n")
+    expect(members).to_have_text(["Carol", "Dave"], timeout=TIMEOUT)
+    bob.close()
     assert errors == []
 
 

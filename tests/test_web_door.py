@@ -108,7 +108,7 @@ def test_web_door_a_browser_user_chats_with_an_nc_user() -> None:
     web = Web()
     web.register(1, "Alice")
     entered = web.enter(2, "Carol")
-    assert types(entered) == ["welcome", "room-entered", "users"]
+    assert types(entered) == ["welcome", "room-entered", "users", "modes"]
     assert entered[2] == {
         "type": "users", "room": "#lobby", "total": 2, "names": ["Alice", "Carol"],
         "admins": [], "away": [], "label": "members", "operators": [], "voiced": [],
@@ -153,8 +153,13 @@ def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
     web.register(2, "Alice")
     web.seen(1)
     joined = web.say(1, {"type": "join", "room": "#rust"})
-    assert types(joined) == ["room-entered", "users"]
+    assert types(joined) == ["room-entered", "users", "modes"]
     assert joined[1]["names"] == ["Carol"]
+    assert joined[2] == {
+        "type": "modes", "room": "#rust", "modes": [], "key": "", "limit": 0, "label": "modes",
+        "created": web.wall,
+        "message": "In #rust only members talk in it and only operators set its topic.",
+    }  # fmt: skip
     web.line(2, "/join #rust")
     assert web.seen(1) == [
         {
@@ -193,7 +198,7 @@ def test_web_door_reads_any_split_of_its_frames() -> None:
                 web.send(1, piece)
                 events += browser.events(web.received[1])
                 web.received[1].clear()
-        assert types(events) == ["welcome", "room-entered", "users", "refused"], cut
+        assert types(events) == ["welcome", "room-entered", "users", "modes", "refused"], cut
 
 
 def test_web_door_answers_pings_in_order() -> None:
@@ -559,32 +564,34 @@ def test_web_door_no_message_or_bytes_break_a_session_or_anyone_else(
     assert 1 not in web.closed
 
 
-def test_web_door_help_is_a_list_with_the_admins_commands_for_admins_only() -> None:
+def test_web_door_help_lists_only_what_the_user_may_use() -> None:
     web = Web(Rules(admins=frozenset({"boss"}), flood_rate=0), stored=True)
     web.add_account("boss", "boss-password")
     web.open(1)
     web.seen(1)
     (naming,) = web.say(1, {"type": "command", "line": "/help"})
-    guest = [row["usage"] for row in naming["commands"]]
-    assert "/quit [reason]" in guest and not any(
-        "(admins)" in row["summary"] for row in naming["commands"]
-    )
+    before_a_name = [row["usage"] for row in naming["commands"]]
+    assert before_a_name == ["/help", "/users [#room]", "/rooms", "/quit [reason]"]
     web.say(1, {"type": "choose-name", "name": "Carol"})
     (carol,) = web.say(1, {"type": "command", "line": "/help"})
-    assert carol == naming  # a guest: the same list
+    guest = [row["usage"] for row in carol["commands"]]
+    assert "/join #room [key]" in guest and "//text" in guest and "/quit [reason]" in guest
+    assert not any("(admins)" in row["summary"] for row in carol["commands"])
     web.open(2)
     web.seen(2)
     web.say(2, {"type": "log-in", "name": "boss", "password": "boss-password"})
     web.seen(1)
     (boss,) = web.say(2, {"type": "command", "line": "/HELP"})
     assert boss["type"] == "help"
-    assert [row["usage"] for row in boss["commands"]][-6:-2] == [
+    assert [row["usage"] for row in boss["commands"]][-8:-2] == [
         "/kill <user> [reason]",
-        "/ban [#room] <who> [7d] [reason]",
-        "/unban [#room] <who>",
+        "/ban #room <who> [reason]",
+        "/ban <user|address> [7d] [reason]",
+        "/unban #room <who>",
+        "/unban <account|address>",
         "/bans [#room]",
     ]
-    assert len(boss["commands"]) == len(naming["commands"]) + 1  # /kill is the admins' only
+    assert len(boss["commands"]) == len(carol["commands"]) + 3  # /kill, the server's bans
 
 
 def test_web_door_keeps_its_user_in_one_room_at_least() -> None:
@@ -648,6 +655,8 @@ def test_web_door_an_invitation_is_shown_and_a_join_takes_a_key() -> None:
     assert refused["message"] == "#rust needs a key (/join #rust KEY)."
     joined = web.say(2, {"type": "join", "room": "#rust", "key": "k1"})
     assert joined[0]["type"] == "room-entered"
+    (modes,) = [e for e in joined if e["type"] == "modes"]  # the page shows them: "key"
+    assert (modes["modes"], modes["key"], modes["label"]) == (["key"], "k1", "modes")
     web.say(2, {"type": "leave", "room": "#rust"})
     web.say(1, {"type": "set-mode", "room": "#rust", "mode": "invite-only"})
     web.seen(1)

@@ -260,6 +260,8 @@ class Modes:
     modes: frozenset[Mode]
     key: str = ""  #: the room's key, told to its members only ("" otherwise)
     limit: int = 0  #: its member limit (``Mode.LIMIT``)
+    label: str = ""  #: the asking intent's
+    created: float = 0.0  #: when the room was created (Unix time: IRC's 329)
 
 
 class BanKind(enum.Enum):
@@ -327,6 +329,16 @@ class Invitation:
 
     room: str
     by: str
+
+
+@attrs.frozen
+class Invited:
+    """The operator ``by`` invited ``name`` to ``room``: told to the room's other
+    operators, so that they know who may come in (IRC's ``invite-notify``)."""
+
+    room: str
+    by: str
+    name: str
 
 
 @attrs.frozen
@@ -495,6 +507,7 @@ Event = (
     | RoomInfo
     | Invitation
     | InviteSent
+    | Invited
     | Kicked
     | RoomEntered
     | Unheard

@@ -211,6 +211,7 @@ class ShowModes:
     """Tell the user ``room``'s modes."""
 
     room: str = attrs.field(converter=words.text)
+    label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged
 
 
 @attrs.frozen

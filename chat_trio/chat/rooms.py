@@ -36,6 +36,7 @@ from chat_trio.chat.events import (
     ConnId,
     History,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -189,7 +190,7 @@ def enter(
 def _create(world: World, key: str, name: str) -> Room:
     """The room ``name`` comes into being (with what memory remembers of it)."""
     memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
-    room = world.rooms[key] = Room(memory)
+    room = world.rooms[key] = Room(memory, created=world.clock())
     return room
 
 
@@ -377,7 +378,8 @@ def show_modes(
     member = name_key(room.memory.name) in client.rooms  # only members are told the key
     key = room.key if member and Mode.KEY in room.modes else ""
     limit = room.limit if Mode.LIMIT in room.modes else 0
-    out.reply(conn, Modes(room.memory.name, frozenset(room.modes), key, limit))
+    modes = frozenset(room.modes)
+    out.reply(conn, Modes(room.memory.name, modes, key, limit, intent.label, room.created))
 
 
 def _visible_room(
@@ -447,6 +449,9 @@ def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Ou
     roles.invite(world, room, target)
     out.reply(target, Invitation(name, client.name))
     out.reply(conn, InviteSent(name, invited.name))
+    for operator in room.roles[Role.OPERATOR]:  # the others who run the room are told
+        if operator != conn:
+            out.reply(operator, Invited(name, client.name, invited.name))
 
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:

@@ -161,6 +161,7 @@ class Room:
     modes: set[Mode] = attrs.Factory(set)
     key: str = ""  #: what joining needs while ``Mode.KEY`` is on
     limit: int = 0  #: the most members while ``Mode.LIMIT`` is on
+    created: float = 0.0  #: when it was created (``World.clock``: Unix time)
     #: who may join past +i, +k and +l, and until when (``World.now``): connections,
     #: oldest first, at most ``INVITES_MAX`` (roles.py's rule 8)
     invited: OrderedDict[ConnId, float] = attrs.Factory(OrderedDict)
@@ -230,7 +231,7 @@ class World:
         self.remembered: OrderedDict[str, Memory] = OrderedDict()  # emptied rooms
         self.lines_in = 0  #: lines users sent that ran, each once (flood.py counts them)
         self.flood_delays = 0  #: times flood control began to delay someone's lines (flood.py)
-        self.rooms[name_key(LOBBY)] = Room(self.memory(LOBBY))
+        self.rooms[name_key(LOBBY)] = Room(self.memory(LOBBY), created=clock())
         self.registry = Registry()  # accounts and bans, loaded from storage at start-up
         self.shutting_down = False
         self.flood_lifted = False  # shutting down: what flood control holds runs now

@@ -13,11 +13,13 @@ pending for it; the outbox ends the session once all of it is written (within
 ``FLUSH_TIMEOUT``). A kick (a full queue, a broken write) cancels the session at once.
 
 The reader stops handing items over, and waits, for one of these reasons (``Stop``):
-the door needs more bytes; the rules wait for storage or a password hash (carried out,
-then on); flood control holds an item (until the rules' deadline); the connection's own
-backlog is over its share (until its outbox drains); the round has published its budget
-(until the next flush); or where the next item goes is congested (flow.py). Whatever it
-waits for, the unhandled input stays in its door, and the kernel pushes back on the client.
+the door needs more bytes (or, with a deadline, a delivery from elsewhere that gives the
+door items of its own: ``Session.deliver``); the rules wait for storage or a password
+hash (carried out, then on); flood control holds an item (until the rules' deadline);
+the connection's own backlog is over its share (until its outbox drains); the round has
+published its budget (until the next flush); or where the next item goes is congested
+(flow.py). Whatever it waits for, the unhandled input stays in its door, and the kernel
+pushes back on the client.
 
 This nursery lives exactly as long as the connection, so it is opened here rather than in
 server.py (which owns the server-wide, long-lived ones).
@@ -33,13 +35,13 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from collections.abc import MutableSet
+from collections.abc import MutableSet, Sequence
 from functools import partial
 
 import trio
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import ConnId, Reason
+from chat_trio.chat.events import ConnId, Event, Reason
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.state import Phase
 from chat_trio.delivery.effects import Effects, Step, size
@@ -86,7 +88,7 @@ class Session:
     """One connection's reader side: its door, and the calls it makes for each item of
     its input to the rules, to flow control and to the interpreter."""
 
-    __slots__ = ("busy", "conn", "door", "effects", "flow", "outbox")
+    __slots__ = ("_waiting", "_woken", "busy", "conn", "door", "effects", "flow", "outbox")
 
     def __init__(self, conn: ConnId, door: Door, effects: Effects, outbox: Outbox) -> None:
         self.conn = conn
@@ -95,6 +97,29 @@ class Session:
         self.flow: Flow = effects.hub.flow
         self.outbox = outbox
         self.busy = False  #: between taking input and carrying out what it made
+        self._waiting: trio.CancelScope | None = None  # the wait for input, while it has one
+        self._woken = False  # the door got items while the reader was not waiting
+
+    def deliver(self, events: Sequence[Event]) -> bytes:
+        """``events`` from elsewhere, for the hub (its ``render``), through the door's
+        ``deliver``. A delivery that gives the door items of its own (a kick put its user
+        in ``#lobby``: the IRC door asks for NAMES, the page's for the members) wakes the
+        reader, so that they are handed over now, not with the client's next line.
+
+        .. warning:: only a wait with a deadline can be woken (``read``: a connection with
+           none waits without a cancel scope, to keep idle connections small). The doors
+           that ask in ``deliver``, IRC and the web's, always have one while their pings
+           are on.
+        """
+        door = self.door
+        before = door.backlog()
+        data = door.deliver(events)
+        if door.backlog() > before:
+            if self._waiting is not None:
+                self._waiting.cancel()  # as if its deadline had passed: nothing is lost
+            else:  # busy (or waiting with no deadline): it looks before it waits again
+                self._woken = True
+        return data
 
     def hand_over(
         self, now: float, out: Outputs, steps: list[Step], *, holding: bool = True
@@ -220,13 +245,17 @@ class Session:
             deadline = min(chat.deadline(conn), door.deadline())
             data: bytes | bytearray | None = None
             try:
-                if deadline == math.inf:
+                if self._woken:  # a delivery gave the door items while this was busy
+                    self._woken = False
+                elif deadline == math.inf:
                     data = await receive(READ_SIZE)
                 else:
-                    with trio.move_on_at(deadline):
+                    with trio.move_on_at(deadline) as self._waiting:
                         data = await receive(READ_SIZE)
             except trio.BrokenResourceError:
                 return Reason.LOST
+            finally:
+                self._waiting = None
             # The round budget: hold this chunk (at most READ_SIZE), or what a deadline
             # lets go (lines flood control held), until the hub has room. No await
             # between the wait and the publish.
@@ -292,7 +321,7 @@ async def serve_connection(
                 conn,
                 try_send,
                 end=nursery.cancel_scope.cancel,
-                render=door.deliver,
+                render=lambda events: session.deliver(events) if session else door.deliver(events),
                 progress=progress,
                 view=door.view,
                 start_writer=partial(_start_writer, nursery, stream, write_timeout),

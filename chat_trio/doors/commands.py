@@ -18,7 +18,7 @@ from collections.abc import Callable
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat.events import Help, Mode, Refused, Role
+from chat_trio.chat.events import Help, Mode, Refused, Role, Whois
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.chat.words import count
@@ -53,7 +53,11 @@ class Command:
     parse: Parse | None  #: (arguments, where the user is) -> intent, or why not; None: the
     #: door answers it itself (/help)
     chatting: bool = True  #: only after choosing a username
-    admin: bool = False  #: only admins may use it (the page lists it to admins only)
+    admin: bool = False  #: only admins may use it (/help lists it to admins only)
+    forms: tuple[tuple[str, str], ...] = ()
+    """What /help lists of it to everyone, when that is not (usage, summary): a command
+    with a form for admins only (``admin_forms``) lists the others' form alone."""
+    admin_forms: tuple[tuple[str, str], ...] = ()  #: its forms /help lists to admins only
 
     def usage_error(self) -> Refused:
         return Refused(Problem.USAGE, name=self.usage)
@@ -350,10 +354,15 @@ COMMANDS: dict[str, Command] = {
         "/ban [#room] <who> [7d] [reason]",
         "(operators) keep out of #room and put out; no #room: admins only, off the server",
         _ban,
+        forms=(("/ban #room <who> [reason]", "(operators) keep out of #room, and put out"),),
+        admin_forms=(("/ban <user|address> [7d] [reason]", "(admins) keep off the server"),),
     ),
     "unban": Command(
         "/unban [#room] <who>",
-        "(operators) lift a room's ban; no #room: admins only, the server's", _unban,
+        "(operators) lift a room's ban; no #room: admins only, the server's",
+        _unban,
+        forms=(("/unban #room <who>", "(operators) lift a room's ban"),),
+        admin_forms=(("/unban <account|address>", "(admins) lift a ban on the server"),),
     ),
     "bans": Command("/bans [#room]", "list a room's bans (this one if none named)", _bans),
     "quit": Command(
@@ -363,14 +372,27 @@ COMMANDS: dict[str, Command] = {
 }  # fmt: skip
 """Every command there is, by the word after the slash (matched case-insensitively)."""
 
-HELP = (
-    *dict.fromkeys((c.usage, c.summary) for c in COMMANDS.values()),
-    ("//text", "send a line that starts with /"),
-)
-"""What /help lists, from the table."""
+HELP_LABEL = "help"
+"""The label of the look-up ``/help`` makes once its user has a name: the answer (a
+``Whois`` of the user itself) says whether the user is an admin now, which only the rules
+know, and each door shows it as the list ``help_rows`` makes."""
 
-ADMIN_USAGES = frozenset(c.usage for c in COMMANDS.values() if c.admin)
-"""The usages of the admins' commands (the page lists them to admins only)."""
+
+def help_rows(*, naming: bool, admin: bool) -> tuple[tuple[str, str], ...]:
+    """What ``/help`` lists, from the table: only what the user may use. Before a name
+    (``naming``) the commands for chatting are left out (they are refused as such, and
+    ``//text`` has nowhere to go); the admins' commands are listed to admins only."""
+    rows: dict[tuple[str, str], None] = {}
+    for c in COMMANDS.values():
+        if (admin or not c.admin) and not (naming and c.chatting):
+            rows.update(dict.fromkeys(c.forms or ((c.usage, c.summary),)))
+            rows.update(dict.fromkeys(c.admin_forms if admin else ()))
+    return (*rows, *(() if naming else (("//text", "send a line that starts with /"),)))
+
+
+def help_for(e: Whois) -> Help:
+    """The answer to a named user's ``/help``, from the look-up it made (``HELP_LABEL``)."""
+    return Help(help_rows(naming=False, admin=e.admin))
 
 
 def read(line: str, place: Place, *, naming: bool = False) -> Item:
@@ -383,7 +405,9 @@ def read(line: str, place: Place, *, naming: bool = False) -> Item:
         return Answer((Refused(Problem.UNKNOWN_COMMAND, name=word),))
     if command.chatting and naming:
         return Answer((Refused(Problem.NEEDS_NAME, name=word.lower()),))
-    if command.parse is None:
-        return Answer((Help(HELP),))
+    if command.parse is None:  # /help: what this user may use (admins: ask the rules)
+        if naming:
+            return Answer((Help(help_rows(naming=True, admin=False)),))
+        return i.LookUp(None, label=HELP_LABEL)
     parsed = command.parse(args.strip(), place)
     return Answer((parsed,)) if isinstance(parsed, Refused) else parsed

@@ -22,6 +22,7 @@ from chat_trio.chat.events import (
     Disconnected,
     Done,
     Invitation,
+    Invited,
     InviteSent,
     Mode,
     ModeChanged,
@@ -353,6 +354,11 @@ def mode_changed(e: ModeChanged) -> str:
 def invitation(e: Invitation) -> str:
     """ "Alice invites you to #rust (/join #rust)"."""
     return f"{e.by} invites you to {e.room} (/join {e.room})"
+
+
+def invited(e: Invited) -> str:
+    """ "Alice invited Dave to #rust" (to the room's other operators)."""
+    return f"{e.by} invited {e.name} to {e.room}"
 
 
 def invite_sent(e: InviteSent) -> str:

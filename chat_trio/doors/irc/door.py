@@ -229,8 +229,8 @@ class IrcDoor(Keepalive):
         for event in events:  # a kick (another's act) moves the user's channels
             if isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
-                # Put in #lobby: its NAMES, as after a JOIN, with the client's next line
-                # (the session reads this door's items when its client sends something).
+                # Put in #lobby: its NAMES, as after a JOIN (the session's reader wakes
+                # for this item at once: Session.deliver).
                 self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)

@@ -38,6 +38,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -729,7 +730,8 @@ class Replies:
         )
 
     def _modes(self, e: Modes) -> str:
-        return self._m("324", e.room, *mode_params(e))
+        created = self._m("329", e.room, str(int(e.created))) if e.created else ""
+        return self._m("324", e.room, *mode_params(e)) + created
 
     def _bans(self, e: BanList) -> str:
         rows = (self._m("367", e.room, b.shown, b.by, str(int(b.at))) for b in e.bans)
@@ -737,6 +739,11 @@ class Replies:
 
     def _invitation(self, e: Invitation) -> str:
         return serialize(Message("INVITE", (self.nick, e.room), mask(e.by)))
+
+    def _invited(self, e: Invited) -> str:
+        if "invite-notify" not in self.caps:
+            return ""  # a client that did not ask is not told of others' invitations
+        return serialize(Message("INVITE", (e.name, e.room), mask(e.by)))
 
     def _invite_sent(self, e: InviteSent) -> str:
         return self._m("341", e.name, e.room)
@@ -934,6 +941,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     RoomInfo: Replies._room_info,
     Invitation: Replies._invitation,
     InviteSent: Replies._invite_sent,
+    Invited: Replies._invited,
     UserList: Replies._users,
     RoomList: Replies._rooms,
     Whois: Replies._whois,

@@ -37,6 +37,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -62,7 +63,7 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.problems import Problem
-from chat_trio.doors import Local, wording
+from chat_trio.doors import Local, commands, wording
 
 EOL = "\r\n"  # telnet's line ending (RFC 854); nc shows it as a plain line break
 
@@ -161,6 +162,8 @@ def _when(t: float, today: str) -> str:
 
 
 def _whois(e: Whois) -> str:
+    if e.label == commands.HELP_LABEL:  # the user's own, asked for by /help
+        return _help(commands.help_for(e))
     return f"* {wording.whois(e)}{EOL}"
 
 
@@ -205,6 +208,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     InviteSent: lambda e: f"* {wording.invite_sent(e)}.{EOL}",
     BanChanged: lambda e: f"* {wording.ban_changed(e)}.{EOL}",
     BanList: lambda e: "".join(f"* {line}{EOL}" for line in wording.ban_lines(e)),
+    Invited: lambda e: f"* {wording.invited(e)}.{EOL}",
     Kicked: lambda e: f"* {wording.kicked(e.name + ' was', e.room, e.by, e.reason)}{EOL}",
     RoomEntered: _entered,
     Unheard: lambda e: f"* Nobody else is in {e.room} right now.{EOL}",

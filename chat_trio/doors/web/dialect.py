@@ -45,6 +45,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invited,
     InviteSent,
     Joined,
     Kicked,
@@ -173,19 +174,20 @@ def _describe(wanted: object) -> str:
     return said[base] + (" or null" if type(None) in args else "")
 
 
-def parse(message: str, place: Place, max_line: int) -> Item:
+def parse(message: str, place: Place, max_line: int, *, naming: bool = False) -> Item:
     """One client message as an intent, or the door's answer if it cannot be one.
 
     ``place`` is where the user is (its rooms), for ``command`` lines; ``max_line`` bounds
-    the text fields in UTF-8 bytes, as the text door bounds a line.
+    the text fields in UTF-8 bytes, as the text door bounds a line; ``naming``: the user
+    has no name yet (``command`` lines read as the text door reads them at its prompt).
     """
     try:
-        return _parse(message, place, max_line)
+        return _parse(message, place, max_line, naming)
     except BadMessage as exc:
         return Answer((Refused(Problem.BAD_MESSAGE, name=str(exc)),))
 
 
-def _parse(message: str, place: Place, max_line: int) -> Item:
+def _parse(message: str, place: Place, max_line: int, naming: bool) -> Item:
     try:
         obj = json.loads(message)
     except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
@@ -197,7 +199,7 @@ def _parse(message: str, place: Place, max_line: int) -> Item:
     obj = {words.text(k): words.text(v) if isinstance(v, str) else v for k, v in obj.items()}
     kind = obj.pop("type")
     if kind == "command":
-        return _command(obj, place, max_line)
+        return _command(obj, place, max_line, naming)
     if kind not in _SPECS:
         raise BadMessage(f'unknown type "{kind[:32]}"')
     cls, fields = _SPECS[kind]
@@ -220,7 +222,7 @@ def _parse(message: str, place: Place, max_line: int) -> Item:
     return cls(**values)
 
 
-def _command(obj: dict[str, Any], place: Place, max_line: int) -> Item:
+def _command(obj: dict[str, Any], place: Place, max_line: int, naming: bool) -> Item:
     """``{"type": "command", "line": "/join #x", "room": "#lobby"}``, as the text door
     reads the line with ``room`` as its current room."""
     line, room = obj.get("line"), obj.get("room", place.current)
@@ -230,14 +232,10 @@ def _command(obj: dict[str, Any], place: Place, max_line: int) -> Item:
         raise BadMessage('"room" of "command" must be a string')
     if len(line.encode()) > max_line:
         return Answer((Refused(Problem.LINE_TOO_LONG, limit=max_line),))
-    return commands.read(words.line(line), Place(place.rooms, room))
+    return commands.read(words.line(line), Place(place.rooms, room), naming=naming)
 
 
 # -- events to JSON ------------------------------------------------------------------------
-
-HELP_LABEL = "help"
-"""The label of the door's own look-up of its user, made for ``/help`` (door.py): the
-answer says whether the user is an admin, and becomes the list of commands."""
 
 
 def _registered(e: Refused) -> str:
@@ -264,15 +262,14 @@ def greeting(max_line: int = DEFAULT_MAX_LINE) -> dict[str, Any]:
     return {"type": "greeting", "protocol": PROTOCOL, "version": __version__, "limits": limits}
 
 
-def _help(rows: Sequence[tuple[str, str]], admin: bool) -> dict[str, Any]:
-    """The commands, each with its usage and summary; the admins' only to an admin."""
-    shown = [(u, s) for u, s in rows if admin or u not in commands.ADMIN_USAGES]
-    return {"type": "help", "commands": [{"usage": u, "summary": s} for u, s in shown]}
+def _help(e: Help) -> dict[str, Any]:
+    """The commands the user may use, each with its usage and summary."""
+    return {"type": "help", "commands": [{"usage": u, "summary": s} for u, s in e.commands]}
 
 
 def _whois(e: Whois) -> dict[str, Any]:
-    if e.label == HELP_LABEL:
-        return _help(commands.HELP, e.admin)
+    if e.label == commands.HELP_LABEL:  # the user's own, asked for by /help
+        return _help(commands.help_for(e))
     return {
         "type": "whois", "name": e.name, "rooms": list(e.rooms), "since": e.since,
         "idle": e.idle, "account": e.account, "admin": e.admin, "away": e.away,
@@ -372,7 +369,8 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     Modes: lambda e: {
         "type": "modes", "room": e.room, "modes": sorted(m.value for m in e.modes),
-        "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".",
+        "key": e.key, "limit": e.limit, "message": wording.modes(e) + ".", "label": e.label,
+        "created": e.created,
     },
     BanChanged: lambda e: {
         "type": "ban", "room": e.room, "on": e.on, "by": e.by, "ban": _ban(e.ban),
@@ -395,6 +393,10 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "type": "invite-sent", "room": e.room, "name": e.name,
         "message": wording.invite_sent(e) + ".",
     },
+    Invited: lambda e: {
+        "type": "invited", "room": e.room, "by": e.by, "name": e.name,
+        "message": wording.invited(e) + ".",
+    },
     Kicked: lambda e: {
         "type": "kicked", "room": e.room, "name": e.name, "by": e.by, "reason": e.reason,
         "message": wording.kicked(f"{e.name} was", e.room, e.by, e.reason) + ".",
@@ -413,7 +415,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     Whois: _whois,
     History: _history,
-    Help: lambda e: _help(e.commands, admin=False),  # before a name: nobody's an admin
+    Help: _help,
     Refused: lambda e: {"type": "refused", "problem": e.problem.value} | _set_fields(e)
     | {"message": wording.refusal(e, _PROBLEMS)},
     Done: lambda e: {"type": "done", "outcome": e.outcome.value} | _set_fields(e)

@@ -16,8 +16,7 @@ Web-door rules (the rules in chat/ know none of them):
 4. A line said in a room is echoed to its sender once the rules took it (the page shows
    one's own lines only once they are really sent).
 5. Whenever the server ends the connection it says why in a close frame (``farewell``).
-6. ``/help`` from a user with a name lists the admins' commands only to an admin: the
-   door looks its user up (``LookUp`` labelled ``help``), and the answer is the list.
+6. ``/help`` lists only what the user may use (doors/commands.py ``help_rows``).
    The greeting tells the page the limits it checks before sending (dialect.greeting).
 
 This module never imports trio and never does I/O.
@@ -36,7 +35,6 @@ from chat_trio.chat.events import (
     Disconnected,
     Entry,
     Event,
-    Help,
     Reason,
     RoomEntered,
     RoomLeft,
@@ -191,11 +189,11 @@ class WebDoor(Keepalive):
         self._messages.insert(self._next, item)
 
     def next_item(self, phase: Phase) -> Item | None:
-        item = self._next_item()
+        item = self._next_item(phase)
         self._said = item if isinstance(item, i.Say) else None
         return item
 
-    def _next_item(self) -> Item | None:
+    def _next_item(self, phase: Phase) -> Item | None:
         if self._next == len(self._messages):
             return None
         message = self._messages[self._next]
@@ -203,11 +201,8 @@ class WebDoor(Keepalive):
         if isinstance(message, _Close):
             return self._hang_up(message)
         if isinstance(message, str):
-            item = dialect.parse(message, self.place, self._max_line)
-            if self.name and isinstance(item, Answer) and isinstance(item.events[0], Help):
-                # Only the rules know if the user is an admin now: ask them (rule 6).
-                return i.LookUp(None, label=dialect.HELP_LABEL)
-            return item
+            naming = phase is Phase.NAMING
+            return dialect.parse(message, self.place, self._max_line, naming=naming)
         return message
 
     def _hang_up(self, close: _Close) -> Item:
@@ -221,11 +216,7 @@ class WebDoor(Keepalive):
         for event in events:
             self.name = own_name(self.name, event)
             if isinstance(event, RoomEntered | RoomLeft):
-                follow(self.place, event)
-                if isinstance(event, RoomEntered) and event.joined:
-                    # The page shows who is in each room: ask, as IRC's NAMES does.
-                    ask = i.ListUsers(event.room, MEMBERS_SHOWN, label="members")
-                    self.push_back(Free(ask))
+                self._follow(event)
 
     def posted(self, entries: Sequence[Entry]) -> None:
         if self._said is not None:  # only when the rules took the line: none if refused
@@ -258,11 +249,21 @@ class WebDoor(Keepalive):
         return b"".join(parts)
 
     def deliver(self, events: Sequence[Event]) -> bytes:
-        """News looks like answers here; a kick (another's act) moves the user's place."""
+        """News looks like answers here; a kick (another's act) moves the user's place,
+        and may put it in ``#lobby``, whose members and modes it then asks for (the
+        session hands them over at once: ``Session.deliver``)."""
         for event in events:
             if isinstance(event, RoomEntered | RoomLeft):
-                follow(self.place, event)
+                self._follow(event)
         return self.render(events)
+
+    def _follow(self, event: RoomEntered | RoomLeft) -> None:
+        follow(self.place, event)
+        if isinstance(event, RoomEntered) and event.joined:
+            # The page shows who is in each room, and its modes under the topic: ask, as
+            # IRC's NAMES and MODE do (pushed back: the members first).
+            self.push_back(Free(i.ShowModes(event.room, label="modes")))
+            self.push_back(Free(i.ListUsers(event.room, MEMBERS_SHOWN, label="members")))
 
     def view(self, room: str) -> View:
         return room_view

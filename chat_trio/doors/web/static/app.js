@@ -91,7 +91,8 @@ function conversation(name) {
     c = { key: k, title: k === SERVER ? "Server" : name, room: name.startsWith("#"),
           server: k === SERVER, lines: [], unread: 0, marker: null, members: new Set(),
           admins: new Set(), away: new Set(), operators: new Set(), voiced: new Set(),
-          unlisted: 0, topic: "", oldest: null, oldestId: "", more: false };
+          unlisted: 0, topic: "", oldest: null, oldestId: "", more: false,
+          modes: new Set(), roomKey: "", limit: 0 };
     state.conversations.set(k, c);
     drawConversations();
   }
@@ -159,6 +160,7 @@ function show(k) {
   drawTitle();
   $("title").textContent = c.server ? "Server" : c.title;
   $("topic").textContent = c.server ? "Answers to your commands, and news from the server" : c.topic;
+  drawModes();
   $("leave").textContent = c.room ? "Leave" : "Close";
   $("leave").hidden = c.server;
   drawLeave();
@@ -305,6 +307,61 @@ function drawMembers() {
   $("members").replaceChildren(...items);
   const count = names.length + unlisted;
   $("members-title").textContent = c && c.room ? `Members (${count})` : "Members";
+  drawRoomMenu();
+}
+
+// The room's modes in a line under the topic: "invite only · key · limit 50 · moderated
+// · secret" (nothing when none is on).
+const MODE_WORDS = { "invite-only": "invite only", key: "key", limit: "limit", moderated: "moderated",
+                     secret: "secret" };
+
+function drawModes() {
+  const c = currentConversation();
+  const words = c && c.room
+    ? Object.keys(MODE_WORDS).filter((m) => c.modes.has(m))
+        .map((m) => m === "limit" ? `limit ${c.limit}` : MODE_WORDS[m])
+    : [];
+  $("modes").textContent = words.join(" · ");
+  $("modes").hidden = !words.length;
+  drawRoomMenu();
+}
+
+// The operator's room menu (its operators and admins only): the modes as check boxes, the
+// key and the limit as small forms, and an invitation by name. What it shows is what the
+// server said: a change shows once the room's "mode" event comes back.
+function drawRoomMenu() {
+  const c = currentConversation();
+  const menu = $("room-menu");
+  menu.hidden = !(c && runs(c));
+  if (menu.hidden) return;
+  for (const box of document.querySelectorAll("#mode-flags input")) {
+    box.checked = c.modes.has(box.dataset.mode);
+  }
+  // The key and limit boxes are filled in only when what they show changed (a room
+  // switched to, a mode event), never under the operator's fingers while typing.
+  const keyed = c.modes.has("key"), limited = c.modes.has("limit");
+  const drawn = JSON.stringify([c.key, keyed, c.roomKey, limited, c.limit]);
+  if (menu.dataset.drawn === drawn) return;
+  menu.dataset.drawn = drawn;
+  $("room-key").value = keyed ? c.roomKey : "";
+  $("room-key").readOnly = keyed;
+  $("key-button").textContent = keyed ? "Remove key" : "Set key";
+  $("room-limit").value = limited ? String(c.limit) : "";
+  $("no-limit").hidden = !limited;
+}
+
+// What the server says a room's modes are (a "modes" answer, or one "mode" change).
+function setModes(c, e) {
+  if (e.type === "modes") {
+    c.modes = new Set(e.modes);
+    c.roomKey = e.key;
+    c.limit = e.limit;
+  } else {
+    if (e.on) c.modes.add(e.mode); else c.modes.delete(e.mode);
+    if (e.mode === "key") c.roomKey = e.on ? e.value : "";
+    if (e.mode === "limit") c.limit = e.on ? Number(e.value) : 0;
+  }
+  if (c.key === state.current) drawModes();
 }
 
 // One member: a button that opens a private conversation (yourself: just the name), "@"
@@ -481,11 +538,47 @@ function lineElement(line) {
     item.append(helpElement(line.commands));
     return item;
   }
+  if (line.kind === "invitation" || line.kind === "needs-key") {
+    item.classList.add("notice");
+    item.append(line.text);
+    item.append(line.kind === "invitation" ? joinButton(line.room) : keyForm(line.room));
+    return item;
+  }
   const text = document.createElement("span");
   text.className = "text";
   linkify(text, line.text);
   item.append(text);
   return item;
+}
+
+// "Join" beside an invitation: joins the room (the invitation lets us past its modes).
+function joinButton(room) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "join";
+  button.textContent = "Join";
+  button.setAttribute("aria-label", `Join ${room}`);
+  button.addEventListener("click", () => send({ type: "join", room }));
+  return button;
+}
+
+// A room needs a key: a box for it and "Join", beside the refusal.
+function keyForm(room) {
+  const form = document.createElement("form");
+  form.className = "join-with-key";
+  const box = document.createElement("input");
+  box.setAttribute("aria-label", `Key for ${room}`);
+  box.autocomplete = "off";
+  const button = document.createElement("button");
+  button.type = "submit";
+  button.textContent = "Join";
+  button.setAttribute("aria-label", `Join ${room} with this key`);
+  form.append(box, button);
+  form.addEventListener("submit", (submitted) => {
+    submitted.preventDefault();
+    if (box.value.trim()) send({ type: "join", room, key: box.value.trim() });
+  });
+  return form;
 }
 
 function helpElement(commands) {
@@ -698,7 +791,13 @@ const handlers = {
       state.identity.password = "";
     }
     const about = e.room && state.conversations.get(key(e.room));
+    if (e.problem === "needs-key") {   // a room with a key: a box to type it in, and Join
+      reply({ kind: "needs-key", room: e.room, text: e.message, time: now() },
+            currentConversation() || server());
+      return;
+    }
     reply(e.message, about || currentConversation() || server());
+    drawRoomMenu();
   },
   "room-entered"(e) {
     const c = conversation(e.room);
@@ -720,20 +819,29 @@ const handlers = {
     if (c.key === state.current) drawMembers();
     notice(e.message, c);
   },
-  mode(e) {      // an operator made the room moderated or secret, or no longer
-    notice(e.message, conversation(e.room));
+  mode(e) {      // an operator turned a mode of the room on or off
+    const c = conversation(e.room);
+    setModes(c, e);
+    notice(e.message, c);
   },
-  modes(e) {     // the answer to "/mode": the room's modes in words
-    reply(e.message, conversation(e.room));
+  modes(e) {     // asked by the door on joining (label "modes"), or by "/mode": in words
+    const c = state.conversations.get(key(e.room));
+    if (c) setModes(c, e);
+    if (e.label !== "modes") reply(e.message, c || server());
+  },
+  invitation(e) {  // an operator invites us: say so where we are, with a Join button
+    const c = currentConversation() || server();
+    add(c, { kind: "invitation", room: e.room, text: `${e.by} invited you to ${e.room}`, time: now() });
+    notify(`${e.by} invited you to ${e.room}`, e.message, c);
+  },
+  invited(e) {   // another operator of the room invited someone
+    notice(e.message, conversation(e.room));
   },
   ban(e) {       // an operator banned someone from the room, or lifted a ban
     notice(e.message, conversation(e.room));
   },
   bans(e) {      // the answer to "/bans": a heading, then one line per ban
     for (const line of e.lines) reply(line, conversation(e.room));
-  },
-  invitation(e) {  // an operator invites us: say so where we are, with how to join
-    notice(e.message);
   },
   "invite-sent"(e) {
     reply(e.message, conversation(e.room));
@@ -888,6 +996,7 @@ function welcomed(name) {
     if (!c.room) continue;
     Object.assign(c, { lines: [], members: new Set(), admins: new Set(), away: new Set(),
                        operators: new Set(), voiced: new Set(),
+                       modes: new Set(), roomKey: "", limit: 0,
                        oldest: null, oldestId: "", more: false, marker: null, unread: 0 });
   }
   for (const room of rooms) {
@@ -1083,16 +1192,56 @@ function complete() {
 
 $("join").addEventListener("submit", (submitted) => {
   submitted.preventDefault();
-  let room = $("join-room").value.trim();
+  let [room, roomKey = ""] = $("join-room").value.trim().split(/\s+/, 2);   // "#rust KEY"
   if (!room) return;
   if (!room.startsWith("#")) room = "#" + room;
-  if (send({ type: "join", room })) $("join-room").value = "";
+  if (send({ type: "join", room, key: roomKey })) $("join-room").value = "";
 });
 
 $("leave").addEventListener("click", () => {
   const c = currentConversation();
   if (!c || c.server) return;
   if (c.room) send({ type: "leave", room: c.title }); else forget(c.key);
+});
+
+// The room menu: each change is a "set-mode" (or an "invite") for the room shown.
+function runRoom(object) {
+  const c = currentConversation();
+  return Boolean(c && c.room) && send({ room: c.title, ...object });
+}
+
+// A box shows what was asked at once; a refusal (or no connection) puts it back as the
+// room is (the "refused" handler redraws the menu), a "mode" event confirms it.
+for (const box of document.querySelectorAll("#mode-flags input")) {
+  box.addEventListener("change", () => {
+    if (!runRoom({ type: "set-mode", mode: box.dataset.mode, on: box.checked })) drawRoomMenu();
+  });
+}
+
+$("key-form").addEventListener("submit", (submitted) => {
+  submitted.preventDefault();
+  const c = currentConversation();
+  if (!c || !c.room) return;
+  if (c.modes.has("key")) runRoom({ type: "set-mode", mode: "key", on: false });
+  else if ($("room-key").value.trim()) runRoom({ type: "set-mode", mode: "key", key: $("room-key").value.trim() });
+});
+
+$("limit-form").addEventListener("submit", (submitted) => {
+  submitted.preventDefault();
+  const limit = Number($("room-limit").value);
+  if (!$("room-limit").value || !Number.isInteger(limit)) {
+    notice("A member limit is a whole number of members.");
+    return;
+  }
+  runRoom({ type: "set-mode", mode: "limit", limit });
+});
+
+$("no-limit").addEventListener("click", () => runRoom({ type: "set-mode", mode: "limit", on: false }));
+
+$("invite-form").addEventListener("submit", (submitted) => {
+  submitted.preventDefault();
+  const name = $("invite-name").value.trim();
+  if (name && runRoom({ type: "invite", name })) $("invite-name").value = "";
 });
 
 $("earlier").addEventListener("click", () => {
