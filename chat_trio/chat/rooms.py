@@ -476,7 +476,7 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.BanFromRoom, out: 
         out.reply(conn, made)
         return
     new = roles.ban_key(made) not in room.bans
-    problem = roles.ban(room, made)
+    problem = roles.ban(world, room, made)
     if problem is not None:
         out.reply(conn, problem)
         return
@@ -502,7 +502,7 @@ def unban(
         shown = intent.target[: roles.MASK_MAX]
         out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=shown, room=name))
         return
-    lifted = roles.unban(room, key)
+    lifted = roles.unban(world, room, key)
     out.broadcast(name, BanChanged(name, lifted, False, client.name), exclude=None)
 
 
