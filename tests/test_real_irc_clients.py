@@ -65,9 +65,9 @@ TMUX_SOCKET = f"chat-trio-irc-test-{os.getpid()}"
 name broke another's irssi."""
 
 
-def tmux(*args: str, check: bool = True) -> str:
+def tmux(*args: str, check: bool = True, socket: str = TMUX_SOCKET) -> str:
     return subprocess.run(
-        ["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True, check=check
+        ["tmux", "-L", socket, *args], capture_output=True, text=True, check=check
     ).stdout
 
 
@@ -351,3 +351,46 @@ def test_real_hexchat_chats_with_an_nc_user(server: dict[str, int]) -> None:
         xvfb.terminate()
         xvfb.wait(timeout=20)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_real_irssi_kickbans_an_nc_user_by_the_mask_it_makes(
+    server: dict[str, int], tmp_path: Path
+) -> None:
+    """irssi's /kickban asks for the person's host, makes its own ban mask of it and sends
+    MODE +b then KICK: the room's ban, matched against the mask the rules make for every
+    door, keeps the nc user out; irssi's /unban lifts it."""
+    alice = nc_user(server["text"], "Alice")
+    home = tmp_path / "irssi"
+    home.mkdir()
+    command = f"irssi --home={home} -c 127.0.0.1 -p {server['IRC']} -n Bob"
+    own = f"chat-trio-irc-bans-{os.getpid()}"  # a tmux server of its own: no other run's
+    tmux("new-session", "-d", "-s", "irssi", "-x", "160", "-y", "40", command, socket=own)
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", "irssi", socket=own)
+
+    def type_(line: str) -> None:
+        tmux("send-keys", "-t", "irssi", "-l", line, socket=own)
+        tmux("send-keys", "-t", "irssi", "Enter", socket=own)
+
+    try:
+        with alice:
+            read_until(alice, b"* Bob joined the chat\r\n", 15)
+            type_("/join #rust")  # Bob creates #rust: he runs it
+            wait_for("Total of 1 nicks", screen)
+            alice.sendall(b"/join #rust\r\n")
+            read_until(alice, b"* You joined #rust", 15)
+            wait_for("Alice [Alice@chat-trio] has joined #rust", screen)
+            type_("/kickban Alice spam")
+            banned = read_until(alice, b" from #rust.\r\n", 15)
+            assert banned.endswith(b"* Bob banned *!*Alice@chat-trio from #rust.\r\n")
+            read_until(alice, b"* You were kicked out of #rust by Bob: spam.", 15)
+            alice.sendall(b"/join #rust\r\n")
+            read_until(alice, b"You are banned from #rust.\r\n", 15)
+            type_("/unban *")  # irssi lifts the bans it saw set that match
+            wait_for("mode/#rust [-b ", screen)
+            alice.sendall(b"/join #rust\r\n")
+            read_until(alice, b"* You joined #rust", 15)
+            type_("/quit")
+    finally:
+        tmux("kill-server", check=False, socket=own)  # gone already if irssi quit

@@ -731,6 +731,23 @@ def test_roles_lobby_bans_are_the_admins_and_mute_whom_the_lobby_must_seat() -> 
     ]
 
 
+def test_roles_remembered_verdicts_are_bounded_and_follow_the_bans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(roles, "VERDICTS_MAX", 8)
+    chat = banned_rust()
+    ask(chat, 1, i.BanFromRoom("#rust", "n1*!*@*"))
+    room = chat.rooms["#rust"]
+    for n in range(20):
+        client = attrs.evolve(chat.clients[4], name=f"n{n}")
+        assert (roles.banned(chat, client, room) is not None) is f"n{n}".startswith("n1")
+    assert len(chat.ban_verdicts) == 8  # the least recently asked were forgotten
+    ask(chat, 1, i.UnbanFromRoom("#rust", "n1*!*@*"))
+    ask(chat, 1, i.BanFromRoom("#rust", "n2*!*@*"))
+    assert roles.banned(chat, attrs.evolve(chat.clients[4], name="n19"), room) is None
+    assert roles.banned(chat, attrs.evolve(chat.clients[4], name="n2"), room) is not None
+
+
 def test_roles_flow_control_knows_where_a_ban_delivers() -> None:
     chat = banned_rust()
     assert chat.reach(1, i.BanFromRoom("#Rust", "carol", kick=True)) == (("#rust", "#lobby"), 3)

@@ -334,7 +334,7 @@ class Chat(World):
         }
         lobby = self.registry.rooms.get(name_key(LOBBY))
         if lobby is not None:  # it always exists: it gets back what its admins set now
-            registered.restore(self.rooms[name_key(LOBBY)], lobby)
+            registered.restore(self, self.rooms[name_key(LOBBY)], lobby)
 
     def account_changed(self, key: str, account: Account | None) -> None:
         """The operator changed the account ``key`` while the server runs (None: deleted).

@@ -78,13 +78,13 @@ def snapshot(record: RegisteredRoom, room: Room) -> RegisteredRoom:
     )
 
 
-def restore(room: Room, record: RegisteredRoom) -> None:
+def restore(world: World, room: Room, record: RegisteredRoom) -> None:
     """Give ``room``, created again, what ``record`` kept of it (rule 4)."""
     memory = room.memory
     memory.topic, memory.topic_by, memory.topic_at = record.topic, record.topic_by, record.topic_at
     room.modes, room.key, room.limit = set(record.modes), record.key, record.limit
-    room.bans = {roles.ban_key(ban): ban for ban in record.bans}
-    room.verdicts.clear()
+    for ban in record.bans:
+        roles.ban(world, room, ban)
 
 
 def keep(world: World, room: Room, out: Outputs) -> None:

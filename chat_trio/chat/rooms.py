@@ -157,7 +157,7 @@ def enter(
     record = world.registry.rooms.get(key)
     if joined is None and record is not None:  # registered.py's rule 4: as it was kept
         joined = _create(world, key, name)
-        registered.restore(joined, record)
+        registered.restore(world, joined, record)
     entitled = registered.entitled(record, client)
     if joined is not None and (joined.members or record is not None) and not entitled:
         refused = roles.admission(world, conn, client, joined, with_key, placed=placed)
@@ -498,7 +498,7 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.BanFromRoom, out: 
         out.reply(conn, made)
         return
     new = roles.ban_key(made) not in room.bans
-    problem = roles.ban(room, made)
+    problem = roles.ban(world, room, made)
     if problem is not None:
         out.reply(conn, problem)
         return
@@ -525,7 +525,7 @@ def unban(
         shown = intent.target[: roles.MASK_MAX]
         out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=shown, room=name))
         return
-    lifted = roles.unban(room, key)
+    lifted = roles.unban(world, room, key)
     out.broadcast(name, BanChanged(name, lifted, False, client.name), exclude=None)
     registered.keep(world, room, out)
 

@@ -168,9 +168,9 @@ class Room:
     #: who may not join nor talk in it, oldest first, by ``roles.ban_key`` (roles.py's
     #: rules 10-12): at most ``BANS_MAX``; a room forgotten forgets them
     bans: dict[tuple[BanKind, str], RoomBan] = attrs.Factory(dict)
-    #: which of ``bans`` names each (name, account) that asked lately (None: none does);
-    #: forgotten whenever ``bans`` changes (roles.py's ``banned``: a cache, not state)
-    verdicts: dict[tuple[str, str], RoomBan | None] = attrs.Factory(dict)
+    #: changes with every change of ``bans``, never to one any room had before: the
+    #: verdicts remembered for the bans as they were are not asked for again
+    bans_version: int = 0
 
     def seat(self, conn: ConnId, name: str) -> None:
         self.members[conn] = None
@@ -237,6 +237,10 @@ class World:
         self.flood_lifted = False  # shutting down: what flood control holds runs now
         self.now = 0.0  # the latest ``now`` passed in (for /whois idle times)
         self.away = 0  # clients marked away: while none is, lists need not look for them
+        #: (Room.bans_version, name, account) -> the ban that names them (None: none), the
+        #: least recently asked first, at most roles.VERDICTS_MAX: a cache, not state
+        self.ban_verdicts: OrderedDict[tuple[int, str, str], RoomBan | None] = OrderedDict()
+        self._bans_versions = 0
 
     def memory(self, name: str, topic: str = "") -> Memory:
         return Memory(name, topic, deque(maxlen=self.rules.history_lines))
@@ -260,6 +264,11 @@ class World:
         (storage/database.py), so the two can never be the same."""
         self._messages_made += 1
         return f"{self.instance}:{self._messages_made}"
+
+    def next_bans_version(self) -> int:
+        """A ``Room.bans_version`` no room has had in this run."""
+        self._bans_versions += 1
+        return self._bans_versions
 
     def today(self) -> str:
         """Today's date by ``clock`` (UTC, YYYY-MM-DD): history older than this shows its date."""
