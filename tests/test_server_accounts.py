@@ -275,7 +275,7 @@ def test_server_cli_a_registered_room_survives_a_restart_and_reops_its_founder(
     tmp_path: Path,
 ) -> None:
     """Issue 18: a real SQLite file, two servers one after the other on it. The second
-    restores #rust's topic and modes; a guest who joins it first is not its operator;
+    restores #rust's topic, modes and bans; a guest who joins it first is not its operator;
     its founder, logging in and joining, is, and the guest sees it."""
     db = str(tmp_path / "chat.db")
     process, port = start_cli("--db", db, *CHEAP)
@@ -283,16 +283,20 @@ def test_server_cli_a_registered_room_survives_a_restart_and_reops_its_founder(
         seen = _session(
             port,
             b"Alice\n/register alice-secret\n/join #rust\n/topic Rust talk\n"
-            b"/room register\n/mode +m\n/quit\n",
+            b"/room register\n/mode +m\n/ban #rust Mallory spam\n/quit\n",
             b"Goodbye!",
         )
         assert b"* Registered #rust: its topic, modes and bans are kept" in seen
         assert b"* Alice made #rust moderated." in seen
+        assert b"* Alice banned Mallory from #rust: spam." in seen
         assert re.search(r"room-registered conn=\d+ by=Alice room=#rust\n", _stop(process))
     finally:
         process.kill()
     process, port = start_cli("--db", db, *CHEAP)
     try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as mallory:
+            mallory.sendall(b"Mallory\n/join #rust\n")  # its bans came back too
+            assert b"You are banned from #rust." in _read_until(mallory, b"banned from #rust")
         with socket.create_connection(("127.0.0.1", port), timeout=10) as guest:
             guest.sendall(b"Guest\n/join #rust\n")
             seen = _read_until(guest, b"* Topic: Rust talk\r\n")
