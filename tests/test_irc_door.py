@@ -57,7 +57,7 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     assert "375" in numerics and ":irc.test 372 Bob :- Be kind.\r\n" in received
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "PREFIX=(ov)@+", "UTF8ONLY"):
         assert token in received
-    for token in (" CHANMODES=b,k,l,imnst ", " MODES=4 ", " MAXLIST=b:100 "):
+    for token in (" CHANMODES=b,k,l,imnst ", " MODES=4 ", " MAXLIST=b:100 ", " EXTBAN=~,a "):
         assert token in received
     assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in received
     assert (

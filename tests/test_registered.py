@@ -137,6 +137,20 @@ def test_registered_bans_are_kept_saved_and_restored_with_the_room() -> None:
     assert shown == [BanList("#rust", banned.record.bans)]
 
 
+def test_registered_a_keyed_room_takes_its_key_on_the_first_join_after_a_restart() -> None:
+    chat = stored()  # a restarted server: the record, nothing in memory
+    chat.load_rooms([RegisteredRoom("#rust", "A1", 0.0, modes=frozenset({Mode.KEY}), key="k")])
+    named(chat, 3, "Carol")
+    asked = ask(chat, 3, i.Join("#rust", "k"))
+    assert [o for o in asked if isinstance(o, LoadHistory)] == [LoadHistory(3, "#rust")]
+    out = Outputs(3)
+    chat.history_loaded(3, "#rust", [], "", 0.0, out)  # the key went with the wait
+    entered = [e for e in replies(out.done(), 3) if isinstance(e, RoomEntered)]
+    assert [e.room for e in entered] == ["#rust"]
+    named(chat, 4, "Dave")
+    assert replies(join(chat, 4, "#rust"), 4) == [Refused(Problem.NEEDS_KEY, room="#rust")]
+
+
 def test_registered_its_modes_apply_to_the_first_joiner() -> None:
     chat = registered_rust()
     named(chat, 3, "Carol")

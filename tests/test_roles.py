@@ -626,8 +626,12 @@ def test_roles_a_mask_is_completed_as_irc_servers_do(given: str, whole: str) -> 
         ("a b", Refused(Problem.BAD_BAN_MASK, name="a b", limit=roles.MASK_MAX)),
         ("x" * 33, Refused(Problem.BAD_BAN_MASK, name="x" * 33, limit=roles.MASK_MAX)),
         ("*" * 200, Refused(Problem.BAD_BAN_MASK, name="*" * roles.MASK_MAX, limit=roles.MASK_MAX)),
+        # Shown to every member on every door, and kept: no escapes, controls, bidi marks.
+        ("\x1b]0;pwned\x07\x1b[2Jevil*", Refused(Problem.BAD_BAN_MASK, name="evil*", limit=96)),
+        ("\u202eevil\x01*", Refused(Problem.BAD_BAN_MASK, name="evil*", limit=96)),
+        ("Da\x1bve", Refused(Problem.BAD_BAN_MASK, name="Dae", limit=96)),
     ],
-    ids=["comma", "space", "long-name", "long-mask"],
+    ids=["comma", "space", "long-name", "long-mask", "escapes", "bidi", "escape-in-name"],
 )
 def test_roles_a_ban_target_is_checked(target: str, problem: Refused) -> None:
     chat = banned_rust()

@@ -164,7 +164,8 @@ def show_room_info(
         out.reply(conn, problem)
         return
     assert record is not None
-    names = {a.id: a.name for a in world.registry.accounts.values()}  # (one scan per ask)
-    ops = tuple(names[o] for o in record.ops if o in names)
-    founder = names.get(record.founder, "")
+    listed = (world.registry.by_id(o) for o in record.ops)
+    ops = tuple(account.name for account in listed if account is not None)
+    founder_account = world.registry.by_id(record.founder)
+    founder = founder_account.name if founder_account is not None else ""
     out.reply(conn, RoomInfo(record.name, founder, record.registered_at, ops))

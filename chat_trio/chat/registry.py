@@ -160,12 +160,21 @@ class Registry:
         self.rooms: dict[str, RegisteredRoom] = {}  # room name_key -> registered room
         self.throttle = Throttle()
         self._looks: dict[str, str] = {}  # look(name) -> name_key of its account
+        self._ids: dict[str, str] = {}  # account id -> name_key (registered rooms name ids)
         self._known: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # key -> addresses
 
     def put(self, key: str, account: Account) -> Account:
         self.accounts[key] = account
         self._looks.setdefault(look(account.name), key)
+        if account.id:
+            self._ids[account.id] = key
         return account
+
+    def by_id(self, account_id: str) -> Account | None:
+        """The account whose id is ``account_id``, if it still exists."""
+        key = self._ids.get(account_id)
+        account = self.accounts.get(key) if key is not None else None
+        return account if account is not None and account.id == account_id else None
 
     def remove(self, key: str) -> None:
         """The account ``key`` is deleted: whoever registers the name next starts afresh
@@ -174,6 +183,7 @@ class Registry:
         self.throttle.clear(f"account:{key}")
         account = self.accounts.pop(key, None)
         if account is not None:
+            self._ids.pop(account.id, None)
             self._forget_rooms_of(account.id)
         if account is not None and self._looks.get(look(account.name)) == key:
             del self._looks[look(account.name)]
@@ -200,7 +210,7 @@ class Registry:
 
     def load(self, accounts: Iterable[Account]) -> None:
         """Every account there is (at start-up)."""
-        self.accounts, self._looks = {}, {}
+        self.accounts, self._looks, self._ids = {}, {}, {}
         for account in accounts:
             self.put(name_key(account.name), account)
 

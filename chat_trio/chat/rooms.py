@@ -29,7 +29,7 @@ import heapq
 import re
 
 from chat_trio.chat import intents as i
-from chat_trio.chat import registered, roles
+from chat_trio.chat import registered, roles, words
 from chat_trio.chat.events import (
     BanChanged,
     BanList,
@@ -151,6 +151,7 @@ def enter(
         return
     if key not in world.rooms and key not in world.remembered and world.stored:
         client.step(Step.WAIT)
+        client.joining_key = with_key  # (a registered room's +k is checked after the load)
         out.add(LoadHistory(conn, name))
         return
     joined = world.rooms.get(key)
@@ -197,7 +198,8 @@ def _create(world: World, key: str, name: str) -> Room:
 def history_loaded(world: World, conn: ConnId, client: Client, room: str, out: Outputs) -> None:
     """The history ``enter`` asked for is in memory now: go on with the join."""
     client.step(Step.RESUME)
-    enter(world, conn, client, room, out)
+    key, client.joining_key = client.joining_key, ""
+    enter(world, conn, client, room, out, with_key=key)
 
 
 def remember(world: World, room: str, memory: Memory) -> None:
@@ -522,7 +524,7 @@ def unban(
     key = roles.find_ban(room, intent.target)
     name = room.memory.name
     if key is None:
-        shown = intent.target[: roles.MASK_MAX]
+        shown = words.line(intent.target)[: roles.MASK_MAX]
         out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=shown, room=name))
         return
     lifted = roles.unban(world, room, key)

@@ -130,6 +130,7 @@ class Client:
     pending: Pending | None = None  #: what a password check or hash is for
     away: str = ""  #: why it is away ("": it is not)
     parting: str = ""  #: what its leave notice will say: its quit message, a kick's reason
+    joining_key: str = ""  #: the key given with a join that waits for its room's history
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)

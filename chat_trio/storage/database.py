@@ -22,7 +22,7 @@ import stat
 import time
 from collections.abc import Iterable, Sequence
 
-from chat_trio.chat import words
+from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.outputs import QueryHistory
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom
@@ -734,15 +734,17 @@ def rooms(db: sqlite3.Connection) -> list[RegisteredRoom]:
     for key, kind, mask, by, at, reason in db.execute(
         "SELECT name_key, kind, mask, by, at, reason FROM room_bans ORDER BY rowid"
     ):
-        if kind in kinds:
-            bans.setdefault(key, []).append(RoomBan(kinds[kind], mask, by, at, words.line(reason)))
+        if kind in kinds and roles.plain_mask(mask):  # (a file changed by hand: left off)
+            ban = RoomBan(kinds[kind], mask, words.line(by), at, words.line(reason))
+            bans.setdefault(key, []).append(ban)
     found = []
     for row in db.execute(f"SELECT name_key, {_ROOM_COLUMNS} FROM rooms"):
         room_key, name, founder, ops, topic, by, at, modes, key, limit, registered_at = row
         kept = frozenset(known[m] for m in modes.split() if m in known)
         found.append(
             RegisteredRoom(
-                name, founder, registered_at, tuple(ops.split()), words.line(topic), by, at,
+                name, founder, registered_at, tuple(ops.split()), words.line(topic),
+                words.line(by), at,
                 kept, key, limit, tuple(bans.get(room_key, ())),
             )
         )  # fmt: skip

@@ -530,6 +530,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"CHATHISTORY={HISTORY_MAX}",
         "MSGREFTYPES=msgid,timestamp",
         f"MAXLIST=b:{BANS_MAX}",
+        "EXTBAN=~,a",  # an account ban is shown as ~a:NAME (roles.py's rule 10)
     )
 
 
