@@ -260,6 +260,10 @@ def test_roles_flow_control_knows_where_a_kick_delivers() -> None:
     chat = rust()
     assert chat.reach(1, i.Kick("#Rust", "bob")) == (("#rust", "#lobby"), 2)
     assert chat.reach(1, i.SetRole("#Rust", "bob", Role.VOICE)) == (("#rust",), None)
+    # An invitation is told to the invited and to the room's other operators (members).
+    assert chat.reach(1, i.Invite("dave", "#Rust")) == (("#rust",), 4)
+    # A kick-ban puts out whoever it names, all members of the room, into #lobby.
+    assert chat.reach(1, i.BanFromRoom("#Rust", "*!*@*", kick=True)) == (("#rust", "#lobby"), None)
 
 
 # -- modes (roles.py's rule 6) ---------------------------------------------------------

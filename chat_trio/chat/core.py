@@ -142,8 +142,8 @@ class Chat(World):
             return where, self.names.get(look(intent.name))
         if isinstance(intent, i.BanFromRoom):  # so may whoever a kick-ban puts out
             return (name_key(intent.room), name_key(LOBBY)), self.names.get(look(intent.target))
-        if isinstance(intent, i.Invite):  # the invited is told
-            return (), self.names.get(look(intent.name))
+        if isinstance(intent, i.Invite):  # the invited is told, and the room's operators
+            return (name_key(intent.room),), self.names.get(look(intent.name))
         if isinstance(intent, i.Say | i.Join | i.Leave | i.SetTopic | i.SetRole | i.SetMode):
             return (name_key(intent.room),), None
         if isinstance(intent, i.UnbanFromRoom):
