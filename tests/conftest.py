@@ -27,6 +27,7 @@ from chat_trio.config import Config
 from chat_trio.delivery.effects import Effects
 from chat_trio.delivery.hub import Hub
 from chat_trio.delivery.session import serve_connection
+from chat_trio.doors import Door
 from chat_trio.doors.text.door import TextDoor
 from chat_trio.server import Listening, serve
 from chat_trio.transports import TrySend
@@ -148,18 +149,24 @@ class MemoryServer:
         self.effects = Effects(chat, hub)
         self._ids = itertools.count(1)
 
-    def attach(self, server_side: trio.abc.Stream, try_send: TrySend | None = None) -> None:
+    def attach(
+        self,
+        server_side: trio.abc.Stream,
+        try_send: TrySend | None = None,
+        door: Door | None = None,
+    ) -> None:
         self.nursery.start_soon(
             partial(serve_connection, try_send=try_send),
             server_side,
             next(self._ids),
             self.effects,
-            TextDoor(),
+            door or TextDoor(),
         )
 
-    def connect(self) -> LineClient:
+    def connect(self, door: Door | None = None) -> LineClient:
+        """A client of ``door`` (the text door's if None)."""
         client_side, server_side = trio.testing.memory_stream_pair()
-        self.attach(server_side)
+        self.attach(server_side, door=door)
         return LineClient(client_side)
 
 

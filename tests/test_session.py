@@ -11,6 +11,7 @@ import trio.testing
 
 from chat_trio.chat.world import Rules
 from chat_trio.delivery.session import READ_SIZE
+from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.transports.tcp import direct_writer
 from tests.conftest import LineClient, MemoryServer, open_memory_server
 
@@ -354,3 +355,26 @@ async def test_session_a_chunk_of_short_lines_is_published_over_several_rounds(
         assert seen.count("Bob: x\r\n") == 2048
         one_line = len("Bob: x\r\n")
         assert max(rounds) <= server.hub.flow.round_budget + one_line
+
+
+async def test_session_a_delivery_that_gives_the_door_items_wakes_its_reader(
+    server: MemoryServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    """An IRC user kicked out of its last room is put in #lobby, and its door asks for
+    #lobby's NAMES (door.deliver): the reader, waiting for input until its next ping, is
+    woken and hands the question over at once, without virtual time passing."""
+    alice = server.connect()
+    await alice.register("Alice")
+    bob = server.connect(IrcDoor())
+    await bob.send("NICK Bob\r\nUSER bob 0 * :Bob")
+    await bob.expect(" 366 Bob #lobby :End of /NAMES list\r\n")
+    await alice.send("/join #rust")
+    await alice.expect("* You joined #rust (1 user here).\r\n")
+    await bob.send("JOIN #rust\r\nPART #lobby")
+    await bob.expect(":Bob!Bob@chat-trio PART #lobby\r\n")
+    await alice.send("/kick Bob enough")
+    before = trio.current_time()
+    await bob.expect(":Alice!Alice@chat-trio KICK #rust Bob enough\r\n")
+    names = await bob.expect(" 366 Bob #lobby :End of /NAMES list\r\n")
+    assert ":chat-trio 353 Bob = #lobby :Alice Bob\r\n" in names
+    assert trio.current_time() == before  # not at the next ping, a minute on
