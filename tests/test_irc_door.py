@@ -7,6 +7,7 @@ import base64
 import math
 import time
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,6 +64,40 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
         ":irc.test 353 Bob = #lobby :Alice Bob\r\n:irc.test 366 Bob #lobby :End of /NAMES list\r\n"
         in received
     )
+    assert h.take(1) == "* Bob joined the chat\r\n"
+
+
+def test_irc_door_without_autojoin_a_user_is_in_no_channel_until_it_joins_one() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.connect(2, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
+    h.send(2, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
+    received = h.take(2)
+    assert " 001 Bob " in received and " JOIN " not in received and " 353 " not in received
+    assert h.take(1) == ""  # nobody shares a room with Bob: nobody is told
+    h.send(1, b"/msg Bob hi\r\n")
+    assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG Bob hi\r\n"
+    h.send(2, b"LIST\r\nJOIN #lobby\r\n")
+    got = h.take(2)
+    assert ":irc.test 322 Bob #lobby 1 :\r\n" in got  # Alice only
+    assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in got
+    assert h.take(1) == "[PM to Bob] hi\r\n* Bob joined #lobby\r\n"
+
+
+def test_irc_door_autojoin_puts_a_user_in_each_channel_in_order() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.connect(2, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=("#help", "#LOBBY", "#news"))))
+    h.send(2, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
+    joins = [line for line in h.take(2).split("\r\n") if " JOIN " in line or " 366 " in line]
+    assert joins == [  # #lobby on registering, as every door's users; then the others
+        ":Bob!Bob@chat-trio JOIN #lobby",
+        ":irc.test 366 Bob #lobby :End of /NAMES list",
+        ":Bob!Bob@chat-trio JOIN #help",
+        ":irc.test 366 Bob #help :End of /NAMES list",
+        ":Bob!Bob@chat-trio JOIN #news",
+        ":irc.test 366 Bob #news :End of /NAMES list",
+    ]
     assert h.take(1) == "* Bob joined the chat\r\n"
 
 
@@ -1119,16 +1154,13 @@ def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:
     assert h.take(2) == ":irc.test 441 Bob Carol #rust :They aren't on that channel\r\n"
     h.send(3, b"PART #lobby\r\nJOIN #rust\r\n")
     h.take(3)
-    h.send(2, b"KICK #rust Carol\r\n")  # her only channel: she is put in #lobby
-    assert h.take(3) == (
-        ":Carol!Carol@chat-trio JOIN #lobby\r\n:Bob!Bob@chat-trio KICK #rust Carol Bob\r\n"
-    )
-    h.send(3, b"PING x\r\n")  # with her next line, #lobby's NAMES, as after a JOIN
-    assert h.take(3) == (
-        ":irc.test 353 Carol = #lobby :Alice Bob Carol\r\n"
-        ":irc.test 366 Carol #lobby :End of /NAMES list\r\n"
-        ":irc.test PONG irc.test x\r\n"
-    )
+    h.take(2)
+    h.send(2, b"KICK #rust Carol\r\n")  # her only channel: she is in none after it
+    assert h.take(3) == ":Bob!Bob@chat-trio KICK #rust Carol Bob\r\n"
+    h.take(2)
+    h.send(3, b"PING x\r\nPRIVMSG Bob :why?\r\n")  # still connected, and may talk to people
+    assert h.take(3) == ":irc.test PONG irc.test x\r\n"
+    assert h.take(2) == ":Carol!Carol@chat-trio PRIVMSG Bob why?\r\n"
 
 
 # -- notices -------------------------------------------------------------------------------

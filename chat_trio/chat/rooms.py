@@ -4,8 +4,9 @@ Rules:
 
 1. Room names are ``#`` and 1-32 ASCII letters, digits, ``_`` or ``-``, compared without
    case; a room keeps the spelling it was first given. ``#lobby`` always exists and
-   everyone is put in it on registering; a door may let its users leave every room (IRC)
-   or keep them in at least one (the text door).
+   users are put in it on registering, unless their door says otherwise (``i.Lobby``);
+   a door may let its users leave every room (IRC) or keep them in at least one (the
+   text door).
 2. A user is in at most ``Rules.max_rooms_per_user`` rooms; at most ``Rules.max_rooms``
    rooms exist. Both are checked again when a join that waited for history completes.
 3. Joining a room gives its last ``Rules.history_lines`` conversation lines from memory in
@@ -424,7 +425,8 @@ def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Output
     room, target = acted
     kicked = world.clients[target]
     key, name = name_key(room.memory.name), room.memory.name
-    if kicked.rooms == [key] and key == name_key(LOBBY):
+    always = kicked.lobby is i.Lobby.ALWAYS  # never in no room (roles.py's rule 5)
+    if always and kicked.rooms == [key] and key == name_key(LOBBY):
         out.reply(conn, Refused(Problem.KICK_LAST_ROOM, name=kicked.name, room=name))
         return
     reason = intent.reason[:REASON_MAX]
@@ -434,7 +436,7 @@ def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Output
     out.add(Unsubscribe(target, name))
     out.broadcast(name, Kicked(name, kicked.name, client.name, reason), target)
     world.record(out, Kind.LEFT, name, kicked.name, Reason.KICKED.value)
-    if not kicked.rooms:  # roles.py's rule 5: never in no room
+    if always and not kicked.rooms:
         enter(world, target, kicked, LOBBY, out)
     still = tuple(world.rooms[k].memory.name for k in kicked.rooms)
     out.reply(target, RoomLeft(name, still, by=client.name, reason=reason))

@@ -41,7 +41,7 @@ from chat_trio.chat.events import (
     Reason,
     Role,
 )
-from chat_trio.chat.intents import Secret
+from chat_trio.chat.intents import Lobby, Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
@@ -128,6 +128,8 @@ class Client:
     pending: Pending | None = None  #: what a password check or hash is for
     away: str = ""  #: why it is away ("": it is not)
     parting: str = ""  #: what its leave notice will say: its quit message, a kick's reason
+    lobby: Lobby = Lobby.ALWAYS  #: where its first name puts it, and whether it may be in
+    #: no room (its door's ``ChooseName`` or ``LogIn`` says)
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)

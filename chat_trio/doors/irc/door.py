@@ -14,8 +14,11 @@ IRC-door rules (the rules in chat/ know none of them):
    first and hold registration until ``CAP END``; ``PASS`` makes registration a login to
    the registered name (so does ``/msg NickServ IDENTIFY [name] <password>`` afterwards).
    Before registration, other commands get 451.
-2. Users are placed in ``#lobby`` on registering, as on every door, and may ``PART`` it:
-   an IRC user may be in no room at all. Every channel is a room of the same name.
+2. Once registered, users are put in the auto-join channels (``IrcSettings.autojoin``,
+   ``--irc-autojoin``: ``#lobby`` by default, as on every door; none for conformance
+   runs), and may ``PART`` every channel: an IRC user may be in no room at all, and an
+   operator's ``KICK`` out of its last channel leaves it in none (``i.Lobby``). Every
+   channel is a room of the same name.
 3. Text crossing to other doors is checked as every intent's is (chat/words.py: one
    line; IRC colour and formatting codes are removed with the other control characters;
    CTCP ACTION becomes ``/me``); a long line from the text door reaches IRC as several
@@ -191,6 +194,7 @@ class IrcDoor(Keepalive):
             if isinstance(event, Welcome):
                 self.stage = registration.advance(self.stage, Move.WELCOMED)
                 self.listen(self._heard)  # pings from now on
+                registration.autojoin(self)
             elif isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
                 self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
@@ -229,8 +233,9 @@ class IrcDoor(Keepalive):
         for event in events:  # a kick (another's act) moves the user's channels
             if isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
-                # Put in #lobby: its NAMES, as after a JOIN, with the client's next line
-                # (the session reads this door's items when its client sends something).
+                # Put in a room by another's act: its NAMES, as after a JOIN, with the
+                # client's next line (the session reads this door's items when its client
+                # sends something).
                 self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)

@@ -63,6 +63,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.vocabulary import (
     HISTORY_MAX,
+    LOBBY,
     NAME_MAX,
     ROOM_MAX,
     ROOMS_PER_USER,
@@ -99,6 +100,11 @@ class IrcSettings:
     keepalive: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: its pings
     #: for ISUPPORT CHANLIMIT (the server sets both from the one setting: entrances.py)
     max_rooms_per_user: int = ROOMS_PER_USER
+    #: the channels a user is put in once registered (``--irc-autojoin``), in order:
+    #: ``#lobby`` (where the text door's and the page's users are put) by default, so
+    #: that IRC users meet them without arranging a channel; () for none, as ergo's
+    #: ``channels.auto-join`` and as conformance suites expect (docs/protocol.md)
+    autojoin: tuple[str, ...] = (LOBBY,)
 
 
 @attrs.frozen
