@@ -1218,3 +1218,15 @@ def test_irc_door_history_replays_a_notice_as_notice() -> None:
     assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in joined
     h.send(2, b"CHATHISTORY LATEST #lobby * 5\r\n")
     assert " :Alice!Alice@chat-trio NOTICE #lobby :maintenance at noon\r\n" in h.take(2)
+
+
+# -- replies as the modern IRC docs give them (measured by irctest: tests/test_irctest.py) --
+
+
+def test_irc_door_ping_needs_a_token_to_echo() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.send(1, b"PING\r\nPING :a b\r\n")
+    assert h.take(1) == (
+        ":irc.test 461 Bob PING :Not enough parameters\r\n:irc.test PONG irc.test :a b\r\n"
+    )

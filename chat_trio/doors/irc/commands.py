@@ -53,7 +53,7 @@ class Command:
 
 def ping(door: IrcDoor, params: tuple[str, ...]) -> None:
     server = door.settings.server_name
-    door.server_message("PONG", server, params[0] if params else server)
+    door.server_message("PONG", server, params[0])
 
 
 def pong(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -346,7 +346,7 @@ COMMANDS: dict[str, Command] = {
     "NICK": Command(1, registration.nick, before_registration=True),
     "USER": Command(1, registration.user, before_registration=True),
     "PASS": Command(1, registration.password, before_registration=True),
-    "PING": Command(0, ping, before_registration=True),
+    "PING": Command(1, ping, before_registration=True),  # its token is echoed: needed
     "PONG": Command(0, pong, before_registration=True),
     "QUIT": Command(0, leave, before_registration=True),
     "JOIN": Command(1, join),
