@@ -156,7 +156,7 @@ def test_chat_rules_refusals_are_typed_problems() -> None:
         )
     ]
     assert ask(chat, 1, i.Leave("#nowhere")) == [
-        Reply(1, (Refused(Problem.NOT_IN_ROOM, room="#nowhere"),))
+        Reply(1, (Refused(Problem.NO_SUCH_ROOM, room="#nowhere"),))
     ]
     assert ask(chat, 1, i.Join("lobby")) == [
         Reply(1, (Refused(Problem.ROOM_NO_HASH, name="lobby", room="lobby"),))

@@ -204,7 +204,7 @@ def test_irc_door_refusals_after_registration() -> None:
     assert h.take(1) == (
         ':irc.test 403 Bob bad :Room names start with "#" (try /join #bad).\r\n'
         ":irc.test 404 Bob #nowhere :You are not in #nowhere.\r\n"
-        ":irc.test 442 Bob #nowhere :You are not in #nowhere.\r\n"
+        ":irc.test 403 Bob #nowhere :There is no room #nowhere.\r\n"
         ":irc.test 421 Bob FOO :Unknown command\r\n"
         ":irc.test 461 Bob KICK :Not enough parameters\r\n"
         ":irc.test 412 Bob :No text to send\r\n"
@@ -1230,3 +1230,16 @@ def test_irc_door_ping_needs_a_token_to_echo() -> None:
     assert h.take(1) == (
         ":irc.test 461 Bob PING :Not enough parameters\r\n:irc.test PONG irc.test :a b\r\n"
     )
+
+
+def test_irc_door_a_channel_that_does_not_exist_is_403_one_not_joined_442() -> None:
+    h = rust_with_irc_operator()
+    h.send(
+        2,
+        b"TOPIC #none :x\r\nKICK #none Carol\r\nMODE #none +o Carol\r\nPART #none\r\n"
+        b"PART #rust\r\nTOPIC #rust :x\r\nKICK #rust Carol\r\nMODE #rust +m\r\n",
+    )
+    none = ":irc.test 403 Bob #none :There is no room #none.\r\n"
+    away = ":irc.test 442 Bob #rust :You are not in #rust.\r\n"
+    assert h.take(2) == none * 4 + ":Bob!Bob@chat-trio PART #rust\r\n" + away * 3
+    assert h.take(1) == "* Bob left #rust\r\n"

@@ -418,7 +418,12 @@ def test_text_door_leave_rules() -> None:
     h.line(1, "/join #a")
     h.line(2, "/join #a")
     h.take(1)
-    assert h.line(1, "/leave #b") == "You are not in #b.\r\n"
+    assert h.line(1, "/leave #b") == "There is no room #b.\r\n"
+    h.line(3, "/join #c")
+    h.take(1), h.take(2)
+    assert h.line(1, "/leave #c") == "You are not in #c.\r\n"
+    h.line(3, "/leave #c")
+    h.take(3)
     assert h.line(1, "/leave nope") == 'Room names start with "#" (try /join #nope).\r\n'
     assert h.line(1, "/leave") == "* You left #a. Now talking in #lobby.\r\n"
     assert h.take(2) == "* Alice left #a\r\n"

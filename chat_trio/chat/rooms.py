@@ -94,9 +94,12 @@ def spelled(world: World, name: str) -> str:
 
 
 def member_room(world: World, conn: ConnId, client: Client, name: str, out: Outputs) -> Room | None:
-    """The room ``name`` if ``conn`` is in it; else None, and says why."""
+    """The room ``name`` if ``conn`` is in it; else None, and says why: the room does
+    not exist (IRC's 403), or ``conn`` is not in it (442)."""
     problem = check_room(name)
-    if problem is None and name_key(name) not in client.rooms:
+    if problem is None and name_key(name) not in world.rooms:
+        problem = Refused(Problem.NO_SUCH_ROOM, room=name)
+    elif problem is None and name_key(name) not in client.rooms:
         problem = Refused(Problem.NOT_IN_ROOM, room=name)
     if problem is not None:
         out.reply(conn, problem)
