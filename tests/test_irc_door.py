@@ -1243,3 +1243,19 @@ def test_irc_door_a_channel_that_does_not_exist_is_403_one_not_joined_442() -> N
     away = ":irc.test 442 Bob #rust :You are not in #rust.\r\n"
     assert h.take(2) == none * 4 + ":Bob!Bob@chat-trio PART #rust\r\n" + away * 3
     assert h.take(1) == "* Bob left #rust\r\n"
+
+
+def test_irc_door_names_who_and_whois_of_what_is_not_there_end_their_list() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.send(1, b"NAMES #none\r\nNAMES none\r\nWHO nobody\r\nWHO #none\r\nWHOIS nobody\r\n")
+    assert h.take(1) == (
+        ":irc.test 366 Bob #none :End of /NAMES list\r\n"
+        ":irc.test 366 Bob none :End of /NAMES list\r\n"
+        ":irc.test 315 Bob nobody :End of WHO list\r\n"
+        ":irc.test 315 Bob #none :End of WHO list\r\n"
+        ":irc.test 401 Bob nobody :No such nick/channel\r\n"
+        ":irc.test 318 Bob nobody :End of /WHOIS list\r\n"
+    )
+    h.send(1, b"NOTICE #none :hi\r\nNOTICE nobody :hi\r\n")  # never answered, as before
+    assert h.take(1) == ""
