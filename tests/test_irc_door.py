@@ -1223,9 +1223,15 @@ def test_irc_door_history_replays_a_notice_as_notice() -> None:
 # -- replies as the modern IRC docs give them (measured by irctest: tests/test_irctest.py) --
 
 
-def test_irc_door_ping_needs_a_token_to_echo() -> None:
+def bob_alone() -> Harness:
+    """Bob, an IRC user (1), alone on the server."""
     h = Harness(Rules(flood_rate=0))
     irc_user(h, 1, "Bob")
+    return h
+
+
+def test_irc_door_ping_needs_a_token_to_echo() -> None:
+    h = bob_alone()
     h.send(1, b"PING\r\nPING :a b\r\n")
     assert h.take(1) == (
         ":irc.test 461 Bob PING :Not enough parameters\r\n:irc.test PONG irc.test :a b\r\n"
@@ -1246,8 +1252,7 @@ def test_irc_door_a_channel_that_does_not_exist_is_403_one_not_joined_442() -> N
 
 
 def test_irc_door_names_who_and_whois_of_what_is_not_there_end_their_list() -> None:
-    h = Harness(Rules(flood_rate=0))
-    irc_user(h, 1, "Bob")
+    h = bob_alone()
     h.send(1, b"NAMES #none\r\nNAMES none\r\nWHO nobody\r\nWHO #none\r\nWHOIS nobody\r\n")
     assert h.take(1) == (
         ":irc.test 366 Bob #none :End of /NAMES list\r\n"
