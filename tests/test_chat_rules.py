@@ -122,7 +122,7 @@ def test_chat_rules_a_door_may_put_a_new_user_in_no_room_and_it_joins_one_later(
     joined = ask(chat, 2, i.Join("#lobby"))
     assert Broadcast((Joined("Bob", "#lobby"),), exclude=2, room="#lobby") in joined
     left = ask(chat, 2, i.Leave("#lobby", "bye"))
-    assert replies(left, 2) == [RoomLeft("#lobby", ())]  # and may be in none again
+    assert replies(left, 2) == [RoomLeft("#lobby", (), reason="bye")]  # and may be in none again
 
 
 def test_chat_rules_a_login_as_first_name_goes_where_its_door_says() -> None:

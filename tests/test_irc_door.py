@@ -1264,3 +1264,12 @@ def test_irc_door_names_who_and_whois_of_what_is_not_there_end_their_list() -> N
     )
     h.send(1, b"NOTICE #none :hi\r\nNOTICE nobody :hi\r\n")  # never answered, as before
     assert h.take(1) == ""
+
+
+def test_irc_door_part_shows_its_reason_to_the_one_leaving_as_to_the_room() -> None:
+    h = rust_with_irc_operator()
+    h.send(3, b"PART #rust :see you all\r\nPART #lobby\r\n")
+    assert h.take(3) == (
+        ":Carol!Carol@chat-trio PART #rust :see you all\r\n:Carol!Carol@chat-trio PART #lobby\r\n"
+    )
+    assert h.take(2).startswith(":Carol!Carol@chat-trio PART #rust :see you all\r\n")

@@ -209,7 +209,7 @@ class RoomLeft:
     room: str
     rooms: tuple[str, ...] = ()  #: the rooms the viewer is still in, in the order joined
     by: str = ""  #: the operator who kicked the viewer out ("": it left by itself)
-    reason: str = ""  #: why it was kicked ("": none given)
+    reason: str = ""  #: why it was kicked, or what it said leaving ("": none given)
 
 
 @attrs.frozen

@@ -203,7 +203,8 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
     said = intent.reason[:REASON_MAX]
     out.broadcast(name, Left(client.name, Reason.QUIT, name, said), conn)
     world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)
-    out.reply(conn, RoomLeft(name, tuple(world.rooms[k].memory.name for k in client.rooms)))
+    still = tuple(world.rooms[k].memory.name for k in client.rooms)
+    out.reply(conn, RoomLeft(name, still, reason=said))
     world.maybe_forget(key)
 
 

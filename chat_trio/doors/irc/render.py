@@ -659,7 +659,8 @@ class Replies:
     def _left(self, e: RoomLeft) -> str:
         if e.by:  # kicked out: as the room saw it
             return serialize(Message("KICK", (e.room, self.nick, e.reason or e.by), mask(e.by)))
-        return serialize(Message("PART", (e.room,), mask(self.nick)))
+        said = (e.reason,) if e.reason else ()  # as the room sees it
+        return serialize(Message("PART", (e.room, *said), mask(self.nick)))
 
     def _renamed(self, e: NickChanged) -> str:
         line = serialize(Message("NICK", (e.new,), mask(e.old)))
