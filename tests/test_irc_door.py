@@ -1273,3 +1273,14 @@ def test_irc_door_part_shows_its_reason_to_the_one_leaving_as_to_the_room() -> N
         ":Carol!Carol@chat-trio PART #rust :see you all\r\n:Carol!Carol@chat-trio PART #lobby\r\n"
     )
     assert h.take(2).startswith(":Carol!Carol@chat-trio PART #rust :see you all\r\n")
+
+
+def test_irc_door_user_with_an_empty_username_or_realname_is_461_and_does_not_register() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.send(1, b"NICK Bob\r\nUSER bob 0 * :\r\nUSER :\r\n")
+    got = h.take(1)
+    assert got.endswith(":irc.test 461 * USER :Not enough parameters\r\n" * 2)
+    assert " 001 " not in got
+    h.send(1, b"USER bob 0 * :Bob\r\n")
+    assert " 001 Bob " in h.take(1)

@@ -193,7 +193,8 @@ def user(door: IrcDoor, params: tuple[str, ...]) -> None:
     if door.stage is Stage.REGISTERED:
         door.numeric("462", "You may not reregister")
         return
-    if len(params) < 4:
+    # An empty username or realname counts as none (modern.ircdocs.horse): 461.
+    if len(params) < 4 or not params[0] or not params[3]:
         door.numeric("461", "USER", "Not enough parameters")
         return
     door.user_given = True
