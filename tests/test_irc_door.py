@@ -1284,3 +1284,9 @@ def test_irc_door_user_with_an_empty_username_or_realname_is_461_and_does_not_re
     assert " 001 " not in got
     h.send(1, b"USER bob 0 * :Bob\r\n")
     assert " 001 Bob " in h.take(1)
+
+
+def test_irc_door_nick_to_ones_own_nick_is_not_answered_and_a_new_case_is_a_rename() -> None:
+    h = bob_alone()
+    h.send(1, b"NICK Bob\r\nNICK BOB\r\n")
+    assert h.take(1) == ":Bob!Bob@chat-trio NICK BOB\r\n"

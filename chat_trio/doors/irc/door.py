@@ -86,13 +86,15 @@ ANSWERED_OTHERWISE: dict[tuple[str, Problem], tuple[str, str, bool]] = {
     **{("notice", problem): ("", "", False) for problem in Problem},
     **{("names", p): ("366", "End of /NAMES list", False) for p in _ROOM_PROBLEMS},
     ("whois", _NO_USER): ("318", "End of /WHOIS list", True),
+    ("nick", Problem.NAME_UNCHANGED): ("", "", False),
     **{("who", p): ("315", "End of WHO list", False) for p in (*_ROOM_PROBLEMS, _NO_USER)},
 }
 """Refusals that IRC answers otherwise, by what was asked (``_asking``) and the problem:
 (the numeric that replaces or follows it, its text, whether the refusal's own numeric is
 kept before it); no numeric: nothing at all. A NOTICE is never answered (RFC 2812
 3.3.2); NAMES of an unknown or invalid channel is one 366 (modern.ircdocs.horse); WHOIS
-of an absent nick is 401 then 318; WHO of one (or of an unknown channel) is just 315."""
+of an absent nick is 401 then 318; WHO of one (or of an unknown channel) is just 315;
+NICK to the nick one has changes nothing and is not answered (as ergo and InspIRCd)."""
 
 
 def _asking(item: Item | None) -> str:
@@ -101,6 +103,8 @@ def _asking(item: Item | None) -> str:
         return "notice"
     if isinstance(item, i.ListUsers | i.LookUp):
         return item.label
+    if isinstance(item, i.Rename):
+        return "nick"
     return ""
 
 
