@@ -1290,3 +1290,15 @@ def test_irc_door_nick_to_ones_own_nick_is_not_answered_and_a_new_case_is_a_rena
     h = bob_alone()
     h.send(1, b"NICK Bob\r\nNICK BOB\r\n")
     assert h.take(1) == ":Bob!Bob@chat-trio NICK BOB\r\n"
+
+
+@pytest.mark.parametrize(
+    ("asked", "sasl"), [(b"CAP LS", " sasl "), (b"CAP LS 302", " sasl=PLAIN ")]
+)
+def test_irc_door_cap_ls_gives_values_only_to_a_302_client(asked: bytes, sasl: str) -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.send(1, asked + b"\r\n")
+    offered = h.take(1).split("\r\n")[1]
+    assert offered.startswith(":irc.test CAP * LS :") and sasl in offered
+    assert "=" not in offered.replace(sasl, "")

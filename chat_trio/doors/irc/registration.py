@@ -53,7 +53,8 @@ CAPABILITIES = (
     "server-time",
     "userhost-in-names",
 )
-"""The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN``).
+"""The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN`` to a
+``CAP LS 302``, as ``sasl`` to an older client, which reads no values).
 multi-prefix shows ``@+`` for an operator who is voiced too; labeled-response applies once
 registered and with ``batch`` too (as InspIRCd's)."""
 
@@ -153,8 +154,9 @@ def cap(door: IrcDoor, params: tuple[str, ...]) -> None:
     sub = params[0].upper()
     if sub in ("LS", "REQ") and door.stage is not Stage.REGISTERED:
         door.negotiating = True
-    if sub == "LS":
-        offered = " ".join("sasl=PLAIN" if c == "sasl" else c for c in CAPABILITIES)
+    if sub == "LS":  # values (sasl=PLAIN) only for a client that says it reads them
+        valued = len(params) > 1 and params[1].isdigit() and int(params[1]) >= 302
+        offered = " ".join("sasl=PLAIN" if c == "sasl" and valued else c for c in CAPABILITIES)
         door.server_message("CAP", door.nick, "LS", offered)
     elif sub == "LIST":
         door.server_message("CAP", door.nick, "LIST", " ".join(sorted(door.caps)))
