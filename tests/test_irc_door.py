@@ -1302,3 +1302,12 @@ def test_irc_door_cap_ls_gives_values_only_to_a_302_client(asked: bytes, sasl: s
     offered = h.take(1).split("\r\n")[1]
     assert offered.startswith(":irc.test CAP * LS :") and sasl in offered
     assert "=" not in offered.replace(sasl, "")
+
+
+def test_irc_door_userhost_marks_an_away_user_with_a_minus() -> None:
+    h = bob_alone()
+    irc_user(h, 2, "Carol")
+    h.send(2, b"AWAY :lunch\r\n")
+    h.take(1), h.take(2)
+    h.send(1, b"USERHOST Carol Bob nobody\r\n")
+    assert h.take(1) == ":irc.test 302 Bob :Carol=-Carol@chat-trio Bob=+Bob@chat-trio\r\n"

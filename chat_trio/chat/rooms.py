@@ -254,8 +254,10 @@ def list_users(
         for name in intent.names[:LIST_MAX]:
             holder = world.names.get(look(name))
             if holder is not None and name_key(world.clients[holder].name) == name_key(name):
-                found.append(world.clients[holder].name)
-        out.reply(conn, UserList(len(found), tuple(found), label=intent.label))
+                found.append(world.clients[holder])
+        shown = tuple(c.name for c in found)
+        gone = frozenset(c.name for c in found if c.away)  # (IRC's USERHOST shows it)
+        out.reply(conn, UserList(len(found), shown, label=intent.label, away=gone))
         return
     after = intent.after.casefold()
     operators = voiced = frozenset[str]()

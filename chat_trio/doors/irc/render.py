@@ -790,7 +790,8 @@ class Replies:
         if label == "ison":  # the names asked for that are online, as they are spelled
             return self._m("303", " ".join(e.names))
         if label == "userhost":
-            return self._m("302", " ".join(f"{n}=+{n}@{HOST}" for n in e.names))
+            here = {n: "-" if n in e.away else "+" for n in e.names}  # - away, + here
+            return self._m("302", " ".join(f"{n}={here[n]}{n}@{HOST}" for n in e.names))
         if label == "lusers":
             return "".join(self._lusers(e.total, None))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
