@@ -1311,3 +1311,22 @@ def test_irc_door_userhost_marks_an_away_user_with_a_minus() -> None:
     h.take(1), h.take(2)
     h.send(1, b"USERHOST Carol Bob nobody\r\n")
     assert h.take(1) == ":irc.test 302 Bob :Carol=-Carol@chat-trio Bob=+Bob@chat-trio\r\n"
+
+
+def test_irc_door_list_names_channels_with_members_only_and_those_asked_for() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
+    h.send(1, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
+    h.take(1)
+    h.send(1, b"LIST\r\n")  # #lobby exists, but nobody is in it
+    assert (
+        h.take(1) == ":irc.test 321 Bob Channel :Users  Name\r\n:irc.test 323 Bob :End of /LIST\r\n"
+    )
+    h.send(1, b"JOIN #a,#b\r\n")
+    h.take(1)
+    h.send(1, b"LIST #b,#none\r\n")
+    assert h.take(1) == (
+        ":irc.test 321 Bob Channel :Users  Name\r\n"
+        ":irc.test 322 Bob #b 1 :\r\n"
+        ":irc.test 323 Bob :End of /LIST\r\n"
+    )

@@ -582,7 +582,7 @@ def test_text_door_commands_need_a_name_first() -> None:
     h.connect(1)
     h.take(1)
     assert h.line(1, "/join #x") == "Choose a username before using /join.\r\nEnter your username: "
-    assert h.line(1, "/rooms") == "Rooms: 1 (#lobby 0)\r\nEnter your username: "
+    assert h.line(1, "/rooms") == "Rooms: none yet (/join #name makes one)\r\nEnter your username: "
 
 
 def test_text_door_help_lists_each_command_once() -> None:

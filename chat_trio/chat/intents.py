@@ -162,10 +162,11 @@ class ListUsers:
 @attrs.frozen
 class ListRooms:
     """Which rooms exist, busiest first: at most ``limit`` (None: as many as one list
-    holds, ``vocabulary.LIST_MAX``)."""
+    holds, ``vocabulary.LIST_MAX``); only those named in ``rooms``, if any are."""
 
     limit: int | None = None
     label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged
+    rooms: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
 
 
 @attrs.frozen

@@ -297,7 +297,14 @@ def list_rooms(
 ) -> None:
     limit = LIST_MAX if intent.limit is None else max(0, min(intent.limit, LIST_MAX))
     order = lambda r: (-len(r.members), r.memory.name.casefold())  # noqa: E731
-    shown = [r for r in world.rooms.values() if roles.listed(client, r)]
+    if intent.rooms:  # the rooms named (IRC's LIST #a,#b), as many as asked
+        named = (world.rooms.get(name_key(n)) for n in intent.rooms[:LIST_MAX])
+        candidates = list({id(r): r for r in named if r is not None}.values())
+    else:
+        candidates = list(world.rooms.values())
+    # An empty room (only #lobby stays when empty) has nothing to show: a room exists
+    # for those who list rooms while it has members, as an IRC channel does.
+    shown = [r for r in candidates if r.members and roles.listed(client, r)]
     rooms = heapq.nsmallest(limit, shown, key=order)
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
     topics = tuple(r.memory.topic for r in rooms)

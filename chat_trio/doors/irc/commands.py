@@ -167,7 +167,8 @@ def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def list_rooms(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.queue.append(i.ListRooms(label="list"))
+    named = tuple(room for room in params[0].split(",") if room) if params else ()
+    door.queue.append(i.ListRooms(label="list", rooms=named[:MAX_TARGETS]))
 
 
 def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
