@@ -1330,3 +1330,11 @@ def test_irc_door_list_names_channels_with_members_only_and_those_asked_for() ->
         ":irc.test 322 Bob #b 1 :\r\n"
         ":irc.test 323 Bob :End of /LIST\r\n"
     )
+
+
+def test_irc_door_whois_marks_the_channels_someone_runs_or_has_voice_in() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"MODE #rust +v Bob\r\nWHOIS Bob\r\n")
+    assert ":irc.test 319 Bob Bob :#lobby @#rust\r\n" in h.take(2)
+    h.send(3, b"WHOIS Bob\r\n")  # with multi-prefix, every prefix
+    assert ":irc.test 319 Carol Bob :#lobby @+#rust\r\n" in h.take(3)

@@ -312,6 +312,8 @@ class Whois:
     admin: bool = False
     label: str = ""  #: the asking intent's
     away: str = ""  #: why it is away ("": it is not)
+    operator: frozenset[str] = frozenset()  #: which of ``rooms`` it is an operator of
+    voiced: frozenset[str] = frozenset()  #: which of ``rooms`` it has voice in
 
 
 class Kind(enum.Enum):

@@ -844,7 +844,13 @@ class Replies:
         if e.away:
             lines.append(self._m("301", e.name, e.away))
         if e.rooms:
-            lines.append(self._m("319", e.name, " ".join(e.rooms)))
+            multi = "multi-prefix" in self.caps  # as NAMES shows them
+            marks = {
+                r: (("@" if r in e.operator else "") + ("+" if r in e.voiced else ""))
+                for r in e.rooms
+            }
+            shown = (marks[r][: None if multi else 1] + r for r in e.rooms)
+            lines.append(self._m("319", e.name, " ".join(shown)))
         lines.append(self._m("312", e.name, s.server_name, s.network))
         if e.admin:
             lines.append(self._m("313", e.name, "is a server admin"))
