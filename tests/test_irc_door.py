@@ -1338,3 +1338,9 @@ def test_irc_door_whois_marks_the_channels_someone_runs_or_has_voice_in() -> Non
     assert ":irc.test 319 Bob Bob :#lobby @#rust\r\n" in h.take(2)
     h.send(3, b"WHOIS Bob\r\n")  # with multi-prefix, every prefix
     assert ":irc.test 319 Carol Bob :#lobby @+#rust\r\n" in h.take(3)
+
+
+def test_irc_door_names_of_a_secret_channel_is_marked_with_at() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"MODE #rust +s\r\nNAMES #rust\r\n")
+    assert ":irc.test 353 Bob @ #rust :Alice @Bob Carol\r\n" in h.take(2)

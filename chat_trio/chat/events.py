@@ -225,6 +225,7 @@ class UserList:
     away: frozenset[str] = frozenset()  #: which of ``names`` are away
     operators: frozenset[str] = frozenset()  #: which of ``names`` are the room's operators
     voiced: frozenset[str] = frozenset()  #: which of ``names`` are voiced in the room
+    secret: bool = False  #: the room is secret (``Mode.SECRET``; IRC's NAMES shows ``@``)
 
 
 @attrs.frozen

@@ -261,6 +261,7 @@ def list_users(
         return
     after = intent.after.casefold()
     operators = voiced = frozenset[str]()
+    secret = False
     if intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
         total, where = len(who), None
@@ -273,6 +274,7 @@ def list_users(
             out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
             return
         total, where = len(room.members), room.memory.name
+        secret = Mode.SECRET in room.modes
         page = room.page(after, limit + 1)
         listed = [world.clients[c] for c in page]
         operators, voiced = (
@@ -283,9 +285,10 @@ def list_users(
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
-    out.reply(
-        conn, UserList(total, names, where, admins, intent.label, more, away, operators, voiced)
+    listed_users = UserList(
+        total, names, where, admins, intent.label, more, away, operators, voiced, secret
     )
+    out.reply(conn, listed_users)
 
 
 def _name_order(client: Client) -> str:

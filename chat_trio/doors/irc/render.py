@@ -802,7 +802,7 @@ class Replies:
         multi = "multi-prefix" in self.caps
         shown = [prefixes(n, e, multi) + (mask(n) if full else n) for n in e.names]
         lines = [
-            self._m("353", "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
+            self._m("353", "@" if e.secret else "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)
         ]
         end = "" if e.more else self._m("366", room, "End of /NAMES list")

@@ -369,7 +369,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     UserList: lambda e: {
         "type": "users", "room": e.room, "total": e.total, "names": list(e.names),
         "admins": sorted(e.admins), "away": sorted(e.away), "label": e.label,
-        "operators": sorted(e.operators), "voiced": sorted(e.voiced),
+        "operators": sorted(e.operators), "voiced": sorted(e.voiced), "secret": e.secret,
     },
     RoomList: lambda e: {
         "type": "rooms", "total": e.total, "label": e.label,
