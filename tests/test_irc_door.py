@@ -1344,3 +1344,14 @@ def test_irc_door_names_of_a_secret_channel_is_marked_with_at() -> None:
     h = rust_with_irc_operator()
     h.send(2, b"MODE #rust +s\r\nNAMES #rust\r\n")
     assert ":irc.test 353 Bob @ #rust :Alice @Bob Carol\r\n" in h.take(2)
+
+
+def test_irc_door_an_away_users_join_is_followed_by_its_away_for_away_notify() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave", "away-notify")
+    h.send(4, b"JOIN #rust\r\n")
+    h.take(4), h.take(2)
+    h.send(3, b"AWAY :lunch\r\nPART #rust\r\nJOIN #rust\r\n")
+    got = h.take(4)
+    assert ":Carol!Carol@chat-trio JOIN #rust\r\n:Carol!Carol@chat-trio AWAY lunch\r\n" in got
+    assert " AWAY " not in h.take(2)  # without away-notify: the JOIN only

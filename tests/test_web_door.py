@@ -165,6 +165,7 @@ def test_web_door_joining_lists_members_and_the_room_follows_them() -> None:
             "chat": False,
             "admin": False,
             "operator": False,
+            "away": "",
             "room": "#rust",
             "time": web.wall,
         }

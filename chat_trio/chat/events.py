@@ -91,6 +91,7 @@ class Joined:
     account: str = ""  #: the account it is logged in to ("" for a guest)
     admin: bool = False  #: it is an admin (the page marks admins in its member list)
     operator: bool = False  #: it is the room's operator (it created the room)
+    away: str = ""  #: why it is away ("": it is not; IRC's away-notify tells it after JOIN)
 
 
 @attrs.frozen

@@ -167,7 +167,8 @@ def enter(
     client.rooms.append(key)
     account, admin = world.account_name(client), world.is_admin(client)
     operator = conn in room.roles[Role.OPERATOR]
-    joined_as = Joined(client.name, None if quiet else memory.name, account, admin, operator)
+    where = None if quiet else memory.name
+    joined_as = Joined(client.name, where, account, admin, operator, client.away)
     out.broadcast(memory.name, joined_as, conn)
     world.record(out, Kind.JOINED, memory.name, client.name)
     out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))

@@ -246,10 +246,11 @@ def broadcast_line(
         action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
         return privmsgs(mask(event.name), room, event.text, action=action, tags=t, notice=notice)
     if isinstance(event, Joined):
-        if view.extended_join:
-            params = (room, event.account or "*", event.name)
-            return serialize(Message("JOIN", params, mask(event.name), t))
-        return serialize(Message("JOIN", (room,), mask(event.name), t))
+        params = (room, event.account or "*", event.name) if view.extended_join else (room,)
+        joined = serialize(Message("JOIN", params, mask(event.name), t))
+        if view.away_notify and event.away:  # (ircv3 away-notify: an away joiner's AWAY)
+            joined += serialize(Message("AWAY", (event.away,), mask(event.name), t))
+        return joined
     if isinstance(event, Away):
         if not view.away_notify:
             return ""

@@ -308,7 +308,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Welcome: lambda e: {"type": "welcome", "name": e.name, "online": e.online, "rooms": e.rooms},
     Joined: lambda e: {
         "type": "joined", "name": e.name, "account": e.account, "chat": e.room is None,
-        "admin": e.admin, "operator": e.operator,
+        "admin": e.admin, "operator": e.operator, "away": e.away,
     },
     Left: lambda e: {
         "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None,
