@@ -1355,3 +1355,14 @@ def test_irc_door_an_away_users_join_is_followed_by_its_away_for_away_notify() -
     got = h.take(4)
     assert ":Carol!Carol@chat-trio JOIN #rust\r\n:Carol!Carol@chat-trio AWAY lunch\r\n" in got
     assert " AWAY " not in h.take(2)  # without away-notify: the JOIN only
+
+
+def test_irc_door_join_gives_the_topic_with_who_set_it_and_when() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"TOPIC #rust :All about Rust\r\n")
+    h.take(2)
+    irc_user(h, 4, "Dave")
+    h.send(4, b"JOIN #rust\r\n")
+    assert (
+        ":irc.test 332 Dave #rust :All about Rust\r\n:irc.test 333 Dave #rust Bob 1700000000\r\n"
+    ) in h.take(4)

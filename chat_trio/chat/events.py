@@ -183,6 +183,8 @@ class RoomEntered:
     topic: str  #: "" when none is set
     joined: bool  #: False: it was a member already
     quiet: bool = False  #: joined as part of registering (the lobby), not by asking
+    topic_by: str = ""  #: who set the topic ("" when none is set, or not known)
+    topic_at: float = 0.0  #: when (Unix time)
 
 
 @attrs.frozen

@@ -171,7 +171,11 @@ def enter(
     joined_as = Joined(client.name, where, account, admin, operator, client.away)
     out.broadcast(memory.name, joined_as, conn)
     world.record(out, Kind.JOINED, memory.name, client.name)
-    out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
+    members, topic = len(room.members), memory.topic  # and who set it, when (IRC's 333)
+    entered = RoomEntered(
+        memory.name, members, topic, True, quiet, memory.topic_by, memory.topic_at
+    )
+    out.reply(conn, entered)
     if memory.recent:
         out.reply(conn, History(memory.name, tuple(memory.recent), world.today()))
     # In the same call as the history: live lines start exactly where it ends.

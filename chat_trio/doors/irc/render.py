@@ -655,7 +655,9 @@ class Replies:
         if not e.joined:
             return ""
         out = serialize(Message("JOIN", (e.room,), mask(self.nick)))
-        return out + (self._m("332", e.room, e.topic) if e.topic else "")
+        if not e.topic:
+            return out
+        return out + self._topic(Topic(e.room, e.topic, e.topic_by, e.topic_at))
 
     def _left(self, e: RoomLeft) -> str:
         if e.by:  # kicked out: as the room saw it

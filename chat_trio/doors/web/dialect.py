@@ -334,7 +334,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     RoomEntered: lambda e: {
         "type": "room-entered", "room": e.room, "members": e.members, "topic": e.topic,
-        "joined": e.joined,
+        "joined": e.joined, "topic_by": e.topic_by, "topic_at": e.topic_at,
     },
     Topic: lambda e: {"type": "topic", "room": e.room, "text": e.text, "by": e.by, "at": e.at},
     Unheard: lambda e: {"type": "unheard", "room": e.room},
