@@ -24,7 +24,8 @@ from typing import Any
 import attrs
 
 from chat_trio.chat.limits import Limits
-from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.rooms import check_room
+from chat_trio.chat.vocabulary import ROOM_MAX, ROOMS_PER_USER, name_key
 from chat_trio.chat.world import Rules
 from chat_trio.delivery.outbox import DEFAULT_MAX_QUEUE_BYTES
 from chat_trio.delivery.session import DEFAULT_WRITE_TIMEOUT
@@ -159,6 +160,26 @@ def names(text: str) -> frozenset[str]:
     return frozenset(name_key(name.strip()) for name in text.split(",") if name.strip())
 
 
+def rooms(text: str) -> tuple[str, ...]:
+    """Room names separated by commas (``#lobby,#help``), in order, each once; "" for none.
+
+    Raises:
+      BadValue: a name that is not a room's, or more than a user may be in.
+    """
+    found: dict[str, str] = {}
+    for name in (part.strip() for part in text.split(",")):
+        if name and check_room(name) is not None:
+            raise BadValue(
+                f"{name!r} is not a room name ('#' and 1-{ROOM_MAX} ASCII letters, digits, "
+                f"'_' or '-')"
+            )
+        if name:
+            found.setdefault(name_key(name), name)
+    if len(found) > ROOMS_PER_USER:
+        raise BadValue(f"lists {len(found)} rooms; a user may be in {ROOMS_PER_USER} at most")
+    return tuple(found.values())
+
+
 def _keep(value: Any) -> Any:
     return value
 
@@ -248,6 +269,10 @@ OPTIONS: tuple[Option, ...] = (
            also=("irc.network",)),
     Option(("--motd",), "", "message of the day for IRC clients (none: 422)",
            metavar="FILE"),
+    Option(("--irc-autojoin",), "irc.autojoin",
+           "channels an IRC user is put in once registered, in order ('' for none: then "
+           "IRC users are in no channel until they join one)", rooms, "#A,#B,...",
+           to_cli=list, to_config=tuple),
     Option(("--ping-interval",), "keepalive.ping_interval",
            f"seconds of silence before the server pings an IRC or web client; no answer "
            f"within {KeepaliveSettings().ping_timeout:g} s more drops it", seconds, "SECONDS"),

@@ -49,6 +49,7 @@ from chat_trio.config import (
     non_negative,
     port,
     positive_int,
+    rooms,
     seconds,
     setting,
     with_setting,
@@ -64,6 +65,7 @@ _TYPES: dict[Callable[[str], Any] | None, tuple[type | tuple[type, ...], str]] =
     seconds: ((int, float), "a number"),
     non_negative: ((int, float), "a number"),
     names: (list, "a list of names"),
+    rooms: (list, "a list of rooms"),
     str: (str, "a string"),
     None: (bool, "true or false"),
 }

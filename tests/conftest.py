@@ -87,12 +87,11 @@ def start_doors(*args: str, **popen: Any) -> tuple[subprocess.Popen[str], dict[s
     """``start_cli``, returning every port of the banner by its door: {"text": 8080, ...}."""
     db = [] if "--db" in args else ["--db", ":memory:"]
     web = [] if "--web-port" in args or "--no-web" in args else ["--web-port", "0"]
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     process = subprocess.Popen(
         [sys.executable, "-m", "chat_trio", "serve", "--port", "0", *db, *web, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
-        **popen,
+        **(pipes | popen),  # a long run logs to a file: a full stderr pipe would stall it
     )
     assert process.stdout is not None
     banner = process.stdout.readline()

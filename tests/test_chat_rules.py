@@ -110,6 +110,36 @@ def test_chat_rules_choosing_a_name_welcomes_joins_the_lobby_and_tells_the_other
     assert chat.phase(2) is Phase.CHATTING
 
 
+def test_chat_rules_a_door_may_put_a_new_user_in_no_room_and_it_joins_one_later() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    connect(chat, 2)
+    outputs = ask(chat, 2, i.ChooseName("Bob", i.Lobby.NEVER))
+    assert outputs == [Reply(2, (Welcome("Bob", 2, 1),))]  # nobody is told; no room
+    assert chat.clients[2].rooms == []
+    said = ask(chat, 1, i.SendPrivate("bob", "hi"))  # a private message still reaches it
+    assert any(isinstance(e, Private) and e.incoming for e in replies(said, 2))
+    joined = ask(chat, 2, i.Join("#lobby"))
+    assert Broadcast((Joined("Bob", "#lobby"),), exclude=2, room="#lobby") in joined
+    left = ask(chat, 2, i.Leave("#lobby", "bye"))
+    assert replies(left, 2) == [RoomLeft("#lobby", (), reason="bye")]  # and may be in none again
+
+
+def test_chat_rules_a_login_as_first_name_goes_where_its_door_says() -> None:
+    now = [1000.0]
+    chat = Chat(Rules(flood_rate=0), stored=True, clock=lambda: now[0])
+    chat.load_accounts([Account("Alice", "hash", id="A")], [])
+    connect(chat, 1)
+    ask(chat, 1, i.LogIn("alice", "right-one", i.Lobby.NEVER))
+    out = Outputs(1)
+    chat.password_checked(1, Verdict.RIGHT, False, now[0], out)
+    assert replies(list(out.done()), 1) == [
+        Done(Outcome.LOGGED_IN, name="Alice"),
+        Welcome("Alice", 1, 1),
+    ]
+    assert chat.clients[1].rooms == []
+
+
 def test_chat_rules_refusals_are_typed_problems() -> None:
     chat = Chat()
     named(chat, 1, "Alice")
@@ -126,7 +156,7 @@ def test_chat_rules_refusals_are_typed_problems() -> None:
         )
     ]
     assert ask(chat, 1, i.Leave("#nowhere")) == [
-        Reply(1, (Refused(Problem.NOT_IN_ROOM, room="#nowhere"),))
+        Reply(1, (Refused(Problem.NO_SUCH_ROOM, room="#nowhere"),))
     ]
     assert ask(chat, 1, i.Join("lobby")) == [
         Reply(1, (Refused(Problem.ROOM_NO_HASH, name="lobby", room="lobby"),))

@@ -46,7 +46,7 @@ def test_founders_an_operator_registers_a_room_and_it_is_saved() -> None:
     [
         (3, i.RegisterRoom("#rust"), Refused(Problem.NOT_LOGGED_IN)),
         (2, i.RegisterRoom("#rust"), Refused(Problem.NOT_OPERATOR, name="room register", room="#rust")),
-        (1, i.RegisterRoom("#go"), Refused(Problem.NOT_IN_ROOM, room="#go")),
+        (1, i.RegisterRoom("#go"), Refused(Problem.NO_SUCH_ROOM, room="#go")),  # (none: 403)
         (1, i.RegisterRoom("rust"), Refused(Problem.ROOM_NO_HASH, name="rust", room="rust")),
         (1, i.RegisterRoom("#lobby"), Refused(Problem.SERVERS_ROOM, room="#lobby")),
         (1, i.DropRoom("#rust"), Refused(Problem.ROOM_NOT_REGISTERED, room="#rust")),

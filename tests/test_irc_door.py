@@ -7,6 +7,7 @@ import base64
 import math
 import time
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -64,6 +65,40 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
         ":irc.test 353 Bob = #lobby :Alice Bob\r\n:irc.test 366 Bob #lobby :End of /NAMES list\r\n"
         in received
     )
+    assert h.take(1) == "* Bob joined the chat\r\n"
+
+
+def test_irc_door_without_autojoin_a_user_is_in_no_channel_until_it_joins_one() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.connect(2, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
+    h.send(2, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
+    received = h.take(2)
+    assert " 001 Bob " in received and " JOIN " not in received and " 353 " not in received
+    assert h.take(1) == ""  # nobody shares a room with Bob: nobody is told
+    h.send(1, b"/msg Bob hi\r\n")
+    assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG Bob hi\r\n"
+    h.send(2, b"LIST\r\nJOIN #lobby\r\n")
+    got = h.take(2)
+    assert ":irc.test 322 Bob #lobby 1 :\r\n" in got  # Alice only
+    assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in got
+    assert h.take(1) == "[PM to Bob] hi\r\n* Bob joined #lobby\r\n"
+
+
+def test_irc_door_autojoin_puts_a_user_in_each_channel_in_order() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    h.connect(2, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=("#help", "#LOBBY", "#news"))))
+    h.send(2, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
+    joins = [line for line in h.take(2).split("\r\n") if " JOIN " in line or " 366 " in line]
+    assert joins == [  # #lobby on registering, as every door's users; then the others
+        ":Bob!Bob@chat-trio JOIN #lobby",
+        ":irc.test 366 Bob #lobby :End of /NAMES list",
+        ":Bob!Bob@chat-trio JOIN #help",
+        ":irc.test 366 Bob #help :End of /NAMES list",
+        ":Bob!Bob@chat-trio JOIN #news",
+        ":irc.test 366 Bob #news :End of /NAMES list",
+    ]
     assert h.take(1) == "* Bob joined the chat\r\n"
 
 
@@ -170,7 +205,7 @@ def test_irc_door_refusals_after_registration() -> None:
     assert h.take(1) == (
         ':irc.test 403 Bob bad :Room names start with "#" (try /join #bad).\r\n'
         ":irc.test 404 Bob #nowhere :You are not in #nowhere.\r\n"
-        ":irc.test 442 Bob #nowhere :You are not in #nowhere.\r\n"
+        ":irc.test 403 Bob #nowhere :There is no room #nowhere.\r\n"
         ":irc.test 421 Bob FOO :Unknown command\r\n"
         ":irc.test 461 Bob KICK :Not enough parameters\r\n"
         ":irc.test 412 Bob :No text to send\r\n"
@@ -1153,18 +1188,13 @@ def test_irc_door_kick_is_per_channel_and_the_kicked_user_stays() -> None:
     assert h.take(2) == ":irc.test 441 Bob Carol #rust :They aren't on that channel\r\n"
     h.send(3, b"PART #lobby\r\nJOIN #rust\r\n")
     h.take(3)
-    h.send(2, b"KICK #rust Carol\r\n")  # her only channel: she is put in #lobby
-    assert h.take(3) == (
-        ":Carol!Carol@chat-trio JOIN #lobby\r\n:Bob!Bob@chat-trio KICK #rust Carol Bob\r\n"
-    )
-    # #lobby's NAMES, as after a JOIN: the server wakes her reader for them at once
-    # (test_server_irc); this harness reads her door when she sends a line.
-    h.send(3, b"PING x\r\n")
-    assert h.take(3) == (
-        ":irc.test 353 Carol = #lobby :Alice Bob Carol\r\n"
-        ":irc.test 366 Carol #lobby :End of /NAMES list\r\n"
-        ":irc.test PONG irc.test x\r\n"
-    )
+    h.take(2)
+    h.send(2, b"KICK #rust Carol\r\n")  # her only channel: she is in none after it
+    assert h.take(3) == ":Bob!Bob@chat-trio KICK #rust Carol Bob\r\n"
+    h.take(2)
+    h.send(3, b"PING x\r\nPRIVMSG Bob :why?\r\n")  # still connected, and may talk to people
+    assert h.take(3) == ":irc.test PONG irc.test x\r\n"
+    assert h.take(2) == ":Carol!Carol@chat-trio PRIVMSG Bob why?\r\n"
 
 
 # -- notices -------------------------------------------------------------------------------
@@ -1320,3 +1350,151 @@ def test_irc_door_a_founder_who_identifies_after_joining_gets_mode_o_from_chanse
     assert "@Bobby" not in h.take(2)  # the first joiner of a registered room: no op
     h.send(2, b"PRIVMSG NickServ :IDENTIFY Bob horse-battery\r\n")
     assert ":ChanServ!ChanServ@chat-trio MODE #rust +o Bob\r\n" in h.take(2)
+
+
+# -- replies as the modern IRC docs give them (measured by irctest: tests/test_irctest.py) --
+
+
+def bob_alone() -> Harness:
+    """Bob, an IRC user (1), alone on the server."""
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    return h
+
+
+def test_irc_door_ping_needs_a_token_to_echo() -> None:
+    h = bob_alone()
+    h.send(1, b"PING\r\nPING :a b\r\n")
+    assert h.take(1) == (
+        ":irc.test 461 Bob PING :Not enough parameters\r\n:irc.test PONG irc.test :a b\r\n"
+    )
+
+
+def test_irc_door_a_channel_that_does_not_exist_is_403_one_not_joined_442() -> None:
+    h = rust_with_irc_operator()
+    h.send(
+        2,
+        b"TOPIC #none :x\r\nKICK #none Carol\r\nMODE #none +o Carol\r\nPART #none\r\n"
+        b"PART #rust\r\nTOPIC #rust :x\r\nKICK #rust Carol\r\nMODE #rust +m\r\n",
+    )
+    none = ":irc.test 403 Bob #none :There is no room #none.\r\n"
+    away = ":irc.test 442 Bob #rust :You are not in #rust.\r\n"
+    assert h.take(2) == none * 4 + ":Bob!Bob@chat-trio PART #rust\r\n" + away * 3
+    assert h.take(1) == "* Bob left #rust\r\n"
+
+
+def test_irc_door_names_who_and_whois_of_what_is_not_there_end_their_list() -> None:
+    h = bob_alone()
+    h.send(1, b"NAMES #none\r\nNAMES none\r\nWHO nobody\r\nWHO #none\r\nWHOIS nobody\r\n")
+    assert h.take(1) == (
+        ":irc.test 366 Bob #none :End of /NAMES list\r\n"
+        ":irc.test 366 Bob none :End of /NAMES list\r\n"
+        ":irc.test 315 Bob nobody :End of WHO list\r\n"
+        ":irc.test 315 Bob #none :End of WHO list\r\n"
+        ":irc.test 401 Bob nobody :No such nick/channel\r\n"
+        ":irc.test 318 Bob nobody :End of /WHOIS list\r\n"
+    )
+    h.send(1, b"NOTICE #none :hi\r\nNOTICE nobody :hi\r\n")  # never answered, as before
+    assert h.take(1) == ""
+
+
+def test_irc_door_part_shows_its_reason_to_the_one_leaving_as_to_the_room() -> None:
+    h = rust_with_irc_operator()
+    h.send(3, b"PART #rust :see you all\r\nPART #lobby\r\n")
+    assert h.take(3) == (
+        ":Carol!Carol@chat-trio PART #rust :see you all\r\n:Carol!Carol@chat-trio PART #lobby\r\n"
+    )
+    assert h.take(2).startswith(":Carol!Carol@chat-trio PART #rust :see you all\r\n")
+
+
+def test_irc_door_user_with_an_empty_username_or_realname_is_461_and_does_not_register() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.send(1, b"NICK Bob\r\nUSER bob 0 * :\r\nUSER :\r\n")
+    got = h.take(1)
+    assert got.endswith(":irc.test 461 * USER :Not enough parameters\r\n" * 2)
+    assert " 001 " not in got
+    h.send(1, b"USER bob 0 * :Bob\r\n")
+    assert " 001 Bob " in h.take(1)
+
+
+def test_irc_door_nick_to_ones_own_nick_is_not_answered_and_a_new_case_is_a_rename() -> None:
+    h = bob_alone()
+    h.send(1, b"NICK Bob\r\nNICK BOB\r\n")
+    assert h.take(1) == ":Bob!Bob@chat-trio NICK BOB\r\n"
+
+
+@pytest.mark.parametrize(
+    ("asked", "sasl"), [(b"CAP LS", " sasl "), (b"CAP LS 302", " sasl=PLAIN ")]
+)
+def test_irc_door_cap_ls_gives_values_only_to_a_302_client(asked: bytes, sasl: str) -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.send(1, asked + b"\r\n")
+    offered = h.take(1).split("\r\n")[1]
+    assert offered.startswith(":irc.test CAP * LS :") and sasl in offered
+    assert "=" not in offered.replace(sasl, "")
+
+
+def test_irc_door_userhost_marks_an_away_user_with_a_minus() -> None:
+    h = bob_alone()
+    irc_user(h, 2, "Carol")
+    h.send(2, b"AWAY :lunch\r\n")
+    h.take(1), h.take(2)
+    h.send(1, b"USERHOST Carol Bob nobody\r\n")
+    assert h.take(1) == ":irc.test 302 Bob :Carol=-Carol@chat-trio Bob=+Bob@chat-trio\r\n"
+
+
+def test_irc_door_list_names_channels_with_members_only_and_those_asked_for() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
+    h.send(1, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
+    h.take(1)
+    h.send(1, b"LIST\r\n")  # #lobby exists, but nobody is in it
+    assert (
+        h.take(1) == ":irc.test 321 Bob Channel :Users  Name\r\n:irc.test 323 Bob :End of /LIST\r\n"
+    )
+    h.send(1, b"JOIN #a,#b\r\n")
+    h.take(1)
+    h.send(1, b"LIST #b,#none\r\n")
+    assert h.take(1) == (
+        ":irc.test 321 Bob Channel :Users  Name\r\n"
+        ":irc.test 322 Bob #b 1 :\r\n"
+        ":irc.test 323 Bob :End of /LIST\r\n"
+    )
+
+
+def test_irc_door_whois_marks_the_channels_someone_runs_or_has_voice_in() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"MODE #rust +v Bob\r\nWHOIS Bob\r\n")
+    assert ":irc.test 319 Bob Bob :#lobby @#rust\r\n" in h.take(2)
+    h.send(3, b"WHOIS Bob\r\n")  # with multi-prefix, every prefix
+    assert ":irc.test 319 Carol Bob :#lobby @+#rust\r\n" in h.take(3)
+
+
+def test_irc_door_names_of_a_secret_channel_is_marked_with_at() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"MODE #rust +s\r\nNAMES #rust\r\n")
+    assert ":irc.test 353 Bob @ #rust :Alice @Bob Carol\r\n" in h.take(2)
+
+
+def test_irc_door_an_away_users_join_is_followed_by_its_away_for_away_notify() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave", "away-notify")
+    h.send(4, b"JOIN #rust\r\n")
+    h.take(4), h.take(2)
+    h.send(3, b"AWAY :lunch\r\nPART #rust\r\nJOIN #rust\r\n")
+    got = h.take(4)
+    assert ":Carol!Carol@chat-trio JOIN #rust\r\n:Carol!Carol@chat-trio AWAY lunch\r\n" in got
+    assert " AWAY " not in h.take(2)  # without away-notify: the JOIN only
+
+
+def test_irc_door_join_gives_the_topic_with_who_set_it_and_when() -> None:
+    h = rust_with_irc_operator()
+    h.send(2, b"TOPIC #rust :All about Rust\r\n")
+    h.take(2)
+    irc_user(h, 4, "Dave")
+    h.send(4, b"JOIN #rust\r\n")
+    assert (
+        ":irc.test 332 Dave #rust :All about Rust\r\n:irc.test 333 Dave #rust Bob 1700000000\r\n"
+    ) in h.take(4)

@@ -37,7 +37,7 @@ from chat_trio.chat.outputs import Broadcast, Close, Outputs, Reply, Subscribe, 
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account
 from chat_trio.chat.world import Rules
-from tests.test_chat_rules import ask, named, replies
+from tests.test_chat_rules import ask, connect, named, replies
 
 
 def rust() -> Chat:
@@ -222,6 +222,26 @@ def test_roles_nobody_is_kicked_out_of_the_lobby_when_it_is_their_only_room() ->
     ]
     refused = ask(chat, 4, i.Kick("#lobby", "Carol"))
     assert refused == [Reply(4, (Refused(Problem.LOBBY_ADMINS, name="kick", room="#lobby"),))]
+
+
+@pytest.mark.parametrize("lobby", [i.Lobby.FIRST, i.Lobby.NEVER])
+def test_roles_a_member_whose_door_allows_no_room_is_kicked_out_of_its_last_room_into_none(
+    lobby: i.Lobby,
+) -> None:
+    chat = with_admin(rust())
+    connect(chat, 6)
+    ask(chat, 6, i.ChooseName("Erin", lobby))
+    ask(chat, 6, i.Join("#rust"))
+    if lobby is i.Lobby.FIRST:
+        assert chat.clients[6].rooms == ["#lobby", "#rust"]
+        ask(chat, 6, i.Leave("#lobby"))
+    outputs = ask(chat, 1, i.Kick("#rust", "Erin", "bye"))
+    assert replies(outputs, 6) == [RoomLeft("#rust", (), by="Alice", reason="bye")]
+    assert not any(isinstance(o, Subscribe) for o in outputs)  # not put in #lobby
+    assert chat.clients[6].rooms == []
+    ask(chat, 6, i.Join("#lobby"))  # an admin may kick it out of #lobby, its only room
+    outputs = ask(chat, 5, i.Kick("#lobby", "Erin"))
+    assert replies(outputs, 6) == [RoomLeft("#lobby", (), by="Ada")]
 
 
 def test_roles_end_with_membership() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import Any
 
 import pytest
 import trio
@@ -11,9 +12,9 @@ import trio.testing
 
 from chat_trio.chat.world import Rules
 from chat_trio.delivery.session import READ_SIZE
-from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.transports.tcp import direct_writer
 from tests.conftest import LineClient, MemoryServer, open_memory_server
+from tests.test_web_door import Browser
 
 
 async def test_session_conversation(server: MemoryServer) -> None:
@@ -360,21 +361,31 @@ async def test_session_a_chunk_of_short_lines_is_published_over_several_rounds(
 async def test_session_a_delivery_that_gives_the_door_items_wakes_its_reader(
     server: MemoryServer, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """An IRC user kicked out of its last room is put in #lobby, and its door asks for
-    #lobby's NAMES (door.deliver): the reader, waiting for input until its next ping, is
+    """A page user kicked out of its last room is put in #lobby, and its door asks for
+    #lobby's members (door.deliver): the reader, waiting for input until its next ping, is
     woken and hands the question over at once, without virtual time passing."""
     alice = server.connect()
     await alice.register("Alice")
-    bob = server.connect(IrcDoor())
-    await bob.send("NICK Bob\r\nUSER bob 0 * :Bob")
-    await bob.expect(" 366 Bob #lobby :End of /NAMES list\r\n")
+    browser = Browser()
+    page, server_side = trio.testing.memory_stream_pair()
+    server.attach(server_side, door=browser.door)
+    seen: list[dict[str, Any]] = []
+
+    async def until(kind: str, **fields: Any) -> None:
+        with trio.fail_after(300):  # virtual seconds: several pings' worth
+            while not any(e["type"] == kind and fields.items() <= e.items() for e in seen):
+                seen.extend(browser.events(await page.receive_some(65536)))
+        seen.clear()
+
+    await page.send_all(browser.message({"type": "choose-name", "name": "Bob"}))
+    await until("users", room="#lobby", label="members")
     await alice.send("/join #rust")
     await alice.expect("* You joined #rust (1 user here).\r\n")
-    await bob.send("JOIN #rust\r\nPART #lobby")
-    await bob.expect(":Bob!Bob@chat-trio PART #lobby\r\n")
+    await page.send_all(browser.message({"type": "join", "room": "#rust"}))
+    await until("users", room="#rust", label="members")
+    await page.send_all(browser.message({"type": "leave", "room": "#lobby"}))
+    await until("room-left", room="#lobby")
     await alice.send("/kick Bob enough")
     before = trio.current_time()
-    await bob.expect(":Alice!Alice@chat-trio KICK #rust Bob enough\r\n")
-    names = await bob.expect(" 366 Bob #lobby :End of /NAMES list\r\n")
-    assert ":chat-trio 353 Bob = #lobby :Alice Bob\r\n" in names
-    assert trio.current_time() == before  # not at the next ping, a minute on
+    await until("users", room="#lobby", label="members")
+    assert trio.current_time() == before  # not at the next ping, many seconds on

@@ -119,6 +119,35 @@ def test_settings_unknown_keys_and_wrong_types_are_named_with_their_line(tmp_pat
     ]
 
 
+def test_settings_irc_autojoin_lists_channels_in_order_and_empty_is_none(tmp_path: Path) -> None:
+    assert Config().irc.autojoin == ("#lobby",)
+    assert load(["--irc-autojoin", "#help, #Lobby,#help"], None, {}).irc.autojoin == (
+        "#help",
+        "#Lobby",
+    )  # in order, each once
+    assert load(["--irc-autojoin", ""], None, {}).irc.autojoin == ()
+    assert load([], None, {"CHAT_TRIO_IRC_AUTOJOIN": ""}).irc.autojoin == ()
+    file = write(tmp_path, 'irc-autojoin = ["#rust", "#go"]\n')
+    assert load([], file, {}).irc.autojoin == ("#rust", "#go")
+    assert load([], write(tmp_path, "irc-autojoin = []\n", "none.toml"), {}).irc.autojoin == ()
+    bad = write(tmp_path, 'irc-autojoin = "#rust"\nirc-autojoin-x = 1\n', "bad.toml")
+    with pytest.raises(ConfigError) as refused:
+        load([], bad, {"CHAT_TRIO_IRC_AUTOJOIN": "lobby"})
+    assert str(refused.value).splitlines()[:2] == [
+        f'{bad} line 1: irc-autojoin must be a list of rooms, not a string ("#rust")',
+        f"{bad} line 2: unknown key 'irc-autojoin-x' (did you mean 'irc-autojoin'?)",
+    ]
+    with pytest.raises(ConfigError) as refused:
+        load([], None, {"CHAT_TRIO_IRC_AUTOJOIN": "#ok,lobby"})
+    assert str(refused.value) == (
+        "environment variable CHAT_TRIO_IRC_AUTOJOIN: 'lobby' is not a room name "
+        "('#' and 1-32 ASCII letters, digits, '_' or '-')"
+    )
+    many = ",".join(f"#r{n}" for n in range(21))
+    with pytest.raises(ConfigError, match="lists 21 rooms; a user may be in 20 at most"):
+        load([], None, {"CHAT_TRIO_IRC_AUTOJOIN": many})
+
+
 def test_settings_a_file_that_is_not_toml_or_not_there_says_so(tmp_path: Path) -> None:
     file = write(tmp_path, "port = = 1\n")
     with pytest.raises(ConfigError, match=rf"^{re.escape(file)}: not valid TOML: .*line 1"):

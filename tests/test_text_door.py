@@ -432,7 +432,12 @@ def test_text_door_leave_rules() -> None:
     h.line(1, "/join #a")
     h.line(2, "/join #a")
     h.take(1)
-    assert h.line(1, "/leave #b") == "You are not in #b.\r\n"
+    assert h.line(1, "/leave #b") == "There is no room #b.\r\n"
+    h.line(3, "/join #c")
+    h.take(1), h.take(2)
+    assert h.line(1, "/leave #c") == "You are not in #c.\r\n"
+    h.line(3, "/leave #c")
+    h.take(3)
     assert h.line(1, "/leave nope") == 'Room names start with "#" (try /join #nope).\r\n'
     assert h.line(1, "/leave") == "* You left #a. Now talking in #lobby.\r\n"
     assert h.take(2) == "* Alice left #a\r\n"
@@ -591,7 +596,7 @@ def test_text_door_commands_need_a_name_first() -> None:
     h.connect(1)
     h.take(1)
     assert h.line(1, "/join #x") == "Choose a username before using /join.\r\nEnter your username: "
-    assert h.line(1, "/rooms") == "Rooms: 1 (#lobby 0)\r\nEnter your username: "
+    assert h.line(1, "/rooms") == "Rooms: none yet (/join #name makes one)\r\nEnter your username: "
 
 
 def test_text_door_help_lists_each_command_once() -> None:

@@ -346,6 +346,7 @@ def test_web_dialect_room_broadcasts_carry_the_room_and_the_time() -> None:
             "chat": True,
             "admin": False,
             "operator": False,
+            "away": "",
             "room": "#rust",
             "time": 1764590000.25,
         },

@@ -91,6 +91,7 @@ class Joined:
     account: str = ""  #: the account it is logged in to ("" for a guest)
     admin: bool = False  #: it is an admin (the page marks admins in its member list)
     operator: bool = False  #: it is the room's operator (it created the room)
+    away: str = ""  #: why it is away ("": it is not; IRC's away-notify tells it after JOIN)
 
 
 @attrs.frozen
@@ -182,6 +183,8 @@ class RoomEntered:
     topic: str  #: "" when none is set
     joined: bool  #: False: it was a member already
     quiet: bool = False  #: joined as part of registering (the lobby), not by asking
+    topic_by: str = ""  #: who set the topic ("" when none is set, or not known)
+    topic_at: float = 0.0  #: when (Unix time)
 
 
 @attrs.frozen
@@ -209,7 +212,7 @@ class RoomLeft:
     room: str
     rooms: tuple[str, ...] = ()  #: the rooms the viewer is still in, in the order joined
     by: str = ""  #: the operator who kicked the viewer out ("": it left by itself)
-    reason: str = ""  #: why it was kicked ("": none given)
+    reason: str = ""  #: why it was kicked, or what it said leaving ("": none given)
 
 
 @attrs.frozen
@@ -225,6 +228,7 @@ class UserList:
     away: frozenset[str] = frozenset()  #: which of ``names`` are away
     operators: frozenset[str] = frozenset()  #: which of ``names`` are the room's operators
     voiced: frozenset[str] = frozenset()  #: which of ``names`` are voiced in the room
+    secret: bool = False  #: the room is secret (``Mode.SECRET``; IRC's NAMES shows ``@``)
 
 
 @attrs.frozen
@@ -382,6 +386,8 @@ class Whois:
     admin: bool = False
     label: str = ""  #: the asking intent's
     away: str = ""  #: why it is away ("": it is not)
+    operator: frozenset[str] = frozenset()  #: which of ``rooms`` it is an operator of
+    voiced: frozenset[str] = frozenset()  #: which of ``rooms`` it has voice in
 
 
 class Kind(enum.Enum):

@@ -11,6 +11,8 @@ This module must never import trio or do I/O.
 
 from __future__ import annotations
 
+import enum
+
 import attrs
 
 from chat_trio.chat import words
@@ -33,19 +35,38 @@ def secret(password: str) -> Secret:
     return Secret(words.text(password))
 
 
+class Lobby(enum.Enum):
+    """Where a user is put once named, and whether it must always be in some room. The
+    door says which, as what its users can do without a room (the rules never know which
+    door it is): the text door and the page always show a current room to talk in; an IRC
+    client lists its channels and may be in none."""
+
+    ALWAYS = "always"
+    """Put in ``#lobby``, and always in some room: kicked out of its last room, it is put
+    back in ``#lobby`` (the text door and the page)."""
+    FIRST = "first"
+    """Put in ``#lobby``, then free to be in no room (IRC with ``#lobby`` auto-joined)."""
+    NEVER = "never"
+    """In no room until it joins one (IRC without auto-join, as ergo's default)."""
+
+
 @attrs.frozen
 class ChooseName:
-    """Take ``name`` as a guest (the first name of a connection)."""
+    """Take ``name`` as a guest (the first name of a connection), then go where
+    ``lobby`` says."""
 
     name: str = attrs.field(converter=words.text)
+    lobby: Lobby = Lobby.ALWAYS
 
 
 @attrs.frozen
 class LogIn:
-    """Take the registered ``name`` by proving its ``password`` (first name, or later)."""
+    """Take the registered ``name`` by proving its ``password`` (first name, or later);
+    as a first name, then go where ``lobby`` says (a later login moves nobody)."""
 
     name: str = attrs.field(converter=words.text)
     password: Secret = attrs.field(converter=secret)
+    lobby: Lobby = Lobby.ALWAYS
 
 
 @attrs.frozen
@@ -141,10 +162,11 @@ class ListUsers:
 @attrs.frozen
 class ListRooms:
     """Which rooms exist, busiest first: at most ``limit`` (None: as many as one list
-    holds, ``vocabulary.LIST_MAX``)."""
+    holds, ``vocabulary.LIST_MAX``); only those named in ``rooms``, if any are."""
 
     limit: int | None = None
     label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged
+    rooms: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
 
 
 @attrs.frozen

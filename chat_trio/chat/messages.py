@@ -34,6 +34,7 @@ from chat_trio.chat.events import (
     Kind,
     Private,
     Refused,
+    Role,
     Said,
     Unheard,
     Whois,
@@ -122,11 +123,20 @@ def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: O
         return
     who = world.clients[target]
     rooms = tuple(world.rooms[k].memory.name for k in who.rooms)
+    operator, voiced = (
+        frozenset(
+            world.rooms[k].memory.name for k in who.rooms if target in world.rooms[k].roles[r]
+        )
+        for r in (Role.OPERATOR, Role.VOICE)
+    )  # (IRC's WHOIS shows them: @#rust)
     idle = max(0.0, world.now - who.last_input)
     account = world.registry.accounts.get(who.account) if who.account else None
     shown = account.name if account is not None else ""
     admin = world.is_admin(who)
-    out.reply(conn, Whois(who.name, rooms, who.since, idle, shown, admin, intent.label, who.away))
+    found = Whois(
+        who.name, rooms, who.since, idle, shown, admin, intent.label, who.away, operator, voiced
+    )
+    out.reply(conn, found)
 
 
 def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out: Outputs) -> None:

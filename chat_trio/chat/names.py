@@ -14,8 +14,9 @@ Rules:
    invalid one closes the connection. A name someone holds (online, registered, or
    looking like one of those) is not the typist's mistake and does not count, nor does
    an empty one: a person trying names that are taken is never shut out for it.
-3. Registering puts the user in ``#lobby`` (on every door), without a join notice of its
-   own: the others see ``Joined`` with no room, "joined the chat".
+3. Registering puts the user in ``#lobby``, without a join notice of its own: the others
+   see ``Joined`` with no room, "joined the chat"; unless its door's intent said
+   ``Lobby.NEVER`` (IRC without auto-join): then it is in no room until it joins one.
 
 This module never imports trio and never awaits.
 """
@@ -106,6 +107,7 @@ def claim(
 
 
 def choose(world: World, conn: ConnId, client: Client, intent: i.ChooseName, out: Outputs) -> None:
+    client.lobby = intent.lobby
     problem = claim(world, conn, client, intent.name)
     if problem is None:
         registered(world, conn, client, out)
@@ -133,12 +135,13 @@ def refuse(
 
 
 def registered(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
-    """``conn`` has its name: welcome it and put it in the lobby."""
+    """``conn`` has its name: welcome it and put it in the lobby (rule 3)."""
     client.step(Step.NAMED)
     # A full bucket to start chatting with, whatever the prompt took (flood.py).
     client.tokens, client.stamp = float(world.rules.flood_burst), world.now
     out.reply(conn, Welcome(client.name, len(world.names), len(world.rooms)))
-    rooms.enter(world, conn, client, LOBBY, out, quiet=True, placed=True)
+    if client.lobby is not i.Lobby.NEVER:
+        rooms.enter(world, conn, client, LOBBY, out, quiet=True, placed=True)
 
 
 def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Outputs) -> None:

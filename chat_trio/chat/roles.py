@@ -25,7 +25,8 @@ Rules:
    others see ``Kicked``. It stays connected. A member whose only room it was is put in
    ``#lobby`` (before it leaves, so that it is never in no room: the text door and the
    page always have a room to talk in); kicking someone out of ``#lobby`` when it is
-   their only room is refused (``/kill`` ends their connection instead).
+   their only room is refused (``/kill`` ends their connection instead). A member whose
+   door lets it be in no room (``Lobby.FIRST`` or ``NEVER``: IRC) is just out.
 6. Modes (``Room.modes``) are turned on and off by operators (``Act.MODE``); a change
    that changes nothing tells no one (as rule 4). In a moderated room (``+m``) a member
    who is neither operator, voiced nor admin is refused (``Problem.MODERATED``); a

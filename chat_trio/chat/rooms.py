@@ -4,8 +4,9 @@ Rules:
 
 1. Room names are ``#`` and 1-32 ASCII letters, digits, ``_`` or ``-``, compared without
    case; a room keeps the spelling it was first given. ``#lobby`` always exists and
-   everyone is put in it on registering; a door may let its users leave every room (IRC)
-   or keep them in at least one (the text door).
+   users are put in it on registering, unless their door says otherwise (``i.Lobby``);
+   a door may let its users leave every room (IRC) or keep them in at least one (the
+   text door).
 2. A user is in at most ``Rules.max_rooms_per_user`` rooms; at most ``Rules.max_rooms``
    rooms exist. Both are checked again when a join that waited for history completes.
 3. Joining a room gives its last ``Rules.history_lines`` conversation lines from memory in
@@ -98,9 +99,12 @@ def spelled(world: World, name: str) -> str:
 
 
 def member_room(world: World, conn: ConnId, client: Client, name: str, out: Outputs) -> Room | None:
-    """The room ``name`` if ``conn`` is in it; else None, and says why."""
+    """The room ``name`` if ``conn`` is in it; else None, and says why: the room does
+    not exist (IRC's 403), or ``conn`` is not in it (442)."""
     problem = check_room(name)
-    if problem is None and name_key(name) not in client.rooms:
+    if problem is None and name_key(name) not in world.rooms:
+        problem = Refused(Problem.NO_SUCH_ROOM, room=name)
+    elif problem is None and name_key(name) not in client.rooms:
         problem = Refused(Problem.NOT_IN_ROOM, room=name)
     if problem is not None:
         out.reply(conn, problem)
@@ -176,12 +180,17 @@ def enter(
     client.rooms.append(key)
     account, admin = world.account_name(client), world.is_admin(client)
     operator = conn in room.roles[Role.OPERATOR]
-    joined_as = Joined(client.name, None if quiet else memory.name, account, admin, operator)
+    where = None if quiet else memory.name
+    joined_as = Joined(client.name, where, account, admin, operator, client.away)
     out.broadcast(memory.name, joined_as, conn)
     if entitled:
         registered.reop(world, conn, client, room, out)
     world.record(out, Kind.JOINED, memory.name, client.name)
-    out.reply(conn, RoomEntered(memory.name, len(room.members), memory.topic, True, quiet))
+    members, topic = len(room.members), memory.topic  # and who set it, when (IRC's 333)
+    entered = RoomEntered(
+        memory.name, members, topic, True, quiet, memory.topic_by, memory.topic_at
+    )
+    out.reply(conn, entered)
     if memory.recent:
         out.reply(conn, History(memory.name, tuple(memory.recent), world.today()))
     # In the same call as the history: live lines start exactly where it ends.
@@ -222,7 +231,8 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
     said = intent.reason[:REASON_MAX]
     out.broadcast(name, Left(client.name, Reason.QUIT, name, said), conn)
     world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)
-    out.reply(conn, RoomLeft(name, tuple(world.rooms[k].memory.name for k in client.rooms)))
+    still = tuple(world.rooms[k].memory.name for k in client.rooms)
+    out.reply(conn, RoomLeft(name, still, reason=said))
     world.maybe_forget(key)
 
 
@@ -273,11 +283,14 @@ def list_users(
         for name in intent.names[:LIST_MAX]:
             holder = world.names.get(look(name))
             if holder is not None and name_key(world.clients[holder].name) == name_key(name):
-                found.append(world.clients[holder].name)
-        out.reply(conn, UserList(len(found), tuple(found), label=intent.label))
+                found.append(world.clients[holder])
+        shown = tuple(c.name for c in found)
+        gone = frozenset(c.name for c in found if c.away)  # (IRC's USERHOST shows it)
+        out.reply(conn, UserList(len(found), shown, label=intent.label, away=gone))
         return
     after = intent.after.casefold()
     operators = voiced = frozenset[str]()
+    secret = False
     if intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
         total, where = len(who), None
@@ -290,6 +303,7 @@ def list_users(
             out.reply(conn, problem or Refused(Problem.NO_SUCH_ROOM, room=intent.room))
             return
         total, where = len(room.members), room.memory.name
+        secret = Mode.SECRET in room.modes
         page = room.page(after, limit + 1)
         listed = [world.clients[c] for c in page]
         operators, voiced = (
@@ -300,9 +314,10 @@ def list_users(
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
-    out.reply(
-        conn, UserList(total, names, where, admins, intent.label, more, away, operators, voiced)
+    listed_users = UserList(
+        total, names, where, admins, intent.label, more, away, operators, voiced, secret
     )
+    out.reply(conn, listed_users)
 
 
 def _name_order(client: Client) -> str:
@@ -314,7 +329,14 @@ def list_rooms(
 ) -> None:
     limit = LIST_MAX if intent.limit is None else max(0, min(intent.limit, LIST_MAX))
     order = lambda r: (-len(r.members), r.memory.name.casefold())  # noqa: E731
-    shown = [r for r in world.rooms.values() if roles.listed(client, r)]
+    if intent.rooms:  # the rooms named (IRC's LIST #a,#b), as many as asked
+        named = (world.rooms.get(name_key(n)) for n in intent.rooms[:LIST_MAX])
+        candidates = list({id(r): r for r in named if r is not None}.values())
+    else:
+        candidates = list(world.rooms.values())
+    # An empty room (only #lobby stays when empty) has nothing to show: a room exists
+    # for those who list rooms while it has members, as an IRC channel does.
+    shown = [r for r in candidates if r.members and roles.listed(client, r)]
     rooms = heapq.nsmallest(limit, shown, key=order)
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
     topics = tuple(r.memory.topic for r in rooms)
@@ -469,7 +491,8 @@ def _put_out(
     ``said`` as the reason (roles.py's rule 5)."""
     kicked = world.clients[target]
     key, name = name_key(room.memory.name), room.memory.name
-    if kicked.rooms == [key] and key == name_key(LOBBY):
+    always = kicked.lobby is i.Lobby.ALWAYS  # never in no room (roles.py's rule 5)
+    if always and kicked.rooms == [key] and key == name_key(LOBBY):
         out.reply(conn, Refused(Problem.KICK_LAST_ROOM, name=kicked.name, room=name))
         return
     reason = said[:REASON_MAX]
@@ -479,7 +502,7 @@ def _put_out(
     out.add(Unsubscribe(target, name))
     out.broadcast(name, Kicked(name, kicked.name, client.name, reason), target)
     world.record(out, Kind.LEFT, name, kicked.name, Reason.KICKED.value)
-    if not kicked.rooms:  # roles.py's rule 5: never in no room
+    if always and not kicked.rooms:
         enter(world, target, kicked, LOBBY, out, placed=True)
     still = tuple(world.rooms[k].memory.name for k in kicked.rooms)
     out.reply(target, RoomLeft(name, still, by=client.name, reason=reason))

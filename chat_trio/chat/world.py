@@ -43,7 +43,7 @@ from chat_trio.chat.events import (
     Role,
     RoomBan,
 )
-from chat_trio.chat.intents import Secret
+from chat_trio.chat.intents import Lobby, Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
@@ -131,6 +131,8 @@ class Client:
     away: str = ""  #: why it is away ("": it is not)
     parting: str = ""  #: what its leave notice will say: its quit message, a kick's reason
     joining_key: str = ""  #: the key given with a join that waits for its room's history
+    lobby: Lobby = Lobby.ALWAYS  #: where its first name puts it, and whether it may be in
+    #: no room (its door's ``ChooseName`` or ``LogIn`` says)
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)

@@ -54,7 +54,7 @@ class Command:
 
 def ping(door: IrcDoor, params: tuple[str, ...]) -> None:
     server = door.settings.server_name
-    door.server_message("PONG", server, params[0] if params else server)
+    door.server_message("PONG", server, params[0])
 
 
 def pong(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -203,7 +203,8 @@ def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def list_rooms(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.queue.append(i.ListRooms(label="list"))
+    named = tuple(room for room in params[0].split(",") if room) if params else ()
+    door.queue.append(i.ListRooms(label="list", rooms=named[:MAX_TARGETS]))
 
 
 def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -403,7 +404,7 @@ COMMANDS: dict[str, Command] = {
     "NICK": Command(1, registration.nick, before_registration=True),
     "USER": Command(1, registration.user, before_registration=True),
     "PASS": Command(1, registration.password, before_registration=True),
-    "PING": Command(0, ping, before_registration=True),
+    "PING": Command(1, ping, before_registration=True),  # its token is echoed: needed
     "PONG": Command(0, pong, before_registration=True),
     "QUIT": Command(0, leave, before_registration=True),
     "JOIN": Command(1, join),

@@ -14,8 +14,11 @@ IRC-door rules (the rules in chat/ know none of them):
    first and hold registration until ``CAP END``; ``PASS`` makes registration a login to
    the registered name (so does ``/msg NickServ IDENTIFY [name] <password>`` afterwards).
    Before registration, other commands get 451.
-2. Users are placed in ``#lobby`` on registering, as on every door, and may ``PART`` it:
-   an IRC user may be in no room at all. Every channel is a room of the same name.
+2. Once registered, users are put in the auto-join channels (``IrcSettings.autojoin``,
+   ``--irc-autojoin``: ``#lobby`` by default, as on every door; none for conformance
+   runs), and may ``PART`` every channel: an IRC user may be in no room at all, and an
+   operator's ``KICK`` out of its last channel leaves it in none (``i.Lobby``). Every
+   channel is a room of the same name.
 3. Text crossing to other doors is checked as every intent's is (chat/words.py: one
    line; IRC colour and formatting codes are removed with the other control characters;
    CTCP ACTION becomes ``/me``); a long line from the text door reaches IRC as several
@@ -69,11 +72,47 @@ _TOO_LONG = Answer((Refused(Problem.LINE_TOO_LONG, limit=LINE_MAX + 2),))
 """417, for a line over 512 bytes (or tags over 8191)."""
 
 
+_ROOM_PROBLEMS = (
+    Problem.ROOM_MISSING,
+    Problem.ROOM_NO_HASH,
+    Problem.ROOM_LENGTH,
+    Problem.ROOM_CHAR,
+    Problem.NO_SUCH_ROOM,
+)
+
+_NO_USER = Problem.NO_SUCH_USER
+
+ANSWERED_OTHERWISE: dict[tuple[str, Problem], tuple[str, str, bool]] = {
+    **{("notice", problem): ("", "", False) for problem in Problem},
+    **{("names", p): ("366", "End of /NAMES list", False) for p in _ROOM_PROBLEMS},
+    ("whois", _NO_USER): ("318", "End of /WHOIS list", True),
+    ("nick", Problem.NAME_UNCHANGED): ("", "", False),
+    **{("who", p): ("315", "End of WHO list", False) for p in (*_ROOM_PROBLEMS, _NO_USER)},
+}
+"""Refusals that IRC answers otherwise, by what was asked (``_asking``) and the problem:
+(the numeric that replaces or follows it, its text, whether the refusal's own numeric is
+kept before it); no numeric: nothing at all. A NOTICE is never answered (RFC 2812
+3.3.2); NAMES of an unknown or invalid channel is one 366 (modern.ircdocs.horse); WHOIS
+of an absent nick is 401 then 318; WHO of one (or of an unknown channel) is just 315;
+NICK to the nick one has changes nothing and is not answered (as ergo and InspIRCd)."""
+
+
+def _asking(item: Item | None) -> str:
+    """What ``item`` asks, as ``ANSWERED_OTHERWISE`` names it ("": nothing there)."""
+    if isinstance(item, i.Say | i.SendPrivate) and item.notice:
+        return "notice"
+    if isinstance(item, i.ListUsers | i.LookUp):
+        return item.label
+    if isinstance(item, i.Rename):
+        return "nick"
+    return ""
+
+
 class IrcDoor(Keepalive):
     """One IRC connection's door (see ``doors.Door``)."""
 
     __slots__ = (
-        "_decoder", "_hushed", "_hushing", "_lines", "_said", "asked_nick", "caps",
+        "_asking", "_decoder", "_instead", "_lines", "_said", "asked_nick", "caps",
         "caps_changed", "negotiating", "nick", "password", "queue", "replies", "rooms",
         "sasl", "sasl_data", "settings", "stage", "user_given",
     )  # fmt: skip
@@ -97,11 +136,13 @@ class IrcDoor(Keepalive):
         self.rooms: dict[str, str] = {}  #: room key -> name, in the order joined
         self.replies = Replies(self.settings)  #: rendering, with its own idea of the nick
         self._said: i.Say | None = None  # the last Say handed out, for echo-message
-        # A NOTICE is never answered (RFC 2812 3.3.2): the rules' refusals of one are
-        # noted here when they come back (``observe``) and dropped when rendered. At most
-        # one refusal per intent of the turn not yet rendered: bounded like the turn.
-        self._hushing = False  # the last intent handed out is a notice
-        self._hushed: list[Event | Local] = []
+        # Some refusals are answered otherwise on IRC (``ANSWERED_OTHERWISE``): a NOTICE's
+        # not at all (RFC 2812 3.3.2), NAMES of an unknown channel with 366 alone ... They
+        # are noted here when they come back (``observe``), with what replaces them, and
+        # replaced when rendered. At most one refusal per intent of the turn not yet
+        # rendered: bounded like the turn.
+        self._asking = ""  # what the last intent handed out asked, as ANSWERED_OTHERWISE names it
+        self._instead: list[tuple[Event | Local, tuple[Event | Local, ...]]] = []
 
     # -- what commands use -----------------------------------------------------------------
 
@@ -148,7 +189,7 @@ class IrcDoor(Keepalive):
                 self.queue.append(i.Hangup())
         item = self.queue.pop(0) if self.queue else None
         self._said = item if isinstance(item, i.Say) else None
-        self._hushing = isinstance(item, i.Say | i.SendPrivate) and item.notice
+        self._asking = _asking(item.intent if isinstance(item, Free) else item)
         return item
 
     def _command(self, line: str) -> None:
@@ -191,6 +232,7 @@ class IrcDoor(Keepalive):
             if isinstance(event, Welcome):
                 self.stage = registration.advance(self.stage, Move.WELCOMED)
                 self.listen(self._heard)  # pings from now on
+                registration.autojoin(self)
             elif isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
                 self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
@@ -203,8 +245,8 @@ class IrcDoor(Keepalive):
                 self.queue.insert(0, Free(page))
             elif isinstance(event, Refused):
                 refused = True
-                if self._hushing:
-                    self._hushed.append(event)
+                if (self._asking, event.problem) in ANSWERED_OTHERWISE:
+                    self._instead.append((event, self._otherwise(event)))
         if self.sasl is Sasl.CHECKING and events:  # the answer to the SASL login
             logged_in = any(isinstance(e, Done) and e.outcome is Outcome.LOGGED_IN for e in events)
             if logged_in or refused:
@@ -219,18 +261,31 @@ class IrcDoor(Keepalive):
     # -- events to bytes -------------------------------------------------------------------
 
     def render(self, events: Sequence[Event | Local]) -> bytes:
-        if self._hushed:  # the refusals of a NOTICE: by identity, not by equality
-            hushed = self._hushed
-            self._hushed = [h for h in hushed if not any(h is e for e in events)]
-            events = [e for e in events if not any(e is h for h in hushed)]
+        if self._instead:  # refusals answered otherwise: by identity, not by equality
+            instead = self._instead
+            self._instead = [h for h in instead if not any(h[0] is e for e in events)]
+            events = [
+                shown
+                for e in events
+                for shown in next((new for old, new in instead if old is e), (e,))
+            ]
         return self.replies.render(events)
+
+    def _otherwise(self, refused: Refused) -> tuple[Event | Local, ...]:
+        """What IRC answers instead of ``refused`` (see ``ANSWERED_OTHERWISE``)."""
+        numeric, text, keep = ANSWERED_OTHERWISE[(self._asking, refused.problem)]
+        if not numeric:
+            return ()
+        target = refused.room or refused.name or "*"
+        line = Message(numeric, (self.nick, target, text), self.settings.server_name)
+        return (*((refused,) if keep else ()), Wire(serialize(line).encode()))
 
     def deliver(self, events: Sequence[Event]) -> bytes:
         for event in events:  # a kick (another's act) moves the user's channels
             if isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
-                # Put in #lobby: its NAMES, as after a JOIN (the session's reader wakes
-                # for this item at once: Session.deliver).
+                # Put in a room by another's act: its NAMES, as after a JOIN (the
+                # session's reader wakes for this item at once: Session.deliver).
                 self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)

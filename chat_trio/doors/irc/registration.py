@@ -29,9 +29,10 @@ import enum
 from typing import TYPE_CHECKING
 
 from chat_trio.chat import intents as i
-from chat_trio.doors import Answer
+from chat_trio.chat.vocabulary import LOBBY, name_key
+from chat_trio.doors import Answer, Free
 from chat_trio.doors.irc.message import Message, serialize
-from chat_trio.doors.irc.render import Hold, Release, Urgent
+from chat_trio.doors.irc.render import Hold, IrcSettings, Release, Urgent
 
 if TYPE_CHECKING:
     from chat_trio.doors.irc.door import IrcDoor
@@ -53,7 +54,8 @@ CAPABILITIES = (
     "server-time",
     "userhost-in-names",
 )
-"""The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN``).
+"""The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN`` to a
+``CAP LS 302``, as ``sasl`` to an older client, which reads no values).
 multi-prefix shows ``@+`` for an operator who is voiced too; labeled-response applies once
 registered and with ``batch`` too (as InspIRCd's)."""
 
@@ -153,8 +155,9 @@ def cap(door: IrcDoor, params: tuple[str, ...]) -> None:
     sub = params[0].upper()
     if sub in ("LS", "REQ") and door.stage is not Stage.REGISTERED:
         door.negotiating = True
-    if sub == "LS":
-        offered = " ".join("sasl=PLAIN" if c == "sasl" else c for c in CAPABILITIES)
+    if sub == "LS":  # values (sasl=PLAIN) only for a client that says it reads them
+        valued = len(params) > 1 and params[1].isdigit() and int(params[1]) >= 302
+        offered = " ".join("sasl=PLAIN" if c == "sasl" and valued else c for c in CAPABILITIES)
         door.server_message("CAP", door.nick, "LS", offered)
     elif sub == "LIST":
         door.server_message("CAP", door.nick, "LIST", " ".join(sorted(door.caps)))
@@ -193,7 +196,8 @@ def user(door: IrcDoor, params: tuple[str, ...]) -> None:
     if door.stage is Stage.REGISTERED:
         door.numeric("462", "You may not reregister")
         return
-    if len(params) < 4:
+    # An empty username or realname counts as none (modern.ircdocs.horse): 461.
+    if len(params) < 4 or not params[0] or not params[3]:
         door.numeric("461", "USER", "Not enough parameters")
         return
     door.user_given = True
@@ -216,9 +220,26 @@ def ask(door: IrcDoor) -> None:
         return
     door.stage = advance(door.stage, Move.ASK)
     if door.password:
-        door.queue.append(i.LogIn(door.asked_nick, door.password))
+        door.queue.append(i.LogIn(door.asked_nick, door.password, lobby(door.settings)))
     else:
-        door.queue.append(i.ChooseName(door.asked_nick))
+        door.queue.append(i.ChooseName(door.asked_nick, lobby(door.settings)))
+
+
+def lobby(settings: IrcSettings) -> i.Lobby:
+    """Where the rules put an IRC user once named: in ``#lobby`` if it is one of the
+    auto-join channels (as every door's users are: "joined the chat"), else in no room;
+    either way free to be in none (an IRC client lists its channels)."""
+    in_lobby = any(name_key(room) == name_key(LOBBY) for room in settings.autojoin)
+    return i.Lobby.FIRST if in_lobby else i.Lobby.NEVER
+
+
+def autojoin(door: IrcDoor) -> None:
+    """Registered: join the other auto-join channels, in order, before anything the
+    client sends next (``#lobby``, if listed, was entered by registering: ``lobby``)."""
+    joins = [
+        Free(i.Join(room)) for room in door.settings.autojoin if name_key(room) != name_key(LOBBY)
+    ]
+    door.queue[0:0] = joins
 
 
 def authenticate(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -250,7 +271,7 @@ def authenticate(door: IrcDoor, params: tuple[str, ...]) -> None:
             else:
                 door.sasl = sasl_to(door.sasl, Sasl.CHECKING)
                 door.queue.append(Answer((Hold(),), free=True))
-                door.queue.append(i.LogIn(*credentials))
+                door.queue.append(i.LogIn(*credentials, lobby(door.settings)))
     else:  # CHECKING: one login at a time
         sasl_answer(door, "904", "SASL authentication failed")
 

@@ -69,6 +69,7 @@ from chat_trio.chat.roles import BANS_MAX
 from chat_trio.chat.vocabulary import (
     HISTORY_MAX,
     HOST,
+    LOBBY,
     NAME_MAX,
     ROOM_MAX,
     ROOMS_PER_USER,
@@ -105,6 +106,11 @@ class IrcSettings:
     keepalive: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: its pings
     #: for ISUPPORT CHANLIMIT (the server sets both from the one setting: entrances.py)
     max_rooms_per_user: int = ROOMS_PER_USER
+    #: the channels a user is put in once registered (``--irc-autojoin``), in order:
+    #: ``#lobby`` (where the text door's and the page's users are put) by default, so
+    #: that IRC users meet them without arranging a channel; () for none, as ergo's
+    #: ``channels.auto-join`` and as conformance suites expect (docs/protocol.md)
+    autojoin: tuple[str, ...] = (LOBBY,)
 
 
 @attrs.frozen
@@ -248,10 +254,11 @@ def broadcast_line(
         action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
         return privmsgs(mask(event.name), room, event.text, action=action, tags=t, notice=notice)
     if isinstance(event, Joined):
-        if view.extended_join:
-            params = (room, event.account or "*", event.name)
-            return serialize(Message("JOIN", params, mask(event.name), t))
-        return serialize(Message("JOIN", (room,), mask(event.name), t))
+        params = (room, event.account or "*", event.name) if view.extended_join else (room,)
+        joined = serialize(Message("JOIN", params, mask(event.name), t))
+        if view.away_notify and event.away:  # (ircv3 away-notify: an away joiner's AWAY)
+            joined += serialize(Message("AWAY", (event.away,), mask(event.name), t))
+        return joined
     if isinstance(event, Away):
         if not view.away_notify:
             return ""
@@ -689,12 +696,15 @@ class Replies:
         if not e.joined:
             return ""
         out = serialize(Message("JOIN", (e.room,), mask(self.nick)))
-        return out + (self._m("332", e.room, e.topic) if e.topic else "")
+        if not e.topic:
+            return out
+        return out + self._topic(Topic(e.room, e.topic, e.topic_by, e.topic_at))
 
     def _left(self, e: RoomLeft) -> str:
         if e.by:  # kicked out: as the room saw it
             return serialize(Message("KICK", (e.room, self.nick, e.reason or e.by), mask(e.by)))
-        return serialize(Message("PART", (e.room,), mask(self.nick)))
+        said = (e.reason,) if e.reason else ()  # as the room sees it
+        return serialize(Message("PART", (e.room, *said), mask(self.nick)))
 
     def _renamed(self, e: NickChanged) -> str:
         line = serialize(Message("NICK", (e.new,), mask(e.old)))
@@ -838,7 +848,8 @@ class Replies:
         if label == "ison":  # the names asked for that are online, as they are spelled
             return self._m("303", " ".join(e.names))
         if label == "userhost":
-            return self._m("302", " ".join(f"{n}=+{n}@{HOST}" for n in e.names))
+            here = {n: "-" if n in e.away else "+" for n in e.names}  # - away, + here
+            return self._m("302", " ".join(f"{n}={here[n]}{n}@{HOST}" for n in e.names))
         if label == "lusers":
             return "".join(self._lusers(e.total, None))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
@@ -849,7 +860,7 @@ class Replies:
         multi = "multi-prefix" in self.caps
         shown = [prefixes(n, e, multi) + (mask(n) if full else n) for n in e.names]
         lines = [
-            self._m("353", "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
+            self._m("353", "@" if e.secret else "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)
         ]
         end = "" if e.more else self._m("366", room, "End of /NAMES list")
@@ -891,7 +902,13 @@ class Replies:
         if e.away:
             lines.append(self._m("301", e.name, e.away))
         if e.rooms:
-            lines.append(self._m("319", e.name, " ".join(e.rooms)))
+            multi = "multi-prefix" in self.caps  # as NAMES shows them
+            marks = {
+                r: (("@" if r in e.operator else "") + ("+" if r in e.voiced else ""))
+                for r in e.rooms
+            }
+            shown = (marks[r][: None if multi else 1] + r for r in e.rooms)
+            lines.append(self._m("319", e.name, " ".join(shown)))
         lines.append(self._m("312", e.name, s.server_name, s.network))
         if e.admin:
             lines.append(self._m("313", e.name, "is a server admin"))

@@ -106,6 +106,8 @@ def _users(e: UserList) -> str:
 
 
 def _rooms(e: RoomList) -> str:
+    if not e.total:  # (rooms are listed while they have members)
+        return f"Rooms: none yet (/join #name makes one){EOL}"
     listed = ", ".join(f"{name} {members}" for name, members in e.rooms)
     more = f", and {e.total - len(e.rooms)} more" if e.total > len(e.rooms) else ""
     return f"Rooms: {e.total} ({listed}{more}){EOL}"

@@ -325,7 +325,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Welcome: lambda e: {"type": "welcome", "name": e.name, "online": e.online, "rooms": e.rooms},
     Joined: lambda e: {
         "type": "joined", "name": e.name, "account": e.account, "chat": e.room is None,
-        "admin": e.admin, "operator": e.operator,
+        "admin": e.admin, "operator": e.operator, "away": e.away,
     },
     Left: lambda e: {
         "type": "left", "name": e.name, "reason": e.reason.value, "chat": e.room is None,
@@ -351,7 +351,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     RoomEntered: lambda e: {
         "type": "room-entered", "room": e.room, "members": e.members, "topic": e.topic,
-        "joined": e.joined,
+        "joined": e.joined, "topic_by": e.topic_by, "topic_at": e.topic_at,
     },
     Topic: lambda e: {"type": "topic", "room": e.room, "text": e.text, "by": e.by, "at": e.at},
     Unheard: lambda e: {"type": "unheard", "room": e.room},
@@ -404,7 +404,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     UserList: lambda e: {
         "type": "users", "room": e.room, "total": e.total, "names": list(e.names),
         "admins": sorted(e.admins), "away": sorted(e.away), "label": e.label,
-        "operators": sorted(e.operators), "voiced": sorted(e.voiced),
+        "operators": sorted(e.operators), "voiced": sorted(e.voiced), "secret": e.secret,
     },
     RoomList: lambda e: {
         "type": "rooms", "total": e.total, "label": e.label,
