@@ -60,8 +60,6 @@ def run(
             return 1
         try:
             said = _do(db, action, name, path, cost, stdin)
-            if name and action != "list":
-                database.note_account_change(db, name_key(name))  # for a running server
         except Refusal as exc:
             print(f"chat-trio: {exc}", file=sys.stderr)
             return 1
@@ -123,16 +121,16 @@ def _do(
         if (problem := check_name(name, frozenset(), unicode=True)) is not None:
             raise Refusal(refusal(problem))
         made = Account(name, _hash(_password(name, stdin, action), cost), id=secrets.token_hex(8))
-        database.save_account(db, key, made)
+        database.operator_account(db, key, made)
         return f"Added the account {name}."
     if account is None:
         raise Refusal(f"there is no account {name!r} in {path}")
     if action == "passwd":
         hashed = _hash(_password(account.name, stdin, action), cost)
-        database.save_account(db, key, attrs.evolve(account, hash=hashed))
+        database.operator_account(db, key, attrs.evolve(account, hash=hashed))
         return f"Changed the password of {account.name}."
     if action == "delete":
-        database.save_account(db, key, None)
+        database.operator_account(db, key, None)
         return f"Deleted the account {account.name}; the name is free now."
     changed = database.set_admin(db, account.name, action == "promote")
     assert changed is not None

@@ -580,23 +580,36 @@ def save_account(db: sqlite3.Connection, key: str, account: Account | None) -> N
     """Store ``account`` under ``key``; None deletes it, and the rooms it founded
     (registry.py's rule 4)."""
     with _transaction(db):
-        if account is None:
-            founded = "SELECT id FROM accounts WHERE name_key = ? AND id != ''"
-            db.execute(
-                "DELETE FROM room_bans WHERE name_key IN"
-                f" (SELECT name_key FROM rooms WHERE founder IN ({founded}))",
-                (key,),
-            )
-            db.execute(f"DELETE FROM rooms WHERE founder IN ({founded})", (key,))
-            db.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
-        else:
-            db.execute(
-                "INSERT INTO accounts (name_key, name, hash, admin, created, id)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (name_key) DO UPDATE SET name = excluded.name,"
-                " hash = excluded.hash, admin = excluded.admin, id = excluded.id",
-                (key, account.name, account.hash, int(account.admin), time.time(), account.id),
-            )
+        _save_account(db, key, account)
+
+
+def operator_account(db: sqlite3.Connection, key: str, account: Account | None) -> None:
+    """The operator's change to the account ``key`` (None: deleted), stored and told to
+    running servers (``account_changes``) in one transaction, as ``operator_ban``: a crash
+    between the two would leave a change that a running server never applies."""
+    with _transaction(db):
+        _save_account(db, key, account)
+        _note_account_change(db, key)
+
+
+def _save_account(db: sqlite3.Connection, key: str, account: Account | None) -> None:
+    if account is None:
+        founded = "SELECT id FROM accounts WHERE name_key = ? AND id != ''"
+        db.execute(
+            "DELETE FROM room_bans WHERE name_key IN"
+            f" (SELECT name_key FROM rooms WHERE founder IN ({founded}))",
+            (key,),
+        )
+        db.execute(f"DELETE FROM rooms WHERE founder IN ({founded})", (key,))
+        db.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
+    else:
+        db.execute(
+            "INSERT INTO accounts (name_key, name, hash, admin, created, id)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (name_key) DO UPDATE SET name = excluded.name,"
+            " hash = excluded.hash, admin = excluded.admin, id = excluded.id",
+            (key, account.name, account.hash, int(account.admin), time.time(), account.id),
+        )
 
 
 def note_login(db: sqlite3.Connection, key: str, when: float) -> None:
@@ -612,21 +625,23 @@ def account_dates(db: sqlite3.Connection) -> dict[str, tuple[float, float]]:
 
 
 def set_admin(db: sqlite3.Connection, name: str, admin: bool) -> Account | None:
-    """Make the account ``name`` an admin (or not); returns it, or None if there is none."""
+    """The operator makes the account ``name`` an admin (or not), and tells running
+    servers, in one transaction (``operator_account``); returns it, or None if there is
+    none."""
     with _transaction(db):
         db.execute("UPDATE accounts SET admin = ? WHERE name_key = ?", (int(admin), name_key(name)))
+        _note_account_change(db, name_key(name))
     return account(db, name_key(name))
 
 
-def note_account_change(db: sqlite3.Connection, key: str) -> None:
+def _note_account_change(db: sqlite3.Connection, key: str) -> None:
     """Tell running servers that the operator changed the account ``key`` (see
-    ``account_changes``)."""
-    with _transaction(db):
-        db.execute("INSERT INTO account_changes (name_key) VALUES (?)", (key,))
-        # Only the latest few matter to a server that polls every few seconds.
-        db.execute(
-            "DELETE FROM account_changes WHERE id < (SELECT max(id) - 1000 FROM account_changes)"
-        )
+    ``account_changes``); inside the change's own transaction."""
+    db.execute("INSERT INTO account_changes (name_key) VALUES (?)", (key,))
+    # Only the latest few matter to a server that polls every few seconds.
+    db.execute(
+        "DELETE FROM account_changes WHERE id < (SELECT max(id) - 1000 FROM account_changes)"
+    )
 
 
 def last_account_change(db: sqlite3.Connection) -> int:
