@@ -259,11 +259,11 @@ def _ban(args: str, place: Place) -> i.Intent | Refused:
             return COMMANDS["ban"].usage_error()
         return i.BanFromRoom(words[0], target, reason.strip(), kick=True)
     rest = words[1] if len(words) > 1 else ""
-    seconds = math.inf
-    if match := _DURATION.match(rest):
-        seconds = int(match[1]) * _UNITS[match[2]]
-        rest = rest[match.end() :]
-    return i.Ban(words[0], seconds, rest.strip())
+    first, _, after = rest.partition(" ")
+    seconds = duration(first)  # "/ban bob 7d spam"; no length: for good
+    if seconds is None:
+        return i.Ban(words[0], math.inf, rest.strip())
+    return i.Ban(words[0], seconds, after.strip())
 
 
 def _unban(args: str, place: Place) -> i.Intent | Refused:
