@@ -284,6 +284,12 @@ def test_roles_flow_control_knows_where_a_kick_delivers() -> None:
     assert chat.reach(1, i.Invite("dave", "#Rust")) == (("#rust",), 4)
     # A kick-ban puts out whoever it names, all members of the room, into #lobby.
     assert chat.reach(1, i.BanFromRoom("#Rust", "*!*@*", kick=True)) == (("#rust", "#lobby"), None)
+    # An admin's /kill and /ban tell the one put out and every room it was in; so does
+    # a login that takes a name over from the connection that holds it.
+    assert chat.reach(1, i.Kill("bob")) == (("#lobby", "#rust"), 2)
+    assert chat.reach(1, i.Ban("Dave", 60.0)) == (("#lobby",), 4)
+    assert chat.reach(4, i.LogIn("Carol", "carol-password")) == (("#lobby", "#rust"), 3)
+    assert chat.reach(1, i.Kill("nobody")) == ((), None)
 
 
 # -- modes (roles.py's rule 6) ---------------------------------------------------------

@@ -152,9 +152,19 @@ class Chat(World):
             return (), self.names.get(look(intent.name))
         if isinstance(intent, i.ChooseName):
             return (name_key(LOBBY),), None
-        if isinstance(intent, i.Rename | i.SetAway | i.LogIn | i.Register | i.Unregister):
+        if isinstance(intent, i.Kill | i.Ban):  # the one put out is told, and its rooms
+            return self._whose(intent.name if isinstance(intent, i.Kill) else intent.target)
+        if isinstance(intent, i.LogIn):  # a takeover: the name's holder is told, and its rooms
+            rooms, holder = self._whose(intent.name)
+            return tuple(dict.fromkeys((*client.rooms, *rooms))), holder
+        if isinstance(intent, i.Rename | i.SetAway | i.Register | i.Unregister):
             return tuple(client.rooms), None
         return (), None
+
+    def _whose(self, name: str) -> tuple[tuple[str, ...], ConnId | None]:
+        """The rooms of whoever is online as ``name``, and its connection (none: nothing)."""
+        holder = self.names.get(look(name))
+        return (tuple(self.clients[holder].rooms), holder) if holder is not None else ((), None)
 
     # -- the I/O layer's calls -------------------------------------------------------------
 
