@@ -16,6 +16,7 @@ from chat_trio.chat import roles, rooms
 from chat_trio.chat.events import Disconnected, Event, Reason, Refused
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account
+from chat_trio.chat.vocabulary import LIST_MAX
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc import registration as door_module
 from chat_trio.doors.irc.door import IrcDoor
@@ -1498,3 +1499,118 @@ def test_irc_door_join_gives_the_topic_with_who_set_it_and_when() -> None:
     assert (
         ":irc.test 332 Dave #rust :All about Rust\r\n:irc.test 333 Dave #rust Bob 1700000000\r\n"
     ) in h.take(4)
+
+
+def dave_among_others() -> Harness:
+    """``rust_with_irc_operator``, and Dave (IRC, 4), who gave USER his own username and
+    real name, in #rust too."""
+    h = rust_with_irc_operator()
+    h.connect(4, door=IrcDoor(SETTINGS))
+    h.send(4, b"NICK Dave\r\nUSER d.ave_7 0 * :Dave Delaney\r\nJOIN #rust\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    return h
+
+
+def test_irc_door_who_whois_and_userhost_show_the_username_and_real_name_from_user() -> None:
+    h = dave_among_others()
+    h.send(2, b"WHO Dave\r\nWHOIS dave\r\nUSERHOST Dave Alice\r\n")
+    got = h.take(2)
+    assert got.startswith(
+        ":irc.test 352 Bob * d.ave_7 chat-trio irc.test Dave H :0 Dave Delaney\r\n"
+        ":irc.test 315 Bob Dave :End of WHO list\r\n"
+        ":irc.test 311 Bob Dave d.ave_7 chat-trio * :Dave Delaney\r\n"
+    )
+    # The text door's users: their name stands for both.
+    assert got.endswith(":irc.test 302 Bob :Dave=+d.ave_7@chat-trio Alice=+Alice@chat-trio\r\n")
+    h.send(2, b"WHO #rust\r\n")
+    assert h.take(2) == (
+        ":irc.test 352 Bob #rust Alice chat-trio irc.test Alice H :0 Alice\r\n"
+        ":irc.test 352 Bob #rust Bob chat-trio irc.test Bob H@ :0 Bob\r\n"
+        ":irc.test 352 Bob #rust Carol chat-trio irc.test Carol H :0 Carol\r\n"
+        ":irc.test 352 Bob #rust d.ave_7 chat-trio irc.test Dave H :0 Dave Delaney\r\n"
+        ":irc.test 315 Bob #rust :End of WHO list\r\n"
+    )
+
+
+def test_irc_door_a_username_keeps_only_what_a_mask_can_hold_and_is_bounded() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"NICK Eve\r\nUSER e!v@e*?\xc3\xa9x 0 * :Eve\r\n")
+    h.connect(3, door=IrcDoor(SETTINGS))
+    h.send(3, b"NICK Max\r\nUSER " + b"m" * 40 + b" 0 * :Max\r\n")
+    h.connect(4, door=IrcDoor(SETTINGS))
+    h.send(4, b"NICK Nil\r\nUSER !!! 0 * :Nil\r\n")
+    h.take(1)
+    h.send(1, b"USERHOST Eve Max Nil\r\n")
+    assert h.take(1) == (
+        f":irc.test 302 Bob :Eve=+evex@chat-trio Max=+{'m' * 16}@chat-trio Nil=+Nil@chat-trio\r\n"
+    )
+
+
+def test_irc_door_who_of_a_mask_matches_names_usernames_and_real_names_then_315() -> None:
+    h = dave_among_others()
+    h.send(2, b"WHO da*\r\nWHO *delaney\r\nWHO ?ob\r\nWHO *\r\n")
+    dave = ":irc.test 352 Bob * d.ave_7 chat-trio irc.test Dave H :0 Dave Delaney\r\n"
+    alice = ":irc.test 352 Bob * Alice chat-trio irc.test Alice H :0 Alice\r\n"
+    bob = ":irc.test 352 Bob * Bob chat-trio irc.test Bob H :0 Bob\r\n"
+    carol = ":irc.test 352 Bob * Carol chat-trio irc.test Carol H :0 Carol\r\n"
+    assert h.take(2) == (
+        f"{dave}:irc.test 315 Bob da* :End of WHO list\r\n"
+        f"{dave}:irc.test 315 Bob *delaney :End of WHO list\r\n"
+        f"{bob}:irc.test 315 Bob ?ob :End of WHO list\r\n"
+        f"{alice}{bob}{carol}{dave}:irc.test 315 Bob * :End of WHO list\r\n"
+    )
+    h.send(4, b"AWAY :lunch\r\n")
+    h.take(2)
+    h.send(2, b"WHO dave\r\nWHO #rust\r\n")
+    got = h.take(2)
+    assert ":irc.test 352 Bob * d.ave_7 chat-trio irc.test Dave G :0 Dave Delaney\r\n" in got
+    assert ":irc.test 352 Bob #rust d.ave_7 chat-trio irc.test Dave G :0 Dave Delaney\r\n" in got
+
+
+def test_irc_door_who_marks_a_server_admin_with_a_star() -> None:
+    h = Harness(Rules(flood_rate=0, admins=frozenset({"boss"})), stored=True)
+    h.add_account("Boss", "boss-password")
+    irc_user(h, 1, "Bob")
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"PASS boss-password\r\nNICK Boss\r\nUSER boss 0 * :The Boss\r\n")
+    assert " 001 Boss " in h.take(2)
+    h.take(1)
+    h.send(1, b"WHO Boss\r\n")
+    assert h.take(1).startswith(
+        ":irc.test 352 Bob * boss chat-trio irc.test Boss H* :0 The Boss\r\n"
+    )
+
+
+def test_irc_door_whox_answers_354_with_the_fields_asked_in_the_specs_order() -> None:
+    h = dave_among_others()
+    h.send(2, b"WHO Dave %rnaoldfshiuct,123\r\nWHO dave %tn,321\r\n")
+    assert h.take(2) == (
+        ":irc.test 354 Bob 123 * d.ave_7 255.255.255.255 chat-trio irc.test Dave H 0 0 0 n/a"
+        " :Dave Delaney\r\n"
+        ":irc.test 315 Bob Dave :End of WHO list\r\n"
+        ":irc.test 354 Bob 321 Dave\r\n"
+        ":irc.test 315 Bob dave :End of WHO list\r\n"
+    )
+    h.send(2, b"WHO #rust %cnf\r\n")  # in a room: its name, and the member's prefix
+    rows = h.take(2).split("\r\n")
+    assert (
+        rows[1] == ":irc.test 354 Bob #rust Bob H@" and rows[3] == ":irc.test 354 Bob #rust Dave H"
+    )
+    assert rows[4] == ":irc.test 315 Bob #rust :End of WHO list"
+
+
+def test_irc_door_who_of_everyone_answers_one_page_at_most_then_315() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    for conn in range(2, LIST_MAX + 12):
+        h.register(conn, f"u{conn:04}")
+    h.take(1)
+    h.send(1, b"WHO *\r\n")
+    rows = h.take(1).split("\r\n")[:-1]
+    assert len(rows) == LIST_MAX + 1  # the first LIST_MAX in name order, and the end
+    assert rows[-1] == ":irc.test 315 Bob * :End of WHO list"
+    assert rows[0].startswith(":irc.test 352 Bob * Bob ")
+    assert h.take(1) == ""  # no second page follows

@@ -36,6 +36,7 @@ from chat_trio.chat.world import (
 def log_in(world: World, conn: ConnId, client: Client, intent: i.LogIn, out: Outputs) -> None:
     if client.phase is Phase.NAMING:
         client.lobby = intent.lobby
+    client.identify(intent.user, intent.realname)
     problem = begin_login(world, conn, client, intent.name, intent.password, out)
     if problem is None:
         return  # the answer comes with ``checked``

@@ -216,6 +216,17 @@ class RoomLeft:
 
 
 @attrs.frozen
+class Person:
+    """Who someone is, as a detailed list shows it (IRC's WHO)."""
+
+    name: str
+    user: str  #: the username (IRC's ``USER``; the name for the other doors' users)
+    realname: str  #: the real name (IRC's ``USER``; the name for the other doors' users)
+    account: str = ""  #: the account it is logged in to ("" for a guest)
+    idle: int = 0  #: seconds since it last sent anything
+
+
+@attrs.frozen
 class UserList:
     """Who is online (``room`` None) or in ``room``."""
 
@@ -229,6 +240,8 @@ class UserList:
     operators: frozenset[str] = frozenset()  #: which of ``names`` are the room's operators
     voiced: frozenset[str] = frozenset()  #: which of ``names`` are voiced in the room
     secret: bool = False  #: the room is secret (``Mode.SECRET``; IRC's NAMES shows ``@``)
+    mask: str = ""  #: the mask asked for (``ListUsers.mask``), as it was given
+    people: tuple[Person, ...] = ()  #: each of ``names``, in order, if details were asked
 
 
 @attrs.frozen
@@ -388,6 +401,8 @@ class Whois:
     away: str = ""  #: why it is away ("": it is not)
     operator: frozenset[str] = frozenset()  #: which of ``rooms`` it is an operator of
     voiced: frozenset[str] = frozenset()  #: which of ``rooms`` it has voice in
+    user: str = ""  #: its username (``Person.user``)
+    realname: str = ""  #: its real name (``Person.realname``)
 
 
 class Kind(enum.Enum):

@@ -42,7 +42,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.names import check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.rooms import check_room, spelled
+from chat_trio.chat.rooms import check_room, person, spelled
 from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, look, name_key
 from chat_trio.chat.world import Client, World
 
@@ -130,12 +130,12 @@ def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: O
         for r in (Role.OPERATOR, Role.VOICE)
     )  # (IRC's WHOIS shows them: @#rust)
     idle = max(0.0, world.now - who.last_input)
-    account = world.registry.accounts.get(who.account) if who.account else None
-    shown = account.name if account is not None else ""
+    seen = person(world, who)
     admin = world.is_admin(who)
     found = Whois(
-        who.name, rooms, who.since, idle, shown, admin, intent.label, who.away, operator, voiced
-    )
+        who.name, rooms, who.since, idle, seen.account, admin, intent.label, who.away,
+        operator, voiced, seen.user, seen.realname,
+    )  # fmt: skip
     out.reply(conn, found)
 
 

@@ -108,6 +108,7 @@ def claim(
 
 def choose(world: World, conn: ConnId, client: Client, intent: i.ChooseName, out: Outputs) -> None:
     client.lobby = intent.lobby
+    client.identify(intent.user, intent.realname)
     problem = claim(world, conn, client, intent.name)
     if problem is None:
         registered(world, conn, client, out)

@@ -46,6 +46,7 @@ from chat_trio.chat.events import (
     Mode,
     ModeChanged,
     Modes,
+    Person,
     Reason,
     Refused,
     Role,
@@ -62,6 +63,7 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.roles import KEY_MAX, LIMIT_MAX
 from chat_trio.chat.state import Step
 from chat_trio.chat.vocabulary import (
+    HOST,
     LIST_MAX,
     LOBBY,
     NAME_MAX,
@@ -286,12 +288,16 @@ def list_users(
                 found.append(world.clients[holder])
         shown = tuple(c.name for c in found)
         gone = frozenset(c.name for c in found if c.away)  # (IRC's USERHOST shows it)
-        out.reply(conn, UserList(len(found), shown, label=intent.label, away=gone))
+        people = tuple(person(world, c) for c in found) if intent.detail else ()
+        out.reply(conn, UserList(len(found), shown, label=intent.label, away=gone, people=people))
         return
     after = intent.after.casefold()
     operators = voiced = frozenset[str]()
     secret = False
-    if intent.room is None:  # everyone online
+    if intent.mask:  # those the mask names (WHO nick*): the first page only
+        listed = _masked(world, intent.mask, limit + 1)
+        total, where = len(listed), None
+    elif intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
         total, where = len(who), None
         rest = [c for c in who if c.name.casefold() > after] if after else who
@@ -314,10 +320,48 @@ def list_users(
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
+    people = tuple(person(world, c) for c in listed) if intent.detail else ()
     listed_users = UserList(
-        total, names, where, admins, intent.label, more, away, operators, voiced, secret
-    )
+        total, names, where, admins, intent.label, more, away, operators, voiced, secret,
+        intent.mask, people,
+    )  # fmt: skip
     out.reply(conn, listed_users)
+
+
+def _masked(world: World, mask: str, most: int) -> list[Client]:
+    """At most ``most`` of those online whose name, username, host or real name
+    ``mask`` matches, in name order. A mask without ``*`` or ``?`` is a name: one
+    look-up. Otherwise every client is tried (a microsecond each: ``roles.glob``),
+    which the asker's flood tokens pace like any command."""
+    if "*" not in mask and "?" not in mask:
+        holder = world.names.get(look(mask))
+        found = world.clients[holder] if holder is not None else None
+        return [found] if found is not None and name_key(found.name) == name_key(mask) else []
+    wanted = mask.casefold()
+    host = HOST.casefold()
+    matching = (
+        c
+        for c in world.clients.values()
+        if c.name
+        and any(
+            roles.glob(wanted, field.casefold())
+            for field in (c.name, c.user or c.name, host, c.realname or c.name)
+        )
+    )
+    return heapq.nsmallest(most, matching, key=_name_order)
+
+
+def person(world: World, client: Client) -> Person:
+    """Who ``client`` is, as a detailed list (IRC's WHO) shows it."""
+    account = world.registry.accounts.get(client.account) if client.account else None
+    idle = int(max(0.0, world.now - client.last_input))
+    return Person(
+        client.name,
+        client.user or client.name,
+        client.realname or client.name,
+        account.name if account is not None else "",
+        idle,
+    )
 
 
 def _name_order(client: Client) -> str:

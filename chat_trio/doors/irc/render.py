@@ -76,6 +76,7 @@ from chat_trio.chat.vocabulary import (
     TOPIC_MAX,
     person_mask,
 )
+from chat_trio.chat.words import USERNAME_MAX
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
@@ -93,6 +94,11 @@ MODES = 4
 """Role changes one MODE line makes (ISUPPORT MODES); more are dropped: each is an intent
 that flood control counts, and a line of fifty would be one line for fifty changes."""
 NAMES_PER_LINE = 20  #: nicks per 353 line (32 characters each stays under 512 bytes)
+WHOX_ORDER = "tcuihsnfdlaor"
+"""WHOX's fields, in the order a 354 gives those asked for (ircv3.net, WHOX)."""
+HIDDEN_IP = "255.255.255.255"
+"""WHOX's ``i`` (the IP address): what servers answer for an address they do not show;
+no door shows one (``vocabulary.HOST``)."""
 
 
 @attrs.frozen
@@ -538,6 +544,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         "MSGREFTYPES=msgid,timestamp",
         f"MAXLIST=b:{BANS_MAX}",
         "EXTBAN=~,a",  # an account ban is shown as ~a:NAME (roles.py's rule 10)
+        f"USERLEN={USERNAME_MAX}",  # USER's username is kept to this (words.username)
     )
 
 
@@ -829,30 +836,57 @@ class Replies:
         label = e.label
         if label == "names" and e.room:
             return self._names(e)
-        if label == "who" and e.room:
-            rows = [
-                self._m(
-                    "352",
-                    e.room,
-                    n,
-                    HOST,
-                    self.settings.server_name,
-                    n,
-                    "H" + prefixes(n, e, "multi-prefix" in self.caps),
-                    f"0 {n}",
-                )
-                for n in e.names
-            ]
-            end = "" if e.more else self._m("315", e.room, "End of WHO list")
-            return "".join(rows) + end
+        if label.partition(" ")[0] == "who":
+            return self._who(e)
         if label == "ison":  # the names asked for that are online, as they are spelled
             return self._m("303", " ".join(e.names))
         if label == "userhost":
-            here = {n: "-" if n in e.away else "+" for n in e.names}  # - away, + here
-            return self._m("302", " ".join(f"{n}={here[n]}{n}@{HOST}" for n in e.names))
+            here = {p.name: "-" if p.name in e.away else "+" for p in e.people}
+            shown = (
+                f"{p.name}={here[p.name]}{mask(p.name, p.user)[len(p.name) + 1 :]}"
+                for p in e.people
+            )
+            return self._m("302", " ".join(shown))
         if label == "lusers":
             return "".join(self._lusers(e.total, None))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
+
+    def _who(self, e: UserList) -> str:
+        """WHO's rows (352; WHOX's 354 with the fields asked for, in the spec's order
+        ``tcuihsnfdlaor``, the token echoed), then 315 with the target as it was given.
+        Flags: ``H`` here or ``G`` away, ``*`` a server admin (IRC's operator), then, for
+        a room, the member's prefixes."""
+        asked, _, token = e.label.partition(" ")[2].partition(",")
+        multi = "multi-prefix" in self.caps
+        server, where = self.settings.server_name, e.room or "*"
+        rows = []
+        for p in e.people:
+            flags = "G" if p.name in e.away else "H"
+            flags += ("*" if p.name in e.admins else "") + (
+                prefixes(p.name, e, multi) if e.room else ""
+            )
+            if not asked:
+                row = (where, p.user, HOST, server, p.name, flags, f"0 {p.realname}")
+                rows.append(self._m("352", *row))
+                continue
+            values = {
+                "t": token or "0",
+                "c": where,
+                "u": p.user,
+                "i": HIDDEN_IP,
+                "h": HOST,
+                "s": server,
+                "n": p.name,
+                "f": flags,
+                "d": "0",
+                "l": str(p.idle),
+                "a": p.account or "0",
+                "o": "n/a",
+                "r": p.realname,
+            }
+            rows.append(self._m("354", *(values[f] for f in WHOX_ORDER if f in asked)))
+        end = "" if e.more and e.room else self._m("315", e.room or e.mask, "End of WHO list")
+        return "".join(rows) + end
 
     def _names(self, e: UserList) -> str:
         room = e.room or "*"
@@ -894,11 +928,7 @@ class Replies:
 
     def _whois(self, e: Whois) -> str:
         s = self.settings
-        if e.label == "who":
-            flags = "H@" if e.admin else "H"
-            row = self._m("352", "*", e.name, HOST, s.server_name, e.name, flags, f"0 {e.name}")
-            return row + self._m("315", e.name, "End of WHO list")
-        lines = [self._m("311", e.name, e.name, HOST, "*", e.name)]
+        lines = [self._m("311", e.name, e.user or e.name, HOST, "*", e.realname or e.name)]
         if e.away:
             lines.append(self._m("301", e.name, e.away))
         if e.rooms:
