@@ -82,7 +82,7 @@ def test_irc_door_without_autojoin_a_user_is_in_no_channel_until_it_joins_one() 
     h.send(2, b"LIST\r\nJOIN #lobby\r\n")
     got = h.take(2)
     assert ":irc.test 322 Bob #lobby 1 :\r\n" in got  # Alice only
-    assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in got
+    assert ":Bob!bob@chat-trio JOIN #lobby\r\n" in got
     assert h.take(1) == "[PM to Bob] hi\r\n* Bob joined #lobby\r\n"
 
 
@@ -93,11 +93,11 @@ def test_irc_door_autojoin_puts_a_user_in_each_channel_in_order() -> None:
     h.send(2, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
     joins = [line for line in h.take(2).split("\r\n") if " JOIN " in line or " 366 " in line]
     assert joins == [  # #lobby on registering, as every door's users; then the others
-        ":Bob!Bob@chat-trio JOIN #lobby",
+        ":Bob!bob@chat-trio JOIN #lobby",
         ":irc.test 366 Bob #lobby :End of /NAMES list",
-        ":Bob!Bob@chat-trio JOIN #help",
+        ":Bob!bob@chat-trio JOIN #help",
         ":irc.test 366 Bob #help :End of /NAMES list",
-        ":Bob!Bob@chat-trio JOIN #news",
+        ":Bob!bob@chat-trio JOIN #news",
         ":irc.test 366 Bob #news :End of /NAMES list",
     ]
     assert h.take(1) == "* Bob joined the chat\r\n"
@@ -187,12 +187,10 @@ def test_irc_door_join_part_nick_topic_seen_on_both_doors() -> None:
     )
     assert h.take(1).startswith("* Alice is now known as Alicia")
     h.send(2, b"PART #rust\r\n")
-    assert h.take(2) == ":Robert!Robert@chat-trio PART #rust\r\n"
+    assert h.take(2) == ":Robert!Bob@chat-trio PART #rust\r\n"
     assert h.take(1) == "* Robert left #rust\r\n"
     h.send(2, b"JOIN 0\r\n")  # leaves every room, #lobby too: IRC users may be in none
-    assert (
-        h.take(2) == ":Robert!Robert@chat-trio PART #lobby\r\n:Robert!Robert@chat-trio PART #go\r\n"
-    )
+    assert h.take(2) == ":Robert!Bob@chat-trio PART #lobby\r\n:Robert!Bob@chat-trio PART #go\r\n"
     assert h.take(1) == "[#lobby] * Robert left #lobby\r\n"
 
 
@@ -371,9 +369,7 @@ def test_irc_door_login_with_pass_and_with_nickserv() -> None:
     h.connect(2, door=IrcDoor(SETTINGS))
     h.send(2, b"PASS hunter2222\r\nNICK alice\r\nUSER a 0 * :a\r\n")
     got = h.take(2)
-    assert (
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n" in got
-    )
+    assert ":irc.test 900 Alice Alice!a@chat-trio Alice :You are now logged in as Alice\r\n" in got
     assert ":irc.test 001 Alice " in got
     h.disconnect(2, Reason.QUIT)
     h.connect(3, door=IrcDoor(SETTINGS))
@@ -383,7 +379,7 @@ def test_irc_door_login_with_pass_and_with_nickserv() -> None:
     assert "Wrong password for Alice." in h.take(3)
     h.send(3, b"PRIVMSG NickServ :IDENTIFY Alice hunter2222\r\n")
     got = h.take(3)
-    assert " 900 Guest " in got and ":Guest!Guest@chat-trio NICK Alice\r\n" in got
+    assert " 900 Guest " in got and ":Guest!a@chat-trio NICK Alice\r\n" in got
 
 
 def test_irc_door_history_on_join_as_a_chathistory_batch() -> None:
@@ -432,7 +428,7 @@ def test_irc_door_session_same_on_every_split(pieces: int) -> None:
         == "[#lobby] * Bob joined the chat\r\n[#lobby] Bob: héllo\r\n* Bob joined #a\r\n* Bob x\r\n"
     )
     assert expected[2].endswith("ERROR :Closing link: Quit\r\n")
-    assert "@msgid=60a24181e4000:4 :Bob!Bob@chat-trio PRIVMSG #lobby héllo\r\n" in expected[2]
+    assert "@msgid=60a24181e4000:4 :Bob!b@chat-trio PRIVMSG #lobby héllo\r\n" in expected[2]
     cuts = (
         splits(SESSION, pieces)
         if pieces == 2
@@ -461,13 +457,13 @@ def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
     assert "sasl=PLAIN" in got and got.endswith("CAP * ACK sasl\r\nAUTHENTICATE +\r\n")
     h.send(2, b"AUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     assert h.take(2) == (
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 900 Alice Alice!b@chat-trio Alice :You are now logged in as Alice\r\n"
         ":irc.test 903 Alice :SASL authentication successful\r\n"
     )  # and nothing of registering until CAP END
     h.send(2, b"CAP END\r\n")
     got = h.take(2)
     assert got.startswith(":irc.test 001 Alice :Welcome to the TestNet IRC network, Alice\r\n")
-    assert ":Alice!Alice@chat-trio JOIN #lobby\r\n" in got
+    assert ":Alice!b@chat-trio JOIN #lobby\r\n" in got
     assert h.chat.clients[2].account == "alice"
 
 
@@ -486,7 +482,7 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
     h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     got = h.take(2)
     assert got.endswith(
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 900 Alice Alice!a@chat-trio Alice :You are now logged in as Alice\r\n"
         ":irc.test 903 Alice :SASL authentication successful\r\n"
     )
     assert "904" not in got
@@ -498,7 +494,7 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
     h.send(2, b"CAP END\r\n")
     got = h.take(2)
     assert got.startswith(":irc.test 001 Alice ")
-    assert ":Alice!Alice@chat-trio JOIN #lobby\r\n" in got
+    assert ":Alice!a@chat-trio JOIN #lobby\r\n" in got
     assert h.chat.clients[2].account == "alice"
 
 
@@ -902,7 +898,7 @@ def test_irc_door_one_quit_per_person_with_the_users_words_behind_the_servers() 
     assert h.take(1) == ":Bob!Bob@chat-trio NICK Robert\r\n"  # once, not once per channel
     h.send(2, b"QUIT :gone fishing\r\n")
     h.disconnect(2, h.closed[2])
-    assert h.take(1) == ":Robert!Robert@chat-trio QUIT :Quit: gone fishing\r\n"
+    assert h.take(1) == ":Robert!Bob@chat-trio QUIT :Quit: gone fishing\r\n"
 
 
 def test_irc_door_msgid_tag_only_to_clients_that_negotiated_message_tags() -> None:
@@ -1614,3 +1610,27 @@ def test_irc_door_who_of_everyone_answers_one_page_at_most_then_315() -> None:
     assert rows[-1] == ":irc.test 315 Bob * :End of WHO list"
     assert rows[0].startswith(":irc.test 352 Bob * Bob ")
     assert h.take(1) == ""  # no second page follows
+
+
+def test_irc_door_lines_come_from_the_mask_who_shows_and_a_rename_keeps_the_username() -> None:
+    h = dave_among_others()
+    h.send(4, b"PRIVMSG #rust :hi\r\nPRIVMSG Bob :psst\r\nNICK Davy\r\n")
+    assert h.take(2) == (
+        ":Dave!d.ave_7@chat-trio PRIVMSG #rust hi\r\n"
+        ":Dave!d.ave_7@chat-trio PRIVMSG Bob psst\r\n"
+        ":Dave!d.ave_7@chat-trio NICK Davy\r\n"
+    )
+    assert h.take(4) == ":Dave!d.ave_7@chat-trio NICK Davy\r\n"  # its own lines too
+    h.send(3, b"CAP REQ userhost-in-names\r\nNAMES #rust\r\n")
+    assert ":irc.test 353 Carol = #rust :Alice!Alice@chat-trio @Bob!Bob@chat-trio" in h.take(3)
+    h.send(3, b"NAMES #rust\r\n")
+    assert " Davy!d.ave_7@chat-trio\r\n" in h.take(3)
+    h.send(2, b"MODE #rust +o Davy\r\n")
+    h.take(2), h.take(3), h.take(4)
+    h.send(4, b"MODE #rust +m\r\nKICK #rust Carol\r\n")  # an operator's acts, too
+    assert h.take(3) == (
+        ":Davy!d.ave_7@chat-trio MODE #rust +m\r\n:Davy!d.ave_7@chat-trio KICK #rust Carol Davy\r\n"
+    )
+    h.send(4, b"PART #rust :bye\r\n")
+    assert h.take(2).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
+    assert h.take(4).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")

@@ -189,7 +189,9 @@ def _take_over(world: World, conn: ConnId, name: str, out: Outputs) -> None:
 
 def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
     """The account of a chatting user changed: tell its rooms."""
-    event = AccountChanged(client.name, world.account_name(client), world.is_admin(client))
+    event = AccountChanged(
+        client.name, world.account_name(client), world.is_admin(client), client.user
+    )
     world.tell_peers(conn, client, event, out)
 
 

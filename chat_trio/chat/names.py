@@ -159,5 +159,6 @@ def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Ou
 
 def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) -> None:
     """Tell ``conn`` and its rooms that ``old`` is now ``client.name``."""
-    out.reply(conn, NickChanged(old, client.name))
-    world.tell_peers(conn, client, NickChanged(old, client.name), out, Kind.NICK)
+    renamed = NickChanged(old, client.name, client.user)
+    out.reply(conn, renamed)
+    world.tell_peers(conn, client, renamed, out, Kind.NICK)

@@ -183,7 +183,7 @@ def enter(
     account, admin = world.account_name(client), world.is_admin(client)
     operator = conn in room.roles[Role.OPERATOR]
     where = None if quiet else memory.name
-    joined_as = Joined(client.name, where, account, admin, operator, client.away)
+    joined_as = Joined(client.name, where, account, admin, operator, client.away, client.user)
     out.broadcast(memory.name, joined_as, conn)
     if entitled:
         registered.reop(world, conn, client, room, out)
@@ -231,7 +231,7 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
     room.told_alone = False
     out.add(Unsubscribe(conn, name))
     said = intent.reason[:REASON_MAX]
-    out.broadcast(name, Left(client.name, Reason.QUIT, name, said), conn)
+    out.broadcast(name, Left(client.name, Reason.QUIT, name, said, client.user), conn)
     world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)
     still = tuple(world.rooms[k].memory.name for k in client.rooms)
     out.reply(conn, RoomLeft(name, still, reason=said))
@@ -271,7 +271,7 @@ def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, ou
     memory.topic, memory.topic_by, memory.topic_at = intent.text, client.name, world.clock()
     entry = world.record(out, Kind.TOPIC, memory.name, client.name, intent.text)
     memory.recent.append(entry)
-    changed = TopicChanged(client.name, memory.name, intent.text, entry.id)
+    changed = TopicChanged(client.name, memory.name, intent.text, entry.id, client.user)
     out.broadcast(memory.name, changed, exclude=None)
     registered.keep(world, room, out)
 
@@ -431,7 +431,9 @@ def set_role(world: World, conn: ConnId, client: Client, intent: i.SetRole, out:
     else:
         holders.discard(target)
     name = room.memory.name
-    changed = RoleChanged(name, world.clients[target].name, intent.role, intent.on, client.name)
+    changed = RoleChanged(
+        name, world.clients[target].name, intent.role, intent.on, client.name, client.user
+    )
     out.broadcast(name, changed, exclude=None)
 
 
@@ -496,7 +498,7 @@ def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out:
         room.modes.add(mode)
     else:
         room.modes.discard(mode)
-    changed = ModeChanged(name, mode, intent.on, client.name, value)
+    changed = ModeChanged(name, mode, intent.on, client.name, value, client.user)
     out.broadcast(name, changed, exclude=None)
     registered.keep(world, room, out)
 
@@ -515,11 +517,11 @@ def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Ou
         out.reply(conn, Refused(Problem.ALREADY_IN_ROOM, name=invited.name, room=name))
         return
     roles.invite(world, room, target)
-    out.reply(target, Invitation(name, client.name))
+    out.reply(target, Invitation(name, client.name, client.user))
     out.reply(conn, InviteSent(name, invited.name))
     for operator in room.roles[Role.OPERATOR]:  # the others who run the room are told
         if operator != conn:
-            out.reply(operator, Invited(name, client.name, invited.name))
+            out.reply(operator, Invited(name, client.name, invited.name, client.user))
 
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
@@ -544,12 +546,12 @@ def _put_out(
     room.unseat(target, kicked.name)
     room.told_alone = False
     out.add(Unsubscribe(target, name))
-    out.broadcast(name, Kicked(name, kicked.name, client.name, reason), target)
+    out.broadcast(name, Kicked(name, kicked.name, client.name, reason, client.user), target)
     world.record(out, Kind.LEFT, name, kicked.name, Reason.KICKED.value)
     if always and not kicked.rooms:
         enter(world, target, kicked, LOBBY, out, placed=True)
     still = tuple(world.rooms[k].memory.name for k in kicked.rooms)
-    out.reply(target, RoomLeft(name, still, by=client.name, reason=reason))
+    out.reply(target, RoomLeft(name, still, by=client.name, reason=reason, by_user=client.user))
     world.maybe_forget(key)
 
 
@@ -573,7 +575,7 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.BanFromRoom, out: 
         return
     name = room.memory.name
     if new:  # a ban it holds already changes nothing and tells no one (as rule 4)
-        out.broadcast(name, BanChanged(name, made, True, client.name), exclude=None)
+        out.broadcast(name, BanChanged(name, made, True, client.name, client.user), exclude=None)
         registered.keep(world, room, out)
     if intent.kick:
         for member in list(room.members):
@@ -595,7 +597,7 @@ def unban(
         out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=shown, room=name))
         return
     lifted = roles.unban(world, room, key)
-    out.broadcast(name, BanChanged(name, lifted, False, client.name), exclude=None)
+    out.broadcast(name, BanChanged(name, lifted, False, client.name, client.user), exclude=None)
     registered.keep(world, room, out)
 
 

@@ -328,7 +328,7 @@ class World:
             return
         del self.names[look(client.name)]
         if not self.shutting_down:
-            left = Left(client.name, reason, text=client.parting)
+            left = Left(client.name, reason, text=client.parting, user=client.user)
             self.tell_peers(conn, client, left, out, Kind.LEFT)
         for key in client.rooms:
             room = self.rooms[key]

@@ -185,7 +185,7 @@ def names(door: IrcDoor, params: tuple[str, ...]) -> None:
         door.numeric("366", "*", "End of /NAMES list")
         return
     for room in params[0].split(",")[:MAX_TARGETS]:
-        door.queue.append(i.ListUsers(room, label="names"))
+        door.queue.append(door.names_of(room))
 
 
 def who(door: IrcDoor, params: tuple[str, ...]) -> None:

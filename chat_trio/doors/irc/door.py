@@ -164,6 +164,11 @@ class IrcDoor(Keepalive):
         server = self.settings.server_name
         self.wire(*(Message(n, (self.nick, *params), server) for n, *params in replies))
 
+    def names_of(self, room: str) -> i.ListUsers:
+        """NAMES of ``room``: with each member's username if ``userhost-in-names`` shows
+        masks."""
+        return i.ListUsers(room, label="names", detail="userhost-in-names" in self.caps)
+
     @property
     def registered(self) -> bool:
         return self.stage is Stage.REGISTERED
@@ -237,7 +242,7 @@ class IrcDoor(Keepalive):
                 registration.autojoin(self)
             elif isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
-                self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
+                self.queue.insert(0, Free(self.names_of(event.room)))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)
             elif isinstance(event, UserList) and event.more and event.names and event.room:
@@ -290,7 +295,7 @@ class IrcDoor(Keepalive):
                 self.rooms[name_key(event.room)] = event.room
                 # Put in a room by another's act: its NAMES, as after a JOIN (the
                 # session's reader wakes for this item at once: Session.deliver).
-                self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
+                self.queue.insert(0, Free(self.names_of(event.room)))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)
         return self.replies.deliver(events)

@@ -29,6 +29,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from chat_trio.chat import intents as i
+from chat_trio.chat import words
 from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.doors import Answer, Free
 from chat_trio.doors.irc.message import Message, serialize
@@ -201,6 +202,7 @@ def user(door: IrcDoor, params: tuple[str, ...]) -> None:
         door.numeric("461", "USER", "Not enough parameters")
         return
     door.user_given, door.username, door.realname = True, params[0], params[3]
+    door.replies.user = words.username(params[0])  # as the rules keep it (the intent's)
     ask(door)
 
 

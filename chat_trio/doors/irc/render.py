@@ -258,46 +258,59 @@ def broadcast_line(
         if view.message_tags and event.id:
             t = (*t, ("msgid", event.id))
         action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
-        return privmsgs(mask(event.name), room, event.text, action=action, tags=t, notice=notice)
+        return privmsgs(
+            mask(event.name, event.user), room, event.text, action=action, tags=t, notice=notice
+        )
     if isinstance(event, Joined):
         params = (room, event.account or "*", event.name) if view.extended_join else (room,)
-        joined = serialize(Message("JOIN", params, mask(event.name), t))
+        joined = serialize(Message("JOIN", params, mask(event.name, event.user), t))
         if view.away_notify and event.away:  # (ircv3 away-notify: an away joiner's AWAY)
-            joined += serialize(Message("AWAY", (event.away,), mask(event.name), t))
+            joined += serialize(Message("AWAY", (event.away,), mask(event.name, event.user), t))
         return joined
     if isinstance(event, Away):
         if not view.away_notify:
             return ""
         said = (event.text,) if event.text else ()
-        return serialize(Message("AWAY", said, mask(event.name), t))
+        return serialize(Message("AWAY", said, mask(event.name, event.user), t))
     if isinstance(event, AccountChanged):
         if not view.account_notify:
             return ""
-        return serialize(Message("ACCOUNT", (event.account or "*",), mask(event.name), t))
+        return serialize(
+            Message("ACCOUNT", (event.account or "*",), mask(event.name, event.user), t)
+        )
     if isinstance(event, Left):
         if event.room is not None:
             parted: tuple[str, ...] = (room, event.text) if event.text else (room,)
-            return serialize(Message("PART", parted, mask(event.name), t))
-        return serialize(Message("QUIT", (quit_message(event),), mask(event.name), t))
+            return serialize(Message("PART", parted, mask(event.name, event.user), t))
+        return serialize(Message("QUIT", (quit_message(event),), mask(event.name, event.user), t))
     if isinstance(event, NickChanged):
-        return serialize(Message("NICK", (event.new,), mask(event.old), t))
+        return serialize(Message("NICK", (event.new,), mask(event.old, event.user), t))
     if isinstance(event, TopicChanged):
         if view.message_tags and event.id:
             t = (*t, ("msgid", event.id))
-        return serialize(Message("TOPIC", (room, event.text), mask(event.name), t))
+        return serialize(Message("TOPIC", (room, event.text), mask(event.name, event.user), t))
     if isinstance(event, RoleChanged):
         change = ("+" if event.on else "-") + MODE_LETTERS[event.role]
-        return serialize(Message("MODE", (room, change, event.name), mask(event.by), t))
+        return serialize(
+            Message("MODE", (room, change, event.name), mask(event.by, event.by_user), t)
+        )
     if isinstance(event, ModeChanged):
         change = ("+" if event.on else "-") + ROOM_MODE_LETTERS[event.mode]
         value = (event.value,) if event.value else ()
-        return serialize(Message("MODE", (room, change, *value), mask(event.by), t))
+        return serialize(Message("MODE", (room, change, *value), mask(event.by, event.by_user), t))
     if isinstance(event, BanChanged):
         change = "+b" if event.on else "-b"
-        return serialize(Message("MODE", (room, change, event.ban.shown), mask(event.by), t))
+        return serialize(
+            Message("MODE", (room, change, event.ban.shown), mask(event.by, event.by_user), t)
+        )
     if isinstance(event, Kicked):
         return serialize(
-            Message("KICK", (room, event.name, event.reason or event.by), mask(event.by), t)
+            Message(
+                "KICK",
+                (room, event.name, event.reason or event.by),
+                mask(event.by, event.by_user),
+                t,
+            )
         )
     return ""
 
@@ -596,6 +609,7 @@ class Replies:
 
     settings: IrcSettings
     nick: str = "*"  #: the connection's nick as its client knows it, at this point of output
+    user: str = ""  #: its username, as kept (``words.username`` of USER's; "": the nick)
     caps: frozenset[str] = frozenset()  #: capabilities enabled
     _batches: int = 0
     _answering: Answering = Answering.NONE
@@ -702,19 +716,21 @@ class Replies:
     def _entered(self, e: RoomEntered) -> str:
         if not e.joined:
             return ""
-        out = serialize(Message("JOIN", (e.room,), mask(self.nick)))
+        out = serialize(Message("JOIN", (e.room,), mask(self.nick, self.user)))
         if not e.topic:
             return out
         return out + self._topic(Topic(e.room, e.topic, e.topic_by, e.topic_at))
 
     def _left(self, e: RoomLeft) -> str:
         if e.by:  # kicked out: as the room saw it
-            return serialize(Message("KICK", (e.room, self.nick, e.reason or e.by), mask(e.by)))
+            return serialize(
+                Message("KICK", (e.room, self.nick, e.reason or e.by), mask(e.by, e.by_user))
+            )
         said = (e.reason,) if e.reason else ()  # as the room sees it
-        return serialize(Message("PART", (e.room, *said), mask(self.nick)))
+        return serialize(Message("PART", (e.room, *said), mask(self.nick, self.user)))
 
     def _renamed(self, e: NickChanged) -> str:
-        line = serialize(Message("NICK", (e.new,), mask(e.old)))
+        line = serialize(Message("NICK", (e.new,), mask(e.old, e.user)))
         if e.old == self.nick:
             self.nick = e.new
         return line
@@ -727,12 +743,17 @@ class Replies:
         tags = self._msgid(e.id)
         if e.incoming:
             return privmsgs(
-                mask(e.peer), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
+                mask(e.peer, e.user), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
             )
         away = self._m("301", e.peer, e.away) if e.away else ""
         if "echo-message" in self.caps:
             echo = privmsgs(
-                mask(self.nick), e.peer, e.text, action=e.action, tags=tags, notice=e.notice
+                mask(self.nick, self.user),
+                e.peer,
+                e.text,
+                action=e.action,
+                tags=tags,
+                notice=e.notice,
             )
             return echo + away
         return away
@@ -744,7 +765,7 @@ class Replies:
         timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
         tags = timed + self._msgid(e.id)
         return privmsgs(
-            mask(self.nick), e.room, e.text, action=e.action, tags=tags, notice=e.notice
+            mask(self.nick, self.user), e.room, e.text, action=e.action, tags=tags, notice=e.notice
         )
 
     def _modes(self, e: Modes) -> str:
@@ -756,12 +777,12 @@ class Replies:
         return "".join(rows) + self._m("368", e.room, "End of channel ban list")
 
     def _invitation(self, e: Invitation) -> str:
-        return serialize(Message("INVITE", (self.nick, e.room), mask(e.by)))
+        return serialize(Message("INVITE", (self.nick, e.room), mask(e.by, e.by_user)))
 
     def _invited(self, e: Invited) -> str:
         if "invite-notify" not in self.caps:
             return ""  # a client that did not ask is not told of others' invitations
-        return serialize(Message("INVITE", (e.name, e.room), mask(e.by)))
+        return serialize(Message("INVITE", (e.name, e.room), mask(e.by, e.by_user)))
 
     def _invite_sent(self, e: InviteSent) -> str:
         return self._m("341", e.name, e.room)
@@ -820,7 +841,9 @@ class Replies:
         if e.outcome is Outcome.LOGGED_IN:
             if self.nick == "*":  # logged in while registering: the name it will have
                 self.nick = e.name
-            return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
+            return self._m(
+                "900", mask(self.nick, self.user), e.name, f"You are now logged in as {e.name}"
+            )
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
         source = NICKSERV if e.outcome in _ACCOUNT_NEWS else ""
@@ -892,7 +915,10 @@ class Replies:
         room = e.room or "*"
         full = "userhost-in-names" in self.caps
         multi = "multi-prefix" in self.caps
-        shown = [prefixes(n, e, multi) + (mask(n) if full else n) for n in e.names]
+        users = {p.name: p.user for p in e.people}  # (asked for with userhost-in-names)
+        shown = [
+            prefixes(n, e, multi) + (mask(n, users.get(n, "")) if full else n) for n in e.names
+        ]
         lines = [
             self._m("353", "@" if e.secret else "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)
