@@ -25,6 +25,7 @@ from chat_trio.chat.events import (
     Joined,
     Kind,
     Left,
+    Person,
     Private,
     Reason,
     Refused,
@@ -55,7 +56,7 @@ from chat_trio.chat.outputs import (
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.registry import Account, Registry, Verdict
 from chat_trio.chat.state import ACCEPTS, TRANSITIONS, Phase, Step, advance
-from chat_trio.chat.vocabulary import HISTORY_MAX
+from chat_trio.chat.vocabulary import HISTORY_MAX, REALNAME_MAX
 from chat_trio.chat.world import Rules
 from chat_trio.storage import database
 
@@ -840,3 +841,20 @@ def test_chat_rules_a_private_notice_to_someone_away_gets_no_away_answer() -> No
     assert replies(ask(chat, 2, i.SendPrivate("carol", "hi", notice=True)), 2) == [
         Refused(Problem.NO_SUCH_RECIPIENT, name="carol")
     ]
+
+
+def test_chat_rules_a_first_name_keeps_the_username_and_real_name_it_came_with() -> None:
+    chat = Chat()
+    connect(chat, 1)
+    ask(chat, 1, i.ChooseName("Eve", user="e!v@e*x", realname="Eve\nOnline " + "x" * 200))
+    named(chat, 2, "Bob")  # the text door's user: its name stands for both
+    ask(chat, 1, i.LogIn("Eve", "whatever", user="other", realname="Other"))  # not a first name
+    (eve,) = replies(ask(chat, 2, i.LookUp("eve")), 2)
+    assert isinstance(eve, Whois)
+    assert (eve.user, eve.realname) == ("evex", ("Eve Online " + "x" * 200)[:REALNAME_MAX])
+    (listing,) = replies(ask(chat, 1, i.ListUsers(mask="*", detail=True)), 1)
+    assert isinstance(listing, UserList)
+    assert listing.people == (
+        Person("Bob", "Bob", "Bob"),
+        Person("Eve", "evex", ("Eve Online " + "x" * 200)[:REALNAME_MAX]),
+    )

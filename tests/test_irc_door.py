@@ -16,6 +16,7 @@ from chat_trio.chat import roles, rooms
 from chat_trio.chat.events import Disconnected, Event, Reason, Refused
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account
+from chat_trio.chat.vocabulary import LIST_MAX
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc import registration as door_module
 from chat_trio.doors.irc.door import IrcDoor
@@ -81,7 +82,7 @@ def test_irc_door_without_autojoin_a_user_is_in_no_channel_until_it_joins_one() 
     h.send(2, b"LIST\r\nJOIN #lobby\r\n")
     got = h.take(2)
     assert ":irc.test 322 Bob #lobby 1 :\r\n" in got  # Alice only
-    assert ":Bob!Bob@chat-trio JOIN #lobby\r\n" in got
+    assert ":Bob!bob@chat-trio JOIN #lobby\r\n" in got
     assert h.take(1) == "[PM to Bob] hi\r\n* Bob joined #lobby\r\n"
 
 
@@ -92,11 +93,11 @@ def test_irc_door_autojoin_puts_a_user_in_each_channel_in_order() -> None:
     h.send(2, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
     joins = [line for line in h.take(2).split("\r\n") if " JOIN " in line or " 366 " in line]
     assert joins == [  # #lobby on registering, as every door's users; then the others
-        ":Bob!Bob@chat-trio JOIN #lobby",
+        ":Bob!bob@chat-trio JOIN #lobby",
         ":irc.test 366 Bob #lobby :End of /NAMES list",
-        ":Bob!Bob@chat-trio JOIN #help",
+        ":Bob!bob@chat-trio JOIN #help",
         ":irc.test 366 Bob #help :End of /NAMES list",
-        ":Bob!Bob@chat-trio JOIN #news",
+        ":Bob!bob@chat-trio JOIN #news",
         ":irc.test 366 Bob #news :End of /NAMES list",
     ]
     assert h.take(1) == "* Bob joined the chat\r\n"
@@ -186,12 +187,10 @@ def test_irc_door_join_part_nick_topic_seen_on_both_doors() -> None:
     )
     assert h.take(1).startswith("* Alice is now known as Alicia")
     h.send(2, b"PART #rust\r\n")
-    assert h.take(2) == ":Robert!Robert@chat-trio PART #rust\r\n"
+    assert h.take(2) == ":Robert!Bob@chat-trio PART #rust\r\n"
     assert h.take(1) == "* Robert left #rust\r\n"
     h.send(2, b"JOIN 0\r\n")  # leaves every room, #lobby too: IRC users may be in none
-    assert (
-        h.take(2) == ":Robert!Robert@chat-trio PART #lobby\r\n:Robert!Robert@chat-trio PART #go\r\n"
-    )
+    assert h.take(2) == ":Robert!Bob@chat-trio PART #lobby\r\n:Robert!Bob@chat-trio PART #go\r\n"
     assert h.take(1) == "[#lobby] * Robert left #lobby\r\n"
 
 
@@ -370,9 +369,7 @@ def test_irc_door_login_with_pass_and_with_nickserv() -> None:
     h.connect(2, door=IrcDoor(SETTINGS))
     h.send(2, b"PASS hunter2222\r\nNICK alice\r\nUSER a 0 * :a\r\n")
     got = h.take(2)
-    assert (
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n" in got
-    )
+    assert ":irc.test 900 Alice Alice!a@chat-trio Alice :You are now logged in as Alice\r\n" in got
     assert ":irc.test 001 Alice " in got
     h.disconnect(2, Reason.QUIT)
     h.connect(3, door=IrcDoor(SETTINGS))
@@ -382,7 +379,7 @@ def test_irc_door_login_with_pass_and_with_nickserv() -> None:
     assert "Wrong password for Alice." in h.take(3)
     h.send(3, b"PRIVMSG NickServ :IDENTIFY Alice hunter2222\r\n")
     got = h.take(3)
-    assert " 900 Guest " in got and ":Guest!Guest@chat-trio NICK Alice\r\n" in got
+    assert " 900 Guest " in got and ":Guest!a@chat-trio NICK Alice\r\n" in got
 
 
 def test_irc_door_history_on_join_as_a_chathistory_batch() -> None:
@@ -431,7 +428,7 @@ def test_irc_door_session_same_on_every_split(pieces: int) -> None:
         == "[#lobby] * Bob joined the chat\r\n[#lobby] Bob: héllo\r\n* Bob joined #a\r\n* Bob x\r\n"
     )
     assert expected[2].endswith("ERROR :Closing link: Quit\r\n")
-    assert "@msgid=60a24181e4000:4 :Bob!Bob@chat-trio PRIVMSG #lobby héllo\r\n" in expected[2]
+    assert "@msgid=60a24181e4000:4 :Bob!b@chat-trio PRIVMSG #lobby héllo\r\n" in expected[2]
     cuts = (
         splits(SESSION, pieces)
         if pieces == 2
@@ -460,13 +457,13 @@ def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
     assert "sasl=PLAIN" in got and got.endswith("CAP * ACK sasl\r\nAUTHENTICATE +\r\n")
     h.send(2, b"AUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     assert h.take(2) == (
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 900 Alice Alice!b@chat-trio Alice :You are now logged in as Alice\r\n"
         ":irc.test 903 Alice :SASL authentication successful\r\n"
     )  # and nothing of registering until CAP END
     h.send(2, b"CAP END\r\n")
     got = h.take(2)
     assert got.startswith(":irc.test 001 Alice :Welcome to the TestNet IRC network, Alice\r\n")
-    assert ":Alice!Alice@chat-trio JOIN #lobby\r\n" in got
+    assert ":Alice!b@chat-trio JOIN #lobby\r\n" in got
     assert h.chat.clients[2].account == "alice"
 
 
@@ -485,7 +482,7 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
     h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     got = h.take(2)
     assert got.endswith(
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 900 Alice Alice!a@chat-trio Alice :You are now logged in as Alice\r\n"
         ":irc.test 903 Alice :SASL authentication successful\r\n"
     )
     assert "904" not in got
@@ -497,7 +494,7 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
     h.send(2, b"CAP END\r\n")
     got = h.take(2)
     assert got.startswith(":irc.test 001 Alice ")
-    assert ":Alice!Alice@chat-trio JOIN #lobby\r\n" in got
+    assert ":Alice!a@chat-trio JOIN #lobby\r\n" in got
     assert h.chat.clients[2].account == "alice"
 
 
@@ -901,7 +898,7 @@ def test_irc_door_one_quit_per_person_with_the_users_words_behind_the_servers() 
     assert h.take(1) == ":Bob!Bob@chat-trio NICK Robert\r\n"  # once, not once per channel
     h.send(2, b"QUIT :gone fishing\r\n")
     h.disconnect(2, h.closed[2])
-    assert h.take(1) == ":Robert!Robert@chat-trio QUIT :Quit: gone fishing\r\n"
+    assert h.take(1) == ":Robert!Bob@chat-trio QUIT :Quit: gone fishing\r\n"
 
 
 def test_irc_door_msgid_tag_only_to_clients_that_negotiated_message_tags() -> None:
@@ -1498,3 +1495,142 @@ def test_irc_door_join_gives_the_topic_with_who_set_it_and_when() -> None:
     assert (
         ":irc.test 332 Dave #rust :All about Rust\r\n:irc.test 333 Dave #rust Bob 1700000000\r\n"
     ) in h.take(4)
+
+
+def dave_among_others() -> Harness:
+    """``rust_with_irc_operator``, and Dave (IRC, 4), who gave USER his own username and
+    real name, in #rust too."""
+    h = rust_with_irc_operator()
+    h.connect(4, door=IrcDoor(SETTINGS))
+    h.send(4, b"NICK Dave\r\nUSER d.ave_7 0 * :Dave Delaney\r\nJOIN #rust\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    return h
+
+
+def test_irc_door_who_whois_and_userhost_show_the_username_and_real_name_from_user() -> None:
+    h = dave_among_others()
+    h.send(2, b"WHO Dave\r\nWHOIS dave\r\nUSERHOST Dave Alice\r\n")
+    got = h.take(2)
+    assert got.startswith(
+        ":irc.test 352 Bob * d.ave_7 chat-trio irc.test Dave H :0 Dave Delaney\r\n"
+        ":irc.test 315 Bob Dave :End of WHO list\r\n"
+        ":irc.test 311 Bob Dave d.ave_7 chat-trio * :Dave Delaney\r\n"
+    )
+    # The text door's users: their name stands for both.
+    assert got.endswith(":irc.test 302 Bob :Dave=+d.ave_7@chat-trio Alice=+Alice@chat-trio\r\n")
+    h.send(2, b"WHO #rust\r\n")
+    assert h.take(2) == (
+        ":irc.test 352 Bob #rust Alice chat-trio irc.test Alice H :0 Alice\r\n"
+        ":irc.test 352 Bob #rust Bob chat-trio irc.test Bob H@ :0 Bob\r\n"
+        ":irc.test 352 Bob #rust Carol chat-trio irc.test Carol H :0 Carol\r\n"
+        ":irc.test 352 Bob #rust d.ave_7 chat-trio irc.test Dave H :0 Dave Delaney\r\n"
+        ":irc.test 315 Bob #rust :End of WHO list\r\n"
+    )
+
+
+def test_irc_door_a_username_keeps_only_what_a_mask_can_hold_and_is_bounded() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"NICK Eve\r\nUSER e!v@e*?\xc3\xa9x 0 * :Eve\r\n")
+    h.connect(3, door=IrcDoor(SETTINGS))
+    h.send(3, b"NICK Max\r\nUSER " + b"m" * 40 + b" 0 * :Max\r\n")
+    h.connect(4, door=IrcDoor(SETTINGS))
+    h.send(4, b"NICK Nil\r\nUSER !!! 0 * :Nil\r\n")
+    h.take(1)
+    h.send(1, b"USERHOST Eve Max Nil\r\n")
+    assert h.take(1) == (
+        f":irc.test 302 Bob :Eve=+evex@chat-trio Max=+{'m' * 16}@chat-trio Nil=+Nil@chat-trio\r\n"
+    )
+
+
+def test_irc_door_who_of_a_mask_matches_names_usernames_and_real_names_then_315() -> None:
+    h = dave_among_others()
+    h.send(2, b"WHO da*\r\nWHO *delaney\r\nWHO ?ob\r\nWHO *\r\n")
+    dave = ":irc.test 352 Bob * d.ave_7 chat-trio irc.test Dave H :0 Dave Delaney\r\n"
+    alice = ":irc.test 352 Bob * Alice chat-trio irc.test Alice H :0 Alice\r\n"
+    bob = ":irc.test 352 Bob * Bob chat-trio irc.test Bob H :0 Bob\r\n"
+    carol = ":irc.test 352 Bob * Carol chat-trio irc.test Carol H :0 Carol\r\n"
+    assert h.take(2) == (
+        f"{dave}:irc.test 315 Bob da* :End of WHO list\r\n"
+        f"{dave}:irc.test 315 Bob *delaney :End of WHO list\r\n"
+        f"{bob}:irc.test 315 Bob ?ob :End of WHO list\r\n"
+        f"{alice}{bob}{carol}{dave}:irc.test 315 Bob * :End of WHO list\r\n"
+    )
+    h.send(4, b"AWAY :lunch\r\n")
+    h.take(2)
+    h.send(2, b"WHO dave\r\nWHO #rust\r\n")
+    got = h.take(2)
+    assert ":irc.test 352 Bob * d.ave_7 chat-trio irc.test Dave G :0 Dave Delaney\r\n" in got
+    assert ":irc.test 352 Bob #rust d.ave_7 chat-trio irc.test Dave G :0 Dave Delaney\r\n" in got
+
+
+def test_irc_door_who_marks_a_server_admin_with_a_star() -> None:
+    h = Harness(Rules(flood_rate=0, admins=frozenset({"boss"})), stored=True)
+    h.add_account("Boss", "boss-password")
+    irc_user(h, 1, "Bob")
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"PASS boss-password\r\nNICK Boss\r\nUSER boss 0 * :The Boss\r\n")
+    assert " 001 Boss " in h.take(2)
+    h.take(1)
+    h.send(1, b"WHO Boss\r\n")
+    assert h.take(1).startswith(
+        ":irc.test 352 Bob * boss chat-trio irc.test Boss H* :0 The Boss\r\n"
+    )
+
+
+def test_irc_door_whox_answers_354_with_the_fields_asked_in_the_specs_order() -> None:
+    h = dave_among_others()
+    h.send(2, b"WHO Dave %rnaoldfshiuct,123\r\nWHO dave %tn,321\r\n")
+    assert h.take(2) == (
+        ":irc.test 354 Bob 123 * d.ave_7 255.255.255.255 chat-trio irc.test Dave H 0 0 0 n/a"
+        " :Dave Delaney\r\n"
+        ":irc.test 315 Bob Dave :End of WHO list\r\n"
+        ":irc.test 354 Bob 321 Dave\r\n"
+        ":irc.test 315 Bob dave :End of WHO list\r\n"
+    )
+    h.send(2, b"WHO #rust %cnf\r\n")  # in a room: its name, and the member's prefix
+    rows = h.take(2).split("\r\n")
+    assert (
+        rows[1] == ":irc.test 354 Bob #rust Bob H@" and rows[3] == ":irc.test 354 Bob #rust Dave H"
+    )
+    assert rows[4] == ":irc.test 315 Bob #rust :End of WHO list"
+
+
+def test_irc_door_who_of_everyone_answers_one_page_at_most_then_315() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    for conn in range(2, LIST_MAX + 12):
+        h.register(conn, f"u{conn:04}")
+    h.take(1)
+    h.send(1, b"WHO *\r\n")
+    rows = h.take(1).split("\r\n")[:-1]
+    assert len(rows) == LIST_MAX + 1  # the first LIST_MAX in name order, and the end
+    assert rows[-1] == ":irc.test 315 Bob * :End of WHO list"
+    assert rows[0].startswith(":irc.test 352 Bob * Bob ")
+    assert h.take(1) == ""  # no second page follows
+
+
+def test_irc_door_lines_come_from_the_mask_who_shows_and_a_rename_keeps_the_username() -> None:
+    h = dave_among_others()
+    h.send(4, b"PRIVMSG #rust :hi\r\nPRIVMSG Bob :psst\r\nNICK Davy\r\n")
+    assert h.take(2) == (
+        ":Dave!d.ave_7@chat-trio PRIVMSG #rust hi\r\n"
+        ":Dave!d.ave_7@chat-trio PRIVMSG Bob psst\r\n"
+        ":Dave!d.ave_7@chat-trio NICK Davy\r\n"
+    )
+    assert h.take(4) == ":Dave!d.ave_7@chat-trio NICK Davy\r\n"  # its own lines too
+    h.send(3, b"CAP REQ userhost-in-names\r\nNAMES #rust\r\n")
+    assert ":irc.test 353 Carol = #rust :Alice!Alice@chat-trio @Bob!Bob@chat-trio" in h.take(3)
+    h.send(3, b"NAMES #rust\r\n")
+    assert " Davy!d.ave_7@chat-trio\r\n" in h.take(3)
+    h.send(2, b"MODE #rust +o Davy\r\n")
+    h.take(2), h.take(3), h.take(4)
+    h.send(4, b"MODE #rust +m\r\nKICK #rust Carol\r\n")  # an operator's acts, too
+    assert h.take(3) == (
+        ":Davy!d.ave_7@chat-trio MODE #rust +m\r\n:Davy!d.ave_7@chat-trio KICK #rust Carol Davy\r\n"
+    )
+    h.send(4, b"PART #rust :bye\r\n")
+    assert h.take(2).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
+    assert h.take(4).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")

@@ -74,6 +74,9 @@ def tmux(*args: str, check: bool = True, socket: str = TMUX_SOCKET) -> str:
 def irssi(session: str, home: Path, port: int, nick: str) -> tuple[Look, Type]:
     """irssi as ``nick`` in a tmux ``session`` of its own; its screen, and a way to type."""
     home.mkdir()
+    # The username and real name USER gives (else the login name of whoever runs the tests)
+    settings = f'core = {{ user_name = "{nick}"; real_name = "{nick}"; }};'
+    (home / "config").write_text(f"settings = {{ {settings} }};\n")
     command = f"irssi --home={home} -c 127.0.0.1 -p {port} -n {nick}"
     tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command)
 
@@ -96,6 +99,7 @@ def weechat(home: Path, port: int, nick: str) -> subprocess.Popen[bytes]:
             "/set fifo.file.enabled on",
             f"/server add test 127.0.0.1/{port} -notls",
             f"/set irc.server.test.nicks {nick}",
+            f"/set irc.server.test.username {nick}",  # (else the login name)
             "/connect test",
         ]
     )

@@ -786,3 +786,18 @@ def test_roles_flow_control_knows_where_a_ban_delivers() -> None:
     chat = banned_rust()
     assert chat.reach(1, i.BanFromRoom("#Rust", "carol", kick=True)) == (("#rust", "#lobby"), 3)
     assert chat.reach(1, i.UnbanFromRoom("#Rust", "carol")) == (("#rust",), None)
+
+
+def test_roles_a_mask_ban_on_a_username_catches_its_person_on_every_door() -> None:
+    chat = rust()
+    connect(chat, 6)  # an IRC user: USER gave "drifter" (the door passes it in its intent)
+    ask(chat, 6, i.ChooseName("Eve", user="drifter", realname="Eve Online"))
+    ask(chat, 1, i.BanFromRoom("#rust", "*!drifter@*"))
+    ask(chat, 1, i.BanFromRoom("#rust", "*!dave@chat-trio"))  # the text door's: the name
+    refused = [Reply(6, (Refused(Problem.ROOM_BANNED, room="#rust"),))]
+    assert ask(chat, 6, i.Join("#rust")) == refused
+    ask(chat, 6, i.Rename("Evelyn"))  # the username stays: still banned
+    assert ask(chat, 6, i.Join("#rust")) == refused
+    assert ask(chat, 4, i.Join("#rust")) == [
+        Reply(4, (Refused(Problem.ROOM_BANNED, room="#rust"),))
+    ]

@@ -112,7 +112,7 @@ def test_web_door_a_browser_user_chats_with_an_nc_user() -> None:
     assert entered[2] == {
         "type": "users", "room": "#lobby", "total": 2, "names": ["Alice", "Carol"],
         "admins": [], "away": [], "label": "members", "operators": [], "voiced": [],
-        "secret": False,
+        "secret": False, "mask": "", "people": [],
     }  # fmt: skip
     assert web.take(1) == "* Carol joined the chat\r\n"
     web.send(1, b"hello <b>Carol</b>\r\n")

@@ -36,6 +36,7 @@ from chat_trio.chat.world import (
 def log_in(world: World, conn: ConnId, client: Client, intent: i.LogIn, out: Outputs) -> None:
     if client.phase is Phase.NAMING:
         client.lobby = intent.lobby
+    client.identify(intent.user, intent.realname)
     problem = begin_login(world, conn, client, intent.name, intent.password, out)
     if problem is None:
         return  # the answer comes with ``checked``
@@ -188,7 +189,9 @@ def _take_over(world: World, conn: ConnId, name: str, out: Outputs) -> None:
 
 def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:
     """The account of a chatting user changed: tell its rooms."""
-    event = AccountChanged(client.name, world.account_name(client), world.is_admin(client))
+    event = AccountChanged(
+        client.name, world.account_name(client), world.is_admin(client), client.user
+    )
     world.tell_peers(conn, client, event, out)
 
 

@@ -92,6 +92,7 @@ class Joined:
     admin: bool = False  #: it is an admin (the page marks admins in its member list)
     operator: bool = False  #: it is the room's operator (it created the room)
     away: str = ""  #: why it is away ("": it is not; IRC's away-notify tells it after JOIN)
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -102,6 +103,7 @@ class Left:
     reason: Reason  #: rendered only when it is not an ordinary quit or close
     room: str | None = None
     text: str = ""  #: in their own words (``/quit gone fishing``), or a kick's reason
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -113,6 +115,7 @@ class Said:
     account: str = ""  #: the sender's account ("" for a guest)
     id: str = ""  #: the message's id (``World.message_id``), as stored with history
     notice: bool = False  #: a notice (IRC's NOTICE): never to be answered automatically
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -123,6 +126,7 @@ class Action:
     text: str
     account: str = ""  #: the sender's account ("" for a guest)
     id: str = ""  #: the message's id (``World.message_id``), as stored with history
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -131,6 +135,7 @@ class Away:
 
     name: str
     text: str
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -141,6 +146,7 @@ class AccountChanged:
     name: str
     account: str
     admin: bool = False  #: the account is an admin's
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -154,6 +160,7 @@ class Private:
     away: str = ""  #: to the sender: the receiver is away, saying this
     id: str = ""  #: the message's id (``World.message_id``), the same for both ends
     notice: bool = False  #: a notice (IRC's NOTICE): never to be answered automatically
+    user: str = ""  #: the username of ``peer`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -162,6 +169,7 @@ class NickChanged:
 
     old: str
     new: str
+    user: str = ""  #: the username of ``old`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -172,6 +180,7 @@ class TopicChanged:
     room: str
     text: str
     id: str = ""  #: the change's id (``World.message_id``), as stored with history
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -213,6 +222,18 @@ class RoomLeft:
     rooms: tuple[str, ...] = ()  #: the rooms the viewer is still in, in the order joined
     by: str = ""  #: the operator who kicked the viewer out ("": it left by itself)
     reason: str = ""  #: why it was kicked, or what it said leaving ("": none given)
+    by_user: str = ""  #: the username of ``by`` (``person_mask``; "": the name)
+
+
+@attrs.frozen
+class Person:
+    """Who someone is, as a detailed list shows it (IRC's WHO)."""
+
+    name: str
+    user: str  #: the username (IRC's ``USER``; the name for the other doors' users)
+    realname: str  #: the real name (IRC's ``USER``; the name for the other doors' users)
+    account: str = ""  #: the account it is logged in to ("" for a guest)
+    idle: int = 0  #: seconds since it last sent anything
 
 
 @attrs.frozen
@@ -229,6 +250,8 @@ class UserList:
     operators: frozenset[str] = frozenset()  #: which of ``names`` are the room's operators
     voiced: frozenset[str] = frozenset()  #: which of ``names`` are voiced in the room
     secret: bool = False  #: the room is secret (``Mode.SECRET``; IRC's NAMES shows ``@``)
+    mask: str = ""  #: the mask asked for (``ListUsers.mask``), as it was given
+    people: tuple[Person, ...] = ()  #: each of ``names``, in order, if details were asked
 
 
 @attrs.frozen
@@ -241,6 +264,7 @@ class RoleChanged:
     role: Role
     on: bool
     by: str
+    by_user: str = ""  #: the username of ``by`` (``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -253,6 +277,7 @@ class ModeChanged:
     on: bool
     by: str
     value: str = ""  #: the key or the limit set (``Mode.KEY``, ``Mode.LIMIT`` turned on)
+    by_user: str = ""  #: the username of ``by`` (``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -305,6 +330,7 @@ class BanChanged:
     ban: RoomBan
     on: bool
     by: str
+    by_user: str = ""  #: the username of ``by`` (``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -333,6 +359,7 @@ class Invitation:
 
     room: str
     by: str
+    by_user: str = ""  #: the username of ``by`` (``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -343,6 +370,7 @@ class Invited:
     room: str
     by: str
     name: str
+    by_user: str = ""  #: the username of ``by`` (``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -362,6 +390,7 @@ class Kicked:
     name: str
     by: str
     reason: str = ""
+    by_user: str = ""  #: the username of ``by`` (``person_mask``; "": the name)
 
 
 @attrs.frozen
@@ -388,6 +417,8 @@ class Whois:
     away: str = ""  #: why it is away ("": it is not)
     operator: frozenset[str] = frozenset()  #: which of ``rooms`` it is an operator of
     voiced: frozenset[str] = frozenset()  #: which of ``rooms`` it has voice in
+    user: str = ""  #: its username (``Person.user``)
+    realname: str = ""  #: its real name (``Person.realname``)
 
 
 class Kind(enum.Enum):

@@ -57,6 +57,10 @@ class ChooseName:
 
     name: str = attrs.field(converter=words.text)
     lobby: Lobby = Lobby.ALWAYS
+    #: IRC's ``USER``: the username (``words.username``; "": the name stands for it) and
+    #: the real name (one line, at most ``REALNAME_MAX`` kept; "": the name)
+    user: str = attrs.field(default="", converter=words.username)
+    realname: str = attrs.field(default="", converter=words.line)
 
 
 @attrs.frozen
@@ -67,6 +71,8 @@ class LogIn:
     name: str = attrs.field(converter=words.text)
     password: Secret = attrs.field(converter=secret)
     lobby: Lobby = Lobby.ALWAYS
+    user: str = attrs.field(default="", converter=words.username)  #: as ``ChooseName``'s
+    realname: str = attrs.field(default="", converter=words.line)  #: as ``ChooseName``'s
 
 
 @attrs.frozen
@@ -157,6 +163,11 @@ class ListUsers:
     label: str = attrs.field(default="", converter=words.text)
     after: str = attrs.field(default="", converter=words.text)
     names: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+    #: everyone online whose name, username, host or real name matches this mask (``*``:
+    #: any run of characters, ``?``: any one; case does not count), at most ``limit``
+    #: in name order (IRC's ``WHO nick*``); a mask without ``*`` or ``?`` is one name
+    mask: str = attrs.field(default="", converter=words.text)
+    detail: bool = False  #: say each listed person's username, real name ... (``Person``)
 
 
 @attrs.frozen

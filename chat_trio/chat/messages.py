@@ -42,7 +42,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.names import check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.rooms import check_room, spelled
+from chat_trio.chat.rooms import check_room, person, spelled
 from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, look, name_key
 from chat_trio.chat.world import Client, World
 
@@ -86,9 +86,9 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
     entry = world.record(out, kind, memory.name, client.name, intent.text)
     memory.recent.append(entry)
     if intent.action:
-        event: Said | Action = Action(client.name, intent.text, account, entry.id)
+        event: Said | Action = Action(client.name, intent.text, account, entry.id, client.user)
     else:
-        event = Said(client.name, intent.text, account, entry.id, intent.notice)
+        event = Said(client.name, intent.text, account, entry.id, intent.notice, client.user)
     out.broadcast(memory.name, event, exclude=conn)
     out.confirm(conn, entry)
 
@@ -107,8 +107,10 @@ def send_private(
     peer = receiver.name
     text, action, notice, id = intent.text, intent.action, intent.notice, world.message_id()
     away = "" if notice else receiver.away  # Rule 4: a notice is never answered automatically
-    out.reply(target, Private(client.name, text, True, action, id=id, notice=notice))
-    out.reply(conn, Private(peer, text, False, action, away, id, notice))
+    out.reply(
+        target, Private(client.name, text, True, action, id=id, notice=notice, user=client.user)
+    )
+    out.reply(conn, Private(peer, text, False, action, away, id, notice, receiver.user))
     said = f"* {client.name} {text}" if action else text
     out.record(
         Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, world.session(conn),
@@ -130,12 +132,12 @@ def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: O
         for r in (Role.OPERATOR, Role.VOICE)
     )  # (IRC's WHOIS shows them: @#rust)
     idle = max(0.0, world.now - who.last_input)
-    account = world.registry.accounts.get(who.account) if who.account else None
-    shown = account.name if account is not None else ""
+    seen = person(world, who)
     admin = world.is_admin(who)
     found = Whois(
-        who.name, rooms, who.since, idle, shown, admin, intent.label, who.away, operator, voiced
-    )
+        who.name, rooms, who.since, idle, seen.account, admin, intent.label, who.away,
+        operator, voiced, seen.user, seen.realname,
+    )  # fmt: skip
     out.reply(conn, found)
 
 
@@ -145,7 +147,7 @@ def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out:
         return
     world.away += bool(intent.text) - bool(client.away)
     client.away = intent.text[:AWAY_MAX]
-    event = Away(client.name, client.away)
+    event = Away(client.name, client.away, client.user)
     out.reply(conn, event)
     world.tell_peers(conn, client, event, out)
 

@@ -108,6 +108,7 @@ def claim(
 
 def choose(world: World, conn: ConnId, client: Client, intent: i.ChooseName, out: Outputs) -> None:
     client.lobby = intent.lobby
+    client.identify(intent.user, intent.realname)
     problem = claim(world, conn, client, intent.name)
     if problem is None:
         registered(world, conn, client, out)
@@ -158,5 +159,6 @@ def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Ou
 
 def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) -> None:
     """Tell ``conn`` and its rooms that ``old`` is now ``client.name``."""
-    out.reply(conn, NickChanged(old, client.name))
-    world.tell_peers(conn, client, NickChanged(old, client.name), out, Kind.NICK)
+    renamed = NickChanged(old, client.name, client.user)
+    out.reply(conn, renamed)
+    world.tell_peers(conn, client, renamed, out, Kind.NICK)

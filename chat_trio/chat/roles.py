@@ -333,7 +333,7 @@ def matches(ban: RoomBan, client: Client) -> bool:
         return bool(client.account) and client.account == name_key(ban.mask)
     if ban.kind is BanKind.NAME:
         return name_key(client.name) == name_key(ban.mask)
-    return glob(ban.mask.casefold(), person_mask(client.name).casefold())
+    return glob(ban.mask.casefold(), person_mask(client.name, client.user).casefold())
 
 
 VERDICTS_MAX = 16_384
@@ -342,12 +342,12 @@ recently asked is forgotten first (working one out again costs one check per ban
 
 
 def banned(world: World, client: Client, room: Room) -> RoomBan | None:
-    """The first of ``room``'s bans that names ``client``, or None. Remembered per name
-    and account (all a verdict depends on) and the room's bans as they stand
+    """The first of ``room``'s bans that names ``client``, or None. Remembered per name,
+    username and account (all a verdict depends on) and the room's bans as they stand
     (``Room.bans_version``): a banned room's unvoiced member talking costs one look-up,
     not one check per ban (79 µs a line with 100 bans, measured)."""
     verdicts = world.ban_verdicts
-    asked = (room.bans_version, client.name, client.account)
+    asked = (room.bans_version, client.name, client.user, client.account)
     if asked in verdicts:
         verdicts.move_to_end(asked)
         return verdicts[asked]

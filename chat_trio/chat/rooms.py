@@ -46,6 +46,7 @@ from chat_trio.chat.events import (
     Mode,
     ModeChanged,
     Modes,
+    Person,
     Reason,
     Refused,
     Role,
@@ -62,6 +63,7 @@ from chat_trio.chat.problems import Problem
 from chat_trio.chat.roles import KEY_MAX, LIMIT_MAX
 from chat_trio.chat.state import Step
 from chat_trio.chat.vocabulary import (
+    HOST,
     LIST_MAX,
     LOBBY,
     NAME_MAX,
@@ -181,7 +183,7 @@ def enter(
     account, admin = world.account_name(client), world.is_admin(client)
     operator = conn in room.roles[Role.OPERATOR]
     where = None if quiet else memory.name
-    joined_as = Joined(client.name, where, account, admin, operator, client.away)
+    joined_as = Joined(client.name, where, account, admin, operator, client.away, client.user)
     out.broadcast(memory.name, joined_as, conn)
     if entitled:
         registered.reop(world, conn, client, room, out)
@@ -229,7 +231,7 @@ def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outp
     room.told_alone = False
     out.add(Unsubscribe(conn, name))
     said = intent.reason[:REASON_MAX]
-    out.broadcast(name, Left(client.name, Reason.QUIT, name, said), conn)
+    out.broadcast(name, Left(client.name, Reason.QUIT, name, said, client.user), conn)
     world.record(out, Kind.LEFT, name, client.name, Reason.QUIT.value)
     still = tuple(world.rooms[k].memory.name for k in client.rooms)
     out.reply(conn, RoomLeft(name, still, reason=said))
@@ -269,7 +271,7 @@ def set_topic(world: World, conn: ConnId, client: Client, intent: i.SetTopic, ou
     memory.topic, memory.topic_by, memory.topic_at = intent.text, client.name, world.clock()
     entry = world.record(out, Kind.TOPIC, memory.name, client.name, intent.text)
     memory.recent.append(entry)
-    changed = TopicChanged(client.name, memory.name, intent.text, entry.id)
+    changed = TopicChanged(client.name, memory.name, intent.text, entry.id, client.user)
     out.broadcast(memory.name, changed, exclude=None)
     registered.keep(world, room, out)
 
@@ -286,12 +288,16 @@ def list_users(
                 found.append(world.clients[holder])
         shown = tuple(c.name for c in found)
         gone = frozenset(c.name for c in found if c.away)  # (IRC's USERHOST shows it)
-        out.reply(conn, UserList(len(found), shown, label=intent.label, away=gone))
+        people = tuple(person(world, c) for c in found) if intent.detail else ()
+        out.reply(conn, UserList(len(found), shown, label=intent.label, away=gone, people=people))
         return
     after = intent.after.casefold()
     operators = voiced = frozenset[str]()
     secret = False
-    if intent.room is None:  # everyone online
+    if intent.mask:  # those the mask names (WHO nick*): the first page only
+        listed = _masked(world, intent.mask, limit + 1)
+        total, where = len(listed), None
+    elif intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
         total, where = len(who), None
         rest = [c for c in who if c.name.casefold() > after] if after else who
@@ -314,10 +320,48 @@ def list_users(
     admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
+    people = tuple(person(world, c) for c in listed) if intent.detail else ()
     listed_users = UserList(
-        total, names, where, admins, intent.label, more, away, operators, voiced, secret
-    )
+        total, names, where, admins, intent.label, more, away, operators, voiced, secret,
+        intent.mask, people,
+    )  # fmt: skip
     out.reply(conn, listed_users)
+
+
+def _masked(world: World, mask: str, most: int) -> list[Client]:
+    """At most ``most`` of those online whose name, username, host or real name
+    ``mask`` matches, in name order. A mask without ``*`` or ``?`` is a name: one
+    look-up. Otherwise every client is tried (a microsecond each: ``roles.glob``),
+    which the asker's flood tokens pace like any command."""
+    if "*" not in mask and "?" not in mask:
+        holder = world.names.get(look(mask))
+        found = world.clients[holder] if holder is not None else None
+        return [found] if found is not None and name_key(found.name) == name_key(mask) else []
+    wanted = mask.casefold()
+    host = HOST.casefold()
+    matching = (
+        c
+        for c in world.clients.values()
+        if c.name
+        and any(
+            roles.glob(wanted, field.casefold())
+            for field in (c.name, c.user or c.name, host, c.realname or c.name)
+        )
+    )
+    return heapq.nsmallest(most, matching, key=_name_order)
+
+
+def person(world: World, client: Client) -> Person:
+    """Who ``client`` is, as a detailed list (IRC's WHO) shows it."""
+    account = world.registry.accounts.get(client.account) if client.account else None
+    idle = int(max(0.0, world.now - client.last_input))
+    return Person(
+        client.name,
+        client.user or client.name,
+        client.realname or client.name,
+        account.name if account is not None else "",
+        idle,
+    )
 
 
 def _name_order(client: Client) -> str:
@@ -387,7 +431,9 @@ def set_role(world: World, conn: ConnId, client: Client, intent: i.SetRole, out:
     else:
         holders.discard(target)
     name = room.memory.name
-    changed = RoleChanged(name, world.clients[target].name, intent.role, intent.on, client.name)
+    changed = RoleChanged(
+        name, world.clients[target].name, intent.role, intent.on, client.name, client.user
+    )
     out.broadcast(name, changed, exclude=None)
 
 
@@ -452,7 +498,7 @@ def set_mode(world: World, conn: ConnId, client: Client, intent: i.SetMode, out:
         room.modes.add(mode)
     else:
         room.modes.discard(mode)
-    changed = ModeChanged(name, mode, intent.on, client.name, value)
+    changed = ModeChanged(name, mode, intent.on, client.name, value, client.user)
     out.broadcast(name, changed, exclude=None)
     registered.keep(world, room, out)
 
@@ -471,11 +517,11 @@ def invite(world: World, conn: ConnId, client: Client, intent: i.Invite, out: Ou
         out.reply(conn, Refused(Problem.ALREADY_IN_ROOM, name=invited.name, room=name))
         return
     roles.invite(world, room, target)
-    out.reply(target, Invitation(name, client.name))
+    out.reply(target, Invitation(name, client.name, client.user))
     out.reply(conn, InviteSent(name, invited.name))
     for operator in room.roles[Role.OPERATOR]:  # the others who run the room are told
         if operator != conn:
-            out.reply(operator, Invited(name, client.name, invited.name))
+            out.reply(operator, Invited(name, client.name, invited.name, client.user))
 
 
 def kick(world: World, conn: ConnId, client: Client, intent: i.Kick, out: Outputs) -> None:
@@ -500,12 +546,12 @@ def _put_out(
     room.unseat(target, kicked.name)
     room.told_alone = False
     out.add(Unsubscribe(target, name))
-    out.broadcast(name, Kicked(name, kicked.name, client.name, reason), target)
+    out.broadcast(name, Kicked(name, kicked.name, client.name, reason, client.user), target)
     world.record(out, Kind.LEFT, name, kicked.name, Reason.KICKED.value)
     if always and not kicked.rooms:
         enter(world, target, kicked, LOBBY, out, placed=True)
     still = tuple(world.rooms[k].memory.name for k in kicked.rooms)
-    out.reply(target, RoomLeft(name, still, by=client.name, reason=reason))
+    out.reply(target, RoomLeft(name, still, by=client.name, reason=reason, by_user=client.user))
     world.maybe_forget(key)
 
 
@@ -529,7 +575,7 @@ def ban(world: World, conn: ConnId, client: Client, intent: i.BanFromRoom, out: 
         return
     name = room.memory.name
     if new:  # a ban it holds already changes nothing and tells no one (as rule 4)
-        out.broadcast(name, BanChanged(name, made, True, client.name), exclude=None)
+        out.broadcast(name, BanChanged(name, made, True, client.name, client.user), exclude=None)
         registered.keep(world, room, out)
     if intent.kick:
         for member in list(room.members):
@@ -551,7 +597,7 @@ def unban(
         out.reply(conn, Refused(Problem.ROOM_NO_BAN, name=shown, room=name))
         return
     lifted = roles.unban(world, room, key)
-    out.broadcast(name, BanChanged(name, lifted, False, client.name), exclude=None)
+    out.broadcast(name, BanChanged(name, lifted, False, client.name, client.user), exclude=None)
     registered.keep(world, room, out)
 
 

@@ -27,14 +27,21 @@ answer (under 20 KB even with 32-character names) stays below a quarter of the d
 send-queue bound, so that a connection's own answers never make it an outbox near its
 bound (delivery/outbox.py, ``own_share``)."""
 
-HOST = "chat-trio"  #: the host part of every person's mask (``person_mask``)
+HOST = "chat-trio"
+"""The host part of every person's mask (``person_mask``): a cloak, the same for everyone.
+No door ever shows a client's address (docs/security.md, "What others learn about you"):
+a ban by host is a ban of everyone, so bans name a nick, a username or an account."""
+
+REALNAME_MAX = 100  #: characters of a real name kept (IRC's ``USER``, WHO, WHOIS)
 
 
-def person_mask(name: str) -> str:
-    """The mask of the person called ``name``: ``name!name@chat-trio``. The one maker of
-    masks: IRC shows it as the source of every line, and a room's mask bans (roles.py)
-    are matched against it whichever door the person came through."""
-    return f"{name}!{name}@{HOST}"
+def person_mask(name: str, user: str = "") -> str:
+    """The mask of the person called ``name`` whose username is ``user`` (IRC's ``USER``;
+    "": the name, as for the text door's and the page's users): ``name!user@chat-trio``.
+    The one maker of masks: IRC shows it (WHO, WHOIS, USERHOST, NAMES with
+    userhost-in-names, the source of lines), and a room's mask bans (roles.py) are
+    matched against it whichever door the person came through."""
+    return f"{name}!{user or name}@{HOST}"
 
 
 SERVICES = frozenset(

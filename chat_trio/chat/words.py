@@ -19,6 +19,8 @@ Rules, by kind of field (docs/protocol.md, "One line on every door"):
    registry.check_password).
 3. **Numbers** (``count``): ASCII digits only. ``str.isdigit`` also accepts "²" and
    "¹", which ``int`` then refuses.
+4. **A username** (``username``, IRC's ``USER``): plain ASCII letters, digits, ``.``,
+   ``_`` and ``-``, bounded; it is part of the person's mask.
 
 This module never imports trio and never does I/O; it imports nothing of ours.
 """
@@ -85,6 +87,20 @@ def text(words: str) -> str:
 def texts(words: tuple[str, ...]) -> tuple[str, ...]:
     """``text`` of each."""
     return tuple(map(text, words))
+
+
+USERNAME_MAX = 16  #: characters of a username kept (IRC's ISUPPORT USERLEN)
+_NOT_USERNAME = re.compile(r"[^A-Za-z0-9._-]")
+"""What a username may not hold: it sits inside every mask (``nick!user@host``), so
+``!``, ``@``, ``*``, ``?``, spaces and anything outside plain ASCII would make a mask
+that reads, or matches, as someone else's."""
+
+
+def username(given: str) -> str:
+    """IRC's ``USER`` username as kept (rule 4): only ASCII letters, digits, ``.``,
+    ``_`` and ``-`` (others are dropped, as servers drop them from an ident), at most
+    ``USERNAME_MAX`` characters. "" (nothing left): the person's name stands for it."""
+    return _NOT_USERNAME.sub("", given)[:USERNAME_MAX]
 
 
 def count(digits: str) -> int | None:

@@ -47,7 +47,7 @@ from chat_trio.chat.intents import Lobby, Secret
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
-from chat_trio.chat.vocabulary import LOBBY, ROOMS_PER_USER, look, name_key
+from chat_trio.chat.vocabulary import LOBBY, REALNAME_MAX, ROOMS_PER_USER, look, name_key
 
 DEFAULT_RESERVED_NAMES = frozenset(
     {"admin", "server", "system", "root", "operator", "moderator", "chat-trio"}
@@ -133,9 +133,19 @@ class Client:
     joining_key: str = ""  #: the key given with a join that waits for its room's history
     lobby: Lobby = Lobby.ALWAYS  #: where its first name puts it, and whether it may be in
     #: no room (its door's ``ChooseName`` or ``LogIn`` says)
+    #: IRC's ``USER`` username and real name, from the first ``ChooseName`` or ``LogIn``
+    #: ("": the name stands for them, as for the text door's and the page's users)
+    user: str = ""
+    realname: str = ""
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)
+
+    def identify(self, user: str, realname: str) -> None:
+        """Keep IRC's ``USER`` (checked by the intent: ``words.username``, one line), the
+        real name cut to ``REALNAME_MAX``; only while naming (the first name)."""
+        if self.phase is Phase.NAMING:
+            self.user, self.realname = user, realname[:REALNAME_MAX]
 
 
 @attrs.define
@@ -242,7 +252,7 @@ class World:
         self.away = 0  # clients marked away: while none is, lists need not look for them
         #: (Room.bans_version, name, account) -> the ban that names them (None: none), the
         #: least recently asked first, at most roles.VERDICTS_MAX: a cache, not state
-        self.ban_verdicts: OrderedDict[tuple[int, str, str], RoomBan | None] = OrderedDict()
+        self.ban_verdicts: OrderedDict[tuple[int, str, str, str], RoomBan | None] = OrderedDict()
         self._bans_versions = 0
 
     def memory(self, name: str, topic: str = "") -> Memory:
@@ -318,7 +328,7 @@ class World:
             return
         del self.names[look(client.name)]
         if not self.shutting_down:
-            left = Left(client.name, reason, text=client.parting)
+            left = Left(client.name, reason, text=client.parting, user=client.user)
             self.tell_peers(conn, client, left, out, Kind.LEFT)
         for key in client.rooms:
             room = self.rooms[key]

@@ -185,17 +185,23 @@ def names(door: IrcDoor, params: tuple[str, ...]) -> None:
         door.numeric("366", "*", "End of /NAMES list")
         return
     for room in params[0].split(",")[:MAX_TARGETS]:
-        door.queue.append(i.ListUsers(room, label="names"))
+        door.queue.append(door.names_of(room))
 
 
 def who(door: IrcDoor, params: tuple[str, ...]) -> None:
-    target = params[0] if params else "*"
+    """``WHO #room``, ``WHO nick``, ``WHO mask*`` (``*`` and ``0``: everyone), and
+    WHOX's ``WHO target %fields[,token]`` (ircv3.net/specs/extensions/whox): the fields
+    ride on the label (door bookkeeping; the rules hand it back unchanged). A room comes
+    in pages; a mask answers its first ``LIST_MAX`` matches (rooms.py ``_masked``)."""
+    target = params[0] if params and params[0] else "*"
+    fields = params[1] if len(params) > 1 and params[1].startswith("%") else ""
+    label = f"who {fields[1:]}" if fields else "who"
     if target.startswith("#"):
-        door.queue.append(i.ListUsers(target, label="who"))
-    elif target in ("*", "0"):
-        door.numeric("315", target, "End of WHO list")
+        door.queue.append(i.ListUsers(target, label=label, detail=True))
     else:
-        door.queue.append(i.LookUp(target, label="who"))
+        door.queue.append(
+            i.ListUsers(mask="*" if target == "0" else target, label=label, detail=True)
+        )
 
 
 def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -309,7 +315,7 @@ def ison(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def userhost(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.queue.append(i.ListUsers(names=params[:5], label="userhost"))
+    door.queue.append(i.ListUsers(names=params[:5], label="userhost", detail=True))
 
 
 def message_of_the_day(door: IrcDoor, params: tuple[str, ...]) -> None:

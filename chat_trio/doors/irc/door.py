@@ -102,7 +102,7 @@ def _asking(item: Item | None) -> str:
     if isinstance(item, i.Say | i.SendPrivate) and item.notice:
         return "notice"
     if isinstance(item, i.ListUsers | i.LookUp):
-        return item.label
+        return item.label.partition(" ")[0]  # "who %nuh,42": WHOX's fields come after
     if isinstance(item, i.Rename):
         return "nick"
     return ""
@@ -113,8 +113,8 @@ class IrcDoor(Keepalive):
 
     __slots__ = (
         "_asking", "_decoder", "_instead", "_lines", "_said", "asked_nick", "caps",
-        "caps_changed", "negotiating", "nick", "password", "queue", "replies", "rooms",
-        "sasl", "sasl_data", "settings", "stage", "user_given",
+        "caps_changed", "negotiating", "nick", "password", "queue", "realname", "replies",
+        "rooms", "sasl", "sasl_data", "settings", "stage", "user_given", "username",
     )  # fmt: skip
 
     def __init__(self, settings: IrcSettings | None = None) -> None:
@@ -129,6 +129,8 @@ class IrcDoor(Keepalive):
         self.negotiating = False  #: between CAP LS or REQ and CAP END, before registering
         self.asked_nick = ""  #: asked for with NICK before registering
         self.user_given = False  #: USER was sent
+        self.username = ""  #: USER's username, as given (the intent checks it)
+        self.realname = ""  #: USER's real name
         self.password = ""  #: from PASS
         self.sasl = Sasl.IDLE  #: a SASL PLAIN exchange (registration.py)
         self.sasl_data = ""  #: its base64, as it comes
@@ -161,6 +163,11 @@ class IrcDoor(Keepalive):
         flood token)."""
         server = self.settings.server_name
         self.wire(*(Message(n, (self.nick, *params), server) for n, *params in replies))
+
+    def names_of(self, room: str) -> i.ListUsers:
+        """NAMES of ``room``: with each member's username if ``userhost-in-names`` shows
+        masks."""
+        return i.ListUsers(room, label="names", detail="userhost-in-names" in self.caps)
 
     @property
     def registered(self) -> bool:
@@ -235,13 +242,15 @@ class IrcDoor(Keepalive):
                 registration.autojoin(self)
             elif isinstance(event, RoomEntered) and event.joined:
                 self.rooms[name_key(event.room)] = event.room
-                self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
+                self.queue.insert(0, Free(self.names_of(event.room)))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)
-            elif isinstance(event, UserList) and event.more and event.names:
+            elif isinstance(event, UserList) and event.more and event.names and event.room:
                 # The next page of NAMES or WHO, once this one is on its way (the session
                 # hands it over when the connection's backlog allows).
-                page = i.ListUsers(event.room, label=event.label, after=event.names[-1])
+                page = i.ListUsers(
+                    event.room, label=event.label, after=event.names[-1], detail=bool(event.people)
+                )
                 self.queue.insert(0, Free(page))
             elif isinstance(event, Refused):
                 refused = True
@@ -286,7 +295,7 @@ class IrcDoor(Keepalive):
                 self.rooms[name_key(event.room)] = event.room
                 # Put in a room by another's act: its NAMES, as after a JOIN (the
                 # session's reader wakes for this item at once: Session.deliver).
-                self.queue.insert(0, Free(i.ListUsers(event.room, label="names")))
+                self.queue.insert(0, Free(self.names_of(event.room)))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)
         return self.replies.deliver(events)

@@ -29,6 +29,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from chat_trio.chat import intents as i
+from chat_trio.chat import words
 from chat_trio.chat.vocabulary import LOBBY, name_key
 from chat_trio.doors import Answer, Free
 from chat_trio.doors.irc.message import Message, serialize
@@ -200,7 +201,8 @@ def user(door: IrcDoor, params: tuple[str, ...]) -> None:
     if len(params) < 4 or not params[0] or not params[3]:
         door.numeric("461", "USER", "Not enough parameters")
         return
-    door.user_given = True
+    door.user_given, door.username, door.realname = True, params[0], params[3]
+    door.replies.user = words.username(params[0])  # as the rules keep it (the intent's)
     ask(door)
 
 
@@ -219,10 +221,11 @@ def ask(door: IrcDoor) -> None:
     if not door.asked_nick or not door.user_given:
         return
     door.stage = advance(door.stage, Move.ASK)
+    where, user, realname = lobby(door.settings), door.username, door.realname
     if door.password:
-        door.queue.append(i.LogIn(door.asked_nick, door.password, lobby(door.settings)))
+        door.queue.append(i.LogIn(door.asked_nick, door.password, where, user, realname))
     else:
-        door.queue.append(i.ChooseName(door.asked_nick, lobby(door.settings)))
+        door.queue.append(i.ChooseName(door.asked_nick, where, user, realname))
 
 
 def lobby(settings: IrcSettings) -> i.Lobby:
@@ -271,7 +274,8 @@ def authenticate(door: IrcDoor, params: tuple[str, ...]) -> None:
             else:
                 door.sasl = sasl_to(door.sasl, Sasl.CHECKING)
                 door.queue.append(Answer((Hold(),), free=True))
-                door.queue.append(i.LogIn(*credentials, lobby(door.settings)))
+                where, user, realname = lobby(door.settings), door.username, door.realname
+                door.queue.append(i.LogIn(*credentials, where, user, realname))
     else:  # CHECKING: one login at a time
         sasl_answer(door, "904", "SASL authentication failed")
 

@@ -76,6 +76,7 @@ from chat_trio.chat.vocabulary import (
     TOPIC_MAX,
     person_mask,
 )
+from chat_trio.chat.words import USERNAME_MAX
 from chat_trio.doors import Local, Wire
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
@@ -93,6 +94,11 @@ MODES = 4
 """Role changes one MODE line makes (ISUPPORT MODES); more are dropped: each is an intent
 that flood control counts, and a line of fifty would be one line for fifty changes."""
 NAMES_PER_LINE = 20  #: nicks per 353 line (32 characters each stays under 512 bytes)
+WHOX_ORDER = "tcuihsnfdlaor"
+"""WHOX's fields, in the order a 354 gives those asked for (ircv3.net, WHOX)."""
+HIDDEN_IP = "255.255.255.255"
+"""WHOX's ``i`` (the IP address): what servers answer for an address they do not show;
+no door shows one (``vocabulary.HOST``)."""
 
 
 @attrs.frozen
@@ -252,46 +258,59 @@ def broadcast_line(
         if view.message_tags and event.id:
             t = (*t, ("msgid", event.id))
         action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
-        return privmsgs(mask(event.name), room, event.text, action=action, tags=t, notice=notice)
+        return privmsgs(
+            mask(event.name, event.user), room, event.text, action=action, tags=t, notice=notice
+        )
     if isinstance(event, Joined):
         params = (room, event.account or "*", event.name) if view.extended_join else (room,)
-        joined = serialize(Message("JOIN", params, mask(event.name), t))
+        joined = serialize(Message("JOIN", params, mask(event.name, event.user), t))
         if view.away_notify and event.away:  # (ircv3 away-notify: an away joiner's AWAY)
-            joined += serialize(Message("AWAY", (event.away,), mask(event.name), t))
+            joined += serialize(Message("AWAY", (event.away,), mask(event.name, event.user), t))
         return joined
     if isinstance(event, Away):
         if not view.away_notify:
             return ""
         said = (event.text,) if event.text else ()
-        return serialize(Message("AWAY", said, mask(event.name), t))
+        return serialize(Message("AWAY", said, mask(event.name, event.user), t))
     if isinstance(event, AccountChanged):
         if not view.account_notify:
             return ""
-        return serialize(Message("ACCOUNT", (event.account or "*",), mask(event.name), t))
+        return serialize(
+            Message("ACCOUNT", (event.account or "*",), mask(event.name, event.user), t)
+        )
     if isinstance(event, Left):
         if event.room is not None:
             parted: tuple[str, ...] = (room, event.text) if event.text else (room,)
-            return serialize(Message("PART", parted, mask(event.name), t))
-        return serialize(Message("QUIT", (quit_message(event),), mask(event.name), t))
+            return serialize(Message("PART", parted, mask(event.name, event.user), t))
+        return serialize(Message("QUIT", (quit_message(event),), mask(event.name, event.user), t))
     if isinstance(event, NickChanged):
-        return serialize(Message("NICK", (event.new,), mask(event.old), t))
+        return serialize(Message("NICK", (event.new,), mask(event.old, event.user), t))
     if isinstance(event, TopicChanged):
         if view.message_tags and event.id:
             t = (*t, ("msgid", event.id))
-        return serialize(Message("TOPIC", (room, event.text), mask(event.name), t))
+        return serialize(Message("TOPIC", (room, event.text), mask(event.name, event.user), t))
     if isinstance(event, RoleChanged):
         change = ("+" if event.on else "-") + MODE_LETTERS[event.role]
-        return serialize(Message("MODE", (room, change, event.name), mask(event.by), t))
+        return serialize(
+            Message("MODE", (room, change, event.name), mask(event.by, event.by_user), t)
+        )
     if isinstance(event, ModeChanged):
         change = ("+" if event.on else "-") + ROOM_MODE_LETTERS[event.mode]
         value = (event.value,) if event.value else ()
-        return serialize(Message("MODE", (room, change, *value), mask(event.by), t))
+        return serialize(Message("MODE", (room, change, *value), mask(event.by, event.by_user), t))
     if isinstance(event, BanChanged):
         change = "+b" if event.on else "-b"
-        return serialize(Message("MODE", (room, change, event.ban.shown), mask(event.by), t))
+        return serialize(
+            Message("MODE", (room, change, event.ban.shown), mask(event.by, event.by_user), t)
+        )
     if isinstance(event, Kicked):
         return serialize(
-            Message("KICK", (room, event.name, event.reason or event.by), mask(event.by), t)
+            Message(
+                "KICK",
+                (room, event.name, event.reason or event.by),
+                mask(event.by, event.by_user),
+                t,
+            )
         )
     return ""
 
@@ -538,6 +557,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         "MSGREFTYPES=msgid,timestamp",
         f"MAXLIST=b:{BANS_MAX}",
         "EXTBAN=~,a",  # an account ban is shown as ~a:NAME (roles.py's rule 10)
+        f"USERLEN={USERNAME_MAX}",  # USER's username is kept to this (words.username)
     )
 
 
@@ -589,6 +609,7 @@ class Replies:
 
     settings: IrcSettings
     nick: str = "*"  #: the connection's nick as its client knows it, at this point of output
+    user: str = ""  #: its username, as kept (``words.username`` of USER's; "": the nick)
     caps: frozenset[str] = frozenset()  #: capabilities enabled
     _batches: int = 0
     _answering: Answering = Answering.NONE
@@ -695,19 +716,21 @@ class Replies:
     def _entered(self, e: RoomEntered) -> str:
         if not e.joined:
             return ""
-        out = serialize(Message("JOIN", (e.room,), mask(self.nick)))
+        out = serialize(Message("JOIN", (e.room,), mask(self.nick, self.user)))
         if not e.topic:
             return out
         return out + self._topic(Topic(e.room, e.topic, e.topic_by, e.topic_at))
 
     def _left(self, e: RoomLeft) -> str:
         if e.by:  # kicked out: as the room saw it
-            return serialize(Message("KICK", (e.room, self.nick, e.reason or e.by), mask(e.by)))
+            return serialize(
+                Message("KICK", (e.room, self.nick, e.reason or e.by), mask(e.by, e.by_user))
+            )
         said = (e.reason,) if e.reason else ()  # as the room sees it
-        return serialize(Message("PART", (e.room, *said), mask(self.nick)))
+        return serialize(Message("PART", (e.room, *said), mask(self.nick, self.user)))
 
     def _renamed(self, e: NickChanged) -> str:
-        line = serialize(Message("NICK", (e.new,), mask(e.old)))
+        line = serialize(Message("NICK", (e.new,), mask(e.old, e.user)))
         if e.old == self.nick:
             self.nick = e.new
         return line
@@ -720,12 +743,17 @@ class Replies:
         tags = self._msgid(e.id)
         if e.incoming:
             return privmsgs(
-                mask(e.peer), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
+                mask(e.peer, e.user), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
             )
         away = self._m("301", e.peer, e.away) if e.away else ""
         if "echo-message" in self.caps:
             echo = privmsgs(
-                mask(self.nick), e.peer, e.text, action=e.action, tags=tags, notice=e.notice
+                mask(self.nick, self.user),
+                e.peer,
+                e.text,
+                action=e.action,
+                tags=tags,
+                notice=e.notice,
             )
             return echo + away
         return away
@@ -737,7 +765,7 @@ class Replies:
         timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
         tags = timed + self._msgid(e.id)
         return privmsgs(
-            mask(self.nick), e.room, e.text, action=e.action, tags=tags, notice=e.notice
+            mask(self.nick, self.user), e.room, e.text, action=e.action, tags=tags, notice=e.notice
         )
 
     def _modes(self, e: Modes) -> str:
@@ -749,12 +777,12 @@ class Replies:
         return "".join(rows) + self._m("368", e.room, "End of channel ban list")
 
     def _invitation(self, e: Invitation) -> str:
-        return serialize(Message("INVITE", (self.nick, e.room), mask(e.by)))
+        return serialize(Message("INVITE", (self.nick, e.room), mask(e.by, e.by_user)))
 
     def _invited(self, e: Invited) -> str:
         if "invite-notify" not in self.caps:
             return ""  # a client that did not ask is not told of others' invitations
-        return serialize(Message("INVITE", (e.name, e.room), mask(e.by)))
+        return serialize(Message("INVITE", (e.name, e.room), mask(e.by, e.by_user)))
 
     def _invite_sent(self, e: InviteSent) -> str:
         return self._m("341", e.name, e.room)
@@ -813,7 +841,9 @@ class Replies:
         if e.outcome is Outcome.LOGGED_IN:
             if self.nick == "*":  # logged in while registering: the name it will have
                 self.nick = e.name
-            return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
+            return self._m(
+                "900", mask(self.nick, self.user), e.name, f"You are now logged in as {e.name}"
+            )
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
         source = NICKSERV if e.outcome in _ACCOUNT_NEWS else ""
@@ -829,36 +859,66 @@ class Replies:
         label = e.label
         if label == "names" and e.room:
             return self._names(e)
-        if label == "who" and e.room:
-            rows = [
-                self._m(
-                    "352",
-                    e.room,
-                    n,
-                    HOST,
-                    self.settings.server_name,
-                    n,
-                    "H" + prefixes(n, e, "multi-prefix" in self.caps),
-                    f"0 {n}",
-                )
-                for n in e.names
-            ]
-            end = "" if e.more else self._m("315", e.room, "End of WHO list")
-            return "".join(rows) + end
+        if label.partition(" ")[0] == "who":
+            return self._who(e)
         if label == "ison":  # the names asked for that are online, as they are spelled
             return self._m("303", " ".join(e.names))
         if label == "userhost":
-            here = {n: "-" if n in e.away else "+" for n in e.names}  # - away, + here
-            return self._m("302", " ".join(f"{n}={here[n]}{n}@{HOST}" for n in e.names))
+            here = {p.name: "-" if p.name in e.away else "+" for p in e.people}
+            shown = (
+                f"{p.name}={here[p.name]}{mask(p.name, p.user)[len(p.name) + 1 :]}"
+                for p in e.people
+            )
+            return self._m("302", " ".join(shown))
         if label == "lusers":
             return "".join(self._lusers(e.total, None))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
+
+    def _who(self, e: UserList) -> str:
+        """WHO's rows (352; WHOX's 354 with the fields asked for, in the spec's order
+        ``tcuihsnfdlaor``, the token echoed), then 315 with the target as it was given.
+        Flags: ``H`` here or ``G`` away, ``*`` a server admin (IRC's operator), then, for
+        a room, the member's prefixes."""
+        asked, _, token = e.label.partition(" ")[2].partition(",")
+        multi = "multi-prefix" in self.caps
+        server, where = self.settings.server_name, e.room or "*"
+        rows = []
+        for p in e.people:
+            flags = "G" if p.name in e.away else "H"
+            flags += ("*" if p.name in e.admins else "") + (
+                prefixes(p.name, e, multi) if e.room else ""
+            )
+            if not asked:
+                row = (where, p.user, HOST, server, p.name, flags, f"0 {p.realname}")
+                rows.append(self._m("352", *row))
+                continue
+            values = {
+                "t": token or "0",
+                "c": where,
+                "u": p.user,
+                "i": HIDDEN_IP,
+                "h": HOST,
+                "s": server,
+                "n": p.name,
+                "f": flags,
+                "d": "0",
+                "l": str(p.idle),
+                "a": p.account or "0",
+                "o": "n/a",
+                "r": p.realname,
+            }
+            rows.append(self._m("354", *(values[f] for f in WHOX_ORDER if f in asked)))
+        end = "" if e.more and e.room else self._m("315", e.room or e.mask, "End of WHO list")
+        return "".join(rows) + end
 
     def _names(self, e: UserList) -> str:
         room = e.room or "*"
         full = "userhost-in-names" in self.caps
         multi = "multi-prefix" in self.caps
-        shown = [prefixes(n, e, multi) + (mask(n) if full else n) for n in e.names]
+        users = {p.name: p.user for p in e.people}  # (asked for with userhost-in-names)
+        shown = [
+            prefixes(n, e, multi) + (mask(n, users.get(n, "")) if full else n) for n in e.names
+        ]
         lines = [
             self._m("353", "@" if e.secret else "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)
@@ -894,11 +954,7 @@ class Replies:
 
     def _whois(self, e: Whois) -> str:
         s = self.settings
-        if e.label == "who":
-            flags = "H@" if e.admin else "H"
-            row = self._m("352", "*", e.name, HOST, s.server_name, e.name, flags, f"0 {e.name}")
-            return row + self._m("315", e.name, "End of WHO list")
-        lines = [self._m("311", e.name, e.name, HOST, "*", e.name)]
+        lines = [self._m("311", e.name, e.user or e.name, HOST, "*", e.realname or e.name)]
         if e.away:
             lines.append(self._m("301", e.name, e.away))
         if e.rooms:

@@ -273,7 +273,7 @@ def _whois(e: Whois) -> dict[str, Any]:
     return {
         "type": "whois", "name": e.name, "rooms": list(e.rooms), "since": e.since,
         "idle": e.idle, "account": e.account, "admin": e.admin, "away": e.away,
-        "label": e.label, "message": wording.whois(e),
+        "label": e.label, "message": wording.whois(e), "user": e.user, "realname": e.realname,
     }  # fmt: skip
 
 
@@ -405,6 +405,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "type": "users", "room": e.room, "total": e.total, "names": list(e.names),
         "admins": sorted(e.admins), "away": sorted(e.away), "label": e.label,
         "operators": sorted(e.operators), "voiced": sorted(e.voiced), "secret": e.secret,
+        "mask": e.mask, "people": [attrs.asdict(p) for p in e.people],  # (IRC's WHO asks)
     },
     RoomList: lambda e: {
         "type": "rooms", "total": e.total, "label": e.label,
