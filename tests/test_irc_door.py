@@ -310,6 +310,36 @@ def test_irc_door_line_too_long_is_refused_and_memory_stays_bounded() -> None:
     assert 1 not in h.closed
 
 
+def test_irc_door_a_line_that_would_pass_512_bytes_relayed_is_refused_not_split() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    prefix = ":Alice!Alice@chat-trio "
+    line = "PRIVMSG Bob "
+    whole = "é" * ((512 - len(prefix) - len(line) - 2) // 2)  # relayed: 511 or 512 bytes
+    h.send(1, f"{line}{whole}\r\n".encode())
+    assert h.take(2) == f"{prefix}{line}{whole}\r\n"  # one line, whole
+    for target in ("Bob", "#lobby"):  # 512 bytes sent: too long once the prefix is added
+        h.send(1, f"PRIVMSG {target} :".encode() + b"a" * (510 - 10 - len(target)) + b"\r\n")
+        assert h.take(1) == ":irc.test 417 Alice :Line too long (over 512 bytes); not sent.\r\n"
+        assert h.take(2) == ""
+    h.send(1, b"NOTICE Bob :" + b"a" * 490 + b"\r\n")
+    assert " 417 Alice " in h.take(1) and h.take(2) == ""
+
+
+def test_irc_door_client_tags_over_4094_bytes_are_refused() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Alice", "message-tags")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    h.send(1, b"@+draft/x=" + b"a" * 4086 + b" PRIVMSG #lobby :hi\r\n")  # 4097 with @ and space
+    assert h.take(1) == ":irc.test 417 Alice :Line too long (over 512 bytes); not sent.\r\n"
+    assert h.take(2) == ""
+    h.send(1, b"@+draft/x=" + b"a" * 4085 + b" PRIVMSG #lobby :hi\r\n")
+    assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+
+
 def test_irc_door_pings_a_silent_client_and_drops_it_without_an_answer() -> None:
     h = Harness(Rules(flood_rate=0))
     irc_user(h, 1, "Bob")

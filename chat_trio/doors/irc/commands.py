@@ -32,6 +32,7 @@ from chat_trio.doors.irc.render import (
     MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
+    fits,
     isupport_lines,
     mask,
     motd,
@@ -91,7 +92,9 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
             return
         text, action = rest, True
     for target in params[0].split(",")[:MAX_TARGETS]:
-        if target.startswith("#"):
+        if not fits(mask(door.nick), target, text, action=action):
+            door.too_long()
+        elif target.startswith("#"):
             door.queue.append(i.Say(target, text, action))
         elif name_key(target) == "nickserv":
             _nickserv(door, text)
@@ -108,7 +111,9 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
     if len(params) < 2 or not params[0] or not params[1] or params[1].startswith("\x01"):
         return
     for target in params[0].split(",")[:MAX_TARGETS]:
-        if target.startswith("#"):
+        if not fits(mask(door.nick), target, params[1], notice=True):
+            door.too_long()  # (the line is not sent: its sender is told, as for any line)
+        elif target.startswith("#"):
             door.queue.append(i.Say(target, params[1], notice=True))
         elif name_key(target) not in ("nickserv", "chanserv"):
             door.queue.append(i.SendPrivate(target, params[1], notice=True))

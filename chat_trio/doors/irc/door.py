@@ -69,7 +69,8 @@ from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong
 LABEL_MAX = 64  #: bytes of a label (IRCv3 labeled-response); a longer one is not answered
 
 _TOO_LONG = Answer((Refused(Problem.LINE_TOO_LONG, limit=LINE_MAX + 2),))
-"""417, for a line over 512 bytes (or tags over 8191)."""
+"""417, for a line over 512 bytes, client tags over 4094 bytes, or a PRIVMSG or NOTICE
+that would pass 512 bytes once relayed with its sender's prefix (render.fits)."""
 
 
 _ROOM_PROBLEMS = (
@@ -149,6 +150,10 @@ class IrcDoor(Keepalive):
     def wire(self, *messages: Message) -> None:
         """Answer with these messages, in order with everything else."""
         self.queue.append(Answer((Wire("".join(map(serialize, messages)).encode()),)))
+
+    def too_long(self) -> None:
+        """Answer 417: the line is too long, and nothing of it was done."""
+        self.queue.append(_TOO_LONG)
 
     def server_message(self, command: str, *params: str) -> None:
         self.wire(Message(command, params, self.settings.server_name))

@@ -81,9 +81,12 @@ from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.wording import OUTCOMES, refusal, room_info
 
-TEXT_BYTES = 400
-"""Bytes of text per PRIVMSG: a longer line (the text door takes 2048-byte lines) is sent
-as several, so that with its prefix each stays within IRC's 512 bytes."""
+LINE_BYTES = 512
+"""Bytes of an IRC line, CR LF included and tags not counted (RFC 1459; IRCv3
+message-tags). A relayed PRIVMSG that fits is sent whole; one that does not (the text door
+takes 2048-byte lines) is sent as several, each as long as fits, cut between characters.
+An IRC client's own line that would not fit once relayed (its prefix added) is refused
+with 417 (``fits``), never cut: its readers would see it split."""
 HOLD_MAX = 16 * 1024
 """Characters of output SASL may hold back until CAP END (the registration burst is about
 2 KB). A client that never sends CAP END gets it all once this much waits, and nothing is
@@ -174,19 +177,36 @@ def _ctcp_action(text: str, action: bool) -> str:
     return f"\x01ACTION {text}\x01" if action else text
 
 
-def _pieces(text: str) -> list[str]:
-    """``text`` cut into pieces of at most ``TEXT_BYTES`` bytes, between characters."""
+def _pieces(text: str, size: int) -> list[str]:
+    """``text`` cut into pieces of at most ``size`` bytes (at least 4), between characters."""
     data = text.encode()
-    if len(data) <= TEXT_BYTES:
-        return [text]
     pieces, start = [], 0
     while start < len(data):
-        end = min(start + TEXT_BYTES, len(data))
+        end = min(start + size, len(data))
         while end < len(data) and (data[end] & 0xC0) == 0x80:  # not inside a character
             end -= 1
         pieces.append(data[start:end].decode())
         start = end
     return pieces
+
+
+def _privmsg(
+    source: str,
+    target: str,
+    text: str,
+    action: bool,
+    notice: bool,
+    tags: tuple[tuple[str, str], ...] = (),
+) -> str:
+    command = "NOTICE" if notice else "PRIVMSG"
+    return serialize(Message(command, (target, _ctcp_action(text, action)), source, tags))
+
+
+def fits(
+    source: str, target: str, text: str, *, action: bool = False, notice: bool = False
+) -> bool:
+    """``text`` from ``source`` to ``target`` is one line of at most ``LINE_BYTES``."""
+    return len(_privmsg(source, target, text, action, notice).encode()) <= LINE_BYTES
 
 
 def privmsgs(
@@ -198,13 +218,16 @@ def privmsgs(
     tags: Sequence[tuple[str, str]] = (),
     notice: bool = False,
 ) -> str:
-    """``text`` from ``source`` to ``target`` as PRIVMSG lines (several if it is long);
-    ``notice``: as NOTICE lines, which clients never answer automatically."""
-    command = "NOTICE" if notice else "PRIVMSG"
-    return "".join(
-        serialize(Message(command, (target, _ctcp_action(piece, action)), source, tuple(tags)))
-        for piece in _pieces(text)
-    )
+    """``text`` from ``source`` to ``target`` as one PRIVMSG line, or several when it does
+    not fit in ``LINE_BYTES``; ``notice``: as NOTICE lines, which clients never answer
+    automatically."""
+    t = tuple(tags)
+    if fits(source, target, text, action=action, notice=notice):
+        return _privmsg(source, target, text, action, notice, t)
+    # what a line holds besides its text (a one-space text is written with its ":")
+    around = len(_privmsg(source, target, " ", action, notice).encode()) - 1
+    pieces = _pieces(text, max(LINE_BYTES - around, 4))
+    return "".join(_privmsg(source, target, piece, action, notice, t) for piece in pieces)
 
 
 def server_time(wall: float) -> str:
