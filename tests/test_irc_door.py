@@ -258,7 +258,9 @@ def test_irc_door_echo_message_and_server_time() -> None:
     assert got[0].startswith("@time=") and got[0].endswith(
         " :Bob!Bob@chat-trio PRIVMSG #lobby mine"
     )
-    assert got[1] == ":Bob!Bob@chat-trio PRIVMSG Alice private"
+    assert got[1] == "@time=2023-11-14T22:13:20.000Z :Bob!Bob@chat-trio PRIVMSG Alice private"
+    h.send(1, b"/msg Bob psst\r\n")  # a private message has its time too
+    assert h.take(2) == "@time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG Bob psst\r\n"
     h.send(1, b"hi\r\n")
     assert (
         h.take(2) == "@time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
@@ -707,6 +709,8 @@ def test_irc_door_account_tag_extended_join_and_account_notify() -> None:
     assert h.take(1) == ":Alice!Alice@chat-trio ACCOUNT Alice\r\n"
     h.send(2, b"hello\r\n")
     assert h.take(1) == "@account=Alice :Alice!Alice@chat-trio PRIVMSG #lobby hello\r\n"
+    h.send(2, b"/msg Watcher psst\r\n")  # private messages carry it too
+    assert h.take(1) == "@account=Alice :Alice!Alice@chat-trio PRIVMSG Watcher psst\r\n"
     h.register(3, "Bob")  # a guest: no tag
     h.take(1)
     h.send(3, b"hi\r\n")
@@ -932,6 +936,55 @@ def test_irc_door_one_quit_per_person_with_the_users_words_behind_the_servers() 
     h.send(2, b"QUIT :gone fishing\r\n")
     h.disconnect(2, h.closed[2])
     assert h.take(1) == ":Robert!Robert@chat-trio QUIT :Quit: gone fishing\r\n"
+
+
+def test_irc_door_client_only_tags_reach_only_those_that_take_tags() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Dave")  # nc: never any tag
+    irc_user(h, 2, "Alice", "message-tags", "echo-message")
+    irc_user(h, 3, "Bob", "message-tags")
+    irc_user(h, 4, "Carol", "server-time")  # tags, but not message-tags: none of the client's
+    h.take(1), h.take(2), h.take(3), h.take(4)
+    h.send(2, b"@+draft/reply=x\\sy;fizz=buzz;+typing=done PRIVMSG #lobby :hi\r\n")
+    tagged = f"@+draft/reply=x\\sy;+typing=done;msgid={run}:5 :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+    assert h.take(3) == tagged  # the server's own tag (fizz) is not relayed
+    assert h.take(2) == tagged  # the echo, with the same tags and id
+    assert (
+        h.take(4) == "@time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+    )
+    assert h.take(1) == "Alice: hi\r\n"
+    h.send(2, b"@+draft/react=:) NOTICE Bob :ok\r\nPRIVMSG Carol :psst\r\n")
+    assert h.take(3) == f"@+draft/react=:);msgid={run}:6 :Alice!Alice@chat-trio NOTICE Bob ok\r\n"
+    assert h.take(4).endswith(":Alice!Alice@chat-trio PRIVMSG Carol psst\r\n")
+
+
+def test_irc_door_tagmsg_reaches_only_those_that_take_tags() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Dave")  # nc: never any TAGMSG
+    irc_user(h, 2, "Alice", "message-tags", "echo-message")
+    irc_user(h, 3, "Bob", "message-tags")
+    irc_user(h, 4, "Carol", "server-time")
+    h.take(1), h.take(2), h.take(3), h.take(4)
+    h.send(2, b"@+typing=active;cat=dog TAGMSG #lobby\r\n")
+    tagmsg = f"@+typing=active;msgid={run}:5 :Alice!Alice@chat-trio TAGMSG #lobby\r\n"
+    assert h.take(3) == tagmsg
+    assert h.take(2) == tagmsg  # echo-message: the same id
+    assert h.take(4) == "" and h.take(1) == ""
+    h.send(2, b"@+draft/react=x TAGMSG Bob\r\n@+typing=active TAGMSG Carol\r\n")
+    assert h.take(3) == f"@+draft/react=x;msgid={run}:6 :Alice!Alice@chat-trio TAGMSG Bob\r\n"
+    assert h.take(4) == ""
+    echoes = h.take(2)
+    assert echoes == (
+        f"@+draft/react=x;msgid={run}:6 :Alice!Alice@chat-trio TAGMSG Bob\r\n"
+        f"@+typing=active;msgid={run}:7 :Alice!Alice@chat-trio TAGMSG Carol\r\n"
+    )
+    h.send(2, b"@cat=dog TAGMSG #lobby\r\nTAGMSG #nowhere\r\n@+a=b TAGMSG #nowhere\r\n")
+    assert h.take(2) == ":irc.test 404 Alice #nowhere :You are not in #nowhere.\r\n"
+    assert h.take(3) == ""  # no client tag: nothing is sent
+    h.send(2, b"TAGMSG\r\n")
+    assert " 461 Alice TAGMSG " in h.take(2)
 
 
 def test_irc_door_msgid_tag_only_to_clients_that_negotiated_message_tags() -> None:
@@ -1241,7 +1294,7 @@ def test_irc_door_notice_arrives_as_notice_with_tags_and_is_echoed_as_one() -> N
     stamp = "time=2023-11-14T22:13:20.000Z"
     assert h.take(2) == (  # echo-message: as NOTICE, with the id the others got
         f"@{stamp};msgid={run}:4 :Bob!Bob@chat-trio NOTICE #lobby :build is green\r\n"
-        f"@msgid={run}:5 :Bob!Bob@chat-trio NOTICE Carol psst\r\n"
+        f"@{stamp};msgid={run}:5 :Bob!Bob@chat-trio NOTICE Carol psst\r\n"
     )
     assert h.take(3) == (
         f"@msgid={run}:4 :Bob!Bob@chat-trio NOTICE #lobby :build is green\r\n"

@@ -12,6 +12,10 @@ Rules:
    so that a conversation with someone reads back whole), but nothing answers it
    automatically: no away message goes back to its sender, no "nobody else is here". Who
    typed it may still be refused (no such user); IRC's door drops those refusals itself.
+5. Client tags without text (``SendTags``, IRC's TAGMSG: typing notifications,
+   reactions) go where a line would (the members of a room one may talk in, or a user),
+   with an id and back to the sender, but are never stored and never answered
+   automatically; with no client tag at all, nothing happens.
 3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
    of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
    found by identity, never by a name that someone else may hold next: this
@@ -23,6 +27,8 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import attrs
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import roles
@@ -36,6 +42,7 @@ from chat_trio.chat.events import (
     Refused,
     Role,
     Said,
+    Tagged,
     Unheard,
     Whois,
 )
@@ -86,9 +93,9 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
     entry = world.record(out, kind, memory.name, client.name, intent.text)
     memory.recent.append(entry)
     if intent.action:
-        event: Said | Action = Action(client.name, intent.text, account, entry.id)
+        event: Said | Action = Action(client.name, intent.text, account, entry.id, intent.tags)
     else:
-        event = Said(client.name, intent.text, account, entry.id, intent.notice)
+        event = Said(client.name, intent.text, account, entry.id, intent.notice, intent.tags)
     out.broadcast(memory.name, event, exclude=conn)
     out.confirm(conn, entry)
 
@@ -107,13 +114,45 @@ def send_private(
     peer = receiver.name
     text, action, notice, id = intent.text, intent.action, intent.notice, world.message_id()
     away = "" if notice else receiver.away  # Rule 4: a notice is never answered automatically
-    out.reply(target, Private(client.name, text, True, action, id=id, notice=notice))
-    out.reply(conn, Private(peer, text, False, action, away, id, notice))
+    tags, when, account = intent.tags, world.clock(), world.account_name(client)
+    sent = Private(client.name, text, True, action, "", id, notice, tags, when, account)
+    out.reply(target, sent)
+    out.reply(conn, attrs.evolve(sent, peer=peer, incoming=False, away=away))
     said = f"* {client.name} {text}" if action else text
     out.record(
-        Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, world.session(conn),
+        Entry(when, Kind.PRIVATE, "", client.name, said, peer, world.session(conn),
               world.session(target), client.account_id, receiver.account_id, id)
     )  # fmt: skip
+
+
+def send_tags(world: World, conn: ConnId, client: Client, intent: i.SendTags, out: Outputs) -> None:
+    if not intent.tags:  # (only the server's tags, or none: nothing to carry)
+        return
+    account = world.account_name(client) if client.account else ""
+    if intent.target.startswith("#"):
+        key = name_key(intent.target)
+        if key not in client.rooms:
+            problem = check_room(intent.target)
+            out.reply(conn, problem or Refused(Problem.CANNOT_SEND, room=intent.target))
+            return
+        room = world.rooms[key]
+        unheard = roles.may_talk(world, conn, client, room)
+        if unheard is not None:
+            out.reply(conn, unheard)
+            return
+        name = room.memory.name
+        tagged = Tagged(client.name, name, intent.tags, account, world.message_id())
+        out.broadcast(name, tagged, exclude=conn)
+        out.reply(conn, attrs.evolve(tagged, own=True))
+        return
+    target = world.names.get(look(intent.target))
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.target[:NAME_MAX]))
+        return
+    peer = world.clients[target].name
+    tagged = Tagged(client.name, peer, intent.tags, account, world.message_id())
+    out.reply(target, tagged)
+    out.reply(conn, attrs.evolve(tagged, own=True))
 
 
 def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: Outputs) -> None:

@@ -19,6 +19,11 @@ Rules, by kind of field (docs/protocol.md, "One line on every door"):
    registry.check_password).
 3. **Numbers** (``count``): ASCII digits only. ``str.isdigit`` also accepts "²" and
    "¹", which ``int`` then refuses.
+4. **Client tags** (``client_tags``, IRCv3 message-tags: ``+typing``, ``+draft/reply``
+   ...), which the rules carry with a message without reading them: only keys of the
+   client-only form (``+``, an optional vendor and ``/``, then letters, digits and
+   ``-``) are kept, each once (the last value), values with lone surrogates, NUL, CR and
+   LF made safe, and at most ``CLIENT_TAGS_BYTES`` of them in all (the rest dropped).
 
 This module never imports trio and never does I/O; it imports nothing of ours.
 """
@@ -57,6 +62,13 @@ _NOT_PLAIN = re.compile(
 COUNT_DIGITS = 9
 """Digits a count may have: every count the rules take is far below 10**9."""
 
+CLIENT_TAGS_BYTES = 4094
+"""Bytes of client tags one message carries at most, written ``key=value;``: what IRCv3
+message-tags allows a client (4096 with the ``@`` and the space)."""
+
+_CLIENT_TAG_KEY = re.compile(r"\+(?:[A-Za-z0-9.-]+/)?[A-Za-z0-9-]+")
+_TAG_VALUE_BREAKS = re.compile("[\0\r\n]")
+
 
 def clean(text: str) -> str:
     """``text`` without escape sequences and unsafe characters; line feeds are kept (it
@@ -85,6 +97,24 @@ def text(words: str) -> str:
 def texts(words: tuple[str, ...]) -> tuple[str, ...]:
     """``text`` of each."""
     return tuple(map(text, words))
+
+
+def client_tags(tags: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The client-only tags of ``tags``, each once, within ``CLIENT_TAGS_BYTES`` (rule 4)."""
+    if not tags:
+        return ()
+    kept: dict[str, str] = {}
+    for key, value in tags:
+        if _CLIENT_TAG_KEY.fullmatch(key):
+            kept.pop(key, None)  # (the last value, in the place of the last)
+            kept[key] = _TAG_VALUE_BREAKS.sub("", text(value))
+    out, total = [], 0
+    for key, value in kept.items():
+        total += len(key.encode()) + len(value.encode()) + 2  # "=" and ";"
+        if total > CLIENT_TAGS_BYTES + 1:  # (the last tag has no ";")
+            break
+        out.append((key, value))
+    return tuple(out)
 
 
 def count(digits: str) -> int | None:

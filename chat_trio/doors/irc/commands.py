@@ -95,13 +95,13 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
         if not fits(mask(door.nick), target, text, action=action):
             door.too_long()
         elif target.startswith("#"):
-            door.queue.append(i.Say(target, text, action))
+            door.queue.append(i.Say(target, text, action, tags=door.tags))
         elif name_key(target) == "nickserv":
             _nickserv(door, text)
         elif name_key(target) == "chanserv":
             chanserv(door, tuple(text.split()))
         else:
-            door.queue.append(i.SendPrivate(target, text, action))
+            door.queue.append(i.SendPrivate(target, text, action, tags=door.tags))
 
 
 def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -114,9 +114,17 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
         if not fits(mask(door.nick), target, params[1], notice=True):
             door.too_long()  # (the line is not sent: its sender is told, as for any line)
         elif target.startswith("#"):
-            door.queue.append(i.Say(target, params[1], notice=True))
+            door.queue.append(i.Say(target, params[1], notice=True, tags=door.tags))
         elif name_key(target) not in ("nickserv", "chanserv"):
-            door.queue.append(i.SendPrivate(target, params[1], notice=True))
+            door.queue.append(i.SendPrivate(target, params[1], notice=True, tags=door.tags))
+
+
+def tagmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """TAGMSG (IRCv3 message-tags): the line's client-only tags, without text, to each
+    target (``+typing``, ``+draft/react`` ...). Nothing is sent for a line without any."""
+    for target in params[0].split(",")[:MAX_TARGETS]:
+        if target and name_key(target) not in ("nickserv", "chanserv"):
+            door.queue.append(i.SendTags(target, door.tags))
 
 
 def _ctcp(door: IrcDoor, target: str, word: str, rest: str) -> None:
@@ -416,6 +424,7 @@ COMMANDS: dict[str, Command] = {
     "PART": Command(1, part),
     "PRIVMSG": Command(0, privmsg),
     "NOTICE": Command(0, notice),
+    "TAGMSG": Command(1, tagmsg),
     "TOPIC": Command(1, topic),
     "NAMES": Command(0, names),
     "WHO": Command(0, who),

@@ -115,7 +115,7 @@ class IrcDoor(Keepalive):
     __slots__ = (
         "_asking", "_decoder", "_instead", "_lines", "_said", "asked_nick", "caps",
         "caps_changed", "negotiating", "nick", "password", "queue", "replies", "rooms",
-        "sasl", "sasl_data", "settings", "stage", "user_given",
+        "sasl", "sasl_data", "settings", "stage", "tags", "user_given",
     )  # fmt: skip
 
     def __init__(self, settings: IrcSettings | None = None) -> None:
@@ -135,6 +135,8 @@ class IrcDoor(Keepalive):
         self.sasl_data = ""  #: its base64, as it comes
         self.nick = "*"  #: the nick as the rules have it (for parsing)
         self.rooms: dict[str, str] = {}  #: room key -> name, in the order joined
+        #: the command being handled's tags (the handlers keep its client-only ones)
+        self.tags: tuple[tuple[str, str], ...] = ()
         self.replies = Replies(self.settings)  #: rendering, with its own idea of the nick
         self._said: i.Say | None = None  # the last Say handed out, for echo-message
         # Some refusals are answered otherwise on IRC (``ANSWERED_OTHERWISE``): a NOTICE's
@@ -210,6 +212,7 @@ class IrcDoor(Keepalive):
         if not self.registered and not (command and command.before_registration):
             self.numeric("451", "You have not registered")
             return
+        self.tags = message.tags
         label = dict(message.tags).get("label", "") if self._labels else ""
         labelled = 0 < len(label.encode()) <= LABEL_MAX
         if labelled:
@@ -260,7 +263,9 @@ class IrcDoor(Keepalive):
     def posted(self, entries: Sequence[Entry]) -> None:
         if self._said is not None and "echo-message" in self.caps:
             said, self._said, entry = self._said, None, entries[-1]
-            echo = Echo(said.room, said.text, said.action, entry.id, entry.time, said.notice)
+            echo = Echo(
+                said.room, said.text, said.action, entry.id, entry.time, said.notice, said.tags
+            )
             self.queue.insert(0, Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------

@@ -58,6 +58,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    Tagged,
     Topic,
     TopicChanged,
     UserList,
@@ -161,6 +162,7 @@ class Echo(Local):
     id: str = ""
     time: float = 0.0
     notice: bool = False  #: the line was a NOTICE, and is echoed as one
+    tags: tuple[tuple[str, str], ...] = ()  #: its client-only tags
 
 
 mask = person_mask  #: the rules' one maker of masks (room bans match what IRC shows)
@@ -272,10 +274,17 @@ def broadcast_line(
     if isinstance(event, (Said, Action)):
         if view.account_tag and event.account:
             t = (*t, ("account", event.account))
-        if view.message_tags and event.id:
-            t = (*t, ("msgid", event.id))
+        if view.message_tags:  # (client-only tags: only to those who take tags)
+            t = (*t, *event.tags, *((("msgid", event.id),) if event.id else ()))
         action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
         return privmsgs(mask(event.name), room, event.text, action=action, tags=t, notice=notice)
+    if isinstance(event, Tagged):  # TAGMSG: only to those who take tags
+        if not view.message_tags:
+            return ""
+        if view.account_tag and event.account:
+            t = (*t, ("account", event.account))
+        t = (*t, *event.tags, ("msgid", event.id))
+        return serialize(Message("TAGMSG", (room,), mask(event.name), t))
     if isinstance(event, Joined):
         params = (room, event.account or "*", event.name) if view.extended_join else (room,)
         joined = serialize(Message("JOIN", params, mask(event.name), t))
@@ -739,8 +748,15 @@ class Replies:
         """The ``msgid`` tag, to a client that negotiated message-tags."""
         return (("msgid", id),) if id and "message-tags" in self.caps else ()
 
+    def _client_tags(self, tags: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        """A message's client-only tags, to a client that negotiated message-tags."""
+        return tags if "message-tags" in self.caps else ()
+
     def _private(self, e: Private) -> str:
-        tags = self._msgid(e.id)
+        stamp = e.time or time.time()
+        timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
+        account = (("account", e.account),) if e.account and "account-tag" in self.caps else ()
+        tags = timed + account + self._client_tags(e.tags) + self._msgid(e.id)
         if e.incoming:
             return privmsgs(
                 mask(e.peer), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
@@ -753,12 +769,23 @@ class Replies:
             return echo + away
         return away
 
+    def _tagged(self, e: Tagged) -> str:
+        """TAGMSG to this user, or its own back (with echo-message): only with
+        message-tags (a room's reaches its members through ``IrcView``)."""
+        if "message-tags" not in self.caps or (e.own and "echo-message" not in self.caps):
+            return ""
+        timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        tags = (*timed, *e.tags, ("msgid", e.id))
+        source = mask(self.nick if e.own else e.name)
+        target = e.target if e.own else self.nick
+        return serialize(Message("TAGMSG", (target,), source, tags))
+
     def _echo(self, e: Echo) -> str:
         if "echo-message" not in self.caps:
             return ""
         stamp = e.time or time.time()
         timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
-        tags = timed + self._msgid(e.id)
+        tags = timed + self._client_tags(e.tags) + self._msgid(e.id)
         return privmsgs(
             mask(self.nick), e.room, e.text, action=e.action, tags=tags, notice=e.notice
         )
@@ -973,6 +1000,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     RoomLeft: Replies._left,
     NickChanged: Replies._renamed,
     Private: Replies._private,
+    Tagged: Replies._tagged,
     Echo: Replies._echo,
     Refused: Replies._refused,
     Done: Replies._done,
