@@ -402,9 +402,7 @@ def test_irc_door_login_with_pass_and_with_nickserv() -> None:
     h.connect(2, door=IrcDoor(SETTINGS))
     h.send(2, b"PASS hunter2222\r\nNICK alice\r\nUSER a 0 * :a\r\n")
     got = h.take(2)
-    assert (
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n" in got
-    )
+    assert ":irc.test 900 * Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n" in got
     assert ":irc.test 001 Alice " in got
     h.disconnect(2, Reason.QUIT)
     h.connect(3, door=IrcDoor(SETTINGS))
@@ -492,8 +490,8 @@ def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
     assert "sasl=PLAIN" in got and got.endswith("CAP * ACK sasl\r\nAUTHENTICATE +\r\n")
     h.send(2, b"AUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     assert h.take(2) == (
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
-        ":irc.test 903 Alice :SASL authentication successful\r\n"
+        ":irc.test 900 * Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 903 * :SASL authentication successful\r\n"
     )  # and nothing of registering until CAP END
     h.send(2, b"CAP END\r\n")
     got = h.take(2)
@@ -517,8 +515,8 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
     h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     got = h.take(2)
     assert got.endswith(
-        ":irc.test 900 Alice Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
-        ":irc.test 903 Alice :SASL authentication successful\r\n"
+        ":irc.test 900 * Alice!Alice@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 903 * :SASL authentication successful\r\n"
     )
     assert "904" not in got
     assert h.take(1) == (
@@ -557,8 +555,38 @@ def test_irc_door_sasl_needs_the_capability_and_can_be_aborted() -> None:
     h.send(1, b"CAP REQ :sasl\r\nAUTHENTICATE EXTERNAL\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE *\r\n")
     assert h.take(1) == (
         ":irc.test CAP * ACK sasl\r\n:irc.test 908 * PLAIN :are available SASL mechanisms\r\n"
+        ":irc.test 904 * :SASL authentication failed\r\n"  # (a client waits for it)
         "AUTHENTICATE +\r\n:irc.test 906 * :SASL authentication aborted\r\n"
     )
+
+
+def test_irc_door_sasl_too_long_is_one_905_and_the_rest_is_dropped() -> None:
+    h = Harness(stored=True)
+    registered_account(h)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
+    h.take(2)
+    chunk = b"AUTHENTICATE " + b"QUFB" * 100 + b"\r\n"  # 400 characters: more follow
+    h.send(2, chunk * 5 + b"AUTHENTICATE QUFB\r\n")  # 2004 characters in all: one 905
+    assert h.take(2) == ":irc.test 905 * :SASL message too long\r\n"
+    h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
+    assert ":irc.test 903 * :SASL authentication successful\r\n" in h.take(2)
+
+
+def test_irc_door_sasl_authzid_must_be_the_account_itself_and_not_after_registering() -> None:
+    h = Harness(stored=True)
+    registered_account(h)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
+    h.take(2)
+    as_bob = base64.b64encode(b"bob\0alice\0hunter2222")  # alice, acting as bob: no
+    h.send(2, b"AUTHENTICATE " + as_bob + b"\r\n")
+    assert h.take(2) == ":irc.test 904 * :SASL authentication failed\r\n"
+    h.send(2, b"AUTHENTICATE PLAIN\r\n")
+    h.send(2, b"AUTHENTICATE " + base64.b64encode(b"ALICE\0alice\0hunter2222") + b"\r\n")
+    assert ":irc.test 903 * :SASL authentication successful\r\n" in h.take(2)
+    h.send(2, b"CAP END\r\nAUTHENTICATE PLAIN\r\n")
+    assert h.take(2).endswith(":irc.test 462 Alice :You may not reregister\r\n")
 
 
 @pytest.mark.parametrize(

@@ -861,9 +861,11 @@ class Replies:
     def _done(self, e: Done) -> str:
         text = _IRC_OUTCOMES.get(e.outcome, OUTCOMES[e.outcome])(e)
         if e.outcome is Outcome.LOGGED_IN:
-            if self.nick == "*":  # logged in while registering: the name it will have
-                self.nick = e.name
-            return self._m("900", mask(self.nick), e.name, f"You are now logged in as {e.name}")
+            to, who = self.nick, self.nick
+            if self.nick == "*":  # logged in while registering: to "*", as the name it will have
+                who = self.nick = e.name
+            params = (to, mask(who), e.name, f"You are now logged in as {e.name}")
+            return serialize(Message("900", params, self.settings.server_name))
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
         source = NICKSERV if e.outcome in _ACCOUNT_NEWS else ""
