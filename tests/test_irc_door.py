@@ -342,6 +342,21 @@ def test_irc_door_client_tags_over_4094_bytes_are_refused() -> None:
     assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
 
 
+def test_irc_door_a_line_that_is_not_utf8_is_refused_whole() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Dave")  # nc: what is not UTF-8 still becomes U+FFFD there
+    irc_user(h, 2, "Alice")
+    irc_user(h, 3, "Bob")
+    h.take(1), h.take(2)
+    h.send(2, b"PRIVMSG Bob :hi\xaa\r\nPRIVMSG #lobby :caf\xc3\r\nPRIVMSG Bob :caf\xc3\xa9\r\n")
+    fail = "FAIL PRIVMSG INVALID_UTF8 :Message rejected, it held invalid UTF-8"
+    assert h.take(2) == f":irc.test {fail}\r\n:irc.test {fail}\r\n"
+    assert h.take(3) == ":Alice!Alice@chat-trio PRIVMSG Bob caf\u00e9\r\n"  # only the UTF-8 one
+    assert h.take(1) == ""
+    h.send(1, b"caf\xc3\r\n")
+    assert h.take(3) == ":Dave!Dave@chat-trio PRIVMSG #lobby caf\ufffd\r\n"
+
+
 def test_irc_door_pings_a_silent_client_and_drops_it_without_an_answer() -> None:
     h = Harness(Rules(flood_rate=0))
     irc_user(h, 1, "Bob")
@@ -481,6 +496,16 @@ def registered_account(h: Harness) -> None:
     h.disconnect(1, Reason.QUIT)
 
 
+def sasl_started() -> Harness:
+    """Alice's account, and Bob on connection 2 asking to log in with SASL PLAIN."""
+    h = Harness(stored=True)
+    registered_account(h)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
+    h.take(2)
+    return h
+
+
 def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
     h = Harness(stored=True)
     registered_account(h)
@@ -532,11 +557,7 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
 
 
 def test_irc_door_sasl_failure_is_904_and_registration_goes_on_as_a_guest() -> None:
-    h = Harness(stored=True)
-    registered_account(h)
-    h.connect(2, door=IrcDoor(SETTINGS))
-    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
-    h.take(2)
+    h = sasl_started()
     h.send(2, b"AUTHENTICATE " + plain("alice", "wrong-one") + b"\r\n")
     assert h.take(2) == ":irc.test 904 * :SASL authentication failed\r\n"
     h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE bm90IGJhc2U2NA\r\nCAP END\r\n")
@@ -561,11 +582,7 @@ def test_irc_door_sasl_needs_the_capability_and_can_be_aborted() -> None:
 
 
 def test_irc_door_sasl_too_long_is_one_905_and_the_rest_is_dropped() -> None:
-    h = Harness(stored=True)
-    registered_account(h)
-    h.connect(2, door=IrcDoor(SETTINGS))
-    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
-    h.take(2)
+    h = sasl_started()
     chunk = b"AUTHENTICATE " + b"QUFB" * 100 + b"\r\n"  # 400 characters: more follow
     h.send(2, chunk * 5 + b"AUTHENTICATE QUFB\r\n")  # 2004 characters in all: one 905
     assert h.take(2) == ":irc.test 905 * :SASL message too long\r\n"
@@ -574,11 +591,7 @@ def test_irc_door_sasl_too_long_is_one_905_and_the_rest_is_dropped() -> None:
 
 
 def test_irc_door_sasl_authzid_must_be_the_account_itself_and_not_after_registering() -> None:
-    h = Harness(stored=True)
-    registered_account(h)
-    h.connect(2, door=IrcDoor(SETTINGS))
-    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
-    h.take(2)
+    h = sasl_started()
     as_bob = base64.b64encode(b"bob\0alice\0hunter2222")  # alice, acting as bob: no
     h.send(2, b"AUTHENTICATE " + as_bob + b"\r\n")
     assert h.take(2) == ":irc.test 904 * :SASL authentication failed\r\n"
@@ -966,14 +979,21 @@ def test_irc_door_one_quit_per_person_with_the_users_words_behind_the_servers() 
     assert h.take(1) == ":Robert!Robert@chat-trio QUIT :Quit: gone fishing\r\n"
 
 
-def test_irc_door_client_only_tags_reach_only_those_that_take_tags() -> None:
+def tag_takers() -> tuple[Harness, str]:
+    """Dave on nc (1), and on IRC Alice (2: message-tags, echo-message), Bob (3:
+    message-tags) and Carol (4: server-time, tags but not the client's), all in #lobby;
+    and the run's part of message ids."""
     h = Harness(Rules(flood_rate=0), stored=True)
-    run = h.chat.instance
-    h.register(1, "Dave")  # nc: never any tag
+    h.register(1, "Dave")
     irc_user(h, 2, "Alice", "message-tags", "echo-message")
     irc_user(h, 3, "Bob", "message-tags")
-    irc_user(h, 4, "Carol", "server-time")  # tags, but not message-tags: none of the client's
+    irc_user(h, 4, "Carol", "server-time")
     h.take(1), h.take(2), h.take(3), h.take(4)
+    return h, h.chat.instance
+
+
+def test_irc_door_client_only_tags_reach_only_those_that_take_tags() -> None:
+    h, run = tag_takers()
     h.send(2, b"@+draft/reply=x\\sy;fizz=buzz;+typing=done PRIVMSG #lobby :hi\r\n")
     tagged = f"@+draft/reply=x\\sy;+typing=done;msgid={run}:5 :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
     assert h.take(3) == tagged  # the server's own tag (fizz) is not relayed
@@ -988,13 +1008,7 @@ def test_irc_door_client_only_tags_reach_only_those_that_take_tags() -> None:
 
 
 def test_irc_door_tagmsg_reaches_only_those_that_take_tags() -> None:
-    h = Harness(Rules(flood_rate=0), stored=True)
-    run = h.chat.instance
-    h.register(1, "Dave")  # nc: never any TAGMSG
-    irc_user(h, 2, "Alice", "message-tags", "echo-message")
-    irc_user(h, 3, "Bob", "message-tags")
-    irc_user(h, 4, "Carol", "server-time")
-    h.take(1), h.take(2), h.take(3), h.take(4)
+    h, run = tag_takers()
     h.send(2, b"@+typing=active;cat=dog TAGMSG #lobby\r\n")
     tagmsg = f"@+typing=active;msgid={run}:5 :Alice!Alice@chat-trio TAGMSG #lobby\r\n"
     assert h.take(3) == tagmsg

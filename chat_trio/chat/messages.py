@@ -51,7 +51,7 @@ from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.rooms import check_room, spelled
 from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, look, name_key
-from chat_trio.chat.world import Client, World
+from chat_trio.chat.world import Client, Room, World
 
 HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
 HISTORY_TEXT_MAX = 12 * 1024
@@ -70,19 +70,26 @@ def fit(entries: Sequence[Entry]) -> tuple[Entry, ...]:
     return tuple(entries[start:])
 
 
-def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
-    if not intent.text.strip():  # only spaces, or only what words.line removed
-        out.reply(conn, Refused(Problem.NO_TEXT))
-        return
-    key = name_key(intent.room)
+def talking_in(world: World, conn: ConnId, client: Client, name: str, out: Outputs) -> Room | None:
+    """The room ``name``, if ``client`` may talk in it; else None, and why is told."""
+    key = name_key(name)
     if key not in client.rooms:  # not a member (or not a room): say why
-        problem = check_room(intent.room) or Refused(Problem.CANNOT_SEND, room=intent.room)
-        out.reply(conn, problem)
-        return
+        out.reply(conn, check_room(name) or Refused(Problem.CANNOT_SEND, room=name))
+        return None
     room = world.rooms[key]
     unheard = roles.may_talk(world, conn, client, room)
     if unheard is not None:
         out.reply(conn, unheard)
+        return None
+    return room
+
+
+def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
+    if not intent.text.strip():  # only spaces, or only what words.line removed
+        out.reply(conn, Refused(Problem.NO_TEXT))
+        return
+    room = talking_in(world, conn, client, intent.room, out)
+    if room is None:
         return
     memory = room.memory
     if len(room.members) == 1 and not room.told_alone and not intent.notice:
@@ -130,15 +137,8 @@ def send_tags(world: World, conn: ConnId, client: Client, intent: i.SendTags, ou
         return
     account = world.account_name(client) if client.account else ""
     if intent.target.startswith("#"):
-        key = name_key(intent.target)
-        if key not in client.rooms:
-            problem = check_room(intent.target)
-            out.reply(conn, problem or Refused(Problem.CANNOT_SEND, room=intent.target))
-            return
-        room = world.rooms[key]
-        unheard = roles.may_talk(world, conn, client, room)
-        if unheard is not None:
-            out.reply(conn, unheard)
+        room = talking_in(world, conn, client, intent.target, out)
+        if room is None:
             return
         name = room.memory.name
         tagged = Tagged(client.name, name, intent.tags, account, world.message_id())

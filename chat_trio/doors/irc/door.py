@@ -64,7 +64,7 @@ from chat_trio.doors.irc.render import (
     irc_view,
 )
 from chat_trio.doors.keepalive import Keepalive
-from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong
+from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, NotUtf8, TooLong
 
 LABEL_MAX = 64  #: bytes of a label (IRCv3 labeled-response); a longer one is not answered
 
@@ -121,7 +121,9 @@ class IrcDoor(Keepalive):
     def __init__(self, settings: IrcSettings | None = None) -> None:
         super().__init__(listening=False)  # pings start once it is registered
         self.settings = settings or IrcSettings()
-        self._decoder = LineDecoder(TAGS_MAX + LINE_MAX + 1, telnet=False, sanitizing=False)
+        self._decoder = LineDecoder(
+            TAGS_MAX + LINE_MAX + 1, telnet=False, sanitizing=False, strict=True
+        )
         self._lines: list[Input] = []  # lists, not deques: an empty deque is 760 bytes
         self.queue: list[Item] = []  #: items ready: pushed back, parsed, or the door's own
         self.caps: frozenset[str] = frozenset()
@@ -192,6 +194,8 @@ class IrcDoor(Keepalive):
                 self._command(line)
             elif isinstance(line, TooLong):
                 self.queue.append(_TOO_LONG)
+            elif isinstance(line, NotUtf8):
+                self._not_utf8(line.text)
             elif isinstance(line, EndOfInput):
                 self.queue.append(i.Hangup())
         item = self.queue.pop(0) if self.queue else None
@@ -225,6 +229,14 @@ class IrcDoor(Keepalive):
             command.handler(self, params)
         if labelled:
             self.queue.append(Answer((Labeled(),), free=True))
+
+    def _not_utf8(self, line: str) -> None:
+        """A line that is not UTF-8 is refused whole, and nothing of it is done: the
+        server says UTF8ONLY (IRCv3), so it never relays what is not UTF-8, nor guesses."""
+        message = parse(line)
+        command = message.command if isinstance(message, Message) else "*"
+        text = "Message rejected, it held invalid UTF-8"
+        self.server_message("FAIL", command, "INVALID_UTF8", text)
 
     @property
     def _labels(self) -> bool:
