@@ -802,6 +802,19 @@ def test_irc_door_labeled_response_ack_one_message_or_a_batch() -> None:
     )
 
 
+def test_irc_door_labeled_message_to_oneself_labels_the_echo_only() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 2, "Bob", *LABELS, "echo-message", "message-tags")
+    h.send(2, b"@label=s1 PRIVMSG Bob :hi\r\n@label=s2;+typing=active TAGMSG Bob\r\n")
+    run = h.chat.instance
+    assert h.take(2) == (  # what Bob receives as anyone would, then the labelled echo
+        f"@msgid={run}:2 :Bob!Bob@chat-trio PRIVMSG Bob hi\r\n"
+        f"@label=s1;msgid={run}:2 :Bob!Bob@chat-trio PRIVMSG Bob hi\r\n"
+        f"@+typing=active;msgid={run}:3 :Bob!Bob@chat-trio TAGMSG Bob\r\n"
+        f"@label=s2;+typing=active;msgid={run}:3 :Bob!Bob@chat-trio TAGMSG Bob\r\n"
+    )
+
+
 def test_irc_door_labeled_join_holds_its_names_and_others_see_no_label() -> None:
     h = Harness(Rules(flood_rate=0))
     h.register(1, "Alice")
@@ -1239,10 +1252,13 @@ def test_irc_door_invite_only_key_and_limit_with_invite_and_their_numerics() -> 
         ":irc.test 475 Dave #rust :Cannot join channel (+k)\r\n"
         ":irc.test 471 Dave #rust :Cannot join channel (+l)\r\n"
     )
-    h.send(2, b"MODE #rust +k other\r\nMODE #rust +l x\r\nINVITE Carol #rust\r\n")
+    h.send(
+        2, b"MODE #rust +k other\r\nMODE #rust +l x\r\nMODE #rust +l :\r\nINVITE Carol #rust\r\n"
+    )
     assert h.take(2) == (
         ":irc.test 467 Bob #rust :Channel key already set\r\n"
         ":irc.test 696 Bob #rust l x :A member limit is a number\r\n"
+        ":irc.test 696 Bob #rust l * :A member limit is a number\r\n"  # (none given)
         ":irc.test 443 Bob Carol #rust :is already on channel\r\n"
     )
     h.send(3, b"INVITE Dave #rust\r\n")

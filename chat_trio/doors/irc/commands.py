@@ -275,7 +275,8 @@ def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None
             elif on and mode is Mode.LIMIT:
                 given = args.pop(0)
                 if (counted := words.count(given)) is None:
-                    door.numeric("696", room, letter, given, "A member limit is a number")
+                    shown = given or "*"  # (an empty parameter cannot be sent but last)
+                    door.numeric("696", room, letter, shown, "A member limit is a number")
                     continue
                 limit = counted
             elif mode is Mode.KEY and args:  # "-k key": clients send the key; it is not needed

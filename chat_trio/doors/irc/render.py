@@ -649,7 +649,7 @@ class Replies:
                 self._end_label(out)
             elif isinstance(e, Urgent):
                 out.append(e.data.decode())
-            elif self._answering is not Answering.NONE and answer:
+            elif self._answering is not Answering.NONE and answer and not _to_oneself(e):
                 if isinstance(e, Disconnected):  # the answer ends with the connection
                     self._end_label(out)
                     out.append(self._lines(e))
@@ -1023,6 +1023,12 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Help: Replies._help,
 }
 """How each event replied to one connection looks (the others have no form here)."""
+
+
+def _to_oneself(e: Event | Local) -> bool:
+    """``e`` is a message one sent to oneself, as its receiver gets it: news, never part
+    of the labelled answer to sending it (the echo is; IRCv3 labeled-response)."""
+    return (isinstance(e, Private) and e.incoming) or (isinstance(e, Tagged) and not e.own)
 
 
 def _tagged(line: str, tag: str) -> str:
