@@ -395,6 +395,19 @@ def test_irc_door_one_line_that_gets_several_numerics_spends_one_token() -> None
     assert "Slow down" not in answered
 
 
+def test_irc_door_tagmsg_spends_flood_tokens_as_any_line() -> None:
+    h = Harness(Rules(flood_burst=6, flood_rate=1.0))  # registering takes 5
+    irc_user(h, 1, "Alice", "message-tags")
+    irc_user(h, 2, "Bob", "message-tags")
+    h.expire(2, 10.0)  # a full burst again
+    h.take(1), h.take(2)
+    h.send(2, b"@+typing=active TAGMSG Alice\r\n" * 7)
+    assert h.take(1).count(" TAGMSG Alice") == 6  # the burst; the seventh waits
+    assert h.take(2).startswith(":irc.test NOTICE Bob :Slow down: at most 6 lines at once")
+    h.expire(2, 11.0)
+    assert h.take(1).count(" TAGMSG Alice") == 1
+
+
 def test_irc_door_flood_control_delays_like_fakelag() -> None:
     h = Harness(Rules(flood_burst=2, flood_rate=2.0))
     h.register(1, "Alice")
