@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
+import attrs
 import pytest
 
 from chat_trio.chat import intents as i
@@ -210,13 +211,13 @@ def test_chat_rules_topic_is_seen_by_everyone_in_the_room_the_setter_too() -> No
 
 
 def test_chat_rules_private_message_both_ways_and_whois() -> None:
-    chat = Chat(instance="run")
+    chat = Chat(clock=lambda: 5.0, instance="run")
     named(chat, 1, "Alice")
     named(chat, 2, "Bob")
     outputs = ask(chat, 1, i.SendPrivate("bob", "psst", action=True))
-    assert outputs[:2] == [  # one message, one id, both ends
-        Reply(2, (Private("Alice", "psst", incoming=True, action=True, id="run:3"),)),
-        Reply(1, (Private("Bob", "psst", incoming=False, action=True, id="run:3"),)),
+    assert outputs[:2] == [  # one message, one id and one time, both ends
+        Reply(2, (Private("Alice", "psst", incoming=True, action=True, id="run:3", time=5.0),)),
+        Reply(1, (Private("Bob", "psst", incoming=False, action=True, id="run:3", time=5.0),)),
     ]
     (reply,) = [o for o in ask(chat, 1, i.LookUp("BOB")) if isinstance(o, Reply)]
     assert isinstance(reply.events[0], Whois) and reply.events[0].rooms == ("#lobby",)
@@ -520,7 +521,7 @@ def test_chat_rules_bans_are_for_admins_and_need_a_target_and_a_length() -> None
 
 
 def test_chat_rules_away_is_told_to_the_rooms_to_whoever_writes_and_in_whois() -> None:
-    chat = Chat(instance="run")
+    chat = Chat(clock=lambda: 5.0, instance="run")
     named(chat, 1, "Alice")
     named(chat, 2, "Bob")
     away = Away("Alice", "lunch")
@@ -529,13 +530,13 @@ def test_chat_rules_away_is_told_to_the_rooms_to_whoever_writes_and_in_whois() -
         Broadcast((away,), exclude=1, room="#lobby"),
     ]
     sent = replies(ask(chat, 2, i.SendPrivate("alice", "hi")), 2)
-    assert sent == [Private("Alice", "hi", incoming=False, away="lunch", id="run:3")]
+    assert sent == [Private("Alice", "hi", incoming=False, away="lunch", id="run:3", time=5.0)]
     (whois,) = replies(ask(chat, 2, i.LookUp("Alice")), 2)
     assert isinstance(whois, Whois) and whois.away == "lunch"
     back = Away("Alice", "")
     assert ask(chat, 1, i.SetAway("")) == [Reply(1, (back,)), Broadcast((back,), 1, "#lobby")]
     assert replies(ask(chat, 2, i.SendPrivate("alice", "hi")), 2) == [
-        Private("Alice", "hi", incoming=False, id="run:4")
+        Private("Alice", "hi", incoming=False, id="run:4", time=5.0)
     ]
 
 
@@ -766,7 +767,7 @@ def test_chat_rules_every_message_has_an_id_unique_and_increasing_in_its_room() 
     outputs = out.done()
     seen = message_ids(outputs)
     assert seen == ["run:3", "run:4", "run:6"]
-    assert replies(outputs, 2)[0] == Private("Alice", "psst", incoming=True, id="run:5")
+    assert replies(outputs, 2)[0] == Private("Alice", "psst", incoming=True, id="run:5", time=5.0)
     (record,) = [o for o in outputs if isinstance(o, Record)]
     stored = [e.id for e in record.entries]
     assert stored == ["run:3", "run:4", "run:5", "run:6"]  # the ids shown are kept
@@ -830,13 +831,14 @@ def test_chat_rules_a_room_notice_has_an_id_is_stored_as_a_notice_and_unanswered
 
 
 def test_chat_rules_a_private_notice_to_someone_away_gets_no_away_answer() -> None:
-    chat = Chat(instance="run")
+    chat = Chat(clock=lambda: 5.0, instance="run")
     named(chat, 1, "Alice")
     named(chat, 2, "Bob")
     ask(chat, 1, i.SetAway("lunch"))
     outputs = ask(chat, 2, i.SendPrivate("alice", "build done", notice=True))
-    assert replies(outputs, 1) == [Private("Bob", "build done", True, id="run:3", notice=True)]
-    assert replies(outputs, 2) == [Private("Alice", "build done", False, id="run:3", notice=True)]
+    sent = Private("Bob", "build done", True, id="run:3", notice=True, time=5.0)
+    assert replies(outputs, 1) == [sent]
+    assert replies(outputs, 2) == [attrs.evolve(sent, peer="Alice", incoming=False)]
     # A person who typed it is still told that nobody has that name (doors decide).
     assert replies(ask(chat, 2, i.SendPrivate("carol", "hi", notice=True)), 2) == [
         Refused(Problem.NO_SUCH_RECIPIENT, name="carol")

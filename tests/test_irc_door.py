@@ -257,7 +257,9 @@ def test_irc_door_echo_message_and_server_time() -> None:
     assert got[0].startswith("@time=") and got[0].endswith(
         " :Bob!Bob@chat-trio PRIVMSG #lobby mine"
     )
-    assert got[1] == ":Bob!Bob@chat-trio PRIVMSG Alice private"
+    assert got[1] == "@time=2023-11-14T22:13:20.000Z :Bob!Bob@chat-trio PRIVMSG Alice private"
+    h.send(1, b"/msg Bob psst\r\n")  # a private message has its time too
+    assert h.take(2) == "@time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG Bob psst\r\n"
     h.send(1, b"hi\r\n")
     assert (
         h.take(2) == "@time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
@@ -309,6 +311,67 @@ def test_irc_door_line_too_long_is_refused_and_memory_stays_bounded() -> None:
     assert 1 not in h.closed
 
 
+def test_irc_door_a_line_that_would_pass_512_bytes_relayed_is_refused_not_split() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    prefix = ":Alice!Alice@chat-trio "
+    line = "PRIVMSG Bob "
+    whole = "é" * ((512 - len(prefix) - len(line) - 2) // 2)  # relayed: 511 or 512 bytes
+    h.send(1, f"{line}{whole}\r\n".encode())
+    assert h.take(2) == f"{prefix}{line}{whole}\r\n"  # one line, whole
+    for target in ("Bob", "#lobby"):  # 512 bytes sent: too long once the prefix is added
+        h.send(1, f"PRIVMSG {target} :".encode() + b"a" * (510 - 10 - len(target)) + b"\r\n")
+        assert h.take(1) == ":irc.test 417 Alice :Line too long (over 512 bytes); not sent.\r\n"
+        assert h.take(2) == ""
+    h.send(1, b"NOTICE Bob :" + b"a" * 490 + b"\r\n")
+    assert " 417 Alice " in h.take(1) and h.take(2) == ""
+
+
+def test_irc_door_the_512_byte_check_counts_the_username_relayed() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 2, "Bob")
+    h.connect(1, door=IrcDoor(SETTINGS))
+    h.send(1, b"NICK Al\r\nUSER sixteen-letters 0 * :Al\r\n")
+    h.take(1)
+    h.take(2)
+    prefix = ":Al!sixteen-letters@chat-trio "
+    fits = "a" * (512 - len(prefix) - len("PRIVMSG Bob ") - 2)  # relayed: 512 bytes
+    h.send(1, f"PRIVMSG Bob :{fits}\r\n".encode())
+    assert h.take(2) == f"{prefix}PRIVMSG Bob {fits}\r\n"
+    h.send(1, f"PRIVMSG Bob :{fits}a\r\n".encode())  # fits as Al!Al@, not as it is relayed
+    assert h.take(1) == ":irc.test 417 Al :Line too long (over 512 bytes); not sent.\r\n"
+    assert h.take(2) == ""
+
+
+def test_irc_door_client_tags_over_4094_bytes_are_refused() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Alice", "message-tags")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    h.send(1, b"@+draft/x=" + b"a" * 4086 + b" PRIVMSG #lobby :hi\r\n")  # 4097 with @ and space
+    assert h.take(1) == ":irc.test 417 Alice :Line too long (over 512 bytes); not sent.\r\n"
+    assert h.take(2) == ""
+    h.send(1, b"@+draft/x=" + b"a" * 4085 + b" PRIVMSG #lobby :hi\r\n")
+    assert h.take(2) == ":Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+
+
+def test_irc_door_a_line_that_is_not_utf8_is_refused_whole() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Dave")  # nc: what is not UTF-8 still becomes U+FFFD there
+    irc_user(h, 2, "Alice")
+    irc_user(h, 3, "Bob")
+    h.take(1), h.take(2)
+    h.send(2, b"PRIVMSG Bob :hi\xaa\r\nPRIVMSG #lobby :caf\xc3\r\nPRIVMSG Bob :caf\xc3\xa9\r\n")
+    fail = "FAIL PRIVMSG INVALID_UTF8 :Message rejected, it held invalid UTF-8"
+    assert h.take(2) == f":irc.test {fail}\r\n:irc.test {fail}\r\n"
+    assert h.take(3) == ":Alice!Alice@chat-trio PRIVMSG Bob caf\u00e9\r\n"  # only the UTF-8 one
+    assert h.take(1) == ""
+    h.send(1, b"caf\xc3\r\n")
+    assert h.take(3) == ":Dave!Dave@chat-trio PRIVMSG #lobby caf\ufffd\r\n"
+
+
 def test_irc_door_pings_a_silent_client_and_drops_it_without_an_answer() -> None:
     h = Harness(Rules(flood_rate=0))
     irc_user(h, 1, "Bob")
@@ -347,6 +410,19 @@ def test_irc_door_one_line_that_gets_several_numerics_spends_one_token() -> None
     assert "Slow down" not in answered
 
 
+def test_irc_door_tagmsg_spends_flood_tokens_as_any_line() -> None:
+    h = Harness(Rules(flood_burst=6, flood_rate=1.0))  # registering takes 5
+    irc_user(h, 1, "Alice", "message-tags")
+    irc_user(h, 2, "Bob", "message-tags")
+    h.expire(2, 10.0)  # a full burst again
+    h.take(1), h.take(2)
+    h.send(2, b"@+typing=active TAGMSG Alice\r\n" * 7)
+    assert h.take(1).count(" TAGMSG Alice") == 6  # the burst; the seventh waits
+    assert h.take(2).startswith(":irc.test NOTICE Bob :Slow down: at most 6 lines at once")
+    h.expire(2, 11.0)
+    assert h.take(1).count(" TAGMSG Alice") == 1
+
+
 def test_irc_door_flood_control_delays_like_fakelag() -> None:
     h = Harness(Rules(flood_burst=2, flood_rate=2.0))
     h.register(1, "Alice")
@@ -369,7 +445,7 @@ def test_irc_door_login_with_pass_and_with_nickserv() -> None:
     h.connect(2, door=IrcDoor(SETTINGS))
     h.send(2, b"PASS hunter2222\r\nNICK alice\r\nUSER a 0 * :a\r\n")
     got = h.take(2)
-    assert ":irc.test 900 Alice Alice!a@chat-trio Alice :You are now logged in as Alice\r\n" in got
+    assert ":irc.test 900 * Alice!a@chat-trio Alice :You are now logged in as Alice\r\n" in got
     assert ":irc.test 001 Alice " in got
     h.disconnect(2, Reason.QUIT)
     h.connect(3, door=IrcDoor(SETTINGS))
@@ -448,6 +524,16 @@ def registered_account(h: Harness) -> None:
     h.disconnect(1, Reason.QUIT)
 
 
+def sasl_started() -> Harness:
+    """Alice's account, and Bob on connection 2 asking to log in with SASL PLAIN."""
+    h = Harness(stored=True)
+    registered_account(h)
+    h.connect(2, door=IrcDoor(SETTINGS))
+    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
+    h.take(2)
+    return h
+
+
 def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
     h = Harness(stored=True)
     registered_account(h)
@@ -457,8 +543,8 @@ def test_irc_door_sasl_plain_logs_in_before_registration_completes() -> None:
     assert "sasl=PLAIN" in got and got.endswith("CAP * ACK sasl\r\nAUTHENTICATE +\r\n")
     h.send(2, b"AUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     assert h.take(2) == (
-        ":irc.test 900 Alice Alice!b@chat-trio Alice :You are now logged in as Alice\r\n"
-        ":irc.test 903 Alice :SASL authentication successful\r\n"
+        ":irc.test 900 * Alice!b@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 903 * :SASL authentication successful\r\n"
     )  # and nothing of registering until CAP END
     h.send(2, b"CAP END\r\n")
     got = h.take(2)
@@ -482,8 +568,8 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
     h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
     got = h.take(2)
     assert got.endswith(
-        ":irc.test 900 Alice Alice!a@chat-trio Alice :You are now logged in as Alice\r\n"
-        ":irc.test 903 Alice :SASL authentication successful\r\n"
+        ":irc.test 900 * Alice!a@chat-trio Alice :You are now logged in as Alice\r\n"
+        ":irc.test 903 * :SASL authentication successful\r\n"
     )
     assert "904" not in got
     assert h.take(1) == (
@@ -499,11 +585,7 @@ def test_irc_door_sasl_with_the_right_password_takes_over_a_stale_connection() -
 
 
 def test_irc_door_sasl_failure_is_904_and_registration_goes_on_as_a_guest() -> None:
-    h = Harness(stored=True)
-    registered_account(h)
-    h.connect(2, door=IrcDoor(SETTINGS))
-    h.send(2, b"CAP LS 302\r\nNICK Bob\r\nUSER b 0 * :b\r\nCAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n")
-    h.take(2)
+    h = sasl_started()
     h.send(2, b"AUTHENTICATE " + plain("alice", "wrong-one") + b"\r\n")
     assert h.take(2) == ":irc.test 904 * :SASL authentication failed\r\n"
     h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE bm90IGJhc2U2NA\r\nCAP END\r\n")
@@ -522,8 +604,30 @@ def test_irc_door_sasl_needs_the_capability_and_can_be_aborted() -> None:
     h.send(1, b"CAP REQ :sasl\r\nAUTHENTICATE EXTERNAL\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE *\r\n")
     assert h.take(1) == (
         ":irc.test CAP * ACK sasl\r\n:irc.test 908 * PLAIN :are available SASL mechanisms\r\n"
+        ":irc.test 904 * :SASL authentication failed\r\n"  # (a client waits for it)
         "AUTHENTICATE +\r\n:irc.test 906 * :SASL authentication aborted\r\n"
     )
+
+
+def test_irc_door_sasl_too_long_is_one_905_and_the_rest_is_dropped() -> None:
+    h = sasl_started()
+    chunk = b"AUTHENTICATE " + b"QUFB" * 100 + b"\r\n"  # 400 characters: more follow
+    h.send(2, chunk * 5 + b"AUTHENTICATE QUFB\r\n")  # 2004 characters in all: one 905
+    assert h.take(2) == ":irc.test 905 * :SASL message too long\r\n"
+    h.send(2, b"AUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain("alice", "hunter2222") + b"\r\n")
+    assert ":irc.test 903 * :SASL authentication successful\r\n" in h.take(2)
+
+
+def test_irc_door_sasl_authzid_must_be_the_account_itself_and_not_after_registering() -> None:
+    h = sasl_started()
+    as_bob = base64.b64encode(b"bob\0alice\0hunter2222")  # alice, acting as bob: no
+    h.send(2, b"AUTHENTICATE " + as_bob + b"\r\n")
+    assert h.take(2) == ":irc.test 904 * :SASL authentication failed\r\n"
+    h.send(2, b"AUTHENTICATE PLAIN\r\n")
+    h.send(2, b"AUTHENTICATE " + base64.b64encode(b"ALICE\0alice\0hunter2222") + b"\r\n")
+    assert ":irc.test 903 * :SASL authentication successful\r\n" in h.take(2)
+    h.send(2, b"CAP END\r\nAUTHENTICATE PLAIN\r\n")
+    assert h.take(2).endswith(":irc.test 462 Alice :You may not reregister\r\n")
 
 
 @pytest.mark.parametrize(
@@ -674,6 +778,8 @@ def test_irc_door_account_tag_extended_join_and_account_notify() -> None:
     assert h.take(1) == ":Alice!Alice@chat-trio ACCOUNT Alice\r\n"
     h.send(2, b"hello\r\n")
     assert h.take(1) == "@account=Alice :Alice!Alice@chat-trio PRIVMSG #lobby hello\r\n"
+    h.send(2, b"/msg Watcher psst\r\n")  # private messages carry it too
+    assert h.take(1) == "@account=Alice :Alice!Alice@chat-trio PRIVMSG Watcher psst\r\n"
     h.register(3, "Bob")  # a guest: no tag
     h.take(1)
     h.send(3, b"hi\r\n")
@@ -721,6 +827,19 @@ def test_irc_door_labeled_response_ack_one_message_or_a_batch() -> None:
         "@label=x :irc.test 421 Bob FROB :Unknown command\r\n"
         "@label=y :irc.test 461 Bob JOIN :Not enough parameters\r\n"
         ":irc.test 221 Bob +\r\n"
+    )
+
+
+def test_irc_door_labeled_message_to_oneself_labels_the_echo_only() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 2, "Bob", *LABELS, "echo-message", "message-tags")
+    h.send(2, b"@label=s1 PRIVMSG Bob :hi\r\n@label=s2;+typing=active TAGMSG Bob\r\n")
+    run = h.chat.instance
+    assert h.take(2) == (  # what Bob receives as anyone would, then the labelled echo
+        f"@msgid={run}:2 :Bob!Bob@chat-trio PRIVMSG Bob hi\r\n"
+        f"@label=s1;msgid={run}:2 :Bob!Bob@chat-trio PRIVMSG Bob hi\r\n"
+        f"@+typing=active;msgid={run}:3 :Bob!Bob@chat-trio TAGMSG Bob\r\n"
+        f"@label=s2;+typing=active;msgid={run}:3 :Bob!Bob@chat-trio TAGMSG Bob\r\n"
     )
 
 
@@ -899,6 +1018,56 @@ def test_irc_door_one_quit_per_person_with_the_users_words_behind_the_servers() 
     h.send(2, b"QUIT :gone fishing\r\n")
     h.disconnect(2, h.closed[2])
     assert h.take(1) == ":Robert!Bob@chat-trio QUIT :Quit: gone fishing\r\n"
+
+
+def tag_takers() -> tuple[Harness, str]:
+    """Dave on nc (1), and on IRC Alice (2: message-tags, echo-message), Bob (3:
+    message-tags) and Carol (4: server-time, tags but not the client's), all in #lobby;
+    and the run's part of message ids."""
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.register(1, "Dave")
+    irc_user(h, 2, "Alice", "message-tags", "echo-message")
+    irc_user(h, 3, "Bob", "message-tags")
+    irc_user(h, 4, "Carol", "server-time")
+    h.take(1), h.take(2), h.take(3), h.take(4)
+    return h, h.chat.instance
+
+
+def test_irc_door_client_only_tags_reach_only_those_that_take_tags() -> None:
+    h, run = tag_takers()
+    h.send(2, b"@+draft/reply=x\\sy;fizz=buzz;+typing=done PRIVMSG #lobby :hi\r\n")
+    tagged = f"@+draft/reply=x\\sy;+typing=done;msgid={run}:5 :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+    assert h.take(3) == tagged  # the server's own tag (fizz) is not relayed
+    assert h.take(2) == tagged  # the echo, with the same tags and id
+    assert (
+        h.take(4) == "@time=2023-11-14T22:13:20.000Z :Alice!Alice@chat-trio PRIVMSG #lobby hi\r\n"
+    )
+    assert h.take(1) == "Alice: hi\r\n"
+    h.send(2, b"@+draft/react=:) NOTICE Bob :ok\r\nPRIVMSG Carol :psst\r\n")
+    assert h.take(3) == f"@+draft/react=:);msgid={run}:6 :Alice!Alice@chat-trio NOTICE Bob ok\r\n"
+    assert h.take(4).endswith(":Alice!Alice@chat-trio PRIVMSG Carol psst\r\n")
+
+
+def test_irc_door_tagmsg_reaches_only_those_that_take_tags() -> None:
+    h, run = tag_takers()
+    h.send(2, b"@+typing=active;cat=dog TAGMSG #lobby\r\n")
+    tagmsg = f"@+typing=active;msgid={run}:5 :Alice!Alice@chat-trio TAGMSG #lobby\r\n"
+    assert h.take(3) == tagmsg
+    assert h.take(2) == tagmsg  # echo-message: the same id
+    assert h.take(4) == "" and h.take(1) == ""
+    h.send(2, b"@+draft/react=x TAGMSG Bob\r\n@+typing=active TAGMSG Carol\r\n")
+    assert h.take(3) == f"@+draft/react=x;msgid={run}:6 :Alice!Alice@chat-trio TAGMSG Bob\r\n"
+    assert h.take(4) == ""
+    echoes = h.take(2)
+    assert echoes == (
+        f"@+draft/react=x;msgid={run}:6 :Alice!Alice@chat-trio TAGMSG Bob\r\n"
+        f"@+typing=active;msgid={run}:7 :Alice!Alice@chat-trio TAGMSG Carol\r\n"
+    )
+    h.send(2, b"@cat=dog TAGMSG #lobby\r\nTAGMSG #nowhere\r\n@+a=b TAGMSG #nowhere\r\n")
+    assert h.take(2) == ":irc.test 404 Alice #nowhere :You are not in #nowhere.\r\n"
+    assert h.take(3) == ""  # no client tag: nothing is sent
+    h.send(2, b"TAGMSG\r\n")
+    assert " 461 Alice TAGMSG " in h.take(2)
 
 
 def test_irc_door_msgid_tag_only_to_clients_that_negotiated_message_tags() -> None:
@@ -1111,10 +1280,13 @@ def test_irc_door_invite_only_key_and_limit_with_invite_and_their_numerics() -> 
         ":irc.test 475 Dave #rust :Cannot join channel (+k)\r\n"
         ":irc.test 471 Dave #rust :Cannot join channel (+l)\r\n"
     )
-    h.send(2, b"MODE #rust +k other\r\nMODE #rust +l x\r\nINVITE Carol #rust\r\n")
+    h.send(
+        2, b"MODE #rust +k other\r\nMODE #rust +l x\r\nMODE #rust +l :\r\nINVITE Carol #rust\r\n"
+    )
     assert h.take(2) == (
         ":irc.test 467 Bob #rust :Channel key already set\r\n"
         ":irc.test 696 Bob #rust l x :A member limit is a number\r\n"
+        ":irc.test 696 Bob #rust l * :A member limit is a number\r\n"  # (none given)
         ":irc.test 443 Bob Carol #rust :is already on channel\r\n"
     )
     h.send(3, b"INVITE Dave #rust\r\n")
@@ -1208,7 +1380,7 @@ def test_irc_door_notice_arrives_as_notice_with_tags_and_is_echoed_as_one() -> N
     stamp = "time=2023-11-14T22:13:20.000Z"
     assert h.take(2) == (  # echo-message: as NOTICE, with the id the others got
         f"@{stamp};msgid={run}:4 :Bob!Bob@chat-trio NOTICE #lobby :build is green\r\n"
-        f"@msgid={run}:5 :Bob!Bob@chat-trio NOTICE Carol psst\r\n"
+        f"@{stamp};msgid={run}:5 :Bob!Bob@chat-trio NOTICE Carol psst\r\n"
     )
     assert h.take(3) == (
         f"@msgid={run}:4 :Bob!Bob@chat-trio NOTICE #lobby :build is green\r\n"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
+from chat_trio.doors.irc.message import (
+    CLIENT_TAGS_MAX,
+    LINE_MAX,
+    Message,
+    ParseError,
+    parse,
+    serialize,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +54,8 @@ def test_irc_message_parse(line: str, message: Message) -> None:
         ("PRIVMSG #a :" + "x" * LINE_MAX, "too-long"),
         (" :", "no-command"),
         (" :only params", "no-command"),
-        ("@" + "a" * TAGS_MAX + " PING", "tags-too-long"),
+        ("@" + "a" * CLIENT_TAGS_MAX + " PING", "tags-too-long"),
+        ("@" + "a" * (CLIENT_TAGS_MAX - 1) + " PING", "tags-too-long"),  # 4097 with "@" and " "
     ],
 )
 def test_irc_message_parse_refuses(line: str, what: str) -> None:
@@ -72,3 +80,8 @@ def test_irc_message_serialize(message: Message, line: str) -> None:
 def test_irc_message_round_trips() -> None:
     message = Message("PRIVMSG", ("#rust", "a: b :c"), "Bob!Bob@h", (("time", "x;y z"),))
     assert parse(serialize(message).removesuffix("\r\n")) == message
+
+
+def test_irc_message_parse_takes_client_tags_of_4094_bytes() -> None:
+    message = parse("@" + "a" * (CLIENT_TAGS_MAX - 2) + " PING x")  # 4096 with "@" and " "
+    assert message == Message("PING", ("x",), tags=(("a" * (CLIENT_TAGS_MAX - 2), ""),))

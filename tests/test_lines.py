@@ -10,6 +10,7 @@ from chat_trio.doors.lines import (
     Input,
     Interrupted,
     LineDecoder,
+    NotUtf8,
     TooLong,
 )
 from tests.helpers import splits
@@ -140,3 +141,18 @@ def test_lines_a_lone_0xff_is_not_telnet_and_eats_nothing() -> None:
     data = b"\xffabc\n\xff\n\xff\xfb\x01ok\n"  # the last one is telnet (IAC WILL ECHO)
     for chunks in splits(data, 3):
         assert decode(chunks) == ["\ufffdabc", "\ufffd", "ok", EndOfInput()], chunks
+
+
+def test_lines_strict_decoder_gives_lines_that_are_not_utf8_as_not_utf8() -> None:
+    data = b"ok \xc3\xa9\r\nbad \xc3( x\r\n\xe2\x82\r\nfine\r\n"
+    expected: list[Input] = [
+        "ok \u00e9",
+        NotUtf8("bad \ufffd( x"),
+        NotUtf8("\ufffd"),
+        "fine",
+        EndOfInput(),
+    ]
+    for chunks in splits(data, 3):  # the same on every split, inside a character too
+        decoder = LineDecoder(64, telnet=False, sanitizing=False, strict=True)
+        out = [item for chunk in chunks if chunk for item in decoder.receive(chunk)]
+        assert out + decoder.receive(b"") == expected

@@ -92,7 +92,7 @@ def test_web_dialect_parses_each_intent(message: dict[str, Any], intent: i.Inten
 def test_web_dialect_covers_every_intent_but_the_doors_own() -> None:
     covered = set(dialect.INTENTS.values())
     every = set(typing.get_args(i.Intent))
-    assert every - covered == {i.Focus, i.Hangup}
+    assert every - covered == {i.Focus, i.Hangup, i.SendTags}  # (SendTags: IRC's TAGMSG)
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,17 @@ SAMPLES: list[ev.Event] = [
 
 def test_web_dialect_samples_cover_every_event() -> None:
     rules_events = set(typing.get_args(ev.Event))
-    assert {type(e) for e in SAMPLES} == rules_events
+    assert {type(e) for e in SAMPLES} == rules_events - set(dialect.UNSHOWN)
+
+
+def test_web_dialect_never_sends_the_page_client_tags_without_text() -> None:
+    tagged = ev.Tagged("Alice", "#rust", (("+typing", "active"),), id="x:1")
+    assert dialect.encode([tagged]) == b"" and dialect.encode_room([tagged], "#rust", 1.0) == b""
+    said = ev.Said("Alice", "hi")
+    assert dialect.encode([tagged, said]) == dialect.encode([said])
+    assert dialect.encode_room([said, tagged], "#rust", 1.0) == dialect.encode_room(
+        [said], "#rust", 1.0
+    )
 
 
 MASK_ONLY = {"user", "by_user"}
@@ -269,7 +279,7 @@ def test_web_dialect_encodes_each_event_as_one_typed_object(event: ev.Event) -> 
     (obj,) = json.loads(dialect.encode([event]))
     assert isinstance(obj["type"], str) and obj["type"]
     # Every field of the event is there (a refusal or a confirmation: those that are set).
-    fields = attrs.fields_dict(type(event)).keys() - MASK_ONLY
+    fields = attrs.fields_dict(type(event)).keys() - MASK_ONLY - {"tags"}  # tags: IRC's only
     if not isinstance(event, ev.Refused | ev.Done):
         assert len(obj) >= len(fields)
 

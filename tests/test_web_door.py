@@ -435,6 +435,8 @@ def test_web_door_private_messages_both_ways() -> None:
             "action": False,
             "away": "",
             "id": f"{web.chat.instance}:3",
+            "time": 1700000000.0,
+            "account": "",
         }
     ]
     assert web.take(1) == "[PM from Carol] psst\r\n"

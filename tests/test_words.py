@@ -106,3 +106,15 @@ def test_words_irc_colour_codes_leave_no_digits_behind() -> None:
         "red plain blue bold hex"
     )
     assert words.line("\x03,5 not a colour") == ",5 not a colour"  # no foreground: code alone
+
+
+def test_words_client_tags_keeps_client_only_tags_once_and_bounded() -> None:
+    given = (("+draft/reply", "a"), ("fizz", "buzz"), ("+typing", "active"), ("msgid", "x"))
+    assert words.client_tags(given) == (("+draft/reply", "a"), ("+typing", "active"))
+    assert words.client_tags((("+a", "1"), ("+b", "2"), ("+a", "3"))) == (("+b", "2"), ("+a", "3"))
+    assert words.client_tags((("+bad key", "v"), ("+", "v"), ("+x/", "v"))) == ()
+    assert words.client_tags((("+v", "a\r\nb\0\udcff"),)) == (("+v", "ab\ufffd"),)
+    big = tuple((f"+k{n}", "x" * 1000) for n in range(5))
+    kept = words.client_tags(big)  # 4094 bytes as "key=value;": four fit, not five
+    assert [key for key, _ in kept] == ["+k0", "+k1", "+k2", "+k3"]
+    assert i.Say("#a", "hi", tags=given).tags == (("+draft/reply", "a"), ("+typing", "active"))

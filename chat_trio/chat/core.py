@@ -62,6 +62,7 @@ HANDLERS: dict[type, Handler] = {
     i.Unregister: accounts.unregister,
     i.Say: messages.say,
     i.SendPrivate: messages.send_private,
+    i.SendTags: messages.send_tags,
     i.SetAway: messages.set_away,
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
@@ -150,6 +151,10 @@ class Chat(World):
             return (name_key(intent.room),), None
         if isinstance(intent, i.SendPrivate):
             return (), self.names.get(look(intent.name))
+        if isinstance(intent, i.SendTags):
+            if intent.target.startswith("#"):
+                return (name_key(intent.target),), None
+            return (), self.names.get(look(intent.target))
         if isinstance(intent, i.ChooseName):
             return (name_key(LOBBY),), None
         if isinstance(intent, i.Kill | i.Ban):  # the one put out is told, and its rooms

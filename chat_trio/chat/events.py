@@ -116,6 +116,7 @@ class Said:
     id: str = ""  #: the message's id (``World.message_id``), as stored with history
     notice: bool = False  #: a notice (IRC's NOTICE): never to be answered automatically
     user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
+    tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags (``Say.tags``)
 
 
 @attrs.frozen
@@ -126,6 +127,22 @@ class Action:
     text: str
     account: str = ""  #: the sender's account ("" for a guest)
     id: str = ""  #: the message's id (``World.message_id``), as stored with history
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
+    tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags (``Say.tags``)
+
+
+@attrs.frozen
+class Tagged:
+    """Client-only tags with no text (``SendTags``, IRC's TAGMSG) from ``name``, to a
+    room's members (broadcast), to the user ``target``, or back to the sender (``own``);
+    only IRC clients that take message-tags see it: the other doors show nothing."""
+
+    name: str  #: who sent them
+    target: str  #: the room or the user they were sent to
+    tags: tuple[tuple[str, str], ...]
+    account: str = ""  #: the sender's account ("" for a guest)
+    id: str = ""  #: an id of its own (``World.message_id``), the same for every copy
+    own: bool = False  #: the sender's copy (IRC's echo-message)
     user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
@@ -161,6 +178,9 @@ class Private:
     id: str = ""  #: the message's id (``World.message_id``), the same for both ends
     notice: bool = False  #: a notice (IRC's NOTICE): never to be answered automatically
     user: str = ""  #: the username of ``peer`` (IRC's ``USER``: ``person_mask``; "": the name)
+    tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags (``Say.tags``)
+    time: float = 0.0  #: when it was sent (Unix time), as stored with history
+    account: str = ""  #: the sender's account ("" for a guest)
 
 
 @attrs.frozen
@@ -531,6 +551,7 @@ Event = (
     | Left
     | Said
     | Action
+    | Tagged
     | Away
     | AccountChanged
     | Private

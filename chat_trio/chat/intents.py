@@ -91,6 +91,8 @@ class Say:
     text: str = attrs.field(converter=words.line)
     action: bool = False
     notice: bool = False
+    #: client-only tags (IRCv3 ``+typing``, ``+draft/reply`` ...), carried unread
+    tags: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=words.client_tags)
 
 
 @attrs.frozen
@@ -102,6 +104,18 @@ class SendPrivate:
     text: str = attrs.field(converter=words.line)
     action: bool = False
     notice: bool = False
+    #: client-only tags (IRCv3 ``+typing``, ``+draft/reply`` ...), carried unread
+    tags: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=words.client_tags)
+
+
+@attrs.frozen
+class SendTags:
+    """Send client-only tags with no text (IRC's TAGMSG: ``+typing``, ``+draft/react``
+    ...) to ``target``: a room one is in (``#rust``), or a user. Nothing is stored, and
+    nothing answers it automatically."""
+
+    target: str = attrs.field(converter=words.text)
+    tags: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=words.client_tags)
 
 
 @attrs.frozen
@@ -380,6 +394,7 @@ Intent = (
     | Rename
     | Say
     | SendPrivate
+    | SendTags
     | SetAway
     | Join
     | Focus

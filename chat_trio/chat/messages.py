@@ -12,6 +12,10 @@ Rules:
    so that a conversation with someone reads back whole), but nothing answers it
    automatically: no away message goes back to its sender, no "nobody else is here". Who
    typed it may still be refused (no such user); IRC's door drops those refusals itself.
+5. Client tags without text (``SendTags``, IRC's TAGMSG: typing notifications,
+   reactions) go where a line would (the members of a room one may talk in, or a user),
+   with an id and back to the sender, but are never stored and never answered
+   automatically; with no client tag at all, nothing happens.
 3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
    of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
    found by identity, never by a name that someone else may hold next: this
@@ -23,6 +27,8 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import attrs
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import roles
@@ -36,6 +42,7 @@ from chat_trio.chat.events import (
     Refused,
     Role,
     Said,
+    Tagged,
     Unheard,
     Whois,
 )
@@ -44,7 +51,7 @@ from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.rooms import check_room, person, spelled
 from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, look, name_key
-from chat_trio.chat.world import Client, World
+from chat_trio.chat.world import Client, Room, World
 
 HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
 HISTORY_TEXT_MAX = 12 * 1024
@@ -63,19 +70,26 @@ def fit(entries: Sequence[Entry]) -> tuple[Entry, ...]:
     return tuple(entries[start:])
 
 
-def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
-    if not intent.text.strip():  # only spaces, or only what words.line removed
-        out.reply(conn, Refused(Problem.NO_TEXT))
-        return
-    key = name_key(intent.room)
+def talking_in(world: World, conn: ConnId, client: Client, name: str, out: Outputs) -> Room | None:
+    """The room ``name``, if ``client`` may talk in it; else None, and why is told."""
+    key = name_key(name)
     if key not in client.rooms:  # not a member (or not a room): say why
-        problem = check_room(intent.room) or Refused(Problem.CANNOT_SEND, room=intent.room)
-        out.reply(conn, problem)
-        return
+        out.reply(conn, check_room(name) or Refused(Problem.CANNOT_SEND, room=name))
+        return None
     room = world.rooms[key]
     unheard = roles.may_talk(world, conn, client, room)
     if unheard is not None:
         out.reply(conn, unheard)
+        return None
+    return room
+
+
+def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs) -> None:
+    if not intent.text.strip():  # only spaces, or only what words.line removed
+        out.reply(conn, Refused(Problem.NO_TEXT))
+        return
+    room = talking_in(world, conn, client, intent.room, out)
+    if room is None:
         return
     memory = room.memory
     if len(room.members) == 1 and not room.told_alone and not intent.notice:
@@ -86,9 +100,13 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
     entry = world.record(out, kind, memory.name, client.name, intent.text)
     memory.recent.append(entry)
     if intent.action:
-        event: Said | Action = Action(client.name, intent.text, account, entry.id, client.user)
+        event: Said | Action = Action(
+            client.name, intent.text, account, entry.id, user=client.user, tags=intent.tags
+        )
     else:
-        event = Said(client.name, intent.text, account, entry.id, intent.notice, client.user)
+        event = Said(
+            client.name, intent.text, account, entry.id, intent.notice, client.user, intent.tags
+        )
     out.broadcast(memory.name, event, exclude=conn)
     out.confirm(conn, entry)
 
@@ -107,15 +125,42 @@ def send_private(
     peer = receiver.name
     text, action, notice, id = intent.text, intent.action, intent.notice, world.message_id()
     away = "" if notice else receiver.away  # Rule 4: a notice is never answered automatically
-    out.reply(
-        target, Private(client.name, text, True, action, id=id, notice=notice, user=client.user)
+    tags, when, account = intent.tags, world.clock(), world.account_name(client)
+    sent = Private(
+        client.name, text, True, action, "", id, notice, client.user, tags, when, account
     )
-    out.reply(conn, Private(peer, text, False, action, away, id, notice, receiver.user))
+    out.reply(target, sent)
+    out.reply(conn, attrs.evolve(sent, peer=peer, incoming=False, away=away, user=receiver.user))
     said = f"* {client.name} {text}" if action else text
     out.record(
-        Entry(world.clock(), Kind.PRIVATE, "", client.name, said, peer, world.session(conn),
+        Entry(when, Kind.PRIVATE, "", client.name, said, peer, world.session(conn),
               world.session(target), client.account_id, receiver.account_id, id)
     )  # fmt: skip
+
+
+def send_tags(world: World, conn: ConnId, client: Client, intent: i.SendTags, out: Outputs) -> None:
+    if not intent.tags:  # (only the server's tags, or none: nothing to carry)
+        return
+    account = world.account_name(client) if client.account else ""
+    if intent.target.startswith("#"):
+        room = talking_in(world, conn, client, intent.target, out)
+        if room is None:
+            return
+        name = room.memory.name
+        tagged = Tagged(
+            client.name, name, intent.tags, account, world.message_id(), user=client.user
+        )
+        out.broadcast(name, tagged, exclude=conn)
+        out.reply(conn, attrs.evolve(tagged, own=True))
+        return
+    target = world.names.get(look(intent.target))
+    if target is None:
+        out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.target[:NAME_MAX]))
+        return
+    peer = world.clients[target].name
+    tagged = Tagged(client.name, peer, intent.tags, account, world.message_id(), user=client.user)
+    out.reply(target, tagged)
+    out.reply(conn, attrs.evolve(tagged, own=True))
 
 
 def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: Outputs) -> None:

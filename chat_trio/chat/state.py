@@ -78,6 +78,7 @@ ACCEPTS: dict[Phase, tuple[type, ...]] = {
         i.Rename,
         i.Say,
         i.SendPrivate,
+        i.SendTags,
         i.SetAway,
         i.Join,
         i.Focus,

@@ -21,6 +21,11 @@ Rules, by kind of field (docs/protocol.md, "One line on every door"):
    "¹", which ``int`` then refuses.
 4. **A username** (``username``, IRC's ``USER``): plain ASCII letters, digits, ``.``,
    ``_`` and ``-``, bounded; it is part of the person's mask.
+5. **Client tags** (``client_tags``, IRCv3 message-tags: ``+typing``, ``+draft/reply``
+   ...), which the rules carry with a message without reading them: only keys of the
+   client-only form (``+``, an optional vendor and ``/``, then letters, digits and
+   ``-``) are kept, each once (the last value), values with lone surrogates, NUL, CR and
+   LF made safe, and at most ``CLIENT_TAGS_BYTES`` of them in all (the rest dropped).
 
 This module never imports trio and never does I/O; it imports nothing of ours.
 """
@@ -58,6 +63,13 @@ _NOT_PLAIN = re.compile(
 
 COUNT_DIGITS = 9
 """Digits a count may have: every count the rules take is far below 10**9."""
+
+CLIENT_TAGS_BYTES = 4094
+"""Bytes of client tags one message carries at most, written ``key=value;``: what IRCv3
+message-tags allows a client (4096 with the ``@`` and the space)."""
+
+_CLIENT_TAG_KEY = re.compile(r"\+(?:[A-Za-z0-9.-]+/)?[A-Za-z0-9-]+")
+_TAG_VALUE_BREAKS = re.compile("[\0\r\n]")
 
 
 def clean(text: str) -> str:
@@ -101,6 +113,24 @@ def username(given: str) -> str:
     ``_`` and ``-`` (others are dropped, as servers drop them from an ident), at most
     ``USERNAME_MAX`` characters. "" (nothing left): the person's name stands for it."""
     return _NOT_USERNAME.sub("", given)[:USERNAME_MAX]
+
+
+def client_tags(tags: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The client-only tags of ``tags``, each once, within ``CLIENT_TAGS_BYTES`` (rule 4)."""
+    if not tags:
+        return ()
+    kept: dict[str, str] = {}
+    for key, value in tags:
+        if _CLIENT_TAG_KEY.fullmatch(key):
+            kept.pop(key, None)  # (the last value, in the place of the last)
+            kept[key] = _TAG_VALUE_BREAKS.sub("", text(value))
+    out, total = [], 0
+    for key, value in kept.items():
+        total += len(key.encode()) + len(value.encode()) + 2  # "=" and ";"
+        if total > CLIENT_TAGS_BYTES + 1:  # (the last tag has no ";")
+            break
+        out.append((key, value))
+    return tuple(out)
 
 
 def count(digits: str) -> int | None:

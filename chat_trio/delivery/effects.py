@@ -37,6 +37,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    Tagged,
     UserList,
 )
 from chat_trio.chat.outputs import (
@@ -69,6 +70,12 @@ Step = Output | Answer
 _OTHER_EVENT_SIZE = 64  #: bytes a notice is reckoned at for flow control (see ``size``)
 
 
+def _tags_size(tags: tuple[tuple[str, str], ...]) -> int:
+    """Client tags' characters: up to 4 KB a line, which IRC members with message-tags
+    receive (flow control counts them as text)."""
+    return sum(len(key) + len(value) + 2 for key, value in tags)
+
+
 def size(events: Sequence[Event | Local]) -> int:
     """About how many bytes ``events`` render to, before any door has rendered them:
     flow control's round budget counts broadcasts by it (chat lines dominate every
@@ -77,7 +84,7 @@ def size(events: Sequence[Event | Local]) -> int:
     total = 0
     for event in events:
         if isinstance(event, Said | Action):
-            total += len(event.name) + len(event.text) + 4
+            total += len(event.name) + len(event.text) + 4 + _tags_size(event.tags)
         elif isinstance(event, Joined | Left):  # a storm of joins is all notices
             total += len(event.name) + 18  # "* Bob joined the chat\r\n": the shortest
         elif isinstance(event, NickChanged):
@@ -92,8 +99,10 @@ def size(events: Sequence[Event | Local]) -> int:
             total += _OTHER_EVENT_SIZE + lines
         elif isinstance(event, Help):
             total += sum(len(summary) + 40 for _, summary in event.commands)  # in columns
+        elif isinstance(event, Tagged):
+            total += len(event.name) + _tags_size(event.tags) + 16
         elif isinstance(event, Private):
-            total += len(event.peer) + len(event.text) + 16
+            total += len(event.peer) + len(event.text) + 16 + _tags_size(event.tags)
         else:
             total += _OTHER_EVENT_SIZE
     return total

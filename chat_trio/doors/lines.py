@@ -10,7 +10,9 @@ lines the chat rules see. Its invariants:
 2. Nothing is lost or reordered. Bytes may arrive split anywhere (inside a UTF-8
    sequence, between ``\\r`` and ``\\n``, inside a telnet command); the lines produced
    are the same for every split. A final line without a newline is delivered at EOF.
-3. Nothing unsafe reaches another terminal. Invalid UTF-8 becomes U+FFFD; ANSI/VT escape
+3. Nothing unsafe reaches another terminal. Invalid UTF-8 becomes U+FFFD (or, for a
+   ``strict`` decoder, as the IRC door's, which promises UTF8ONLY, the line is a
+   ``NotUtf8``, for the door to refuse whole); ANSI/VT escape
    sequences, C0/C1 control characters (except TAB) and bidi controls are removed
    (``words.clean``; every intent's text is checked again as one line, words.py).
 4. Telnet negotiation (IAC ...) never shows up as text; a 0xFF before a byte that is no
@@ -44,6 +46,14 @@ class TooLong:
 
 
 @attrs.frozen
+class NotUtf8:
+    """A line that is not valid UTF-8 (only from a ``strict`` decoder): ``text`` is it
+    with U+FFFD for what is invalid, for the door to say which command it refuses."""
+
+    text: str
+
+
+@attrs.frozen
 class Interrupted:
     """The client sent telnet's interrupt (Ctrl-C in telnet): end the session politely."""
 
@@ -53,7 +63,7 @@ class EndOfInput:
     """The client closed its side of the connection. Always the last item."""
 
 
-Input = str | TooLong | Interrupted | EndOfInput
+Input = str | TooLong | NotUtf8 | Interrupted | EndOfInput
 
 # Telnet (RFC 854) command bytes that matter to us.
 _IAC = 255
@@ -70,18 +80,27 @@ class LineDecoder:
     Call ``receive(data)`` with each chunk as it arrives and ``receive(b"")`` at EOF.
     """
 
-    __slots__ = ("_discarding", "_ended", "_partial", "_telnet", "_text", "max_line", "telnet")
+    __slots__ = (
+        "_discarding", "_ended", "_partial", "_telnet", "_text", "max_line", "strict", "telnet",
+    )  # fmt: skip
 
     def __init__(
-        self, max_line: int = DEFAULT_MAX_LINE, *, telnet: bool = True, sanitizing: bool = True
+        self,
+        max_line: int = DEFAULT_MAX_LINE,
+        *,
+        telnet: bool = True,
+        sanitizing: bool = True,
+        strict: bool = False,
     ) -> None:
         """``telnet``: strip telnet commands (False: 0xFF is data, as on IRC);
         ``sanitizing``: remove unsafe characters (False: the caller reads what it needs
-        first, such as IRC's CTCP markers; the intents it makes are checked anyway)."""
+        first, such as IRC's CTCP markers; the intents it makes are checked anyway);
+        ``strict``: a line that is not UTF-8 is a ``NotUtf8`` (False: U+FFFD in it)."""
         if max_line < 1:
             raise ValueError(f"max_line must be at least 1, not {max_line}")
         self.max_line = max_line
         self.telnet = telnet
+        self.strict = strict
         self._text = _to_text if sanitizing else _to_raw_text
         self._partial: bytes | bytearray = b""  # the unfinished line; invariant 1 bounds it
         self._discarding = False  # inside a too-long line, dropping bytes up to its newline
@@ -138,13 +157,15 @@ class LineDecoder:
     def _decode(self, complete: bytes | bytearray) -> list[Input]:
         """Decode complete lines (``complete`` holds no final newline)."""
         parts = complete.split(b"\n")
-        if max(map(len, parts)) <= self.max_line:
+        if max(map(len, parts)) <= self.max_line and not (self.strict and not _utf8(complete)):
             # The common case: one decode and one sanitising pass for the whole chunk.
             return list[Input](self._text(complete).split("\n"))  # list[str] is no list[Input]
         out: list[Input] = []
         for part in parts:
             if self._too_long(part):
                 out.append(TooLong(self.max_line))
+            elif self.strict and not _utf8(part):
+                out.append(NotUtf8(self._text(part)))
             else:
                 out.append(self._text(part))
         return out
@@ -190,6 +211,17 @@ class LineDecoder:
                 state = _DATA if byte == _SE else _SUBNEG
         self._telnet = state
         return bytes(kept), False
+
+
+def _utf8(raw: bytes | bytearray) -> bool:
+    """``raw`` is valid UTF-8 (ASCII, the common case, is checked without decoding)."""
+    if raw.isascii():
+        return True
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _to_raw_text(raw: bytes | bytearray) -> str:

@@ -32,6 +32,7 @@ from chat_trio.doors.irc.render import (
     MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
+    fits,
     isupport_lines,
     mask,
     motd,
@@ -91,14 +92,16 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
             return
         text, action = rest, True
     for target in params[0].split(",")[:MAX_TARGETS]:
-        if target.startswith("#"):
-            door.queue.append(i.Say(target, text, action))
+        if not fits(mask(door.nick, door.replies.user), target, text, action=action):
+            door.too_long()
+        elif target.startswith("#"):
+            door.queue.append(i.Say(target, text, action, tags=door.tags))
         elif name_key(target) == "nickserv":
             _nickserv(door, text)
         elif name_key(target) == "chanserv":
             chanserv(door, tuple(text.split()))
         else:
-            door.queue.append(i.SendPrivate(target, text, action))
+            door.queue.append(i.SendPrivate(target, text, action, tags=door.tags))
 
 
 def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -108,10 +111,20 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
     if len(params) < 2 or not params[0] or not params[1] or params[1].startswith("\x01"):
         return
     for target in params[0].split(",")[:MAX_TARGETS]:
-        if target.startswith("#"):
-            door.queue.append(i.Say(target, params[1], notice=True))
+        if not fits(mask(door.nick, door.replies.user), target, params[1], notice=True):
+            door.too_long()  # (the line is not sent: its sender is told, as for any line)
+        elif target.startswith("#"):
+            door.queue.append(i.Say(target, params[1], notice=True, tags=door.tags))
         elif name_key(target) not in ("nickserv", "chanserv"):
-            door.queue.append(i.SendPrivate(target, params[1], notice=True))
+            door.queue.append(i.SendPrivate(target, params[1], notice=True, tags=door.tags))
+
+
+def tagmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """TAGMSG (IRCv3 message-tags): the line's client-only tags, without text, to each
+    target (``+typing``, ``+draft/react`` ...). Nothing is sent for a line without any."""
+    for target in params[0].split(",")[:MAX_TARGETS]:
+        if target and name_key(target) not in ("nickserv", "chanserv"):
+            door.queue.append(i.SendTags(target, door.tags))
 
 
 def _ctcp(door: IrcDoor, target: str, word: str, rest: str) -> None:
@@ -268,7 +281,8 @@ def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None
             elif on and mode is Mode.LIMIT:
                 given = args.pop(0)
                 if (counted := words.count(given)) is None:
-                    door.numeric("696", room, letter, given, "A member limit is a number")
+                    shown = given or "*"  # (an empty parameter cannot be sent but last)
+                    door.numeric("696", room, letter, shown, "A member limit is a number")
                     continue
                 limit = counted
             elif mode is Mode.KEY and args:  # "-k key": clients send the key; it is not needed
@@ -417,6 +431,7 @@ COMMANDS: dict[str, Command] = {
     "PART": Command(1, part),
     "PRIVMSG": Command(0, privmsg),
     "NOTICE": Command(0, notice),
+    "TAGMSG": Command(1, tagmsg),
     "TOPIC": Command(1, topic),
     "NAMES": Command(0, names),
     "WHO": Command(0, who),

@@ -64,12 +64,13 @@ from chat_trio.doors.irc.render import (
     irc_view,
 )
 from chat_trio.doors.keepalive import Keepalive
-from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, TooLong
+from chat_trio.doors.lines import EndOfInput, Input, LineDecoder, NotUtf8, TooLong
 
 LABEL_MAX = 64  #: bytes of a label (IRCv3 labeled-response); a longer one is not answered
 
 _TOO_LONG = Answer((Refused(Problem.LINE_TOO_LONG, limit=LINE_MAX + 2),))
-"""417, for a line over 512 bytes (or tags over 8191)."""
+"""417, for a line over 512 bytes, client tags over 4094 bytes, or a PRIVMSG or NOTICE
+that would pass 512 bytes once relayed with its sender's prefix (render.fits)."""
 
 
 _ROOM_PROBLEMS = (
@@ -114,13 +115,15 @@ class IrcDoor(Keepalive):
     __slots__ = (
         "_asking", "_decoder", "_instead", "_lines", "_said", "asked_nick", "caps",
         "caps_changed", "negotiating", "nick", "password", "queue", "realname", "replies",
-        "rooms", "sasl", "sasl_data", "settings", "stage", "user_given", "username",
+        "rooms", "sasl", "sasl_data", "settings", "stage", "tags", "user_given", "username",
     )  # fmt: skip
 
     def __init__(self, settings: IrcSettings | None = None) -> None:
         super().__init__(listening=False)  # pings start once it is registered
         self.settings = settings or IrcSettings()
-        self._decoder = LineDecoder(TAGS_MAX + LINE_MAX + 1, telnet=False, sanitizing=False)
+        self._decoder = LineDecoder(
+            TAGS_MAX + LINE_MAX + 1, telnet=False, sanitizing=False, strict=True
+        )
         self._lines: list[Input] = []  # lists, not deques: an empty deque is 760 bytes
         self.queue: list[Item] = []  #: items ready: pushed back, parsed, or the door's own
         self.caps: frozenset[str] = frozenset()
@@ -136,6 +139,8 @@ class IrcDoor(Keepalive):
         self.sasl_data = ""  #: its base64, as it comes
         self.nick = "*"  #: the nick as the rules have it (for parsing)
         self.rooms: dict[str, str] = {}  #: room key -> name, in the order joined
+        #: the command being handled's tags (the handlers keep its client-only ones)
+        self.tags: tuple[tuple[str, str], ...] = ()
         self.replies = Replies(self.settings)  #: rendering, with its own idea of the nick
         self._said: i.Say | None = None  # the last Say handed out, for echo-message
         # Some refusals are answered otherwise on IRC (``ANSWERED_OTHERWISE``): a NOTICE's
@@ -151,6 +156,10 @@ class IrcDoor(Keepalive):
     def wire(self, *messages: Message) -> None:
         """Answer with these messages, in order with everything else."""
         self.queue.append(Answer((Wire("".join(map(serialize, messages)).encode()),)))
+
+    def too_long(self) -> None:
+        """Answer 417: the line is too long, and nothing of it was done."""
+        self.queue.append(_TOO_LONG)
 
     def server_message(self, command: str, *params: str) -> None:
         self.wire(Message(command, params, self.settings.server_name))
@@ -192,6 +201,8 @@ class IrcDoor(Keepalive):
                 self._command(line)
             elif isinstance(line, TooLong):
                 self.queue.append(_TOO_LONG)
+            elif isinstance(line, NotUtf8):
+                self._not_utf8(line.text)
             elif isinstance(line, EndOfInput):
                 self.queue.append(i.Hangup())
         item = self.queue.pop(0) if self.queue else None
@@ -212,6 +223,7 @@ class IrcDoor(Keepalive):
         if not self.registered and not (command and command.before_registration):
             self.numeric("451", "You have not registered")
             return
+        self.tags = message.tags
         label = dict(message.tags).get("label", "") if self._labels else ""
         labelled = 0 < len(label.encode()) <= LABEL_MAX
         if labelled:
@@ -224,6 +236,14 @@ class IrcDoor(Keepalive):
             command.handler(self, params)
         if labelled:
             self.queue.append(Answer((Labeled(),), free=True))
+
+    def _not_utf8(self, line: str) -> None:
+        """A line that is not UTF-8 is refused whole, and nothing of it is done: the
+        server says UTF8ONLY (IRCv3), so it never relays what is not UTF-8, nor guesses."""
+        message = parse(line)
+        command = message.command if isinstance(message, Message) else "*"
+        text = "Message rejected, it held invalid UTF-8"
+        self.server_message("FAIL", command, "INVALID_UTF8", text)
 
     @property
     def _labels(self) -> bool:
@@ -264,7 +284,9 @@ class IrcDoor(Keepalive):
     def posted(self, entries: Sequence[Entry]) -> None:
         if self._said is not None and "echo-message" in self.caps:
             said, self._said, entry = self._said, None, entries[-1]
-            echo = Echo(said.room, said.text, said.action, entry.id, entry.time, said.notice)
+            echo = Echo(
+                said.room, said.text, said.action, entry.id, entry.time, said.notice, said.tags
+            )
             self.queue.insert(0, Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------

@@ -6,7 +6,7 @@ escapes; the command is case-insensitive (kept upper-case); at most 15 parameter
 last may contain spaces when it follows ``:``.
 
 Limits (checked here, so that the door can answer with the right numeric): the tag part
-at most ``TAGS_MAX`` bytes, the rest at most ``LINE_MAX`` bytes (without CR LF).
+at most ``CLIENT_TAGS_MAX`` bytes, the rest at most ``LINE_MAX`` bytes (without CR LF).
 
 This module never imports trio and never does I/O.
 """
@@ -19,6 +19,10 @@ import attrs
 
 LINE_MAX = 510  #: bytes of a message without tags and without CR LF (RFC 1459's 512)
 TAGS_MAX = 8191  #: bytes of the tag part, "@" and the space included (IRCv3 message-tags)
+CLIENT_TAGS_MAX = 4096
+"""Bytes of the tag part a client may send, "@" and the space included: IRCv3
+message-tags gives clients 4094 bytes of tag data and keeps the rest of ``TAGS_MAX`` for
+the tags a server adds (msgid, time, account ...) when it relays them. More: 417."""
 PARAMS_MAX = 15
 
 _BREAK = re.compile("[\r\n\0]")
@@ -64,7 +68,7 @@ def parse(line: str) -> Message | ParseError:
     rest = line
     if rest.startswith("@"):
         raw, _, rest = rest.partition(" ")
-        if len((raw + " ").encode()) > TAGS_MAX:
+        if len((raw + " ").encode()) > CLIENT_TAGS_MAX:
             return ParseError("tags-too-long")
         for item in raw[1:].split(";"):
             if item:

@@ -109,18 +109,24 @@ class Sasl(enum.Enum):
 
     IDLE = "idle"  #: none in progress
     RECEIVING = "receiving"  #: AUTHENTICATE PLAIN accepted: the credentials are coming
+    #: the credentials passed ``SASL_MAX`` (905 said once): the rest of them is read and
+    #: dropped, up to their last piece, so that no piece is taken for a mechanism's name
+    DISCARDING = "discarding"
     CHECKING = "checking"  #: the login is with the rules: their answer decides 903 or 904
 
 
 SASL: frozenset[tuple[Sasl, Sasl]] = frozenset(
     {
         (Sasl.IDLE, Sasl.RECEIVING),
-        (Sasl.RECEIVING, Sasl.IDLE),  # aborted, too long, or not PLAIN
+        (Sasl.RECEIVING, Sasl.IDLE),  # aborted, or the credentials are not PLAIN's
+        (Sasl.RECEIVING, Sasl.DISCARDING),  # too long
+        (Sasl.DISCARDING, Sasl.IDLE),  # the last piece, or aborted
         (Sasl.RECEIVING, Sasl.CHECKING),
         (Sasl.CHECKING, Sasl.IDLE),  # answered
     }
 )
-"""Every transition of a SASL exchange: IDLE -> RECEIVING -> CHECKING -> IDLE."""
+"""Every transition of a SASL exchange: IDLE -> RECEIVING -> CHECKING -> IDLE, or
+RECEIVING -> DISCARDING -> IDLE for credentials too long."""
 
 
 def advance(stage: Stage, move: Move) -> Stage:
@@ -249,61 +255,80 @@ def authenticate(door: IrcDoor, params: tuple[str, ...]) -> None:
     """SASL PLAIN, tied to the accounts: the login is checked by the rules, and what
     registering sends waits for CAP END (``Hold``)."""
     blob = params[0]
-    if door.stage is Stage.REGISTERED or "sasl" not in door.caps:
-        sasl_answer(door, "904", "SASL authentication failed")
+    if door.stage is Stage.REGISTERED:  # (logging in later: NickServ IDENTIFY)
+        door.numeric("462", "You may not reregister")
+    elif "sasl" not in door.caps:
+        sasl_answer(door, ("904", "SASL authentication failed"))
     elif blob == "*":
-        if door.sasl is Sasl.RECEIVING:
+        if door.sasl in (Sasl.RECEIVING, Sasl.DISCARDING):
             door.sasl = sasl_to(door.sasl, Sasl.IDLE)
-        sasl_answer(door, "906", "SASL authentication aborted")
+        sasl_answer(door, ("906", "SASL authentication aborted"))
+    elif door.sasl is Sasl.DISCARDING:  # (905 was said: nothing more until the last piece)
+        if len(blob) < SASL_CHUNK:
+            door.sasl = sasl_to(door.sasl, Sasl.IDLE)
     elif door.sasl is Sasl.IDLE:
         if blob.upper() == "PLAIN":
             door.sasl, door.sasl_data = sasl_to(door.sasl, Sasl.RECEIVING), ""
             door.queue.append(Answer((Urgent(b"AUTHENTICATE +\r\n"),)))
-        else:
-            sasl_answer(door, "908", "PLAIN", "are available SASL mechanisms")
+        else:  # the mechanisms there are, then the failure the client waits for
+            sasl_answer(
+                door,
+                ("908", "PLAIN", "are available SASL mechanisms"),
+                ("904", "SASL authentication failed"),
+            )
     elif door.sasl is Sasl.RECEIVING:
         door.sasl_data += "" if blob == "+" else blob
         if len(door.sasl_data) > SASL_MAX:
-            door.sasl, door.sasl_data = sasl_to(door.sasl, Sasl.IDLE), ""
-            sasl_answer(door, "905", "SASL message too long")
+            door.sasl_data = ""
+            last = len(blob) < SASL_CHUNK
+            door.sasl = sasl_to(door.sasl, Sasl.IDLE if last else Sasl.DISCARDING)
+            sasl_answer(door, ("905", "SASL message too long"))
         elif len(blob) < SASL_CHUNK:
             credentials, door.sasl_data = _plain(door.sasl_data), ""
             if credentials is None:
                 door.sasl = sasl_to(door.sasl, Sasl.IDLE)
-                sasl_answer(door, "904", "SASL authentication failed")
+                sasl_answer(door, ("904", "SASL authentication failed"))
             else:
                 door.sasl = sasl_to(door.sasl, Sasl.CHECKING)
                 door.queue.append(Answer((Hold(),), free=True))
                 where, user, realname = lobby(door.settings), door.username, door.realname
                 door.queue.append(i.LogIn(*credentials, where, user, realname))
     else:  # CHECKING: one login at a time
-        sasl_answer(door, "904", "SASL authentication failed")
+        sasl_answer(door, ("904", "SASL authentication failed"))
 
 
 def sasl_answered(door: IrcDoor, logged_in: bool) -> None:
     """The rules answered the SASL login: 903, or 904 and what was held released."""
     door.sasl = sasl_to(door.sasl, Sasl.IDLE)
     if logged_in:
-        sasl_answer(door, "903", "SASL authentication successful", free=True)
+        sasl_answer(door, ("903", "SASL authentication successful"), free=True)
     else:
         door.queue.insert(0, Answer((Release(),), free=True))
-        sasl_answer(door, "904", "SASL authentication failed", free=True)
+        sasl_answer(door, ("904", "SASL authentication failed"), free=True)
 
 
-def sasl_answer(door: IrcDoor, numeric: str, *params: str, free: bool = False) -> None:
-    """Answer AUTHENTICATE before anything else waiting (a client may send CAP END
-    without waiting for it). ``free``: not the answer to a line (the outcome of the
-    login, which the line that asked for it paid for)."""
-    line = Message(numeric, (door.nick, *params), door.settings.server_name)
-    door.queue.insert(0, Answer((Urgent(serialize(line).encode()),), free=free))
+def sasl_answer(door: IrcDoor, *numerics: tuple[str, ...], free: bool = False) -> None:
+    """Answer AUTHENTICATE with ``numerics`` (each ``(numeric, *params)``), in order,
+    before anything else waiting (a client may send CAP END without waiting for it).
+    ``free``: not the answer to a line (the outcome of the login, which the line that
+    asked for it paid for). They are addressed to ``*``: SASL is only done while
+    registering (``authenticate``), and the nick a login gives is the client's only
+    from 001 on, which comes after them."""
+    server = door.settings.server_name
+    lines = "".join(serialize(Message(n, ("*", *params), server)) for n, *params in numerics)
+    door.queue.insert(0, Answer((Urgent(lines.encode()),), free=free))
 
 
 def _plain(blob: str) -> tuple[str, str] | None:
-    """SASL PLAIN's base64 ``authzid NUL authcid NUL password``: (authcid, password)."""
+    """SASL PLAIN's base64 ``authzid NUL authcid NUL password``: (authcid, password).
+    None if it is not that, or if it asks to act as another identity than its own (an
+    authzid other than the authcid: RFC 4616; nobody here may log in as another)."""
     try:
         parts = base64.b64decode(blob, validate=True).decode().split("\0")
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         return None
     if len(parts) != 3 or not parts[1] or not parts[2]:
+        return None
+    if parts[0] and name_key(parts[0]) != name_key(parts[1]):
         return None
     return parts[1], parts[2]

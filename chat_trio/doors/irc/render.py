@@ -58,6 +58,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    Tagged,
     Topic,
     TopicChanged,
     UserList,
@@ -82,9 +83,12 @@ from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.wording import OUTCOMES, refusal, room_info
 
-TEXT_BYTES = 400
-"""Bytes of text per PRIVMSG: a longer line (the text door takes 2048-byte lines) is sent
-as several, so that with its prefix each stays within IRC's 512 bytes."""
+LINE_BYTES = 512
+"""Bytes of an IRC line, CR LF included and tags not counted (RFC 1459; IRCv3
+message-tags). A relayed PRIVMSG that fits is sent whole; one that does not (the text door
+takes 2048-byte lines) is sent as several, each as long as fits, cut between characters.
+An IRC client's own line that would not fit once relayed (its prefix added) is refused
+with 417 (``fits``), never cut: its readers would see it split."""
 HOLD_MAX = 16 * 1024
 """Characters of output SASL may hold back until CAP END (the registration burst is about
 2 KB). A client that never sends CAP END gets it all once this much waits, and nothing is
@@ -164,6 +168,7 @@ class Echo(Local):
     id: str = ""
     time: float = 0.0
     notice: bool = False  #: the line was a NOTICE, and is echoed as one
+    tags: tuple[tuple[str, str], ...] = ()  #: its client-only tags
 
 
 mask = person_mask  #: the rules' one maker of masks (room bans match what IRC shows)
@@ -180,19 +185,36 @@ def _ctcp_action(text: str, action: bool) -> str:
     return f"\x01ACTION {text}\x01" if action else text
 
 
-def _pieces(text: str) -> list[str]:
-    """``text`` cut into pieces of at most ``TEXT_BYTES`` bytes, between characters."""
+def _pieces(text: str, size: int) -> list[str]:
+    """``text`` cut into pieces of at most ``size`` bytes (at least 4), between characters."""
     data = text.encode()
-    if len(data) <= TEXT_BYTES:
-        return [text]
     pieces, start = [], 0
     while start < len(data):
-        end = min(start + TEXT_BYTES, len(data))
+        end = min(start + size, len(data))
         while end < len(data) and (data[end] & 0xC0) == 0x80:  # not inside a character
             end -= 1
         pieces.append(data[start:end].decode())
         start = end
     return pieces
+
+
+def _privmsg(
+    source: str,
+    target: str,
+    text: str,
+    action: bool,
+    notice: bool,
+    tags: tuple[tuple[str, str], ...] = (),
+) -> str:
+    command = "NOTICE" if notice else "PRIVMSG"
+    return serialize(Message(command, (target, _ctcp_action(text, action)), source, tags))
+
+
+def fits(
+    source: str, target: str, text: str, *, action: bool = False, notice: bool = False
+) -> bool:
+    """``text`` from ``source`` to ``target`` is one line of at most ``LINE_BYTES``."""
+    return len(_privmsg(source, target, text, action, notice).encode()) <= LINE_BYTES
 
 
 def privmsgs(
@@ -204,13 +226,16 @@ def privmsgs(
     tags: Sequence[tuple[str, str]] = (),
     notice: bool = False,
 ) -> str:
-    """``text`` from ``source`` to ``target`` as PRIVMSG lines (several if it is long);
-    ``notice``: as NOTICE lines, which clients never answer automatically."""
-    command = "NOTICE" if notice else "PRIVMSG"
-    return "".join(
-        serialize(Message(command, (target, _ctcp_action(piece, action)), source, tuple(tags)))
-        for piece in _pieces(text)
-    )
+    """``text`` from ``source`` to ``target`` as one PRIVMSG line, or several when it does
+    not fit in ``LINE_BYTES``; ``notice``: as NOTICE lines, which clients never answer
+    automatically."""
+    t = tuple(tags)
+    if fits(source, target, text, action=action, notice=notice):
+        return _privmsg(source, target, text, action, notice, t)
+    # what a line holds besides its text (a one-space text is written with its ":")
+    around = len(_privmsg(source, target, " ", action, notice).encode()) - 1
+    pieces = _pieces(text, max(LINE_BYTES - around, 4))
+    return "".join(_privmsg(source, target, piece, action, notice, t) for piece in pieces)
 
 
 def server_time(wall: float) -> str:
@@ -255,12 +280,19 @@ def broadcast_line(
     if isinstance(event, (Said, Action)):
         if view.account_tag and event.account:
             t = (*t, ("account", event.account))
-        if view.message_tags and event.id:
-            t = (*t, ("msgid", event.id))
+        if view.message_tags:  # (client-only tags: only to those who take tags)
+            t = (*t, *event.tags, *((("msgid", event.id),) if event.id else ()))
         action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
         return privmsgs(
             mask(event.name, event.user), room, event.text, action=action, tags=t, notice=notice
         )
+    if isinstance(event, Tagged):  # TAGMSG: only to those who take tags
+        if not view.message_tags:
+            return ""
+        if view.account_tag and event.account:
+            t = (*t, ("account", event.account))
+        t = (*t, *event.tags, ("msgid", event.id))
+        return serialize(Message("TAGMSG", (room,), mask(event.name, event.user), t))
     if isinstance(event, Joined):
         params = (room, event.account or "*", event.name) if view.extended_join else (room,)
         joined = serialize(Message("JOIN", params, mask(event.name, event.user), t))
@@ -638,7 +670,7 @@ class Replies:
                 self._end_label(out)
             elif isinstance(e, Urgent):
                 out.append(e.data.decode())
-            elif self._answering is not Answering.NONE and answer:
+            elif self._answering is not Answering.NONE and answer and not _to_oneself(e):
                 if isinstance(e, Disconnected):  # the answer ends with the connection
                     self._end_label(out)
                     out.append(self._lines(e))
@@ -739,8 +771,15 @@ class Replies:
         """The ``msgid`` tag, to a client that negotiated message-tags."""
         return (("msgid", id),) if id and "message-tags" in self.caps else ()
 
+    def _client_tags(self, tags: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        """A message's client-only tags, to a client that negotiated message-tags."""
+        return tags if "message-tags" in self.caps else ()
+
     def _private(self, e: Private) -> str:
-        tags = self._msgid(e.id)
+        stamp = e.time or time.time()
+        timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
+        account = (("account", e.account),) if e.account and "account-tag" in self.caps else ()
+        tags = timed + account + self._client_tags(e.tags) + self._msgid(e.id)
         if e.incoming:
             return privmsgs(
                 mask(e.peer, e.user), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
@@ -758,12 +797,23 @@ class Replies:
             return echo + away
         return away
 
+    def _tagged(self, e: Tagged) -> str:
+        """TAGMSG to this user, or its own back (with echo-message): only with
+        message-tags (a room's reaches its members through ``IrcView``)."""
+        if "message-tags" not in self.caps or (e.own and "echo-message" not in self.caps):
+            return ""
+        timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        tags = (*timed, *e.tags, ("msgid", e.id))
+        source = mask(self.nick if e.own else e.name)
+        target = e.target if e.own else self.nick
+        return serialize(Message("TAGMSG", (target,), source, tags))
+
     def _echo(self, e: Echo) -> str:
         if "echo-message" not in self.caps:
             return ""
         stamp = e.time or time.time()
         timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
-        tags = timed + self._msgid(e.id)
+        tags = timed + self._client_tags(e.tags) + self._msgid(e.id)
         return privmsgs(
             mask(self.nick, self.user), e.room, e.text, action=e.action, tags=tags, notice=e.notice
         )
@@ -839,11 +889,11 @@ class Replies:
     def _done(self, e: Done) -> str:
         text = _IRC_OUTCOMES.get(e.outcome, OUTCOMES[e.outcome])(e)
         if e.outcome is Outcome.LOGGED_IN:
-            if self.nick == "*":  # logged in while registering: the name it will have
-                self.nick = e.name
-            return self._m(
-                "900", mask(self.nick, self.user), e.name, f"You are now logged in as {e.name}"
-            )
+            to, who = self.nick, self.nick
+            if self.nick == "*":  # logged in while registering: to "*", as the name it will have
+                who = self.nick = e.name
+            params = (to, mask(who, self.user), e.name, f"You are now logged in as {e.name}")
+            return serialize(Message("900", params, self.settings.server_name))
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
         source = NICKSERV if e.outcome in _ACCOUNT_NEWS else ""
@@ -1006,6 +1056,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     RoomLeft: Replies._left,
     NickChanged: Replies._renamed,
     Private: Replies._private,
+    Tagged: Replies._tagged,
     Echo: Replies._echo,
     Refused: Replies._refused,
     Done: Replies._done,
@@ -1026,6 +1077,12 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Help: Replies._help,
 }
 """How each event replied to one connection looks (the others have no form here)."""
+
+
+def _to_oneself(e: Event | Local) -> bool:
+    """``e`` is a message one sent to oneself, as its receiver gets it: news, never part
+    of the labelled answer to sending it (the echo is; IRCv3 labeled-response)."""
+    return (isinstance(e, Private) and e.incoming) or (isinstance(e, Tagged) and not e.own)
 
 
 def _tagged(line: str, tag: str) -> str:

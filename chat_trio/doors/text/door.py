@@ -48,6 +48,7 @@ from chat_trio.doors.lines import (
     Input,
     Interrupted,
     LineDecoder,
+    NotUtf8,
     TooLong,
 )
 from chat_trio.doors.place import Place, follow
@@ -112,8 +113,8 @@ class TextDoor:
         while self._next < len(self._items):
             line = self._items[self._next]
             self._next += 1
-            if isinstance(line, str):
-                parsed = self._line(line, phase)
+            if isinstance(line, str | NotUtf8):  # (NotUtf8 only from a strict decoder)
+                parsed = self._line(line if isinstance(line, str) else line.text, phase)
                 if parsed is not None:
                     return parsed
             elif isinstance(line, TooLong):

@@ -55,6 +55,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    Tagged,
     Topic,
     TopicChanged,
     Unheard,
@@ -192,6 +193,7 @@ def _history(e: History) -> str:
 _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Said: lambda e: f"-{e.name}- {e.text}{EOL}" if e.notice else f"{e.name}: {e.text}{EOL}",
     Action: lambda e: f"* {e.name} {e.text}{EOL}",
+    Tagged: lambda e: "",  # client tags without text (IRC's TAGMSG): IRC's only
     Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
     Left: _left,
     Private: lambda e: (

@@ -62,6 +62,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    Tagged,
     Topic,
     TopicChanged,
     Unheard,
@@ -343,7 +344,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     Private: lambda e: {
         "type": "private", "peer": e.peer, "text": e.text, "incoming": e.incoming,
-        "action": e.action, "away": e.away, "id": e.id,
+        "action": e.action, "away": e.away, "id": e.id, "time": e.time, "account": e.account,
     } | _NOTICE[e.notice],
     NickChanged: lambda e: {"type": "nick", "old": e.old, "new": e.new},
     TopicChanged: lambda e: {
@@ -432,24 +433,34 @@ _IN_A_ROOM = frozenset({Joined, Left, Said, Action, Away, AccountChanged, NickCh
 """Broadcasts that name the room they happened in only by where they are delivered."""
 
 
+UNSHOWN = (Tagged,)
+"""Events the page is never sent: client tags without text (IRC's TAGMSG) are for IRC
+clients that take message-tags; the page has no form for them."""
+
+
 def encode(events: Sequence[Event | Local], max_line: int = DEFAULT_MAX_LINE) -> bytes:
     """``events`` for one connection, as one JSON array (UTF-8); ``max_line``: the
-    connection's bound on a line, told in the greeting."""
-    return dump(
-        [greeting(max_line) if type(e) is Greeting else _ENCODE[type(e)](e) for e in events]
-    )
+    connection's bound on a line, told in the greeting. ``b""`` when every one of
+    them is ``UNSHOWN``."""
+    shown = [e for e in events if not isinstance(e, UNSHOWN)]
+    if events and not shown:
+        return b""
+    return dump([greeting(max_line) if type(e) is Greeting else _ENCODE[type(e)](e) for e in shown])
 
 
 def encode_room(events: Sequence[Event], room: str, wall: float) -> bytes:
-    """A room's broadcasts, each with the ``room`` and the server's ``time`` (Unix time)."""
+    """A room's broadcasts, each with the ``room`` and the server's ``time`` (Unix time);
+    ``b""`` when every one of them is ``UNSHOWN``."""
     objects = []
     for event in events:
+        if isinstance(event, UNSHOWN):
+            continue
         obj = _ENCODE[type(event)](event)
         if type(event) in _IN_A_ROOM:
             obj["room"] = room
         obj["time"] = wall
         objects.append(obj)
-    return dump(objects)
+    return dump(objects) if objects or not events else b""
 
 
 def encode_own(

@@ -102,7 +102,8 @@ cannot happen here: there is nobody to tell, and no telnet)."""
 
 def room_view(events: Sequence[Event], room: str, wall: float) -> bytes:
     """Broadcasts to a room, as every web member sees them."""
-    return frames.text(dialect.encode_room(events, room, wall))
+    data = dialect.encode_room(events, room, wall)
+    return frames.text(data) if data else b""
 
 
 class WebDoor(Keepalive):
@@ -228,14 +229,15 @@ class WebDoor(Keepalive):
 
     def render(self, events: Sequence[Event | Local]) -> bytes:
         if not any(isinstance(e, Local) for e in events):
-            return frames.text(dialect.encode(events, self._max_line))
+            data = dialect.encode(events, self._max_line)
+            return frames.text(data) if data else b""
         parts: list[bytes] = []
         run: list[Event | Local] = []
         for event in events:
             if isinstance(event, Wire):
-                if run:
-                    parts.append(frames.text(dialect.encode(run, self._max_line)))
-                    run = []
+                if run and (data := dialect.encode(run, self._max_line)):
+                    parts.append(frames.text(data))
+                run = []
                 parts.append(event.data)
             elif isinstance(event, Echo):
                 own = dialect.encode_own(
@@ -244,8 +246,8 @@ class WebDoor(Keepalive):
                 parts.append(frames.text(own))
             else:
                 run.append(event)
-        if run:
-            parts.append(frames.text(dialect.encode(run, self._max_line)))
+        if run and (data := dialect.encode(run, self._max_line)):
+            parts.append(frames.text(data))
         return b"".join(parts)
 
     def deliver(self, events: Sequence[Event]) -> bytes:
