@@ -230,8 +230,10 @@ def privmsgs(
     not fit in ``LINE_BYTES``; ``notice``: as NOTICE lines, which clients never answer
     automatically."""
     t = tuple(tags)
-    if fits(source, target, text, action=action, notice=notice):
-        return _privmsg(source, target, text, action, notice, t)
+    line = _privmsg(source, target, text, action, notice, t)
+    body = line.split(" ", 1)[1] if t else line  # the 512 bytes do not count the tags
+    if len(body.encode()) <= LINE_BYTES:  # the common case: one build, as fits would
+        return line
     # what a line holds besides its text (a one-space text is written with its ":")
     around = len(_privmsg(source, target, " ", action, notice).encode()) - 1
     pieces = _pieces(text, max(LINE_BYTES - around, 4))
