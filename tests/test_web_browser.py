@@ -318,17 +318,12 @@ def test_web_browser_an_operator_bans_from_the_member_list_and_the_banned_stays_
     expect(log(carol)).to_contain_text("Dave, by Carol at ")
 
 
-def join_room(page: Page, room: str) -> None:
-    page.get_by_label("Room to join").fill(room)
-    page.get_by_label("Room to join").press("Enter")
-
-
 def test_web_browser_an_operator_runs_the_room_from_its_menu_with_the_keyboard(
     browser: Browser, server: Server, errors: list[str]
 ) -> None:
     carol = open_page(browser, server.url, errors)
     enter(carol, "Carol")
-    join_room(carol, "rust")  # Carol creates #rust: she runs it
+    join_from_the_form(carol, "rust")  # Carol creates #rust: she runs it
     expect(carol.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
     modes = carol.get_by_label("Room modes")
     expect(modes).to_be_hidden()  # no mode on yet
@@ -345,7 +340,7 @@ def test_web_browser_an_operator_runs_the_room_from_its_menu_with_the_keyboard(
     invite_only.press("Space")
     expect(modes).to_have_text("invite only", timeout=TIMEOUT)
     expect(invite_only).to_be_checked()
-    join_room(dave, "#rust")
+    join_from_the_form(dave, "#rust")
     expect(log(dave)).to_contain_text(
         "#rust is invite only (ask an operator for an invite).", timeout=TIMEOUT
     )
@@ -379,7 +374,7 @@ def test_web_browser_an_operator_runs_the_room_from_its_menu_with_the_keyboard(
     # A key, then a full room: each refusal in words, the key typed beside it.
     erin = open_page(browser, server.url, errors)
     enter(erin, "Erin")
-    join_room(erin, "#rust")
+    join_from_the_form(erin, "#rust")
     expect(log(erin)).to_contain_text("#rust needs a key (/join #rust KEY).", timeout=TIMEOUT)
     erin.get_by_label("Key for #rust").fill("sesame")
     erin.get_by_label("Key for #rust").press("Enter")
@@ -401,10 +396,10 @@ def test_web_browser_kicked_into_the_lobby_its_member_list_is_fresh(
     bob = server.nc("Bob")
     carol = open_page(browser, server.url, errors)
     enter(carol, "Carol")
-    join_room(carol, "rust")
+    join_from_the_form(carol, "rust")
     dave = open_page(browser, server.url, errors)
     enter(dave, "Dave")
-    join_room(dave, "rust")
+    join_from_the_form(dave, "rust")
     expect(dave.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
     dave.get_by_role("button", name=re.compile(r"^#lobby")).click()
     dave.get_by_role("button", name="Leave").click()  # #rust is Dave's only room now
