@@ -321,12 +321,13 @@ async def serve_connection(
                 conn,
                 try_send,
                 end=nursery.cancel_scope.cancel,
-                render=lambda events: session.deliver(events) if session else door.deliver(events),
+                render=door.deliver,
                 progress=progress,
                 view=door.view,
                 start_writer=partial(_start_writer, nursery, stream, write_timeout),
             )
             session = Session(conn, door, effects, outbox)
+            outbox.render = session.deliver  # a delivery that gives the door items wakes it
             if sessions is not None:
                 sessions.add(session)
             try:
