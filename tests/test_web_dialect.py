@@ -82,6 +82,13 @@ def refusal(item: Any) -> ev.Refused:
         ({"type": "ban", "target": "Eve", "seconds": 3600}, i.Ban("Eve", 3600)),
         ({"type": "ban", "target": "Eve", "seconds": None}, i.Ban("Eve", math.inf)),
         ({"type": "unban", "target": "Eve"}, i.Unban("Eve")),
+        ({"type": "oper", "name": "root", "password": "pw"}, i.Oper("root", "pw")),
+        (
+            {"type": "set-user-modes", "add": ["bot", "wallops"], "remove": ["operator"]},
+            i.SetUserModes((ev.UserMode.BOT, ev.UserMode.WALLOPS), (ev.UserMode.OPERATOR,)),
+        ),
+        ({"type": "show-user-modes"}, i.ShowUserModes()),
+        ({"type": "send-wallops", "text": "restart"}, i.SendWallops("restart")),
         ({"type": "quit"}, i.Quit()),
     ],
 )
@@ -98,6 +105,14 @@ def test_web_dialect_covers_every_intent_but_the_doors_own() -> None:
 @pytest.mark.parametrize(
     ("message", "problem"),
     [
+        (
+            '{"type": "set-user-modes", "add": "bot"}',
+            '"add" of "set-user-modes" must be a list of "invisible", "wallops", "bot", "operator"',
+        ),
+        (
+            '{"type": "set-user-modes", "add": ["x"]}',
+            '"add" of "set-user-modes" must be "invisible" or "wallops" or "bot" or "operator"',
+        ),
         ("{not json", "not JSON"),
         ("[" * 16_000, "not JSON"),
         ("[1, 2]", 'not an object with a "type"'),
@@ -221,11 +236,11 @@ SAMPLES: list[ev.Event] = [
     ev.Welcome("Carol", 3, 2),
     ev.Joined("Bob", None, "bob"),
     ev.Left("Bob", ev.Reason.LOST, "#rust"),
-    ev.Said("Bob", "<img src=x onerror=alert(1)>", "bob"),
-    ev.Action("Bob", "waves"),
+    ev.Said("Bob", "<img src=x onerror=alert(1)>", "bob", bot=True),
+    ev.Action("Bob", "waves", bot=True),
     ev.Away("Bob", "lunch"),
     ev.AccountChanged("Bob", "bob"),
-    ev.Private("Bob", "psst", incoming=True, away="out"),
+    ev.Private("Bob", "psst", incoming=True, away="out", bot=True),
     ev.NickChanged("Bob", "Robert"),
     ev.TopicChanged("Bob", "#rust", "crabs"),
     ev.RoomEntered("#rust", 2, "crabs", joined=True),
@@ -245,6 +260,8 @@ SAMPLES: list[ev.Event] = [
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),
     ev.Whois("Bob", ("#lobby",), 1764590000.0, 12.0, "bob", admin=True, away="lunch"),
+    ev.UserModes("Bob", frozenset({ev.UserMode.BOT}), (ev.UserMode.BOT,)),
+    ev.Wallops("Alice", "restarting at ten"),
     ev.History("#lobby", (ENTRY, PM_ENTRY), "2026-12-01", asked=True),
     ev.Help((("/help", "show this list"),)),
     ev.Refused(Problem.NAME_TAKEN, name="Bob"),
