@@ -1919,3 +1919,16 @@ def test_irc_door_a_bot_is_advertised_tagged_and_shown_in_who_and_whois() -> Non
     seen = h.take(2)
     assert ":irc.test 335 Bob Robo :is a bot\r\n" in seen
     assert ":irc.test 352 Bob #lobby Robo chat-trio irc.test Robo HB :0 Robo\r\n" in seen
+
+
+def test_irc_door_a_bots_tagmsg_carries_the_bot_tag_too() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Robo", "message-tags", "echo-message")
+    irc_user(h, 2, "Bob", "message-tags")
+    h.send(1, b"MODE Robo +B\r\n")
+    h.take(1), h.take(2)
+    h.send(1, b"@+typing=active TAGMSG Bob\r\n@+typing=active TAGMSG #lobby\r\n")
+    to_bob = h.take(2)
+    assert ";bot :Robo!Robo@chat-trio TAGMSG Bob\r\n" in to_bob
+    assert ";bot :Robo!Robo@chat-trio TAGMSG #lobby\r\n" in to_bob
+    assert h.take(1).count(";bot :Robo!Robo@chat-trio TAGMSG ") == 2  # its echoes

@@ -157,6 +157,7 @@ class Tagged:
     id: str = ""  #: an id of its own (``World.message_id``), the same for every copy
     own: bool = False  #: the sender's copy (IRC's echo-message)
     user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
+    bot: bool = False  #: the sender is a bot (``UserMode.BOT``)
 
 
 @attrs.frozen

@@ -146,13 +146,14 @@ def send_tags(world: World, conn: ConnId, client: Client, intent: i.SendTags, ou
     if not intent.tags:  # (only the server's tags, or none: nothing to carry)
         return
     account = world.account_name(client) if client.account else ""
+    bot = UserMode.BOT in client.modes
     if intent.target.startswith("#"):
         room = talking_in(world, conn, client, intent.target, out)
         if room is None:
             return
         name = room.memory.name
         tagged = Tagged(
-            client.name, name, intent.tags, account, world.message_id(), user=client.user
+            client.name, name, intent.tags, account, world.message_id(), user=client.user, bot=bot
         )
         out.broadcast(name, tagged, exclude=conn)
         out.reply(conn, attrs.evolve(tagged, own=True))
@@ -162,7 +163,9 @@ def send_tags(world: World, conn: ConnId, client: Client, intent: i.SendTags, ou
         out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.target[:NAME_MAX]))
         return
     peer = world.clients[target].name
-    tagged = Tagged(client.name, peer, intent.tags, account, world.message_id(), user=client.user)
+    tagged = Tagged(
+        client.name, peer, intent.tags, account, world.message_id(), user=client.user, bot=bot
+    )
     out.reply(target, tagged)
     out.reply(conn, attrs.evolve(tagged, own=True))
 

@@ -301,7 +301,7 @@ def broadcast_line(
             return ""
         if view.account_tag and event.account:
             t = (*t, ("account", event.account))
-        t = (*t, *event.tags, ("msgid", event.id))
+        t = (*t, *event.tags, ("msgid", event.id), *(_BOT_TAG if event.bot else ()))
         return serialize(Message("TAGMSG", (room,), mask(event.name, event.user), t))
     if isinstance(event, Joined):
         params = (room, event.account or "*", event.name) if view.extended_join else (room,)
@@ -849,7 +849,7 @@ class Replies:
         if "message-tags" not in self.caps or (e.own and "echo-message" not in self.caps):
             return ""
         timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
-        tags = (*timed, *e.tags, ("msgid", e.id))
+        tags = (*timed, *e.tags, ("msgid", e.id), *self._bot(e.bot))
         source = mask(self.nick if e.own else e.name)
         target = e.target if e.own else self.nick
         return serialize(Message("TAGMSG", (target,), source, tags))
