@@ -1932,3 +1932,18 @@ def test_irc_door_a_bots_tagmsg_carries_the_bot_tag_too() -> None:
     assert ";bot :Robo!Robo@chat-trio TAGMSG Bob\r\n" in to_bob
     assert ";bot :Robo!Robo@chat-trio TAGMSG #lobby\r\n" in to_bob
     assert h.take(1).count(";bot :Robo!Robo@chat-trio TAGMSG ") == 2  # its echoes
+
+
+def test_irc_door_lusers_counts_the_invisible_apart() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Alice")
+    h.send(1, b"MODE Alice +i\r\n")
+    welcome = irc_user(h, 2, "Bob")
+    assert ":irc.test 251 Bob :There are 1 users and 1 invisible on 1 servers\r\n" in welcome
+    h.send(1, b"MODE Alice -i\r\n")
+    h.send(2, b"LUSERS\r\n")
+    assert ":irc.test 251 Bob :There are 2 users and 0 invisible on 1 servers\r\n" in h.take(2)
+    h.send(1, b"MODE Alice +i\r\n")
+    h.disconnect(1, Reason.QUIT)  # an invisible user leaves: no longer counted
+    h.send(2, b"LUSERS\r\n")
+    assert ":irc.test 251 Bob :There are 1 users and 0 invisible on 1 servers\r\n" in h.take(2)

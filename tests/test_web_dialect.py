@@ -257,7 +257,7 @@ SAMPLES: list[ev.Event] = [
     ev.InviteSent("#rust", "Eve"),
     ev.Invited("#rust", "Alice", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
-    ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
+    ev.UserList(2, ("Alice", "Bob"), None, frozenset({"Alice"}), "users", invisible=1),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),
     ev.Whois("Bob", ("#lobby",), 1764590000.0, 12.0, "bob", admin=True, away="lunch"),
     ev.UserModes("Bob", frozenset({ev.UserMode.BOT}), (ev.UserMode.BOT,)),

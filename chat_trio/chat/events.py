@@ -91,6 +91,7 @@ class Welcome:
     name: str  #: the name as the user typed it
     online: int  #: registered users, including this one
     rooms: int = 1  #: rooms that exist
+    invisible: int = 0  #: how many of ``online`` are invisible (``UserMode.INVISIBLE``)
 
 
 @attrs.frozen
@@ -288,6 +289,8 @@ class UserList:
     secret: bool = False  #: the room is secret (``Mode.SECRET``; IRC's NAMES shows ``@``)
     mask: str = ""  #: the mask asked for (``ListUsers.mask``), as it was given
     people: tuple[Person, ...] = ()  #: each of ``names``, in order, if details were asked
+    #: of everyone online (``room`` None, no mask), how many are invisible (IRC's LUSERS)
+    invisible: int = 0
 
 
 @attrs.frozen

@@ -325,9 +325,10 @@ def list_users(
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
     people = tuple(person(world, c) for c in listed) if intent.detail else ()
+    invisible = world.invisible if intent.room is None and not intent.mask else 0
     listed_users = UserList(
         total, names, where, admins, intent.label, more, away, operators, voiced, secret,
-        intent.mask, people,
+        intent.mask, people, invisible,
     )  # fmt: skip
     out.reply(conn, listed_users)
 

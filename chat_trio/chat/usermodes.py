@@ -12,7 +12,8 @@ Rules:
    powers from an operator's password (logged in to an admin's account, it keeps those).
 3. ``INVISIBLE``: a mask lookup (IRC's ``WHO nick*``) and the member list of a room one
    is not in leave out the invisible who share no room with the asker; looking up their
-   exact name still finds them (rooms.py ``list_users``; modern.ircdocs.horse).
+   exact name still finds them (rooms.py ``list_users``; modern.ircdocs.horse). How many
+   of those online are invisible is counted (``World.invisible``: IRC's LUSERS says it).
 4. ``BOT``: its room lines and private messages say so (``Said.bot`` ...), and so do
    WHO (``Person.bot``) and WHOIS (``Whois.bot``).
 5. ``SendWallops`` is for admins (``World.is_admin``, operators included); it reaches
@@ -50,6 +51,7 @@ def set_modes(
     if UserMode.OPERATOR in removed:
         client.operator = ""
     client.modes = (client.modes | frozenset(added)) - frozenset(removed)
+    world.invisible += (UserMode.INVISIBLE in added) - (UserMode.INVISIBLE in removed)
     shown = UserModes(client.name, modes_of(client), added, removed, client.user)
     out.reply(conn, shown)
 

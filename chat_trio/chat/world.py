@@ -280,6 +280,7 @@ class World:
         self.flood_lifted = False  # shutting down: what flood control holds runs now
         self.now = 0.0  # the latest ``now`` passed in (for /whois idle times)
         self.away = 0  # clients marked away: while none is, lists need not look for them
+        self.invisible = 0  # clients with a name and UserMode.INVISIBLE (IRC's LUSERS)
         #: (Room.bans_version, name, account) -> the ban that names them (None: none), the
         #: least recently asked first, at most roles.VERDICTS_MAX: a cache, not state
         self.ban_verdicts: OrderedDict[tuple[int, str, str, str], RoomBan | None] = OrderedDict()
@@ -366,6 +367,9 @@ class World:
             room.told_alone = False
             self.maybe_forget(key)
         client.name, client.rooms = "", []
+        if UserMode.INVISIBLE in client.modes:
+            self.invisible -= 1
+        client.modes = frozenset()
         if client.away:
             client.away = ""
             self.away -= 1

@@ -911,7 +911,7 @@ class Replies:
             self._m("003", f"This server was created {s.created or 'today'}"),
             self._m("004", s.server_name, version, USER_MODES, "nt"),
             *(self._m("005", *line) for line in isupport_lines(s)),
-            *self._lusers(e.online, e.rooms),
+            *self._lusers(e.online, e.rooms, e.invisible),
         ]
         lines += [serialize(m) for m in motd(s, self.nick)]
         return "".join(lines)
@@ -969,7 +969,7 @@ class Replies:
             )
             return self._m("302", " ".join(shown))
         if label == "lusers":
-            return "".join(self._lusers(e.total, None))
+            return "".join(self._lusers(e.total, None, e.invisible))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
 
     def _who(self, e: UserList) -> str:
@@ -1025,10 +1025,11 @@ class Replies:
         end = "" if e.more else self._m("366", room, "End of /NAMES list")
         return "".join(lines) + end
 
-    def _lusers(self, users: int, rooms: int | None) -> list[str]:
-        """LUSERS: 251, 254 (when the number of rooms is known), 255, 265, 266."""
-        n = str(users)
-        lines = [self._m("251", f"There are {n} users and 0 invisible on 1 servers")]
+    def _lusers(self, users: int, rooms: int | None, invisible: int) -> list[str]:
+        """LUSERS: 251 (those not invisible, and those invisible), 254 (when the number
+        of rooms is known), 255, 265, 266."""
+        n, seen = str(users), users - invisible
+        lines = [self._m("251", f"There are {seen} users and {invisible} invisible on 1 servers")]
         if rooms is not None:
             lines.append(self._m("254", str(rooms), "channels formed"))
         return [

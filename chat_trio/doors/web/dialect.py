@@ -425,7 +425,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "admins": sorted(e.admins), "away": sorted(e.away), "label": e.label,
         "operators": sorted(e.operators), "voiced": sorted(e.voiced), "secret": e.secret,
         "mask": e.mask, "people": [attrs.asdict(p) for p in e.people],  # (IRC's WHO asks)
-    },
+    } | ({"invisible": e.invisible} if e.invisible else {}),
     RoomList: lambda e: {
         "type": "rooms", "total": e.total, "label": e.label,
         "rooms": [
