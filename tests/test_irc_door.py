@@ -41,6 +41,14 @@ def irc_user(h: Harness, conn: int, nick: str, *caps: str) -> str:
     return received
 
 
+def roomless_user(h: Harness, conn: int, nick: str, user: str) -> str:
+    """Register ``nick`` (username ``user``) through a door without auto-join: in no
+    channel. Returns what it got."""
+    h.connect(conn, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
+    h.send(conn, f"NICK {nick}\r\nUSER {user} 0 * :{nick}\r\n".encode())
+    return h.take(conn)
+
+
 def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
     h = Harness()
     h.register(1, "Alice")
@@ -72,9 +80,7 @@ def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
 def test_irc_door_without_autojoin_a_user_is_in_no_channel_until_it_joins_one() -> None:
     h = Harness(Rules(flood_rate=0))
     h.register(1, "Alice")
-    h.connect(2, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
-    h.send(2, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
-    received = h.take(2)
+    received = roomless_user(h, 2, "Bob", "bob")
     assert " 001 Bob " in received and " JOIN " not in received and " 353 " not in received
     assert h.take(1) == ""  # nobody shares a room with Bob: nobody is told
     h.send(1, b"/msg Bob hi\r\n")
@@ -1616,9 +1622,7 @@ def test_irc_door_userhost_marks_an_away_user_with_a_minus() -> None:
 
 def test_irc_door_list_names_channels_with_members_only_and_those_asked_for() -> None:
     h = Harness(Rules(flood_rate=0))
-    h.connect(1, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
-    h.send(1, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
-    h.take(1)
+    roomless_user(h, 1, "Bob", "bob")
     h.send(1, b"LIST\r\n")  # #lobby exists, but nobody is in it
     assert (
         h.take(1) == ":irc.test 321 Bob Channel :Users  Name\r\n:irc.test 323 Bob :End of /LIST\r\n"
@@ -1806,3 +1810,140 @@ def test_irc_door_lines_come_from_the_mask_who_shows_and_a_rename_keeps_the_user
     h.send(4, b"PART #rust :bye\r\n")
     assert h.take(2).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
     assert h.take(4).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
+
+
+def opered_alice_and_bob(*bob_caps: str) -> Harness:
+    """Alice and Bob on IRC; the admin account Root exists; Alice OPERs as Root."""
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.add_account("Root", "root-password", admin=True)
+    irc_user(h, 1, "Alice")
+    irc_user(h, 2, "Bob", *bob_caps)
+    h.take(1)
+    h.send(1, b"OPER Root root-password\r\n")
+    assert h.take(1) == (
+        ":irc.test 381 Alice :You are now an IRC operator\r\n"
+        ":Alice!Alice@chat-trio MODE Alice +o\r\n"
+    )
+    return h
+
+
+def test_irc_door_oper_makes_an_admins_operator_with_381_and_mode_o() -> None:
+    h = opered_alice_and_bob()
+    h.send(1, b"MODE Alice\r\n")
+    assert h.take(1) == ":irc.test 221 Alice +o\r\n"
+    h.send(2, b"WHOIS Alice\r\nWHO Alice\r\n")
+    seen = h.take(2)
+    assert ":irc.test 313 Bob Alice :is a server admin\r\n" in seen
+    assert ":irc.test 352 Bob * Alice chat-trio irc.test Alice H* :0 Alice\r\n" in seen
+    h.send(1, b"KILL Bob :spam\r\n")
+    assert "ERROR :Closing link:" in h.take(2)
+
+
+def test_irc_door_oper_refusals_are_464_491_and_461_and_kill_needs_it_481() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    h.add_account("Root", "root-password", admin=True)
+    h.add_account("Carol", "carol-password")
+    irc_user(h, 1, "Alice")
+    irc_user(h, 2, "Bob")
+    h.take(1)
+    h.send(1, b"KILL Bob :spam\r\nWALLOPS :hi\r\n")
+    assert h.take(1) == (
+        ":irc.test 481 Alice :Only admins can use /kill.\r\n"
+        ":irc.test 481 Alice :Only admins can use /wallops.\r\n"
+    )
+    h.send(1, b"OPER Root wrong-password\r\nOPER Carol carol-password\r\nOPER Root\r\n")
+    assert h.take(1) == (
+        ":irc.test 464 Alice :Wrong password for Root: you are not an operator.\r\n"
+        ':irc.test 491 Alice :"Carol" is not an admin account: only the server\'s admins '
+        "may become operators.\r\n"
+        ":irc.test 461 Alice OPER :Not enough parameters\r\n"
+    )
+    h.send(1, b"MODE Alice +o\r\nMODE Alice\r\n")  # +o is OPER's only
+    assert h.take(1) == ":irc.test 221 Alice +\r\n"
+
+
+def test_irc_door_user_modes_are_set_shown_and_refused_with_501_and_502() -> None:
+    h = opered_alice_and_bob()
+    h.send(1, b"MODE Alice +iwx\r\nMODE Alice\r\nMODE Alice -o+w\r\nMODE Bob +i\r\n")
+    assert h.take(1) == (
+        ":irc.test 501 Alice :Unknown MODE flag\r\n"
+        ":Alice!Alice@chat-trio MODE Alice +iw\r\n"
+        ":irc.test 221 Alice +iow\r\n"
+        ":Alice!Alice@chat-trio MODE Alice -o\r\n"
+        ":irc.test 502 Alice :Can't change mode for other users\r\n"
+    )
+    h.send(1, b"KILL Bob\r\n")  # -o: no admin powers any more
+    assert h.take(1) == ":irc.test 481 Alice :Only admins can use /kill.\r\n"
+
+
+def test_irc_door_wallops_reach_users_with_w_and_the_sender() -> None:
+    h = opered_alice_and_bob()
+    irc_user(h, 3, "Carol")
+    h.send(3, b"MODE Carol +w\r\n")
+    h.take(1), h.take(2), h.take(3)
+    h.send(1, b"WALLOPS :restart at ten\r\n")
+    wallops = ":Alice!Alice@chat-trio WALLOPS :restart at ten\r\n"
+    assert h.take(1) == wallops and h.take(3) == wallops and h.take(2) == ""
+
+
+def test_irc_door_invisible_users_are_left_out_of_who_masks_but_not_exact_nicks() -> None:
+    h = Harness(Rules(flood_rate=0))
+    roomless_user(h, 1, "evan", "evan")
+    h.send(1, b"MODE evan +i\r\n")
+    roomless_user(h, 2, "shiv", "shiv")
+    h.send(2, b"WHO eva*\r\nWHO evan\r\n")
+    assert h.take(2) == (
+        ":irc.test 315 shiv eva* :End of WHO list\r\n"
+        ":irc.test 352 shiv * evan chat-trio irc.test evan H :0 evan\r\n"
+        ":irc.test 315 shiv evan :End of WHO list\r\n"
+    )
+
+
+def test_irc_door_a_bot_is_advertised_tagged_and_shown_in_who_and_whois() -> None:
+    h = Harness(Rules(flood_rate=0))
+    welcome = irc_user(h, 1, "Robo", "message-tags", "echo-message")
+    assert " BOT=B " in welcome and ":irc.test 004 Robo irc.test chat-trio-" in welcome
+    assert " Biow nt\r\n" in welcome  # 004's user modes
+    irc_user(h, 2, "Bob", "message-tags")
+    h.take(1)
+    h.send(1, b"MODE Robo +B\r\n")
+    assert h.take(1) == ":Robo!Robo@chat-trio MODE Robo +B\r\n"
+    h.take(2)
+    h.send(1, b"PRIVMSG Bob :beep\r\nPRIVMSG #lobby :boop\r\n")
+    to_bob = h.take(2)
+    assert ";bot :Robo!Robo@chat-trio PRIVMSG Bob beep\r\n" in to_bob
+    assert ";bot :Robo!Robo@chat-trio PRIVMSG #lobby boop\r\n" in to_bob
+    echoes = h.take(1)  # echo-message: its own lines back, tagged too
+    assert echoes.count(";bot :Robo!Robo@chat-trio PRIVMSG ") == 2
+    h.send(2, b"WHOIS Robo\r\nWHO #lobby\r\n")
+    seen = h.take(2)
+    assert ":irc.test 335 Bob Robo :is a bot\r\n" in seen
+    assert ":irc.test 352 Bob #lobby Robo chat-trio irc.test Robo HB :0 Robo\r\n" in seen
+
+
+def test_irc_door_a_bots_tagmsg_carries_the_bot_tag_too() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Robo", "message-tags", "echo-message")
+    irc_user(h, 2, "Bob", "message-tags")
+    h.send(1, b"MODE Robo +B\r\n")
+    h.take(1), h.take(2)
+    h.send(1, b"@+typing=active TAGMSG Bob\r\n@+typing=active TAGMSG #lobby\r\n")
+    to_bob = h.take(2)
+    assert ";bot :Robo!Robo@chat-trio TAGMSG Bob\r\n" in to_bob
+    assert ";bot :Robo!Robo@chat-trio TAGMSG #lobby\r\n" in to_bob
+    assert h.take(1).count(";bot :Robo!Robo@chat-trio TAGMSG ") == 2  # its echoes
+
+
+def test_irc_door_lusers_counts_the_invisible_apart() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Alice")
+    h.send(1, b"MODE Alice +i\r\n")
+    welcome = irc_user(h, 2, "Bob")
+    assert ":irc.test 251 Bob :There are 1 users and 1 invisible on 1 servers\r\n" in welcome
+    h.send(1, b"MODE Alice -i\r\n")
+    h.send(2, b"LUSERS\r\n")
+    assert ":irc.test 251 Bob :There are 2 users and 0 invisible on 1 servers\r\n" in h.take(2)
+    h.send(1, b"MODE Alice +i\r\n")
+    h.disconnect(1, Reason.QUIT)  # an invisible user leaves: no longer counted
+    h.send(2, b"LUSERS\r\n")
+    assert ":irc.test 251 Bob :There are 1 users and 0 invisible on 1 servers\r\n" in h.take(2)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import attrs
 import trio
 
+from chat_trio import users
 from chat_trio.chat.world import Rules
 from chat_trio.config import Config
 from chat_trio.doors.irc.render import IrcSettings
+from chat_trio.passwords import Cost
 from tests.conftest import LineClient, serving, start_doors, tls_config
 from tests.test_real_clients import read_until
+
+CHEAP_COST = Cost(time_cost=1, memory_kib=32, parallelism=1)  #: argon2id, cheap for tests
 
 CONFIG = Config(
     host="127.0.0.1",
@@ -244,3 +250,35 @@ def test_server_irc_cli_serves_both_doors_and_logs_them() -> None:
         _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert "door=irc tls=no" in err  # the connect line names the door (issue 17)
+
+
+async def test_server_irc_an_admin_opers_with_the_password_the_operator_set_and_kills(
+    tmp_path: Path,
+) -> None:
+    """The admin account is made as an operator makes it (``chat-trio user add``, then
+    ``promote``) in a real database; OPER checks its password with argon2 in a worker
+    thread; the IRC user, a guest by nick, may then KILL an nc user."""
+    db = str(tmp_path / "chat.db")
+    quiet = io.StringIO()
+    assert users.run("add", "Root", db, CHEAP_COST, io.StringIO("root-password\n"), quiet) == 0
+    assert users.run("promote", "root", db, CHEAP_COST, io.StringIO(), quiet) == 0
+    config = attrs.evolve(CONFIG, db=db, password_cost=CHEAP_COST)
+    with trio.fail_after(20):
+        async with (
+            doors(config) as (text_port, irc_port, _),
+            client(text_port) as a,
+            client(irc_port) as b,
+        ):
+            alice, bob = LineClient(a), IrcClient(b)
+            await alice.register("Alice")
+            await bob.register("Bob")
+            await bob.send("KILL Alice :spam\r\nOPER root wrong-password")
+            await bob.expect(" 481 Bob :Only admins can use /kill.\r\n")
+            await bob.expect(" 464 Bob :Wrong password for Root: you are not an operator.\r\n")
+            await bob.send("OPER root root-password")
+            await bob.expect(
+                ":irc.test 381 Bob :You are now an IRC operator\r\n"
+                ":Bob!Bob@chat-trio MODE Bob +o\r\n"
+            )
+            await bob.send("KILL Alice :spam")
+            assert (await alice.read_to_eof()).endswith("* You were kicked by Bob: spam\r\n")

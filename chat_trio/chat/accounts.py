@@ -16,7 +16,16 @@ import attrs
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import moderation, names, registered
-from chat_trio.chat.events import AccountChanged, AskName, ConnId, Done, Reason, Refused
+from chat_trio.chat.events import (
+    AccountChanged,
+    AskName,
+    ConnId,
+    Done,
+    Reason,
+    Refused,
+    UserMode,
+    UserModes,
+)
 from chat_trio.chat.outputs import CheckPassword, HashPassword, NoteLogin, Outputs, SaveAccount
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.registry import Account, Verdict, check_password
@@ -25,6 +34,7 @@ from chat_trio.chat.vocabulary import NAME_MAX, look, name_key
 from chat_trio.chat.world import (
     Client,
     PendingLogin,
+    PendingOper,
     PendingPasswordChange,
     PendingRegister,
     PendingRehash,
@@ -92,7 +102,11 @@ def checked(
     """The answer to ``CheckPassword``, and whether the account (as stored) is an
     admin's. Goes on with whatever asked for the check."""
     pending, client.pending = client.pending, None
-    key = name_key(pending.name) if isinstance(pending, PendingLogin) else client.account
+    key = (
+        name_key(pending.name)
+        if isinstance(pending, PendingLogin | PendingOper)
+        else client.account
+    )
     world.registry.check_answered(key, client.address, verdict)
     if client.phase is Phase.CLOSING:  # thrown out meanwhile (a kick, a takeover): it ends
         return
@@ -108,6 +122,9 @@ def checked(
         _logged_in(world, conn, client, pending.name, account if ok else None, out)
         return
     client.step(Step.RESUME)
+    if isinstance(pending, PendingOper):
+        _opered(world, conn, client, key, pending.name, ok, out)
+        return
     if isinstance(pending, PendingPasswordChange) and ok:
         client.pending = PendingRehash()
         client.step(Step.WAIT)
@@ -120,6 +137,37 @@ def checked(
         _tell_rooms(world, conn, client, out)
     else:
         out.reply(conn, Refused(Problem.WRONG_PASSWORD))
+
+
+def oper(world: World, conn: ConnId, client: Client, intent: i.Oper, out: Outputs) -> None:
+    """``Oper``: check the password of ``intent.name``, an admin's account (as a login's
+    is: in the I/O layer, throttled alike); the answer comes to ``_opered``."""
+    key = name_key(intent.name)
+    if not world.admin_account(key):  # (no such account, or not an admin's: one answer)
+        out.reply(conn, Refused(Problem.NOT_OPER, name=intent.name[:NAME_MAX]))
+    elif problem := _throttled(world, key, client):
+        out.reply(conn, problem)
+    else:
+        client.pending = PendingOper(world.registry.accounts[key].name)
+        client.step(Step.WAIT)
+        _check(world, conn, client, key, intent.password, out)
+
+
+def _opered(
+    world: World, conn: ConnId, client: Client, key: str, name: str, ok: bool, out: Outputs
+) -> None:
+    """The password ``Oper`` gave for the account ``key`` was checked (``ok``: right)."""
+    if not ok:
+        out.reply(conn, Refused(Problem.OPER_PASSWORD, name=name))
+    elif not world.admin_account(key):  # no longer an admin's, as storage says
+        out.reply(conn, Refused(Problem.NOT_OPER, name=name))
+    else:
+        was = bool(client.operator)
+        client.operator = key
+        modes = client.modes | {UserMode.OPERATOR}
+        added = () if was else (UserMode.OPERATOR,)
+        shown = UserModes(client.name, modes, added, user=client.user)
+        out.reply(conn, Done(Outcome.OPERATOR, name=name), shown)
 
 
 def _refuse_check(

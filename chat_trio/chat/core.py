@@ -29,7 +29,17 @@ from typing import Any
 
 import attrs
 
-from chat_trio.chat import accounts, flood, founders, messages, moderation, names, registered, rooms
+from chat_trio.chat import (
+    accounts,
+    flood,
+    founders,
+    messages,
+    moderation,
+    names,
+    registered,
+    rooms,
+    usermodes,
+)
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     CONVERSATION,
@@ -88,6 +98,10 @@ HANDLERS: dict[type, Handler] = {
     i.Kill: moderation.kill,
     i.Ban: moderation.ban,
     i.Unban: moderation.unban,
+    i.Oper: accounts.oper,
+    i.SetUserModes: usermodes.set_modes,
+    i.ShowUserModes: usermodes.show_modes,
+    i.SendWallops: usermodes.wallops,
 }
 """Which function handles each intent (Quit and Hangup are handled here)."""
 

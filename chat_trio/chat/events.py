@@ -40,6 +40,17 @@ class Mode(enum.Enum):
     LIMIT = "limit"  #: at most ``Room.limit`` members
 
 
+class UserMode(enum.Enum):
+    """A setting of one connection that others may see or that changes what it receives
+    (chat/usermodes.py). The value is the web dialect's word; IRC shows them as user mode
+    letters (``i``, ``w``, ``B``, ``o``)."""
+
+    INVISIBLE = "invisible"  #: left out of mask and room lookups by those who share no room
+    WALLOPS = "wallops"  #: receives the operators' ``Wallops``
+    BOT = "bot"  #: a bot: marked on its messages, in WHO and WHOIS (IRCv3 bot-mode)
+    OPERATOR = "operator"  #: a server operator on this connection (``Oper``; never set directly)
+
+
 class Reason(enum.Enum):
     """Why a connection ended. The value is the word used in logs."""
 
@@ -80,6 +91,7 @@ class Welcome:
     name: str  #: the name as the user typed it
     online: int  #: registered users, including this one
     rooms: int = 1  #: rooms that exist
+    invisible: int = 0  #: how many of ``online`` are invisible (``UserMode.INVISIBLE``)
 
 
 @attrs.frozen
@@ -117,6 +129,7 @@ class Said:
     notice: bool = False  #: a notice (IRC's NOTICE): never to be answered automatically
     user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
     tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags (``Say.tags``)
+    bot: bool = False  #: the sender is a bot (``UserMode.BOT``)
 
 
 @attrs.frozen
@@ -129,6 +142,7 @@ class Action:
     id: str = ""  #: the message's id (``World.message_id``), as stored with history
     user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
     tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags (``Say.tags``)
+    bot: bool = False  #: the sender is a bot (``UserMode.BOT``)
 
 
 @attrs.frozen
@@ -144,6 +158,7 @@ class Tagged:
     id: str = ""  #: an id of its own (``World.message_id``), the same for every copy
     own: bool = False  #: the sender's copy (IRC's echo-message)
     user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
+    bot: bool = False  #: the sender is a bot (``UserMode.BOT``)
 
 
 @attrs.frozen
@@ -181,6 +196,7 @@ class Private:
     tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags (``Say.tags``)
     time: float = 0.0  #: when it was sent (Unix time), as stored with history
     account: str = ""  #: the sender's account ("" for a guest)
+    bot: bool = False  #: the sender is a bot (``UserMode.BOT``)
 
 
 @attrs.frozen
@@ -254,6 +270,7 @@ class Person:
     realname: str  #: the real name (IRC's ``USER``; the name for the other doors' users)
     account: str = ""  #: the account it is logged in to ("" for a guest)
     idle: int = 0  #: seconds since it last sent anything
+    bot: bool = False  #: it is a bot (``UserMode.BOT``)
 
 
 @attrs.frozen
@@ -272,6 +289,8 @@ class UserList:
     secret: bool = False  #: the room is secret (``Mode.SECRET``; IRC's NAMES shows ``@``)
     mask: str = ""  #: the mask asked for (``ListUsers.mask``), as it was given
     people: tuple[Person, ...] = ()  #: each of ``names``, in order, if details were asked
+    #: of everyone online (``room`` None, no mask), how many are invisible (IRC's LUSERS)
+    invisible: int = 0
 
 
 @attrs.frozen
@@ -439,6 +458,29 @@ class Whois:
     voiced: frozenset[str] = frozenset()  #: which of ``rooms`` it has voice in
     user: str = ""  #: its username (``Person.user``)
     realname: str = ""  #: its real name (``Person.realname``)
+    bot: bool = False  #: it is a bot (``UserMode.BOT``)
+
+
+@attrs.frozen
+class UserModes:
+    """The viewer's own user modes: all of them (``modes``), and what the change it asked
+    for (or ``Oper``) added and removed; neither: it asked what they are."""
+
+    name: str  #: the viewer's name
+    modes: frozenset[UserMode]
+    added: tuple[UserMode, ...] = ()
+    removed: tuple[UserMode, ...] = ()
+    user: str = ""  #: the viewer's username (``person_mask``; "": the name)
+
+
+@attrs.frozen
+class Wallops:
+    """A message from a server operator to every connection with ``UserMode.WALLOPS``
+    (and back to the operator)."""
+
+    name: str  #: the operator who sent it
+    text: str
+    user: str = ""  #: the username of ``name`` (``person_mask``; "": the name)
 
 
 class Kind(enum.Enum):
@@ -574,6 +616,8 @@ Event = (
     | UserList
     | RoomList
     | Whois
+    | UserModes
+    | Wallops
     | History
     | Help
     | Refused

@@ -16,7 +16,7 @@ import enum
 import attrs
 
 from chat_trio.chat import words
-from chat_trio.chat.events import Mode, Role
+from chat_trio.chat.events import Mode, Role, UserMode
 
 
 class Secret(str):
@@ -373,6 +373,36 @@ class Unban:
 
 
 @attrs.frozen
+class Oper:
+    """Become a server operator on this connection (IRC's ``OPER``), proving the password
+    of ``name``, an admin's account; the name and the account one uses stay as they are."""
+
+    name: str = attrs.field(converter=words.text)
+    password: Secret = attrs.field(converter=secret)
+
+
+@attrs.frozen
+class SetUserModes:
+    """Turn on the user modes in ``add`` and off those in ``remove`` (``UserMode.OPERATOR``
+    can only be turned off: ``Oper`` turns it on)."""
+
+    add: tuple[UserMode, ...] = ()
+    remove: tuple[UserMode, ...] = ()
+
+
+@attrs.frozen
+class ShowUserModes:
+    """Tell the user its own user modes."""
+
+
+@attrs.frozen
+class SendWallops:
+    """(Admins and operators) send ``text`` to everyone who receives wallops."""
+
+    text: str = attrs.field(converter=words.line)
+
+
+@attrs.frozen
 class Quit:
     """Leave the chat (``interrupted``: by telnet's Ctrl-C), saying why (``reason``)."""
 
@@ -423,6 +453,10 @@ Intent = (
     | Kill
     | Ban
     | Unban
+    | Oper
+    | SetUserModes
+    | ShowUserModes
+    | SendWallops
     | Quit
     | Hangup
 )

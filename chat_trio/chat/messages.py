@@ -44,6 +44,7 @@ from chat_trio.chat.events import (
     Said,
     Tagged,
     Unheard,
+    UserMode,
     Whois,
 )
 from chat_trio.chat.names import check_name
@@ -99,14 +100,16 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
     kind = Kind.ACTION if intent.action else Kind.NOTICE if intent.notice else Kind.SAID
     entry = world.record(out, kind, memory.name, client.name, intent.text)
     memory.recent.append(entry)
+    bot = UserMode.BOT in client.modes
     if intent.action:
         event: Said | Action = Action(
-            client.name, intent.text, account, entry.id, user=client.user, tags=intent.tags
+            client.name, intent.text, account, entry.id, client.user, intent.tags, bot
         )
     else:
         event = Said(
-            client.name, intent.text, account, entry.id, intent.notice, client.user, intent.tags
-        )
+            client.name, intent.text, account, entry.id, intent.notice, client.user, intent.tags,
+            bot,
+        )  # fmt: skip
     out.broadcast(memory.name, event, exclude=conn)
     out.confirm(conn, entry)
 
@@ -126,8 +129,9 @@ def send_private(
     text, action, notice, id = intent.text, intent.action, intent.notice, world.message_id()
     away = "" if notice else receiver.away  # Rule 4: a notice is never answered automatically
     tags, when, account = intent.tags, world.clock(), world.account_name(client)
+    bot = UserMode.BOT in client.modes
     sent = Private(
-        client.name, text, True, action, "", id, notice, client.user, tags, when, account
+        client.name, text, True, action, "", id, notice, client.user, tags, when, account, bot
     )
     out.reply(target, sent)
     out.reply(conn, attrs.evolve(sent, peer=peer, incoming=False, away=away, user=receiver.user))
@@ -142,13 +146,14 @@ def send_tags(world: World, conn: ConnId, client: Client, intent: i.SendTags, ou
     if not intent.tags:  # (only the server's tags, or none: nothing to carry)
         return
     account = world.account_name(client) if client.account else ""
+    bot = UserMode.BOT in client.modes
     if intent.target.startswith("#"):
         room = talking_in(world, conn, client, intent.target, out)
         if room is None:
             return
         name = room.memory.name
         tagged = Tagged(
-            client.name, name, intent.tags, account, world.message_id(), user=client.user
+            client.name, name, intent.tags, account, world.message_id(), user=client.user, bot=bot
         )
         out.broadcast(name, tagged, exclude=conn)
         out.reply(conn, attrs.evolve(tagged, own=True))
@@ -158,7 +163,9 @@ def send_tags(world: World, conn: ConnId, client: Client, intent: i.SendTags, ou
         out.reply(conn, Refused(Problem.NO_SUCH_RECIPIENT, name=intent.target[:NAME_MAX]))
         return
     peer = world.clients[target].name
-    tagged = Tagged(client.name, peer, intent.tags, account, world.message_id(), user=client.user)
+    tagged = Tagged(
+        client.name, peer, intent.tags, account, world.message_id(), user=client.user, bot=bot
+    )
     out.reply(target, tagged)
     out.reply(conn, attrs.evolve(tagged, own=True))
 
@@ -181,7 +188,7 @@ def look_up(world: World, conn: ConnId, client: Client, intent: i.LookUp, out: O
     admin = world.is_admin(who)
     found = Whois(
         who.name, rooms, who.since, idle, seen.account, admin, intent.label, who.away,
-        operator, voiced, seen.user, seen.realname,
+        operator, voiced, seen.user, seen.realname, seen.bot,
     )  # fmt: skip
     out.reply(conn, found)
 

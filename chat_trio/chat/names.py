@@ -140,7 +140,7 @@ def registered(world: World, conn: ConnId, client: Client, out: Outputs) -> None
     client.step(Step.NAMED)
     # A full bucket to start chatting with, whatever the prompt took (flood.py).
     client.tokens, client.stamp = float(world.rules.flood_burst), world.now
-    out.reply(conn, Welcome(client.name, len(world.names), len(world.rooms)))
+    out.reply(conn, Welcome(client.name, len(world.names), len(world.rooms), world.invisible))
     if client.lobby is not i.Lobby.NEVER:
         rooms.enter(world, conn, client, LOBBY, out, quiet=True, placed=True)
 

@@ -45,6 +45,8 @@ class Problem(enum.Enum):
     ADMIN_NAME = "admin-name"  #: name: listed in --admins; only the operator makes its account
     # Admins
     NOT_ADMIN = "not-admin"  #: name: the command ("kick", "ban", "unban")
+    NOT_OPER = "not-oper"  #: name: ``Oper`` of an account that is not an admin's (or none)
+    OPER_PASSWORD = "oper-password"  #: name: ``Oper`` with a wrong password for the account
     NO_SUCH_TARGET = "no-such-target"  #: name: not an account, user or address
     NO_BAN = "no-ban"  #: name
     BAN_LENGTH = "ban-length"  #: limit: a ban's length must be more than 0 (longer: forever)
@@ -133,3 +135,4 @@ class Outcome(enum.Enum):
     ROOM_DROPPED = "room-dropped"  #: room
     ROOM_OP_ADDED = "room-op-added"  #: name (the account), room
     ROOM_OP_REMOVED = "room-op-removed"  #: name (the account), room
+    OPERATOR = "operator"  #: name: the admin account whose password made this one an operator

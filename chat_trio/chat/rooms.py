@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import re
+from collections.abc import Callable
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import registered, roles, words
@@ -57,6 +58,7 @@ from chat_trio.chat.events import (
     Topic,
     TopicChanged,
     UserList,
+    UserMode,
 )
 from chat_trio.chat.outputs import LoadHistory, Outputs, Subscribe, Unsubscribe
 from chat_trio.chat.problems import Problem
@@ -295,7 +297,7 @@ def list_users(
     operators = voiced = frozenset[str]()
     secret = False
     if intent.mask:  # those the mask names (WHO nick*): the first page only
-        listed = _masked(world, intent.mask, limit + 1)
+        listed = _masked(world, intent.mask, limit + 1, _seen_by(world, conn, client))
         total, where = len(listed), None
     elif intent.room is None:  # everyone online
         who = [c for c in world.clients.values() if c.name]
@@ -310,29 +312,45 @@ def list_users(
             return
         total, where = len(room.members), room.memory.name
         secret = Mode.SECRET in room.modes
-        page = room.page(after, limit + 1)
+        # usermodes.py's rule 3: from outside, the invisible are left out
+        outside = conn not in room.members
+        page = room.page(after, limit + 1, _seen_by(world, conn, client) if outside else None)
         listed = [world.clients[c] for c in page]
         operators, voiced = (
             frozenset(world.clients[c].name for c in page[:limit] if c in room.roles[role])
             for role in (Role.OPERATOR, Role.VOICE)
         )
     more, listed = len(listed) > limit, listed[:limit]
-    admins = frozenset(c.name for c in listed if c.account and world.is_admin(c))
+    admins = frozenset(c.name for c in listed if (c.account or c.operator) and world.is_admin(c))
     away = frozenset(c.name for c in listed if c.away) if world.away else frozenset()
     names = tuple(c.name for c in listed)
     people = tuple(person(world, c) for c in listed) if intent.detail else ()
+    invisible = world.invisible if intent.room is None and not intent.mask else 0
     listed_users = UserList(
         total, names, where, admins, intent.label, more, away, operators, voiced, secret,
-        intent.mask, people,
+        intent.mask, people, invisible,
     )  # fmt: skip
     out.reply(conn, listed_users)
 
 
-def _masked(world: World, mask: str, most: int) -> list[Client]:
+def _seen_by(world: World, conn: ConnId, asker: Client) -> Callable[[ConnId], bool]:
+    """Whom ``asker`` sees in a mask lookup or the member list of a room it is not in:
+    everyone but the invisible who share no room with it (usermodes.py's rule 3)."""
+    mine = frozenset(asker.rooms)
+
+    def seen(other: ConnId) -> bool:
+        c = world.clients[other]
+        return UserMode.INVISIBLE not in c.modes or other == conn or not mine.isdisjoint(c.rooms)
+
+    return seen
+
+
+def _masked(world: World, mask: str, most: int, seen: Callable[[ConnId], bool]) -> list[Client]:
     """At most ``most`` of those online whose name, username, host or real name
-    ``mask`` matches, in name order. A mask without ``*`` or ``?`` is a name: one
-    look-up. Otherwise every client is tried (a microsecond each: ``roles.glob``),
-    which the asker's flood tokens pace like any command."""
+    ``mask`` matches, in name order, of those ``seen`` lets through. A mask without
+    ``*`` or ``?`` is a name: one look-up (and whoever holds it is found, invisible or
+    not). Otherwise every client is tried (a microsecond each: ``roles.glob``), which the
+    asker's flood tokens pace like any command."""
     if "*" not in mask and "?" not in mask:
         holder = world.names.get(look(mask))
         found = world.clients[holder] if holder is not None else None
@@ -341,8 +359,9 @@ def _masked(world: World, mask: str, most: int) -> list[Client]:
     host = HOST.casefold()
     matching = (
         c
-        for c in world.clients.values()
+        for other, c in world.clients.items()
         if c.name
+        and seen(other)
         and any(
             roles.glob(wanted, field.casefold())
             for field in (c.name, c.user or c.name, host, c.realname or c.name)
@@ -361,6 +380,7 @@ def person(world: World, client: Client) -> Person:
         client.realname or client.name,
         account.name if account is not None else "",
         idle,
+        UserMode.BOT in client.modes,
     )
 
 

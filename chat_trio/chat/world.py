@@ -22,6 +22,7 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import time
 from collections import OrderedDict, deque
@@ -42,6 +43,7 @@ from chat_trio.chat.events import (
     Reason,
     Role,
     RoomBan,
+    UserMode,
 )
 from chat_trio.chat.intents import Lobby, Secret
 from chat_trio.chat.outputs import Outputs
@@ -106,7 +108,22 @@ class PendingUnregister:
     """A check of the password before the account is deleted."""
 
 
-Pending = PendingLogin | PendingRegister | PendingPasswordChange | PendingRehash | PendingUnregister
+@attrs.define
+class PendingOper:
+    """A check of the password of ``name`` (an admin's account, as spelled), to make the
+    connection an operator (``Oper``)."""
+
+    name: str
+
+
+Pending = (
+    PendingLogin
+    | PendingRegister
+    | PendingPasswordChange
+    | PendingRehash
+    | PendingUnregister
+    | PendingOper
+)
 
 
 @attrs.define
@@ -137,6 +154,13 @@ class Client:
     #: ("": the name stands for them, as for the text door's and the page's users)
     user: str = ""
     realname: str = ""
+    #: name_key of the admin account whose password made this connection an operator
+    #: (IRC's ``OPER``; "": it is none): its admin powers last while the connection does
+    #: and the account stays an admin's, whatever name and account it uses
+    operator: str = ""
+    #: its user modes (usermodes.py), but ``UserMode.OPERATOR``, which ``operator`` is;
+    #: a frozenset, so that every connection without any shares the one empty value
+    modes: frozenset[UserMode] = frozenset()
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)
@@ -199,10 +223,16 @@ class Room:
         self._unlist(conn, old)
         bisect.insort(self.by_name, (new.casefold(), conn))
 
-    def page(self, after: str, count: int) -> list[ConnId]:
-        """Up to ``count`` members whose casefolded names come after ``after``, in order."""
+    def page(
+        self, after: str, count: int, keep: Callable[[ConnId], bool] | None = None
+    ) -> list[ConnId]:
+        """Up to ``count`` members whose casefolded names come after ``after``, in order;
+        only those ``keep`` keeps, if given (then as many are read as it takes)."""
         start = bisect.bisect_right(self.by_name, (after, math.inf)) if after else 0
-        return [conn for _, conn in self.by_name[start : start + count]]
+        if keep is None:
+            return [conn for _, conn in self.by_name[start : start + count]]
+        rest = itertools.islice(self.by_name, start, None)
+        return list(itertools.islice((c for _, c in rest if keep(c)), count))
 
     def _unlist(self, conn: ConnId, name: str) -> None:
         index = bisect.bisect_left(self.by_name, (name.casefold(), conn))
@@ -250,6 +280,7 @@ class World:
         self.flood_lifted = False  # shutting down: what flood control holds runs now
         self.now = 0.0  # the latest ``now`` passed in (for /whois idle times)
         self.away = 0  # clients marked away: while none is, lists need not look for them
+        self.invisible = 0  # clients with a name and UserMode.INVISIBLE (IRC's LUSERS)
         #: (Room.bans_version, name, account) -> the ban that names them (None: none), the
         #: least recently asked first, at most roles.VERDICTS_MAX: a cache, not state
         self.ban_verdicts: OrderedDict[tuple[int, str, str, str], RoomBan | None] = OrderedDict()
@@ -336,6 +367,9 @@ class World:
             room.told_alone = False
             self.maybe_forget(key)
         client.name, client.rooms = "", []
+        if UserMode.INVISIBLE in client.modes:
+            self.invisible -= 1
+        client.modes = frozenset()
         if client.away:
             client.away = ""
             self.away -= 1
@@ -365,8 +399,17 @@ class World:
         return account.name if account is not None else ""
 
     def is_admin(self, client: Client) -> bool:
-        account = self.registry.accounts.get(client.account) if client.account else None
-        return account is not None and (account.admin or client.account in self.rules.admins)
+        """``client`` has admin powers: logged in to an admin's account, or an operator
+        (``Client.operator``) by the password of one that is still an admin's."""
+        return self.admin_account(client.account) or (
+            bool(client.operator) and self.admin_account(client.operator)
+        )
+
+    def admin_account(self, key: str) -> bool:
+        """The account ``key`` (a name_key; "": none) is an admin's: marked admin, or
+        named by ``Rules.admins``."""
+        account = self.registry.accounts.get(key) if key else None
+        return account is not None and (account.admin or key in self.rules.admins)
 
     def end(self, conn: ConnId, client: Client, out: Outputs, reason: Reason) -> None:
         """Say goodbye and close: the user asked, or a limit or timeout ends it."""

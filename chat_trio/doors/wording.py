@@ -33,6 +33,9 @@ from chat_trio.chat.events import (
     RoleChanged,
     RoomBan,
     RoomInfo,
+    UserMode,
+    UserModes,
+    Wallops,
     Whois,
 )
 from chat_trio.chat.problems import Outcome, Problem
@@ -103,6 +106,10 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.REGISTERED_MEANWHILE: lambda e: f"{e.name} was registered meanwhile.",
     Problem.NOT_LOGGED_IN: lambda e: "You are not logged in to an account.",
     Problem.NOT_ADMIN: lambda e: f"Only admins can use /{e.name}.",
+    Problem.NOT_OPER: lambda e: (
+        f'"{e.name}" is not an admin account: only the server\'s admins may become operators.'
+    ),
+    Problem.OPER_PASSWORD: lambda e: f"Wrong password for {e.name}: you are not an operator.",
     Problem.NO_SUCH_TARGET: lambda e: f'No account, user or address "{e.name}".',
     Problem.NO_BAN: lambda e: f'No ban on "{e.name}".',
     Problem.BAN_LENGTH: lambda e: (
@@ -295,6 +302,10 @@ OUTCOMES: dict[Outcome, Callable[[Done], str]] = {
         f"{e.name} is on the operator list of {e.room}: operator whenever they join."
     ),
     Outcome.ROOM_OP_REMOVED: lambda e: f"{e.name} is off the operator list of {e.room}.",
+    Outcome.OPERATOR: lambda e: (
+        f"You are now a server operator (as {e.name}) until you disconnect: admin "
+        f"commands work on this connection."
+    ),
 }
 
 
@@ -412,7 +423,33 @@ def whois(e: Whois) -> str:
     since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(e.since))
     rooms = ", ".join(e.rooms)
     away = f"; away: {e.away}" if e.away else ""
-    return f"{e.name}: in {rooms}; connected since {since}; idle {e.idle:.0f}s{away}"
+    bot = "; a bot" if e.bot else ""
+    return f"{e.name}: in {rooms}; connected since {since}; idle {e.idle:.0f}s{away}{bot}"
+
+
+USER_MODE_WORDS = {
+    UserMode.INVISIBLE: "invisible",
+    UserMode.WALLOPS: "receiving wallops",
+    UserMode.BOT: "a bot",
+    UserMode.OPERATOR: "a server operator",
+}
+"""Each user mode as words: "You are invisible and a bot"."""
+
+
+def user_modes(e: UserModes) -> str:
+    """One's own user modes, or their change, as one sentence."""
+    said = " and ".join(USER_MODE_WORDS[m] for m in UserMode if m in e.modes)
+    if e.removed:
+        gone = " and ".join(USER_MODE_WORDS[m] for m in e.removed)
+        return f"You are no longer {gone}" + (f"; you are {said}" if said else "")
+    if e.added:
+        return f"You are now {said}"
+    return f"You are {said}" if said else "You have no user modes"
+
+
+def wallops(e: Wallops) -> str:
+    """ "[wallops] Alice: the server restarts at 22:00"."""
+    return f"[wallops] {e.name}: {e.text}"
 
 
 _DISCONNECTED_BECAUSE = {

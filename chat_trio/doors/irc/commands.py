@@ -21,7 +21,7 @@ import attrs
 from chat_trio import __version__
 from chat_trio.chat import intents as i
 from chat_trio.chat import words
-from chat_trio.chat.events import Mode
+from chat_trio.chat.events import Mode, UserMode
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
@@ -32,6 +32,7 @@ from chat_trio.doors.irc.render import (
     MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
+    USER_MODES_BY_LETTER,
     fits,
     isupport_lines,
     mask,
@@ -239,9 +240,31 @@ def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
         else:
             _change_modes(door, target, params[1], list(params[2:]))
     elif name_key(target) == name_key(door.nick):
-        door.numeric("221", "+")
+        _user_modes(door, params[1] if len(params) > 1 else "")
     else:
         door.numeric("502", "Can't change mode for other users")
+
+
+def _user_modes(door: IrcDoor, modes: str) -> None:
+    """``MODE mynick``: 221; ``MODE mynick +iw-B``: one ``SetUserModes`` for the letters
+    known (``USER_MODES``), and one 501 if any letter is not (modern.ircdocs.horse)."""
+    if not modes:
+        door.queue.append(i.ShowUserModes())
+        return
+    on, unknown = True, False
+    add: list[UserMode] = []
+    remove: list[UserMode] = []
+    for letter in modes:
+        if letter in "+-":
+            on = letter == "+"
+        elif letter in USER_MODES_BY_LETTER:
+            (add if on else remove).append(USER_MODES_BY_LETTER[letter])
+        else:
+            unknown = True
+    if unknown:
+        door.numeric("501", "Unknown MODE flag")
+    if add or remove:
+        door.queue.append(i.SetUserModes(tuple(add), tuple(remove)))
 
 
 def _change_modes(door: IrcDoor, room: str, modes: str, args: list[str]) -> None:
@@ -318,6 +341,14 @@ def invite(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 def kill(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.Kill(params[0], params[1] if len(params) > 1 else ""))
+
+
+def oper(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.Oper(params[0], params[1]))
+
+
+def wallops(door: IrcDoor, params: tuple[str, ...]) -> None:
+    door.queue.append(i.SendWallops(params[0]))
 
 
 def away(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -441,6 +472,8 @@ COMMANDS: dict[str, Command] = {
     "KICK": Command(2, kick),
     "INVITE": Command(2, invite),
     "KILL": Command(1, kill),
+    "OPER": Command(2, oper),
+    "WALLOPS": Command(1, wallops),
     "AWAY": Command(0, away),
     "ISON": Command(1, ison),
     "USERHOST": Command(1, userhost),

@@ -44,6 +44,8 @@ from chat_trio.chat.events import (
     RoomEntered,
     RoomLeft,
     UserList,
+    UserMode,
+    UserModes,
     Welcome,
 )
 from chat_trio.chat.problems import Outcome, Problem
@@ -113,7 +115,7 @@ class IrcDoor(Keepalive):
     """One IRC connection's door (see ``doors.Door``)."""
 
     __slots__ = (
-        "_asking", "_decoder", "_instead", "_lines", "_said", "asked_nick", "caps",
+        "_asking", "_decoder", "_instead", "_lines", "_said", "asked_nick", "bot", "caps",
         "caps_changed", "negotiating", "nick", "password", "queue", "realname", "replies",
         "rooms", "sasl", "sasl_data", "settings", "stage", "tags", "user_given", "username",
     )  # fmt: skip
@@ -139,6 +141,7 @@ class IrcDoor(Keepalive):
         self.sasl_data = ""  #: its base64, as it comes
         self.nick = "*"  #: the nick as the rules have it (for parsing)
         self.rooms: dict[str, str] = {}  #: room key -> name, in the order joined
+        self.bot = False  #: it set ``+B`` (the rules' last ``UserModes`` said): echoes are tagged
         #: the command being handled's tags (the handlers keep its client-only ones)
         self.tags: tuple[tuple[str, str], ...] = ()
         self.replies = Replies(self.settings)  #: rendering, with its own idea of the nick
@@ -265,6 +268,8 @@ class IrcDoor(Keepalive):
                 self.queue.insert(0, Free(self.names_of(event.room)))
             elif isinstance(event, RoomLeft):
                 self.rooms.pop(name_key(event.room), None)
+            elif isinstance(event, UserModes):
+                self.bot = UserMode.BOT in event.modes
             elif isinstance(event, UserList) and event.more and event.names and event.room:
                 # The next page of NAMES or WHO, once this one is on its way (the session
                 # hands it over when the connection's backlog allows).
@@ -285,8 +290,9 @@ class IrcDoor(Keepalive):
         if self._said is not None and "echo-message" in self.caps:
             said, self._said, entry = self._said, None, entries[-1]
             echo = Echo(
-                said.room, said.text, said.action, entry.id, entry.time, said.notice, said.tags
-            )
+                said.room, said.text, said.action, entry.id, entry.time, said.notice, said.tags,
+                self.bot,
+            )  # fmt: skip
             self.queue.insert(0, Answer((echo,), free=True))
 
     # -- events to bytes -------------------------------------------------------------------

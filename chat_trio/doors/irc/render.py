@@ -62,6 +62,9 @@ from chat_trio.chat.events import (
     Topic,
     TopicChanged,
     UserList,
+    UserMode,
+    UserModes,
+    Wallops,
     Welcome,
     Whois,
 )
@@ -169,9 +172,13 @@ class Echo(Local):
     time: float = 0.0
     notice: bool = False  #: the line was a NOTICE, and is echoed as one
     tags: tuple[tuple[str, str], ...] = ()  #: its client-only tags
+    bot: bool = False  #: the connection is a bot (``UserMode.BOT``): tagged so
 
 
 mask = person_mask  #: the rules' one maker of masks (room bans match what IRC shows)
+
+_BOT_TAG = (("bot", ""),)
+"""IRCv3 bot-mode: the tag on a bot's messages, to clients that take message-tags."""
 
 
 NICKSERV = mask("NickServ")
@@ -284,6 +291,7 @@ def broadcast_line(
             t = (*t, ("account", event.account))
         if view.message_tags:  # (client-only tags: only to those who take tags)
             t = (*t, *event.tags, *((("msgid", event.id),) if event.id else ()))
+            t = (*t, *_BOT_TAG) if event.bot else t
         action, notice = isinstance(event, Action), isinstance(event, Said) and event.notice
         return privmsgs(
             mask(event.name, event.user), room, event.text, action=action, tags=t, notice=notice
@@ -293,7 +301,7 @@ def broadcast_line(
             return ""
         if view.account_tag and event.account:
             t = (*t, ("account", event.account))
-        t = (*t, *event.tags, ("msgid", event.id))
+        t = (*t, *event.tags, ("msgid", event.id), *(_BOT_TAG if event.bot else ()))
         return serialize(Message("TAGMSG", (room,), mask(event.name, event.user), t))
     if isinstance(event, Joined):
         params = (room, event.account or "*", event.name) if view.extended_join else (room,)
@@ -366,6 +374,21 @@ ROOM_MODE_LETTERS = {
 is a list (type A: ``MODE #r b`` lists it)."""
 MODES_BY_LETTER = {letter: mode for mode, letter in ROOM_MODE_LETTERS.items()}
 CHANMODES = "b,k,l," + "".join(sorted(FIXED_MODES + "ims"))  #: ISUPPORT's, by type
+USER_MODE_LETTERS = {
+    UserMode.BOT: "B",
+    UserMode.INVISIBLE: "i",
+    UserMode.OPERATOR: "o",
+    UserMode.WALLOPS: "w",
+}
+"""The user modes (usermodes.py), in 004's order: ``B`` a bot (ISUPPORT BOT=B), ``i``
+invisible, ``o`` a server operator (only OPER sets it), ``w`` receives WALLOPS."""
+USER_MODES_BY_LETTER = {letter: mode for mode, letter in USER_MODE_LETTERS.items()}
+USER_MODES = "".join(USER_MODE_LETTERS.values())  #: 004's user modes
+
+
+def user_mode_letters(modes: Iterable[UserMode]) -> str:
+    """``modes`` as their letters, in ``USER_MODES``' order."""
+    return "".join(letter for mode, letter in USER_MODE_LETTERS.items() if mode in modes)
 
 
 def mode_params(e: Modes) -> tuple[str, ...]:
@@ -443,6 +466,8 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NAME_LOOKALIKE: ("433", lambda e: (e.name,)),
     Problem.NOT_A_NAME: ("401", lambda e: (e.name,)),
     Problem.NOT_ADMIN: ("481", lambda e: ()),
+    Problem.NOT_OPER: ("491", lambda e: ()),
+    Problem.OPER_PASSWORD: ("464", lambda e: ()),
     Problem.NOT_OPERATOR: ("482", lambda e: (e.room,)),
     Problem.LOBBY_ADMINS: ("482", lambda e: (e.room,)),
     Problem.USER_NOT_IN_ROOM: ("441", lambda e: (e.name, e.room)),
@@ -592,6 +617,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"MAXLIST=b:{BANS_MAX}",
         "EXTBAN=~,a",  # an account ban is shown as ~a:NAME (roles.py's rule 10)
         f"USERLEN={USERNAME_MAX}",  # USER's username is kept to this (words.username)
+        f"BOT={USER_MODE_LETTERS[UserMode.BOT]}",  # IRCv3 bot-mode: MODE nick +B
     )
 
 
@@ -773,6 +799,23 @@ class Replies:
         """The ``msgid`` tag, to a client that negotiated message-tags."""
         return (("msgid", id),) if id and "message-tags" in self.caps else ()
 
+    def _bot(self, bot: bool) -> tuple[tuple[str, str], ...]:
+        """The ``bot`` tag, for a bot's message to a client that negotiated message-tags."""
+        return _BOT_TAG if bot and "message-tags" in self.caps else ()
+
+    def _user_modes(self, e: UserModes) -> str:
+        """A change of one's own modes as the MODE line servers send (``+iw-B``); else
+        221 with all of them."""
+        if not (e.added or e.removed):
+            return self._m("221", "+" + user_mode_letters(e.modes))
+        change = (f"+{user_mode_letters(e.added)}" if e.added else "") + (
+            f"-{user_mode_letters(e.removed)}" if e.removed else ""
+        )
+        return serialize(Message("MODE", (self.nick, change), mask(self.nick, e.user)))
+
+    def _wallops(self, e: Wallops) -> str:
+        return serialize(Message("WALLOPS", (e.text,), mask(e.name, e.user)))
+
     def _client_tags(self, tags: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         """A message's client-only tags, to a client that negotiated message-tags."""
         return tags if "message-tags" in self.caps else ()
@@ -782,6 +825,7 @@ class Replies:
         timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
         account = (("account", e.account),) if e.account and "account-tag" in self.caps else ()
         tags = timed + account + self._client_tags(e.tags) + self._msgid(e.id)
+        tags += self._bot(e.bot)
         if e.incoming:
             return privmsgs(
                 mask(e.peer, e.user), self.nick, e.text, action=e.action, tags=tags, notice=e.notice
@@ -805,7 +849,7 @@ class Replies:
         if "message-tags" not in self.caps or (e.own and "echo-message" not in self.caps):
             return ""
         timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
-        tags = (*timed, *e.tags, ("msgid", e.id))
+        tags = (*timed, *e.tags, ("msgid", e.id), *self._bot(e.bot))
         source = mask(self.nick if e.own else e.name)
         target = e.target if e.own else self.nick
         return serialize(Message("TAGMSG", (target,), source, tags))
@@ -815,7 +859,7 @@ class Replies:
             return ""
         stamp = e.time or time.time()
         timed = (("time", server_time(stamp)),) if "server-time" in self.caps else ()
-        tags = timed + self._client_tags(e.tags) + self._msgid(e.id)
+        tags = timed + self._client_tags(e.tags) + self._msgid(e.id) + self._bot(e.bot)
         return privmsgs(
             mask(self.nick, self.user), e.room, e.text, action=e.action, tags=tags, notice=e.notice
         )
@@ -865,9 +909,9 @@ class Replies:
             self._m("001", f"Welcome to the {s.network} IRC network, {e.name}"),
             self._m("002", f"Your host is {s.server_name}, running version {version}"),
             self._m("003", f"This server was created {s.created or 'today'}"),
-            self._m("004", s.server_name, version, "i", "nt"),
+            self._m("004", s.server_name, version, USER_MODES, "nt"),
             *(self._m("005", *line) for line in isupport_lines(s)),
-            *self._lusers(e.online, e.rooms),
+            *self._lusers(e.online, e.rooms, e.invisible),
         ]
         lines += [serialize(m) for m in motd(s, self.nick)]
         return "".join(lines)
@@ -896,6 +940,8 @@ class Replies:
                 who = self.nick = e.name
             params = (to, mask(who, self.user), e.name, f"You are now logged in as {e.name}")
             return serialize(Message("900", params, self.settings.server_name))
+        if e.outcome is Outcome.OPERATOR:
+            return self._m("381", "You are now an IRC operator")
         if e.outcome in (Outcome.KICKED_YOU, Outcome.BANNED_YOU, Outcome.REPLACED_YOU):
             return self.notice(text) + serialize(Message("ERROR", (f"Closing link: {text}",)))
         source = NICKSERV if e.outcome in _ACCOUNT_NEWS else ""
@@ -923,7 +969,7 @@ class Replies:
             )
             return self._m("302", " ".join(shown))
         if label == "lusers":
-            return "".join(self._lusers(e.total, None))
+            return "".join(self._lusers(e.total, None, e.invisible))
         return self.notice(f"{e.total} users: {', '.join(e.names)}")
 
     def _who(self, e: UserList) -> str:
@@ -940,6 +986,7 @@ class Replies:
             flags += ("*" if p.name in e.admins else "") + (
                 prefixes(p.name, e, multi) if e.room else ""
             )
+            flags += "B" if p.bot else ""  # (IRCv3 bot-mode; after the prefixes, as ergo)
             if not asked:
                 row = (where, p.user, HOST, server, p.name, flags, f"0 {p.realname}")
                 rows.append(self._m("352", *row))
@@ -978,10 +1025,11 @@ class Replies:
         end = "" if e.more else self._m("366", room, "End of /NAMES list")
         return "".join(lines) + end
 
-    def _lusers(self, users: int, rooms: int | None) -> list[str]:
-        """LUSERS: 251, 254 (when the number of rooms is known), 255, 265, 266."""
-        n = str(users)
-        lines = [self._m("251", f"There are {n} users and 0 invisible on 1 servers")]
+    def _lusers(self, users: int, rooms: int | None, invisible: int) -> list[str]:
+        """LUSERS: 251 (those not invisible, and those invisible), 254 (when the number
+        of rooms is known), 255, 265, 266."""
+        n, seen = str(users), users - invisible
+        lines = [self._m("251", f"There are {seen} users and {invisible} invisible on 1 servers")]
         if rooms is not None:
             lines.append(self._m("254", str(rooms), "channels formed"))
         return [
@@ -1020,6 +1068,8 @@ class Replies:
         lines.append(self._m("312", e.name, s.server_name, s.network))
         if e.admin:
             lines.append(self._m("313", e.name, "is a server admin"))
+        if e.bot:
+            lines.append(self._m("335", e.name, "is a bot"))
         if e.account:
             lines.append(self._m("330", e.name, e.account, "is logged in as"))
         idle, since = str(int(e.idle)), str(int(e.since))
@@ -1072,6 +1122,8 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     UserList: Replies._users,
     RoomList: Replies._rooms,
     Whois: Replies._whois,
+    UserModes: Replies._user_modes,
+    Wallops: Replies._wallops,
     History: Replies._history,
     Goodbye: Replies._goodbye,
     Disconnected: Replies._disconnected,

@@ -60,6 +60,8 @@ from chat_trio.chat.events import (
     TopicChanged,
     Unheard,
     UserList,
+    UserModes,
+    Wallops,
     Welcome,
     Whois,
 )
@@ -223,6 +225,8 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     UserList: _users,
     RoomList: _rooms,
     Whois: _whois,
+    UserModes: lambda e: f"* {wording.user_modes(e)}.{EOL}",
+    Wallops: lambda e: f"* {wording.wallops(e)}{EOL}",
     History: _history,
     Help: _help,
     # The timeout comes while the prompt waits on its line: start a line of its own. Being

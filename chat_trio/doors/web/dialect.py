@@ -67,6 +67,9 @@ from chat_trio.chat.events import (
     TopicChanged,
     Unheard,
     UserList,
+    UserMode,
+    UserModes,
+    Wallops,
     Welcome,
     Whois,
 )
@@ -113,6 +116,10 @@ INTENTS: dict[str, type[i.Intent]] = {
     "kill": i.Kill,
     "ban": i.Ban,
     "unban": i.Unban,
+    "oper": i.Oper,
+    "set-user-modes": i.SetUserModes,
+    "show-user-modes": i.ShowUserModes,
+    "send-wallops": i.SendWallops,
     "quit": i.Quit,
 }
 """Every intent a client may send, by its ``type``. Left out: ``Focus`` (the text door's
@@ -145,7 +152,13 @@ class BadMessage(Exception):
 
 def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
     """``value`` if it is of the ``wanted`` type (JSON's null for ``None``; an enum's
-    value for the enum: ``"operator"`` for ``Role.OPERATOR``); else raise."""
+    value for the enum: ``"operator"`` for ``Role.OPERATOR``; a list of them for a tuple
+    of an enum: ``["bot"]`` for ``(UserMode.BOT,)``); else raise."""
+    if typing.get_origin(wanted) is tuple:  # (SetUserModes' add and remove)
+        member = typing.get_args(wanted)[0]
+        if not isinstance(value, list) or len(value) > len(member):
+            raise BadMessage(f'"{name}" of "{kind}" must be a list of {_describe(member)}')
+        return tuple(_value(kind, name, member, each) for each in value)
     if isinstance(wanted, type) and issubclass(wanted, enum.Enum):
         try:
             return wanted(value)
@@ -169,6 +182,8 @@ def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
 
 
 def _describe(wanted: object) -> str:
+    if isinstance(wanted, type) and issubclass(wanted, enum.Enum):
+        return ", ".join(f'"{member.value}"' for member in wanted)
     args = typing.get_args(wanted) or (wanted,)
     base = next(a for a in args if a is not type(None))
     said = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
@@ -275,6 +290,7 @@ def _whois(e: Whois) -> dict[str, Any]:
         "type": "whois", "name": e.name, "rooms": list(e.rooms), "since": e.since,
         "idle": e.idle, "account": e.account, "admin": e.admin, "away": e.away,
         "label": e.label, "message": wording.whois(e), "user": e.user, "realname": e.realname,
+        "bot": e.bot,
     }  # fmt: skip
 
 
@@ -310,6 +326,8 @@ def _history(e: History) -> dict[str, Any]:
 _NOTICE: dict[bool, dict[str, Any]] = {False: {}, True: {"notice": True}}
 """A message that is a notice says so (``"notice": true``); others leave the field out, as
 they did before notices existed."""
+_BOT: dict[bool, dict[str, Any]] = {False: {}, True: {"bot": True}}
+"""A bot's message (IRC's user mode ``+B``) says so (``"bot": true``), as a notice does."""
 
 
 def _ban(ban: RoomBan) -> dict[str, Any]:
@@ -334,10 +352,10 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     },
     Said: lambda e: {
         "type": "said", "name": e.name, "text": e.text, "account": e.account, "id": e.id
-    } | _NOTICE[e.notice],
+    } | _NOTICE[e.notice] | _BOT[e.bot],
     Action: lambda e: {
         "type": "action", "name": e.name, "text": e.text, "account": e.account, "id": e.id
-    },
+    } | _BOT[e.bot],
     Away: lambda e: {"type": "away", "name": e.name, "text": e.text},
     AccountChanged: lambda e: {
         "type": "account", "name": e.name, "account": e.account, "admin": e.admin
@@ -345,7 +363,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Private: lambda e: {
         "type": "private", "peer": e.peer, "text": e.text, "incoming": e.incoming,
         "action": e.action, "away": e.away, "id": e.id, "time": e.time, "account": e.account,
-    } | _NOTICE[e.notice],
+    } | _NOTICE[e.notice] | _BOT[e.bot],
     NickChanged: lambda e: {"type": "nick", "old": e.old, "new": e.new},
     TopicChanged: lambda e: {
         "type": "topic-changed", "room": e.room, "name": e.name, "text": e.text, "id": e.id
@@ -407,7 +425,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "admins": sorted(e.admins), "away": sorted(e.away), "label": e.label,
         "operators": sorted(e.operators), "voiced": sorted(e.voiced), "secret": e.secret,
         "mask": e.mask, "people": [attrs.asdict(p) for p in e.people],  # (IRC's WHO asks)
-    },
+    } | ({"invisible": e.invisible} if e.invisible else {}),
     RoomList: lambda e: {
         "type": "rooms", "total": e.total, "label": e.label,
         "rooms": [
@@ -416,6 +434,15 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         ],
     },
     Whois: _whois,
+    UserModes: lambda e: {
+        "type": "user-modes", "name": e.name,
+        "modes": [m.value for m in UserMode if m in e.modes],
+        "added": [m.value for m in e.added], "removed": [m.value for m in e.removed],
+        "message": wording.user_modes(e) + ".",
+    },
+    Wallops: lambda e: {
+        "type": "wallops", "name": e.name, "text": e.text, "message": wording.wallops(e),
+    },
     History: _history,
     Help: _help,
     Refused: lambda e: {"type": "refused", "problem": e.problem.value} | _set_fields(e)
