@@ -26,12 +26,14 @@ from chat_trio.chat.events import (
     Joined,
     Kind,
     Left,
+    Mode,
     Person,
     Private,
     Reason,
     Refused,
     RoomEntered,
     RoomLeft,
+    RoomList,
     Said,
     TopicChanged,
     Unheard,
@@ -231,6 +233,28 @@ def test_chat_rules_names_listed_in_full_when_no_limit_is_asked() -> None:
     assert isinstance(reply, Reply)
     (listing,) = reply.events
     assert isinstance(listing, UserList) and listing.total == len(listing.names) == 150
+
+
+def test_chat_rules_list_rooms_by_masks_and_member_counts_keeps_secret_rooms_hidden() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    for conn, name in ((1, "Alice"), (2, "Bob"), (3, "Carol")):
+        named(chat, conn, name)
+    for conn, room in ((1, "#chan1"), (1, "#Chan2"), (2, "#chan2"), (1, "#hidden")):
+        ask(chat, conn, i.Join(room))
+    ask(chat, 1, i.SetMode("#hidden", Mode.SECRET))
+
+    def listed(conn: int, **filters: object) -> list[str]:
+        (shown,) = replies(ask(chat, conn, i.ListRooms(**filters)), conn)  # type: ignore[arg-type]
+        assert isinstance(shown, RoomList) and shown.total == len(shown.rooms)
+        return [name for name, _ in shown.rooms]
+
+    assert listed(3, masks=("*AN1",)) == ["#chan1"]  # case does not count
+    assert listed(3, masks=("#c*",), not_masks=("*2",)) == ["#chan1"]
+    assert listed(3, masks=("#h*", "*1")) == ["#chan1"]  # secret: only its members see it
+    assert listed(1, masks=("#h*", "*1")) == ["#chan1", "#hidden"]
+    assert listed(3, rooms=("#lobby",), masks=("*1",)) == ["#lobby", "#chan1"]
+    assert listed(3, more_than=1) == ["#lobby", "#Chan2"]
+    assert listed(3, fewer_than=3, more_than=1) == ["#Chan2"]
 
 
 def test_chat_rules_quit_and_hangup_close_with_their_reasons() -> None:

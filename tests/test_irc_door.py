@@ -1806,3 +1806,118 @@ def test_irc_door_lines_come_from_the_mask_who_shows_and_a_rename_keeps_the_user
     h.send(4, b"PART #rust :bye\r\n")
     assert h.take(2).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
     assert h.take(4).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
+
+
+# -- several targets a line (ISUPPORT TARGMAX), LIST's filters (ELIST) ----------------------
+
+
+def test_irc_door_isupport_says_targmax_and_elist() -> None:
+    h = Harness()
+    received = irc_user(h, 1, "Bob")
+    targmax = "TARGMAX=JOIN:4,KICK:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,TAGMSG:4,WHOIS:1"
+    assert f" {targmax} " in received and " ELIST=MNU " in received
+
+
+def test_irc_door_privmsg_to_several_targets_sends_each_and_refuses_too_many() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    irc_user(h, 3, "Carol")
+    h.take(1), h.take(2)
+    h.send(2, b"PRIVMSG Carol,#lobby :hi both\r\n")
+    assert h.take(3) == (
+        ":Bob!Bob@chat-trio PRIVMSG Carol :hi both\r\n:Bob!Bob@chat-trio PRIVMSG #lobby :hi both\r\n"
+    )
+    assert h.take(1) == "Bob: hi both\r\n"
+    h.send(2, b"PRIVMSG a,b,c,d,Carol :five\r\n")  # over TARGMAX: nothing is sent
+    assert h.take(2) == (
+        ":irc.test 407 Bob a,b,c,d,Carol :Too many targets: at most 4 (PRIVMSG); none used\r\n"
+    )
+    assert h.take(3) == ""
+    h.send(2, b"NOTICE a,b,c,d,Carol :five\r\nTAGMSG a,b,c,d,Carol\r\n")  # a NOTICE: silence
+    assert h.take(2) == (
+        ":irc.test 407 Bob a,b,c,d,Carol :Too many targets: at most 4 (TAGMSG); none used\r\n"
+    )
+    assert h.take(3) == ""
+    # Each target costs a flood token, as a line does: one line cannot do four lines' work.
+    h = Harness(Rules(flood_burst=4, flood_rate=1, flood_queue=10))
+    irc_user(h, 2, "Bob")
+    irc_user(h, 3, "Carol")
+    h.take(2)
+    h.send(2, b"PRIVMSG Carol,Carol,Carol,Carol :x\r\n")  # the burst of 4: spent on one line
+    assert h.take(3) == ":Bob!Bob@chat-trio PRIVMSG Carol x\r\n" * 4
+    h.send(2, b"PRIVMSG Carol :one more\r\n")  # no token left: it waits
+    assert h.take(2).startswith(":irc.test NOTICE Bob :Slow down: at most 4 lines at once")
+    assert h.take(3) == ""
+
+
+def test_irc_door_names_of_several_channels_ends_with_one_366_naming_them() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
+    h.send(1, b"NICK Bob\r\nUSER bob 0 * :Bob\r\nJOIN #a,#b\r\n")
+    h.take(1)
+    h.send(1, b"NAMES #a,#nope,#b\r\n")
+    assert h.take(1) == (
+        ":irc.test 353 Bob = #a @Bob\r\n"
+        ":irc.test 353 Bob = #b @Bob\r\n"
+        ":irc.test 366 Bob #a,#nope,#b :End of /NAMES list\r\n"
+    )
+    h.send(1, b"NAMES #a\r\n")  # one channel: as before
+    assert h.take(1) == (
+        ":irc.test 353 Bob = #a @Bob\r\n:irc.test 366 Bob #a :End of /NAMES list\r\n"
+    )
+
+
+def test_irc_door_kick_of_several_users_is_one_kick_each_and_channels_pair_up() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.send(4, b"JOIN #rust\r\n")
+    h.send(2, b"JOIN #go\r\n")
+    h.send(3, b"JOIN #go\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    h.send(2, b"KICK #rust Carol,Dave :bye\r\n")
+    assert h.take(1) == (
+        "* Carol was kicked out of #rust by Bob: bye\r\n* Dave was kicked out of #rust by Bob: bye\r\n"
+    )
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio KICK #rust Carol bye\r\n:Bob!Bob@chat-trio KICK #rust Dave bye\r\n"
+    )
+    h.send(2, b"KICK #go,#rust Carol,Alice :out\r\n")  # pairs: Carol from #go, Alice from #rust
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio KICK #go Carol out\r\n:Bob!Bob@chat-trio KICK #rust Alice out\r\n"
+    )
+    h.send(2, b"KICK #go,#rust Carol\r\n")
+    assert h.take(2) == (
+        ":irc.test 461 Bob KICK :Give one channel, or as many channels as nicks\r\n"
+    )
+
+
+def test_irc_door_list_filters_by_mask_not_mask_and_user_count() -> None:
+    h = Harness(Rules(flood_rate=0))
+    for conn, nick in ((1, "Bob"), (2, "Carol"), (3, "Dave")):
+        h.connect(conn, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
+        h.send(conn, f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
+    h.send(1, b"JOIN #chan1,#chan2,#other\r\n")
+    h.send(2, b"JOIN #chan2\r\nMODE #chan2 +s\r\n")  # (Carol is no operator: it stays shown)
+    h.send(1, b"MODE #other +s\r\n")  # secret: listed to its members only
+    for conn in (1, 2, 3):
+        h.take(conn)
+
+    def listed(conn: int, line: bytes) -> list[str]:
+        h.send(conn, line)
+        return [row.split()[3] for row in h.take(conn).split("\r\n") if " 322 " in row]
+
+    assert listed(3, b"LIST *an1\r\n") == ["#chan1"]
+    assert listed(3, b"LIST #C*\r\n") == ["#chan2", "#chan1"]  # busiest first
+    assert listed(3, b"LIST *\r\n") == ["#chan2", "#chan1"]  # #other is secret
+    assert listed(1, b"LIST *\r\n") == ["#chan2", "#chan1", "#other"]
+    assert listed(3, b"LIST !*an1\r\n") == ["#chan2"]
+    assert listed(3, b"LIST >1\r\n") == ["#chan2"]
+    assert listed(3, b"LIST <2\r\n") == ["#chan1"]
+    assert listed(3, b"LIST <100,>0\r\n") == ["#chan2", "#chan1"]
+    assert listed(3, b"LIST #chan1 >5\r\n") == []
+    h.send(3, b"LIST >many\r\n")
+    assert h.take(3) == (
+        ":irc.test NOTICE Dave :LIST >many: a user count is a number (LIST >5, LIST <20)\r\n"
+    )

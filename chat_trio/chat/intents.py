@@ -187,11 +187,20 @@ class ListUsers:
 @attrs.frozen
 class ListRooms:
     """Which rooms exist, busiest first: at most ``limit`` (None: as many as one list
-    holds, ``vocabulary.LIST_MAX``); only those named in ``rooms``, if any are."""
+    holds, ``vocabulary.LIST_MAX``); only those named in ``rooms`` or whose name one of
+    ``masks`` matches, if any are given; and of those, only the ones the filters let
+    through (IRC's ``LIST`` with ISUPPORT ``ELIST=MNU``)."""
 
     limit: int | None = None
     label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged
     rooms: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+    #: room-name masks (``*``: any run of characters, ``?``: any one; case does not
+    #: count); the rules try the first ``rooms.LIST_MASKS_MAX`` of them
+    masks: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+    #: masks no listed room's name may match (IRC's ``LIST !mask``)
+    not_masks: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+    more_than: int | None = None  #: only rooms with more members than this (``LIST >n``)
+    fewer_than: int | None = None  #: only rooms with fewer members than this (``LIST <n``)
 
 
 @attrs.frozen

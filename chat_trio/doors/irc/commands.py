@@ -27,11 +27,11 @@ from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
 from chat_trio.doors.irc.render import (
     CHANSERV,
-    MAX_TARGETS,
     MODES,
     MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
+    TARGMAX,
     fits,
     isupport_lines,
     mask,
@@ -62,23 +62,40 @@ def pong(door: IrcDoor, params: tuple[str, ...]) -> None:
     pass  # any input counts as an answer (the keepalive heard it)
 
 
+def targets(door: IrcDoor, command: str, given: str, *, answer: bool = True) -> list[str] | None:
+    """The comma-separated targets of one ``command`` line (empty ones left out), or None
+    when there are more than ``TARGMAX[command]``: then nothing of the line is done, and
+    the client is told so with 407 (unless ``answer`` is false: NOTICE is never answered).
+    Each target becomes its own intent, which flood control counts like a line."""
+    named = [target for target in given.split(",") if target]
+    if len(named) > TARGMAX[command]:
+        if answer:
+            most = TARGMAX[command]
+            door.numeric("407", given, f"Too many targets: at most {most} ({command}); none used")
+        return None
+    return named
+
+
 def join(door: IrcDoor, params: tuple[str, ...]) -> None:
     if params[0] == "0":
         door.queue.extend(i.Leave(room) for room in list(door.rooms.values()))
         return
     keys = params[1].split(",") if len(params) > 1 else []  # JOIN #a,#b keyA,keyB
-    for n, room in enumerate(params[0].split(",")[:MAX_TARGETS]):
+    for n, room in enumerate(targets(door, "JOIN", params[0]) or ()):
         door.queue.append(i.Join(room, keys[n] if n < len(keys) else ""))
 
 
 def part(door: IrcDoor, params: tuple[str, ...]) -> None:
     reason = params[1] if len(params) > 1 else ""
-    for room in params[0].split(",")[:MAX_TARGETS]:
+    for room in targets(door, "PART", params[0]) or ():
         door.queue.append(i.Leave(room, reason))
 
 
 def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
-    if not params or not params[0]:
+    named = targets(door, "PRIVMSG", params[0]) if params else []
+    if named is None:
+        return
+    if not named:
         door.numeric("411", "No recipient given (PRIVMSG)")
         return
     if len(params) < 2 or not params[1]:
@@ -88,10 +105,11 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
     if text.startswith("\x01"):
         word, _, rest = text.strip("\x01").partition(" ")
         if word.upper() != "ACTION":
-            _ctcp(door, params[0], word.upper(), rest)
+            for target in named:
+                _ctcp(door, target, word.upper(), rest)
             return
         text, action = rest, True
-    for target in params[0].split(",")[:MAX_TARGETS]:
+    for target in named:
         if not fits(mask(door.nick, door.replies.user), target, text, action=action):
             door.too_long()
         elif target.startswith("#"):
@@ -110,7 +128,7 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
     nothing for NickServ, and the door drops the rules' refusals (``IrcDoor.observe``)."""
     if len(params) < 2 or not params[0] or not params[1] or params[1].startswith("\x01"):
         return
-    for target in params[0].split(",")[:MAX_TARGETS]:
+    for target in targets(door, "NOTICE", params[0], answer=False) or ():
         if not fits(mask(door.nick, door.replies.user), target, params[1], notice=True):
             door.too_long()  # (the line is not sent: its sender is told, as for any line)
         elif target.startswith("#"):
@@ -122,8 +140,8 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
 def tagmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
     """TAGMSG (IRCv3 message-tags): the line's client-only tags, without text, to each
     target (``+typing``, ``+draft/react`` ...). Nothing is sent for a line without any."""
-    for target in params[0].split(",")[:MAX_TARGETS]:
-        if target and name_key(target) not in ("nickserv", "chanserv"):
+    for target in targets(door, "TAGMSG", params[0]) or ():
+        if name_key(target) not in ("nickserv", "chanserv"):
             door.queue.append(i.SendTags(target, door.tags))
 
 
@@ -194,11 +212,16 @@ def topic(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def names(door: IrcDoor, params: tuple[str, ...]) -> None:
-    if not params:
-        door.numeric("366", "*", "End of /NAMES list")
+    """``NAMES #a`` (353s, then 366), or ``NAMES #a,#b``: each room's 353s, then one 366
+    naming them all (modern.ircdocs.horse), whether each exists or not."""
+    rooms = targets(door, "NAMES", params[0]) if params else []
+    if rooms is None:
         return
-    for room in params[0].split(",")[:MAX_TARGETS]:
-        door.queue.append(door.names_of(room))
+    if len(rooms) < 2:
+        door.queue.append(door.names_of(rooms[0]) if rooms else door.names_end("*"))
+        return
+    door.queue.extend(door.names_of(room, end=False) for room in rooms)
+    door.queue.append(door.names_end(",".join(rooms), free=True))
 
 
 def who(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -222,8 +245,39 @@ def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def list_rooms(door: IrcDoor, params: tuple[str, ...]) -> None:
-    named = tuple(room for room in params[0].split(",") if room) if params else ()
-    door.queue.append(i.ListRooms(label="list", rooms=named[:MAX_TARGETS]))
+    """``LIST``, or ``LIST`` with channels and ISUPPORT ELIST=MNU's conditions, in its
+    first parameter or its second, comma-separated: ``#room`` (that room), ``*mask?``
+    (the rooms whose name it matches: M), ``!mask`` (those it does not: N), ``>n`` and
+    ``<n`` (more, fewer members than n: U). A room must pass every condition, and be
+    named or matched if any are. At most ``TARGMAX["LIST"]`` of them."""
+    items = targets(door, "LIST", ",".join(params[:2]))
+    if items is None:
+        return
+    rooms, masks, not_masks = [], [], []
+    counts: dict[str, int] = {}
+    for item in items:
+        if item[0] in "<>":
+            count = words.count(item[1:])
+            if count is None:
+                said = f"LIST {item}: a user count is a number (LIST >5, LIST <20)"
+                door.server_message("NOTICE", door.nick, said)
+                return
+            counts[item[0]] = count
+        elif item.startswith("!"):
+            not_masks.append(item[1:])
+        elif "*" in item or "?" in item:
+            masks.append(item)
+        else:
+            rooms.append(item)
+    listing = i.ListRooms(
+        label="list",
+        rooms=tuple(rooms),
+        masks=tuple(masks),
+        not_masks=tuple(not_masks),
+        more_than=counts.get(">"),
+        fewer_than=counts.get("<"),
+    )
+    door.queue.append(listing)
 
 
 def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -307,9 +361,18 @@ def ban_mask(given: str) -> str:
 
 
 def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``KICK #r a,b :why`` kicks each from ``#r``; ``KICK #r,#s a,b`` pairs them up
+    (``a`` from ``#r``, ``b`` from ``#s``: RFC 2812 3.2.8). Users past ``TARGMAX``'s
+    are dropped silently (modern.ircdocs.horse); each kick is an intent flood control
+    counts, and each is told as its own KICK."""
     reason = params[2] if len(params) > 2 else ""
-    for nick in params[1].split(",")[:MAX_TARGETS]:
-        door.queue.append(i.Kick(params[0], nick, reason))
+    rooms, nicks = params[0].split(","), params[1].split(",")
+    if len(rooms) > 1 and len(rooms) != len(nicks):
+        door.numeric("461", "KICK", "Give one channel, or as many channels as nicks")
+        return
+    pairs = zip(rooms if len(rooms) > 1 else rooms * len(nicks), nicks, strict=True)
+    for room, nick in list(pairs)[: TARGMAX["KICK"]]:
+        door.queue.append(i.Kick(room, nick, reason))
 
 
 def invite(door: IrcDoor, params: tuple[str, ...]) -> None:

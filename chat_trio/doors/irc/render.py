@@ -94,9 +94,28 @@ HOLD_MAX = 16 * 1024
 2 KB). A client that never sends CAP END gets it all once this much waits, and nothing is
 held after that: the hold can never grow without bound."""
 MAX_TARGETS = 4  #: targets of one PRIVMSG, JOIN or PART (ISUPPORT MAXTARGETS)
+TARGMAX: dict[str, int] = {
+    "JOIN": MAX_TARGETS,
+    "KICK": MAX_TARGETS,
+    "LIST": MAX_TARGETS,
+    "NAMES": MAX_TARGETS,
+    "NOTICE": MAX_TARGETS,
+    "PART": MAX_TARGETS,
+    "PRIVMSG": MAX_TARGETS,
+    "TAGMSG": MAX_TARGETS,
+    "WHOIS": 1,
+}
+"""Targets one line of each command may name (ISUPPORT TARGMAX; commands.py keeps to
+it). Each target is its own intent, and flood control counts intents: a line to four
+targets costs what four lines cost, so naming several never multiplies what one line
+may make the server do. More targets than this: 407 and nothing done (KICK drops the
+extra users silently, as modern.ircdocs.horse says; NOTICE is never answered)."""
 MODES = 4
 """Role changes one MODE line makes (ISUPPORT MODES); more are dropped: each is an intent
 that flood control counts, and a line of fifty would be one line for fifty changes."""
+NAMES_MANY = "names-many"
+"""The label of NAMES of one room of several (``NAMES #a,#b``): its 353s without a 366,
+since one 366 naming them all ends the answer (commands.names)."""
 NAMES_PER_LINE = 20  #: nicks per 353 line (32 characters each stays under 512 bytes)
 WHOX_ORDER = "tcuihsnfdlaor"
 """WHOX's fields, in the order a 354 gives those asked for (ircv3.net, WHOX)."""
@@ -585,6 +604,8 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"MODES={MODES}",
         f"NETWORK={settings.network}",
         f"MAXTARGETS={MAX_TARGETS}",
+        "TARGMAX=" + ",".join(f"{command}:{n}" for command, n in TARGMAX.items()),
+        "ELIST=MNU",  # LIST masks, !masks and user counts (commands.list_rooms)
         "UTF8ONLY",
         "WHOX",
         f"CHATHISTORY={HISTORY_MAX}",
@@ -909,8 +930,8 @@ class Replies:
         come in pages (``more``: the door asks for the next): the end of the list is
         said after the last."""
         label = e.label
-        if label == "names" and e.room:
-            return self._names(e)
+        if label in ("names", NAMES_MANY) and e.room:
+            return self._names(e, end=label == "names")
         if label.partition(" ")[0] == "who":
             return self._who(e)
         if label == "ison":  # the names asked for that are online, as they are spelled
@@ -963,7 +984,7 @@ class Replies:
         end = "" if e.more and e.room else self._m("315", e.room or e.mask, "End of WHO list")
         return "".join(rows) + end
 
-    def _names(self, e: UserList) -> str:
+    def _names(self, e: UserList, end: bool) -> str:
         room = e.room or "*"
         full = "userhost-in-names" in self.caps
         multi = "multi-prefix" in self.caps
@@ -975,8 +996,8 @@ class Replies:
             self._m("353", "@" if e.secret else "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)
         ]
-        end = "" if e.more else self._m("366", room, "End of /NAMES list")
-        return "".join(lines) + end
+        last = self._m("366", room, "End of /NAMES list") if end and not e.more else ""
+        return "".join(lines) + last
 
     def _lusers(self, users: int, rooms: int | None) -> list[str]:
         """LUSERS: 251, 254 (when the number of rooms is known), 255, 265, 266."""
