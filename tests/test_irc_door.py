@@ -19,6 +19,7 @@ from chat_trio.chat.registry import Account
 from chat_trio.chat.vocabulary import LIST_MAX
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc import registration as door_module
+from chat_trio.doors.irc.commands import COMMANDS
 from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.irc.message import Message, parse
 from chat_trio.doors.irc.registration import Move, Sasl, Stage
@@ -1298,6 +1299,24 @@ def test_irc_door_invite_only_key_and_limit_with_invite_and_their_numerics() -> 
     assert ":Dave!Dave@chat-trio JOIN #rust\r\n" in h.take(4)
 
 
+def test_irc_door_invite_alone_lists_ones_invitations_with_336_and_337() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.take(1)
+    h.send(4, b"INVITE\r\n")
+    assert h.take(4) == ":irc.test 337 Dave :End of /INVITE list\r\n"
+    h.send(2, b"INVITE Dave #rust\r\n")
+    h.take(2)
+    assert h.take(4) == ":Bob!Bob@chat-trio INVITE Dave #rust\r\n"
+    h.send(4, b"INVITE\r\nINVITE Dave\r\n")
+    assert h.take(4) == (
+        ":irc.test 336 Dave #rust\r\n:irc.test 337 Dave :End of /INVITE list\r\n"
+        ":irc.test 461 Dave INVITE :Not enough parameters\r\n"
+    )
+    h.send(1, b"/invites\r\n")  # nc users ask with /invites
+    assert h.take(1) == "* You hold no invitations.\r\n"
+
+
 def test_irc_door_invite_notify_tells_the_other_operators_and_329_says_when() -> None:
     h = rust_with_irc_operator()  # Bob created #rust (at the harness's clock)
     irc_user(h, 4, "Dave")
@@ -1921,3 +1940,43 @@ def test_irc_door_list_filters_by_mask_not_mask_and_user_count() -> None:
     assert h.take(3) == (
         ":irc.test NOTICE Dave :LIST >many: a user count is a number (LIST >5, LIST <20)\r\n"
     )
+
+
+# -- HELP, HELPOP, LINKS --------------------------------------------------------------------
+
+
+def test_irc_door_help_lists_the_commands_and_explains_one_from_the_table() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.send(1, b"HELP\r\n")
+    lines = h.take(1).split("\r\n")
+    assert lines[0] == ":irc.test 704 Bob * :The commands, as HELP <command> explains each:"
+    assert lines[-2] == ":irc.test 706 Bob * :End of /HELP"
+    index = " ".join(line.partition(" :")[2] for line in lines[1:-2])
+    assert all(line.startswith(":irc.test 705 Bob * :") for line in lines[1:-2])
+    assert set(index.split()) == set(COMMANDS) and {"PRIVMSG", "HELP", "LINKS"} <= set(COMMANDS)
+    h.send(1, b"HELPOP privmsg\r\n")  # HELPOP is HELP; the subject without case
+    assert h.take(1) == (
+        ":irc.test 704 Bob PRIVMSG :PRIVMSG <target>{,<target>} :<text>\r\n"
+        ":irc.test 705 Bob PRIVMSG :say something in a room, or to a person"
+        " (each target costs a line)\r\n"
+        ":irc.test 706 Bob PRIVMSG :End of /HELP\r\n"
+    )
+    h.send(1, b"HELP NOSUCHTHING\r\n")
+    assert h.take(1) == (
+        ":irc.test 524 Bob NOSUCHTHING :No help on that: HELP lists the commands there are\r\n"
+    )
+
+
+def test_irc_door_links_shows_this_one_server_with_its_description() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(attrs.evolve(SETTINGS, description="Chat for the club")))
+    h.send(1, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
+    h.take(1)
+    h.send(1, b"LINKS\r\n")
+    assert h.take(1) == (
+        ":irc.test 364 Bob irc.test irc.test :0 Chat for the club\r\n"
+        ":irc.test 365 Bob * :End of /LINKS list\r\n"
+    )
+    h.send(1, b"LINKS *.org\r\n")  # no server of that name
+    assert h.take(1) == ":irc.test 365 Bob *.org :End of /LINKS list\r\n"

@@ -53,6 +53,7 @@ SERVER_OPTIONS = (
     "--server-name", "My.Little.Server",  # what irctest compares PONG, 004 and WHOIS to
     "--flood-rate", "0",  # a delayed reply costs irctest seconds per test
     "--irc-autojoin", "",  # irctest expects new clients in no channel (as ergo's default)
+    "--server-description", "test server",  # as irctest configures every server it runs
 )  # fmt: skip
 """What a conformance run needs, and nothing else: loopback addresses are exempt from
 the per-address limits by default (``--limit-loopback`` is off), and ``--db`` is a new

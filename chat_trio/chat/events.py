@@ -394,6 +394,14 @@ class Invited:
 
 
 @attrs.frozen
+class Invitations:
+    """The rooms the viewer holds an invitation to, that it may still use (IRC 336 each,
+    then 337), in the order they were given."""
+
+    rooms: tuple[str, ...]
+
+
+@attrs.frozen
 class InviteSent:
     """The viewer's invitation of ``name`` to ``room`` was given (IRC 341)."""
 
@@ -564,6 +572,7 @@ Event = (
     | BanList
     | RoomInfo
     | Invitation
+    | Invitations
     | InviteSent
     | Invited
     | Kicked

@@ -327,6 +327,11 @@ class ShowBans:
 
 
 @attrs.frozen
+class ShowInvitations:
+    """Tell the user the rooms it holds an invitation to (IRC's ``INVITE`` alone)."""
+
+
+@attrs.frozen
 class RegisterRoom:
     """(A logged-in operator of ``room``) keep ``room`` registered to one's account."""
 
@@ -424,6 +429,7 @@ Intent = (
     | BanFromRoom
     | UnbanFromRoom
     | ShowBans
+    | ShowInvitations
     | Kick
     | RegisterRoom
     | DropRoom

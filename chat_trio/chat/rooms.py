@@ -37,6 +37,7 @@ from chat_trio.chat.events import (
     ConnId,
     History,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -628,6 +629,12 @@ def unban(
     lifted = roles.unban(world, room, key)
     out.broadcast(name, BanChanged(name, lifted, False, client.name, client.user), exclude=None)
     registered.keep(world, room, out)
+
+
+def show_invitations(
+    world: World, conn: ConnId, client: Client, intent: i.ShowInvitations, out: Outputs
+) -> None:
+    out.reply(conn, Invitations(tuple(roles.invitations(world, conn))))
 
 
 def show_bans(world: World, conn: ConnId, client: Client, intent: i.ShowBans, out: Outputs) -> None:

@@ -22,6 +22,7 @@ from chat_trio.chat.events import (
     Disconnected,
     Done,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Mode,
@@ -359,6 +360,14 @@ def invitation(e: Invitation) -> str:
 def invited(e: Invited) -> str:
     """ "Alice invited Dave to #rust" (to the room's other operators)."""
     return f"{e.by} invited {e.name} to {e.room}"
+
+
+def invitations(e: Invitations) -> str:
+    """ "You are invited to #rust and #go (/join #rust)", or that there are none."""
+    if not e.rooms:
+        return "You hold no invitations"
+    rooms = e.rooms[0] if len(e.rooms) == 1 else f"{', '.join(e.rooms[:-1])} and {e.rooms[-1]}"
+    return f"You are invited to {rooms} (/join {e.rooms[0]}); each invitation lasts an hour"
 
 
 def invite_sent(e: InviteSent) -> str:

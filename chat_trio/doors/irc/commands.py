@@ -20,7 +20,7 @@ import attrs
 
 from chat_trio import __version__
 from chat_trio.chat import intents as i
-from chat_trio.chat import words
+from chat_trio.chat import roles, words
 from chat_trio.chat.events import Mode
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
@@ -50,6 +50,8 @@ class Command:
 
     min_params: int  #: parameters it needs at least (fewer: 461)
     handler: Handler
+    usage: str  #: how it is written, for HELP (modern.ircdocs.horse's notation)
+    summary: str  #: what it does, in a line, for HELP
     before_registration: bool = False  #: taken before registering (others: 451)
 
 
@@ -376,7 +378,13 @@ def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def invite(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.queue.append(i.Invite(params[0], params[1]))
+    """``INVITE nick #room``; ``INVITE`` alone lists one's own invitations (336, 337)."""
+    if not params:
+        door.queue.append(i.ShowInvitations())
+    elif len(params) == 1:
+        door.numeric("461", "INVITE", "Not enough parameters")
+    else:
+        door.queue.append(i.Invite(params[0], params[1]))
 
 
 def kill(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -477,43 +485,155 @@ def _timestamp(reference: str) -> float | None:
     return moment + (float(f"0.{fraction}") if words.count(fraction) is not None else 0.0)
 
 
+HELP_PER_LINE = 12  #: command names per 705 line of the index (short, readable lines)
+HELP_SUBJECT_SHOWN = 32
+"""Characters of an unknown subject said back in 524: a command's name is shorter, and
+the answer stays well within 512 bytes whatever was asked."""
+
+
+def help_command(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``HELP`` (and ``HELPOP``, as InspIRCd calls it): the commands there are, or one
+    command's usage and what it does, from its row of ``COMMANDS``, the one place they
+    are written (704, 705 ..., 706; a subject that is no command: 524)."""
+    subject = params[0].removeprefix("/").upper() if params else ""
+    if not subject:
+        listed = sorted(COMMANDS)
+        rows = [
+            " ".join(listed[n : n + HELP_PER_LINE]) for n in range(0, len(listed), HELP_PER_LINE)
+        ]
+        door.numerics(
+            ("704", "*", "The commands, as HELP <command> explains each:"),
+            *(("705", "*", row) for row in rows),
+            ("706", "*", "End of /HELP"),
+        )
+    elif (command := COMMANDS.get(subject)) is not None:
+        door.numerics(
+            ("704", subject, command.usage),
+            ("705", subject, command.summary),
+            ("706", subject, "End of /HELP"),
+        )
+    else:
+        shown = params[0][:HELP_SUBJECT_SHOWN]
+        door.numeric("524", shown, "No help on that: HELP lists the commands there are")
+
+
+def links(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``LINKS [[<server>] <mask>]``: the servers there are, one here (364 with hop count 0
+    and ``--server-description``), if the mask (``*``, ``?``) matches its name; then 365."""
+    server, given = door.settings.server_name, params[-1] if params else "*"
+    found = roles.glob(given.casefold(), server.casefold())
+    door.numerics(
+        *((("364", server, server, f"0 {door.settings.description}"),) if found else ()),
+        ("365", given, "End of /LINKS list"),
+    )
+
+
 def leave(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.Quit(reason=params[0] if params else ""))
 
 
 COMMANDS: dict[str, Command] = {
-    "CAP": Command(1, registration.cap, before_registration=True),
-    "AUTHENTICATE": Command(1, registration.authenticate, before_registration=True),
-    "NICK": Command(1, registration.nick, before_registration=True),
-    "USER": Command(1, registration.user, before_registration=True),
-    "PASS": Command(1, registration.password, before_registration=True),
-    "PING": Command(1, ping, before_registration=True),  # its token is echoed: needed
-    "PONG": Command(0, pong, before_registration=True),
-    "QUIT": Command(0, leave, before_registration=True),
-    "JOIN": Command(1, join),
-    "PART": Command(1, part),
-    "PRIVMSG": Command(0, privmsg),
-    "NOTICE": Command(0, notice),
-    "TAGMSG": Command(1, tagmsg),
-    "TOPIC": Command(1, topic),
-    "NAMES": Command(0, names),
-    "WHO": Command(0, who),
-    "WHOIS": Command(1, whois),
-    "LIST": Command(0, list_rooms),
-    "MODE": Command(1, mode),
-    "KICK": Command(2, kick),
-    "INVITE": Command(2, invite),
-    "KILL": Command(1, kill),
-    "AWAY": Command(0, away),
-    "ISON": Command(1, ison),
-    "USERHOST": Command(1, userhost),
-    "MOTD": Command(0, message_of_the_day),
-    "LUSERS": Command(0, lusers),
-    "VERSION": Command(0, version),
-    "TIME": Command(0, server_time),
-    "INFO": Command(0, info),
-    "CHATHISTORY": Command(3, chathistory),
-    "CS": Command(0, _chanserv_command),
-    "CHANSERV": Command(0, _chanserv_command),
-}
+    "CAP": Command(
+        1, registration.cap, "CAP LS [302] | REQ :<caps> | LIST | END",
+        "negotiate IRCv3 capabilities", before_registration=True,
+    ),
+    "AUTHENTICATE": Command(
+        1, registration.authenticate, "AUTHENTICATE PLAIN | <base64> | *",
+        "log in with SASL PLAIN while registering", before_registration=True,
+    ),
+    "NICK": Command(
+        1, registration.nick, "NICK <nick>", "choose your nick, or change it",
+        before_registration=True,
+    ),
+    "USER": Command(
+        1, registration.user, "USER <username> 0 * :<realname>",
+        "give your username and real name when registering", before_registration=True,
+    ),
+    "PASS": Command(
+        1, registration.password, "PASS <password>",
+        "log in to your registered nick while registering", before_registration=True,
+    ),
+    "PING": Command(  # its token is echoed: needed
+        1, ping, "PING <token>", "the server answers PONG with the token",
+        before_registration=True,
+    ),
+    "PONG": Command(
+        0, pong, "PONG <token>", "answer the server's PING", before_registration=True
+    ),
+    "QUIT": Command(
+        0, leave, "QUIT [:<reason>]", "leave the chat", before_registration=True
+    ),
+    "JOIN": Command(
+        1, join, "JOIN <#room>{,<#room>} [<key>{,<key>}] | JOIN 0",
+        "enter rooms, creating those that do not exist; JOIN 0 leaves every room",
+    ),
+    "PART": Command(1, part, "PART <#room>{,<#room>} [:<reason>]", "leave rooms"),
+    "PRIVMSG": Command(
+        0, privmsg, "PRIVMSG <target>{,<target>} :<text>",
+        "say something in a room, or to a person (each target costs a line)",
+    ),
+    "NOTICE": Command(
+        0, notice, "NOTICE <target>{,<target>} :<text>",
+        "like PRIVMSG, but nothing ever answers it",
+    ),
+    "TAGMSG": Command(
+        1, tagmsg, "@+<tag>=<value> TAGMSG <target>{,<target>}",
+        "send client tags without text (typing notifications, reactions)",
+    ),
+    "TOPIC": Command(
+        1, topic, "TOPIC <#room> [:<topic>]", "show a room's topic, or set it (operators)"
+    ),
+    "NAMES": Command(0, names, "NAMES <#room>{,<#room>}", "who is in rooms"),
+    "WHO": Command(
+        0, who, "WHO <#room|nick|mask> [%<fields>[,<token>]]",
+        "who is in a room, or whose nick, username or real name a mask matches",
+    ),
+    "WHOIS": Command(1, whois, "WHOIS <nick>", "what is known about someone"),
+    "LIST": Command(
+        0, list_rooms, "LIST [<#room|mask|!mask|>n|<n>{,...}]",
+        "the rooms, or those named, matching a mask or not, with more or fewer members",
+    ),
+    "MODE": Command(
+        1, mode, "MODE <#room> [+|-<modes> [<params>]] | MODE <nick>",
+        "show or change a room's modes (o v b i k l m s), or see your own",
+    ),
+    "KICK": Command(
+        2, kick, "KICK <#room>{,<#room>} <nick>{,<nick>} [:<reason>]",
+        "put people out of a room (operators)",
+    ),
+    "INVITE": Command(
+        0, invite, "INVITE <nick> <#room> | INVITE",
+        "let someone into an invite-only room (operators); alone: your invitations",
+    ),
+    "KILL": Command(
+        1, kill, "KILL <nick> [:<reason>]", "disconnect someone (server admins)"
+    ),
+    "AWAY": Command(0, away, "AWAY [:<text>]", "say you are away (no text: back)"),
+    "ISON": Command(1, ison, "ISON <nick>{ <nick>}", "which of these nicks are online"),
+    "USERHOST": Command(
+        1, userhost, "USERHOST <nick>{ <nick>}", "the masks of up to five nicks"
+    ),
+    "MOTD": Command(0, message_of_the_day, "MOTD", "the message of the day"),
+    "LUSERS": Command(0, lusers, "LUSERS", "how many people and rooms there are"),
+    "VERSION": Command(0, version, "VERSION", "the server's version and ISUPPORT"),
+    "TIME": Command(0, server_time, "TIME", "the server's time"),
+    "INFO": Command(0, info, "INFO", "about the server's software"),
+    "CHATHISTORY": Command(
+        3, chathistory, "CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit>",
+        "earlier lines of a room or a private conversation",
+    ),
+    "CS": Command(
+        0, _chanserv_command, "CS REGISTER|DROP|INFO|AMODE <#room> ...",
+        "registered rooms (ChanServ)",
+    ),
+    "CHANSERV": Command(
+        0, _chanserv_command, "CHANSERV REGISTER|DROP|INFO|AMODE <#room> ...",
+        "registered rooms (ChanServ)",
+    ),
+    "LINKS": Command(
+        0, links, "LINKS [<mask>]", "the servers of this network: this one alone"
+    ),
+    "HELP": Command(0, help_command, "HELP [<command>]", "these lines"),
+    "HELPOP": Command(0, help_command, "HELPOP [<command>]", "the same as HELP"),
+}  # fmt: skip
 """Every command there is, by its name (upper-case)."""

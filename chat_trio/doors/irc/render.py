@@ -38,6 +38,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -130,6 +131,7 @@ class IrcSettings:
 
     server_name: str = "chat-trio"
     network: str = "chat-trio"
+    description: str = "chat-trio"  #: what LINKS says of the server (``--server-description``)
     motd: tuple[str, ...] = ()  #: lines of the message of the day; () sends 422
     created: str = ""  #: when the server started, for 003
     keepalive: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: its pings
@@ -857,6 +859,10 @@ class Replies:
             return ""  # a client that did not ask is not told of others' invitations
         return serialize(Message("INVITE", (e.name, e.room), mask(e.by, e.by_user)))
 
+    def _invitations(self, e: Invitations) -> str:
+        rows = "".join(self._m("336", room) for room in e.rooms)
+        return rows + self._m("337", "End of /INVITE list")
+
     def _invite_sent(self, e: InviteSent) -> str:
         return self._m("341", e.name, e.room)
 
@@ -1089,6 +1095,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     RoomInfo: Replies._room_info,
     Invitation: Replies._invitation,
     InviteSent: Replies._invite_sent,
+    Invitations: Replies._invitations,
     Invited: Replies._invited,
     UserList: Replies._users,
     RoomList: Replies._rooms,

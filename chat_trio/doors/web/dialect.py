@@ -45,6 +45,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -105,6 +106,7 @@ INTENTS: dict[str, type[i.Intent]] = {
     "ban-from-room": i.BanFromRoom,
     "unban-from-room": i.UnbanFromRoom,
     "show-bans": i.ShowBans,
+    "show-invitations": i.ShowInvitations,
     "kick": i.Kick,
     "register-room": i.RegisterRoom,
     "drop-room": i.DropRoom,
@@ -389,6 +391,9 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Invitation: lambda e: {
         "type": "invitation", "room": e.room, "by": e.by,
         "message": wording.invitation(e) + ".",
+    },
+    Invitations: lambda e: {
+        "type": "invitations", "rooms": list(e.rooms), "message": wording.invitations(e) + ".",
     },
     InviteSent: lambda e: {
         "type": "invite-sent", "room": e.room, "name": e.name,

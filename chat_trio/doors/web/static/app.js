@@ -846,6 +846,9 @@ const handlers = {
   "invite-sent"(e) {
     reply(e.message, conversation(e.room));
   },
+  invitations(e) {  // the answer to "/invites": the rooms one may join by invitation
+    reply(e.message);
+  },
   "room-info"(e) {  // the answer to "/room info": who founded the room, whom it lists
     const known = state.conversations.get(key(e.room));
     reply(e.message, known || currentConversation() || server());
