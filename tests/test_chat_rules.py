@@ -31,10 +31,12 @@ from chat_trio.chat.events import (
     Private,
     Reason,
     Refused,
+    Role,
     RoomEntered,
     RoomLeft,
     RoomList,
     Said,
+    StatusMessage,
     TopicChanged,
     Unheard,
     UserList,
@@ -255,6 +257,27 @@ def test_chat_rules_list_rooms_by_masks_and_member_counts_keeps_secret_rooms_hid
     assert listed(3, rooms=("#lobby",), masks=("*1",)) == ["#lobby", "#chan1"]
     assert listed(3, more_than=1) == ["#lobby", "#Chan2"]
     assert listed(3, fewer_than=3, more_than=1) == ["#Chan2"]
+
+
+def test_chat_rules_a_line_to_a_rooms_operators_reaches_them_only_and_is_not_stored() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    for conn, name in ((1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Dave")):
+        named(chat, conn, name)
+        ask(chat, conn, i.Join("#rust"))  # Alice made it: its operator
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE))
+    said = ask(chat, 3, i.Say("#rust", "ops?", to=Role.OPERATOR))
+    replied = [(o.to, o.events) for o in said if isinstance(o, Reply)]
+    ops_copy = replied[0][1][0]
+    assert isinstance(ops_copy, StatusMessage) and ops_copy.id  # an id, as any message has
+    to_ops = StatusMessage("#rust", Role.OPERATOR, "Carol", "ops?", id=ops_copy.id)
+    assert replied == [(1, (to_ops,)), (3, (attrs.evolve(to_ops, own=True),))]
+    assert not [o for o in said if isinstance(o, Broadcast | Record)]  # and not stored,
+    assert not chat.rooms["#rust"].memory.recent  # nor kept for those who join next
+    voiced = ask(chat, 4, i.Say("#rust", "all hands", action=True, to=Role.VOICE))
+    assert sorted(o.to for o in voiced if isinstance(o, Reply)) == [1, 2, 4]
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED))  # Dave may not talk: nor to the ops
+    refused = ask(chat, 4, i.Say("#rust", "let me in", to=Role.OPERATOR))
+    assert refused == [Reply(4, (Refused(Problem.MODERATED, room="#rust"),))]
 
 
 def test_chat_rules_quit_and_hangup_close_with_their_reasons() -> None:

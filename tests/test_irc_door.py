@@ -1942,6 +1942,36 @@ def test_irc_door_list_filters_by_mask_not_mask_and_user_count() -> None:
     )
 
 
+def test_irc_door_statusmsg_reaches_a_rooms_operators_or_voiced_only_on_every_door() -> None:
+    h = rust_with_irc_operator()  # Bob (IRC) runs #rust; Alice (nc) and Carol (IRC) in it
+    irc_user(h, 4, "Dave", "echo-message")
+    h.send(4, b"JOIN #rust\r\n")
+    h.send(2, b"MODE #rust +o Alice\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    assert " STATUSMSG=@+ " in h.line(4, "VERSION")
+    h.send(3, b"PRIVMSG @#rust :ops only\r\n")
+    assert h.take(2) == ":Carol!Carol@chat-trio PRIVMSG @#rust :ops only\r\n"
+    assert h.take(1) == "[#rust] Carol (to the operators of #rust): ops only\r\n"
+    assert h.take(3) == h.take(4) == ""  # no echo without echo-message; Dave is no operator
+    h.send(2, b"MODE #rust +v Dave\r\n")
+    h.take(1), h.take(2), h.take(3), h.take(4)
+    h.send(4, b"NOTICE +#rust :voiced\r\nPRIVMSG +#rust :\x01ACTION waves\x01\r\n")
+    to_voiced = h.take(2)
+    assert to_voiced == (
+        ":Dave!Dave@chat-trio NOTICE +#rust voiced\r\n"
+        ":Dave!Dave@chat-trio PRIVMSG +#rust :\x01ACTION waves\x01\r\n"
+    )
+    assert h.take(4) == to_voiced  # echo-message: Dave's own copies, as sent
+    assert h.take(1) == (
+        "[#rust] -Dave (to the voiced members and operators of #rust)- voiced\r\n"
+        "[#rust] * Dave waves (to the voiced members and operators of #rust)\r\n"
+    )
+    assert h.take(3) == ""  # Carol is neither voiced nor an operator
+    h.send(3, b"PRIVMSG @#go :hi\r\n")  # not a member: as for the room itself
+    assert h.take(3) == ":irc.test 404 Carol #go :You are not in #go.\r\n"
+
+
 # -- HELP, HELPOP, LINKS --------------------------------------------------------------------
 
 

@@ -242,6 +242,7 @@ SAMPLES: list[ev.Event] = [
     ev.Invitation("#rust", "Alice"),
     ev.InviteSent("#rust", "Eve"),
     ev.Invitations(("#rust", "#go")),
+    ev.StatusMessage("#rust", ev.Role.OPERATOR, "Bob", "ops only"),
     ev.Invited("#rust", "Alice", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),

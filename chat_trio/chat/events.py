@@ -147,6 +147,25 @@ class Tagged:
 
 
 @attrs.frozen
+class StatusMessage:
+    """A line said to ``room``'s operators only (``to`` OPERATOR), or to its voiced members
+    and operators (``to`` VOICE): IRC's STATUSMSG (``PRIVMSG @#room``). Sent to each of
+    them, and back to its sender (``own``), never broadcast to the room, never stored."""
+
+    room: str
+    to: Role
+    name: str  #: who said it
+    text: str
+    action: bool = False  #: as ``/me``
+    notice: bool = False  #: a notice: never answered automatically
+    account: str = ""  #: the sender's account ("" for a guest)
+    id: str = ""  #: an id of its own (``World.message_id``), the same for every copy
+    own: bool = False  #: the sender's copy (IRC's echo-message)
+    user: str = ""  #: the username of ``name`` (``person_mask``; "": the name)
+    tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags
+
+
+@attrs.frozen
 class Away:
     """``name`` is away, saying ``text`` ("": back again); to the user and its rooms."""
 
@@ -560,6 +579,7 @@ Event = (
     | Said
     | Action
     | Tagged
+    | StatusMessage
     | Away
     | AccountChanged
     | Private

@@ -93,6 +93,9 @@ class Say:
     notice: bool = False
     #: client-only tags (IRCv3 ``+typing``, ``+draft/reply`` ...), carried unread
     tags: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=words.client_tags)
+    #: only to the room's members who hold this role (``VOICE``: voiced members and
+    #: operators), not stored (IRC's STATUSMSG, ``PRIVMSG @#room``); None: to everyone
+    to: Role | None = None
 
 
 @attrs.frozen

@@ -34,6 +34,7 @@ from chat_trio.chat.events import (
     RoleChanged,
     RoomBan,
     RoomInfo,
+    StatusMessage,
     Whois,
 )
 from chat_trio.chat.problems import Outcome, Problem
@@ -360,6 +361,22 @@ def invitation(e: Invitation) -> str:
 def invited(e: Invited) -> str:
     """ "Alice invited Dave to #rust" (to the room's other operators)."""
     return f"{e.by} invited {e.name} to {e.room}"
+
+
+STATUS_AUDIENCE = {Role.OPERATOR: "operators", Role.VOICE: "voiced members and operators"}
+"""Whom a ``StatusMessage`` was meant for, in words."""
+
+
+def status_message(e: StatusMessage) -> str:
+    """ "Bob (to the operators of #rust): text", "* Bob waves (to the operators of #rust)",
+    "-Bob (to ...)- text" for a notice: what nc users and the page show of IRC's
+    ``PRIVMSG @#room``, so that nobody takes it for a line the whole room saw."""
+    to = f"to the {STATUS_AUDIENCE[e.to]} of {e.room}"
+    if e.action:
+        return f"* {e.name} {e.text} ({to})"
+    if e.notice:
+        return f"-{e.name} ({to})- {e.text}"
+    return f"{e.name} ({to}): {e.text}"
 
 
 def invitations(e: Invitations) -> str:

@@ -31,6 +31,7 @@ from chat_trio.doors.irc.render import (
     MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
+    STATUSMSG,
     TARGMAX,
     fits,
     isupport_lines,
@@ -114,14 +115,24 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
     for target in named:
         if not fits(mask(door.nick, door.replies.user), target, text, action=action):
             door.too_long()
-        elif target.startswith("#"):
-            door.queue.append(i.Say(target, text, action, tags=door.tags))
+        elif target.lstrip("".join(STATUSMSG)).startswith("#"):
+            door.queue.append(say(door, target, text, action=action))
         elif name_key(target) == "nickserv":
             _nickserv(door, text)
         elif name_key(target) == "chanserv":
             chanserv(door, tuple(text.split()))
         else:
             door.queue.append(i.SendPrivate(target, text, action, tags=door.tags))
+
+
+def say(door: IrcDoor, target: str, text: str, *, action: bool = False, notice: bool = False
+        ) -> i.Say:  # fmt: skip
+    """A line to the room ``target``, or (``@#room``, ``+#room``: ISUPPORT STATUSMSG) to
+    its operators, or its voiced members and operators, only. One prefix: ``@+#room``
+    is no room's name (the rules say so)."""
+    to = STATUSMSG.get(target[0])
+    room = target[1:] if to is not None else target
+    return i.Say(room, text, action, notice, door.tags, to)
 
 
 def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -133,8 +144,8 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
     for target in targets(door, "NOTICE", params[0], answer=False) or ():
         if not fits(mask(door.nick, door.replies.user), target, params[1], notice=True):
             door.too_long()  # (the line is not sent: its sender is told, as for any line)
-        elif target.startswith("#"):
-            door.queue.append(i.Say(target, params[1], notice=True, tags=door.tags))
+        elif target.lstrip("".join(STATUSMSG)).startswith("#"):
+            door.queue.append(say(door, target, params[1], notice=True))
         elif name_key(target) not in ("nickserv", "chanserv"):
             door.queue.append(i.SendPrivate(target, params[1], notice=True, tags=door.tags))
 

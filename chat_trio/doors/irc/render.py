@@ -59,6 +59,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    StatusMessage,
     Tagged,
     Topic,
     TopicChanged,
@@ -114,6 +115,9 @@ extra users silently, as modern.ircdocs.horse says; NOTICE is never answered).""
 MODES = 4
 """Role changes one MODE line makes (ISUPPORT MODES); more are dropped: each is an intent
 that flood control counts, and a line of fifty would be one line for fifty changes."""
+STATUSMSG = {"@": Role.OPERATOR, "+": Role.VOICE}
+"""What a PRIVMSG or NOTICE target may start with to reach a room's operators (``@#room``)
+or its voiced members and operators (``+#room``): ISUPPORT STATUSMSG (messages.py rule 6)."""
 NAMES_MANY = "names-many"
 """The label of NAMES of one room of several (``NAMES #a,#b``): its 353s without a 366,
 since one 366 naming them all ends the answer (commands.names)."""
@@ -608,6 +612,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"MAXTARGETS={MAX_TARGETS}",
         "TARGMAX=" + ",".join(f"{command}:{n}" for command, n in TARGMAX.items()),
         "ELIST=MNU",  # LIST masks, !masks and user counts (commands.list_rooms)
+        f"STATUSMSG={''.join(STATUSMSG)}",
         "UTF8ONLY",
         "WHOX",
         f"CHATHISTORY={HISTORY_MAX}",
@@ -832,6 +837,18 @@ class Replies:
         source = mask(self.nick if e.own else e.name)
         target = e.target if e.own else self.nick
         return serialize(Message("TAGMSG", (target,), source, tags))
+
+    def _status(self, e: StatusMessage) -> str:
+        """A line to a room's operators (``@#room``) or voiced members (``+#room``), as
+        it was sent; the sender's own copy only with echo-message."""
+        if e.own and "echo-message" not in self.caps:
+            return ""
+        timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        account = (("account", e.account),) if e.account and "account-tag" in self.caps else ()
+        tags = timed + account + self._client_tags(e.tags) + self._msgid(e.id)
+        source = mask(self.nick, self.user) if e.own else mask(e.name, e.user)
+        target = {role: prefix for prefix, role in STATUSMSG.items()}[e.to] + e.room
+        return privmsgs(source, target, e.text, action=e.action, tags=tags, notice=e.notice)
 
     def _echo(self, e: Echo) -> str:
         if "echo-message" not in self.caps:
@@ -1086,6 +1103,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     NickChanged: Replies._renamed,
     Private: Replies._private,
     Tagged: Replies._tagged,
+    StatusMessage: Replies._status,
     Echo: Replies._echo,
     Refused: Replies._refused,
     Done: Replies._done,

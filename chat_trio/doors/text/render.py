@@ -56,6 +56,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    StatusMessage,
     Tagged,
     Topic,
     TopicChanged,
@@ -195,6 +196,8 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Said: lambda e: f"-{e.name}- {e.text}{EOL}" if e.notice else f"{e.name}: {e.text}{EOL}",
     Action: lambda e: f"* {e.name} {e.text}{EOL}",
     Tagged: lambda e: "",  # client tags without text (IRC's TAGMSG): IRC's only
+    # IRC's PRIVMSG @#room: "[#rust] Bob (to the operators of #rust): hi" (not one's own)
+    StatusMessage: lambda e: "" if e.own else f"[{e.room}] {wording.status_message(e)}{EOL}",
     Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
     Left: _left,
     Private: lambda e: (
