@@ -31,6 +31,7 @@ from chat_trio.doors.irc.render import (
     MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
+    STATUS_PREFIXES,
     STATUSMSG,
     TARGMAX,
     fits,
@@ -70,6 +71,8 @@ def targets(door: IrcDoor, command: str, given: str, *, answer: bool = True) -> 
     when there are more than ``TARGMAX[command]``: then nothing of the line is done, and
     the client is told so with 407 (unless ``answer`` is false: NOTICE is never answered).
     Each target becomes its own intent, which flood control counts like a line."""
+    if "," not in given:  # one target, as most lines have
+        return [given] if given else []
     named = [target for target in given.split(",") if target]
     if len(named) > TARGMAX[command]:
         if answer:
@@ -115,7 +118,7 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
     for target in named:
         if not fits(mask(door.nick, door.replies.user), target, text, action=action):
             door.too_long()
-        elif target.lstrip("".join(STATUSMSG)).startswith("#"):
+        elif target.lstrip(STATUS_PREFIXES).startswith("#"):
             door.queue.append(say(door, target, text, action=action))
         elif name_key(target) == "nickserv":
             _nickserv(door, text)
@@ -144,7 +147,7 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
     for target in targets(door, "NOTICE", params[0], answer=False) or ():
         if not fits(mask(door.nick, door.replies.user), target, params[1], notice=True):
             door.too_long()  # (the line is not sent: its sender is told, as for any line)
-        elif target.lstrip("".join(STATUSMSG)).startswith("#"):
+        elif target.lstrip(STATUS_PREFIXES).startswith("#"):
             door.queue.append(say(door, target, params[1], notice=True))
         elif name_key(target) not in ("nickserv", "chanserv"):
             door.queue.append(i.SendPrivate(target, params[1], notice=True, tags=door.tags))

@@ -118,6 +118,7 @@ that flood control counts, and a line of fifty would be one line for fifty chang
 STATUSMSG = {"@": Role.OPERATOR, "+": Role.VOICE}
 """What a PRIVMSG or NOTICE target may start with to reach a room's operators (``@#room``)
 or its voiced members and operators (``+#room``): ISUPPORT STATUSMSG (messages.py rule 6)."""
+STATUS_PREFIXES = "".join(STATUSMSG)  #: the same, as ``str.lstrip`` takes them
 NAMES_MANY = "names-many"
 """The label of NAMES of one room of several (``NAMES #a,#b``): its 353s without a 366,
 since one 366 naming them all ends the answer (commands.names)."""
@@ -612,7 +613,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"MAXTARGETS={MAX_TARGETS}",
         "TARGMAX=" + ",".join(f"{command}:{n}" for command, n in TARGMAX.items()),
         "ELIST=MNU",  # LIST masks, !masks and user counts (commands.list_rooms)
-        f"STATUSMSG={''.join(STATUSMSG)}",
+        f"STATUSMSG={STATUS_PREFIXES}",
         "UTF8ONLY",
         "WHOX",
         f"CHATHISTORY={HISTORY_MAX}",
