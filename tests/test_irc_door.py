@@ -1870,10 +1870,18 @@ def test_irc_door_privmsg_to_several_targets_sends_each_and_refuses_too_many() -
     assert h.take(3) == ""
 
 
+def irc_alone(h: Harness, conn: int, nick: str, settings: IrcSettings = SETTINGS) -> None:
+    """Register ``nick`` on ``conn`` through an IRC door with ``settings`` that puts it in
+    no channel."""
+    h.connect(conn, door=IrcDoor(attrs.evolve(settings, autojoin=())))
+    h.send(conn, f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
+    h.take(conn)
+
+
 def test_irc_door_names_of_several_channels_ends_with_one_366_naming_them() -> None:
     h = Harness(Rules(flood_rate=0))
-    h.connect(1, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
-    h.send(1, b"NICK Bob\r\nUSER bob 0 * :Bob\r\nJOIN #a,#b\r\n")
+    irc_alone(h, 1, "Bob")
+    h.send(1, b"JOIN #a,#b\r\n")
     h.take(1)
     h.send(1, b"NAMES #a,#nope,#b\r\n")
     assert h.take(1) == (
@@ -1915,8 +1923,7 @@ def test_irc_door_kick_of_several_users_is_one_kick_each_and_channels_pair_up() 
 def test_irc_door_list_filters_by_mask_not_mask_and_user_count() -> None:
     h = Harness(Rules(flood_rate=0))
     for conn, nick in ((1, "Bob"), (2, "Carol"), (3, "Dave")):
-        h.connect(conn, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
-        h.send(conn, f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
+        irc_alone(h, conn, nick)
     h.send(1, b"JOIN #chan1,#chan2,#other\r\n")
     h.send(2, b"JOIN #chan2\r\nMODE #chan2 +s\r\n")  # (Carol is no operator: it stays shown)
     h.send(1, b"MODE #other +s\r\n")  # secret: listed to its members only
@@ -2000,9 +2007,7 @@ def test_irc_door_help_lists_the_commands_and_explains_one_from_the_table() -> N
 
 def test_irc_door_links_shows_this_one_server_with_its_description() -> None:
     h = Harness(Rules(flood_rate=0))
-    h.connect(1, door=IrcDoor(attrs.evolve(SETTINGS, description="Chat for the club")))
-    h.send(1, b"NICK Bob\r\nUSER bob 0 * :Bob\r\n")
-    h.take(1)
+    irc_alone(h, 1, "Bob", attrs.evolve(SETTINGS, description="Chat for the club"))
     h.send(1, b"LINKS\r\n")
     assert h.take(1) == (
         ":irc.test 364 Bob irc.test irc.test :0 Chat for the club\r\n"
