@@ -1893,6 +1893,11 @@ def test_irc_door_names_of_several_channels_ends_with_one_366_naming_them() -> N
     assert h.take(1) == (
         ":irc.test 353 Bob = #a @Bob\r\n:irc.test 366 Bob #a :End of /NAMES list\r\n"
     )
+    h.send(1, b"NAMES #a,#b,#c,#d,#e\r\nJOIN #c,#d,#e,#f,#g\r\n")  # over TARGMAX: none
+    assert h.take(1) == (
+        ":irc.test 407 Bob #a,#b,#c,#d,#e :Too many targets: at most 4 (NAMES); none used\r\n"
+        ":irc.test 407 Bob #c,#d,#e,#f,#g :Too many targets: at most 4 (JOIN); none used\r\n"
+    )
 
 
 def test_irc_door_kick_of_several_users_is_one_kick_each_and_channels_pair_up() -> None:
