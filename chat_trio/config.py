@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from chat_trio.chat import words
 from chat_trio.chat.limits import Limits
 from chat_trio.chat.rooms import check_room
 from chat_trio.chat.vocabulary import ROOM_MAX, ROOMS_PER_USER, name_key
@@ -180,6 +181,21 @@ def rooms(text: str) -> tuple[str, ...]:
     return tuple(found.values())
 
 
+DESCRIPTION_MAX = 100  #: characters of --server-description (one short line in LINKS)
+
+
+def description(text: str) -> str:
+    """A one-line description of the server (``--server-description``).
+
+    Raises:
+      BadValue: empty, or longer than ``DESCRIPTION_MAX`` once made one line.
+    """
+    said = words.line(text).strip()
+    if not said or len(said) > DESCRIPTION_MAX:
+        raise BadValue(f"must be 1-{DESCRIPTION_MAX} characters on one line, not {text!r}")
+    return said
+
+
 def _keep(value: Any) -> Any:
     return value
 
@@ -267,6 +283,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--server-name",), "irc.server_name",
            "the server's name in IRC prefixes, 004 and WHOIS", metavar="NAME",
            also=("irc.network",)),
+    Option(("--server-description",), "irc.description",
+           f"a line about the server that IRC's LINKS shows (at most {DESCRIPTION_MAX} "
+           f"characters)", description, "TEXT"),
     Option(("--motd",), "", "message of the day for IRC clients (none: 422)",
            metavar="FILE"),
     Option(("--irc-autojoin",), "irc.autojoin",

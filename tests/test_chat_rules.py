@@ -26,13 +26,17 @@ from chat_trio.chat.events import (
     Joined,
     Kind,
     Left,
+    Mode,
     Person,
     Private,
     Reason,
     Refused,
+    Role,
     RoomEntered,
     RoomLeft,
+    RoomList,
     Said,
+    StatusMessage,
     TopicChanged,
     Unheard,
     UserList,
@@ -231,6 +235,49 @@ def test_chat_rules_names_listed_in_full_when_no_limit_is_asked() -> None:
     assert isinstance(reply, Reply)
     (listing,) = reply.events
     assert isinstance(listing, UserList) and listing.total == len(listing.names) == 150
+
+
+def test_chat_rules_list_rooms_by_masks_and_member_counts_keeps_secret_rooms_hidden() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    for conn, name in ((1, "Alice"), (2, "Bob"), (3, "Carol")):
+        named(chat, conn, name)
+    for conn, room in ((1, "#chan1"), (1, "#Chan2"), (2, "#chan2"), (1, "#hidden")):
+        ask(chat, conn, i.Join(room))
+    ask(chat, 1, i.SetMode("#hidden", Mode.SECRET))
+
+    def listed(conn: int, **filters: object) -> list[str]:
+        (shown,) = replies(ask(chat, conn, i.ListRooms(**filters)), conn)  # type: ignore[arg-type]
+        assert isinstance(shown, RoomList) and shown.total == len(shown.rooms)
+        return [name for name, _ in shown.rooms]
+
+    assert listed(3, masks=("*AN1",)) == ["#chan1"]  # case does not count
+    assert listed(3, masks=("#c*",), not_masks=("*2",)) == ["#chan1"]
+    assert listed(3, masks=("#h*", "*1")) == ["#chan1"]  # secret: only its members see it
+    assert listed(1, masks=("#h*", "*1")) == ["#chan1", "#hidden"]
+    assert listed(3, rooms=("#lobby",), masks=("*1",)) == ["#lobby", "#chan1"]
+    assert listed(3, more_than=1) == ["#lobby", "#Chan2"]
+    assert listed(3, fewer_than=3, more_than=1) == ["#Chan2"]
+
+
+def test_chat_rules_a_line_to_a_rooms_operators_reaches_them_only_and_is_not_stored() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    for conn, name in ((1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Dave")):
+        named(chat, conn, name)
+        ask(chat, conn, i.Join("#rust"))  # Alice made it: its operator
+    ask(chat, 1, i.SetRole("#rust", "Bob", Role.VOICE))
+    said = ask(chat, 3, i.Say("#rust", "ops?", to=Role.OPERATOR))
+    replied = [(o.to, o.events) for o in said if isinstance(o, Reply)]
+    ops_copy = replied[0][1][0]
+    assert isinstance(ops_copy, StatusMessage) and ops_copy.id  # an id, as any message has
+    to_ops = StatusMessage("#rust", Role.OPERATOR, "Carol", "ops?", id=ops_copy.id)
+    assert replied == [(1, (to_ops,)), (3, (attrs.evolve(to_ops, own=True),))]
+    assert not [o for o in said if isinstance(o, Broadcast | Record)]  # and not stored,
+    assert not chat.rooms["#rust"].memory.recent  # nor kept for those who join next
+    voiced = ask(chat, 4, i.Say("#rust", "all hands", action=True, to=Role.VOICE))
+    assert sorted(o.to for o in voiced if isinstance(o, Reply)) == [1, 2, 4]
+    ask(chat, 1, i.SetMode("#rust", Mode.MODERATED))  # Dave may not talk: nor to the ops
+    refused = ask(chat, 4, i.Say("#rust", "let me in", to=Role.OPERATOR))
+    assert refused == [Reply(4, (Refused(Problem.MODERATED, room="#rust"),))]
 
 
 def test_chat_rules_quit_and_hangup_close_with_their_reasons() -> None:

@@ -161,3 +161,11 @@ def test_cli_user_add_with_nothing_on_standard_input_says_so(tmp_path: Path) -> 
         "run this at a terminal to be asked for one, or give it one line: "
         'echo "$PASSWORD" | chat-trio user add Eve\n'
     )
+
+
+def test_cli_server_description_is_one_short_line() -> None:
+    said = failed(2, "serve", "--no-db", "--server-description", "x" * 101).splitlines()[-1]
+    assert said == (
+        "chat-trio serve: error: argument --server-description: must be 1-100 characters on "
+        f"one line, not {'x' * 101!r}"
+    )

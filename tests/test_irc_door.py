@@ -19,6 +19,7 @@ from chat_trio.chat.registry import Account
 from chat_trio.chat.vocabulary import LIST_MAX
 from chat_trio.chat.world import Rules
 from chat_trio.doors.irc import registration as door_module
+from chat_trio.doors.irc.commands import COMMANDS
 from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.irc.message import Message, parse
 from chat_trio.doors.irc.registration import Move, Sasl, Stage
@@ -1304,6 +1305,24 @@ def test_irc_door_invite_only_key_and_limit_with_invite_and_their_numerics() -> 
     assert ":Dave!Dave@chat-trio JOIN #rust\r\n" in h.take(4)
 
 
+def test_irc_door_invite_alone_lists_ones_invitations_with_336_and_337() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.take(1)
+    h.send(4, b"INVITE\r\n")
+    assert h.take(4) == ":irc.test 337 Dave :End of /INVITE list\r\n"
+    h.send(2, b"INVITE Dave #rust\r\n")
+    h.take(2)
+    assert h.take(4) == ":Bob!Bob@chat-trio INVITE Dave #rust\r\n"
+    h.send(4, b"INVITE\r\nINVITE Dave\r\n")
+    assert h.take(4) == (
+        ":irc.test 336 Dave #rust\r\n:irc.test 337 Dave :End of /INVITE list\r\n"
+        ":irc.test 461 Dave INVITE :Not enough parameters\r\n"
+    )
+    h.send(1, b"/invites\r\n")  # nc users ask with /invites
+    assert h.take(1) == "* You hold no invitations.\r\n"
+
+
 def test_irc_door_invite_notify_tells_the_other_operators_and_329_says_when() -> None:
     h = rust_with_irc_operator()  # Bob created #rust (at the harness's clock)
     irc_user(h, 4, "Dave")
@@ -1947,3 +1966,198 @@ def test_irc_door_lusers_counts_the_invisible_apart() -> None:
     h.disconnect(1, Reason.QUIT)  # an invisible user leaves: no longer counted
     h.send(2, b"LUSERS\r\n")
     assert ":irc.test 251 Bob :There are 1 users and 0 invisible on 1 servers\r\n" in h.take(2)
+
+
+# -- several targets a line (ISUPPORT TARGMAX), LIST's filters (ELIST) ----------------------
+
+
+def test_irc_door_isupport_says_targmax_and_elist() -> None:
+    h = Harness()
+    received = irc_user(h, 1, "Bob")
+    targmax = "TARGMAX=JOIN:4,KICK:4,LIST:4,NAMES:4,NOTICE:4,PART:4,PRIVMSG:4,TAGMSG:4,WHOIS:1"
+    assert f" {targmax} " in received and " ELIST=MNU " in received
+
+
+def test_irc_door_privmsg_to_several_targets_sends_each_and_refuses_too_many() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.register(1, "Alice")
+    irc_user(h, 2, "Bob")
+    irc_user(h, 3, "Carol")
+    h.take(1), h.take(2)
+    h.send(2, b"PRIVMSG Carol,#lobby :hi both\r\n")
+    assert h.take(3) == (
+        ":Bob!Bob@chat-trio PRIVMSG Carol :hi both\r\n:Bob!Bob@chat-trio PRIVMSG #lobby :hi both\r\n"
+    )
+    assert h.take(1) == "Bob: hi both\r\n"
+    h.send(2, b"PRIVMSG a,b,c,d,Carol :five\r\n")  # over TARGMAX: nothing is sent
+    assert h.take(2) == (
+        ":irc.test 407 Bob a,b,c,d,Carol :Too many targets: at most 4 (PRIVMSG); none used\r\n"
+    )
+    assert h.take(3) == ""
+    h.send(2, b"NOTICE a,b,c,d,Carol :five\r\nTAGMSG a,b,c,d,Carol\r\n")  # a NOTICE: silence
+    assert h.take(2) == (
+        ":irc.test 407 Bob a,b,c,d,Carol :Too many targets: at most 4 (TAGMSG); none used\r\n"
+    )
+    assert h.take(3) == ""
+    # Each target costs a flood token, as a line does: one line cannot do four lines' work.
+    h = Harness(Rules(flood_burst=4, flood_rate=1, flood_queue=10))
+    irc_user(h, 2, "Bob")
+    irc_user(h, 3, "Carol")
+    h.take(2)
+    h.send(2, b"PRIVMSG Carol,Carol,Carol,Carol :x\r\n")  # the burst of 4: spent on one line
+    assert h.take(3) == ":Bob!Bob@chat-trio PRIVMSG Carol x\r\n" * 4
+    h.send(2, b"PRIVMSG Carol :one more\r\n")  # no token left: it waits
+    assert h.take(2).startswith(":irc.test NOTICE Bob :Slow down: at most 4 lines at once")
+    assert h.take(3) == ""
+
+
+def irc_alone(h: Harness, conn: int, nick: str, settings: IrcSettings = SETTINGS) -> None:
+    """Register ``nick`` on ``conn`` through an IRC door with ``settings`` that puts it in
+    no channel."""
+    h.connect(conn, door=IrcDoor(attrs.evolve(settings, autojoin=())))
+    h.send(conn, f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
+    h.take(conn)
+
+
+def test_irc_door_names_of_several_channels_ends_with_one_366_naming_them() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_alone(h, 1, "Bob")
+    h.send(1, b"JOIN #a,#b\r\n")
+    h.take(1)
+    h.send(1, b"NAMES #a,#nope,#b\r\n")
+    assert h.take(1) == (
+        ":irc.test 353 Bob = #a @Bob\r\n"
+        ":irc.test 353 Bob = #b @Bob\r\n"
+        ":irc.test 366 Bob #a,#nope,#b :End of /NAMES list\r\n"
+    )
+    h.send(1, b"NAMES #a\r\n")  # one channel: as before
+    assert h.take(1) == (
+        ":irc.test 353 Bob = #a @Bob\r\n:irc.test 366 Bob #a :End of /NAMES list\r\n"
+    )
+    h.send(1, b"NAMES #a,#b,#c,#d,#e\r\nJOIN #c,#d,#e,#f,#g\r\n")  # over TARGMAX: none
+    assert h.take(1) == (
+        ":irc.test 407 Bob #a,#b,#c,#d,#e :Too many targets: at most 4 (NAMES); none used\r\n"
+        ":irc.test 407 Bob #c,#d,#e,#f,#g :Too many targets: at most 4 (JOIN); none used\r\n"
+    )
+
+
+def test_irc_door_kick_of_several_users_is_one_kick_each_and_channels_pair_up() -> None:
+    h = rust_with_irc_operator()
+    irc_user(h, 4, "Dave")
+    h.send(4, b"JOIN #rust\r\n")
+    h.send(2, b"JOIN #go\r\n")
+    h.send(3, b"JOIN #go\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    h.send(2, b"KICK #rust Carol,Dave :bye\r\n")
+    assert h.take(1) == (
+        "* Carol was kicked out of #rust by Bob: bye\r\n* Dave was kicked out of #rust by Bob: bye\r\n"
+    )
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio KICK #rust Carol bye\r\n:Bob!Bob@chat-trio KICK #rust Dave bye\r\n"
+    )
+    h.send(2, b"KICK #go,#rust Carol,Alice :out\r\n")  # pairs: Carol from #go, Alice from #rust
+    assert h.take(2) == (
+        ":Bob!Bob@chat-trio KICK #go Carol out\r\n:Bob!Bob@chat-trio KICK #rust Alice out\r\n"
+    )
+    h.send(2, b"KICK #go,#rust Carol\r\n")
+    assert h.take(2) == (
+        ":irc.test 461 Bob KICK :Give one channel, or as many channels as nicks\r\n"
+    )
+
+
+def test_irc_door_list_filters_by_mask_not_mask_and_user_count() -> None:
+    h = Harness(Rules(flood_rate=0))
+    for conn, nick in ((1, "Bob"), (2, "Carol"), (3, "Dave")):
+        irc_alone(h, conn, nick)
+    h.send(1, b"JOIN #chan1,#chan2,#other\r\n")
+    h.send(2, b"JOIN #chan2\r\nMODE #chan2 +s\r\n")  # (Carol is no operator: it stays shown)
+    h.send(1, b"MODE #other +s\r\n")  # secret: listed to its members only
+    for conn in (1, 2, 3):
+        h.take(conn)
+
+    def listed(conn: int, line: bytes) -> list[str]:
+        h.send(conn, line)
+        return [row.split()[3] for row in h.take(conn).split("\r\n") if " 322 " in row]
+
+    assert listed(3, b"LIST *an1\r\n") == ["#chan1"]
+    assert listed(3, b"LIST #C*\r\n") == ["#chan2", "#chan1"]  # busiest first
+    assert listed(3, b"LIST *\r\n") == ["#chan2", "#chan1"]  # #other is secret
+    assert listed(1, b"LIST *\r\n") == ["#chan2", "#chan1", "#other"]
+    assert listed(3, b"LIST !*an1\r\n") == ["#chan2"]
+    assert listed(3, b"LIST >1\r\n") == ["#chan2"]
+    assert listed(3, b"LIST <2\r\n") == ["#chan1"]
+    assert listed(3, b"LIST <100,>0\r\n") == ["#chan2", "#chan1"]
+    assert listed(3, b"LIST #chan1 >5\r\n") == []
+    h.send(3, b"LIST >many\r\n")
+    assert h.take(3) == (
+        ":irc.test NOTICE Dave :LIST >many: a user count is a number (LIST >5, LIST <20)\r\n"
+    )
+
+
+def test_irc_door_statusmsg_reaches_a_rooms_operators_or_voiced_only_on_every_door() -> None:
+    h = rust_with_irc_operator()  # Bob (IRC) runs #rust; Alice (nc) and Carol (IRC) in it
+    irc_user(h, 4, "Dave", "echo-message")
+    h.send(4, b"JOIN #rust\r\n")
+    h.send(2, b"MODE #rust +o Alice\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    assert " STATUSMSG=@+ " in h.line(4, "VERSION")
+    h.send(3, b"PRIVMSG @#rust :ops only\r\n")
+    assert h.take(2) == ":Carol!Carol@chat-trio PRIVMSG @#rust :ops only\r\n"
+    assert h.take(1) == "[#rust] Carol (to the operators of #rust): ops only\r\n"
+    assert h.take(3) == h.take(4) == ""  # no echo without echo-message; Dave is no operator
+    h.send(2, b"MODE #rust +v Dave\r\n")
+    h.take(1), h.take(2), h.take(3), h.take(4)
+    h.send(4, b"NOTICE +#rust :voiced\r\nPRIVMSG +#rust :\x01ACTION waves\x01\r\n")
+    to_voiced = h.take(2)
+    assert to_voiced == (
+        ":Dave!Dave@chat-trio NOTICE +#rust voiced\r\n"
+        ":Dave!Dave@chat-trio PRIVMSG +#rust :\x01ACTION waves\x01\r\n"
+    )
+    assert h.take(4) == to_voiced  # echo-message: Dave's own copies, as sent
+    assert h.take(1) == (
+        "[#rust] -Dave (to the voiced members and operators of #rust)- voiced\r\n"
+        "[#rust] * Dave waves (to the voiced members and operators of #rust)\r\n"
+    )
+    assert h.take(3) == ""  # Carol is neither voiced nor an operator
+    h.send(3, b"PRIVMSG @#go :hi\r\n")  # not a member: as for the room itself
+    assert h.take(3) == ":irc.test 404 Carol #go :You are not in #go.\r\n"
+
+
+# -- HELP, HELPOP, LINKS --------------------------------------------------------------------
+
+
+def test_irc_door_help_lists_the_commands_and_explains_one_from_the_table() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    h.send(1, b"HELP\r\n")
+    lines = h.take(1).split("\r\n")
+    assert lines[0] == ":irc.test 704 Bob * :The commands, as HELP <command> explains each:"
+    assert lines[-2] == ":irc.test 706 Bob * :End of /HELP"
+    index = " ".join(line.partition(" :")[2] for line in lines[1:-2])
+    assert all(line.startswith(":irc.test 705 Bob * :") for line in lines[1:-2])
+    assert set(index.split()) == set(COMMANDS) and {"PRIVMSG", "HELP", "LINKS"} <= set(COMMANDS)
+    h.send(1, b"HELPOP privmsg\r\n")  # HELPOP is HELP; the subject without case
+    assert h.take(1) == (
+        ":irc.test 704 Bob PRIVMSG :PRIVMSG <target>{,<target>} :<text>\r\n"
+        ":irc.test 705 Bob PRIVMSG :say something in a room, or to a person"
+        " (each target costs a line)\r\n"
+        ":irc.test 706 Bob PRIVMSG :End of /HELP\r\n"
+    )
+    h.send(1, b"HELP NOSUCHTHING\r\n")
+    assert h.take(1) == (
+        ":irc.test 524 Bob NOSUCHTHING :No help on that: HELP lists the commands there are\r\n"
+    )
+
+
+def test_irc_door_links_shows_this_one_server_with_its_description() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_alone(h, 1, "Bob", attrs.evolve(SETTINGS, description="Chat for the club"))
+    h.send(1, b"LINKS\r\n")
+    assert h.take(1) == (
+        ":irc.test 364 Bob irc.test irc.test :0 Chat for the club\r\n"
+        ":irc.test 365 Bob * :End of /LINKS list\r\n"
+    )
+    h.send(1, b"LINKS *.org\r\n")  # no server of that name
+    assert h.take(1) == ":irc.test 365 Bob *.org :End of /LINKS list\r\n"

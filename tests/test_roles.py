@@ -14,6 +14,7 @@ from chat_trio.chat.events import (
     BanKind,
     BanList,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -473,6 +474,20 @@ def test_roles_an_invitation_lapses_after_an_hour() -> None:
     ask(chat, 1, i.Invite("Dave", "#rust"), now=200.0)
     in_time = ask(chat, 4, i.Join("#rust"), now=199.0 + roles.INVITE_SECONDS)
     assert ("#rust", Joined("Dave", "#rust"), 4) in broadcasts(in_time)
+
+
+def test_roles_show_invitations_lists_those_held_until_used_or_lapsed() -> None:
+    chat = rust()
+    ask(chat, 2, i.Join("#go"))
+    assert replies(ask(chat, 4, i.ShowInvitations()), 4) == [Invitations(())]
+    ask(chat, 1, i.Invite("Dave", "#rust"), now=100.0)
+    ask(chat, 2, i.Invite("Dave", "#go"), now=150.0)
+    ask(chat, 2, i.Invite("Carol", "#go"), now=150.0)  # Carol's, not Dave's
+    shown = ask(chat, 4, i.ShowInvitations(), now=160.0)
+    assert replies(shown, 4) == [Invitations(("#rust", "#go"))]  # in the order given
+    ask(chat, 4, i.Join("#rust"), now=170.0)  # used up
+    lapsed = ask(chat, 4, i.ShowInvitations(), now=150.0 + roles.INVITE_SECONDS)
+    assert replies(lapsed, 4) == [Invitations(())]
 
 
 def test_roles_a_room_holds_at_most_invites_max_and_drops_the_oldest() -> None:

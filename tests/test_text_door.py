@@ -1393,6 +1393,9 @@ def test_text_door_invite_only_key_limit_and_invitations_in_words() -> None:
     )
     assert h.take(3) == "* Alice invites you to #x (/join #x).\r\n"
     assert h.take(2) == ""  # Bob does not run #x: not told
+    assert h.line(3, "/invites") == (
+        "* You are invited to #x (/join #x); each invitation lasts an hour.\r\n"
+    )
     h.line(1, "/op bob")
     h.take(2)
     h.line(2, "/invite carol")

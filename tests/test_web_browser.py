@@ -902,3 +902,27 @@ def test_web_browser_registers_a_room_and_shows_who_founded_it(
         re.compile(r"#rust was registered by Carol on .*nobody else"), timeout=TIMEOUT
     )
     assert errors == []
+
+
+def test_web_browser_an_operator_reads_lines_to_operators_and_lists_invitations(
+    browser: Browser, tmp_path: Path, errors: list[str]
+) -> None:
+    server = Server(tmp_path / "chat.db", "--irc-port", "0")
+    try:
+        carol = carol_runs_rust(browser, server, errors)  # she runs #rust: an operator
+        bob = socket.create_connection(("127.0.0.1", server.ports["IRC"]), timeout=10)
+        bob.sendall(b"NICK Bob\r\nUSER bob 0 * :Bob\r\nJOIN #rust\r\nJOIN #go\r\n")
+        read_until(bob, b" 366 Bob #go ")
+        bob.sendall(b"PRIVMSG @#rust :ops, a word\r\n")  # IRC's STATUSMSG: to Carol only
+        said = "Bob (to the operators of #rust): ops, a word"
+        expect(log(carol)).to_contain_text(said, timeout=TIMEOUT)
+        bob.sendall(b"INVITE Carol #go\r\n")  # Bob made #go: he runs it
+        read_until(bob, b" 341 Bob Carol #go")
+        type_line(carol, "/invites")
+        listed = "You are invited to #go (/join #go); each invitation lasts an hour."
+        expect(log(carol)).to_contain_text(listed, timeout=TIMEOUT)
+        bob.close()
+        assert errors == []
+    finally:
+        err = server.stop()
+        assert "Traceback" not in err, err

@@ -55,6 +55,7 @@ def refusal(item: Any) -> ev.Refused:
         ({"type": "list-users"}, i.ListUsers()),
         ({"type": "list-users", "room": "#rust", "limit": 5}, i.ListUsers("#rust", 5)),
         ({"type": "list-rooms", "limit": None}, i.ListRooms()),
+        ({"type": "show-invitations"}, i.ShowInvitations()),
         ({"type": "look-up", "name": "Bob", "label": "x"}, i.LookUp("Bob", "x")),
         ({"type": "look-up"}, i.LookUp()),
         (
@@ -255,6 +256,8 @@ SAMPLES: list[ev.Event] = [
     ev.RoomInfo("#rust", "Alice", 1.7e9, ("Bob",)),
     ev.Invitation("#rust", "Alice"),
     ev.InviteSent("#rust", "Eve"),
+    ev.Invitations(("#rust", "#go")),
+    ev.StatusMessage("#rust", ev.Role.OPERATOR, "Bob", "ops only"),
     ev.Invited("#rust", "Alice", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
     ev.UserList(2, ("Alice", "Bob"), None, frozenset({"Alice"}), "users", invisible=1),

@@ -90,6 +90,7 @@ HANDLERS: dict[type, Handler] = {
     i.BanFromRoom: rooms.ban,
     i.UnbanFromRoom: rooms.unban,
     i.ShowBans: rooms.show_bans,
+    i.ShowInvitations: rooms.show_invitations,
     i.Kick: rooms.kick,
     i.RegisterRoom: founders.register_room,
     i.DropRoom: founders.drop_room,

@@ -162,6 +162,25 @@ class Tagged:
 
 
 @attrs.frozen
+class StatusMessage:
+    """A line said to ``room``'s operators only (``to`` OPERATOR), or to its voiced members
+    and operators (``to`` VOICE): IRC's STATUSMSG (``PRIVMSG @#room``). Sent to each of
+    them, and back to its sender (``own``), never broadcast to the room, never stored."""
+
+    room: str
+    to: Role
+    name: str  #: who said it
+    text: str
+    action: bool = False  #: as ``/me``
+    notice: bool = False  #: a notice: never answered automatically
+    account: str = ""  #: the sender's account ("" for a guest)
+    id: str = ""  #: an id of its own (``World.message_id``), the same for every copy
+    own: bool = False  #: the sender's copy (IRC's echo-message)
+    user: str = ""  #: the username of ``name`` (``person_mask``; "": the name)
+    tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags
+
+
+@attrs.frozen
 class Away:
     """``name`` is away, saying ``text`` ("": back again); to the user and its rooms."""
 
@@ -413,6 +432,14 @@ class Invited:
 
 
 @attrs.frozen
+class Invitations:
+    """The rooms the viewer holds an invitation to, that it may still use (IRC 336 each,
+    then 337), in the order they were given."""
+
+    rooms: tuple[str, ...]
+
+
+@attrs.frozen
 class InviteSent:
     """The viewer's invitation of ``name`` to ``room`` was given (IRC 341)."""
 
@@ -594,6 +621,7 @@ Event = (
     | Said
     | Action
     | Tagged
+    | StatusMessage
     | Away
     | AccountChanged
     | Private
@@ -606,6 +634,7 @@ Event = (
     | BanList
     | RoomInfo
     | Invitation
+    | Invitations
     | InviteSent
     | Invited
     | Kicked

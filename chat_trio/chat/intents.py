@@ -93,6 +93,9 @@ class Say:
     notice: bool = False
     #: client-only tags (IRCv3 ``+typing``, ``+draft/reply`` ...), carried unread
     tags: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=words.client_tags)
+    #: only to the room's members who hold this role (``VOICE``: voiced members and
+    #: operators), not stored (IRC's STATUSMSG, ``PRIVMSG @#room``); None: to everyone
+    to: Role | None = None
 
 
 @attrs.frozen
@@ -187,11 +190,20 @@ class ListUsers:
 @attrs.frozen
 class ListRooms:
     """Which rooms exist, busiest first: at most ``limit`` (None: as many as one list
-    holds, ``vocabulary.LIST_MAX``); only those named in ``rooms``, if any are."""
+    holds, ``vocabulary.LIST_MAX``); only those named in ``rooms`` or whose name one of
+    ``masks`` matches, if any are given; and of those, only the ones the filters let
+    through (IRC's ``LIST`` with ISUPPORT ``ELIST=MNU``)."""
 
     limit: int | None = None
     label: str = attrs.field(default="", converter=words.text)  #: comes back unchanged
     rooms: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+    #: room-name masks (``*``: any run of characters, ``?``: any one; case does not
+    #: count); the rules try the first ``rooms.LIST_MASKS_MAX`` of them
+    masks: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+    #: masks no listed room's name may match (IRC's ``LIST !mask``)
+    not_masks: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+    more_than: int | None = None  #: only rooms with more members than this (``LIST >n``)
+    fewer_than: int | None = None  #: only rooms with fewer members than this (``LIST <n``)
 
 
 @attrs.frozen
@@ -315,6 +327,11 @@ class ShowBans:
     """Tell the user ``room``'s bans."""
 
     room: str = attrs.field(converter=words.text)
+
+
+@attrs.frozen
+class ShowInvitations:
+    """Tell the user the rooms it holds an invitation to (IRC's ``INVITE`` alone)."""
 
 
 @attrs.frozen
@@ -445,6 +462,7 @@ Intent = (
     | BanFromRoom
     | UnbanFromRoom
     | ShowBans
+    | ShowInvitations
     | Kick
     | RegisterRoom
     | DropRoom

@@ -16,6 +16,15 @@ Rules:
    reactions) go where a line would (the members of a room one may talk in, or a user),
    with an id and back to the sender, but are never stored and never answered
    automatically; with no client tag at all, nothing happens.
+6. A line to a room's operators (``Say.to``, IRC's ``PRIVMSG @#room``; ``VOICE``: its
+   voiced members and operators, ``+#room``) may be said by whoever may talk in the room
+   (rule 1's checks), and reaches only the members who hold that role (or operator), as
+   ``StatusMessage``, one copy each, and one back to its sender. Admins who do not hold
+   the role are not reached: finding them would take a look at every member for every
+   such line (12.7 ms a line in a room of 10,000, measured; a room line costs 6 µs), work
+   that one flood token would not pay for. It is **not stored**: history is what the
+   whole room saw, and replaying it to whoever joins or asks for history would tell
+   everyone what was meant for a few.
 3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
    of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
    found by identity, never by a name that someone else may hold next: this
@@ -42,6 +51,7 @@ from chat_trio.chat.events import (
     Refused,
     Role,
     Said,
+    StatusMessage,
     Tagged,
     Unheard,
     UserMode,
@@ -92,6 +102,9 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
     room = talking_in(world, conn, client, intent.room, out)
     if room is None:
         return
+    if intent.to is not None:
+        _to_status(world, conn, client, room, intent, intent.to, out)
+        return
     memory = room.memory
     if len(room.members) == 1 and not room.told_alone and not intent.notice:
         room.told_alone = True
@@ -112,6 +125,24 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
         )  # fmt: skip
     out.broadcast(memory.name, event, exclude=conn)
     out.confirm(conn, entry)
+
+
+def _to_status(
+    world: World, conn: ConnId, client: Client, room: Room, intent: i.Say, to: Role, out: Outputs
+) -> None:
+    """Rule 6: ``intent`` to those members of ``room`` who hold ``to`` (or more)."""
+    said = StatusMessage(
+        room.memory.name, to, client.name, intent.text, intent.action, intent.notice,
+        world.account_name(client) if client.account else "", world.message_id(),
+        user=client.user, tags=intent.tags,
+    )  # fmt: skip
+    holders = room.roles[Role.OPERATOR]
+    if to is Role.VOICE:
+        holders = holders | room.roles[Role.VOICE]
+    for member in holders:  # (a member's roles end with its membership: roles.py rule 9)
+        if member != conn:
+            out.reply(member, said)
+    out.reply(conn, attrs.evolve(said, own=True))
 
 
 def send_private(

@@ -39,7 +39,8 @@ Rules:
 8. An invitation (``Act.INVITE``) is held by the invited connection, used up by its
    join, and lapses after ``INVITE_SECONDS``. A room holds at most ``INVITES_MAX``; when
    full, **the oldest is dropped**: the newest is the operators' latest wish, and
-   refusing it would let stale invitations lock out the ones that matter.
+   refusing it would let stale invitations lock out the ones that matter. Its holder
+   may list those it still holds (``invitations``: IRC's ``INVITE`` alone, ``/invites``).
 9. Roles end with membership: leaving, a kick or a disconnect drops them, and a room
    forgotten when its last member leaves forgets them, its modes and its bans.
 10. A room's bans (``Room.bans``, ``Act.BAN``/``Act.UNBAN``) name an account (its owner
@@ -188,6 +189,17 @@ def admission(
     if Mode.LIMIT in room.modes and len(room.members) >= room.limit:
         return Refused(Problem.ROOM_FULL, room=name, limit=room.limit)
     return None
+
+
+def invitations(world: World, conn: ConnId) -> list[str]:
+    """The rooms ``conn`` holds an invitation to that has not lapsed (rule 8). One look
+    at each room: they are at most ``Rules.max_rooms``."""
+    held = sorted(
+        (room.invited[conn], room.memory.name)
+        for room in world.rooms.values()
+        if conn in room.invited
+    )
+    return [name for expires, name in held if expires > world.now]
 
 
 def invite(world: World, room: Room, conn: ConnId) -> None:

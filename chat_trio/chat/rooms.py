@@ -38,6 +38,7 @@ from chat_trio.chat.events import (
     ConnId,
     History,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -388,19 +389,48 @@ def _name_order(client: Client) -> str:
     return client.name.casefold()
 
 
+LIST_MASKS_MAX = 8
+"""Masks of one ``ListRooms`` tried (each way: ``masks``, ``not_masks``); more are
+ignored. Each costs about a microsecond per room (``roles.glob``), rooms are at most
+``Rules.max_rooms``, and the asker's flood tokens pace the lists: a list can never cost
+more than eight looks at every room."""
+
+
+def _matches(masks: tuple[str, ...], room: Room) -> bool:
+    """Does one of ``masks`` (casefolded) match ``room``'s name?"""
+    name = room.memory.name.casefold()
+    return any(roles.glob(mask, name) for mask in masks)
+
+
 def list_rooms(
     world: World, conn: ConnId, client: Client, intent: i.ListRooms, out: Outputs
 ) -> None:
     limit = LIST_MAX if intent.limit is None else max(0, min(intent.limit, LIST_MAX))
     order = lambda r: (-len(r.members), r.memory.name.casefold())  # noqa: E731
+    masks = tuple(m.casefold() for m in intent.masks[:LIST_MASKS_MAX])
+    candidates: list[Room] = []
     if intent.rooms:  # the rooms named (IRC's LIST #a,#b), as many as asked
         named = (world.rooms.get(name_key(n)) for n in intent.rooms[:LIST_MAX])
         candidates = list({id(r): r for r in named if r is not None}.values())
-    else:
+    elif not masks:
         candidates = list(world.rooms.values())
+    if masks:  # the rooms a mask matches, with those named (both were asked for)
+        chosen = {id(r) for r in candidates}
+        everyone = world.rooms.values()
+        candidates += [r for r in everyone if id(r) not in chosen and _matches(masks, r)]
+    not_masks = tuple(m.casefold() for m in intent.not_masks[:LIST_MASKS_MAX])
+    more, fewer = intent.more_than, intent.fewer_than
     # An empty room (only #lobby stays when empty) has nothing to show: a room exists
     # for those who list rooms while it has members, as an IRC channel does.
-    shown = [r for r in candidates if r.members and roles.listed(client, r)]
+    shown = [
+        r
+        for r in candidates
+        if r.members
+        and roles.listed(client, r)
+        and (more is None or len(r.members) > more)
+        and (fewer is None or len(r.members) < fewer)
+        and not (not_masks and _matches(not_masks, r))
+    ]
     rooms = heapq.nsmallest(limit, shown, key=order)
     listed = tuple((r.memory.name, len(r.members)) for r in rooms)
     topics = tuple(r.memory.topic for r in rooms)
@@ -619,6 +649,12 @@ def unban(
     lifted = roles.unban(world, room, key)
     out.broadcast(name, BanChanged(name, lifted, False, client.name, client.user), exclude=None)
     registered.keep(world, room, out)
+
+
+def show_invitations(
+    world: World, conn: ConnId, client: Client, intent: i.ShowInvitations, out: Outputs
+) -> None:
+    out.reply(conn, Invitations(tuple(roles.invitations(world, conn))))
 
 
 def show_bans(world: World, conn: ConnId, client: Client, intent: i.ShowBans, out: Outputs) -> None:

@@ -97,6 +97,7 @@ ACCEPTS: dict[Phase, tuple[type, ...]] = {
         i.BanFromRoom,
         i.UnbanFromRoom,
         i.ShowBans,
+        i.ShowInvitations,
         i.Kick,
         i.RegisterRoom,
         i.DropRoom,

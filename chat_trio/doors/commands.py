@@ -342,6 +342,9 @@ COMMANDS: dict[str, Command] = {
     "invite": Command(
         "/invite <user> [#room]", "(operators) let someone in past +i, +k, +l", _invite,
     ),
+    "invites": Command(
+        "/invites", "the rooms you are invited to", lambda a, p: i.ShowInvitations()
+    ),
     "kick": Command("/kick <user> [reason]", "(operators) put someone out of this room", _kick),
     "room": Command(
         "/room register|drop|info [#room]",

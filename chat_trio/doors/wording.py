@@ -22,6 +22,7 @@ from chat_trio.chat.events import (
     Disconnected,
     Done,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Mode,
@@ -33,6 +34,7 @@ from chat_trio.chat.events import (
     RoleChanged,
     RoomBan,
     RoomInfo,
+    StatusMessage,
     UserMode,
     UserModes,
     Wallops,
@@ -370,6 +372,30 @@ def invitation(e: Invitation) -> str:
 def invited(e: Invited) -> str:
     """ "Alice invited Dave to #rust" (to the room's other operators)."""
     return f"{e.by} invited {e.name} to {e.room}"
+
+
+STATUS_AUDIENCE = {Role.OPERATOR: "operators", Role.VOICE: "voiced members and operators"}
+"""Whom a ``StatusMessage`` was meant for, in words."""
+
+
+def status_message(e: StatusMessage) -> str:
+    """ "Bob (to the operators of #rust): text", "* Bob waves (to the operators of #rust)",
+    "-Bob (to ...)- text" for a notice: what nc users and the page show of IRC's
+    ``PRIVMSG @#room``, so that nobody takes it for a line the whole room saw."""
+    to = f"to the {STATUS_AUDIENCE[e.to]} of {e.room}"
+    if e.action:
+        return f"* {e.name} {e.text} ({to})"
+    if e.notice:
+        return f"-{e.name} ({to})- {e.text}"
+    return f"{e.name} ({to}): {e.text}"
+
+
+def invitations(e: Invitations) -> str:
+    """ "You are invited to #rust and #go (/join #rust)", or that there are none."""
+    if not e.rooms:
+        return "You hold no invitations"
+    rooms = e.rooms[0] if len(e.rooms) == 1 else f"{', '.join(e.rooms[:-1])} and {e.rooms[-1]}"
+    return f"You are invited to {rooms} (/join {e.rooms[0]}); each invitation lasts an hour"
 
 
 def invite_sent(e: InviteSent) -> str:

@@ -20,18 +20,20 @@ import attrs
 
 from chat_trio import __version__
 from chat_trio.chat import intents as i
-from chat_trio.chat import words
+from chat_trio.chat import roles, words
 from chat_trio.chat.events import Mode, UserMode
 from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
 from chat_trio.doors.irc.render import (
     CHANSERV,
-    MAX_TARGETS,
     MODES,
     MODES_BY_LETTER,
     NICKSERV,
     ROLES_BY_LETTER,
+    STATUS_PREFIXES,
+    STATUSMSG,
+    TARGMAX,
     USER_MODES_BY_LETTER,
     fits,
     isupport_lines,
@@ -51,6 +53,8 @@ class Command:
 
     min_params: int  #: parameters it needs at least (fewer: 461)
     handler: Handler
+    usage: str  #: how it is written, for HELP (modern.ircdocs.horse's notation)
+    summary: str  #: what it does, in a line, for HELP
     before_registration: bool = False  #: taken before registering (others: 451)
 
 
@@ -63,23 +67,42 @@ def pong(door: IrcDoor, params: tuple[str, ...]) -> None:
     pass  # any input counts as an answer (the keepalive heard it)
 
 
+def targets(door: IrcDoor, command: str, given: str, *, answer: bool = True) -> list[str] | None:
+    """The comma-separated targets of one ``command`` line (empty ones left out), or None
+    when there are more than ``TARGMAX[command]``: then nothing of the line is done, and
+    the client is told so with 407 (unless ``answer`` is false: NOTICE is never answered).
+    Each target becomes its own intent, which flood control counts like a line."""
+    if "," not in given:  # one target, as most lines have
+        return [given] if given else []
+    named = [target for target in given.split(",") if target]
+    if len(named) > TARGMAX[command]:
+        if answer:
+            most = TARGMAX[command]
+            door.numeric("407", given, f"Too many targets: at most {most} ({command}); none used")
+        return None
+    return named
+
+
 def join(door: IrcDoor, params: tuple[str, ...]) -> None:
     if params[0] == "0":
         door.queue.extend(i.Leave(room) for room in list(door.rooms.values()))
         return
     keys = params[1].split(",") if len(params) > 1 else []  # JOIN #a,#b keyA,keyB
-    for n, room in enumerate(params[0].split(",")[:MAX_TARGETS]):
+    for n, room in enumerate(targets(door, "JOIN", params[0]) or ()):
         door.queue.append(i.Join(room, keys[n] if n < len(keys) else ""))
 
 
 def part(door: IrcDoor, params: tuple[str, ...]) -> None:
     reason = params[1] if len(params) > 1 else ""
-    for room in params[0].split(",")[:MAX_TARGETS]:
+    for room in targets(door, "PART", params[0]) or ():
         door.queue.append(i.Leave(room, reason))
 
 
 def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
-    if not params or not params[0]:
+    named = targets(door, "PRIVMSG", params[0]) if params else []
+    if named is None:
+        return
+    if not named:
         door.numeric("411", "No recipient given (PRIVMSG)")
         return
     if len(params) < 2 or not params[1]:
@@ -89,14 +112,15 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
     if text.startswith("\x01"):
         word, _, rest = text.strip("\x01").partition(" ")
         if word.upper() != "ACTION":
-            _ctcp(door, params[0], word.upper(), rest)
+            for target in named:
+                _ctcp(door, target, word.upper(), rest)
             return
         text, action = rest, True
-    for target in params[0].split(",")[:MAX_TARGETS]:
+    for target in named:
         if not fits(mask(door.nick, door.replies.user), target, text, action=action):
             door.too_long()
-        elif target.startswith("#"):
-            door.queue.append(i.Say(target, text, action, tags=door.tags))
+        elif target.lstrip(STATUS_PREFIXES).startswith("#"):
+            door.queue.append(say(door, target, text, action=action))
         elif name_key(target) == "nickserv":
             _nickserv(door, text)
         elif name_key(target) == "chanserv":
@@ -105,17 +129,27 @@ def privmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
             door.queue.append(i.SendPrivate(target, text, action, tags=door.tags))
 
 
+def say(door: IrcDoor, target: str, text: str, *, action: bool = False, notice: bool = False
+        ) -> i.Say:  # fmt: skip
+    """A line to the room ``target``, or (``@#room``, ``+#room``: ISUPPORT STATUSMSG) to
+    its operators, or its voiced members and operators, only. One prefix: ``@+#room``
+    is no room's name (the rules say so)."""
+    to = STATUSMSG.get(target[0])
+    room = target[1:] if to is not None else target
+    return i.Say(room, text, action, notice, door.tags, to)
+
+
 def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
     """NOTICE: a message like PRIVMSG, but nothing answers it (RFC 2812 3.3.2): no 411/412
     for a missing target or text, no CTCP answer (a CTCP in a NOTICE is itself an answer),
     nothing for NickServ, and the door drops the rules' refusals (``IrcDoor.observe``)."""
     if len(params) < 2 or not params[0] or not params[1] or params[1].startswith("\x01"):
         return
-    for target in params[0].split(",")[:MAX_TARGETS]:
+    for target in targets(door, "NOTICE", params[0], answer=False) or ():
         if not fits(mask(door.nick, door.replies.user), target, params[1], notice=True):
             door.too_long()  # (the line is not sent: its sender is told, as for any line)
-        elif target.startswith("#"):
-            door.queue.append(i.Say(target, params[1], notice=True, tags=door.tags))
+        elif target.lstrip(STATUS_PREFIXES).startswith("#"):
+            door.queue.append(say(door, target, params[1], notice=True))
         elif name_key(target) not in ("nickserv", "chanserv"):
             door.queue.append(i.SendPrivate(target, params[1], notice=True, tags=door.tags))
 
@@ -123,8 +157,8 @@ def notice(door: IrcDoor, params: tuple[str, ...]) -> None:
 def tagmsg(door: IrcDoor, params: tuple[str, ...]) -> None:
     """TAGMSG (IRCv3 message-tags): the line's client-only tags, without text, to each
     target (``+typing``, ``+draft/react`` ...). Nothing is sent for a line without any."""
-    for target in params[0].split(",")[:MAX_TARGETS]:
-        if target and name_key(target) not in ("nickserv", "chanserv"):
+    for target in targets(door, "TAGMSG", params[0]) or ():
+        if name_key(target) not in ("nickserv", "chanserv"):
             door.queue.append(i.SendTags(target, door.tags))
 
 
@@ -195,11 +229,16 @@ def topic(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def names(door: IrcDoor, params: tuple[str, ...]) -> None:
-    if not params:
-        door.numeric("366", "*", "End of /NAMES list")
+    """``NAMES #a`` (353s, then 366), or ``NAMES #a,#b``: each room's 353s, then one 366
+    naming them all (modern.ircdocs.horse), whether each exists or not."""
+    rooms = targets(door, "NAMES", params[0]) if params else []
+    if rooms is None:
         return
-    for room in params[0].split(",")[:MAX_TARGETS]:
-        door.queue.append(door.names_of(room))
+    if len(rooms) < 2:
+        door.queue.append(door.names_of(rooms[0]) if rooms else door.names_end("*"))
+        return
+    door.queue.extend(door.names_of(room, end=False) for room in rooms)
+    door.queue.append(door.names_end(",".join(rooms), free=True))
 
 
 def who(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -223,8 +262,39 @@ def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
 
 
 def list_rooms(door: IrcDoor, params: tuple[str, ...]) -> None:
-    named = tuple(room for room in params[0].split(",") if room) if params else ()
-    door.queue.append(i.ListRooms(label="list", rooms=named[:MAX_TARGETS]))
+    """``LIST``, or ``LIST`` with channels and ISUPPORT ELIST=MNU's conditions, in its
+    first parameter or its second, comma-separated: ``#room`` (that room), ``*mask?``
+    (the rooms whose name it matches: M), ``!mask`` (those it does not: N), ``>n`` and
+    ``<n`` (more, fewer members than n: U). A room must pass every condition, and be
+    named or matched if any are. At most ``TARGMAX["LIST"]`` of them."""
+    items = targets(door, "LIST", ",".join(params[:2]))
+    if items is None:
+        return
+    rooms, masks, not_masks = [], [], []
+    counts: dict[str, int] = {}
+    for item in items:
+        if item[0] in "<>":
+            count = words.count(item[1:])
+            if count is None:
+                said = f"LIST {item}: a user count is a number (LIST >5, LIST <20)"
+                door.server_message("NOTICE", door.nick, said)
+                return
+            counts[item[0]] = count
+        elif item.startswith("!"):
+            not_masks.append(item[1:])
+        elif "*" in item or "?" in item:
+            masks.append(item)
+        else:
+            rooms.append(item)
+    listing = i.ListRooms(
+        label="list",
+        rooms=tuple(rooms),
+        masks=tuple(masks),
+        not_masks=tuple(not_masks),
+        more_than=counts.get(">"),
+        fewer_than=counts.get("<"),
+    )
+    door.queue.append(listing)
 
 
 def mode(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -330,13 +400,28 @@ def ban_mask(given: str) -> str:
 
 
 def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``KICK #r a,b :why`` kicks each from ``#r``; ``KICK #r,#s a,b`` pairs them up
+    (``a`` from ``#r``, ``b`` from ``#s``: RFC 2812 3.2.8). Users past ``TARGMAX``'s
+    are dropped silently (modern.ircdocs.horse); each kick is an intent flood control
+    counts, and each is told as its own KICK."""
     reason = params[2] if len(params) > 2 else ""
-    for nick in params[1].split(",")[:MAX_TARGETS]:
-        door.queue.append(i.Kick(params[0], nick, reason))
+    rooms, nicks = params[0].split(","), params[1].split(",")
+    if len(rooms) > 1 and len(rooms) != len(nicks):
+        door.numeric("461", "KICK", "Give one channel, or as many channels as nicks")
+        return
+    pairs = zip(rooms if len(rooms) > 1 else rooms * len(nicks), nicks, strict=True)
+    for room, nick in list(pairs)[: TARGMAX["KICK"]]:
+        door.queue.append(i.Kick(room, nick, reason))
 
 
 def invite(door: IrcDoor, params: tuple[str, ...]) -> None:
-    door.queue.append(i.Invite(params[0], params[1]))
+    """``INVITE nick #room``; ``INVITE`` alone lists one's own invitations (336, 337)."""
+    if not params:
+        door.queue.append(i.ShowInvitations())
+    elif len(params) == 1:
+        door.numeric("461", "INVITE", "Not enough parameters")
+    else:
+        door.queue.append(i.Invite(params[0], params[1]))
 
 
 def kill(door: IrcDoor, params: tuple[str, ...]) -> None:
@@ -445,45 +530,162 @@ def _timestamp(reference: str) -> float | None:
     return moment + (float(f"0.{fraction}") if words.count(fraction) is not None else 0.0)
 
 
+HELP_PER_LINE = 12  #: command names per 705 line of the index (short, readable lines)
+HELP_SUBJECT_SHOWN = 32
+"""Characters of an unknown subject said back in 524: a command's name is shorter, and
+the answer stays well within 512 bytes whatever was asked."""
+
+
+def help_command(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``HELP`` (and ``HELPOP``, as InspIRCd calls it): the commands there are, or one
+    command's usage and what it does, from its row of ``COMMANDS``, the one place they
+    are written (704, 705 ..., 706; a subject that is no command: 524)."""
+    subject = params[0].removeprefix("/").upper() if params else ""
+    if not subject:
+        listed = sorted(COMMANDS)
+        rows = [
+            " ".join(listed[n : n + HELP_PER_LINE]) for n in range(0, len(listed), HELP_PER_LINE)
+        ]
+        door.numerics(
+            ("704", "*", "The commands, as HELP <command> explains each:"),
+            *(("705", "*", row) for row in rows),
+            ("706", "*", "End of /HELP"),
+        )
+    elif (command := COMMANDS.get(subject)) is not None:
+        door.numerics(
+            ("704", subject, command.usage),
+            ("705", subject, command.summary),
+            ("706", subject, "End of /HELP"),
+        )
+    else:
+        shown = params[0][:HELP_SUBJECT_SHOWN]
+        door.numeric("524", shown, "No help on that: HELP lists the commands there are")
+
+
+def links(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``LINKS [[<server>] <mask>]``: the servers there are, one here (364 with hop count 0
+    and ``--server-description``), if the mask (``*``, ``?``) matches its name; then 365."""
+    server, given = door.settings.server_name, params[-1] if params else "*"
+    found = roles.glob(given.casefold(), server.casefold())
+    door.numerics(
+        *((("364", server, server, f"0 {door.settings.description}"),) if found else ()),
+        ("365", given, "End of /LINKS list"),
+    )
+
+
 def leave(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.Quit(reason=params[0] if params else ""))
 
 
 COMMANDS: dict[str, Command] = {
-    "CAP": Command(1, registration.cap, before_registration=True),
-    "AUTHENTICATE": Command(1, registration.authenticate, before_registration=True),
-    "NICK": Command(1, registration.nick, before_registration=True),
-    "USER": Command(1, registration.user, before_registration=True),
-    "PASS": Command(1, registration.password, before_registration=True),
-    "PING": Command(1, ping, before_registration=True),  # its token is echoed: needed
-    "PONG": Command(0, pong, before_registration=True),
-    "QUIT": Command(0, leave, before_registration=True),
-    "JOIN": Command(1, join),
-    "PART": Command(1, part),
-    "PRIVMSG": Command(0, privmsg),
-    "NOTICE": Command(0, notice),
-    "TAGMSG": Command(1, tagmsg),
-    "TOPIC": Command(1, topic),
-    "NAMES": Command(0, names),
-    "WHO": Command(0, who),
-    "WHOIS": Command(1, whois),
-    "LIST": Command(0, list_rooms),
-    "MODE": Command(1, mode),
-    "KICK": Command(2, kick),
-    "INVITE": Command(2, invite),
-    "KILL": Command(1, kill),
-    "OPER": Command(2, oper),
-    "WALLOPS": Command(1, wallops),
-    "AWAY": Command(0, away),
-    "ISON": Command(1, ison),
-    "USERHOST": Command(1, userhost),
-    "MOTD": Command(0, message_of_the_day),
-    "LUSERS": Command(0, lusers),
-    "VERSION": Command(0, version),
-    "TIME": Command(0, server_time),
-    "INFO": Command(0, info),
-    "CHATHISTORY": Command(3, chathistory),
-    "CS": Command(0, _chanserv_command),
-    "CHANSERV": Command(0, _chanserv_command),
-}
+    "CAP": Command(
+        1, registration.cap, "CAP LS [302] | REQ :<caps> | LIST | END",
+        "negotiate IRCv3 capabilities", before_registration=True,
+    ),
+    "AUTHENTICATE": Command(
+        1, registration.authenticate, "AUTHENTICATE PLAIN | <base64> | *",
+        "log in with SASL PLAIN while registering", before_registration=True,
+    ),
+    "NICK": Command(
+        1, registration.nick, "NICK <nick>", "choose your nick, or change it",
+        before_registration=True,
+    ),
+    "USER": Command(
+        1, registration.user, "USER <username> 0 * :<realname>",
+        "give your username and real name when registering", before_registration=True,
+    ),
+    "PASS": Command(
+        1, registration.password, "PASS <password>",
+        "log in to your registered nick while registering", before_registration=True,
+    ),
+    "PING": Command(  # its token is echoed: needed
+        1, ping, "PING <token>", "the server answers PONG with the token",
+        before_registration=True,
+    ),
+    "PONG": Command(
+        0, pong, "PONG <token>", "answer the server's PING", before_registration=True
+    ),
+    "QUIT": Command(
+        0, leave, "QUIT [:<reason>]", "leave the chat", before_registration=True
+    ),
+    "JOIN": Command(
+        1, join, "JOIN <#room>{,<#room>} [<key>{,<key>}] | JOIN 0",
+        "enter rooms, creating those that do not exist; JOIN 0 leaves every room",
+    ),
+    "PART": Command(1, part, "PART <#room>{,<#room>} [:<reason>]", "leave rooms"),
+    "PRIVMSG": Command(
+        0, privmsg, "PRIVMSG <target>{,<target>} :<text>",
+        "say something in a room, or to a person (each target costs a line)",
+    ),
+    "NOTICE": Command(
+        0, notice, "NOTICE <target>{,<target>} :<text>",
+        "like PRIVMSG, but nothing ever answers it",
+    ),
+    "TAGMSG": Command(
+        1, tagmsg, "@+<tag>=<value> TAGMSG <target>{,<target>}",
+        "send client tags without text (typing notifications, reactions)",
+    ),
+    "TOPIC": Command(
+        1, topic, "TOPIC <#room> [:<topic>]", "show a room's topic, or set it (operators)"
+    ),
+    "NAMES": Command(0, names, "NAMES <#room>{,<#room>}", "who is in rooms"),
+    "WHO": Command(
+        0, who, "WHO <#room|nick|mask> [%<fields>[,<token>]]",
+        "who is in a room, or whose nick, username or real name a mask matches",
+    ),
+    "WHOIS": Command(1, whois, "WHOIS <nick>", "what is known about someone"),
+    "LIST": Command(
+        0, list_rooms, "LIST [<#room|mask|!mask|>n|<n>{,...}]",
+        "the rooms, or those named, matching a mask or not, with more or fewer members",
+    ),
+    "MODE": Command(
+        1, mode, "MODE <#room> [+|-<modes> [<params>]] | MODE <nick> [+|-<modes>]",
+        "show or change a room's modes (o v b i k l m s), or your own (i w B)",
+    ),
+    "KICK": Command(
+        2, kick, "KICK <#room>{,<#room>} <nick>{,<nick>} [:<reason>]",
+        "put people out of a room (operators)",
+    ),
+    "INVITE": Command(
+        0, invite, "INVITE <nick> <#room> | INVITE",
+        "let someone into an invite-only room (operators); alone: your invitations",
+    ),
+    "KILL": Command(
+        1, kill, "KILL <nick> [:<reason>]", "disconnect someone (server admins)"
+    ),
+    "OPER": Command(
+        2, oper, "OPER <name> <password>",
+        "become a server operator with an admin account's password",
+    ),
+    "WALLOPS": Command(
+        1, wallops, "WALLOPS :<text>", "tell every +w user something (operators)"
+    ),
+    "AWAY": Command(0, away, "AWAY [:<text>]", "say you are away (no text: back)"),
+    "ISON": Command(1, ison, "ISON <nick>{ <nick>}", "which of these nicks are online"),
+    "USERHOST": Command(
+        1, userhost, "USERHOST <nick>{ <nick>}", "the masks of up to five nicks"
+    ),
+    "MOTD": Command(0, message_of_the_day, "MOTD", "the message of the day"),
+    "LUSERS": Command(0, lusers, "LUSERS", "how many people and rooms there are"),
+    "VERSION": Command(0, version, "VERSION", "the server's version and ISUPPORT"),
+    "TIME": Command(0, server_time, "TIME", "the server's time"),
+    "INFO": Command(0, info, "INFO", "about the server's software"),
+    "CHATHISTORY": Command(
+        3, chathistory, "CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit>",
+        "earlier lines of a room or a private conversation",
+    ),
+    "CS": Command(
+        0, _chanserv_command, "CS REGISTER|DROP|INFO|AMODE <#room> ...",
+        "registered rooms (ChanServ)",
+    ),
+    "CHANSERV": Command(
+        0, _chanserv_command, "CHANSERV REGISTER|DROP|INFO|AMODE <#room> ...",
+        "registered rooms (ChanServ)",
+    ),
+    "LINKS": Command(
+        0, links, "LINKS [<mask>]", "the servers of this network: this one alone"
+    ),
+    "HELP": Command(0, help_command, "HELP [<command>]", "these lines"),
+    "HELPOP": Command(0, help_command, "HELPOP [<command>]", "the same as HELP"),
+}  # fmt: skip
 """Every command there is, by its name (upper-case)."""

@@ -57,6 +57,7 @@ from chat_trio.doors.irc.commands import COMMANDS
 from chat_trio.doors.irc.message import LINE_MAX, TAGS_MAX, Message, ParseError, parse, serialize
 from chat_trio.doors.irc.registration import Move, Sasl, Stage
 from chat_trio.doors.irc.render import (
+    NAMES_MANY,
     Echo,
     IrcSettings,
     Label,
@@ -88,6 +89,7 @@ _NO_USER = Problem.NO_SUCH_USER
 ANSWERED_OTHERWISE: dict[tuple[str, Problem], tuple[str, str, bool]] = {
     **{("notice", problem): ("", "", False) for problem in Problem},
     **{("names", p): ("366", "End of /NAMES list", False) for p in _ROOM_PROBLEMS},
+    **{(NAMES_MANY, p): ("", "", False) for p in _ROOM_PROBLEMS},
     ("whois", _NO_USER): ("318", "End of /WHOIS list", True),
     ("nick", Problem.NAME_UNCHANGED): ("", "", False),
     **{("who", p): ("315", "End of WHO list", False) for p in (*_ROOM_PROBLEMS, _NO_USER)},
@@ -96,7 +98,8 @@ ANSWERED_OTHERWISE: dict[tuple[str, Problem], tuple[str, str, bool]] = {
 (the numeric that replaces or follows it, its text, whether the refusal's own numeric is
 kept before it); no numeric: nothing at all. A NOTICE is never answered (RFC 2812
 3.3.2); NAMES of an unknown or invalid channel is one 366 (modern.ircdocs.horse); WHOIS
-of an absent nick is 401 then 318; WHO of one (or of an unknown channel) is just 315;
+of an absent nick is 401 then 318 (one of several rooms of a NAMES: nothing, the one
+366 after them all says it); WHO of one (or of an unknown channel) is just 315;
 NICK to the nick one has changes nothing and is not answered (as ergo and InspIRCd)."""
 
 
@@ -176,10 +179,17 @@ class IrcDoor(Keepalive):
         server = self.settings.server_name
         self.wire(*(Message(n, (self.nick, *params), server) for n, *params in replies))
 
-    def names_of(self, room: str) -> i.ListUsers:
+    def names_of(self, room: str, *, end: bool = True) -> i.ListUsers:
         """NAMES of ``room``: with each member's username if ``userhost-in-names`` shows
-        masks."""
-        return i.ListUsers(room, label="names", detail="userhost-in-names" in self.caps)
+        masks. ``end``: its 366 follows (not for one room of several: ``names_end``)."""
+        label = "names" if end else NAMES_MANY
+        return i.ListUsers(room, label=label, detail="userhost-in-names" in self.caps)
+
+    def names_end(self, rooms: str, *, free: bool = False) -> Answer:
+        """The 366 that ends NAMES of ``rooms`` (as asked: ``#a,#b``); ``free`` after the
+        rooms' own lists, which flood control counted."""
+        line = Message("366", (self.nick, rooms, "End of /NAMES list"), self.settings.server_name)
+        return Answer((Wire(serialize(line).encode()),), free=free)
 
     @property
     def registered(self) -> bool:

@@ -38,6 +38,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -58,6 +59,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    StatusMessage,
     Tagged,
     Topic,
     TopicChanged,
@@ -97,9 +99,32 @@ HOLD_MAX = 16 * 1024
 2 KB). A client that never sends CAP END gets it all once this much waits, and nothing is
 held after that: the hold can never grow without bound."""
 MAX_TARGETS = 4  #: targets of one PRIVMSG, JOIN or PART (ISUPPORT MAXTARGETS)
+TARGMAX: dict[str, int] = {
+    "JOIN": MAX_TARGETS,
+    "KICK": MAX_TARGETS,
+    "LIST": MAX_TARGETS,
+    "NAMES": MAX_TARGETS,
+    "NOTICE": MAX_TARGETS,
+    "PART": MAX_TARGETS,
+    "PRIVMSG": MAX_TARGETS,
+    "TAGMSG": MAX_TARGETS,
+    "WHOIS": 1,
+}
+"""Targets one line of each command may name (ISUPPORT TARGMAX; commands.py keeps to
+it). Each target is its own intent, and flood control counts intents: a line to four
+targets costs what four lines cost, so naming several never multiplies what one line
+may make the server do. More targets than this: 407 and nothing done (KICK drops the
+extra users silently, as modern.ircdocs.horse says; NOTICE is never answered)."""
 MODES = 4
 """Role changes one MODE line makes (ISUPPORT MODES); more are dropped: each is an intent
 that flood control counts, and a line of fifty would be one line for fifty changes."""
+STATUSMSG = {"@": Role.OPERATOR, "+": Role.VOICE}
+"""What a PRIVMSG or NOTICE target may start with to reach a room's operators (``@#room``)
+or its voiced members and operators (``+#room``): ISUPPORT STATUSMSG (messages.py rule 6)."""
+STATUS_PREFIXES = "".join(STATUSMSG)  #: the same, as ``str.lstrip`` takes them
+NAMES_MANY = "names-many"
+"""The label of NAMES of one room of several (``NAMES #a,#b``): its 353s without a 366,
+since one 366 naming them all ends the answer (commands.names)."""
 NAMES_PER_LINE = 20  #: nicks per 353 line (32 characters each stays under 512 bytes)
 WHOX_ORDER = "tcuihsnfdlaor"
 """WHOX's fields, in the order a 354 gives those asked for (ircv3.net, WHOX)."""
@@ -114,6 +139,7 @@ class IrcSettings:
 
     server_name: str = "chat-trio"
     network: str = "chat-trio"
+    description: str = "chat-trio"  #: what LINKS says of the server (``--server-description``)
     motd: tuple[str, ...] = ()  #: lines of the message of the day; () sends 422
     created: str = ""  #: when the server started, for 003
     keepalive: KeepaliveSettings = attrs.field(factory=KeepaliveSettings)  #: its pings
@@ -610,6 +636,9 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         f"MODES={MODES}",
         f"NETWORK={settings.network}",
         f"MAXTARGETS={MAX_TARGETS}",
+        "TARGMAX=" + ",".join(f"{command}:{n}" for command, n in TARGMAX.items()),
+        "ELIST=MNU",  # LIST masks, !masks and user counts (commands.list_rooms)
+        f"STATUSMSG={STATUS_PREFIXES}",
         "UTF8ONLY",
         "WHOX",
         f"CHATHISTORY={HISTORY_MAX}",
@@ -854,6 +883,18 @@ class Replies:
         target = e.target if e.own else self.nick
         return serialize(Message("TAGMSG", (target,), source, tags))
 
+    def _status(self, e: StatusMessage) -> str:
+        """A line to a room's operators (``@#room``) or voiced members (``+#room``), as
+        it was sent; the sender's own copy only with echo-message."""
+        if e.own and "echo-message" not in self.caps:
+            return ""
+        timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        account = (("account", e.account),) if e.account and "account-tag" in self.caps else ()
+        tags = timed + account + self._client_tags(e.tags) + self._msgid(e.id)
+        source = mask(self.nick, self.user) if e.own else mask(e.name, e.user)
+        target = {role: prefix for prefix, role in STATUSMSG.items()}[e.to] + e.room
+        return privmsgs(source, target, e.text, action=e.action, tags=tags, notice=e.notice)
+
     def _echo(self, e: Echo) -> str:
         if "echo-message" not in self.caps:
             return ""
@@ -879,6 +920,10 @@ class Replies:
         if "invite-notify" not in self.caps:
             return ""  # a client that did not ask is not told of others' invitations
         return serialize(Message("INVITE", (e.name, e.room), mask(e.by, e.by_user)))
+
+    def _invitations(self, e: Invitations) -> str:
+        rows = "".join(self._m("336", room) for room in e.rooms)
+        return rows + self._m("337", "End of /INVITE list")
 
     def _invite_sent(self, e: InviteSent) -> str:
         return self._m("341", e.name, e.room)
@@ -955,8 +1000,8 @@ class Replies:
         come in pages (``more``: the door asks for the next): the end of the list is
         said after the last."""
         label = e.label
-        if label == "names" and e.room:
-            return self._names(e)
+        if label in ("names", NAMES_MANY) and e.room:
+            return self._names(e, end=label == "names")
         if label.partition(" ")[0] == "who":
             return self._who(e)
         if label == "ison":  # the names asked for that are online, as they are spelled
@@ -1010,7 +1055,7 @@ class Replies:
         end = "" if e.more and e.room else self._m("315", e.room or e.mask, "End of WHO list")
         return "".join(rows) + end
 
-    def _names(self, e: UserList) -> str:
+    def _names(self, e: UserList, end: bool) -> str:
         room = e.room or "*"
         full = "userhost-in-names" in self.caps
         multi = "multi-prefix" in self.caps
@@ -1022,8 +1067,8 @@ class Replies:
             self._m("353", "@" if e.secret else "=", room, " ".join(shown[i : i + NAMES_PER_LINE]))
             for i in range(0, len(shown), NAMES_PER_LINE)
         ]
-        end = "" if e.more else self._m("366", room, "End of /NAMES list")
-        return "".join(lines) + end
+        last = self._m("366", room, "End of /NAMES list") if end and not e.more else ""
+        return "".join(lines) + last
 
     def _lusers(self, users: int, rooms: int | None, invisible: int) -> list[str]:
         """LUSERS: 251 (those not invisible, and those invisible), 254 (when the number
@@ -1109,6 +1154,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     NickChanged: Replies._renamed,
     Private: Replies._private,
     Tagged: Replies._tagged,
+    StatusMessage: Replies._status,
     Echo: Replies._echo,
     Refused: Replies._refused,
     Done: Replies._done,
@@ -1118,6 +1164,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     RoomInfo: Replies._room_info,
     Invitation: Replies._invitation,
     InviteSent: Replies._invite_sent,
+    Invitations: Replies._invitations,
     Invited: Replies._invited,
     UserList: Replies._users,
     RoomList: Replies._rooms,

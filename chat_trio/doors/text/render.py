@@ -37,6 +37,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -55,6 +56,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    StatusMessage,
     Tagged,
     Topic,
     TopicChanged,
@@ -196,6 +198,8 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Said: lambda e: f"-{e.name}- {e.text}{EOL}" if e.notice else f"{e.name}: {e.text}{EOL}",
     Action: lambda e: f"* {e.name} {e.text}{EOL}",
     Tagged: lambda e: "",  # client tags without text (IRC's TAGMSG): IRC's only
+    # IRC's PRIVMSG @#room: "[#rust] Bob (to the operators of #rust): hi" (not one's own)
+    StatusMessage: lambda e: "" if e.own else f"[{e.room}] {wording.status_message(e)}{EOL}",
     Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
     Left: _left,
     Private: lambda e: (
@@ -212,6 +216,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     RoomInfo: lambda e: f"* {wording.room_info(e)}.{EOL}",
     Invitation: lambda e: f"* {wording.invitation(e)}.{EOL}",
     InviteSent: lambda e: f"* {wording.invite_sent(e)}.{EOL}",
+    Invitations: lambda e: f"* {wording.invitations(e)}.{EOL}",
     BanChanged: lambda e: f"* {wording.ban_changed(e)}.{EOL}",
     BanList: lambda e: "".join(f"* {line}{EOL}" for line in wording.ban_lines(e)),
     Invited: lambda e: f"* {wording.invited(e)}.{EOL}",

@@ -45,6 +45,7 @@ from chat_trio.chat.events import (
     Help,
     History,
     Invitation,
+    Invitations,
     Invited,
     InviteSent,
     Joined,
@@ -62,6 +63,7 @@ from chat_trio.chat.events import (
     RoomLeft,
     RoomList,
     Said,
+    StatusMessage,
     Tagged,
     Topic,
     TopicChanged,
@@ -108,6 +110,7 @@ INTENTS: dict[str, type[i.Intent]] = {
     "ban-from-room": i.BanFromRoom,
     "unban-from-room": i.UnbanFromRoom,
     "show-bans": i.ShowBans,
+    "show-invitations": i.ShowInvitations,
     "kick": i.Kick,
     "register-room": i.RegisterRoom,
     "drop-room": i.DropRoom,
@@ -124,9 +127,10 @@ INTENTS: dict[str, type[i.Intent]] = {
 }
 """Every intent a client may send, by its ``type``. Left out: ``Focus`` (the text door's
 current room; the page switches rooms itself), ``Hangup`` (closing the socket says it),
-``Quit``'s ``interrupted`` (telnet's Ctrl-C)."""
+``Quit``'s ``interrupted`` (telnet's Ctrl-C), ``Say``'s ``to`` (IRC's STATUSMSG: the
+page receives lines to a room's operators, but does not send them)."""
 
-_HIDDEN = {(i.Quit, "interrupted"), (i.ListUsers, "names")}
+_HIDDEN = {(i.Quit, "interrupted"), (i.ListUsers, "names"), (i.Say, "to")}
 _MEASURED = frozenset({"text", "reason"})
 """Fields as long as a line at most (``--max-line`` bytes, as on the text door)."""
 
@@ -407,6 +411,14 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Invitation: lambda e: {
         "type": "invitation", "room": e.room, "by": e.by,
         "message": wording.invitation(e) + ".",
+    },
+    StatusMessage: lambda e: {
+        "type": "status-message", "room": e.room, "to": e.to.value, "name": e.name,
+        "text": e.text, "action": e.action, "notice": e.notice, "own": e.own,
+        "message": wording.status_message(e),
+    },
+    Invitations: lambda e: {
+        "type": "invitations", "rooms": list(e.rooms), "message": wording.invitations(e) + ".",
     },
     InviteSent: lambda e: {
         "type": "invite-sent", "room": e.room, "name": e.name,

@@ -846,6 +846,12 @@ const handlers = {
   "invite-sent"(e) {
     reply(e.message, conversation(e.room));
   },
+  invitations(e) {  // the answer to "/invites": the rooms one may join by invitation
+    reply(e.message);
+  },
+  "status-message"(e) {  // IRC's PRIVMSG @#room: to the room's operators, said as such
+    if (!e.own) notice(e.message, conversation(e.room));
+  },
   "room-info"(e) {  // the answer to "/room info": who founded the room, whom it lists
     const known = state.conversations.get(key(e.room));
     reply(e.message, known || currentConversation() || server());
