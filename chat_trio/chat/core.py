@@ -29,7 +29,17 @@ from typing import Any
 
 import attrs
 
-from chat_trio.chat import accounts, flood, founders, messages, moderation, names, registered, rooms
+from chat_trio.chat import (
+    accounts,
+    flood,
+    founders,
+    markers,
+    messages,
+    moderation,
+    names,
+    registered,
+    rooms,
+)
 from chat_trio.chat import intents as i
 from chat_trio.chat.events import (
     CONVERSATION,
@@ -66,6 +76,7 @@ HANDLERS: dict[type, Handler] = {
     i.SetAway: messages.set_away,
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
+    i.MarkRead: markers.mark_read,
     i.Join: rooms.join,
     i.Focus: rooms.focus,
     i.Leave: rooms.leave,
@@ -350,6 +361,12 @@ class Chat(World):
         lobby = self.registry.rooms.get(name_key(LOBBY))
         if lobby is not None:  # it always exists: it gets back what its admins set now
             registered.restore(self, self.rooms[name_key(LOBBY)], lobby)
+
+    def load_markers(self, markers: Iterable[tuple[str, str, int]]) -> None:
+        """Before serving: the read markers storage holds, as (account id, name_key of
+        the target, Unix time in milliseconds), the least recently set first."""
+        for account, target, at in markers:
+            self.markers.setdefault(account, {})[target] = at
 
     def account_changed(self, key: str, account: Account | None) -> None:
         """The operator changed the account ``key`` while the server runs (None: deleted).

@@ -137,6 +137,9 @@ class Client:
     #: ("": the name stands for them, as for the text door's and the page's users)
     user: str = ""
     realname: str = ""
+    #: a guest's read markers (chat/markers.py: name_key of the target -> Unix time in
+    #: milliseconds, the least recently set first); a logged-in one's are its account's
+    markers: dict[str, int] = attrs.Factory(dict)
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)
@@ -254,6 +257,8 @@ class World:
         #: least recently asked first, at most roles.VERDICTS_MAX: a cache, not state
         self.ban_verdicts: OrderedDict[tuple[int, str, str, str], RoomBan | None] = OrderedDict()
         self._bans_versions = 0
+        #: account id -> its read markers (chat/markers.py), loaded from storage at start-up
+        self.markers: dict[str, dict[str, int]] = {}
 
     def memory(self, name: str, topic: str = "") -> Memory:
         return Memory(name, topic, deque(maxlen=self.rules.history_lines))
@@ -356,6 +361,13 @@ class World:
         own, of another form)."""
         self._accounts_made += 1
         return f"{self.instance}-{self._accounts_made}"
+
+    def read_markers(self, client: Client) -> dict[str, int]:
+        """The read markers of ``client``'s account, or of its connection for a guest
+        (chat/markers.py)."""
+        if client.account_id:
+            return self.markers.setdefault(client.account_id, {})
+        return client.markers
 
     def account_name(self, client: Client) -> str:
         """The account ``client`` is logged in to, as spelled ("" for a guest)."""

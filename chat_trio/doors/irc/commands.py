@@ -414,6 +414,25 @@ def _timestamp(reference: str) -> float | None:
     return moment + (float(f"0.{fraction}") if words.count(fraction) is not None else 0.0)
 
 
+def markread(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """draft/read-marker: ``MARKREAD <target>`` asks for the marker, ``MARKREAD <target>
+    timestamp=...`` moves it (chat/markers.py). A client never sends ``*``: only the
+    server says there is none."""
+    if not params:
+        door.server_message("FAIL", "MARKREAD", "NEED_MORE_PARAMS", "Missing parameters")
+        return
+    target = params[0]
+    if len(params) == 1:
+        door.queue.append(i.MarkRead(target))
+        return
+    moment = _timestamp(params[1])
+    if moment is None:
+        text = "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ"
+        door.server_message("FAIL", "MARKREAD", "INVALID_PARAMS", target, params[1], text)
+        return
+    door.queue.append(i.MarkRead(target, moment))
+
+
 def leave(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.Quit(reason=params[0] if params else ""))
 
@@ -450,6 +469,7 @@ COMMANDS: dict[str, Command] = {
     "TIME": Command(0, server_time),
     "INFO": Command(0, info),
     "CHATHISTORY": Command(3, chathistory),
+    "MARKREAD": Command(0, markread),  # (no parameter: FAIL, as the spec says, not 461)
     "CS": Command(0, _chanserv_command),
     "CHANSERV": Command(0, _chanserv_command),
 }

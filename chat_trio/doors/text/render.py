@@ -43,6 +43,7 @@ from chat_trio.chat.events import (
     Kicked,
     Kind,
     Left,
+    MarkedRead,
     ModeChanged,
     Modes,
     NickChanged,
@@ -194,6 +195,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Said: lambda e: f"-{e.name}- {e.text}{EOL}" if e.notice else f"{e.name}: {e.text}{EOL}",
     Action: lambda e: f"* {e.name} {e.text}{EOL}",
     Tagged: lambda e: "",  # client tags without text (IRC's TAGMSG): IRC's only
+    MarkedRead: lambda e: "",  # read markers: a terminal scrolls, it counts nothing unread
     Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
     Left: _left,
     Private: lambda e: (
