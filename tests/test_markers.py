@@ -113,3 +113,15 @@ def test_markers_loaded_from_storage_are_the_accounts_after_a_restart() -> None:
     chat.load_markers([("A", "#rust", 1234), ("B", "#rust", 99)])
     logged_in(chat, 1, "Alice")
     assert markers(ask(chat, 1, i.MarkRead("#RUST")), 1) == [MarkedRead("#RUST", 1234)]
+
+
+def test_markers_a_time_finer_than_milliseconds_is_rounded_up_so_that_line_is_read() -> None:
+    chat = alice_twice()
+    line = NOW - 1.2345678  # a line's time, as the page got it
+    assert markers(ask(chat, 1, i.MarkRead("#rust", line)), 1) == [
+        MarkedRead("#rust", 1_699_999_998_766)
+    ]
+    exact = 1_699_999_999.123  # an IRC client's timestamp: its milliseconds kept exactly
+    assert markers(ask(chat, 1, i.MarkRead("#go", exact)), 1) == [
+        MarkedRead("#go", 1_699_999_999_123)
+    ]

@@ -11,7 +11,8 @@ Rules:
 
 1. A marker only moves forward. A time at or before the stored one changes nothing, and
    the asker is told the stored one (as the spec says a server answers it).
-2. A marker never runs ahead of the server's clock: nothing after now can have been read
+2. A marker is kept in milliseconds, rounded up (a line at that time is read), and never
+   runs ahead of the server's clock: nothing after now can have been read
    (a client whose clock runs fast would otherwise freeze the marker in the future).
 3. When a marker moves, every connection of the account is told (``MarkedRead``), the
    one that moved it too; each door shows it its own way (IRC only to clients with the
@@ -27,6 +28,8 @@ This module never imports trio and never awaits.
 """
 
 from __future__ import annotations
+
+import math
 
 from chat_trio.chat import intents as i
 from chat_trio.chat import names, rooms
@@ -54,7 +57,10 @@ def mark_read(world: World, conn: ConnId, client: Client, intent: i.MarkRead, ou
     if intent.time is None:
         out.reply(conn, MarkedRead(target, stored))
         return
-    at = max(0, min(round(intent.time * 1000), round(world.clock() * 1000)))
+    # Up to the millisecond, rounded up (a line at that very time is read; times are
+    # finer than milliseconds), less a hundredth for the float's own error: an IRC
+    # client's 14:33:26.123 stays .123.
+    at = max(0, min(math.ceil(intent.time * 1000 - 0.01), math.ceil(world.clock() * 1000)))
     if stored is not None and at <= stored:
         out.reply(conn, MarkedRead(target, stored))
         return
