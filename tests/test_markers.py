@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chat_trio.chat import intents as i
 from chat_trio.chat.core import Chat
-from chat_trio.chat.events import MarkedRead, Refused, RoomEntered
+from chat_trio.chat.events import MarkedRead, Reason, Refused, RoomEntered
 from chat_trio.chat.markers import MARKERS_MAX
-from chat_trio.chat.outputs import Outputs, SaveMarker
+from chat_trio.chat.outputs import Outputs, Reply, SaveMarker
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Verdict
 from chat_trio.chat.world import Rules
@@ -125,3 +125,15 @@ def test_markers_a_time_finer_than_milliseconds_is_rounded_up_so_that_line_is_re
     assert markers(ask(chat, 1, i.MarkRead("#go", exact)), 1) == [
         MarkedRead("#go", 1_699_999_999_123)
     ]
+
+
+def test_markers_a_connection_gone_is_told_no_more_and_a_new_one_is() -> None:
+    chat = alice_twice()
+    chat.disconnect(1, Reason.CLOSED, Outputs(1))
+    out = ask(chat, 2, i.MarkRead("#rust", NOW))
+    assert [o.to for o in out if isinstance(o, Reply)] == [2]
+    ask(chat, 2, i.Rename("Alice_laptop"))  # (a login takes the account's name: free it)
+    logged_in(chat, 3, "Guest3")  # the phone again
+    out = ask(chat, 2, i.MarkRead("#go", NOW))
+    assert markers(out, 3) == [MarkedRead("#go", round(NOW * 1000))]
+    assert chat.logged_in == {"A": {2, 3}}

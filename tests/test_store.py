@@ -432,17 +432,23 @@ def test_database_a_notice_is_stored_and_read_back_as_one(tmp_path: Path) -> Non
     assert [e.kind for e in conversation] == [Kind.SAID, Kind.NOTICE]
 
 
-def test_database_schema_5_opens_with_a_rooms_table_and_registered_rooms_round_trip(
-    tmp_path: Path,
-) -> None:
+def older_file(tmp_path: Path, version: int, *missing: str) -> sqlite3.Connection:
+    """A database as schema ``version`` left it (the ``missing`` tables came later), with
+    Alice's account (id A1), opened by this version."""
     path = str(tmp_path / "old.db")
     old = database.connect(path)
     database.save_account(old, "alice", Account("Alice", "h", id="A1"))
-    old.execute("DROP TABLE rooms")  # what schema 5 had: no registered rooms
-    old.execute("DROP TABLE room_bans")
-    old.execute("PRAGMA user_version = 5")
+    for table in missing:
+        old.execute(f"DROP TABLE {table}")
+    old.execute(f"PRAGMA user_version = {version}")
     old.close()
-    db = database.connect(path)
+    return database.connect(path)
+
+
+def test_database_schema_5_opens_with_a_rooms_table_and_registered_rooms_round_trip(
+    tmp_path: Path,
+) -> None:
+    db = older_file(tmp_path, 5, "rooms", "room_bans")  # schema 5: no registered rooms
     assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     assert database.rooms(db) == [] and database.account(db, "alice") is not None
     record = RegisteredRoom(
@@ -466,12 +472,7 @@ def test_database_schema_6_opens_with_read_markers_kept_bounded_and_gone_with_th
     tmp_path: Path,
 ) -> None:
     path = str(tmp_path / "old.db")
-    old = database.connect(path)
-    database.save_account(old, "alice", Account("Alice", "h", id="A1"))
-    old.execute("DROP TABLE read_markers")  # what schema 6 had: no read markers
-    old.execute("PRAGMA user_version = 6")
-    old.close()
-    db = database.connect(path)
+    db = older_file(tmp_path, 6, "read_markers")  # schema 6: no read markers
     assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION == 7
     assert database.read_markers(db) == []
     database.save_marker(db, "A1", "#rust", 1000, keep=2)

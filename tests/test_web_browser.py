@@ -566,15 +566,20 @@ def test_web_browser_phone_width_keyboard_and_labels(
     assert errors == []
 
 
+def add_account(db: Path, name: str, password: str) -> None:
+    """``chat-trio user add NAME`` on ``db``, as the operator does (before the server starts)."""
+    subprocess.run(
+        [sys.executable, "-m", "chat_trio", "user", "add", name, "--db", str(db),
+         "--password-time", "1", "--password-memory", "64"],
+        input=password + "\n", text=True, check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+
+
 def test_web_browser_a_kick_says_who_and_why_and_does_not_reconnect(
     browser: Browser, tmp_path: Path, errors: list[str]
 ) -> None:
     db = tmp_path / "chat.db"
-    subprocess.run(
-        [sys.executable, "-m", "chat_trio", "user", "add", "Alice", "--db", str(db),
-         "--password-time", "1", "--password-memory", "64"],
-        input="admin-password\n", text=True, check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
+    add_account(db, "Alice", "admin-password")
     server = Server(db, "--admins", "Alice")
     try:
         # Logs in to the operator's account, from an address of her own: an admin may
@@ -928,11 +933,7 @@ def test_web_browser_reading_on_one_device_marks_it_read_on_the_others(
     count on the phone and moves the IRC client's marker; an IRC client's MARKREAD clears
     the unread counts of both pages."""
     db = tmp_path / "chat.db"
-    subprocess.run(
-        [sys.executable, "-m", "chat_trio", "user", "add", "Alice", "--db", str(db),
-         "--password-time", "1", "--password-memory", "64"],
-        input="alice-password\n", text=True, check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
+    add_account(db, "Alice", "alice-password")
     server = Server(db, "--irc-port", "0")
     try:
         phone = open_page(browser, server.url, errors)

@@ -386,6 +386,7 @@ class Chat(World):
         client = self.clients.pop(conn, None)
         if client is not None:
             self.release(conn, client, reason, out)
+            self.identify_account(conn, client, "", "")
 
     def reload(self, rules: Rules) -> None:
         """The operator reloaded the settings (SIGHUP): the reserved names and the admins

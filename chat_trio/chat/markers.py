@@ -18,7 +18,8 @@ Rules:
    one that moved it too; each door shows it its own way (IRC only to clients with the
    capability, the page as its unread counts, the text door not at all).
 4. Joining a room tells the joiner its marker there, with the join itself
-   (``RoomEntered.marker``: rooms.enter; IRC sends it before the end of NAMES).
+   (``RoomEntered.marker``: rooms.enter, from ``World.marker``; IRC sends it before the
+   end of NAMES).
 5. Bounded: at most ``MARKERS_MAX`` markers per account (or guest connection). Setting
    one more forgets the least recently set one, here and in storage (``SaveMarker.keep``):
    a person who read more than that many conversations sees the oldest of them unread
@@ -52,8 +53,7 @@ def mark_read(world: World, conn: ConnId, client: Client, intent: i.MarkRead, ou
         out.reply(conn, Refused(Problem.MARKER_TARGET, name=target[:NAME_MAX]))
         return
     key = name_key(target)
-    book = world.read_markers(client)
-    stored = book.get(key)
+    stored = world.marker(client, key)
     if intent.time is None:
         out.reply(conn, MarkedRead(target, stored))
         return
@@ -64,19 +64,17 @@ def mark_read(world: World, conn: ConnId, client: Client, intent: i.MarkRead, ou
     if stored is not None and at <= stored:
         out.reply(conn, MarkedRead(target, stored))
         return
+    book = world.read_markers(client)
     book.pop(key, None)
     if len(book) >= MARKERS_MAX:
         del book[next(iter(book))]  # the least recently set (rule 5)
     book[key] = at
-    if not client.account_id:
-        out.reply(conn, MarkedRead(target, at))
-        return
-    out.add(SaveMarker(client.account_id, key, at, MARKERS_MAX))
     event = MarkedRead(target, at)
     out.reply(conn, event)
-    for other, peer in world.clients.items():
-        if other != conn and peer.account_id == client.account_id:
+    if client.account_id:  # (a guest's is its connection's alone, and never stored)
+        for other in sorted(world.logged_in.get(client.account_id, set()) - {conn}):
             out.reply(other, event)
+        out.add(SaveMarker(client.account_id, key, at, MARKERS_MAX))  # (last: it waits)
 
 
 def _bad_target(world: World, target: str) -> bool:

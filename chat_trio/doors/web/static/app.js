@@ -180,8 +180,9 @@ function show(k) {
 // of other people after it.
 function recount(c) {
   if (c.readUpTo === null || seen(c)) return;
+  const upTo = Math.round(c.readUpTo * 1000);
   const unread = c.lines.filter(
-    (l) => (l.kind === "said" || l.kind === "action") && !l.own && l.time > c.readUpTo);
+    (l) => (l.kind === "said" || l.kind === "action") && !l.own && millis(l.time) > upTo);
   c.unread = unread.length;
   c.marker = unread.length ? unread[0] : null;
   drawConversations();
@@ -193,9 +194,15 @@ function recount(c) {
 function markRead(c) {
   if (!state.account || state.phase !== "chatting" || c.server || !seen(c)) return;
   const newest = c.lines.reduce((t, l) => (l.kind !== "notice" && l.time > t ? l.time : t), 0);
-  if (!newest || newest <= Math.max(c.readUpTo ?? 0, c.sentUpTo ?? 0)) return;
+  if (!newest || millis(newest) <= Math.round(Math.max(c.readUpTo ?? 0, c.sentUpTo ?? 0) * 1000)) return;
   c.sentUpTo = newest;
   send({ type: "mark-read", target: c.title, time: newest });
+}
+
+// A time as the server keeps a marker: in milliseconds, rounded up (chat/markers.py),
+// so that a line is read exactly when the marker the server made of its time says so.
+function millis(time) {
+  return Math.ceil(time * 1000 - 0.01);
 }
 
 function markSoon() {
