@@ -331,7 +331,7 @@ def _one_server(config: Config) -> Iterator[None]:
 
 async def _load(config: Config, store: Store | None) -> Chat:
     """The rules, with what storage remembers: the lobby's recent lines, accounts, bans,
-    registered rooms."""
+    registered rooms, read markers."""
     chat = Chat(config.rules, stored=store is not None)
     if store is not None:
         entries, topic, _ = await store.read(
@@ -341,6 +341,7 @@ async def _load(config: Config, store: Store | None) -> Chat:
         accounts = await store.read(database.accounts)
         chat.load_accounts(accounts, await store.read(database.bans, time.time()))
         chat.load_rooms(await store.read(database.rooms))
+        chat.load_markers(await store.read(database.read_markers))
         for key in sorted(config.rules.admins - {name_key(a.name) for a in accounts}):
             log.warning("admin-without-account name=%s fix='chat-trio user add %s'", key, key)
     return chat

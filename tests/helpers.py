@@ -113,6 +113,9 @@ class InlineBackend:
     async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
         database.save_room(self.sql, key, record)
 
+    async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
+        database.save_marker(self.sql, account, target, at, keep)
+
 
 class FlushingHub(Hub):
     """The hub, flushing each delivery as it is made: without trio, nobody runs its task.

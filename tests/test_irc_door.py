@@ -2161,3 +2161,44 @@ def test_irc_door_links_shows_this_one_server_with_its_description() -> None:
     )
     h.send(1, b"LINKS *.org\r\n")  # no server of that name
     assert h.take(1) == ":irc.test 365 Bob *.org :End of /LINKS list\r\n"
+
+
+def test_irc_door_markread_sets_gets_and_never_lowers_a_marker() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.wall = 1_700_000_000.0
+    received = irc_user(h, 1, "Alice", "draft/read-marker")
+    assert "draft/read-marker" in received.split("\r\n")[1]  # offered in CAP LS
+    assert ":irc.test MARKREAD #lobby *\r\n" in received  # the auto-joined lobby: none yet
+    h.send(1, b"MARKREAD #Rust timestamp=2023-11-14T22:13:19.123Z\r\n")
+    assert h.take(1) == ":irc.test MARKREAD #Rust timestamp=2023-11-14T22:13:19.123Z\r\n"
+    h.send(1, b"MARKREAD #rust timestamp=2023-11-14T22:00:00.000Z\r\n")  # older: the stored
+    assert h.take(1) == ":irc.test MARKREAD #rust timestamp=2023-11-14T22:13:19.123Z\r\n"
+    h.send(1, b"MARKREAD Bob\r\n")
+    assert h.take(1) == ":irc.test MARKREAD Bob *\r\n"
+    h.send(1, b"JOIN #rust\r\n")
+    joined = h.take(1)
+    marker = joined.index(":irc.test MARKREAD #rust timestamp=2023-11-14T22:13:19.123Z\r\n")
+    assert joined.index(" JOIN #rust\r\n") < marker < joined.index(" 366 Alice #rust ")
+
+
+def test_irc_door_markread_refusals_are_fail_messages() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.wall = 1_700_000_000.0
+    irc_user(h, 1, "Alice", "draft/read-marker")
+    h.send(1, b"MARKREAD\r\n")
+    assert h.take(1) == ":irc.test FAIL MARKREAD NEED_MORE_PARAMS :Missing parameters\r\n"
+    for bad in (b"*", b"timestamp=not-a-time", b"2023-11-14T22:13:19.123Z"):
+        h.send(1, b"MARKREAD #rust " + bad + b"\r\n")
+        assert h.take(1).startswith(
+            ":irc.test FAIL MARKREAD INVALID_PARAMS #rust " + bad.decode() + " :Use timestamp="
+        )
+    h.send(1, b"MARKREAD #no,way\r\n")
+    assert h.take(1).startswith(":irc.test FAIL MARKREAD INVALID_PARAMS #no,way :")
+
+
+def test_irc_door_without_the_capability_no_markread_is_sent() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.wall = 1_700_000_000.0
+    assert "MARKREAD" not in irc_user(h, 1, "Alice")
+    h.send(1, b"JOIN #rust\r\nMARKREAD #rust timestamp=2023-11-14T22:13:19.123Z\r\n")
+    assert "MARKREAD" not in h.take(1)

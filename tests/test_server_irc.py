@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import attrs
@@ -30,6 +31,9 @@ CONFIG = Config(
     irc=IrcSettings(server_name="irc.test"),
     rules=Rules(flood_rate=0),
 )
+
+
+CHEAP_COST = Cost(time_cost=1, memory_kib=32, parallelism=1)  #: argon2 for tests
 
 
 class IrcClient(LineClient):
@@ -282,3 +286,53 @@ async def test_server_irc_an_admin_opers_with_the_password_the_operator_set_and_
             )
             await bob.send("KILL Alice :spam")
             assert (await alice.read_to_eof()).endswith("* You were kicked by Bob: spam\r\n")
+
+
+async def _alice_by_sasl(port: int, nick: str, stack: AsyncExitStack) -> IrcClient:
+    """An IRC client with draft/read-marker, logged in to Alice's account by SASL PLAIN
+    (as ``nick`` once registered: the account's name, then its own nick)."""
+    irc = IrcClient(await stack.enter_async_context(client(port)))
+    plain = base64.b64encode(b"\0alice\0alice-password").decode()
+    await irc.send(
+        "CAP LS 302\r\nNICK Guest\r\nUSER alice 0 * :Alice\r\n"
+        f"CAP REQ :sasl draft/read-marker\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE {plain}"
+    )
+    await irc.expect(" 903 ")
+    await irc.send("CAP END")
+    await irc.expect(" 366 Alice #lobby :End of /NAMES list\r\n")
+    if nick != "Alice":
+        await irc.send(f"NICK {nick}")
+        await irc.expect(f" NICK {nick}\r\n")
+    return irc
+
+
+async def test_server_irc_read_markers_reach_every_connection_of_the_account_and_persist(
+    tmp_path: Path,
+) -> None:
+    """draft/read-marker end to end: a marker set on one connection of an account is sent
+    to its other connection (and not to another person), stored in the database, and given
+    back on joining after a restart."""
+    db = str(tmp_path / "chat.db")
+    add = io.StringIO("alice-password\n")
+    assert users.run("add", "Alice", db, CHEAP_COST, add, io.StringIO()) == 0
+    config = attrs.evolve(CONFIG, db=db, password_cost=CHEAP_COST)
+    with trio.fail_after(30):
+        async with doors(config) as (_, irc_port, _stop), AsyncExitStack() as stack:
+            phone = await _alice_by_sasl(irc_port, "Alice_phone", stack)
+            laptop = await _alice_by_sasl(irc_port, "Alice", stack)
+            bob = IrcClient(await stack.enter_async_context(client(irc_port)))
+            await bob.send(
+                "CAP LS 302\r\nNICK Bob\r\nUSER bob 0 * :Bob\r\nCAP REQ :draft/read-marker\r\nCAP END"
+            )
+            await bob.expect(" 366 Bob #lobby :End of /NAMES list\r\n")
+            await phone.send("MARKREAD #lobby timestamp=2025-01-02T03:04:05.678Z")
+            wanted = ":irc.test MARKREAD #lobby timestamp=2025-01-02T03:04:05.678Z\r\n"
+            await phone.expect(wanted)
+            await laptop.expect(wanted)
+            await bob.send("MARKREAD #lobby")
+            assert (await bob.expect(" MARKREAD #lobby *\r\n")).count("MARKREAD") == 1
+        async with doors(config) as (_, irc_port, _stop), AsyncExitStack() as stack:
+            again = await _alice_by_sasl(irc_port, "Alice", stack)
+            await again.send("PART #lobby\r\nJOIN #lobby")
+            joined = await again.expect(" 366 Alice #lobby :End of /NAMES list\r\n")
+            assert wanted in joined.split(" PART #lobby")[-1]

@@ -432,18 +432,24 @@ def test_database_a_notice_is_stored_and_read_back_as_one(tmp_path: Path) -> Non
     assert [e.kind for e in conversation] == [Kind.SAID, Kind.NOTICE]
 
 
-def test_database_schema_5_opens_with_a_rooms_table_and_registered_rooms_round_trip(
-    tmp_path: Path,
-) -> None:
+def older_file(tmp_path: Path, version: int, *missing: str) -> sqlite3.Connection:
+    """A database as schema ``version`` left it (the ``missing`` tables came later), with
+    Alice's account (id A1), opened by this version."""
     path = str(tmp_path / "old.db")
     old = database.connect(path)
     database.save_account(old, "alice", Account("Alice", "h", id="A1"))
-    old.execute("DROP TABLE rooms")  # what schema 5 had: no registered rooms
-    old.execute("DROP TABLE room_bans")
-    old.execute("PRAGMA user_version = 5")
+    for table in missing:
+        old.execute(f"DROP TABLE {table}")
+    old.execute(f"PRAGMA user_version = {version}")
     old.close()
-    db = database.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION == 6
+    return database.connect(path)
+
+
+def test_database_schema_5_opens_with_a_rooms_table_and_registered_rooms_round_trip(
+    tmp_path: Path,
+) -> None:
+    db = older_file(tmp_path, 5, "rooms", "room_bans")  # schema 5: no registered rooms
+    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     assert database.rooms(db) == [] and database.account(db, "alice") is not None
     record = RegisteredRoom(
         "#Rust", "A1", 1000.0, ("B1", "C1"), "Rust talk", "Alice", 999.0,
@@ -459,4 +465,25 @@ def test_database_schema_5_opens_with_a_rooms_table_and_registered_rooms_round_t
     database.save_account(db, "alice", None)  # its founder's account goes: so does the room
     assert database.rooms(db) == []
     assert db.execute("SELECT count(*) FROM room_bans").fetchone()[0] == 0  # its bans too
+    db.close()
+
+
+def test_database_schema_6_opens_with_read_markers_kept_bounded_and_gone_with_the_account(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "old.db")
+    db = older_file(tmp_path, 6, "read_markers")  # schema 6: no read markers
+    assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION == 7
+    assert database.read_markers(db) == []
+    database.save_marker(db, "A1", "#rust", 1000, keep=2)
+    database.save_marker(db, "A1", "bob", 2000, keep=2)
+    database.save_marker(db, "B1", "#rust", 500, keep=2)
+    database.save_marker(db, "A1", "#rust", 3000, keep=2)  # set again: the most recent now
+    database.save_marker(db, "A1", "#go", 4000, keep=2)  # a third: "bob" (oldest set) goes
+    db.close()
+    db = database.connect(path)  # read back after a restart, least recently set first
+    assert database.read_markers(db) == [("B1", "#rust", 500), ("A1", "#rust", 3000),
+                                         ("A1", "#go", 4000)]  # fmt: skip
+    database.save_account(db, "alice", None)  # the account goes: so do its markers
+    assert database.read_markers(db) == [("B1", "#rust", 500)]
     db.close()

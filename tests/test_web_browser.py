@@ -10,6 +10,7 @@ Set ``CHAT_TRIO_SCREENSHOTS`` to a directory to keep the screenshots (docs/ has 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -565,15 +566,20 @@ def test_web_browser_phone_width_keyboard_and_labels(
     assert errors == []
 
 
+def add_account(db: Path, name: str, password: str) -> None:
+    """``chat-trio user add NAME`` on ``db``, as the operator does (before the server starts)."""
+    subprocess.run(
+        [sys.executable, "-m", "chat_trio", "user", "add", name, "--db", str(db),
+         "--password-time", "1", "--password-memory", "64"],
+        input=password + "\n", text=True, check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+
+
 def test_web_browser_a_kick_says_who_and_why_and_does_not_reconnect(
     browser: Browser, tmp_path: Path, errors: list[str]
 ) -> None:
     db = tmp_path / "chat.db"
-    subprocess.run(
-        [sys.executable, "-m", "chat_trio", "user", "add", "Alice", "--db", str(db),
-         "--password-time", "1", "--password-memory", "64"],
-        input="admin-password\n", text=True, check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
+    add_account(db, "Alice", "admin-password")
     server = Server(db, "--admins", "Alice")
     try:
         # Logs in to the operator's account, from an address of her own: an admin may
@@ -926,3 +932,78 @@ def test_web_browser_an_operator_reads_lines_to_operators_and_lists_invitations(
     finally:
         err = server.stop()
         assert "Traceback" not in err, err
+
+
+def _irc_alice(port: int) -> socket.socket:
+    """An IRC client with draft/read-marker, logged in to Alice's account by SASL PLAIN,
+    as the nick Alice_irc."""
+    irc = socket.create_connection(("127.0.0.1", port), timeout=10)
+    plain = base64.b64encode(b"\0Alice\0alice-password")
+    irc.sendall(
+        b"CAP LS 302\r\nNICK Guest\r\nUSER alice 0 * :Alice\r\n"
+        b"CAP REQ :sasl draft/read-marker\r\nAUTHENTICATE PLAIN\r\nAUTHENTICATE " + plain + b"\r\n"
+    )
+    read_until(irc, b" 903 ")
+    irc.sendall(b"CAP END\r\nNICK Alice_irc\r\n")
+    read_until(irc, b" NICK Alice_irc\r\n")
+    return irc
+
+
+def test_web_browser_reading_on_one_device_marks_it_read_on_the_others(
+    browser: Browser, tmp_path: Path, errors: list[str]
+) -> None:
+    """Read markers: two pages logged in to one account (a phone and a laptop) and an IRC
+    client of it with draft/read-marker. Reading a room on the laptop clears its unread
+    count on the phone and moves the IRC client's marker; an IRC client's MARKREAD clears
+    the unread counts of both pages."""
+    db = tmp_path / "chat.db"
+    add_account(db, "Alice", "alice-password")
+    server = Server(db, "--irc-port", "0")
+    try:
+        phone = open_page(browser, server.url, errors)
+        enter(phone, "Alice", "alice-password")
+        expect(phone.get_by_role("status")).to_have_text("Connected as Alice", timeout=TIMEOUT)
+        type_line(phone, "/nick Alice_phone")  # "Alice" is for the laptop to log in as
+        expect(phone.get_by_role("status")).to_have_text(
+            "Connected as Alice_phone", timeout=TIMEOUT
+        )
+        irc = _irc_alice(server.ports["IRC"])  # (a login takes the account's name: then
+        laptop = open_page(browser, server.url, errors)  # each leaves it for the next)
+        enter(laptop, "Alice", "alice-password")
+        expect(laptop.get_by_role("status")).to_have_text("Connected as Alice", timeout=TIMEOUT)
+        for page in (phone, laptop):  # both in #rust, both looking at #lobby
+            join_from_the_form(page, "rust")
+            expect(page.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+            page.get_by_role("button", name=re.compile(r"^#lobby")).click()
+            expect(page.locator("#title")).to_have_text("#lobby", timeout=TIMEOUT)
+        bob = server.nc("Bob")
+        bob.sendall(b"/join #rust\r\none\r\ntwo\r\n")
+        rust = {p: p.get_by_role("button", name=re.compile(r"^#rust")) for p in (phone, laptop)}
+        for page in (phone, laptop):
+            expect(rust[page].locator(".unread")).to_have_text("2", timeout=TIMEOUT)
+            expect(page).to_have_title("(2) chat-trio", timeout=TIMEOUT)
+
+        rust[laptop].click()  # read on the laptop: read on the phone too
+        expect(log(laptop)).to_contain_text("two", timeout=TIMEOUT)
+        expect(rust[phone].locator(".unread")).to_have_count(0, timeout=TIMEOUT)
+        expect(phone).to_have_title("chat-trio", timeout=TIMEOUT)
+        assert b"MARKREAD #rust timestamp=" in read_until(irc, b"MARKREAD #rust timestamp=")
+
+        # The other way: read in the IRC client (while both pages look at #rust).
+        rust[phone].click()
+        bob.sendall(b"/join #lobby\r\nthree\r\n")
+        lobby = {p: p.get_by_role("button", name=re.compile(r"^#lobby")) for p in (phone, laptop)}
+        for page in (phone, laptop):
+            expect(lobby[page].locator(".unread")).to_have_text("1", timeout=TIMEOUT)
+        read_until(irc, b"PRIVMSG #lobby three\r\n")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.999Z", time.gmtime())
+        irc.sendall(f"MARKREAD #lobby timestamp={stamp}\r\n".encode())
+        for page in (phone, laptop):
+            expect(lobby[page].locator(".unread")).to_have_count(0, timeout=TIMEOUT)
+            expect(page).to_have_title("chat-trio", timeout=TIMEOUT)
+        irc.close()
+        bob.close()
+    finally:
+        err = server.stop()
+        assert "Traceback" not in err, err
+    assert errors == []

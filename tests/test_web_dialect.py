@@ -91,6 +91,11 @@ def refusal(item: Any) -> ev.Refused:
         ({"type": "show-user-modes"}, i.ShowUserModes()),
         ({"type": "send-wallops", "text": "restart"}, i.SendWallops("restart")),
         ({"type": "quit"}, i.Quit()),
+        (
+            {"type": "mark-read", "target": "#rust", "time": 1764590000.25},
+            i.MarkRead("#rust", 1764590000.25),
+        ),
+        ({"type": "mark-read", "target": "Bob"}, i.MarkRead("Bob")),
     ],
 )
 def test_web_dialect_parses_each_intent(message: dict[str, Any], intent: i.Intent) -> None:
@@ -270,6 +275,7 @@ SAMPLES: list[ev.Event] = [
     ev.Refused(Problem.NAME_TAKEN, name="Bob"),
     ev.Done(Outcome.BANNED, name="Eve", kind="address", key="203.0.113.7", until=math.inf),
     ev.Goodbye(ev.Reason.QUIT),
+    ev.MarkedRead("#rust", 1764590000250),
     ev.Disconnected(ev.Reason.SHUTDOWN),
 ]
 
@@ -478,3 +484,12 @@ def test_web_dialect_notice_is_a_field_of_say_and_send_private() -> None:
     assert refusal(refused) == ev.Refused(
         Problem.BAD_MESSAGE, name='"notice" of "say" must be true or false'
     )
+
+
+def test_web_dialect_read_markers_go_both_ways_in_the_pages_unix_time() -> None:
+    objects = json.loads(dialect.encode([ev.MarkedRead("#rust", 1764590000250)]))
+    assert objects == [{"type": "marker", "target": "#rust", "time": 1764590000.25}]
+    none = json.loads(dialect.encode([ev.MarkedRead("Bob", None)]))
+    assert none == [{"type": "marker", "target": "Bob", "time": None}]
+    bad = refusal(parse({"type": "mark-read", "target": "#x", "time": "noon"}))
+    assert bad.name == '"time" of "mark-read" must be a number or null'

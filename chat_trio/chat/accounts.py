@@ -131,7 +131,7 @@ def checked(
         out.add(HashPassword(conn, pending.new))
     elif isinstance(pending, PendingUnregister) and ok:
         world.registry.remove(key)
-        client.account = client.account_id = ""
+        world.identify_account(conn, client, "", "")
         out.add(SaveAccount(key, None))
         out.reply(conn, Done(Outcome.UNREGISTERED, name=client.name))
         _tell_rooms(world, conn, client, out)
@@ -206,7 +206,7 @@ def _logged_in(
             client.step(Step.RESUME)
             out.reply(conn, problem)
         return
-    client.account, client.account_id = name_key(name), account.id
+    world.identify_account(conn, client, name_key(name), account.id)
     out.reply(conn, Done(Outcome.LOGGED_IN, name=client.name))
     if naming:
         names.registered(world, conn, client, out)
@@ -257,7 +257,7 @@ def hashed(world: World, conn: ConnId, client: Client, hashed: str, out: Outputs
         else:
             made = Account(client.name, hashed, id=world.new_account_id())
             account = world.registry.put(key, made)
-            client.account, client.account_id = key, account.id
+            world.identify_account(conn, client, key, account.id)
             world.registry.known_from(key, client.address)
             out.add(SaveAccount(key, account))
             out.reply(conn, Done(Outcome.REGISTERED, name=client.name))

@@ -33,6 +33,7 @@ from chat_trio.chat import (
     accounts,
     flood,
     founders,
+    markers,
     messages,
     moderation,
     names,
@@ -76,6 +77,7 @@ HANDLERS: dict[type, Handler] = {
     i.SetAway: messages.set_away,
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
+    i.MarkRead: markers.mark_read,
     i.Join: rooms.join,
     i.Focus: rooms.focus,
     i.Leave: rooms.leave,
@@ -366,6 +368,12 @@ class Chat(World):
         if lobby is not None:  # it always exists: it gets back what its admins set now
             registered.restore(self, self.rooms[name_key(LOBBY)], lobby)
 
+    def load_markers(self, markers: Iterable[tuple[str, str, int]]) -> None:
+        """Before serving: the read markers storage holds, as (account id, name_key of
+        the target, Unix time in milliseconds), the least recently set first."""
+        for account, target, at in markers:
+            self.markers.setdefault(account, {})[target] = at
+
     def account_changed(self, key: str, account: Account | None) -> None:
         """The operator changed the account ``key`` while the server runs (None: deleted).
         A promotion or demotion counts at once: ``is_admin`` reads the account each time."""
@@ -384,6 +392,7 @@ class Chat(World):
         client = self.clients.pop(conn, None)
         if client is not None:
             self.release(conn, client, reason, out)
+            self.identify_account(conn, client, "", "")
 
     def reload(self, rules: Rules) -> None:
         """The operator reloaded the settings (SIGHUP): the reserved names and the admins

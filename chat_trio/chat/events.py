@@ -249,6 +249,9 @@ class RoomEntered:
     quiet: bool = False  #: joined as part of registering (the lobby), not by asking
     topic_by: str = ""  #: who set the topic ("" when none is set, or not known)
     topic_at: float = 0.0  #: when (Unix time)
+    #: on joining: the viewer's read marker in the room (chat/markers.py; Unix time in
+    #: milliseconds; None: nothing read yet, or ``joined`` is False)
+    marker: int | None = None
 
 
 @attrs.frozen
@@ -566,6 +569,16 @@ class Help:
 
 
 @attrs.frozen
+class MarkedRead:
+    """Where the viewer's account (a guest: this connection) has read ``target`` up to:
+    its read marker, set or asked for (IRCv3 draft/read-marker; the page's unread
+    counts). Told to every connection of the account when it moves (chat/markers.py)."""
+
+    target: str  #: a room, or the person of a private conversation, as asked
+    at: int | None  #: Unix time in milliseconds; None: nothing read yet
+
+
+@attrs.frozen
 class Refused:
     """A request could not be carried out (nothing was sent to anyone else), or the
     connection is about to close for this reason. Only the fields ``problem`` names are set.
@@ -649,6 +662,7 @@ Event = (
     | Wallops
     | History
     | Help
+    | MarkedRead
     | Refused
     | Done
     | Goodbye

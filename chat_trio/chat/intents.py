@@ -234,6 +234,15 @@ class ReadHistory:
 
 
 @attrs.frozen
+class MarkRead:
+    """Move the read marker of ``target`` (a room, or a person for a private conversation)
+    to ``time`` (Unix time), or, with no ``time``, ask where it is (chat/markers.py)."""
+
+    target: str = attrs.field(converter=words.text)
+    time: float | None = None
+
+
+@attrs.frozen
 class Register:
     """Own the current name, with ``password``."""
 
@@ -452,6 +461,7 @@ Intent = (
     | ListRooms
     | LookUp
     | ReadHistory
+    | MarkRead
     | Register
     | ChangePassword
     | Unregister

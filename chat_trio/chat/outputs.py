@@ -167,6 +167,18 @@ class SaveRoom:
     record: RegisteredRoom | None
 
 
+@attrs.frozen
+class SaveMarker:
+    """Store that the account ``account`` (its id) has read ``target`` (its name_key) up
+    to ``at`` (Unix time in milliseconds), keeping its ``keep`` most recently set markers.
+    Durable."""
+
+    account: str
+    target: str
+    at: int
+    keep: int
+
+
 Output = (
     Reply
     | Broadcast
@@ -182,6 +194,7 @@ Output = (
     | SaveBan
     | NoteLogin
     | SaveRoom
+    | SaveMarker
 )
 
 

@@ -97,6 +97,8 @@ class Problem(enum.Enum):
     TOO_MANY_REGISTERED = "too-many-registered"  #: limit: rooms one account may found
     TOO_MANY_ROOM_OPS = "too-many-room-ops"  #: room, limit: operators a room may list
     NOT_ROOM_OP = "not-room-op"  #: name, room: the account is not on its list
+    # Read markers (chat/markers.py)
+    MARKER_TARGET = "marker-target"  #: name: neither a room's name nor a person's
     # History
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"

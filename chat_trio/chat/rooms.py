@@ -192,8 +192,9 @@ def enter(
         registered.reop(world, conn, client, room, out)
     world.record(out, Kind.JOINED, memory.name, client.name)
     members, topic = len(room.members), memory.topic  # and who set it, when (IRC's 333)
+    marker = world.marker(client, key)  # (chat/markers.py's rule 4)
     entered = RoomEntered(
-        memory.name, members, topic, True, quiet, memory.topic_by, memory.topic_at
+        memory.name, members, topic, True, quiet, memory.topic_by, memory.topic_at, marker
     )
     out.reply(conn, entered)
     if memory.recent:

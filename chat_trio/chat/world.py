@@ -161,6 +161,11 @@ class Client:
     #: its user modes (usermodes.py), but ``UserMode.OPERATOR``, which ``operator`` is;
     #: a frozenset, so that every connection without any shares the one empty value
     modes: frozenset[UserMode] = frozenset()
+    #: a guest's read markers (chat/markers.py: name_key of the target -> Unix time in
+    #: milliseconds, the least recently set first; None until it sets one: an empty dict
+    #: per connection is 64 bytes that 10,000 idle guests would carry for nothing); a
+    #: logged-in one's are its account's
+    markers: dict[str, int] | None = None
 
     def step(self, step: Step) -> None:
         self.phase = advance(self.phase, step)
@@ -285,6 +290,11 @@ class World:
         #: least recently asked first, at most roles.VERDICTS_MAX: a cache, not state
         self.ban_verdicts: OrderedDict[tuple[int, str, str, str], RoomBan | None] = OrderedDict()
         self._bans_versions = 0
+        #: account id -> its read markers (chat/markers.py), loaded from storage at start-up
+        self.markers: dict[str, dict[str, int]] = {}
+        #: account id -> the connections logged in to it (``identify_account``): what one
+        #: of them does for the account reaches the others without a look at every client
+        self.logged_in: dict[str, set[ConnId]] = {}
 
     def memory(self, name: str, topic: str = "") -> Memory:
         return Memory(name, topic, deque(maxlen=self.rules.history_lines))
@@ -390,6 +400,32 @@ class World:
         own, of another form)."""
         self._accounts_made += 1
         return f"{self.instance}-{self._accounts_made}"
+
+    def identify_account(self, conn: ConnId, client: Client, key: str, account_id: str) -> None:
+        """``conn`` is logged in to the account ``key`` (its id ``account_id``) from now
+        on ("", "": to none), in ``Client`` and in ``logged_in``."""
+        if client.account_id:
+            others = self.logged_in[client.account_id]
+            others.discard(conn)
+            if not others:
+                del self.logged_in[client.account_id]
+        client.account, client.account_id = key, account_id
+        if account_id:
+            self.logged_in.setdefault(account_id, set()).add(conn)
+
+    def marker(self, client: Client, key: str) -> int | None:
+        """``client``'s read marker of the target ``key`` (a name_key), if it has one."""
+        book = self.markers.get(client.account_id) if client.account_id else client.markers
+        return book.get(key) if book is not None else None
+
+    def read_markers(self, client: Client) -> dict[str, int]:
+        """The read markers of ``client``'s account, or of its connection for a guest
+        (chat/markers.py)."""
+        if client.account_id:
+            return self.markers.setdefault(client.account_id, {})
+        if client.markers is None:
+            client.markers = {}
+        return client.markers
 
     def account_name(self, client: Client) -> str:
         """The account ``client`` is logged in to, as spelled ("" for a guest)."""

@@ -54,6 +54,7 @@ from chat_trio.chat.outputs import (
     Reply,
     SaveAccount,
     SaveBan,
+    SaveMarker,
     SaveRoom,
     Subscribe,
     Unsubscribe,
@@ -149,9 +150,10 @@ class Effects:
             SaveBan: self._save_ban,
             NoteLogin: self._note_login,
             SaveRoom: self._save_room,
+            SaveMarker: self._save_marker,
         }
         #: what ``carry_now`` could not wait to store (only at shutdown; ``store_unsaved``)
-        self.unsaved: list[SaveAccount | SaveBan | NoteLogin | SaveRoom] = []
+        self.unsaved: list[SaveAccount | SaveBan | NoteLogin | SaveRoom | SaveMarker] = []
         #: what the sessions count for the operator (password checks are counted here)
         self.counts = Counts()
 
@@ -193,7 +195,7 @@ class Effects:
             elif (now := self._now.get(type(step))) is not None:
                 audit.note(conn, step, self.chat.name_of)
                 closing = now(conn, door, step) or closing
-            elif isinstance(step, SaveAccount | SaveBan | NoteLogin | SaveRoom):
+            elif isinstance(step, SaveAccount | SaveBan | NoteLogin | SaveRoom | SaveMarker):
                 self.unsaved.append(step)
         return closing
 
@@ -275,6 +277,9 @@ class Effects:
 
     async def _save_room(self, output: SaveRoom, answer: Outputs) -> None:
         await self.backend.save_room(output.key, output.record)
+
+    async def _save_marker(self, output: SaveMarker, answer: Outputs) -> None:
+        await self.backend.save_marker(output.account, output.target, output.at, output.keep)
 
     async def _note_login(self, output: NoteLogin, answer: Outputs) -> None:
         await self.backend.note_login(output.key)

@@ -205,6 +205,9 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     ),
     Problem.HISTORY_RANGE: lambda e: f"/history takes a number of lines from 1 to {e.limit:g}.",
     Problem.HISTORY_OFF: lambda e: "This server keeps no history.",
+    Problem.MARKER_TARGET: lambda e: (
+        f'"{e.name}" is neither a room nor a name: there is nothing to mark as read.'
+    ),
     Problem.HISTORY_UNAVAILABLE: lambda e: (
         "History is not available right now; please try again later."
     ),

@@ -33,8 +33,8 @@ class RoomHistory:
 
 
 class Backend(Protocol):
-    """History, accounts, bans, registered rooms and password hashing, for the
-    interpreter."""
+    """History, accounts, bans, registered rooms, read markers and password hashing,
+    for the interpreter."""
 
     def record(self, entries: tuple[Entry, ...]) -> None:
         """Store ``entries`` (never waits; best effort: see storage/store.py's policy)."""
@@ -64,6 +64,10 @@ class Backend(Protocol):
 
     async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
         """Store the registered room ``record`` under ``key`` (None: drop it)."""
+
+    async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
+        """Store the read marker of ``account`` (its id) on ``target`` (a name_key),
+        keeping the account's ``keep`` most recently set ones."""
 
 
 class NoStorage:
@@ -97,4 +101,7 @@ class NoStorage:
         pass
 
     async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
+        pass
+
+    async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         pass

@@ -30,12 +30,12 @@ from chat_trio.chat.vocabulary import name_key
 
 log = logging.getLogger("chat_trio.storage")
 
-SCHEMA_VERSION = 6  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
+SCHEMA_VERSION = 7  # 1: history; 2: accounts and bans; 3: a ban's guest, account changes,
 # when accounts were made and last logged in, private messages' accounts; 4: accounts'
 # ids, and private messages stored by whose they are (connections and account ids);
 # 5: messages' ids (``msgid``; older rows keep '' and read back as ``r<id>``);
 # 6: registered rooms (``rooms`` and their ``room_bans``; added by CREATE IF NOT EXISTS,
-# so older files open).
+# so older files open); 7: read markers (``read_markers``, added the same way).
 # The ban_changes table came later without a new version: it is only added (CREATE IF
 # NOT EXISTS), and an older chat-trio that does not know it still works on the file.
 
@@ -103,6 +103,12 @@ CREATE TABLE IF NOT EXISTS room_bans (
     at REAL NOT NULL,              -- Unix time
     reason TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (name_key, kind, mask)
+);
+CREATE TABLE IF NOT EXISTS read_markers (
+    account TEXT NOT NULL,         -- the account's id (accounts.id)
+    target TEXT NOT NULL,          -- name_key of the room, or of the person (private)
+    at INTEGER NOT NULL,           -- read up to this Unix time, in milliseconds
+    PRIMARY KEY (account, target)  -- rowid: the order they were last set in
 );
 CREATE TABLE IF NOT EXISTS account_changes (
     id INTEGER PRIMARY KEY,        -- increases: a running server reads those after its last
@@ -601,6 +607,7 @@ def _save_account(db: sqlite3.Connection, key: str, account: Account | None) -> 
             (key,),
         )
         db.execute(f"DELETE FROM rooms WHERE founder IN ({founded})", (key,))
+        db.execute(f"DELETE FROM read_markers WHERE account IN ({founded})", (key,))
         db.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
     else:
         db.execute(
@@ -788,6 +795,29 @@ def save_room(db: sqlite3.Connection, key: str, record: RegisteredRoom | None) -
                 record.registered_at,
             ),
         )  # fmt: skip
+
+
+def read_markers(db: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    """Every read marker, as (account id, name_key of the target, Unix time in
+    milliseconds), the least recently set first."""
+    rows = db.execute("SELECT account, target, at FROM read_markers ORDER BY rowid")
+    return [(account, target, int(at)) for account, target, at in rows]
+
+
+def save_marker(db: sqlite3.Connection, account: str, target: str, at: int, keep: int) -> None:
+    """Store that ``account`` read ``target`` up to ``at``, keeping only its ``keep`` most
+    recently set markers (chat/markers.py's rule 5). A REPLACE deletes the old row and
+    inserts a new one, whose rowid is above every other: rowid order is the order set."""
+    with _transaction(db):
+        db.execute(
+            "INSERT OR REPLACE INTO read_markers (account, target, at) VALUES (?, ?, ?)",
+            (account, target, at),
+        )
+        db.execute(
+            "DELETE FROM read_markers WHERE account = ? AND rowid NOT IN"
+            " (SELECT rowid FROM read_markers WHERE account = ? ORDER BY rowid DESC LIMIT ?)",
+            (account, account, keep),
+        )
 
 
 def count(db: sqlite3.Connection) -> int:

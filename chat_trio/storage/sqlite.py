@@ -77,6 +77,9 @@ class SqliteBackend:
     async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
         await self._save("room", database.save_room, key, record)
 
+    async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
+        await self._save("marker", database.save_marker, account, target, at, keep)
+
     async def _save(self, what: str, change: Callable[..., None], *args: object) -> None:
         try:
             await self.store.write(change, *args)

@@ -573,6 +573,25 @@ def links(door: IrcDoor, params: tuple[str, ...]) -> None:
     )
 
 
+def markread(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """draft/read-marker: ``MARKREAD <target>`` asks for the marker, ``MARKREAD <target>
+    timestamp=...`` moves it (chat/markers.py). A client never sends ``*``: only the
+    server says there is none."""
+    if not params:
+        door.server_message("FAIL", "MARKREAD", "NEED_MORE_PARAMS", "Missing parameters")
+        return
+    target = params[0]
+    if len(params) == 1:
+        door.queue.append(i.MarkRead(target))
+        return
+    moment = _timestamp(params[1])
+    if moment is None:
+        text = "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ"
+        door.server_message("FAIL", "MARKREAD", "INVALID_PARAMS", target, params[1], text)
+        return
+    door.queue.append(i.MarkRead(target, moment))
+
+
 def leave(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.Quit(reason=params[0] if params else ""))
 
@@ -673,6 +692,10 @@ COMMANDS: dict[str, Command] = {
     "CHATHISTORY": Command(
         3, chathistory, "CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit>",
         "earlier lines of a room or a private conversation",
+    ),
+    "MARKREAD": Command(  # (no parameter: FAIL, as the spec says, not 461)
+        0, markread, "MARKREAD <target> [timestamp=<time>]",
+        "where you have read a room or conversation up to (draft/read-marker)",
     ),
     "CS": Command(
         0, _chanserv_command, "CS REGISTER|DROP|INFO|AMODE <#room> ...",

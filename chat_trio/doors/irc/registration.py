@@ -45,6 +45,7 @@ CAPABILITIES = (
     "batch",
     "cap-notify",
     "draft/chathistory",
+    "draft/read-marker",
     "echo-message",
     "extended-join",
     "invite-notify",
@@ -64,7 +65,7 @@ _CAP_SETS: dict[frozenset[str], frozenset[str]] = {}
 """One frozenset per set of capabilities in use, shared by every connection that asked
 for it (clients of one kind ask for the same ones): a set is 216 bytes or more. At most
 ``CAP_SETS_MAX`` are kept (the first asked for); a connection asking for another keeps
-its own set. Every subset of ``CAPABILITIES`` would be 2^15 sets and 52 MB."""
+its own set. Every subset of ``CAPABILITIES`` would be 2^16 sets and 104 MB."""
 
 CAP_SETS_MAX = 64
 

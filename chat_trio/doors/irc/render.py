@@ -45,6 +45,7 @@ from chat_trio.chat.events import (
     Kicked,
     Kind,
     Left,
+    MarkedRead,
     Mode,
     ModeChanged,
     Modes,
@@ -277,6 +278,13 @@ def server_time(wall: float) -> str:
     """IRCv3 server-time: ISO 8601 UTC with milliseconds."""
     millis = int(wall * 1000) % 1000
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{millis:03d}Z"
+
+
+def marker_time(millis: int) -> str:
+    """A read marker (Unix time in milliseconds) as server-time writes a time, exactly:
+    the milliseconds a client gave come back as it gave them."""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000))
+    return f"{whole}.{millis % 1000:03d}Z"
 
 
 def quit_message(e: Left) -> str:
@@ -806,9 +814,9 @@ class Replies:
         if not e.joined:
             return ""
         out = serialize(Message("JOIN", (e.room,), mask(self.nick, self.user)))
-        if not e.topic:
-            return out
-        return out + self._topic(Topic(e.room, e.topic, e.topic_by, e.topic_at))
+        if e.topic:
+            out += self._topic(Topic(e.room, e.topic, e.topic_by, e.topic_at))
+        return out + self._marked(MarkedRead(e.room, e.marker))  # (before NAMES: the spec)
 
     def _left(self, e: RoomLeft) -> str:
         if e.by:  # kicked out: as the room saw it
@@ -961,8 +969,19 @@ class Replies:
         lines += [serialize(m) for m in motd(s, self.nick)]
         return "".join(lines)
 
+    def _marked(self, e: MarkedRead) -> str:
+        """draft/read-marker: ``MARKREAD <target> timestamp=...`` (``*``: none yet), only to
+        a client that negotiated it."""
+        if "draft/read-marker" not in self.caps:
+            return ""
+        at = f"timestamp={marker_time(e.at)}" if e.at is not None else "*"
+        return serialize(Message("MARKREAD", (e.target, at), self.settings.server_name))
+
     def _refused(self, e: Refused) -> str:
         text = _IRC_WORDING.get(e.problem, refusal)(e)
+        if e.problem is Problem.MARKER_TARGET:
+            fail = ("MARKREAD", "INVALID_PARAMS", e.name or "*", text)
+            return serialize(Message("FAIL", fail, self.settings.server_name))
         if e.problem in NUMERICS:
             numeric, params = NUMERICS[e.problem]
             line = self._m(numeric, *params(e), text)
@@ -1172,6 +1191,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     UserModes: Replies._user_modes,
     Wallops: Replies._wallops,
     History: Replies._history,
+    MarkedRead: Replies._marked,
     Goodbye: Replies._goodbye,
     Disconnected: Replies._disconnected,
     Greeting: Replies._greeting,

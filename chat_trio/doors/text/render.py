@@ -44,6 +44,7 @@ from chat_trio.chat.events import (
     Kicked,
     Kind,
     Left,
+    MarkedRead,
     ModeChanged,
     Modes,
     NickChanged,
@@ -200,6 +201,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Tagged: lambda e: "",  # client tags without text (IRC's TAGMSG): IRC's only
     # IRC's PRIVMSG @#room: "[#rust] Bob (to the operators of #rust): hi" (not one's own)
     StatusMessage: lambda e: "" if e.own else f"[{e.room}] {wording.status_message(e)}{EOL}",
+    MarkedRead: lambda e: "",  # read markers: a terminal scrolls, it counts nothing unread
     Joined: lambda e: f"* {e.name} joined {'the chat' if e.room is None else e.room}{EOL}",
     Left: _left,
     Private: lambda e: (

@@ -51,6 +51,7 @@ from chat_trio.chat.events import (
     Joined,
     Kicked,
     Left,
+    MarkedRead,
     ModeChanged,
     Modes,
     NickChanged,
@@ -100,6 +101,7 @@ INTENTS: dict[str, type[i.Intent]] = {
     "list-rooms": i.ListRooms,
     "look-up": i.LookUp,
     "read-history": i.ReadHistory,
+    "mark-read": i.MarkRead,
     "register": i.Register,
     "change-password": i.ChangePassword,
     "unregister": i.Unregister,
@@ -275,6 +277,11 @@ _OUTCOMES = wording.OUTCOMES | {
 }
 
 
+def _seconds(millis: int | None) -> float | None:
+    """A read marker (chat/markers.py: milliseconds) in the page's Unix time (seconds)."""
+    return None if millis is None else millis / 1000
+
+
 def greeting(max_line: int = DEFAULT_MAX_LINE) -> dict[str, Any]:
     """The first message: the dialect's version, and the limits the page checks before
     sending (so that it can keep what was typed, and say why, instead of losing it)."""
@@ -375,6 +382,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     RoomEntered: lambda e: {
         "type": "room-entered", "room": e.room, "members": e.members, "topic": e.topic,
         "joined": e.joined, "topic_by": e.topic_by, "topic_at": e.topic_at,
+        "marker": _seconds(e.marker),
     },
     Topic: lambda e: {"type": "topic", "room": e.room, "text": e.text, "by": e.by, "at": e.at},
     Unheard: lambda e: {"type": "unheard", "room": e.room},
@@ -462,6 +470,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Done: lambda e: {"type": "done", "outcome": e.outcome.value} | _set_fields(e)
     | {"message": wording.done(e, _OUTCOMES)},
     Goodbye: lambda e: {"type": "goodbye", "reason": e.reason.value},
+    MarkedRead: lambda e: {"type": "marker", "target": e.target, "time": _seconds(e.at)},
     Disconnected: lambda e: {
         "type": "disconnected", "reason": e.reason.value, "message": wording.disconnected(e)
     },

@@ -16,6 +16,8 @@ const LINES_KEPT = 1000;      // per conversation; older lines are dropped from 
 const BACKOFF_MAX = 30;       // seconds between reconnection attempts, at most
 const TYPED_KEPT = 100;       // lines the Up key goes back through
 const AT_BOTTOM = 8;          // pixels from the bottom that still count as "at the bottom"
+const MARK_DELAY = 1000;      // ms: lines read as they arrive are marked read at most this often
+                              // (each mark is a message flood control counts)
 const SERVER = "*server";     // the key of the server's conversation (no name has a "*")
 const ASKED_KEY = "chat-trio.notifications-asked";  // localStorage: asked once, ever
 const RETRY = new Set(["server-full", "too-many-from-address", "connecting-too-fast"]);
@@ -56,6 +58,8 @@ const state = {
   lastSent: "",               // the last line sent (put back if the server refuses it)
   registering: false,         // "Register this name" was ticked: its answer is awaited
   completion: null,           // Tab completion in progress: {start, end, names, index}
+  account: false,             // logged in to an account: its read markers are shared
+  markTimer: 0,               // a mark of what arrives while we read is on its way
 };
 
 // -- phases ----------------------------------------------------------------------------
@@ -92,7 +96,7 @@ function conversation(name) {
           server: k === SERVER, lines: [], unread: 0, marker: null, members: new Set(),
           admins: new Set(), away: new Set(), operators: new Set(), voiced: new Set(),
           unlisted: 0, topic: "", oldest: null, oldestId: "", more: false,
-          modes: new Set(), roomKey: "", limit: 0 };
+          modes: new Set(), roomKey: "", limit: 0, readUpTo: null, sentUpTo: null };
     state.conversations.set(k, c);
     drawConversations();
   }
@@ -117,6 +121,8 @@ function add(c, line, { prepend = false } = {}) {
       if (c.unread === 0) c.marker = line;   // the "unread" divider goes above it
       c.unread += 1;
       drawTitle();
+    } else if (seen(c) && line.kind !== "notice") {
+      markSoon();                          // read as it arrives: read on our other devices
     }
   }
   if (c.lines.length > LINES_KEPT) c.lines.splice(0, c.lines.length - LINES_KEPT);
@@ -154,6 +160,7 @@ function show(k) {
   if (left && left !== c && left.unread === 0) left.marker = null;   // read: no divider
   state.current = k;
   c.unread = 0;
+  markRead(c);
   drawConversations();
   drawLog();
   drawMembers();
@@ -165,6 +172,46 @@ function show(k) {
   $("leave").hidden = c.server;
   drawLeave();
   $("earlier").hidden = !c.more;
+}
+
+// Read markers (docs/protocol.md, "Read markers"): where our account has read each
+// conversation up to, shared by all its connections. A marker from the server (another
+// device, or an IRC client of the account, read further) sets the unread lines: those
+// of other people after it.
+function recount(c) {
+  if (c.readUpTo === null || seen(c)) return;
+  const upTo = Math.round(c.readUpTo * 1000);
+  const unread = c.lines.filter(
+    (l) => (l.kind === "said" || l.kind === "action") && !l.own && millis(l.time) > upTo);
+  c.unread = unread.length;
+  c.marker = unread.length ? unread[0] : null;
+  drawConversations();
+  drawTitle();
+}
+
+// We read `c` (shown, and the tab visible): tell the server up to its newest line,
+// unless it knows already. Logged in only: a guest's markers would be this page's alone.
+function markRead(c) {
+  if (!state.account || state.phase !== "chatting" || c.server || !seen(c)) return;
+  const newest = c.lines.reduce((t, l) => (l.kind !== "notice" && l.time > t ? l.time : t), 0);
+  if (!newest || millis(newest) <= Math.round(Math.max(c.readUpTo ?? 0, c.sentUpTo ?? 0) * 1000)) return;
+  c.sentUpTo = newest;
+  send({ type: "mark-read", target: c.title, time: newest });
+}
+
+// A time as the server keeps a marker: in milliseconds, rounded up (chat/markers.py),
+// so that a line is read exactly when the marker the server made of its time says so.
+function millis(time) {
+  return Math.ceil(time * 1000 - 0.01);
+}
+
+function markSoon() {
+  if (state.markTimer || !state.account) return;
+  state.markTimer = setTimeout(() => {
+    state.markTimer = 0;
+    const c = currentConversation();
+    if (c) markRead(c);
+  }, MARK_DELAY);
 }
 
 function forget(k) {
@@ -621,6 +668,7 @@ document.addEventListener("visibilitychange", () => {
   const c = currentConversation();
   if (document.visibilityState !== "visible" || !c) return;
   c.unread = 0;
+  markRead(c);
   drawConversations();
   drawTitle();
   if (c.marker) drawLog();   // show where the unread lines begin
@@ -644,6 +692,7 @@ function connect() {
   const socket = new WebSocket(scheme + location.host + "/ws");
   state.socket = socket;
   state.me = "";
+  state.account = false;
   setPhase("connecting");
   status(state.attempts ? "Reconnecting…" : "Connecting…", "connecting");
   socket.addEventListener("message", (message) => {
@@ -757,6 +806,8 @@ const handlers = {
       state.follow = true;
       $("register").checked = false;   // it is registered: next time, log in to it
     }
+    if (e.outcome === "logged-in" || e.outcome === "registered") state.account = true;
+    if (e.outcome === "unregistered") state.account = false;
     if (e.outcome === "logged-in") {
       if (!state.me) welcomed(e.name);
       state.me = e.name;
@@ -802,6 +853,7 @@ const handlers = {
   "room-entered"(e) {
     const c = conversation(e.room);
     c.topic = e.topic;
+    if (e.joined && e.marker !== null) c.readUpTo = e.marker;
     if (!state.rooms.some((r) => key(r) === c.key)) state.rooms.push(e.room);
     state.follow = false;
     if (e.joined || !state.current || state.current === SERVER) show(c.key); else drawLeave();
@@ -951,6 +1003,12 @@ const handlers = {
       if (c.key === state.current) drawMembers();
     }
   },
+  marker(e) {   // our read marker of a conversation: asked for, or moved (on any device)
+    const c = state.conversations.get(key(e.target));
+    if (!c || e.time === null) return;
+    if (c.readUpTo === null || e.time > c.readUpTo) c.readUpTo = e.time;
+    recount(c);
+  },
   unheard(e) { notice(`Nobody else is in ${e.room} right now.`, conversation(e.room)); },
   history(e) { history(e); },
   rooms(e) {
@@ -1003,7 +1061,8 @@ function welcomed(name) {
     Object.assign(c, { lines: [], members: new Set(), admins: new Set(), away: new Set(),
                        operators: new Set(), voiced: new Set(),
                        modes: new Set(), roomKey: "", limit: 0,
-                       oldest: null, oldestId: "", more: false, marker: null, unread: 0 });
+                       oldest: null, oldestId: "", more: false, marker: null, unread: 0,
+                       readUpTo: null, sentUpTo: null });
   }
   for (const room of rooms) {
     if (key(room) !== "#lobby") send({ type: "join", room });
@@ -1046,6 +1105,7 @@ function history(e) {
     if (!lines.length) notice("No earlier messages.", c);
   } else {
     for (const line of lines) add(c, line);
+    recount(c);   // what came in while we were away, as our marker says
   }
   if (e.asked && state.follow) {   // "/history @bob": show the conversation it is about
     state.follow = false;
