@@ -1806,3 +1806,132 @@ def test_irc_door_lines_come_from_the_mask_who_shows_and_a_rename_keeps_the_user
     h.send(4, b"PART #rust :bye\r\n")
     assert h.take(2).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
     assert h.take(4).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
+
+
+ALONE = attrs.evolve(SETTINGS, autojoin=())  #: no auto-join: nobody shares a channel
+
+
+def irc_alone(h: Harness, conn: int, nick: str, user: str, realname: str, *caps: str) -> None:
+    """``conn`` registers through the IRC door as ``nick`` in no channel, with ``caps``."""
+    h.connect(conn, door=IrcDoor(ALONE))
+    wanted = f"CAP REQ :{' '.join(caps)}\r\n" if caps else ""
+    h.send(conn, f"CAP LS 302\r\n{wanted}NICK {nick}\r\nUSER {user} 0 * :{realname}\r\n".encode())
+    h.send(conn, b"CAP END\r\n")
+    assert f" 001 {nick} " in h.take(conn)
+
+
+def test_irc_door_whowas_shows_who_left_or_renamed_as_whois_did_then_369() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_alone(h, 1, "Alice", "alice", "Alice A.")
+    irc_alone(h, 2, "Bob", "bobby", "Bob B.")
+    h.send(2, b"NICK Robert\r\n")
+    h.wall += 60
+    h.register(3, "bob")  # a text-door user takes the name, then leaves
+    h.send(3, b"/quit\r\n")
+    h.disconnect(3, Reason.QUIT)
+    h.send(1, b"WHOWAS bob\r\nWHOWAS Bob 1\r\nWHOWAS nobody\r\nWHOWAS\r\n")
+    assert h.take(1) == (
+        ":irc.test 314 Alice bob bob chat-trio * bob\r\n"
+        ":irc.test 312 Alice bob irc.test :Tue Nov 14 22:14:20 2023 UTC\r\n"
+        ":irc.test 314 Alice Bob bobby chat-trio * :Bob B.\r\n"
+        ":irc.test 312 Alice Bob irc.test :Tue Nov 14 22:13:20 2023 UTC\r\n"
+        ":irc.test 369 Alice bob :End of WHOWAS\r\n"
+        ":irc.test 314 Alice bob bob chat-trio * bob\r\n"
+        ":irc.test 312 Alice bob irc.test :Tue Nov 14 22:14:20 2023 UTC\r\n"
+        ":irc.test 369 Alice Bob :End of WHOWAS\r\n"
+        ':irc.test 406 Alice nobody :Nobody named "nobody" left or was renamed lately.\r\n'
+        ":irc.test 369 Alice nobody :End of WHOWAS\r\n"
+        ":irc.test 461 Alice WHOWAS :Not enough parameters\r\n"
+    )
+
+
+def test_irc_door_monitor_tells_when_people_of_every_door_come_and_go() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_alone(h, 1, "Alice", "alice", "Alice A.")
+    h.send(1, b"MONITOR + bob,Carol\r\n")
+    assert h.take(1) == ":irc.test 731 Alice bob,Carol\r\n"
+    h.register(2, "Bob")  # a text-door user is online as much as an IRC one
+    assert h.take(1) == ":irc.test 730 Alice Bob!Bob@chat-trio\r\n"
+    irc_alone(h, 3, "Carl", "carl", "Carl")
+    h.send(3, b"NICK carol\r\n")
+    assert h.take(1) == ":irc.test 730 Alice carol!carl@chat-trio\r\n"
+    h.send(1, b"MONITOR L\r\nMONITOR S\r\nMONITOR - carol\r\nMONITOR L\r\n")
+    assert h.take(1) == (
+        ":irc.test 732 Alice bob,Carol\r\n"
+        ":irc.test 733 Alice :End of MONITOR list\r\n"
+        ":irc.test 730 Alice Bob!Bob@chat-trio,carol!carl@chat-trio\r\n"
+        ":irc.test 732 Alice bob\r\n"
+        ":irc.test 733 Alice :End of MONITOR list\r\n"
+    )
+    h.send(2, b"/quit\r\n")
+    h.disconnect(2, Reason.QUIT)
+    assert h.take(1) == ":irc.test 731 Alice Bob\r\n"
+    h.send(3, b"QUIT\r\n")
+    h.disconnect(3, Reason.QUIT)
+    assert h.take(1) == ""  # no longer watched
+    h.send(1, b"MONITOR + *!user@host\r\nMONITOR X\r\nMONITOR +\r\nMONITOR C\r\nMONITOR L\r\n")
+    got = h.take(1)
+    assert got.startswith(":irc.test 432 Alice *!user@host :")
+    assert got.endswith(
+        ":irc.test 400 Alice MONITOR :Unknown subcommand: X\r\n"
+        ":irc.test 461 Alice MONITOR :Not enough parameters\r\n"
+        ":irc.test 733 Alice :End of MONITOR list\r\n"
+    )
+
+
+def test_irc_door_monitor_is_advertised_and_bounded_with_734() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(ALONE))
+    h.send(1, b"CAP LS 302\r\nNICK Alice\r\nUSER alice 0 * :Alice\r\nCAP END\r\n")
+    got = h.take(1)
+    assert " MONITOR=100 " in got
+    assert " extended-monitor " in got and " setname " in got  # (in CAP LS)
+    names = ",".join(f"n{n}" for n in range(101))
+    h.send(1, f"MONITOR + {names}\r\n".encode())
+    lines = h.take(1).split("\r\n")
+    assert lines[0] == (
+        ":irc.test 734 Alice 100 n100 :You watch 100 names already, the most there may be."
+    )
+    assert all(len(line) <= 510 for line in lines)
+
+
+def test_irc_door_extended_monitor_brings_news_of_a_watched_person_without_a_channel() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_alone(h, 1, "Alice", "alice", "Alice", "extended-monitor", "away-notify", "setname")
+    irc_alone(h, 2, "Carol", "carol", "Carol", "away-notify", "setname")  # no extended-monitor
+    irc_alone(h, 3, "Bob", "bob", "Bob", "setname")
+    h.send(1, b"MONITOR + bob\r\n")
+    h.send(2, b"MONITOR + bob\r\n")
+    h.take(1), h.take(2)
+    h.send(3, b"AWAY :afk\r\nSETNAME :Bob Builder\r\nAWAY\r\n")
+    assert h.take(1) == (
+        ":Bob!bob@chat-trio AWAY afk\r\n"
+        ":Bob!bob@chat-trio SETNAME :Bob Builder\r\n"
+        ":Bob!bob@chat-trio AWAY\r\n"
+    )
+    assert h.take(2) == ""
+
+
+def test_irc_door_setname_goes_to_channel_members_with_the_cap_and_shows_in_whois() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_alone(h, 1, "Alice", "alice", "Alice A.", "setname")
+    irc_alone(h, 2, "Bob", "bob", "Bob", "setname")
+    irc_alone(h, 3, "Carol", "carol", "Carol")  # without the cap
+    h.register(4, "Dave")  # the text door
+    for conn in (1, 2, 3):
+        h.send(conn, b"JOIN #rust\r\nJOIN #go\r\n")
+    h.send(4, b"/join #rust\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    h.send(1, b"SETNAME :Alice Liddell\r\n")
+    assert h.take(1) == ":Alice!alice@chat-trio SETNAME :Alice Liddell\r\n"
+    assert h.take(2) == ":Alice!alice@chat-trio SETNAME :Alice Liddell\r\n"  # once, for 2 rooms
+    assert h.take(3) == "" and h.take(4) == ""
+    h.send(3, b"WHOIS Alice\r\n")
+    assert ":irc.test 311 Carol Alice alice chat-trio * :Alice Liddell\r\n" in h.take(3)
+    h.send(1, b"SETNAME :" + b"x" * 101 + b"\r\n")
+    assert h.take(1) == (
+        ":irc.test FAIL SETNAME INVALID_REALNAME "
+        ":A real name is 1 to 100 characters on one line.\r\n"
+    )
+    assert h.take(2) == ""

@@ -244,3 +244,19 @@ def test_server_irc_cli_serves_both_doors_and_logs_them() -> None:
         _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert "door=irc tls=no" in err  # the connect line names the door (issue 17)
+
+
+async def test_server_irc_monitor_sees_an_nc_user_come_and_go_and_whowas_remembers() -> None:
+    with trio.fail_after(10):
+        async with alice_and_bob() as (alice, bob):
+            await bob.register("Bob")
+            await bob.send("MONITOR + alice")
+            await bob.expect(":irc.test 731 Bob alice\r\n")
+            await alice.register("Alice")
+            await bob.expect(":irc.test 730 Bob Alice!Alice@chat-trio\r\n")
+            await alice.send("/quit")
+            await alice.read_to_eof()
+            await bob.expect(":irc.test 731 Bob Alice\r\n")
+            await bob.send("WHOWAS alice")
+            got = await bob.expect(":irc.test 369 Bob alice :End of WHOWAS\r\n")
+            assert ":irc.test 314 Bob Alice Alice chat-trio * Alice\r\n" in got

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import attrs
 
+from chat_trio.chat import presence
 from chat_trio.chat.events import (
     BanKind,
     ConnId,
@@ -254,6 +255,8 @@ class World:
         #: least recently asked first, at most roles.VERDICTS_MAX: a cache, not state
         self.ban_verdicts: OrderedDict[tuple[int, str, str, str], RoomBan | None] = OrderedDict()
         self._bans_versions = 0
+        self.past = presence.Past()  #: names given up lately (presence.py's rule 1)
+        self.watchers = presence.Watchers()  #: who watches which name (rules 2-4)
 
     def memory(self, name: str, topic: str = "") -> Memory:
         return Memory(name, topic, deque(maxlen=self.rules.history_lines))
@@ -314,6 +317,7 @@ class World:
                 told.discard(conn)
             if record is not None:
                 self._record_news(out, record, name, event)
+        presence.tell_watchers(self, conn, client, event, out)
 
     def _record_news(self, out: Outputs, kind: Kind, room: str, event: Event) -> None:
         if isinstance(event, Left):
@@ -335,6 +339,7 @@ class World:
             room.unseat(conn, client.name)
             room.told_alone = False
             self.maybe_forget(key)
+        presence.left(self, conn, client, out)  # (not in its rooms: none may be shared)
         client.name, client.rooms = "", []
         if client.away:
             client.away = ""

@@ -221,6 +221,44 @@ def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.LookUp(params[-1].split(",")[0], label="whois"))
 
 
+def whowas(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``WHOWAS nick [count]``: a count that is not a positive number asks for every
+    entry kept (modern.ircdocs.horse)."""
+    count = words.count(params[1]) if len(params) > 1 else None
+    door.queue.append(i.LookUpPast(params[0].split(",")[0], count or 0))
+
+
+_WATCH_ACTS = {
+    "+": i.WatchAct.ADD,
+    "-": i.WatchAct.REMOVE,
+    "C": i.WatchAct.CLEAR,
+    "L": i.WatchAct.LIST,
+    "S": i.WatchAct.STATUS,
+}
+
+
+def monitor(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``MONITOR + nick,nick``, ``- nick,nick``, ``C``, ``L``, ``S`` (ircv3.net MONITOR);
+    the watching is the rules' (chat/presence.py), for people of every door."""
+    act = _WATCH_ACTS.get(params[0].upper())
+    if act is None:
+        door.numeric("400", "MONITOR", f"Unknown subcommand: {params[0]}")  # (as ergo)
+        return
+    if act in (i.WatchAct.ADD, i.WatchAct.REMOVE):
+        if len(params) < 2:
+            door.numeric("461", "MONITOR", "Not enough parameters")
+            return
+        door.queue.append(i.Watch(act, tuple(name for name in params[1].split(",") if name)))
+    else:
+        door.queue.append(i.Watch(act))
+
+
+def setname(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``SETNAME :real name`` (ircv3.net setname): the rules check it (FAIL SETNAME
+    INVALID_REALNAME) and tell the channels; the lines go to those with the cap."""
+    door.queue.append(i.SetRealname(params[0]))
+
+
 def list_rooms(door: IrcDoor, params: tuple[str, ...]) -> None:
     named = tuple(room for room in params[0].split(",") if room) if params else ()
     door.queue.append(i.ListRooms(label="list", rooms=named[:MAX_TARGETS]))
@@ -436,6 +474,9 @@ COMMANDS: dict[str, Command] = {
     "NAMES": Command(0, names),
     "WHO": Command(0, who),
     "WHOIS": Command(1, whois),
+    "WHOWAS": Command(1, whowas),
+    "MONITOR": Command(1, monitor),
+    "SETNAME": Command(1, setname),
     "LIST": Command(0, list_rooms),
     "MODE": Command(1, mode),
     "KICK": Command(2, kick),

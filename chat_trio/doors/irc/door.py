@@ -87,6 +87,7 @@ ANSWERED_OTHERWISE: dict[tuple[str, Problem], tuple[str, str, bool]] = {
     **{("notice", problem): ("", "", False) for problem in Problem},
     **{("names", p): ("366", "End of /NAMES list", False) for p in _ROOM_PROBLEMS},
     ("whois", _NO_USER): ("318", "End of /WHOIS list", True),
+    ("whowas", Problem.NEVER_HERE): ("369", "End of WHOWAS", True),
     ("nick", Problem.NAME_UNCHANGED): ("", "", False),
     **{("who", p): ("315", "End of WHO list", False) for p in (*_ROOM_PROBLEMS, _NO_USER)},
 }
@@ -106,6 +107,8 @@ def _asking(item: Item | None) -> str:
         return item.label.partition(" ")[0]  # "who %nuh,42": WHOX's fields come after
     if isinstance(item, i.Rename):
         return "nick"
+    if isinstance(item, i.LookUpPast):
+        return "whowas"
     return ""
 
 
@@ -331,6 +334,7 @@ class IrcDoor(Keepalive):
             "away-notify" in caps,
             "account-notify" in caps,
             "message-tags" in caps,
+            "setname" in caps,
         )
 
     def views_changed(self) -> list[tuple[str, View]]:

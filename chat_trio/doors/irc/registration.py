@@ -47,12 +47,14 @@ CAPABILITIES = (
     "draft/chathistory",
     "echo-message",
     "extended-join",
+    "extended-monitor",
     "invite-notify",
     "labeled-response",
     "message-tags",
     "multi-prefix",
     "sasl",
     "server-time",
+    "setname",
     "userhost-in-names",
 )
 """The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN`` to a
@@ -64,7 +66,7 @@ _CAP_SETS: dict[frozenset[str], frozenset[str]] = {}
 """One frozenset per set of capabilities in use, shared by every connection that asked
 for it (clients of one kind ask for the same ones): a set is 216 bytes or more. At most
 ``CAP_SETS_MAX`` are kept (the first asked for); a connection asking for another keeps
-its own set. Every subset of ``CAPABILITIES`` would be 2^15 sets and 52 MB."""
+its own set. Every subset of ``CAPABILITIES`` would be 2^17 sets and over 200 MB."""
 
 CAP_SETS_MAX = 64
 
