@@ -173,6 +173,8 @@ def test_presence_setname_changes_the_real_name_for_whois_and_tells_rooms_once()
     for room in ("#a", "#b"):
         ask(chat, 1, i.Join(room))
         ask(chat, 2, i.Join(room))
+    # Flow control holds it while one of those rooms cannot take more (as a rename).
+    assert chat.reach(1, i.SetRealname("x")) == (("#a", "#b"), None)
     changed = ask(chat, 1, i.SetRealname("Alice Liddell"))
     event = RealnameChanged("Alice", "Alice Liddell", "al")
     assert Reply(1, (event,)) in changed

@@ -165,7 +165,7 @@ class Chat(World):
         if isinstance(intent, i.LogIn):  # a takeover: the name's holder is told, and its rooms
             rooms, holder = self._whose(intent.name)
             return tuple(dict.fromkeys((*client.rooms, *rooms))), holder
-        if isinstance(intent, i.Rename | i.SetAway | i.Register | i.Unregister):
+        if isinstance(intent, i.Rename | i.SetAway | i.SetRealname | i.Register | i.Unregister):
             return tuple(client.rooms), None
         return (), None
 
