@@ -18,7 +18,14 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.outputs import Broadcast, Outputs, Reply
-from chat_trio.chat.presence import PAST_MAX, PAST_PER_NAME, WATCH_MAX, Past
+from chat_trio.chat.presence import (
+    PAST_MAX,
+    PAST_PER_NAME,
+    WATCH_MAX,
+    Past,
+    PastStatistics,
+    WatchStatistics,
+)
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.world import Rules
 from tests.test_chat_rules import ask, connect, replies
@@ -79,6 +86,7 @@ def test_presence_whowas_is_a_bounded_ring_per_name_and_in_all() -> None:
     for n in range(PAST_MAX):
         past.remember(Gone(f"user{n}", "", "", float(n)))
     assert len(past) == PAST_MAX and len(past.order) == PAST_MAX  # the oldest went first
+    assert past.statistics() == PastStatistics(PAST_MAX, PAST_MAX, PAST_MAX)
     assert past.find("bob", 0) == () and "bob" not in past.by_name
     assert past.find("user0", 0) == (Gone("user0", "", "", 0.0),)
 
@@ -122,6 +130,7 @@ def test_presence_watch_lists_removes_clears_and_ends_with_the_connection() -> N
     ask(chat, 1, i.Watch(i.WatchAct.CLEAR))
     assert replies(ask(chat, 1, i.Watch(i.WatchAct.LIST)), 1) == [WatchList(())]
     assert chat.watchers.by_name == {"bob": {2}}
+    assert chat.watchers.statistics() == WatchStatistics(watches=1, watchers=1, names=1)
     hang_up(chat, 2)
     assert chat.watchers.by_name == {} and chat.watchers.of == {}
     assert Reply(1, (Presence(online=(("Bob", ""),)),)) not in text(chat, 3, "Bob")

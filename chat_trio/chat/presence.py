@@ -66,6 +66,24 @@ WATCH_MAX = 100
 connections watching their fill are a million index entries, the worst case."""
 
 
+@attrs.frozen
+class PastStatistics:
+    """What the WHOWAS ring holds (``Past.statistics``)."""
+
+    entries: int  #: names given up, remembered now
+    names: int  #: different names among them
+    max_entries: int  #: the bound (``PAST_MAX``); past it the oldest goes
+
+
+@attrs.frozen
+class WatchStatistics:
+    """What the MONITOR index holds (``Watchers.statistics``)."""
+
+    watches: int  #: (connection, name) pairs, all together
+    watchers: int  #: connections watching at least one name
+    names: int  #: different names watched
+
+
 @attrs.define
 class Past:
     """The ring of names given up (rule 1): per name, its entries oldest first, and the
@@ -99,6 +117,9 @@ class Past:
 
     def __len__(self) -> int:
         return sum(map(len, self.by_name.values()))
+
+    def statistics(self) -> PastStatistics:
+        return PastStatistics(len(self), len(self.by_name), PAST_MAX)
 
 
 @attrs.define
@@ -136,6 +157,10 @@ class Watchers:
 
     def count(self, conn: ConnId) -> int:
         return len(self.of.get(conn, ()))
+
+    def statistics(self) -> WatchStatistics:
+        watches = sum(map(len, self.of.values()))
+        return WatchStatistics(watches, len(self.of), len(self.by_name))
 
 
 # -- the hooks the other rules call ------------------------------------------------------
