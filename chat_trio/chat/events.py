@@ -456,7 +456,7 @@ class PastNames:
     """Who had the name ``name`` (IRC's WHOWAS): newest first, never empty."""
 
     name: str  #: as asked
-    gone: tuple[Gone, ...]
+    gone: tuple[Gone, ...]  #: who had it, newest first (at most the count asked for)
 
 
 @attrs.frozen
@@ -473,15 +473,15 @@ class Presence:
 class WatchList:
     """The names the viewer watches, in the order added (IRC's ``MONITOR L``)."""
 
-    names: tuple[str, ...]
+    names: tuple[str, ...]  #: as the viewer gave them
 
 
 @attrs.frozen
 class RealnameChanged:
     """``name`` set its real name (IRC's SETNAME); to the person and its rooms."""
 
-    name: str
-    realname: str
+    name: str  #: who changed it
+    realname: str  #: the new real name (1 to ``REALNAME_MAX`` characters)
     user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
 
 
@@ -490,7 +490,7 @@ class Watched:
     """News of a person the viewer watches and shares no room with (chat/presence.py's
     rule 4): its away state, account or real name, as its rooms were told."""
 
-    event: Away | AccountChanged | RealnameChanged
+    event: Away | AccountChanged | RealnameChanged  #: the news, as the person's rooms got it
 
 
 class Kind(enum.Enum):

@@ -137,8 +137,8 @@ class LookUpPast:
     """Who had the name ``name`` and gave it up (IRC's WHOWAS): the newest ``count``
     (0 or less: all that are remembered)."""
 
-    name: str = attrs.field(converter=words.text)
-    count: int = 0
+    name: str = attrs.field(converter=words.text)  #: as typed (any case)
+    count: int = 0  #: the most entries to list, newest first; 0 or less: all
 
 
 class WatchAct(enum.Enum):
@@ -155,7 +155,8 @@ class WatchAct(enum.Enum):
 class Watch:
     """Change or show the names the connection watches come and go (chat/presence.py)."""
 
-    act: WatchAct
+    act: WatchAct  #: what to do
+    #: the names to add or remove (ADD, REMOVE), as typed; each is checked as a name
     names: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
 
 
