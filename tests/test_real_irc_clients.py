@@ -434,3 +434,32 @@ def test_real_irssi_shows_a_rename_once_in_each_window_however_many_rooms_are_sh
             assert renamed not in shown
     finally:
         tmux("kill-server", check=False)
+
+
+def test_real_weechat_notify_follows_an_nc_user_through_monitor(
+    server: dict[str, int], tmp_path: Path
+) -> None:
+    """WeeChat's ``/notify`` uses MONITOR when the server offers it (ISUPPORT MONITOR;
+    else it asks ISON once a minute): Alice (nc) coming, renaming away and coming back is
+    shown at once, in WeeChat's words."""
+    home = tmp_path / "weechat"
+    carol = weechat(home, server["IRC"], "Carol")
+    shown = weechat_log(home, "server.test")
+    try:
+        wait_for("Carol (Carol@chat-trio) has joined #lobby", weechat_log(home, "test.#lobby"))
+        fifo = next(home.glob("weechat_fifo_*"))
+        fifo.write_text("irc.server.test */notify add Alice test\n")
+        wait_for("notify: Alice is offline", shown, 30)  # (WeeChat asks on its next tick)
+        with nc_user(server["text"], "Alice") as alice:
+            wait_for("notify: Alice (Alice@chat-trio) has connected", shown)
+            alice.sendall(b"/nick Alicia\r\n")
+            wait_for("notify: Alice has quit", shown)  # the name went: offline
+            alice.sendall(b"/nick Alice\r\n")  # and back: online again
+
+            def since_quit() -> str:
+                return shown().split("notify: Alice has quit")[-1]
+
+            wait_for("notify: Alice (Alice@chat-trio) has connected", since_quit)
+    finally:
+        carol.terminate()
+        carol.wait(timeout=20)
