@@ -141,6 +141,7 @@ class Inspection:
         chat, counts = self.effects.chat, self.effects.counts
         hub = self.effects.hub.statistics()
         admitted = self.admission.statistics()
+        past, watching = chat.past.statistics(), chat.watchers.statistics()
         doors = [*self.entrances, *counts.sessions_total]  # every door, even at 0
         reasons = [*(r.value for r in Reason), *counts.disconnects]
         verdicts = [*(v.value for v in Verdict), *counts.password_checks]
@@ -163,6 +164,12 @@ class Inspection:
             gauge("chat_trio_users", "Users online with a name.", chat.online),
             gauge("chat_trio_accounts", "Registered accounts.", len(chat.registry.accounts)),
             gauge("chat_trio_rooms", "Rooms with members (and #lobby).", len(chat.rooms)),
+            gauge("chat_trio_whowas_entries",
+                  "Names given up (left or renamed) that WHOWAS remembers; at most "
+                  f"{past.max_entries}, the oldest going first.", past.entries),
+            gauge("chat_trio_monitor_watches",
+                  "Names watched with MONITOR, counted once per watching connection.",
+                  watching.watches),
             counter("chat_trio_lines_in_total",
                     "Lines users sent that ran, counted as flood control counts them "
                     "(commands, IRC and web messages too).", chat.lines_in),

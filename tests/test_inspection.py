@@ -78,6 +78,8 @@ async def test_inspection_metrics_follow_connections_talk_refusals_and_failed_lo
         assert one(before, "chat_trio_connections", door="irc") == 0
         assert one(before, "chat_trio_users") == 0
         assert one(before, "chat_trio_rooms") == 1  # #lobby
+        assert one(before, "chat_trio_whowas_entries") == 0
+        assert one(before, "chat_trio_monitor_watches") == 0
         assert one(before, "chat_trio_lines_in_total") == 0
 
         alice, bob = await connect(text), await connect(text)
@@ -134,6 +136,7 @@ async def test_inspection_metrics_follow_connections_talk_refusals_and_failed_lo
         assert one(failed, "chat_trio_disconnects_total", reason="quit") == 1
         assert one(failed, "chat_trio_connections", door="text") == 2
         assert one(failed, "chat_trio_users") == 1
+        assert one(failed, "chat_trio_whowas_entries") == 1  # Alice, for WHOWAS
 
         # Bob pastes more than flood control lets through at once.
         await bob.send("\r\n".join(f"line {n}" for n in range(12)))

@@ -42,12 +42,26 @@ def irc_user(h: Harness, conn: int, nick: str, *caps: str) -> str:
     return received
 
 
-def roomless_user(h: Harness, conn: int, nick: str, user: str) -> str:
-    """Register ``nick`` (username ``user``) through a door without auto-join: in no
-    channel. Returns what it got."""
-    h.connect(conn, door=IrcDoor(attrs.evolve(SETTINGS, autojoin=())))
-    h.send(conn, f"NICK {nick}\r\nUSER {user} 0 * :{nick}\r\n".encode())
-    return h.take(conn)
+def roomless_user(
+    h: Harness,
+    conn: int,
+    nick: str,
+    user: str = "",
+    realname: str = "",
+    *caps: str,
+    settings: IrcSettings = SETTINGS,
+) -> str:
+    """Register ``nick`` (username ``user``, real name ``realname``: both ``nick`` if not
+    given) through a door with ``settings`` but no auto-join: in no channel; with ``caps``
+    asked for first. Returns what it got."""
+    h.connect(conn, door=IrcDoor(attrs.evolve(settings, autojoin=())))
+    wanted = f"CAP LS 302\r\nCAP REQ :{' '.join(caps)}\r\n" if caps else ""
+    h.send(conn, f"{wanted}NICK {nick}\r\nUSER {user or nick} 0 * :{realname or nick}\r\n".encode())
+    if caps:
+        h.send(conn, b"CAP END\r\n")
+    received = h.take(conn)
+    assert f" 001 {nick} " in received
+    return received
 
 
 def test_irc_door_registration_sends_welcome_isupport_motd_and_lobby() -> None:
@@ -2011,17 +2025,9 @@ def test_irc_door_privmsg_to_several_targets_sends_each_and_refuses_too_many() -
     assert h.take(3) == ""
 
 
-def irc_alone(h: Harness, conn: int, nick: str, settings: IrcSettings = SETTINGS) -> None:
-    """Register ``nick`` on ``conn`` through an IRC door with ``settings`` that puts it in
-    no channel."""
-    h.connect(conn, door=IrcDoor(attrs.evolve(settings, autojoin=())))
-    h.send(conn, f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
-    h.take(conn)
-
-
 def test_irc_door_names_of_several_channels_ends_with_one_366_naming_them() -> None:
     h = Harness(Rules(flood_rate=0))
-    irc_alone(h, 1, "Bob")
+    roomless_user(h, 1, "Bob")
     h.send(1, b"JOIN #a,#b\r\n")
     h.take(1)
     h.send(1, b"NAMES #a,#nope,#b\r\n")
@@ -2069,7 +2075,7 @@ def test_irc_door_kick_of_several_users_is_one_kick_each_and_channels_pair_up() 
 def test_irc_door_list_filters_by_mask_not_mask_and_user_count() -> None:
     h = Harness(Rules(flood_rate=0))
     for conn, nick in ((1, "Bob"), (2, "Carol"), (3, "Dave")):
-        irc_alone(h, conn, nick)
+        roomless_user(h, conn, nick)
     h.send(1, b"JOIN #chan1,#chan2,#other\r\n")
     h.send(2, b"JOIN #chan2\r\nMODE #chan2 +s\r\n")  # (Carol is no operator: it stays shown)
     h.send(1, b"MODE #other +s\r\n")  # secret: listed to its members only
@@ -2153,7 +2159,7 @@ def test_irc_door_help_lists_the_commands_and_explains_one_from_the_table() -> N
 
 def test_irc_door_links_shows_this_one_server_with_its_description() -> None:
     h = Harness(Rules(flood_rate=0))
-    irc_alone(h, 1, "Bob", attrs.evolve(SETTINGS, description="Chat for the club"))
+    roomless_user(h, 1, "Bob", settings=attrs.evolve(SETTINGS, description="Chat for the club"))
     h.send(1, b"LINKS\r\n")
     assert h.take(1) == (
         ":irc.test 364 Bob irc.test irc.test :0 Chat for the club\r\n"
@@ -2202,3 +2208,123 @@ def test_irc_door_without_the_capability_no_markread_is_sent() -> None:
     assert "MARKREAD" not in irc_user(h, 1, "Alice")
     h.send(1, b"JOIN #rust\r\nMARKREAD #rust timestamp=2023-11-14T22:13:19.123Z\r\n")
     assert "MARKREAD" not in h.take(1)
+
+
+ALONE = attrs.evolve(SETTINGS, autojoin=())  #: no auto-join: nobody shares a channel
+
+
+def test_irc_door_whowas_shows_who_left_or_renamed_as_whois_did_then_369() -> None:
+    h = Harness(Rules(flood_rate=0))
+    roomless_user(h, 1, "Alice", "alice", "Alice A.")
+    roomless_user(h, 2, "Bob", "bobby", "Bob B.")
+    h.send(2, b"NICK Robert\r\n")
+    h.wall += 60
+    h.register(3, "bob")  # a text-door user takes the name, then leaves
+    h.send(3, b"/quit\r\n")
+    h.disconnect(3, Reason.QUIT)
+    h.send(1, b"WHOWAS bob\r\nWHOWAS Bob 1\r\nWHOWAS nobody\r\nWHOWAS\r\n")
+    assert h.take(1) == (
+        ":irc.test 314 Alice bob bob chat-trio * bob\r\n"
+        ":irc.test 312 Alice bob irc.test :Tue Nov 14 22:14:20 2023 UTC\r\n"
+        ":irc.test 314 Alice Bob bobby chat-trio * :Bob B.\r\n"
+        ":irc.test 312 Alice Bob irc.test :Tue Nov 14 22:13:20 2023 UTC\r\n"
+        ":irc.test 369 Alice bob :End of WHOWAS\r\n"
+        ":irc.test 314 Alice bob bob chat-trio * bob\r\n"
+        ":irc.test 312 Alice bob irc.test :Tue Nov 14 22:14:20 2023 UTC\r\n"
+        ":irc.test 369 Alice Bob :End of WHOWAS\r\n"
+        ':irc.test 406 Alice nobody :Nobody named "nobody" left or was renamed lately.\r\n'
+        ":irc.test 369 Alice nobody :End of WHOWAS\r\n"
+        ":irc.test 461 Alice WHOWAS :Not enough parameters\r\n"
+    )
+
+
+def test_irc_door_monitor_tells_when_people_of_every_door_come_and_go() -> None:
+    h = Harness(Rules(flood_rate=0))
+    roomless_user(h, 1, "Alice", "alice", "Alice A.")
+    h.send(1, b"MONITOR + bob,Carol\r\n")
+    assert h.take(1) == ":irc.test 731 Alice bob,Carol\r\n"
+    h.register(2, "Bob")  # a text-door user is online as much as an IRC one
+    assert h.take(1) == ":irc.test 730 Alice Bob!Bob@chat-trio\r\n"
+    roomless_user(h, 3, "Carl", "carl", "Carl")
+    h.send(3, b"NICK carol\r\n")
+    assert h.take(1) == ":irc.test 730 Alice carol!carl@chat-trio\r\n"
+    h.send(1, b"MONITOR L\r\nMONITOR S\r\nMONITOR - carol\r\nMONITOR L\r\n")
+    assert h.take(1) == (
+        ":irc.test 732 Alice bob,Carol\r\n"
+        ":irc.test 733 Alice :End of MONITOR list\r\n"
+        ":irc.test 730 Alice Bob!Bob@chat-trio,carol!carl@chat-trio\r\n"
+        ":irc.test 732 Alice bob\r\n"
+        ":irc.test 733 Alice :End of MONITOR list\r\n"
+    )
+    h.send(2, b"/quit\r\n")
+    h.disconnect(2, Reason.QUIT)
+    assert h.take(1) == ":irc.test 731 Alice Bob\r\n"
+    h.send(3, b"QUIT\r\n")
+    h.disconnect(3, Reason.QUIT)
+    assert h.take(1) == ""  # no longer watched
+    h.send(1, b"MONITOR + *!user@host\r\nMONITOR X\r\nMONITOR +\r\nMONITOR C\r\nMONITOR L\r\n")
+    got = h.take(1)
+    assert got.startswith(":irc.test 432 Alice *!user@host :")
+    assert got.endswith(
+        ":irc.test 400 Alice MONITOR :Unknown subcommand: X\r\n"
+        ":irc.test 461 Alice MONITOR :Not enough parameters\r\n"
+        ":irc.test 733 Alice :End of MONITOR list\r\n"
+    )
+
+
+def test_irc_door_monitor_is_advertised_and_bounded_with_734() -> None:
+    h = Harness(Rules(flood_rate=0))
+    h.connect(1, door=IrcDoor(ALONE))
+    h.send(1, b"CAP LS 302\r\nNICK Alice\r\nUSER alice 0 * :Alice\r\nCAP END\r\n")
+    got = h.take(1)
+    assert " MONITOR=100 " in got
+    assert " extended-monitor " in got and " setname " in got  # (in CAP LS)
+    names = ",".join(f"n{n}" for n in range(101))
+    h.send(1, f"MONITOR + {names}\r\n".encode())
+    lines = h.take(1).split("\r\n")
+    assert lines[0] == (
+        ":irc.test 734 Alice 100 n100 :You watch 100 names already, the most there may be."
+    )
+    assert all(len(line) <= 510 for line in lines)
+
+
+def test_irc_door_extended_monitor_brings_news_of_a_watched_person_without_a_channel() -> None:
+    h = Harness(Rules(flood_rate=0))
+    roomless_user(h, 1, "Alice", "alice", "Alice", "extended-monitor", "away-notify", "setname")
+    roomless_user(h, 2, "Carol", "carol", "Carol", "away-notify", "setname")  # no extended-monitor
+    roomless_user(h, 3, "Bob", "bob", "Bob", "setname")
+    h.send(1, b"MONITOR + bob\r\n")
+    h.send(2, b"MONITOR + bob\r\n")
+    h.take(1), h.take(2)
+    h.send(3, b"AWAY :afk\r\nSETNAME :Bob Builder\r\nAWAY\r\n")
+    assert h.take(1) == (
+        ":Bob!bob@chat-trio AWAY afk\r\n"
+        ":Bob!bob@chat-trio SETNAME :Bob Builder\r\n"
+        ":Bob!bob@chat-trio AWAY\r\n"
+    )
+    assert h.take(2) == ""
+
+
+def test_irc_door_setname_goes_to_channel_members_with_the_cap_and_shows_in_whois() -> None:
+    h = Harness(Rules(flood_rate=0))
+    roomless_user(h, 1, "Alice", "alice", "Alice A.", "setname")
+    roomless_user(h, 2, "Bob", "bob", "Bob", "setname")
+    roomless_user(h, 3, "Carol", "carol", "Carol")  # without the cap
+    h.register(4, "Dave")  # the text door
+    for conn in (1, 2, 3):
+        h.send(conn, b"JOIN #rust\r\nJOIN #go\r\n")
+    h.send(4, b"/join #rust\r\n")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    h.send(1, b"SETNAME :Alice Liddell\r\n")
+    assert h.take(1) == ":Alice!alice@chat-trio SETNAME :Alice Liddell\r\n"
+    assert h.take(2) == ":Alice!alice@chat-trio SETNAME :Alice Liddell\r\n"  # once, for 2 rooms
+    assert h.take(3) == "" and h.take(4) == ""
+    h.send(3, b"WHOIS Alice\r\n")
+    assert ":irc.test 311 Carol Alice alice chat-trio * :Alice Liddell\r\n" in h.take(3)
+    h.send(1, b"SETNAME :" + b"x" * 101 + b"\r\n")
+    assert h.take(1) == (
+        ":irc.test FAIL SETNAME INVALID_REALNAME "
+        ":A real name is 1 to 100 characters on one line.\r\n"
+    )
+    assert h.take(2) == ""

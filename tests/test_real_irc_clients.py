@@ -398,3 +398,68 @@ def test_real_irssi_kickbans_an_nc_user_by_the_mask_it_makes(
             type_("/quit")
     finally:
         tmux("kill-server", check=False, socket=own)  # gone already if irssi quit
+
+
+def test_real_irssi_shows_a_rename_once_in_each_window_however_many_rooms_are_shared(
+    server: dict[str, int], tmp_path: Path
+) -> None:
+    """Alice (nc) shares three channels with Bob (irssi: #lobby, #a, #b) and renames: the
+    server sends one NICK (issue 19: one per shared channel made irssi print it again),
+    and irssi's log of each channel, and of the whole session, holds the rename once."""
+    home = tmp_path / "irssi"
+    alice = nc_user(server["text"], "Alice")
+    screen, type_ = irssi("irssi-rename", home, server["IRC"], "Bob")
+    logs = home / "logs"
+    type_(f"/set autolog_path {logs}/$0.log")  # every window's lines, as irssi prints them
+    type_("/set autolog on")
+    try:
+        with alice:
+            read_until(alice, b"* Bob joined the chat\r\n", 15)
+            for room in ("#a", "#b"):
+                type_(f"/join {room}")
+                wait_for(f"Bob [Bob@chat-trio] has joined {room}", screen)  # (its window shows)
+                alice.sendall(f"/join {room}\r\n".encode())
+                read_until(alice, f"You joined {room}".encode(), 15)
+                wait_for(f"Alice [Alice@chat-trio] has joined {room}", screen)
+            alice.sendall(b"/nick Alicia\r\n")
+            read_until(alice, b"* Alice is now known as Alicia\r\n", 15)
+            alice.sendall(b"/me is back\r\n")  # after the rename: once this shows, all did
+            wait_for("Alicia is back", screen)
+            renamed = "Alice is now known as Alicia"
+            for room in ("#lobby", "#a", "#b"):
+                log = (logs / f"{room}.log").read_text()
+                assert log.count(renamed) == 1, log
+            type_("/window 1")  # the status window: irssi shows no rename there at all
+            shown = wait_for("[(status)]", screen)
+            assert renamed not in shown
+    finally:
+        tmux("kill-server", check=False)
+
+
+def test_real_weechat_notify_follows_an_nc_user_through_monitor(
+    server: dict[str, int], tmp_path: Path
+) -> None:
+    """WeeChat's ``/notify`` uses MONITOR when the server offers it (ISUPPORT MONITOR;
+    else it asks ISON once a minute): Alice (nc) coming, renaming away and coming back is
+    shown at once, in WeeChat's words."""
+    home = tmp_path / "weechat"
+    carol = weechat(home, server["IRC"], "Carol")
+    shown = weechat_log(home, "server.test")
+    try:
+        wait_for("Carol (Carol@chat-trio) has joined #lobby", weechat_log(home, "test.#lobby"))
+        fifo = next(home.glob("weechat_fifo_*"))
+        fifo.write_text("irc.server.test */notify add Alice test\n")
+        wait_for("notify: Alice is offline", shown, 30)  # (WeeChat asks on its next tick)
+        with nc_user(server["text"], "Alice") as alice:
+            wait_for("notify: Alice (Alice@chat-trio) has connected", shown)
+            alice.sendall(b"/nick Alicia\r\n")
+            wait_for("notify: Alice has quit", shown)  # the name went: offline
+            alice.sendall(b"/nick Alice\r\n")  # and back: online again
+
+            def since_quit() -> str:
+                return shown().split("notify: Alice has quit")[-1]
+
+            wait_for("notify: Alice (Alice@chat-trio) has connected", since_quit)
+    finally:
+        carol.terminate()
+        carol.wait(timeout=20)

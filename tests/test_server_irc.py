@@ -336,3 +336,19 @@ async def test_server_irc_read_markers_reach_every_connection_of_the_account_and
             await again.send("PART #lobby\r\nJOIN #lobby")
             joined = await again.expect(" 366 Alice #lobby :End of /NAMES list\r\n")
             assert wanted in joined.split(" PART #lobby")[-1]
+
+
+async def test_server_irc_monitor_sees_an_nc_user_come_and_go_and_whowas_remembers() -> None:
+    with trio.fail_after(10):
+        async with alice_and_bob() as (alice, bob):
+            await bob.register("Bob")
+            await bob.send("MONITOR + alice")
+            await bob.expect(":irc.test 731 Bob alice\r\n")
+            await alice.register("Alice")
+            await bob.expect(":irc.test 730 Bob Alice!Alice@chat-trio\r\n")
+            await alice.send("/quit")
+            await alice.read_to_eof()
+            await bob.expect(":irc.test 731 Bob Alice\r\n")
+            await bob.send("WHOWAS alice")
+            got = await bob.expect(":irc.test 369 Bob alice :End of WHOWAS\r\n")
+            assert ":irc.test 314 Bob Alice Alice chat-trio * Alice\r\n" in got

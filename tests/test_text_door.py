@@ -591,6 +591,19 @@ def test_text_door_me_and_whois() -> None:
     assert h.line(2, "/whois nobody") == 'No user named "nobody" is online.\r\n'
 
 
+def test_text_door_whowas_shows_who_left_or_renamed_lately() -> None:
+    h = three()
+    h.line(3, "/nick Caroline")
+    h.disconnect(2, Reason.QUIT)
+    assert h.take(1) == "* Carol is now known as Caroline\r\n* Bob left the chat\r\n"
+    assert h.line(1, "/whowas bob") == "* Bob (Bob) was here until 2023-11-14 22:13 UTC.\r\n"
+    assert h.line(1, "/whowas carol") == (
+        "* Carol (Carol) was here until 2023-11-14 22:13 UTC.\r\n"
+    )
+    assert h.line(1, "/whowas dave") == 'Nobody named "dave" left or was renamed lately.\r\n'
+    assert h.line(1, "/whowas") == "Usage: /whowas <user>\r\n"
+
+
 def test_text_door_commands_need_a_name_first() -> None:
     h = Harness()
     h.connect(1)

@@ -15,9 +15,9 @@ from chat_trio.doors.text.door import TextDoor
 from chat_trio.doors.web import dialect
 from tests.test_web_dialect import SAMPLES
 
-TEXT_SILENT = {ev.Away, ev.AccountChanged, ev.MarkedRead}
-"""Others' away and account news, and read markers: no line on a terminal (IRC clients
-with the right capability get them; the page shows them)."""
+TEXT_SILENT = {ev.Away, ev.AccountChanged, ev.MarkedRead, ev.RealnameChanged, ev.Watched}
+"""Others' away, account and real-name news, news of watched people, and read markers: no
+line on a terminal (IRC clients with the right capability get them; the page shows them)."""
 
 IRC_SILENT = {ev.AskName, ev.Unheard}
 """The prompt is the text door's; IRC shows the member list instead of "nobody is here"."""
@@ -40,10 +40,12 @@ def test_wording_every_numeric_is_three_digits() -> None:
 def test_wording_every_event_has_a_form_on_every_door(event: ev.Event) -> None:
     shown = TextDoor().render([event])
     assert shown or type(event) in TEXT_SILENT or event == ev.RoomEntered("#r", 1, "", True, True)
-    every_cap = irc_view(True, True, True, True, True)
+    every_cap = irc_view(True, True, True, True, True, True, True)
     door = IrcDoor()
-    # others' invitations, read markers: with their capabilities only
-    door.replies.caps = frozenset({"invite-notify", "draft/read-marker"})
+    # others' invitations, read markers, real names and news of watched people: with these
+    door.replies.caps = frozenset(
+        {"invite-notify", "draft/read-marker", "setname", "extended-monitor", "away-notify"}
+    )
     irc = door.render([event]) or broadcast_line(event, "#rust", view=every_cap).encode()
     assert irc or type(event) in IRC_SILENT, event
     assert dialect.encode([event]).startswith(b"[{")

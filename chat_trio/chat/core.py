@@ -75,6 +75,9 @@ HANDLERS: dict[type, Handler] = {
     i.SendPrivate: messages.send_private,
     i.SendTags: messages.send_tags,
     i.SetAway: messages.set_away,
+    i.SetRealname: messages.set_realname,
+    i.LookUpPast: names.look_up_past,
+    i.Watch: names.watch,
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
     i.MarkRead: markers.mark_read,
@@ -179,7 +182,7 @@ class Chat(World):
         if isinstance(intent, i.LogIn):  # a takeover: the name's holder is told, and its rooms
             rooms, holder = self._whose(intent.name)
             return tuple(dict.fromkeys((*client.rooms, *rooms))), holder
-        if isinstance(intent, i.Rename | i.SetAway | i.Register | i.Unregister):
+        if isinstance(intent, i.Rename | i.SetAway | i.SetRealname | i.Register | i.Unregister):
             return tuple(client.rooms), None
         return (), None
 

@@ -513,6 +513,58 @@ class Wallops:
     user: str = ""  #: the username of ``name`` (``person_mask``; "": the name)
 
 
+@attrs.frozen
+class Gone:
+    """Someone who had the name ``name`` and gave it up (chat/presence.py's rule 1)."""
+
+    name: str  #: as it was spelled
+    user: str  #: its username ("": the name)
+    realname: str  #: its real name ("": the name)
+    when: float  #: when it was given up (Unix time)
+
+
+@attrs.frozen
+class PastNames:
+    """Who had the name ``name`` (IRC's WHOWAS): newest first, never empty."""
+
+    name: str  #: as asked
+    gone: tuple[Gone, ...]  #: who had it, newest first (at most the count asked for)
+
+
+@attrs.frozen
+class Presence:
+    """Which of the names the viewer watches are online (each with its username, as
+    they spell their names) and which are not (as the viewer gave them, or as they were
+    spelled when given up): the answer to adding or checking watches, or news of one."""
+
+    online: tuple[tuple[str, str], ...] = ()  #: (name, username)
+    offline: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class WatchList:
+    """The names the viewer watches, in the order added (IRC's ``MONITOR L``)."""
+
+    names: tuple[str, ...]  #: as the viewer gave them
+
+
+@attrs.frozen
+class RealnameChanged:
+    """``name`` set its real name (IRC's SETNAME); to the person and its rooms."""
+
+    name: str  #: who changed it
+    realname: str  #: the new real name (1 to ``REALNAME_MAX`` characters)
+    user: str = ""  #: the username of ``name`` (IRC's ``USER``: ``person_mask``; "": the name)
+
+
+@attrs.frozen
+class Watched:
+    """News of a person the viewer watches and shares no room with (chat/presence.py's
+    rule 4): its away state, account or real name, as its rooms were told."""
+
+    event: Away | AccountChanged | RealnameChanged  #: the news, as the person's rooms got it
+
+
 class Kind(enum.Enum):
     """What a history entry records. The value is stored in the database."""
 
@@ -660,6 +712,11 @@ Event = (
     | Whois
     | UserModes
     | Wallops
+    | PastNames
+    | Presence
+    | WatchList
+    | RealnameChanged
+    | Watched
     | History
     | Help
     | MarkedRead

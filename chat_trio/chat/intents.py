@@ -129,6 +129,41 @@ class SetAway:
 
 
 @attrs.frozen
+class SetRealname:
+    """Set the user's real name to ``realname`` (one line; chat/presence.py's rule 5)."""
+
+    realname: str = attrs.field(converter=words.line)
+
+
+@attrs.frozen
+class LookUpPast:
+    """Who had the name ``name`` and gave it up (IRC's WHOWAS): the newest ``count``
+    (0 or less: all that are remembered)."""
+
+    name: str = attrs.field(converter=words.text)  #: as typed (any case)
+    count: int = 0  #: the most entries to list, newest first; 0 or less: all
+
+
+class WatchAct(enum.Enum):
+    """What a ``Watch`` does with the connection's watched names (IRC's MONITOR)."""
+
+    ADD = "add"  #: watch ``names`` too, and say which of them are online (``+``)
+    REMOVE = "remove"  #: stop watching ``names`` (``-``)
+    CLEAR = "clear"  #: stop watching every name (``C``)
+    LIST = "list"  #: show the names watched (``L``)
+    STATUS = "status"  #: say which of the names watched are online (``S``)
+
+
+@attrs.frozen
+class Watch:
+    """Change or show the names the connection watches come and go (chat/presence.py)."""
+
+    act: WatchAct  #: what to do
+    #: the names to add or remove (ADD, REMOVE), as typed; each is checked as a name
+    names: tuple[str, ...] = attrs.field(default=(), converter=words.texts)
+
+
+@attrs.frozen
 class Join:
     """Enter ``room``, creating it if needed (already a member: see it, as ``Focus``),
     with its ``key`` if it has one (``+k``)."""
@@ -452,6 +487,9 @@ Intent = (
     | SendPrivate
     | SendTags
     | SetAway
+    | SetRealname
+    | LookUpPast
+    | Watch
     | Join
     | Focus
     | Leave

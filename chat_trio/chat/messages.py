@@ -48,6 +48,7 @@ from chat_trio.chat.events import (
     Entry,
     Kind,
     Private,
+    RealnameChanged,
     Refused,
     Role,
     Said,
@@ -61,7 +62,7 @@ from chat_trio.chat.names import check_name
 from chat_trio.chat.outputs import Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.rooms import check_room, person, spelled
-from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, look, name_key
+from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, REALNAME_MAX, look, name_key
 from chat_trio.chat.world import Client, Room, World
 
 HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
@@ -231,6 +232,20 @@ def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out:
     world.away += bool(intent.text) - bool(client.away)
     client.away = intent.text[:AWAY_MAX]
     event = Away(client.name, client.away, client.user)
+    out.reply(conn, event)
+    world.tell_peers(conn, client, event, out)
+
+
+def set_realname(
+    world: World, conn: ConnId, client: Client, intent: i.SetRealname, out: Outputs
+) -> None:
+    """A new real name (presence.py's rule 5): told once to the person, its rooms and its
+    watchers."""
+    if not intent.realname or len(intent.realname) > REALNAME_MAX:
+        out.reply(conn, Refused(Problem.REALNAME_BAD, limit=REALNAME_MAX))
+        return
+    client.realname = intent.realname
+    event = RealnameChanged(client.name, client.realname, client.user)
     out.reply(conn, event)
     world.tell_peers(conn, client, event, out)
 

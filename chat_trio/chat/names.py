@@ -29,8 +29,18 @@ import unicodedata
 import attrs
 
 from chat_trio.chat import intents as i
-from chat_trio.chat import rooms
-from chat_trio.chat.events import AskName, ConnId, Kind, NickChanged, Reason, Refused, Welcome
+from chat_trio.chat import presence, rooms
+from chat_trio.chat.events import (
+    AskName,
+    ConnId,
+    Kind,
+    NickChanged,
+    PastNames,
+    Reason,
+    Refused,
+    WatchList,
+    Welcome,
+)
 from chat_trio.chat.outputs import Outputs
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase, Step
@@ -141,6 +151,7 @@ def registered(world: World, conn: ConnId, client: Client, out: Outputs) -> None
     # A full bucket to start chatting with, whatever the prompt took (flood.py).
     client.tokens, client.stamp = float(world.rules.flood_burst), world.now
     out.reply(conn, Welcome(client.name, len(world.names), len(world.rooms), world.invisible))
+    presence.arrived(world, conn, client, out)
     if client.lobby is not i.Lobby.NEVER:
         rooms.enter(world, conn, client, LOBBY, out, quiet=True, placed=True)
 
@@ -162,3 +173,50 @@ def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) 
     renamed = NickChanged(old, client.name, client.user)
     out.reply(conn, renamed)
     world.tell_peers(conn, client, renamed, out, Kind.NICK)
+    presence.renamed(world, conn, client, old, out)
+
+
+def look_up_past(
+    world: World, conn: ConnId, client: Client, intent: i.LookUpPast, out: Outputs
+) -> None:
+    """Who had the name lately (presence.py's rule 1)."""
+    found = world.past.find(intent.name, intent.count)
+    if not found:
+        out.reply(conn, Refused(Problem.NEVER_HERE, name=intent.name[:NAME_MAX]))
+        return
+    out.reply(conn, PastNames(intent.name[:NAME_MAX], found))
+
+
+def watch(world: World, conn: ConnId, client: Client, intent: i.Watch, out: Outputs) -> None:
+    """Change or show the names ``conn`` watches (presence.py's rules 2 and 3)."""
+    watchers, mine = world.watchers, world.watchers.of.get(conn, {})
+    if intent.act is i.WatchAct.CLEAR:
+        watchers.clear(conn)
+    elif intent.act is i.WatchAct.REMOVE:
+        for name in intent.names:
+            watchers.remove(conn, name)
+    elif intent.act is i.WatchAct.LIST:
+        out.reply(conn, WatchList(tuple(mine.values())))
+    elif intent.act is i.WatchAct.STATUS:
+        out.reply(conn, presence.status(world, tuple(mine.values())))
+    else:
+        _watch(world, conn, intent.names, out)
+
+
+def _watch(world: World, conn: ConnId, names: tuple[str, ...], out: Outputs) -> None:
+    """Watch ``names`` too: each must be a name (no masks: nobody is followed through
+    renames by address), at most ``presence.WATCH_MAX`` in all."""
+    watchers, added = world.watchers, []
+    for n, name in enumerate(names):
+        problem = check_name(name, frozenset(), unicode=True)
+        if problem is not None:
+            out.reply(conn, problem)
+            continue
+        if watchers.count(conn) >= presence.WATCH_MAX and not watchers.has(conn, name):
+            limit = presence.WATCH_MAX
+            out.reply(conn, Refused(Problem.WATCH_FULL, name=",".join(names[n:]), limit=limit))
+            break
+        watchers.add(conn, name)
+        added.append(name)
+    if added:
+        out.reply(conn, presence.status(world, tuple(added)))

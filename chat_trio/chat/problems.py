@@ -57,6 +57,9 @@ class Problem(enum.Enum):
     NO_SUCH_USER = "no-such-user"  #: name
     NO_SUCH_RECIPIENT = "no-such-recipient"  #: name (of a private message)
     NOT_AWAY = "not-away"  #: coming back while not away
+    NEVER_HERE = "never-here"  #: name: nobody of that name left or renamed lately (WHOWAS)
+    WATCH_FULL = "watch-full"  #: name: the names not added (comma-separated); limit
+    REALNAME_BAD = "realname-bad"  #: limit: a real name is 1 to that many characters
     ROOM_MISSING = "room-missing"
     ROOM_NO_HASH = "room-no-hash"  #: name
     ROOM_LENGTH = "room-length"  #: limit

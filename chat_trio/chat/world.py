@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import attrs
 
+from chat_trio.chat import presence
 from chat_trio.chat.events import (
     BanKind,
     ConnId,
@@ -295,6 +296,8 @@ class World:
         #: account id -> the connections logged in to it (``identify_account``): what one
         #: of them does for the account reaches the others without a look at every client
         self.logged_in: dict[str, set[ConnId]] = {}
+        self.past = presence.Past()  #: names given up lately (presence.py's rule 1)
+        self.watchers = presence.Watchers()  #: who watches which name (rules 2-4)
 
     def memory(self, name: str, topic: str = "") -> Memory:
         return Memory(name, topic, deque(maxlen=self.rules.history_lines))
@@ -355,6 +358,7 @@ class World:
                 told.discard(conn)
             if record is not None:
                 self._record_news(out, record, name, event)
+        presence.tell_watchers(self, conn, client, event, out)
 
     def _record_news(self, out: Outputs, kind: Kind, room: str, event: Event) -> None:
         if isinstance(event, Left):
@@ -376,6 +380,7 @@ class World:
             room.unseat(conn, client.name)
             room.told_alone = False
             self.maybe_forget(key)
+        presence.left(self, conn, client, out)  # (not in its rooms: none may be shared)
         client.name, client.rooms = "", []
         if UserMode.INVISIBLE in client.modes:
             self.invisible -= 1

@@ -67,6 +67,11 @@ def _first(args: str) -> str:
     return args.split()[0] if args else ""
 
 
+def _whowas(args: str, place: Place) -> i.Intent | Refused:
+    name = _first(args)
+    return i.LookUpPast(name) if name else Refused(Problem.USAGE, name="/whowas <user>")
+
+
 def _addressed(args: str, notice: bool) -> i.Intent | Refused:
     """``/msg`` and ``/notice``: a name or a room, then the text."""
     name, _, text = args.partition(" ")
@@ -312,6 +317,9 @@ COMMANDS: dict[str, Command] = {
     "whois": Command(
         "/whois <user>", "show a user's rooms and idle time",
         lambda a, p: i.LookUp(_first(a) or None),
+    ),
+    "whowas": Command(
+        "/whowas <user>", "show who had a name and left or renamed lately", _whowas
     ),
     "history": Command("/history [N] [@user]", "show earlier lines, or private ones", _history),
     "register": Command(

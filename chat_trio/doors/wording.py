@@ -128,6 +128,9 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     ),
     Problem.NO_SUCH_USER: lambda e: f'No user named "{e.name}" is online.',
     Problem.NOT_AWAY: lambda e: "You are not away (/away REASON marks you away).",
+    Problem.NEVER_HERE: lambda e: f'Nobody named "{e.name}" left or was renamed lately.',
+    Problem.WATCH_FULL: lambda e: f"You watch {e.limit:g} names already, the most there may be.",
+    Problem.REALNAME_BAD: lambda e: f"A real name is 1 to {e.limit:g} characters on one line.",
     Problem.NO_SUCH_RECIPIENT: lambda e: (
         f'No user named "{e.name}" is online. /users lists who is.'
     ),

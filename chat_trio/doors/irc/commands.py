@@ -261,6 +261,44 @@ def whois(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.LookUp(params[-1].split(",")[0], label="whois"))
 
 
+def whowas(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``WHOWAS nick [count]``: a count that is not a positive number asks for every
+    entry kept (modern.ircdocs.horse)."""
+    count = words.count(params[1]) if len(params) > 1 else None
+    door.queue.append(i.LookUpPast(params[0].split(",")[0], count or 0))
+
+
+_WATCH_ACTS = {
+    "+": i.WatchAct.ADD,
+    "-": i.WatchAct.REMOVE,
+    "C": i.WatchAct.CLEAR,
+    "L": i.WatchAct.LIST,
+    "S": i.WatchAct.STATUS,
+}
+
+
+def monitor(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``MONITOR + nick,nick``, ``- nick,nick``, ``C``, ``L``, ``S`` (ircv3.net MONITOR);
+    the watching is the rules' (chat/presence.py), for people of every door."""
+    act = _WATCH_ACTS.get(params[0].upper())
+    if act is None:
+        door.numeric("400", "MONITOR", f"Unknown subcommand: {params[0]}")  # (as ergo)
+        return
+    if act in (i.WatchAct.ADD, i.WatchAct.REMOVE):
+        if len(params) < 2:
+            door.numeric("461", "MONITOR", "Not enough parameters")
+            return
+        door.queue.append(i.Watch(act, tuple(name for name in params[1].split(",") if name)))
+    else:
+        door.queue.append(i.Watch(act))
+
+
+def setname(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``SETNAME :real name`` (ircv3.net setname): the rules check it (FAIL SETNAME
+    INVALID_REALNAME) and tell the channels; the lines go to those with the cap."""
+    door.queue.append(i.SetRealname(params[0]))
+
+
 def list_rooms(door: IrcDoor, params: tuple[str, ...]) -> None:
     """``LIST``, or ``LIST`` with channels and ISUPPORT ELIST=MNU's conditions, in its
     first parameter or its second, comma-separated: ``#room`` (that room), ``*mask?``
@@ -653,6 +691,17 @@ COMMANDS: dict[str, Command] = {
         "who is in a room, or whose nick, username or real name a mask matches",
     ),
     "WHOIS": Command(1, whois, "WHOIS <nick>", "what is known about someone"),
+    "WHOWAS": Command(
+        1, whowas, "WHOWAS <nick> [<count>]",
+        "who had a nick lately (the newest first; no count or 0: all kept)",
+    ),
+    "MONITOR": Command(
+        1, monitor, "MONITOR + <nick>{,<nick>} | - <nick>{,<nick>} | C | L | S",
+        "be told when nicks come online or leave (at most MONITOR= of them)",
+    ),
+    "SETNAME": Command(
+        1, setname, "SETNAME :<realname>", "change your real name (setname)"
+    ),
     "LIST": Command(
         0, list_rooms, "LIST [<#room|mask|!mask|>n|<n>{,...}]",
         "the rooms, or those named, matching a mask or not, with more or fewer members",

@@ -91,6 +91,7 @@ ANSWERED_OTHERWISE: dict[tuple[str, Problem], tuple[str, str, bool]] = {
     **{("names", p): ("366", "End of /NAMES list", False) for p in _ROOM_PROBLEMS},
     **{(NAMES_MANY, p): ("", "", False) for p in _ROOM_PROBLEMS},
     ("whois", _NO_USER): ("318", "End of /WHOIS list", True),
+    ("whowas", Problem.NEVER_HERE): ("369", "End of WHOWAS", True),
     ("nick", Problem.NAME_UNCHANGED): ("", "", False),
     **{("who", p): ("315", "End of WHO list", False) for p in (*_ROOM_PROBLEMS, _NO_USER)},
 }
@@ -111,6 +112,8 @@ def _asking(item: Item | None) -> str:
         return item.label.partition(" ")[0]  # "who %nuh,42": WHOX's fields come after
     if isinstance(item, i.Rename):
         return "nick"
+    if isinstance(item, i.LookUpPast):
+        return "whowas"
     return ""
 
 
@@ -347,6 +350,7 @@ class IrcDoor(Keepalive):
             "away-notify" in caps,
             "account-notify" in caps,
             "message-tags" in caps,
+            "setname" in caps,
         )
 
     def views_changed(self) -> list[tuple[str, View]]:

@@ -48,12 +48,14 @@ CAPABILITIES = (
     "draft/read-marker",
     "echo-message",
     "extended-join",
+    "extended-monitor",
     "invite-notify",
     "labeled-response",
     "message-tags",
     "multi-prefix",
     "sasl",
     "server-time",
+    "setname",
     "userhost-in-names",
 )
 """The IRCv3 capabilities offered (CAP LS; ``sasl`` is listed as ``sasl=PLAIN`` to a
@@ -65,7 +67,7 @@ _CAP_SETS: dict[frozenset[str], frozenset[str]] = {}
 """One frozenset per set of capabilities in use, shared by every connection that asked
 for it (clients of one kind ask for the same ones): a set is 216 bytes or more. At most
 ``CAP_SETS_MAX`` are kept (the first asked for); a connection asking for another keeps
-its own set. Every subset of ``CAPABILITIES`` would be 2^16 sets and 104 MB."""
+its own set. Every subset of ``CAPABILITIES`` would be 2^18 sets and over 400 MB."""
 
 CAP_SETS_MAX = 64
 

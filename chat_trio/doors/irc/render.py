@@ -50,7 +50,10 @@ from chat_trio.chat.events import (
     ModeChanged,
     Modes,
     NickChanged,
+    PastNames,
+    Presence,
     Private,
+    RealnameChanged,
     Reason,
     Refused,
     Role,
@@ -68,9 +71,12 @@ from chat_trio.chat.events import (
     UserMode,
     UserModes,
     Wallops,
+    Watched,
+    WatchList,
     Welcome,
     Whois,
 )
+from chat_trio.chat.presence import WATCH_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.roles import BANS_MAX
 from chat_trio.chat.vocabulary import (
@@ -99,6 +105,9 @@ HOLD_MAX = 16 * 1024
 """Characters of output SASL may hold back until CAP END (the registration burst is about
 2 KB). A client that never sends CAP END gets it all once this much waits, and nothing is
 held after that: the hold can never grow without bound."""
+LIST_BYTES = 400
+"""Characters of a comma-separated list in one MONITOR numeric (730-732): with the
+prefix and the nick a line stays under 512 bytes; a longer list takes several lines."""
 MAX_TARGETS = 4  #: targets of one PRIVMSG, JOIN or PART (ISUPPORT MAXTARGETS)
 TARGMAX: dict[str, int] = {
     "JOIN": MAX_TARGETS,
@@ -361,6 +370,10 @@ def broadcast_line(
         return serialize(Message("QUIT", (quit_message(event),), mask(event.name, event.user), t))
     if isinstance(event, NickChanged):
         return serialize(Message("NICK", (event.new,), mask(event.old, event.user), t))
+    if isinstance(event, RealnameChanged):  # (ircv3 setname: only to those with the cap)
+        if not view.setname:
+            return ""
+        return serialize(Message("SETNAME", (event.realname,), mask(event.name, event.user), t))
     if isinstance(event, TopicChanged):
         if view.message_tags and event.id:
             t = (*t, ("msgid", event.id))
@@ -449,7 +462,8 @@ class IrcView:
     bytes: ``server_time`` (each line carries its time), ``account_tag`` (chat lines carry
     the sender's account), ``extended_join`` (JOIN says account and real name),
     ``away_notify`` and ``account_notify`` (AWAY and ACCOUNT are sent at all),
-    ``message_tags`` (messages carry their ``msgid``)."""
+    ``message_tags`` (messages carry their ``msgid``), ``setname`` (SETNAME is sent at
+    all)."""
 
     server_time: bool = False
     account_tag: bool = False
@@ -457,6 +471,7 @@ class IrcView:
     away_notify: bool = False
     account_notify: bool = False
     message_tags: bool = False
+    setname: bool = False
 
     def __call__(self, events: Sequence[Event], room: str, wall: float) -> bytes:
         tags = (("time", server_time(wall)),) if self.server_time else ()
@@ -471,13 +486,15 @@ def irc_view(
     away_notify: bool,
     account_notify: bool,
     message_tags: bool = False,
+    setname: bool = False,
 ) -> IrcView:
     """The one ``IrcView`` for these capabilities. Views are compared by identity (the hub
     looks one up per member per round), so every member with the same capabilities gets
     the same object."""
     return IrcView(
-        server_time, account_tag, extended_join, away_notify, account_notify, message_tags
-    )
+        server_time, account_tag, extended_join, away_notify, account_notify, message_tags,
+        setname,
+    )  # fmt: skip
 
 
 PLAIN = irc_view(False, False, False, False, False)  #: no capabilities
@@ -509,6 +526,8 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NO_SUCH_USER: ("401", lambda e: (e.name,)),
     Problem.NO_SUCH_RECIPIENT: ("401", lambda e: (e.name,)),
     Problem.NOT_AWAY: ("305", lambda e: ()),
+    Problem.NEVER_HERE: ("406", lambda e: (e.name,)),
+    Problem.WATCH_FULL: ("734", lambda e: (f"{e.limit:g}", e.name)),
     Problem.ROOM_MISSING: ("461", lambda e: ("JOIN",)),
     Problem.ROOM_NO_HASH: _ROOM,
     Problem.ROOM_LENGTH: _ROOM,
@@ -655,6 +674,7 @@ def isupport(settings: IrcSettings) -> tuple[str, ...]:
         "EXTBAN=~,a",  # an account ban is shown as ~a:NAME (roles.py's rule 10)
         f"USERLEN={USERNAME_MAX}",  # USER's username is kept to this (words.username)
         f"BOT={USER_MODE_LETTERS[UserMode.BOT]}",  # IRCv3 bot-mode: MODE nick +B
+        f"MONITOR={WATCH_MAX}",  # names one connection may watch (chat/presence.py)
     )
 
 
@@ -985,6 +1005,9 @@ class Replies:
         if e.problem in NUMERICS:
             numeric, params = NUMERICS[e.problem]
             line = self._m(numeric, *params(e), text)
+        elif e.problem in _FAILS:
+            command, code = _FAILS[e.problem]
+            line = serialize(Message("FAIL", (command, code, text), self.settings.server_name))
         elif e.problem in _LOGIN_PROBLEMS and e.naming:
             line = self._m("464", text)
         elif (
@@ -1141,6 +1164,48 @@ class Replies:
         lines.append(self._m("318", e.name, "End of /WHOIS list"))
         return "".join(lines)
 
+    def _past_names(self, e: PastNames) -> str:
+        """WHOWAS: each who had the name, newest first (what WHOIS showed: the cloak), then
+        the end (after a 406, ``ANSWERED_OTHERWISE`` in door.py adds it)."""
+        s, lines = self.settings, []
+        for gone in e.gone:
+            user, realname = gone.user or gone.name, gone.realname or gone.name
+            lines.append(self._m("314", gone.name, user, HOST, "*", realname))
+            when = time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime(gone.when))
+            lines.append(self._m("312", gone.name, s.server_name, when))
+        lines.append(self._m("369", e.name, "End of WHOWAS"))
+        return "".join(lines)
+
+    def _presence(self, e: Presence) -> str:
+        """MONITOR's 730 (online, as masks) and 731 (offline), lists cut to fit."""
+        online = [mask(name, user) for name, user in e.online]
+        return "".join(
+            self._m(numeric, listed)
+            for numeric, names in (("730", online), ("731", list(e.offline)))
+            for listed in _comma_lists(names)
+        )
+
+    def _watch_list(self, e: WatchList) -> str:
+        listed = "".join(self._m("732", names) for names in _comma_lists(list(e.names)))
+        return listed + self._m("733", "End of MONITOR list")
+
+    def _own_realname(self, e: RealnameChanged) -> str:
+        if "setname" not in self.caps:
+            return ""
+        return serialize(Message("SETNAME", (e.realname,), mask(e.name, e.user)))
+
+    def _watched(self, e: Watched) -> str:
+        """News of a watched person who shares no channel (ircv3 extended-monitor), as a
+        shared channel would bring it, by the same capabilities."""
+        caps = self.caps
+        if "extended-monitor" not in caps:
+            return ""
+        view = irc_view(
+            False, False, False, "away-notify" in caps, "account-notify" in caps,
+            setname="setname" in caps,
+        )  # fmt: skip
+        return broadcast_line(e.event, "", (), view)
+
     def _history(self, e: History) -> str:
         stamped = "server-time" in self.caps
         batch = "batch" in self.caps
@@ -1190,6 +1255,11 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Whois: Replies._whois,
     UserModes: Replies._user_modes,
     Wallops: Replies._wallops,
+    PastNames: Replies._past_names,
+    Presence: Replies._presence,
+    WatchList: Replies._watch_list,
+    RealnameChanged: Replies._own_realname,
+    Watched: Replies._watched,
     History: Replies._history,
     MarkedRead: Replies._marked,
     Goodbye: Replies._goodbye,
@@ -1198,6 +1268,21 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Help: Replies._help,
 }
 """How each event replied to one connection looks (the others have no form here)."""
+
+
+_FAILS = {Problem.REALNAME_BAD: ("SETNAME", "INVALID_REALNAME")}
+"""Refusals IRC says as IRCv3 standard replies: ``FAIL <command> <code> :text``."""
+
+
+def _comma_lists(names: list[str]) -> list[str]:
+    """``names`` joined by commas, in as few lists of at most ``LIST_BYTES`` as fit."""
+    lists: list[str] = []
+    for name in names:
+        if lists and len(lists[-1]) + 1 + len(name) <= LIST_BYTES:
+            lists[-1] += "," + name
+        else:
+            lists.append(name)
+    return lists
 
 
 def _to_oneself(e: Event | Local) -> bool:

@@ -48,7 +48,10 @@ from chat_trio.chat.events import (
     ModeChanged,
     Modes,
     NickChanged,
+    PastNames,
+    Presence,
     Private,
+    RealnameChanged,
     Reason,
     Refused,
     RoleChanged,
@@ -65,6 +68,8 @@ from chat_trio.chat.events import (
     UserList,
     UserModes,
     Wallops,
+    Watched,
+    WatchList,
     Welcome,
     Whois,
 )
@@ -210,6 +215,17 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     ),
     Away: lambda e: "",  # others' away news: not worth a line on a terminal
     AccountChanged: lambda e: "",
+    RealnameChanged: lambda e: "",  # (IRC's SETNAME: /whois shows it)
+    Watched: lambda e: "",  # (IRC's MONITOR: no command here asks for it)
+    PastNames: lambda e: "".join(
+        f"* {g.name} ({g.realname or g.name}) was here until {_when(g.when, '')} UTC.{EOL}"
+        for g in e.gone
+    ),
+    Presence: lambda e: "".join(
+        [f"* {name} is online.{EOL}" for name, _ in e.online]
+        + [f"* {name} is offline.{EOL}" for name in e.offline]
+    ),
+    WatchList: lambda e: f"* Watching: {', '.join(e.names) or 'nobody'}.{EOL}",
     NickChanged: lambda e: f"* {e.old} is now known as {e.new}{EOL}",
     TopicChanged: lambda e: f"* {e.name} set the topic of {e.room}: {e.text}{EOL}",
     RoleChanged: lambda e: f"* {wording.role_changed(e)}.{EOL}",

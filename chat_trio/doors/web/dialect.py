@@ -40,6 +40,7 @@ from chat_trio.chat.events import (
     Disconnected,
     Done,
     Event,
+    Gone,
     Goodbye,
     Greeting,
     Help,
@@ -55,7 +56,10 @@ from chat_trio.chat.events import (
     ModeChanged,
     Modes,
     NickChanged,
+    PastNames,
+    Presence,
     Private,
+    RealnameChanged,
     Refused,
     RoleChanged,
     RoomBan,
@@ -73,9 +77,12 @@ from chat_trio.chat.events import (
     UserMode,
     UserModes,
     Wallops,
+    Watched,
+    WatchList,
     Welcome,
     Whois,
 )
+from chat_trio.chat.presence import WATCH_MAX
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.registry import PASSWORD_MAX, PASSWORD_MIN
 from chat_trio.chat.vocabulary import NAME_MAX
@@ -100,6 +107,9 @@ INTENTS: dict[str, type[i.Intent]] = {
     "list-users": i.ListUsers,
     "list-rooms": i.ListRooms,
     "look-up": i.LookUp,
+    "look-up-past": i.LookUpPast,
+    "watch": i.Watch,
+    "set-realname": i.SetRealname,
     "read-history": i.ReadHistory,
     "mark-read": i.MarkRead,
     "register": i.Register,
@@ -171,6 +181,14 @@ def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
         except ValueError:
             said = " or ".join(f'"{member.value}"' for member in wanted)
             raise BadMessage(f'"{name}" of "{kind}" must be {said}') from None
+    if typing.get_origin(wanted) is tuple:  # a list of strings (Watch's names), bounded
+        if not (
+            isinstance(value, list)
+            and len(value) <= WATCH_MAX
+            and all(isinstance(v, str) for v in value)
+        ):
+            raise BadMessage(f'"{name}" of "{kind}" must be a list of at most {WATCH_MAX} strings')
+        return tuple(value)
     if value is None and (wanted is float or type(None) in typing.get_args(wanted)):
         return math.inf if wanted is float else None  # Ban's seconds: null is forever
     if wanted is str or str in typing.get_args(wanted):
@@ -349,6 +367,10 @@ def _ban(ban: RoomBan) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _gone(e: Gone) -> dict[str, Any]:
+    return {"name": e.name, "realname": e.realname, "when": e.when}
+
+
 _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Greeting: lambda e: greeting(),
     AskName: lambda e: {"type": "ask-name"},
@@ -368,6 +390,13 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "type": "action", "name": e.name, "text": e.text, "account": e.account, "id": e.id
     } | _BOT[e.bot],
     Away: lambda e: {"type": "away", "name": e.name, "text": e.text},
+    RealnameChanged: lambda e: {"type": "realname", "name": e.name, "realname": e.realname},
+    PastNames: lambda e: {"type": "past-names", "name": e.name, "gone": list(map(_gone, e.gone))},
+    Presence: lambda e: {
+        "type": "presence", "online": [name for name, _ in e.online], "offline": list(e.offline)
+    },
+    WatchList: lambda e: {"type": "watch-list", "names": list(e.names)},
+    Watched: lambda e: {"type": "watched", "event": _ENCODE[type(e.event)](e.event)},
     AccountChanged: lambda e: {
         "type": "account", "name": e.name, "account": e.account, "admin": e.admin
     },
@@ -477,7 +506,9 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
 }  # fmt: skip
 """Every event the rules make, as a JSON object (docs/protocol.md lists them)."""
 
-_IN_A_ROOM = frozenset({Joined, Left, Said, Action, Away, AccountChanged, NickChanged})
+_IN_A_ROOM = frozenset(
+    {Joined, Left, Said, Action, Away, AccountChanged, NickChanged, RealnameChanged}
+)
 """Broadcasts that name the room they happened in only by where they are delivered."""
 
 
