@@ -35,3 +35,30 @@ def test_docs_readme_tells_nc_and_telnet_users_about_their_clients() -> None:
     assert "until you press Enter" in readme  # Debian's nc 1.219, even with -N or -q
     assert "`telnet -8` does not help" in readme  # 0x8F and 0x9C break UTF-8 in telnet
     assert "Names are not owned yet" not in (ROOT / "docs" / "protocol.md").read_text()
+
+
+def irc_section() -> str:
+    """docs/protocol.md's part on the IRC door (up to the web door's)."""
+    doc = (ROOT / "docs" / "protocol.md").read_text()
+    return doc[doc.index("## The IRC door") : doc.index("## The web door")]
+
+
+def test_docs_protocol_names_every_irc_command_numeric_capability_and_isupport_token() -> None:
+    """The IRC door's reference is whole: every command of the table, every numeric the door
+    can send (a three-digit string in its source), every capability it offers and every
+    ISUPPORT token it sends is named in docs/protocol.md, so a new one cannot go unsaid."""
+    from chat_trio.doors.irc import commands, registration, render
+
+    said = irc_section()
+    source = "".join(path.read_text() for path in (ROOT / "chat_trio/doors/irc").glob("*.py"))
+    numerics = set(re.findall(r'"(\d{3})"', source))
+    assert len(numerics) > 100  # the search still finds them
+    unsaid = [n for n in sorted(numerics) if not re.search(rf"(?<![\d.]){n}(?![\d.])", said)]
+    assert unsaid == [], "numerics not in docs/protocol.md"
+    unsaid = [c for c in commands.COMMANDS if not re.search(rf"`{c}\b", said)]
+    assert unsaid == [], "commands not in docs/protocol.md"
+    unsaid = [c for c in registration.CAPABILITIES if f"`{c}`" not in said]
+    assert unsaid == [], "capabilities not in docs/protocol.md"
+    tokens = [t.split("=")[0] for t in render.isupport(render.IrcSettings())]
+    unsaid = [t for t in tokens if not re.search(rf"\b{t}\b", said)]
+    assert unsaid == [], "ISUPPORT tokens not in docs/protocol.md"
