@@ -4,13 +4,14 @@ irctest (github progval/irctest) lives beside the repository, in ``../shared/irc
 pinned commit, with ``run.sh``, which runs it against a server that is already listening
 (its header says what each selection holds and what it cannot test). This test starts
 chat-trio as a user would (``python -m chat_trio serve``), fresh, with only the options a
-conformance run needs and nothing that changes what users see, runs the core selection
-(150 tests: what irssi, WeeChat, HexChat and The Lounge use), shows irctest's per-file
-table in the test output, and fails if fewer pass than ``CORE_FLOOR``, or if one of the
-``EXPECTED_FAILURES`` (deliberate differences, each named in docs/protocol.md) passes.
+conformance run needs and nothing that changes what users see, runs a selection, shows
+irctest's per-file table in the test output, and fails if fewer pass than the selection's
+floor (``FLOORS``), or if one of the ``EXPECTED_FAILURES`` (deliberate differences, each
+named in docs/protocol.md) passes. Two selections: core (150 tests: what irssi, WeeChat,
+HexChat and The Lounge use) and full (320).
 
-``-m "not irctest"`` leaves it out (it takes about half a minute). Without
-``../shared/irctest`` it is skipped, except under CI, where a missing suite is a failure.
+``-m "not irctest"`` leaves it out (about a minute for both). Without ``../shared/irctest``
+it is skipped, except under CI, where a missing suite is a failure.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ pytestmark = pytest.mark.irctest
 SUITE = Path(__file__).resolve().parents[1].parent / "shared" / "irctest"
 """irctest and its runner: ``<repo>/../shared/irctest``."""
 
-CORE_FLOOR = 147
-"""irctest core tests that must pass (of 150), as many as passed on 2026-12-04 with
-auto-join off, after the identity and WHO/WHOX/WHOIS fixes, user modes, TARGMAX and ELIST. Raise it with every fix (issue 19 ends at 145); docs/protocol.md has the
-table and what fails, by theme."""
+FLOORS = {"core": 148, "full": 268}
+"""irctest tests that must pass, by selection: core of 150, full of 320, as many as passed
+on 2026-12-04 (core: all but the two deliberate differences; full: 270, 84 %, less two for
+tests whose replies race with the suite's own timeouts on a loaded machine). docs/protocol.md
+has the table and, for every test that does not pass, why. Raise a floor with every fix."""
 
 EXPECTED_FAILURES = {
     "topic.py::TopicTestCase::testTopicMode": (
@@ -44,9 +46,30 @@ EXPECTED_FAILURES = {
         "rooms are always +n and +t: after MODE -int, 324 still shows +nt"
     ),
 }
-"""irctest core tests chat-trio fails on purpose, each with its reason: deliberate,
-documented differences (docs/protocol.md names each one). The test fails if one of them
-passes, so that the list stays true: take it off here and in the docs."""
+"""irctest tests chat-trio fails on purpose, each with its reason: deliberate, documented
+differences (docs/protocol.md names each one), in core and so in full. The test fails if one
+of them passes, so that the list stays true: take it off here and in the docs."""
+
+FULL_EXPECTED_FAILURES = EXPECTED_FAILURES | {
+    "chmodes/no_external.py::NoExternalMessagesTestCase::testNoExternalMessagesMode": (
+        "rooms are always +n (only members talk in a room): MODE -n is 472"
+    ),
+}
+"""The deliberate differences the full selection has on top of core's."""
+
+SHARED_SERVER = {
+    f"whowas.py::WhowasTestCase::{name}": (
+        "irctest reuses the nick nick2 test after test on the one server a run shares; WHOWAS "
+        "rightly remembers the earlier nick2s, and these tests count on none (each passes "
+        "alone against a fresh server)"
+    )
+    for name in (
+        "testWhowasMultiple", "testWhowasCountNegative", "testWhowasCountZero",
+        "testWhowasNoSuchNick",
+    )
+}  # fmt: skip
+"""Full-selection tests that fail only because every test of a run meets one server (run.sh
+cannot start a server per test): allowed to fail, not required to, each named in the docs."""
 
 SERVER_OPTIONS = (
     "--irc-port", "0",
@@ -84,11 +107,11 @@ machine, in run.sh's own default place, not once per run."""
 SESSION_SECONDS = 300  #: run.sh's budget for the whole selection (about 25 s here)
 TEST_SECONDS = 30  #: and for one test (irctest's own default is 60)
 
-SUMMARY = re.compile(r"irctest core: (\d+) passed, (\d+) failed, (\d+) skipped of (\d+) ")
+SUMMARY = re.compile(r"irctest (\w+): (\d+) passed, (\d+) failed, (\d+) skipped of (\d+) ")
 
 
-def run_core(port: int, results: Path) -> subprocess.CompletedProcess[str]:
-    """run.sh's core selection against 127.0.0.1:``port``; junit and log in ``results``."""
+def run_selection(selection: str, port: int, results: Path) -> subprocess.CompletedProcess[str]:
+    """run.sh's ``selection`` against 127.0.0.1:``port``; junit and log in ``results``."""
     env = os.environ | {
         "IRCTEST_VENV": str(VENV),
         "IRCTEST_OUT": str(results),
@@ -97,7 +120,7 @@ def run_core(port: int, results: Path) -> subprocess.CompletedProcess[str]:
     }
     # run.sh's own bound is the session plus 3 tests plus 60 s; the venv, the first time, more
     limit = SESSION_SECONDS + 3 * TEST_SECONDS + 300
-    command = ["bash", str(SUITE / "run.sh"), "127.0.0.1", str(port), "core"]
+    command = ["bash", str(SUITE / "run.sh"), "127.0.0.1", str(port), selection]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=limit)
 
 
@@ -107,7 +130,7 @@ def outcomes(results: Path) -> dict[str, str]:
     run.sh counts them) or "skipped"."""
     found: dict[str, str] = {}
     rank = {"passed": 0, "skipped": 1, "failed": 2}
-    for xml in results.glob("irctest-core-*.xml"):
+    for xml in results.glob("irctest-*.xml"):
         for case in ET.parse(xml).getroot().iter("testcase"):
             module, _, cls = (case.get("classname") or "").rpartition(".")
             path = module.removeprefix("irctest.server_tests.").replace(".", "/") + ".py"
@@ -128,14 +151,15 @@ def failures(results: Path) -> list[str]:
     """The tests irctest's log (in ``results``) names as failed, one a line."""
     return [
         line
-        for log in results.glob("irctest-core-*.log")
+        for log in results.glob("irctest-*.log")
         for line in log.read_text(errors="replace").splitlines()
         if line.startswith(("FAILED ", "ERROR "))
     ]
 
 
-def test_irctest_core_passes_at_least_the_floor(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("selection", sorted(FLOORS))
+def test_irctest_passes_at_least_the_floor(
+    selection: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if not (SUITE / "run.sh").is_file():
         if os.environ.get("CI"):
@@ -148,7 +172,7 @@ def test_irctest_core_passes_at_least_the_floor(
             "--db", str(tmp_path / "chat.db"), *SERVER_OPTIONS, stderr=stderr
         )
         try:
-            run = run_core(ports["IRC"], tmp_path / "results")
+            run = run_selection(selection, ports["IRC"], tmp_path / "results")
         finally:
             server.terminate()
             server.communicate(timeout=30)  # (and closes its stdout)
@@ -157,13 +181,14 @@ def test_irctest_core_passes_at_least_the_floor(
         print(f"\n{report}")
     found = SUMMARY.search(report.splitlines()[-1] if report else "")
     assert run.returncode == 0 and found, f"irctest did not run:\n{report}\n{run.stderr}"
-    passed = int(found.group(1))
-    assert passed >= CORE_FLOOR, (
-        f"irctest core: {passed} passed, fewer than the floor {CORE_FLOOR}; failed:\n"
+    passed, floor = int(found.group(2)), FLOORS[selection]
+    assert passed >= floor, (
+        f"irctest {selection}: {passed} passed, fewer than the floor {floor}; failed:\n"
         + "\n".join(failures(tmp_path / "results"))
     )
     seen = outcomes(tmp_path / "results")
-    not_failing = {t: seen.get(t, "not run") for t in EXPECTED_FAILURES if seen.get(t) != "failed"}
+    expected = FULL_EXPECTED_FAILURES if selection == "full" else EXPECTED_FAILURES
+    not_failing = {t: seen.get(t, "not run") for t in expected if seen.get(t) != "failed"}
     assert not not_failing, (
         f"expected failures that did not fail (take them off EXPECTED_FAILURES and "
         f"docs/protocol.md): {not_failing}"
@@ -173,5 +198,5 @@ def test_irctest_core_passes_at_least_the_floor(
 
 def test_irctest_expected_failures_are_each_in_the_docs_with_their_reason() -> None:
     protocol = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text()
-    for test in EXPECTED_FAILURES:
+    for test in FULL_EXPECTED_FAILURES | SHARED_SERVER:
         assert f"`{test}`" in protocol, f"docs/protocol.md does not list {test}"
