@@ -664,12 +664,12 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
     assert "line 3" in got and "line 4" not in got
     h.send(2, b"CHATHISTORY AFTER #lobby timestamp=2030-01-01T00:00:00.000Z 5\r\n")
     assert h.take(2) == "BATCH +h5 chathistory #lobby\r\nBATCH -h5\r\n"
-    h.send(2, b"CHATHISTORY BETWEEN #lobby * * 5\r\nCHATHISTORY LATEST #lobby id=x 5\r\n")
+    h.send(2, b"CHATHISTORY SINCE #lobby * 5\r\nCHATHISTORY LATEST #lobby id=x 5\r\n")
     assert h.take(2) == (
-        ":irc.test FAIL CHATHISTORY INVALID_PARAMS BETWEEN"
-        " :Only LATEST, BEFORE, AFTER and AROUND are supported\r\n"
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS SINCE"
+        " :Only LATEST, BEFORE, AFTER, AROUND and BETWEEN are supported\r\n"
         ":irc.test FAIL CHATHISTORY INVALID_MSGREFTYPE LATEST id=x"
-        " :Use timestamp=... or msgid=...\r\n"
+        " :Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID\r\n"
     )
     # Digits to str.isdigit that int and float refuse (issue 16, hole 6: they crashed).
     h.send(2, "CHATHISTORY LATEST #lobby * ²\r\n".encode())
@@ -677,18 +677,82 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
         ":irc.test FAIL CHATHISTORY INVALID_PARAMS LATEST ² :The limit is 1 to 500\r\n"
     )
     h.send(2, "CHATHISTORY BEFORE #lobby timestamp=2023-11-14T22:13:22.¹Z 10\r\n".encode())
-    assert "line 1" in h.take(2)
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS BEFORE timestamp=2023-11-14T22:13:22.¹Z"
+        " :Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID\r\n"
+    )
 
 
-def test_irc_door_chathistory_of_a_room_one_is_not_in_is_refused() -> None:
-    """Issue 16, hole 4: CHATHISTORY read any room, joins of others included."""
+def test_irc_door_chathistory_of_a_room_one_is_not_in_is_an_invalid_target() -> None:
+    """Issue 16, hole 4: CHATHISTORY read any room, joins of others included. A room one
+    is not in and one that does not exist answer alike (draft/chathistory's FAIL), so
+    nobody learns from it which rooms exist."""
     h = Harness(Rules(flood_rate=0), stored=True)
     h.register(1, "Alice")
     h.line(1, "/join #secret")
     h.line(1, "the plan")
     irc_user(h, 2, "Mallory", "batch", "draft/chathistory")
-    h.send(2, b"CHATHISTORY LATEST #secret * 10\r\n")
-    assert h.take(2) == ":irc.test 442 Mallory #secret :You are not in #secret.\r\n"
+    h.send(2, b"CHATHISTORY LATEST #secret * 10\r\nCHATHISTORY BEFORE #nowhere msgid=a:1 5\r\n")
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST #secret"
+        " :Messages could not be retrieved\r\n"
+        ":irc.test FAIL CHATHISTORY INVALID_TARGET BEFORE #nowhere"
+        " :Messages could not be retrieved\r\n"
+    )
+    h.send(2, b"CHATHISTORY LATEST no*body * 10\r\n")  # not a nick anyone could have
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST no*body"
+        " :Messages could not be retrieved\r\n"
+    )
+
+
+def test_irc_door_chathistory_bad_references_and_counts_are_invalid_params() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 2, "Bob", "batch", "draft/chathistory")
+    fail = ":irc.test FAIL CHATHISTORY"
+    use = ":Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID\r\n"
+    for asked, answer in [
+        ("BEFORE #lobby timestamp=yesterday 5", f"{fail} INVALID_PARAMS BEFORE timestamp=yesterday {use}"),
+        ("AFTER #lobby msgid= 5", f"{fail} INVALID_PARAMS AFTER msgid= {use}"),
+        ("AROUND #lobby * 5", f"{fail} INVALID_PARAMS AROUND * {use}"),
+        ("BETWEEN #lobby msgid=a:1 seq=4 5", f"{fail} INVALID_MSGREFTYPE BETWEEN seq=4 {use}"),
+        ("BETWEEN #lobby msgid=a:1 5", f"{fail} INVALID_PARAMS BETWEEN :CHATHISTORY BETWEEN"
+         " takes a target, 2 message reference(s) and a limit\r\n"),
+        ("BETWEEN #lobby msgid=a:1 msgid=a:2 501", f"{fail} INVALID_PARAMS BETWEEN 501"
+         " :The limit is 1 to 500\r\n"),
+    ]:  # fmt: skip
+        h.send(2, f"CHATHISTORY {asked}\r\n".encode())
+        assert h.take(2) == answer, asked
+
+
+def test_irc_door_chathistory_between_reads_both_ways_exclusive_of_both_ends() -> None:
+    """BETWEEN counts from the first reference towards the second, excluding both; the
+    lines come oldest first either way. A timestamp is compared with what the ``time`` tag
+    showed (milliseconds): "after 22:13:21.250" never includes the line stamped so."""
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Alice")
+    for n in range(6):
+        h.wall = 1_700_000_001.2504 + n  # shown as 22:13:21.250Z, 22:13:22.250Z ...
+        h.send(1, f"line {n}\r\n".encode())  # ids run:2 to run:7
+    irc_user(h, 2, "Bob", "batch", "server-time", "message-tags", "draft/chathistory")
+
+    def texts(command: str) -> list[str]:
+        h.send(2, f"CHATHISTORY {command}\r\n".encode())
+        lines = h.take(2).split("\r\n")
+        return [line.rsplit(":", 1)[1] for line in lines if " PRIVMSG " in line]
+
+    middle = ["line 1", "line 2", "line 3", "line 4"]
+    assert texts(f"BETWEEN #lobby msgid={run}:2 msgid={run}:7 20") == middle
+    assert texts(f"BETWEEN #lobby msgid={run}:7 msgid={run}:2 20") == middle
+    assert texts(f"BETWEEN #lobby msgid={run}:2 msgid={run}:7 2") == ["line 1", "line 2"]
+    assert texts(f"BETWEEN #lobby msgid={run}:7 msgid={run}:2 2") == ["line 3", "line 4"]
+    first, last = "timestamp=2023-11-14T22:13:21.250Z", "timestamp=2023-11-14T22:13:26.250Z"
+    assert texts(f"BETWEEN #lobby {first} {last} 20") == middle
+    assert texts(f"BETWEEN #lobby {last} {first} 2") == ["line 3", "line 4"]
+    assert texts(f"BETWEEN #lobby {first} msgid={run}:5 20") == ["line 1", "line 2"]
+    assert texts(f"AFTER #lobby {first} 1") == ["line 1"]
+    assert texts(f"BETWEEN #lobby msgid={run}:2 msgid=nope 20") == []
 
 
 COMMAND_WORDS = [
@@ -1806,3 +1870,33 @@ def test_irc_door_lines_come_from_the_mask_who_shows_and_a_rename_keeps_the_user
     h.send(4, b"PART #rust :bye\r\n")
     assert h.take(2).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
     assert h.take(4).endswith(":Davy!d.ave_7@chat-trio PART #rust bye\r\n")
+
+
+def test_irc_door_chathistory_of_a_conversation_is_bounded_and_only_ones_own() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Alice")
+    caps = ("batch", "server-time", "message-tags", "draft/chathistory")
+    irc_user(h, 2, "Bob", *caps)
+    for n in range(4):
+        h.line(1, f"/msg bob secret {n}")  # ids run:3 to run:6
+    h.take(2)
+
+    def texts(conn: int, command: str) -> list[str]:
+        h.send(conn, f"CHATHISTORY {command}\r\n".encode())
+        lines = h.take(conn).split("\r\n")
+        return [line.rsplit(":", 1)[1] for line in lines if " PRIVMSG " in line]
+
+    assert texts(2, "LATEST Alice * 10") == [f"secret {n}" for n in range(4)]
+    assert texts(2, f"BEFORE Alice msgid={run}:5 10") == ["secret 0", "secret 1"]
+    assert texts(2, f"AFTER Alice msgid={run}:4 1") == ["secret 2"]
+    assert texts(2, f"BETWEEN Alice msgid={run}:6 msgid={run}:3 1") == ["secret 2"]
+    # Mallory knows the names and an id: she reads nothing of theirs, by either name.
+    irc_user(h, 3, "Mallory", *caps)
+    assert texts(3, "LATEST Alice * 10") == []
+    assert texts(3, "LATEST Bob * 10") == []
+    assert texts(3, f"AROUND Alice msgid={run}:4 10") == []
+    # Nor once she has Bob's name: the conversation was his connection's, not the name's.
+    h.send(2, b"QUIT :bye\r\n")
+    h.send(3, b"NICK Bob\r\n")
+    assert texts(3, "LATEST Alice * 10") == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -459,4 +460,25 @@ def test_database_schema_5_opens_with_a_rooms_table_and_registered_rooms_round_t
     database.save_account(db, "alice", None)  # its founder's account goes: so does the room
     assert database.rooms(db) == []
     assert db.execute("SELECT count(*) FROM room_bans").fetchone()[0] == 0  # its bans too
+    db.close()
+
+
+def test_database_history_between_two_bounds_either_way_in_milliseconds(tmp_path: Path) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    database.insert(
+        db, [Entry(1000.2504 + n, Kind.SAID, "#a", "Al", f"{n}", id=f"run:{n}") for n in range(8)]
+    )
+    db.close()
+    db = database.connect(path)  # the file, read back
+
+    def texts(**bounds: Any) -> list[str]:
+        return [e.text for e in database.room_history(db, "#a", 3, **bounds)]
+
+    assert texts(after_id="run:1", before_id="run:6") == ["2", "3", "4"]  # from the first
+    assert texts(after_id="run:6", before_id="run:1") == ["3", "4", "5"]  # from the later
+    assert texts(after=1001.25, before=1006.25) == ["2", "3", "4"]  # 1001.2504 is 1001.250
+    assert texts(after=1006.25, before_id="run:1") == ["3", "4", "5"]
+    assert texts(after=1001.25) == ["2", "3", "4"]
+    assert texts(before=1001.25) == ["0"]
     db.close()

@@ -19,7 +19,8 @@ Rules:
 3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
    of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
    found by identity, never by a name that someone else may hold next: this
-   connection's, and all of its account's.
+   connection's, and all of its account's. The same bounds (before, after or around a
+   time or a message id) apply to both.
 
 This module never imports trio and never awaits.
 """
@@ -27,6 +28,7 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -224,7 +226,7 @@ def read_history(
                 conn, limit, peer=intent.peer, session=world.session(conn),
                 account=client.account_id, peer_key=peer_key,
                 peer_session=world.session(peer) if peer is not None else "",
-                peer_account=peer_account,
+                peer_account=peer_account, **_bounds(intent),
             )
         )  # fmt: skip
         return
@@ -235,10 +237,13 @@ def read_history(
         out.reply(conn, problem)
         return
     room = spelled(world, intent.room)
-    out.add(
-        QueryHistory(
-            conn, limit, room=room, before=intent.before, after=intent.after,
-            around=intent.around, before_id=intent.before_id, after_id=intent.after_id,
-            around_id=intent.around_id, newest=intent.newest,
-        )
-    )  # fmt: skip
+    out.add(QueryHistory(conn, limit, room=room, **_bounds(intent)))
+
+
+def _bounds(intent: i.ReadHistory) -> dict[str, Any]:
+    """What bounds ``intent``'s query: the same for a room's history and a conversation's."""
+    return {
+        "before": intent.before, "after": intent.after, "around": intent.around,
+        "before_id": intent.before_id, "after_id": intent.after_id,
+        "around_id": intent.around_id, "newest": intent.newest,
+    }  # fmt: skip

@@ -22,6 +22,8 @@ import stat
 import time
 from collections.abc import Iterable, Sequence
 
+import attrs
+
 from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.outputs import QueryHistory
@@ -376,19 +378,51 @@ def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
 def read_history(db: sqlite3.Connection, query: QueryHistory) -> list[Entry]:
     """What ``query`` asks for (the rules' ``QueryHistory``), oldest first."""
     if query.peer:
-        return private_history(
-            db, query.session, query.account, query.peer_key, query.peer_session,
-            query.peer_account, query.limit,
+        scope = _private_scope(
+            query.session, query.account, query.peer_key, query.peer_session,
+            query.peer_account,
         )  # fmt: skip
-    return room_history(
-        db, query.room, query.limit, before=query.before, after=query.after,
-        around=query.around, before_id=query.before_id, after_id=query.after_id,
-        around_id=query.around_id, newest=query.newest,
-    )  # fmt: skip
+        if scope is None:
+            return []  # nobody: no messages are theirs
+    else:
+        scope = ("room_key = ?", [name_key(query.room)])
+    return _bounded(db, scope, query.limit, _Bounds.of(query))
 
 
 _COLUMNS = "time, kind, room, name, text, target, msgid, id"
 """What ``_entry`` reads of a row."""
+
+_MILLIS = "CAST(time * 1000 AS INTEGER)"
+"""A row's time in whole milliseconds, as IRC's ``time`` tag shows it (render.server_time
+truncates the same way): a client's ``timestamp=`` is compared with what it was shown, so
+"after the message stamped 12:00:00.123" never includes that message itself."""
+
+
+def millis(moment: float) -> int:
+    """``moment`` (Unix time) in whole milliseconds. A time parsed from ``...:00.123Z`` is
+    a float a hair under .123 at times; the microsecond added is far below what a time tag
+    shows and far above a float's error at today's dates (a quarter of a microsecond)."""
+    return math.floor(moment * 1000 + 1e-3)
+
+
+@attrs.frozen
+class _Bounds:
+    """What a history query bounds its rows by (``QueryHistory``'s fields of that name)."""
+
+    before: float | None = None
+    after: float | None = None
+    around: float | None = None
+    before_id: str = ""
+    after_id: str = ""
+    around_id: str = ""
+    newest: bool = False
+
+    @classmethod
+    def of(cls, query: QueryHistory) -> _Bounds:
+        return cls(
+            query.before, query.after, query.around, query.before_id, query.after_id,
+            query.around_id, query.newest,
+        )  # fmt: skip
 
 
 def room_history(
@@ -406,47 +440,79 @@ def room_history(
     newest: bool = False,
 ) -> list[Entry]:
     """The last ``limit`` entries of ``room`` (of ``kinds``, if given), oldest first;
-    ``before``: only older than that (Unix time); ``after``: the first ``limit`` newer
-    than that instead; ``around``: half of ``limit`` at that time or older (rounded
-    up), the rest newer. ``before_id``, ``after_id``, ``around_id``: the same by the
-    message with that id (``around_id``: it and the older half, then the newer; it
-    wins over ``around``). ``newest``: with ``after`` or ``after_id``, the last ``limit``
-    newer, not the first. Every bound given applies; an id that is not one of the
-    room's finds nothing."""
-    key = name_key(room)
-    where, args = "room_key = ?", list[str | float]([key])
+    for the bounds, see ``_bounded``."""
+    where, args = "room_key = ?", list[str | float]([name_key(room)])
     if kinds is not None:
         chosen = sorted(k.value for k in kinds)
         where += f" AND kind IN ({', '.join('?' * len(chosen))})"
         args += chosen
-    if before is not None:
-        where += " AND time < ?"
-        args.append(before)
-    if after is not None:
-        where += " AND time > ?"
-        args.append(after)
-    rows: dict[str, int] = {}  # an id given -> its row
-    for ref in (before_id, after_id, around_id):
-        if ref:
-            row = _row(db, key, ref)
-            if row is None:
+    bounds = _Bounds(before, after, around, before_id, after_id, around_id, newest)
+    return _bounded(db, (where, args), limit, bounds)
+
+
+def _bounded(
+    db: sqlite3.Connection, scope: tuple[str, list[str | float]], limit: int, bounds: _Bounds
+) -> list[Entry]:
+    """At most ``limit`` entries of ``scope`` (a WHERE clause and its arguments), oldest
+    first: the last ones; ``before``: only older than that (Unix time, compared in whole
+    milliseconds, see ``_MILLIS``); ``after``: the first ``limit`` newer than that instead;
+    ``around``: half of ``limit`` at that time or older (rounded up), the rest newer.
+    ``before_id``, ``after_id``, ``around_id``: the same by the message with that id
+    (``around_id``: it and the older half, then the newer; it wins over ``around``).
+    ``newest``: with ``after`` or ``after_id``, the last ``limit`` newer, not the first.
+    Every bound given applies; an id that is not one of the scope's finds nothing.
+
+    An ``after`` bound later than a ``before`` bound (IRC's ``BETWEEN`` newest first)
+    swaps them and takes the newest: the ``limit`` entries counted back from the later.
+    """
+    where, args = scope
+    marks: dict[str, tuple[int, int]] = {}  # an id given -> (its row, its millisecond)
+    for ref in (bounds.before_id, bounds.after_id, bounds.around_id):
+        if ref and ref not in marks:
+            mark = _mark(db, scope, ref)
+            if mark is None:
                 return []
-            rows[ref] = row
-    if before_id:
-        where += " AND id < ?"
-        args.append(rows[before_id])
-    if after_id:
-        where += " AND id > ?"
-        args.append(rows[after_id])
-    if around_id or around is not None:
-        column, pivot = ("id", rows[around_id]) if around_id else ("time", around or 0.0)
+            marks[ref] = mark
+    before = _edge(marks, bounds.before_id, bounds.before)
+    after = _edge(marks, bounds.after_id, bounds.after)
+    newest = bounds.newest
+    if before is not None and after is not None and _later(after, before):
+        before, after, newest = after, before, True
+    clauses, values = [where], list(args)
+    for edge, sign in ((before, "<"), (after, ">")):
+        if edge is not None:
+            column, value = ("id", edge[0]) if edge[0] is not None else (_MILLIS, edge[1])
+            clauses.append(f"{column} {sign} ?")
+            values.append(value)
+    where = " AND ".join(clauses)
+    pivot = _edge(marks, bounds.around_id, bounds.around)
+    if pivot is not None:
+        column, value = ("id", pivot[0]) if pivot[0] is not None else (_MILLIS, pivot[1])
         half = limit // 2
-        older = _select(db, f"{where} AND {column} <= ?", [*args, pivot], "DESC", limit - half)
-        newer = _select(db, f"{where} AND {column} > ?", [*args, pivot], "ASC", half)
+        older = _select(db, f"{where} AND {column} <= ?", [*values, value], "DESC", limit - half)
+        newer = _select(db, f"{where} AND {column} > ?", [*values, value], "ASC", half)
         return [*reversed(older), *newer]
-    if (after is not None or after_id) and not newest:
-        return _select(db, where, args, "ASC", limit)
-    return list(reversed(_select(db, where, args, "DESC", limit)))
+    if after is not None and not newest:
+        return _select(db, where, values, "ASC", limit)
+    return list(reversed(_select(db, where, values, "DESC", limit)))
+
+
+_Edge = tuple[int | None, int]
+"""A bound: (the row of a message, its millisecond), or (None, a millisecond)."""
+
+
+def _edge(marks: dict[str, tuple[int, int]], ref: str, moment: float | None) -> _Edge | None:
+    """The bound of a message id (which wins) or a time; None if neither is given."""
+    if ref:
+        return marks[ref]
+    return None if moment is None else (None, millis(moment))
+
+
+def _later(one: _Edge, other: _Edge) -> bool:
+    """``one`` is later than ``other``: by row when both are messages, else by time."""
+    if one[0] is not None and other[0] is not None:
+        return one[0] > other[0]
+    return one[1] > other[1]
 
 
 def _select(
@@ -459,17 +525,20 @@ def _select(
     return [_entry(row) for row in rows]
 
 
-def _row(db: sqlite3.Connection, room_key: str, msgid: str) -> int | None:
-    """The row of the message ``msgid`` in the room ``room_key``, if it has one (``rN``:
-    row N, stored before ids were, schema 4 or older)."""
+def _mark(
+    db: sqlite3.Connection, scope: tuple[str, list[str | float]], msgid: str
+) -> tuple[int, int] | None:
+    """The row and millisecond of the message ``msgid`` in ``scope``, if it is there
+    (``rN``: row N, stored before ids were, schema 4 or older)."""
+    where, args = scope
     row = msgid[1:]
     if msgid.startswith("r") and row.isascii() and row.isdigit() and len(row) < 19:
-        query = "SELECT id FROM history WHERE id = ? AND msgid = '' AND room_key = ?"
-        found = db.execute(query, (int(row), room_key)).fetchone()
+        query = f"SELECT id, {_MILLIS} FROM history WHERE id = ? AND msgid = '' AND {where}"
+        found = db.execute(query, [int(row), *args]).fetchone()
     else:
-        query = "SELECT id FROM history WHERE msgid = ? AND room_key = ?"
-        found = db.execute(query, (msgid, room_key)).fetchone()
-    return int(found[0]) if found else None
+        query = f"SELECT id, {_MILLIS} FROM history WHERE msgid = ? AND {where}"
+        found = db.execute(query, [msgid, *args]).fetchone()
+    return (int(found[0]), int(found[1])) if found else None
 
 
 def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[Entry], str, str]:
@@ -501,7 +570,17 @@ def private_history(
     peer_account: str,
     limit: int,
 ) -> list[Entry]:
-    """The last ``limit`` private messages between the asker and a peer.
+    """The last ``limit`` private messages between the asker and a peer (see
+    ``_private_scope``)."""
+    scope = _private_scope(session, account, peer_key, peer_session, peer_account)
+    return [] if scope is None else _bounded(db, scope, limit, _Bounds())
+
+
+def _private_scope(
+    session: str, account: str, peer_key: str, peer_session: str, peer_account: str
+) -> tuple[str, list[str | float]] | None:
+    """The private messages between the asker and a peer, as a WHERE clause (None: the
+    asker is nobody, and no message is theirs).
 
     The asker's side is found by identity only: its connection ``session``, and its
     ``account`` id if it has one. The peer's side is whoever had the name ``peer_key``
@@ -521,24 +600,21 @@ def private_history(
     whose = (session, account, session, account)
     ends = [(c, v) for c, v in zip(_ENDS, whose, strict=True) if v]
     if not ends:
-        return []  # nobody: no messages are theirs
+        return None
     mine = " UNION ".join(f"SELECT id FROM history WHERE kind = 'pm' AND {c} = ?" for c, _ in ends)
     me_sent, me_sent_args = either(("session", "account"), (session, account))
     me_got, me_got_args = either(("target_session", "target_account"), (session, account))
     peer = (peer_key, peer_session, peer_account)
     peer_got, peer_got_args = either(("target_key", "target_session", "target_account"), peer)
     peer_sent, peer_sent_args = either(("name_key", "session", "account"), peer)
-    query = (
-        f"SELECT {_COLUMNS} FROM history WHERE kind = 'pm'"
-        f" AND id IN ({mine})"
+    where = (
+        f"kind = 'pm' AND id IN ({mine})"
         f" AND (({me_sent} AND {peer_got}) OR ({peer_sent} AND {me_got}))"
-        " ORDER BY id DESC LIMIT ?"
     )
-    params = [
-        *(v for _, v in ends), *me_sent_args, *peer_got_args, *peer_sent_args, *me_got_args,
-        limit,
-    ]  # fmt: skip
-    return [_entry(row) for row in reversed(db.execute(query, params).fetchall())]
+    args = list[str | float](
+        [*(v for _, v in ends), *me_sent_args, *peer_got_args, *peer_sent_args, *me_got_args]
+    )
+    return where, args
 
 
 def prune(db: sqlite3.Connection, before: float | None, rows_per_room: int | None) -> int:
