@@ -92,6 +92,9 @@ class InlineBackend:
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         return database.read_history(self.sql, query)
 
+    async def forget(self, query: QueryHistory) -> None:
+        database.forget(self.sql, query)
+
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         account = database.account(self.sql, key)
         if account is None:

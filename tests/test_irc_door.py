@@ -1900,3 +1900,77 @@ def test_irc_door_chathistory_of_a_conversation_is_bounded_and_only_ones_own() -
     h.send(2, b"QUIT :bye\r\n")
     h.send(3, b"NICK Bob\r\n")
     assert texts(3, "LATEST Alice * 10") == []
+
+
+REDACTING = ("message-tags", "echo-message", "batch", "draft/message-redaction")
+
+
+def test_irc_door_redact_own_message_or_as_operator_any_and_history_forgets_it() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    irc_user(h, 1, "Alice", *REDACTING, "draft/chathistory")
+    irc_user(h, 2, "Bob", *REDACTING)
+    irc_user(h, 3, "Carol", "message-tags")  # no redaction: she is sent no REDACT
+    h.register(4, "Dave")  # nc
+    for conn in (1, 2, 3):
+        h.send(conn, b"JOIN #rust\r\n")  # Alice first: its operator
+    h.line(4, "/join #rust")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    h.send(2, b"PRIVMSG #rust :buy cheap watches\r\n")
+    spam = h.take(2).partition("msgid=")[2].partition(" ")[0]
+    assert spam.startswith(f"{run}:") and spam in h.take(1) and spam in h.take(3)
+    h.take(4)
+    h.send(3, f"REDACT #rust {spam}\r\n".encode())  # not hers, and she is no operator
+    assert h.take(3) == (
+        f":irc.test FAIL REDACT REDACT_FORBIDDEN #rust {spam}"
+        f" :Only its author, or an operator of the room, may delete message {spam}.\r\n"
+    )
+    assert h.take(1) == h.take(2) == ""
+    h.send(1, f"REDACT #rust {spam} :spam\r\n".encode())
+    redact = f":Alice!Alice@chat-trio REDACT #rust {spam} spam\r\n"
+    assert h.take(1) == redact and h.take(2) == redact
+    assert "REDACT" not in h.take(3)
+    assert h.take(4) == "* Alice deleted a message by Bob in #rust: spam.\r\n"
+    # Gone from history: CHATHISTORY, and what the next to join is shown.
+    h.send(1, b"CHATHISTORY LATEST #rust * 10\r\n")
+    assert "watches" not in h.take(1)
+    h.register(5, "Erin")
+    assert "watches" not in h.line(5, "/join #rust")
+    h.take(1)
+    h.send(1, f"REDACT #rust {spam}\r\nREDACT #rust nope\r\nREDACT #elsewhere {spam}\r\n".encode())
+    assert h.take(1) == (
+        f":irc.test FAIL REDACT UNKNOWN_MSGID #rust {spam}"
+        f" :There is no message {spam} in #rust to delete.\r\n"
+        ":irc.test FAIL REDACT UNKNOWN_MSGID #rust nope"
+        " :There is no message nope in #rust to delete.\r\n"
+        ":irc.test FAIL REDACT INVALID_TARGET #elsewhere :You can delete messages only in a"
+        " room you are in, or in your own private conversations: #elsewhere is neither.\r\n"
+    )
+    # Carol deletes her own line: a member may, no operator needed.
+    h.send(3, b"PRIVMSG #rust :oops\r\n")
+    oops = h.take(1).partition("msgid=")[2].partition(" ")[0]
+    h.take(4)
+    h.send(3, f"REDACT #rust {oops}\r\n".encode())
+    assert h.take(1) == f":Carol!Carol@chat-trio REDACT #rust {oops}\r\n"
+    assert h.take(4) == "* Carol deleted their own message in #rust.\r\n"
+
+
+def test_irc_door_redact_a_private_message_only_its_sender_and_nobody_probes_ids() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 1, "Alice", *REDACTING)
+    irc_user(h, 2, "Bob", *REDACTING)
+    irc_user(h, 3, "Mallory", *REDACTING)
+    h.send(1, b"PRIVMSG Bob :my address is 1 Main St\r\n")
+    msgid = h.take(1).partition("msgid=")[2].partition(" ")[0]
+    assert msgid and msgid in h.take(2)
+    for conn, target in ((3, "Alice"), (3, "Bob")):  # not her conversation: no such message
+        h.send(conn, f"REDACT {target} {msgid}\r\n".encode())
+        assert f"FAIL REDACT UNKNOWN_MSGID {target} {msgid}" in h.take(conn)
+    h.send(2, f"REDACT Alice {msgid}\r\n".encode())  # he received it: not his to delete
+    assert f"FAIL REDACT REDACT_FORBIDDEN Alice {msgid}" in h.take(2)
+    h.send(1, f"REDACT Bob {msgid} :oops\r\n".encode())
+    redact = f":Alice!Alice@chat-trio REDACT Bob {msgid} oops\r\n"
+    assert h.take(1) == redact and h.take(2) == redact
+    assert h.take(3) == ""
+    assert "Main St" not in h.line(1, "CHATHISTORY LATEST Bob * 10")

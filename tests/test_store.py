@@ -13,6 +13,7 @@ import pytest
 import trio
 
 from chat_trio.chat.events import BanKind, Entry, Kind, Mode, RoomBan
+from chat_trio.chat.outputs import QueryHistory
 from chat_trio.chat.registry import Account, RegisteredRoom
 from chat_trio.storage import database
 from chat_trio.storage.store import QUEUE_ENTRIES, Retention, Store
@@ -481,4 +482,25 @@ def test_database_history_between_two_bounds_either_way_in_milliseconds(tmp_path
     assert texts(after=1006.25, before_id="run:1") == ["3", "4", "5"]
     assert texts(after=1001.25) == ["2", "3", "4"]
     assert texts(before=1001.25) == ["0"]
+    db.close()
+
+
+def test_database_forget_deletes_one_message_only_within_what_the_query_may_read(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    pm = Entry(1000.0, Kind.PRIVATE, "", "Al", "secret", "Bo", "s1", "s2", id="run:1")
+    line = Entry(1001.0, Kind.SAID, "#a", "Al", "hello", session="s1", id="run:2")
+    database.insert(db, [pm, line, attrs.evolve(line, text="kept", id="run:3")])
+    stranger = QueryHistory(9, 1, peer="Al", session="s9", peer_key="al", around_id="run:1")
+    database.forget(db, stranger)  # not their conversation: nothing happens
+    database.forget(db, QueryHistory(9, 1, room="#b", around_id="run:2"))  # not that room's
+    assert database.count(db) == 3
+    database.forget(db, attrs.evolve(stranger, session="s2"))  # Bo's: his conversation
+    database.forget(db, QueryHistory(9, 1, room="#A", around_id="run:2"))
+    db.close()
+    db = database.connect(path)
+    assert [(e.text, e.session) for e in database.room_history(db, "#a", 5)] == [("kept", "s1")]
+    assert database.count(db) == 1
     db.close()

@@ -242,6 +242,7 @@ SAMPLES: list[ev.Event] = [
     ev.InviteSent("#rust", "Eve"),
     ev.Invited("#rust", "Alice", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
+    ev.Redacted("Alice", "#rust", "x:1", "spam", "Bob", "alice"),
     ev.UserList(2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members"),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),
     ev.Whois("Bob", ("#lobby",), 1764590000.0, 12.0, "bob", admin=True, away="lunch"),

@@ -41,7 +41,7 @@ from chat_trio.chat.events import (
     Reason,
     Refused,
 )
-from chat_trio.chat.outputs import Outputs, QueryHistory
+from chat_trio.chat.outputs import FindMessage, Outputs, QueryHistory
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
@@ -66,6 +66,7 @@ HANDLERS: dict[type, Handler] = {
     i.SetAway: messages.set_away,
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
+    i.Redact: messages.redact,
     i.Join: rooms.join,
     i.Focus: rooms.focus,
     i.Leave: rooms.leave,
@@ -315,6 +316,16 @@ class Chat(World):
             return
         title = query.peer or query.room
         out.reply(conn, History(title, messages.fit(entries), self.today(), asked=True))
+
+    def message_found(
+        self, conn: ConnId, find: FindMessage, entries: Sequence[Entry] | None, out: Outputs
+    ) -> None:
+        """The answer to ``FindMessage``: the message alone, none (no such message), or
+        None if storage could not answer."""
+        client = self.clients.get(conn)
+        if client is None or self.shutting_down:
+            return
+        messages.found(self, conn, client, find, entries, out)
 
     def _answered(self, conn: ConnId, now: float) -> Client | None:
         client = self.clients.get(conn)

@@ -480,6 +480,20 @@ class Entry:
 
 
 @attrs.frozen
+class Redacted:
+    """A message was deleted (shown to a room's members, the one who deleted it too; or
+    to both people of a private conversation): it is gone from history, and a door that
+    still shows it takes it away."""
+
+    by: str  #: who deleted it
+    target: str  #: the room; for a private message, its receiver
+    id: str  #: the message's id (``Entry.id``)
+    reason: str = ""
+    author: str = ""  #: who wrote it (as its history entry names them)
+    user: str = ""  #: the username of ``by`` (IRC's ``USER``: ``person_mask``)
+
+
+@attrs.frozen
 class History:
     """Recorded lines, oldest first, shown as history (on joining a room, or /history)."""
 
@@ -575,6 +589,7 @@ Event = (
     | RoomList
     | Whois
     | History
+    | Redacted
     | Help
     | Refused
     | Done

@@ -222,6 +222,17 @@ class ReadHistory:
 
 
 @attrs.frozen
+class Redact:
+    """Delete the message ``id`` of ``target`` (a room one is in, or the other person of
+    a private conversation) from history and from everyone's view, saying ``reason``:
+    one's own message, or, for a room's operators (and admins), anyone's in that room."""
+
+    target: str = attrs.field(converter=words.text)
+    id: str = attrs.field(converter=words.text)
+    reason: str = attrs.field(default="", converter=words.line)
+
+
+@attrs.frozen
 class Register:
     """Own the current name, with ``password``."""
 
@@ -405,6 +416,7 @@ Intent = (
     | ListRooms
     | LookUp
     | ReadHistory
+    | Redact
     | Register
     | ChangePassword
     | Unregister

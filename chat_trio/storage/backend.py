@@ -46,6 +46,9 @@ class Backend(Protocol):
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         """The entries ``query`` asks for, oldest first; None if they cannot be read."""
 
+    async def forget(self, query: QueryHistory) -> None:
+        """Delete the message ``query`` finds (by ``around_id``: ``FindMessage`` found it)."""
+
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         """Is ``password`` the account ``key``'s, and is the account an admin's (as
         stored now)."""
@@ -80,6 +83,9 @@ class NoStorage:
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         return None
+
+    async def forget(self, query: QueryHistory) -> None:
+        pass
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         return Verdict.UNAVAILABLE, False

@@ -22,8 +22,6 @@ import stat
 import time
 from collections.abc import Iterable, Sequence
 
-import attrs
-
 from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.outputs import QueryHistory
@@ -377,19 +375,24 @@ def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
 
 def read_history(db: sqlite3.Connection, query: QueryHistory) -> list[Entry]:
     """What ``query`` asks for (the rules' ``QueryHistory``), oldest first."""
+    scope = _scope(query)
+    if scope is None:
+        return []  # nobody: no messages are theirs
+    return _bounded(db, scope, query)
+
+
+def _scope(query: QueryHistory) -> tuple[str, list[str | float]] | None:
+    """What ``query`` may read, as a WHERE clause: its room's rows, or the asker's
+    conversation with its peer (None: the asker is nobody, and nothing is theirs)."""
     if query.peer:
-        scope = _private_scope(
+        return _private_scope(
             query.session, query.account, query.peer_key, query.peer_session,
             query.peer_account,
         )  # fmt: skip
-        if scope is None:
-            return []  # nobody: no messages are theirs
-    else:
-        scope = ("room_key = ?", [name_key(query.room)])
-    return _bounded(db, scope, query.limit, _Bounds.of(query))
+    return "room_key = ?", [name_key(query.room)]
 
 
-_COLUMNS = "time, kind, room, name, text, target, msgid, id"
+_COLUMNS = "time, kind, room, name, text, target, msgid, id, session, account"
 """What ``_entry`` reads of a row."""
 
 _MILLIS = "CAST(time * 1000 AS INTEGER)"
@@ -403,26 +406,6 @@ def millis(moment: float) -> int:
     a float a hair under .123 at times; the microsecond added is far below what a time tag
     shows and far above a float's error at today's dates (a quarter of a microsecond)."""
     return math.floor(moment * 1000 + 1e-3)
-
-
-@attrs.frozen
-class _Bounds:
-    """What a history query bounds its rows by (``QueryHistory``'s fields of that name)."""
-
-    before: float | None = None
-    after: float | None = None
-    around: float | None = None
-    before_id: str = ""
-    after_id: str = ""
-    around_id: str = ""
-    newest: bool = False
-
-    @classmethod
-    def of(cls, query: QueryHistory) -> _Bounds:
-        return cls(
-            query.before, query.after, query.around, query.before_id, query.after_id,
-            query.around_id, query.newest,
-        )  # fmt: skip
 
 
 def room_history(
@@ -446,16 +429,20 @@ def room_history(
         chosen = sorted(k.value for k in kinds)
         where += f" AND kind IN ({', '.join('?' * len(chosen))})"
         args += chosen
-    bounds = _Bounds(before, after, around, before_id, after_id, around_id, newest)
-    return _bounded(db, (where, args), limit, bounds)
+    bounds = QueryHistory(
+        0, limit, room, before=before, after=after, around=around, before_id=before_id,
+        after_id=after_id, around_id=around_id, newest=newest,
+    )  # fmt: skip
+    return _bounded(db, (where, args), bounds)
 
 
 def _bounded(
-    db: sqlite3.Connection, scope: tuple[str, list[str | float]], limit: int, bounds: _Bounds
+    db: sqlite3.Connection, scope: tuple[str, list[str | float]], bounds: QueryHistory
 ) -> list[Entry]:
-    """At most ``limit`` entries of ``scope`` (a WHERE clause and its arguments), oldest
-    first: the last ones; ``before``: only older than that (Unix time, compared in whole
-    milliseconds, see ``_MILLIS``); ``after``: the first ``limit`` newer than that instead;
+    """At most ``bounds.limit`` entries of ``scope`` (a WHERE clause and its arguments),
+    oldest first, bounded by the fields of ``bounds`` (``QueryHistory``): the last ones;
+    ``before``: only older than that (Unix time, compared in whole milliseconds, see
+    ``_MILLIS``); ``after``: the first ``limit`` newer than that instead;
     ``around``: half of ``limit`` at that time or older (rounded up), the rest newer.
     ``before_id``, ``after_id``, ``around_id``: the same by the message with that id
     (``around_id``: it and the older half, then the newer; it wins over ``around``).
@@ -465,7 +452,7 @@ def _bounded(
     An ``after`` bound later than a ``before`` bound (IRC's ``BETWEEN`` newest first)
     swaps them and takes the newest: the ``limit`` entries counted back from the later.
     """
-    where, args = scope
+    where, args, limit = *scope, bounds.limit
     marks: dict[str, tuple[int, int]] = {}  # an id given -> (its row, its millisecond)
     for ref in (bounds.before_id, bounds.after_id, bounds.around_id):
         if ref and ref not in marks:
@@ -525,6 +512,16 @@ def _select(
     return [_entry(row) for row in rows]
 
 
+def forget(db: sqlite3.Connection, query: QueryHistory) -> None:
+    """Delete the message ``query`` names by its ``around_id``, among what ``query`` may
+    read (its room, or the asker's conversation): a redaction (messages.py, rule 6)."""
+    scope = _scope(query)
+    mark = _mark(db, scope, query.around_id) if scope is not None else None
+    if mark is not None:
+        with _transaction(db):
+            db.execute("DELETE FROM history WHERE id = ?", (mark[0],))
+
+
 def _mark(
     db: sqlite3.Connection, scope: tuple[str, list[str | float]], msgid: str
 ) -> tuple[int, int] | None:
@@ -573,7 +570,7 @@ def private_history(
     """The last ``limit`` private messages between the asker and a peer (see
     ``_private_scope``)."""
     scope = _private_scope(session, account, peer_key, peer_session, peer_account)
-    return [] if scope is None else _bounded(db, scope, limit, _Bounds())
+    return [] if scope is None else _bounded(db, scope, QueryHistory(0, limit))
 
 
 def _private_scope(
@@ -871,13 +868,16 @@ def count(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM history").fetchone()[0])
 
 
-def _entry(row: tuple[float, str, str, str, str, str, str, int]) -> Entry:
+def _entry(row: tuple[float, str, str, str, str, str, str, int, str, str]) -> Entry:
     """A stored row (``_COLUMNS``) as an entry; its text is checked again as one line
     (words.py), since rows stored before that check existed may hold line breaks. A row
     stored before messages had ids (schema 4) has ``r<row id>`` as its id: every id a run
     makes has a colon (``World.message_id``), this one none; ``_row`` finds it by that."""
-    time, kind, room, name, text, target, msgid, row_id = row
-    return Entry(time, Kind(kind), room, name, words.line(text), target, id=msgid or f"r{row_id}")
+    time, kind, room, name, text, target, msgid, row_id, session, account = row
+    return Entry(
+        time, Kind(kind), room, name, words.line(text), target, session, account=account,
+        id=msgid or f"r{row_id}",
+    )  # fmt: skip
 
 
 class _transaction:

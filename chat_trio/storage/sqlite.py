@@ -50,6 +50,9 @@ class SqliteBackend:
             log.error("history-read-failed error=%r", str(exc))
             return None
 
+    async def forget(self, query: QueryHistory) -> None:
+        await self._save("redaction", database.forget, query)
+
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         """A storage error is no verdict on the password: an outage is not a guess."""
         try:

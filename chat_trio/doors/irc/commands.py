@@ -469,6 +469,11 @@ def _timestamp(value: str) -> float | None:
     return moment + float(f"0.{fraction}")
 
 
+def redact(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """draft/message-redaction: ``REDACT <target> <msgid> [:reason]``."""
+    door.queue.append(i.Redact(params[0], params[1], params[2] if len(params) > 2 else ""))
+
+
 def leave(door: IrcDoor, params: tuple[str, ...]) -> None:
     door.queue.append(i.Quit(reason=params[0] if params else ""))
 
@@ -505,6 +510,7 @@ COMMANDS: dict[str, Command] = {
     "TIME": Command(0, server_time),
     "INFO": Command(0, info),
     "CHATHISTORY": Command(3, chathistory),
+    "REDACT": Command(2, redact),
     "CS": Command(0, _chanserv_command),
     "CHANSERV": Command(0, _chanserv_command),
 }

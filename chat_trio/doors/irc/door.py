@@ -331,6 +331,7 @@ class IrcDoor(Keepalive):
             "away-notify" in caps,
             "account-notify" in caps,
             "message-tags" in caps,
+            "draft/message-redaction" in caps,
         )
 
     def views_changed(self) -> list[tuple[str, View]]:

@@ -45,6 +45,7 @@ CAPABILITIES = (
     "batch",
     "cap-notify",
     "draft/chathistory",
+    "draft/message-redaction",
     "echo-message",
     "extended-join",
     "invite-notify",

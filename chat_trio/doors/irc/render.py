@@ -50,6 +50,7 @@ from chat_trio.chat.events import (
     NickChanged,
     Private,
     Reason,
+    Redacted,
     Refused,
     Role,
     RoleChanged,
@@ -337,6 +338,8 @@ def broadcast_line(
         return serialize(
             Message("MODE", (room, change, event.ban.shown), mask(event.by, event.by_user), t)
         )
+    if isinstance(event, Redacted):
+        return redact_line(event, t) if view.redaction else ""
     if isinstance(event, Kicked):
         return serialize(
             Message(
@@ -347,6 +350,13 @@ def broadcast_line(
             )
         )
     return ""
+
+
+def redact_line(e: Redacted, tags: tuple[tuple[str, str], ...] = ()) -> str:
+    """draft/message-redaction's ``REDACT <target> <msgid> [:reason]``, from the deleter.
+    Only to those who asked for it: others keep the line (the spec sends them nothing)."""
+    reason = (e.reason,) if e.reason else ()
+    return serialize(Message("REDACT", (e.target, e.id, *reason), mask(e.by, e.user), tags))
 
 
 MODE_LETTERS = {Role.OPERATOR: "o", Role.VOICE: "v"}  #: ISUPPORT PREFIX=(ov)@+
@@ -392,7 +402,7 @@ class IrcView:
     bytes: ``server_time`` (each line carries its time), ``account_tag`` (chat lines carry
     the sender's account), ``extended_join`` (JOIN says account and real name),
     ``away_notify`` and ``account_notify`` (AWAY and ACCOUNT are sent at all),
-    ``message_tags`` (messages carry their ``msgid``)."""
+    ``message_tags`` (messages carry their ``msgid``), ``redaction`` (REDACT is sent)."""
 
     server_time: bool = False
     account_tag: bool = False
@@ -400,6 +410,7 @@ class IrcView:
     away_notify: bool = False
     account_notify: bool = False
     message_tags: bool = False
+    redaction: bool = False  #: draft/message-redaction: REDACT is sent at all
 
     def __call__(self, events: Sequence[Event], room: str, wall: float) -> bytes:
         tags = (("time", server_time(wall)),) if self.server_time else ()
@@ -414,17 +425,27 @@ def irc_view(
     away_notify: bool,
     account_notify: bool,
     message_tags: bool = False,
+    redaction: bool = False,
 ) -> IrcView:
     """The one ``IrcView`` for these capabilities. Views are compared by identity (the hub
     looks one up per member per round), so every member with the same capabilities gets
     the same object."""
     return IrcView(
-        server_time, account_tag, extended_join, away_notify, account_notify, message_tags
-    )
+        server_time, account_tag, extended_join, away_notify, account_notify, message_tags,
+        redaction,
+    )  # fmt: skip
 
 
 PLAIN = irc_view(False, False, False, False, False)  #: no capabilities
 
+
+FAILS: dict[Problem, tuple[str, str, Callable[[Refused], tuple[str, ...]]]] = {
+    Problem.REDACT_TARGET: ("REDACT", "INVALID_TARGET", lambda e: (e.room,)),
+    Problem.UNKNOWN_MESSAGE: ("REDACT", "UNKNOWN_MSGID", lambda e: (e.room, e.name)),
+    Problem.REDACT_FORBIDDEN: ("REDACT", "REDACT_FORBIDDEN", lambda e: (e.room, e.name)),
+}
+"""Refusals IRC words as IRCv3 standard replies: ``FAIL <command> <code> <params> :text``
+(command, code, the parameters before the text)."""
 
 NumericRule = tuple[str, Callable[[Refused], tuple[str, ...]]]
 """(numeric, the parameters between the client's nick and the text)."""
@@ -799,6 +820,13 @@ class Replies:
             return echo + away
         return away
 
+    def _redacted(self, e: Redacted) -> str:
+        """A private message deleted (a room's reach its members through ``IrcView``)."""
+        if "draft/message-redaction" not in self.caps:
+            return ""
+        timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        return redact_line(e, timed)
+
     def _tagged(self, e: Tagged) -> str:
         """TAGMSG to this user, or its own back (with echo-message): only with
         message-tags (a room's reaches its members through ``IrcView``)."""
@@ -874,7 +902,12 @@ class Replies:
 
     def _refused(self, e: Refused) -> str:
         text = _IRC_WORDING.get(e.problem, refusal)(e)
-        if e.problem in NUMERICS:
+        if e.problem in FAILS:
+            command, code, params = FAILS[e.problem]
+            line = serialize(
+                Message("FAIL", (command, code, *params(e), text), self.settings.server_name)
+            )
+        elif e.problem in NUMERICS:
             numeric, params = NUMERICS[e.problem]
             line = self._m(numeric, *params(e), text)
         elif e.problem in _LOGIN_PROBLEMS and e.naming:
@@ -1073,6 +1106,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     RoomList: Replies._rooms,
     Whois: Replies._whois,
     History: Replies._history,
+    Redacted: Replies._redacted,
     Goodbye: Replies._goodbye,
     Disconnected: Replies._disconnected,
     Greeting: Replies._greeting,

@@ -54,6 +54,7 @@ from chat_trio.chat.events import (
     Modes,
     NickChanged,
     Private,
+    Redacted,
     Refused,
     RoleChanged,
     RoomBan,
@@ -95,6 +96,7 @@ INTENTS: dict[str, type[i.Intent]] = {
     "list-rooms": i.ListRooms,
     "look-up": i.LookUp,
     "read-history": i.ReadHistory,
+    "redact": i.Redact,
     "register": i.Register,
     "change-password": i.ChangePassword,
     "unregister": i.Unregister,
@@ -397,6 +399,10 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Invited: lambda e: {
         "type": "invited", "room": e.room, "by": e.by, "name": e.name,
         "message": wording.invited(e) + ".",
+    },
+    Redacted: lambda e: {
+        "type": "redacted", "target": e.target, "id": e.id, "by": e.by, "author": e.author,
+        "reason": e.reason, "message": wording.redacted(e) + ".",
     },
     Kicked: lambda e: {
         "type": "kicked", "room": e.room, "name": e.name, "by": e.by, "reason": e.reason,
