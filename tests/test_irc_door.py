@@ -1974,3 +1974,46 @@ def test_irc_door_redact_a_private_message_only_its_sender_and_nobody_probes_ids
     assert h.take(1) == redact and h.take(2) == redact
     assert h.take(3) == ""
     assert "Main St" not in h.line(1, "CHATHISTORY LATEST Bob * 10")
+
+
+def test_irc_door_chathistory_targets_lists_ones_own_rooms_and_people_between_two_times() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    caps = ("batch", "server-time", "draft/chathistory")
+    for conn, nick in ((1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Mallory")):
+        irc_user(h, conn, nick, *caps)
+    for conn, room in ((1, "#a"), (2, "#a"), (1, "#b"), (3, "#b"), (4, "#m")):
+        h.send(conn, f"JOIN {room}\r\n".encode())
+    for n, (conn, line) in enumerate(
+        [(1, "PRIVMSG #a :hi a"), (1, "PRIVMSG Bob :hi Bob"), (1, "PRIVMSG #b :hi b"),
+         (1, "PRIVMSG Carol :hi Carol"), (2, "PRIVMSG Carol :not Alice's"),
+         (4, "PRIVMSG #m :not Alice's either")],
+        start=1,
+    ):  # fmt: skip
+        h.wall = 1_700_000_000.0 + n  # 22:13:21, 22:13:22 ...
+        h.send(conn, f"{line}\r\n".encode())
+    h.take(1)
+
+    def targets(command: str) -> list[tuple[str, str]]:
+        h.send(1, f"CHATHISTORY TARGETS {command}\r\n".encode())
+        lines = h.take(1).split("\r\n")
+        assert lines[0].endswith(" draft/chathistory-targets") and lines[0].startswith("BATCH +")
+        found = [line.split(" TARGETS ")[1] for line in lines if " CHATHISTORY TARGETS " in line]
+        return [(name, moment) for name, moment in (f.split(" ") for f in found)]
+
+    first, last = "timestamp=2020-01-01T00:00:00.000Z", "timestamp=2262-01-01T00:00:00.000Z"
+    assert targets(f"{first} {last} 100") == [
+        ("#a", "2023-11-14T22:13:21.000Z"), ("Bob", "2023-11-14T22:13:22.000Z"),
+        ("#b", "2023-11-14T22:13:23.000Z"), ("Carol", "2023-11-14T22:13:24.000Z"),
+    ]  # fmt: skip
+    assert [t for t, _ in targets(f"{first} {last} 2")] == ["#a", "Bob"]
+    after_a, at_carol = "timestamp=2023-11-14T22:13:21.000Z", "timestamp=2023-11-14T22:13:24.000Z"
+    assert [t for t, _ in targets(f"{after_a} {last} 100")] == ["Bob", "#b", "Carol"]
+    assert [t for t, _ in targets(f"{at_carol} {after_a} 100")] == ["Bob", "#b"]
+    h.wall = 1_700_000_010.0
+    h.send(1, b"PRIVMSG #a :again\r\n")  # #a's latest is now later: out of that window
+    assert [t for t, _ in targets(f"{first} {at_carol} 100")] == ["Bob", "#b"]
+    h.send(1, b"CHATHISTORY TARGETS msgid=a:1 timestamp=2020-01-01T00:00:00Z 5\r\n")
+    assert h.take(1) == (
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS TARGETS msgid=a:1"
+        " :Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ\r\n"
+    )

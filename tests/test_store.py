@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from chat_trio.chat.events import BanKind, Entry, Kind, Mode, RoomBan
-from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, RegisteredRoom
 from chat_trio.storage import database
 from chat_trio.storage.store import QUEUE_ENTRIES, Retention, Store
@@ -503,4 +503,33 @@ def test_database_forget_deletes_one_message_only_within_what_the_query_may_read
     db = database.connect(path)
     assert [(e.text, e.session) for e in database.room_history(db, "#a", 5)] == [("kept", "s1")]
     assert database.count(db) == 1
+    db.close()
+
+
+def test_database_targets_are_the_askers_rooms_and_own_conversations_only(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    database.insert(
+        db,
+        [
+            Entry(1001.0, Kind.SAID, "#A", "Al", "in a"),
+            Entry(1002.0, Kind.PRIVATE, "", "Al", "hi", "Bo", "s1", "s2"),
+            Entry(1003.0, Kind.PRIVATE, "", "Cy", "hi Al", "Al", "s3", "s1"),
+            Entry(1004.0, Kind.PRIVATE, "", "Bo", "not Al's", "Cy", "s2", "s3"),
+            Entry(1005.0, Kind.SAID, "#b", "Bo", "not a room Al is in"),
+            Entry(1006.0, Kind.JOINED, "#a", "Bo"),  # not a message: #a's stays 1001
+        ],
+    )
+    db.close()
+    db = database.connect(path)
+    asked = QueryTargets(1, 10, 1000.0, 2000.0, ("#a",), "s1")
+    assert database.targets(db, asked) == [("#A", 1001.0), ("Bo", 1002.0), ("Cy", 1003.0)]
+    assert database.targets(db, attrs.evolve(asked, limit=1)) == [("#A", 1001.0)]
+    assert database.targets(db, attrs.evolve(asked, after=1001.0)) == [
+        ("Bo", 1002.0),
+        ("Cy", 1003.0),
+    ]
+    assert database.targets(db, attrs.evolve(asked, rooms=(), session="s9")) == []
     db.close()

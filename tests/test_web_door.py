@@ -817,3 +817,16 @@ def test_web_door_a_web_user_deletes_only_what_is_theirs_to_delete() -> None:
          "message": "Mallory deleted their own message in #rust: x y.", "time": 1700000000.0},
     ]  # fmt: skip
     assert web.take(1) == "* Mallory deleted their own message in #rust: x y.\r\n"
+
+
+def test_web_door_read_targets_lists_only_ones_own_rooms_and_people() -> None:
+    web = Web(stored=True)
+    web.register(1, "Alice")  # nc, in #lobby
+    web.line(1, "/join #secret")
+    web.line(1, "the plan")
+    web.enter(2, "Mallory")
+    web.say(2, {"type": "send-private", "name": "Alice", "text": "hi Alice"})
+    asked = {"type": "read-targets", "after": 0, "before": 2e9, "limit": 10}
+    assert web.say(2, asked) == [
+        {"type": "targets", "targets": [{"name": "Alice", "time": 1700000000.0}]}
+    ]  # and not #secret, a room she is not in (nor #lobby: nothing said there)

@@ -40,8 +40,9 @@ from chat_trio.chat.events import (
     History,
     Reason,
     Refused,
+    Targets,
 )
-from chat_trio.chat.outputs import FindMessage, Outputs, QueryHistory
+from chat_trio.chat.outputs import FindMessage, Outputs, QueryHistory, QueryTargets
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
@@ -67,6 +68,7 @@ HANDLERS: dict[type, Handler] = {
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
     i.Redact: messages.redact,
+    i.ReadTargets: messages.read_targets,
     i.Join: rooms.join,
     i.Focus: rooms.focus,
     i.Leave: rooms.leave,
@@ -316,6 +318,21 @@ class Chat(World):
             return
         title = query.peer or query.room
         out.reply(conn, History(title, messages.fit(entries), self.today(), asked=True))
+
+    def targets_read(
+        self,
+        conn: ConnId,
+        query: QueryTargets,
+        targets: Sequence[tuple[str, float]] | None,
+        out: Outputs,
+    ) -> None:
+        """The answer to ``QueryTargets``, or None if storage could not answer."""
+        if conn not in self.clients or self.shutting_down:
+            return
+        if targets is None:
+            out.reply(conn, Refused(Problem.HISTORY_UNAVAILABLE))
+            return
+        out.reply(conn, Targets(tuple(targets)))
 
     def message_found(
         self, conn: ConnId, find: FindMessage, entries: Sequence[Entry] | None, out: Outputs

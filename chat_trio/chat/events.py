@@ -480,6 +480,14 @@ class Entry:
 
 
 @attrs.frozen
+class Targets:
+    """The answer to ``ReadTargets``: (a room or a person, the time of its latest
+    message), oldest first."""
+
+    targets: tuple[tuple[str, float], ...]
+
+
+@attrs.frozen
 class Redacted:
     """A message was deleted (shown to a room's members, the one who deleted it too; or
     to both people of a private conversation): it is gone from history, and a door that
@@ -589,6 +597,7 @@ Event = (
     | RoomList
     | Whois
     | History
+    | Targets
     | Redacted
     | Help
     | Refused

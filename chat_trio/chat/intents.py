@@ -222,6 +222,17 @@ class ReadHistory:
 
 
 @attrs.frozen
+class ReadTargets:
+    """Who one has talked with, and where, between two times: the rooms one is in and the
+    people one has private messages with, each with the time of its latest message, if
+    that is after ``after`` and before ``before`` (Unix time); at most ``limit``."""
+
+    after: float
+    before: float
+    limit: int
+
+
+@attrs.frozen
 class Redact:
     """Delete the message ``id`` of ``target`` (a room one is in, or the other person of
     a private conversation) from history and from everyone's view, saying ``reason``:
@@ -416,6 +427,7 @@ Intent = (
     | ListRooms
     | LookUp
     | ReadHistory
+    | ReadTargets
     | Redact
     | Register
     | ChangePassword

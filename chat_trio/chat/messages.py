@@ -58,7 +58,7 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.names import check_name
-from chat_trio.chat.outputs import FindMessage, Forget, Outputs, QueryHistory
+from chat_trio.chat.outputs import FindMessage, Forget, Outputs, QueryHistory, QueryTargets
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.rooms import check_room, person, spelled
 from chat_trio.chat.vocabulary import (
@@ -217,18 +217,23 @@ def set_away(world: World, conn: ConnId, client: Client, intent: i.SetAway, out:
     world.tell_peers(conn, client, event, out)
 
 
+def _unreadable(world: World, limit: int | None) -> Refused | None:
+    """Why history cannot be read ``limit`` lines at a time (None: as many as a join
+    shows), or None if it can."""
+    if not world.stored:
+        return Refused(Problem.HISTORY_OFF)
+    if limit is not None and not 1 <= limit <= HISTORY_MAX:
+        return Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
+    return None
+
+
 def read_history(
     world: World, conn: ConnId, client: Client, intent: i.ReadHistory, out: Outputs
 ) -> None:
-    if not world.stored:
-        out.reply(conn, Refused(Problem.HISTORY_OFF))
+    if (refused := _unreadable(world, intent.limit)) is not None:
+        out.reply(conn, refused)
         return
-    limit = intent.limit
-    if limit is None:
-        limit = world.rules.history_lines or HISTORY_DEFAULT
-    elif not 1 <= limit <= HISTORY_MAX:
-        out.reply(conn, Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX))
-        return
+    limit = intent.limit or world.rules.history_lines or HISTORY_DEFAULT
     if intent.peer:
         if check_name(intent.peer, frozenset(), unicode=True) is not None:
             out.reply(conn, Refused(Problem.NOT_A_NAME, name=intent.peer[:NAME_MAX]))
@@ -348,3 +353,17 @@ def found(
     out.reply(conn, event)
     if peer is not None and peer != conn:
         out.reply(peer, event)
+
+
+def read_targets(
+    world: World, conn: ConnId, client: Client, intent: i.ReadTargets, out: Outputs
+) -> None:
+    """Rule 3, for where one has talked: the rooms one is in, one's own conversations."""
+    if (refused := _unreadable(world, intent.limit)) is not None:
+        out.reply(conn, refused)
+        return
+    rooms = tuple(world.rooms[key].memory.name for key in client.rooms)
+    low, high = sorted((intent.after, intent.before))
+    out.add(
+        QueryTargets(conn, intent.limit, low, high, rooms, world.session(conn), client.account_id)
+    )

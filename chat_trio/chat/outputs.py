@@ -115,6 +115,22 @@ class QueryHistory:
 
 
 @attrs.frozen
+class QueryTargets:
+    """Answer ``conn``'s ``ReadTargets``: of ``rooms`` (those it is in) and of its private
+    messages (by identity: its ``session``, and its ``account`` if any), those whose
+    latest message is after ``after`` and before ``before``; the ``limit`` oldest of
+    them. Then call ``Chat.targets_read``."""
+
+    conn: ConnId
+    limit: int
+    after: float
+    before: float
+    rooms: tuple[str, ...]
+    session: str
+    account: str = ""
+
+
+@attrs.frozen
 class FindMessage:
     """Find the message ``query`` asks for (by ``around_id``, alone: ``limit`` 1) for
     ``conn``'s ``intent``, then call ``Chat.message_found`` with it. Like every history
@@ -195,6 +211,7 @@ Output = (
     | Record
     | LoadHistory
     | QueryHistory
+    | QueryTargets
     | FindMessage
     | Forget
     | CheckPassword
@@ -287,7 +304,8 @@ class Outputs:
     def add(self, output: Output) -> None:
         self._end_run()
         if isinstance(
-            output, (LoadHistory, QueryHistory, FindMessage, CheckPassword, HashPassword)
+            output,
+            (LoadHistory, QueryHistory, QueryTargets, FindMessage, CheckPassword, HashPassword),
         ):
             self._flush_records()
         self.items.append(output)

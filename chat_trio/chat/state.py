@@ -87,6 +87,7 @@ ACCEPTS: dict[Phase, tuple[type, ...]] = {
         i.SetTopic,
         i.LookUp,
         i.ReadHistory,
+        i.ReadTargets,
         i.Redact,
         i.Register,
         i.ChangePassword,

@@ -52,6 +52,7 @@ from chat_trio.chat.outputs import (
     Output,
     Outputs,
     QueryHistory,
+    QueryTargets,
     Record,
     Reply,
     SaveAccount,
@@ -145,6 +146,7 @@ class Effects:
         self._wait: dict[type, Callable[[Any, Outputs], Awaitable[None]]] = {
             LoadHistory: self._load,
             QueryHistory: self._query,
+            QueryTargets: self._targets,
             FindMessage: self._find,
             Forget: self._forget,
             CheckPassword: self._check,
@@ -260,6 +262,10 @@ class Effects:
     async def _query(self, output: QueryHistory, answer: Outputs) -> None:
         entries = await self.backend.read_history(output)
         self.chat.history_read(output.conn, output, entries, answer)
+
+    async def _targets(self, output: QueryTargets, answer: Outputs) -> None:
+        targets = await self.backend.read_targets(output)
+        self.chat.targets_read(output.conn, output, targets, answer)
 
     async def _find(self, output: FindMessage, answer: Outputs) -> None:
         entries = await self.backend.read_history(output.query)

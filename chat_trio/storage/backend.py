@@ -19,7 +19,7 @@ import attrs
 
 from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
-from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 
 
@@ -45,6 +45,9 @@ class Backend(Protocol):
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         """The entries ``query`` asks for, oldest first; None if they cannot be read."""
+
+    async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
+        """The targets ``query`` asks for, oldest first; None if they cannot be read."""
 
     async def forget(self, query: QueryHistory) -> None:
         """Delete the message ``query`` finds (by ``around_id``: ``FindMessage`` found it)."""
@@ -82,6 +85,9 @@ class NoStorage:
         return RoomHistory()
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
+        return None
+
+    async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
         return None
 
     async def forget(self, query: QueryHistory) -> None:

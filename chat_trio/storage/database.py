@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
-from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom
 from chat_trio.chat.vocabulary import name_key
 
@@ -512,6 +512,45 @@ def _select(
     return [_entry(row) for row in rows]
 
 
+def targets(db: sqlite3.Connection, query: QueryTargets) -> list[tuple[str, float]]:
+    """IRC's ``CHATHISTORY TARGETS``: of the rooms ``query`` names and of the asker's
+    private conversations (by identity, as ``_private_scope``), those whose latest
+    message (a conversation line: ``CONVERSATION``, or a private message) is after
+    ``query.after`` and before ``query.before`` (in whole milliseconds, as ``_MILLIS``),
+    with its time; the ``limit`` oldest by that time. A room is named as it was last
+    written, a person as the latest message named them."""
+    kinds = sorted(k.value for k in CONVERSATION)
+    keys = sorted({name_key(room) for room in query.rooms})
+    rooms = (
+        f"SELECT room, max(time) AS last FROM history WHERE room_key IN"
+        f" ({', '.join('?' * len(keys))}) AND kind IN ({', '.join('?' * len(kinds))})"
+        " GROUP BY room_key"
+    )
+    parts, args = [rooms] if keys else [], list[str | float]([*keys, *kinds] if keys else [])
+    sent, sent_args = _either(("session", "account"), (query.session, query.account))
+    whose = (query.session, query.account, query.session, query.account)
+    ends = [(c, v) for c, v in zip(_ENDS, whose, strict=True) if v]
+    if ends:
+        mine = " UNION ".join(
+            f"SELECT id FROM history WHERE kind = 'pm' AND {c} = ?" for c, _ in ends
+        )
+        parts.append(
+            f"SELECT CASE WHEN {sent} THEN target ELSE name END, max(time) AS last"
+            f" FROM history WHERE kind = 'pm' AND id IN ({mine})"
+            f" GROUP BY CASE WHEN {sent} THEN target_key ELSE name_key END"
+        )
+        args += [*sent_args, *(v for _, v in ends), *sent_args]
+    if not parts:
+        return []
+    found = db.execute(
+        f"SELECT * FROM ({' UNION ALL '.join(parts)})"
+        " WHERE CAST(last * 1000 AS INTEGER) > ? AND CAST(last * 1000 AS INTEGER) < ?"
+        " ORDER BY last LIMIT ?",
+        [*args, millis(query.after), millis(query.before), query.limit],
+    ).fetchall()
+    return [(str(name), float(last)) for name, last in found]
+
+
 def forget(db: sqlite3.Connection, query: QueryHistory) -> None:
     """Delete the message ``query`` names by its ``around_id``, among what ``query`` may
     read (its room, or the asker's conversation): a redaction (messages.py, rule 6)."""
@@ -573,6 +612,13 @@ def private_history(
     return [] if scope is None else _bounded(db, scope, QueryHistory(0, limit))
 
 
+def _either(columns: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, list[str]]:
+    """``column = value OR ...`` for the values that are set (an empty one would match
+    every guest's row)."""
+    pairs = [(c, v) for c, v in zip(columns, values, strict=True) if v]
+    return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
+
+
 def _private_scope(
     session: str, account: str, peer_key: str, peer_session: str, peer_account: str
 ) -> tuple[str, list[str | float]] | None:
@@ -586,12 +632,6 @@ def _private_scope(
     its two ends, so nobody reads a message that was not theirs.
     """
 
-    def either(columns: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, list[str]]:
-        """``column = value OR ...`` for the values that are set (an empty one would
-        match every guest's row)."""
-        pairs = [(c, v) for c, v in zip(columns, values, strict=True) if v]
-        return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
-
     # The asker's own messages first, by the indexes (a guest with few messages does not
     # cost a walk through every room's history); then the peer's side among them.
     whose = (session, account, session, account)
@@ -599,11 +639,11 @@ def _private_scope(
     if not ends:
         return None
     mine = " UNION ".join(f"SELECT id FROM history WHERE kind = 'pm' AND {c} = ?" for c, _ in ends)
-    me_sent, me_sent_args = either(("session", "account"), (session, account))
-    me_got, me_got_args = either(("target_session", "target_account"), (session, account))
+    me_sent, me_sent_args = _either(("session", "account"), (session, account))
+    me_got, me_got_args = _either(("target_session", "target_account"), (session, account))
     peer = (peer_key, peer_session, peer_account)
-    peer_got, peer_got_args = either(("target_key", "target_session", "target_account"), peer)
-    peer_sent, peer_sent_args = either(("name_key", "session", "account"), peer)
+    peer_got, peer_got_args = _either(("target_key", "target_session", "target_account"), peer)
+    peer_sent, peer_sent_args = _either(("name_key", "session", "account"), peer)
     where = (
         f"kind = 'pm' AND id IN ({mine})"
         f" AND (({me_sent} AND {peer_got}) OR ({peer_sent} AND {me_got}))"

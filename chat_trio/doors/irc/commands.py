@@ -383,6 +383,9 @@ def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
     so nobody learns which rooms exist) or a nick: the conversation with it, one's own
     only (the rules find it by identity)."""
     sub = params[0].upper()
+    if sub == "TARGETS":
+        _targets(door, params)
+        return
     wanted = _REFERENCES.get(sub)
     if wanted is None:
         _fail(
@@ -436,6 +439,33 @@ def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
         door.queue.append(ask(around=first[0], around_id=first[1]))
     else:
         door.queue.append(ask(before=first[0], before_id=first[1]))
+
+
+def _targets(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``CHATHISTORY TARGETS timestamp=… timestamp=… N``: where one has talked between
+    the two times (either order), as a ``draft/chathistory-targets`` batch."""
+    if len(params) != 4:
+        _fail(
+            door,
+            "INVALID_PARAMS",
+            "TARGETS",
+            "CHATHISTORY TARGETS takes two timestamps and a limit",
+        )
+        return
+    moments = []
+    for given in params[1:3]:
+        found = _reference(given) if given != "*" else "INVALID_PARAMS"
+        if not isinstance(found, str) and found[0] is None:
+            found = "INVALID_PARAMS"  # TARGETS takes times only
+        if isinstance(found, str):
+            _fail(door, found, "TARGETS", given, "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ")
+            return
+        moments.append(found[0])
+    limit = words.count(params[3])
+    if limit is None or not 1 <= limit <= HISTORY_MAX:
+        _fail(door, "INVALID_PARAMS", "TARGETS", params[3], f"The limit is 1 to {HISTORY_MAX}")
+        return
+    door.queue.append(i.ReadTargets(moments[0] or 0.0, moments[1] or 0.0, limit))
 
 
 def _fail(door: IrcDoor, code: str, *context: str) -> None:

@@ -60,6 +60,7 @@ from chat_trio.chat.events import (
     RoomList,
     Said,
     Tagged,
+    Targets,
     Topic,
     TopicChanged,
     UserList,
@@ -820,6 +821,23 @@ class Replies:
             return echo + away
         return away
 
+    def _targets(self, e: Targets) -> str:
+        """``CHATHISTORY TARGETS <target> <time>`` each, in a ``draft/chathistory-targets``
+        batch (with ``batch``)."""
+        batch = "batch" in self.caps
+        self._batches += 1
+        ref = f"h{self._batches}"
+        tags = (("batch", ref),) if batch else ()
+        lines = [
+            serialize(Message("CHATHISTORY", ("TARGETS", name, server_time(last)),
+                              self.settings.server_name, tags))
+            for name, last in e.targets
+        ]  # fmt: skip
+        if batch:
+            opened = Message("BATCH", (f"+{ref}", "draft/chathistory-targets"))
+            lines = [serialize(opened), *lines, serialize(Message("BATCH", (f"-{ref}",)))]
+        return "".join(lines)
+
     def _redacted(self, e: Redacted) -> str:
         """A private message deleted (a room's reach its members through ``IrcView``)."""
         if "draft/message-redaction" not in self.caps:
@@ -1107,6 +1125,7 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Whois: Replies._whois,
     History: Replies._history,
     Redacted: Replies._redacted,
+    Targets: Replies._targets,
     Goodbye: Replies._goodbye,
     Disconnected: Replies._disconnected,
     Greeting: Replies._greeting,

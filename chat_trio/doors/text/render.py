@@ -57,6 +57,7 @@ from chat_trio.chat.events import (
     RoomList,
     Said,
     Tagged,
+    Targets,
     Topic,
     TopicChanged,
     Unheard,
@@ -214,6 +215,10 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     BanChanged: lambda e: f"* {wording.ban_changed(e)}.{EOL}",
     BanList: lambda e: "".join(f"* {line}{EOL}" for line in wording.ban_lines(e)),
     Invited: lambda e: f"* {wording.invited(e)}.{EOL}",
+    Targets: lambda e: "".join(
+        f"* {name}: {time.strftime('%Y-%m-%d %H:%M', time.gmtime(last))}{EOL}"
+        for name, last in e.targets
+    ),
     Redacted: lambda e: f"* {wording.redacted(e)}.{EOL}",
     Kicked: lambda e: f"* {wording.kicked(e.name + ' was', e.room, e.by, e.reason)}{EOL}",
     RoomEntered: _entered,

@@ -64,6 +64,7 @@ from chat_trio.chat.events import (
     RoomList,
     Said,
     Tagged,
+    Targets,
     Topic,
     TopicChanged,
     Unheard,
@@ -96,6 +97,7 @@ INTENTS: dict[str, type[i.Intent]] = {
     "list-rooms": i.ListRooms,
     "look-up": i.LookUp,
     "read-history": i.ReadHistory,
+    "read-targets": i.ReadTargets,
     "redact": i.Redact,
     "register": i.Register,
     "change-password": i.ChangePassword,
@@ -399,6 +401,9 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Invited: lambda e: {
         "type": "invited", "room": e.room, "by": e.by, "name": e.name,
         "message": wording.invited(e) + ".",
+    },
+    Targets: lambda e: {
+        "type": "targets", "targets": [{"name": n, "time": t} for n, t in e.targets]
     },
     Redacted: lambda e: {
         "type": "redacted", "target": e.target, "id": e.id, "by": e.by, "author": e.author,
