@@ -2017,3 +2017,20 @@ def test_irc_door_chathistory_targets_lists_ones_own_rooms_and_people_between_tw
         ":irc.test FAIL CHATHISTORY INVALID_PARAMS TARGETS msgid=a:1"
         " :Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ\r\n"
     )
+
+
+def test_irc_door_redact_without_a_database_deletes_from_the_rooms_memory() -> None:
+    h = Harness(Rules(flood_rate=0))  # --no-db: a room's recent lines are all there is
+    irc_user(h, 1, "Alice", *REDACTING)
+    h.send(1, b"PRIVMSG #lobby :oops, my password\r\n")
+    msgid = h.take(1).partition("msgid=")[2].partition(" ")[0]
+    h.send(1, f"REDACT #lobby {msgid}\r\nREDACT #lobby {'x' * 65}\r\n".encode())
+    assert h.take(1) == (
+        f":Alice!Alice@chat-trio REDACT #lobby {msgid}\r\n"
+        f":irc.test FAIL REDACT UNKNOWN_MSGID #lobby {'x' * 64}"
+        f" :There is no message {'x' * 64} in #lobby to delete.\r\n"
+    )
+    h.connect(2)
+    h.send(2, b"Bob\r\n")
+    joined = h.take(2)
+    assert "Welcome to the chat, Bob!" in joined and "password" not in joined
