@@ -12,7 +12,7 @@ import argon2
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import ConnId, Entry, Event, Reason
 from chat_trio.chat.intents import Intent, Secret
-from chat_trio.chat.outputs import Outputs, QueryHistory
+from chat_trio.chat.outputs import Outputs, QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.chat.world import Rules
@@ -91,6 +91,12 @@ class InlineBackend:
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         return database.read_history(self.sql, query)
+
+    async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
+        return database.targets(self.sql, query)
+
+    async def forget(self, query: QueryHistory) -> None:
+        database.forget(self.sql, query)
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         account = database.account(self.sql, key)

@@ -685,12 +685,12 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
     assert "line 3" in got and "line 4" not in got
     h.send(2, b"CHATHISTORY AFTER #lobby timestamp=2030-01-01T00:00:00.000Z 5\r\n")
     assert h.take(2) == "BATCH +h5 chathistory #lobby\r\nBATCH -h5\r\n"
-    h.send(2, b"CHATHISTORY BETWEEN #lobby * * 5\r\nCHATHISTORY LATEST #lobby id=x 5\r\n")
+    h.send(2, b"CHATHISTORY SINCE #lobby * 5\r\nCHATHISTORY LATEST #lobby id=x 5\r\n")
     assert h.take(2) == (
-        ":irc.test FAIL CHATHISTORY INVALID_PARAMS BETWEEN"
-        " :Only LATEST, BEFORE, AFTER and AROUND are supported\r\n"
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS SINCE"
+        " :Only LATEST, BEFORE, AFTER, AROUND and BETWEEN are supported\r\n"
         ":irc.test FAIL CHATHISTORY INVALID_MSGREFTYPE LATEST id=x"
-        " :Use timestamp=... or msgid=...\r\n"
+        " :Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID\r\n"
     )
     # Digits to str.isdigit that int and float refuse (issue 16, hole 6: they crashed).
     h.send(2, "CHATHISTORY LATEST #lobby * ²\r\n".encode())
@@ -698,18 +698,82 @@ def test_irc_door_chathistory_latest_before_and_after_read_storage() -> None:
         ":irc.test FAIL CHATHISTORY INVALID_PARAMS LATEST ² :The limit is 1 to 500\r\n"
     )
     h.send(2, "CHATHISTORY BEFORE #lobby timestamp=2023-11-14T22:13:22.¹Z 10\r\n".encode())
-    assert "line 1" in h.take(2)
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS BEFORE timestamp=2023-11-14T22:13:22.¹Z"
+        " :Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID\r\n"
+    )
 
 
-def test_irc_door_chathistory_of_a_room_one_is_not_in_is_refused() -> None:
-    """Issue 16, hole 4: CHATHISTORY read any room, joins of others included."""
+def test_irc_door_chathistory_of_a_room_one_is_not_in_is_an_invalid_target() -> None:
+    """Issue 16, hole 4: CHATHISTORY read any room, joins of others included. A room one
+    is not in and one that does not exist answer alike (draft/chathistory's FAIL), so
+    nobody learns from it which rooms exist."""
     h = Harness(Rules(flood_rate=0), stored=True)
     h.register(1, "Alice")
     h.line(1, "/join #secret")
     h.line(1, "the plan")
     irc_user(h, 2, "Mallory", "batch", "draft/chathistory")
-    h.send(2, b"CHATHISTORY LATEST #secret * 10\r\n")
-    assert h.take(2) == ":irc.test 442 Mallory #secret :You are not in #secret.\r\n"
+    h.send(2, b"CHATHISTORY LATEST #secret * 10\r\nCHATHISTORY BEFORE #nowhere msgid=a:1 5\r\n")
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST #secret"
+        " :Messages could not be retrieved\r\n"
+        ":irc.test FAIL CHATHISTORY INVALID_TARGET BEFORE #nowhere"
+        " :Messages could not be retrieved\r\n"
+    )
+    h.send(2, b"CHATHISTORY LATEST no*body * 10\r\n")  # not a nick anyone could have
+    assert h.take(2) == (
+        ":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST no*body"
+        " :Messages could not be retrieved\r\n"
+    )
+
+
+def test_irc_door_chathistory_bad_references_and_counts_are_invalid_params() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 2, "Bob", "batch", "draft/chathistory")
+    fail = ":irc.test FAIL CHATHISTORY"
+    use = ":Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID\r\n"
+    for asked, answer in [
+        ("BEFORE #lobby timestamp=yesterday 5", f"{fail} INVALID_PARAMS BEFORE timestamp=yesterday {use}"),
+        ("AFTER #lobby msgid= 5", f"{fail} INVALID_PARAMS AFTER msgid= {use}"),
+        ("AROUND #lobby * 5", f"{fail} INVALID_PARAMS AROUND * {use}"),
+        ("BETWEEN #lobby msgid=a:1 seq=4 5", f"{fail} INVALID_MSGREFTYPE BETWEEN seq=4 {use}"),
+        ("BETWEEN #lobby msgid=a:1 5", f"{fail} INVALID_PARAMS BETWEEN :CHATHISTORY BETWEEN"
+         " takes a target, 2 message reference(s) and a limit\r\n"),
+        ("BETWEEN #lobby msgid=a:1 msgid=a:2 501", f"{fail} INVALID_PARAMS BETWEEN 501"
+         " :The limit is 1 to 500\r\n"),
+    ]:  # fmt: skip
+        h.send(2, f"CHATHISTORY {asked}\r\n".encode())
+        assert h.take(2) == answer, asked
+
+
+def test_irc_door_chathistory_between_reads_both_ways_exclusive_of_both_ends() -> None:
+    """BETWEEN counts from the first reference towards the second, excluding both; the
+    lines come oldest first either way. A timestamp is compared with what the ``time`` tag
+    showed (milliseconds): "after 22:13:21.250" never includes the line stamped so."""
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Alice")
+    for n in range(6):
+        h.wall = 1_700_000_001.2504 + n  # shown as 22:13:21.250Z, 22:13:22.250Z ...
+        h.send(1, f"line {n}\r\n".encode())  # ids run:2 to run:7
+    irc_user(h, 2, "Bob", "batch", "server-time", "message-tags", "draft/chathistory")
+
+    def texts(command: str) -> list[str]:
+        h.send(2, f"CHATHISTORY {command}\r\n".encode())
+        lines = h.take(2).split("\r\n")
+        return [line.rsplit(":", 1)[1] for line in lines if " PRIVMSG " in line]
+
+    middle = ["line 1", "line 2", "line 3", "line 4"]
+    assert texts(f"BETWEEN #lobby msgid={run}:2 msgid={run}:7 20") == middle
+    assert texts(f"BETWEEN #lobby msgid={run}:7 msgid={run}:2 20") == middle
+    assert texts(f"BETWEEN #lobby msgid={run}:2 msgid={run}:7 2") == ["line 1", "line 2"]
+    assert texts(f"BETWEEN #lobby msgid={run}:7 msgid={run}:2 2") == ["line 3", "line 4"]
+    first, last = "timestamp=2023-11-14T22:13:21.250Z", "timestamp=2023-11-14T22:13:26.250Z"
+    assert texts(f"BETWEEN #lobby {first} {last} 20") == middle
+    assert texts(f"BETWEEN #lobby {last} {first} 2") == ["line 3", "line 4"]
+    assert texts(f"BETWEEN #lobby {first} msgid={run}:5 20") == ["line 1", "line 2"]
+    assert texts(f"AFTER #lobby {first} 1") == ["line 1"]
+    assert texts(f"BETWEEN #lobby msgid={run}:2 msgid=nope 20") == []
 
 
 COMMAND_WORDS = [
@@ -2328,3 +2392,167 @@ def test_irc_door_setname_goes_to_channel_members_with_the_cap_and_shows_in_whoi
         ":A real name is 1 to 100 characters on one line.\r\n"
     )
     assert h.take(2) == ""
+
+
+def test_irc_door_chathistory_of_a_conversation_is_bounded_and_only_ones_own() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    h.register(1, "Alice")
+    caps = ("batch", "server-time", "message-tags", "draft/chathistory")
+    irc_user(h, 2, "Bob", *caps)
+    for n in range(4):
+        h.line(1, f"/msg bob secret {n}")  # ids run:3 to run:6
+    h.take(2)
+
+    def texts(conn: int, command: str) -> list[str]:
+        h.send(conn, f"CHATHISTORY {command}\r\n".encode())
+        lines = h.take(conn).split("\r\n")
+        return [line.rsplit(":", 1)[1] for line in lines if " PRIVMSG " in line]
+
+    assert texts(2, "LATEST Alice * 10") == [f"secret {n}" for n in range(4)]
+    assert texts(2, f"BEFORE Alice msgid={run}:5 10") == ["secret 0", "secret 1"]
+    assert texts(2, f"AFTER Alice msgid={run}:4 1") == ["secret 2"]
+    assert texts(2, f"BETWEEN Alice msgid={run}:6 msgid={run}:3 1") == ["secret 2"]
+    # Mallory knows the names and an id: she reads nothing of theirs, by either name.
+    irc_user(h, 3, "Mallory", *caps)
+    assert texts(3, "LATEST Alice * 10") == []
+    assert texts(3, "LATEST Bob * 10") == []
+    assert texts(3, f"AROUND Alice msgid={run}:4 10") == []
+    # Nor once she has Bob's name: the conversation was his connection's, not the name's.
+    h.send(2, b"QUIT :bye\r\n")
+    h.send(3, b"NICK Bob\r\n")
+    assert texts(3, "LATEST Alice * 10") == []
+
+
+REDACTING = ("message-tags", "echo-message", "batch", "draft/message-redaction")
+
+
+def test_irc_door_redact_own_message_or_as_operator_any_and_history_forgets_it() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    run = h.chat.instance
+    irc_user(h, 1, "Alice", *REDACTING, "draft/chathistory")
+    irc_user(h, 2, "Bob", *REDACTING)
+    irc_user(h, 3, "Carol", "message-tags")  # no redaction: she is sent no REDACT
+    h.register(4, "Dave")  # nc
+    for conn in (1, 2, 3):
+        h.send(conn, b"JOIN #rust\r\n")  # Alice first: its operator
+    h.line(4, "/join #rust")
+    for conn in (1, 2, 3, 4):
+        h.take(conn)
+    h.send(2, b"PRIVMSG #rust :buy cheap watches\r\n")
+    spam = h.take(2).partition("msgid=")[2].partition(" ")[0]
+    assert spam.startswith(f"{run}:") and spam in h.take(1) and spam in h.take(3)
+    h.take(4)
+    h.send(3, f"REDACT #rust {spam}\r\n".encode())  # not hers, and she is no operator
+    assert h.take(3) == (
+        f":irc.test FAIL REDACT REDACT_FORBIDDEN #rust {spam}"
+        f" :Only its author, or an operator of the room, may delete message {spam}.\r\n"
+    )
+    assert h.take(1) == h.take(2) == ""
+    h.send(1, f"REDACT #rust {spam} :spam\r\n".encode())
+    redact = f":Alice!Alice@chat-trio REDACT #rust {spam} spam\r\n"
+    assert h.take(1) == redact and h.take(2) == redact
+    assert "REDACT" not in h.take(3)
+    assert h.take(4) == "* Alice deleted a message by Bob in #rust: spam.\r\n"
+    # Gone from history: CHATHISTORY, and what the next to join is shown.
+    h.send(1, b"CHATHISTORY LATEST #rust * 10\r\n")
+    assert "watches" not in h.take(1)
+    h.register(5, "Erin")
+    assert "watches" not in h.line(5, "/join #rust")
+    h.take(1)
+    h.send(1, f"REDACT #rust {spam}\r\nREDACT #rust nope\r\nREDACT #elsewhere {spam}\r\n".encode())
+    assert h.take(1) == (
+        f":irc.test FAIL REDACT UNKNOWN_MSGID #rust {spam}"
+        f" :There is no message {spam} in #rust to delete.\r\n"
+        ":irc.test FAIL REDACT UNKNOWN_MSGID #rust nope"
+        " :There is no message nope in #rust to delete.\r\n"
+        ":irc.test FAIL REDACT INVALID_TARGET #elsewhere :You can delete messages only in a"
+        " room you are in, or in your own private conversations: #elsewhere is neither.\r\n"
+    )
+    # Carol deletes her own line: a member may, no operator needed.
+    h.send(3, b"PRIVMSG #rust :oops\r\n")
+    oops = h.take(1).partition("msgid=")[2].partition(" ")[0]
+    h.take(4)
+    h.send(3, f"REDACT #rust {oops}\r\n".encode())
+    assert h.take(1) == f":Carol!Carol@chat-trio REDACT #rust {oops}\r\n"
+    assert h.take(4) == "* Carol deleted their own message in #rust.\r\n"
+
+
+def test_irc_door_redact_a_private_message_only_its_sender_and_nobody_probes_ids() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 1, "Alice", *REDACTING)
+    irc_user(h, 2, "Bob", *REDACTING)
+    irc_user(h, 3, "Mallory", *REDACTING)
+    h.send(1, b"PRIVMSG Bob :my address is 1 Main St\r\n")
+    msgid = h.take(1).partition("msgid=")[2].partition(" ")[0]
+    assert msgid and msgid in h.take(2)
+    for conn, target in ((3, "Alice"), (3, "Bob")):  # not her conversation: no such message
+        h.send(conn, f"REDACT {target} {msgid}\r\n".encode())
+        assert f"FAIL REDACT UNKNOWN_MSGID {target} {msgid}" in h.take(conn)
+    h.send(2, f"REDACT Alice {msgid}\r\n".encode())  # he received it: not his to delete
+    assert f"FAIL REDACT REDACT_FORBIDDEN Alice {msgid}" in h.take(2)
+    h.send(1, f"REDACT Bob {msgid} :oops\r\n".encode())
+    redact = f":Alice!Alice@chat-trio REDACT Bob {msgid} oops\r\n"
+    assert h.take(1) == redact and h.take(2) == redact
+    assert h.take(3) == ""
+    assert "Main St" not in h.line(1, "CHATHISTORY LATEST Bob * 10")
+
+
+def test_irc_door_chathistory_targets_lists_ones_own_rooms_and_people_between_two_times() -> None:
+    h = Harness(Rules(flood_rate=0), stored=True)
+    caps = ("batch", "server-time", "draft/chathistory")
+    for conn, nick in ((1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Mallory")):
+        irc_user(h, conn, nick, *caps)
+    for conn, room in ((1, "#a"), (2, "#a"), (1, "#b"), (3, "#b"), (4, "#m")):
+        h.send(conn, f"JOIN {room}\r\n".encode())
+    for n, (conn, line) in enumerate(
+        [(1, "PRIVMSG #a :hi a"), (1, "PRIVMSG Bob :hi Bob"), (1, "PRIVMSG #b :hi b"),
+         (1, "PRIVMSG Carol :hi Carol"), (2, "PRIVMSG Carol :not Alice's"),
+         (4, "PRIVMSG #m :not Alice's either")],
+        start=1,
+    ):  # fmt: skip
+        h.wall = 1_700_000_000.0 + n  # 22:13:21, 22:13:22 ...
+        h.send(conn, f"{line}\r\n".encode())
+    h.take(1)
+
+    def targets(command: str) -> list[tuple[str, str]]:
+        h.send(1, f"CHATHISTORY TARGETS {command}\r\n".encode())
+        lines = h.take(1).split("\r\n")
+        assert lines[0].endswith(" draft/chathistory-targets") and lines[0].startswith("BATCH +")
+        found = [line.split(" TARGETS ")[1] for line in lines if " CHATHISTORY TARGETS " in line]
+        return [(name, moment) for name, moment in (f.split(" ") for f in found)]
+
+    first, last = "timestamp=2020-01-01T00:00:00.000Z", "timestamp=2262-01-01T00:00:00.000Z"
+    assert targets(f"{first} {last} 100") == [
+        ("#a", "2023-11-14T22:13:21.000Z"), ("Bob", "2023-11-14T22:13:22.000Z"),
+        ("#b", "2023-11-14T22:13:23.000Z"), ("Carol", "2023-11-14T22:13:24.000Z"),
+    ]  # fmt: skip
+    assert [t for t, _ in targets(f"{first} {last} 2")] == ["#a", "Bob"]
+    after_a, at_carol = "timestamp=2023-11-14T22:13:21.000Z", "timestamp=2023-11-14T22:13:24.000Z"
+    assert [t for t, _ in targets(f"{after_a} {last} 100")] == ["Bob", "#b", "Carol"]
+    assert [t for t, _ in targets(f"{at_carol} {after_a} 100")] == ["Bob", "#b"]
+    h.wall = 1_700_000_010.0
+    h.send(1, b"PRIVMSG #a :again\r\n")  # #a's latest is now later: out of that window
+    assert [t for t, _ in targets(f"{first} {at_carol} 100")] == ["Bob", "#b"]
+    h.send(1, b"CHATHISTORY TARGETS msgid=a:1 timestamp=2020-01-01T00:00:00Z 5\r\n")
+    assert h.take(1) == (
+        ":irc.test FAIL CHATHISTORY INVALID_PARAMS TARGETS msgid=a:1"
+        " :Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ\r\n"
+    )
+
+
+def test_irc_door_redact_without_a_database_deletes_from_the_rooms_memory() -> None:
+    h = Harness(Rules(flood_rate=0))  # --no-db: a room's recent lines are all there is
+    irc_user(h, 1, "Alice", *REDACTING)
+    h.send(1, b"PRIVMSG #lobby :oops, my password\r\n")
+    msgid = h.take(1).partition("msgid=")[2].partition(" ")[0]
+    h.send(1, f"REDACT #lobby {msgid}\r\nREDACT #lobby {'x' * 65}\r\n".encode())
+    assert h.take(1) == (
+        f":Alice!Alice@chat-trio REDACT #lobby {msgid}\r\n"
+        f":irc.test FAIL REDACT UNKNOWN_MSGID #lobby {'x' * 64}"
+        f" :There is no message {'x' * 64} in #lobby to delete.\r\n"
+    )
+    h.connect(2)
+    h.send(2, b"Bob\r\n")
+    joined = h.take(2)
+    assert "Welcome to the chat, Bob!" in joined and "password" not in joined

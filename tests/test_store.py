@@ -6,12 +6,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 import trio
 
 from chat_trio.chat.events import BanKind, Entry, Kind, Mode, RoomBan
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, RegisteredRoom
 from chat_trio.storage import database
 from chat_trio.storage.store import QUEUE_ENTRIES, Retention, Store
@@ -486,4 +488,74 @@ def test_database_schema_6_opens_with_read_markers_kept_bounded_and_gone_with_th
                                          ("A1", "#go", 4000)]  # fmt: skip
     database.save_account(db, "alice", None)  # the account goes: so do its markers
     assert database.read_markers(db) == [("B1", "#rust", 500)]
+
+
+def test_database_history_between_two_bounds_either_way_in_milliseconds(tmp_path: Path) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    database.insert(
+        db, [Entry(1000.2504 + n, Kind.SAID, "#a", "Al", f"{n}", id=f"run:{n}") for n in range(8)]
+    )
+    db.close()
+    db = database.connect(path)  # the file, read back
+
+    def texts(**bounds: Any) -> list[str]:
+        return [e.text for e in database.room_history(db, "#a", 3, **bounds)]
+
+    assert texts(after_id="run:1", before_id="run:6") == ["2", "3", "4"]  # from the first
+    assert texts(after_id="run:6", before_id="run:1") == ["3", "4", "5"]  # from the later
+    assert texts(after=1001.25, before=1006.25) == ["2", "3", "4"]  # 1001.2504 is 1001.250
+    assert texts(after=1006.25, before_id="run:1") == ["3", "4", "5"]
+    assert texts(after=1001.25) == ["2", "3", "4"]
+    assert texts(before=1001.25) == ["0"]
+    db.close()
+
+
+def test_database_forget_deletes_one_message_only_within_what_the_query_may_read(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    pm = Entry(1000.0, Kind.PRIVATE, "", "Al", "secret", "Bo", "s1", "s2", id="run:1")
+    line = Entry(1001.0, Kind.SAID, "#a", "Al", "hello", session="s1", id="run:2")
+    database.insert(db, [pm, line, attrs.evolve(line, text="kept", id="run:3")])
+    stranger = QueryHistory(9, 1, peer="Al", session="s9", peer_key="al", around_id="run:1")
+    database.forget(db, stranger)  # not their conversation: nothing happens
+    database.forget(db, QueryHistory(9, 1, room="#b", around_id="run:2"))  # not that room's
+    assert database.count(db) == 3
+    database.forget(db, attrs.evolve(stranger, session="s2"))  # Bo's: his conversation
+    database.forget(db, QueryHistory(9, 1, room="#A", around_id="run:2"))
+    db.close()
+    db = database.connect(path)
+    assert [(e.text, e.session) for e in database.room_history(db, "#a", 5)] == [("kept", "s1")]
+    assert database.count(db) == 1
+    db.close()
+
+
+def test_database_targets_are_the_askers_rooms_and_own_conversations_only(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "h.db")
+    db = database.connect(path)
+    database.insert(
+        db,
+        [
+            Entry(1001.0, Kind.SAID, "#A", "Al", "in a"),
+            Entry(1002.0, Kind.PRIVATE, "", "Al", "hi", "Bo", "s1", "s2"),
+            Entry(1003.0, Kind.PRIVATE, "", "Cy", "hi Al", "Al", "s3", "s1"),
+            Entry(1004.0, Kind.PRIVATE, "", "Bo", "not Al's", "Cy", "s2", "s3"),
+            Entry(1005.0, Kind.SAID, "#b", "Bo", "not a room Al is in"),
+            Entry(1006.0, Kind.JOINED, "#a", "Bo"),  # not a message: #a's stays 1001
+        ],
+    )
+    db.close()
+    db = database.connect(path)
+    asked = QueryTargets(1, 10, 1000.0, 2000.0, ("#a",), "s1")
+    assert database.targets(db, asked) == [("#A", 1001.0), ("Bo", 1002.0), ("Cy", 1003.0)]
+    assert database.targets(db, attrs.evolve(asked, limit=1)) == [("#A", 1001.0)]
+    assert database.targets(db, attrs.evolve(asked, after=1001.0)) == [
+        ("Bo", 1002.0),
+        ("Cy", 1003.0),
+    ]
+    assert database.targets(db, attrs.evolve(asked, rooms=(), session="s9")) == []
     db.close()

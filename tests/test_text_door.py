@@ -310,7 +310,9 @@ def test_text_door_paste_is_published_once_in_order() -> None:
     said = tuple(Said("Alice", f"line {i}", id=f"0:{i + 3}") for i in range(100))
     assert outputs[0] == Broadcast(said, exclude=1, room="#lobby")
     assert outputs[1] == Record(
-        tuple(Entry(0.0, Kind.SAID, "#lobby", "Alice", t.text, id=t.id) for t in said)
+        tuple(
+            Entry(0.0, Kind.SAID, "#lobby", "Alice", t.text, session="0.1", id=t.id) for t in said
+        )  # whose each line is: Alice's connection (who may delete it)
     )
     assert len(outputs) == 2
 

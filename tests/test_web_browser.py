@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -1006,4 +1007,50 @@ def test_web_browser_reading_on_one_device_marks_it_read_on_the_others(
     finally:
         err = server.stop()
         assert "Traceback" not in err, err
+
+
+def test_web_browser_delete_own_message_or_any_as_operator_for_everyone(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    carol = carol_runs_rust(browser, server, errors)
+    type_line(carol, "welcome to rust")
+    dave = open_page(browser, server.url, errors)
+    enter(dave, "Dave")
+    join_from_the_form(dave, "rust")
+    alice = server.nc("Alice")
+    alice.sendall(b"/join #rust\r\n")
+    read_until(alice, b"You joined #rust")
+    expect(carol.locator("#members li")).to_have_count(3, timeout=TIMEOUT)
+    type_line(dave, "my own typo")
+    alice.sendall(b"buy cheap watches\r\n")
+    typo = dave.locator("#log li.said", has_text="my own typo")
+    spam = dave.locator("#log li.said", has_text="buy cheap watches")
+    expect(spam).to_have_count(1, timeout=TIMEOUT)
+    # Dave is offered to delete his own line only; Carol, who runs #rust, any line.
+    expect(typo.get_by_role("button", name="Delete this message by Dave")).to_be_visible()
+    expect(spam.get_by_role("button")).to_have_count(0)
+    carol_spam = carol.locator("#log li.said", has_text="buy cheap watches")
+    carol_spam.get_by_role("button", name="Delete this message by Alice").click()
+    for page in (carol, dave):
+        deleted = page.locator("#log li.deleted")
+        expect(deleted).to_have_count(1, timeout=TIMEOUT)
+        expect(deleted).to_contain_text("message deleted by Carol")
+        expect(log(page)).not_to_contain_text("buy cheap watches")
+    read_until(alice, b"* Carol deleted a message by Alice in #rust.\r\n")
+    typo.get_by_role("button", name="Delete this message by Dave").click()
+    expect(carol.locator("#log li.deleted")).to_have_count(2, timeout=TIMEOUT)
+    expect(log(carol)).not_to_contain_text("my own typo")
+    read_until(alice, b"* Dave deleted their own message in #rust.\r\n")
+    # Gone from the history too: the database file, and what the next to join reads.
+    stored = sqlite3.connect(f"file:{server.db}?mode=ro", uri=True)
+    texts = [row[0] for row in stored.execute("SELECT text FROM history")]
+    stored.close()
+    assert "buy cheap watches" not in texts and "my own typo" not in texts
+    erin = open_page(browser, server.url, errors)
+    enter(erin, "Erin")
+    join_from_the_form(erin, "rust")
+    expect(erin.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+    expect(log(erin)).to_contain_text("welcome to rust", timeout=TIMEOUT)
+    expect(log(erin)).not_to_contain_text("cheap watches")
+    alice.close()
     assert errors == []

@@ -76,6 +76,14 @@ def refusal(item: Any) -> ev.Refused:
             {"type": "read-history", "after_id": "a:1", "newest": True},
             i.ReadHistory(after_id="a:1", newest=True),
         ),
+        (
+            {"type": "read-targets", "after": 1764590000.5, "before": 1764599999, "limit": 9},
+            i.ReadTargets(1764590000.5, 1764599999, 9),
+        ),
+        (
+            {"type": "redact", "target": "#rust", "id": "a:1", "reason": "spam"},
+            i.Redact("#rust", "a:1", "spam"),
+        ),
         ({"type": "register", "password": "secret"}, i.Register("secret")),
         ({"type": "change-password", "old": "a", "new": "b"}, i.ChangePassword("a", "b")),
         ({"type": "unregister", "password": "a"}, i.Unregister("a")),
@@ -266,6 +274,8 @@ SAMPLES: list[ev.Event] = [
     ev.Invited("#rust", "Alice", "Eve"),
     ev.Kicked("#rust", "Eve", "Alice", "spam"),
     ev.UserList(2, ("Alice", "Bob"), None, frozenset({"Alice"}), "users", invisible=1),
+    ev.Redacted("Alice", "#rust", "x:1", "spam", "Bob", "alice"),
+    ev.Targets((("#rust", 1764590000.5), ("Bob", 1764590001.25))),
     ev.RoomList(2, (("#lobby", 3), ("#rust", 2)), ("", "crabs")),
     ev.Whois("Bob", ("#lobby",), 1764590000.0, 12.0, "bob", admin=True, away="lunch"),
     ev.UserModes("Bob", frozenset({ev.UserMode.BOT}), (ev.UserMode.BOT,)),

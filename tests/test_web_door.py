@@ -787,3 +787,46 @@ def test_web_door_registers_a_room_with_the_command_line_and_json() -> None:
     )  # fmt: skip
     (dropped,) = web.say(1, {"type": "drop-room", "room": "#rust"})
     assert dropped["outcome"] == "room-dropped"
+
+
+def test_web_door_a_web_user_deletes_only_what_is_theirs_to_delete() -> None:
+    """The page's JSON can name any target and id: the rules decide, by identity."""
+    web = Web(stored=True)
+    web.register(1, "Alice")  # nc
+    web.line(1, "/join #rust")  # she runs #rust
+    web.line(1, "the plan")
+    web.enter(2, "Mallory")
+    (said,) = [e for e in web.say(2, {"type": "join", "room": "#rust"}) if e["type"] == "history"]
+    plan = said["entries"][-1]["id"]
+    web.take(1)
+    for target, problem in (
+        ("#rust", "redact-forbidden"),
+        ("#lobby", "unknown-message"),
+        ("#secret", "redact-target"),
+        ("Alice", "unknown-message"),
+    ):
+        (refused,) = web.say(2, {"type": "redact", "target": target, "id": plan})
+        assert refused["problem"] == problem, target
+    assert web.take(1) == ""  # nothing happened, and nobody was told
+    (sent,) = web.say(2, {"type": "say", "room": "#rust", "text": "spam"})
+    web.take(1)
+    deleted = web.say(2, {"type": "redact", "target": "#rust", "id": sent["id"], "reason": "x\ny"})
+    assert deleted == [
+        {"type": "redacted", "target": "#rust", "id": sent["id"], "by": "Mallory",
+         "author": "Mallory", "reason": "x y",
+         "message": "Mallory deleted their own message in #rust: x y.", "time": 1700000000.0},
+    ]  # fmt: skip
+    assert web.take(1) == "* Mallory deleted their own message in #rust: x y.\r\n"
+
+
+def test_web_door_read_targets_lists_only_ones_own_rooms_and_people() -> None:
+    web = Web(stored=True)
+    web.register(1, "Alice")  # nc, in #lobby
+    web.line(1, "/join #secret")
+    web.line(1, "the plan")
+    web.enter(2, "Mallory")
+    web.say(2, {"type": "send-private", "name": "Alice", "text": "hi Alice"})
+    asked = {"type": "read-targets", "after": 0, "before": 2e9, "limit": 10}
+    assert web.say(2, asked) == [
+        {"type": "targets", "targets": [{"name": "Alice", "time": 1700000000.0}]}
+    ]  # and not #secret, a room she is not in (nor #lobby: nothing said there)

@@ -40,7 +40,7 @@ def test_wording_every_numeric_is_three_digits() -> None:
 def test_wording_every_event_has_a_form_on_every_door(event: ev.Event) -> None:
     shown = TextDoor().render([event])
     assert shown or type(event) in TEXT_SILENT or event == ev.RoomEntered("#r", 1, "", True, True)
-    every_cap = irc_view(True, True, True, True, True, True, True)
+    every_cap = irc_view(True, True, True, True, True, True, True, True)
     door = IrcDoor()
     # others' invitations, read markers, real names and news of watched people: with these
     door.replies.caps = frozenset(

@@ -51,8 +51,9 @@ from chat_trio.chat.events import (
     History,
     Reason,
     Refused,
+    Targets,
 )
-from chat_trio.chat.outputs import Outputs, QueryHistory
+from chat_trio.chat.outputs import FindMessage, Outputs, QueryHistory, QueryTargets
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
@@ -81,6 +82,8 @@ HANDLERS: dict[type, Handler] = {
     i.LookUp: messages.look_up,
     i.ReadHistory: messages.read_history,
     i.MarkRead: markers.mark_read,
+    i.Redact: messages.redact,
+    i.ReadTargets: messages.read_targets,
     i.Join: rooms.join,
     i.Focus: rooms.focus,
     i.Leave: rooms.leave,
@@ -335,6 +338,31 @@ class Chat(World):
             return
         title = query.peer or query.room
         out.reply(conn, History(title, messages.fit(entries), self.today(), asked=True))
+
+    def targets_read(
+        self,
+        conn: ConnId,
+        query: QueryTargets,
+        targets: Sequence[tuple[str, float]] | None,
+        out: Outputs,
+    ) -> None:
+        """The answer to ``QueryTargets``, or None if storage could not answer."""
+        if conn not in self.clients or self.shutting_down:
+            return
+        if targets is None:
+            out.reply(conn, Refused(Problem.HISTORY_UNAVAILABLE))
+            return
+        out.reply(conn, Targets(tuple(targets)))
+
+    def message_found(
+        self, conn: ConnId, find: FindMessage, entries: Sequence[Entry] | None, out: Outputs
+    ) -> None:
+        """The answer to ``FindMessage``: the message alone, none (no such message), or
+        None if storage could not answer."""
+        client = self.clients.get(conn)
+        if client is None or self.shutting_down:
+            return
+        messages.found(self, conn, client, find, entries, out)
 
     def _answered(self, conn: ConnId, now: float) -> Client | None:
         client = self.clients.get(conn)

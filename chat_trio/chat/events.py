@@ -604,6 +604,28 @@ class Entry:
 
 
 @attrs.frozen
+class Targets:
+    """The answer to ``ReadTargets``: (a room or a person, the time of its latest
+    message), oldest first."""
+
+    targets: tuple[tuple[str, float], ...]
+
+
+@attrs.frozen
+class Redacted:
+    """A message was deleted (shown to a room's members, the one who deleted it too; or
+    to both people of a private conversation): it is gone from history, and a door that
+    still shows it takes it away."""
+
+    by: str  #: who deleted it
+    target: str  #: the room; for a private message, its receiver
+    id: str  #: the message's id (``Entry.id``)
+    reason: str = ""
+    author: str = ""  #: who wrote it (as its history entry names them)
+    user: str = ""  #: the username of ``by`` (IRC's ``USER``: ``person_mask``)
+
+
+@attrs.frozen
 class History:
     """Recorded lines, oldest first, shown as history (on joining a room, or /history)."""
 
@@ -718,6 +740,8 @@ Event = (
     | RealnameChanged
     | Watched
     | History
+    | Targets
+    | Redacted
     | Help
     | MarkedRead
     | Refused

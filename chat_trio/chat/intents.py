@@ -278,6 +278,28 @@ class MarkRead:
 
 
 @attrs.frozen
+class ReadTargets:
+    """Who one has talked with, and where, between two times: the rooms one is in and the
+    people one has private messages with, each with the time of its latest message, if
+    that is after ``after`` and before ``before`` (Unix time); at most ``limit``."""
+
+    after: float
+    before: float
+    limit: int
+
+
+@attrs.frozen
+class Redact:
+    """Delete the message ``id`` of ``target`` (a room one is in, or the other person of
+    a private conversation) from history and from everyone's view, saying ``reason``:
+    one's own message, or, for a room's operators (and admins), anyone's in that room."""
+
+    target: str = attrs.field(converter=words.text)
+    id: str = attrs.field(converter=words.text)
+    reason: str = attrs.field(default="", converter=words.line)
+
+
+@attrs.frozen
 class Register:
     """Own the current name, with ``password``."""
 
@@ -500,6 +522,8 @@ Intent = (
     | LookUp
     | ReadHistory
     | MarkRead
+    | ReadTargets
+    | Redact
     | Register
     | ChangePassword
     | Unregister

@@ -25,10 +25,19 @@ Rules:
    that one flood token would not pay for. It is **not stored**: history is what the
    whole room saw, and replaying it to whoever joins or asks for history would tell
    everyone what was meant for a few.
+7. A message is deleted (``Redact``) by its author (found by identity: the connection
+   that sent it, or its account, never its name) or, in a room, by the room's
+   operators and admins; nobody else, and only a room one is in or one's own
+   conversation. Who may not, or names a message the target never had, is told, and
+   nothing happens. It is deleted from storage (``FindMessage``, then ``Forget``) and
+   from the room's recent memory, and ``Redacted`` goes to the room's members (the
+   deleter too), or to both people of the conversation. Without storage only a room's
+   recent memory holds messages. What is not stored (``SendTags``) cannot be deleted.
 3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
    of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
    found by identity, never by a name that someone else may hold next: this
-   connection's, and all of its account's.
+   connection's, and all of its account's. The same bounds (before, after or around a
+   time or a message id) apply to both.
 
 This module never imports trio and never awaits.
 """
@@ -36,6 +45,7 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -49,6 +59,7 @@ from chat_trio.chat.events import (
     Kind,
     Private,
     RealnameChanged,
+    Redacted,
     Refused,
     Role,
     Said,
@@ -59,10 +70,19 @@ from chat_trio.chat.events import (
     Whois,
 )
 from chat_trio.chat.names import check_name
-from chat_trio.chat.outputs import Outputs, QueryHistory
+from chat_trio.chat.outputs import FindMessage, Forget, Outputs, QueryHistory, QueryTargets
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.rooms import check_room, person, spelled
-from chat_trio.chat.vocabulary import AWAY_MAX, HISTORY_MAX, NAME_MAX, REALNAME_MAX, look, name_key
+from chat_trio.chat.vocabulary import (
+    AWAY_MAX,
+    HISTORY_MAX,
+    NAME_MAX,
+    REALNAME_MAX,
+    REASON_MAX,
+    ROOM_MAX,
+    look,
+    name_key,
+)
 from chat_trio.chat.world import Client, Room, World
 
 HISTORY_DEFAULT = 20  #: lines when none are asked for and ``Rules.history_lines`` is 0
@@ -112,7 +132,8 @@ def say(world: World, conn: ConnId, client: Client, intent: i.Say, out: Outputs)
         out.reply(conn, Unheard(memory.name))
     account = world.account_name(client) if client.account else ""
     kind = Kind.ACTION if intent.action else Kind.NOTICE if intent.notice else Kind.SAID
-    entry = world.record(out, kind, memory.name, client.name, intent.text)
+    by = (world.session(conn), client.account_id)
+    entry = world.record(out, kind, memory.name, client.name, intent.text, by=by)
     memory.recent.append(entry)
     bot = UserMode.BOT in client.modes
     if intent.action:
@@ -250,36 +271,28 @@ def set_realname(
     world.tell_peers(conn, client, event, out)
 
 
+def _unreadable(world: World, limit: int | None) -> Refused | None:
+    """Why history cannot be read ``limit`` lines at a time (None: as many as a join
+    shows), or None if it can."""
+    if not world.stored:
+        return Refused(Problem.HISTORY_OFF)
+    if limit is not None and not 1 <= limit <= HISTORY_MAX:
+        return Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX)
+    return None
+
+
 def read_history(
     world: World, conn: ConnId, client: Client, intent: i.ReadHistory, out: Outputs
 ) -> None:
-    if not world.stored:
-        out.reply(conn, Refused(Problem.HISTORY_OFF))
+    if (refused := _unreadable(world, intent.limit)) is not None:
+        out.reply(conn, refused)
         return
-    limit = intent.limit
-    if limit is None:
-        limit = world.rules.history_lines or HISTORY_DEFAULT
-    elif not 1 <= limit <= HISTORY_MAX:
-        out.reply(conn, Refused(Problem.HISTORY_RANGE, limit=HISTORY_MAX))
-        return
+    limit = intent.limit or world.rules.history_lines or HISTORY_DEFAULT
     if intent.peer:
         if check_name(intent.peer, frozenset(), unicode=True) is not None:
             out.reply(conn, Refused(Problem.NOT_A_NAME, name=intent.peer[:NAME_MAX]))
             return
-        peer_key = name_key(intent.peer)
-        peer = world.names.get(look(intent.peer))
-        online = world.clients[peer] if peer is not None else None
-        peer_account = online.account_id if online is not None else ""
-        if not peer_account and (account := world.registry.accounts.get(peer_key)):
-            peer_account = account.id
-        out.add(
-            QueryHistory(
-                conn, limit, peer=intent.peer, session=world.session(conn),
-                account=client.account_id, peer_key=peer_key,
-                peer_session=world.session(peer) if peer is not None else "",
-                peer_account=peer_account,
-            )
-        )  # fmt: skip
+        out.add(_conversation(world, conn, client, intent.peer, limit, **_bounds(intent)))
         return
     problem = check_room(intent.room)
     if problem is None and name_key(intent.room) not in client.rooms:
@@ -288,10 +301,123 @@ def read_history(
         out.reply(conn, problem)
         return
     room = spelled(world, intent.room)
-    out.add(
-        QueryHistory(
-            conn, limit, room=room, before=intent.before, after=intent.after,
-            around=intent.around, before_id=intent.before_id, after_id=intent.after_id,
-            around_id=intent.around_id, newest=intent.newest,
-        )
+    out.add(QueryHistory(conn, limit, room=room, **_bounds(intent)))
+
+
+def _bounds(intent: i.ReadHistory) -> dict[str, Any]:
+    """What bounds ``intent``'s query: the same for a room's history and a conversation's."""
+    return {
+        "before": intent.before, "after": intent.after, "around": intent.around,
+        "before_id": intent.before_id, "after_id": intent.after_id,
+        "around_id": intent.around_id, "newest": intent.newest,
+    }  # fmt: skip
+
+
+def _conversation(
+    world: World, conn: ConnId, client: Client, peer_name: str, limit: int, **bounds: Any
+) -> QueryHistory:
+    """The query of ``conn``'s private messages with ``peer_name`` (a valid name), found
+    by identity (rule 3)."""
+    peer_key = name_key(peer_name)
+    peer = world.names.get(look(peer_name))
+    online = world.clients[peer] if peer is not None else None
+    peer_account = online.account_id if online is not None else ""
+    if not peer_account and (account := world.registry.accounts.get(peer_key)):
+        peer_account = account.id
+    return QueryHistory(
+        conn, limit, peer=peer_name, session=world.session(conn),
+        account=client.account_id, peer_key=peer_key,
+        peer_session=world.session(peer) if peer is not None else "",
+        peer_account=peer_account, **bounds,
     )  # fmt: skip
+
+
+MESSAGE_ID_MAX = 64
+"""Characters of a message id at most (ours are about 20): a longer one is no message,
+and is not looked for."""
+
+
+def redact(world: World, conn: ConnId, client: Client, intent: i.Redact, out: Outputs) -> None:
+    """Rule 6: find the message (storage, or a room's recent memory), then ``found``."""
+    target = intent.target
+    if target.startswith("#"):
+        key = name_key(target)
+        if key not in client.rooms:  # not a member, or no such room: alike
+            out.reply(conn, Refused(Problem.REDACT_TARGET, room=target[: ROOM_MAX + 1]))
+            return
+        memory = world.rooms[key].memory
+        query = QueryHistory(conn, 1, room=memory.name, around_id=intent.id)
+    elif check_name(target, frozenset(), unicode=True) is not None:
+        out.reply(conn, Refused(Problem.REDACT_TARGET, room=target[:NAME_MAX]))
+        return
+    else:
+        query = _conversation(world, conn, client, target, 1, around_id=intent.id)
+    if len(intent.id) > MESSAGE_ID_MAX or not world.stored:
+        recent = world.rooms[key].memory.recent if target.startswith("#") else ()
+        entries = [e for e in recent if e.id == intent.id and len(intent.id) <= MESSAGE_ID_MAX]
+        found(world, conn, client, FindMessage(conn, query, intent), entries, out)
+        return
+    out.add(FindMessage(conn, query, intent))
+
+
+def found(
+    world: World,
+    conn: ConnId,
+    client: Client,
+    find: FindMessage,
+    entries: Sequence[Entry] | None,
+    out: Outputs,
+) -> None:
+    """Rule 6, once the message is found (``entries``: it alone, or none; None: storage
+    could not answer): delete it if ``conn`` may."""
+    intent, target = find.intent, find.intent.target
+    shown_id = intent.id[:MESSAGE_ID_MAX]
+    if entries is None:
+        out.reply(conn, Refused(Problem.HISTORY_UNAVAILABLE))
+        return
+    entry = next((e for e in entries if e.id == intent.id), None)
+    room = world.rooms.get(name_key(target)) if target.startswith("#") else None
+    if target.startswith("#") and (room is None or name_key(target) not in client.rooms):
+        out.reply(conn, Refused(Problem.REDACT_TARGET, room=target[: ROOM_MAX + 1]))
+        return  # (left the room meanwhile)
+    if entry is None or entry.kind not in (Kind.SAID, Kind.ACTION, Kind.NOTICE, Kind.PRIVATE):
+        out.reply(conn, Refused(Problem.UNKNOWN_MESSAGE, room=target, name=shown_id))
+        return
+    own = entry.session == world.session(conn) or (
+        bool(client.account_id) and entry.account == client.account_id
+    )
+    if not own and (room is None or not roles.is_operator(world, conn, client, room)):
+        out.reply(conn, Refused(Problem.REDACT_FORBIDDEN, room=target, name=shown_id))
+        return
+    if world.stored:
+        out.add(Forget(find.query))
+    reason = intent.reason[:REASON_MAX]
+    if room is not None:
+        recent = room.memory.recent
+        if any(e.id == entry.id for e in recent):
+            kept = [e for e in recent if e.id != entry.id]
+            recent.clear()
+            recent.extend(kept)
+        event = Redacted(client.name, room.memory.name, entry.id, reason, entry.name, client.user)
+        out.broadcast(room.memory.name, event, exclude=None)
+        return
+    peer = world.names.get(look(target))
+    receiver = world.clients[peer].name if peer is not None else target
+    event = Redacted(client.name, receiver, entry.id, reason, entry.name, client.user)
+    out.reply(conn, event)
+    if peer is not None and peer != conn:
+        out.reply(peer, event)
+
+
+def read_targets(
+    world: World, conn: ConnId, client: Client, intent: i.ReadTargets, out: Outputs
+) -> None:
+    """Rule 3, for where one has talked: the rooms one is in, one's own conversations."""
+    if (refused := _unreadable(world, intent.limit)) is not None:
+        out.reply(conn, refused)
+        return
+    rooms = tuple(world.rooms[key].memory.name for key in client.rooms)
+    low, high = sorted((intent.after, intent.before))
+    out.add(
+        QueryTargets(conn, intent.limit, low, high, rooms, world.session(conn), client.account_id)
+    )

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import attrs
 
 from chat_trio.chat.events import ConnId, Entry, Event, Reason
-from chat_trio.chat.intents import Secret
+from chat_trio.chat.intents import Redact, Secret
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom
 
 
@@ -115,6 +115,41 @@ class QueryHistory:
 
 
 @attrs.frozen
+class QueryTargets:
+    """Answer ``conn``'s ``ReadTargets``: of ``rooms`` (those it is in) and of its private
+    messages (by identity: its ``session``, and its ``account`` if any), those whose
+    latest message is after ``after`` and before ``before``; the ``limit`` oldest of
+    them. Then call ``Chat.targets_read``."""
+
+    conn: ConnId
+    limit: int
+    after: float
+    before: float
+    rooms: tuple[str, ...]
+    session: str
+    account: str = ""
+
+
+@attrs.frozen
+class FindMessage:
+    """Find the message ``query`` asks for (by ``around_id``, alone: ``limit`` 1) for
+    ``conn``'s ``intent``, then call ``Chat.message_found`` with it. Like every history
+    read, it sees what was recorded before it."""
+
+    conn: ConnId
+    query: QueryHistory
+    intent: Redact
+
+
+@attrs.frozen
+class Forget:
+    """Delete the message that ``query`` found (``FindMessage``) from history. Durable;
+    comes after the find, which waited for the message to be written."""
+
+    query: QueryHistory
+
+
+@attrs.frozen
 class CheckPassword:
     """Check ``password`` against the stored account ``key`` (in a worker thread), then call
     ``Chat.password_checked`` with a ``registry.Verdict``. The core handles nothing else from
@@ -188,6 +223,9 @@ Output = (
     | Record
     | LoadHistory
     | QueryHistory
+    | QueryTargets
+    | FindMessage
+    | Forget
     | CheckPassword
     | HashPassword
     | SaveAccount
@@ -278,7 +316,10 @@ class Outputs:
 
     def add(self, output: Output) -> None:
         self._end_run()
-        if isinstance(output, (LoadHistory, QueryHistory, CheckPassword, HashPassword)):
+        if isinstance(
+            output,
+            (LoadHistory, QueryHistory, QueryTargets, FindMessage, CheckPassword, HashPassword),
+        ):
             self._flush_records()
         self.items.append(output)
 

@@ -106,6 +106,10 @@ class Problem(enum.Enum):
     HISTORY_RANGE = "history-range"  #: limit
     HISTORY_OFF = "history-off"
     HISTORY_UNAVAILABLE = "history-unavailable"
+    # Deleting a message (messages.py, rule 7)
+    REDACT_TARGET = "redact-target"  #: room: the target given (a room one is not in, or no one)
+    UNKNOWN_MESSAGE = "unknown-message"  #: room: the target; name: the message's id
+    REDACT_FORBIDDEN = "redact-forbidden"  #: room: the target; name: the message's id
     # Input (door)
     LINE_TOO_LONG = "line-too-long"  #: limit (bytes)
     UNKNOWN_COMMAND = "unknown-command"  #: name

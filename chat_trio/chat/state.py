@@ -91,6 +91,8 @@ ACCEPTS: dict[Phase, tuple[type, ...]] = {
         i.LookUp,
         i.ReadHistory,
         i.MarkRead,
+        i.ReadTargets,
+        i.Redact,
         i.Register,
         i.ChangePassword,
         i.Unregister,

@@ -303,9 +303,23 @@ class World:
         return Memory(name, topic, deque(maxlen=self.rules.history_lines))
 
     def record(
-        self, out: Outputs, kind: Kind, room: str, name: str, text: str = "", target: str = ""
+        self,
+        out: Outputs,
+        kind: Kind,
+        room: str,
+        name: str,
+        text: str = "",
+        target: str = "",
+        *,
+        by: tuple[str, str] = ("", ""),
     ) -> Entry:
-        entry = Entry(self.clock(), kind, room, name, text, target, id=self.message_id())
+        """Record a room's entry (``by``: whose it is, its sender's session and account id,
+        for a line said: who may delete it, messages.py rule 7)."""
+        session, account = by
+        entry = Entry(
+            self.clock(), kind, room, name, text, target, session, account=account,
+            id=self.message_id(),
+        )  # fmt: skip
         out.record(entry)
         return entry
 

@@ -44,12 +44,15 @@ from chat_trio.chat.outputs import (
     Broadcast,
     CheckPassword,
     Close,
+    FindMessage,
+    Forget,
     HashPassword,
     LoadHistory,
     NoteLogin,
     Output,
     Outputs,
     QueryHistory,
+    QueryTargets,
     Record,
     Reply,
     SaveAccount,
@@ -144,6 +147,9 @@ class Effects:
         self._wait: dict[type, Callable[[Any, Outputs], Awaitable[None]]] = {
             LoadHistory: self._load,
             QueryHistory: self._query,
+            QueryTargets: self._targets,
+            FindMessage: self._find,
+            Forget: self._forget,
             CheckPassword: self._check,
             HashPassword: self._hash,
             SaveAccount: self._save_account,
@@ -258,6 +264,17 @@ class Effects:
     async def _query(self, output: QueryHistory, answer: Outputs) -> None:
         entries = await self.backend.read_history(output)
         self.chat.history_read(output.conn, output, entries, answer)
+
+    async def _targets(self, output: QueryTargets, answer: Outputs) -> None:
+        targets = await self.backend.read_targets(output)
+        self.chat.targets_read(output.conn, output, targets, answer)
+
+    async def _find(self, output: FindMessage, answer: Outputs) -> None:
+        entries = await self.backend.read_history(output.query)
+        self.chat.message_found(output.conn, output, entries, answer)
+
+    async def _forget(self, output: Forget, answer: Outputs) -> None:
+        await self.backend.forget(output.query)
 
     async def _check(self, output: CheckPassword, answer: Outputs) -> None:
         verdict, admin = await self.backend.check_password(output.key, output.password)

@@ -29,6 +29,7 @@ from chat_trio.chat.events import (
     ModeChanged,
     Modes,
     Reason,
+    Redacted,
     Refused,
     Role,
     RoleChanged,
@@ -213,6 +214,14 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     ),
     Problem.HISTORY_UNAVAILABLE: lambda e: (
         "History is not available right now; please try again later."
+    ),
+    Problem.REDACT_TARGET: lambda e: (
+        f"You can delete messages only in a room you are in, or in your own private"
+        f" conversations: {e.room or 'no target'} is neither."
+    ),
+    Problem.UNKNOWN_MESSAGE: lambda e: f"There is no message {e.name} in {e.room} to delete.",
+    Problem.REDACT_FORBIDDEN: lambda e: (
+        f"Only its author, or an operator of the room, may delete message {e.name}."
     ),
     Problem.LINE_TOO_LONG: lambda e: f"Line too long (over {e.limit:g} bytes); not sent.",
     Problem.UNKNOWN_COMMAND: _unknown,
@@ -448,6 +457,13 @@ def kicked(who: str, room: str, by: str, reason: str) -> str:
     """Someone put out of a room, ``who`` being "Bob was" or "You were": "Bob was kicked
     out of #rust by Alice: spam"."""
     return f"{who} kicked out of {room} by {by}" + (f": {reason}" if reason else "")
+
+
+def redacted(e: Redacted) -> str:
+    """A message deleted: "Alice deleted a message by Bob in #rust: spam"."""
+    whose = "their own message" if e.author == e.by else f"a message by {e.author}"
+    where = f"in {e.target}" if e.target.startswith("#") else "in a private conversation"
+    return f"{e.by} deleted {whose} {where}" + (f": {e.reason}" if e.reason else "")
 
 
 def whois(e: Whois) -> str:

@@ -19,7 +19,7 @@ import attrs
 
 from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
-from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 
 
@@ -45,6 +45,12 @@ class Backend(Protocol):
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         """The entries ``query`` asks for, oldest first; None if they cannot be read."""
+
+    async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
+        """The targets ``query`` asks for, oldest first; None if they cannot be read."""
+
+    async def forget(self, query: QueryHistory) -> None:
+        """Delete the message ``query`` finds (by ``around_id``: ``FindMessage`` found it)."""
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         """Is ``password`` the account ``key``'s, and is the account an admin's (as
@@ -84,6 +90,12 @@ class NoStorage:
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         return None
+
+    async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
+        return None
+
+    async def forget(self, query: QueryHistory) -> None:
+        pass
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         return Verdict.UNAVAILABLE, False

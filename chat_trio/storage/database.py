@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
-from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom
 from chat_trio.chat.vocabulary import name_key
 
@@ -381,20 +381,37 @@ def insert(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
 
 def read_history(db: sqlite3.Connection, query: QueryHistory) -> list[Entry]:
     """What ``query`` asks for (the rules' ``QueryHistory``), oldest first."""
+    scope = _scope(query)
+    if scope is None:
+        return []  # nobody: no messages are theirs
+    return _bounded(db, scope, query)
+
+
+def _scope(query: QueryHistory) -> tuple[str, list[str | float]] | None:
+    """What ``query`` may read, as a WHERE clause: its room's rows, or the asker's
+    conversation with its peer (None: the asker is nobody, and nothing is theirs)."""
     if query.peer:
-        return private_history(
-            db, query.session, query.account, query.peer_key, query.peer_session,
-            query.peer_account, query.limit,
+        return _private_scope(
+            query.session, query.account, query.peer_key, query.peer_session,
+            query.peer_account,
         )  # fmt: skip
-    return room_history(
-        db, query.room, query.limit, before=query.before, after=query.after,
-        around=query.around, before_id=query.before_id, after_id=query.after_id,
-        around_id=query.around_id, newest=query.newest,
-    )  # fmt: skip
+    return "room_key = ?", [name_key(query.room)]
 
 
-_COLUMNS = "time, kind, room, name, text, target, msgid, id"
+_COLUMNS = "time, kind, room, name, text, target, msgid, id, session, account"
 """What ``_entry`` reads of a row."""
+
+_MILLIS = "CAST(time * 1000 AS INTEGER)"
+"""A row's time in whole milliseconds, as IRC's ``time`` tag shows it (render.server_time
+truncates the same way): a client's ``timestamp=`` is compared with what it was shown, so
+"after the message stamped 12:00:00.123" never includes that message itself."""
+
+
+def millis(moment: float) -> int:
+    """``moment`` (Unix time) in whole milliseconds. A time parsed from ``...:00.123Z`` is
+    a float a hair under .123 at times; the microsecond added is far below what a time tag
+    shows and far above a float's error at today's dates (a quarter of a microsecond)."""
+    return math.floor(moment * 1000 + 1e-3)
 
 
 def room_history(
@@ -412,47 +429,83 @@ def room_history(
     newest: bool = False,
 ) -> list[Entry]:
     """The last ``limit`` entries of ``room`` (of ``kinds``, if given), oldest first;
-    ``before``: only older than that (Unix time); ``after``: the first ``limit`` newer
-    than that instead; ``around``: half of ``limit`` at that time or older (rounded
-    up), the rest newer. ``before_id``, ``after_id``, ``around_id``: the same by the
-    message with that id (``around_id``: it and the older half, then the newer; it
-    wins over ``around``). ``newest``: with ``after`` or ``after_id``, the last ``limit``
-    newer, not the first. Every bound given applies; an id that is not one of the
-    room's finds nothing."""
-    key = name_key(room)
-    where, args = "room_key = ?", list[str | float]([key])
+    for the bounds, see ``_bounded``."""
+    where, args = "room_key = ?", list[str | float]([name_key(room)])
     if kinds is not None:
         chosen = sorted(k.value for k in kinds)
         where += f" AND kind IN ({', '.join('?' * len(chosen))})"
         args += chosen
-    if before is not None:
-        where += " AND time < ?"
-        args.append(before)
-    if after is not None:
-        where += " AND time > ?"
-        args.append(after)
-    rows: dict[str, int] = {}  # an id given -> its row
-    for ref in (before_id, after_id, around_id):
-        if ref:
-            row = _row(db, key, ref)
-            if row is None:
+    bounds = QueryHistory(
+        0, limit, room, before=before, after=after, around=around, before_id=before_id,
+        after_id=after_id, around_id=around_id, newest=newest,
+    )  # fmt: skip
+    return _bounded(db, (where, args), bounds)
+
+
+def _bounded(
+    db: sqlite3.Connection, scope: tuple[str, list[str | float]], bounds: QueryHistory
+) -> list[Entry]:
+    """At most ``bounds.limit`` entries of ``scope`` (a WHERE clause and its arguments),
+    oldest first, bounded by the fields of ``bounds`` (``QueryHistory``): the last ones;
+    ``before``: only older than that (Unix time, compared in whole milliseconds, see
+    ``_MILLIS``); ``after``: the first ``limit`` newer than that instead;
+    ``around``: half of ``limit`` at that time or older (rounded up), the rest newer.
+    ``before_id``, ``after_id``, ``around_id``: the same by the message with that id
+    (``around_id``: it and the older half, then the newer; it wins over ``around``).
+    ``newest``: with ``after`` or ``after_id``, the last ``limit`` newer, not the first.
+    Every bound given applies; an id that is not one of the scope's finds nothing.
+
+    An ``after`` bound later than a ``before`` bound (IRC's ``BETWEEN`` newest first)
+    swaps them and takes the newest: the ``limit`` entries counted back from the later.
+    """
+    where, args, limit = *scope, bounds.limit
+    marks: dict[str, tuple[int, int]] = {}  # an id given -> (its row, its millisecond)
+    for ref in (bounds.before_id, bounds.after_id, bounds.around_id):
+        if ref and ref not in marks:
+            mark = _mark(db, scope, ref)
+            if mark is None:
                 return []
-            rows[ref] = row
-    if before_id:
-        where += " AND id < ?"
-        args.append(rows[before_id])
-    if after_id:
-        where += " AND id > ?"
-        args.append(rows[after_id])
-    if around_id or around is not None:
-        column, pivot = ("id", rows[around_id]) if around_id else ("time", around or 0.0)
+            marks[ref] = mark
+    before = _edge(marks, bounds.before_id, bounds.before)
+    after = _edge(marks, bounds.after_id, bounds.after)
+    newest = bounds.newest
+    if before is not None and after is not None and _later(after, before):
+        before, after, newest = after, before, True
+    clauses, values = [where], list(args)
+    for edge, sign in ((before, "<"), (after, ">")):
+        if edge is not None:
+            column, value = ("id", edge[0]) if edge[0] is not None else (_MILLIS, edge[1])
+            clauses.append(f"{column} {sign} ?")
+            values.append(value)
+    where = " AND ".join(clauses)
+    pivot = _edge(marks, bounds.around_id, bounds.around)
+    if pivot is not None:
+        column, value = ("id", pivot[0]) if pivot[0] is not None else (_MILLIS, pivot[1])
         half = limit // 2
-        older = _select(db, f"{where} AND {column} <= ?", [*args, pivot], "DESC", limit - half)
-        newer = _select(db, f"{where} AND {column} > ?", [*args, pivot], "ASC", half)
+        older = _select(db, f"{where} AND {column} <= ?", [*values, value], "DESC", limit - half)
+        newer = _select(db, f"{where} AND {column} > ?", [*values, value], "ASC", half)
         return [*reversed(older), *newer]
-    if (after is not None or after_id) and not newest:
-        return _select(db, where, args, "ASC", limit)
-    return list(reversed(_select(db, where, args, "DESC", limit)))
+    if after is not None and not newest:
+        return _select(db, where, values, "ASC", limit)
+    return list(reversed(_select(db, where, values, "DESC", limit)))
+
+
+_Edge = tuple[int | None, int]
+"""A bound: (the row of a message, its millisecond), or (None, a millisecond)."""
+
+
+def _edge(marks: dict[str, tuple[int, int]], ref: str, moment: float | None) -> _Edge | None:
+    """The bound of a message id (which wins) or a time; None if neither is given."""
+    if ref:
+        return marks[ref]
+    return None if moment is None else (None, millis(moment))
+
+
+def _later(one: _Edge, other: _Edge) -> bool:
+    """``one`` is later than ``other``: by row when both are messages, else by time."""
+    if one[0] is not None and other[0] is not None:
+        return one[0] > other[0]
+    return one[1] > other[1]
 
 
 def _select(
@@ -465,17 +518,69 @@ def _select(
     return [_entry(row) for row in rows]
 
 
-def _row(db: sqlite3.Connection, room_key: str, msgid: str) -> int | None:
-    """The row of the message ``msgid`` in the room ``room_key``, if it has one (``rN``:
-    row N, stored before ids were, schema 4 or older)."""
+def targets(db: sqlite3.Connection, query: QueryTargets) -> list[tuple[str, float]]:
+    """IRC's ``CHATHISTORY TARGETS``: of the rooms ``query`` names and of the asker's
+    private conversations (by identity, as ``_private_scope``), those whose latest
+    message (a conversation line: ``CONVERSATION``, or a private message) is after
+    ``query.after`` and before ``query.before`` (in whole milliseconds, as ``_MILLIS``),
+    with its time; the ``limit`` oldest by that time. A room is named as it was last
+    written, a person as the latest message named them."""
+    kinds = sorted(k.value for k in CONVERSATION)
+    keys = sorted({name_key(room) for room in query.rooms})
+    rooms = (
+        f"SELECT room, max(time) AS last FROM history WHERE room_key IN"
+        f" ({', '.join('?' * len(keys))}) AND kind IN ({', '.join('?' * len(kinds))})"
+        " GROUP BY room_key"
+    )
+    parts, args = [rooms] if keys else [], list[str | float]([*keys, *kinds] if keys else [])
+    sent, sent_args = _either(("session", "account"), (query.session, query.account))
+    whose = (query.session, query.account, query.session, query.account)
+    ends = [(c, v) for c, v in zip(_ENDS, whose, strict=True) if v]
+    if ends:
+        mine = " UNION ".join(
+            f"SELECT id FROM history WHERE kind = 'pm' AND {c} = ?" for c, _ in ends
+        )
+        parts.append(
+            f"SELECT CASE WHEN {sent} THEN target ELSE name END, max(time) AS last"
+            f" FROM history WHERE kind = 'pm' AND id IN ({mine})"
+            f" GROUP BY CASE WHEN {sent} THEN target_key ELSE name_key END"
+        )
+        args += [*sent_args, *(v for _, v in ends), *sent_args]
+    if not parts:
+        return []
+    found = db.execute(
+        f"SELECT * FROM ({' UNION ALL '.join(parts)})"
+        " WHERE CAST(last * 1000 AS INTEGER) > ? AND CAST(last * 1000 AS INTEGER) < ?"
+        " ORDER BY last LIMIT ?",
+        [*args, millis(query.after), millis(query.before), query.limit],
+    ).fetchall()
+    return [(str(name), float(last)) for name, last in found]
+
+
+def forget(db: sqlite3.Connection, query: QueryHistory) -> None:
+    """Delete the message ``query`` names by its ``around_id``, among what ``query`` may
+    read (its room, or the asker's conversation): a redaction (messages.py, rule 7)."""
+    scope = _scope(query)
+    mark = _mark(db, scope, query.around_id) if scope is not None else None
+    if mark is not None:
+        with _transaction(db):
+            db.execute("DELETE FROM history WHERE id = ?", (mark[0],))
+
+
+def _mark(
+    db: sqlite3.Connection, scope: tuple[str, list[str | float]], msgid: str
+) -> tuple[int, int] | None:
+    """The row and millisecond of the message ``msgid`` in ``scope``, if it is there
+    (``rN``: row N, stored before ids were, schema 4 or older)."""
+    where, args = scope
     row = msgid[1:]
     if msgid.startswith("r") and row.isascii() and row.isdigit() and len(row) < 19:
-        query = "SELECT id FROM history WHERE id = ? AND msgid = '' AND room_key = ?"
-        found = db.execute(query, (int(row), room_key)).fetchone()
+        query = f"SELECT id, {_MILLIS} FROM history WHERE id = ? AND msgid = '' AND {where}"
+        found = db.execute(query, [int(row), *args]).fetchone()
     else:
-        query = "SELECT id FROM history WHERE msgid = ? AND room_key = ?"
-        found = db.execute(query, (msgid, room_key)).fetchone()
-    return int(found[0]) if found else None
+        query = f"SELECT id, {_MILLIS} FROM history WHERE msgid = ? AND {where}"
+        found = db.execute(query, [msgid, *args]).fetchone()
+    return (int(found[0]), int(found[1])) if found else None
 
 
 def conversation(db: sqlite3.Connection, room: str, limit: int) -> tuple[list[Entry], str, str]:
@@ -507,7 +612,24 @@ def private_history(
     peer_account: str,
     limit: int,
 ) -> list[Entry]:
-    """The last ``limit`` private messages between the asker and a peer.
+    """The last ``limit`` private messages between the asker and a peer (see
+    ``_private_scope``)."""
+    scope = _private_scope(session, account, peer_key, peer_session, peer_account)
+    return [] if scope is None else _bounded(db, scope, QueryHistory(0, limit))
+
+
+def _either(columns: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, list[str]]:
+    """``column = value OR ...`` for the values that are set (an empty one would match
+    every guest's row)."""
+    pairs = [(c, v) for c, v in zip(columns, values, strict=True) if v]
+    return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
+
+
+def _private_scope(
+    session: str, account: str, peer_key: str, peer_session: str, peer_account: str
+) -> tuple[str, list[str | float]] | None:
+    """The private messages between the asker and a peer, as a WHERE clause (None: the
+    asker is nobody, and no message is theirs).
 
     The asker's side is found by identity only: its connection ``session``, and its
     ``account`` id if it has one. The peer's side is whoever had the name ``peer_key``
@@ -516,35 +638,26 @@ def private_history(
     its two ends, so nobody reads a message that was not theirs.
     """
 
-    def either(columns: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, list[str]]:
-        """``column = value OR ...`` for the values that are set (an empty one would
-        match every guest's row)."""
-        pairs = [(c, v) for c, v in zip(columns, values, strict=True) if v]
-        return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
-
     # The asker's own messages first, by the indexes (a guest with few messages does not
     # cost a walk through every room's history); then the peer's side among them.
     whose = (session, account, session, account)
     ends = [(c, v) for c, v in zip(_ENDS, whose, strict=True) if v]
     if not ends:
-        return []  # nobody: no messages are theirs
+        return None
     mine = " UNION ".join(f"SELECT id FROM history WHERE kind = 'pm' AND {c} = ?" for c, _ in ends)
-    me_sent, me_sent_args = either(("session", "account"), (session, account))
-    me_got, me_got_args = either(("target_session", "target_account"), (session, account))
+    me_sent, me_sent_args = _either(("session", "account"), (session, account))
+    me_got, me_got_args = _either(("target_session", "target_account"), (session, account))
     peer = (peer_key, peer_session, peer_account)
-    peer_got, peer_got_args = either(("target_key", "target_session", "target_account"), peer)
-    peer_sent, peer_sent_args = either(("name_key", "session", "account"), peer)
-    query = (
-        f"SELECT {_COLUMNS} FROM history WHERE kind = 'pm'"
-        f" AND id IN ({mine})"
+    peer_got, peer_got_args = _either(("target_key", "target_session", "target_account"), peer)
+    peer_sent, peer_sent_args = _either(("name_key", "session", "account"), peer)
+    where = (
+        f"kind = 'pm' AND id IN ({mine})"
         f" AND (({me_sent} AND {peer_got}) OR ({peer_sent} AND {me_got}))"
-        " ORDER BY id DESC LIMIT ?"
     )
-    params = [
-        *(v for _, v in ends), *me_sent_args, *peer_got_args, *peer_sent_args, *me_got_args,
-        limit,
-    ]  # fmt: skip
-    return [_entry(row) for row in reversed(db.execute(query, params).fetchall())]
+    args = list[str | float](
+        [*(v for _, v in ends), *me_sent_args, *peer_got_args, *peer_sent_args, *me_got_args]
+    )
+    return where, args
 
 
 def prune(db: sqlite3.Connection, before: float | None, rows_per_room: int | None) -> int:
@@ -825,13 +938,16 @@ def count(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM history").fetchone()[0])
 
 
-def _entry(row: tuple[float, str, str, str, str, str, str, int]) -> Entry:
+def _entry(row: tuple[float, str, str, str, str, str, str, int, str, str]) -> Entry:
     """A stored row (``_COLUMNS``) as an entry; its text is checked again as one line
     (words.py), since rows stored before that check existed may hold line breaks. A row
     stored before messages had ids (schema 4) has ``r<row id>`` as its id: every id a run
     makes has a colon (``World.message_id``), this one none; ``_row`` finds it by that."""
-    time, kind, room, name, text, target, msgid, row_id = row
-    return Entry(time, Kind(kind), room, name, words.line(text), target, id=msgid or f"r{row_id}")
+    time, kind, room, name, text, target, msgid, row_id, session, account = row
+    return Entry(
+        time, Kind(kind), room, name, words.line(text), target, session, account=account,
+        id=msgid or f"r{row_id}",
+    )  # fmt: skip
 
 
 class _transaction:

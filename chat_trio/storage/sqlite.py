@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
-from chat_trio.chat.outputs import QueryHistory
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
@@ -49,6 +49,16 @@ class SqliteBackend:
         except sqlite3.Error as exc:
             log.error("history-read-failed error=%r", str(exc))
             return None
+
+    async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
+        try:
+            return await self.store.read(database.targets, query)
+        except sqlite3.Error as exc:
+            log.error("history-read-failed error=%r", str(exc))
+            return None
+
+    async def forget(self, query: QueryHistory) -> None:
+        await self._save("redaction", database.forget, query)
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         """A storage error is no verdict on the password: an outage is not a guess."""

@@ -12,8 +12,10 @@ This module never imports trio and never does I/O.
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import attrs
@@ -22,7 +24,7 @@ from chat_trio import __version__
 from chat_trio.chat import intents as i
 from chat_trio.chat import roles, words
 from chat_trio.chat.events import Mode, UserMode
-from chat_trio.chat.vocabulary import HISTORY_MAX, name_key
+from chat_trio.chat.vocabulary import HISTORY_MAX, NAME_MAX, name_key
 from chat_trio.doors.irc import registration
 from chat_trio.doors.irc.message import Message
 from chat_trio.doors.irc.render import (
@@ -515,57 +517,145 @@ def info(door: IrcDoor, params: tuple[str, ...]) -> None:
     )
 
 
+_REFERENCES = {"LATEST": 1, "BEFORE": 1, "AFTER": 1, "AROUND": 1, "BETWEEN": 2}
+"""CHATHISTORY's subcommands that read a target's messages, by how many message
+references (``timestamp=`` or ``msgid=``) come between the target and the limit."""
+
+_NOT_A_NICK = re.compile(r"[\s,*?!@:.#&$]")
+"""What no nick can hold (modern.ircdocs.horse, and names.py's rules are stricter): a
+target with one is no conversation anybody could have had."""
+
+Reference = tuple[float | None, str]
+"""A CHATHISTORY message reference: (a Unix time, "") or (None, a message id)."""
+
+
 def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
-    """draft/chathistory: LATEST, BEFORE, AFTER and AROUND, by ``timestamp=`` or
-    ``msgid=`` (ISUPPORT MSGREFTYPES), from storage. A msgid the room never had finds
-    nothing: an empty batch, as for a time with nothing around it."""
-    sub, target = params[0].upper(), params[1]
-    reference, count = (params[2], params[3]) if len(params) > 3 else ("*", params[2])
-    if sub not in ("LATEST", "BEFORE", "AFTER", "AROUND"):
-        _fail(door, "INVALID_PARAMS", sub, "Only LATEST, BEFORE, AFTER and AROUND are supported")
+    """draft/chathistory: LATEST, BEFORE, AFTER, AROUND and BETWEEN, by ``timestamp=`` or
+    ``msgid=`` (ISUPPORT MSGREFTYPES), from storage. A msgid the target never had finds
+    nothing: an empty batch, as for a time with nothing around it. The target is a
+    channel one is in (else ``INVALID_TARGET``: one that does not exist looks the same,
+    so nobody learns which rooms exist) or a nick: the conversation with it, one's own
+    only (the rules find it by identity)."""
+    sub = params[0].upper()
+    if sub == "TARGETS":
+        _targets(door, params)
         return
-    moment, msgid = None, ""
-    kind, _, value = reference.partition("=")
-    if kind == "msgid" and value:
-        msgid = value
-    elif reference != "*":
-        moment = _timestamp(reference)
-        if moment is None:
-            _fail(door, "INVALID_MSGREFTYPE", sub, reference, "Use timestamp=... or msgid=...")
+    wanted = _REFERENCES.get(sub)
+    if wanted is None:
+        _fail(
+            door,
+            "INVALID_PARAMS",
+            sub,
+            "Only LATEST, BEFORE, AFTER, AROUND and BETWEEN are supported",
+        )
+        return
+    if len(params) != wanted + 3:
+        _fail(
+            door,
+            "INVALID_PARAMS",
+            sub,
+            f"CHATHISTORY {sub} takes a target, {wanted} message reference(s) and a limit",
+        )
+        return
+    target, count = params[1], params[-1]
+    if target.startswith("#"):
+        invalid = name_key(target) not in door.rooms
+    else:
+        invalid = len(target) > NAME_MAX or _NOT_A_NICK.search(target) is not None
+    if invalid:
+        _fail(door, "INVALID_TARGET", sub, target, "Messages could not be retrieved")
+        return
+    references: list[Reference | None] = []
+    for given in params[2:-1]:
+        if given == "*" and sub == "LATEST":  # the newest, whenever they are
+            references.append(None)
+            continue
+        found = _reference(given) if given != "*" else "INVALID_PARAMS"
+        if isinstance(found, str):
+            _fail(door, found, sub, given, "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID")
             return
+        references.append(found)
     limit = words.count(count)
     if limit is None or not 1 <= limit <= HISTORY_MAX:
         _fail(door, "INVALID_PARAMS", sub, count, f"The limit is 1 to {HISTORY_MAX}")
         return
-    if not target.startswith("#"):
-        door.queue.append(i.ReadHistory(limit, peer=target))
-    elif sub == "AFTER":
-        door.queue.append(i.ReadHistory(limit, room=target, after=moment, after_id=msgid))
-    elif sub == "LATEST" and (moment is not None or msgid):  # the newest since then
-        door.queue.append(
-            i.ReadHistory(limit, room=target, after=moment, after_id=msgid, newest=True)
-        )
+    room, peer = (target, "") if target.startswith("#") else ("", target)
+    ask = partial(i.ReadHistory, limit, room=room, peer=peer)
+    first = references[0]
+    if sub == "BETWEEN":  # newest first when the first is the later: storage sees which
+        (after, after_id), (before, before_id) = first or (None, ""), references[1] or (None, "")
+        door.queue.append(ask(after=after, after_id=after_id, before=before, before_id=before_id))
+    elif first is None:
+        door.queue.append(ask())
+    elif sub in ("AFTER", "LATEST"):  # LATEST since a message: the newest after it
+        door.queue.append(ask(after=first[0], after_id=first[1], newest=sub == "LATEST"))
     elif sub == "AROUND":
-        door.queue.append(i.ReadHistory(limit, room=target, around=moment, around_id=msgid))
+        door.queue.append(ask(around=first[0], around_id=first[1]))
     else:
-        door.queue.append(i.ReadHistory(limit, room=target, before=moment, before_id=msgid))
+        door.queue.append(ask(before=first[0], before_id=first[1]))
+
+
+def _targets(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """``CHATHISTORY TARGETS timestamp=… timestamp=… N``: where one has talked between
+    the two times (either order), as a ``draft/chathistory-targets`` batch."""
+    if len(params) != 4:
+        _fail(
+            door,
+            "INVALID_PARAMS",
+            "TARGETS",
+            "CHATHISTORY TARGETS takes two timestamps and a limit",
+        )
+        return
+    moments = []
+    for given in params[1:3]:
+        found = _reference(given) if given != "*" else "INVALID_PARAMS"
+        if not isinstance(found, str) and found[0] is None:
+            found = "INVALID_PARAMS"  # TARGETS takes times only
+        if isinstance(found, str):
+            _fail(door, found, "TARGETS", given, "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ")
+            return
+        moments.append(found[0])
+    limit = words.count(params[3])
+    if limit is None or not 1 <= limit <= HISTORY_MAX:
+        _fail(door, "INVALID_PARAMS", "TARGETS", params[3], f"The limit is 1 to {HISTORY_MAX}")
+        return
+    door.queue.append(i.ReadTargets(moments[0] or 0.0, moments[1] or 0.0, limit))
 
 
 def _fail(door: IrcDoor, code: str, *context: str) -> None:
     door.server_message("FAIL", "CHATHISTORY", code, *context)
 
 
-def _timestamp(reference: str) -> float | None:
-    """``timestamp=2026-12-01T09:00:00.000Z`` as Unix time, or None."""
-    kind, _, value = reference.partition("=")
+def _reference(given: str) -> Reference | str:
+    """``timestamp=2026-12-01T09:00:00.000Z`` or ``msgid=ID`` as a ``Reference``; or the
+    FAIL code for what it is not: ``INVALID_MSGREFTYPE`` for another kind,
+    ``INVALID_PARAMS`` for a kind we know with a value that is not one."""
+    kind, _, value = given.partition("=")
+    if kind == "msgid":
+        return (None, value) if value else "INVALID_PARAMS"
     if kind != "timestamp":
-        return None
+        return "INVALID_MSGREFTYPE"
+    moment = _timestamp(value)
+    return "INVALID_PARAMS" if moment is None else (moment, "")
+
+
+def _timestamp(value: str) -> float | None:
+    """``2026-12-01T09:00:00.000Z`` (milliseconds and Z optional) as Unix time, or None."""
     whole, _, fraction = value.removesuffix("Z").partition(".")
     try:
         moment = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
         return None
-    return moment + (float(f"0.{fraction}") if words.count(fraction) is not None else 0.0)
+    if not fraction:
+        return float(moment)
+    if words.count(fraction) is None or len(fraction) > 9:
+        return None
+    return moment + float(f"0.{fraction}")
+
+
+def redact(door: IrcDoor, params: tuple[str, ...]) -> None:
+    """draft/message-redaction: ``REDACT <target> <msgid> [:reason]``."""
+    door.queue.append(i.Redact(params[0], params[1], params[2] if len(params) > 2 else ""))
 
 
 HELP_PER_LINE = 12  #: command names per 705 line of the index (short, readable lines)
@@ -622,7 +712,8 @@ def markread(door: IrcDoor, params: tuple[str, ...]) -> None:
     if len(params) == 1:
         door.queue.append(i.MarkRead(target))
         return
-    moment = _timestamp(params[1])
+    found = _reference(params[1])  # (a msgid is no time)
+    moment = found[0] if isinstance(found, tuple) else None
     if moment is None:
         text = "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ"
         door.server_message("FAIL", "MARKREAD", "INVALID_PARAMS", target, params[1], text)
@@ -745,6 +836,10 @@ COMMANDS: dict[str, Command] = {
     "MARKREAD": Command(  # (no parameter: FAIL, as the spec says, not 461)
         0, markread, "MARKREAD <target> [timestamp=<time>]",
         "where you have read a room or conversation up to (draft/read-marker)",
+    ),
+    "REDACT": Command(
+        2, redact, "REDACT <target> <msgid> [:<reason>]",
+        "delete your own message, or any in a room you run (draft/message-redaction)",
     ),
     "CS": Command(
         0, _chanserv_command, "CS REGISTER|DROP|INFO|AMODE <#room> ...",

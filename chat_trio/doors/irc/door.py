@@ -351,6 +351,7 @@ class IrcDoor(Keepalive):
             "account-notify" in caps,
             "message-tags" in caps,
             "setname" in caps,
+            "draft/message-redaction" in caps,
         )
 
     def views_changed(self) -> list[tuple[str, View]]:

@@ -46,6 +46,7 @@ CAPABILITIES = (
     "cap-notify",
     "draft/chathistory",
     "draft/read-marker",
+    "draft/message-redaction",
     "echo-message",
     "extended-join",
     "extended-monitor",

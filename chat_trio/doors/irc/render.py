@@ -55,6 +55,7 @@ from chat_trio.chat.events import (
     Private,
     RealnameChanged,
     Reason,
+    Redacted,
     Refused,
     Role,
     RoleChanged,
@@ -65,6 +66,7 @@ from chat_trio.chat.events import (
     Said,
     StatusMessage,
     Tagged,
+    Targets,
     Topic,
     TopicChanged,
     UserList,
@@ -392,6 +394,8 @@ def broadcast_line(
         return serialize(
             Message("MODE", (room, change, event.ban.shown), mask(event.by, event.by_user), t)
         )
+    if isinstance(event, Redacted):
+        return redact_line(event, t) if view.redaction else ""
     if isinstance(event, Kicked):
         return serialize(
             Message(
@@ -402,6 +406,13 @@ def broadcast_line(
             )
         )
     return ""
+
+
+def redact_line(e: Redacted, tags: tuple[tuple[str, str], ...] = ()) -> str:
+    """draft/message-redaction's ``REDACT <target> <msgid> [:reason]``, from the deleter.
+    Only to those who asked for it: others keep the line (the spec sends them nothing)."""
+    reason = (e.reason,) if e.reason else ()
+    return serialize(Message("REDACT", (e.target, e.id, *reason), mask(e.by, e.user), tags))
 
 
 MODE_LETTERS = {Role.OPERATOR: "o", Role.VOICE: "v"}  #: ISUPPORT PREFIX=(ov)@+
@@ -463,7 +474,7 @@ class IrcView:
     the sender's account), ``extended_join`` (JOIN says account and real name),
     ``away_notify`` and ``account_notify`` (AWAY and ACCOUNT are sent at all),
     ``message_tags`` (messages carry their ``msgid``), ``setname`` (SETNAME is sent at
-    all)."""
+    all), ``redaction`` (REDACT is sent)."""
 
     server_time: bool = False
     account_tag: bool = False
@@ -472,6 +483,7 @@ class IrcView:
     account_notify: bool = False
     message_tags: bool = False
     setname: bool = False
+    redaction: bool = False  #: draft/message-redaction: REDACT is sent at all
 
     def __call__(self, events: Sequence[Event], room: str, wall: float) -> bytes:
         tags = (("time", server_time(wall)),) if self.server_time else ()
@@ -487,6 +499,7 @@ def irc_view(
     account_notify: bool,
     message_tags: bool = False,
     setname: bool = False,
+    redaction: bool = False,
 ) -> IrcView:
     """The one ``IrcView`` for these capabilities. Views are compared by identity (the hub
     looks one up per member per round), so every member with the same capabilities gets
@@ -494,11 +507,22 @@ def irc_view(
     return IrcView(
         server_time, account_tag, extended_join, away_notify, account_notify, message_tags,
         setname,
+        redaction,
     )  # fmt: skip
 
 
 PLAIN = irc_view(False, False, False, False, False)  #: no capabilities
 
+
+FAILS: dict[Problem, tuple[str, str, Callable[[Refused], tuple[str, ...]]]] = {
+    Problem.REDACT_TARGET: ("REDACT", "INVALID_TARGET", lambda e: (e.room,)),
+    Problem.UNKNOWN_MESSAGE: ("REDACT", "UNKNOWN_MSGID", lambda e: (e.room, e.name)),
+    Problem.REDACT_FORBIDDEN: ("REDACT", "REDACT_FORBIDDEN", lambda e: (e.room, e.name)),
+    Problem.MARKER_TARGET: ("MARKREAD", "INVALID_PARAMS", lambda e: (e.name or "*",)),
+    Problem.REALNAME_BAD: ("SETNAME", "INVALID_REALNAME", lambda e: ()),
+}
+"""Refusals IRC words as IRCv3 standard replies: ``FAIL <command> <code> <params> :text``
+(command, code, the parameters before the text)."""
 
 NumericRule = tuple[str, Callable[[Refused], tuple[str, ...]]]
 """(numeric, the parameters between the client's nick and the text)."""
@@ -900,6 +924,30 @@ class Replies:
             return echo + away
         return away
 
+    def _targets(self, e: Targets) -> str:
+        """``CHATHISTORY TARGETS <target> <time>`` each, in a ``draft/chathistory-targets``
+        batch (with ``batch``)."""
+        batch = "batch" in self.caps
+        self._batches += 1
+        ref = f"h{self._batches}"
+        tags = (("batch", ref),) if batch else ()
+        lines = [
+            serialize(Message("CHATHISTORY", ("TARGETS", name, server_time(last)),
+                              self.settings.server_name, tags))
+            for name, last in e.targets
+        ]  # fmt: skip
+        if batch:
+            opened = Message("BATCH", (f"+{ref}", "draft/chathistory-targets"))
+            lines = [serialize(opened), *lines, serialize(Message("BATCH", (f"-{ref}",)))]
+        return "".join(lines)
+
+    def _redacted(self, e: Redacted) -> str:
+        """A private message deleted (a room's reach its members through ``IrcView``)."""
+        if "draft/message-redaction" not in self.caps:
+            return ""
+        timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
+        return redact_line(e, timed)
+
     def _tagged(self, e: Tagged) -> str:
         """TAGMSG to this user, or its own back (with echo-message): only with
         message-tags (a room's reaches its members through ``IrcView``)."""
@@ -999,15 +1047,14 @@ class Replies:
 
     def _refused(self, e: Refused) -> str:
         text = _IRC_WORDING.get(e.problem, refusal)(e)
-        if e.problem is Problem.MARKER_TARGET:
-            fail = ("MARKREAD", "INVALID_PARAMS", e.name or "*", text)
-            return serialize(Message("FAIL", fail, self.settings.server_name))
-        if e.problem in NUMERICS:
+        if e.problem in FAILS:
+            command, code, params = FAILS[e.problem]
+            line = serialize(
+                Message("FAIL", (command, code, *params(e), text), self.settings.server_name)
+            )
+        elif e.problem in NUMERICS:
             numeric, params = NUMERICS[e.problem]
             line = self._m(numeric, *params(e), text)
-        elif e.problem in _FAILS:
-            command, code = _FAILS[e.problem]
-            line = serialize(Message("FAIL", (command, code, text), self.settings.server_name))
         elif e.problem in _LOGIN_PROBLEMS and e.naming:
             line = self._m("464", text)
         elif (
@@ -1262,16 +1309,14 @@ _REPLIES: dict[type[Any], Callable[[Replies, Any], str]] = {
     Watched: Replies._watched,
     History: Replies._history,
     MarkedRead: Replies._marked,
+    Redacted: Replies._redacted,
+    Targets: Replies._targets,
     Goodbye: Replies._goodbye,
     Disconnected: Replies._disconnected,
     Greeting: Replies._greeting,
     Help: Replies._help,
 }
 """How each event replied to one connection looks (the others have no form here)."""
-
-
-_FAILS = {Problem.REALNAME_BAD: ("SETNAME", "INVALID_REALNAME")}
-"""Refusals IRC says as IRCv3 standard replies: ``FAIL <command> <code> :text``."""
 
 
 def _comma_lists(names: list[str]) -> list[str]:

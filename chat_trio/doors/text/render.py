@@ -53,6 +53,7 @@ from chat_trio.chat.events import (
     Private,
     RealnameChanged,
     Reason,
+    Redacted,
     Refused,
     RoleChanged,
     RoomEntered,
@@ -62,6 +63,7 @@ from chat_trio.chat.events import (
     Said,
     StatusMessage,
     Tagged,
+    Targets,
     Topic,
     TopicChanged,
     Unheard,
@@ -238,6 +240,11 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     BanChanged: lambda e: f"* {wording.ban_changed(e)}.{EOL}",
     BanList: lambda e: "".join(f"* {line}{EOL}" for line in wording.ban_lines(e)),
     Invited: lambda e: f"* {wording.invited(e)}.{EOL}",
+    Targets: lambda e: "".join(
+        f"* {name}: {time.strftime('%Y-%m-%d %H:%M', time.gmtime(last))}{EOL}"
+        for name, last in e.targets
+    ),
+    Redacted: lambda e: f"* {wording.redacted(e)}.{EOL}",
     Kicked: lambda e: f"* {wording.kicked(e.name + ' was', e.room, e.by, e.reason)}{EOL}",
     RoomEntered: _entered,
     Unheard: lambda e: f"* Nobody else is in {e.room} right now.{EOL}",

@@ -60,6 +60,7 @@ from chat_trio.chat.events import (
     Presence,
     Private,
     RealnameChanged,
+    Redacted,
     Refused,
     RoleChanged,
     RoomBan,
@@ -70,6 +71,7 @@ from chat_trio.chat.events import (
     Said,
     StatusMessage,
     Tagged,
+    Targets,
     Topic,
     TopicChanged,
     Unheard,
@@ -112,6 +114,8 @@ INTENTS: dict[str, type[i.Intent]] = {
     "set-realname": i.SetRealname,
     "read-history": i.ReadHistory,
     "mark-read": i.MarkRead,
+    "read-targets": i.ReadTargets,
+    "redact": i.Redact,
     "register": i.Register,
     "change-password": i.ChangePassword,
     "unregister": i.Unregister,
@@ -464,6 +468,13 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Invited: lambda e: {
         "type": "invited", "room": e.room, "by": e.by, "name": e.name,
         "message": wording.invited(e) + ".",
+    },
+    Targets: lambda e: {
+        "type": "targets", "targets": [{"name": n, "time": t} for n, t in e.targets]
+    },
+    Redacted: lambda e: {
+        "type": "redacted", "target": e.target, "id": e.id, "by": e.by, "author": e.author,
+        "reason": e.reason, "message": wording.redacted(e) + ".",
     },
     Kicked: lambda e: {
         "type": "kicked", "room": e.room, "name": e.name, "by": e.by, "reason": e.reason,

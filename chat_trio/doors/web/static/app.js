@@ -564,7 +564,7 @@ function mentions(text) {
 function lineElement(line) {
   const item = document.createElement("li");
   item.className = line.kind + (line.history ? " history" : "") + (line.mention ? " mention" : "")
-    + (line.notice ? " user-notice" : "");
+    + (line.notice ? " user-notice" : "") + (line.deleted ? " deleted" : "");
   item.line = line;
   if (line.id) item.dataset.id = line.id;   // the server's id of the message (not shown)
   const time = document.createElement("time");
@@ -595,7 +595,30 @@ function lineElement(line) {
   text.className = "text";
   linkify(text, line.text);
   item.append(text);
+  const c = currentConversation();
+  if (c && deletable(c, line)) item.append(deleteButton(c, line));
   return item;
+}
+
+// Whether to offer to delete `line` of `c`: a message with an id, our own, or any in a
+// room we run. The server decides (it knows whose a message is by identity, not name);
+// this only offers the control where it would be allowed.
+function deletable(c, line) {
+  if (!line.id || line.deleted || (line.kind !== "said" && line.kind !== "action")) return false;
+  return line.own || line.name === state.me || runs(c);
+}
+
+// "Delete" beside a message: asks the server to delete it for everyone.
+function deleteButton(c, line) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "delete";
+  button.textContent = "Delete";
+  button.setAttribute("aria-label", `Delete this message by ${line.name}`);
+  button.addEventListener("click", () => {
+    send({ type: "redact", target: c.title, id: line.id });
+  });
+  return button;
 }
 
 // "Join" beside an invitation: joins the room (the invitation lets us past its modes).
@@ -1008,6 +1031,17 @@ const handlers = {
     if (!c || e.time === null) return;
     if (c.readUpTo === null || e.time > c.readUpTo) c.readUpTo = e.time;
     recount(c);
+  },
+  redacted(e) {
+    // A room's, or a private one: ours to someone (target: them), or theirs to us.
+    const peer = e.target.startsWith("#") || e.by === state.me ? e.target : e.by;
+    const c = state.conversations.get(key(peer));
+    const line = c && c.lines.find((l) => l.id === e.id);
+    if (!line) return;
+    const by = e.by === e.author ? "" : ` by ${e.by}`;
+    Object.assign(line, { deleted: true, mention: false,
+                          text: `message deleted${by}${e.reason ? `: ${e.reason}` : ""}` });
+    if (c.key === state.current) lineNode(line)?.replaceWith(lineElement(line));
   },
   unheard(e) { notice(`Nobody else is in ${e.room} right now.`, conversation(e.room)); },
   history(e) { history(e); },
