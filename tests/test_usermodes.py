@@ -133,11 +133,13 @@ def test_usermodes_invisible_users_are_hidden_from_masks_and_outside_rooms_only(
     assert who(i.ListUsers(mask="Ali*")) == ()
     assert who(i.ListUsers(mask="Alice")) == ("Alice",)  # an exact name finds them
     assert who(i.ListUsers("#rust")) == ()  # NAMES of a room Bob is not in
+    assert who(i.ListUsers()) == ("Bob",)  # everyone online (nc's /users, the page's list)
     (mine,) = replies(ask(chat, 1, i.ListUsers(mask="Ali*")), 1)
     assert isinstance(mine, UserList) and mine.names == ("Alice",)  # oneself, always
     ask(chat, 2, i.Join("#rust"))
     assert who(i.ListUsers(mask="Ali*")) == ("Alice",)  # sharing a room: seen
     assert who(i.ListUsers("#rust")) == ("Alice", "Bob")
+    assert who(i.ListUsers()) == ("Alice", "Bob")
 
 
 def test_usermodes_a_bots_messages_and_whois_say_it_is_one() -> None:

@@ -301,8 +301,9 @@ def list_users(
     if intent.mask:  # those the mask names (WHO nick*): the first page only
         listed = _masked(world, intent.mask, limit + 1, _seen_by(world, conn, client))
         total, where = len(listed), None
-    elif intent.room is None:  # everyone online
-        who = [c for c in world.clients.values() if c.name]
+    elif intent.room is None:  # everyone online, but the invisible (usermodes.py's rule 3)
+        seen = _seen_by(world, conn, client)
+        who = [c for k, c in world.clients.items() if c.name and seen(k)]
         total, where = len(who), None
         rest = [c for c in who if c.name.casefold() > after] if after else who
         listed = heapq.nsmallest(limit + 1, rest, key=_name_order)
