@@ -55,6 +55,14 @@ def refusal(item: Any) -> ev.Refused:
         ({"type": "list-users"}, i.ListUsers()),
         ({"type": "list-users", "room": "#rust", "limit": 5}, i.ListUsers("#rust", 5)),
         ({"type": "list-rooms", "limit": None}, i.ListRooms()),
+        (
+            {"type": "list-rooms", "rooms": ["#go"], "masks": ["#r*"], "not_masks": ["#x*"]},
+            i.ListRooms(rooms=("#go",), masks=("#r*",), not_masks=("#x*",)),
+        ),
+        (
+            {"type": "watch", "act": "add", "names": ["Bob", "Eve"]},
+            i.Watch(i.WatchAct.ADD, ("Bob", "Eve")),
+        ),
         ({"type": "show-invitations"}, i.ShowInvitations()),
         ({"type": "look-up", "name": "Bob", "label": "x"}, i.LookUp("Bob", "x")),
         ({"type": "look-up"}, i.LookUp()),
@@ -122,6 +130,14 @@ def test_web_dialect_covers_every_intent_but_the_doors_own() -> None:
         (
             '{"type": "set-user-modes", "add": "bot"}',
             '"add" of "set-user-modes" must be a list of "invisible", "wallops", "bot", "operator"',
+        ),
+        (
+            '{"type": "watch", "act": "add", "names": [1]}',
+            '"names" of "watch" must be a string',
+        ),
+        (
+            '{"type": "watch", "act": "add", "names": ' + json.dumps(["Bob"] * 101) + "}",
+            '"names" of "watch" must be a list of at most 100 strings',
         ),
         (
             '{"type": "set-user-modes", "add": ["x"]}',

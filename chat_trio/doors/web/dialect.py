@@ -174,10 +174,12 @@ def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
     """``value`` if it is of the ``wanted`` type (JSON's null for ``None``; an enum's
     value for the enum: ``"operator"`` for ``Role.OPERATOR``; a list of them for a tuple
     of an enum: ``["bot"]`` for ``(UserMode.BOT,)``); else raise."""
-    if typing.get_origin(wanted) is tuple:  # (SetUserModes' add and remove)
+    if typing.get_origin(wanted) is tuple:  # a bounded list: of an enum's values, or strings
         member = typing.get_args(wanted)[0]
-        if not isinstance(value, list) or len(value) > len(member):
-            raise BadMessage(f'"{name}" of "{kind}" must be a list of {_describe(member)}')
+        most = WATCH_MAX if member is str else len(member)  # (Watch's names; each mode once)
+        if not isinstance(value, list) or len(value) > most:
+            said = f"at most {most} strings" if member is str else _describe(member)
+            raise BadMessage(f'"{name}" of "{kind}" must be a list of {said}')
         return tuple(_value(kind, name, member, each) for each in value)
     if isinstance(wanted, type) and issubclass(wanted, enum.Enum):
         try:
@@ -185,14 +187,6 @@ def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
         except ValueError:
             said = " or ".join(f'"{member.value}"' for member in wanted)
             raise BadMessage(f'"{name}" of "{kind}" must be {said}') from None
-    if typing.get_origin(wanted) is tuple:  # a list of strings (Watch's names), bounded
-        if not (
-            isinstance(value, list)
-            and len(value) <= WATCH_MAX
-            and all(isinstance(v, str) for v in value)
-        ):
-            raise BadMessage(f'"{name}" of "{kind}" must be a list of at most {WATCH_MAX} strings')
-        return tuple(value)
     if value is None and (wanted is float or type(None) in typing.get_args(wanted)):
         return math.inf if wanted is float else None  # Ban's seconds: null is forever
     if wanted is str or str in typing.get_args(wanted):
