@@ -12,6 +12,7 @@ import attrs
 import pytest
 import trio
 
+from chat_trio.chat import intents, words
 from chat_trio.chat.events import BanKind, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, RegisteredRoom
@@ -417,6 +418,13 @@ def test_database_history_by_message_id_before_after_and_around(tmp_path: Path) 
     assert [e.text for e in newest] == ["line 8", "line 9"]  # the last newer, oldest first
     around = database.room_history(db, "#a", 3, around=1004.5)
     assert [e.text for e in around] == ["line 3", "line 4", "line 5"]
+    # a client's far-off time, as the intent takes it (1e300 cannot be bound by SQLite)
+    far = intents.ReadHistory(room="#a", before=1e300, after=float("nan"))
+    assert (far.before, far.after) == (words.MOMENT_MAX, 0.0)
+    assert len(database.room_history(db, "#a", 4, before=far.before)) == 4
+    targets = intents.ReadTargets(after=float("-inf"), before=1e300, limit=5)
+    query = QueryTargets(1, 5, targets.after, targets.before, ("#a",), "s1")
+    assert database.targets(db, query) == [("#a", 1009.0)]
     db.close()
 
 

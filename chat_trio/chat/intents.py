@@ -257,9 +257,11 @@ class ReadHistory:
     limit: int | None = None
     room: str = attrs.field(default="", converter=words.text)
     peer: str = attrs.field(default="", converter=words.text)
-    before: float | None = None  #: only lines older than this (Unix time)
-    after: float | None = None  #: the first lines newer than this, instead of the last
-    around: float | None = None  #: lines around this time: half at it or older, half newer
+    before: float | None = attrs.field(default=None, converter=words.moment)  #: older (Unix time)
+    #: the first lines newer than this, instead of the last
+    after: float | None = attrs.field(default=None, converter=words.moment)
+    #: lines around this time: half at it or older, half newer
+    around: float | None = attrs.field(default=None, converter=words.moment)
     #: the same, by a message's id (``Entry.id``) instead of a time: older than it, the
     #: first newer than it, around it (the message itself and the older half, then newer)
     before_id: str = attrs.field(default="", converter=words.text)
@@ -274,7 +276,7 @@ class MarkRead:
     to ``time`` (Unix time), or, with no ``time``, ask where it is (chat/markers.py)."""
 
     target: str = attrs.field(converter=words.text)
-    time: float | None = None
+    time: float | None = attrs.field(default=None, converter=words.moment)
 
 
 @attrs.frozen
@@ -283,8 +285,8 @@ class ReadTargets:
     people one has private messages with, each with the time of its latest message, if
     that is after ``after`` and before ``before`` (Unix time); at most ``limit``."""
 
-    after: float
-    before: float
+    after: float = attrs.field(converter=words.moment)
+    before: float = attrs.field(converter=words.moment)
     limit: int
 
 

@@ -138,3 +138,16 @@ def count(digits: str) -> int | None:
     if 0 < len(digits) <= COUNT_DIGITS and digits.isascii() and digits.isdigit():
         return int(digits)
     return None
+
+
+MOMENT_MAX = 253402300799.0  #: 9999-12-31T23:59:59Z: the last time a timestamp can write
+
+
+def moment(given: float | None) -> float | None:
+    """A time a client gave (Unix seconds) as the rules take it: between 1970 and the end
+    of year 9999 (further is clamped to those ends; NaN is 1970), so that every time
+    stored, compared or written back is one a timestamp can hold (SQLite cannot take the
+    milliseconds of 1e300). None stays None: no time given."""
+    if given is None:
+        return None
+    return min(max(float(given), 0.0), MOMENT_MAX) if given == given else 0.0

@@ -527,12 +527,12 @@ def targets(db: sqlite3.Connection, query: QueryTargets) -> list[tuple[str, floa
     written, a person as the latest message named them."""
     kinds = sorted(k.value for k in CONVERSATION)
     keys = sorted({name_key(room) for room in query.rooms})
-    rooms = (
-        f"SELECT room, max(time) AS last FROM history WHERE room_key IN"
-        f" ({', '.join('?' * len(keys))}) AND kind IN ({', '.join('?' * len(kinds))})"
-        " GROUP BY room_key"
+    newest = (  # a room's newest conversation line: the index read backwards, to the first
+        "SELECT * FROM (SELECT room, time AS last FROM history WHERE room_key = ?"
+        f" AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY id DESC LIMIT 1)"
     )
-    parts, args = [rooms] if keys else [], list[str | float]([*keys, *kinds] if keys else [])
+    parts = [newest] * len(keys)
+    args = list[str | float]([a for key in keys for a in (key, *kinds)])
     sent, sent_args = _either(("session", "account"), (query.session, query.account))
     whose = (query.session, query.account, query.session, query.account)
     ends = [(c, v) for c, v in zip(_ENDS, whose, strict=True) if v]
