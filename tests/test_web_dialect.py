@@ -238,7 +238,28 @@ def test_web_dialect_never_fails_on_any_text(message: str) -> None:
 
 @given(
     st.dictionaries(
-        st.sampled_from(["type", "room", "text", "name", "limit", "before", "action", "line"]),
+        st.sampled_from(
+            [
+                "type",
+                "room",
+                "text",
+                "name",
+                "limit",
+                "before",
+                "action",
+                "line",
+                "tags",
+                "names",
+                "rooms",
+                "masks",
+                "not_masks",
+                "add",
+                "remove",
+                "act",
+                "target",
+                "time",
+            ]
+        ),
         st.one_of(
             st.none(),
             st.booleans(),
@@ -246,13 +267,20 @@ def test_web_dialect_never_fails_on_any_text(message: str) -> None:
             st.floats(),
             st.text(max_size=20),
             st.sampled_from([*sorted(dialect.INTENTS), "command"]),
-            st.lists(st.integers(), max_size=2),
+            st.lists(
+                st.one_of(st.integers(), st.text(max_size=5), st.lists(st.text())), max_size=3
+            ),
         ),
     )
 )
 def test_web_dialect_never_fails_on_any_object(obj: dict[str, Any]) -> None:
     item = dialect.parse(json.dumps(obj), LOBBY, 2048)
     assert item is not None
+
+
+def test_web_dialect_refuses_client_tags_from_the_page() -> None:
+    said = {"type": "say", "room": "#lobby", "text": "x", "tags": [["+typing", "active"]]}
+    assert refusal(parse(said)) == ev.Refused(Problem.BAD_MESSAGE, name='"say" has no field "tags"')
 
 
 # -- events --------------------------------------------------------------------------------

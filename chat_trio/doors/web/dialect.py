@@ -146,7 +146,13 @@ current room; the page switches rooms itself), ``Hangup`` (closing the socket sa
 ``Quit``'s ``interrupted`` (telnet's Ctrl-C), ``Say``'s ``to`` (IRC's STATUSMSG: the
 page receives lines to a room's operators, but does not send them)."""
 
-_HIDDEN = {(i.Quit, "interrupted"), (i.ListUsers, "names"), (i.Say, "to")}
+_HIDDEN = {
+    (i.Quit, "interrupted"),
+    (i.ListUsers, "names"),
+    (i.Say, "to"),
+    (i.Say, "tags"),  # IRC's client tags: the page sends none
+    (i.SendPrivate, "tags"),
+}
 _MEASURED = frozenset({"text", "reason"})
 """Fields as long as a line at most (``--max-line`` bytes, as on the text door)."""
 
@@ -176,6 +182,8 @@ def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
     of an enum: ``["bot"]`` for ``(UserMode.BOT,)``); else raise."""
     if typing.get_origin(wanted) is tuple:  # a bounded list: of an enum's values, or strings
         member = typing.get_args(wanted)[0]
+        if member is not str and not (isinstance(member, type) and issubclass(member, enum.Enum)):
+            raise BadMessage(f'"{name}" of "{kind}" cannot be sent from the page')
         most = WATCH_MAX if member is str else len(member)  # (Watch's names; each mode once)
         if not isinstance(value, list) or len(value) > most:
             said = f"at most {most} strings" if member is str else _describe(member)
