@@ -182,11 +182,13 @@ def _value(kind: str, name: str, wanted: object, value: Any) -> Any:
     of an enum: ``["bot"]`` for ``(UserMode.BOT,)``); else raise."""
     if typing.get_origin(wanted) is tuple:  # a bounded list: of an enum's values, or strings
         member = typing.get_args(wanted)[0]
-        if member is not str and not (isinstance(member, type) and issubclass(member, enum.Enum)):
+        if member is str:  # (Watch's names, ListRooms' masks)
+            most, said = WATCH_MAX, f"at most {WATCH_MAX} strings"
+        elif isinstance(member, type) and issubclass(member, enum.Enum):  # each mode once
+            most, said = len(member), _describe(member)
+        else:
             raise BadMessage(f'"{name}" of "{kind}" cannot be sent from the page')
-        most = WATCH_MAX if member is str else len(member)  # (Watch's names; each mode once)
         if not isinstance(value, list) or len(value) > most:
-            said = f"at most {most} strings" if member is str else _describe(member)
             raise BadMessage(f'"{name}" of "{kind}" must be a list of {said}')
         return tuple(_value(kind, name, member, each) for each in value)
     if isinstance(wanted, type) and issubclass(wanted, enum.Enum):
