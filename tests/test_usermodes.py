@@ -38,11 +38,13 @@ def chat_with_an_admin_account() -> Chat:
     return chat
 
 
-def oper(chat: Chat, conn: int, verdict: Verdict, admin: bool = True) -> list[object]:
-    """``Oper`` as ``root``, its password checked with ``verdict``: the replies."""
-    asked = ask(chat, conn, i.Oper("root", "the-password"))
+def oper(
+    chat: Chat, conn: int, verdict: Verdict, admin: bool = True, name: str = "root"
+) -> list[object]:
+    """``Oper`` as ``name``, its password checked with ``verdict``: the replies."""
+    asked = ask(chat, conn, i.Oper(name, "the-password"))
     assert [o for o in asked if isinstance(o, CheckPassword)] == [
-        CheckPassword(conn, "root", i.Secret("the-password"))
+        CheckPassword(conn, name, i.Secret("the-password"))
     ]
     assert chat.phase(conn) is Phase.BUSY
     out = Outputs(conn)
@@ -73,10 +75,17 @@ def test_usermodes_oper_refuses_wrong_passwords_and_accounts_that_are_not_admins
     chat = chat_with_an_admin_account()
     assert oper(chat, 1, Verdict.WRONG) == [Refused(Problem.OPER_PASSWORD, name="Root")]
     assert not chat.is_admin(chat.clients[1]) and chat.phase(1) is Phase.CHATTING
-    for name in ("carol", "nobody"):  # a plain account, or none: the same answer
-        assert replies(ask(chat, 1, i.Oper(name, "whatever")), 1) == [
-            Refused(Problem.NOT_OPER, name=name)
-        ]
+    # A plain account's password is checked as an admin's is: a wrong one gets the same
+    # answer, after the same argon2 wait, so nobody learns which accounts are admins'.
+    assert oper(chat, 1, Verdict.WRONG, admin=False, name="carol") == [
+        Refused(Problem.OPER_PASSWORD, name="Carol")
+    ]
+    assert oper(chat, 1, Verdict.RIGHT, admin=False, name="carol") == [
+        Refused(Problem.NOT_OPER, name="Carol")  # (she knows her own password)
+    ]
+    assert replies(ask(chat, 1, i.Oper("nobody", "whatever")), 1) == [
+        Refused(Problem.NOT_OPER, name="nobody")  # no such account (registered names are public)
+    ]
     # Demoted while its password was checked (storage says so): no operator.
     assert oper(chat, 2, Verdict.RIGHT, admin=False) == [Refused(Problem.NOT_OPER, name="Root")]
     assert not chat.is_admin(chat.clients[2])

@@ -140,13 +140,14 @@ def checked(
 
 
 def oper(world: World, conn: ConnId, client: Client, intent: i.Oper, out: Outputs) -> None:
-    """``Oper``: check the password of ``intent.name``, an admin's account (as a login's
-    is: in the I/O layer, throttled alike); the answer comes to ``_opered``."""
+    """``Oper``: check the password of the account ``intent.name`` (as a login's is: in
+    the I/O layer, throttled alike), whether it is an admin's or not; the answer comes to
+    ``_opered``, which makes an admin's an operator."""
     key = name_key(intent.name)
-    if not world.admin_account(key):  # (no such account, or not an admin's: one answer)
+    if key not in world.registry.accounts:  # (which names are registered is no secret)
         out.reply(conn, Refused(Problem.NOT_OPER, name=intent.name[:NAME_MAX]))
-    elif problem := _throttled(world, key, client):
-        out.reply(conn, problem)
+    elif problem := _throttled(world, key, client):  # any account's password is checked,
+        out.reply(conn, problem)  # an admin's or not, so its answer tells nobody which is
     else:
         client.pending = PendingOper(world.registry.accounts[key].name)
         client.step(Step.WAIT)
