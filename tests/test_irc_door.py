@@ -2031,6 +2031,18 @@ def test_irc_door_a_bots_tagmsg_carries_the_bot_tag_too() -> None:
     assert h.take(1).count(";bot :Robo!Robo@chat-trio TAGMSG ") == 2  # its echoes
 
 
+def test_irc_door_a_bots_line_to_a_rooms_operators_carries_the_bot_tag() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob", "message-tags")
+    irc_user(h, 2, "Robo", "message-tags", "echo-message")
+    h.send(1, b"JOIN #bots\r\n")  # Bob made it: its operator
+    h.send(2, b"MODE Robo +B\r\nJOIN #bots\r\n")
+    h.take(1), h.take(2)
+    h.send(2, b"PRIVMSG @#bots :beep\r\n")
+    assert ";bot :Robo!Robo@chat-trio PRIVMSG @#bots beep\r\n" in h.take(1)
+    assert ";bot :Robo!Robo@chat-trio PRIVMSG @#bots beep\r\n" in h.take(2)  # its echo
+
+
 def test_irc_door_lusers_counts_the_invisible_apart() -> None:
     h = Harness(Rules(flood_rate=0))
     irc_user(h, 1, "Alice")

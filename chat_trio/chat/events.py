@@ -178,6 +178,7 @@ class StatusMessage:
     own: bool = False  #: the sender's copy (IRC's echo-message)
     user: str = ""  #: the username of ``name`` (``person_mask``; "": the name)
     tags: tuple[tuple[str, str], ...] = ()  #: the sender's client-only tags
+    bot: bool = False  #: the sender is a bot (user mode ``bot``)
 
 
 @attrs.frozen

@@ -156,7 +156,7 @@ def _to_status(
     said = StatusMessage(
         room.memory.name, to, client.name, intent.text, intent.action, intent.notice,
         world.account_name(client) if client.account else "", world.message_id(),
-        user=client.user, tags=intent.tags,
+        user=client.user, tags=intent.tags, bot=UserMode.BOT in client.modes,
     )  # fmt: skip
     holders = room.roles[Role.OPERATOR]
     if to is Role.VOICE:

@@ -966,7 +966,7 @@ class Replies:
             return ""
         timed = (("time", server_time(time.time())),) if "server-time" in self.caps else ()
         account = (("account", e.account),) if e.account and "account-tag" in self.caps else ()
-        tags = timed + account + self._client_tags(e.tags) + self._msgid(e.id)
+        tags = timed + account + self._client_tags(e.tags) + self._msgid(e.id) + self._bot(e.bot)
         source = mask(self.nick, self.user) if e.own else mask(e.name, e.user)
         target = {role: prefix for prefix, role in STATUSMSG.items()}[e.to] + e.room
         return privmsgs(source, target, e.text, action=e.action, tags=tags, notice=e.notice)
