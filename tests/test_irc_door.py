@@ -2510,6 +2510,22 @@ def test_irc_door_redact_a_private_message_only_its_sender_and_nobody_probes_ids
     assert "Main St" not in h.line(1, "CHATHISTORY LATEST Bob * 10")
 
 
+def test_irc_door_redacting_a_private_message_tells_its_receiver_not_the_names_next_holder() -> (
+    None
+):
+    h = Harness(Rules(flood_rate=0), stored=True)
+    irc_user(h, 1, "Alice", *REDACTING)
+    irc_user(h, 2, "Bob", *REDACTING)
+    h.send(1, b"PRIVMSG Bob :psst\r\n")
+    msgid = h.take(1).partition("msgid=")[2].partition(" ")[0]
+    h.disconnect(2, Reason.QUIT)
+    irc_user(h, 3, "Bob", *REDACTING)  # a stranger takes the name
+    h.take(1)
+    h.send(1, f"REDACT Bob {msgid} :oops\r\n".encode())
+    assert h.take(1) == f":Alice!Alice@chat-trio REDACT Bob {msgid} oops\r\n"
+    assert h.take(3) == ""  # the new Bob learns nothing of it
+
+
 def test_irc_door_chathistory_targets_lists_ones_own_rooms_and_people_between_two_times() -> None:
     h = Harness(Rules(flood_rate=0), stored=True)
     caps = ("batch", "server-time", "draft/chathistory")

@@ -7,6 +7,11 @@ Rules:
 2. A private message reaches its receiver and is confirmed to its sender; both are told
    the other's name as it is now. It is recorded with both names, and whose it is: both
    connections (``World.session``) and both accounts' ids.
+3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
+   of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
+   found by identity, never by a name that someone else may hold next: this
+   connection's, and all of its account's. The same bounds (before, after or around a
+   time or a message id) apply to both.
 4. A notice (``notice``, IRC's NOTICE) is a message like the others, with an id, stored
    (a room's as ``Kind.NOTICE``; a private one with the private messages, as ``Kind.PRIVATE``,
    so that a conversation with someone reads back whole), but nothing answers it
@@ -33,11 +38,6 @@ Rules:
    from the room's recent memory, and ``Redacted`` goes to the room's members (the
    deleter too), or to both people of the conversation. Without storage only a room's
    recent memory holds messages. What is not stored (``SendTags``) cannot be deleted.
-3. Asking for history is a query of storage (``QueryHistory``): the last ``limit`` lines
-   of a room one is in, at most ``HISTORY_MAX``; or one's private messages with someone,
-   found by identity, never by a name that someone else may hold next: this
-   connection's, and all of its account's. The same bounds (before, after or around a
-   time or a message id) apply to both.
 
 This module never imports trio and never awaits.
 """
@@ -338,7 +338,7 @@ and is not looked for."""
 
 
 def redact(world: World, conn: ConnId, client: Client, intent: i.Redact, out: Outputs) -> None:
-    """Rule 6: find the message (storage, or a room's recent memory), then ``found``."""
+    """Rule 7: find the message (storage, or a room's recent memory), then ``found``."""
     target = intent.target
     if target.startswith("#"):
         key = name_key(target)
@@ -368,7 +368,7 @@ def found(
     entries: Sequence[Entry] | None,
     out: Outputs,
 ) -> None:
-    """Rule 6, once the message is found (``entries``: it alone, or none; None: storage
+    """Rule 7, once the message is found (``entries``: it alone, or none; None: storage
     could not answer): delete it if ``conn`` may."""
     intent, target = find.intent, find.intent.target
     shown_id = intent.id[:MESSAGE_ID_MAX]
@@ -401,11 +401,15 @@ def found(
         event = Redacted(client.name, room.memory.name, entry.id, reason, entry.name, client.user)
         out.broadcast(room.memory.name, event, exclude=None)
         return
-    peer = world.names.get(look(target))
-    receiver = world.clients[peer].name if peer is not None else target
-    event = Redacted(client.name, receiver, entry.id, reason, entry.name, client.user)
+    # Its receiver, by identity (the connection it reached, or its account's connections),
+    # never whoever holds the name now: a stranger who took it learns nothing.
+    holder = world.names.get(look(target))
+    told = set(world.logged_in.get(entry.target_account, ())) if entry.target_account else set()
+    if holder is not None and world.session(holder) == entry.target_session:
+        told.add(holder)
+    event = Redacted(client.name, target, entry.id, reason, entry.name, client.user)
     out.reply(conn, event)
-    if peer is not None and peer != conn:
+    for peer in sorted(told - {conn}):
         out.reply(peer, event)
 
 

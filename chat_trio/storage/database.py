@@ -398,7 +398,10 @@ def _scope(query: QueryHistory) -> tuple[str, list[str | float]] | None:
     return "room_key = ?", [name_key(query.room)]
 
 
-_COLUMNS = "time, kind, room, name, text, target, msgid, id, session, account"
+_COLUMNS = (
+    "time, kind, room, name, text, target, msgid, id, session, account, target_session,"
+    " target_account"
+)
 """What ``_entry`` reads of a row."""
 
 _MILLIS = "CAST(time * 1000 AS INTEGER)"
@@ -938,15 +941,15 @@ def count(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM history").fetchone()[0])
 
 
-def _entry(row: tuple[float, str, str, str, str, str, str, int, str, str]) -> Entry:
+def _entry(row: tuple[float, str, str, str, str, str, str, int, str, str, str, str]) -> Entry:
     """A stored row (``_COLUMNS``) as an entry; its text is checked again as one line
     (words.py), since rows stored before that check existed may hold line breaks. A row
     stored before messages had ids (schema 4) has ``r<row id>`` as its id: every id a run
     makes has a colon (``World.message_id``), this one none; ``_row`` finds it by that."""
-    time, kind, room, name, text, target, msgid, row_id, session, account = row
+    time, kind, room, name, text, target, msgid, row_id, session, account, to, to_account = row
     return Entry(
-        time, Kind(kind), room, name, words.line(text), target, session, account=account,
-        id=msgid or f"r{row_id}",
+        time, Kind(kind), room, name, words.line(text), target, session, to, account,
+        to_account, id=msgid or f"r{row_id}",
     )  # fmt: skip
 
 
