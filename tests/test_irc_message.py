@@ -71,6 +71,10 @@ def test_irc_message_parse_refuses(line: str, what: str) -> None:
         (Message("PRIVMSG", ("#a", ":)")), "PRIVMSG #a ::)\r\n"),
         (Message("NOTICE", ("me", "x"), tags=(("time", "t"), ("k", "a b;c"))),
          "@time=t;k=a\\sb\\:c NOTICE me x\r\n"),
+        # a client's words said back before the last parameter stay one parameter each
+        (Message("365", ("Bob", "x PRIVMSG #y", "End")), "365 Bob x_PRIVMSG_#y End\r\n"),
+        (Message("524", ("Bob", ":junk", "No help")), "524 Bob junk :No help\r\n"),
+        (Message("FAIL", ("MARKREAD", "", "x")), "FAIL MARKREAD * x\r\n"),
     ],
 )  # fmt: skip
 def test_irc_message_serialize(message: Message, line: str) -> None:

@@ -103,9 +103,11 @@ def tag(key: str, value: str) -> str:
 
 def serialize(message: Message) -> str:
     """``message`` as one line with CR LF. The last parameter is sent as trailing when it
-    needs it (empty, starts with ":" or holds a space). A CR, LF or NUL inside it (none
-    should get this far: words.py checks every text people give) becomes a space, so no
-    text can ever be read as a message of its own."""
+    needs it (empty, starts with ":" or holds a space). Any other parameter that could not
+    be read back as one (a client's words said back in a numeric: ``LINKS :x y``) is made
+    one: its spaces become ``_``, a leading ":" goes, and an empty one is ``*``. A CR, LF
+    or NUL inside the line (none should get this far: words.py checks every text people
+    give) becomes a space, so no text can ever be read as a message of its own."""
     parts = []
     if message.tags:
         parts.append("@" + ";".join(tag(k, v) for k, v in message.tags))
@@ -115,6 +117,9 @@ def serialize(message: Message) -> str:
     params = list(message.params)
     if params:
         last = params.pop()
+        for n, param in enumerate(params):
+            if not param or param[0] == ":" or " " in param:
+                params[n] = param.lstrip(":").replace(" ", "_") or "*"
         parts.extend(params)
         parts.append(f":{last}" if not last or last.startswith(":") or " " in last else last)
     line = " ".join(parts)
