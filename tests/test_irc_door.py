@@ -2142,6 +2142,8 @@ def test_irc_door_kick_of_several_users_is_one_kick_each_and_channels_pair_up() 
     assert h.take(2) == (
         ":Bob!Bob@chat-trio KICK #go Carol out\r\n:Bob!Bob@chat-trio KICK #rust Alice out\r\n"
     )
+    h.send(2, b"KICK #rust ,\r\n")  # no nick at all: one 461, no flood token spent on nothing
+    assert h.take(2) == ":irc.test 461 Bob KICK :Not enough parameters\r\n"
     h.send(2, b"KICK #go,#rust Carol\r\n")
     assert h.take(2) == (
         ":irc.test 461 Bob KICK :Give one channel, or as many channels as nicks\r\n"
@@ -2208,6 +2210,14 @@ def test_irc_door_statusmsg_reaches_a_rooms_operators_or_voiced_only_on_every_do
 
 
 # -- HELP, HELPOP, LINKS --------------------------------------------------------------------
+
+
+def test_irc_door_help_of_chathistory_names_every_subcommand() -> None:
+    h = Harness(Rules(flood_rate=0))
+    irc_user(h, 1, "Bob")
+    usage = h.line(1, "HELP CHATHISTORY")
+    for sub in ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"):
+        assert sub in usage
 
 
 def test_irc_door_help_lists_the_commands_and_explains_one_from_the_table() -> None:

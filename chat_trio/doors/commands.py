@@ -69,7 +69,7 @@ def _first(args: str) -> str:
 
 def _whowas(args: str, place: Place) -> i.Intent | Refused:
     name = _first(args)
-    return i.LookUpPast(name) if name else Refused(Problem.USAGE, name="/whowas <user>")
+    return i.LookUpPast(name) if name else COMMANDS["whowas"].usage_error()
 
 
 def _addressed(args: str, notice: bool) -> i.Intent | Refused:

@@ -450,7 +450,10 @@ def kick(door: IrcDoor, params: tuple[str, ...]) -> None:
         door.numeric("461", "KICK", "Give one channel, or as many channels as nicks")
         return
     pairs = zip(rooms if len(rooms) > 1 else rooms * len(nicks), nicks, strict=True)
-    for room, nick in list(pairs)[: TARGMAX["KICK"]]:
+    kicks = [(room, nick) for room, nick in pairs if room and nick]  # (",": none)
+    if not kicks:
+        door.numeric("461", "KICK", "Not enough parameters")
+    for room, nick in kicks[: TARGMAX["KICK"]]:
         door.queue.append(i.Kick(room, nick, reason))
 
 
@@ -542,16 +545,18 @@ def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
         return
     wanted = _REFERENCES.get(sub)
     if wanted is None:
-        _fail(
+        fail(
             door,
+            "CHATHISTORY",
             "INVALID_PARAMS",
             sub,
             "Only LATEST, BEFORE, AFTER, AROUND and BETWEEN are supported",
         )
         return
     if len(params) != wanted + 3:
-        _fail(
+        fail(
             door,
+            "CHATHISTORY",
             "INVALID_PARAMS",
             sub,
             f"CHATHISTORY {sub} takes a target, {wanted} message reference(s) and a limit",
@@ -563,7 +568,7 @@ def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
     else:
         invalid = len(target) > NAME_MAX or _NOT_A_NICK.search(target) is not None
     if invalid:
-        _fail(door, "INVALID_TARGET", sub, target, "Messages could not be retrieved")
+        fail(door, "CHATHISTORY", "INVALID_TARGET", sub, target, "Messages could not be retrieved")
         return
     references: list[Reference | None] = []
     for given in params[2:-1]:
@@ -572,12 +577,19 @@ def chathistory(door: IrcDoor, params: tuple[str, ...]) -> None:
             continue
         found = _reference(given) if given != "*" else "INVALID_PARAMS"
         if isinstance(found, str):
-            _fail(door, found, sub, given, "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID")
+            fail(
+                door,
+                "CHATHISTORY",
+                found,
+                sub,
+                given,
+                "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ or msgid=ID",
+            )
             return
         references.append(found)
     limit = words.count(count)
     if limit is None or not 1 <= limit <= HISTORY_MAX:
-        _fail(door, "INVALID_PARAMS", sub, count, f"The limit is 1 to {HISTORY_MAX}")
+        fail(door, "CHATHISTORY", "INVALID_PARAMS", sub, count, f"The limit is 1 to {HISTORY_MAX}")
         return
     room, peer = (target, "") if target.startswith("#") else ("", target)
     ask = partial(i.ReadHistory, limit, room=room, peer=peer)
@@ -599,8 +611,9 @@ def _targets(door: IrcDoor, params: tuple[str, ...]) -> None:
     """``CHATHISTORY TARGETS timestamp=… timestamp=… N``: where one has talked between
     the two times (either order), as a ``draft/chathistory-targets`` batch."""
     if len(params) != 4:
-        _fail(
+        fail(
             door,
+            "CHATHISTORY",
             "INVALID_PARAMS",
             "TARGETS",
             "CHATHISTORY TARGETS takes two timestamps and a limit",
@@ -612,18 +625,34 @@ def _targets(door: IrcDoor, params: tuple[str, ...]) -> None:
         if not isinstance(found, str) and found[0] is None:
             found = "INVALID_PARAMS"  # TARGETS takes times only
         if isinstance(found, str):
-            _fail(door, found, "TARGETS", given, "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ")
+            fail(
+                door,
+                "CHATHISTORY",
+                found,
+                "TARGETS",
+                given,
+                "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ",
+            )
             return
         moments.append(found[0])
     limit = words.count(params[3])
     if limit is None or not 1 <= limit <= HISTORY_MAX:
-        _fail(door, "INVALID_PARAMS", "TARGETS", params[3], f"The limit is 1 to {HISTORY_MAX}")
+        fail(
+            door,
+            "CHATHISTORY",
+            "INVALID_PARAMS",
+            "TARGETS",
+            params[3],
+            f"The limit is 1 to {HISTORY_MAX}",
+        )
         return
     door.queue.append(i.ReadTargets(moments[0] or 0.0, moments[1] or 0.0, limit))
 
 
-def _fail(door: IrcDoor, code: str, *context: str) -> None:
-    door.server_message("FAIL", "CHATHISTORY", code, *context)
+def fail(door: IrcDoor, command: str, code: str, *context: str) -> None:
+    """An IRCv3 standard reply to ``command`` from the door itself (the rules' refusals
+    have render.FAILS): ``FAIL <command> <code> <context...> :text``."""
+    door.server_message("FAIL", command, code, *context)
 
 
 def _reference(given: str) -> Reference | str:
@@ -706,7 +735,7 @@ def markread(door: IrcDoor, params: tuple[str, ...]) -> None:
     timestamp=...`` moves it (chat/markers.py). A client never sends ``*``: only the
     server says there is none."""
     if not params:
-        door.server_message("FAIL", "MARKREAD", "NEED_MORE_PARAMS", "Missing parameters")
+        fail(door, "MARKREAD", "NEED_MORE_PARAMS", "Missing parameters")
         return
     target = params[0]
     if len(params) == 1:
@@ -716,7 +745,7 @@ def markread(door: IrcDoor, params: tuple[str, ...]) -> None:
     moment = found[0] if isinstance(found, tuple) else None
     if moment is None:
         text = "Use timestamp=YYYY-MM-DDThh:mm:ss.sssZ"
-        door.server_message("FAIL", "MARKREAD", "INVALID_PARAMS", target, params[1], text)
+        fail(door, "MARKREAD", "INVALID_PARAMS", target, params[1], text)
         return
     door.queue.append(i.MarkRead(target, moment))
 
@@ -830,8 +859,10 @@ COMMANDS: dict[str, Command] = {
     "TIME": Command(0, server_time, "TIME", "the server's time"),
     "INFO": Command(0, info, "INFO", "about the server's software"),
     "CHATHISTORY": Command(
-        3, chathistory, "CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit>",
-        "earlier lines of a room or a private conversation",
+        3, chathistory,
+        "CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit> | BETWEEN <target>"
+        " <ref> <ref> <limit> | TARGETS <timestamp> <timestamp> <limit>",
+        "earlier lines of a room or a private conversation; where you talked lately",
     ),
     "MARKREAD": Command(  # (no parameter: FAIL, as the spec says, not 461)
         0, markread, "MARKREAD <target> [timestamp=<time>]",
