@@ -460,7 +460,7 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     StatusMessage: lambda e: {
         "type": "status-message", "room": e.room, "to": e.to.value, "name": e.name,
         "text": e.text, "action": e.action, "notice": e.notice, "own": e.own,
-        "message": wording.status_message(e),
+        "account": e.account, "id": e.id, "message": wording.status_message(e),
     } | _BOT[e.bot],
     Invitations: lambda e: {
         "type": "invitations", "rooms": list(e.rooms), "message": wording.invitations(e) + ".",
