@@ -11,7 +11,9 @@ Rules:
 
 1. A marker only moves forward. A time at or before the stored one changes nothing, and
    the asker is told the stored one (as the spec says a server answers it).
-2. A marker is kept in milliseconds, rounded up (a line at that time is read), and never
+2. A marker is kept in milliseconds, rounded down as every door shows times
+   (``vocabulary.millis``: a line is read when its time so counted is at or before the
+   marker, as an IRC client shown that time marks it), and never
    runs ahead of the server's clock: nothing after now can have been read
    (a client whose clock runs fast would otherwise freeze the marker in the future).
 3. When a marker moves, every connection of the account is told (``MarkedRead``), the
@@ -30,14 +32,12 @@ This module never imports trio and never awaits.
 
 from __future__ import annotations
 
-import math
-
 from chat_trio.chat import intents as i
 from chat_trio.chat import names, rooms
 from chat_trio.chat.events import ConnId, MarkedRead, Refused
 from chat_trio.chat.outputs import Outputs, SaveMarker
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.vocabulary import NAME_MAX, name_key
+from chat_trio.chat.vocabulary import NAME_MAX, millis, name_key
 from chat_trio.chat.world import Client, World
 
 MARKERS_MAX = 512
@@ -57,10 +57,7 @@ def mark_read(world: World, conn: ConnId, client: Client, intent: i.MarkRead, ou
     if intent.time is None:
         out.reply(conn, MarkedRead(target, stored))
         return
-    # Up to the millisecond, rounded up (a line at that very time is read; times are
-    # finer than milliseconds), less a hundredth for the float's own error: an IRC
-    # client's 14:33:26.123 stays .123.
-    at = max(0, min(math.ceil(intent.time * 1000 - 0.01), math.ceil(world.clock() * 1000)))
+    at = max(0, min(millis(intent.time), millis(world.clock())))  # (rule 2)
     if stored is not None and at <= stored:
         out.reply(conn, MarkedRead(target, stored))
         return

@@ -26,7 +26,7 @@ from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom
-from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.vocabulary import millis, name_key
 
 log = logging.getLogger("chat_trio.storage")
 
@@ -401,17 +401,11 @@ def _scope(query: QueryHistory) -> tuple[str, list[str | float]] | None:
 _COLUMNS = "time, kind, room, name, text, target, msgid, id, session, account"
 """What ``_entry`` reads of a row."""
 
-_MILLIS = "CAST(time * 1000 AS INTEGER)"
-"""A row's time in whole milliseconds, as IRC's ``time`` tag shows it (render.server_time
-truncates the same way): a client's ``timestamp=`` is compared with what it was shown, so
-"after the message stamped 12:00:00.123" never includes that message itself."""
-
-
-def millis(moment: float) -> int:
-    """``moment`` (Unix time) in whole milliseconds. A time parsed from ``...:00.123Z`` is
-    a float a hair under .123 at times; the microsecond added is far below what a time tag
-    shows and far above a float's error at today's dates (a quarter of a microsecond)."""
-    return math.floor(moment * 1000 + 1e-3)
+_MILLIS = "CAST(time * 1000 + 1e-3 AS INTEGER)"
+"""A row's time in whole milliseconds, as IRC's ``time`` tag shows it (``millis``: times
+are positive, where CAST rounds down as floor does): a client's ``timestamp=`` is compared
+with what it was shown, so "after the message stamped 12:00:00.123" never includes that
+message itself."""
 
 
 def room_history(

@@ -199,10 +199,11 @@ function markRead(c) {
   send({ type: "mark-read", target: c.title, time: newest });
 }
 
-// A time as the server keeps a marker: in milliseconds, rounded up (chat/markers.py),
-// so that a line is read exactly when the marker the server made of its time says so.
+// A time in milliseconds as the server counts them everywhere (chat/vocabulary.py's
+// millis: rounded down, as IRC's time tag shows a line and a marker is kept), so that a
+// line is read exactly when a marker made of its time, on any door, says so.
 function millis(time) {
-  return Math.ceil(time * 1000 - 0.01);
+  return Math.floor(time * 1000 + 1e-3);
 }
 
 function markSoon() {
