@@ -164,3 +164,31 @@ def test_markers_a_connection_gone_is_told_no_more_and_a_new_one_is() -> None:
     out = ask(chat, 2, i.MarkRead("#go", NOW))
     assert markers(out, 3) == [MarkedRead("#go", round(NOW * 1000))]
     assert chat.logged_in == {"A": {2, 3}}
+
+
+def test_markers_go_with_the_account_unregistered_and_none_are_saved_for_it_after() -> None:
+    chat = alice_twice()
+    ask(chat, 1, i.MarkRead("#rust", NOW - 5))
+    assert chat.markers == {"A": {"#rust": round((NOW - 5) * 1000)}}
+    ask(chat, 1, i.Unregister("right-one"))
+    chat.password_checked(1, Verdict.RIGHT, False, NOW, Outputs(1))
+    assert chat.markers == {} and "alice" not in chat.registry.accounts
+    # Still logged in to the account gone: markers of its own connection, never saved,
+    # told to nobody else, and none of the account's.
+    assert chat.clients[2].account_id == "A"
+    assert markers(ask(chat, 2, i.MarkRead("#rust")), 2) == [MarkedRead("#rust", None)]
+    out = ask(chat, 2, i.MarkRead("#go", NOW))
+    assert markers(out, 2) == [MarkedRead("#go", round(NOW * 1000))]
+    assert not any(isinstance(o, SaveMarker) for o in out) and markers(out, 1) == []
+    assert chat.markers == {}
+
+
+def test_markers_go_with_the_account_the_operator_deleted() -> None:
+    chat = alice_twice()
+    ask(chat, 1, i.MarkRead("#rust", NOW - 5))
+    chat.account_changed("alice", None)
+    assert chat.markers == {}
+    out = ask(chat, 2, i.MarkRead("#rust", NOW))
+    assert markers(out, 2) == [MarkedRead("#rust", round(NOW * 1000))]
+    assert not any(isinstance(o, SaveMarker) for o in out) and markers(out, 1) == []
+    assert chat.markers == {}

@@ -5,7 +5,9 @@ Theory of operation. A marker is a time (Unix time in milliseconds) per target: 
 or the person of a private conversation, by its name_key. A logged-in person's markers
 belong to its account (every connection of the account shares them, and storage keeps
 them: ``SaveMarker``); a guest's belong to its connection and end with it (a guest has
-no identity that outlives the connection to keep them under).
+no identity that outlives the connection to keep them under). An account deleted takes
+its markers with it (``World.remove_account``); a connection still logged in to it has
+markers of its own from then on, as a guest's (``World.marker_account``).
 
 Rules:
 
@@ -68,10 +70,10 @@ def mark_read(world: World, conn: ConnId, client: Client, intent: i.MarkRead, ou
     book[key] = at
     event = MarkedRead(target, at)
     out.reply(conn, event)
-    if client.account_id:  # (a guest's is its connection's alone, and never stored)
-        for other in sorted(world.logged_in.get(client.account_id, set()) - {conn}):
+    if account_id := world.marker_account(client):  # (a guest's: its connection's alone)
+        for other in sorted(world.logged_in.get(account_id, set()) - {conn}):
             out.reply(other, event)
-        out.add(SaveMarker(client.account_id, key, at, MARKERS_MAX))  # (last: it waits)
+        out.add(SaveMarker(account_id, key, at, MARKERS_MAX))  # (last: it waits)
 
 
 def _bad_target(world: World, target: str) -> bool:

@@ -104,6 +104,7 @@ CREATE TABLE IF NOT EXISTS room_bans (
     reason TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (name_key, kind, mask)
 );
+CREATE INDEX IF NOT EXISTS accounts_by_id ON accounts (id);  -- save_marker asks by it
 CREATE TABLE IF NOT EXISTS read_markers (
     account TEXT NOT NULL,         -- the account's id (accounts.id)
     target TEXT NOT NULL,          -- name_key of the room, or of the person (private)
@@ -914,11 +915,15 @@ def read_markers(db: sqlite3.Connection) -> list[tuple[str, str, int]]:
 def save_marker(db: sqlite3.Connection, account: str, target: str, at: int, keep: int) -> None:
     """Store that ``account`` read ``target`` up to ``at``, keeping only its ``keep`` most
     recently set markers (chat/markers.py's rule 5). A REPLACE deletes the old row and
-    inserts a new one, whose rowid is above every other: rowid order is the order set."""
+    inserts a new one, whose rowid is above every other: rowid order is the order set.
+    Only while the account exists: one deleted meanwhile (by ``chat-trio user`` in
+    another process, before this server heard of it) would otherwise keep rows that
+    every start loads again."""
     with _transaction(db):
         db.execute(
-            "INSERT OR REPLACE INTO read_markers (account, target, at) VALUES (?, ?, ?)",
-            (account, target, at),
+            "INSERT OR REPLACE INTO read_markers (account, target, at)"
+            " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?)",
+            (account, target, at, account),
         )
         db.execute(
             "DELETE FROM read_markers WHERE account = ? AND rowid NOT IN"
