@@ -1057,6 +1057,23 @@ def test_web_browser_lines_read_as_they_arrive_are_marked_at_most_every_five_sec
         assert "Traceback" not in err, err
 
 
+def test_web_browser_whowas_typed_on_the_page_says_who_had_the_name(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    carol = carol_runs_rust(browser, server, errors)
+    bob = server.nc("Bob")
+    bob.sendall(b"/nick Bobby\r\n")  # "Bob" given up
+    read_until(bob, b"Bobby")
+    type_line(carol, "/whowas bob")
+    expect(carol.locator("#title")).to_have_text("Server", timeout=TIMEOUT)  # the answer
+    expect(log(carol)).to_contain_text(
+        re.compile(r"Bob \(Bob\) was here until \d{4}-\d\d-\d\d \d\d:\d\d UTC\."),
+        timeout=TIMEOUT,
+    )
+    bob.close()
+    assert errors == []
+
+
 def test_web_browser_delete_own_message_or_any_as_operator_for_everyone(
     browser: Browser, server: Server, errors: list[str]
 ) -> None:

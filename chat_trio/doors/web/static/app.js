@@ -930,6 +930,9 @@ const handlers = {
   invitations(e) {  // the answer to "/invites": the rooms one may join by invitation
     reply(e.message);
   },
+  "past-names"(e) {  // the answer to "/whowas": who had the name lately, in words
+    reply(e.message);
+  },
   "status-message"(e) {  // IRC's PRIVMSG @#room: to the room's operators, said as such
     if (!e.own) notice(e.message, conversation(e.room));
   },
