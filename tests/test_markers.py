@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from chat_trio.chat import intents as i
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import MarkedRead, Reason, Refused, RoomEntered
@@ -9,10 +11,13 @@ from chat_trio.chat.markers import MARKERS_MAX
 from chat_trio.chat.outputs import Outputs, Reply, SaveMarker
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Verdict
+from chat_trio.chat.vocabulary import millis
 from chat_trio.chat.world import Rules
+from chat_trio.doors.irc.render import marker_time, server_time
 from tests.test_chat_rules import ask, named, replies
 
 NOW = 1_700_000_000.0
+APP_JS = Path(__file__).parent.parent / "chat_trio" / "doors" / "web" / "static" / "app.js"
 
 
 def logged_in(chat: Chat, conn: int, name: str) -> None:
@@ -115,16 +120,38 @@ def test_markers_loaded_from_storage_are_the_accounts_after_a_restart() -> None:
     assert markers(ask(chat, 1, i.MarkRead("#RUST")), 1) == [MarkedRead("#RUST", 1234)]
 
 
-def test_markers_a_time_finer_than_milliseconds_is_rounded_up_so_that_line_is_read() -> None:
+def test_markers_a_time_finer_than_milliseconds_is_rounded_down_as_every_door_shows_it() -> None:
     chat = alice_twice()
     line = NOW - 1.2345678  # a line's time, as the page got it
     assert markers(ask(chat, 1, i.MarkRead("#rust", line)), 1) == [
-        MarkedRead("#rust", 1_699_999_998_766)
+        MarkedRead("#rust", 1_699_999_998_765)
     ]
     exact = 1_699_999_999.123  # an IRC client's timestamp: its milliseconds kept exactly
     assert markers(ask(chat, 1, i.MarkRead("#go", exact)), 1) == [
         MarkedRead("#go", 1_699_999_999_123)
     ]
+
+
+def test_markers_a_line_read_at_the_time_irc_showed_it_is_read_on_the_page() -> None:
+    """One millisecond count on every door: an IRC client marks a line read with the
+    ``time`` tag it was shown (rounded down); the page counts the same line by the time it
+    got (finer than that) and must not count it unread."""
+    chat = alice_twice()
+    line = 1_699_999_998.7654  # the line's time: the page gets it as is, IRC as a tag
+    assert server_time(line) == "2023-11-14T22:13:18.765Z"
+    shown = 1_699_999_998 + 0.765  # what MARKREAD #rust timestamp=...18.765Z is read as
+    assert markers(ask(chat, 1, i.MarkRead("#rust", shown)), 2) == [
+        MarkedRead("#rust", 1_699_999_998_765)
+    ]
+    assert millis(line) <= 1_699_999_998_765  # the page's count: read, not unread
+    assert marker_time(1_699_999_998_765) == server_time(line)  # the IRC client's own
+    # The page marking the line it shows moves nothing further: the same millisecond.
+    again = ask(chat, 2, i.MarkRead("#rust", line))
+    assert markers(again, 2) == [MarkedRead("#rust", 1_699_999_998_765)]
+    assert not any(isinstance(o, SaveMarker) for o in again)
+    # The page's millis (app.js) is this very formula: a drift there is this bug again.
+    assert "return Math.floor(time * 1000 + 1e-3);" in APP_JS.read_text()
+    assert millis(1_699_999_998.7649999999) == millis(1_699_999_998.765) == 1_699_999_998_765
 
 
 def test_markers_a_connection_gone_is_told_no_more_and_a_new_one_is() -> None:
@@ -137,3 +164,31 @@ def test_markers_a_connection_gone_is_told_no_more_and_a_new_one_is() -> None:
     out = ask(chat, 2, i.MarkRead("#go", NOW))
     assert markers(out, 3) == [MarkedRead("#go", round(NOW * 1000))]
     assert chat.logged_in == {"A": {2, 3}}
+
+
+def test_markers_go_with_the_account_unregistered_and_none_are_saved_for_it_after() -> None:
+    chat = alice_twice()
+    ask(chat, 1, i.MarkRead("#rust", NOW - 5))
+    assert chat.markers == {"A": {"#rust": round((NOW - 5) * 1000)}}
+    ask(chat, 1, i.Unregister("right-one"))
+    chat.password_checked(1, Verdict.RIGHT, False, NOW, Outputs(1))
+    assert chat.markers == {} and "alice" not in chat.registry.accounts
+    # Still logged in to the account gone: markers of its own connection, never saved,
+    # told to nobody else, and none of the account's.
+    assert chat.clients[2].account_id == "A"
+    assert markers(ask(chat, 2, i.MarkRead("#rust")), 2) == [MarkedRead("#rust", None)]
+    out = ask(chat, 2, i.MarkRead("#go", NOW))
+    assert markers(out, 2) == [MarkedRead("#go", round(NOW * 1000))]
+    assert not any(isinstance(o, SaveMarker) for o in out) and markers(out, 1) == []
+    assert chat.markers == {}
+
+
+def test_markers_go_with_the_account_the_operator_deleted() -> None:
+    chat = alice_twice()
+    ask(chat, 1, i.MarkRead("#rust", NOW - 5))
+    chat.account_changed("alice", None)
+    assert chat.markers == {}
+    out = ask(chat, 2, i.MarkRead("#rust", NOW))
+    assert markers(out, 2) == [MarkedRead("#rust", round(NOW * 1000))]
+    assert not any(isinstance(o, SaveMarker) for o in out) and markers(out, 1) == []
+    assert chat.markers == {}

@@ -485,6 +485,7 @@ def test_database_schema_6_opens_with_read_markers_kept_bounded_and_gone_with_th
     db = older_file(tmp_path, 6, "read_markers")  # schema 6: no read markers
     assert db.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION == 7
     assert database.read_markers(db) == []
+    database.save_account(db, "bob", Account("Bob", "h", id="B1"))
     database.save_marker(db, "A1", "#rust", 1000, keep=2)
     database.save_marker(db, "A1", "bob", 2000, keep=2)
     database.save_marker(db, "B1", "#rust", 500, keep=2)
@@ -496,6 +497,23 @@ def test_database_schema_6_opens_with_read_markers_kept_bounded_and_gone_with_th
                                          ("A1", "#go", 4000)]  # fmt: skip
     database.save_account(db, "alice", None)  # the account goes: so do its markers
     assert database.read_markers(db) == [("B1", "#rust", 500)]
+
+
+def test_database_a_marker_of_an_account_deleted_meanwhile_is_not_stored(tmp_path: Path) -> None:
+    """A running server may save a marker for an account that ``chat-trio user`` deleted
+    before the server heard of it: no row, which every start would load again."""
+    db = database.connect(str(tmp_path / "m.db"))
+    database.save_account(db, "alice", Account("Alice", "h", id="A1"))
+    database.save_marker(db, "A1", "#rust", 1000, keep=2)
+    database.save_account(db, "alice", None)  # deleted (its rows go with it)
+    database.save_marker(db, "A1", "#rust", 2000, keep=2)  # then a connection still on it
+    database.save_marker(db, "A1", "#go", 3000, keep=2)
+    assert database.read_markers(db) == []
+    database.save_account(db, "alice", Account("Alice", "h2", id="A2"))  # the name anew
+    database.save_marker(db, "A1", "#go", 3000, keep=2)  # not the old id's
+    database.save_marker(db, "A2", "#go", 4000, keep=2)
+    assert database.read_markers(db) == [("A2", "#go", 4000)]
+    db.close()
 
 
 def test_database_history_between_two_bounds_either_way_in_milliseconds(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ Set ``CHAT_TRIO_SCREENSHOTS`` to a directory to keep the screenshots (docs/ has 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
@@ -1007,6 +1009,69 @@ def test_web_browser_reading_on_one_device_marks_it_read_on_the_others(
     finally:
         err = server.stop()
         assert "Traceback" not in err, err
+
+
+def test_web_browser_lines_read_as_they_arrive_are_marked_at_most_every_five_seconds(
+    browser: Browser, tmp_path: Path, errors: list[str]
+) -> None:
+    """Each mark-read costs a flood token (two a second by default): lines arriving in
+    the room being read are marked at most every five seconds, not every second, so a
+    typist in a busy room is never told to slow down by the page's own marks."""
+    db = tmp_path / "chat.db"
+    add_account(db, "Alice", "alice-password")
+    server = Server(db)
+    try:
+        marks: list[tuple[float, dict[str, Any]]] = []  # (when sent, the mark-read)
+
+        def frame(payload: str | bytes) -> None:
+            sent = json.loads(payload)
+            if sent.get("type") == "mark-read":
+                marks.append((time.monotonic(), sent))
+
+        page = browser.new_context().new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("websocket", lambda ws: ws.on("framesent", frame))
+        page.goto(server.url)
+        enter(page, "Alice", "alice-password")
+        join_from_the_form(page, "rust")
+        expect(page.locator("#title")).to_have_text("#rust", timeout=TIMEOUT)
+        bob = server.nc("Bob")
+        bob.sendall(b"/join #rust\r\n")
+        expect(page.locator("#members li")).to_have_count(2, timeout=TIMEOUT)
+        first = time.monotonic()
+        for n in range(6):  # a line every 0.4 s, for 2 s
+            bob.sendall(f"line {n}\r\n".encode())
+            expect(log(page)).to_contain_text(f"line {n}", timeout=TIMEOUT)
+            page.wait_for_timeout(400)
+        assert [m for m in marks if m[0] >= first] == []  # none yet: the first waits 5 s
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while not [m for m in marks if m[0] >= first] and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        later = [m for m in marks if m[0] >= first]
+        assert len(later) == 1 and later[0][1]["target"] == "#rust", later
+        assert later[0][0] - first >= 4.5  # (a second's delay sent two marks by now)
+        bob.close()
+        assert errors == []
+    finally:
+        err = server.stop()
+        assert "Traceback" not in err, err
+
+
+def test_web_browser_whowas_typed_on_the_page_says_who_had_the_name(
+    browser: Browser, server: Server, errors: list[str]
+) -> None:
+    carol = carol_runs_rust(browser, server, errors)
+    bob = server.nc("Bob")
+    bob.sendall(b"/nick Bobby\r\n")  # "Bob" given up
+    read_until(bob, b"Bobby")
+    type_line(carol, "/whowas bob")
+    expect(carol.locator("#title")).to_have_text("Server", timeout=TIMEOUT)  # the answer
+    expect(log(carol)).to_contain_text(
+        re.compile(r"Bob \(Bob\) was here until \d{4}-\d\d-\d\d \d\d:\d\d UTC\."),
+        timeout=TIMEOUT,
+    )
+    bob.close()
+    assert errors == []
 
 
 def test_web_browser_delete_own_message_or_any_as_operator_for_everyone(

@@ -511,6 +511,16 @@ def test_web_dialect_words_what_the_page_has_no_prompt_for() -> None:
     assert obj["message"] == wording.refusal(chatting)
 
 
+def test_web_dialect_past_names_carry_the_text_doors_words() -> None:
+    gone = (ev.Gone("Bob", "bob", "Bob B.", 1764590000.0), ev.Gone("bob", "b", "", 1764500000.0))
+    (obj,) = json.loads(dialect.encode([ev.PastNames("bob", gone)]))
+    assert obj["message"] == (
+        "Bob (Bob B.) was here until 2025-12-01 11:53 UTC."
+        " bob (bob) was here until 2025-11-30 10:53 UTC."
+    )
+    assert [g["name"] for g in obj["gone"]] == ["Bob", "bob"]
+
+
 def test_web_dialect_marks_admins_and_the_away() -> None:
     listed = ev.UserList(
         2, ("Alice", "Bob"), "#rust", frozenset({"Alice"}), "members", away=frozenset({"Bob"})

@@ -17,7 +17,9 @@ from tests.test_web_dialect import SAMPLES
 
 TEXT_SILENT = {ev.Away, ev.AccountChanged, ev.MarkedRead, ev.RealnameChanged, ev.Watched}
 """Others' away, account and real-name news, news of watched people, and read markers: no
-line on a terminal (IRC clients with the right capability get them; the page shows them)."""
+line on a terminal (IRC clients with the right capability get them; the page shows away
+and account news in its member list and counts unread lines by the markers; real-name
+news and news of watched people it ignores: no command of the page asks for them)."""
 
 IRC_SILENT = {ev.AskName, ev.Unheard}
 """The prompt is the text door's; IRC shows the member list instead of "nobody is here"."""

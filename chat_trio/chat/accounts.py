@@ -130,7 +130,7 @@ def checked(
         client.step(Step.WAIT)
         out.add(HashPassword(conn, pending.new))
     elif isinstance(pending, PendingUnregister) and ok:
-        world.registry.remove(key)
+        world.remove_account(key)
         world.identify_account(conn, client, "", "")
         out.add(SaveAccount(key, None))
         out.reply(conn, Done(Outcome.UNREGISTERED, name=client.name))

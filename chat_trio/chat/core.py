@@ -409,7 +409,7 @@ class Chat(World):
         """The operator changed the account ``key`` while the server runs (None: deleted).
         A promotion or demotion counts at once: ``is_admin`` reads the account each time."""
         if account is None:
-            self.registry.remove(key)
+            self.remove_account(key)
         else:
             self.registry.put(key, account)
 

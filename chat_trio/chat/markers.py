@@ -5,13 +5,17 @@ Theory of operation. A marker is a time (Unix time in milliseconds) per target: 
 or the person of a private conversation, by its name_key. A logged-in person's markers
 belong to its account (every connection of the account shares them, and storage keeps
 them: ``SaveMarker``); a guest's belong to its connection and end with it (a guest has
-no identity that outlives the connection to keep them under).
+no identity that outlives the connection to keep them under). An account deleted takes
+its markers with it (``World.remove_account``); a connection still logged in to it has
+markers of its own from then on, as a guest's (``World.marker_account``).
 
 Rules:
 
 1. A marker only moves forward. A time at or before the stored one changes nothing, and
    the asker is told the stored one (as the spec says a server answers it).
-2. A marker is kept in milliseconds, rounded up (a line at that time is read), and never
+2. A marker is kept in milliseconds, rounded down as every door shows times
+   (``vocabulary.millis``: a line is read when its time so counted is at or before the
+   marker, as an IRC client shown that time marks it), and never
    runs ahead of the server's clock: nothing after now can have been read
    (a client whose clock runs fast would otherwise freeze the marker in the future).
 3. When a marker moves, every connection of the account is told (``MarkedRead``), the
@@ -30,14 +34,12 @@ This module never imports trio and never awaits.
 
 from __future__ import annotations
 
-import math
-
 from chat_trio.chat import intents as i
 from chat_trio.chat import names, rooms
 from chat_trio.chat.events import ConnId, MarkedRead, Refused
 from chat_trio.chat.outputs import Outputs, SaveMarker
 from chat_trio.chat.problems import Problem
-from chat_trio.chat.vocabulary import NAME_MAX, name_key
+from chat_trio.chat.vocabulary import NAME_MAX, millis, name_key
 from chat_trio.chat.world import Client, World
 
 MARKERS_MAX = 512
@@ -57,10 +59,7 @@ def mark_read(world: World, conn: ConnId, client: Client, intent: i.MarkRead, ou
     if intent.time is None:
         out.reply(conn, MarkedRead(target, stored))
         return
-    # Up to the millisecond, rounded up (a line at that very time is read; times are
-    # finer than milliseconds), less a hundredth for the float's own error: an IRC
-    # client's 14:33:26.123 stays .123.
-    at = max(0, min(math.ceil(intent.time * 1000 - 0.01), math.ceil(world.clock() * 1000)))
+    at = max(0, min(millis(intent.time), millis(world.clock())))  # (rule 2)
     if stored is not None and at <= stored:
         out.reply(conn, MarkedRead(target, stored))
         return
@@ -71,10 +70,10 @@ def mark_read(world: World, conn: ConnId, client: Client, intent: i.MarkRead, ou
     book[key] = at
     event = MarkedRead(target, at)
     out.reply(conn, event)
-    if client.account_id:  # (a guest's is its connection's alone, and never stored)
-        for other in sorted(world.logged_in.get(client.account_id, set()) - {conn}):
+    if account_id := world.marker_account(client):  # (a guest's: its connection's alone)
+        for other in sorted(world.logged_in.get(account_id, set()) - {conn}):
             out.reply(other, event)
-        out.add(SaveMarker(client.account_id, key, at, MARKERS_MAX))  # (last: it waits)
+        out.add(SaveMarker(account_id, key, at, MARKERS_MAX))  # (last: it waits)
 
 
 def _bad_target(world: World, target: str) -> bool:

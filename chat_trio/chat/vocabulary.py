@@ -8,6 +8,7 @@ without reaching into a rule module. It never imports trio and never does I/O.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -33,6 +34,17 @@ No door ever shows a client's address (docs/security.md, "What others learn abou
 a ban by host is a ban of everyone, so bans name a nick, a username or an account."""
 
 REALNAME_MAX = 100  #: characters of a real name kept (IRC's ``USER``, WHO, WHOIS)
+
+
+def millis(moment: float) -> int:
+    """``moment`` (Unix time) in whole milliseconds, rounded down: the one way every part
+    counts them (IRC's ``time`` tag, read markers, history's bounds, and the page's
+    ``millis`` in app.js, which must stay the same formula), so that a line marked read
+    at the time a client was shown for it is read everywhere. A time parsed from
+    ``...:00.123Z`` is a float a hair under .123 at times; the microsecond added is far
+    below what a time tag shows and far above a float's error at today's dates (a
+    quarter of a microsecond)."""
+    return math.floor(moment * 1000 + 1e-3)
 
 
 def person_mask(name: str, user: str = "") -> str:

@@ -432,16 +432,34 @@ class World:
         if account_id:
             self.logged_in.setdefault(account_id, set()).add(conn)
 
+    def remove_account(self, key: str) -> None:
+        """The account ``key`` is deleted (unregistered, or by the operator): from the
+        registry, and its read markers with it (storage drops their rows with the account).
+        Connections still logged in to it keep markers of their own from now on
+        (``marker_account``), never stored: no row outlives the account."""
+        account = self.registry.accounts.get(key)
+        self.registry.remove(key)
+        if account is not None:
+            self.markers.pop(account.id, None)
+
+    def marker_account(self, client: Client) -> str:
+        """The account whose read markers are ``client``'s: its own, or "" (the
+        connection's own markers) for a guest and for a connection whose account was
+        deleted while it was logged in."""
+        account_id = client.account_id
+        return account_id if account_id and self.registry.by_id(account_id) else ""
+
     def marker(self, client: Client, key: str) -> int | None:
         """``client``'s read marker of the target ``key`` (a name_key), if it has one."""
-        book = self.markers.get(client.account_id) if client.account_id else client.markers
+        account_id = self.marker_account(client)
+        book = self.markers.get(account_id) if account_id else client.markers
         return book.get(key) if book is not None else None
 
     def read_markers(self, client: Client) -> dict[str, int]:
         """The read markers of ``client``'s account, or of its connection for a guest
         (chat/markers.py)."""
-        if client.account_id:
-            return self.markers.setdefault(client.account_id, {})
+        if account_id := self.marker_account(client):
+            return self.markers.setdefault(account_id, {})
         if client.markers is None:
             client.markers = {}
         return client.markers

@@ -28,6 +28,7 @@ from chat_trio.chat.events import (
     Mode,
     ModeChanged,
     Modes,
+    PastNames,
     Reason,
     Redacted,
     Refused,
@@ -411,6 +412,16 @@ def invitations(e: Invitations) -> str:
         return "You hold no invitations"
     rooms = e.rooms[0] if len(e.rooms) == 1 else f"{', '.join(e.rooms[:-1])} and {e.rooms[-1]}"
     return f"You are invited to {rooms} (/join {e.rooms[0]}); each invitation lasts an hour"
+
+
+def past_names(e: PastNames) -> list[str]:
+    """Who had the name (``/whowas``), newest first, one sentence each: "Bob (Bob Smith)
+    was here until 2026-12-04 20:31 UTC."."""
+    return [
+        f"{g.name} ({g.realname or g.name}) was here until"
+        f" {time.strftime('%Y-%m-%d %H:%M', time.gmtime(g.when))} UTC."
+        for g in e.gone
+    ]
 
 
 def invite_sent(e: InviteSent) -> str:

@@ -26,7 +26,7 @@ from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom
-from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.vocabulary import millis, name_key
 
 log = logging.getLogger("chat_trio.storage")
 
@@ -104,6 +104,7 @@ CREATE TABLE IF NOT EXISTS room_bans (
     reason TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (name_key, kind, mask)
 );
+CREATE INDEX IF NOT EXISTS accounts_by_id ON accounts (id);  -- save_marker asks by it
 CREATE TABLE IF NOT EXISTS read_markers (
     account TEXT NOT NULL,         -- the account's id (accounts.id)
     target TEXT NOT NULL,          -- name_key of the room, or of the person (private)
@@ -404,17 +405,11 @@ _COLUMNS = (
 )
 """What ``_entry`` reads of a row."""
 
-_MILLIS = "CAST(time * 1000 AS INTEGER)"
-"""A row's time in whole milliseconds, as IRC's ``time`` tag shows it (render.server_time
-truncates the same way): a client's ``timestamp=`` is compared with what it was shown, so
-"after the message stamped 12:00:00.123" never includes that message itself."""
-
-
-def millis(moment: float) -> int:
-    """``moment`` (Unix time) in whole milliseconds. A time parsed from ``...:00.123Z`` is
-    a float a hair under .123 at times; the microsecond added is far below what a time tag
-    shows and far above a float's error at today's dates (a quarter of a microsecond)."""
-    return math.floor(moment * 1000 + 1e-3)
+_MILLIS = "CAST(time * 1000 + 1e-3 AS INTEGER)"
+"""A row's time in whole milliseconds, as IRC's ``time`` tag shows it (``millis``: times
+are positive, where CAST rounds down as floor does): a client's ``timestamp=`` is compared
+with what it was shown, so "after the message stamped 12:00:00.123" never includes that
+message itself."""
 
 
 def room_history(
@@ -923,11 +918,15 @@ def read_markers(db: sqlite3.Connection) -> list[tuple[str, str, int]]:
 def save_marker(db: sqlite3.Connection, account: str, target: str, at: int, keep: int) -> None:
     """Store that ``account`` read ``target`` up to ``at``, keeping only its ``keep`` most
     recently set markers (chat/markers.py's rule 5). A REPLACE deletes the old row and
-    inserts a new one, whose rowid is above every other: rowid order is the order set."""
+    inserts a new one, whose rowid is above every other: rowid order is the order set.
+    Only while the account exists: one deleted meanwhile (by ``chat-trio user`` in
+    another process, before this server heard of it) would otherwise keep rows that
+    every start loads again."""
     with _transaction(db):
         db.execute(
-            "INSERT OR REPLACE INTO read_markers (account, target, at) VALUES (?, ?, ?)",
-            (account, target, at),
+            "INSERT OR REPLACE INTO read_markers (account, target, at)"
+            " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?)",
+            (account, target, at, account),
         )
         db.execute(
             "DELETE FROM read_markers WHERE account = ? AND rowid NOT IN"

@@ -89,6 +89,7 @@ from chat_trio.chat.vocabulary import (
     ROOM_MAX,
     ROOMS_PER_USER,
     TOPIC_MAX,
+    millis,
     person_mask,
 )
 from chat_trio.chat.words import USERNAME_MAX
@@ -286,9 +287,9 @@ def privmsgs(
 
 
 def server_time(wall: float) -> str:
-    """IRCv3 server-time: ISO 8601 UTC with milliseconds."""
-    millis = int(wall * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{millis:03d}Z"
+    """IRCv3 server-time: ISO 8601 UTC with milliseconds (``millis``: rounded down, as
+    read markers and history count them)."""
+    return marker_time(millis(wall))
 
 
 def marker_time(millis: int) -> str:

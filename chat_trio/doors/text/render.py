@@ -219,10 +219,7 @@ _RENDER: dict[type[Any], Callable[[Any], str]] = {
     AccountChanged: lambda e: "",
     RealnameChanged: lambda e: "",  # (IRC's SETNAME: /whois shows it)
     Watched: lambda e: "",  # (IRC's MONITOR: no command here asks for it)
-    PastNames: lambda e: "".join(
-        f"* {g.name} ({g.realname or g.name}) was here until {_when(g.when, '')} UTC.{EOL}"
-        for g in e.gone
-    ),
+    PastNames: lambda e: "".join(f"* {line}{EOL}" for line in wording.past_names(e)),
     Presence: lambda e: "".join(
         [f"* {name} is online.{EOL}" for name, _ in e.online]
         + [f"* {name} is offline.{EOL}" for name in e.offline]

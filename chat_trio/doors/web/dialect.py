@@ -399,7 +399,10 @@ _ENCODE: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     } | _BOT[e.bot],
     Away: lambda e: {"type": "away", "name": e.name, "text": e.text},
     RealnameChanged: lambda e: {"type": "realname", "name": e.name, "realname": e.realname},
-    PastNames: lambda e: {"type": "past-names", "name": e.name, "gone": list(map(_gone, e.gone))},
+    PastNames: lambda e: {
+        "type": "past-names", "name": e.name, "gone": list(map(_gone, e.gone)),
+        "message": " ".join(wording.past_names(e)),
+    },
     Presence: lambda e: {
         "type": "presence", "online": [name for name, _ in e.online], "offline": list(e.offline)
     },

@@ -16,8 +16,11 @@ const LINES_KEPT = 1000;      // per conversation; older lines are dropped from 
 const BACKOFF_MAX = 30;       // seconds between reconnection attempts, at most
 const TYPED_KEPT = 100;       // lines the Up key goes back through
 const AT_BOTTOM = 8;          // pixels from the bottom that still count as "at the bottom"
-const MARK_DELAY = 1000;      // ms: lines read as they arrive are marked read at most this often
-                              // (each mark is a message flood control counts)
+const MARK_DELAY = 5000;      // ms: lines read as they arrive are marked read at most this often
+                              // (each mark is a message flood control counts: the default
+                              // rate is 2 a second, and the typist's lines need them); showing
+                              // a conversation, the tab coming back and scrolling to the
+                              // bottom mark at once
 const SERVER = "*server";     // the key of the server's conversation (no name has a "*")
 const ASKED_KEY = "chat-trio.notifications-asked";  // localStorage: asked once, ever
 const RETRY = new Set(["server-full", "too-many-from-address", "connecting-too-fast"]);
@@ -157,6 +160,7 @@ function show(k) {
   const c = state.conversations.get(k);
   if (!c) return;
   const left = currentConversation();
+  if (left && left !== c) markRead(left);   // what arrived there since the last mark
   if (left && left !== c && left.unread === 0) left.marker = null;   // read: no divider
   state.current = k;
   c.unread = 0;
@@ -194,15 +198,17 @@ function recount(c) {
 function markRead(c) {
   if (!state.account || state.phase !== "chatting" || c.server || !seen(c)) return;
   const newest = c.lines.reduce((t, l) => (l.kind !== "notice" && l.time > t ? l.time : t), 0);
-  if (!newest || millis(newest) <= Math.round(Math.max(c.readUpTo ?? 0, c.sentUpTo ?? 0) * 1000)) return;
+  const known = Math.max(Math.round((c.readUpTo ?? 0) * 1000), millis(c.sentUpTo ?? 0));
+  if (!newest || millis(newest) <= known) return;
   c.sentUpTo = newest;
   send({ type: "mark-read", target: c.title, time: newest });
 }
 
-// A time as the server keeps a marker: in milliseconds, rounded up (chat/markers.py),
-// so that a line is read exactly when the marker the server made of its time says so.
+// A time in milliseconds as the server counts them everywhere (chat/vocabulary.py's
+// millis: rounded down, as IRC's time tag shows a line and a marker is kept), so that a
+// line is read exactly when a marker made of its time, on any door, says so.
 function millis(time) {
-  return Math.ceil(time * 1000 - 0.01);
+  return Math.floor(time * 1000 + 1e-3);
 }
 
 function markSoon() {
@@ -924,6 +930,9 @@ const handlers = {
   invitations(e) {  // the answer to "/invites": the rooms one may join by invitation
     reply(e.message);
   },
+  "past-names"(e) {  // the answer to "/whowas": who had the name lately, in words
+    reply(e.message);
+  },
   "status-message"(e) {  // IRC's PRIVMSG @#room: to the room's operators, said as such
     if (!e.own) notice(e.message, conversation(e.room));
   },
@@ -1356,8 +1365,10 @@ $("earlier").addEventListener("click", () => {
 $("below").addEventListener("click", () => scrollDown());
 $("log").addEventListener("scroll", () => {
   const log = $("log");
-  if (atBottom()) stuck = true;
-  else if (log.scrollTop < lastTop) stuck = false;   // only the reader scrolls up
+  if (atBottom()) {
+    if (!stuck && currentConversation()) markRead(currentConversation());  // caught up
+    stuck = true;
+  } else if (log.scrollTop < lastTop) stuck = false;   // only the reader scrolls up
   lastTop = log.scrollTop;
   if (stuck) $("below").hidden = true;
 });
