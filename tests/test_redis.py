@@ -105,6 +105,14 @@ async def test_redis_history_by_message_id_before_after_around_and_between(
     assert await texts(after_id="no such id") == []  # an unknown id finds nothing
     assert await texts(2, around=1002.5) == ["2", "3"]
     assert await texts(before=1002.0) == ["0", "1"]
+    assert await texts(2, after=1001.0) == ["2", "3"]
+    assert await texts(3, around_id="run:2", before_id="run:3") == ["1", "2"]
+
+
+async def test_redis_a_message_far_back_is_found_by_its_id(backend: Either) -> None:
+    backend.record(tuple(said(n, "#a") for n in range(450)))  # pages of 200, walked back
+    found = await backend.read_history(QueryHistory(1, 3, "#a", before_id="run:10"))
+    assert found is not None and [e.id for e in found] == ["run:7", "run:8", "run:9"]
 
 
 async def test_redis_private_history_is_found_by_identity_never_by_name(

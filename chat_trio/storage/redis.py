@@ -513,13 +513,75 @@ class RedisBackend(HistoryQueue):
             if query.peer:
                 rows = await self._all(_mine(query.session, query.account))
                 return bounded([r for r in rows if _between(r[2], query)], query)
-            key = f"ct:hist:{name_key(query.room)}"
-            if query == QueryHistory(query.conn, query.limit, query.room):  # the last ones
-                return await self._latest(key, query.limit, None) if query.limit else []
-            return bounded(await self._all([key]), query)
+            return await self._room_history(f"ct:hist:{name_key(query.room)}", query)
         except RedisUnavailable as exc:
             log.error("history-read-failed error=%r", str(exc))
             return None
+
+    async def _room_history(self, key: str, query: QueryHistory) -> list[Entry]:
+        """``query``'s entries of the room stream ``key``, read as ranges of the stream
+        (its ids order it as rows do): the messages it names are found walking back from
+        the newest, then only the entries asked for are read. ``around`` with another
+        bound (rare) reads the stream whole and bounds it as ``bounded`` does."""
+        if not query.limit:
+            return []
+        found: dict[str, tuple[int, int]] = {}  # message id -> (row, millisecond)
+        ids: dict[int, str] = {}  # row -> stream id
+        for ref in (query.before_id, query.after_id, query.around_id):
+            if ref and ref not in found:
+                hit = await self._find(key, ref)
+                if hit is None:
+                    return []
+                ids[hit[1][0]] = hit[0]
+                found[ref] = hit[1][:2]
+        edges = database.edges(query, found.get)
+        assert edges is not None  # every id was found above
+        before, after, pivot, newest = edges
+
+        def upper(edge: tuple[int | None, int], inclusive: bool) -> str:
+            """The stream bound of "older than ``edge``" (or at it, ``inclusive``)."""
+            if edge[0] is not None:
+                return ids[edge[0]] if inclusive else f"({ids[edge[0]]}"
+            return f"({edge[1] + 1}-0" if inclusive else f"({edge[1]}-0"
+
+        def lower(edge: tuple[int | None, int]) -> str:
+            """The stream bound of "newer than ``edge``"."""
+            return f"({ids[edge[0]]}" if edge[0] is not None else f"{edge[1] + 1}-0"
+
+        if pivot is not None and (before is not None or after is not None):
+            return bounded(await self._all([key]), query)
+        limit = query.limit
+        if pivot is not None:
+            half = limit // 2
+            older = await self._call(
+                self.redis.xrevrange(key, upper(pivot, True), "-", count=limit - half)
+            )
+            newer = await self._call(self.redis.xrange(key, lower(pivot), "+", count=half))
+            items = [*reversed(older), *(newer if half else ())]
+        else:
+            high = upper(before, False) if before is not None else "+"
+            low = lower(after) if after is not None else "-"
+            if after is not None and not newest:
+                items = list(await self._call(self.redis.xrange(key, low, high, count=limit)))
+            else:
+                items = list(
+                    reversed(await self._call(self.redis.xrevrange(key, high, low, count=limit)))
+                )
+        return [_decode(item)[2] for item in items]
+
+    async def _find(self, key: str, msgid: str) -> tuple[str, _Row] | None:
+        """The stream id and row of the message ``msgid`` in ``key``, walking back from
+        the newest a page at a time (a message asked about is most often a recent one)."""
+        end = "+"
+        while True:
+            page = await self._call(self.redis.xrevrange(key, end, "-", count=PAGE))
+            for item in page:
+                row = _decode(item)
+                if row[2].id == msgid:
+                    return _id(item), row
+            if len(page) < PAGE:
+                return None
+            end = f"({_id(page[-1])}"
 
     async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
         try:
