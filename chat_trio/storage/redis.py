@@ -605,20 +605,17 @@ class RedisBackend(HistoryQueue):
         return sorted(inside, key=lambda found: found[1])[: query.limit]
 
     async def forget(self, query: QueryHistory) -> None:
+        """Delete the message ``query.around_id`` from each of its streams (it has the
+        same id in each), if ``query`` may read it: its room's, or the asker's own
+        conversation with the peer."""
         try:
             await self.caught_up()
-            if query.peer:
-                rows = await self._all(_mine(query.session, query.account))
-                rows = [r for r in rows if _between(r[2], query)]
-            else:
-                rows = await self._all([f"ct:hist:{name_key(query.room)}"])
-            for row, _, entry in rows:
-                if entry.id == query.around_id:
-                    for key in _streams(entry):
-                        ids = await self._call(self.redis.xrange(key, "-", "+"))
-                        gone = [_id(i) for i in ids if _id(i).endswith(f"-{row}")]
-                        if gone:
-                            await self._call(self.redis.xdel(key, gone))
+            scope = _mine(query.session, query.account) if query.peer else None
+            for key in scope or [f"ct:hist:{name_key(query.room)}"]:
+                hit = await self._find(key, query.around_id)
+                if hit is not None and (scope is None or _between(hit[1][2], query)):
+                    for stream in _streams(hit[1][2]):
+                        await self._call(self.redis.xdel(stream, [hit[0]]))
                     return
         except RedisUnavailable as exc:
             log.error("save-failed what=redaction error=%r", str(exc))
