@@ -65,21 +65,41 @@ class RedisServer:
           RuntimeError: it did not start; its log says why.
         """
         for _ in range(PORT_TRIES):
-            self.port = free_port()
-            with open(self.folder / "redis.log", "ab") as log:
-                self.process = subprocess.Popen(
-                    ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no", "--dir", str(self.folder),
-                     *self.extra],
-                    stdout=log, stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            deadline = time.monotonic() + START_DEADLINE
-            while self.process.poll() is None and time.monotonic() < deadline:
-                if answers_ping(self.port):
-                    return
-                time.sleep(0.01)
-            self.stop()
+            if self._launch(free_port()):
+                return
         raise RuntimeError(f"redis-server did not start: {(self.folder / 'redis.log').read_text()}")
+
+    def restart(self) -> None:
+        """Stop it, and start it again on the same port, with nothing of what it held
+        (nothing is saved): as a Redis without persistence comes back.
+
+        Raises:
+          RuntimeError: it did not start again.
+        """
+        self.stop()
+        if not self._launch(self.port):
+            raise RuntimeError(
+                f"redis-server did not restart: {(self.folder / 'redis.log').read_text()}"
+            )
+
+    def _launch(self, port: int) -> bool:
+        """Start one on ``port``; True once it answers PING, False (stopped) if it did not
+        within ``START_DEADLINE``."""
+        self.port = port
+        with open(self.folder / "redis.log", "ab") as log:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--dir", str(self.folder),
+                 *self.extra],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + START_DEADLINE
+        while self.process.poll() is None and time.monotonic() < deadline:
+            if answers_ping(self.port):
+                return True
+            time.sleep(0.01)
+        self.stop()
+        return False
 
     def cli(self, *args: str) -> str:
         """``redis-cli`` against it (its answer, as text)."""

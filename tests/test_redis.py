@@ -10,7 +10,7 @@ import math
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import attrs
@@ -313,6 +313,14 @@ async def _say(port: int, *lines: str) -> str:
     return got.decode()
 
 
+async def _wait_for(check: Callable[[], bool]) -> None:
+    """Look at another process's state (nothing to wait on) until ``check`` holds,
+    within 30 s."""
+    with trio.fail_after(30):
+        while not check():  # noqa: ASYNC110 - another process's state: no event to wait on
+            await trio.sleep(0.2)
+
+
 def _stop(process: subprocess.Popen[str]) -> str:
     process.terminate()
     _, err = process.communicate(timeout=60)
@@ -344,7 +352,10 @@ async def test_redis_second_node_on_the_same_redis_is_refused_with_one_line(
 ) -> None:
     first, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
     try:
-        # The lease is refreshed while the node runs: its time to live goes up again.
+        # The lease is refreshed while the node runs: its time to live goes up again, and
+        # a Redis that lost its data (restarted without it) gets it back.
+        redis_server.cli("FLUSHALL")
+        await _wait_for(lambda: redis_server.cli("SMEMBERS", "ct:nodes") == "a")
         lowest = int(redis_server.cli("PTTL", "ct:node:a"))
         with trio.fail_after(30):
             while (left := int(redis_server.cli("PTTL", "ct:node:a"))) <= lowest:
@@ -470,3 +481,18 @@ async def test_redis_settings_that_risk_the_chats_state_are_warned_about(tmp_pat
         risky.stop()
     assert "redis-may-evict maxmemory-policy=allkeys-lru" in log
     assert "redis-not-durable" not in log  # appendonly yes: durable
+
+
+async def test_redis_restarted_under_a_running_server_is_used_again_nothing_crashes(
+    redis_server: RedisServer,
+) -> None:
+    process, port = start_cli("--redis", redis_server.url, "--no-web")
+    try:
+        await _say(port, "alice", "before", "/quit")
+        redis_server.restart()  # without its data: nothing is saved
+        await _say(port, "bob", "after", "/quit")
+        await _wait_for(lambda: "after" in redis_server.cli("XRANGE", "ct:hist:#lobby", "-", "+"))
+        assert process.poll() is None  # still serving
+    finally:
+        log = _stop(process)
+    assert "Traceback" not in log

@@ -265,9 +265,16 @@ class NodeLease:
         while True:
             await trio.sleep(NODE_REFRESH)
             try:
-                await call(self.redis.set(f"ct:node:{self.name}", self.token, px=NODE_LEASE_MS))
+                await call(self._refresh())
             except RedisUnavailable as exc:
                 log.warning("redis-node-refresh-failed node=%s error=%r", self.name, str(exc))
+
+    async def _refresh(self) -> None:
+        """The lease again, and this node in ``ct:nodes`` again: a Redis restarted without
+        its data has forgotten both, and the next node to start must see this one."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"ct:node:{self.name}", self.token, px=NODE_LEASE_MS)
+            pipe.sadd("ct:nodes", [self.name])
 
     async def release(self) -> None:
         """Let go of the lease (at shutdown); a failure is logged (it ends by itself)."""
