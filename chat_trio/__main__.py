@@ -173,12 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     default_place = args.command != "serve" and args.db == default_db_path()
     if args.command == "user":
         return users.run(
-            args.action, args.name, args.db, config.password_cost, make_folder=default_place
+            args.action,
+            args.name,
+            args.db,
+            config.password_cost,
+            make_folder=default_place,
+            redis=config.redis,
         )
     if args.command == "ban":
         return bans.run(
             args.action, args.target, args.db, seconds=args.length, reason=args.reason,
-            force=args.force, make_folder=default_place,
+            force=args.force, make_folder=default_place, redis=config.redis,
         )  # fmt: skip
     logging.basicConfig(
         level=config.log_level.upper(),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Mapping
@@ -27,8 +26,9 @@ from chat_trio.chat.registry import Ban
 from chat_trio.chat.vocabulary import REASON_MAX, name_key
 from chat_trio.chat.words import line
 from chat_trio.doors.wording import describe_until
-from chat_trio.storage import database
-from chat_trio.users import Refusal, opened
+from chat_trio.storage.database import DatabaseError
+from chat_trio.storage.operator import Records, opened
+from chat_trio.users import Refusal
 
 ACTIONS = ("list", "add", "remove")
 BY = "the operator"
@@ -47,16 +47,17 @@ def run(
     environ: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     make_folder: bool = False,
+    redis: str | None = None,
 ) -> int:
     """Carry out ``chat-trio ban ACTION [TARGET]``; returns the exit status (errors go to
     stderr as one sentence). ``environ`` (None: ``os.environ``) says where the operator
     is connected from; ``make_folder``: as for ``users.run``."""
-    with opened(path, make_folder) as db:
+    with opened(path, redis, make_folder) as db:
         if db is None:
             return 1
         try:
-            said = _do(db, action, target, path, seconds, reason, force, environ)
-        except Refusal as exc:
+            said = _do(db, action, target, db.where, seconds, reason, force, environ)
+        except (Refusal, DatabaseError) as exc:
             print(f"chat-trio: {exc}", file=sys.stderr)
             return 1
     print(said, file=stdout or sys.stdout)
@@ -64,7 +65,7 @@ def run(
 
 
 def _do(
-    db: sqlite3.Connection,
+    db: Records,
     action: str,
     target: str | None,
     path: str,
@@ -75,15 +76,15 @@ def _do(
 ) -> str:
     now = time.time()
     if action == "list":
-        return _list(database.bans(db, now), path)
+        return _list(db.bans(now), path)
     if not target:
         raise Refusal(f"ban whom? chat-trio ban {action} ADDRESS|ACCOUNT")
     if action == "remove":
-        lifted = bans_on({(b.kind, b.key): b for b in database.bans(db, now)}, target)
+        lifted = bans_on({(b.kind, b.key): b for b in db.bans(now)}, target)
         if not lifted:
             raise Refusal(f"there is no ban on {target!r} in {path}")
         for kind, key in lifted:
-            database.operator_ban(db, kind, key, None)
+            db.operator_ban(kind, key, None)
         return "Lifted the ban on " + ", ".join(f"the {kind} {key}" for kind, key in lifted) + "."
     kind, key, shown = _target(db, target, path)
     if kind == "address" and not force:
@@ -92,17 +93,17 @@ def _do(
         raise Refusal(f"a ban lasts at least a second, not {seconds:g}")
     until = now + seconds if seconds <= BAN_LONGEST else math.inf
     ban = Ban(kind, key, until, line(reason)[:REASON_MAX], BY)
-    database.operator_ban(db, kind, key, ban)
+    db.operator_ban(kind, key, ban)
     return f"Banned the {kind} {shown} {describe_until(until)}."
 
 
-def _target(db: sqlite3.Connection, word: str, path: str) -> tuple[str, str, str]:
+def _target(db: Records, word: str, path: str) -> tuple[str, str, str]:
     """(kind, key, as shown) of the ban ``word`` asks for: an address, or an account."""
     try:
         return "address", str(ipaddress.ip_address(word)), str(ipaddress.ip_address(word))
     except ValueError:
         pass
-    account = database.account(db, name_key(word))
+    account = db.account(name_key(word))
     if account is None:
         raise Refusal(
             f"{word!r} is neither an IP address nor an account in {path} (a guest's name "

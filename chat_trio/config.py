@@ -20,6 +20,7 @@ import os
 import socket
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -56,6 +57,11 @@ def default_db_path() -> str:
         os.path.expanduser("~"), ".local", "share"
     )
     return os.path.join(data, "chat-trio", "chat.db")
+
+
+def default_node_name() -> str:
+    """A name no other node has: this host's name and this process's id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _irc_settings() -> IrcSettings:
@@ -99,6 +105,8 @@ class Config:
     trusted_proxies: frozenset[Network] = frozenset()  #: proxies whose word on the
     #: client's address is taken: PROXY v2 on text and IRC, X-Forwarded-For/Forwarded on web
     log_level: str = "info"  #: what the CLI logs on stderr: debug, info, warning, error
+    redis: str | None = None  #: Redis URL: history, accounts and bans there, not in ``db``
+    node_name: str = attrs.field(factory=default_node_name)  #: this node, in logs and Redis
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -194,6 +202,50 @@ def description(text: str) -> str:
     if not said or len(said) > DESCRIPTION_MAX:
         raise BadValue(f"must be 1-{DESCRIPTION_MAX} characters on one line, not {text!r}")
     return said
+
+
+def redis_url(text: str) -> str:
+    """A Redis URL as ``--redis`` takes it: ``redis://HOST:PORT/DB`` (``rediss://`` for
+    TLS), or ``unix:///PATH``.
+
+    Raises:
+      BadValue: anything else, saying what is expected.
+    """
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise BadValue(
+            f"{text!r} is not a Redis URL (redis://HOST:PORT/DB, rediss://... for TLS, or "
+            f"unix:///PATH)"
+        )
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise BadValue(f"{text!r} has a port that is not a number 0-65535") from None
+    db = parts.path.strip("/")
+    if parts.scheme != "unix" and db and not (db.isascii() and db.isdigit()):
+        raise BadValue(f"{text!r}: the database after the / must be a number, as /0")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise BadValue(f"{text!r} names no host (as redis://127.0.0.1:6379/0)")
+    return text.strip()
+
+
+NODE_NAME_MAX = 64  #: characters of --node-name (it is part of Redis keys and log lines)
+
+
+def node_name(text: str) -> str:
+    """A node's name: 1-``NODE_NAME_MAX`` ASCII letters, digits, ``.``, ``_`` or ``-``.
+
+    Raises:
+      BadValue: anything else.
+    """
+    if not (0 < len(text) <= NODE_NAME_MAX and text.isascii()) or not all(
+        c.isalnum() or c in "._-" for c in text
+    ):
+        raise BadValue(
+            f"{text!r} is not a node name (1-{NODE_NAME_MAX} ASCII letters, digits, '.', "
+            f"'_' or '-')"
+        )
+    return text
 
 
 def _keep(value: Any) -> Any:
@@ -345,6 +397,13 @@ OPTIONS: tuple[Option, ...] = (
            "taken, for limits, bans and logs (may be repeated): it must send the PROXY v2 "
            "header on the text and IRC ports; on the web port its X-Forwarded-For or "
            "Forwarded is read", network, "ADDRESS[/BITS]", repeat=True),
+    Option(("--redis",), "redis",
+           "keep history, accounts and bans in Redis at this URL (redis://HOST:PORT/DB) "
+           "instead of the --db file; one node per Redis for now (docs/storage.md)",
+           redis_url, "URL", commands=("serve", "user", "ban")),
+    Option(("--node-name",), "node_name",
+           "this node's name in the logs and in Redis (default: host name and process id)",
+           node_name, "NAME"),
 )  # fmt: skip
 """Every option there is, in the order ``--help`` shows them."""
 

@@ -9,8 +9,9 @@ look at each connection's outbox (about 10 ms at 10,000 connections).
 
 - ``/healthz``: 200 ``ok`` whenever the process answers at all (its event loop runs).
 - ``/readyz``: 200 when every listener is up and the database takes writes
-  (``Store.writable``: a write of nothing, rolled back), otherwise 503; the body has one
-  line per check, saying which failed and why.
+  (``Store.writable``: a write of nothing, rolled back), or with ``--redis`` Redis
+  answers a PING within its deadline, otherwise 503; the body has one line per check,
+  saying which failed and why.
 - ``/metrics``: the exposition (names and meanings in docs/production.md).
 
 The port is not an entrance: it goes through no admission limit (a full server still
@@ -35,6 +36,7 @@ from chat_trio.chat.registry import Verdict
 from chat_trio.delivery.effects import Effects
 from chat_trio.doors.web.site import Site, refusal
 from chat_trio.metrics import CONTENT_TYPE, Family, counter, exposition, gauge, histogram, info
+from chat_trio.storage.redis import RedisBackend
 from chat_trio.storage.store import Store
 from chat_trio.transports import http, tcp
 
@@ -61,7 +63,7 @@ class Inspection:
     Args:
       effects: the interpreter, with the rules, the hub and the sessions' counts.
       admission: who was let in, and who was refused why.
-      store: the history database (None: ``--no-db``).
+      store: the history database, or Redis (``--redis``); None: ``--no-db``.
       entrances: the labels of the doors served ("text", "IRC, TLS", ...), so that each
         door's series exist from the start, at 0.
       write_timeout: seconds a response may take to be written.
@@ -71,7 +73,7 @@ class Inspection:
         self,
         effects: Effects,
         admission: Admission,
-        store: Store | None,
+        store: Store | RedisBackend | None,
         entrances: Sequence[str],
         *,
         write_timeout: float,
@@ -131,6 +133,11 @@ class Inspection:
         )
         if self.store is None:
             return [listening, ("database", True, "none (--no-db)")]
+        if isinstance(self.store, RedisBackend):
+            why = await self.store.writable()
+            if why is None:
+                return [listening, ("redis", True, f"{self.store.path} answers")]
+            return [listening, ("redis", False, f"{self.store.path} does not answer: {why}")]
         why = await self.store.writable()
         if why is None:
             return [listening, ("database", True, f"{self.store.path} takes writes")]
@@ -215,4 +222,10 @@ class Inspection:
                           "Time to write and commit one batch of history entries.",
                           stored.write_seconds),
             ]  # fmt: skip
+        if isinstance(self.store, RedisBackend):
+            families.append(
+                gauge("chat_trio_redis_up",
+                      "1 if the last call to Redis (--redis) was answered, else 0.",
+                      int(self.store.up))
+            )  # fmt: skip
         return families

@@ -7,6 +7,8 @@
     └── serve
         └── storage (nursery)   lives until the history queue is written
             ├── store.run       writes history in a worker thread, in batches
+            ├── backend.run     or, with --redis, to Redis in pipelines (the node's
+            │                   lease on Redis is kept beside, by `_open_redis`)
             └── clients (nursery)   lives until every connection has ended
                 ├── hub.run         flushes each scheduler round's deliveries
                 ├── _admit          one per connection: refused, or opened (entrances.py:
@@ -43,13 +45,15 @@ import socket
 import sqlite3
 import ssl
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from typing import NamedTuple
 
 import attrs
+import coredis
 import trio
+from coredis.exceptions import RedisError
 
 from chat_trio import __version__
 from chat_trio.chat.core import Chat
@@ -75,6 +79,17 @@ from chat_trio.passwords import Passwords
 from chat_trio.settings import ConfigError
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
+from chat_trio.storage.redis import (
+    AnotherNode,
+    NodeLease,
+    RedisBackend,
+    RedisUnavailable,
+    call,
+    config_warnings,
+    leaves,
+    shown_url,
+)
+from chat_trio.storage.redis import client as redis_client
 from chat_trio.storage.sqlite import SqliteBackend
 from chat_trio.storage.store import Store
 from chat_trio.transports import notify, tcp
@@ -85,6 +100,10 @@ log = logging.getLogger("chat_trio.server")
 ACCOUNTS_POLL = 2.0
 """Seconds between looks at the accounts the operator changed (``chat-trio user``): a
 promotion counts for a user who is online within this long. One indexed read."""
+
+REDIS_RELEASE_TIMEOUT = 2.0
+"""Seconds the node's lease on Redis may take to be let go at shutdown (it ends by
+itself within ``redis.NODE_LEASE_MS`` otherwise)."""
 
 HISTORY_FLUSH_TIMEOUT = 30.0
 """Seconds the last history writes may take at shutdown (a full queue is ~10,000 lines,
@@ -117,62 +136,85 @@ async def serve(
         open_entrances(config, refuser) as entrances,
         open_operator_port(config) as operator,
     ):
-        store = await _open_store(config)
-        chat = await _load(config, store)
-        hub = Hub(config.max_queue_bytes)
-        backend = SqliteBackend(store, Passwords(config.password_cost)) if store else None
-        effects = Effects(chat, hub, backend)
-        sessions: set[Session] = set()  # every connection's, for the last look at shutdown
-        admission = Admission(config.limits)
-        admit = partial(_admit, config, effects, admission, sessions)
-        labels = [entrance.label for entrance in entrances]
-        inspection = Inspection(
-            effects, admission, store, labels, write_timeout=config.write_timeout,
-            refuser=refuser,
-        )  # fmt: skip
-        try:
-            async with trio.open_nursery() as storage:
-                if store is not None:
-                    await storage.start(store.run, config.retention)
-                async with trio.open_nursery() as clients:
-                    await clients.start(hub.run)
-                    async with trio.open_nursery() as listening:
-                        if store is not None:
-                            await listening.start(watch_accounts, store, chat)
-                            await listening.start(watch_bans, store, effects)
-                        if reloads is not None:
-                            await listening.start(apply_reloads, reloads, config, chat, entrances)
-                        for entrance in entrances:
-                            handler = partial(admit, entrance)
-                            await listening.start(tcp.serve, handler, entrance.listeners, clients)
-                        if operator:
-                            await listening.start(tcp.serve, inspection.serve, operator, listening)
-                        bound = _bound(entrances, operator)
-                        inspection.listening = tuple(map(_show, bound))
-                        task_status.started(bound)
-                        await stop.wait()
-                        listening.cancel_scope.cancel()
-                        for entrance in entrances:
-                            entrance.stop_browsing()  # idle keep-alive connections: no chat
-                    log.info("shutdown step=announce connections=%d", hub.statistics().connections)
-                    chat.lift_flood_control()  # "delayed, not lost": say what it held, first
-                    for session in list(sessions):
-                        if not session.busy:
-                            session.release(trio.current_time())
-                    chat.shut_down()
-                    hub.shut_down([Disconnected(Reason.SHUTDOWN)])
-                    clients.cancel_scope.deadline = trio.current_time() + config.grace
-                if store is not None:
-                    with trio.move_on_after(HISTORY_FLUSH_TIMEOUT):
-                        await effects.store_unsaved()  # what flood control held, let go
-                    log.info("shutdown step=history queued=%d", store.statistics().queued)
-                    store.close()
-                    storage.cancel_scope.deadline = trio.current_time() + HISTORY_FLUSH_TIMEOUT
-        finally:
+        async with _open_redis(config) as redis:  # None without --redis
+            await _serve(config, stop, entrances, operator, refuser, redis, reloads, task_status)
+
+
+async def _serve(
+    config: Config,
+    stop: trio.Event,
+    entrances: list[Entrance],
+    operator: list[socket.socket],
+    refuser: tcp.Refuser,
+    redis: Redis | None,
+    reloads: Reloads | None,
+    task_status: trio.TaskStatus[list[Listening]],
+) -> None:
+    """``serve``, once its listeners and Redis (``--redis``) are open."""
+    store = await _open_store(config) if redis is None else None
+    passwords = Passwords(config.password_cost)
+    backend: SqliteBackend | RedisBackend | None = None
+    if redis is not None:
+        backend = RedisBackend(redis.client, passwords, config.retention, path=redis.shown)
+    elif store is not None:
+        backend = SqliteBackend(store, passwords)
+    writer = store or (backend if isinstance(backend, RedisBackend) else None)
+    chat = await _load(config, backend)
+    hub = Hub(config.max_queue_bytes)
+    effects = Effects(chat, hub, backend)
+    sessions: set[Session] = set()  # every connection's, for the last look at shutdown
+    admission = Admission(config.limits)
+    admit = partial(_admit, config, effects, admission, sessions)
+    labels = [entrance.label for entrance in entrances]
+    inspection = Inspection(
+        effects, admission, writer, labels, write_timeout=config.write_timeout,
+        refuser=refuser,
+    )  # fmt: skip
+    try:
+        async with trio.open_nursery() as storage:
             if store is not None:
-                with trio.move_on_after(HISTORY_FLUSH_TIMEOUT, shield=True):
-                    await store.aclose()
-                log.info("history-closed written=%d", store.statistics().written)
+                await storage.start(store.run, config.retention)
+            if isinstance(backend, RedisBackend):
+                await storage.start(backend.run)
+            async with trio.open_nursery() as clients:
+                await clients.start(hub.run)
+                async with trio.open_nursery() as listening:
+                    if backend is not None:
+                        await listening.start(watch_accounts, backend, chat)
+                        await listening.start(watch_bans, backend, effects)
+                    if reloads is not None:
+                        await listening.start(apply_reloads, reloads, config, chat, entrances)
+                    for entrance in entrances:
+                        handler = partial(admit, entrance)
+                        await listening.start(tcp.serve, handler, entrance.listeners, clients)
+                    if operator:
+                        await listening.start(tcp.serve, inspection.serve, operator, listening)
+                    bound = _bound(entrances, operator)
+                    inspection.listening = tuple(map(_show, bound))
+                    task_status.started(bound)
+                    await stop.wait()
+                    listening.cancel_scope.cancel()
+                    for entrance in entrances:
+                        entrance.stop_browsing()  # idle keep-alive connections: no chat
+                log.info("shutdown step=announce connections=%d", hub.statistics().connections)
+                chat.lift_flood_control()  # "delayed, not lost": say what it held, first
+                for session in list(sessions):
+                    if not session.busy:
+                        session.release(trio.current_time())
+                chat.shut_down()
+                hub.shut_down([Disconnected(Reason.SHUTDOWN)])
+                clients.cancel_scope.deadline = trio.current_time() + config.grace
+            if writer is not None:
+                with trio.move_on_after(HISTORY_FLUSH_TIMEOUT):
+                    await effects.store_unsaved()  # what flood control held, let go
+                log.info("shutdown step=history queued=%d", writer.statistics().queued)
+                writer.close()
+                storage.cancel_scope.deadline = trio.current_time() + HISTORY_FLUSH_TIMEOUT
+    finally:
+        if store is not None:
+            with trio.move_on_after(HISTORY_FLUSH_TIMEOUT, shield=True):
+                await store.aclose()
+            log.info("history-closed written=%d", store.statistics().written)
     log.info("shutdown step=done")
 
 
@@ -318,7 +360,7 @@ def _one_server(config: Config) -> Iterator[None]:
     """Hold the database's lock while the server runs (``database.ServerLock``): a second
     server on the same file would interleave its history with ours and miss the changes
     the first one makes to accounts and bans. A database in memory is nobody else's."""
-    if config.db is None or config.db == ":memory:":
+    if config.db is None or config.db == ":memory:" or config.redis is not None:
         yield
         return
     try:
@@ -329,19 +371,24 @@ def _one_server(config: Config) -> Iterator[None]:
         yield
 
 
-async def _load(config: Config, store: Store | None) -> Chat:
+async def _load(config: Config, backend: SqliteBackend | RedisBackend | None) -> Chat:
     """The rules, with what storage remembers: the lobby's recent lines, accounts, bans,
-    registered rooms, read markers."""
-    chat = Chat(config.rules, stored=store is not None)
-    if store is not None:
-        entries, topic, _ = await store.read(
-            database.conversation, LOBBY, config.rules.history_lines
-        )
-        chat.seed_history(LOBBY, entries, topic)
-        accounts = await store.read(database.accounts)
-        chat.load_accounts(accounts, await store.read(database.bans, time.time()))
-        chat.load_rooms(await store.read(database.rooms))
-        chat.load_markers(await store.read(database.read_markers))
+    registered rooms, read markers.
+
+    Raises:
+      StartupError: Redis (``--redis``) did not answer.
+    """
+    chat = Chat(config.rules, stored=backend is not None)
+    if backend is not None:
+        try:
+            lobby = await backend.conversation(LOBBY, config.rules.history_lines)
+            chat.seed_history(LOBBY, lobby.entries, lobby.topic)
+            accounts = await backend.accounts()
+            chat.load_accounts(accounts, await backend.bans(time.time()))
+            chat.load_rooms(await backend.rooms())
+            chat.load_markers(await backend.read_markers())
+        except RedisUnavailable as exc:
+            raise StartupError(f"cannot read from Redis: {exc}") from None
         for key in sorted(config.rules.admins - {name_key(a.name) for a in accounts}):
             log.warning("admin-without-account name=%s fix='chat-trio user add %s'", key, key)
     return chat
@@ -360,17 +407,21 @@ def _bound(entrances: list[Entrance], operator: list[socket.socket]) -> list[Lis
 
 
 async def watch_accounts(
-    store: Store, chat: Chat, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    backend: SqliteBackend | RedisBackend,
+    chat: Chat,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Apply what the operator's ``chat-trio user`` changes in the database, every
-    ``ACCOUNTS_POLL`` seconds, until cancelled (with the listeners, at shutdown)."""
-    seen = await store.read(database.last_account_change)
+    """Apply what the operator's ``chat-trio user`` changes in the database (or Redis),
+    every ``ACCOUNTS_POLL`` seconds, until cancelled (with the listeners, at shutdown)."""
+    seen = await _first(backend.last_account_change)
     task_status.started()
     while True:
         await trio.sleep(ACCOUNTS_POLL)
         try:
-            seen, changed = await store.read(database.account_changes, seen)
-        except sqlite3.Error as exc:
+            seen = seen or await backend.last_account_change()
+            seen, changed = await backend.account_changes(seen)
+        except (sqlite3.Error, RedisUnavailable) as exc:
             log.error("account-changes-read-failed error=%r", str(exc))
             continue
         for key, account in changed:
@@ -379,18 +430,22 @@ async def watch_accounts(
 
 
 async def watch_bans(
-    store: Store, effects: Effects, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    backend: SqliteBackend | RedisBackend,
+    effects: Effects,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Apply the bans the operator adds or lifts with ``chat-trio ban``, every
     ``ACCOUNTS_POLL`` seconds, until cancelled: whoever a new ban matches is thrown out,
     as by an admin's ``/ban``."""
-    seen = await store.read(database.last_ban_change)
+    seen = await _first(backend.last_ban_change)
     task_status.started()
     while True:
         await trio.sleep(ACCOUNTS_POLL)
         try:
-            seen, changed = await store.read(database.ban_changes, seen, time.time())
-        except sqlite3.Error as exc:
+            seen = seen or await backend.last_ban_change()
+            seen, changed = await backend.ban_changes(seen, time.time())
+        except (sqlite3.Error, RedisUnavailable) as exc:
             log.error("ban-changes-read-failed error=%r", str(exc))
             continue
         for kind, key, ban in changed:
@@ -398,6 +453,64 @@ async def watch_bans(
             out = Outputs(OPERATOR)
             effects.chat.ban_changed(kind, key, ban, out)
             effects.carry_now(OPERATOR, None, out.done())
+
+
+async def _first(last_change: Callable[[], Awaitable[str]]) -> str:
+    """The operator's last change as the server starts; "" (read at the next poll) if
+    Redis does not answer now (a database that cannot be read fails the start)."""
+    try:
+        return await last_change()
+    except RedisUnavailable as exc:
+        log.error("changes-read-failed error=%r", str(exc))
+        return ""
+
+
+@attrs.frozen
+class Redis:
+    """The server's Redis (``--redis``), open for as long as it serves."""
+
+    client: coredis.Redis[str]
+    shown: str  #: its URL, without a password
+
+
+@asynccontextmanager
+async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
+    """Redis, if ``--redis`` is given: reached (one clear error if not), its settings
+    checked (warnings), and this node's lease on it taken (``NodeLease``: one node per
+    Redis for now) and kept until the server is done; None without ``--redis``.
+
+    Raises:
+      StartupError: Redis cannot be reached, or another node uses it.
+    """
+    if config.redis is None:
+        yield None
+        return
+    shown = shown_url(config.redis)
+    try:
+        async with redis_client(config.redis) as client, trio.open_nursery() as lease_keeper:
+            try:
+                await call(client.ping())
+            except RedisUnavailable as exc:
+                raise StartupError(f"cannot reach Redis at {shown}: {exc}") from None
+            for warning in await config_warnings(client):
+                log.warning("%s url=%s", warning, shown)
+            lease = NodeLease(client, config.node_name)
+            try:
+                await lease.claim()
+            except (AnotherNode, RedisUnavailable) as exc:
+                raise StartupError(f"cannot serve on Redis at {shown}: {exc}") from None
+            log.info("redis-connected node=%s url=%s", config.node_name, shown)
+            await lease_keeper.start(lease.keep)
+            try:
+                yield Redis(client, shown)
+            finally:
+                lease_keeper.cancel_scope.cancel()
+                with trio.move_on_after(REDIS_RELEASE_TIMEOUT, shield=True):
+                    await lease.release()
+    except* StartupError as group:  # out of coredis' own nursery: one line, as any other
+        raise leaves(group)[0] from None
+    except* (RedisError, OSError) as group:  # reaching it, in coredis' own nursery
+        raise StartupError(f"cannot reach Redis at {shown}: {leaves(group)[0]}") from None
 
 
 def _show(bound: Listening) -> str:

@@ -18,11 +18,8 @@ from __future__ import annotations
 import fnmatch
 import getpass
 import secrets
-import sqlite3
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TextIO
 
 import attrs
@@ -33,7 +30,8 @@ from chat_trio.chat.registry import Account, check_password
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.doors.wording import refusal
 from chat_trio.passwords import Cost, hasher
-from chat_trio.storage import database
+from chat_trio.storage.database import DatabaseError
+from chat_trio.storage.operator import Records, opened
 
 ACTIONS = ("list", "add", "passwd", "delete", "promote", "demote")
 
@@ -51,42 +49,25 @@ def run(
     stdout: TextIO | None = None,
     *,
     make_folder: bool = False,
+    redis: str | None = None,
 ) -> int:
     """Carry out ``chat-trio user ACTION [NAME]`` (for ``list``, NAME is a pattern);
     returns the exit status (errors go to stderr as one sentence). ``make_folder``: the
     database is in its default place, whose folder is made if missing."""
-    with opened(path, make_folder) as db:
+    with opened(path, redis, make_folder) as db:
         if db is None:
             return 1
         try:
-            said = _do(db, action, name, path, cost, stdin)
-        except Refusal as exc:
+            said = _do(db, action, name, db.where, cost, stdin)
+        except (Refusal, DatabaseError) as exc:
             print(f"chat-trio: {exc}", file=sys.stderr)
             return 1
     print(said, file=stdout or sys.stdout)
     return 0
 
 
-@contextmanager
-def opened(path: str, make_folder: bool) -> Iterator[sqlite3.Connection | None]:
-    """The database at ``path`` for a command of the operator's, closed after; None (and
-    the reason said on stderr) if it cannot be used. Its folder is made only if
-    ``make_folder`` (the default place: ``--db`` in a missing folder is an error naming
-    it, not a new, empty database that no server reads)."""
-    try:
-        db = database.connect(path, make_folder=make_folder)
-    except database.DatabaseError as exc:
-        print(f"chat-trio: {exc}", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield db
-    finally:
-        db.close()
-
-
 def _do(
-    db: sqlite3.Connection,
+    db: Records,
     action: str,
     name: str | None,
     path: str,
@@ -94,10 +75,10 @@ def _do(
     stdin: TextIO,
 ) -> str:
     if action == "list":
-        accounts = sorted(database.accounts(db), key=lambda a: name_key(a.name))
+        accounts = sorted(db.accounts(), key=lambda a: name_key(a.name))
         if name:
             accounts = [a for a in accounts if matches(a.name, name)]
-        dates = database.account_dates(db)
+        dates = db.account_dates()
         width = max((len(a.name) for a in accounts), default=0)
         rows = []
         for a in accounts:
@@ -114,25 +95,25 @@ def _do(
     if not name:
         raise Refusal(f"which account? chat-trio user {action} NAME")
     key = name_key(name)
-    account = database.account(db, key)
+    account = db.account(key)
     if action == "add":
         if account is not None:
             raise Refusal(f"there is an account {account.name} already")
         if (problem := check_name(name, frozenset(), unicode=True)) is not None:
             raise Refusal(refusal(problem))
         made = Account(name, _hash(_password(name, stdin, action), cost), id=secrets.token_hex(8))
-        database.operator_account(db, key, made)
+        db.operator_account(key, made)
         return f"Added the account {name}."
     if account is None:
         raise Refusal(f"there is no account {name!r} in {path}")
     if action == "passwd":
         hashed = _hash(_password(account.name, stdin, action), cost)
-        database.operator_account(db, key, attrs.evolve(account, hash=hashed))
+        db.operator_account(key, attrs.evolve(account, hash=hashed))
         return f"Changed the password of {account.name}."
     if action == "delete":
-        database.operator_account(db, key, None)
+        db.operator_account(key, None)
         return f"Deleted the account {account.name}; the name is free now."
-    changed = database.set_admin(db, account.name, action == "promote")
+    changed = db.set_admin(account.name, action == "promote")
     assert changed is not None
     return f"{changed.name} is {'now' if changed.admin else 'no longer'} an admin."
 

@@ -20,9 +20,10 @@ import trio.testing
 from chat_trio import bans, users
 from chat_trio.chat.core import Chat
 from chat_trio.entrances import StartupError
-from chat_trio.passwords import Cost
+from chat_trio.passwords import Cost, Passwords
 from chat_trio.server import ACCOUNTS_POLL, serve, watch_accounts
 from chat_trio.storage import database
+from chat_trio.storage.sqlite import SqliteBackend
 from chat_trio.storage.store import Retention, Store
 from tests.conftest import start_cli
 from tests.test_server import connected, local, running
@@ -174,7 +175,7 @@ async def test_server_sees_the_operators_changes_while_it_runs(
     eve = chat.registry.accounts["eve"]
     async with trio.open_nursery() as nursery:
         await nursery.start(store.run, Retention())
-        await nursery.start(watch_accounts, store, chat)
+        await nursery.start(watch_accounts, SqliteBackend(store, Passwords(CHEAP_COST)), chat)
         assert users.run("promote", "eve", path, CHEAP_COST, io.StringIO(), quiet) == 0
         await trio.sleep(ACCOUNTS_POLL * 1.5)
         assert chat.registry.accounts["eve"].admin  # a user online now is an admin now

@@ -12,7 +12,8 @@ The tests run the same interpreter with a backend over the same SQL on their own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import attrs
@@ -21,6 +22,9 @@ from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
+from chat_trio.passwords import Passwords
+
+log = logging.getLogger("chat_trio.storage")
 
 
 @attrs.frozen
@@ -74,6 +78,26 @@ class Backend(Protocol):
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         """Store the read marker of ``account`` (its id) on ``target`` (a name_key),
         keeping the account's ``keep`` most recently set ones."""
+
+
+async def check_password(
+    read: Callable[[], Awaitable[Account | None]],
+    errors: tuple[type[Exception], ...],
+    passwords: Passwords,
+    password: Secret,
+) -> tuple[Verdict, bool]:
+    """``Backend.check_password`` over a backend's ``read`` of the account: a storage
+    error (one of ``errors``) is no verdict on the password (an outage is not a guess),
+    a missing account is a wrong password, and argon2 runs in ``passwords``' threads."""
+    try:
+        account = await read()
+    except errors as exc:
+        log.error("account-read-failed error=%r", str(exc))
+        return Verdict.UNAVAILABLE, False
+    if account is None:
+        return Verdict.WRONG, False
+    ok = await passwords.verify(account.hash, password)
+    return Verdict.RIGHT if ok else Verdict.WRONG, account.admin
 
 
 class NoStorage:

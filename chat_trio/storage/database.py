@@ -20,7 +20,7 @@ import shlex
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from chat_trio.chat import roles, words
 from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
@@ -457,26 +457,17 @@ def _bounded(
     swaps them and takes the newest: the ``limit`` entries counted back from the later.
     """
     where, args, limit = *scope, bounds.limit
-    marks: dict[str, tuple[int, int]] = {}  # an id given -> (its row, its millisecond)
-    for ref in (bounds.before_id, bounds.after_id, bounds.around_id):
-        if ref and ref not in marks:
-            mark = _mark(db, scope, ref)
-            if mark is None:
-                return []
-            marks[ref] = mark
-    before = _edge(marks, bounds.before_id, bounds.before)
-    after = _edge(marks, bounds.after_id, bounds.after)
-    newest = bounds.newest
-    if before is not None and after is not None and _later(after, before):
-        before, after, newest = after, before, True
+    found = edges(bounds, lambda ref: _mark(db, scope, ref))
+    if found is None:
+        return []
+    before, after, pivot, newest = found
     clauses, values = [where], list(args)
-    for edge, sign in ((before, "<"), (after, ">")):
-        if edge is not None:
-            column, value = ("id", edge[0]) if edge[0] is not None else (_MILLIS, edge[1])
+    for bound, sign in ((before, "<"), (after, ">")):
+        if bound is not None:
+            column, value = ("id", bound[0]) if bound[0] is not None else (_MILLIS, bound[1])
             clauses.append(f"{column} {sign} ?")
             values.append(value)
     where = " AND ".join(clauses)
-    pivot = _edge(marks, bounds.around_id, bounds.around)
     if pivot is not None:
         column, value = ("id", pivot[0]) if pivot[0] is not None else (_MILLIS, pivot[1])
         half = limit // 2
@@ -492,14 +483,36 @@ _Edge = tuple[int | None, int]
 """A bound: (the row of a message, its millisecond), or (None, a millisecond)."""
 
 
-def _edge(marks: dict[str, tuple[int, int]], ref: str, moment: float | None) -> _Edge | None:
+def edges(
+    bounds: QueryHistory, find: Callable[[str], tuple[int, int] | None]
+) -> tuple[_Edge | None, _Edge | None, _Edge | None, bool] | None:
+    """The ``before``, ``after`` and ``around`` bounds of ``bounds`` and whether to take
+    the newest (see ``_bounded``), with each message id given found by ``find`` (its row
+    and millisecond); None if one of them is not found (then nothing is). Shared by every
+    backend, so that they bound history alike."""
+    marks: dict[str, tuple[int, int]] = {}  # an id given -> (its row, its millisecond)
+    for ref in (bounds.before_id, bounds.after_id, bounds.around_id):
+        if ref and ref not in marks:
+            mark = find(ref)
+            if mark is None:
+                return None
+            marks[ref] = mark
+    before = edge(marks, bounds.before_id, bounds.before)
+    after = edge(marks, bounds.after_id, bounds.after)
+    newest = bounds.newest
+    if before is not None and after is not None and later(after, before):
+        before, after, newest = after, before, True
+    return before, after, edge(marks, bounds.around_id, bounds.around), newest
+
+
+def edge(marks: dict[str, tuple[int, int]], ref: str, moment: float | None) -> _Edge | None:
     """The bound of a message id (which wins) or a time; None if neither is given."""
     if ref:
         return marks[ref]
     return None if moment is None else (None, millis(moment))
 
 
-def _later(one: _Edge, other: _Edge) -> bool:
+def later(one: _Edge, other: _Edge) -> bool:
     """``one`` is later than ``other``: by row when both are messages, else by time."""
     if one[0] is not None and other[0] is not None:
         return one[0] > other[0]

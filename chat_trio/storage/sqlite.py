@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from chat_trio.chat.events import Entry
 from chat_trio.chat.intents import Secret
@@ -19,8 +20,8 @@ from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
-from chat_trio.storage.backend import RoomHistory
-from chat_trio.storage.store import Store
+from chat_trio.storage.backend import RoomHistory, check_password
+from chat_trio.storage.store import Store, StoreStatistics
 
 log = logging.getLogger("chat_trio.storage")
 
@@ -31,6 +32,9 @@ class SqliteBackend:
     def __init__(self, store: Store, passwords: Passwords) -> None:
         self.store = store
         self.passwords = passwords
+
+    def statistics(self) -> StoreStatistics:
+        return self.store.statistics()
 
     def record(self, entries: tuple[Entry, ...]) -> None:
         self.store.record_nowait(entries)
@@ -61,16 +65,8 @@ class SqliteBackend:
         await self._save("redaction", database.forget, query)
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
-        """A storage error is no verdict on the password: an outage is not a guess."""
-        try:
-            account = await self.store.read(database.account, key)
-        except sqlite3.Error as exc:
-            log.error("account-read-failed error=%r", str(exc))
-            return Verdict.UNAVAILABLE, False
-        if account is None:
-            return Verdict.WRONG, False
-        ok = await self.passwords.verify(account.hash, password)
-        return Verdict.RIGHT if ok else Verdict.WRONG, account.admin
+        read = partial(self.store.read, database.account, key)
+        return await check_password(read, (sqlite3.Error,), self.passwords, password)
 
     async def hash_password(self, password: Secret) -> str:
         return await self.passwords.hash(password)
@@ -89,6 +85,45 @@ class SqliteBackend:
 
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         await self._save("marker", database.save_marker, account, target, at, keep)
+
+    # -- what the server reads at start-up, and the operator's changes (as redis.py) --
+
+    async def conversation(self, room: str, lines: int) -> RoomHistory:
+        """``load_room``, raising: at start-up a database that cannot be read is an error.
+
+        Raises:
+          sqlite3.Error: it could not be read.
+        """
+        entries, topic, name = await self.store.read(database.conversation, room, lines)
+        return RoomHistory(tuple(entries), topic, name)
+
+    async def accounts(self) -> list[Account]:
+        return await self.store.read(database.accounts)
+
+    async def bans(self, now: float) -> list[Ban]:
+        return await self.store.read(database.bans, now)
+
+    async def rooms(self) -> list[RegisteredRoom]:
+        return await self.store.read(database.rooms)
+
+    async def read_markers(self) -> list[tuple[str, str, int]]:
+        return await self.store.read(database.read_markers)
+
+    async def last_account_change(self) -> str:
+        return str(await self.store.read(database.last_account_change))
+
+    async def account_changes(self, after: str) -> tuple[str, list[tuple[str, Account | None]]]:
+        last, changed = await self.store.read(database.account_changes, int(after))
+        return str(last), changed
+
+    async def last_ban_change(self) -> str:
+        return str(await self.store.read(database.last_ban_change))
+
+    async def ban_changes(
+        self, after: str, now: float
+    ) -> tuple[str, list[tuple[str, str, Ban | None]]]:
+        last, changed = await self.store.read(database.ban_changes, int(after), now)
+        return str(last), changed
 
     async def _save(self, what: str, change: Callable[..., None], *args: object) -> None:
         try:

@@ -82,16 +82,20 @@ class StoreStatistics:
     write_seconds: Distribution  #: how long each batch took to write (and commit)
 
 
-class Store:
-    """See the module docstring. Create with ``await Store.open(path)``."""
+class HistoryQueue:
+    """The bounded queue of history entries and its one writer loop, for every backend
+    that stores history (``Store`` here, ``RedisBackend`` in redis.py): ``record_nowait``
+    never waits, and drops and counts what does not fit (the module docstring's policy);
+    ``write_queued`` takes everything queued, up to ``BATCH_ENTRIES`` at a time, and hands
+    it to ``write_batch``; ``caught_up`` waits until everything recorded before it was
+    written (a read sees it); ``close`` ends the loop once the queue is empty.
 
-    def __init__(self, path: str, writer: sqlite3.Connection, reader: sqlite3.Connection) -> None:
-        self.path = path
-        self._writer_db = writer
-        self._reader_db = reader
-        shared = writer is reader  # ":memory:": one connection, used by one thread at a time
-        self._write_limiter = trio.CapacityLimiter(1)
-        self._read_limiter = self._write_limiter if shared else trio.CapacityLimiter(1)
+    A subclass writes a batch in ``write_batch``, raising one of ``write_errors`` when
+    it fails (logged and counted here), and prunes in ``prune``."""
+
+    write_errors: tuple[type[Exception], ...] = ()
+
+    def __init__(self) -> None:
         # Items are the entries of one core call; the bound counts entries (``_queued``).
         self._send, self._receive = trio.open_memory_channel[tuple[Entry, ...]](QUEUE_ENTRIES)
         self._queued = 0
@@ -102,26 +106,11 @@ class Store:
         self._last_warning = -math.inf
         self._write_seconds = Histogram(WRITE_BUCKETS)
 
-    @classmethod
-    async def open(cls, path: str, *, make_folder: bool = False) -> Store:
-        """Open the database at ``path`` (in a thread); ``make_folder``: make its folder
-        if it is missing (``database.connect``).
+    async def write_batch(self, batch: list[Entry]) -> None:
+        raise NotImplementedError
 
-        Raises:
-          database.DatabaseError: it cannot be used; the message says why.
-        """
-        connect = partial(database.connect, make_folder=make_folder)
-        writer = await trio.to_thread.run_sync(connect, path)
-        reader = writer if path == ":memory:" else None
-        if reader is None:
-            try:
-                reader = await trio.to_thread.run_sync(connect, path)
-            except database.DatabaseError:
-                writer.close()
-                raise
-        return cls(path, writer, reader)
-
-    # -- writing ---------------------------------------------------------------------------
+    async def prune(self) -> None:
+        raise NotImplementedError
 
     def record_nowait(self, entries: tuple[Entry, ...]) -> None:
         """Queue ``entries`` to be written; never blocks. What does not fit in the queue is
@@ -147,17 +136,13 @@ class Store:
             self._last_warning = now
             log.warning("history-dropped total=%d queue=%d", self._dropped, QUEUE_ENTRIES)
 
-    async def run(
-        self,
-        retention: Retention | None = None,
-        *,
-        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    async def write_queued(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """The writer: write queued entries until ``close``, pruning old history now and
-        then (first before it reports being started). Returns once everything queued
-        before ``close`` is written."""
-        retention = retention or Retention()
-        await self._prune(retention)
+        """Write what is queued until ``close``, pruning every ``PRUNE_EVERY`` seconds
+        (first before it reports being started). Returns once everything queued before
+        ``close`` is written."""
+        await self.prune()
         next_prune = trio.current_time() + PRUNE_EVERY
         task_status.started()
         while True:
@@ -176,21 +161,99 @@ class Store:
             if batch:
                 await self._write(batch)
             if trio.current_time() >= next_prune:
-                await self._prune(retention)
+                await self.prune()
                 next_prune = trio.current_time() + PRUNE_EVERY
 
     async def _write(self, batch: list[Entry]) -> None:
         started = trio.current_time()
         try:
-            await self._in_thread(self._write_limiter, database.insert, self._writer_db, batch)
+            await self.write_batch(batch)
             self._batches += 1
-        except sqlite3.Error as exc:
+        except self.write_errors as exc:
             self._failed += len(batch)
             log.error("history-write-failed entries=%d error=%r", len(batch), str(exc))
         self._write_seconds.observe(trio.current_time() - started)
         self._written += len(batch)
         self._progress.set()
         self._progress = trio.Event()
+
+    async def caught_up(self) -> None:
+        """Wait until everything recorded so far is written (or lost to an error)."""
+        target = self._recorded
+        while self._written < target:
+            await self._progress.wait()
+
+    def close(self) -> None:
+        """Take no more entries; the writer writes what is queued and returns."""
+        self._send.close()
+
+    def statistics(self) -> StoreStatistics:
+        return StoreStatistics(
+            queued=self._queued,
+            max_queued=QUEUE_ENTRIES,
+            recorded=self._recorded,
+            written=self._written - self._failed,
+            dropped=self._dropped,
+            failed=self._failed,
+            batches=self._batches,
+            pruned=self._pruned,
+            write_seconds=self._write_seconds.snapshot(),
+        )
+
+
+class Store(HistoryQueue):
+    """See the module docstring. Create with ``await Store.open(path)``."""
+
+    write_errors = (sqlite3.Error,)
+
+    def __init__(self, path: str, writer: sqlite3.Connection, reader: sqlite3.Connection) -> None:
+        self.path = path
+        self._writer_db = writer
+        self._reader_db = reader
+        shared = writer is reader  # ":memory:": one connection, used by one thread at a time
+        self._write_limiter = trio.CapacityLimiter(1)
+        self._read_limiter = self._write_limiter if shared else trio.CapacityLimiter(1)
+        self._retention = Retention()
+        super().__init__()
+
+    @classmethod
+    async def open(cls, path: str, *, make_folder: bool = False) -> Store:
+        """Open the database at ``path`` (in a thread); ``make_folder``: make its folder
+        if it is missing (``database.connect``).
+
+        Raises:
+          database.DatabaseError: it cannot be used; the message says why.
+        """
+        connect = partial(database.connect, make_folder=make_folder)
+        writer = await trio.to_thread.run_sync(connect, path)
+        reader = writer if path == ":memory:" else None
+        if reader is None:
+            try:
+                reader = await trio.to_thread.run_sync(connect, path)
+            except database.DatabaseError:
+                writer.close()
+                raise
+        return cls(path, writer, reader)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def run(
+        self,
+        retention: Retention | None = None,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """The writer: write queued entries until ``close``, pruning old history now and
+        then (first before it reports being started). Returns once everything queued
+        before ``close`` is written."""
+        self._retention = retention or Retention()
+        await self.write_queued(task_status=task_status)
+
+    async def write_batch(self, batch: list[Entry]) -> None:
+        await self._in_thread(self._write_limiter, database.insert, self._writer_db, batch)
+
+    async def prune(self) -> None:
+        await self._prune(self._retention)
 
     async def _prune(self, retention: Retention) -> None:
         before = None
@@ -233,10 +296,6 @@ class Store:
             return str(exc)
         return None
 
-    def close(self) -> None:
-        """Take no more entries; ``run`` writes what is queued and returns."""
-        self._send.close()
-
     # -- reading ---------------------------------------------------------------------------
 
     async def read(self, query: Callable[..., T], *args: object) -> T:
@@ -246,9 +305,7 @@ class Store:
         Raises:
           sqlite3.Error: the query failed (or was interrupted by a cancellation elsewhere).
         """
-        target = self._recorded
-        while self._written < target:
-            await self._progress.wait()
+        await self.caught_up()
         return await self._in_thread(self._read_limiter, query, self._reader_db, *args)
 
     async def _in_thread(
@@ -279,16 +336,3 @@ class Store:
         if self._reader_db is not self._writer_db:
             async with self._read_limiter:
                 await trio.to_thread.run_sync(self._reader_db.close)
-
-    def statistics(self) -> StoreStatistics:
-        return StoreStatistics(
-            queued=self._queued,
-            max_queued=QUEUE_ENTRIES,
-            recorded=self._recorded,
-            written=self._written - self._failed,
-            dropped=self._dropped,
-            failed=self._failed,
-            batches=self._batches,
-            pruned=self._pruned,
-            write_seconds=self._write_seconds.snapshot(),
-        )

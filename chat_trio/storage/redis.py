@@ -1,0 +1,859 @@
+"""The server's backend in Redis (``--redis URL``): history, accounts, bans, registered
+rooms and read markers, for one node whose state lives in Redis instead of a SQLite file.
+
+It implements the same ``Backend`` protocol as ``SqliteBackend`` (backend.py), with the
+same answers (tests/test_redis.py runs one set of tests over both), and the reads that
+the server makes at start-up and while watching the operator's changes
+(``accounts``, ``bans``, ... as ``sqlite.py`` offers them over ``database``).
+
+Every Redis call runs under a deadline (``CALL_TIMEOUT``, ``trio.fail_after``): a Redis
+that is down or hung is a logged failure, answered as the protocol says (no history,
+``None``, ``Verdict.UNAVAILABLE``), never a blocked event loop or a crashed session.
+coredis talks to Redis from the event loop (anyio under trio); argon2 still runs in
+worker threads (``Passwords``).
+
+Keys (all under ``ct:``; docs/storage.md has the table):
+
+- ``ct:hist:{room_key}``: a room's history, a stream; ``ct:pm:s:{session}`` and
+  ``ct:pm:a:{account id}``: private messages, one stream per identity (a connection, an
+  account) holding each message that identity sent or received: private history is read
+  by identity, never by name. A stream entry's id is ``{milliseconds}-{row}``: ``row``
+  (``ct:row``) orders every entry as SQLite's row id does, and the same message has the
+  same id in each of its streams. Trimmed to ``--history-max-rows`` entries per stream
+  when written (exact), and by age (``--history-max-age``) every ``PRUNE_EVERY``.
+- ``ct:topic``: each room's last topic. ``ct:streams``: every history stream (for pruning).
+- ``ct:account:{name_key}``, set ``ct:accounts``; ``ct:bans``; ``ct:rooms``;
+  ``ct:marks:{account id}`` and ``ct:markat:{account id}`` (read markers, in the order set),
+  set ``ct:markers``; ``ct:changes:accounts`` and ``ct:changes:bans``: what the operator
+  changed (``chat-trio user``/``ban``), read by a running server as SQLite's tables are.
+- ``ct:node:{name}`` and set ``ct:nodes``: the node's lease (``NodeLease``): one node per
+  Redis until nodes can share one.
+
+Writes of history: ``record`` queues entries (bounded, ``QUEUE_ENTRIES``: the same policy
+as store.py's, dropped and counted when full) and ``run`` writes what is queued in one
+pipeline per batch.
+
+It must never: block the event loop, raise into a session, or store a password.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import operator
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import TypeVar, cast
+from urllib.parse import urlsplit
+
+import coredis
+import trio
+from coredis.exceptions import RedisError
+from coredis.response.types import StreamEntry
+from coredis.retry import NoRetryPolicy
+
+from chat_trio.chat import roles, words
+from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
+from chat_trio.chat.intents import Secret
+from chat_trio.chat.outputs import QueryHistory, QueryTargets
+from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
+from chat_trio.chat.vocabulary import name_key
+from chat_trio.passwords import Passwords
+from chat_trio.storage import database
+from chat_trio.storage.backend import RoomHistory, check_password
+from chat_trio.storage.store import HistoryQueue, Retention
+
+log = logging.getLogger("chat_trio.storage")
+# coredis logs at INFO each time it loads a script that Redis did not know yet (after a
+# start or a restart of Redis, routinely): not news for the operator.
+logging.getLogger("coredis").setLevel(logging.WARNING)
+
+T = TypeVar("T")
+
+CALL_TIMEOUT = 2.0
+"""Seconds one Redis call (or pipeline) may take. A healthy Redis answers in well under a
+millisecond on a LAN; seconds mean it is down or hung, and the caller is answered as by
+an outage rather than kept waiting (coredis' own timeout retries: 3x as long)."""
+
+CONNECT_TIMEOUT = 2.0  #: seconds to reach Redis at start-up before it is an error
+
+NODE_LEASE_MS = 10_000
+"""How long a node's lease (``ct:node:{name}``) lives without being refreshed: a node
+that died is forgotten this long after, and another may then start on the same Redis."""
+
+NODE_REFRESH = 3.0  #: seconds between refreshes of the lease (three tries per lease)
+
+PAGE = 200  #: stream entries read per call when walking back through history
+
+CHANGES_KEPT = 1000  #: operator changes kept (a running server reads them every 2 s)
+
+_ADD = """
+-- KEYS[1]: the set of history streams; KEYS[2..]: the streams of one entry.
+-- ARGV: milliseconds, row, rows kept per stream (0: all), the entry.
+local ms = tonumber(ARGV[1])
+for i = 2, #KEYS do
+  local top = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
+  if top[1] then
+    local last = tonumber(string.match(top[1][1], '^(%d+)'))
+    if last > ms then ms = last end
+  end
+end
+local id = string.format('%d-%s', ms, ARGV[2])
+for i = 2, #KEYS do
+  if ARGV[3] ~= '0' then
+    redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[3], id, 'e', ARGV[4])
+  else
+    redis.call('XADD', KEYS[i], id, 'e', ARGV[4])
+  end
+  redis.call('SADD', KEYS[1], KEYS[i])
+end
+return id
+"""
+"""One entry into each of its streams, under one id: the milliseconds of its time, raised
+to the newest already there (a stream's ids only grow: a clock stepped back must not fail
+the write), and its row."""
+
+_MARK = """
+-- KEYS: the account's markers (zset), their times (hash), accounts with markers, sequence.
+-- ARGV: target, at, account id, markers kept.
+local seq = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[1], seq, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+local extra = redis.call('ZRANGE', KEYS[1], 0, -(tonumber(ARGV[4]) + 1))
+for _, target in ipairs(extra) do
+  redis.call('HDEL', KEYS[2], target)
+  redis.call('ZREM', KEYS[1], target)
+end
+return #extra
+"""
+
+_CLAIM_NODE = """
+-- KEYS[1]: the set of nodes. ARGV: this node's name, lease in ms, its token.
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', 'ct:node:' .. node) == 1 then return node end
+  redis.call('SREM', KEYS[1], node)
+end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SET', 'ct:node:' .. ARGV[1], ARGV[3], 'PX', ARGV[2])
+return false
+"""
+"""A node's lease, taken only where no other node holds one (checked and taken in one
+step: two nodes starting at once cannot both pass)."""
+
+
+class RedisUnavailable(Exception):
+    """Redis did not answer in time, or answered with an error; the message says which."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` without its password, for logs and /readyz."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=f"{user}{host}{port}").geturl()
+
+
+def client(url: str) -> coredis.Redis[str]:
+    """A coredis client for ``url`` (enter it with ``async with``), without coredis'
+    own retries: a call that fails is seen failing, under our deadlines."""
+    made: coredis.Redis[str] = coredis.Redis.from_url(
+        url, decode_responses=True, connect_timeout=CONNECT_TIMEOUT,
+        stream_timeout=CALL_TIMEOUT, retry_policy=NoRetryPolicy(),
+    )  # fmt: skip
+    return made
+
+
+async def call(awaitable: Awaitable[T]) -> T:
+    """Await one Redis call under ``CALL_TIMEOUT``.
+
+    Raises:
+      RedisUnavailable: it timed out, or failed (connection lost, an error reply).
+    """
+    try:
+        with trio.fail_after(CALL_TIMEOUT):
+            return await awaitable
+    except trio.TooSlowError:
+        raise RedisUnavailable(f"no answer within {CALL_TIMEOUT:g} s") from None
+    except (RedisError, OSError) as exc:
+        raise RedisUnavailable(str(exc) or type(exc).__name__) from exc
+    except ExceptionGroup as group:  # coredis' own nurseries
+        found, rest = group.split((RedisError, OSError))
+        if rest is not None or found is None:
+            raise
+        first = found.exceptions[0]
+        raise RedisUnavailable(str(first) or type(first).__name__) from group
+
+
+async def config_warnings(redis: coredis.Redis[str]) -> list[str]:
+    """What in Redis' settings puts the chat's state at risk, as log lines: without AOF
+    a restart of Redis loses what was written since its last snapshot; with eviction it
+    may delete keys (history, accounts, and in later steps the leases on names) when
+    memory is short. CONFIG may be disabled (managed Redis): that is said too."""
+    try:
+        found = await call(redis.config_get(["appendonly", "maxmemory-policy"]))
+    except RedisUnavailable as exc:
+        return [f"redis-config-unknown error={str(exc)!r} (cannot check appendonly, eviction)"]
+    warnings = []
+    if found.get("appendonly") != "yes":
+        warnings.append(
+            f"redis-not-durable appendonly={found.get('appendonly', '?')} "
+            "(a restart of Redis loses recent history, accounts and bans: run it with "
+            "--appendonly yes)"
+        )
+    if found.get("maxmemory-policy") != "noeviction":
+        warnings.append(
+            f"redis-may-evict maxmemory-policy={found.get('maxmemory-policy', '?')} "
+            "(Redis may delete the chat's keys when memory is short: use noeviction)"
+        )
+    return warnings
+
+
+def leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The exceptions in ``group`` and in the groups within it (coredis' nurseries wrap
+    what happens in them)."""
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found += leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return found
+
+
+class AnotherNode(Exception):
+    """Another live node uses this Redis; the message names it."""
+
+
+class NodeLease:
+    """This node's hold on a Redis (``ct:node:{name}``, refreshed every ``NODE_REFRESH``
+    seconds, gone ``NODE_LEASE_MS`` after the node stops refreshing it).
+
+    Several nodes on one Redis do not see each other's users and lines yet (issue 20's
+    later steps): until they do, a node refuses to start where another one lives.
+    """
+
+    def __init__(self, redis: coredis.Redis[str], name: str) -> None:
+        self.redis = redis
+        self.name = name
+        self.token = f"{name}:{os.urandom(8).hex()}"
+
+    async def claim(self) -> None:
+        """Take the lease.
+
+        Raises:
+          AnotherNode: a live node holds one (this very name, too: a node of this name
+            that died holds it until its lease ends).
+          RedisUnavailable: Redis did not answer.
+        """
+        script = self.redis.register_script(_CLAIM_NODE)
+        holder: str | None = await call(
+            script(keys=["ct:nodes"], args=[self.name, NODE_LEASE_MS, self.token])
+        )
+        if holder:
+            raise AnotherNode(
+                f"another node ({holder}) uses this Redis; several nodes on one Redis are not "
+                f"supported yet (a node that stopped lets go within {NODE_LEASE_MS // 1000} s)"
+            )
+
+    async def keep(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Refresh the lease until cancelled (a failed refresh is logged and tried again)."""
+        task_status.started()
+        while True:
+            await trio.sleep(NODE_REFRESH)
+            try:
+                await call(self._refresh())
+            except RedisUnavailable as exc:
+                log.warning("redis-node-refresh-failed node=%s error=%r", self.name, str(exc))
+
+    async def _refresh(self) -> None:
+        """The lease again, and this node in ``ct:nodes`` again: a Redis restarted without
+        its data has forgotten both, and the next node to start must see this one."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"ct:node:{self.name}", self.token, px=NODE_LEASE_MS)
+            pipe.sadd("ct:nodes", [self.name])
+
+    async def release(self) -> None:
+        """Let go of the lease (at shutdown); a failure is logged (it ends by itself)."""
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete([f"ct:node:{self.name}"])
+                pipe.srem("ct:nodes", [self.name])
+        except (RedisError, OSError) as exc:
+            log.warning("redis-node-release-failed node=%s error=%r", self.name, str(exc))
+
+
+def _encode(entry: Entry) -> str:
+    return json.dumps(
+        [entry.time, entry.kind.value, entry.room, entry.name, entry.text, entry.target,
+         entry.session, entry.target_session, entry.account, entry.target_account, entry.id],
+        separators=(",", ":"),
+    )  # fmt: skip
+
+
+_Row = tuple[int, int, Entry]
+"""An entry as read back: (its row, its time in whole milliseconds as SQLite's
+``_MILLIS`` makes it, the entry)."""
+
+
+def _id(item: StreamEntry) -> str:
+    """A stream entry's id (text: the client decodes replies)."""
+    return cast(str, item.identifier)
+
+
+def _fields(item: StreamEntry) -> dict[str, str]:
+    return cast(dict[str, str], dict(item.field_values))
+
+
+def _decode(item: StreamEntry) -> _Row:
+    stream_id, fields = _id(item), _fields(item)
+    at, kind, room, name, text, target, session, t_session, account, t_account, msgid = json.loads(
+        fields["e"]
+    )
+    row = int(stream_id.partition("-")[2])
+    entry = Entry(
+        at, Kind(kind), room, name, words.line(text), target, session, t_session, account,
+        t_account, msgid,
+    )  # fmt: skip
+    return row, int(at * 1000), entry
+
+
+def _streams(entry: Entry) -> list[str]:
+    """The streams ``entry`` is stored in: its room's, or each of its ends' identities."""
+    if entry.kind is not Kind.PRIVATE:
+        return [f"ct:hist:{name_key(entry.room)}"]
+    ends = [f"ct:pm:s:{entry.session}", f"ct:pm:s:{entry.target_session}"]
+    ends += [f"ct:pm:a:{entry.account}", f"ct:pm:a:{entry.target_account}"]
+    return [key for key in dict.fromkeys(ends) if not key.endswith(":")]
+
+
+def _mine(session: str, account: str) -> list[str]:
+    """The private-message streams of an asker (by identity)."""
+    return [key for key in (f"ct:pm:s:{session}", f"ct:pm:a:{account}") if not key.endswith(":")]
+
+
+def _is(values: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
+    """Any set ``wanted`` value equals its counterpart (database._either)."""
+    return any(w and v == w for v, w in zip(values, wanted, strict=True))
+
+
+def _between(entry: Entry, query: QueryHistory) -> bool:
+    """``entry`` is a private message between the asker and the peer of ``query``
+    (database._private_scope: the asker by identity, the peer also by the name then)."""
+    peer = (query.peer_key, query.peer_session, query.peer_account)
+    me = (query.session, query.account)
+    me_sent = _is((entry.session, entry.account), me)
+    me_got = _is((entry.target_session, entry.target_account), me)
+    peer_got = _is((name_key(entry.target), entry.target_session, entry.target_account), peer)
+    peer_sent = _is((name_key(entry.name), entry.session, entry.account), peer)
+    return (me_sent and peer_got) or (peer_sent and me_got)
+
+
+def bounded(rows: Sequence[_Row], bounds: QueryHistory) -> list[Entry]:
+    """At most ``bounds.limit`` of ``rows`` (in row order), bounded as ``database._bounded``
+    bounds a scope: the same rules over rows already read."""
+    limit = bounds.limit
+    found = database.edges(
+        bounds, lambda ref: next(((row, ms) for row, ms, e in rows if e.id == ref), None)
+    )
+    if found is None:
+        return []
+    before, after, pivot, newest = found
+
+    def place(row: int, ms: int, edge: tuple[int | None, int]) -> tuple[int, int]:
+        """(what ``edge`` compares of the row, the edge's value): the row, or the time."""
+        return (row, edge[0]) if edge[0] is not None else (ms, edge[1])
+
+    kept = []
+    for row, ms, e in rows:
+        if before is not None and not operator.lt(*place(row, ms, before)):
+            continue
+        if after is not None and not operator.gt(*place(row, ms, after)):
+            continue
+        kept.append((row, ms, e))
+    if pivot is not None:
+        half = limit // 2
+        older = [e for row, ms, e in kept if operator.le(*place(row, ms, pivot))]
+        newer = [e for row, ms, e in kept if operator.gt(*place(row, ms, pivot))]
+        return [*(older[-(limit - half) :] if limit - half else []), *newer[:half]]
+    entries = [e for _, _, e in kept]
+    if after is not None and not newest:
+        return entries[:limit]
+    return entries[-limit:] if limit else []
+
+
+class RedisBackend(HistoryQueue):
+    """``Backend`` over Redis (see the module docstring). Enter the client first
+    (``async with client(url)``), then ``await backend.start()``."""
+
+    def __init__(
+        self,
+        redis: coredis.Redis[str],
+        passwords: Passwords,
+        retention: Retention | None = None,
+        *,
+        path: str = "redis",
+    ) -> None:
+        self.redis = redis
+        self.passwords = passwords
+        self.retention = retention or Retention()
+        self.path = path  #: the URL as shown (no password), for /readyz and logs
+        self.up = True  #: the last call reached Redis
+        self._add = redis.register_script(_ADD)
+        self._mark = redis.register_script(_MARK)
+        super().__init__()
+
+    async def _call(self, awaitable: Awaitable[T]) -> T:
+        try:
+            found = await call(awaitable)
+        except RedisUnavailable:
+            self.up = False
+            raise
+        self.up = True
+        return found
+
+    # -- writing history ---------------------------------------------------------------------
+
+    write_errors = (RedisUnavailable,)
+
+    def record(self, entries: tuple[Entry, ...]) -> None:
+        """Queue ``entries`` (never waits); what does not fit is dropped and counted."""
+        self.record_nowait(entries)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The writer (``HistoryQueue.write_queued``)."""
+        await self.write_queued(task_status=task_status)
+
+    async def write_batch(self, batch: list[Entry]) -> None:
+        rows = str(self.retention.rows_per_room or 0)
+        last = await self._call(self.redis.incrby("ct:row", len(batch)))
+        first = last - len(batch) + 1
+
+        async def pipeline() -> None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for row, entry in enumerate(batch, first):
+                    at = str(math.floor(entry.time * 1000))
+                    keys = ["ct:streams", *_streams(entry)]
+                    self._add(keys=keys, args=[at, row, rows, _encode(entry)], client=pipe)
+                    if entry.kind is Kind.TOPIC:
+                        pipe.hset("ct:topic", {name_key(entry.room): entry.text})
+
+        await self._call(pipeline())
+
+    async def prune(self) -> None:
+        """Delete entries older than ``--history-max-age`` from every stream."""
+        if self.retention.max_age is None:
+            return
+        cutoff = math.floor((time.time() - self.retention.max_age) * 1000)
+        try:
+            keys = await self._call(self.redis.smembers("ct:streams"))
+            deleted = 0
+            for key in sorted(keys):
+                deleted += await self._call(
+                    self.redis.xtrim(key, trim_strategy=coredis.PureToken.MINID, threshold=cutoff)
+                )
+                if not await self._call(self.redis.xlen(key)):
+                    await self._call(self.redis.srem("ct:streams", [key]))
+        except RedisUnavailable as exc:
+            log.error("history-prune-failed error=%r", str(exc))
+            return
+        self._pruned += deleted
+        if deleted:
+            log.info("history-pruned entries=%d", deleted)
+
+    # -- reading history ---------------------------------------------------------------------
+
+    async def _all(self, keys: Sequence[str]) -> list[_Row]:
+        """Every entry of ``keys``' streams, in row order, each once."""
+        found: dict[int, _Row] = {}
+        for key in keys:
+            for item in await self._call(self.redis.xrange(key, "-", "+")):
+                row = _decode(item)
+                found[row[0]] = row
+        return [found[row] for row in sorted(found)]
+
+    async def _latest(self, key: str, count: int, kinds: frozenset[Kind] | None) -> list[Entry]:
+        """The last ``count`` entries of ``key`` (of ``kinds``), oldest first, read back a
+        page at a time."""
+        found: list[Entry] = []
+        end = "+"
+        while len(found) < count:
+            page = await self._call(self.redis.xrevrange(key, end, "-", count=PAGE))
+            for item in page:
+                entry = _decode(item)[2]
+                if kinds is None or entry.kind in kinds:
+                    found.append(entry)
+                    if len(found) == count:
+                        break
+            if len(page) < PAGE:
+                break
+            end = f"({_id(page[-1])}"
+        return found[::-1]
+
+    async def load_room(self, room: str, lines: int) -> RoomHistory:
+        try:
+            return await self.conversation(room, lines)
+        except RedisUnavailable as exc:
+            log.error("history-read-failed room=%s error=%r", room, str(exc))
+            return RoomHistory()
+
+    async def conversation(self, room: str, lines: int) -> RoomHistory:
+        """``load_room``, raising (``database.conversation``).
+
+        Raises:
+          RedisUnavailable: it could not be read.
+        """
+        await self.caught_up()
+        key = f"ct:hist:{name_key(room)}"
+        last = await self._call(self.redis.xrevrange(key, "+", "-", count=1))
+        topic = await self._call(self.redis.hget("ct:topic", name_key(room)))
+        entries = await self._latest(key, lines, CONVERSATION) if lines else []
+        name = _decode(last[0])[2].room if last else ""
+        return RoomHistory(tuple(entries), words.line(topic or ""), name)
+
+    async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
+        try:
+            await self.caught_up()
+            if query.peer:
+                rows = await self._all(_mine(query.session, query.account))
+                return bounded([r for r in rows if _between(r[2], query)], query)
+            return await self._room_history(f"ct:hist:{name_key(query.room)}", query)
+        except RedisUnavailable as exc:
+            log.error("history-read-failed error=%r", str(exc))
+            return None
+
+    async def _room_history(self, key: str, query: QueryHistory) -> list[Entry]:
+        """``query``'s entries of the room stream ``key``, read as ranges of the stream
+        (its ids order it as rows do): the messages it names are found walking back from
+        the newest, then only the entries asked for are read. ``around`` with another
+        bound (rare) reads the stream whole and bounds it as ``bounded`` does."""
+        if not query.limit:
+            return []
+        found: dict[str, tuple[int, int]] = {}  # message id -> (row, millisecond)
+        ids: dict[int, str] = {}  # row -> stream id
+        for ref in (query.before_id, query.after_id, query.around_id):
+            if ref and ref not in found:
+                hit = await self._find(key, ref)
+                if hit is None:
+                    return []
+                ids[hit[1][0]] = hit[0]
+                found[ref] = hit[1][:2]
+        edges = database.edges(query, found.get)
+        assert edges is not None  # every id was found above
+        before, after, pivot, newest = edges
+
+        def upper(edge: tuple[int | None, int], inclusive: bool) -> str:
+            """The stream bound of "older than ``edge``" (or at it, ``inclusive``)."""
+            if edge[0] is not None:
+                return ids[edge[0]] if inclusive else f"({ids[edge[0]]}"
+            return f"({edge[1] + 1}-0" if inclusive else f"({edge[1]}-0"
+
+        def lower(edge: tuple[int | None, int]) -> str:
+            """The stream bound of "newer than ``edge``"."""
+            return f"({ids[edge[0]]}" if edge[0] is not None else f"{edge[1] + 1}-0"
+
+        if pivot is not None and (before is not None or after is not None):
+            return bounded(await self._all([key]), query)
+        limit = query.limit
+        if pivot is not None:
+            half = limit // 2
+            older = await self._call(
+                self.redis.xrevrange(key, upper(pivot, True), "-", count=limit - half)
+            )
+            newer = await self._call(self.redis.xrange(key, lower(pivot), "+", count=half))
+            items = [*reversed(older), *(newer if half else ())]
+        else:
+            high = upper(before, False) if before is not None else "+"
+            low = lower(after) if after is not None else "-"
+            if after is not None and not newest:
+                items = list(await self._call(self.redis.xrange(key, low, high, count=limit)))
+            else:
+                items = list(
+                    reversed(await self._call(self.redis.xrevrange(key, high, low, count=limit)))
+                )
+        return [_decode(item)[2] for item in items]
+
+    async def _find(self, key: str, msgid: str) -> tuple[str, _Row] | None:
+        """The stream id and row of the message ``msgid`` in ``key``, walking back from
+        the newest a page at a time (a message asked about is most often a recent one)."""
+        end = "+"
+        while True:
+            page = await self._call(self.redis.xrevrange(key, end, "-", count=PAGE))
+            for item in page:
+                row = _decode(item)
+                if row[2].id == msgid:
+                    return _id(item), row
+            if len(page) < PAGE:
+                return None
+            end = f"({_id(page[-1])}"
+
+    async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
+        try:
+            await self.caught_up()
+            found: list[tuple[str, float]] = []
+            for key in sorted({name_key(room) for room in query.rooms}):
+                last = await self._latest(f"ct:hist:{key}", 1, CONVERSATION)
+                if last:
+                    found.append((last[0].room, last[0].time))
+            peers: dict[str, tuple[str, float]] = {}
+            for _, _, e in await self._all(_mine(query.session, query.account)):
+                sent = _is((e.session, e.account), (query.session, query.account))
+                name = e.target if sent else e.name
+                peers[name_key(name)] = (name, e.time)  # row order: the latest wins
+        except RedisUnavailable as exc:
+            log.error("history-read-failed error=%r", str(exc))
+            return None
+        found += peers.values()
+        low, high = database.millis(query.after), database.millis(query.before)
+        inside = [(n, t) for n, t in found if low < int(t * 1000) < high]
+        return sorted(inside, key=lambda found: found[1])[: query.limit]
+
+    async def forget(self, query: QueryHistory) -> None:
+        """Delete the message ``query.around_id`` from each of its streams (it has the
+        same id in each), if ``query`` may read it: its room's, or the asker's own
+        conversation with the peer."""
+        try:
+            await self.caught_up()
+            scope = _mine(query.session, query.account) if query.peer else None
+            for key in scope or [f"ct:hist:{name_key(query.room)}"]:
+                hit = await self._find(key, query.around_id)
+                if hit is not None and (scope is None or _between(hit[1][2], query)):
+                    for stream in _streams(hit[1][2]):
+                        await self._call(self.redis.xdel(stream, [hit[0]]))
+                    return
+        except RedisUnavailable as exc:
+            log.error("save-failed what=redaction error=%r", str(exc))
+
+    # -- accounts, bans, rooms, markers ---------------------------------------------------
+
+    async def account(self, key: str) -> Account | None:
+        fields = await self._call(self.redis.hgetall(f"ct:account:{key}"))
+        if not fields:
+            return None
+        return Account(fields["name"], fields["hash"], fields["admin"] == "1", fields["id"])
+
+    async def accounts(self) -> list[Account]:
+        found = []
+        for key in sorted(await self._call(self.redis.smembers("ct:accounts"))):
+            account = await self.account(key)
+            if account is not None:
+                found.append(account)
+        return found
+
+    async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
+        """A Redis that does not answer is no verdict on the password."""
+        read = partial(self.account, key)
+        return await check_password(read, (RedisUnavailable,), self.passwords, password)
+
+    async def hash_password(self, password: Secret) -> str:
+        return await self.passwords.hash(password)
+
+    async def _save(self, what: str, change: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await self._call(change())
+        except RedisUnavailable as exc:
+            log.error("save-failed what=%s error=%r", what, str(exc))
+
+    async def save_account(self, key: str, account: Account | None) -> None:
+        await self._save("account", lambda: self.write_account(key, account, operator=False))
+
+    async def write_account(self, key: str, account: Account | None, *, operator: bool) -> None:
+        """Store ``account`` under ``key`` (None: delete it, and the rooms it founded, and
+        its read markers); ``operator``: tell running servers (``chat-trio user``), in
+        the same transaction.
+
+        Raises:
+          RedisError: it failed (in a transaction: nothing was changed).
+        """
+        gone_rooms: list[str] = []
+        old_id = ""
+        if account is None:
+            old_id = await self.redis.hget(f"ct:account:{key}", "id") or ""
+            stored = await self.redis.hgetall("ct:rooms")
+            gone_rooms = [k for k, v in stored.items() if old_id and json.loads(v)[1] == old_id]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if account is None:
+                pipe.delete([f"ct:account:{key}"])
+                pipe.srem("ct:accounts", [key])
+                if gone_rooms:
+                    pipe.hdel("ct:rooms", gone_rooms)
+                if old_id:
+                    pipe.delete([f"ct:marks:{old_id}", f"ct:markat:{old_id}"])
+                    pipe.srem("ct:markers", [old_id])
+            else:
+                pipe.hset(f"ct:account:{key}", {
+                    "name": account.name, "hash": account.hash, "admin": int(account.admin),
+                    "id": account.id,
+                })  # fmt: skip
+                pipe.hsetnx(f"ct:account:{key}", "created", time.time())
+                pipe.sadd("ct:accounts", [key])
+            if operator:
+                pipe.xadd(
+                    "ct:changes:accounts",
+                    {"key": key},
+                    trim_strategy=coredis.PureToken.MAXLEN,
+                    threshold=CHANGES_KEPT,
+                )
+
+    async def note_login(self, key: str) -> None:
+        async def login() -> None:
+            if await self.redis.exists([f"ct:account:{key}"]):
+                await self.redis.hset(f"ct:account:{key}", {"last_login": time.time()})
+
+        await self._save("login", login)
+
+    async def account_dates(self) -> dict[str, tuple[float, float]]:
+        """name_key -> (created, last login), Unix time, 0 where never."""
+        dates = {}
+        for key in sorted(await self._call(self.redis.smembers("ct:accounts"))):
+            got = await self._call(self.redis.hmget(f"ct:account:{key}", ["created", "last_login"]))
+            dates[key] = (float(got[0] or 0), float(got[1] or 0))
+        return dates
+
+    async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
+        await self._save("ban", lambda: self.write_ban(kind, key, ban, operator=False))
+
+    async def write_ban(self, kind: str, key: str, ban: Ban | None, *, operator: bool) -> None:
+        """Store ``ban`` (None: lift it); ``operator``: tell running servers, in the same
+        transaction (``chat-trio ban``).
+
+        Raises:
+          RedisError: it failed; nothing was changed.
+        """
+        field = f"{kind}\n{key}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if ban is None:
+                pipe.hdel("ct:bans", [field])
+            else:
+                until = None if math.isinf(ban.until) else ban.until
+                pipe.hset("ct:bans", {field: json.dumps([until, ban.reason, ban.by, ban.name])})
+            if operator:
+                pipe.xadd(
+                    "ct:changes:bans",
+                    {"kind": kind, "key": key},
+                    trim_strategy=coredis.PureToken.MAXLEN,
+                    threshold=CHANGES_KEPT,
+                )
+
+    async def ban(self, kind: str, key: str, now: float) -> Ban | None:
+        """The ban on (``kind``, ``key``) in force at ``now``, if any."""
+        stored = await self._call(self.redis.hget("ct:bans", f"{kind}\n{key}"))
+        found = _ban(f"{kind}\n{key}", stored) if stored else None
+        return found if found is not None and found.until > now else None
+
+    async def bans(self, now: float) -> list[Ban]:
+        """The bans in force at ``now``; expired ones are deleted."""
+        found = [_ban(f, v) for f, v in (await self._call(self.redis.hgetall("ct:bans"))).items()]
+        over = [f"{b.kind}\n{b.key}" for b in found if b.until <= now]
+        if over:
+            await self._call(self.redis.hdel("ct:bans", over))
+        return sorted((b for b in found if b.until > now), key=lambda b: (b.kind, b.key))
+
+    async def save_room(self, key: str, record: RegisteredRoom | None) -> None:
+        if record is None:
+            await self._save("room", lambda: self.redis.hdel("ct:rooms", [key]))
+            return
+        stored = json.dumps([
+            record.name, record.founder, record.registered_at, list(record.ops), record.topic,
+            record.topic_by, record.topic_at, sorted(m.value for m in record.modes), record.key,
+            record.limit,
+            [[b.kind.value, b.mask, b.by, b.at, b.reason] for b in record.bans],
+        ])  # fmt: skip
+        await self._save("room", lambda: self.redis.hset("ct:rooms", {key: stored}))
+
+    async def rooms(self) -> list[RegisteredRoom]:
+        """Every registered room (a mode or kind of ban this version does not know is
+        left off, as ``database.rooms`` does)."""
+        known = {m.value: m for m in Mode}
+        kinds = {k.value: k for k in BanKind}
+        found = []
+        for _, stored in sorted((await self._call(self.redis.hgetall("ct:rooms"))).items()):
+            name, founder, at, ops, topic, by, topic_at, modes, key, limit, bans = json.loads(
+                stored
+            )
+            kept = tuple(
+                RoomBan(kinds[k], mask, words.line(who), when, words.line(reason))
+                for k, mask, who, when, reason in bans
+                if k in kinds and roles.plain_mask(mask)
+            )
+            found.append(
+                RegisteredRoom(
+                    name, founder, at, tuple(ops), words.line(topic), words.line(by), topic_at,
+                    frozenset(known[m] for m in modes if m in known), key, limit, kept,
+                )
+            )  # fmt: skip
+        return found
+
+    async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
+        keys = [f"ct:marks:{account}", f"ct:markat:{account}", "ct:markers", "ct:markseq"]
+        await self._save("marker", lambda: self._mark(keys=keys, args=[target, at, account, keep]))
+
+    async def read_markers(self) -> list[tuple[str, str, int]]:
+        """Every read marker, the least recently set first (``database.read_markers``)."""
+        found: list[tuple[float, str, str, int]] = []
+        for account in await self._call(self.redis.smembers("ct:markers")):
+            order = await self._call(
+                self.redis.zrange(f"ct:marks:{account}", 0, -1, withscores=True)
+            )
+            times = await self._call(self.redis.hgetall(f"ct:markat:{account}"))
+            found += [
+                (score, account, target, int(times[target]))
+                for target, score in order
+                if target in times
+            ]
+        return [(a, t, at) for _, a, t, at in sorted(found)]
+
+    # -- the operator's changes, as a running server reads them ---------------------------
+
+    async def last_account_change(self) -> str:
+        """The id of the operator's latest account change ("0-0": none)."""
+        return await self._last_change("accounts")
+
+    async def account_changes(self, after: str) -> tuple[str, list[tuple[str, Account | None]]]:
+        """The accounts the operator changed since ``after``, as they are now (None:
+        deleted), and the last change's id (``database.account_changes``)."""
+        last, changed = await self._changes("accounts", after)
+        keys = list(dict.fromkeys(change["key"] for change in changed))
+        return last, [(key, await self.account(key)) for key in keys]
+
+    async def last_ban_change(self) -> str:
+        """The id of the operator's latest ban change ("0-0": none)."""
+        return await self._last_change("bans")
+
+    async def ban_changes(
+        self, after: str, now: float
+    ) -> tuple[str, list[tuple[str, str, Ban | None]]]:
+        """The bans the operator changed since ``after``, as they are at ``now`` (None:
+        lifted or over), and the last change's id (``database.ban_changes``)."""
+        last, changed = await self._changes("bans", after)
+        pairs = list(dict.fromkeys((change["kind"], change["key"]) for change in changed))
+        return last, [(kind, key, await self.ban(kind, key, now)) for kind, key in pairs]
+
+    async def _last_change(self, what: str) -> str:
+        last = await self._call(self.redis.xrevrange(f"ct:changes:{what}", "+", "-", count=1))
+        return _id(last[0]) if last else "0-0"
+
+    async def _changes(self, what: str, after: str) -> tuple[str, list[dict[str, str]]]:
+        found = await self._call(self.redis.xrange(f"ct:changes:{what}", f"({after}", "+"))
+        if not found:
+            return after, []
+        return _id(found[-1]), [_fields(item) for item in found]
+
+    # -- the operator's view --------------------------------------------------------------
+
+    async def writable(self) -> str | None:
+        """None if Redis answers now; otherwise why not (for /readyz)."""
+        try:
+            await self._call(self.redis.ping())
+        except RedisUnavailable as exc:
+            return str(exc)
+        return None
+
+
+def _ban(field: str, stored: str) -> Ban:
+    kind, _, key = field.partition("\n")
+    until, reason, by, name = json.loads(stored)
+    return Ban(kind, key, math.inf if until is None else until, reason, by, name)
