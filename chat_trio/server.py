@@ -486,6 +486,7 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
         yield None
         return
     shown = shown_url(config.redis)
+    serving = False  # from then on an error is the server's, not reaching Redis
     try:
         async with redis_client(config.redis) as client, trio.open_nursery() as lease_keeper:
             try:
@@ -501,6 +502,7 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
                 raise StartupError(f"cannot serve on Redis at {shown}: {exc}") from None
             log.info("redis-connected node=%s url=%s", config.node_name, shown)
             await lease_keeper.start(lease.keep)
+            serving = True
             try:
                 yield Redis(client, shown)
             finally:
@@ -510,6 +512,8 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
     except* StartupError as group:  # out of coredis' own nursery: one line, as any other
         raise leaves(group)[0] from None
     except* (RedisError, OSError) as group:  # reaching it, in coredis' own nursery
+        if serving:  # (a port in use, a disk gone: said as they are)
+            raise
         raise StartupError(f"cannot reach Redis at {shown}: {leaves(group)[0]}") from None
 
 

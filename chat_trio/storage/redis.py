@@ -60,7 +60,7 @@ from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, Room
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
-from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.vocabulary import millis, name_key
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
 from chat_trio.storage.backend import RoomHistory, check_password
@@ -318,7 +318,7 @@ def _decode(item: StreamEntry) -> _Row:
         at, Kind(kind), room, name, words.line(text), target, session, t_session, account,
         t_account, msgid,
     )  # fmt: skip
-    return row, int(at * 1000), entry
+    return row, millis(at), entry
 
 
 def _streams(entry: Entry) -> list[str]:
@@ -435,7 +435,7 @@ class RedisBackend(HistoryQueue):
         async def pipeline() -> None:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for row, entry in enumerate(batch, first):
-                    at = str(math.floor(entry.time * 1000))
+                    at = str(millis(entry.time))
                     keys = ["ct:streams", *_streams(entry)]
                     self._add(keys=keys, args=[at, row, rows, _encode(entry)], client=pipe)
                     if entry.kind is Kind.TOPIC:
@@ -447,7 +447,7 @@ class RedisBackend(HistoryQueue):
         """Delete entries older than ``--history-max-age`` from every stream."""
         if self.retention.max_age is None:
             return
-        cutoff = math.floor((time.time() - self.retention.max_age) * 1000)
+        cutoff = millis(time.time() - self.retention.max_age)
         try:
             keys = await self._call(self.redis.smembers("ct:streams"))
             deleted = 0
@@ -607,8 +607,8 @@ class RedisBackend(HistoryQueue):
             log.error("history-read-failed error=%r", str(exc))
             return None
         found += peers.values()
-        low, high = database.millis(query.after), database.millis(query.before)
-        inside = [(n, t) for n, t in found if low < int(t * 1000) < high]
+        low, high = millis(query.after), millis(query.before)
+        inside = [(n, t) for n, t in found if low < millis(t) < high]
         return sorted(inside, key=lambda found: found[1])[: query.limit]
 
     async def forget(self, query: QueryHistory) -> None:
