@@ -202,13 +202,15 @@ async def test_redis_accounts_bans_rooms_and_markers_round_trip(backend: Either)
     await backend.save_room("#gone", None)
     assert await backend.rooms() == [room]
 
+    await backend.save_account("bob", Account("Bob", hashed, id="B2"))
     for n, target in enumerate(["#a", "#b", "#c", "#a"]):
         await backend.save_marker("A1", target, 100 + n, keep=2)
     await backend.save_marker("B2", "#a", 7, keep=2)
+    await backend.save_marker("Z9", "#a", 8, keep=2)  # no such account (deleted meanwhile)
     assert await backend.read_markers() == [("A1", "#c", 102), ("A1", "#a", 103), ("B2", "#a", 7)]
 
     await backend.save_account("alice", None)  # and the rooms it founded, and its markers
-    assert await backend.accounts() == []
+    assert [a.name for a in await backend.accounts()] == ["Bob"]
     assert await backend.rooms() == []
     assert await backend.read_markers() == [("B2", "#a", 7)]
 

@@ -22,7 +22,8 @@ Keys (all under ``ct:``; docs/storage.md has the table):
   same id in each of its streams. Trimmed to ``--history-max-rows`` entries per stream
   when written (exact), and by age (``--history-max-age``) every ``PRUNE_EVERY``.
 - ``ct:topic``: each room's last topic. ``ct:streams``: every history stream (for pruning).
-- ``ct:account:{name_key}``, set ``ct:accounts``; ``ct:bans``; ``ct:rooms``;
+- ``ct:account:{name_key}``, sets ``ct:accounts`` and ``ct:account_ids`` (a marker is kept
+  only for an account there is, as SQLite's ``save_marker``); ``ct:bans``; ``ct:rooms``;
   ``ct:marks:{account id}`` and ``ct:markat:{account id}`` (read markers, in the order set),
   set ``ct:markers``; ``ct:changes:accounts`` and ``ct:changes:bans``: what the operator
   changed (``chat-trio user``/``ban``), read by a running server as SQLite's tables are.
@@ -117,8 +118,9 @@ to the newest already there (a stream's ids only grow: a clock stepped back must
 the write), and its row."""
 
 _MARK = """
--- KEYS: the account's markers (zset), their times (hash), accounts with markers, sequence.
--- ARGV: target, at, account id, markers kept.
+-- KEYS: the account's markers (zset), their times (hash), accounts with markers, sequence,
+-- the ids of the accounts there are. ARGV: target, at, account id, markers kept.
+if redis.call('SISMEMBER', KEYS[5], ARGV[3]) == 0 then return -1 end  -- deleted meanwhile
 local seq = redis.call('INCR', KEYS[4])
 redis.call('ZADD', KEYS[1], seq, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -683,6 +685,7 @@ class RedisBackend(HistoryQueue):
                 if old_id:
                     pipe.delete([f"ct:marks:{old_id}", f"ct:markat:{old_id}"])
                     pipe.srem("ct:markers", [old_id])
+                    pipe.srem("ct:account_ids", [old_id])
             else:
                 pipe.hset(f"ct:account:{key}", {
                     "name": account.name, "hash": account.hash, "admin": int(account.admin),
@@ -690,6 +693,7 @@ class RedisBackend(HistoryQueue):
                 })  # fmt: skip
                 pipe.hsetnx(f"ct:account:{key}", "created", time.time())
                 pipe.sadd("ct:accounts", [key])
+                pipe.sadd("ct:account_ids", [account.id])  # (markers are kept only for these)
             if operator:
                 pipe.xadd(
                     "ct:changes:accounts",
@@ -788,7 +792,10 @@ class RedisBackend(HistoryQueue):
         return found
 
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
-        keys = [f"ct:marks:{account}", f"ct:markat:{account}", "ct:markers", "ct:markseq"]
+        keys = [
+            f"ct:marks:{account}", f"ct:markat:{account}", "ct:markers", "ct:markseq",
+            "ct:account_ids",
+        ]  # fmt: skip
         await self._save("marker", lambda: self._mark(keys=keys, args=[target, at, account, keep]))
 
     async def read_markers(self) -> list[tuple[str, str, int]]:
