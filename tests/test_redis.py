@@ -22,6 +22,7 @@ from chat_trio.chat.intents import Secret
 from chat_trio.chat.outputs import QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.passwords import Cost, Passwords
+from chat_trio.storage import database
 from chat_trio.storage import redis as redis_storage
 from chat_trio.storage.backend import RoomHistory
 from chat_trio.storage.redis import RedisBackend
@@ -215,11 +216,29 @@ async def test_redis_accounts_bans_rooms_and_markers_round_trip(backend: Either)
     assert await backend.read_markers() == [("B2", "#a", 7)]
 
 
-async def test_redis_operator_changes_are_read_after_the_last_seen(backend: Either) -> None:
+async def test_redis_operator_changes_are_read_after_the_last_seen(
+    backend: Either, tmp_path: Path
+) -> None:
     seen = await backend.last_account_change()
     assert await backend.account_changes(seen) == (seen, [])
     seen_bans = await backend.last_ban_change()
     assert await backend.ban_changes(seen_bans, time.time()) == (seen_bans, [])
+    # The operator (chat-trio user / ban) changes an account and a ban, as its tools write.
+    alice = Account("Alice", "$argon2id$x", admin=True, id="A1")
+    ban = Ban("account", "eve", math.inf, "spam")
+    if isinstance(backend, RedisBackend):
+        await backend.write_account("alice", alice, operator=True)
+        await backend.write_ban("account", "eve", ban, operator=True)
+    else:
+        db = database.connect(str(tmp_path / "chat.db"))
+        database.operator_account(db, "alice", alice)
+        database.operator_ban(db, "account", "eve", ban)
+        db.close()
+    later, changed = await backend.account_changes(seen)
+    assert later != seen and changed == [("alice", alice)]
+    assert await backend.account_changes(later) == (later, [])  # read once
+    later_bans, bans = await backend.ban_changes(seen_bans, time.time())
+    assert later_bans != seen_bans and bans == [("account", "eve", ban)]
 
 
 async def test_redis_statistics_count_what_was_written(backend: Either) -> None:
