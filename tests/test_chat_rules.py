@@ -451,8 +451,10 @@ def test_chat_rules_phase_table_allows_only_its_transitions() -> None:
     assert advance(Phase.LOGGING_IN, Step.REFUSED) is Phase.NAMING
     assert advance(Phase.BUSY, Step.RESUME) is Phase.CHATTING
     for phase in Phase:
-        if phase is not Phase.CLOSING:
+        if phase not in (Phase.CLOSING, Phase.REMOTE):
             assert advance(phase, Step.END) is Phase.CLOSING
+    with pytest.raises(ValueError, match="no transition from REMOTE on END"):
+        advance(Phase.REMOTE, Step.END)  # (a person on another node: its node ends it)
     with pytest.raises(ValueError, match="no transition from CLOSING on NAMED"):
         advance(Phase.CLOSING, Step.NAMED)
     assert len(TRANSITIONS) == 10

@@ -38,6 +38,7 @@ from chat_trio.chat import (
     moderation,
     names,
     registered,
+    remote,
     rooms,
     usermodes,
 )
@@ -47,10 +48,12 @@ from chat_trio.chat.events import (
     AskName,
     ConnId,
     Entry,
+    Event,
     Greeting,
     History,
     Reason,
     Refused,
+    RoomLeft,
     Targets,
 )
 from chat_trio.chat.outputs import FindMessage, Outputs, QueryHistory, QueryTargets
@@ -289,6 +292,42 @@ class Chat(World):
     def _name_timeout(self, conn: ConnId, client: Client, out: Outputs) -> None:
         out.reply(conn, Refused(Problem.NAME_TIMEOUT, limit=self.rules.name_timeout))
         self.end(conn, client, out, Reason.NAME_TIMEOUT)
+
+    # -- people on other nodes (remote.py) -------------------------------------------------
+
+    def profile(self, conn: ConnId) -> remote.Profile | None:
+        """What other nodes should know of the local ``conn`` now (None: no name, or gone)."""
+        return remote.profile(self, conn)
+
+    def remote_news(
+        self,
+        mirror: ConnId,
+        news: tuple[Event, ...],
+        now: remote.Profile | None,
+        reason: Reason,
+        out: Outputs,
+    ) -> bool:
+        """A person on another node (``mirror`` here) changed: ``news`` as its node told
+        it, and what it is ``now`` (None: gone, for ``reason``). False: its name is held
+        here (remote.py's rule 3)."""
+        return remote.apply(self, mirror, news, now, reason, out)
+
+    def remote_heard(self, room: str, events: tuple[Event, ...], at: float, out: Outputs) -> None:
+        """``room``'s events on another node (its lines, topics, role changes), said ``at``
+        (Unix time there)."""
+        remote.heard(self, room, events, at, out)
+
+    def node_gone(self, mirrors: list[ConnId], out: Outputs) -> None:
+        """Another node is gone: its people (``mirrors`` here) quit, their connection lost."""
+        remote.forget_node(self, mirrors, out)
+
+    def put_out_elsewhere(self, conn: ConnId, left: RoomLeft, out: Outputs) -> None:
+        """An operator on another node put the local ``conn`` out of a room (``left``)."""
+        remote.put_out(self, conn, left, out)
+
+    def ended_elsewhere(self, conn: ConnId, reason: Reason, text: str, out: Outputs) -> None:
+        """Another node ended the local ``conn`` for ``reason`` (saying ``text``)."""
+        remote.ended(self, conn, reason, text, out)
 
     def history_loaded(
         self,

@@ -66,6 +66,10 @@ def throw_out(
     client = world.clients[conn]
     if client.phase is Phase.CLOSING:
         return
+    if client.phase is Phase.REMOTE:  # its own node ends it (remote.py's ``ended``)
+        out.reply(conn, Done(outcome, name=by, text=reason))
+        out.close(conn, why)
+        return
     client.step(Step.END)
     client.parting = reason  # the others are told why too
     out.reply(conn, Done(outcome, name=by, text=reason))

@@ -158,7 +158,10 @@ def enter(
     if key not in world.rooms and len(world.rooms) >= rules.max_rooms:
         out.reply(conn, Refused(Problem.TOO_MANY_ROOMS))
         return
-    if key not in world.rooms and key not in world.remembered and world.stored:
+    here = world.rooms.get(key)
+    if world.stored and (
+        (here is None and key not in world.remembered) or (here is not None and not here.current)
+    ):
         client.step(Step.WAIT)
         client.joining_key = with_key  # (a registered room's +k is checked after the load)
         out.add(LoadHistory(conn, name))
@@ -219,10 +222,15 @@ def history_loaded(world: World, conn: ConnId, client: Client, room: str, out: O
 
 def remember(world: World, room: str, memory: Memory) -> None:
     """``room``'s history, loaded from storage, unless the room came back meanwhile (what
-    is in memory then is newer and wins)."""
+    is in memory then is newer and wins; but a room with only people of other nodes in it
+    was not heard here: what storage has is newer)."""
     key = name_key(room)
     if key not in world.rooms and key not in world.remembered:
         world.remember(key, memory)
+    elif key in world.rooms and not world.rooms[key].current:  # (people elsewhere in it)
+        joined = world.rooms[key]
+        joined.memory.recent, joined.memory.topic = memory.recent, memory.topic
+        joined.current = True
 
 
 def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outputs) -> None:

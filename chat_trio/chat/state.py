@@ -6,7 +6,8 @@ and the connection is LOGGING_IN until the answer comes. While CHATTING, a reque
 needs slow work (a room's history loaded, a password checked or hashed) makes it BUSY
 until the answer; its door holds its further input meanwhile. Anything that ends the
 connection (quit, hang-up, a kick, a timeout, too many bad names) makes it CLOSING, which
-ignores all further input. The whole server SHUTTING_DOWN is a flag of the rules
+ignores all further input. A person on another node is mirrored here as a client that
+stays REMOTE (chat/remote.py). The whole server SHUTTING_DOWN is a flag of the rules
 (``Chat.shut_down``), not a state of each connection: it stops all input at once.
 
 Rules:
@@ -35,6 +36,8 @@ class Phase(enum.Enum):
     CHATTING = "chatting"  #: has a name, is in rooms
     BUSY = "busy"  #: chatting, waiting for history or a password check or hash
     CLOSING = "closing"  #: leaving; input is ignored
+    REMOTE = "remote"  #: a person connected to another node (remote.py): never takes
+    #: input here and never moves; it is gone when its node says so
 
 
 class Step(enum.Enum):
@@ -120,6 +123,7 @@ ACCEPTS: dict[Phase, tuple[type, ...]] = {
     ),
     Phase.BUSY: (),
     Phase.CLOSING: (),
+    Phase.REMOTE: (),
 }
 """The intents each phase handles; any other is refused (NAMING: ``NEEDS_NAME``)."""
 

@@ -214,13 +214,24 @@ class Room:
     #: changes with every change of ``bans``, never to one any room had before: the
     #: verdicts remembered for the bans as they were are not asked for again
     bans_version: int = 0
+    #: its members connected here (the others are people on other nodes: chat/remote.py,
+    #: whose mirrors have negative connection ids)
+    local: int = 0
+    #: its memory holds what was said in it; False while only people on other nodes are
+    #: in it (this node does not hear it then): a local member joining loads its history
+    current: bool = True
 
     def seat(self, conn: ConnId, name: str) -> None:
         self.members[conn] = None
         bisect.insort(self.by_name, (name.casefold(), conn))
+        if conn > 0:
+            self.local += 1
 
     def unseat(self, conn: ConnId, name: str) -> None:
         del self.members[conn]
+        if conn > 0:
+            self.local -= 1
+            self.current = self.current and (self.local > 0 or not self.members)
         self._unlist(conn, name)
         for holders in self.roles.values():
             holders.discard(conn)

@@ -1,0 +1,215 @@
+"""People on other nodes, as the rules see them (chat/remote.py): intents and events only."""
+
+from __future__ import annotations
+
+from chat_trio.chat import intents as i
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import (
+    Away,
+    Done,
+    Entry,
+    History,
+    Joined,
+    Kicked,
+    Kind,
+    Left,
+    NickChanged,
+    Private,
+    Reason,
+    Refused,
+    RoomEntered,
+    RoomLeft,
+    Said,
+    UserList,
+    Welcome,
+)
+from chat_trio.chat.outputs import (
+    Broadcast,
+    Close,
+    LoadHistory,
+    Outputs,
+    Reply,
+    Subscribe,
+    Unsubscribe,
+)
+from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.remote import Profile
+from chat_trio.chat.world import Rules
+from tests.test_chat_rules import admin_alice, ask, connect, named
+
+BOB = -1  #: the mirror of Bob, connected to another node
+
+
+def bob(*rooms: str, name: str = "Bob", away: str = "") -> Profile:
+    return Profile(name, rooms, "bob", "Bob B", away=away, since=1.0)
+
+
+def news(
+    chat: Chat, *events: object, now: Profile | None, reason: Reason = Reason.QUIT
+) -> list[object]:
+    out = Outputs(0)
+    assert chat.remote_news(BOB, tuple(events), now, reason, out)  # type: ignore[arg-type]
+    return list(out.done())
+
+
+def refusal(outputs: list[object]) -> Problem | None:
+    first = outputs[0]
+    assert isinstance(first, Reply)
+    return first.events[0].problem if isinstance(first.events[0], Refused) else None
+
+
+def test_remote_a_person_elsewhere_joins_talks_and_counts_here() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    joined = Joined("Bob", "#lobby", user="bob")
+    assert news(chat, joined, now=bob("#lobby")) == [Broadcast((joined,), BOB, "#lobby")]
+    assert chat.name_of(BOB) == "Bob"
+    listed = ask(chat, 1, i.ListUsers("#lobby"))
+    reply = listed[0]
+    assert isinstance(reply, Reply)
+    users = reply.events[0]
+    assert isinstance(users, UserList)
+    assert (users.total, users.names) == (2, ("Alice", "Bob"))
+    # Bob's name is taken here too, and Alice can write to him (his node delivers it).
+    named(chat, 2, "x")
+    assert refusal(ask(chat, 2, i.Rename("bob"))) is Problem.NAME_TAKEN
+    sent = ask(chat, 1, i.SendPrivate("bob", "hi"))
+    to_bob = [o for o in sent if isinstance(o, Reply) and o.to == BOB]
+    private = to_bob[0].events[0]
+    assert len(to_bob) == 1 and isinstance(private, Private)
+    assert (private.peer, private.text, private.incoming) == ("Alice", "hi", True)
+    # What he says there is told here, and kept for whoever joins later.
+    said = Said("Bob", "hello", id="b:1")
+    out = Outputs(0)
+    chat.remote_heard("#lobby", (said,), 5.0, out)
+    assert list(out.done()) == [Broadcast((said,), None, "#lobby")]
+    connect(chat, 3)
+    entered = ask(chat, 3, i.ChooseName("Carol"))
+    history = [e for o in entered if isinstance(o, Reply) for e in o.events]
+    assert any(isinstance(e, History) and e.entries[-1].text == "hello" for e in history)
+
+
+def test_remote_a_rename_is_told_once_and_a_quit_frees_the_name() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    ask(chat, 1, i.Join("#two"))
+    news(chat, now=bob("#lobby", "#two"))  # what a node that joins later learns: no news
+    renamed = NickChanged("Bob", "Robert", "bob")
+    told = news(chat, renamed, now=bob("#lobby", "#two", name="Robert"))
+    # Once: Alice, in both rooms, was told in #lobby, and nobody else is in #two.
+    assert [o for o in told if isinstance(o, Broadcast)] == [Broadcast((renamed,), BOB, "#lobby")]
+    left = Left("Robert", Reason.LOST, user="bob")
+    gone = [o for o in news(chat, left, now=None) if isinstance(o, Broadcast)]
+    assert gone[0].events == (left,) and gone[0].room == "#lobby"
+    assert chat.name_of(BOB) is None
+    named(chat, 2, "x")
+    assert isinstance(ask(chat, 2, i.Rename("Robert"))[0], Reply)
+    assert chat.name_of(2) == "Robert"
+
+
+def test_remote_a_name_held_here_is_never_taken_by_a_mirror() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Bob")
+    out = Outputs(0)
+    assert not chat.remote_news(BOB, (), bob("#lobby"), Reason.QUIT, out)
+    assert chat.name_of(1) == "Bob" and chat.name_of(BOB) is None
+    assert chat.rooms["#lobby"].members.keys() == {1}
+
+
+def test_remote_a_node_gone_takes_its_people_with_a_lost_connection() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    news(chat, now=bob("#lobby", away="lunch"))
+    assert chat.away == 1
+    out = Outputs(0)
+    chat.node_gone([BOB], out)
+    assert [o.events for o in out.done() if isinstance(o, Broadcast)] == [
+        (Left("Bob", Reason.LOST, user="bob"),)
+    ]
+    assert chat.away == 0 and "bob" not in chat.names
+
+
+def test_remote_away_news_reaches_the_rooms_shared() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    news(chat, now=bob("#lobby"))
+    away = Away("Bob", "lunch", "bob")
+    assert news(chat, away, now=bob("#lobby", away="lunch")) == [Broadcast((away,), BOB, "#lobby")]
+
+
+def test_remote_killing_a_person_elsewhere_asks_its_node() -> None:
+    chat = admin_alice([1.0])
+    news(chat, now=bob("#lobby"))
+    outputs = ask(chat, 1, i.Kill("bob", "spam"))
+    assert Reply(BOB, (Done(Outcome.KICKED_YOU, name="Alice", text="spam"),)) in outputs
+    assert Close(BOB, Reason.KICKED) in outputs
+    assert chat.name_of(BOB) == "Bob"  # until his node says he is gone
+
+
+def test_remote_kicked_from_elsewhere_leaves_and_is_put_back_in_the_lobby() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    ask(chat, 1, i.Join("#x"))
+    ask(chat, 1, i.Leave("#lobby"))
+    out = Outputs(0)
+    chat.put_out_elsewhere(1, RoomLeft("#x", by="Bob", reason="out"), out)
+    done = list(out.done())
+    assert Unsubscribe(1, "#x") in done
+    assert Subscribe(1, "#lobby") in done
+    assert Reply(1, (RoomLeft("#x", ("#lobby",), by="Bob", reason="out"),)) in done
+    assert chat.clients[1].rooms == ["#lobby"]
+
+
+def test_remote_ended_elsewhere_closes_the_connection_here() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    out = Outputs(0)
+    chat.ended_elsewhere(1, Reason.KICKED, "spam", out)
+    assert list(out.done()) == [Close(1, Reason.KICKED)]
+    assert chat.clients[1].parting == "spam"
+
+
+def test_remote_a_room_heard_only_elsewhere_is_loaded_when_someone_here_joins() -> None:
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    named(chat, 1, "Alice")
+    news(chat, now=bob("#lobby", "#far"))
+    assert chat.rooms["#far"].members.keys() == {BOB}
+    assert ask(chat, 1, i.Join("#far"))[-1] == LoadHistory(1, "#far")
+    out = Outputs(1)
+    said = Entry(3.0, Kind.SAID, "#far", "Bob", "said there")
+    chat.history_loaded(1, "#far", [said], "a topic", 0.0, out)
+    replies = [e for o in out.done() if isinstance(o, Reply) for e in o.events]
+    entered = next(e for e in replies if isinstance(e, RoomEntered))
+    assert (entered.members, entered.topic) == (2, "a topic")
+    assert any(isinstance(e, History) and e.entries == (said,) for e in replies)
+
+
+def test_remote_a_kick_told_from_elsewhere_spares_the_kicked_member_here() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    named(chat, 2, "Carol")
+    kicked = Kicked("#lobby", "Alice", "Bob", "out")
+    out = Outputs(0)
+    chat.remote_heard("#lobby", (kicked,), 1.0, out)
+    assert list(out.done()) == [Broadcast((kicked,), 1, "#lobby")]
+
+
+def test_remote_profile_of_a_local_person() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    assert chat.profile(1) is None
+    named(chat, 1, "Alice")
+    ask(chat, 1, i.Join("#Two"))
+    ask(chat, 1, i.SetAway("out"))
+    profile = chat.profile(1)
+    assert profile is not None
+    assert (profile.name, profile.rooms, profile.away) == ("Alice", ("#lobby", "#Two"), "out")
+    news(chat, now=bob("#lobby"))
+    assert chat.profile(BOB) is None  # a mirror is its own node's to tell
+    connect(chat, 2)
+    welcome = ask(chat, 2, i.ChooseName("Dan"))
+    assert any(
+        isinstance(e, Welcome) and e.online == 3
+        for o in welcome
+        if isinstance(o, Reply)
+        for e in o.events
+    )
