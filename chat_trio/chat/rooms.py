@@ -158,9 +158,9 @@ def enter(
     if key not in world.rooms and len(world.rooms) >= rules.max_rooms:
         out.reply(conn, Refused(Problem.TOO_MANY_ROOMS))
         return
-    here = world.rooms.get(key)
+    known = world.rooms.get(key)
     if world.stored and (
-        (here is None and key not in world.remembered) or (here is not None and not here.current)
+        (known is None and key not in world.remembered) or (known is not None and not known.current)
     ):
         client.step(Step.WAIT)
         client.joining_key = with_key  # (a registered room's +k is checked after the load)
