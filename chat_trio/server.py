@@ -75,6 +75,8 @@ from chat_trio.entrances import (
 )
 from chat_trio.entrances import reload as entrances_reload
 from chat_trio.inspection import Inspection
+from chat_trio.nodes.peers import Peers
+from chat_trio.nodes.subscriber import Subscriber
 from chat_trio.passwords import Passwords
 from chat_trio.settings import ConfigError
 from chat_trio.storage import database
@@ -104,6 +106,11 @@ promotion counts for a user who is online within this long. One indexed read."""
 REDIS_RELEASE_TIMEOUT = 2.0
 """Seconds the node's lease on Redis may take to be let go at shutdown (it ends by
 itself within ``redis.NODE_LEASE_MS`` otherwise)."""
+
+PEERS_FLUSH_TIMEOUT = 2.0
+"""Seconds the last posts to the other nodes may take at shutdown (the leave of each of
+this node's people; if they cannot be sent, the other nodes find this node gone when its
+lease ends, ``redis.NODE_LEASE_MS``, and say so then)."""
 
 HISTORY_FLUSH_TIMEOUT = 30.0
 """Seconds the last history writes may take at shutdown (a full queue is ~10,000 lines,
@@ -162,6 +169,10 @@ async def _serve(
     chat = await _load(config, backend)
     hub = Hub(config.max_queue_bytes)
     effects = Effects(chat, hub, backend)
+    peers = None
+    if redis is not None and config.redis is not None:
+        subscriber = Subscriber.from_url(config.redis)
+        peers = Peers(chat, effects.carry_remote, redis.client, subscriber, config.node_name)
     sessions: set[Session] = set()  # every connection's, for the last look at shutdown
     admission = Admission(config.limits)
     admit = partial(_admit, config, effects, admission, sessions)
@@ -176,34 +187,45 @@ async def _serve(
                 await storage.start(store.run, config.retention)
             if isinstance(backend, RedisBackend):
                 await storage.start(backend.run)
-            async with trio.open_nursery() as clients:
-                await clients.start(hub.run)
-                async with trio.open_nursery() as listening:
-                    if backend is not None:
-                        await listening.start(watch_accounts, backend, chat)
-                        await listening.start(watch_bans, backend, effects)
-                    if reloads is not None:
-                        await listening.start(apply_reloads, reloads, config, chat, entrances)
-                    for entrance in entrances:
-                        handler = partial(admit, entrance)
-                        await listening.start(tcp.serve, handler, entrance.listeners, clients)
-                    if operator:
-                        await listening.start(tcp.serve, inspection.serve, operator, listening)
-                    bound = _bound(entrances, operator)
-                    inspection.listening = tuple(map(_show, bound))
-                    task_status.started(bound)
-                    await stop.wait()
-                    listening.cancel_scope.cancel()
-                    for entrance in entrances:
-                        entrance.stop_browsing()  # idle keep-alive connections: no chat
-                log.info("shutdown step=announce connections=%d", hub.statistics().connections)
-                chat.lift_flood_control()  # "delayed, not lost": say what it held, first
-                for session in list(sessions):
-                    if not session.busy:
-                        session.release(trio.current_time())
-                chat.shut_down()
-                hub.shut_down([Disconnected(Reason.SHUTDOWN)])
-                clients.cancel_scope.deadline = trio.current_time() + config.grace
+            async with trio.open_nursery() as peering:
+                if peers is not None:  # (the other nodes: nodes/peers.py)
+                    await peering.start(peers.subscriber.run)
+                    await peering.start(peers.post)
+                    await peering.start(peers.hear)
+                    await peering.start(peers.reap)
+                    effects.peers = peers
+                async with trio.open_nursery() as clients:
+                    await clients.start(hub.run)
+                    async with trio.open_nursery() as listening:
+                        if backend is not None:
+                            await listening.start(watch_accounts, backend, chat)
+                            await listening.start(watch_bans, backend, effects)
+                        if reloads is not None:
+                            await listening.start(apply_reloads, reloads, config, chat, entrances)
+                        for entrance in entrances:
+                            handler = partial(admit, entrance)
+                            await listening.start(tcp.serve, handler, entrance.listeners, clients)
+                        if operator:
+                            await listening.start(tcp.serve, inspection.serve, operator, listening)
+                        bound = _bound(entrances, operator)
+                        inspection.listening = tuple(map(_show, bound))
+                        task_status.started(bound)
+                        await stop.wait()
+                        listening.cancel_scope.cancel()
+                        for entrance in entrances:
+                            entrance.stop_browsing()  # idle keep-alive connections: no chat
+                    log.info("shutdown step=announce connections=%d", hub.statistics().connections)
+                    chat.lift_flood_control()  # "delayed, not lost": say what it held, first
+                    for session in list(sessions):
+                        if not session.busy:
+                            session.release(trio.current_time())
+                    chat.shut_down()
+                    hub.shut_down([Disconnected(Reason.SHUTDOWN)])
+                    clients.cancel_scope.deadline = trio.current_time() + config.grace
+                if peers is not None:  # our people's leaving, told before going
+                    with trio.move_on_after(PEERS_FLUSH_TIMEOUT):
+                        await peers.flush()
+                peering.cancel_scope.cancel()
             if writer is not None:
                 with trio.move_on_after(HISTORY_FLUSH_TIMEOUT):
                     await effects.store_unsaved()  # what flood control held, let go
@@ -378,7 +400,11 @@ async def _load(config: Config, backend: SqliteBackend | RedisBackend | None) ->
     Raises:
       StartupError: Redis (``--redis``) did not answer.
     """
-    chat = Chat(config.rules, stored=backend is not None)
+    # With --redis, the node's name is in every id it makes: unique across the nodes too.
+    node = f"{config.node_name}." if config.redis is not None else ""
+    chat = Chat(
+        config.rules, stored=backend is not None, instance=f"{node}{int(time.time() * 1e6):x}"
+    )
     if backend is not None:
         try:
             lobby = await backend.conversation(LOBBY, config.rules.history_lines)

@@ -13,6 +13,7 @@ from chat_trio.chat.events import (
     Kicked,
     Kind,
     Left,
+    Missed,
     NickChanged,
     Private,
     Reason,
@@ -20,6 +21,7 @@ from chat_trio.chat.events import (
     RoomEntered,
     RoomLeft,
     Said,
+    Unreachable,
     UserList,
     Welcome,
 )
@@ -213,3 +215,19 @@ def test_remote_profile_of_a_local_person() -> None:
         if isinstance(o, Reply)
         for e in o.events
     )
+
+
+def test_remote_out_of_reach_is_told_once_to_whom_it_concerns() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    ask(chat, 1, i.Join("#two"))
+    named(chat, 2, "Carol")
+    ask(chat, 2, i.Join("#alone"))
+    news(chat, now=bob("#lobby", "#two"))
+    out = Outputs(0)
+    chat.peers_unreachable(out)
+    # Alice, in #two too, was told in #lobby; nobody elsewhere is in #alone.
+    assert list(out.done()) == [Broadcast((Unreachable("#lobby"),), None, "#lobby")]
+    out = Outputs(0)
+    chat.peers_missed(["#two", "#gone"], 4.0, out)
+    assert list(out.done()) == [Broadcast((Missed("#two", 4.0),), None, "#two")]

@@ -304,6 +304,8 @@ SAMPLES: list[ev.Event] = [
     ev.RoomEntered("#rust", 2, "crabs", joined=True),
     ev.Topic("#rust", "crabs", "Bob", 1764590000.0),
     ev.Unheard("#rust"),
+    ev.Unreachable("#rust"),
+    ev.Missed("#rust", 4.0),
     ev.RoomLeft("#rust", ("#lobby",)),
     ev.RoleChanged("#rust", "Eve", ev.Role.VOICE, True, "Alice"),
     ev.ModeChanged("#rust", ev.Mode.MODERATED, True, "Alice"),

@@ -321,6 +321,15 @@ class Chat(World):
         """Another node is gone: its people (``mirrors`` here) quit, their connection lost."""
         remote.forget_node(self, mirrors, out)
 
+    def peers_unreachable(self, out: Outputs) -> None:
+        """The other nodes are out of reach: say so, once, to whom it concerns."""
+        remote.unreachable(self, out)
+
+    def peers_missed(self, rooms: list[str], seconds: float, out: Outputs) -> None:
+        """Contact with the other nodes came back after ``seconds``; in ``rooms`` (keys)
+        messages from elsewhere were lost meanwhile."""
+        remote.missed(self, rooms, seconds, out)
+
     def put_out_elsewhere(self, conn: ConnId, left: RoomLeft, out: Outputs) -> None:
         """An operator on another node put the local ``conn`` out of a room (``left``)."""
         remote.put_out(self, conn, left, out)

@@ -264,6 +264,24 @@ class Unheard:
 
 
 @attrs.frozen
+class Unreachable:
+    """The other nodes of the chat are out of reach (``--redis``: Redis is): people on
+    them do not hear ``room``, nor its people here them, until contact comes back. Told
+    once per outage, in the first of the viewer's rooms with people elsewhere."""
+
+    room: str
+
+
+@attrs.frozen
+class Missed:
+    """Contact with the other nodes came back after ``seconds`` (0: not known): some of
+    what people elsewhere said in ``room`` may not have reached the viewer."""
+
+    room: str
+    seconds: float = 0.0
+
+
+@attrs.frozen
 class Topic:
     """A room's topic, asked for."""
 
@@ -728,6 +746,8 @@ Event = (
     | Kicked
     | RoomEntered
     | Unheard
+    | Unreachable
+    | Missed
     | Topic
     | RoomLeft
     | UserList

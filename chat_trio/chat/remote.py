@@ -53,11 +53,13 @@ from chat_trio.chat.events import (
     Kicked,
     Kind,
     Left,
+    Missed,
     NickChanged,
     Reason,
     RoomLeft,
     Said,
     TopicChanged,
+    Unreachable,
     UserMode,
 )
 from chat_trio.chat.intents import Lobby
@@ -159,6 +161,28 @@ def heard(world: World, room: str, events: tuple[Event, ...], at: float, out: Ou
     for event in events:
         kicked = world.names.get(look(event.name)) if isinstance(event, Kicked) else None
         out.broadcast(memory.name, event, kicked)  # (the kicked is told by ``put_out``)
+
+
+def unreachable(world: World, out: Outputs) -> None:
+    """The other nodes are out of reach: tell each local person who shares a room with
+    people elsewhere, once (in the first such room: ``World.tell_peers``' way)."""
+    told: set[ConnId] = set()
+    for room in list(world.rooms.values()):
+        if 0 < room.local < len(room.members):
+            here = {conn for conn in room.members if conn > 0}
+            if here - told:
+                name = room.memory.name
+                out.broadcast(name, Unreachable(name), None, frozenset(told & here))
+                told |= here
+
+
+def missed(world: World, rooms: list[str], seconds: float, out: Outputs) -> None:
+    """Contact came back after ``seconds``; what people elsewhere said in ``rooms`` while
+    it was lost is lost: tell their local members."""
+    for key in rooms:
+        room = world.rooms.get(name_key(key))
+        if room is not None and room.local:
+            out.broadcast(room.memory.name, Missed(room.memory.name, seconds), None)
 
 
 # -- what another node did to a local person ---------------------------------------------

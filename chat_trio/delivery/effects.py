@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -70,6 +70,25 @@ from chat_trio.storage.backend import Backend, NoStorage
 
 Step = Output | Answer
 """What a session hands the interpreter: the rules' outputs and its door's own answers."""
+
+
+class Peers(Protocol):
+    """The other nodes of the chat (nodes/peers.py), as the interpreter tells them."""
+
+    def told(self, conn: ConnId, output: Broadcast) -> None:
+        """The rules broadcast ``output`` in a step of ``conn``."""
+
+    def forward(
+        self, conn: ConnId, to: ConnId, events: Sequence[Event], closed: Reason | None
+    ) -> None:
+        """``events`` for (and, ``closed``: the end of) ``to``, a person on another node."""
+
+    def moved(self, room: str) -> None:
+        """Who of this node is in ``room`` may have changed."""
+
+    def settled(self, conn: ConnId) -> None:
+        """A step of ``conn`` is carried out."""
+
 
 _OTHER_EVENT_SIZE = 64  #: bytes a notice is reckoned at for flow control (see ``size``)
 
@@ -162,6 +181,9 @@ class Effects:
         self.unsaved: list[SaveAccount | SaveBan | NoteLogin | SaveRoom | SaveMarker] = []
         #: what the sessions count for the operator (password checks are counted here)
         self.counts = Counts()
+        #: the other nodes (``--redis``: server.py sets it), told what the rules did here
+        self.peers: Peers | None = None
+        self._hearing = False  #: carrying out what was heard from them (``carry_remote``)
 
     async def perform(self, conn: ConnId, door: Door, steps: Iterable[Step]) -> Reason | None:
         """Carry out ``steps`` for the session of ``conn`` (whose door is ``door``), in
@@ -184,6 +206,8 @@ class Effects:
             door.observe(answer.take_mine())
             pending.extendleft(reversed(answer.done()))
         self.follow_views(conn, door)
+        if self.peers is not None:
+            self.peers.settled(conn)
         return closing
 
     def carry_now(self, conn: ConnId, door: Door | None, steps: Iterable[Step]) -> Reason | None:
@@ -203,7 +227,19 @@ class Effects:
                 closing = now(conn, door, step) or closing
             elif isinstance(step, SaveAccount | SaveBan | NoteLogin | SaveRoom | SaveMarker):
                 self.unsaved.append(step)
+        if self.peers is not None and not self._hearing:
+            self.peers.settled(conn)
         return closing
+
+    def carry_remote(self, steps: Iterable[Output]) -> None:
+        """Carry out what the rules answered to what another node told (nodes/peers.py):
+        deliveries to local connections only. Nothing is told to the other nodes again,
+        nor stored (the node it happened on did both)."""
+        self._hearing = True
+        try:
+            self.carry_now(0, None, (s for s in steps if not isinstance(s, Record)))
+        finally:
+            self._hearing = False
 
     async def store_unsaved(self) -> None:
         """Store what ``carry_now`` kept, in order (at shutdown, while storage runs)."""
@@ -223,9 +259,14 @@ class Effects:
         self.hub.publish(
             output.events, output.room, output.exclude, size(output.events), told=output.told
         )
+        if self.peers is not None and not self._hearing:
+            self.peers.told(conn, output)
 
     def _reply(self, conn: ConnId, door: Door | None, output: Reply) -> None:
-        if output.to == conn and door is not None:
+        if output.to < 0:  # a person on another node (chat/remote.py): its node tells it
+            if self.peers is not None and not self._hearing:
+                self.peers.forward(conn, output.to, output.events, None)
+        elif output.to == conn and door is not None:
             self.hub.send(conn, door.render(output.events))
         else:
             self.hub.send_events(output.to, output.events)
@@ -233,6 +274,10 @@ class Effects:
                 self.hub.refresh_views(output.to)  # kicked: its door's place moved
 
     def _subscribe(self, conn: ConnId, door: Door | None, output: Subscribe) -> None:
+        if output.conn < 0:  # a person on another node: its node does it
+            return
+        if self.peers is not None:
+            self.peers.moved(output.room)
         if output.conn == conn:
             view = door.view(output.room) if door is not None else None
         else:  # another's: a member kicked out of its last room, put in #lobby
@@ -242,8 +287,14 @@ class Effects:
 
     def _unsubscribe(self, conn: ConnId, door: Door | None, output: Unsubscribe) -> None:
         self.hub.unsubscribe(output.conn, output.room)
+        if self.peers is not None and output.conn > 0:
+            self.peers.moved(output.room)
 
     def _close(self, conn: ConnId, door: Door | None, output: Close) -> Reason | None:
+        if output.conn < 0:  # a person on another node: its node ends it
+            if self.peers is not None and not self._hearing:
+                self.peers.forward(conn, output.conn, (), output.reason)
+            return None
         if output.conn == conn:
             return output.reason
         self.hub.finish(output.conn, output.reason)  # another user, kicked: after its last lines

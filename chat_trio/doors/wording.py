@@ -25,6 +25,7 @@ from chat_trio.chat.events import (
     Invitations,
     Invited,
     InviteSent,
+    Missed,
     Mode,
     ModeChanged,
     Modes,
@@ -37,6 +38,7 @@ from chat_trio.chat.events import (
     RoomBan,
     RoomInfo,
     StatusMessage,
+    Unreachable,
     UserMode,
     UserModes,
     Wallops,
@@ -520,3 +522,15 @@ _DISCONNECTED_BECAUSE = {
 def disconnected(e: Disconnected) -> str:
     """Why the server ends the connection, as one sentence."""
     return _DISCONNECTED_BECAUSE.get(e.reason, "Disconnected.")
+
+
+def unreachable(e: Unreachable) -> str:
+    return (
+        "The other servers of this chat are out of reach: people on them do not hear "
+        f"{e.room} for now (people on this server still do)"
+    )
+
+
+def missed(e: Missed) -> str:
+    lost = f" for {_seconds(max(1, round(e.seconds)))}" if e.seconds else ""
+    return f"Some messages may be missing (the server lost contact with its peers{lost})"

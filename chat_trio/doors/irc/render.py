@@ -46,6 +46,7 @@ from chat_trio.chat.events import (
     Kind,
     Left,
     MarkedRead,
+    Missed,
     Mode,
     ModeChanged,
     Modes,
@@ -69,6 +70,7 @@ from chat_trio.chat.events import (
     Targets,
     Topic,
     TopicChanged,
+    Unreachable,
     UserList,
     UserMode,
     UserModes,
@@ -93,7 +95,7 @@ from chat_trio.chat.vocabulary import (
     person_mask,
 )
 from chat_trio.chat.words import USERNAME_MAX
-from chat_trio.doors import Local, Wire
+from chat_trio.doors import Local, Wire, wording
 from chat_trio.doors.irc.message import Message, serialize, tag
 from chat_trio.doors.keepalive import KeepaliveSettings
 from chat_trio.doors.wording import OUTCOMES, refusal, room_info
@@ -397,6 +399,11 @@ def broadcast_line(
         )
     if isinstance(event, Redacted):
         return redact_line(event, t) if view.redaction else ""
+    if isinstance(event, Unreachable | Missed):  # the server's word to the channel
+        words = (
+            wording.unreachable(event) if isinstance(event, Unreachable) else wording.missed(event)
+        )
+        return serialize(Message("NOTICE", (room, words), tags=t))  # (no source: the server)
     if isinstance(event, Kicked):
         return serialize(
             Message(

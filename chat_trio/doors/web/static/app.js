@@ -1053,6 +1053,8 @@ const handlers = {
     if (c.key === state.current) lineNode(line)?.replaceWith(lineElement(line));
   },
   unheard(e) { notice(`Nobody else is in ${e.room} right now.`, conversation(e.room)); },
+  unreachable(e) { notice(`${e.text}.`, conversation(e.room)); },
+  missed(e) { notice(`${e.text}.`, conversation(e.room)); },
   history(e) { history(e); },
   rooms(e) {
     reply(`Rooms: ${e.total} (${e.rooms.map((r) => `${r.name} ${r.members}`).join(", ")})`);

@@ -1,0 +1,487 @@
+"""This node's link to the other nodes of one chat, through Redis: what it tells them and
+what it hears from them.
+
+Theory of operation. Each node runs the rules for its own connections (chat/remote.py
+explains how the rules see people on other nodes). This module is the I/O between:
+
+- **Telling.** The interpreter (delivery/effects.py) hands over what the rules told:
+  ``told`` every broadcast, ``forward`` every output addressed to a person on another
+  node, ``settled`` after each step. News of a local person (a join, a leave, a rename,
+  a quit, being away) goes with its ``Profile`` to the channel every node hears,
+  ``ct:people``; and the profile is kept in ``ct:people:{node}`` for nodes that start
+  later. A room's other events (its lines, topic, role and mode changes, a kick of a
+  person on another node) go to the room's channel, ``ct:room:{room_key}``. What is
+  for one person on another node (a private message, a kill) goes to that node's channel,
+  ``ct:to:{node}``. Each post is numbered per channel by Redis in the same step that
+  publishes it (``_POST``), so receivers see gaps and duplicates.
+- **Hearing.** The subscriber (nodes/subscriber.py) hears ``ct:people``, this node's
+  channel, and the channel of every room with a local member (``_follow``); ``hear``
+  hands each message to the rules (``Chat.remote_news``, ``remote_heard``,
+  ``put_out_elsewhere``, ``ended_elsewhere``) and what they answer to the hub, for local
+  connections only (``Effects.carry_remote``): nothing heard is ever told again.
+- **Nodes that die.** ``reap`` looks at every node's lease (storage/redis.py's
+  ``NodeLease``) every ``REAP_EVERY`` seconds; a node whose lease ended has its people
+  quit here, their connection lost (at most ``NODE_LEASE_MS`` + ``REAP_EVERY``, 13 s,
+  after it died).
+
+Every buffer is bounded: posts wait in ``POSTS_MAX`` (full: the post is dropped and
+counted, its person re-announced at its next change), and what is heard waits in the
+subscriber's own bounded channel (its policy is there).
+
+Error handling: Redis failing or slow is logged and counted, never raised into a session;
+a message that does not decode is dropped, logged and counted.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+
+import attrs
+import coredis
+import trio
+from chat_trio.nodes.codec import CodecError, Envelope, decode, encode
+from chat_trio.nodes.sequence import Kind, Sequences
+from chat_trio.nodes.subscriber import Lost, Message, Restored, Subscriber
+
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import (
+    AccountChanged,
+    Away,
+    ConnId,
+    Done,
+    Event,
+    Joined,
+    Kicked,
+    Left,
+    NickChanged,
+    Reason,
+    RoomLeft,
+)
+from chat_trio.chat.outputs import Broadcast, Output, Outputs
+from chat_trio.chat.remote import Profile
+from chat_trio.chat.vocabulary import name_key
+from chat_trio.storage.redis import RedisUnavailable, call
+
+log = logging.getLogger("chat_trio.nodes")
+
+PEOPLE = "ct:people"  #: the channel of every node: news of people, with their profiles
+POSTS_MAX = 10_000
+"""Posts that may wait for Redis. Full (Redis slower than this node's chat for seconds,
+or unreachable): the post is dropped and counted, and its person is re-announced with its
+whole profile at its next change (other nodes' rooms then put it right: remote.py's
+rule 1)."""
+BATCH_MAX = 500  #: posts sent in one pipeline (one round trip)
+REAP_EVERY = 3.0  #: seconds between looks at the other nodes' leases
+
+_POST = """
+-- KEYS[1]: the channel. ARGV[1]: the post. Numbered per channel, in the same step.
+local n = redis.call('INCR', 'ct:seq:' .. KEYS[1])
+redis.call('PUBLISH', KEYS[1], n .. ' ' .. ARGV[1])
+return n
+"""
+
+_GONE = """
+-- ARGV: node names. Those whose lease ended.
+local gone = {}
+for _, node in ipairs(ARGV) do
+  if redis.call('EXISTS', 'ct:node:' .. node) == 0 then table.insert(gone, node) end
+end
+return gone
+"""
+
+_NEWS = (Joined, Left, NickChanged, Away, AccountChanged)
+"""Broadcast news of one person, sent with its profile to every node (``ct:people``)."""
+
+
+def room_channel(room: str) -> str:
+    return f"ct:room:{name_key(room)}"
+
+
+def node_channel(node: str) -> str:
+    return f"ct:to:{node}"
+
+
+@attrs.frozen
+class PeersStatistics:
+    """What ``Peers.statistics`` reports (the metrics' ``chat_trio_peers_*``)."""
+
+    nodes: int  #: other nodes whose people are here
+    people: int  #: people on other nodes
+    rooms_followed: int  #: room channels heard (rooms with a local member)
+    posts_queued: int
+    posts_capacity: int
+    posts_sent: int
+    posts_dropped: int  #: the queue was full
+    posts_failed: int  #: Redis did not take them (a pipeline failed)
+    heard: int  #: messages handed to the rules
+    undecodable: int
+    duplicates: int
+    gaps: int  #: messages found missing by their numbers
+
+
+class _Heard(enum.IntEnum):
+    """What a message heard was, when it was about nobody's mirror (those are < 0)."""
+
+    TOLD = 0  #: told to the rules
+    DROPPED = 1  #: undecodable, or a duplicate
+    OURS = 2  #: this node's own
+    PEOPLE_MISSED = 3  #: news of people was missed: catch up
+
+
+@attrs.frozen
+class _Post:
+    channel: str
+    data: str
+    person: tuple[ConnId, Profile | None] | None = None  #: kept in ``ct:people:{node}``
+
+
+class Peers:
+    """This node among its peers. See the module docstring.
+
+    Args:
+      chat: the rules.
+      carry: carries out what the rules answer to what was heard (``Effects.carry_remote``).
+      redis: the commands client (storage/redis.py's).
+      subscriber: the subscription (not yet running: ``hear`` subscribes first).
+      node: this node's name (``--node-name``).
+    """
+
+    def __init__(
+        self,
+        chat: Chat,
+        carry: Callable[[Iterable[Output]], None],
+        redis: coredis.Redis[str],
+        subscriber: Subscriber,
+        node: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.chat = chat
+        self.carry = carry
+        self.redis = redis
+        self.subscriber = subscriber
+        self.node = node
+        self.clock = clock
+        self._post = redis.register_script(_POST)
+        self._gone = redis.register_script(_GONE)
+        self._posts_in, self._posts_out = trio.open_memory_channel[_Post](POSTS_MAX)
+        #: (node, connection there) -> its mirror here, and back
+        self._mirrors: dict[tuple[str, ConnId], ConnId] = {}
+        self._owners: dict[ConnId, tuple[str, ConnId]] = {}
+        self._mirror_ids = itertools.count(-1, -1)
+        #: what other nodes were last told of each local person (``settled``)
+        self._announced: dict[ConnId, Profile] = {}
+        self._news: dict[ConnId, list[Event]] = {}  #: news of local people this step
+        self._last_news: Event | None = None  #: (one rename told to many rooms: once)
+        self._done: dict[ConnId, Done] = {}  #: what a person elsewhere is told before its end
+        self._followed: set[str] = set()  #: room channels subscribed
+        self._sequences = Sequences()
+        self._sent = trio.Event()  #: every post sent, after ``flush``
+        self._down = 0.0  #: how long contact was last lost (seconds)
+        self._counts = dict.fromkeys(
+            ("sent", "dropped", "failed", "heard", "undecodable", "duplicates", "gaps"), 0
+        )
+
+    # -- what the interpreter hands over (plain def: never waits) ---------------------------
+
+    def told(self, conn: ConnId, output: Broadcast) -> None:
+        """The rules broadcast ``output`` for ``conn``: news of a local person waits for
+        ``settled``; anything else is the room's, posted to its channel now."""
+        room: list[Event] = []
+        for event in output.events:
+            subject = output.exclude
+            if isinstance(event, _NEWS) and subject is not None and subject > 0:
+                if event is not self._last_news:
+                    self._news.setdefault(subject, []).append(event)
+                    self._last_news = event
+            elif not isinstance(event, _NEWS):
+                room.append(event)  # (a kick of a person elsewhere is the room's too)
+                if isinstance(event, Kicked) and subject is not None and subject > 0:
+                    self._news.setdefault(subject, [])  # (its rooms changed: re-announced)
+        if room:
+            self._send(
+                room_channel(output.room), Envelope(self.node, conn, self.clock(), tuple(room))
+            )
+
+    def forward(
+        self, conn: ConnId, to: ConnId, events: Sequence[Event], closed: Reason | None
+    ) -> None:
+        """Outputs for ``to``, a person on another node: its node carries them out."""
+        owner = self._owners.get(to)
+        if owner is None:
+            return
+        if closed is not None:  # (with what it was told, for its leave notice there)
+            events = (self._done.pop(to),) if to in self._done else ()
+        else:
+            for event in events:
+                if isinstance(event, Done):
+                    self._done[to] = event  # (its end follows at once: moderation.py)
+        node, there = owner
+        envelope = Envelope(self.node, conn, self.clock(), tuple(events), to=there, closed=closed)
+        self._send(node_channel(node), envelope)
+
+    def moved(self, room: str) -> None:
+        """Who of this node is in ``room`` may have changed: hear its channel while some
+        local member is in it, and only then."""
+        key = name_key(room)
+        joined = self.chat.rooms.get(key)
+        self._follow(room_channel(room), joined is not None and joined.local > 0)
+
+    def settled(self, conn: ConnId) -> None:
+        """A step of ``conn`` is done: tell the other nodes what changed of the local
+        people it changed (their news, and what each is now)."""
+        news, self._news, self._last_news = self._news, {}, None
+        for subject in (*news, conn) if conn not in news else news:
+            self._announce(subject, tuple(news.get(subject, ())))
+
+    def _announce(self, conn: ConnId, news: tuple[Event, ...]) -> None:
+        if conn <= 0:
+            return
+        now = self.chat.profile(conn)
+        before = self._announced.get(conn)
+        if now == before and not news:
+            return
+        if now is None:
+            self._announced.pop(conn, None)
+        else:
+            self._announced[conn] = now
+        rooms = {*(before.rooms if before else ()), *(now.rooms if now else ())}
+        for room in rooms:
+            self.moved(room)
+        envelope = Envelope(self.node, conn, self.clock(), news, profile=now)
+        if not self._send(PEOPLE, envelope, person=(conn, now)):
+            self._announced.pop(conn, None)  # (told in whole at its next change)
+
+    def _send(
+        self, channel: str, envelope: Envelope, person: tuple[ConnId, Profile | None] | None = None
+    ) -> bool:
+        try:
+            self._posts_in.send_nowait(_Post(channel, encode(envelope).decode(), person))
+        except (trio.WouldBlock, trio.ClosedResourceError):  # (closed: shutting down)
+            self._counts["dropped"] += 1
+            return False
+        return True
+
+    def _follow(self, channel: str, wanted: bool) -> None:
+        if wanted and channel not in self._followed:
+            self._followed.add(channel)
+            self.subscriber.subscribe(channel)
+        elif not wanted and channel in self._followed:
+            self._followed.discard(channel)
+            self.subscriber.unsubscribe(channel)
+            self._sequences.forget(channel)
+
+    # -- the tasks server.py starts ----------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Send what waits, and then nothing more (at shutdown: under a deadline)."""
+        self._posts_in.close()
+        await self._sent.wait()
+
+    async def post(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Send what waits, in order, a pipeline (one round trip) per batch, until
+        ``flush`` and all is sent."""
+        task_status.started()
+        async for first in self._posts_out:
+            batch = [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    batch.append(self._posts_out.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            try:
+                await call(self._pipeline(batch))
+                self._counts["sent"] += len(batch)
+            except RedisUnavailable as exc:
+                self._counts["failed"] += len(batch)
+                log.warning(
+                    "peers-post-failed node=%s posts=%d error=%r", self.node, len(batch), str(exc)
+                )
+        self._sent.set()
+
+    async def _pipeline(self, batch: list[_Post]) -> None:
+        people = f"ct:people:{self.node}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for post in batch:
+                if post.person is not None:
+                    conn, profile = post.person
+                    if profile is None:
+                        pipe.hdel(people, [str(conn)])
+                    else:
+                        pipe.hset(people, {str(conn): post.data})
+                self._post(keys=[post.channel], args=[post.data], client=pipe)
+
+    async def hear(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Hear the other nodes: first who is where (every node's ``ct:people:{node}``),
+        then every message, in the order Redis published them; and when contact is lost
+        and comes back, say so (``Unreachable``, ``Missed``) and catch up."""
+        self.subscriber.subscribe(PEOPLE)
+        self.subscriber.subscribe(node_channel(self.node))
+        arrivals = self.subscriber.arrivals()
+        await self._catch_up()
+        task_status.started()
+        async for arrival in arrivals:
+            if isinstance(arrival, Message):
+                if self._heard(arrival.channel, arrival.data) is _Heard.PEOPLE_MISSED:
+                    await self._catch_up()
+            elif isinstance(arrival, Lost):
+                log.warning("peers-lost node=%s", self.node)
+                self._tell(self.chat.peers_unreachable)
+            elif isinstance(arrival, Restored):
+                log.info("peers-restored node=%s down=%.1fs", self.node, arrival.down)
+                self._down = arrival.down
+                await self._counters()
+                await self._catch_up()
+
+    def _tell(self, rule: Callable[[Outputs], None]) -> None:
+        out = Outputs(0)
+        rule(out)
+        self.carry(out.done())
+
+    async def _counters(self) -> None:
+        """After contact came back: a counter below what was seen is one Redis restarted
+        without its data (sequence.py's rule 5): count from it again. (What was missed
+        shows as a gap in the next message's number.)"""
+        channels = sorted(self._followed | {PEOPLE, node_channel(self.node)})
+        try:
+            counters = await call(self.redis.mget([f"ct:seq:{c}" for c in channels]))
+        except RedisUnavailable as exc:
+            log.warning("peers-counters-failed node=%s error=%r", self.node, str(exc))
+            return
+        for channel, counter in zip(channels, counters, strict=True):
+            last = self._sequences.last(channel)
+            if last is not None and int(counter or 0) < last:
+                self._sequences.restart(channel)
+
+    async def _catch_up(self) -> None:
+        """Read every other node's people and make the mirrors match (quietly: what
+        changed while this node was not listening is put right, not told; but those who
+        left meanwhile are said to have left)."""
+        try:
+            nodes = await call(self.redis.smembers("ct:nodes"))
+            others = sorted(node for node in nodes if node != self.node)
+            people = [await call(self.redis.hgetall(f"ct:people:{node}")) for node in others]
+        except RedisUnavailable as exc:
+            log.warning("peers-catch-up-failed node=%s error=%r", self.node, str(exc))
+            return
+        there: set[ConnId] = set()
+        for held in people:
+            for data in held.values():
+                if (mirror := self._heard(PEOPLE, f"0 {data}".encode(), numbered=False)) < 0:
+                    there.add(mirror)
+        live = set(others)
+        gone = [m for (node, _), m in self._mirrors.items() if node in live and m not in there]
+        for mirror in gone:
+            out = Outputs(0)
+            self.chat.remote_news(mirror, (), None, Reason.LOST, out)
+            self.carry(out.done())
+            self._forget_mirror(mirror)
+
+    def _heard(self, channel: str, data: bytes, *, numbered: bool = True) -> ConnId | _Heard:
+        """One message: told to the rules, and what they answer carried out. Returns the
+        mirror of the person it was about (``ct:people``), or what it was."""
+        number, _, payload = data.partition(b" ")
+        try:
+            envelope = decode(payload)
+            seq = int(number)
+            seen = self._sequences.observe(channel, seq) if numbered else None
+        except (CodecError, ValueError) as exc:
+            self._counts["undecodable"] += 1
+            log.warning("peers-undecodable channel=%s error=%r", channel, str(exc))
+            return _Heard.DROPPED
+        if seen is not None and seen.kind is Kind.DUPLICATE:
+            self._counts["duplicates"] += 1
+            return _Heard.DROPPED
+        if seen is not None and seen.kind is Kind.GAP:
+            self._counts["gaps"] += 1
+            log.warning("peers-gap node=%s channel=%s missed=%d", self.node, channel, seen.missed)
+            if channel.startswith("ct:room:"):
+                room, down = channel.removeprefix("ct:room:"), self._down
+                self._tell(partial(self.chat.peers_missed, [room], down))
+            elif channel == PEOPLE:
+                return _Heard.PEOPLE_MISSED
+        if envelope.node == self.node:
+            return _Heard.OURS  # (told here already; numbered all the same)
+        self._counts["heard"] += 1
+        out = Outputs(0)
+        heard: ConnId | _Heard = _Heard.TOLD
+        if channel == PEOPLE:
+            heard = mirror = self._mirror(envelope.node, envelope.conn)
+            reason = Reason.QUIT
+            if not self.chat.remote_news(mirror, envelope.events, envelope.profile, reason, out):
+                log.warning("peers-name-clash node=%s conn=%d", envelope.node, envelope.conn)
+            if envelope.profile is None:
+                self._forget_mirror(mirror)
+        elif channel.startswith("ct:room:"):
+            room = channel.removeprefix("ct:room:")
+            self.chat.remote_heard(room, envelope.events, envelope.at, out)
+        else:
+            self._addressed(envelope, out)
+        self.carry(out.done())
+        return heard
+
+    def _addressed(self, envelope: Envelope, out: Outputs) -> None:
+        """What another node's rules addressed to one local person."""
+        conn = envelope.to
+        if envelope.closed is not None:
+            said = next((e.text for e in envelope.events if isinstance(e, Done)), "")
+            self.chat.ended_elsewhere(conn, envelope.closed, said, out)
+            return
+        events = [e for e in envelope.events if not isinstance(e, RoomLeft) or not e.by]
+        kicks = [e for e in envelope.events if isinstance(e, RoomLeft) and e.by]
+        if events:
+            out.reply(conn, *events)
+        for left in kicks:
+            self.chat.put_out_elsewhere(conn, left, out)
+        if kicks:
+            self.settled(conn)
+
+    def _mirror(self, node: str, conn: ConnId) -> ConnId:
+        mirror = self._mirrors.get((node, conn))
+        if mirror is None:
+            mirror = self._mirrors[(node, conn)] = next(self._mirror_ids)
+            self._owners[mirror] = (node, conn)
+        return mirror
+
+    def _forget_mirror(self, mirror: ConnId) -> None:
+        owner = self._owners.pop(mirror, None)
+        if owner is not None:
+            del self._mirrors[owner]
+
+    async def reap(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Every ``REAP_EVERY`` seconds: the nodes whose lease ended take their people."""
+        task_status.started()
+        while True:
+            await trio.sleep(REAP_EVERY)
+            try:
+                await self._reap()
+            except RedisUnavailable as exc:
+                log.warning("peers-reap-failed node=%s error=%r", self.node, str(exc))
+
+    async def _reap(self) -> None:
+        nodes = sorted({node for node, _ in self._mirrors})
+        if not nodes:
+            return
+        gone: list[str] = await call(self._gone(keys=[], args=nodes))
+        for node in gone:
+            mirrors = [m for (n, _), m in self._mirrors.items() if n == node]
+            log.warning("peers-node-gone node=%s gone=%s people=%d", self.node, node, len(mirrors))
+            out = Outputs(0)
+            self.chat.node_gone(mirrors, out)
+            self.carry(out.done())
+            for mirror in mirrors:
+                self._forget_mirror(mirror)
+            await call(self.redis.delete([f"ct:people:{node}"]))
+
+    def statistics(self) -> PeersStatistics:
+        stats = self._posts_out.statistics()
+        c = self._counts
+        return PeersStatistics(
+            len({node for node, _ in self._mirrors}), len(self._mirrors), len(self._followed),
+            stats.current_buffer_used, POSTS_MAX, c["sent"], c["dropped"], c["failed"],
+            c["heard"], c["undecodable"], c["duplicates"], c["gaps"],
+        )  # fmt: skip
