@@ -231,3 +231,10 @@ def test_remote_out_of_reach_is_told_once_to_whom_it_concerns() -> None:
     out = Outputs(0)
     chat.peers_missed(["#two", "#gone"], 4.0, out)
     assert list(out.done()) == [Broadcast((Missed("#two", 4.0),), None, "#two")]
+
+
+def test_remote_a_first_name_elsewhere_joins_the_lobby_here_as_it_does_there() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    arrived = Joined("Bob", None, user="bob")  # (names.py: the lobby, quietly)
+    assert news(chat, arrived, now=bob("#lobby")) == [Broadcast((arrived,), BOB, "#lobby")]

@@ -224,9 +224,10 @@ def ended(world: World, conn: ConnId, reason: Reason, text: str, out: Outputs) -
 
 
 def _tell(world: World, mirror: ConnId, client: Client, event: Event, out: Outputs) -> None:
-    if isinstance(event, Joined) and event.room:
-        if client.name and name_key(event.room) not in client.rooms:
-            room = _seat(world, mirror, client, event.room)
+    if isinstance(event, Joined):  # (no room: the first name's #lobby, names.py)
+        where = event.room or LOBBY
+        if client.name and name_key(where) not in client.rooms:
+            room = _seat(world, mirror, client, where)
             out.broadcast(room.memory.name, event, mirror)
     elif isinstance(event, Left | Kicked) and event.room:
         key = name_key(event.room)
