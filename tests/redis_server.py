@@ -108,6 +108,22 @@ class RedisServer:
         )
         return done.stdout.strip()
 
+    def pause(self) -> None:
+        """SIGSTOP it: a hung Redis, that keeps its connections open and answers nothing."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT it after ``pause``."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL it (as a crash): connections are reset; ``restart`` brings it back."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGCONT)  # a stopped one would ignore SIGTERM
