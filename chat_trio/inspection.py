@@ -36,6 +36,7 @@ from chat_trio.chat.registry import Verdict
 from chat_trio.delivery.effects import Effects
 from chat_trio.doors.web.site import Site, refusal
 from chat_trio.metrics import CONTENT_TYPE, Family, counter, exposition, gauge, histogram, info
+from chat_trio.nodes.peers import Peers, PeersStatistics
 from chat_trio.storage.redis import RedisBackend
 from chat_trio.storage.store import Store
 from chat_trio.transports import http, tcp
@@ -88,6 +89,8 @@ class Inspection:
         self.site = Site(files={}, routes=ROUTES, chat=False)
         #: where the server listens, once every listener is up (server.py sets it)
         self.listening: tuple[str, ...] = ()
+        #: the other nodes (``--redis``: server.py sets it)
+        self.peers: Peers | None = None
         self._open = 0  # connections to the port now
         self._refuser = refuser or tcp.Refuser()  # so the 503 is read, not lost in a reset
 
@@ -228,4 +231,37 @@ class Inspection:
                       "1 if the last call to Redis (--redis) was answered, else 0.",
                       int(self.store.up))
             )  # fmt: skip
+        if self.peers is not None:
+            families += _peers(self.peers.statistics())
         return families
+
+
+def _peers(peers: PeersStatistics) -> list[Family]:
+    """The other nodes (``--redis``: nodes/peers.py), as this node sees them."""
+    return [
+        gauge("chat_trio_peers_connected",
+              "1 while this node hears the other nodes (its subscription to Redis is up).",
+              int(peers.connected)),
+        counter("chat_trio_peers_reconnects_total",
+                "Times the subscription to Redis was lost and made again.", peers.reconnects),
+        gauge("chat_trio_peers_nodes", "Other nodes with people online.", peers.nodes),
+        gauge("chat_trio_peers_people", "People online on the other nodes.", peers.people),
+        gauge("chat_trio_peers_rooms_heard",
+              "Room channels heard: rooms with a member on this node.", peers.rooms_followed),
+        gauge("chat_trio_peers_posts_queued", "Posts to the other nodes waiting for Redis.",
+              peers.posts_queued),
+        counter("chat_trio_peers_posts_total",
+                "Posts to the other nodes, by result: sent, dropped (the queue was full), "
+                "failed (Redis did not take them).",
+                {"sent": peers.posts_sent, "dropped": peers.posts_dropped,
+                 "failed": peers.posts_failed}, "result"),
+        counter("chat_trio_peers_heard_total",
+                "Messages from the other nodes handed to the rules (cross-node deliveries).",
+                peers.heard),
+        counter("chat_trio_peers_gaps_total",
+                "Times messages from the other nodes were found missing by their numbers.",
+                peers.gaps),
+        counter("chat_trio_peers_dropped_total",
+                "Messages from the other nodes dropped, by why: duplicate, undecodable.",
+                {"duplicate": peers.duplicates, "undecodable": peers.undecodable}, "why"),
+    ]  # fmt: skip

@@ -193,7 +193,7 @@ async def _serve(
                     await peering.start(peers.post)
                     await peering.start(peers.hear)
                     await peering.start(peers.reap)
-                    effects.peers = peers
+                    effects.peers = inspection.peers = peers
                 async with trio.open_nursery() as clients:
                     await clients.start(hub.run)
                     async with trio.open_nursery() as listening:

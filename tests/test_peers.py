@@ -166,12 +166,12 @@ async def test_peers_redis_stopped_nodes_serve_locally_then_recover(
     with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
         async with user(a, "Alice") as alice, user(a, "Ann") as ann, user(b, "Bob") as bob:
             await alice.expect("* Bob joined the chat")
-            redis_server.stop()
+            redis_server.pause()
             try:
                 await alice.expect("are out of reach", 10)
                 await ann.send("local talk")
                 await alice.expect("Ann: local talk")
                 await trio.sleep(seconds / 2)
             finally:
-                redis_server.cont()
+                redis_server.resume()
             await _resumed(alice, bob)

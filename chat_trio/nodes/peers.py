@@ -110,6 +110,8 @@ def node_channel(node: str) -> str:
 class PeersStatistics:
     """What ``Peers.statistics`` reports (the metrics' ``chat_trio_peers_*``)."""
 
+    connected: bool  #: the subscription is up
+    reconnects: int  #: times it was lost and made again
     nodes: int  #: other nodes whose people are here
     people: int  #: people on other nodes
     rooms_followed: int  #: room channels heard (rooms with a local member)
@@ -480,8 +482,9 @@ class Peers:
     def statistics(self) -> PeersStatistics:
         stats = self._posts_out.statistics()
         c = self._counts
+        heard = self.subscriber.statistics()
         return PeersStatistics(
-            len({node for node, _ in self._mirrors}), len(self._mirrors), len(self._followed),
+            heard.connected, heard.reconnects, len({node for node, _ in self._mirrors}), len(self._mirrors), len(self._followed),
             stats.current_buffer_used, POSTS_MAX, c["sent"], c["dropped"], c["failed"],
             c["heard"], c["undecodable"], c["duplicates"], c["gaps"],
         )  # fmt: skip
