@@ -1,0 +1,1 @@
+"""Several nodes, one chat: what joins this node to its peers through Redis."""
