@@ -1,9 +1,8 @@
-"""What joins this node to its peers through Redis: the subscription that brings other
-nodes' events here (``subscriber``, over the sans-I/O RESP reader in ``resp``), and the
-per-channel sequence numbers that reveal what was lost or repeated on the way
-(``sequence``).
+"""Several nodes, one chat: what joins this node to its peers through Redis.
 
-Commands, scripts and pipelines stay with coredis (``storage/redis.py``); this package
-owns only the long-lived pub/sub connection, which coredis handles badly (docs/storage.md
-§10 measured why). Nothing here starts a long-lived task of its own: ``server.py`` starts
-``Subscriber.run`` in its nursery."""
+``peers`` is the node among its peers (what it tells them, what it hears from them);
+``codec`` the envelope of events nodes send each other, to bytes and back; ``subscriber``
+the subscription that brings other nodes' messages here (over the sans-I/O RESP reader
+in ``resp``); ``sequence`` the per-channel numbers that reveal what was lost or repeated
+on the way.
+"""
