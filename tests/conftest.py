@@ -115,12 +115,14 @@ class LineClient:
     async def expect(self, text: str, wait_at_most: float = 5) -> str:
         """Read until ``text`` has arrived; return everything up to and including it."""
         wanted = text.encode()
-        with trio.fail_after(wait_at_most):
+        with trio.move_on_after(wait_at_most) as waited:
             while wanted not in self.buffer:
                 data = await self.stream.receive_some(65536)
                 if not data:
                     raise EOFError(f"closed before {text!r}; got {self.buffer!r}")
                 self.buffer += data
+        if waited.cancelled_caught:
+            raise trio.TooSlowError(f"no {text!r} within {wait_at_most} s; got {self.buffer!r}")
         end = self.buffer.index(wanted) + len(wanted)
         seen, self.buffer = self.buffer[:end], self.buffer[end:]
         return seen.decode()

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from chat_trio.chat import events
 from chat_trio.chat.events import Event, Left, Reason, Said
 from chat_trio.chat.problems import Outcome, Problem
+from chat_trio.chat.remote import Profile
 from chat_trio.nodes import codec
 from chat_trio.nodes.codec import MAX_BYTES, CodecError, Envelope, decode, encode
 from tests.test_layers import MODULES
@@ -318,7 +319,21 @@ def test_codec_is_sans_io() -> None:
         "chat_trio.chat",
         "chat_trio.chat.events",
         "chat_trio.chat.events.Event",
+        "chat_trio.chat.events.Reason",
+        "chat_trio.chat.remote",
+        "chat_trio.chat.remote.Profile",
     }
+
+
+def test_codec_news_of_a_person_carries_its_profile_and_a_kill_its_reason() -> None:
+    profile = Profile("Bob", ("#lobby", "#Rust"), "bob", "Bob B", "bob", "lunch", 1.5, ("bot",))
+    news = Envelope("b", 5, 10.0, (events.Away("Bob", "lunch"),), profile=profile)
+    assert decode(encode(news)) == news
+    gone = Envelope("b", 5, 10.0, (), to=3, closed=Reason.KICKED)
+    assert b'"closed":"kicked"' in encode(gone)
+    assert decode(encode(gone)) == gone
+    with pytest.raises(CodecError, match="profile"):
+        decode(encode(news).replace(b'"rooms":["#lobby","#Rust"]', b'"rooms":"#lobby"'))
 
 
 def test_codec_left_carries_its_reason() -> None:

@@ -238,3 +238,12 @@ def test_remote_a_first_name_elsewhere_joins_the_lobby_here_as_it_does_there() -
     named(chat, 1, "Alice")
     arrived = Joined("Bob", None, user="bob")  # (names.py: the lobby, quietly)
     assert news(chat, arrived, now=bob("#lobby")) == [Broadcast((arrived,), BOB, "#lobby")]
+
+
+def test_remote_contact_back_tells_that_messages_may_be_missing() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    news(chat, now=bob("#lobby"))
+    out = Outputs(0)
+    chat.peers_restored(4.2, out)
+    assert list(out.done()) == [Broadcast((Missed("#lobby", 4.2),), None, "#lobby")]

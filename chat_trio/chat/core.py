@@ -325,6 +325,10 @@ class Chat(World):
         """The other nodes are out of reach: say so, once, to whom it concerns."""
         remote.unreachable(self, out)
 
+    def peers_restored(self, seconds: float, out: Outputs) -> None:
+        """Contact with the other nodes came back after ``seconds``: say what may be lost."""
+        remote.restored(self, seconds, out)
+
     def peers_missed(self, rooms: list[str], seconds: float, out: Outputs) -> None:
         """Contact with the other nodes came back after ``seconds``; in ``rooms`` (keys)
         messages from elsewhere were lost meanwhile."""

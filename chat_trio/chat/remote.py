@@ -37,6 +37,7 @@ This module never imports trio and never awaits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import attrs
 
@@ -166,23 +167,34 @@ def heard(world: World, room: str, events: tuple[Event, ...], at: float, out: Ou
 def unreachable(world: World, out: Outputs) -> None:
     """The other nodes are out of reach: tell each local person who shares a room with
     people elsewhere, once (in the first such room: ``World.tell_peers``' way)."""
+    _tell_shared(world, Unreachable, out)
+
+
+def restored(world: World, seconds: float, out: Outputs) -> None:
+    """Contact came back after ``seconds``: what was said elsewhere meanwhile (and here:
+    a post Redis did not take) did not cross. Tell whom ``unreachable`` told."""
+    _tell_shared(world, lambda room: Missed(room, seconds), out)
+
+
+def missed(world: World, rooms: list[str], seconds: float, out: Outputs) -> None:
+    """Messages from elsewhere in ``rooms`` (keys) were found missing by their numbers
+    (``seconds``: how long contact was lost before, 0 if it was not): tell their local
+    members."""
+    for key in rooms:
+        room = world.rooms.get(name_key(key))
+        if room is not None and room.local:
+            out.broadcast(room.memory.name, Missed(room.memory.name, seconds), None)
+
+
+def _tell_shared(world: World, notice: Callable[[str], Event], out: Outputs) -> None:
     told: set[ConnId] = set()
     for room in list(world.rooms.values()):
         if 0 < room.local < len(room.members):
             here = {conn for conn in room.members if conn > 0}
             if here - told:
                 name = room.memory.name
-                out.broadcast(name, Unreachable(name), None, frozenset(told & here))
+                out.broadcast(name, notice(name), None, frozenset(told & here))
                 told |= here
-
-
-def missed(world: World, rooms: list[str], seconds: float, out: Outputs) -> None:
-    """Contact came back after ``seconds``; what people elsewhere said in ``rooms`` while
-    it was lost is lost: tell their local members."""
-    for key in rooms:
-        room = world.rooms.get(name_key(key))
-        if room is not None and room.local:
-            out.broadcast(room.memory.name, Missed(room.memory.name, seconds), None)
 
 
 # -- what another node did to a local person ---------------------------------------------

@@ -44,9 +44,6 @@ from functools import partial
 import attrs
 import coredis
 import trio
-from chat_trio.nodes.codec import CodecError, Envelope, decode, encode
-from chat_trio.nodes.sequence import Kind, Sequences
-from chat_trio.nodes.subscriber import Lost, Message, Restored, Subscriber
 
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import (
@@ -65,6 +62,9 @@ from chat_trio.chat.events import (
 from chat_trio.chat.outputs import Broadcast, Output, Outputs
 from chat_trio.chat.remote import Profile
 from chat_trio.chat.vocabulary import name_key
+from chat_trio.nodes.codec import CodecError, Envelope, decode, encode
+from chat_trio.nodes.sequence import Kind, Sequences
+from chat_trio.nodes.subscriber import Lost, Message, Restored, Subscriber
 from chat_trio.storage.redis import RedisUnavailable, call
 
 log = logging.getLogger("chat_trio.nodes")
@@ -183,7 +183,6 @@ class Peers:
         self._followed: set[str] = set()  #: room channels subscribed
         self._sequences = Sequences()
         self._sent = trio.Event()  #: every post sent, after ``flush``
-        self._down = 0.0  #: how long contact was last lost (seconds)
         self._counts = dict.fromkeys(
             ("sent", "dropped", "failed", "heard", "undecodable", "duplicates", "gaps"), 0
         )
@@ -335,7 +334,7 @@ class Peers:
                 self._tell(self.chat.peers_unreachable)
             elif isinstance(arrival, Restored):
                 log.info("peers-restored node=%s down=%.1fs", self.node, arrival.down)
-                self._down = arrival.down
+                self._tell(partial(self.chat.peers_restored, arrival.down))
                 await self._counters()
                 await self._catch_up()
 
@@ -402,8 +401,8 @@ class Peers:
             self._counts["gaps"] += 1
             log.warning("peers-gap node=%s channel=%s missed=%d", self.node, channel, seen.missed)
             if channel.startswith("ct:room:"):
-                room, down = channel.removeprefix("ct:room:"), self._down
-                self._tell(partial(self.chat.peers_missed, [room], down))
+                room = channel.removeprefix("ct:room:")
+                self._tell(partial(self.chat.peers_missed, [room], 0.0))
             elif channel == PEOPLE:
                 return _Heard.PEOPLE_MISSED
         if envelope.node == self.node:
@@ -484,7 +483,8 @@ class Peers:
         c = self._counts
         heard = self.subscriber.statistics()
         return PeersStatistics(
-            heard.connected, heard.reconnects, len({node for node, _ in self._mirrors}), len(self._mirrors), len(self._followed),
+            heard.connected, heard.reconnects, len({node for node, _ in self._mirrors}),
+            len(self._mirrors), len(self._followed),
             stats.current_buffer_used, POSTS_MAX, c["sent"], c["dropped"], c["failed"],
             c["heard"], c["undecodable"], c["duplicates"], c["gaps"],
         )  # fmt: skip

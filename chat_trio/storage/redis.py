@@ -135,16 +135,14 @@ return #extra
 
 _CLAIM_NODE = """
 -- KEYS[1]: the set of nodes. ARGV: this node's name, lease in ms, its token.
-for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', 'ct:node:' .. node) == 1 then return node end
-  redis.call('SREM', KEYS[1], node)
+if redis.call('SET', 'ct:node:' .. ARGV[1], ARGV[3], 'NX', 'PX', ARGV[2]) then
+  redis.call('SADD', KEYS[1], ARGV[1])
+  return false
 end
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('SET', 'ct:node:' .. ARGV[1], ARGV[3], 'PX', ARGV[2])
-return false
+return ARGV[1]
 """
-"""A node's lease, taken only where no other node holds one (checked and taken in one
-step: two nodes starting at once cannot both pass)."""
+"""A node's lease, taken only where no live node of the same name holds one (two nodes
+of one name starting at once cannot both pass)."""
 
 
 class RedisUnavailable(Exception):
@@ -257,8 +255,8 @@ class NodeLease:
         )
         if holder:
             raise AnotherNode(
-                f"another node ({holder}) uses this Redis; several nodes on one Redis are not "
-                f"supported yet (a node that stopped lets go within {NODE_LEASE_MS // 1000} s)"
+                f"another node named {holder} uses this Redis (give each node its own "
+                f"--node-name; a node that stopped lets go within {NODE_LEASE_MS // 1000} s)"
             )
 
     async def keep(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -660,7 +658,9 @@ class RedisBackend(HistoryQueue):
             log.error("save-failed what=%s error=%r", what, str(exc))
 
     async def save_account(self, key: str, account: Account | None) -> None:
-        await self._save("account", lambda: self.write_account(key, account, operator=False))
+        # Told like the operator's changes: the other nodes (several on one Redis) apply
+        # it within ACCOUNTS_POLL; this one finds it as it is already.
+        await self._save("account", lambda: self.write_account(key, account, operator=True))
 
     async def write_account(self, key: str, account: Account | None, *, operator: bool) -> None:
         """Store ``account`` under ``key`` (None: delete it, and the rooms it founded, and
@@ -718,7 +718,7 @@ class RedisBackend(HistoryQueue):
         return dates
 
     async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
-        await self._save("ban", lambda: self.write_ban(kind, key, ban, operator=False))
+        await self._save("ban", lambda: self.write_ban(kind, key, ban, operator=True))
 
     async def write_ban(self, kind: str, key: str, ban: Ban | None, *, operator: bool) -> None:
         """Store ``ban`` (None: lift it); ``operator``: tell running servers, in the same
