@@ -9,30 +9,40 @@
             ├── store.run       writes history in a worker thread, in batches
             ├── backend.run     or, with --redis, to Redis in pipelines (the node's
             │                   lease on Redis is kept beside, by `_open_redis`)
-            └── clients (nursery)   lives until every connection has ended
-                ├── hub.run         flushes each scheduler round's deliveries
-                ├── _admit          one per connection: refused, or opened (entrances.py:
-                │                   TLS, the web door's pages) and served
-                │   └── serve_connection (each client, with its own door)
-                │       ├── read    bytes -> door -> rules -> effects -> hub (and store)
-                │       └── _write  outbox -> socket (only while it holds bytes)
-                └── listening (nursery) cancelled first at shutdown
-                    ├── watch_accounts  applies the operator's `chat-trio user` changes
-                    ├── watch_bans      applies the operator's `chat-trio ban` changes
-                    ├── apply_reloads   on SIGHUP: the settings read again, what may
-                    │                   change applied (MOTD, names, admins, certificate)
-                    ├── tcp.serve   accepts, starts `_admit` in `clients`
-                    │               (one per entrance: a door on a port, plain or TLS)
-                    └── tcp.serve   the operator's port (--metrics-port): /metrics,
-                                    /healthz, /readyz (inspection.py), in `listening`
+            └── peering (nursery)   --redis: the other nodes; lives until the last
+                │                   connection's leave is told to them
+                ├── subscriber.run  hears Redis (nodes/subscriber.py: reconnects)
+                ├── peers.post      tells the other nodes, a pipeline per batch
+                ├── peers.hear      what they tell: to the rules, then the hub
+                ├── peers.reap      the people of a node whose lease ended: gone
+                └── clients (nursery)   lives until every connection has ended
+                    ├── hub.run         flushes each scheduler round's deliveries
+                    ├── _admit          one per connection: refused, or opened
+                    │                   (entrances.py: TLS, the web door's pages)
+                    │   └── serve_connection (each client, with its own door)
+                    │       ├── read    bytes -> door -> rules -> effects -> hub
+                    │       └── _write  outbox -> socket (only while it holds bytes)
+                    └── listening (nursery) cancelled first at shutdown
+                        ├── watch_accounts  applies `chat-trio user`'s changes (and,
+                        │                   with --redis, the other nodes')
+                        ├── watch_bans      the same for bans
+                        ├── apply_reloads   on SIGHUP: the settings read again, what
+                        │                   may change applied (MOTD, names, admins,
+                        │                   certificate)
+                        ├── tcp.serve   accepts, starts `_admit` in `clients`
+                        │               (one per entrance: a door on a port, plain or TLS)
+                        └── tcp.serve   the operator's port (--metrics-port): /metrics,
+                                        /healthz, /readyz (inspection.py), in `listening`
 
 Shutdown, in four steps: stop accepting (cancel `listening`, and the web connections
 still on HTTP, which are no one's chat yet: ``Entrance.stop_browsing``); say what flood
 control still holds (users were told "delayed, not lost"), then tell everyone and close
 every outbox, so each writer flushes and its session ends; give the stragglers
-``config.grace`` seconds (a deadline on `clients`), then cancel them; store what the
-second step could not wait to store (``Effects.store_unsaved``), write the history still
-queued (each within ``HISTORY_FLUSH_TIMEOUT``) and close the database.
+``config.grace`` seconds (a deadline on `clients`), then cancel them; with ``--redis``,
+send the other nodes what waits for them (each leave, within ``PEERS_FLUSH_TIMEOUT``) and
+cancel `peering`; store what the second step could not wait to store
+(``Effects.store_unsaved``), write the history still queued (each within
+``HISTORY_FLUSH_TIMEOUT``) and close the database.
 """
 
 from __future__ import annotations
@@ -172,7 +182,7 @@ async def _serve(
     peers = None
     if redis is not None and config.redis is not None:
         subscriber = Subscriber.from_url(config.redis)
-        peers = Peers(chat, effects.carry_remote, redis.client, subscriber, config.node_name)
+        peers = Peers(chat, effects, redis.client, subscriber, redis.run)
     sessions: set[Session] = set()  # every connection's, for the last look at shutdown
     admission = Admission(config.limits)
     admit = partial(_admit, config, effects, admission, sessions)
@@ -497,6 +507,7 @@ class Redis:
 
     client: coredis.Redis[str]
     shown: str  #: its URL, without a password
+    run: str  #: this run of this node (``NodeLease.token``: its name, a colon, a token)
 
 
 @asynccontextmanager
@@ -530,7 +541,7 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
             await lease_keeper.start(lease.keep)
             serving = True
             try:
-                yield Redis(client, shown)
+                yield Redis(client, shown, lease.token)
             finally:
                 lease_keeper.cancel_scope.cancel()
                 with trio.move_on_after(REDIS_RELEASE_TIMEOUT, shield=True):

@@ -171,6 +171,15 @@ async def test_peers_a_killed_node_has_its_people_leave_and_their_names_free(
             async with user(a, "Bob") as again:  # his name is free again
                 await again.send("/users")
                 await again.expect("Users online: 2 (Alice, Bob)")
+            # b starts again, clean: its connections count from 1 again, and nobody of
+            # its last run is taken for one of this run's.
+            with nodes(redis_server, "b") as [(_, b)]:
+                async with user(b, "Carol") as carol:
+                    await alice.expect("* Carol joined the chat")
+                    await alice.send("/msg Carol hello")
+                    await carol.expect("[PM from Alice] hello")
+                    await carol.send("/users")
+                    await carol.expect("Users online: 2 (Alice, Carol)")
 
 
 async def test_peers_redis_restarted_chat_resumes_and_the_gap_is_told(

@@ -40,6 +40,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
+from typing import Protocol
 
 import attrs
 import coredis
@@ -86,12 +87,24 @@ return n
 """
 
 _GONE = """
--- ARGV: node names. Those whose lease ended.
+-- ARGV: runs of nodes (name:token). Those whose lease ended (or is another run's now).
 local gone = {}
-for _, node in ipairs(ARGV) do
-  if redis.call('EXISTS', 'ct:node:' .. node) == 0 then table.insert(gone, node) end
+for _, run in ipairs(ARGV) do
+  local name = string.match(run, '^(.*):[^:]*$')
+  if redis.call('GET', 'ct:node:' .. name) ~= run then table.insert(gone, run) end
 end
 return gone
+"""
+
+_FORGET_PEOPLE = """
+-- KEYS[1]: a node's people (fields run|conn). ARGV[1]: the run that is gone. Only that
+-- run's are deleted: the same name's next run may have begun writing its own.
+local held = redis.call('HKEYS', KEYS[1])
+local prefix = ARGV[1] .. '|'
+for _, field in ipairs(held) do
+  if string.sub(field, 1, #prefix) == prefix then redis.call('HDEL', KEYS[1], field) end
+end
+return 0
 """
 
 _NEWS = (Joined, Left, NickChanged, Away, AccountChanged)
@@ -102,8 +115,14 @@ def room_channel(room: str) -> str:
     return f"ct:room:{name_key(room)}"
 
 
-def node_channel(node: str) -> str:
-    return f"ct:to:{node}"
+def node_channel(run: str) -> str:
+    """What is for one person on the node of that ``run`` (``Peers.run``)."""
+    return f"ct:to:{run}"
+
+
+def node_of(run: str) -> str:
+    """The node name of a run (``Peers.run``: name:token)."""
+    return run.rpartition(":")[0]
 
 
 @attrs.frozen
@@ -124,6 +143,14 @@ class PeersStatistics:
     undecodable: int
     duplicates: int
     gaps: int  #: messages found missing by their numbers
+
+
+class Carrier(Protocol):
+    """The interpreter (delivery/effects.py), as peers uses it."""
+
+    def carry_remote(self, steps: Iterable[Output]) -> None: ...
+
+    def carry_now(self, conn: ConnId, door: None, steps: Iterable[Output]) -> object: ...
 
 
 class _Heard(enum.IntEnum):
@@ -147,31 +174,39 @@ class Peers:
 
     Args:
       chat: the rules.
-      carry: carries out what the rules answer to what was heard (``Effects.carry_remote``).
+      effects: the interpreter (``carry_remote`` carries out what the rules answer to
+        what was heard; ``carry_now`` what this node does for a local person at another
+        node's word, told as its own).
       redis: the commands client (storage/redis.py's).
       subscriber: the subscription (not yet running: ``hear`` subscribes first).
-      node: this node's name (``--node-name``).
+      run: this run of this node: its name (``--node-name``), a colon, and its lease's
+        token (``NodeLease.token``). People are known by their node's run and connection,
+        never by a node's name alone: a node restarted under the same name counts its
+        connections from 1 again, and what was meant for the old run's must never reach
+        the new run's.
     """
 
     def __init__(
         self,
         chat: Chat,
-        carry: Callable[[Iterable[Output]], None],
+        effects: Carrier,
         redis: coredis.Redis[str],
         subscriber: Subscriber,
-        node: str,
+        run: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.chat = chat
-        self.carry = carry
+        self.effects = effects
         self.redis = redis
         self.subscriber = subscriber
-        self.node = node
+        self.run = run
+        self.node = node_of(run)
         self.clock = clock
         self._post = redis.register_script(_POST)
         self._gone = redis.register_script(_GONE)
+        self._forget_people = redis.register_script(_FORGET_PEOPLE)
         self._posts_in, self._posts_out = trio.open_memory_channel[_Post](POSTS_MAX)
-        #: (node, connection there) -> its mirror here, and back
+        #: (run of a node, connection there) -> its mirror here, and back
         self._mirrors: dict[tuple[str, ConnId], ConnId] = {}
         self._owners: dict[ConnId, tuple[str, ConnId]] = {}
         self._mirror_ids = itertools.count(-1, -1)
@@ -205,7 +240,7 @@ class Peers:
                     self._news.setdefault(subject, [])  # (its rooms changed: re-announced)
         if room:
             self._send(
-                room_channel(output.room), Envelope(self.node, conn, self.clock(), tuple(room))
+                room_channel(output.room), Envelope(self.run, conn, self.clock(), tuple(room))
             )
 
     def forward(
@@ -221,9 +256,9 @@ class Peers:
             for event in events:
                 if isinstance(event, Done):
                     self._done[to] = event  # (its end follows at once: moderation.py)
-        node, there = owner
-        envelope = Envelope(self.node, conn, self.clock(), tuple(events), to=there, closed=closed)
-        self._send(node_channel(node), envelope)
+        run, there = owner
+        envelope = Envelope(self.run, conn, self.clock(), tuple(events), to=there, closed=closed)
+        self._send(node_channel(run), envelope)
 
     def moved(self, room: str) -> None:
         """Who of this node is in ``room`` may have changed: hear its channel while some
@@ -253,7 +288,7 @@ class Peers:
         rooms = {*(before.rooms if before else ()), *(now.rooms if now else ())}
         for room in rooms:
             self.moved(room)
-        envelope = Envelope(self.node, conn, self.clock(), news, profile=now)
+        envelope = Envelope(self.run, conn, self.clock(), news, profile=now)
         if not self._send(PEOPLE, envelope, person=(conn, now)):
             self._announced.pop(conn, None)  # (told in whole at its next change)
 
@@ -310,10 +345,11 @@ class Peers:
             for post in batch:
                 if post.person is not None:
                     conn, profile = post.person
+                    field = f"{self.run}|{conn}"
                     if profile is None:
-                        pipe.hdel(people, [str(conn)])
+                        pipe.hdel(people, [field])
                     else:
-                        pipe.hset(people, {str(conn): post.data})
+                        pipe.hset(people, {field: post.data})
                 self._post(keys=[post.channel], args=[post.data], client=pipe)
 
     async def hear(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -321,8 +357,12 @@ class Peers:
         then every message, in the order Redis published them; and when contact is lost
         and comes back, say so (``Unreachable``, ``Missed``) and catch up."""
         self.subscriber.subscribe(PEOPLE)
-        self.subscriber.subscribe(node_channel(self.node))
+        self.subscriber.subscribe(node_channel(self.run))
         arrivals = self.subscriber.arrivals()
+        try:  # (an earlier run of this node's name: its people are gone with it)
+            await call(self.redis.delete([f"ct:people:{self.node}"]))
+        except RedisUnavailable as exc:
+            log.warning("peers-clear-failed node=%s error=%r", self.node, str(exc))
         await self._catch_up()
         task_status.started()
         async for arrival in arrivals:
@@ -341,13 +381,13 @@ class Peers:
     def _tell(self, rule: Callable[[Outputs], None]) -> None:
         out = Outputs(0)
         rule(out)
-        self.carry(out.done())
+        self.effects.carry_remote(out.done())
 
     async def _counters(self) -> None:
         """After contact came back: a counter below what was seen is one Redis restarted
         without its data (sequence.py's rule 5): count from it again. (What was missed
         shows as a gap in the next message's number.)"""
-        channels = sorted(self._followed | {PEOPLE, node_channel(self.node)})
+        channels = sorted(self._followed | {PEOPLE, node_channel(self.run)})
         try:
             counters = await call(self.redis.mget([f"ct:seq:{c}" for c in channels]))
         except RedisUnavailable as exc:
@@ -375,11 +415,13 @@ class Peers:
                 if (mirror := self._heard(PEOPLE, f"0 {data}".encode(), numbered=False)) < 0:
                     there.add(mirror)
         live = set(others)
-        gone = [m for (node, _), m in self._mirrors.items() if node in live and m not in there]
+        gone = [
+            m for (run, _), m in self._mirrors.items() if node_of(run) in live and m not in there
+        ]
         for mirror in gone:
             out = Outputs(0)
             self.chat.remote_news(mirror, (), None, Reason.LOST, out)
-            self.carry(out.done())
+            self.effects.carry_remote(out.done())
             self._forget_mirror(mirror)
 
     def _heard(self, channel: str, data: bytes, *, numbered: bool = True) -> ConnId | _Heard:
@@ -405,7 +447,7 @@ class Peers:
                 self._tell(partial(self.chat.peers_missed, [room], 0.0))
             elif channel == PEOPLE:
                 return _Heard.PEOPLE_MISSED
-        if envelope.node == self.node:
+        if envelope.node == self.run:
             return _Heard.OURS  # (told here already; numbered all the same)
         self._counts["heard"] += 1
         out = Outputs(0)
@@ -421,25 +463,25 @@ class Peers:
             room = channel.removeprefix("ct:room:")
             self.chat.remote_heard(room, envelope.events, envelope.at, out)
         else:
-            self._addressed(envelope, out)
-        self.carry(out.done())
+            self._addressed(envelope)
+        self.effects.carry_remote(out.done())
         return heard
 
-    def _addressed(self, envelope: Envelope, out: Outputs) -> None:
-        """What another node's rules addressed to one local person."""
-        conn = envelope.to
+    def _addressed(self, envelope: Envelope) -> None:
+        """What another node's rules addressed to one local person: carried out as this
+        node's own doing (what it changes is told to the other nodes as ever)."""
+        conn, out = envelope.to, Outputs(0)
         if envelope.closed is not None:
             said = next((e.text for e in envelope.events if isinstance(e, Done)), "")
             self.chat.ended_elsewhere(conn, envelope.closed, said, out)
-            return
-        events = [e for e in envelope.events if not isinstance(e, RoomLeft) or not e.by]
-        kicks = [e for e in envelope.events if isinstance(e, RoomLeft) and e.by]
-        if events:
-            out.reply(conn, *events)
-        for left in kicks:
-            self.chat.put_out_elsewhere(conn, left, out)
-        if kicks:
-            self.settled(conn)
+        else:
+            events = [e for e in envelope.events if not isinstance(e, RoomLeft) or not e.by]
+            if events:
+                out.reply(conn, *events)
+            for left in envelope.events:
+                if isinstance(left, RoomLeft) and left.by:  # a kick there
+                    self.chat.put_out_elsewhere(conn, left, out)
+        self.effects.carry_now(0, None, out.done())
 
     def _mirror(self, node: str, conn: ConnId) -> ConnId:
         mirror = self._mirrors.get((node, conn))
@@ -449,6 +491,7 @@ class Peers:
         return mirror
 
     def _forget_mirror(self, mirror: ConnId) -> None:
+        self._done.pop(mirror, None)
         owner = self._owners.pop(mirror, None)
         if owner is not None:
             del self._mirrors[owner]
@@ -464,19 +507,19 @@ class Peers:
                 log.warning("peers-reap-failed node=%s error=%r", self.node, str(exc))
 
     async def _reap(self) -> None:
-        nodes = sorted({node for node, _ in self._mirrors})
-        if not nodes:
+        runs = sorted({run for run, _ in self._mirrors})
+        if not runs:
             return
-        gone: list[str] = await call(self._gone(keys=[], args=nodes))
-        for node in gone:
-            mirrors = [m for (n, _), m in self._mirrors.items() if n == node]
-            log.warning("peers-node-gone node=%s gone=%s people=%d", self.node, node, len(mirrors))
+        gone: list[str] = await call(self._gone(keys=[], args=runs))
+        for run in gone:
+            mirrors = [m for (r, _), m in self._mirrors.items() if r == run]
+            log.warning("peers-node-gone node=%s gone=%s people=%d", self.node, run, len(mirrors))
             out = Outputs(0)
             self.chat.node_gone(mirrors, out)
-            self.carry(out.done())
+            self.effects.carry_remote(out.done())
             for mirror in mirrors:
                 self._forget_mirror(mirror)
-            await call(self.redis.delete([f"ct:people:{node}"]))
+            await call(self._forget_people(keys=[f"ct:people:{node_of(run)}"], args=[run]))
 
     def statistics(self) -> PeersStatistics:
         stats = self._posts_out.statistics()
