@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager, contextmanager
 import pytest
 import trio
 
-from tests.conftest import LineClient, start_cli
+from tests.conftest import LineClient, start_doors
 from tests.redis_server import RedisServer, needs_redis, redis_server
+from tests.test_server_irc import IrcClient
 
 __all__ = ["redis_server"]  # the fixture, used by name
 
@@ -27,19 +28,27 @@ LEAVE_DEADLINE = 15.0
 
 
 @contextmanager
-def nodes(redis: RedisServer, *names: str) -> Iterator[list[tuple[subprocess.Popen[str], int]]]:
-    """``chat-trio serve --redis`` once per name, each with its text door's port."""
+def nodes(
+    redis: RedisServer, *names: str, irc: bool = False
+) -> Iterator[list[tuple[subprocess.Popen[str], int]]]:
+    """``chat-trio serve --redis`` once per name, each with its text door's port (and,
+    ``irc``, an IRC door: ``irc_ports``)."""
     started: list[tuple[subprocess.Popen[str], int]] = []
     try:
         for name in names:
             node = ["--redis", redis.url, "--node-name", name, "--no-web", "--flood-rate", "0"]
-            started.append(start_cli(*node, *CHEAP))
+            process, ports = start_doors(*node, *CHEAP, *(["--irc-port", "0"] if irc else []))
+            irc_ports[process.pid] = ports.get("IRC", 0)
+            started.append((process, ports["text"]))
         yield started
     finally:
         for process, _ in started:
             if process.poll() is None:
                 process.terminate()
             process.communicate(timeout=60)
+
+
+irc_ports: dict[int, int] = {}  #: a node's IRC port, by its process id
 
 
 @asynccontextmanager
@@ -251,3 +260,27 @@ async def _logs_in(port: int, name: str, password: str) -> bool:
         await client.send(f"{name} {password}")
         answer = await client.expect("\r\n")
         return answer.startswith(f"* Logged in as {name}.")
+
+
+async def test_peers_an_irc_client_on_one_node_and_nc_on_another_share_a_room(
+    redis_server: RedisServer,
+) -> None:
+    with nodes(redis_server, "a", "b", irc=True) as [(_, a), (b_node, _)]:
+        async with user(a, "Alice") as alice:
+            stream = await trio.open_tcp_stream("127.0.0.1", irc_ports[b_node.pid])
+            async with stream:
+                bob = IrcClient(stream)
+                await bob.register("Bob")
+                await alice.expect("* Bob joined the chat")
+                await alice.send("hello irc")
+                await bob.expect(":Alice!Alice@chat-trio PRIVMSG #lobby :hello irc\r\n")
+                await bob.send("PRIVMSG #lobby :hello nc")
+                await alice.expect("Bob: hello nc")
+                await bob.send("NAMES #lobby")
+                await bob.expect(" 353 Bob = #lobby :")
+                names = await bob.expect("\r\n")
+                assert set(names.split()) == {"Alice", "Bob"}
+                await alice.send("/nick Alicia")
+                await bob.expect(":Alice!Alice@chat-trio NICK Alicia\r\n")
+                await bob.send("QUIT :bye")
+                await alice.expect("* Bob left the chat (bye)")

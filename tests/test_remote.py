@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import attrs
+
 from chat_trio.chat import intents as i
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import (
     Away,
+    BanChanged,
+    BanKind,
     Done,
     Entry,
     History,
@@ -14,10 +18,15 @@ from chat_trio.chat.events import (
     Kind,
     Left,
     Missed,
+    Mode,
+    ModeChanged,
     NickChanged,
     Private,
     Reason,
     Refused,
+    Role,
+    RoleChanged,
+    RoomBan,
     RoomEntered,
     RoomLeft,
     Said,
@@ -247,3 +256,29 @@ def test_remote_contact_back_tells_that_messages_may_be_missing() -> None:
     out = Outputs(0)
     chat.peers_restored(4.2, out)
     assert list(out.done()) == [Broadcast((Missed("#lobby", 4.2),), None, "#lobby")]
+
+
+def test_remote_how_a_room_is_run_elsewhere_holds_here() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Carol")
+    ask(chat, 1, i.Join("#ops"))  # Carol founds #ops here; Bob (elsewhere) joins it
+    news(chat, Joined("Bob", "#ops"), now=bob("#lobby", "#ops"))
+    room = chat.rooms["#ops"]
+    out = Outputs(0)
+    opped = RoleChanged("#ops", "Bob", Role.OPERATOR, True, "Carol")
+    moderated = ModeChanged("#ops", Mode.MODERATED, True, "Bob")
+    keyed = ModeChanged("#ops", Mode.KEY, True, "Bob", "sesame")
+    banned = BanChanged("#ops", RoomBan(BanKind.NAME, "Eve", "Bob", 1.0), True, "Bob")
+    chat.remote_heard("#ops", (opped, moderated, keyed, banned), 1.0, out)
+    assert BOB in room.roles[Role.OPERATOR]
+    assert room.modes == {Mode.MODERATED, Mode.KEY} and room.key == "sesame"
+    # Eve, banned there, may not join here either; a wrong key is refused here too.
+    named(chat, 2, "Eve")
+    assert refusal(ask(chat, 2, i.Join("#ops", "sesame"))) is Problem.ROOM_BANNED
+    named(chat, 3, "Dan")
+    assert refusal(ask(chat, 3, i.Join("#ops", "wrong"))) is Problem.NEEDS_KEY
+    out = Outputs(0)
+    chat.remote_heard(
+        "#ops", (attrs.evolve(banned, on=False), attrs.evolve(opped, on=False)), 2.0, out
+    )
+    assert not room.bans and BOB not in room.roles[Role.OPERATOR]

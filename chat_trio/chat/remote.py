@@ -26,7 +26,10 @@ Rules:
    ``apply`` returns False for the caller to log.
 4. ``heard`` keeps a room's conversation in its memory as local lines are kept, so a
    local member who joins later sees it, and tells the room's local members.
-5. What a local rule does to a mirror (a kick, a kill) is done by the mirror's own node,
+5. How a room is run (its roles, modes and bans) changes where an operator changes it;
+   the other nodes that hear the room apply the change as they tell it (``heard``), so
+   their own checks (who may talk, join, set the topic) follow it.
+6. What a local rule does to a mirror (a kick, a kill) is done by the mirror's own node,
    told by the outputs addressed to the mirror (nodes/peers.py forwards them): ``put_out``
    and ``ended`` carry them out there, on the real connection, telling its local rooms
    nothing more (the node that acted told every node's members).
@@ -41,12 +44,13 @@ from collections.abc import Callable
 
 import attrs
 
-from chat_trio.chat import presence, rooms
+from chat_trio.chat import presence, roles, rooms
 from chat_trio.chat.events import (
     CONVERSATION,
     AccountChanged,
     Action,
     Away,
+    BanChanged,
     ConnId,
     Entry,
     Event,
@@ -55,8 +59,12 @@ from chat_trio.chat.events import (
     Kind,
     Left,
     Missed,
+    Mode,
+    ModeChanged,
     NickChanged,
     Reason,
+    Role,
+    RoleChanged,
     RoomLeft,
     Said,
     TopicChanged,
@@ -119,7 +127,7 @@ def apply(
             return True
         client = world.clients[mirror] = Client(
             deadline=math.inf, since=now.since, last_input=world.now, phase=Phase.REMOTE,
-            lobby=Lobby.NEVER,  # (its own node puts it back in #lobby: rule 5)
+            lobby=Lobby.NEVER,  # (its own node puts it back in #lobby: rule 6)
         )  # fmt: skip
     if now is not None and not client.name and not _name(world, mirror, client, now.name, out):
         return False  # rule 3
@@ -159,6 +167,8 @@ def heard(world: World, room: str, events: tuple[Event, ...], at: float, out: Ou
                 )  # fmt: skip
         elif isinstance(event, TopicChanged):
             memory.topic, memory.topic_by, memory.topic_at = event.text, event.name, at
+        else:
+            _run(world, joined, event)
     for event in events:
         kicked = world.names.get(look(event.name)) if isinstance(event, Kicked) else None
         out.broadcast(memory.name, event, kicked)  # (the kicked is told by ``put_out``)
@@ -201,7 +211,7 @@ def _tell_shared(world: World, notice: Callable[[str], Event], out: Outputs) -> 
 
 
 def put_out(world: World, conn: ConnId, left: RoomLeft, out: Outputs) -> None:
-    """An operator on another node put the local ``conn`` out of ``left.room`` (rule 5:
+    """An operator on another node put the local ``conn`` out of ``left.room`` (rule 6:
     its members were told there, and their nodes tell theirs): it leaves the room as a
     kicked member leaves (rooms.py), and is told so (``left``, as that node made it)."""
     client = world.clients.get(conn)
@@ -232,6 +242,30 @@ def ended(world: World, conn: ConnId, reason: Reason, text: str, out: Outputs) -
     out.close(conn, reason)
 
 
+def _run(world: World, room: Room, event: Event) -> None:
+    """Rule 5: how the room is run changed elsewhere (a role, a mode, a ban): here too."""
+    if isinstance(event, RoleChanged):
+        holder = world.names.get(look(event.name))
+        if holder is not None and holder in room.members:
+            holders = room.roles[event.role]
+            holders.add(holder) if event.on else holders.discard(holder)
+    elif isinstance(event, ModeChanged):
+        if not event.on:
+            room.modes.discard(event.mode)
+            return
+        room.modes.add(event.mode)
+        if event.mode is Mode.KEY:
+            room.key = event.value
+        elif event.mode is Mode.LIMIT and event.value.isascii() and event.value.isdigit():
+            room.limit = int(event.value)
+    elif isinstance(event, BanChanged):
+        key = roles.ban_key(event.ban)
+        if event.on:
+            roles.ban(world, room, event.ban)  # (full: as there, refused)
+        elif key in room.bans:
+            roles.unban(world, room, key)
+
+
 # -- telling the news, and matching the profile ------------------------------------------
 
 
@@ -240,6 +274,8 @@ def _tell(world: World, mirror: ConnId, client: Client, event: Event, out: Outpu
         where = event.room or LOBBY
         if client.name and name_key(where) not in client.rooms:
             room = _seat(world, mirror, client, where)
+            if event.operator:  # (it made the room: roles.py's rule 1)
+                room.roles[Role.OPERATOR].add(mirror)
             out.broadcast(room.memory.name, event, mirror)
     elif isinstance(event, Left | Kicked) and event.room:
         key = name_key(event.room)
