@@ -8,6 +8,8 @@ what the node would see (arrivals, statistics), never how long something took.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -136,6 +138,25 @@ async def test_subscriber_redis_killed_mid_stream_one_lost_one_restored(
     assert got[-1] == Message("room", b"after")
     stats = subscriber.statistics()
     assert (stats.outages, stats.reconnects) == (1, 1)
+
+
+async def test_subscriber_retries_back_off_to_a_second_and_the_log_tells_the_outage(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="chat_trio.nodes")
+
+    def delays() -> list[str]:
+        return re.findall(r"redis-subscriber-retry in=(\S+)s", caplog.text)
+
+    async with subscribed(redis_server, "a", "b") as (_, arrivals):
+        redis_server.stop()
+        assert isinstance(await arrivals.receive(), Lost)
+        await wait_until(lambda: len(delays()) >= 7)
+        redis_server.restart()
+        assert isinstance(await arrivals.receive(), Restored)
+    assert delays()[:7] == ["0.05", "0.10", "0.20", "0.40", "0.80", "1.00", "1.00"]
+    assert "redis-subscriber-lost reason=Redis closed the connection channels=2" in caplog.text
+    assert re.search(r"redis-subscriber-restored down=\d+\.\d\ds channels=2", caplog.text)
 
 
 async def test_subscriber_a_hung_redis_is_noticed_and_found_again(

@@ -55,7 +55,9 @@ Policy when full: the reader stops reading the socket until the consumer takes o
 consumer that stays slow. The supervisor sees that as a dead link: ``Lost``, reconnect,
 ``Restored``; the messages lost on the way are what the sequence numbers then reveal. So
 this process holds at most ``buffer`` arrivals plus one socket read, however fast others
-publish. 10,000 events of a few hundred bytes: a few MB, seconds of a busy room's traffic.
+publish. ``Lost`` and ``Restored`` wait for room the same way (never dropped: the consumer
+must see each outage); a reconnect starts once ``Lost`` is queued. 10,000 events of a few
+hundred bytes: a few MB, seconds of a busy room's traffic.
 """
 
 KEEPALIVE = 1.0
@@ -216,7 +218,9 @@ class Subscriber:
         """What arrives, in order: the one consumer reads it (it ends when ``run`` does).
 
         .. warning:: One consumer only, and it must keep reading: while it does not, the
-           link stops reading too (``BUFFER``'s policy) and Redis will cut it off.
+           link stops reading too (``BUFFER``'s policy) and Redis will cut it off. To
+           stop, cancel ``run``; closing this channel first makes ``run`` fail with
+           ``trio.BrokenResourceError`` at its next arrival.
         """
         return self._arrivals
 
