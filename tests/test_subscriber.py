@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
-from chat_trio.nodes.resp import NEED_DATA, Replies, command
+from chat_trio.nodes.resp import MAX_BYTES, NEED_DATA, Replies, command
 from chat_trio.nodes.subscriber import (
     BUFFER,
     Arrival,
@@ -100,6 +100,35 @@ async def test_subscriber_subscribe_and_unsubscribe_while_connected(
         await publish(redis_server.port, "b", b"to b again")
         assert await arrivals.receive() == Message("b", b"to b again")
         assert subscriber.statistics().wanted == 1
+
+
+async def test_subscriber_after_unsubscribe_only_what_was_queued_arrives(
+    redis_server: RedisServer,
+) -> None:
+    async with subscribed(redis_server, "a", buffer=1) as (subscriber, arrivals):
+        await publish(redis_server.port, "a", *[b"%d" % n for n in range(50)])
+        await wait_until(lambda: subscriber.statistics().blocked)
+        subscriber.unsubscribe("a")
+        # One was queued, one was being handed over; the 48 behind them are dropped.
+        assert [await arrivals.receive() for _ in range(2)] == [
+            Message("a", b"0"),
+            Message("a", b"1"),
+        ]
+        await wait_until(lambda: subscriber.statistics().channels == 0)
+        stats = subscriber.statistics()
+        assert (stats.messages, stats.ignored, stats.queued) == (2, 48, 0)
+
+
+async def test_subscriber_a_message_over_the_reply_bound_ends_the_link_not_the_node(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with subscribed(redis_server, "a") as (_, arrivals):
+        await publish(redis_server.port, "a", b"x" * (MAX_BYTES + 1), b"lost with it")
+        assert isinstance(await arrivals.receive(), Lost)
+        assert isinstance(await arrivals.receive(), Restored)
+        await publish(redis_server.port, "a", b"after")
+        assert await arrivals.receive() == Message("a", b"after")
+    assert f"reason=a reply larger than {MAX_BYTES} bytes" in caplog.text
 
 
 async def test_subscriber_channels_changed_while_redis_is_down_apply_on_reconnect(
