@@ -184,6 +184,8 @@ async def test_subscriber_retries_back_off_to_a_second_and_the_log_tells_the_out
         redis_server.restart()
         assert isinstance(await arrivals.receive(), Restored)
     assert delays()[:7] == ["0.05", "0.10", "0.20", "0.40", "0.80", "1.00", "1.00"]
+    retries = [r for r in caplog.records if r.getMessage().startswith("redis-subscriber-retry")]
+    assert [r.levelname for r in retries[:3]] == ["WARNING", "DEBUG", "DEBUG"]  # once an outage
     assert "redis-subscriber-lost reason=Redis closed the connection channels=2" in caplog.text
     assert re.search(r"redis-subscriber-restored down=\d+\.\d\ds channels=2", caplog.text)
 

@@ -236,7 +236,8 @@ class Subscriber:
         return f"redis://{self.host}:{self.port}/{self.db}"
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Connect, subscribe, and keep doing so until cancelled.
+        """Connect, subscribe, and keep doing so until cancelled (once per subscriber:
+        its end closes ``arrivals``).
 
         ``task_status.started()`` comes once the first connection's subscriptions are
         confirmed (the server checked Redis before starting this, so a first failure is
@@ -271,13 +272,17 @@ class Subscriber:
                 await self._send.send(Restored(now, now - lost))
 
     async def _reconnect(self) -> tuple[trio.SocketStream, Replies]:
-        """Connect again, waiting longer after each failure (up to ``backoff_max``)."""
+        """Connect again, waiting longer after each failure (up to ``backoff_max``). The
+        first failure of an outage is logged as a warning (a wrong password after a Redis
+        restart shows there), the others at debug level (one a second, for as long as
+        the outage lasts)."""
         delay = BACKOFF_MIN
         while True:
             try:
                 return await self._connect()
             except FAILURES as exc:
-                log.debug("redis-subscriber-retry in=%.2fs error=%s", delay, _reason(exc))
+                level = logging.WARNING if delay == BACKOFF_MIN else logging.DEBUG
+                log.log(level, "redis-subscriber-retry in=%.2fs error=%s", delay, _reason(exc))
             await trio.sleep(delay)
             delay = min(delay * 2, self.backoff_max)
 
