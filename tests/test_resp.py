@@ -83,16 +83,18 @@ def test_resp_next_needs_data_before_anything_is_fed() -> None:
     assert Replies().next() is NEED_DATA
 
 
-def test_resp_a_reply_larger_than_the_bound_is_a_protocol_error() -> None:
+@pytest.mark.parametrize("feed_size", [4096, 10**6])
+def test_resp_a_reply_larger_than_the_bound_is_a_protocol_error(feed_size: int) -> None:
+    """Two bytes over the bound, cut as a socket cuts it or whole in one piece: refused."""
     replies = Replies(max_bytes=10_000)
-    replies.feed(b"*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$20000\r\n")
-    for _ in range(2):  # arriving as a socket hands it over, 4 KiB at a time
-        replies.feed(b"x" * 4096)
+    whole = b"$9993\r\n" + b"x" * 9993 + b"\r\n"  # 10,002 bytes
+    pieces = [whole[start : start + feed_size] for start in range(0, len(whole), feed_size)]
+    for piece in pieces[:-1]:
+        replies.feed(piece)
         assert replies.next() is NEED_DATA
-    replies.feed(b"x" * 4096)
-    with pytest.raises(ProtocolError, match="larger than 10000 bytes"):
-        replies.next()  # refused before the rest of it (8 KiB more) is read
-    assert replies.buffered() <= 10_000 + 4096
+    replies.feed(pieces[-1])
+    with pytest.raises(ProtocolError, match="a reply larger than 10000 bytes"):
+        replies.next()
 
 
 def test_resp_many_small_replies_never_reach_the_bound() -> None:
@@ -108,15 +110,17 @@ def test_resp_many_small_replies_never_reach_the_bound() -> None:
     assert replies.buffered() < 10_000
 
 
-def test_resp_a_reply_just_under_the_bound_passes() -> None:
+@pytest.mark.parametrize("feed_size", [1000, 10**6])
+def test_resp_a_reply_of_the_bound_less_a_kib_passes(feed_size: int) -> None:
     replies = Replies(max_bytes=10_000)
-    data = b"x" * (10_000 - 1024 - 20)
-    whole = b"$%d\r\n%b\r\n" % (len(data), data)
-    for start in range(0, len(whole), 1000):
-        replies.feed(whole[start : start + 1000])
-        if start + 1000 < len(whole):
-            assert replies.next() is NEED_DATA
-    assert replies.next() == data
+    data = b"x" * (10_000 - 1024 - 10)
+    whole = b"$%d\r\n%b\r\n" % (len(data), data)  # 8,976 bytes
+    got = []
+    for start in range(0, len(whole), feed_size):
+        replies.feed(whole[start : start + feed_size])
+        got += drain(replies)
+    assert got == [data]
+    assert replies.buffered() <= 10_000
 
 
 def test_resp_bytes_that_are_not_resp_are_a_protocol_error() -> None:

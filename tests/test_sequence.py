@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chat_trio.nodes.sequence import Kind, Seen, Sequences
 
@@ -84,3 +86,21 @@ def test_sequence_a_restarted_counter_is_not_taken_for_duplicates() -> None:
 def test_sequence_a_number_below_one_is_refused_clearly(seq: int) -> None:
     with pytest.raises(ValueError, match=f"sequence numbers start at 1, not {seq}"):
         Sequences().observe("a", seq)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=30), max_size=60))
+def test_sequence_any_arrival_order_accounts_for_every_number(arrived: list[int]) -> None:
+    """Whatever order numbers arrive in: each number is delivered at most once, delivered
+    ones rise, and delivered plus missed is exactly every number from the first to the
+    highest (nothing is lost without being announced)."""
+    seqs = Sequences()
+    delivered, missed = [], 0
+    for seq in arrived:
+        seen = seqs.observe("a", seq)
+        if seen.kind is not Kind.DUPLICATE:
+            delivered.append(seq)
+            missed += seen.missed
+    assert delivered == sorted(set(delivered))
+    if arrived:
+        assert len(delivered) + missed == max(arrived) - arrived[0] + 1
+        assert seqs.last("a") == max(arrived)

@@ -8,13 +8,15 @@ what the node would see (arrivals, statistics), never how long something took.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
 import trio
 
-from chat_trio.nodes.resp import NEED_DATA, Replies, command
+from chat_trio.nodes.resp import MAX_BYTES, NEED_DATA, Replies, command
 from chat_trio.nodes.subscriber import (
     BUFFER,
     Arrival,
@@ -58,29 +60,28 @@ async def wait_until(check: Callable[[], bool]) -> None:
 
 
 @asynccontextmanager
-async def running(subscriber: Subscriber) -> AsyncIterator[trio.MemoryReceiveChannel[Arrival]]:
-    async with trio.open_nursery() as nursery:
-        await nursery.start(subscriber.run)
-        yield subscriber.arrivals()
-        nursery.cancel_scope.cancel()
-
-
-def subscriber_for(redis: RedisServer, *channels: str, buffer: int = BUFFER) -> Subscriber:
-    subscriber = Subscriber.from_url(redis.url, keepalive=KEEPALIVE, buffer=buffer)
+async def subscribed(
+    redis: RedisServer, *channels: str, buffer: int = BUFFER, url: str = ""
+) -> AsyncIterator[tuple[Subscriber, trio.MemoryReceiveChannel[Arrival]]]:
+    """A subscriber to ``channels``, started (subscribed), and the whole block under the
+    ``BOUND``."""
+    subscriber = Subscriber.from_url(url or redis.url, keepalive=KEEPALIVE, buffer=buffer)
     for channel in channels:
         subscriber.subscribe(channel)
-    return subscriber
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(subscriber.run)
+            yield subscriber, subscriber.arrivals()
+            nursery.cancel_scope.cancel()
 
 
 async def test_subscriber_messages_arrive_in_order(redis_server: RedisServer) -> None:
-    subscriber = subscriber_for(redis_server, "a", "b")
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            assert subscriber.statistics().channels == 2  # confirmed before started()
-            sent = [b"line %d" % n for n in range(500)]
-            assert await publish(redis_server.port, "a", *sent) == 1
-            await publish(redis_server.port, "b", b"\x00\r\n\xff binary")
-            got = [await arrivals.receive() for _ in range(501)]
+    async with subscribed(redis_server, "a", "b") as (subscriber, arrivals):
+        assert subscriber.statistics().channels == 2  # confirmed before started()
+        sent = [b"line %d" % n for n in range(500)]
+        assert await publish(redis_server.port, "a", *sent) == 1
+        await publish(redis_server.port, "b", b"\x00\r\n\xff binary")
+        got = [await arrivals.receive() for _ in range(501)]
     assert got == [Message("a", m) for m in sent] + [Message("b", b"\x00\r\n\xff binary")]
     assert subscriber.statistics().messages == 501
 
@@ -88,56 +89,79 @@ async def test_subscriber_messages_arrive_in_order(redis_server: RedisServer) ->
 async def test_subscriber_subscribe_and_unsubscribe_while_connected(
     redis_server: RedisServer,
 ) -> None:
-    subscriber = subscriber_for(redis_server, "a")
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            subscriber.subscribe("b")
-            await wait_until(lambda: subscriber.statistics().channels == 2)
-            await publish(redis_server.port, "b", b"to b")
-            assert await arrivals.receive() == Message("b", b"to b")
-            subscriber.unsubscribe("a")
-            await wait_until(lambda: subscriber.statistics().channels == 1)
-            assert await publish(redis_server.port, "a", b"to a") == 0  # nobody listens
-            await publish(redis_server.port, "b", b"to b again")
-            assert await arrivals.receive() == Message("b", b"to b again")
-    assert subscriber.statistics().wanted == 1
+    async with subscribed(redis_server, "a") as (subscriber, arrivals):
+        subscriber.subscribe("b")
+        await wait_until(lambda: subscriber.statistics().channels == 2)
+        await publish(redis_server.port, "b", b"to b")
+        assert await arrivals.receive() == Message("b", b"to b")
+        subscriber.unsubscribe("a")
+        await wait_until(lambda: subscriber.statistics().channels == 1)
+        assert await publish(redis_server.port, "a", b"to a") == 0  # nobody listens
+        await publish(redis_server.port, "b", b"to b again")
+        assert await arrivals.receive() == Message("b", b"to b again")
+        assert subscriber.statistics().wanted == 1
+
+
+async def test_subscriber_after_unsubscribe_only_what_was_queued_arrives(
+    redis_server: RedisServer,
+) -> None:
+    async with subscribed(redis_server, "a", buffer=1) as (subscriber, arrivals):
+        await publish(redis_server.port, "a", *[b"%d" % n for n in range(50)])
+        await wait_until(lambda: subscriber.statistics().blocked)
+        subscriber.unsubscribe("a")
+        # One was queued, one was being handed over; the 48 behind them are dropped.
+        assert [await arrivals.receive() for _ in range(2)] == [
+            Message("a", b"0"),
+            Message("a", b"1"),
+        ]
+        await wait_until(lambda: subscriber.statistics().channels == 0)
+        stats = subscriber.statistics()
+        assert (stats.messages, stats.ignored, stats.queued) == (2, 48, 0)
+
+
+async def test_subscriber_a_message_over_the_reply_bound_ends_the_link_not_the_node(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with subscribed(redis_server, "a") as (_, arrivals):
+        await publish(redis_server.port, "a", b"x" * (MAX_BYTES + 1), b"lost with it")
+        assert isinstance(await arrivals.receive(), Lost)
+        assert isinstance(await arrivals.receive(), Restored)
+        await publish(redis_server.port, "a", b"after")
+        assert await arrivals.receive() == Message("a", b"after")
+    assert f"reason=a reply larger than {MAX_BYTES} bytes" in caplog.text
 
 
 async def test_subscriber_channels_changed_while_redis_is_down_apply_on_reconnect(
     redis_server: RedisServer,
 ) -> None:
-    subscriber = subscriber_for(redis_server, "a", "gone")
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            redis_server.stop()
-            assert isinstance(await arrivals.receive(), Lost)
-            subscriber.subscribe("late")
-            subscriber.unsubscribe("gone")
-            redis_server.restart()
-            restored = await arrivals.receive()
-            assert isinstance(restored, Restored) and restored.down > 0
-            stats = subscriber.statistics()
-            assert (stats.connected, stats.channels, stats.reconnects) == (True, 2, 1)
-            assert await publish(redis_server.port, "gone", b"x") == 0
-            assert await publish(redis_server.port, "late", b"hello") == 1
-            assert await arrivals.receive() == Message("late", b"hello")
+    async with subscribed(redis_server, "a", "gone") as (subscriber, arrivals):
+        redis_server.stop()
+        assert isinstance(await arrivals.receive(), Lost)
+        subscriber.subscribe("late")
+        subscriber.unsubscribe("gone")
+        redis_server.restart()
+        restored = await arrivals.receive()
+        assert isinstance(restored, Restored) and restored.down > 0
+        stats = subscriber.statistics()
+        assert (stats.connected, stats.channels, stats.reconnects) == (True, 2, 1)
+        assert await publish(redis_server.port, "gone", b"x") == 0
+        assert await publish(redis_server.port, "late", b"hello") == 1
+        assert await arrivals.receive() == Message("late", b"hello")
 
 
 async def test_subscriber_redis_killed_mid_stream_one_lost_one_restored(
     redis_server: RedisServer,
 ) -> None:
-    subscriber = subscriber_for(redis_server, "room")
     got: list[Arrival] = []
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            await publish(redis_server.port, "room", *[b"%d" % n for n in range(200)])
-            redis_server.kill()
-            redis_server.restart()
-            while not isinstance(arrival := await arrivals.receive(), Restored):
-                got.append(arrival)
+    async with subscribed(redis_server, "room") as (subscriber, arrivals):
+        await publish(redis_server.port, "room", *[b"%d" % n for n in range(200)])
+        redis_server.kill()
+        redis_server.restart()
+        while not isinstance(arrival := await arrivals.receive(), Restored):
             got.append(arrival)
-            await publish(redis_server.port, "room", b"after")
-            got.append(await arrivals.receive())
+        got.append(arrival)
+        await publish(redis_server.port, "room", b"after")
+        got.append(await arrivals.receive())
     assert got[:200] == [Message("room", b"%d" % n) for n in range(200)]
     assert [type(a) for a in got[200:]] == [Lost, Restored, Message]
     assert got[-1] == Message("room", b"after")
@@ -145,26 +169,46 @@ async def test_subscriber_redis_killed_mid_stream_one_lost_one_restored(
     assert (stats.outages, stats.reconnects) == (1, 1)
 
 
+async def test_subscriber_retries_back_off_to_a_second_and_the_log_tells_the_outage(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="chat_trio.nodes")
+
+    def delays() -> list[str]:
+        return re.findall(r"redis-subscriber-retry in=(\S+)s", caplog.text)
+
+    async with subscribed(redis_server, "a", "b") as (_, arrivals):
+        redis_server.stop()
+        assert isinstance(await arrivals.receive(), Lost)
+        await wait_until(lambda: len(delays()) >= 7)
+        redis_server.restart()
+        assert isinstance(await arrivals.receive(), Restored)
+    assert delays()[:7] == ["0.05", "0.10", "0.20", "0.40", "0.80", "1.00", "1.00"]
+    retries = [r for r in caplog.records if r.getMessage().startswith("redis-subscriber-retry")]
+    assert [r.levelname for r in retries[:3]] == ["WARNING", "DEBUG", "DEBUG"]  # once an outage
+    assert "redis-subscriber-lost reason=Redis closed the connection channels=2" in caplog.text
+    assert re.search(r"redis-subscriber-restored down=\d+\.\d\ds channels=2", caplog.text)
+
+
 async def test_subscriber_a_hung_redis_is_noticed_and_found_again(
     redis_server: RedisServer,
 ) -> None:
-    subscriber = subscriber_for(redis_server, "room")
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            redis_server.pause()
-            try:
-                with trio.fail_after(2.5):  # the issue's bound for a hung Redis
-                    lost = await arrivals.receive()
-                assert isinstance(lost, Lost)
-                assert not subscriber.statistics().connected
-            finally:
-                redis_server.resume()
-            restored = await arrivals.receive()
-            assert isinstance(restored, Restored)
-            assert restored.at - restored.down == lost.at
-            await publish(redis_server.port, "room", b"back")
-            assert await arrivals.receive() == Message("room", b"back")
-    assert subscriber.statistics().outages == 1
+    async with subscribed(redis_server, "room") as (subscriber, arrivals):
+        redis_server.pause()
+        try:
+            with trio.fail_after(2.5):  # the issue's bound for a hung Redis
+                lost = await arrivals.receive()
+            assert isinstance(lost, Lost)
+            assert not subscriber.statistics().connected
+        finally:
+            redis_server.resume()
+        restored = await arrivals.receive()
+        assert isinstance(restored, Restored)
+        assert restored.at - restored.down == lost.at
+        await publish(redis_server.port, "room", b"back")
+        assert await arrivals.receive() == Message("room", b"back")
+    stats = subscriber.statistics()
+    assert (stats.outages, stats.reconnects, stats.connected) == (1, 1, False)
 
 
 async def test_subscriber_a_consumer_that_waits_is_not_taken_for_a_hung_redis(
@@ -172,13 +216,11 @@ async def test_subscriber_a_consumer_that_waits_is_not_taken_for_a_hung_redis(
 ) -> None:
     """The reader blocked on a full channel does not read PONGs meanwhile: that time does
     not count against the keepalive's deadline."""
-    subscriber = subscriber_for(redis_server, "room", buffer=5)
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            await publish(redis_server.port, "room", *[b"%d" % n for n in range(20)])
-            await wait_until(lambda: subscriber.statistics().blocked)
-            await trio.sleep(8 * KEEPALIVE)  # many PING periods with nobody reading
-            got = [await arrivals.receive() for _ in range(20)]
+    async with subscribed(redis_server, "room", buffer=5) as (subscriber, arrivals):
+        await publish(redis_server.port, "room", *[b"%d" % n for n in range(20)])
+        await wait_until(lambda: subscriber.statistics().blocked)
+        await trio.sleep(8 * KEEPALIVE)  # many PING periods with nobody reading
+        got = [await arrivals.receive() for _ in range(20)]
     assert got == [Message("room", b"%d" % n) for n in range(20)]
     assert subscriber.statistics().outages == 0
 
@@ -188,25 +230,23 @@ async def test_subscriber_a_slow_consumer_holds_at_most_buffer_and_recovers(
 ) -> None:
     # Redis cuts a subscriber off once 64 KiB wait for it: quick to reach in a test.
     redis_server.cli("CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 32kb 1")
-    subscriber = subscriber_for(redis_server, "room", buffer=50)
     most = 0
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            batches = 0
-            # 200 messages of 200 bytes a batch, nobody reading, until Redis cuts us off
-            # (once the kernels' socket buffers are full too: a few MB on loopback).
-            while redis_server.cli("PUBSUB", "NUMSUB", "room").split() != ["room", "0"]:
-                await publish(redis_server.port, "room", *[b"%04d" % batches + b"." * 196] * 200)
-                batches += 1
-                most = max(most, subscriber.statistics().queued)
-            assert most == subscriber.statistics().capacity == 50
-            assert subscriber.statistics().blocked  # it learns of the cut once read again
-            kinds: list[type] = []
-            while not isinstance(arrival := await arrivals.receive(), Restored):
-                kinds.append(type(arrival))
-                most = max(most, subscriber.statistics().queued)
-            await publish(redis_server.port, "room", b"after")
-            assert await arrivals.receive() == Message("room", b"after")
+    async with subscribed(redis_server, "room", buffer=50) as (subscriber, arrivals):
+        batches = 0
+        # 200 messages of 200 bytes a batch, nobody reading, until Redis cuts us off
+        # (once the kernels' socket buffers are full too: a few MB on loopback).
+        while redis_server.cli("PUBSUB", "NUMSUB", "room").split() != ["room", "0"]:
+            await publish(redis_server.port, "room", *[b"%04d" % batches + b"." * 196] * 200)
+            batches += 1
+            most = max(most, subscriber.statistics().queued)
+        assert most == subscriber.statistics().capacity == 50
+        assert subscriber.statistics().blocked  # it learns of the cut once read again
+        kinds: list[type] = []
+        while not isinstance(arrival := await arrivals.receive(), Restored):
+            kinds.append(type(arrival))
+            most = max(most, subscriber.statistics().queued)
+        await publish(redis_server.port, "room", b"after")
+        assert await arrivals.receive() == Message("room", b"after")
     assert most <= 50
     assert kinds.count(Lost) == 1 and kinds[-1] is Lost
     assert 50 <= kinds.count(Message) < batches * 200  # the rest: what sequence numbers reveal
@@ -216,12 +256,11 @@ async def test_subscriber_a_slow_consumer_holds_at_most_buffer_and_recovers(
 async def test_subscriber_cancelled_closes_its_connection_and_arrivals(
     redis_server: RedisServer,
 ) -> None:
-    subscriber = subscriber_for(redis_server, "room")
+    async with subscribed(redis_server, "room") as (_, arrivals):
+        assert redis_server.cli("PUBSUB", "NUMSUB", "room").split() == ["room", "1"]
+    with pytest.raises(trio.EndOfChannel):
+        arrivals.receive_nowait()
     with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            assert redis_server.cli("PUBSUB", "NUMSUB", "room").split() == ["room", "1"]
-        with pytest.raises(trio.EndOfChannel):
-            await arrivals.receive()
         await wait_until(lambda: redis_server.cli("PUBSUB", "NUMSUB", "room") == "room\n0")
 
 
@@ -251,12 +290,10 @@ async def test_subscriber_a_refused_password_is_said_as_redis_says_it(
 
 
 async def test_subscriber_selects_the_database_of_the_url(redis_server: RedisServer) -> None:
-    subscriber = Subscriber.from_url(f"redis://127.0.0.1:{redis_server.port}/3")
-    subscriber.subscribe("room")
-    with trio.fail_after(BOUND):
-        async with running(subscriber) as arrivals:
-            await publish(redis_server.port, "room", b"hi")
-            assert await arrivals.receive() == Message("room", b"hi")
+    url = f"redis://127.0.0.1:{redis_server.port}/3"
+    async with subscribed(redis_server, "room", url=url) as (_, arrivals):
+        await publish(redis_server.port, "room", b"hi")
+        assert await arrivals.receive() == Message("room", b"hi")
 
 
 @pytest.mark.parametrize(

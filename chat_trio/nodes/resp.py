@@ -9,6 +9,7 @@ reads or writes a socket and never decides what a reply means (that is the subsc
 
 from __future__ import annotations
 
+import collections
 import enum
 from typing import Final
 
@@ -61,37 +62,54 @@ class Replies:
     or ``ErrorReply`` values.
 
     Args:
-      max_bytes: the most bytes buffered while a reply is incomplete. ``next`` checks it
-        whenever it has no whole reply to give, so the parser never holds more than
-        ``max_bytes`` plus one ``feed`` (the socket's read size), and a reply that does not
-        fit is refused before the rest of it is read. hiredis keeps up to 1 KiB of already
-        parsed bytes in the same buffer, so a reply of ``max_bytes`` less 1 KiB always passes.
+      max_bytes: the most bytes the parser holds. Bytes fed wait (as given, not copied)
+        until the parser has room; a reply that still needs more once the parser is full
+        is a ``ProtocolError``. So a reply larger than ``max_bytes`` is always refused,
+        before the rest of it is read, and one up to ``max_bytes`` less 1 KiB always
+        passes (hiredis keeps up to 1 KiB already parsed in the same buffer).
     """
 
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._reader = hiredis.Reader(notEnoughData=NEED_DATA, replyError=ErrorReply)
+        self._waiting: collections.deque[tuple[bytes, int]] = collections.deque()  # (data, offset)
 
     def feed(self, data: bytes) -> None:
-        """Add bytes as they came from the socket (any cut, even inside a reply)."""
-        self._reader.feed(data)
+        """Add bytes as they came from the socket (any cut, even inside a reply).
+
+        Resource handling: ``data`` is held until ``next`` has parsed it; the caller
+        feeds one read and drains ``next`` before reading again, so that is one read.
+        """
+        if data:
+            self._waiting.append((data, 0))
 
     def next(self) -> object:
         """The next whole reply, or ``NEED_DATA``.
 
         Raises:
-          ProtocolError: the bytes are not RESP, or the reply being read passed
+          ProtocolError: the bytes are not RESP, or the reply being read is larger than
             ``max_bytes``. The parser is unusable afterwards.
         """
-        try:
-            reply: object = self._reader.gets()
-        except hiredis.ProtocolError as exc:
-            raise ProtocolError(f"not RESP: {exc}") from None
-        if reply is NEED_DATA and self._reader.len() > self.max_bytes:
-            raise ProtocolError(f"a reply larger than {self.max_bytes} bytes")
-        return reply
+        while True:
+            try:
+                reply: object = self._reader.gets()
+            except hiredis.ProtocolError as exc:
+                raise ProtocolError(f"not RESP: {exc}") from None
+            if reply is not NEED_DATA or not self._waiting:
+                return reply
+            room = self.max_bytes - self._reader.len()
+            if room <= 0:
+                raise ProtocolError(f"a reply larger than {self.max_bytes} bytes")
+            data, offset = self._waiting[0]
+            taken = min(room, len(data) - offset)
+            self._reader.feed(data, offset, taken)
+            if offset + taken < len(data):
+                self._waiting[0] = (data, offset + taken)
+            else:
+                self._waiting.popleft()
 
     def buffered(self) -> int:
-        """Bytes held by the parser (the incomplete reply, and at most 1 KiB already read)."""
+        """Bytes held: in the parser (the incomplete reply, and at most 1 KiB already
+        parsed) and fed but not parsed yet."""
         length: int = self._reader.len()
-        return length
+        return length + sum(len(data) - offset for data, offset in self._waiting)

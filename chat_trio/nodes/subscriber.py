@@ -55,7 +55,9 @@ Policy when full: the reader stops reading the socket until the consumer takes o
 consumer that stays slow. The supervisor sees that as a dead link: ``Lost``, reconnect,
 ``Restored``; the messages lost on the way are what the sequence numbers then reveal. So
 this process holds at most ``buffer`` arrivals plus one socket read, however fast others
-publish. 10,000 events of a few hundred bytes: a few MB, seconds of a busy room's traffic.
+publish. ``Lost`` and ``Restored`` wait for room the same way (never dropped: the consumer
+must see each outage); a reconnect starts once ``Lost`` is queued. 10,000 events of a few
+hundred bytes: a few MB, seconds of a busy room's traffic.
 """
 
 KEEPALIVE = 1.0
@@ -216,7 +218,9 @@ class Subscriber:
         """What arrives, in order: the one consumer reads it (it ends when ``run`` does).
 
         .. warning:: One consumer only, and it must keep reading: while it does not, the
-           link stops reading too (``BUFFER``'s policy) and Redis will cut it off.
+           link stops reading too (``BUFFER``'s policy) and Redis will cut it off. To
+           stop, cancel ``run``; closing this channel first makes ``run`` fail with
+           ``trio.BrokenResourceError`` at its next arrival.
         """
         return self._arrivals
 
@@ -232,7 +236,8 @@ class Subscriber:
         return f"redis://{self.host}:{self.port}/{self.db}"
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Connect, subscribe, and keep doing so until cancelled.
+        """Connect, subscribe, and keep doing so until cancelled (once per subscriber:
+        its end closes ``arrivals``).
 
         ``task_status.started()`` comes once the first connection's subscriptions are
         confirmed (the server checked Redis before starting this, so a first failure is
@@ -267,13 +272,17 @@ class Subscriber:
                 await self._send.send(Restored(now, now - lost))
 
     async def _reconnect(self) -> tuple[trio.SocketStream, Replies]:
-        """Connect again, waiting longer after each failure (up to ``backoff_max``)."""
+        """Connect again, waiting longer after each failure (up to ``backoff_max``). The
+        first failure of an outage is logged as a warning (a wrong password after a Redis
+        restart shows there), the others at debug level (one a second, for as long as
+        the outage lasts)."""
         delay = BACKOFF_MIN
         while True:
             try:
                 return await self._connect()
             except FAILURES as exc:
-                log.debug("redis-subscriber-retry in=%.2fs error=%s", delay, _reason(exc))
+                level = logging.WARNING if delay == BACKOFF_MIN else logging.DEBUG
+                log.log(level, "redis-subscriber-retry in=%.2fs error=%s", delay, _reason(exc))
             await trio.sleep(delay)
             delay = min(delay * 2, self.backoff_max)
 
