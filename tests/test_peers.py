@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 import pytest
 import trio
 
+from chat_trio.nodes.peers import REAP_EVERY, REAP_QUIET
 from tests.conftest import LineClient, start_doors
 from tests.redis_server import RedisServer, needs_redis, redis_server
 from tests.test_server_irc import IrcClient
@@ -204,6 +205,13 @@ async def test_peers_redis_restarted_chat_resumes_and_the_gap_is_told(
             await alice.send("still here")  # local users still talk to each other
             await alice.expect("* Some messages may be missing (the server lost contact", 15)
             await _resumed(alice, bob)
+            # Redis forgot who is where; the nodes told it again: nobody left, nobody twice.
+            await trio.sleep(REAP_EVERY * 2 + REAP_QUIET)  # (past any look at the leases)
+            await alice.send("/users")
+            seen = await alice.expect("Users online: 2 (Alice, Bob)")
+            assert "left the chat" not in seen and "joined the chat" not in seen
+            await bob.send("/users")
+            await bob.expect("Users online: 2 (Alice, Bob)")
 
 
 async def _resumed(alice: LineClient, bob: LineClient) -> None:
@@ -284,3 +292,22 @@ async def test_peers_an_irc_client_on_one_node_and_nc_on_another_share_a_room(
                 await bob.expect(":Alice!Alice@chat-trio NICK Alicia\r\n")
                 await bob.send("QUIT :bye")
                 await alice.expect("* Bob left the chat (bye)")
+
+
+async def test_peers_a_node_started_later_knows_who_is_where_without_old_news(
+    redis_server: RedisServer,
+) -> None:
+    with nodes(redis_server, "a") as [(_, a)]:
+        async with user(a, "Alice") as alice:
+            await alice.send("/join #rust")
+            await alice.expect("* You joined #rust")
+            with nodes(redis_server, "b") as [(_, b)]:
+                async with user(b, "Bob") as bob:
+                    await bob.send("/users")
+                    await bob.expect("Users online: 2 (Alice, Bob)")
+                    await bob.send("/rooms")
+                    await bob.expect("Rooms: 2 (#lobby 2, #rust 1)")
+                    await alice.expect("* Bob joined the chat")
+                    await alice.send("/quit")
+                    seen = await bob.expect("* Alice left the chat")
+                    assert "Alice joined" not in seen  # (what happened before b: not news)

@@ -21,8 +21,7 @@ explains how the rules see people on other nodes). This module is the I/O betwee
   connections only (``Effects.carry_remote``): nothing heard is ever told again.
 - **Nodes that die.** ``reap`` looks at every node's lease (storage/redis.py's
   ``NodeLease``) every ``REAP_EVERY`` seconds; a node whose lease ended has its people
-  quit here, their connection lost (at most ``NODE_LEASE_MS`` + ``REAP_EVERY``, 13 s,
-  after it died).
+  quit here, their connection lost (at most 14 s after it died: ``REAP_EVERY``).
 
 Every buffer is bounded: posts wait in ``POSTS_MAX`` (full: the post is dropped and
 counted, its person re-announced at its next change), and what is heard waits in the
@@ -34,7 +33,6 @@ a message that does not decode is dropped, logged and counted.
 
 from __future__ import annotations
 
-import enum
 import itertools
 import logging
 import time
@@ -77,7 +75,14 @@ or unreachable): the post is dropped and counted, and its person is re-announced
 whole profile at its next change (other nodes' rooms then put it right: remote.py's
 rule 1)."""
 BATCH_MAX = 500  #: posts sent in one pipeline (one round trip)
-REAP_EVERY = 3.0  #: seconds between looks at the other nodes' leases
+REAP_EVERY = 2.0
+"""Seconds between looks at the other nodes' leases. A node is gone when its lease is
+missing at two looks in a row (a Redis restarted without its data has no lease until each
+node writes its own again, within ``NODE_REFRESH``, 3 s): at most ``NODE_LEASE_MS`` +
+2 x ``REAP_EVERY``, 14 s, after it died."""
+REAP_QUIET = 6.0
+"""Seconds after contact comes back during which no node is found gone: every node writes
+its lease again within ``NODE_REFRESH`` (3 s) of Redis answering; twice that is slack."""
 
 _POST = """
 -- KEYS[1]: the channel. ARGV[1]: the post. Numbered per channel, in the same step.
@@ -153,13 +158,16 @@ class Carrier(Protocol):
     def carry_now(self, conn: ConnId, door: None, steps: Iterable[Output]) -> object: ...
 
 
-class _Heard(enum.IntEnum):
-    """What a message heard was, when it was about nobody's mirror (those are < 0)."""
+@attrs.frozen
+class _Heard:
+    """What one message heard was, as ``hear`` needs to know it."""
 
-    TOLD = 0  #: told to the rules
-    DROPPED = 1  #: undecodable, or a duplicate
-    OURS = 2  #: this node's own
-    PEOPLE_MISSED = 3  #: news of people was missed: catch up
+    mirror: ConnId = 0  #: news of a person elsewhere: its mirror here (0: none)
+    census: str = ""  #: a node's census: the run whose people to read again
+    people_missed: bool = False  #: news of people was missed (a gap): catch up
+
+
+_NOTHING = _Heard()
 
 
 @attrs.frozen
@@ -167,6 +175,7 @@ class _Post:
     channel: str
     data: str
     person: tuple[ConnId, Profile | None] | None = None  #: kept in ``ct:people:{node}``
+    reset: bool = False  #: instead: forget every person ``ct:people:{node}`` keeps
 
 
 class Peers:
@@ -218,6 +227,9 @@ class Peers:
         self._followed: set[str] = set()  #: room channels subscribed
         self._sequences = Sequences()
         self._sent = trio.Event()  #: every post sent, after ``flush``
+        self._restored = -REAP_QUIET  #: when contact last came back (trio's clock)
+        #: runs whose lease was missing at the last look
+        self._missing: set[str] = set()
         self._counts = dict.fromkeys(
             ("sent", "dropped", "failed", "heard", "undecodable", "duplicates", "gaps"), 0
         )
@@ -296,7 +308,16 @@ class Peers:
         self, channel: str, envelope: Envelope, person: tuple[ConnId, Profile | None] | None = None
     ) -> bool:
         try:
-            self._posts_in.send_nowait(_Post(channel, encode(envelope).decode(), person))
+            data = encode(envelope).decode()
+        except CodecError as exc:  # (too big)
+            self._counts["dropped"] += 1
+            log.warning("peers-unsendable channel=%s error=%r", channel, str(exc))
+            return False
+        return self._send_post(_Post(channel, data, person))
+
+    def _send_post(self, post: _Post) -> bool:
+        try:
+            self._posts_in.send_nowait(post)
         except (trio.WouldBlock, trio.ClosedResourceError):  # (closed: shutting down)
             self._counts["dropped"] += 1
             return False
@@ -343,6 +364,9 @@ class Peers:
         people = f"ct:people:{self.node}"
         async with self.redis.pipeline(transaction=False) as pipe:
             for post in batch:
+                if post.reset:
+                    pipe.delete([people])
+                    continue
                 if post.person is not None:
                     conn, profile = post.person
                     field = f"{self.run}|{conn}"
@@ -367,14 +391,19 @@ class Peers:
         task_status.started()
         async for arrival in arrivals:
             if isinstance(arrival, Message):
-                if self._heard(arrival.channel, arrival.data) is _Heard.PEOPLE_MISSED:
+                heard = self._heard(arrival.channel, arrival.data)
+                if heard.people_missed:
                     await self._catch_up()
+                elif heard.census:  # that node told everyone again
+                    await self._reconcile(node_of(heard.census))
             elif isinstance(arrival, Lost):
                 log.warning("peers-lost node=%s", self.node)
                 self._tell(self.chat.peers_unreachable)
             elif isinstance(arrival, Restored):
                 log.info("peers-restored node=%s down=%.1fs", self.node, arrival.down)
+                self._restored = trio.current_time()
                 self._tell(partial(self.chat.peers_restored, arrival.down))
+                self._census()
                 await self._counters()
                 await self._catch_up()
 
@@ -399,63 +428,83 @@ class Peers:
                 self._sequences.restart(channel)
 
     async def _catch_up(self) -> None:
-        """Read every other node's people and make the mirrors match (quietly: what
-        changed while this node was not listening is put right, not told; but those who
-        left meanwhile are said to have left)."""
+        """Read every other node's people and make the mirrors match (``_reconcile``)."""
         try:
             nodes = await call(self.redis.smembers("ct:nodes"))
-            others = sorted(node for node in nodes if node != self.node)
-            people = [await call(self.redis.hgetall(f"ct:people:{node}")) for node in others]
         except RedisUnavailable as exc:
             log.warning("peers-catch-up-failed node=%s error=%r", self.node, str(exc))
             return
+        for node in sorted(nodes - {self.node}):
+            await self._reconcile(node)
+
+    async def _reconcile(self, node: str) -> None:
+        """Make the mirrors of ``node``'s people match what ``ct:people:{node}`` keeps:
+        quietly (what changed while this node was not listening is put right, not told),
+        but those who left meanwhile are said to have left. A node whose people are not
+        there at all (Redis restarted without its data, and that node has not told them
+        again yet: its census will say when it has) loses nobody here."""
+        try:
+            held = await call(self.redis.hgetall(f"ct:people:{node}"))
+        except RedisUnavailable as exc:
+            log.warning("peers-catch-up-failed node=%s error=%r", self.node, str(exc))
+            return
+        if not held:
+            return
         there: set[ConnId] = set()
-        for held in people:
-            for data in held.values():
-                if (mirror := self._heard(PEOPLE, f"0 {data}".encode(), numbered=False)) < 0:
-                    there.add(mirror)
-        live = set(others)
-        gone = [
-            m for (run, _), m in self._mirrors.items() if node_of(run) in live and m not in there
-        ]
-        for mirror in gone:
+        for data in held.values():
+            there.add(self._heard(PEOPLE, f"0 {data}".encode(), snapshot=True).mirror)
+        gone = [m for (run, _), m in self._mirrors.items() if node_of(run) == node]
+        for mirror in (m for m in gone if m not in there):
             out = Outputs(0)
             self.chat.remote_news(mirror, (), None, Reason.LOST, out)
             self.effects.carry_remote(out.done())
             self._forget_mirror(mirror)
 
-    def _heard(self, channel: str, data: bytes, *, numbered: bool = True) -> ConnId | _Heard:
-        """One message: told to the rules, and what they answer carried out. Returns the
-        mirror of the person it was about (``ct:people``), or what it was."""
+    def _census(self) -> None:
+        """Contact is back: tell every local person again (a Redis restarted without its
+        data has forgotten them), then a census (connection 0) after which the other
+        nodes reconcile this node's people with what ``ct:people:{node}`` keeps."""
+        now = self.clock()
+        self._send_post(_Post("", "", reset=True))
+        for conn, profile in list(self._announced.items()):
+            self._send(PEOPLE, Envelope(self.run, conn, now, (), profile=profile), (conn, profile))
+        self._send(PEOPLE, Envelope(self.run, 0, now, ()))
+
+    def _heard(self, channel: str, data: bytes, *, snapshot: bool = False) -> _Heard:
+        """One message: told to the rules, and what they answer carried out. Returns what
+        ``hear`` needs to know of it. ``snapshot``: a profile as ``ct:people:{node}``
+        keeps it, put right quietly (the news that came with it was told then)."""
         number, _, payload = data.partition(b" ")
         try:
             envelope = decode(payload)
             seq = int(number)
-            seen = self._sequences.observe(channel, seq) if numbered else None
+            seen = None if snapshot else self._sequences.observe(channel, seq)
         except (CodecError, ValueError) as exc:
             self._counts["undecodable"] += 1
             log.warning("peers-undecodable channel=%s error=%r", channel, str(exc))
-            return _Heard.DROPPED
+            return _NOTHING
         if seen is not None and seen.kind is Kind.DUPLICATE:
             self._counts["duplicates"] += 1
-            return _Heard.DROPPED
+            return _NOTHING
         if seen is not None and seen.kind is Kind.GAP:
             self._counts["gaps"] += 1
             log.warning("peers-gap node=%s channel=%s missed=%d", self.node, channel, seen.missed)
             if channel.startswith("ct:room:"):
                 room = channel.removeprefix("ct:room:")
                 self._tell(partial(self.chat.peers_missed, [room], 0.0))
-            elif channel == PEOPLE:
-                return _Heard.PEOPLE_MISSED
+        missed = seen is not None and seen.kind is Kind.GAP and channel == PEOPLE
         if envelope.node == self.run:
-            return _Heard.OURS  # (told here already; numbered all the same)
+            return _Heard(people_missed=missed)  # (ours, told here; numbered all the same)
         self._counts["heard"] += 1
         out = Outputs(0)
-        heard: ConnId | _Heard = _Heard.TOLD
+        heard = _Heard(people_missed=missed)
+        if channel == PEOPLE and envelope.conn == 0 and envelope.profile is None:
+            return _Heard(census=envelope.node, people_missed=missed)  # (``_census``)
         if channel == PEOPLE:
-            heard = mirror = self._mirror(envelope.node, envelope.conn)
-            reason = Reason.QUIT
-            if not self.chat.remote_news(mirror, envelope.events, envelope.profile, reason, out):
+            mirror = self._mirror(envelope.node, envelope.conn)
+            heard = _Heard(mirror=mirror, people_missed=missed)
+            reason, news = Reason.QUIT, () if snapshot else envelope.events
+            if not self.chat.remote_news(mirror, news, envelope.profile, reason, out):
                 log.warning("peers-name-clash node=%s conn=%d", envelope.node, envelope.conn)
             if envelope.profile is None:
                 self._forget_mirror(mirror)
@@ -508,9 +557,11 @@ class Peers:
 
     async def _reap(self) -> None:
         runs = sorted({run for run, _ in self._mirrors})
-        if not runs:
+        if not runs or trio.current_time() < self._restored + REAP_QUIET:
+            self._missing = set()
             return
-        gone: list[str] = await call(self._gone(keys=[], args=runs))
+        missing: set[str] = set(await call(self._gone(keys=[], args=runs)))
+        gone, self._missing = sorted(missing & self._missing), missing
         for run in gone:
             mirrors = [m for (r, _), m in self._mirrors.items() if r == run]
             log.warning("peers-node-gone node=%s gone=%s people=%d", self.node, run, len(mirrors))
