@@ -8,6 +8,7 @@ every wait is bounded by ``trio.fail_after``."""
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -19,7 +20,7 @@ from chat_trio.chat.outputs import Claim
 from chat_trio.storage import redis as redis_storage
 from chat_trio.storage.leases import NameLeases
 from chat_trio.storage.redis import CALL_TIMEOUT
-from tests.conftest import LineClient, start_cli
+from tests.conftest import LineClient, start_doors
 from tests.redis_server import RedisServer, needs_redis, redis_server
 
 __all__ = ["redis_server"]  # the fixture, used by name
@@ -167,13 +168,32 @@ async def test_leases_redis_down_or_hung_is_an_answer_and_refreshes_go_on_after(
     assert a.statistics().refresh_failures >= 1
 
 
+async def _metrics(port: int) -> str:
+    """The node's /metrics (its operator's port)."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    got = b""
+    with trio.fail_after(20):
+        async with stream:
+            await stream.send_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            while chunk := await stream.receive_some():
+                got += chunk
+    return got.decode()
+
+
+def _serve(redis_server: RedisServer) -> tuple[subprocess.Popen[str], dict[str, int]]:
+    """Node a on the test's Redis, with its text door and its operator's port."""
+    return start_doors(
+        "--redis", redis_server.url, "--node-name", "a", "--no-web", "--metrics-port", "0"
+    )
+
+
 async def test_leases_server_refuses_a_name_another_node_holds_and_leases_its_own(
     redis_server: RedisServer,
 ) -> None:
     redis_server.cli("SET", "ct:name:bob", "b:0123456789abcdef:7", "PX", "60000")
-    process, port = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
+    process, ports = _serve(redis_server)
     try:
-        client = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
         async with client.stream:
             await client.expect("Enter your username: ")
             await client.send("Bob")
@@ -184,11 +204,44 @@ async def test_leases_server_refuses_a_name_another_node_holds_and_leases_its_ow
             owner = redis_server.cli("GET", "ct:name:carol")
             assert owner.startswith("a:"), owner  # this node's, with its run token
             assert 0 < int(redis_server.cli("PTTL", "ct:name:carol")) <= 10_000
+            assert "chat_trio_names_held 1\n" in await _metrics(ports["metrics"])
             await client.send("/quit")
             await client.read_to_eof()
         await _until(lambda: redis_server.cli("EXISTS", "ct:name:carol") == "0")
         assert redis_server.cli("GET", "ct:name:bob") == "b:0123456789abcdef:7"
+        assert "chat_trio_names_held 0\n" in await _metrics(ports["metrics"])
     finally:
         process.terminate()
         _, log = process.communicate(timeout=60)
     assert "Traceback" not in log
+
+
+async def test_leases_a_killed_nodes_names_are_free_again_within_15_s(
+    redis_server: RedisServer,
+) -> None:
+    process, ports = _serve(redis_server)
+    try:
+        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
+        async with client.stream:
+            await client.register("Alice")
+            first_run = redis_server.cli("GET", "ct:name:allce")  # (Alice's look-alike key)
+            assert first_run.startswith("a:")
+            process.kill()  # kill -9: nothing is let go
+            process.communicate(timeout=60)
+        assert redis_server.cli("GET", "ct:name:allce") == first_run
+        await _until(lambda: redis_server.cli("EXISTS", "ct:name:allce") == "0", 15)
+        await _until(lambda: redis_server.cli("EXISTS", "ct:node:a") == "0", 15)  # (to start)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=60)
+    # A node of the same name started again owns nothing of its dead run's: Alice is free.
+    again, ports = _serve(redis_server)
+    try:
+        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
+        async with client.stream:
+            await client.register("Alice")
+            assert redis_server.cli("GET", "ct:name:allce") not in ("", first_run)
+    finally:
+        again.terminate()
+        again.communicate(timeout=60)
