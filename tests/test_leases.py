@@ -18,7 +18,7 @@ import trio
 from chat_trio.chat.events import ConnId
 from chat_trio.chat.outputs import Claim
 from chat_trio.storage import redis as redis_storage
-from chat_trio.storage.leases import NameLeases
+from chat_trio.storage.leases import SCRIPT_KEYS, NameLeases
 from chat_trio.storage.redis import CALL_TIMEOUT
 from tests.conftest import LineClient, start_doors
 from tests.redis_server import RedisServer, needs_redis, redis_server
@@ -147,6 +147,26 @@ async def test_leases_a_name_taken_elsewhere_while_cut_off_is_reported_lost(
     assert redis_server.cli("GET", "ct:name:carol") == a.owner(5)  # nobody took it: a's again
     assert a.statistics().lost == 1
     assert a.statistics().held == 1
+
+
+async def test_leases_thousands_of_names_are_refreshed_and_released_in_one_round(
+    a: NameLeases, b: NameLeases, redis_server: RedisServer
+) -> None:
+    count = SCRIPT_KEYS * 2 + 500  # three script calls in each pipeline
+    for n in range(count):
+        assert await a.claim(f"user{n}", n) is Claim.GRANTED
+    lost: list[list[tuple[ConnId, str]]] = []
+    a.on_lost = lost.append
+    redis_server.cli("SET", "ct:name:user2400", b.owner(1))  # in the third call's part
+    await a.refresh_all()
+    assert lost == [[(2400, "user2400")]]
+    assert int(redis_server.cli("PTTL", "ct:name:user0")) > 0
+    assert int(redis_server.cli("PTTL", f"ct:name:user{count - 1}")) > 0
+    for n in range(count):
+        a.release(f"user{n}", n)
+    await a.send_releases()
+    assert redis_server.cli("DBSIZE") == "1"  # only the name b holds is left
+    assert a.statistics().held == 0
 
 
 async def test_leases_redis_down_or_hung_is_an_answer_and_refreshes_go_on_after(

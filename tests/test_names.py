@@ -17,6 +17,7 @@ from chat_trio.chat.world import Rules
 from chat_trio.doors.irc.door import IrcDoor
 from chat_trio.doors.irc.render import IrcSettings
 from tests.helpers import Harness
+from tests.test_web_door import Web, types
 
 ELSEWHERE = 999  #: a user of another node (no session of the harness has this id)
 TAKEN = 'The name "{}" is already taken; please choose another.'
@@ -208,3 +209,15 @@ def test_names_irc_nick_taken_elsewhere_is_433_and_unchecked_is_437_then_registe
     h.send(1, b"NICK Bob\r\n")  # a rename to a name held elsewhere
     assert " 433 Carol Bob :Nickname is already in use\r\n" in h.take(1)
     assert h.backend.names == {"bob": ELSEWHERE, "carol": 1}
+
+
+def test_names_the_pages_name_is_claimed_across_nodes_too() -> None:
+    web = Web(shared_names=True)
+    web.backend.names["bob"] = ELSEWHERE
+    refused = web.enter(1, "Bob")
+    assert [(e["type"], e.get("problem")) for e in refused] == [
+        ("refused", "name-taken"),
+        ("ask-name", None),
+    ]
+    assert types(web.say(1, {"type": "choose-name", "name": "Carol"}))[0] == "welcome"
+    assert web.backend.names == {"bob": ELSEWHERE, "carol": 1}

@@ -10,13 +10,14 @@ The protocol (docs/storage.md, "Names across nodes"):
   nodes racing for a name, exactly one wins. A name this node is letting go of (a login
   that takes its account's name over from a stale connection here) is deleted first.
 - **Keep**: ``keep`` refreshes every name this node holds every ``NAME_REFRESH`` seconds
-  in one round trip (``_REFRESH``, a script over all of them): ``PEXPIRE`` only where the
-  value is still ours; one that expired while Redis was out of reach and nobody took is
-  taken again; those another node holds now are returned, and reported as lost.
+  in one round trip (``_REFRESH``, a script over ``SCRIPT_KEYS`` of them per call, the
+  calls in one pipeline): ``PEXPIRE`` only where the value is still ours; one that
+  expired while Redis was out of reach and nobody took is taken again; those another
+  node holds now are returned, and reported as lost.
 - **Release**: compare-and-delete (``_RELEASE``), never waited for by the rules: queued
   here (bounded, ``RELEASES_MAX``) and deleted by ``keep`` at once, in one round trip for
-  all that are queued. A node deletes only what it owns: a late release, or one by
-  another node, never frees a name someone else holds.
+  all that are queued (``SCRIPT_KEYS`` per call, as refreshes). A node deletes only what
+  it owns: a late release, or one by another node, never frees a name someone else holds.
 
 Lost names: a node cut off from Redis for longer than a lease lives may find one of its
 names taken by another node (whose user had every right to it). ``keep`` reports it
@@ -35,7 +36,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 
 import attrs
 import coredis
@@ -53,6 +55,11 @@ users' names this long after (the node's own lease lives as long)."""
 
 NAME_REFRESH = 3.0
 """Seconds between refreshes: three tries before a lease ends, as for the node's lease."""
+
+SCRIPT_KEYS = 1000
+"""Names one script call refreshes or releases: a script holds Redis for its whole run
+(about 3 ms per 1,000 names here), so more are sent as several calls in one pipeline (one
+round trip), between which Redis serves everyone else."""
 
 RELEASES_MAX = 10_000
 """Releases that may wait to be sent to Redis (while it is down). One more drops the
@@ -90,6 +97,11 @@ end
 return deleted
 """
 """Compare-and-delete: each lease is deleted only if its owner is the one given."""
+
+
+def _parts(keys: Sequence[str]) -> list[Sequence[str]]:
+    """``keys`` in runs of at most ``SCRIPT_KEYS``."""
+    return [keys[start : start + SCRIPT_KEYS] for start in range(0, len(keys), SCRIPT_KEYS)]
 
 
 def lease_key(key: str) -> str:
@@ -160,18 +172,22 @@ class NameLeases:
         owner = self.owner(conn)
         name = lease_key(key)
         letting_go = self._releasing.pop(key, None)
+        asked = False  # the SET was sent
         try:
             if letting_go is not None:  # (ours: it goes first, or the SET NX would fail)
-                await call(self._release(keys=[name], args=[letting_go]))
+                try:
+                    await call(self._release(keys=[name], args=[letting_go]))
+                except RedisUnavailable:
+                    self._queue(key, letting_go)  # (still to go; the SET was not sent)
+                    raise
+            asked = True
             taken = await call(
                 self.redis.set(name, owner, condition=coredis.PureToken.NX, px=self.lease_ms)
             )
         except RedisUnavailable as exc:
             log.warning("name-claim-failed key=%s error=%r", key, str(exc))
-            # It may have been set all the same (an answer that came too late): let it go.
-            if letting_go is not None:
-                self._queue(key, letting_go)
-            self.release(key, conn)
+            if asked:  # it may have been set all the same (an answer too late): let it go
+                self.release(key, conn)
             return Claim.UNAVAILABLE
         if not taken:
             return Claim.TAKEN
@@ -217,9 +233,7 @@ class NameLeases:
         trip; if Redis does not answer, they wait for the next round (bounded)."""
         batch, self._releasing = self._releasing, OrderedDict()
         try:
-            await call(
-                self._release(keys=[lease_key(key) for key in batch], args=list(batch.values()))
-            )
+            await call(self._scripts(self._release, list(batch), [], batch))
         except RedisUnavailable as exc:
             log.warning("name-release-failed names=%d error=%r", len(batch), str(exc))
             for key, owner in batch.items():
@@ -235,17 +249,13 @@ class NameLeases:
             return
         held = dict(self._held)
         try:
-            lost: list[str] = await call(
-                self._refresh(
-                    keys=[lease_key(key) for key in held], args=[self.lease_ms, *held.values()]
-                )
-            )
+            answers = await call(self._scripts(self._refresh, list(held), [self.lease_ms], held))
         except RedisUnavailable as exc:
             self._refresh_failures += 1
             log.warning("name-refresh-failed names=%d error=%r", len(held), str(exc))
             return
         gone: list[tuple[ConnId, str]] = []
-        for name in lost:
+        for name in (name for lost in answers for name in cast(list[str], lost)):
             key = str(name).removeprefix("ct:name:")
             owner = held[key]
             if self._held.get(key) == owner:  # (not released nor claimed again meanwhile)
@@ -255,6 +265,27 @@ class NameLeases:
             self._lost += len(gone)
             log.warning("names-lost count=%d keys=%s", len(gone), ",".join(k for _, k in gone))
             self.on_lost(gone)
+
+    async def _scripts(
+        self,
+        script: coredis.commands.Script[str],
+        keys: list[str],
+        first: list[int],
+        owners: dict[str, str],
+    ) -> list[object]:
+        """``script`` over ``keys`` (names, with their ``owners`` as arguments after
+        ``first``), ``SCRIPT_KEYS`` at a time, in one pipeline; each call's answer.
+
+        Raises:
+          RedisError, OSError: as coredis does (``call`` turns them into one).
+        """
+        requests: list[Awaitable[object]] = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for part in _parts(keys):
+                args: list[str | int] = [*first, *(owners[key] for key in part)]
+                keyed = [lease_key(key) for key in part]
+                requests.append(script(keys=keyed, args=args, client=pipe))
+        return [await request for request in requests]
 
     async def release_all(self) -> None:
         """Let go of every name this node holds or was letting go of (at shutdown; what
