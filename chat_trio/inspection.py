@@ -231,6 +231,24 @@ class Inspection:
                       "1 if the last call to Redis (--redis) was answered, else 0.",
                       int(self.store.up))
             )  # fmt: skip
+        if isinstance(self.store, RedisBackend) and self.store.leases is not None:
+            names = self.store.leases.statistics()
+            families += [
+                gauge("chat_trio_names_held",
+                      "Names this node's users hold as leases in Redis (--redis).", names.held),
+                gauge("chat_trio_name_releases_waiting",
+                      "Names let go here whose leases are not deleted in Redis yet.",
+                      names.releasing),
+                counter("chat_trio_name_releases_dropped_total",
+                        "Releases dropped while too many waited (their leases just end).",
+                        names.dropped),
+                counter("chat_trio_names_lost_total",
+                        "Names another node took while this one was cut off from Redis "
+                        "(their users were disconnected).", names.lost),
+                counter("chat_trio_name_refresh_failures_total",
+                        "Refreshes of this node's name leases that Redis did not answer.",
+                        names.refresh_failures),
+            ]  # fmt: skip
         if self.peers is not None:
             families += _peers(self.peers.statistics())
         return families

@@ -8,7 +8,8 @@
         └── storage (nursery)   lives until the history queue is written
             ├── store.run       writes history in a worker thread, in batches
             ├── backend.run     or, with --redis, to Redis in pipelines (the node's
-            │                   lease on Redis is kept beside, by `_open_redis`)
+            │                   lease on Redis, and its users' leases on their names
+            │                   (leases.py), are kept beside, by `_open_redis`)
             └── peering (nursery)   --redis: the other nodes; lives until the last
                 │                   connection's leave is told to them
                 ├── subscriber.run  hears Redis (nodes/subscriber.py: reconnects)
@@ -91,6 +92,7 @@ from chat_trio.passwords import Passwords
 from chat_trio.settings import ConfigError
 from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
+from chat_trio.storage.leases import NameLeases
 from chat_trio.storage.redis import (
     AnotherNode,
     NodeLease,
@@ -173,12 +175,15 @@ async def _serve(
     backend: SqliteBackend | RedisBackend | None = None
     if redis is not None:
         backend = RedisBackend(redis.client, passwords, config.retention, path=redis.shown)
+        backend.leases = redis.names
     elif store is not None:
         backend = SqliteBackend(store, passwords)
     writer = store or (backend if isinstance(backend, RedisBackend) else None)
     chat = await _load(config, backend)
     hub = Hub(config.max_queue_bytes)
     effects = Effects(chat, hub, backend)
+    if redis is not None:
+        redis.names.on_lost = partial(_names_lost, effects)
     peers = None
     if redis is not None and config.redis is not None:
         subscriber = Subscriber.from_url(config.redis)
@@ -410,11 +415,12 @@ async def _load(config: Config, backend: SqliteBackend | RedisBackend | None) ->
     Raises:
       StartupError: Redis (``--redis``) did not answer.
     """
-    # With --redis, the node's name is in every id it makes: unique across the nodes too.
+    # With --redis, the node's name is in every id it makes: unique across the nodes too,
+    # and names are claimed across nodes.
     node = f"{config.node_name}." if config.redis is not None else ""
-    chat = Chat(
-        config.rules, stored=backend is not None, instance=f"{node}{int(time.time() * 1e6):x}"
-    )
+    shared = isinstance(backend, RedisBackend)
+    instance = f"{node}{int(time.time() * 1e6):x}"
+    chat = Chat(config.rules, stored=backend is not None, instance=instance, shared_names=shared)
     if backend is not None:
         try:
             lobby = await backend.conversation(LOBBY, config.rules.history_lines)
@@ -491,6 +497,15 @@ async def watch_bans(
             effects.carry_now(OPERATOR, None, out.done())
 
 
+def _names_lost(effects: Effects, lost: list[tuple[int, str]]) -> None:
+    """Another node holds names this node's users had (it was cut off from Redis for
+    longer than a lease lives): their users are told and disconnected."""
+    for conn, key in lost:
+        out = Outputs(OPERATOR)
+        effects.chat.name_lost(conn, key, out)
+        effects.carry_now(OPERATOR, None, out.done())
+
+
 async def _first(last_change: Callable[[], Awaitable[str]]) -> str:
     """The operator's last change as the server starts; "" (read at the next poll) if
     Redis does not answer now (a database that cannot be read fails the start)."""
@@ -508,6 +523,7 @@ class Redis:
     client: coredis.Redis[str]
     shown: str  #: its URL, without a password
     run: str  #: this run of this node (``NodeLease.token``: its name, a colon, a token)
+    names: NameLeases  #: this node's leases on its users' names (storage/leases.py)
 
 
 @asynccontextmanager
@@ -539,11 +555,15 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
                 raise StartupError(f"cannot serve on Redis at {shown}: {exc}") from None
             log.info("redis-connected node=%s url=%s", config.node_name, shown)
             await lease_keeper.start(lease.keep)
+            names = NameLeases(client, lease.token)
+            await lease_keeper.start(names.keep)
             serving = True
             try:
-                yield Redis(client, shown, lease.token)
+                yield Redis(client, shown, lease.token, names)
             finally:
                 lease_keeper.cancel_scope.cancel()
+                with trio.move_on_after(REDIS_RELEASE_TIMEOUT, shield=True):
+                    await names.release_all()
                 with trio.move_on_after(REDIS_RELEASE_TIMEOUT, shield=True):
                     await lease.release()
     except* StartupError as group:  # out of coredis' own nursery: one line, as any other

@@ -12,7 +12,7 @@ import argon2
 from chat_trio.chat.core import Chat
 from chat_trio.chat.events import ConnId, Entry, Event, Reason
 from chat_trio.chat.intents import Intent, Secret
-from chat_trio.chat.outputs import Outputs, QueryHistory, QueryTargets
+from chat_trio.chat.outputs import Claim, Outputs, QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.chat.world import Rules
@@ -73,6 +73,8 @@ class InlineBackend:
         self.db = db  # None: a server without a database (records are kept here only)
         self.records: list[Entry] = []
         self.loads: list[str] = []
+        self.names: dict[str, ConnId] = {}  #: names held across nodes (``claim_name``)
+        self.names_down = False  #: claims are answered ``Claim.UNAVAILABLE``
 
     @property
     def sql(self) -> sqlite3.Connection:
@@ -121,6 +123,20 @@ class InlineBackend:
 
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         database.save_marker(self.sql, account, target, at, keep)
+
+    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+        """As a table of names shared by several nodes would answer (``names``: key ->
+        holder; a test puts another node's holder there as a connection id no session
+        has; ``names_down``: it cannot be asked)."""
+        if self.names_down:
+            return Claim.UNAVAILABLE
+        if self.names.setdefault(key, conn) != conn:
+            return Claim.TAKEN
+        return Claim.GRANTED
+
+    def release_name(self, key: str, conn: ConnId) -> None:
+        if self.names.get(key) == conn:
+            del self.names[key]
 
 
 class FlushingHub(Hub):
@@ -181,7 +197,8 @@ class Harness:
     Each connection gets its own door (the text door unless ``connect`` is given another)
     and a session; its outbox writes into ``received`` at once. With ``stored``, history
     goes to a real SQLite database in memory (``db``), read back for ``LoadHistory`` and
-    ``QueryHistory`` as the server does.
+    ``QueryHistory`` as the server does. With ``shared_names``, names are claimed as
+    where several nodes share them, from the backend's table (``InlineBackend.names``).
     """
 
     def __init__(
@@ -191,10 +208,11 @@ class Harness:
         stored: bool = False,
         clock: float = 1_700_000_000.0,
         max_line: int = DEFAULT_MAX_LINE,
+        shared_names: bool = False,
     ) -> None:
         self.wall = clock
         self.max_line = max_line  # the text door's framing
-        self.chat = Chat(rules, clock=lambda: self.wall, stored=stored)
+        self.chat = Chat(rules, clock=lambda: self.wall, stored=stored, shared_names=shared_names)
         self.db = database.connect(":memory:") if stored else None
         self.backend = InlineBackend(self.db)
         self.now = 0.0

@@ -450,6 +450,8 @@ def test_chat_rules_phase_table_allows_only_its_transitions() -> None:
     assert advance(Phase.NAMING, Step.NAMED) is Phase.CHATTING
     assert advance(Phase.LOGGING_IN, Step.REFUSED) is Phase.NAMING
     assert advance(Phase.BUSY, Step.RESUME) is Phase.CHATTING
+    assert advance(Phase.NAMING, Step.CLAIM) is Phase.CLAIMING
+    assert advance(Phase.CLAIMING, Step.REFUSED) is Phase.NAMING
     for phase in Phase:
         if phase not in (Phase.CLOSING, Phase.REMOTE):
             assert advance(phase, Step.END) is Phase.CLOSING
@@ -457,7 +459,7 @@ def test_chat_rules_phase_table_allows_only_its_transitions() -> None:
         advance(Phase.REMOTE, Step.END)  # (a person on another node: its node ends it)
     with pytest.raises(ValueError, match="no transition from CLOSING on NAMED"):
         advance(Phase.CLOSING, Step.NAMED)
-    assert len(TRANSITIONS) == 10
+    assert len(TRANSITIONS) == 15
 
 
 @pytest.mark.parametrize(
@@ -470,6 +472,7 @@ def test_chat_rules_phase_table_allows_only_its_transitions() -> None:
         (Phase.CHATTING, i.Rename("a"), True),
         (Phase.BUSY, i.Say("#lobby", "x"), False),
         (Phase.LOGGING_IN, i.Quit(), False),
+        (Phase.CLAIMING, i.Quit(), False),
         (Phase.CLOSING, i.Quit(), False),
     ],
 )

@@ -26,7 +26,14 @@ from chat_trio.chat.events import (
     UserMode,
     UserModes,
 )
-from chat_trio.chat.outputs import CheckPassword, HashPassword, NoteLogin, Outputs, SaveAccount
+from chat_trio.chat.outputs import (
+    CheckPassword,
+    Claim,
+    HashPassword,
+    NoteLogin,
+    Outputs,
+    SaveAccount,
+)
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.registry import Account, Verdict, check_password
 from chat_trio.chat.state import Phase, Step
@@ -34,6 +41,7 @@ from chat_trio.chat.vocabulary import NAME_MAX, look, name_key
 from chat_trio.chat.world import (
     Client,
     PendingLogin,
+    PendingName,
     PendingOper,
     PendingPasswordChange,
     PendingRegister,
@@ -188,7 +196,6 @@ def _logged_in(
     world: World, conn: ConnId, client: Client, name: str, account: Account | None, out: Outputs
 ) -> None:
     """The password for the account ``name`` was checked: ``account`` if it was right."""
-    naming = client.phase is Phase.LOGGING_IN
     if account is None:
         _refuse_check(
             world, conn, client, Refused(Problem.WRONG_PASSWORD_FOR, name=name), out, True
@@ -198,7 +205,33 @@ def _logged_in(
     rules = world.rules
     if names.check_name(name, rules.reserved_names, unicode=rules.unicode_names) is None:
         _take_over(world, conn, name, out)  # (else the claim says why, and nobody is out)
-    problem = names.claim(world, conn, client, name, owner=True)
+    problem = names.claim(world, conn, client, name, out, account_id=account.id)
+    if not isinstance(problem, names.Claiming):  # (else the answer comes to name_claimed)
+        _took_name(world, conn, client, old, account.id, problem, out)
+
+
+def name_claimed(
+    world: World, conn: ConnId, client: Client, pending: PendingName, answer: Claim, out: Outputs
+) -> None:
+    """The other nodes answered the claim of the name of the account a login's password
+    was right for (names.py's rule 3): go on with the login."""
+    old = client.name
+    problem = names.settle(world, conn, client, pending, answer, out)
+    _took_name(world, conn, client, old, pending.account_id, problem, out)
+
+
+def _took_name(
+    world: World,
+    conn: ConnId,
+    client: Client,
+    old: str,
+    account_id: str,
+    problem: Refused | None,
+    out: Outputs,
+) -> None:
+    """A login took its account's name (``problem`` None), or could not: say so, and go
+    on as the connection's phase says (a first name, or a login while chatting)."""
+    naming = client.phase in (Phase.LOGGING_IN, Phase.CLAIMING)
     if problem is not None:  # taken meanwhile by a login elsewhere
         if naming:
             client.step(Step.REFUSED)
@@ -207,7 +240,7 @@ def _logged_in(
             client.step(Step.RESUME)
             out.reply(conn, problem)
         return
-    world.identify_account(conn, client, name_key(name), account.id)
+    world.identify_account(conn, client, name_key(client.name), account_id)
     out.reply(conn, Done(Outcome.LOGGED_IN, name=client.name))
     if naming:
         names.registered(world, conn, client, out)

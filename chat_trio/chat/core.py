@@ -3,7 +3,8 @@
 Theory of operation. ``Chat`` is the ``World`` (world.py: the shared state) plus the calls
 the I/O layer makes, each passing the time in and an ``Outputs`` to collect into:
 ``connect``, ``handle`` (one intent), ``expire``, the answers to slow work
-(``history_loaded``, ``password_checked``, ``password_hashed``) and ``disconnect``. The
+(``history_loaded``, ``password_checked``, ``password_hashed``, ``name_claimed``),
+``name_lost`` and ``disconnect``. The
 I/O layer carries out the outputs in order. No call awaits, so each is atomic with
 respect to every other connection: a shutdown or a kick can never interrupt a
 half-applied change.
@@ -56,12 +57,19 @@ from chat_trio.chat.events import (
     RoomLeft,
     Targets,
 )
-from chat_trio.chat.outputs import FindMessage, Outputs, QueryHistory, QueryTargets
+from chat_trio.chat.outputs import (
+    Claim,
+    FindMessage,
+    Outputs,
+    QueryHistory,
+    QueryTargets,
+    ReleaseName,
+)
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.state import ACCEPTS, Phase, Step
 from chat_trio.chat.vocabulary import LOBBY, REASON_MAX, look, name_key
-from chat_trio.chat.world import Client, Rules, World
+from chat_trio.chat.world import Client, PendingName, Rules, World
 
 Handler = Callable[[World, ConnId, Client, Any, Outputs], None]
 
@@ -377,6 +385,41 @@ class Chat(World):
         """The answer to ``HashPassword``: store the account it was for."""
         if (client := self._answered(conn, now)) is not None:
             accounts.hashed(self, conn, client, hashed, out)
+
+    def name_claimed(self, conn: ConnId, key: str, answer: Claim, now: float, out: Outputs) -> None:
+        """The answer to ``ClaimName``: the name whose key is ``key`` is ``conn``'s on every
+        node now, or someone holds it, or the nodes could not be asked (names.py's rule
+        3). A name granted to a connection that no longer waits for it (gone, closing,
+        the server shutting down) is let go at once."""
+        client = self.clients.get(conn)
+        pending = client.pending if client is not None else None
+        if client is None or not isinstance(pending, PendingName) or self.shutting_down:
+            if answer is Claim.GRANTED:
+                out.add(ReleaseName(conn, key))
+            return
+        client.pending = None
+        if client.phase is Phase.CLOSING:
+            if answer is Claim.GRANTED:
+                out.add(ReleaseName(conn, key))
+            return
+        self.now = now
+        if pending.account_id:
+            accounts.name_claimed(self, conn, client, pending, answer, out)
+        else:
+            names.claimed(self, conn, client, pending, answer, out)
+
+    def name_lost(self, conn: ConnId, key: str, out: Outputs) -> None:
+        """The name whose key is ``key`` is no longer ``conn``'s on the other nodes (this
+        node was cut off from them for longer than a lease lives, and another node gave
+        it to someone): ``conn`` is told why and disconnected, so that two users never
+        chat under one name (docs/storage.md, "Names across nodes")."""
+        client = self.clients.get(conn)
+        if client is None or not client.name or look(client.name) != key:
+            return  # renamed or gone meanwhile: nothing of it is lost
+        if client.phase is Phase.CLOSING or self.shutting_down:
+            return
+        out.reply(conn, Refused(Problem.NAME_LOST, name=client.name))
+        self.end(conn, client, out, Reason.NAME_LOST)
 
     def history_read(
         self, conn: ConnId, query: QueryHistory, entries: Sequence[Entry] | None, out: Outputs

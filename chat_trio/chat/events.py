@@ -65,6 +65,7 @@ class Reason(enum.Enum):
     FLOOD = "flood"  #: too many lines waiting under flood control
     KICKED = "kicked"  #: an admin used /kick (or /ban)
     REPLACED = "replaced"  #: its account logged in on another connection, which took the name
+    NAME_LOST = "name-lost"  #: cut off from the other nodes, its name was given to another
     BANNED = "banned"  #: the address or account is banned
     PING_TIMEOUT = "ping-timeout"  #: the client stopped answering the door's pings
     SHUTDOWN = "shutdown"  #: the server is shutting down

@@ -14,7 +14,15 @@ Rules:
    invalid one closes the connection. A name someone holds (online, registered, or
    looking like one of those) is not the typist's mistake and does not count, nor does
    an empty one: a person trying names that are taken is never shut out for it.
-3. Registering puts the user in ``#lobby``, without a join notice of its own: the others
+3. Where names are shared across nodes (``World.shared_names``: ``--redis``), a name that
+   passes every check here is not taken at once unless this connection holds its
+   look-alike key already (a change of case): ``claim`` asks the other nodes
+   (``ClaimName``), the connection waits (CLAIMING, or BUSY for a rename), and ``claimed``
+   takes it, checked here again, or refuses it as a name someone holds (``NAME_TAKEN``)
+   or one that cannot be checked now (``NAMES_UNAVAILABLE``, said, uncounted). A name no
+   longer used is let go (``ReleaseName``). The one way in stays ``claim``: choosing,
+   renaming and a login's taking of its account's name all go through it.
+4. Registering puts the user in ``#lobby``, without a join notice of its own: the others
    see ``Joined`` with no room, "joined the chat"; unless its door's intent said
    ``Lobby.NEVER`` (IRC without auto-join): then it is in no room until it joins one.
 
@@ -41,11 +49,11 @@ from chat_trio.chat.events import (
     WatchList,
     Welcome,
 )
-from chat_trio.chat.outputs import Outputs
+from chat_trio.chat.outputs import Claim, ClaimName, Outputs, ReleaseName
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase, Step
 from chat_trio.chat.vocabulary import LOBBY, NAME_MAX, SERVICES, look, name_key
-from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Client, World
+from chat_trio.chat.world import DEFAULT_RESERVED_NAMES, Client, PendingName, World
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 _SERVICE_LOOKS = frozenset(look(service) for service in SERVICES)
@@ -83,11 +91,32 @@ def check_name(
     return None
 
 
+@attrs.frozen
+class Claiming:
+    """``claim``'s answer where the other nodes are asked first: ``claimed`` goes on."""
+
+
+CLAIMING = Claiming()
+
+_FIRST = (Phase.NAMING, Phase.CLAIMING)
+"""The phases of a connection choosing its first name."""
+
+
 def claim(
-    world: World, conn: ConnId, client: Client, name: str, *, owner: bool = False
-) -> Refused | None:
-    """Give ``conn`` the name ``name`` if it may have it; else return why not.
-    ``owner``: it has just logged in to the account of that name."""
+    world: World,
+    conn: ConnId,
+    client: Client,
+    name: str,
+    out: Outputs,
+    *,
+    account_id: str = "",
+    claimed: bool = False,
+) -> Refused | Claiming | None:
+    """Give ``conn`` the name ``name`` if it may have it; else return why not; or, where
+    names are shared and ``conn`` does not hold its key yet, ask the other nodes first
+    (rule 3: ``CLAIMING``, and the answer comes to ``claimed``). ``account_id``: it has
+    just logged in to the account of that name (its owner). ``claimed``: the other
+    nodes granted it (``settle``): take it if it passes here still."""
     rules = world.rules
     if rules.unicode_names:
         name = unicodedata.normalize("NFC", name)
@@ -102,13 +131,24 @@ def claim(
             return Refused(Problem.NAME_TAKEN, name=name)
         return Refused(Problem.NAME_LOOKALIKE, name=name, like=other)
     account = world.registry.like(name)
-    if account is not None and not owner and client.account != account:
+    if account is not None and not account_id and client.account != account:
         if account == key:
-            return Refused(Problem.NAME_REGISTERED, name=name, naming=client.phase is Phase.NAMING)
+            return Refused(Problem.NAME_REGISTERED, name=name, naming=client.phase in _FIRST)
         like = world.registry.accounts[account].name
         return Refused(Problem.NAME_LOOKALIKE, name=name, like=like)
+    if world.shared_names and not claimed and world.names.get(seen) != conn:  # (held: a
+        # change of case, or to a look-alike of its own name: nothing new to claim)
+        client.pending = PendingName(name, account_id)
+        if client.phase in (Phase.NAMING, Phase.LOGGING_IN):
+            client.step(Step.CLAIM)
+        elif client.phase is Phase.CHATTING:  # a rename (a login is BUSY already)
+            client.step(Step.WAIT)
+        out.add(ClaimName(conn, seen))
+        return CLAIMING
     if client.name:
         del world.names[look(client.name)]
+        if look(client.name) != seen:
+            world.let_go(conn, client.name, out)
         for room in client.rooms:
             world.rooms[room].rename(conn, client.name, name)
     client.name = name
@@ -116,18 +156,60 @@ def claim(
     return None
 
 
+def settle(
+    world: World, conn: ConnId, client: Client, pending: PendingName, answer: Claim, out: Outputs
+) -> Refused | None:
+    """The other nodes answered the claim of ``pending.name`` (rule 3): take it, checked
+    here again (a login here may have taken it meanwhile), or return why not. A name
+    granted but not taken is let go at once."""
+    if answer is Claim.TAKEN:
+        return Refused(Problem.NAME_TAKEN, name=pending.name)
+    if answer is Claim.UNAVAILABLE:
+        return Refused(Problem.NAMES_UNAVAILABLE, name=pending.name)
+    taken = claim(
+        world, conn, client, pending.name, out, account_id=pending.account_id, claimed=True
+    )
+    assert not isinstance(taken, Claiming)  # (claimed: never asked again)
+    if taken is not None:
+        out.add(ReleaseName(conn, look(pending.name)))
+    return taken
+
+
+def claimed(
+    world: World, conn: ConnId, client: Client, pending: PendingName, answer: Claim, out: Outputs
+) -> None:
+    """The answer to the claim of a first name or a rename: go on as ``choose`` or
+    ``rename`` would have, had the name been taken at once."""
+    old = client.name
+    problem = settle(world, conn, client, pending, answer, out)
+    if client.phase is Phase.CLAIMING:
+        if problem is None:
+            registered(world, conn, client, out)
+        else:
+            client.step(Step.REFUSED)
+            refuse(world, conn, client, problem, out, counts=False)
+        return
+    client.step(Step.RESUME)
+    if problem is not None:
+        out.reply(conn, attrs.evolve(problem, still=old))
+    else:
+        renamed(world, conn, client, old, out)
+
+
 def choose(world: World, conn: ConnId, client: Client, intent: i.ChooseName, out: Outputs) -> None:
     client.lobby = intent.lobby
     client.identify(intent.user, intent.realname)
-    problem = claim(world, conn, client, intent.name)
+    problem = claim(world, conn, client, intent.name, out)
     if problem is None:
         registered(world, conn, client, out)
-    else:
+    elif not isinstance(problem, Claiming):
         counts = bool(intent.name) and problem.problem not in _HELD
         refuse(world, conn, client, problem, out, counts=counts)
 
 
-_HELD = frozenset({Problem.NAME_TAKEN, Problem.NAME_REGISTERED, Problem.NAME_LOOKALIKE})
+_HELD = frozenset(
+    {Problem.NAME_TAKEN, Problem.NAME_REGISTERED, Problem.NAME_LOOKALIKE, Problem.NAMES_UNAVAILABLE}
+)
 """Refusals of a valid name that someone else holds: said, and asked again, uncounted
 (rule 2). A client trying names forever is still bounded by the name timeout."""
 
@@ -161,11 +243,11 @@ def rename(world: World, conn: ConnId, client: Client, intent: i.Rename, out: Ou
     if intent.name == old:  # nothing to announce or record (a change of case is a rename)
         out.reply(conn, Refused(Problem.NAME_UNCHANGED, name=old))
         return
-    problem = claim(world, conn, client, intent.name)
-    if problem is not None:
+    problem = claim(world, conn, client, intent.name, out)
+    if isinstance(problem, Refused):
         out.reply(conn, attrs.evolve(problem, still=old))
-        return
-    renamed(world, conn, client, old, out)
+    elif problem is None:
+        renamed(world, conn, client, old, out)
 
 
 def renamed(world: World, conn: ConnId, client: Client, old: str, out: Outputs) -> None:

@@ -5,7 +5,8 @@ start or stop delivering a room's broadcasts to a connection (``Subscribe``,
 ``Unsubscribe``); end a connection (``Close``); store history (``Record``), accounts,
 bans and registered rooms (``SaveAccount``, ``SaveBan``, ``SaveRoom``); or do slow work and
 call the rules back with the answer (``LoadHistory``, ``QueryHistory``,
-``CheckPassword``, ``HashPassword``).
+``CheckPassword``, ``HashPassword``, ``ClaimName``); let a name go on every node
+(``ReleaseName``).
 
 ``Outputs`` collects them for one call into the rules, merging consecutive events for the
 same audience, so that a pasted block of lines is published once, in order.
@@ -15,6 +16,7 @@ This module must never import trio or do I/O.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
 import attrs
@@ -214,6 +216,35 @@ class SaveMarker:
     keep: int
 
 
+class Claim(enum.Enum):
+    """The answer to ``ClaimName``."""
+
+    GRANTED = "granted"  #: the name is this connection's on every node now
+    TAKEN = "taken"  #: a connection (of this node or another) holds it
+    UNAVAILABLE = "unavailable"  #: the other nodes could not be asked (Redis is down)
+
+
+@attrs.frozen
+class ClaimName:
+    """Claim for ``conn`` the name whose look-alike key is ``key`` (``vocabulary.look``)
+    on every node that shares the names, then call ``Chat.name_claimed`` with a
+    ``Claim``. Asked only where names are shared (``World.shared_names``: ``--redis``);
+    the core handles nothing else from ``conn`` meanwhile."""
+
+    conn: ConnId
+    key: str
+
+
+@attrs.frozen
+class ReleaseName:
+    """``conn`` no longer uses the name whose key is ``key``: the other nodes may give it
+    to someone now. Never waits; the backend lets it go only if ``conn`` still holds it
+    (an owner check), so a late release never frees a name someone else took since."""
+
+    conn: ConnId
+    key: str
+
+
 Output = (
     Reply
     | Broadcast
@@ -233,6 +264,8 @@ Output = (
     | NoteLogin
     | SaveRoom
     | SaveMarker
+    | ClaimName
+    | ReleaseName
 )
 
 
@@ -241,7 +274,7 @@ Audience = tuple[ConnId | None, str | None, frozenset[ConnId]]
 a room, who else is left out) for a broadcast."""
 _NOBODY: frozenset[ConnId] = frozenset()
 
-WAITING = (LoadHistory, CheckPassword, HashPassword)
+WAITING = (LoadHistory, CheckPassword, HashPassword, ClaimName)
 """Outputs after which the connection's next intent must wait for the answer."""
 
 

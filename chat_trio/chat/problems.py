@@ -30,6 +30,8 @@ class Problem(enum.Enum):
     NAME_LOOKALIKE = "name-lookalike"  #: name; like: the name online or registered it looks like
     NOT_A_NAME = "not-a-name"  #: name (in a history request)
     NAME_UNCHANGED = "name-unchanged"  #: name: a rename to the name one has (same case)
+    NAMES_UNAVAILABLE = "names-unavailable"  #: name: the other nodes could not be asked
+    NAME_LOST = "name-lost"  #: name: given to someone on another node while this was cut off
     # Accounts
     NO_ACCOUNT = "no-account"  #: name
     ACCOUNT_BANNED = "account-banned"  #: name, until

@@ -2,9 +2,12 @@
 
 Theory of operation. A connection starts NAMING. Choosing a free name makes it CHATTING;
 ``name password`` (or a door's login) first asks the I/O layer to check the password,
-and the connection is LOGGING_IN until the answer comes. While CHATTING, a request that
-needs slow work (a room's history loaded, a password checked or hashed) makes it BUSY
-until the answer; its door holds its further input meanwhile. Anything that ends the
+and the connection is LOGGING_IN until the answer comes. Where several nodes share the
+names (``World.shared_names``: ``--redis``), a first name free here, or the name a login
+takes, is first claimed across the nodes, and the connection is CLAIMING until the answer
+comes. While CHATTING, a request that needs slow work (a room's history loaded, a
+password checked or hashed, a new name claimed across the nodes) makes it BUSY until
+the answer; its door holds its further input meanwhile. Anything that ends the
 connection (quit, hang-up, a kick, a timeout, too many bad names) makes it CLOSING, which
 ignores all further input. A person on another node is mirrored here as a client that
 stays REMOTE (chat/remote.py). The whole server SHUTTING_DOWN is a flag of the rules
@@ -15,8 +18,8 @@ Rules:
 1. Only the transitions in ``TRANSITIONS`` happen; ``advance`` raises on any other, so a
    bug shows up as an error rather than as a half-registered user.
 2. Only the intents in ``ACCEPTS[phase]`` are handled in ``phase``: a NAMING connection
-   may choose a name, log in, list users and rooms, or quit; LOGGING_IN and BUSY take
-   none (the door holds them, see delivery/session.py); CLOSING takes none.
+   may choose a name, log in, list users and rooms, or quit; LOGGING_IN, CLAIMING and
+   BUSY take none (the door holds them, see delivery/session.py); CLOSING takes none.
 
 This module never imports trio.
 """
@@ -33,6 +36,7 @@ class Phase(enum.Enum):
 
     NAMING = "naming"  #: choosing a first name
     LOGGING_IN = "logging-in"  #: waiting for a password check before it has a name
+    CLAIMING = "claiming"  #: waiting for its first name to be claimed across the nodes
     CHATTING = "chatting"  #: has a name, is in rooms
     BUSY = "busy"  #: chatting, waiting for history or a password check or hash
     CLOSING = "closing"  #: leaving; input is ignored
@@ -45,7 +49,8 @@ class Step(enum.Enum):
 
     NAMED = "named"  #: a free name was taken, or a login succeeded
     ASK_PASSWORD = "ask-password"  #: a password check began (logging in at the prompt)
-    REFUSED = "refused"  #: the login failed: choose again
+    REFUSED = "refused"  #: the login failed, or the name was not had: choose again
+    CLAIM = "claim"  #: the first name is free here; the other nodes are asked (--redis)
     WAIT = "wait"  #: slow work began for a chatting user
     RESUME = "resume"  #: its answer arrived
     END = "end"  #: quit, hang-up, kick, ban, timeout, flooding, too many bad names
@@ -56,10 +61,15 @@ TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
     (Phase.NAMING, Step.ASK_PASSWORD): Phase.LOGGING_IN,
     (Phase.LOGGING_IN, Step.NAMED): Phase.CHATTING,
     (Phase.LOGGING_IN, Step.REFUSED): Phase.NAMING,
+    (Phase.NAMING, Step.CLAIM): Phase.CLAIMING,
+    (Phase.LOGGING_IN, Step.CLAIM): Phase.CLAIMING,
+    (Phase.CLAIMING, Step.NAMED): Phase.CHATTING,
+    (Phase.CLAIMING, Step.REFUSED): Phase.NAMING,
     (Phase.CHATTING, Step.WAIT): Phase.BUSY,
     (Phase.BUSY, Step.RESUME): Phase.CHATTING,
     (Phase.NAMING, Step.END): Phase.CLOSING,
     (Phase.LOGGING_IN, Step.END): Phase.CLOSING,
+    (Phase.CLAIMING, Step.END): Phase.CLOSING,
     (Phase.CHATTING, Step.END): Phase.CLOSING,
     (Phase.BUSY, Step.END): Phase.CLOSING,
 }
@@ -68,6 +78,8 @@ TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
     NAMING --named--> CHATTING --wait--> BUSY --resume--> CHATTING
     NAMING --ask-password--> LOGGING_IN --named--> CHATTING
                              LOGGING_IN --refused--> NAMING
+    NAMING, LOGGING_IN --claim--> CLAIMING --named--> CHATTING
+                                  CLAIMING --refused--> NAMING
     any but CLOSING --end--> CLOSING
 """
 
@@ -76,6 +88,7 @@ _ANYTIME = (i.Quit, i.Hangup, i.ListUsers, i.ListRooms)
 ACCEPTS: dict[Phase, tuple[type, ...]] = {
     Phase.NAMING: (i.ChooseName, i.LogIn, *_ANYTIME),
     Phase.LOGGING_IN: (),
+    Phase.CLAIMING: (),
     Phase.CHATTING: (
         i.LogIn,
         i.Rename,

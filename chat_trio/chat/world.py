@@ -47,7 +47,7 @@ from chat_trio.chat.events import (
     UserMode,
 )
 from chat_trio.chat.intents import Lobby, Secret
-from chat_trio.chat.outputs import Outputs
+from chat_trio.chat.outputs import Outputs, ReleaseName
 from chat_trio.chat.registry import Registry
 from chat_trio.chat.state import Phase, Step, advance
 from chat_trio.chat.vocabulary import LOBBY, REALNAME_MAX, ROOMS_PER_USER, look, name_key
@@ -117,8 +117,19 @@ class PendingOper:
     name: str
 
 
+@attrs.define
+class PendingName:
+    """A claim of ``name`` across the nodes (``ClaimName``), to choose it or rename to it;
+    or, with ``account_id``, to take it as the name of the account a login's password
+    was right for."""
+
+    name: str
+    account_id: str = ""
+
+
 Pending = (
     PendingLogin
+    | PendingName
     | PendingRegister
     | PendingPasswordChange
     | PendingRehash
@@ -269,6 +280,9 @@ class World:
       instance: what tells this run of the server from every other one that used the
         same storage (default: the start time in microseconds): a connection's identity
         in stored history (``session``) and the ids of accounts made here start with it.
+      shared_names: other nodes share the names (``--redis``): a name free here is
+        claimed across the nodes (``ClaimName``) before it is taken, and let go
+        (``ReleaseName``) when it is no longer used.
     """
 
     def __init__(
@@ -278,8 +292,10 @@ class World:
         clock: Callable[[], float] = time.time,
         stored: bool = False,
         instance: str = "",
+        shared_names: bool = False,
     ) -> None:
         self.rules = rules or Rules()
+        self.shared_names = shared_names
         self.clock = clock
         self.stored = stored
         self.instance = instance or f"{int(clock() * 1e6):x}"
@@ -397,6 +413,7 @@ class World:
         if not client.name:
             return
         del self.names[look(client.name)]
+        self.let_go(conn, client.name, out)
         if not self.shutting_down:
             left = Left(client.name, reason, text=client.parting, user=client.user)
             self.tell_peers(conn, client, left, out, Kind.LEFT)
@@ -413,6 +430,13 @@ class World:
         if client.away:
             client.away = ""
             self.away -= 1
+
+    def let_go(self, conn: ConnId, name: str, out: Outputs) -> None:
+        """``conn`` no longer uses ``name``: where names are shared, the other nodes may
+        give it to someone now (even while shutting down: the names outlive this node's
+        users only until their leases end)."""
+        if self.shared_names:
+            out.add(ReleaseName(conn, look(name)))
 
     def maybe_forget(self, key: str) -> None:
         room = self.rooms[key]

@@ -43,6 +43,7 @@ from chat_trio.chat.events import (
 from chat_trio.chat.outputs import (
     Broadcast,
     CheckPassword,
+    ClaimName,
     Close,
     FindMessage,
     Forget,
@@ -54,6 +55,7 @@ from chat_trio.chat.outputs import (
     QueryHistory,
     QueryTargets,
     Record,
+    ReleaseName,
     Reply,
     SaveAccount,
     SaveBan,
@@ -162,6 +164,7 @@ class Effects:
             Unsubscribe: self._unsubscribe,
             Close: self._close,
             Record: self._record,
+            ReleaseName: self._release_name,
         }
         self._wait: dict[type, Callable[[Any, Outputs], Awaitable[None]]] = {
             LoadHistory: self._load,
@@ -176,6 +179,7 @@ class Effects:
             NoteLogin: self._note_login,
             SaveRoom: self._save_room,
             SaveMarker: self._save_marker,
+            ClaimName: self._claim_name,
         }
         #: what ``carry_now`` could not wait to store (only at shutdown; ``store_unsaved``)
         self.unsaved: list[SaveAccount | SaveBan | NoteLogin | SaveRoom | SaveMarker] = []
@@ -303,6 +307,9 @@ class Effects:
     def _record(self, conn: ConnId, door: Door | None, output: Record) -> None:
         self.backend.record(output.entries)
 
+    def _release_name(self, conn: ConnId, door: Door | None, output: ReleaseName) -> None:
+        self.backend.release_name(output.key, output.conn)
+
     # -- waiting for the backend, the answer back through the rules -----------------------
 
     async def _load(self, output: LoadHistory, answer: Outputs) -> None:
@@ -336,6 +343,10 @@ class Effects:
     async def _hash(self, output: HashPassword, answer: Outputs) -> None:
         hashed = await self.backend.hash_password(output.password)
         self.chat.password_hashed(output.conn, hashed, self.clock(), answer)
+
+    async def _claim_name(self, output: ClaimName, answer: Outputs) -> None:
+        claim = await self.backend.claim_name(output.key, output.conn)
+        self.chat.name_claimed(output.conn, output.key, claim, self.clock(), answer)
 
     async def _save_account(self, output: SaveAccount, answer: Outputs) -> None:
         await self.backend.save_account(output.key, output.account)

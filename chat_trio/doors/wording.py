@@ -88,6 +88,15 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.NAME_LOOKALIKE: lambda e: (
         f'The name "{e.name}" looks too much like "{e.like}"; please choose another.'
     ),
+    Problem.NAMES_UNAVAILABLE: lambda e: (
+        f'The name "{e.name}" cannot be checked right now (the other servers cannot be '
+        "reached); please try again in a moment."
+    ),
+    Problem.NAME_LOST: lambda e: (
+        f'This server lost contact with the others for too long, and the name "{e.name}" '
+        "went to someone on another server meanwhile; you are disconnected (connect again "
+        "with another name)."
+    ),
     Problem.NOT_A_NAME: lambda e: f'"{e.name}" is not a username.',
     Problem.NO_ACCOUNT: lambda e: (
         f'There is no account "{e.name}". A name has no spaces: a name and a word after it '

@@ -18,9 +18,9 @@ from typing import Protocol
 
 import attrs
 
-from chat_trio.chat.events import Entry
+from chat_trio.chat.events import ConnId, Entry
 from chat_trio.chat.intents import Secret
-from chat_trio.chat.outputs import QueryHistory, QueryTargets
+from chat_trio.chat.outputs import Claim, QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.passwords import Passwords
 
@@ -78,6 +78,13 @@ class Backend(Protocol):
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         """Store the read marker of ``account`` (its id) on ``target`` (a name_key),
         keeping the account's ``keep`` most recently set ones."""
+
+    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+        """Claim the name whose look-alike key is ``key`` for ``conn`` on every node
+        (asked only where names are shared: ``--redis``)."""
+
+    def release_name(self, key: str, conn: ConnId) -> None:
+        """Let the name ``key`` go, if ``conn`` still holds it (never waits)."""
 
 
 async def check_password(
@@ -140,4 +147,11 @@ class NoStorage:
         pass
 
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
+        pass
+
+    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+        """One node: the rules' own check is the whole answer (names are not shared)."""
+        return Claim.GRANTED
+
+    def release_name(self, key: str, conn: ConnId) -> None:
         pass

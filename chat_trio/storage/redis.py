@@ -47,7 +47,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import urlsplit
 
 import coredis
@@ -57,15 +57,18 @@ from coredis.response.types import StreamEntry
 from coredis.retry import NoRetryPolicy
 
 from chat_trio.chat import roles, words
-from chat_trio.chat.events import CONVERSATION, BanKind, Entry, Kind, Mode, RoomBan
+from chat_trio.chat.events import CONVERSATION, BanKind, ConnId, Entry, Kind, Mode, RoomBan
 from chat_trio.chat.intents import Secret
-from chat_trio.chat.outputs import QueryHistory, QueryTargets
+from chat_trio.chat.outputs import Claim, QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.chat.vocabulary import millis, name_key
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
 from chat_trio.storage.backend import RoomHistory, check_password
 from chat_trio.storage.store import HistoryQueue, Retention
+
+if TYPE_CHECKING:
+    from chat_trio.storage.leases import NameLeases
 
 log = logging.getLogger("chat_trio.storage")
 # coredis logs at INFO each time it loads a script that Redis did not know yet (after a
@@ -858,6 +861,19 @@ class RedisBackend(HistoryQueue):
         except RedisUnavailable as exc:
             return str(exc)
         return None
+
+    # -- names across nodes (leases.py) ---------------------------------------------------
+
+    leases: NameLeases | None = None
+    """This node's leases on names (set by the server with ``--redis``); None: the rules'
+    own check is the whole answer."""
+
+    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+        return Claim.GRANTED if self.leases is None else await self.leases.claim(key, conn)
+
+    def release_name(self, key: str, conn: ConnId) -> None:
+        if self.leases is not None:
+            self.leases.release(key, conn)
 
 
 def _ban(field: str, stored: str) -> Ban:

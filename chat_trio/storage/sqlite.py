@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from chat_trio.chat.events import Entry
+from chat_trio.chat.events import ConnId, Entry
 from chat_trio.chat.intents import Secret
-from chat_trio.chat.outputs import QueryHistory, QueryTargets
+from chat_trio.chat.outputs import Claim, QueryHistory, QueryTargets
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
 from chat_trio.passwords import Passwords
 from chat_trio.storage import database
@@ -85,6 +85,14 @@ class SqliteBackend:
 
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         await self._save("marker", database.save_marker, account, target, at, keep)
+
+    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+        """One node per database (``ServerLock``): the rules' own check is the whole
+        answer."""
+        return Claim.GRANTED
+
+    def release_name(self, key: str, conn: ConnId) -> None:
+        pass
 
     # -- what the server reads at start-up, and the operator's changes (as redis.py) --
 

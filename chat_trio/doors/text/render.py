@@ -97,6 +97,7 @@ _LEFT_BECAUSE = {
     Reason.FLOOD: " (flooding)",
     Reason.KICKED: " (kicked)",
     Reason.REPLACED: " (logged in elsewhere)",
+    Reason.NAME_LOST: " (name lost to another server)",
     Reason.BANNED: " (banned)",
     Reason.PING_TIMEOUT: " (ping timeout)",
 }

@@ -90,6 +90,7 @@ _CLOSE_BECAUSE: dict[Reason, tuple[CloseCode, str]] = {
     Reason.SLOW: (CloseCode.POLICY, "too slow to receive"),
     Reason.KICKED: (CloseCode.POLICY, "kicked"),
     Reason.REPLACED: (CloseCode.POLICY, "logged in elsewhere"),
+    Reason.NAME_LOST: (CloseCode.POLICY, "name lost to another server"),
     Reason.BANNED: (CloseCode.POLICY, "banned"),
     Reason.FLOOD: (CloseCode.POLICY, "flooding"),
     Reason.IDLE: (CloseCode.POLICY, "idle"),
