@@ -319,19 +319,20 @@ async def test_peers_two_people_racing_for_one_name_on_two_nodes_one_wins(
     with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
         for n in range(50):
             answers: list[str] = []
-
-            async def choose(port: int, name: str) -> None:
-                stream = await trio.open_tcp_stream("127.0.0.1", port)
-                async with stream:
-                    client = LineClient(stream)
-                    await client.expect("Enter your username: ")
-                    await client.send(name)
-                    answers.append(await client.expect("\r\n"))
-                    await client.send("/quit")
-                    await client.read_to_eof()
-
             async with trio.open_nursery() as both:
-                both.start_soon(choose, a, f"racer{n}")
-                both.start_soon(choose, b, f"Racer{n}")
+                both.start_soon(_choose, a, f"racer{n}", answers)
+                both.start_soon(_choose, b, f"Racer{n}", answers)
             won = [answer for answer in answers if answer.startswith("Welcome to the chat")]
             assert len(won) == 1, answers
+
+
+async def _choose(port: int, name: str, answers: list[str]) -> None:
+    """Connect, choose ``name``, keep the answer, quit."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        client = LineClient(stream)
+        await client.expect("Enter your username: ")
+        await client.send(name)
+        answers.append(await client.expect("\r\n"))
+        await client.send("/quit")
+        await client.read_to_eof()
