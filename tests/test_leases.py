@@ -265,3 +265,22 @@ async def test_leases_a_killed_nodes_names_are_free_again_within_15_s(
     finally:
         again.terminate()
         again.communicate(timeout=60)
+
+
+async def test_leases_a_node_stopped_gracefully_lets_its_names_go_at_once(
+    redis_server: RedisServer,
+) -> None:
+    process, ports = _serve(redis_server)
+    try:
+        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
+        async with client.stream:
+            await client.register("Carol")
+            assert redis_server.cli("GET", "ct:name:carol").startswith("a:")
+            process.terminate()  # SIGTERM: a graceful shutdown, Carol still online
+            _, log = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=60)
+    assert redis_server.cli("EXISTS", "ct:name:carol") == "0"  # not 10 s later: now
+    assert "Traceback" not in log
