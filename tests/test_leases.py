@@ -200,37 +200,45 @@ async def _metrics(port: int) -> str:
     return got.decode()
 
 
-def _serve(redis_server: RedisServer) -> tuple[subprocess.Popen[str], dict[str, int]]:
-    """Node a on the test's Redis, with its text door and its operator's port."""
-    return start_doors(
+@asynccontextmanager
+async def serving(
+    redis_server: RedisServer,
+) -> AsyncIterator[tuple[subprocess.Popen[str], LineClient, dict[str, int]]]:
+    """Node a on the test's Redis (its text door and its operator's port) and a text
+    client of it; the node is killed at the end if it still runs."""
+    process, ports = start_doors(
         "--redis", redis_server.url, "--node-name", "a", "--no-web", "--metrics-port", "0"
     )
+    try:
+        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
+        async with client.stream:
+            yield process, client, ports
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=60)
 
 
 async def test_leases_server_refuses_a_name_another_node_holds_and_leases_its_own(
     redis_server: RedisServer,
 ) -> None:
     redis_server.cli("SET", "ct:name:bob", "b:0123456789abcdef:7", "PX", "60000")
-    process, ports = _serve(redis_server)
-    try:
-        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
-        async with client.stream:
-            await client.expect("Enter your username: ")
-            await client.send("Bob")
-            refused = await client.expect("Enter your username: ")
-            assert 'The name "Bob" is already taken; please choose another.' in refused
-            await client.send("Carol")
-            await client.expect("Welcome to the chat, Carol!")
-            owner = redis_server.cli("GET", "ct:name:carol")
-            assert owner.startswith("a:"), owner  # this node's, with its run token
-            assert 0 < int(redis_server.cli("PTTL", "ct:name:carol")) <= 10_000
-            assert "chat_trio_names_held 1\n" in await _metrics(ports["metrics"])
-            await client.send("/quit")
-            await client.read_to_eof()
+    async with serving(redis_server) as (process, client, ports):
+        await client.expect("Enter your username: ")
+        await client.send("Bob")
+        refused = await client.expect("Enter your username: ")
+        assert 'The name "Bob" is already taken; please choose another.' in refused
+        await client.send("Carol")
+        await client.expect("Welcome to the chat, Carol!")
+        owner = redis_server.cli("GET", "ct:name:carol")
+        assert owner.startswith("a:"), owner  # this node's, with its run token
+        assert 0 < int(redis_server.cli("PTTL", "ct:name:carol")) <= 10_000
+        assert "chat_trio_names_held 1\n" in await _metrics(ports["metrics"])
+        await client.send("/quit")
+        await client.read_to_eof()
         await _until(lambda: redis_server.cli("EXISTS", "ct:name:carol") == "0")
         assert redis_server.cli("GET", "ct:name:bob") == "b:0123456789abcdef:7"
         assert "chat_trio_names_held 0\n" in await _metrics(ports["metrics"])
-    finally:
         process.terminate()
         _, log = process.communicate(timeout=60)
     assert "Traceback" not in log
@@ -239,29 +247,28 @@ async def test_leases_server_refuses_a_name_another_node_holds_and_leases_its_ow
 async def test_leases_a_killed_nodes_names_are_free_again_within_15_s(
     redis_server: RedisServer,
 ) -> None:
-    process, ports = _serve(redis_server)
-    try:
-        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
-        async with client.stream:
-            await client.register("Alice")
-            first_run = redis_server.cli("GET", "ct:name:allce")  # (Alice's look-alike key)
-            assert first_run.startswith("a:")
-            process.kill()  # kill -9: nothing is let go
-            process.communicate(timeout=60)
-        assert redis_server.cli("GET", "ct:name:allce") == first_run
-        await _until(lambda: redis_server.cli("EXISTS", "ct:name:allce") == "0", 15)
-        await _until(lambda: redis_server.cli("EXISTS", "ct:node:a") == "0", 15)  # (to start)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=60)
+    async with serving(redis_server) as (process, client, _):
+        await client.register("Alice")
+        first_run = redis_server.cli("GET", "ct:name:allce")  # (Alice's look-alike key)
+        assert first_run.startswith("a:")
+        process.kill()  # kill -9: nothing is let go
+        process.communicate(timeout=60)
+    assert redis_server.cli("GET", "ct:name:allce") == first_run
+    await _until(lambda: redis_server.cli("EXISTS", "ct:name:allce") == "0", 15)
+    await _until(lambda: redis_server.cli("EXISTS", "ct:node:a") == "0", 15)  # (to start)
     # A node of the same name started again owns nothing of its dead run's: Alice is free.
-    again, ports = _serve(redis_server)
-    try:
-        client = LineClient(await trio.open_tcp_stream("127.0.0.1", ports["text"]))
-        async with client.stream:
-            await client.register("Alice")
-            assert redis_server.cli("GET", "ct:name:allce") not in ("", first_run)
-    finally:
-        again.terminate()
-        again.communicate(timeout=60)
+    async with serving(redis_server) as (_, client, _):
+        await client.register("Alice")
+        assert redis_server.cli("GET", "ct:name:allce") not in ("", first_run)
+
+
+async def test_leases_a_node_stopped_gracefully_lets_its_names_go_at_once(
+    redis_server: RedisServer,
+) -> None:
+    async with serving(redis_server) as (process, client, _):
+        await client.register("Carol")
+        assert redis_server.cli("GET", "ct:name:carol").startswith("a:")
+        process.terminate()  # SIGTERM: a graceful shutdown, Carol still online
+        _, log = process.communicate(timeout=60)
+    assert redis_server.cli("EXISTS", "ct:name:carol") == "0"  # not 10 s later: now
+    assert "Traceback" not in log

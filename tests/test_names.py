@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from chat_trio.chat import intents as i
 from chat_trio.chat.core import Chat
-from chat_trio.chat.events import Reason
-from chat_trio.chat.outputs import Claim, ClaimName, Outputs, ReleaseName
+from chat_trio.chat.events import Done, Reason, Welcome
+from chat_trio.chat.outputs import Claim, ClaimName, Outputs, ReleaseName, Reply
+from chat_trio.chat.problems import Outcome
+from chat_trio.chat.registry import Account, Verdict
 from chat_trio.chat.state import Phase, Step
 from chat_trio.chat.vocabulary import look
 from chat_trio.chat.world import Rules
@@ -221,3 +223,18 @@ def test_names_the_pages_name_is_claimed_across_nodes_too() -> None:
     ]
     assert types(web.say(1, {"type": "choose-name", "name": "Carol"}))[0] == "welcome"
     assert web.backend.names == {"bob": ELSEWHERE, "carol": 1}
+
+
+def test_names_a_login_claims_the_name_whatever_the_accounts_id() -> None:
+    chat = Chat(Rules(flood_rate=0), stored=True, shared_names=True)
+    chat.load_accounts([Account("Alice", "hash")], [])  # (an account without an id)
+    out = Outputs(1)
+    chat.connect(1, 0.0, out)
+    chat.handle(1, i.LogIn("alice", "right-one"), 0.0, out)
+    out.done()
+    chat.password_checked(1, Verdict.RIGHT, False, 0.0, out)
+    assert out.done()[-1] == ClaimName(1, look("Alice"))
+    assert chat.phase(1) is Phase.CLAIMING
+    chat.name_claimed(1, look("Alice"), Claim.GRANTED, 0.0, out)
+    said = [e for o in out.done() if isinstance(o, Reply) for e in o.events]
+    assert said[:2] == [Done(Outcome.LOGGED_IN, name="Alice"), Welcome("Alice", 1, 1)]

@@ -205,7 +205,7 @@ def _logged_in(
     rules = world.rules
     if names.check_name(name, rules.reserved_names, unicode=rules.unicode_names) is None:
         _take_over(world, conn, name, out)  # (else the claim says why, and nobody is out)
-    problem = names.claim(world, conn, client, name, out, account_id=account.id)
+    problem = names.claim(world, conn, client, name, out, owner=True, account_id=account.id)
     if not isinstance(problem, names.Claiming):  # (else the answer comes to name_claimed)
         _took_name(world, conn, client, old, account.id, problem, out)
 

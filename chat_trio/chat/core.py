@@ -403,7 +403,7 @@ class Chat(World):
                 out.add(ReleaseName(conn, key))
             return
         self.now = now
-        if pending.account_id:
+        if pending.login:
             accounts.name_claimed(self, conn, client, pending, answer, out)
         else:
             names.claimed(self, conn, client, pending, answer, out)

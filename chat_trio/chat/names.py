@@ -109,13 +109,14 @@ def claim(
     name: str,
     out: Outputs,
     *,
+    owner: bool = False,
     account_id: str = "",
     claimed: bool = False,
 ) -> Refused | Claiming | None:
     """Give ``conn`` the name ``name`` if it may have it; else return why not; or, where
     names are shared and ``conn`` does not hold its key yet, ask the other nodes first
-    (rule 3: ``CLAIMING``, and the answer comes to ``claimed``). ``account_id``: it has
-    just logged in to the account of that name (its owner). ``claimed``: the other
+    (rule 3: ``CLAIMING``, and the answer comes to ``claimed``). ``owner``: it has just
+    logged in to the account of that name (its id ``account_id``). ``claimed``: the other
     nodes granted it (``settle``): take it if it passes here still."""
     rules = world.rules
     if rules.unicode_names:
@@ -131,14 +132,14 @@ def claim(
             return Refused(Problem.NAME_TAKEN, name=name)
         return Refused(Problem.NAME_LOOKALIKE, name=name, like=other)
     account = world.registry.like(name)
-    if account is not None and not account_id and client.account != account:
+    if account is not None and not owner and client.account != account:
         if account == key:
             return Refused(Problem.NAME_REGISTERED, name=name, naming=client.phase in _FIRST)
         like = world.registry.accounts[account].name
         return Refused(Problem.NAME_LOOKALIKE, name=name, like=like)
     if world.shared_names and not claimed and world.names.get(seen) != conn:  # (held: a
         # change of case, or to a look-alike of its own name: nothing new to claim)
-        client.pending = PendingName(name, account_id)
+        client.pending = PendingName(name, owner, account_id)
         if client.phase in (Phase.NAMING, Phase.LOGGING_IN):
             client.step(Step.CLAIM)
         elif client.phase is Phase.CHATTING:  # a rename (a login is BUSY already)
@@ -167,8 +168,9 @@ def settle(
     if answer is Claim.UNAVAILABLE:
         return Refused(Problem.NAMES_UNAVAILABLE, name=pending.name)
     taken = claim(
-        world, conn, client, pending.name, out, account_id=pending.account_id, claimed=True
-    )
+        world, conn, client, pending.name, out,
+        owner=pending.login, account_id=pending.account_id, claimed=True,
+    )  # fmt: skip
     assert not isinstance(taken, Claiming)  # (claimed: never asked again)
     if taken is not None:
         out.add(ReleaseName(conn, look(pending.name)))

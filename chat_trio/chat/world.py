@@ -120,10 +120,11 @@ class PendingOper:
 @attrs.define
 class PendingName:
     """A claim of ``name`` across the nodes (``ClaimName``), to choose it or rename to it;
-    or, with ``account_id``, to take it as the name of the account a login's password
-    was right for."""
+    or (``login``) to take it as the name of the account (its id ``account_id``) a
+    login's password was right for."""
 
     name: str
+    login: bool = False
     account_id: str = ""
 
 
