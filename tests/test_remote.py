@@ -46,7 +46,7 @@ from chat_trio.chat.outputs import (
 from chat_trio.chat.problems import Outcome, Problem
 from chat_trio.chat.remote import Profile
 from chat_trio.chat.world import Rules
-from tests.test_chat_rules import admin_alice, ask, connect, named
+from tests.test_chat_rules import admin_alice, ask, connect, named, replies
 
 BOB = -1  #: the mirror of Bob, connected to another node
 
@@ -96,7 +96,7 @@ def test_remote_a_person_elsewhere_joins_talks_and_counts_here() -> None:
     assert list(out.done()) == [Broadcast((said,), None, "#lobby")]
     connect(chat, 3)
     entered = ask(chat, 3, i.ChooseName("Carol"))
-    history = [e for o in entered if isinstance(o, Reply) for e in o.events]
+    history = replies(entered, 3)
     assert any(isinstance(e, History) and e.entries[-1].text == "hello" for e in history)
 
 
@@ -189,10 +189,10 @@ def test_remote_a_room_heard_only_elsewhere_is_loaded_when_someone_here_joins() 
     out = Outputs(1)
     said = Entry(3.0, Kind.SAID, "#far", "Bob", "said there")
     chat.history_loaded(1, "#far", [said], "a topic", 0.0, out)
-    replies = [e for o in out.done() if isinstance(o, Reply) for e in o.events]
-    entered = next(e for e in replies if isinstance(e, RoomEntered))
+    told = replies(list(out.done()), 1)
+    entered = next(e for e in told if isinstance(e, RoomEntered))
     assert (entered.members, entered.topic) == (2, "a topic")
-    assert any(isinstance(e, History) and e.entries == (said,) for e in replies)
+    assert any(isinstance(e, History) and e.entries == (said,) for e in told)
 
 
 def test_remote_a_kick_told_from_elsewhere_spares_the_kicked_member_here() -> None:
@@ -218,12 +218,7 @@ def test_remote_profile_of_a_local_person() -> None:
     assert chat.profile(BOB) is None  # a mirror is its own node's to tell
     connect(chat, 2)
     welcome = ask(chat, 2, i.ChooseName("Dan"))
-    assert any(
-        isinstance(e, Welcome) and e.online == 3
-        for o in welcome
-        if isinstance(o, Reply)
-        for e in o.events
-    )
+    assert any(isinstance(e, Welcome) and e.online == 3 for e in replies(welcome, 2))
 
 
 def test_remote_out_of_reach_is_told_once_to_whom_it_concerns() -> None:
