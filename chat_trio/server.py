@@ -81,6 +81,7 @@ from chat_trio.storage import database
 from chat_trio.storage.database import DatabaseError
 from chat_trio.storage.redis import (
     AnotherNode,
+    LeaseLost,
     NodeLease,
     RedisBackend,
     RedisUnavailable,
@@ -480,7 +481,8 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
     Redis for now) and kept until the server is done; None without ``--redis``.
 
     Raises:
-      StartupError: Redis cannot be reached, or another node uses it.
+      StartupError: Redis cannot be reached, or another node uses it; or, while serving,
+        another node took this one's lease (``NodeLease.keep``): the server stops at once.
     """
     if config.redis is None:
         yield None
@@ -511,6 +513,8 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
                     await lease.release()
     except* StartupError as group:  # out of coredis' own nursery: one line, as any other
         raise leaves(group)[0] from None
+    except* LeaseLost as group:  # another node took over: stop at once, and say why (exit 1)
+        raise StartupError(f"stopped serving on Redis at {shown}: {leaves(group)[0]}") from None
     except* (RedisError, OSError) as group:  # reaching it, in coredis' own nursery
         if serving:  # (a port in use, a disk gone: said as they are)
             raise

@@ -108,6 +108,17 @@ class RedisServer:
         )
         return done.stdout.strip()
 
+    def pause(self) -> None:
+        """Hang it (SIGSTOP): connections stay open, nothing is answered, as a Redis
+        that is stuck (swapping, a long fork, a frozen VM)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a hung one go on (SIGCONT): it answers what it was sent meanwhile."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGCONT)  # a stopped one would ignore SIGTERM

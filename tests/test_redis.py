@@ -25,7 +25,7 @@ from chat_trio.passwords import Cost, Passwords
 from chat_trio.storage import database
 from chat_trio.storage import redis as redis_storage
 from chat_trio.storage.backend import RoomHistory
-from chat_trio.storage.redis import RedisBackend
+from chat_trio.storage.redis import LeaseLost, NodeLease, RedisBackend
 from chat_trio.storage.sqlite import SqliteBackend
 from chat_trio.storage.store import Retention, Store
 from tests.conftest import start_cli
@@ -395,6 +395,77 @@ async def test_redis_second_node_on_the_same_redis_is_refused_with_one_line(
     # Once the first has stopped (and let go), a node starts there again.
     third, _ = start_cli("--redis", redis_server.url, "--node-name", "b", "--no-web")
     _stop(third)
+
+
+async def test_redis_node_lease_is_kept_and_let_go_only_while_it_is_this_nodes(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_storage, "NODE_REFRESH", 0.05)  # refresh at once, not in 3 s
+    async with redis_storage.client(redis_server.url) as client:
+        lease = NodeLease(client, "a")
+        await lease.claim()
+        # It ran out (Redis out of reach for longer than it lives): still free, taken again.
+        redis_server.cli("DEL", "ct:node:a")
+        with trio.move_on_after(1):
+            await lease.keep()
+        assert redis_server.cli("GET", "ct:node:a") == lease.token
+        # Meanwhile another process of this name took it: never refreshed over, never
+        # deleted, and the node is told it lost it.
+        redis_server.cli("SET", "ct:node:a", "a:another", "PX", "60000")
+        with (
+            trio.fail_after(10),
+            pytest.raises(LeaseLost, match=r"^node a lost its lease to another node \(a\)"),
+        ):
+            await lease.keep()
+        await lease.release()
+        assert redis_server.cli("GET", "ct:node:a") == "a:another"
+        # Or another node started while this one's lease had run out.
+        redis_server.cli("DEL", "ct:node:a")
+        redis_server.cli("SET", "ct:node:b", "b:x", "PX", "60000")
+        redis_server.cli("SADD", "ct:nodes", "b")
+        with trio.fail_after(10), pytest.raises(LeaseLost, match=r"another node \(b\)"):
+            await lease.keep()
+        assert redis_server.cli("EXISTS", "ct:node:a") == "0"  # not taken beside b's
+
+
+async def test_redis_node_whose_lease_was_taken_over_stops_with_one_line(
+    redis_server: RedisServer,
+) -> None:
+    process, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
+    try:
+        redis_server.cli("SET", "ct:node:a", "a:another-process", "PX", "60000")
+        with trio.fail_after(20):  # the next refresh (every 3 s) finds it
+            while process.poll() is None:  # noqa: ASYNC110 - another process: no event to wait on
+                await trio.sleep(0.2)
+    finally:
+        err = _stop(process)
+    assert process.returncode == 1
+    assert err.splitlines()[-1] == (
+        f"chat-trio: stopped serving on Redis at {redis_server.url}: node a lost its lease to "
+        f"another node (a) while it could not refresh it; two nodes may not share one Redis "
+        f"yet, so this one stops"
+    )
+    assert "redis-node-lease-lost node=a holder=a" in err
+    assert redis_server.cli("GET", "ct:node:a") == "a:another-process"  # its release left it
+
+
+async def test_redis_killed_node_holds_its_lease_until_it_ends_then_another_starts(
+    redis_server: RedisServer,
+) -> None:
+    first, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
+    first.kill()  # SIGKILL: no release
+    first.communicate(timeout=60)
+    refused = _cli("serve", "--port", "0", "--no-web", "--redis", redis_server.url,
+                   "--node-name", "b")  # fmt: skip
+    assert refused.returncode == 1 and "another node (a) uses this Redis" in refused.stderr
+    with trio.fail_after(15):  # the lease lives 10 s from its last refresh
+        while redis_server.cli("EXISTS", "ct:node:a") == "1":  # noqa: ASYNC110 - Redis' clock
+            await trio.sleep(0.2)
+    second, _ = start_cli("--redis", redis_server.url, "--node-name", "b", "--no-web")
+    try:
+        assert redis_server.cli("GET", "ct:node:b").startswith("b:")
+    finally:
+        _stop(second)
 
 
 def test_redis_unreachable_or_wrong_url_is_one_clear_line() -> None:

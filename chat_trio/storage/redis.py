@@ -133,18 +133,38 @@ end
 return #extra
 """
 
-_CLAIM_NODE = """
--- KEYS[1]: the set of nodes. ARGV: this node's name, lease in ms, its token.
+_HOLD_NODE = """
+-- KEYS[1]: the set of nodes; KEYS[2]: this node's lease. ARGV: its name, lease in ms, token.
+-- Returns false once this node holds the lease; else the live node in its way.
+local held = redis.call('GET', KEYS[2])
+if held == ARGV[3] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[1], ARGV[1])
+  return false
+end
+if held then return ARGV[1] end  -- another process of this name holds it
 for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', 'ct:node:' .. node) == 1 then return node end
   redis.call('SREM', KEYS[1], node)
 end
 redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('SET', 'ct:node:' .. ARGV[1], ARGV[3], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
 return false
 """
-"""A node's lease, taken only where no other node holds one (checked and taken in one
-step: two nodes starting at once cannot both pass)."""
+"""A node's lease, taken (at start) or kept (every refresh) only where no other node
+holds one, checked and done in one step: two nodes starting at once cannot both pass,
+and a refresh never writes over a lease that another process took meanwhile. A lease
+that ran out (Redis out of reach for longer than it lives, or restarted without its
+data) is taken again if it is still free."""
+
+_LET_GO = """
+-- KEYS[1]: the set of nodes; KEYS[2]: this node's lease. ARGV: its name, its token.
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end  -- not ours (any more)
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+"""
+"""The lease deleted only if it is still this node's (compare and delete, in one step)."""
 
 
 class RedisUnavailable(Exception):
@@ -230,18 +250,28 @@ class AnotherNode(Exception):
     """Another live node uses this Redis; the message names it."""
 
 
+class LeaseLost(AnotherNode):
+    """This node's lease was taken by another process while this node could not refresh
+    it (out of reach of Redis for longer than the lease lives); the message names it."""
+
+
 class NodeLease:
-    """This node's hold on a Redis (``ct:node:{name}``, refreshed every ``NODE_REFRESH``
-    seconds, gone ``NODE_LEASE_MS`` after the node stops refreshing it).
+    """This node's hold on a Redis (``ct:node:{name}``, holding a token of this process,
+    refreshed every ``NODE_REFRESH`` seconds, gone ``NODE_LEASE_MS`` after the node stops
+    refreshing it).
 
     Several nodes on one Redis do not see each other's users and lines yet (issue 20's
-    later steps): until they do, a node refuses to start where another one lives.
+    later steps): until they do, a node refuses to start where another one lives, and
+    stops where another one took over (``keep``).
     """
 
     def __init__(self, redis: coredis.Redis[str], name: str) -> None:
         self.redis = redis
         self.name = name
         self.token = f"{name}:{os.urandom(8).hex()}"
+        self._hold = redis.register_script(_HOLD_NODE)
+        self._let_go = redis.register_script(_LET_GO)
+        self._keys = ["ct:nodes", f"ct:node:{name}"]
 
     async def claim(self) -> None:
         """Take the lease.
@@ -251,40 +281,49 @@ class NodeLease:
             that died holds it until its lease ends).
           RedisUnavailable: Redis did not answer.
         """
-        script = self.redis.register_script(_CLAIM_NODE)
-        holder: str | None = await call(
-            script(keys=["ct:nodes"], args=[self.name, NODE_LEASE_MS, self.token])
-        )
+        holder = await self._holder()
         if holder:
             raise AnotherNode(
                 f"another node ({holder}) uses this Redis; several nodes on one Redis are not "
                 f"supported yet (a node that stopped lets go within {NODE_LEASE_MS // 1000} s)"
             )
 
+    async def _holder(self) -> str | None:
+        """Take or keep the lease (``_HOLD_NODE``); the live node in the way, if any."""
+        args: list[str | int] = [self.name, NODE_LEASE_MS, self.token]
+        holder: str | None = await call(self._hold(keys=self._keys, args=args))
+        return holder
+
     async def keep(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Refresh the lease until cancelled (a failed refresh is logged and tried again)."""
+        """Refresh the lease until cancelled (a refresh that fails is logged and tried
+        again); one that ran out and is still free is taken again.
+
+        Raises:
+          LeaseLost: another node took it meanwhile (the node must stop serving: two
+            nodes of one name, or two nodes on one Redis, would each think they own it).
+        """
         task_status.started()
         while True:
             await trio.sleep(NODE_REFRESH)
             try:
-                await call(self._refresh())
+                holder = await self._holder()
             except RedisUnavailable as exc:
                 log.warning("redis-node-refresh-failed node=%s error=%r", self.name, str(exc))
-
-    async def _refresh(self) -> None:
-        """The lease again, and this node in ``ct:nodes`` again: a Redis restarted without
-        its data has forgotten both, and the next node to start must see this one."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"ct:node:{self.name}", self.token, px=NODE_LEASE_MS)
-            pipe.sadd("ct:nodes", [self.name])
+                continue
+            if holder:
+                log.error("redis-node-lease-lost node=%s holder=%s", self.name, holder)
+                raise LeaseLost(
+                    f"node {self.name} lost its lease to another node ({holder}) while it "
+                    f"could not refresh it; two nodes may not share one Redis yet, so this "
+                    f"one stops"
+                )
 
     async def release(self) -> None:
-        """Let go of the lease (at shutdown); a failure is logged (it ends by itself)."""
+        """Let go of the lease (at shutdown) if it is still this node's; a failure is
+        logged (it ends by itself)."""
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete([f"ct:node:{self.name}"])
-                pipe.srem("ct:nodes", [self.name])
-        except (RedisError, OSError) as exc:
+            await call(self._let_go(keys=self._keys, args=[self.name, self.token]))
+        except RedisUnavailable as exc:
             log.warning("redis-node-release-failed node=%s error=%r", self.name, str(exc))
 
 
