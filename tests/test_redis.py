@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import attrs
@@ -43,9 +46,20 @@ Either = SqliteBackend | RedisBackend
 @pytest.fixture(params=["sqlite", "redis"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Either]:
     """Each backend, its writer running, over a real file or a real redis-server."""
-    retention = Retention(max_age=None, rows_per_room=None)
+    everything = Retention(max_age=None, rows_per_room=None)
+    async with writing(request.param, request, tmp_path, everything) as made:
+        yield made
+
+
+@asynccontextmanager
+async def writing(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, retention: Retention
+) -> AsyncIterator[Either]:
+    """The backend ``kind`` ("sqlite", "redis"), its writer running with ``retention``
+    (which prunes first), over ``tmp_path``'s file or the test's redis-server; closed
+    after."""
     async with trio.open_nursery() as nursery:
-        if request.param == "sqlite":
+        if kind == "sqlite":
             store = await Store.open(str(tmp_path / "chat.db"))
             await nursery.start(store.run, retention)
             yield SqliteBackend(store, Passwords(CHEAP))
@@ -281,6 +295,80 @@ async def test_redis_history_older_than_the_max_age_is_pruned_at_start(
             pruned.close()
     assert [e.text for e in shown.entries] == ["new"]
     assert pruned.statistics().pruned == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_redis_a_topic_goes_with_its_history_past_the_max_age(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    now = time.time()
+    async with writing(kind, request, tmp_path, Retention(max_age=None)) as keep:
+        keep.record((Entry(now - 7200, Kind.TOPIC, "#a", "Al", "last month's news"),))
+        keep.record((Entry(now - 7100, Kind.SAID, "#a", "Al", "old"),))
+        keep.record((Entry(now, Kind.SAID, "#a", "Al", "new"),))
+        assert (await keep.load_room("#a", 5)).topic == "last month's news"
+    async with writing(kind, request, tmp_path, Retention(max_age=3600)) as pruned:  # pruned first
+        shown = await pruned.load_room("#a", 5)
+    assert ([e.text for e in shown.entries], shown.topic) == (["new"], "")
+
+
+async def _writes_in_order(
+    redis_server: RedisServer, first: Callable[[], Awaitable[object]],
+    then: Callable[[], Awaitable[object]],
+) -> None:  # fmt: skip
+    """Run ``first`` and ``then`` at once, with ``first``'s write reaching Redis first:
+    ``CLIENT PAUSE ... WRITE`` holds writes (reads go on) and runs them, once let go, in
+    the order they came; a held client has the flag ``b``."""
+
+    async def held(count: int) -> None:
+        with trio.fail_after(10):
+            while len(re.findall(r" flags=\w*b", redis_server.cli("CLIENT", "LIST"))) < count:  # noqa: ASYNC110
+                await trio.sleep(0.01)  # another process's state: no event to wait on
+
+    redis_server.cli("CLIENT", "PAUSE", "20000", "WRITE")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(first)
+        await held(1)
+        nursery.start_soon(then)
+        await held(2)
+        redis_server.cli("CLIENT", "UNPAUSE")
+
+
+@asynccontextmanager
+async def _al_and_the_operator(
+    redis_server: RedisServer,
+) -> AsyncIterator[tuple[RedisBackend, Callable[[], Awaitable[None]]]]:
+    """A node's backend where Al has an account (id A1), and the operator's deletion of it
+    (``chat-trio user``: another process, its own connection)."""
+    async with (
+        redis_storage.client(redis_server.url) as client,
+        redis_storage.client(redis_server.url) as operators,
+    ):
+        backend = RedisBackend(client, Passwords(CHEAP))
+        await backend.save_account("al", Account("Al", "$argon2id$x", id="A1"))
+        deleting = RedisBackend(operators, Passwords(CHEAP)).write_account
+        yield backend, partial(deleting, "al", None, operator=True)
+
+
+async def test_redis_a_login_never_makes_again_an_account_deleted_meanwhile(
+    redis_server: RedisServer,
+) -> None:
+    async with _al_and_the_operator(redis_server) as (backend, delete):
+        # Al logs in here as the operator deletes the account: the deletion comes first.
+        await _writes_in_order(redis_server, delete, partial(backend.note_login, "al"))
+        assert redis_server.cli("EXISTS", "ct:account:al") == "0"
+        assert await backend.accounts() == []
+
+
+async def test_redis_deleting_an_account_deletes_a_room_it_founded_meanwhile(
+    redis_server: RedisServer,
+) -> None:
+    async with _al_and_the_operator(redis_server) as (backend, delete):
+        room = RegisteredRoom("#New", "A1", 5.0, (), "", "", 0.0, frozenset(), "", 0, ())
+        # Al registers #new as the operator deletes the account: the room comes first.
+        await _writes_in_order(redis_server, partial(backend.save_room, "#new", room), delete)
+        assert await backend.rooms() == []  # none outlives its founder's account
+        assert await backend.accounts() == []
 
 
 COREDIS_LEAK = (

@@ -21,7 +21,8 @@ Keys (all under ``ct:``; docs/storage.md has the table):
   (``ct:row``) orders every entry as SQLite's row id does, and the same message has the
   same id in each of its streams. Trimmed to ``--history-max-rows`` entries per stream
   when written (exact), and by age (``--history-max-age``) every ``PRUNE_EVERY``.
-- ``ct:topic``: each room's last topic. ``ct:streams``: every history stream (for pruning).
+- ``ct:topic``: the stream id of each room's last topic entry (the topic is read from it,
+  so it goes with the history). ``ct:streams``: every history stream (for pruning).
 - ``ct:account:{name_key}``, sets ``ct:accounts`` and ``ct:account_ids`` (a marker is kept
   only for an account there is, as SQLite's ``save_marker``); ``ct:bans``; ``ct:rooms``;
   ``ct:marks:{account id}`` and ``ct:markat:{account id}`` (read markers, in the order set),
@@ -44,6 +45,7 @@ import logging
 import math
 import operator
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -92,10 +94,11 @@ PAGE = 200  #: stream entries read per call when walking back through history
 CHANGES_KEPT = 1000  #: operator changes kept (a running server reads them every 2 s)
 
 _ADD = """
--- KEYS[1]: the set of history streams; KEYS[2..]: the streams of one entry.
--- ARGV: milliseconds, row, rows kept per stream (0: all), the entry.
+-- KEYS[1]: the set of history streams; KEYS[2]: the rooms' topics; KEYS[3..]: the streams
+-- of one entry. ARGV: milliseconds, row, rows kept per stream (0: all), the entry, the
+-- room_key whose topic it sets ('': none).
 local ms = tonumber(ARGV[1])
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local top = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
   if top[1] then
     local last = tonumber(string.match(top[1][1], '^(%d+)'))
@@ -103,7 +106,7 @@ for i = 2, #KEYS do
   end
 end
 local id = string.format('%d-%s', ms, ARGV[2])
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   if ARGV[3] ~= '0' then
     redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[3], id, 'e', ARGV[4])
   else
@@ -111,11 +114,45 @@ for i = 2, #KEYS do
   end
   redis.call('SADD', KEYS[1], KEYS[i])
 end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], id) end
 return id
 """
 """One entry into each of its streams, under one id: the milliseconds of its time, raised
 to the newest already there (a stream's ids only grow: a clock stepped back must not fail
-the write), and its row."""
+the write), and its row. A topic's id is kept in ``ct:topic``: the topic is read from its
+entry, so it goes with the history (by age or by rows), as SQLite's does."""
+
+_STREAM_ID = re.compile(r"\d+-\d+")
+"""What ``ct:topic`` holds: a stream id (the step before kept the topic's text there; such
+a topic is not shown, and the next topic set replaces it)."""
+
+_LOGIN = """
+-- KEYS[1]: the account. ARGV[1]: the time. Only an account there is: one deleted meanwhile
+-- (by the operator, or on another node) is not made again as a hash of one field.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'last_login', ARGV[1])
+return 1
+"""
+
+_DROP_ACCOUNT = """
+-- KEYS: the account, the accounts, the registered rooms, the accounts with read markers,
+-- the ids of the accounts there are. ARGV[1]: its name_key.
+local id = redis.call('HGET', KEYS[1], 'id')
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+if not id or id == '' then return 0 end
+local rooms = redis.call('HGETALL', KEYS[3])
+for i = 1, #rooms, 2 do
+  if cjson.decode(rooms[i + 1])[2] == id then redis.call('HDEL', KEYS[3], rooms[i]) end
+end
+redis.call('DEL', 'ct:marks:' .. id, 'ct:markat:' .. id)
+redis.call('SREM', KEYS[4], id)
+redis.call('SREM', KEYS[5], id)
+return 1
+"""
+"""An account deleted with the rooms it founded and its read markers, in one step: a room
+it founded that is saved while the deletion runs is deleted too (read then written in
+two calls, it was missed)."""
 
 _MARK = """
 -- KEYS: the account's markers (zset), their times (hash), accounts with markers, sequence,
@@ -445,6 +482,8 @@ class RedisBackend(HistoryQueue):
         self.up = True  #: the last call reached Redis
         self._add = redis.register_script(_ADD)
         self._mark = redis.register_script(_MARK)
+        self._login = redis.register_script(_LOGIN)
+        self._drop_account = redis.register_script(_DROP_ACCOUNT)
         super().__init__()
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
@@ -477,10 +516,10 @@ class RedisBackend(HistoryQueue):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for row, entry in enumerate(batch, first):
                     at = str(millis(entry.time))
-                    keys = ["ct:streams", *_streams(entry)]
-                    self._add(keys=keys, args=[at, row, rows, _encode(entry)], client=pipe)
-                    if entry.kind is Kind.TOPIC:
-                        pipe.hset("ct:topic", {name_key(entry.room): entry.text})
+                    keys = ["ct:streams", "ct:topic", *_streams(entry)]
+                    topic = name_key(entry.room) if entry.kind is Kind.TOPIC else ""
+                    args: list[str | int] = [at, row, rows, _encode(entry), topic]
+                    self._add(keys=keys, args=args, client=pipe)
 
         await self._call(pipeline())
 
@@ -498,6 +537,8 @@ class RedisBackend(HistoryQueue):
                 )
                 if not await self._call(self.redis.xlen(key)):
                     await self._call(self.redis.srem("ct:streams", [key]))
+                    room = key.removeprefix("ct:hist:")
+                    await self._call(self.redis.hdel("ct:topic", [room]))
         except RedisUnavailable as exc:
             log.error("history-prune-failed error=%r", str(exc))
             return
@@ -550,10 +591,20 @@ class RedisBackend(HistoryQueue):
         await self.caught_up()
         key = f"ct:hist:{name_key(room)}"
         last = await self._call(self.redis.xrevrange(key, "+", "-", count=1))
-        topic = await self._call(self.redis.hget("ct:topic", name_key(room)))
+        topic = await self._topic(key, name_key(room))
         entries = await self._latest(key, lines, CONVERSATION) if lines else []
         name = _decode(last[0])[2].room if last else ""
-        return RoomHistory(tuple(entries), words.line(topic or ""), name)
+        return RoomHistory(tuple(entries), topic, name)
+
+    async def _topic(self, key: str, room: str) -> str:
+        """The room's last topic, read from its entry in the room's stream ``key``
+        (``ct:topic`` holds its id): none once that entry is gone with the history's age
+        or rows, as SQLite reads it from the history that is left."""
+        at = await self._call(self.redis.hget("ct:topic", room))
+        if at is None or not _STREAM_ID.fullmatch(at):
+            return ""
+        found = await self._call(self.redis.xrange(key, at, at, count=1))
+        return _decode(found[0])[2].text if found else ""
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         try:
@@ -709,22 +760,11 @@ class RedisBackend(HistoryQueue):
         Raises:
           RedisError: it failed (in a transaction: nothing was changed).
         """
-        gone_rooms: list[str] = []
-        old_id = ""
-        if account is None:
-            old_id = await self.redis.hget(f"ct:account:{key}", "id") or ""
-            stored = await self.redis.hgetall("ct:rooms")
-            gone_rooms = [k for k, v in stored.items() if old_id and json.loads(v)[1] == old_id]
         async with self.redis.pipeline(transaction=True) as pipe:
             if account is None:
-                pipe.delete([f"ct:account:{key}"])
-                pipe.srem("ct:accounts", [key])
-                if gone_rooms:
-                    pipe.hdel("ct:rooms", gone_rooms)
-                if old_id:
-                    pipe.delete([f"ct:marks:{old_id}", f"ct:markat:{old_id}"])
-                    pipe.srem("ct:markers", [old_id])
-                    pipe.srem("ct:account_ids", [old_id])
+                keys = [f"ct:account:{key}", "ct:accounts", "ct:rooms", "ct:markers",
+                        "ct:account_ids"]  # fmt: skip
+                self._drop_account(keys=keys, args=[key], client=pipe)
             else:
                 pipe.hset(f"ct:account:{key}", {
                     "name": account.name, "hash": account.hash, "admin": int(account.admin),
@@ -742,11 +782,10 @@ class RedisBackend(HistoryQueue):
                 )
 
     async def note_login(self, key: str) -> None:
-        async def login() -> None:
-            if await self.redis.exists([f"ct:account:{key}"]):
-                await self.redis.hset(f"ct:account:{key}", {"last_login": time.time()})
-
-        await self._save("login", login)
+        """(Only if the account is there, checked and written in one step: ``_LOGIN``.)"""
+        await self._save(
+            "login", lambda: self._login(keys=[f"ct:account:{key}"], args=[time.time()])
+        )
 
     async def account_dates(self) -> dict[str, tuple[float, float]]:
         """name_key -> (created, last login), Unix time, 0 where never."""
