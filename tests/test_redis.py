@@ -31,7 +31,7 @@ from chat_trio.storage.backend import RoomHistory
 from chat_trio.storage.redis import LeaseLost, NodeLease, RedisBackend
 from chat_trio.storage.sqlite import SqliteBackend
 from chat_trio.storage.store import Retention, Store
-from tests.conftest import start_cli
+from tests.conftest import LineClient, start_cli
 from tests.redis_server import RedisServer, needs_redis, redis_server
 
 __all__ = ["redis_server"]  # the fixture, used by name
@@ -661,6 +661,56 @@ async def test_redis_settings_that_risk_the_chats_state_are_warned_about(tmp_pat
         risky.stop()
     assert "redis-may-evict maxmemory-policy=allkeys-lru" in log
     assert "redis-not-durable" not in log  # appendonly yes: durable
+
+
+async def _user(port: int, name: str) -> LineClient:
+    """A user of the text door, registered as ``name`` (its stream is the caller's to close)."""
+    user = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+    await user.register(name)
+    return user
+
+
+ANSWERED_WITHIN = redis_storage.ANSWER_TIMEOUT + 2.5
+"""What a user waits at most for an answer while Redis hangs: the backend's bound on
+one answer, and room for a loaded test machine (one failing read alone takes 2 s)."""
+
+
+async def test_redis_hung_a_user_is_answered_within_one_deadline_then_all_works(
+    redis_server: RedisServer,
+) -> None:
+    process, port = start_cli("--redis", redis_server.url, "--no-web")
+    try:
+        alice, bob = await _user(port, "alice"), await _user(port, "bob")
+        async with alice.stream, bob.stream:
+            await alice.send("before the hang")
+            await _wait_for(
+                lambda: "before" in redis_server.cli("XRANGE", "ct:hist:#lobby", "-", "+")
+            )
+            redis_server.pause()
+            try:
+                await alice.send("while it hangs")
+                await bob.expect("alice: while it hangs")  # its write now waits (2 s), in vain
+                await alice.send("and more")  # written after that one: in vain too
+                await alice.send("/history")
+                await alice.expect("History is not available right now", ANSWERED_WITHIN)
+                await alice.send("/join #elsewhere")  # its history is read (none in memory)
+                await alice.expect("* You joined #elsewhere", ANSWERED_WITHIN)
+                await alice.send("/join #lobby")  # and the chat goes on meanwhile
+                await alice.send("/history")
+                await alice.expect("History is not available right now", ANSWERED_WITHIN)
+            finally:
+                redis_server.resume()
+            await alice.send("after the hang")
+            await _wait_for(
+                lambda: "after" in redis_server.cli("XRANGE", "ct:hist:#lobby", "-", "+")
+            )
+            await alice.send("/history")
+            shown = await alice.expect("* End of history.", 20)
+        assert process.poll() is None  # still serving
+    finally:
+        log = _stop(process)
+    assert "alice: before the hang" in shown and "alice: after the hang" in shown
+    assert "Traceback" not in log
 
 
 async def test_redis_restarted_under_a_running_server_is_used_again_nothing_crashes(

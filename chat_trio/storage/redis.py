@@ -6,9 +6,12 @@ same answers (tests/test_redis.py runs one set of tests over both), and the read
 the server makes at start-up and while watching the operator's changes
 (``accounts``, ``bans``, ... as ``sqlite.py`` offers them over ``database``).
 
-Every Redis call runs under a deadline (``CALL_TIMEOUT``, ``trio.fail_after``): a Redis
-that is down or hung is a logged failure, answered as the protocol says (no history,
-``None``, ``Verdict.UNAVAILABLE``), never a blocked event loop or a crashed session.
+Every Redis call runs under a deadline (``CALL_TIMEOUT``, ``trio.fail_after``), and what
+a user waits for (a join's history, /history, CHATHISTORY, a password check) runs as a
+whole under another (``ANSWER_TIMEOUT``), without waiting for the write queue while Redis
+is known to be out of reach (``reachable``): a Redis that is down or hung is a logged
+failure, answered as the protocol says (no history, ``None``, ``Verdict.UNAVAILABLE``)
+within seconds, never a blocked event loop or a crashed session.
 coredis talks to Redis from the event loop (anyio under trio); argon2 still runs in
 worker threads (``Passwords``).
 
@@ -80,6 +83,13 @@ CALL_TIMEOUT = 2.0
 """Seconds one Redis call (or pipeline) may take. A healthy Redis answers in well under a
 millisecond on a LAN; seconds mean it is down or hung, and the caller is answered as by
 an outage rather than kept waiting (coredis' own timeout retries: 3x as long)."""
+
+ANSWER_TIMEOUT = 2.5
+"""Seconds a user waits at most for an answer that needs Redis (a join that reads the
+room's history, /history, CHATHISTORY, a password check, a deletion), whatever it waits
+for inside: earlier writes, then one call or several, each under ``CALL_TIMEOUT``. Without
+it, a join behind a failing write batch waited 2 s for the batch, then 2 s per read: 8 s
+and more while Redis hung. A little over one call, so that one slow answer still counts."""
 
 CONNECT_TIMEOUT = 2.0  #: seconds to reach Redis at start-up before it is an error
 
@@ -495,6 +505,23 @@ class RedisBackend(HistoryQueue):
         self.up = True
         return found
 
+    async def _answer(self, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``, as a whole under ``ANSWER_TIMEOUT``: what a user waits for.
+
+        Raises:
+          RedisUnavailable: it did not end in time, or one of its calls failed.
+        """
+        with trio.move_on_after(ANSWER_TIMEOUT):
+            return await read()
+        self.up = False
+        raise RedisUnavailable(f"no answer within {ANSWER_TIMEOUT:g} s")
+
+    def reachable(self) -> bool:
+        """A reader waits for earlier writes only while Redis answers (the last call did):
+        a writer that cannot reach Redis makes no progress worth waiting for, and its
+        entries are then counted as failed (``HistoryQueue``) or may land late."""
+        return self.up
+
     # -- writing history ---------------------------------------------------------------------
 
     write_errors = (RedisUnavailable,)
@@ -577,7 +604,7 @@ class RedisBackend(HistoryQueue):
 
     async def load_room(self, room: str, lines: int) -> RoomHistory:
         try:
-            return await self.conversation(room, lines)
+            return await self._answer(partial(self.conversation, room, lines))
         except RedisUnavailable as exc:
             log.error("history-read-failed room=%s error=%r", room, str(exc))
             return RoomHistory()
@@ -608,14 +635,17 @@ class RedisBackend(HistoryQueue):
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         try:
-            await self.caught_up()
-            if query.peer:
-                rows = await self._all(_mine(query.session, query.account))
-                return bounded([r for r in rows if _between(r[2], query)], query)
-            return await self._room_history(f"ct:hist:{name_key(query.room)}", query)
+            return await self._answer(partial(self._history, query))
         except RedisUnavailable as exc:
             log.error("history-read-failed error=%r", str(exc))
             return None
+
+    async def _history(self, query: QueryHistory) -> list[Entry]:
+        await self.caught_up()
+        if query.peer:
+            rows = await self._all(_mine(query.session, query.account))
+            return bounded([r for r in rows if _between(r[2], query)], query)
+        return await self._room_history(f"ct:hist:{name_key(query.room)}", query)
 
     async def _room_history(self, key: str, query: QueryHistory) -> list[Entry]:
         """``query``'s entries of the room stream ``key``, read as ranges of the stream
@@ -684,40 +714,47 @@ class RedisBackend(HistoryQueue):
 
     async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
         try:
-            await self.caught_up()
-            found: list[tuple[str, float]] = []
-            for key in sorted({name_key(room) for room in query.rooms}):
-                last = await self._latest(f"ct:hist:{key}", 1, CONVERSATION)
-                if last:
-                    found.append((last[0].room, last[0].time))
-            peers: dict[str, tuple[str, float]] = {}
-            for _, _, e in await self._all(_mine(query.session, query.account)):
-                sent = _is((e.session, e.account), (query.session, query.account))
-                name = e.target if sent else e.name
-                peers[name_key(name)] = (name, e.time)  # row order: the latest wins
+            found = await self._answer(partial(self._targets, query))
         except RedisUnavailable as exc:
             log.error("history-read-failed error=%r", str(exc))
             return None
-        found += peers.values()
         low, high = millis(query.after), millis(query.before)
         inside = [(n, t) for n, t in found if low < millis(t) < high]
         return sorted(inside, key=lambda found: found[1])[: query.limit]
+
+    async def _targets(self, query: QueryTargets) -> list[tuple[str, float]]:
+        """``read_targets``' rooms and peers, each with its latest line, unbounded."""
+        await self.caught_up()
+        found: list[tuple[str, float]] = []
+        for key in sorted({name_key(room) for room in query.rooms}):
+            last = await self._latest(f"ct:hist:{key}", 1, CONVERSATION)
+            if last:
+                found.append((last[0].room, last[0].time))
+        peers: dict[str, tuple[str, float]] = {}
+        for _, _, e in await self._all(_mine(query.session, query.account)):
+            sent = _is((e.session, e.account), (query.session, query.account))
+            name = e.target if sent else e.name
+            peers[name_key(name)] = (name, e.time)  # row order: the latest wins
+        return [*found, *peers.values()]
 
     async def forget(self, query: QueryHistory) -> None:
         """Delete the message ``query.around_id`` from each of its streams (it has the
         same id in each), if ``query`` may read it: its room's, or the asker's own
         conversation with the peer."""
         try:
-            await self.caught_up()
-            scope = _mine(query.session, query.account) if query.peer else None
-            for key in scope or [f"ct:hist:{name_key(query.room)}"]:
-                hit = await self._find(key, query.around_id)
-                if hit is not None and (scope is None or _between(hit[1][2], query)):
-                    for stream in _streams(hit[1][2]):
-                        await self._call(self.redis.xdel(stream, [hit[0]]))
-                    return
+            await self._answer(partial(self._forget, query))
         except RedisUnavailable as exc:
             log.error("save-failed what=redaction error=%r", str(exc))
+
+    async def _forget(self, query: QueryHistory) -> None:
+        await self.caught_up()
+        scope = _mine(query.session, query.account) if query.peer else None
+        for key in scope or [f"ct:hist:{name_key(query.room)}"]:
+            hit = await self._find(key, query.around_id)
+            if hit is not None and (scope is None or _between(hit[1][2], query)):
+                for stream in _streams(hit[1][2]):
+                    await self._call(self.redis.xdel(stream, [hit[0]]))
+                return
 
     # -- accounts, bans, rooms, markers ---------------------------------------------------
 
@@ -737,7 +774,7 @@ class RedisBackend(HistoryQueue):
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         """A Redis that does not answer is no verdict on the password."""
-        read = partial(self.account, key)
+        read = partial(self._answer, partial(self.account, key))
         return await check_password(read, (RedisUnavailable,), self.passwords, password)
 
     async def hash_password(self, password: Secret) -> str:
