@@ -371,6 +371,40 @@ async def test_redis_deleting_an_account_deletes_a_room_it_founded_meanwhile(
         assert await backend.accounts() == []
 
 
+async def test_redis_a_connections_private_stream_expires_within_the_history_age(
+    redis_server: RedisServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    async with writing("redis", request, tmp_path, Retention(max_age=60)) as backend:
+        backend.record((pm(1, "Al", "hi", "Guest", "s1", "s2", "A1"),))
+        await backend.read_history(QueryHistory(1, 1, "#lobby"))  # waits for the write
+    # Only a connection reads its own stream: once it is gone, nobody does.
+    for guest in ("ct:pm:s:s1", "ct:pm:s:s2"):
+        assert 0 < int(redis_server.cli("PTTL", guest)) <= 60_000
+    assert redis_server.cli("PTTL", "ct:pm:a:A1") == "-1"  # an account's: pruned by age
+
+
+async def test_redis_the_account_list_of_20000_accounts_is_read_in_a_few_round_trips(
+    redis_server: RedisServer,
+) -> None:
+    async with (
+        redis_storage.client(redis_server.url) as client,
+        client.pipeline(transaction=False) as pipe,
+    ):
+        for n in range(20_000):
+            pipe.hset(f"ct:account:user{n:05}", {
+                "name": f"user{n:05}", "hash": "$argon2id$x", "admin": 0, "id": f"A{n}",
+                "created": 1.0,
+            })  # fmt: skip
+            pipe.sadd("ct:accounts", [f"user{n:05}"])
+    # The whole command is under one call's deadline (2 s): one round trip per account,
+    # at a few hundred microseconds each, did not fit.
+    listed = _cli("user", "list", "--redis", redis_server.url)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 20_000
+    assert lines[-1].startswith("user19999  user   created 1970-01-01  last login never")
+
+
 COREDIS_LEAK = (
     "ignore:Exception ignored in. <function MemoryObject:pytest.PytestUnraisableExceptionWarning"
 )

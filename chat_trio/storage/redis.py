@@ -23,7 +23,8 @@ Keys (all under ``ct:``; docs/storage.md has the table):
   by identity, never by name. A stream entry's id is ``{milliseconds}-{row}``: ``row``
   (``ct:row``) orders every entry as SQLite's row id does, and the same message has the
   same id in each of its streams. Trimmed to ``--history-max-rows`` entries per stream
-  when written (exact), and by age (``--history-max-age``) every ``PRUNE_EVERY``.
+  when written (exact), and by age (``--history-max-age``) every ``PRUNE_EVERY``; a
+  connection's stream expires that long (or ``GUEST_STREAM_MS``) after its last message.
 - ``ct:topic``: the stream id of each room's last topic entry (the topic is read from it,
   so it goes with the history). ``ct:streams``: every history stream (for pruning).
 - ``ct:account:{name_key}``, sets ``ct:accounts`` and ``ct:account_ids`` (a marker is kept
@@ -33,6 +34,9 @@ Keys (all under ``ct:``; docs/storage.md has the table):
   changed (``chat-trio user``/``ban``), read by a running server as SQLite's tables are.
 - ``ct:node:{name}`` and set ``ct:nodes``: the node's lease (``NodeLease``): one node per
   Redis until nodes can share one.
+
+Reads over many keys (start-up's accounts and markers, the account list, pruning) send
+``BATCH_KEYS`` commands per pipeline (``_each``), not one round trip per key.
 
 Writes of history: ``record`` queues entries (bounded, ``QUEUE_ENTRIES``: the same policy
 as store.py's, dropped and counted when full) and ``run`` writes what is queued in one
@@ -52,12 +56,13 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import coredis
 import trio
 from coredis.exceptions import RedisError
+from coredis.patterns.pipeline import Pipeline
 from coredis.response.types import StreamEntry
 from coredis.retry import NoRetryPolicy
 
@@ -101,12 +106,24 @@ NODE_REFRESH = 3.0  #: seconds between refreshes of the lease (three tries per l
 
 PAGE = 200  #: stream entries read per call when walking back through history
 
+BATCH_KEYS = 500
+"""Keys read (or trimmed) per pipeline where many are gone over at once (start-up's
+accounts and read markers, the operator's account list, pruning): one round trip per 500
+keys instead of one per key (10,000 accounts: 20 round trips, not 10,000), and each
+pipeline stays far inside ``CALL_TIMEOUT`` (500 small replies take milliseconds)."""
+
+GUEST_STREAM_MS = 30 * 86_400_000
+"""How long a connection's private-message stream (``ct:pm:s:{session}``) lives after its
+last message where history has no age limit. Only that connection reads it (a guest has
+nothing else to be known by), so once the connection is gone it is garbage; with an age
+limit (``--history-max-age``) it lives that long instead, as its messages would."""
+
 CHANGES_KEPT = 1000  #: operator changes kept (a running server reads them every 2 s)
 
 _ADD = """
 -- KEYS[1]: the set of history streams; KEYS[2]: the rooms' topics; KEYS[3..]: the streams
 -- of one entry. ARGV: milliseconds, row, rows kept per stream (0: all), the entry, the
--- room_key whose topic it sets ('': none).
+-- room_key whose topic it sets ('': none), the life in ms of a connection's stream.
 local ms = tonumber(ARGV[1])
 for i = 3, #KEYS do
   local top = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
@@ -123,6 +140,7 @@ for i = 3, #KEYS do
     redis.call('XADD', KEYS[i], id, 'e', ARGV[4])
   end
   redis.call('SADD', KEYS[1], KEYS[i])
+  if string.sub(KEYS[i], 1, 8) == 'ct:pm:s:' then redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
 end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], id) end
 return id
@@ -130,7 +148,8 @@ return id
 """One entry into each of its streams, under one id: the milliseconds of its time, raised
 to the newest already there (a stream's ids only grow: a clock stepped back must not fail
 the write), and its row. A topic's id is kept in ``ct:topic``: the topic is read from its
-entry, so it goes with the history (by age or by rows), as SQLite's does."""
+entry, so it goes with the history (by age or by rows), as SQLite's does. A connection's
+private stream expires ``GUEST_STREAM_MS`` (or the age limit) after its last message."""
 
 _STREAM_ID = re.compile(r"\d+-\d+")
 """What ``ct:topic`` holds: a stream id (the step before kept the topic's text there; such
@@ -505,6 +524,27 @@ class RedisBackend(HistoryQueue):
         self.up = True
         return found
 
+    async def _each(
+        self, keys: Sequence[str], ask: Callable[[Pipeline[str], str], Awaitable[T]]
+    ) -> list[T]:
+        """``ask(pipe, key)`` for each of ``keys``, ``BATCH_KEYS`` to a pipeline (one round
+        trip each, each under ``CALL_TIMEOUT``): the answers, in the order of ``keys``.
+
+        Raises:
+          RedisUnavailable: a pipeline failed.
+        """
+        found: list[T] = []
+        for start in range(0, len(keys), BATCH_KEYS):
+            found += await self._call(self._pipelined(keys[start : start + BATCH_KEYS], ask))
+        return found
+
+    async def _pipelined(
+        self, keys: Sequence[str], ask: Callable[[Pipeline[str], str], Awaitable[T]]
+    ) -> list[T]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            asked = [ask(pipe, key) for key in keys]
+        return [await answer for answer in asked]
+
     async def _answer(self, read: Callable[[], Awaitable[T]]) -> T:
         """``read()``, as a whole under ``ANSWER_TIMEOUT``: what a user waits for.
 
@@ -536,6 +576,8 @@ class RedisBackend(HistoryQueue):
 
     async def write_batch(self, batch: list[Entry]) -> None:
         rows = str(self.retention.rows_per_room or 0)
+        age = self.retention.max_age
+        guest_ms = GUEST_STREAM_MS if age is None else max(1, math.ceil(age * 1000))
         last = await self._call(self.redis.incrby("ct:row", len(batch)))
         first = last - len(batch) + 1
 
@@ -545,7 +587,7 @@ class RedisBackend(HistoryQueue):
                     at = str(millis(entry.time))
                     keys = ["ct:streams", "ct:topic", *_streams(entry)]
                     topic = name_key(entry.room) if entry.kind is Kind.TOPIC else ""
-                    args: list[str | int] = [at, row, rows, _encode(entry), topic]
+                    args: list[str | int] = [at, row, rows, _encode(entry), topic, guest_ms]
                     self._add(keys=keys, args=args, client=pipe)
 
         await self._call(pipeline())
@@ -555,23 +597,33 @@ class RedisBackend(HistoryQueue):
         if self.retention.max_age is None:
             return
         cutoff = millis(time.time() - self.retention.max_age)
+        minid: Literal[coredis.PureToken.MINID] = coredis.PureToken.MINID
         try:
-            keys = await self._call(self.redis.smembers("ct:streams"))
-            deleted = 0
-            for key in sorted(keys):
-                deleted += await self._call(
-                    self.redis.xtrim(key, trim_strategy=coredis.PureToken.MINID, threshold=cutoff)
-                )
-                if not await self._call(self.redis.xlen(key)):
-                    await self._call(self.redis.srem("ct:streams", [key]))
-                    room = key.removeprefix("ct:hist:")
-                    await self._call(self.redis.hdel("ct:topic", [room]))
+            keys = sorted(await self._call(self.redis.smembers("ct:streams")))
+            trimmed = await self._each(
+                keys, lambda pipe, key: pipe.xtrim(key, trim_strategy=minid, threshold=cutoff)
+            )
+            lengths = await self._each(keys, lambda pipe, key: pipe.xlen(key))
+            empty = [key for key, length in zip(keys, lengths, strict=True) if not length]
+            if empty:  # (a stream written again since is added again by its next entry)
+                rooms = [
+                    key.removeprefix("ct:hist:") for key in empty if key.startswith("ct:hist:")
+                ]
+                await self._call(self._forget_streams(empty, rooms))
         except RedisUnavailable as exc:
             log.error("history-prune-failed error=%r", str(exc))
             return
+        deleted = sum(trimmed)
         self._pruned += deleted
         if deleted:
             log.info("history-pruned entries=%d", deleted)
+
+    async def _forget_streams(self, keys: list[str], rooms: list[str]) -> None:
+        """Streams left empty by pruning: out of ``ct:streams``, and their rooms' topics."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem("ct:streams", keys)
+            if rooms:
+                pipe.hdel("ct:topic", rooms)
 
     # -- reading history ---------------------------------------------------------------------
 
@@ -759,18 +811,12 @@ class RedisBackend(HistoryQueue):
     # -- accounts, bans, rooms, markers ---------------------------------------------------
 
     async def account(self, key: str) -> Account | None:
-        fields = await self._call(self.redis.hgetall(f"ct:account:{key}"))
-        if not fields:
-            return None
-        return Account(fields["name"], fields["hash"], fields["admin"] == "1", fields["id"])
+        return _account(await self._call(self.redis.hgetall(f"ct:account:{key}")))
 
     async def accounts(self) -> list[Account]:
-        found = []
-        for key in sorted(await self._call(self.redis.smembers("ct:accounts"))):
-            account = await self.account(key)
-            if account is not None:
-                found.append(account)
-        return found
+        keys = sorted(await self._call(self.redis.smembers("ct:accounts")))
+        stored = await self._each(keys, lambda pipe, key: pipe.hgetall(f"ct:account:{key}"))
+        return [account for fields in stored if (account := _account(fields)) is not None]
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         """A Redis that does not answer is no verdict on the password."""
@@ -826,11 +872,13 @@ class RedisBackend(HistoryQueue):
 
     async def account_dates(self) -> dict[str, tuple[float, float]]:
         """name_key -> (created, last login), Unix time, 0 where never."""
-        dates = {}
-        for key in sorted(await self._call(self.redis.smembers("ct:accounts"))):
-            got = await self._call(self.redis.hmget(f"ct:account:{key}", ["created", "last_login"]))
-            dates[key] = (float(got[0] or 0), float(got[1] or 0))
-        return dates
+        keys = sorted(await self._call(self.redis.smembers("ct:accounts")))
+        fields = ["created", "last_login"]
+        got = await self._each(keys, lambda pipe, key: pipe.hmget(f"ct:account:{key}", fields))
+        return {
+            key: (float(created or 0), float(last or 0))
+            for key, (created, last) in zip(keys, got, strict=True)
+        }
 
     async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
         await self._save("ban", lambda: self.write_ban(kind, key, ban, operator=False))
@@ -915,17 +963,20 @@ class RedisBackend(HistoryQueue):
 
     async def read_markers(self) -> list[tuple[str, str, int]]:
         """Every read marker, the least recently set first (``database.read_markers``)."""
-        found: list[tuple[float, str, str, int]] = []
-        for account in await self._call(self.redis.smembers("ct:markers")):
-            order = await self._call(
-                self.redis.zrange(f"ct:marks:{account}", 0, -1, withscores=True)
-            )
-            times = await self._call(self.redis.hgetall(f"ct:markat:{account}"))
-            found += [
-                (score, account, target, int(times[target]))
-                for target, score in order
-                if target in times
-            ]
+        accounts = sorted(await self._call(self.redis.smembers("ct:markers")))
+        orders = await self._each(
+            accounts,
+            lambda pipe, account: pipe.zrange(f"ct:marks:{account}", 0, -1, withscores=True),
+        )
+        times = await self._each(
+            accounts, lambda pipe, account: pipe.hgetall(f"ct:markat:{account}")
+        )
+        found = [
+            (score, account, target, int(at[target]))
+            for account, order, at in zip(accounts, orders, times, strict=True)
+            for target, score in order
+            if target in at
+        ]
         return [(a, t, at) for _, a, t, at in sorted(found)]
 
     # -- the operator's changes, as a running server reads them ---------------------------
@@ -973,6 +1024,13 @@ class RedisBackend(HistoryQueue):
         except RedisUnavailable as exc:
             return str(exc)
         return None
+
+
+def _account(fields: dict[str, str]) -> Account | None:
+    """An account as stored in ``ct:account:{name_key}`` (None: there is none)."""
+    if not fields:
+        return None
+    return Account(fields["name"], fields["hash"], fields["admin"] == "1", fields["id"])
 
 
 def _ban(field: str, stored: str) -> Ban:
