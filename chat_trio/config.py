@@ -399,10 +399,12 @@ OPTIONS: tuple[Option, ...] = (
            "Forwarded is read", network, "ADDRESS[/BITS]", repeat=True),
     Option(("--redis",), "redis",
            "keep history, accounts and bans in Redis at this URL (redis://HOST:PORT/DB) "
-           "instead of the --db file; one node per Redis for now (docs/storage.md)",
+           "instead of the --db file; every node on one Redis, each with its own "
+           "--node-name, is part of one chat (docs/storage.md)",
            redis_url, "URL", commands=("serve", "user", "ban")),
     Option(("--node-name",), "node_name",
-           "this node's name in the logs and in Redis (default: host name and process id)",
+           "this node's name in the logs and in Redis, unique among the nodes on one Redis "
+           "(default: host name and process id)",
            node_name, "NAME"),
 )  # fmt: skip
 """Every option there is, in the order ``--help`` shows them."""

@@ -95,6 +95,7 @@ from chat_trio.storage.database import DatabaseError
 from chat_trio.storage.leases import NameLeases
 from chat_trio.storage.redis import (
     AnotherNode,
+    LeaseLost,
     NodeLease,
     RedisBackend,
     RedisUnavailable,
@@ -529,11 +530,14 @@ class Redis:
 @asynccontextmanager
 async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
     """Redis, if ``--redis`` is given: reached (one clear error if not), its settings
-    checked (warnings), and this node's lease on it taken (``NodeLease``: one node per
-    Redis for now) and kept until the server is done; None without ``--redis``.
+    checked (warnings), and this node's lease on it taken (``NodeLease``: one live node
+    of each name) and kept until the server is done, with its users' leases on their
+    names (``NameLeases``); None without ``--redis``.
 
     Raises:
-      StartupError: Redis cannot be reached, or another node uses it.
+      StartupError: Redis cannot be reached, or a live node of this name uses it; or,
+        while serving, another node of this name took this one's lease
+        (``NodeLease.keep``): the server stops at once.
     """
     if config.redis is None:
         yield None
@@ -568,6 +572,8 @@ async def _open_redis(config: Config) -> AsyncIterator[Redis | None]:
                     await lease.release()
     except* StartupError as group:  # out of coredis' own nursery: one line, as any other
         raise leaves(group)[0] from None
+    except* LeaseLost as group:  # another node took over: stop at once, and say why (exit 1)
+        raise StartupError(f"stopped serving on Redis at {shown}: {leaves(group)[0]}") from None
     except* (RedisError, OSError) as group:  # reaching it, in coredis' own nursery
         if serving:  # (a port in use, a disk gone: said as they are)
             raise

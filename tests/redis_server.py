@@ -109,12 +109,13 @@ class RedisServer:
         return done.stdout.strip()
 
     def pause(self) -> None:
-        """SIGSTOP it: a hung Redis, that keeps its connections open and answers nothing."""
+        """Hang it (SIGSTOP): connections stay open, nothing is answered, as a Redis
+        that is stuck (swapping, a long fork, a frozen VM)."""
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        """SIGCONT it after ``pause``."""
+        """Let a hung one go on (SIGCONT): it answers what it was sent meanwhile."""
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 

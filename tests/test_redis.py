@@ -1,16 +1,19 @@
 """Storage in Redis (storage/redis.py): the backend's answers, run over both backends
 (SQLite and a real redis-server) so that they are the same; then the server with
 ``--redis``, as an operator runs it: history that survives a restart, start-up errors,
-one node per Redis, /readyz, and ``chat-trio user``/``ban`` writing where it reads."""
+one live node of each name per Redis, /readyz, and ``chat-trio user``/``ban`` writing where it reads."""
 
 from __future__ import annotations
 
 import gc
 import math
+import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import attrs
@@ -25,10 +28,10 @@ from chat_trio.passwords import Cost, Passwords
 from chat_trio.storage import database
 from chat_trio.storage import redis as redis_storage
 from chat_trio.storage.backend import RoomHistory
-from chat_trio.storage.redis import RedisBackend
+from chat_trio.storage.redis import LeaseLost, NodeLease, RedisBackend
 from chat_trio.storage.sqlite import SqliteBackend
 from chat_trio.storage.store import Retention, Store
-from tests.conftest import start_cli
+from tests.conftest import LineClient, start_cli
 from tests.redis_server import RedisServer, needs_redis, redis_server
 
 __all__ = ["redis_server"]  # the fixture, used by name
@@ -43,9 +46,20 @@ Either = SqliteBackend | RedisBackend
 @pytest.fixture(params=["sqlite", "redis"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Either]:
     """Each backend, its writer running, over a real file or a real redis-server."""
-    retention = Retention(max_age=None, rows_per_room=None)
+    everything = Retention(max_age=None, rows_per_room=None)
+    async with writing(request.param, request, tmp_path, everything) as made:
+        yield made
+
+
+@asynccontextmanager
+async def writing(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, retention: Retention
+) -> AsyncIterator[Either]:
+    """The backend ``kind`` ("sqlite", "redis"), its writer running with ``retention``
+    (which prunes first), over ``tmp_path``'s file or the test's redis-server; closed
+    after."""
     async with trio.open_nursery() as nursery:
-        if request.param == "sqlite":
+        if kind == "sqlite":
             store = await Store.open(str(tmp_path / "chat.db"))
             await nursery.start(store.run, retention)
             yield SqliteBackend(store, Passwords(CHEAP))
@@ -283,6 +297,114 @@ async def test_redis_history_older_than_the_max_age_is_pruned_at_start(
     assert pruned.statistics().pruned == 1
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_redis_a_topic_goes_with_its_history_past_the_max_age(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    now = time.time()
+    async with writing(kind, request, tmp_path, Retention(max_age=None)) as keep:
+        keep.record((Entry(now - 7200, Kind.TOPIC, "#a", "Al", "last month's news"),))
+        keep.record((Entry(now - 7100, Kind.SAID, "#a", "Al", "old"),))
+        keep.record((Entry(now, Kind.SAID, "#a", "Al", "new"),))
+        assert (await keep.load_room("#a", 5)).topic == "last month's news"
+    async with writing(kind, request, tmp_path, Retention(max_age=3600)) as pruned:  # pruned first
+        shown = await pruned.load_room("#a", 5)
+    assert ([e.text for e in shown.entries], shown.topic) == (["new"], "")
+
+
+async def _writes_in_order(
+    redis_server: RedisServer, first: Callable[[], Awaitable[object]],
+    then: Callable[[], Awaitable[object]],
+) -> None:  # fmt: skip
+    """Run ``first`` and ``then`` at once, with ``first``'s write reaching Redis first:
+    ``CLIENT PAUSE ... WRITE`` holds writes (reads go on) and runs them, once let go, in
+    the order they came; a held client has the flag ``b``."""
+
+    async def held(count: int) -> None:
+        with trio.fail_after(10):
+            while len(re.findall(r" flags=\w*b", redis_server.cli("CLIENT", "LIST"))) < count:  # noqa: ASYNC110
+                await trio.sleep(0.01)  # another process's state: no event to wait on
+
+    redis_server.cli("CLIENT", "PAUSE", "20000", "WRITE")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(first)
+        await held(1)
+        nursery.start_soon(then)
+        await held(2)
+        redis_server.cli("CLIENT", "UNPAUSE")
+
+
+@asynccontextmanager
+async def _al_and_the_operator(
+    redis_server: RedisServer,
+) -> AsyncIterator[tuple[RedisBackend, Callable[[], Awaitable[None]]]]:
+    """A node's backend where Al has an account (id A1), and the operator's deletion of it
+    (``chat-trio user``: another process, its own connection)."""
+    async with (
+        redis_storage.client(redis_server.url) as client,
+        redis_storage.client(redis_server.url) as operators,
+    ):
+        backend = RedisBackend(client, Passwords(CHEAP))
+        await backend.save_account("al", Account("Al", "$argon2id$x", id="A1"))
+        deleting = RedisBackend(operators, Passwords(CHEAP)).write_account
+        yield backend, partial(deleting, "al", None, operator=True)
+
+
+async def test_redis_a_login_never_makes_again_an_account_deleted_meanwhile(
+    redis_server: RedisServer,
+) -> None:
+    async with _al_and_the_operator(redis_server) as (backend, delete):
+        # Al logs in here as the operator deletes the account: the deletion comes first.
+        await _writes_in_order(redis_server, delete, partial(backend.note_login, "al"))
+        assert redis_server.cli("EXISTS", "ct:account:al") == "0"
+        assert await backend.accounts() == []
+
+
+async def test_redis_deleting_an_account_deletes_a_room_it_founded_meanwhile(
+    redis_server: RedisServer,
+) -> None:
+    async with _al_and_the_operator(redis_server) as (backend, delete):
+        room = RegisteredRoom("#New", "A1", 5.0, (), "", "", 0.0, frozenset(), "", 0, ())
+        # Al registers #new as the operator deletes the account: the room comes first.
+        await _writes_in_order(redis_server, partial(backend.save_room, "#new", room), delete)
+        assert await backend.rooms() == []  # none outlives its founder's account
+        assert await backend.accounts() == []
+
+
+async def test_redis_a_connections_private_stream_expires_within_the_history_age(
+    redis_server: RedisServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    async with writing("redis", request, tmp_path, Retention(max_age=60)) as backend:
+        backend.record((pm(1, "Al", "hi", "Guest", "s1", "s2", "A1"),))
+        await backend.read_history(QueryHistory(1, 1, "#lobby"))  # waits for the write
+    # Only a connection reads its own stream: once it is gone, nobody does.
+    for guest in ("ct:pm:s:s1", "ct:pm:s:s2"):
+        assert 0 < int(redis_server.cli("PTTL", guest)) <= 60_000
+    assert redis_server.cli("PTTL", "ct:pm:a:A1") == "-1"  # an account's: pruned by age
+
+
+async def test_redis_the_account_list_of_20000_accounts_is_read_in_a_few_round_trips(
+    redis_server: RedisServer,
+) -> None:
+    async with (
+        redis_storage.client(redis_server.url) as client,
+        client.pipeline(transaction=False) as pipe,
+    ):
+        for n in range(20_000):
+            pipe.hset(f"ct:account:user{n:05}", {
+                "name": f"user{n:05}", "hash": "$argon2id$x", "admin": 0, "id": f"A{n}",
+                "created": 1.0,
+            })  # fmt: skip
+            pipe.sadd("ct:accounts", [f"user{n:05}"])
+    # The whole command is under one call's deadline (2 s): one round trip per account,
+    # at a few hundred microseconds each, did not fit.
+    listed = _cli("user", "list", "--redis", redis_server.url)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 20_000
+    assert lines[-1].startswith("user19999  user   created 1970-01-01  last login never")
+
+
 COREDIS_LEAK = (
     "ignore:Exception ignored in. <function MemoryObject:pytest.PytestUnraisableExceptionWarning"
 )
@@ -368,7 +490,7 @@ async def test_redis_server_keeps_history_in_redis_across_a_restart(
     assert "] alice: kept in redis\r\n* End of history." in seen
 
 
-async def test_redis_second_node_on_the_same_redis_is_refused_with_one_line(
+async def test_redis_a_second_node_of_the_same_name_is_refused_with_one_line(
     redis_server: RedisServer,
 ) -> None:
     first, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
@@ -382,19 +504,88 @@ async def test_redis_second_node_on_the_same_redis_is_refused_with_one_line(
             while (left := int(redis_server.cli("PTTL", "ct:node:a"))) <= lowest:
                 lowest = min(lowest, left)
                 await trio.sleep(0.2)
-        second = _cli("serve", "--port", "0", "--no-web", "--redis", redis_server.url,
-                      "--node-name", "b")  # fmt: skip
+        same = _cli("serve", "--port", "0", "--no-web", "--redis", redis_server.url,
+                    "--node-name", "a")  # fmt: skip
+        other, _ = start_cli("--redis", redis_server.url, "--node-name", "b", "--no-web")
+        _stop(other)  # (a node of another name is welcome: several nodes, one chat)
     finally:
         _stop(first)
-    assert second.returncode == 1
-    assert second.stderr.splitlines()[-1] == (
-        f"chat-trio: cannot serve on Redis at {redis_server.url}: another node (a) uses this "
-        f"Redis; several nodes on one Redis are not supported yet (a node that stopped lets "
-        f"go within 10 s)"
+    assert same.returncode == 1
+    assert same.stderr.splitlines()[-1] == (
+        f"chat-trio: cannot serve on Redis at {redis_server.url}: another node named a uses "
+        f"this Redis (give each node its own --node-name; a node that stopped lets go within "
+        f"10 s)"
     )
-    # Once the first has stopped (and let go), a node starts there again.
-    third, _ = start_cli("--redis", redis_server.url, "--node-name", "b", "--no-web")
+    # Once the first has stopped (and let go), a node of its name starts there again.
+    third, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
     _stop(third)
+
+
+async def test_redis_node_lease_is_kept_and_let_go_only_while_it_is_this_nodes(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_storage, "NODE_REFRESH", 0.05)  # refresh at once, not in 3 s
+    async with redis_storage.client(redis_server.url) as client:
+        lease = NodeLease(client, "a")
+        await lease.claim()
+        # It ran out (Redis out of reach for longer than it lives): still free, taken again,
+        # another node's lease beside it or not.
+        redis_server.cli("DEL", "ct:node:a")
+        redis_server.cli("SET", "ct:node:b", "b:x", "PX", "60000")
+        redis_server.cli("SADD", "ct:nodes", "b")
+        with trio.move_on_after(1):
+            await lease.keep()
+        assert redis_server.cli("GET", "ct:node:a") == lease.token
+        # Meanwhile another process of this name took it: never refreshed over, never
+        # deleted, and the node is told it lost it.
+        redis_server.cli("SET", "ct:node:a", "a:another", "PX", "60000")
+        with (
+            trio.fail_after(10),
+            pytest.raises(LeaseLost, match=r"^node a lost its lease to another node of its name"),
+        ):
+            await lease.keep()
+        await lease.release()
+        assert redis_server.cli("GET", "ct:node:a") == "a:another"
+
+
+async def test_redis_node_whose_lease_was_taken_over_stops_with_one_line(
+    redis_server: RedisServer,
+) -> None:
+    process, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
+    try:
+        redis_server.cli("SET", "ct:node:a", "a:another-process", "PX", "60000")
+        with trio.fail_after(20):  # the next refresh (every 3 s) finds it
+            while process.poll() is None:  # noqa: ASYNC110 - another process: no event to wait on
+                await trio.sleep(0.2)
+    finally:
+        err = _stop(process)
+    assert process.returncode == 1
+    assert err.splitlines()[-1] == (
+        f"chat-trio: stopped serving on Redis at {redis_server.url}: node a lost its lease to "
+        f"another node of its name while it could not refresh it; two nodes may not share one "
+        f"name, so this one stops"
+    )
+    assert "redis-node-lease-lost node=a holder=a" in err
+    assert redis_server.cli("GET", "ct:node:a") == "a:another-process"  # its release left it
+
+
+async def test_redis_killed_node_holds_its_lease_until_it_ends_then_another_starts(
+    redis_server: RedisServer,
+) -> None:
+    first, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
+    first.kill()  # SIGKILL: no release
+    first.communicate(timeout=60)
+    refused = _cli("serve", "--port", "0", "--no-web", "--redis", redis_server.url,
+                   "--node-name", "a")  # fmt: skip
+    assert refused.returncode == 1 and "another node named a uses this Redis" in refused.stderr
+    with trio.fail_after(15):  # the lease lives 10 s from its last refresh
+        while redis_server.cli("EXISTS", "ct:node:a") == "1":  # noqa: ASYNC110 - Redis' clock
+            await trio.sleep(0.2)
+    second, _ = start_cli("--redis", redis_server.url, "--node-name", "a", "--no-web")
+    try:
+        assert redis_server.cli("GET", "ct:node:a").startswith("a:")
+    finally:
+        _stop(second)
 
 
 def test_redis_unreachable_or_wrong_url_is_one_clear_line() -> None:
@@ -502,6 +693,56 @@ async def test_redis_settings_that_risk_the_chats_state_are_warned_about(tmp_pat
         risky.stop()
     assert "redis-may-evict maxmemory-policy=allkeys-lru" in log
     assert "redis-not-durable" not in log  # appendonly yes: durable
+
+
+async def _user(port: int, name: str) -> LineClient:
+    """A user of the text door, registered as ``name`` (its stream is the caller's to close)."""
+    user = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+    await user.register(name)
+    return user
+
+
+ANSWERED_WITHIN = redis_storage.ANSWER_TIMEOUT + 2.5
+"""What a user waits at most for an answer while Redis hangs: the backend's bound on
+one answer, and room for a loaded test machine (one failing read alone takes 2 s)."""
+
+
+async def test_redis_hung_a_user_is_answered_within_one_deadline_then_all_works(
+    redis_server: RedisServer,
+) -> None:
+    process, port = start_cli("--redis", redis_server.url, "--no-web")
+    try:
+        alice, bob = await _user(port, "alice"), await _user(port, "bob")
+        async with alice.stream, bob.stream:
+            await alice.send("before the hang")
+            await _wait_for(
+                lambda: "before" in redis_server.cli("XRANGE", "ct:hist:#lobby", "-", "+")
+            )
+            redis_server.pause()
+            try:
+                await alice.send("while it hangs")
+                await bob.expect("alice: while it hangs")  # its write now waits (2 s), in vain
+                await alice.send("and more")  # written after that one: in vain too
+                await alice.send("/history")
+                await alice.expect("History is not available right now", ANSWERED_WITHIN)
+                await alice.send("/join #elsewhere")  # its history is read (none in memory)
+                await alice.expect("* You joined #elsewhere", ANSWERED_WITHIN)
+                await alice.send("/join #lobby")  # and the chat goes on meanwhile
+                await alice.send("/history")
+                await alice.expect("History is not available right now", ANSWERED_WITHIN)
+            finally:
+                redis_server.resume()
+            await alice.send("after the hang")
+            await _wait_for(
+                lambda: "after" in redis_server.cli("XRANGE", "ct:hist:#lobby", "-", "+")
+            )
+            await alice.send("/history")
+            shown = await alice.expect("* End of history.", 20)
+        assert process.poll() is None  # still serving
+    finally:
+        log = _stop(process)
+    assert "alice: before the hang" in shown and "alice: after the hang" in shown
+    assert "Traceback" not in log
 
 
 async def test_redis_restarted_under_a_running_server_is_used_again_nothing_crashes(

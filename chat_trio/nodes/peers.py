@@ -348,7 +348,7 @@ class Peers:
             while len(batch) < BATCH_MAX:
                 try:
                     batch.append(self._posts_out.receive_nowait())
-                except trio.WouldBlock:
+                except (trio.WouldBlock, trio.EndOfChannel):  # (ended: ``flush``)
                     break
             try:
                 await call(self._pipeline(batch))

@@ -6,9 +6,12 @@ same answers (tests/test_redis.py runs one set of tests over both), and the read
 the server makes at start-up and while watching the operator's changes
 (``accounts``, ``bans``, ... as ``sqlite.py`` offers them over ``database``).
 
-Every Redis call runs under a deadline (``CALL_TIMEOUT``, ``trio.fail_after``): a Redis
-that is down or hung is a logged failure, answered as the protocol says (no history,
-``None``, ``Verdict.UNAVAILABLE``), never a blocked event loop or a crashed session.
+Every Redis call runs under a deadline (``CALL_TIMEOUT``, ``trio.fail_after``), and what
+a user waits for (a join's history, /history, CHATHISTORY, a password check) runs as a
+whole under another (``ANSWER_TIMEOUT``), without waiting for the write queue while Redis
+is known to be out of reach (``reachable``): a Redis that is down or hung is a logged
+failure, answered as the protocol says (no history, ``None``, ``Verdict.UNAVAILABLE``)
+within seconds, never a blocked event loop or a crashed session.
 coredis talks to Redis from the event loop (anyio under trio); argon2 still runs in
 worker threads (``Passwords``).
 
@@ -20,8 +23,10 @@ Keys (all under ``ct:``; docs/storage.md has the table):
   by identity, never by name. A stream entry's id is ``{milliseconds}-{row}``: ``row``
   (``ct:row``) orders every entry as SQLite's row id does, and the same message has the
   same id in each of its streams. Trimmed to ``--history-max-rows`` entries per stream
-  when written (exact), and by age (``--history-max-age``) every ``PRUNE_EVERY``.
-- ``ct:topic``: each room's last topic. ``ct:streams``: every history stream (for pruning).
+  when written (exact), and by age (``--history-max-age``) every ``PRUNE_EVERY``; a
+  connection's stream expires that long (or ``GUEST_STREAM_MS``) after its last message.
+- ``ct:topic``: the stream id of each room's last topic entry (the topic is read from it,
+  so it goes with the history). ``ct:streams``: every history stream (for pruning).
 - ``ct:account:{name_key}``, sets ``ct:accounts`` and ``ct:account_ids`` (a marker is kept
   only for an account there is, as SQLite's ``save_marker``); ``ct:bans``; ``ct:rooms``;
   ``ct:marks:{account id}`` and ``ct:markat:{account id}`` (read markers, in the order set),
@@ -29,6 +34,9 @@ Keys (all under ``ct:``; docs/storage.md has the table):
   changed (``chat-trio user``/``ban``), read by a running server as SQLite's tables are.
 - ``ct:node:{name}`` and set ``ct:nodes``: the node's lease (``NodeLease``): one node per
   Redis until nodes can share one.
+
+Reads over many keys (start-up's accounts and markers, the account list, pruning) send
+``BATCH_KEYS`` commands per pipeline (``_each``), not one round trip per key.
 
 Writes of history: ``record`` queues entries (bounded, ``QUEUE_ENTRIES``: the same policy
 as store.py's, dropped and counted when full) and ``run`` writes what is queued in one
@@ -44,15 +52,17 @@ import logging
 import math
 import operator
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import coredis
 import trio
 from coredis.exceptions import RedisError
+from coredis.patterns.pipeline import Pipeline
 from coredis.response.types import StreamEntry
 from coredis.retry import NoRetryPolicy
 
@@ -82,6 +92,13 @@ CALL_TIMEOUT = 2.0
 millisecond on a LAN; seconds mean it is down or hung, and the caller is answered as by
 an outage rather than kept waiting (coredis' own timeout retries: 3x as long)."""
 
+ANSWER_TIMEOUT = 2.5
+"""Seconds a user waits at most for an answer that needs Redis (a join that reads the
+room's history, /history, CHATHISTORY, a password check, a deletion), whatever it waits
+for inside: earlier writes, then one call or several, each under ``CALL_TIMEOUT``. Without
+it, a join behind a failing write batch waited 2 s for the batch, then 2 s per read: 8 s
+and more while Redis hung. A little over one call, so that one slow answer still counts."""
+
 CONNECT_TIMEOUT = 2.0  #: seconds to reach Redis at start-up before it is an error
 
 NODE_LEASE_MS = 10_000
@@ -92,13 +109,26 @@ NODE_REFRESH = 3.0  #: seconds between refreshes of the lease (three tries per l
 
 PAGE = 200  #: stream entries read per call when walking back through history
 
+BATCH_KEYS = 500
+"""Keys read (or trimmed) per pipeline where many are gone over at once (start-up's
+accounts and read markers, the operator's account list, pruning): one round trip per 500
+keys instead of one per key (10,000 accounts: 20 round trips, not 10,000), and each
+pipeline stays far inside ``CALL_TIMEOUT`` (500 small replies take milliseconds)."""
+
+GUEST_STREAM_MS = 30 * 86_400_000
+"""How long a connection's private-message stream (``ct:pm:s:{session}``) lives after its
+last message where history has no age limit. Only that connection reads it (a guest has
+nothing else to be known by), so once the connection is gone it is garbage; with an age
+limit (``--history-max-age``) it lives that long instead, as its messages would."""
+
 CHANGES_KEPT = 1000  #: operator changes kept (a running server reads them every 2 s)
 
 _ADD = """
--- KEYS[1]: the set of history streams; KEYS[2..]: the streams of one entry.
--- ARGV: milliseconds, row, rows kept per stream (0: all), the entry.
+-- KEYS[1]: the set of history streams; KEYS[2]: the rooms' topics; KEYS[3..]: the streams
+-- of one entry. ARGV: milliseconds, row, rows kept per stream (0: all), the entry, the
+-- room_key whose topic it sets ('': none), the life in ms of a connection's stream.
 local ms = tonumber(ARGV[1])
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local top = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
   if top[1] then
     local last = tonumber(string.match(top[1][1], '^(%d+)'))
@@ -106,19 +136,55 @@ for i = 2, #KEYS do
   end
 end
 local id = string.format('%d-%s', ms, ARGV[2])
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   if ARGV[3] ~= '0' then
     redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[3], id, 'e', ARGV[4])
   else
     redis.call('XADD', KEYS[i], id, 'e', ARGV[4])
   end
   redis.call('SADD', KEYS[1], KEYS[i])
+  if string.sub(KEYS[i], 1, 8) == 'ct:pm:s:' then redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
 end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], id) end
 return id
 """
 """One entry into each of its streams, under one id: the milliseconds of its time, raised
 to the newest already there (a stream's ids only grow: a clock stepped back must not fail
-the write), and its row."""
+the write), and its row. A topic's id is kept in ``ct:topic``: the topic is read from its
+entry, so it goes with the history (by age or by rows), as SQLite's does. A connection's
+private stream expires ``GUEST_STREAM_MS`` (or the age limit) after its last message."""
+
+_STREAM_ID = re.compile(r"\d+-\d+")
+"""What ``ct:topic`` holds: a stream id (the step before kept the topic's text there; such
+a topic is not shown, and the next topic set replaces it)."""
+
+_LOGIN = """
+-- KEYS[1]: the account. ARGV[1]: the time. Only an account there is: one deleted meanwhile
+-- (by the operator, or on another node) is not made again as a hash of one field.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'last_login', ARGV[1])
+return 1
+"""
+
+_DROP_ACCOUNT = """
+-- KEYS: the account, the accounts, the registered rooms, the accounts with read markers,
+-- the ids of the accounts there are. ARGV[1]: its name_key.
+local id = redis.call('HGET', KEYS[1], 'id')
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+if not id or id == '' then return 0 end
+local rooms = redis.call('HGETALL', KEYS[3])
+for i = 1, #rooms, 2 do
+  if cjson.decode(rooms[i + 1])[2] == id then redis.call('HDEL', KEYS[3], rooms[i]) end
+end
+redis.call('DEL', 'ct:marks:' .. id, 'ct:markat:' .. id)
+redis.call('SREM', KEYS[4], id)
+redis.call('SREM', KEYS[5], id)
+return 1
+"""
+"""An account deleted with the rooms it founded and its read markers, in one step: a room
+it founded that is saved while the deletion runs is deleted too (read then written in
+two calls, it was missed)."""
 
 _MARK = """
 -- KEYS: the account's markers (zset), their times (hash), accounts with markers, sequence,
@@ -136,16 +202,35 @@ end
 return #extra
 """
 
-_CLAIM_NODE = """
--- KEYS[1]: the set of nodes. ARGV: this node's name, lease in ms, its token.
-if redis.call('SET', 'ct:node:' .. ARGV[1], ARGV[3], 'NX', 'PX', ARGV[2]) then
+_HOLD_NODE = """
+-- KEYS[1]: the set of nodes; KEYS[2]: this node's lease. ARGV: its name, lease in ms, token.
+-- Returns false once this node holds the lease; else the live node in its way.
+local held = redis.call('GET', KEYS[2])
+if held == ARGV[3] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
   redis.call('SADD', KEYS[1], ARGV[1])
   return false
 end
-return ARGV[1]
+if held then return ARGV[1] end  -- another process of this name holds it
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+return false
 """
-"""A node's lease, taken only where no live node of the same name holds one (two nodes
-of one name starting at once cannot both pass)."""
+"""A node's lease, taken (at start) or kept (every refresh) only where no other process
+of the same name holds one, checked and done in one step: two nodes of one name starting
+at once cannot both pass, and a refresh never writes over a lease that another process
+took meanwhile. A lease
+that ran out (Redis out of reach for longer than it lives, or restarted without its
+data) is taken again if it is still free."""
+
+_LET_GO = """
+-- KEYS[1]: the set of nodes; KEYS[2]: this node's lease. ARGV: its name, its token.
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end  -- not ours (any more)
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+"""
+"""The lease deleted only if it is still this node's (compare and delete, in one step)."""
 
 
 class RedisUnavailable(Exception):
@@ -231,61 +316,79 @@ class AnotherNode(Exception):
     """Another live node uses this Redis; the message names it."""
 
 
-class NodeLease:
-    """This node's hold on a Redis (``ct:node:{name}``, refreshed every ``NODE_REFRESH``
-    seconds, gone ``NODE_LEASE_MS`` after the node stops refreshing it).
+class LeaseLost(AnotherNode):
+    """This node's lease was taken by another process while this node could not refresh
+    it (out of reach of Redis for longer than the lease lives); the message names it."""
 
-    Several nodes on one Redis do not see each other's users and lines yet (issue 20's
-    later steps): until they do, a node refuses to start where another one lives.
+
+class NodeLease:
+    """This node's hold on a Redis (``ct:node:{name}``, holding a token of this process,
+    refreshed every ``NODE_REFRESH`` seconds, gone ``NODE_LEASE_MS`` after the node stops
+    refreshing it).
+
+    Each node of one chat has its own name; a node refuses to start where a live process
+    of its name holds the lease, and stops where another took it over (``keep``). The
+    token is this run's identity among the nodes (nodes/peers.py's ``run``).
     """
 
     def __init__(self, redis: coredis.Redis[str], name: str) -> None:
         self.redis = redis
         self.name = name
         self.token = f"{name}:{os.urandom(8).hex()}"
+        self._hold = redis.register_script(_HOLD_NODE)
+        self._let_go = redis.register_script(_LET_GO)
+        self._keys = ["ct:nodes", f"ct:node:{name}"]
 
     async def claim(self) -> None:
         """Take the lease.
 
         Raises:
-          AnotherNode: a live node holds one (this very name, too: a node of this name
-            that died holds it until its lease ends).
+          AnotherNode: a live node of this name holds it (one that died holds it until
+            its lease ends).
           RedisUnavailable: Redis did not answer.
         """
-        script = self.redis.register_script(_CLAIM_NODE)
-        holder: str | None = await call(
-            script(keys=["ct:nodes"], args=[self.name, NODE_LEASE_MS, self.token])
-        )
+        holder = await self._holder()
         if holder:
             raise AnotherNode(
                 f"another node named {holder} uses this Redis (give each node its own "
                 f"--node-name; a node that stopped lets go within {NODE_LEASE_MS // 1000} s)"
             )
 
+    async def _holder(self) -> str | None:
+        """Take or keep the lease (``_HOLD_NODE``); the live node in the way, if any."""
+        args: list[str | int] = [self.name, NODE_LEASE_MS, self.token]
+        holder: str | None = await call(self._hold(keys=self._keys, args=args))
+        return holder
+
     async def keep(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Refresh the lease until cancelled (a failed refresh is logged and tried again)."""
+        """Refresh the lease until cancelled (a refresh that fails is logged and tried
+        again); one that ran out and is still free is taken again.
+
+        Raises:
+          LeaseLost: another process of this name took it meanwhile (the node must stop
+            serving: two nodes of one name would each think they own its people).
+        """
         task_status.started()
         while True:
             await trio.sleep(NODE_REFRESH)
             try:
-                await call(self._refresh())
+                holder = await self._holder()
             except RedisUnavailable as exc:
                 log.warning("redis-node-refresh-failed node=%s error=%r", self.name, str(exc))
-
-    async def _refresh(self) -> None:
-        """The lease again, and this node in ``ct:nodes`` again: a Redis restarted without
-        its data has forgotten both, and the next node to start must see this one."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"ct:node:{self.name}", self.token, px=NODE_LEASE_MS)
-            pipe.sadd("ct:nodes", [self.name])
+                continue
+            if holder:
+                log.error("redis-node-lease-lost node=%s holder=%s", self.name, holder)
+                raise LeaseLost(
+                    f"node {self.name} lost its lease to another node of its name while it "
+                    f"could not refresh it; two nodes may not share one name, so this one stops"
+                )
 
     async def release(self) -> None:
-        """Let go of the lease (at shutdown); a failure is logged (it ends by itself)."""
+        """Let go of the lease (at shutdown) if it is still this node's; a failure is
+        logged (it ends by itself)."""
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete([f"ct:node:{self.name}"])
-                pipe.srem("ct:nodes", [self.name])
-        except (RedisError, OSError) as exc:
+            await call(self._let_go(keys=self._keys, args=[self.name, self.token]))
+        except RedisUnavailable as exc:
             log.warning("redis-node-release-failed node=%s error=%r", self.name, str(exc))
 
 
@@ -407,6 +510,8 @@ class RedisBackend(HistoryQueue):
         self.up = True  #: the last call reached Redis
         self._add = redis.register_script(_ADD)
         self._mark = redis.register_script(_MARK)
+        self._login = redis.register_script(_LOGIN)
+        self._drop_account = redis.register_script(_DROP_ACCOUNT)
         super().__init__()
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
@@ -417,6 +522,44 @@ class RedisBackend(HistoryQueue):
             raise
         self.up = True
         return found
+
+    async def _each(
+        self, keys: Sequence[str], ask: Callable[[Pipeline[str], str], Awaitable[T]]
+    ) -> list[T]:
+        """``ask(pipe, key)`` for each of ``keys``, ``BATCH_KEYS`` to a pipeline (one round
+        trip each, each under ``CALL_TIMEOUT``): the answers, in the order of ``keys``.
+
+        Raises:
+          RedisUnavailable: a pipeline failed.
+        """
+        found: list[T] = []
+        for start in range(0, len(keys), BATCH_KEYS):
+            found += await self._call(self._pipelined(keys[start : start + BATCH_KEYS], ask))
+        return found
+
+    async def _pipelined(
+        self, keys: Sequence[str], ask: Callable[[Pipeline[str], str], Awaitable[T]]
+    ) -> list[T]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            asked = [ask(pipe, key) for key in keys]
+        return [await answer for answer in asked]
+
+    async def _answer(self, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()``, as a whole under ``ANSWER_TIMEOUT``: what a user waits for.
+
+        Raises:
+          RedisUnavailable: it did not end in time, or one of its calls failed.
+        """
+        with trio.move_on_after(ANSWER_TIMEOUT):
+            return await read()
+        self.up = False
+        raise RedisUnavailable(f"no answer within {ANSWER_TIMEOUT:g} s")
+
+    def reachable(self) -> bool:
+        """A reader waits for earlier writes only while Redis answers (the last call did):
+        a writer that cannot reach Redis makes no progress worth waiting for, and its
+        entries are then counted as failed (``HistoryQueue``) or may land late."""
+        return self.up
 
     # -- writing history ---------------------------------------------------------------------
 
@@ -432,6 +575,8 @@ class RedisBackend(HistoryQueue):
 
     async def write_batch(self, batch: list[Entry]) -> None:
         rows = str(self.retention.rows_per_room or 0)
+        age = self.retention.max_age
+        guest_ms = GUEST_STREAM_MS if age is None else max(1, math.ceil(age * 1000))
         last = await self._call(self.redis.incrby("ct:row", len(batch)))
         first = last - len(batch) + 1
 
@@ -439,10 +584,10 @@ class RedisBackend(HistoryQueue):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for row, entry in enumerate(batch, first):
                     at = str(millis(entry.time))
-                    keys = ["ct:streams", *_streams(entry)]
-                    self._add(keys=keys, args=[at, row, rows, _encode(entry)], client=pipe)
-                    if entry.kind is Kind.TOPIC:
-                        pipe.hset("ct:topic", {name_key(entry.room): entry.text})
+                    keys = ["ct:streams", "ct:topic", *_streams(entry)]
+                    topic = name_key(entry.room) if entry.kind is Kind.TOPIC else ""
+                    args: list[str | int] = [at, row, rows, _encode(entry), topic, guest_ms]
+                    self._add(keys=keys, args=args, client=pipe)
 
         await self._call(pipeline())
 
@@ -451,21 +596,33 @@ class RedisBackend(HistoryQueue):
         if self.retention.max_age is None:
             return
         cutoff = millis(time.time() - self.retention.max_age)
+        minid: Literal[coredis.PureToken.MINID] = coredis.PureToken.MINID
         try:
-            keys = await self._call(self.redis.smembers("ct:streams"))
-            deleted = 0
-            for key in sorted(keys):
-                deleted += await self._call(
-                    self.redis.xtrim(key, trim_strategy=coredis.PureToken.MINID, threshold=cutoff)
-                )
-                if not await self._call(self.redis.xlen(key)):
-                    await self._call(self.redis.srem("ct:streams", [key]))
+            keys = sorted(await self._call(self.redis.smembers("ct:streams")))
+            trimmed = await self._each(
+                keys, lambda pipe, key: pipe.xtrim(key, trim_strategy=minid, threshold=cutoff)
+            )
+            lengths = await self._each(keys, lambda pipe, key: pipe.xlen(key))
+            empty = [key for key, length in zip(keys, lengths, strict=True) if not length]
+            if empty:  # (a stream written again since is added again by its next entry)
+                rooms = [
+                    key.removeprefix("ct:hist:") for key in empty if key.startswith("ct:hist:")
+                ]
+                await self._call(self._forget_streams(empty, rooms))
         except RedisUnavailable as exc:
             log.error("history-prune-failed error=%r", str(exc))
             return
+        deleted = sum(trimmed)
         self._pruned += deleted
         if deleted:
             log.info("history-pruned entries=%d", deleted)
+
+    async def _forget_streams(self, keys: list[str], rooms: list[str]) -> None:
+        """Streams left empty by pruning: out of ``ct:streams``, and their rooms' topics."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem("ct:streams", keys)
+            if rooms:
+                pipe.hdel("ct:topic", rooms)
 
     # -- reading history ---------------------------------------------------------------------
 
@@ -498,7 +655,7 @@ class RedisBackend(HistoryQueue):
 
     async def load_room(self, room: str, lines: int) -> RoomHistory:
         try:
-            return await self.conversation(room, lines)
+            return await self._answer(partial(self.conversation, room, lines))
         except RedisUnavailable as exc:
             log.error("history-read-failed room=%s error=%r", room, str(exc))
             return RoomHistory()
@@ -512,21 +669,34 @@ class RedisBackend(HistoryQueue):
         await self.caught_up()
         key = f"ct:hist:{name_key(room)}"
         last = await self._call(self.redis.xrevrange(key, "+", "-", count=1))
-        topic = await self._call(self.redis.hget("ct:topic", name_key(room)))
+        topic = await self._topic(key, name_key(room))
         entries = await self._latest(key, lines, CONVERSATION) if lines else []
         name = _decode(last[0])[2].room if last else ""
-        return RoomHistory(tuple(entries), words.line(topic or ""), name)
+        return RoomHistory(tuple(entries), topic, name)
+
+    async def _topic(self, key: str, room: str) -> str:
+        """The room's last topic, read from its entry in the room's stream ``key``
+        (``ct:topic`` holds its id): none once that entry is gone with the history's age
+        or rows, as SQLite reads it from the history that is left."""
+        at = await self._call(self.redis.hget("ct:topic", room))
+        if at is None or not _STREAM_ID.fullmatch(at):
+            return ""
+        found = await self._call(self.redis.xrange(key, at, at, count=1))
+        return _decode(found[0])[2].text if found else ""
 
     async def read_history(self, query: QueryHistory) -> Sequence[Entry] | None:
         try:
-            await self.caught_up()
-            if query.peer:
-                rows = await self._all(_mine(query.session, query.account))
-                return bounded([r for r in rows if _between(r[2], query)], query)
-            return await self._room_history(f"ct:hist:{name_key(query.room)}", query)
+            return await self._answer(partial(self._history, query))
         except RedisUnavailable as exc:
             log.error("history-read-failed error=%r", str(exc))
             return None
+
+    async def _history(self, query: QueryHistory) -> list[Entry]:
+        await self.caught_up()
+        if query.peer:
+            rows = await self._all(_mine(query.session, query.account))
+            return bounded([r for r in rows if _between(r[2], query)], query)
+        return await self._room_history(f"ct:hist:{name_key(query.room)}", query)
 
     async def _room_history(self, key: str, query: QueryHistory) -> list[Entry]:
         """``query``'s entries of the room stream ``key``, read as ranges of the stream
@@ -595,60 +765,61 @@ class RedisBackend(HistoryQueue):
 
     async def read_targets(self, query: QueryTargets) -> Sequence[tuple[str, float]] | None:
         try:
-            await self.caught_up()
-            found: list[tuple[str, float]] = []
-            for key in sorted({name_key(room) for room in query.rooms}):
-                last = await self._latest(f"ct:hist:{key}", 1, CONVERSATION)
-                if last:
-                    found.append((last[0].room, last[0].time))
-            peers: dict[str, tuple[str, float]] = {}
-            for _, _, e in await self._all(_mine(query.session, query.account)):
-                sent = _is((e.session, e.account), (query.session, query.account))
-                name = e.target if sent else e.name
-                peers[name_key(name)] = (name, e.time)  # row order: the latest wins
+            found = await self._answer(partial(self._targets, query))
         except RedisUnavailable as exc:
             log.error("history-read-failed error=%r", str(exc))
             return None
-        found += peers.values()
         low, high = millis(query.after), millis(query.before)
         inside = [(n, t) for n, t in found if low < millis(t) < high]
         return sorted(inside, key=lambda found: found[1])[: query.limit]
+
+    async def _targets(self, query: QueryTargets) -> list[tuple[str, float]]:
+        """``read_targets``' rooms and peers, each with its latest line, unbounded."""
+        await self.caught_up()
+        found: list[tuple[str, float]] = []
+        for key in sorted({name_key(room) for room in query.rooms}):
+            last = await self._latest(f"ct:hist:{key}", 1, CONVERSATION)
+            if last:
+                found.append((last[0].room, last[0].time))
+        peers: dict[str, tuple[str, float]] = {}
+        for _, _, e in await self._all(_mine(query.session, query.account)):
+            sent = _is((e.session, e.account), (query.session, query.account))
+            name = e.target if sent else e.name
+            peers[name_key(name)] = (name, e.time)  # row order: the latest wins
+        return [*found, *peers.values()]
 
     async def forget(self, query: QueryHistory) -> None:
         """Delete the message ``query.around_id`` from each of its streams (it has the
         same id in each), if ``query`` may read it: its room's, or the asker's own
         conversation with the peer."""
         try:
-            await self.caught_up()
-            scope = _mine(query.session, query.account) if query.peer else None
-            for key in scope or [f"ct:hist:{name_key(query.room)}"]:
-                hit = await self._find(key, query.around_id)
-                if hit is not None and (scope is None or _between(hit[1][2], query)):
-                    for stream in _streams(hit[1][2]):
-                        await self._call(self.redis.xdel(stream, [hit[0]]))
-                    return
+            await self._answer(partial(self._forget, query))
         except RedisUnavailable as exc:
             log.error("save-failed what=redaction error=%r", str(exc))
+
+    async def _forget(self, query: QueryHistory) -> None:
+        await self.caught_up()
+        scope = _mine(query.session, query.account) if query.peer else None
+        for key in scope or [f"ct:hist:{name_key(query.room)}"]:
+            hit = await self._find(key, query.around_id)
+            if hit is not None and (scope is None or _between(hit[1][2], query)):
+                for stream in _streams(hit[1][2]):
+                    await self._call(self.redis.xdel(stream, [hit[0]]))
+                return
 
     # -- accounts, bans, rooms, markers ---------------------------------------------------
 
     async def account(self, key: str) -> Account | None:
-        fields = await self._call(self.redis.hgetall(f"ct:account:{key}"))
-        if not fields:
-            return None
-        return Account(fields["name"], fields["hash"], fields["admin"] == "1", fields["id"])
+        return _account(await self._call(self.redis.hgetall(f"ct:account:{key}")))
 
     async def accounts(self) -> list[Account]:
-        found = []
-        for key in sorted(await self._call(self.redis.smembers("ct:accounts"))):
-            account = await self.account(key)
-            if account is not None:
-                found.append(account)
-        return found
+        keys = sorted(await self._call(self.redis.smembers("ct:accounts")))
+        stored = await self._each(keys, lambda pipe, key: pipe.hgetall(f"ct:account:{key}"))
+        return [account for fields in stored if (account := _account(fields)) is not None]
 
     async def check_password(self, key: str, password: Secret) -> tuple[Verdict, bool]:
         """A Redis that does not answer is no verdict on the password."""
-        read = partial(self.account, key)
+        read = partial(self._answer, partial(self.account, key))
         return await check_password(read, (RedisUnavailable,), self.passwords, password)
 
     async def hash_password(self, password: Secret) -> str:
@@ -673,22 +844,11 @@ class RedisBackend(HistoryQueue):
         Raises:
           RedisError: it failed (in a transaction: nothing was changed).
         """
-        gone_rooms: list[str] = []
-        old_id = ""
-        if account is None:
-            old_id = await self.redis.hget(f"ct:account:{key}", "id") or ""
-            stored = await self.redis.hgetall("ct:rooms")
-            gone_rooms = [k for k, v in stored.items() if old_id and json.loads(v)[1] == old_id]
         async with self.redis.pipeline(transaction=True) as pipe:
             if account is None:
-                pipe.delete([f"ct:account:{key}"])
-                pipe.srem("ct:accounts", [key])
-                if gone_rooms:
-                    pipe.hdel("ct:rooms", gone_rooms)
-                if old_id:
-                    pipe.delete([f"ct:marks:{old_id}", f"ct:markat:{old_id}"])
-                    pipe.srem("ct:markers", [old_id])
-                    pipe.srem("ct:account_ids", [old_id])
+                keys = [f"ct:account:{key}", "ct:accounts", "ct:rooms", "ct:markers",
+                        "ct:account_ids"]  # fmt: skip
+                self._drop_account(keys=keys, args=[key], client=pipe)
             else:
                 pipe.hset(f"ct:account:{key}", {
                     "name": account.name, "hash": account.hash, "admin": int(account.admin),
@@ -706,19 +866,20 @@ class RedisBackend(HistoryQueue):
                 )
 
     async def note_login(self, key: str) -> None:
-        async def login() -> None:
-            if await self.redis.exists([f"ct:account:{key}"]):
-                await self.redis.hset(f"ct:account:{key}", {"last_login": time.time()})
-
-        await self._save("login", login)
+        """(Only if the account is there, checked and written in one step: ``_LOGIN``.)"""
+        await self._save(
+            "login", lambda: self._login(keys=[f"ct:account:{key}"], args=[time.time()])
+        )
 
     async def account_dates(self) -> dict[str, tuple[float, float]]:
         """name_key -> (created, last login), Unix time, 0 where never."""
-        dates = {}
-        for key in sorted(await self._call(self.redis.smembers("ct:accounts"))):
-            got = await self._call(self.redis.hmget(f"ct:account:{key}", ["created", "last_login"]))
-            dates[key] = (float(got[0] or 0), float(got[1] or 0))
-        return dates
+        keys = sorted(await self._call(self.redis.smembers("ct:accounts")))
+        fields = ["created", "last_login"]
+        got = await self._each(keys, lambda pipe, key: pipe.hmget(f"ct:account:{key}", fields))
+        return {
+            key: (float(created or 0), float(last or 0))
+            for key, (created, last) in zip(keys, got, strict=True)
+        }
 
     async def save_ban(self, kind: str, key: str, ban: Ban | None) -> None:
         await self._save("ban", lambda: self.write_ban(kind, key, ban, operator=True))
@@ -803,17 +964,20 @@ class RedisBackend(HistoryQueue):
 
     async def read_markers(self) -> list[tuple[str, str, int]]:
         """Every read marker, the least recently set first (``database.read_markers``)."""
-        found: list[tuple[float, str, str, int]] = []
-        for account in await self._call(self.redis.smembers("ct:markers")):
-            order = await self._call(
-                self.redis.zrange(f"ct:marks:{account}", 0, -1, withscores=True)
-            )
-            times = await self._call(self.redis.hgetall(f"ct:markat:{account}"))
-            found += [
-                (score, account, target, int(times[target]))
-                for target, score in order
-                if target in times
-            ]
+        accounts = sorted(await self._call(self.redis.smembers("ct:markers")))
+        orders = await self._each(
+            accounts,
+            lambda pipe, account: pipe.zrange(f"ct:marks:{account}", 0, -1, withscores=True),
+        )
+        times = await self._each(
+            accounts, lambda pipe, account: pipe.hgetall(f"ct:markat:{account}")
+        )
+        found = [
+            (score, account, target, int(at[target]))
+            for account, order, at in zip(accounts, orders, times, strict=True)
+            for target, score in order
+            if target in at
+        ]
         return [(a, t, at) for _, a, t, at in sorted(found)]
 
     # -- the operator's changes, as a running server reads them ---------------------------
@@ -874,6 +1038,13 @@ class RedisBackend(HistoryQueue):
     def release_name(self, key: str, conn: ConnId) -> None:
         if self.leases is not None:
             self.leases.release(key, conn)
+
+
+def _account(fields: dict[str, str]) -> Account | None:
+    """An account as stored in ``ct:account:{name_key}`` (None: there is none)."""
+    if not fields:
+        return None
+    return Account(fields["name"], fields["hash"], fields["admin"] == "1", fields["id"])
 
 
 def _ban(field: str, stored: str) -> Ban:

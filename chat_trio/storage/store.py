@@ -178,10 +178,16 @@ class HistoryQueue:
         self._progress = trio.Event()
 
     async def caught_up(self) -> None:
-        """Wait until everything recorded so far is written (or lost to an error)."""
+        """Wait until everything recorded so far is written (or lost to an error), or
+        until ``reachable`` says that the writer cannot make progress now."""
         target = self._recorded
-        while self._written < target:
+        while self._written < target and self.reachable():
             await self._progress.wait()
+
+    def reachable(self) -> bool:
+        """Whether the storage answers now, as far as is known (the Redis backend says no
+        after a call failed); a file on disk is taken to."""
+        return True
 
     def close(self) -> None:
         """Take no more entries; the writer writes what is queued and returns."""
