@@ -7,15 +7,23 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 import trio
 
-from chat_trio.nodes.peers import REAP_EVERY, REAP_QUIET
+from chat_trio.chat.core import Chat
+from chat_trio.chat.events import Missed, Said
+from chat_trio.chat.outputs import Broadcast, Output
+from chat_trio.chat.world import Rules
+from chat_trio.nodes.codec import Envelope, encode
+from chat_trio.nodes.peers import REAP_EVERY, REAP_QUIET, Peers
+from chat_trio.nodes.subscriber import Subscriber
+from chat_trio.storage.redis import client as redis_client
 from tests.conftest import LineClient, start_doors
 from tests.redis_server import RedisServer, needs_redis, redis_server
+from tests.test_chat_rules import named
 from tests.test_server_irc import IrcClient
 
 __all__ = ["redis_server"]  # the fixture, used by name
@@ -319,20 +327,62 @@ async def test_peers_two_people_racing_for_one_name_on_two_nodes_one_wins(
     with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
         for n in range(50):
             answers: list[str] = []
+            both_answered = trio.Event()
             async with trio.open_nursery() as both:
-                both.start_soon(_choose, a, f"racer{n}", answers)
-                both.start_soon(_choose, b, f"Racer{n}", answers)
+                both.start_soon(_choose, a, f"racer{n}", answers, both_answered)
+                both.start_soon(_choose, b, f"Racer{n}", answers, both_answered)
             won = [answer for answer in answers if answer.startswith("Welcome to the chat")]
             assert len(won) == 1, answers
 
 
-async def _choose(port: int, name: str, answers: list[str]) -> None:
-    """Connect, choose ``name``, keep the answer, quit."""
+async def _choose(port: int, name: str, answers: list[str], both_answered: trio.Event) -> None:
+    """Connect, choose ``name``, keep the answer; quit once both racers have theirs (a
+    winner that left at once would free the name for the other: no race then)."""
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     async with stream:
         client = LineClient(stream)
         await client.expect("Enter your username: ")
         await client.send(name)
         answers.append(await client.expect("\r\n"))
+        if len(answers) == 2:
+            both_answered.set()
+        with trio.fail_after(10):
+            await both_answered.wait()
         await client.send("/quit")
         await client.read_to_eof()
+
+
+class Carried:
+    """The interpreter's two calls peers makes, keeping what they were handed."""
+
+    def __init__(self) -> None:
+        self.heard: list[object] = []
+
+    def carry_remote(self, steps: Iterable[Output]) -> None:
+        self.heard.extend(steps)
+
+    def carry_now(self, conn: int, door: None, steps: Iterable[Output]) -> object:
+        self.heard.extend(steps)
+        return None
+
+
+def test_peers_numbers_drop_repeats_tell_gaps_and_count_anew_when_redis_lost_its_data() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")  # a member of #lobby here
+    carried = Carried()
+    url = "redis://127.0.0.1:1/0"  # (never reached: only what is heard is told)
+    peers = Peers(chat, carried, redis_client(url), Subscriber.from_url(url), "a:1")
+
+    def hear(n: int, epoch: str, text: str) -> list[object]:
+        said = encode(Envelope("b:2", 5, 1.0, (Said("Bob", text),))).decode()
+        carried.heard.clear()
+        peers._heard("ct:room:#lobby", f"{n} {epoch} {said}".encode())
+        return [e for o in carried.heard if isinstance(o, Broadcast) for e in o.events]
+
+    assert hear(1, "E1", "one") == [Said("Bob", "one")]
+    assert hear(2, "E1", "two") == [Said("Bob", "two")]
+    assert hear(2, "E1", "two") == []  # a repeat (a publish that timed out, then went)
+    assert hear(5, "E1", "five") == [Missed("#lobby"), Said("Bob", "five")]
+    # Redis restarted without its data: its numbers start again, in a new epoch.
+    assert hear(1, "E2", "again") == [Said("Bob", "again")]
+    assert peers.statistics().duplicates == 1 and peers.statistics().gaps == 1

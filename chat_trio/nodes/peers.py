@@ -11,9 +11,14 @@ explains how the rules see people on other nodes). This module is the I/O betwee
   ``ct:people``; and the profile is kept in ``ct:people:{node}`` for nodes that start
   later. A room's other events (its lines, topic, role and mode changes, a kick of a
   person on another node) go to the room's channel, ``ct:room:{room_key}``. What is
-  for one person on another node (a private message, a kill) goes to that node's channel,
-  ``ct:to:{node}``. Each post is numbered per channel by Redis in the same step that
-  publishes it (``_POST``), so receivers see gaps and duplicates.
+  for one person on another node (a private message, a kill) goes to that node's run's
+  channel, ``ct:to:{run}``. Each post is numbered per channel by Redis in the same step
+  that publishes it, with the epoch of Redis' data (``_POST``), so receivers see gaps
+  and duplicates, and count anew when Redis lost its data.
+- **Contact lost and back.** ``Lost``: the local people who share a room with people
+  elsewhere are told once (``Unreachable``). ``Restored``: they are told what may be
+  missing (``Missed``), this node tells all its people again with a census after them
+  (``_census``), and reads everyone's (``_catch_up``).
 - **Hearing.** The subscriber (nodes/subscriber.py) hears ``ct:people``, this node's
   channel, and the channel of every room with a local member (``_follow``); ``hear``
   hands each message to the rules (``Chat.remote_news``, ``remote_heard``,
@@ -85,9 +90,15 @@ REAP_QUIET = 6.0
 its lease again within ``NODE_REFRESH`` (3 s) of Redis answering; twice that is slack."""
 
 _POST = """
--- KEYS[1]: the channel. ARGV[1]: the post. Numbered per channel, in the same step.
+-- KEYS[1]: the channel. ARGV[1]: the post; ARGV[2]: this run (the epoch, if none is set).
+-- Numbered per channel, in the same step, with the epoch of Redis' data: "n epoch post".
+local epoch = redis.call('GET', 'ct:epoch')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('SET', 'ct:epoch', epoch)
+end
 local n = redis.call('INCR', 'ct:seq:' .. KEYS[1])
-redis.call('PUBLISH', KEYS[1], n .. ' ' .. ARGV[1])
+redis.call('PUBLISH', KEYS[1], n .. ' ' .. epoch .. ' ' .. ARGV[1])
 return n
 """
 
@@ -228,6 +239,8 @@ class Peers:
         self._sequences = Sequences()
         self._sent = trio.Event()  #: every post sent, after ``flush``
         self._restored = -REAP_QUIET  #: when contact last came back (trio's clock)
+        #: each heard channel's epoch: the Redis data set its numbers count in (``_POST``)
+        self._epochs: dict[str, bytes] = {}
         #: runs whose lease was missing at the last look
         self._missing: set[str] = set()
         self._counts = dict.fromkeys(
@@ -331,6 +344,7 @@ class Peers:
             self._followed.discard(channel)
             self.subscriber.unsubscribe(channel)
             self._sequences.forget(channel)
+            self._epochs.pop(channel, None)
 
     # -- the tasks server.py starts ----------------------------------------------------------
 
@@ -374,7 +388,7 @@ class Peers:
                         pipe.hdel(people, [field])
                     else:
                         pipe.hset(people, {field: post.data})
-                self._post(keys=[post.channel], args=[post.data], client=pipe)
+                self._post(keys=[post.channel], args=[post.data, self.run], client=pipe)
 
     async def hear(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Hear the other nodes: first who is where (every node's ``ct:people:{node}``),
@@ -404,28 +418,12 @@ class Peers:
                 self._restored = trio.current_time()
                 self._tell(partial(self.chat.peers_restored, arrival.down))
                 self._census()
-                await self._counters()
                 await self._catch_up()
 
     def _tell(self, rule: Callable[[Outputs], None]) -> None:
         out = Outputs(0)
         rule(out)
         self.effects.carry_remote(out.done())
-
-    async def _counters(self) -> None:
-        """After contact came back: a counter below what was seen is one Redis restarted
-        without its data (sequence.py's rule 5): count from it again. (What was missed
-        shows as a gap in the next message's number.)"""
-        channels = sorted(self._followed | {PEOPLE, node_channel(self.run)})
-        try:
-            counters = await call(self.redis.mget([f"ct:seq:{c}" for c in channels]))
-        except RedisUnavailable as exc:
-            log.warning("peers-counters-failed node=%s error=%r", self.node, str(exc))
-            return
-        for channel, counter in zip(channels, counters, strict=True):
-            last = self._sequences.last(channel)
-            if last is not None and int(counter or 0) < last:
-                self._sequences.restart(channel)
 
     async def _catch_up(self) -> None:
         """Read every other node's people and make the mirrors match (``_reconcile``)."""
@@ -452,7 +450,7 @@ class Peers:
             return
         there: set[ConnId] = set()
         for data in held.values():
-            there.add(self._heard(PEOPLE, f"0 {data}".encode(), snapshot=True).mirror)
+            there.add(self._heard(PEOPLE, f"0 - {data}".encode(), snapshot=True).mirror)
         gone = [m for (run, _), m in self._mirrors.items() if node_of(run) == node]
         for mirror in (m for m in gone if m not in there):
             out = Outputs(0)
@@ -474,10 +472,14 @@ class Peers:
         """One message: told to the rules, and what they answer carried out. Returns what
         ``hear`` needs to know of it. ``snapshot``: a profile as ``ct:people:{node}``
         keeps it, put right quietly (the news that came with it was told then)."""
-        number, _, payload = data.partition(b" ")
+        number, _, rest = data.partition(b" ")
+        epoch, _, payload = rest.partition(b" ")
         try:
             envelope = decode(payload)
             seq = int(number)
+            if not snapshot and self._epochs.setdefault(channel, epoch) != epoch:
+                self._epochs[channel] = epoch  # Redis lost its data: count anew (its
+                self._sequences.forget(channel)  # loss was told when contact came back)
             seen = None if snapshot else self._sequences.observe(channel, seq)
         except (CodecError, ValueError) as exc:
             self._counts["undecodable"] += 1
