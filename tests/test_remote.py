@@ -21,8 +21,10 @@ from chat_trio.chat.events import (
     Mode,
     ModeChanged,
     NickChanged,
+    Presence,
     Private,
     Reason,
+    Redacted,
     Refused,
     Role,
     RoleChanged,
@@ -39,6 +41,7 @@ from chat_trio.chat.outputs import (
     Close,
     LoadHistory,
     Outputs,
+    Record,
     Reply,
     Subscribe,
     Unsubscribe,
@@ -277,3 +280,50 @@ def test_remote_how_a_room_is_run_elsewhere_holds_here() -> None:
         "#ops", (attrs.evolve(banned, on=False), attrs.evolve(opped, on=False)), 2.0, out
     )
     assert not room.bans and BOB not in room.roles[Role.OPERATOR]
+
+
+def test_remote_a_line_deleted_elsewhere_is_gone_from_memory_here() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    news(chat, now=bob("#lobby"))
+    out = Outputs(0)
+    said = Said("Bob", "my password is hunter2", id="b:7")
+    chat.remote_heard("#lobby", (said,), 1.0, out)
+    chat.remote_heard("#lobby", (Redacted("Bob", "#lobby", "b:7", author="Bob"),), 2.0, out)
+    connect(chat, 3)
+    shown = replies(ask(chat, 3, i.ChooseName("Carol")), 3)
+    assert not any(isinstance(e, History) and e.entries for e in shown)
+
+
+def test_remote_a_quiet_rename_elsewhere_reaches_watchers_here() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    ask(chat, 1, i.Watch(i.WatchAct.ADD, ("Robert",)))
+    news(chat, now=bob())  # in no room: a rename there is told by its profile only
+    out = Outputs(0)
+    assert chat.remote_news(BOB, (), bob(name="Robert"), Reason.QUIT, out)
+    assert Reply(1, (Presence(online=(("Robert", "bob"),)),)) in list(out.done())
+
+
+def test_remote_a_private_message_to_someone_elsewhere_is_kept_by_their_account() -> None:
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    named(chat, 1, "Alice")
+    news(chat, now=attrs.evolve(bob("#lobby"), account="bob", account_id="B1"))
+    assert chat.logged_in["B1"] == {BOB}
+    records = [o for o in ask(chat, 1, i.SendPrivate("Bob", "psst")) if isinstance(o, Record)]
+    assert [entry.target_account for r in records for entry in r.entries] == ["B1"]
+    news(chat, now=None)
+    assert "B1" not in chat.logged_in
+
+
+def test_remote_a_mirror_left_without_its_name_counts_as_nobody() -> None:
+    chat = Chat(Rules(flood_rate=0))
+    named(chat, 1, "Alice")
+    away = attrs.evolve(bob("#lobby", away="lunch"), modes=("invisible",))
+    news(chat, now=away)
+    assert (chat.away, chat.invisible) == (1, 1)
+    out = Outputs(0)  # it took a name held here (rule 3): nameless, it counts as nobody
+    assert not chat.remote_news(BOB, (), attrs.evolve(away, name="alice"), Reason.QUIT, out)
+    assert (chat.away, chat.invisible) == (0, 0)
+    news(chat, now=None)
+    assert (chat.away, chat.invisible) == (0, 0)

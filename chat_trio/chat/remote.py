@@ -63,6 +63,7 @@ from chat_trio.chat.events import (
     ModeChanged,
     NickChanged,
     Reason,
+    Redacted,
     Role,
     RoleChanged,
     RoomLeft,
@@ -90,6 +91,8 @@ class Profile:
     away: str = ""  #: why it is away ("": it is not)
     since: float = 0.0  #: when it connected (Unix time), for /whois
     modes: tuple[str, ...] = ()  #: its user modes' values (``UserMode``), sorted
+    #: its account's id (its private messages are stored under it: messages.py)
+    account_id: str = ""
 
 
 def profile(world: World, conn: ConnId) -> Profile | None:
@@ -107,6 +110,7 @@ def profile(world: World, conn: ConnId) -> Profile | None:
         client.away,
         client.since,
         tuple(sorted(mode.value for mode in client.modes)),
+        client.account_id,
     )
 
 
@@ -167,6 +171,10 @@ def heard(world: World, room: str, events: tuple[Event, ...], at: float, out: Ou
                 )  # fmt: skip
         elif isinstance(event, TopicChanged):
             memory.topic, memory.topic_by, memory.topic_at = event.text, event.name, at
+        elif isinstance(event, Redacted):  # (deleted there: gone from memory here too)
+            kept = [entry for entry in memory.recent if entry.id != event.id]
+            memory.recent.clear()
+            memory.recent.extend(kept)
         else:
             _run(world, joined, event)
     for event in events:
@@ -308,10 +316,14 @@ def _match(world: World, mirror: ConnId, client: Client, now: Profile, out: Outp
             _unname(world, mirror, client)
             return False  # rule 3
         if client.name:
+            old = client.name
             _rename(world, mirror, client, now.name)
+            presence.renamed(world, mirror, client, old, out)  # (MONITOR, and WHOWAS)
         else:
             _name(world, mirror, client, now.name, out)
-    client.user, client.realname, client.account = now.user, now.realname, now.account
+    client.user, client.realname = now.user, now.realname
+    if (client.account, client.account_id) != (now.account, now.account_id):
+        world.identify_account(mirror, client, now.account, now.account_id)
     _set_away(world, client, now.away)
     modes = frozenset(UserMode(value) for value in now.modes if value in _MODES)
     if (UserMode.INVISIBLE in modes) != (UserMode.INVISIBLE in client.modes):
@@ -376,6 +388,10 @@ def _unname(world: World, mirror: ConnId, client: Client) -> None:
     if client.name and world.names.get(look(client.name)) == mirror:
         del world.names[look(client.name)]
     client.name = ""
+    _set_away(world, client, "")  # (counted only for people with a name)
+    if UserMode.INVISIBLE in client.modes:
+        world.invisible -= 1
+    client.modes = frozenset()
 
 
 def _set_away(world: World, client: Client, text: str) -> None:
@@ -392,3 +408,4 @@ def _quit(
         client.name, client.rooms = "", []  # (rule 3: its name was never ours to free)
     client.parting = text
     world.release(mirror, client, reason, out)
+    world.identify_account(mirror, client, "", "")

@@ -241,8 +241,9 @@ class Peers:
         self._restored = -REAP_QUIET  #: when contact last came back (trio's clock)
         #: each heard channel's epoch: the Redis data set its numbers count in (``_POST``)
         self._epochs: dict[str, bytes] = {}
-        #: runs whose lease was missing at the last look
+        #: runs whose lease was missing at the last look, and runs heard from since
         self._missing: set[str] = set()
+        self._alive: set[str] = set()
         self._counts = dict.fromkeys(
             ("sent", "dropped", "failed", "heard", "undecodable", "duplicates", "gaps"), 0
         )
@@ -497,6 +498,8 @@ class Peers:
         missed = seen is not None and seen.kind is Kind.GAP and channel == PEOPLE
         if envelope.node == self.run:
             return _Heard(people_missed=missed)  # (ours, told here; numbered all the same)
+        if not snapshot:
+            self._alive.add(envelope.node)
         self._counts["heard"] += 1
         out = Outputs(0)
         heard = _Heard(people_missed=missed)
@@ -532,6 +535,7 @@ class Peers:
             for left in envelope.events:
                 if isinstance(left, RoomLeft) and left.by:  # a kick there
                     self.chat.put_out_elsewhere(conn, left, out)
+                    self._news.setdefault(conn, [])  # (its rooms changed: told again)
         self.effects.carry_now(0, None, out.done())
 
     def _mirror(self, node: str, conn: ConnId) -> ConnId:
@@ -563,7 +567,10 @@ class Peers:
             self._missing = set()
             return
         missing: set[str] = set(await call(self._gone(keys=[], args=runs)))
-        gone, self._missing = sorted(missing & self._missing), missing
+        missing -= self._alive  # (heard since the last look: back, its lease not yet)
+        self._alive = set()
+        gone = sorted(missing & self._missing)
+        self._missing = missing - set(gone)
         for run in gone:
             mirrors = [m for (r, _), m in self._mirrors.items() if r == run]
             log.warning("peers-node-gone node=%s gone=%s people=%d", self.node, run, len(mirrors))
