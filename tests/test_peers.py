@@ -398,3 +398,33 @@ def test_peers_numbers_drop_repeats_tell_gaps_and_count_anew_when_redis_lost_its
     # Redis restarted without its data: its numbers start again, in a new epoch.
     assert hear(1, "E2", "again") == [Said("Bob", "again")]
     assert peers.statistics().duplicates == 1 and peers.statistics().gaps == 1
+
+
+async def test_peers_a_node_stopped_gracefully_says_why_its_people_leave(
+    redis_server: RedisServer,
+) -> None:
+    with nodes(redis_server, "a") as [(_, a)]:
+        async with user(a, "Alice") as alice:
+            with nodes(redis_server, "b") as [(b_node, b)]:
+                async with user(b, "Bob"):
+                    await alice.expect("* Bob joined the chat")
+                    b_node.terminate()
+                    await alice.expect("* Bob left the chat (server shutting down)")
+
+
+async def test_peers_a_node_that_died_unseen_leaves_no_ghosts_for_the_next(
+    redis_server: RedisServer,
+) -> None:
+    with nodes(redis_server, "b") as [(doomed, b)]:
+        async with user(b, "Bob"):
+            with trio.fail_after(10):  # (Bob is written down for nodes to come)
+                while redis_server.cli("HLEN", "ct:people:b") != "1":  # noqa: ASYNC110
+                    await trio.sleep(0.05)
+            os.kill(doomed.pid, signal.SIGKILL)  # (nobody else was there to see it)
+    with trio.fail_after(15):  # its lease ends
+        while redis_server.cli("EXISTS", "ct:node:b") == "1":  # noqa: ASYNC110 - Redis' clock
+            await trio.sleep(0.2)
+    with nodes(redis_server, "a") as [(_, a)]:
+        async with user(a, "Alice") as alice:
+            await alice.send("/users")
+            await alice.expect("Users online: 1 (Alice)")

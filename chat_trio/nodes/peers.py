@@ -114,12 +114,15 @@ return gone
 
 _FORGET_PEOPLE = """
 -- KEYS[1]: a node's people (fields run|conn). ARGV[1]: the run that is gone. Only that
--- run's are deleted: the same name's next run may have begun writing its own.
+-- run's are deleted: the same name's next run may have begun writing its own; and the
+-- node leaves the set of nodes unless that next run holds its lease.
 local held = redis.call('HKEYS', KEYS[1])
 local prefix = ARGV[1] .. '|'
 for _, field in ipairs(held) do
   if string.sub(field, 1, #prefix) == prefix then redis.call('HDEL', KEYS[1], field) end
 end
+local name = string.match(ARGV[1], '^(.*):[^:]*$')
+if redis.call('EXISTS', 'ct:node:' .. name) == 0 then redis.call('SREM', 'ct:nodes', name) end
 return 0
 """
 
@@ -305,6 +308,9 @@ class Peers:
             return
         now = self.chat.profile(conn)
         before = self._announced.get(conn)
+        if now is None and before is not None and not news and self.chat.shutting_down:
+            # (the rules tell no leave while shutting down: the other nodes are told why)
+            news = (Left(before.name, Reason.SHUTDOWN, user=before.user),)
         if now == before and not news:
             return
         if now is None:
@@ -434,7 +440,13 @@ class Peers:
             log.warning("peers-catch-up-failed node=%s error=%r", self.node, str(exc))
             return
         for node in sorted(nodes - {self.node}):
-            await self._reconcile(node)
+            try:  # (a node that died with nobody left to see it: its people are gone)
+                alive = await call(self.redis.exists([f"ct:node:{node}"]))
+            except RedisUnavailable as exc:
+                log.warning("peers-catch-up-failed node=%s error=%r", self.node, str(exc))
+                return
+            if alive:
+                await self._reconcile(node)
 
     async def _reconcile(self, node: str) -> None:
         """Make the mirrors of ``node``'s people match what ``ct:people:{node}`` keeps:
