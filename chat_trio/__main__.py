@@ -190,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # coredis logs each connection attempt that our deadline cancels (a hung Redis) as an
+    # ERROR with its traceback; every such failure is ours to say, in one line, already.
+    logging.getLogger("coredis").setLevel(logging.CRITICAL)
     created = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     config = with_setting(config, "irc.created", created)
     _raise_file_limit(config.limits.max_clients)

@@ -428,3 +428,29 @@ async def test_peers_a_node_that_died_unseen_leaves_no_ghosts_for_the_next(
         async with user(a, "Alice") as alice:
             await alice.send("/users")
             await alice.expect("Users online: 1 (Alice)")
+
+
+async def test_peers_two_nodes_talking_at_once_in_one_room_keep_every_line(
+    redis_server: RedisServer,
+) -> None:
+    with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
+        async with user(a, "Alice") as alice, user(b, "Bob") as bob:
+            await alice.expect("* Bob joined the chat")
+            async with trio.open_nursery() as both:
+                for client, name in ((alice, "Alice"), (bob, "Bob")):
+                    both.start_soon(_say_many, client, name)
+            await bob.expect(f"Alice: A {LINES - 1}", 20)
+            await alice.expect(f"Bob: B {LINES - 1}", 20)
+            for client in (alice, bob):  # (each node's reads see its own writes)
+                await client.send("/history 1")
+                await client.expect("* End of history.")
+    said = redis_server.cli("XRANGE", "ct:hist:#lobby", "-", "+")
+    assert all(f'"A {n}"' in said and f'"B {n}"' in said for n in range(LINES))
+
+
+LINES = 300  #: each of two people says at once (the history writes of two nodes race)
+
+
+async def _say_many(client: LineClient, name: str) -> None:
+    for n in range(LINES):
+        await client.send(f"{name[0]} {n}")

@@ -68,7 +68,7 @@ from chat_trio.chat.remote import Profile
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.nodes.codec import CodecError, Envelope, decode, encode
 from chat_trio.nodes.sequence import Kind, Sequences
-from chat_trio.nodes.subscriber import Lost, Message, Restored, Subscriber
+from chat_trio.nodes.subscriber import Arrival, Lost, Message, Restored, Subscriber
 from chat_trio.storage.redis import RedisUnavailable, call
 
 log = logging.getLogger("chat_trio.nodes")
@@ -80,6 +80,11 @@ or unreachable): the post is dropped and counted, and its person is re-announced
 whole profile at its next change (other nodes' rooms then put it right: remote.py's
 rule 1)."""
 BATCH_MAX = 500  #: posts sent in one pipeline (one round trip)
+HEARD_AT_ONCE = 256
+"""Messages that already wait, told to the rules before the next checkpoint: the hub
+then renders and writes them in one round, not one round each (measured on 2 nodes,
+steady: the hearing node's CPU 2.0 -> 0.8 s, p99 85-154 -> 49-58 ms). At ~10 µs each,
+256 are a few milliseconds of the event loop."""
 REAP_EVERY = 2.0
 """Seconds between looks at the other nodes' leases. A node is gone when its lease is
 missing at two looks in a row (a Redis restarted without its data has no lease until each
@@ -410,22 +415,31 @@ class Peers:
             log.warning("peers-clear-failed node=%s error=%r", self.node, str(exc))
         await self._catch_up()
         task_status.started()
-        async for arrival in arrivals:
-            if isinstance(arrival, Message):
-                heard = self._heard(arrival.channel, arrival.data)
-                if heard.people_missed:
-                    await self._catch_up()
-                elif heard.census:  # that node told everyone again
-                    await self._reconcile(node_of(heard.census))
-            elif isinstance(arrival, Lost):
-                log.warning("peers-lost node=%s", self.node)
-                self._tell(self.chat.peers_unreachable)
-            elif isinstance(arrival, Restored):
-                log.info("peers-restored node=%s down=%.1fs", self.node, arrival.down)
-                self._restored = trio.current_time()
-                self._tell(partial(self.chat.peers_restored, arrival.down))
-                self._census()
+        async for first in arrivals:
+            await self._take(first)
+            for _ in range(HEARD_AT_ONCE - 1):  # (what waits already: one flush for all)
+                try:
+                    await self._take(arrivals.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+
+    async def _take(self, arrival: Arrival) -> None:
+        """One arrival from the subscriber (a message, or contact lost or back)."""
+        if isinstance(arrival, Message):
+            heard = self._heard(arrival.channel, arrival.data)
+            if heard.people_missed:
                 await self._catch_up()
+            elif heard.census:  # that node told everyone again
+                await self._reconcile(node_of(heard.census))
+        elif isinstance(arrival, Lost):
+            log.warning("peers-lost node=%s", self.node)
+            self._tell(self.chat.peers_unreachable)
+        elif isinstance(arrival, Restored):
+            log.info("peers-restored node=%s down=%.1fs", self.node, arrival.down)
+            self._restored = trio.current_time()
+            self._tell(partial(self.chat.peers_restored, arrival.down))
+            self._census()
+            await self._catch_up()
 
     def _tell(self, rule: Callable[[Outputs], None]) -> None:
         out = Outputs(0)

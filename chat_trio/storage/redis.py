@@ -125,8 +125,10 @@ CHANGES_KEPT = 1000  #: operator changes kept (a running server reads them every
 
 _ADD = """
 -- KEYS[1]: the set of history streams; KEYS[2]: the rooms' topics; KEYS[3..]: the streams
--- of one entry. ARGV: milliseconds, row, rows kept per stream (0: all), the entry, the
--- room_key whose topic it sets ('': none), the life in ms of a connection's stream.
+-- of one entry. ARGV: milliseconds, (unused), rows kept per stream (0: all), the entry,
+-- the room_key whose topic it sets ('': none), the life in ms of a connection's stream.
+-- The row is taken here, in the step that writes it: a row taken earlier (by another
+-- node, too) is in every stream before a later one, so ids only grow.
 local ms = tonumber(ARGV[1])
 for i = 3, #KEYS do
   local top = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
@@ -135,7 +137,7 @@ for i = 3, #KEYS do
     if last > ms then ms = last end
   end
 end
-local id = string.format('%d-%s', ms, ARGV[2])
+local id = string.format('%d-%d', ms, redis.call('INCR', 'ct:row'))
 for i = 3, #KEYS do
   if ARGV[3] ~= '0' then
     redis.call('XADD', KEYS[i], 'MAXLEN', ARGV[3], id, 'e', ARGV[4])
@@ -150,8 +152,10 @@ return id
 """
 """One entry into each of its streams, under one id: the milliseconds of its time, raised
 to the newest already there (a stream's ids only grow: a clock stepped back must not fail
-the write), and its row. A topic's id is kept in ``ct:topic``: the topic is read from its
-entry, so it goes with the history (by age or by rows), as SQLite's does. A connection's
+the write), and its row, counted in the same step (so two nodes writing to one room at
+once never write an id below the stream's newest). A topic's id is kept in
+``ct:topic``: the topic is read from its entry, so it goes with the history (by age or
+by rows), as SQLite's does. A connection's
 private stream expires ``GUEST_STREAM_MS`` (or the age limit) after its last message."""
 
 _STREAM_ID = re.compile(r"\d+-\d+")
@@ -577,16 +581,14 @@ class RedisBackend(HistoryQueue):
         rows = str(self.retention.rows_per_room or 0)
         age = self.retention.max_age
         guest_ms = GUEST_STREAM_MS if age is None else max(1, math.ceil(age * 1000))
-        last = await self._call(self.redis.incrby("ct:row", len(batch)))
-        first = last - len(batch) + 1
 
         async def pipeline() -> None:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for row, entry in enumerate(batch, first):
+                for entry in batch:
                     at = str(millis(entry.time))
                     keys = ["ct:streams", "ct:topic", *_streams(entry)]
                     topic = name_key(entry.room) if entry.kind is Kind.TOPIC else ""
-                    args: list[str | int] = [at, row, rows, _encode(entry), topic, guest_ms]
+                    args: list[str | int] = [at, 0, rows, _encode(entry), topic, guest_ms]
                     self._add(keys=keys, args=args, client=pipe)
 
         await self._call(pipeline())
