@@ -16,6 +16,8 @@ through the web door: they upgrade ``/ws``, choose a name and say lines as JSON 
 frames (the mask key is zero, which is valid and costs the client nothing); the server's
 frames are not masked, so its JSON can be counted in the raw bytes like text lines. Web
 clients do not answer the server's pings (after 90 s of silence): no phase is that long.
+With several nodes (``--nodes``), each client connects to the ports of its own node (its
+"home"); the counting is the same, whichever node a line came through.
 """
 
 from __future__ import annotations
@@ -89,10 +91,13 @@ class Worker:
         rcvbuf_slow: int,
         ports: dict[str, int] | None = None,
         doors: dict[int, str] | None = None,
+        homes: dict[int, dict[str, int]] | None = None,
     ) -> None:
         self.port = port
         self.ports = {"text": port, **(ports or {})}  # door -> port
         self.doors = doors or {}  # client -> its door, if not the text door
+        # client -> its node's ports (door -> port), if not the first node's (--nodes)
+        self.homes = homes or {}
         self.indices = indices
         self.slow = slow
         self.rcvbuf_slow = rcvbuf_slow
@@ -129,7 +134,7 @@ class Worker:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as chat clients do
         sock.setblocking(False)
         door = self.doors.get(index, "text")
-        err = sock.connect_ex(("127.0.0.1", self.ports[door]))
+        err = sock.connect_ex(("127.0.0.1", self.homes.get(index, self.ports)[door]))
         if err not in (0, errno.EINPROGRESS):
             raise OSError(err, f"connect failed: {errno.errorcode.get(err)}")
         client = Client(index, sock, door)
@@ -359,11 +364,12 @@ def worker_main(
     pipe: Connection,
     ports: dict[str, int] | None = None,
     doors: dict[int, str] | None = None,
+    homes: dict[int, dict[str, int]] | None = None,
 ) -> None:
     """Entry point of one client process: obey commands until "close"."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    worker = Worker(port, indices, set(slow), 4096, ports, doors)
+    worker = Worker(port, indices, set(slow), 4096, ports, doors, homes)
     pipe.send("ready")
     try:
         while True:

@@ -1,12 +1,16 @@
 /* Steady-load client in C, so that latency measures the server rather than the clients.
  *
- * usage: steady_client PORT CLIENTS SENDERS RATE SECONDS
+ * usage: steady_client PORT[,PORT...] CLIENTS SENDERS RATE SECONDS [wait]
  *
  * Connects CLIENTS sockets to 127.0.0.1:PORT and registers them as c0, c1, ...; then the
  * first SENDERS send "m <sender> <seq> <CLOCK_MONOTONIC ns>\n" at RATE lines/s each for
  * SECONDS; every client reads everything and records, for each message line, the time
  * from its send to its receipt. Prints "ready" when the sending starts, then one JSON
  * object: counts and latency percentiles.
+ * With several ports (several nodes of one chat: run.py --nodes), the senders connect to
+ * the first and the others to each port in turn; the JSON then also counts the lines
+ * received by clients of the other ports ("cross_delivered"). With "wait", after "ready" it
+ * waits for a line on stdin (the parent's "go": every node hears the room) before sending.
  * Built and run by benchmarks/run.py (--c-client); every wait is bounded.
  */
 #define _GNU_SOURCE
@@ -29,6 +33,7 @@ typedef struct {
     char partial[4096];
     size_t used;
     long received;
+    int node; /* index of its port in PORT,PORT,... */
 } client_t;
 
 static long now_ns(void) {
@@ -99,11 +104,16 @@ static void register_client(client_t *c, int port, int index) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s PORT CLIENTS SENDERS RATE SECONDS\n", argv[0]);
+    if (argc != 6 && !(argc == 7 && strcmp(argv[6], "wait") == 0)) {
+        fprintf(stderr, "usage: %s PORT[,PORT...] CLIENTS SENDERS RATE SECONDS [wait]\n",
+                argv[0]);
         return 2;
     }
-    int port = atoi(argv[1]), n = atoi(argv[2]), senders = atoi(argv[3]);
+    int ports[64], n_ports = 0;
+    for (char *p = strtok(argv[1], ","); p && n_ports < 64; p = strtok(NULL, ","))
+        ports[n_ports++] = atoi(p);
+    if (n_ports == 0) return 2;
+    int n = atoi(argv[2]), senders = atoi(argv[3]);
     double rate = atof(argv[4]), seconds = atof(argv[5]);
     struct rlimit limit;
     getrlimit(RLIMIT_NOFILE, &limit);
@@ -115,7 +125,10 @@ int main(int argc, char **argv) {
     long expected = per_sender * ((long)senders * n - senders);
     cap_latencies = expected;
     latencies = malloc(sizeof(long) * (cap_latencies ? cap_latencies : 1));
-    for (int i = 0; i < n; i++) register_client(&clients[i], port, i);
+    for (int i = 0; i < n; i++) {
+        clients[i].node = i < senders ? 0 : (i - senders) % n_ports;
+        register_client(&clients[i], ports[clients[i].node], i);
+    }
 
     int ep = epoll_create1(0);
     for (int i = 0; i < n; i++) {
@@ -135,6 +148,22 @@ int main(int argc, char **argv) {
     }
     printf("ready\n"); /* the parent samples the server's CPU time from here */
     fflush(stdout);
+    if (argc == 7) { /* drain notices until the parent's "go" (or EOF) */
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (unsigned)n};
+        epoll_ctl(ep, EPOLL_CTL_ADD, STDIN_FILENO, &ev);
+        for (int go = 0; !go;) {
+            int ready = epoll_wait(ep, events, 1024, 50);
+            for (int k = 0; k < ready; k++) {
+                if (events[k].data.u32 == (unsigned)n) {
+                    go = 1;
+                    continue;
+                }
+                while (read(clients[events[k].data.u32].fd, buf, sizeof buf) > 0) {
+                }
+            }
+        }
+        epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+    }
     long *sent = calloc(senders, sizeof *sent);
     long begin = now_ns(), end = begin + (long)(seconds * 1e9);
     long deadline = end + 10000000000L; /* 10 s to drain */
@@ -172,8 +201,15 @@ int main(int argc, char **argv) {
     double p99 = n_latencies ? latencies[(size_t)(n_latencies * 0.99)] / 1e6 : -1;
     double max = n_latencies ? latencies[n_latencies - 1] / 1e6 : -1;
     printf("{\"expected\": %ld, \"delivered\": %ld, \"latency_ms_p50\": %.3f, "
-           "\"latency_ms_p99\": %.3f, \"latency_ms_max\": %.3f}\n",
+           "\"latency_ms_p99\": %.3f, \"latency_ms_max\": %.3f",
            expected, received, p50, p99, max);
+    if (n_ports > 1) {
+        long cross = 0;
+        for (int i = 0; i < n; i++)
+            if (clients[i].node != 0) cross += clients[i].received;
+        printf(", \"cross_delivered\": %ld", cross);
+    }
+    printf("}\n");
     for (int i = 0; i < n; i++) close(clients[i].fd);
     return 0;
 }
