@@ -106,7 +106,7 @@ class CodecError(Exception):
 class Envelope:
     """What one node publishes at once: events the rules made, with where they came from."""
 
-    node: str  #: the node that published it (its ``--node-name``)
+    node: str  #: the run of the node that published it (``Peers.run``: its name, a token)
     #: the connection on that node the news is about ("who": the joiner, the speaker, the
     #: renamed; 0 when none)
     conn: int
