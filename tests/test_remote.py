@@ -42,6 +42,7 @@ from chat_trio.chat.outputs import (
     LoadHistory,
     Outputs,
     Record,
+    ReleaseName,
     Reply,
     Subscribe,
     Unsubscribe,
@@ -327,3 +328,12 @@ def test_remote_a_mirror_left_without_its_name_counts_as_nobody() -> None:
     assert (chat.away, chat.invisible) == (0, 0)
     news(chat, now=None)
     assert (chat.away, chat.invisible) == (0, 0)
+
+
+def test_remote_a_person_elsewhere_leaving_lets_go_of_no_lease_here() -> None:
+    chat = Chat(Rules(flood_rate=0), shared_names=True)
+    named_out = Outputs(0)
+    assert chat.remote_news(BOB, (), bob("#lobby"), Reason.QUIT, named_out)
+    out = Outputs(0)
+    chat.remote_news(BOB, (), None, Reason.QUIT, out)
+    assert not [o for o in out.done() if isinstance(o, ReleaseName)]  # (its node's to let go)

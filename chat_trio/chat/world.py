@@ -436,7 +436,7 @@ class World:
         """``conn`` no longer uses ``name``: where names are shared, the other nodes may
         give it to someone now (even while shutting down: the names outlive this node's
         users only until their leases end)."""
-        if self.shared_names:
+        if self.shared_names and conn > 0:  # (a mirror's lease is its own node's)
             out.add(ReleaseName(conn, look(name)))
 
     def maybe_forget(self, key: str) -> None:

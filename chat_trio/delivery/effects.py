@@ -308,8 +308,7 @@ class Effects:
         self.backend.record(output.entries)
 
     def _release_name(self, conn: ConnId, door: Door | None, output: ReleaseName) -> None:
-        if output.conn > 0:  # (a person on another node: its lease is its node's to let go)
-            self.backend.release_name(output.key, output.conn)
+        self.backend.release_name(output.key, output.conn)
 
     # -- waiting for the backend, the answer back through the rules -----------------------
 
