@@ -205,18 +205,21 @@ def description(text: str) -> str:
 
 
 def redis_url(text: str) -> str:
-    """A Redis URL as ``--redis`` takes it: ``redis://HOST:PORT/DB`` (``rediss://`` for
-    TLS), or ``unix:///PATH``.
+    """A Redis URL as ``--redis`` takes it: ``redis://HOST:PORT/DB``. (TLS, ``rediss://``,
+    and a Unix socket, ``unix:///PATH``, are not taken: the subscription that joins the
+    nodes, nodes/subscriber.py, speaks plain TCP only, for now.)
 
     Raises:
       BadValue: anything else, saying what is expected.
     """
     parts = urlsplit(text.strip())
-    if parts.scheme not in ("redis", "rediss", "unix"):
+    if parts.scheme in ("rediss", "unix"):
         raise BadValue(
-            f"{text!r} is not a Redis URL (redis://HOST:PORT/DB, rediss://... for TLS, or "
-            f"unix:///PATH)"
+            f"{text!r}: only redis://HOST:PORT/DB is taken for now (not TLS, rediss://, nor "
+            f"a Unix socket, unix://): keep Redis on loopback or a private network"
         )
+    if parts.scheme != "redis":
+        raise BadValue(f"{text!r} is not a Redis URL (redis://HOST:PORT/DB)")
     try:
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError:

@@ -454,3 +454,22 @@ LINES = 300  #: each of two people says at once (the history writes of two nodes
 async def _say_many(client: LineClient, name: str) -> None:
     for n in range(LINES):
         await client.send(f"{name[0]} {n}")
+
+
+async def test_peers_two_chats_on_two_databases_of_one_redis_stay_apart(
+    redis_server: RedisServer,
+) -> None:
+    other = redis_server.url.removesuffix("/0") + "/1"
+    first, a_ports = start_doors("--redis", redis_server.url, "--node-name", "a", "--no-web")
+    second, b_ports = start_doors("--redis", other, "--node-name", "b", "--no-web")
+    try:
+        async with user(a_ports["text"], "Alice") as alice, user(b_ports["text"], "Bob") as bob:
+            await bob.send("hello, other chat")
+            for _ in range(5):  # (news crosses in milliseconds: it had time to, and did not)
+                await trio.sleep(0.2)
+                await alice.send("/users")
+                await alice.expect("Users online: 1 (Alice)")
+    finally:
+        for process in (first, second):
+            process.terminate()
+            process.communicate(timeout=60)

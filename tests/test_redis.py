@@ -600,6 +600,10 @@ def test_redis_unreachable_or_wrong_url_is_one_clear_line() -> None:
     assert "is not a Redis URL (redis://HOST:PORT/DB" in wrong.stderr
     assert "Traceback" not in down.stderr + wrong.stderr
     assert "is not a node name" in _cli("serve", "--node-name", "a b").stderr
+    for url in ("rediss://127.0.0.1:6379/0", "unix:///run/redis.sock"):  # (not yet)
+        refused = _cli("serve", "--redis", url)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "only redis://HOST:PORT/DB is taken for now" in refused.stderr
 
 
 async def test_redis_readyz_is_not_ready_while_redis_does_not_answer(

@@ -63,7 +63,6 @@ from chat_trio.chat.outputs import (
     Outputs,
     QueryHistory,
     QueryTargets,
-    ReleaseName,
 )
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.registry import Account, Ban, RegisteredRoom, Verdict
@@ -395,12 +394,12 @@ class Chat(World):
         pending = client.pending if client is not None else None
         if client is None or not isinstance(pending, PendingName) or self.shutting_down:
             if answer is Claim.GRANTED:
-                out.add(ReleaseName(conn, key))
+                self.let_go(conn, key, out)
             return
         client.pending = None
         if client.phase is Phase.CLOSING:
             if answer is Claim.GRANTED:
-                out.add(ReleaseName(conn, key))
+                self.let_go(conn, key, out)
             return
         self.now = now
         if pending.login:

@@ -49,7 +49,7 @@ from chat_trio.chat.events import (
     WatchList,
     Welcome,
 )
-from chat_trio.chat.outputs import Claim, ClaimName, Outputs, ReleaseName
+from chat_trio.chat.outputs import Claim, ClaimName, Outputs
 from chat_trio.chat.problems import Problem
 from chat_trio.chat.state import Phase, Step
 from chat_trio.chat.vocabulary import LOBBY, NAME_MAX, SERVICES, look, name_key
@@ -149,7 +149,7 @@ def claim(
     if client.name:
         del world.names[look(client.name)]
         if look(client.name) != seen:
-            world.let_go(conn, client.name, out)
+            world.let_go(conn, look(client.name), out)
         for room in client.rooms:
             world.rooms[room].rename(conn, client.name, name)
     client.name = name
@@ -173,7 +173,7 @@ def settle(
     )  # fmt: skip
     assert not isinstance(taken, Claiming)  # (claimed: never asked again)
     if taken is not None:
-        out.add(ReleaseName(conn, look(pending.name)))
+        world.let_go(conn, look(pending.name), out)
     return taken
 
 

@@ -414,7 +414,7 @@ class World:
         if not client.name:
             return
         del self.names[look(client.name)]
-        self.let_go(conn, client.name, out)
+        self.let_go(conn, look(client.name), out)
         if not self.shutting_down:
             left = Left(client.name, reason, text=client.parting, user=client.user)
             self.tell_peers(conn, client, left, out, Kind.LEFT)
@@ -432,12 +432,13 @@ class World:
             client.away = ""
             self.away -= 1
 
-    def let_go(self, conn: ConnId, name: str, out: Outputs) -> None:
-        """``conn`` no longer uses ``name``: where names are shared, the other nodes may
-        give it to someone now (even while shutting down: the names outlive this node's
-        users only until their leases end)."""
+    def let_go(self, conn: ConnId, key: str, out: Outputs) -> None:
+        """``conn`` no longer uses the name whose ``look`` is ``key``: where names are
+        shared, the other nodes may give it to someone now (even while shutting down: the
+        names outlive this node's users only until their leases end). The one way a name
+        is let go."""
         if self.shared_names and conn > 0:  # (a mirror's lease is its own node's)
-            out.add(ReleaseName(conn, look(name)))
+            out.add(ReleaseName(conn, key))
 
     def maybe_forget(self, key: str) -> None:
         room = self.rooms[key]

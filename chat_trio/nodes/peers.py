@@ -73,7 +73,6 @@ from chat_trio.storage.redis import RedisUnavailable, call
 
 log = logging.getLogger("chat_trio.nodes")
 
-PEOPLE = "ct:people"  #: the channel of every node: news of people, with their profiles
 POSTS_MAX = 10_000
 """Posts that may wait for Redis. Full (Redis slower than this node's chat for seconds,
 or unreachable): the post is dropped and counted, and its person is re-announced with its
@@ -135,13 +134,13 @@ _NEWS = (Joined, Left, NickChanged, Away, AccountChanged)
 """Broadcast news of one person, sent with its profile to every node (``ct:people``)."""
 
 
-def room_channel(room: str) -> str:
-    return f"ct:room:{name_key(room)}"
-
-
-def node_channel(run: str) -> str:
-    """What is for one person on the node of that ``run`` (``Peers.run``)."""
-    return f"ct:to:{run}"
+def channels(db: int) -> tuple[str, str, str]:
+    """The names of the channels of the chat on Redis' database ``db``: news of people,
+    a room's (before its key), one run's (before the run). Redis' pub/sub does not know
+    databases (a PUBLISH reaches every database's subscribers), so two chats on one Redis,
+    on two databases, are kept apart by the names; the first database's are the plain ones."""
+    prefix = "ct:" if db == 0 else f"ct:db{db}:"
+    return f"{prefix}people", f"{prefix}room:", f"{prefix}to:"
 
 
 def node_of(run: str) -> str:
@@ -229,6 +228,7 @@ class Peers:
         self.subscriber = subscriber
         self.run = run
         self.node = node_of(run)
+        self.people, self._rooms, self._to = channels(subscriber.db)
         self.clock = clock
         self._post = redis.register_script(_POST)
         self._gone = redis.register_script(_GONE)
@@ -274,7 +274,8 @@ class Peers:
                     self._news.setdefault(subject, [])  # (its rooms changed: re-announced)
         if room:
             self._send(
-                room_channel(output.room), Envelope(self.run, conn, self.clock(), tuple(room))
+                self._rooms + name_key(output.room),
+                Envelope(self.run, conn, self.clock(), tuple(room)),
             )
 
     def forward(
@@ -292,14 +293,14 @@ class Peers:
                     self._done[to] = event  # (its end follows at once: moderation.py)
         run, there = owner
         envelope = Envelope(self.run, conn, self.clock(), tuple(events), to=there, closed=closed)
-        self._send(node_channel(run), envelope)
+        self._send(self._to + run, envelope)
 
     def moved(self, room: str) -> None:
         """Who of this node is in ``room`` may have changed: hear its channel while some
         local member is in it, and only then."""
         key = name_key(room)
         joined = self.chat.rooms.get(key)
-        self._follow(room_channel(room), joined is not None and joined.local > 0)
+        self._follow(self._rooms + key, joined is not None and joined.local > 0)
 
     def settled(self, conn: ConnId) -> None:
         """A step of ``conn`` is done: tell the other nodes what changed of the local
@@ -326,7 +327,7 @@ class Peers:
         for room in rooms:
             self.moved(room)
         envelope = Envelope(self.run, conn, self.clock(), news, profile=now)
-        if not self._send(PEOPLE, envelope, person=(conn, now)):
+        if not self._send(self.people, envelope, person=(conn, now)):
             self._announced.pop(conn, None)  # (told in whole at its next change)
 
     def _send(
@@ -406,8 +407,8 @@ class Peers:
         """Hear the other nodes: first who is where (every node's ``ct:people:{node}``),
         then every message, in the order Redis published them; and when contact is lost
         and comes back, say so (``Unreachable``, ``Missed``) and catch up."""
-        self.subscriber.subscribe(PEOPLE)
-        self.subscriber.subscribe(node_channel(self.run))
+        self.subscriber.subscribe(self.people)
+        self.subscriber.subscribe(self._to + self.run)
         arrivals = self.subscriber.arrivals()
         try:  # (an earlier run of this node's name: its people are gone with it)
             await call(self.redis.delete([f"ct:people:{self.node}"]))
@@ -477,7 +478,7 @@ class Peers:
             return
         there: set[ConnId] = set()
         for data in held.values():
-            there.add(self._heard(PEOPLE, f"0 - {data}".encode(), snapshot=True).mirror)
+            there.add(self._heard(self.people, f"0 - {data}".encode(), snapshot=True).mirror)
         gone = [m for (run, _), m in self._mirrors.items() if node_of(run) == node]
         for mirror in (m for m in gone if m not in there):
             out = Outputs(0)
@@ -492,8 +493,10 @@ class Peers:
         now = self.clock()
         self._send_post(_Post("", "", reset=True))
         for conn, profile in list(self._announced.items()):
-            self._send(PEOPLE, Envelope(self.run, conn, now, (), profile=profile), (conn, profile))
-        self._send(PEOPLE, Envelope(self.run, 0, now, ()))
+            self._send(
+                self.people, Envelope(self.run, conn, now, (), profile=profile), (conn, profile)
+            )
+        self._send(self.people, Envelope(self.run, 0, now, ()))
 
     def _heard(self, channel: str, data: bytes, *, snapshot: bool = False) -> _Heard:
         """One message: told to the rules, and what they answer carried out. Returns what
@@ -518,10 +521,10 @@ class Peers:
         if seen is not None and seen.kind is Kind.GAP:
             self._counts["gaps"] += 1
             log.warning("peers-gap node=%s channel=%s missed=%d", self.node, channel, seen.missed)
-            if channel.startswith("ct:room:"):
-                room = channel.removeprefix("ct:room:")
+            if channel.startswith(self._rooms):
+                room = channel.removeprefix(self._rooms)
                 self._tell(partial(self.chat.peers_missed, [room], 0.0))
-        missed = seen is not None and seen.kind is Kind.GAP and channel == PEOPLE
+        missed = seen is not None and seen.kind is Kind.GAP and channel == self.people
         if envelope.node == self.run:
             return _Heard(people_missed=missed)  # (ours, told here; numbered all the same)
         if not snapshot:
@@ -529,9 +532,9 @@ class Peers:
         self._counts["heard"] += 1
         out = Outputs(0)
         heard = _Heard(people_missed=missed)
-        if channel == PEOPLE and envelope.conn == 0 and envelope.profile is None:
+        if channel == self.people and envelope.conn == 0 and envelope.profile is None:
             return _Heard(census=envelope.node, people_missed=missed)  # (``_census``)
-        if channel == PEOPLE:
+        if channel == self.people:
             mirror = self._mirror(envelope.node, envelope.conn)
             heard = _Heard(mirror=mirror, people_missed=missed)
             reason, news = Reason.QUIT, () if snapshot else envelope.events
@@ -539,8 +542,8 @@ class Peers:
                 log.warning("peers-name-clash node=%s conn=%d", envelope.node, envelope.conn)
             if envelope.profile is None:
                 self._forget_mirror(mirror)
-        elif channel.startswith("ct:room:"):
-            room = channel.removeprefix("ct:room:")
+        elif channel.startswith(self._rooms):
+            room = channel.removeprefix(self._rooms)
             self.chat.remote_heard(room, envelope.events, envelope.at, out)
         else:
             self._addressed(envelope)

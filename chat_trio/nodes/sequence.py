@@ -15,15 +15,12 @@ Theory of operation, one rule per case of ``Sequences.observe(channel, seq)``:
 - Rule 5 (a counter that went back): a Redis restarted without its data restarts every
   counter at 1, and by Rule 2 every later event would be dropped as a duplicate until the
   counter caught up. Nothing is guessed from the numbers alone, because a number lower
-  than ``last`` is exactly what a genuine duplicate looks like. The caller decides,
-  after each reconnect (the subscriber's ``Restored``): it reads the channel's counter
-  from Redis and compares it with ``last(channel)``; a counter below ``last`` means the
-  counter restarted, and ``restart(channel)`` makes the tracker start over from 0, so the
-  first event after it is NEW if it is 1 and a GAP for the ones before it otherwise.
-  A counter that restarted *and* already climbed past ``last`` cannot be told apart by
-  numbers: keep an epoch next to the counters (a random value written once with
-  ``SET NX``; a different epoch after a reconnect means every counter restarted) and call
-  ``restart`` for every channel when it changes.
+  than ``last`` is exactly what a genuine duplicate looks like, and a counter that
+  restarted may have climbed past ``last`` before this node hears it. The caller knows:
+  nodes/peers.py sends, with every number, the epoch of Redis' data (``ct:epoch``,
+  written anew by the first post after Redis lost its data), and on a new epoch calls
+  ``forget(channel)`` (the next number is a first one; the loss was told when contact came
+  back). ``restart`` and ``last`` are for a caller that compares counters itself.
 
 What this module never does: reset anything by itself on a reconnect (a reconnect to the
 same Redis keeps its counters, and numbers then go on where they were), read a clock, or

@@ -23,8 +23,9 @@ Theory of operation:
   (the answer is waiting in the socket behind messages we chose not to read yet).
 - Reconnect: attempts under ``CONNECT_DEADLINE``, with a delay doubling from
   ``BACKOFF_MIN`` up to ``backoff_max``, forever; after connecting, one write sends
-  AUTH/SELECT (when the URL asks), SUBSCRIBE with every channel, and a PING; its answer,
-  after the acknowledgements, ends the handshake. Only then is ``Restored`` queued.
+  AUTH/SELECT (when the URL asks; pub/sub ignores databases: nodes/peers.py names its
+  channels by database) and SUBSCRIBE with every channel (a PING when there is none);
+  their acknowledgements end the handshake. Only then is ``Restored`` queued.
 
 What this module owns: that one connection, its keepalive and its bounded hand-off. It
 never publishes, never reads keys (coredis does that), never decides what a message means

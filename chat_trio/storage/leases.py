@@ -236,7 +236,7 @@ class NameLeases:
             await call(self._scripts(self._release, list(batch), [], batch))
         except RedisUnavailable as exc:
             log.warning("name-release-failed names=%d error=%r", len(batch), str(exc))
-            for key, owner in batch.items():
+            for key, owner in reversed(batch.items()):  # (oldest first again)
                 if key not in self._releasing:  # (a newer release of it came meanwhile)
                     self._releasing[key] = owner
                     self._releasing.move_to_end(key, last=False)

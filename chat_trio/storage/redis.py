@@ -144,8 +144,11 @@ for i = 3, #KEYS do
   else
     redis.call('XADD', KEYS[i], id, 'e', ARGV[4])
   end
-  redis.call('SADD', KEYS[1], KEYS[i])
-  if string.sub(KEYS[i], 1, 8) == 'ct:pm:s:' then redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
+  if string.sub(KEYS[i], 1, 8) == 'ct:pm:s:' then
+    redis.call('PEXPIRE', KEYS[i], ARGV[6])  -- (a connection's: it ends by itself)
+  else
+    redis.call('SADD', KEYS[1], KEYS[i])
+  end
 end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], id) end
 return id
