@@ -38,14 +38,15 @@ LEAVE_DEADLINE = 15.0
 
 @contextmanager
 def nodes(
-    redis: RedisServer, *names: str, irc: bool = False
+    redis: RedisServer, *names: str, irc: bool = False, db: int = 0
 ) -> Iterator[list[tuple[subprocess.Popen[str], int]]]:
     """``chat-trio serve --redis`` once per name, each with its text door's port (and,
-    ``irc``, an IRC door: ``irc_ports``)."""
+    ``irc``, an IRC door: ``irc_ports``), on Redis' database ``db``."""
     started: list[tuple[subprocess.Popen[str], int]] = []
+    url = redis.url.removesuffix("/0") + f"/{db}"
     try:
         for name in names:
-            node = ["--redis", redis.url, "--node-name", name, "--no-web", "--flood-rate", "0"]
+            node = ["--redis", url, "--node-name", name, "--no-web", "--flood-rate", "0"]
             process, ports = start_doors(*node, *CHEAP, *(["--irc-port", "0"] if irc else []))
             irc_ports[process.pid] = ports.get("IRC", 0)
             started.append((process, ports["text"]))
@@ -459,17 +460,10 @@ async def _say_many(client: LineClient, name: str) -> None:
 async def test_peers_two_chats_on_two_databases_of_one_redis_stay_apart(
     redis_server: RedisServer,
 ) -> None:
-    other = redis_server.url.removesuffix("/0") + "/1"
-    first, a_ports = start_doors("--redis", redis_server.url, "--node-name", "a", "--no-web")
-    second, b_ports = start_doors("--redis", other, "--node-name", "b", "--no-web")
-    try:
-        async with user(a_ports["text"], "Alice") as alice, user(b_ports["text"], "Bob") as bob:
+    with nodes(redis_server, "a") as [(_, a)], nodes(redis_server, "b", db=1) as [(_, b)]:
+        async with user(a, "Alice") as alice, user(b, "Bob") as bob:
             await bob.send("hello, other chat")
             for _ in range(5):  # (news crosses in milliseconds: it had time to, and did not)
                 await trio.sleep(0.2)
                 await alice.send("/users")
                 await alice.expect("Users online: 1 (Alice)")
-    finally:
-        for process in (first, second):
-            process.terminate()
-            process.communicate(timeout=60)
