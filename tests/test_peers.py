@@ -81,6 +81,19 @@ async def until(client: LineClient, command: str, text: str) -> None:
             await trio.sleep(0.05)
 
 
+async def answer(client: LineClient, command: str, text: str) -> str:
+    """``until``, returning the line of the answer that has ``text``."""
+    line = ""
+    with trio.move_on_after(10):
+        while True:
+            await client.send(command)
+            line = await client.expect("\r\n")
+            if text in line:
+                return line
+            await trio.sleep(0.05)
+    raise AssertionError(f"no {text!r} in answers to {command!r} within 10 s; last {line!r}")
+
+
 @asynccontextmanager
 async def login(port: int, name: str, password: str) -> AsyncIterator[LineClient]:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
@@ -185,16 +198,83 @@ async def test_peers_kick_and_kill_reach_a_person_on_another_node(
             await alice.expect("* Bob left the chat (kicked")
 
 
+async def test_peers_a_room_is_run_alike_through_a_node_where_nobody_is_in_it(
+    redis_server: RedisServer,
+) -> None:
+    """Its bans, modes, roles and invitations are the room's, not a node's: b, where
+    nobody is in #den, keeps out whom a keeps out, and lets in whom a invited."""
+    with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
+        async with user(a, "Alice") as alice, user(b, "Bob") as bob, user(b, "Carol") as carol:
+            await alice.send("/join #den")
+            await alice.expect("* You joined #den (1 user here).")
+            await alice.send("/ban #den Bob spam")
+            await alice.expect("Bob")
+            await alice.send("/mode #den +i")
+            await alice.expect("invite only")
+            await until(bob, "/rooms", "#den 1")  # (b has heard that Alice is in it)
+            await bob.send("/join #den")
+            await bob.expect("You are banned from #den.")
+            await carol.send("/join #den")
+            await carol.expect("#den is invite only (ask an operator for an invite).")
+            await alice.send("/invite Carol #den")
+            await carol.expect("* Alice invites you to #den (/join #den).")
+            await carol.send("/join #den")
+            await carol.expect("* You joined #den (2 users here).")
+            await carol.send("/users #den")
+            await carol.expect("Users in #den: 2 (@Alice, Carol)")
+            await alice.expect("* Carol joined #den")
+            await alice.send("/op Carol")  # (a role given on a: b's rules follow it)
+            await carol.expect("* Alice made Carol an operator of #den.")
+            await carol.send("/mode #den -i")
+            await alice.expect("Carol")
+            await bob.send("/join #den")  # (still banned, though no longer invite only)
+            await bob.expect("You are banned from #den.")
+
+
+async def test_peers_two_people_founding_one_room_on_two_nodes_one_runs_it(
+    redis_server: RedisServer,
+) -> None:
+    """Alice on a and Bob on b join a new room at the same moment, 20 times: each time
+    exactly one of them is its operator, as both nodes show; and a room everyone left,
+    on every node, is founded anew by the next to join it."""
+    with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
+        async with user(a, "Alice") as alice, user(b, "Bob") as bob:
+            await alice.expect("* Bob joined the chat")
+            for n in range(20):
+                room = f"#race{n}"
+                await alice.send(f"/join {room}")
+                await bob.send(f"/join {room}")
+                shown = [
+                    await answer(client, f"/users {room}", f"Users in {room}: 2")
+                    for client in (alice, bob)
+                ]
+                assert shown[0] == shown[1], shown
+                assert shown[0].count("@") == 1, shown
+                await alice.send(f"/leave {room}")
+                await bob.send(f"/leave {room}")
+                await until(alice, "/whois Bob", "* Bob: in #lobby;")  # (b told his leave)
+            await bob.send("/join #race0")
+            await bob.expect("* You joined #race0 (1 user here).")
+            await bob.send("/users #race0")
+            await bob.expect("Users in #race0: 1 (@Bob)")
+
+
 async def test_peers_a_killed_node_has_its_people_leave_and_their_names_free(
     redis_server: RedisServer,
 ) -> None:
     with nodes(redis_server, "a", "b") as [(_, a), (doomed, b)]:
-        async with user(a, "Alice") as alice, user(b, "Bob"):
+        async with user(a, "Alice") as alice, user(b, "Bob") as bob:
             await alice.expect("* Bob joined the chat")
+            await bob.send("/join #den")
+            await bob.expect("* You joined #den (1 user here).")
+            await until(alice, "/rooms", "#den 1")
             os.kill(doomed.pid, signal.SIGKILL)
             await alice.expect("* Bob left the chat (connection lost)", LEAVE_DEADLINE)
             await alice.send("/users")
             await alice.expect("Users online: 1 (Alice)")
+            await alice.send("/join #den")  # (nobody is in it: she founds it)
+            await alice.send("/users #den")
+            await alice.expect("Users in #den: 1 (@Alice)")
             async with user(a, "Bob") as again:  # his name is free again
                 await again.send("/users")
                 await again.expect("Users online: 2 (Alice, Bob)")
@@ -417,7 +497,9 @@ async def test_peers_a_node_that_died_unseen_leaves_no_ghosts_for_the_next(
     redis_server: RedisServer,
 ) -> None:
     with nodes(redis_server, "b") as [(doomed, b)]:
-        async with user(b, "Bob"):
+        async with user(b, "Bob") as bob:
+            await bob.send("/join #den")
+            await bob.expect("* You joined #den (1 user here).")
             with trio.fail_after(10):  # (Bob is written down for nodes to come)
                 while redis_server.cli("HLEN", "ct:people:b") != "1":  # noqa: ASYNC110
                     await trio.sleep(0.05)
@@ -429,6 +511,9 @@ async def test_peers_a_node_that_died_unseen_leaves_no_ghosts_for_the_next(
         async with user(a, "Alice") as alice:
             await alice.send("/users")
             await alice.expect("Users online: 1 (Alice)")
+            await alice.send("/join #den")  # (Bob is not in it any more: she founds it)
+            await alice.send("/users #den")
+            await alice.expect("Users in #den: 1 (@Alice)")
 
 
 async def test_peers_two_nodes_talking_at_once_in_one_room_keep_every_line(

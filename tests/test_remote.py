@@ -13,6 +13,7 @@ from chat_trio.chat.events import (
     Done,
     Entry,
     History,
+    Invitation,
     Joined,
     Kicked,
     Kind,
@@ -48,7 +49,7 @@ from chat_trio.chat.outputs import (
     Unsubscribe,
 )
 from chat_trio.chat.problems import Outcome, Problem
-from chat_trio.chat.remote import Profile
+from chat_trio.chat.remote import Profile, RoomState
 from chat_trio.chat.world import Rules
 from tests.test_chat_rules import admin_alice, ask, connect, named, replies
 
@@ -337,3 +338,68 @@ def test_remote_a_person_elsewhere_leaving_lets_go_of_no_lease_here() -> None:
     out = Outputs(0)
     chat.remote_news(BOB, (), None, Reason.QUIT, out)
     assert not [o for o in out.done() if isinstance(o, ReleaseName)]  # (its node's to let go)
+
+
+def join_loaded(chat: Chat, conn: int, room: str, state: RoomState | None) -> list[object]:
+    """``conn`` joins ``room``, which this node does not hear: its history is loaded, and
+    with it how the nodes keep the room (``state``)."""
+    assert ask(chat, conn, i.Join(room))[-1] == LoadHistory(conn, room)
+    out = Outputs(conn)
+    chat.history_loaded(conn, room, [], "", 0.0, out, state)
+    return list(out.done())
+
+
+def test_remote_a_room_not_heard_here_is_run_as_the_nodes_keep_it() -> None:
+    """Rule 7: Bob (elsewhere) runs #far; this node never heard him ban Eve, make it
+    invite only, or op Dan: it knows from the state the nodes keep."""
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    news(chat, now=bob("#lobby", "#far"))
+    named(chat, 1, "Eve")
+    named(chat, 2, "Carol")
+    banned = BanChanged("#far", RoomBan(BanKind.NAME, "Eve", "Bob", 1.0), True, "Bob")
+    closed = ModeChanged("#far", Mode.INVITE_ONLY, True, "Bob")
+    state = RoomState(False, (banned, closed), ((BOB, frozenset({Role.OPERATOR})),))
+    assert refusal(join_loaded(chat, 1, "#far", state)) is Problem.ROOM_BANNED
+    assert refusal(join_loaded(chat, 2, "#far", state)) is Problem.INVITE_ONLY
+    assert chat.rooms["#far"].roles[Role.OPERATOR] == {BOB}
+    # Invited there (for Carol, here, until a minute from now), she may come in.
+    invited = attrs.evolve(state, invited=((2, chat.clock() + 60),))
+    entered = replies(join_loaded(chat, 2, "#far", invited), 2)
+    assert any(isinstance(e, RoomEntered) and e.members == 2 for e in entered)
+
+
+def test_remote_the_nodes_decide_who_founds_a_room() -> None:
+    """Rule 7: nobody here is in #new, but someone elsewhere just joined it (the state
+    says the joiner does not found it): Alice is not its operator. Bob's mirror, sitting
+    in #old here after his node said he left, does not keep Carol from founding it."""
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    named(chat, 1, "Alice")
+    join_loaded(chat, 1, "#new", RoomState(False))
+    assert 1 in chat.rooms["#new"].members and not chat.rooms["#new"].roles[Role.OPERATOR]
+    news(chat, now=bob("#lobby", "#old"))
+    named(chat, 2, "Carol")
+    told = join_loaded(chat, 2, "#old", RoomState(True))
+    assert chat.rooms["#old"].roles[Role.OPERATOR] == {2}
+    joined = [e for o in told if isinstance(o, Broadcast) for e in o.events]
+    assert any(isinstance(e, Joined) and e.name == "Carol" and e.operator for e in joined)
+
+
+def test_remote_an_invitation_made_elsewhere_opens_the_room_here() -> None:
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    news(chat, now=bob("#lobby", "#far"))
+    state = RoomState(False, (ModeChanged("#far", Mode.INVITE_ONLY, True, "Bob"),))
+    named(chat, 1, "Carol")
+    assert refusal(join_loaded(chat, 1, "#far", state)) is Problem.INVITE_ONLY
+    chat.invited_elsewhere(1, Invitation("#far", "Bob"))
+    assert any(isinstance(e, RoomEntered) for e in replies(join_loaded(chat, 1, "#far", state), 1))
+
+
+def test_remote_a_room_emptied_here_while_not_heard_is_not_remembered_stale() -> None:
+    """What was said in #far while only Bob (elsewhere) was in it was not heard here: once
+    he leaves, a join here loads it again rather than show what this node last saw."""
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    news(chat, now=bob("#lobby", "#far"))
+    news(chat, now=bob("#lobby"))
+    assert "#far" not in chat.remembered
+    named(chat, 1, "Alice")
+    assert ask(chat, 1, i.Join("#far"))[-1] == LoadHistory(1, "#far")

@@ -52,6 +52,7 @@ from chat_trio.chat.events import (
     Event,
     Greeting,
     History,
+    Invitation,
     Reason,
     Refused,
     RoomLeft,
@@ -345,6 +346,10 @@ class Chat(World):
         """An operator on another node put the local ``conn`` out of a room (``left``)."""
         remote.put_out(self, conn, left, out)
 
+    def invited_elsewhere(self, conn: ConnId, invitation: Invitation) -> None:
+        """An operator on another node invited the local ``conn`` (``invitation``)."""
+        remote.invited(self, conn, invitation)
+
     def ended_elsewhere(self, conn: ConnId, reason: Reason, text: str, out: Outputs) -> None:
         """Another node ended the local ``conn`` for ``reason`` (saying ``text``)."""
         remote.ended(self, conn, reason, text, out)
@@ -357,20 +362,26 @@ class Chat(World):
         topic: str,
         now: float,
         out: Outputs,
+        state: remote.RoomState | None = None,
     ) -> None:
         """The history ``LoadHistory`` asked for: remember it and let ``conn`` join ``room``.
 
         ``entries`` are the room's latest conversation lines, oldest first; ``topic`` its
-        last topic.
+        last topic; ``state``, with several nodes, how the room is run as they keep it
+        (remote.py's rule 7; None: one node, or it could not be read).
         """
+        client = self.clients.get(conn)
+        joining = client is not None and not self.shutting_down and client.phase is Phase.BUSY
+        self.now = now
+        if joining and state is not None:
+            remote.shared(self, room, state)
         memory = self.memory(room, topic)
         memory.recent.extend(e for e in entries if e.kind in CONVERSATION)
         rooms.remember(self, room, memory)
-        client = self.clients.get(conn)
-        if client is None or self.shutting_down or client.phase is not Phase.BUSY:
+        if client is None or not joining:
             return
-        self.now = now
-        rooms.history_loaded(self, conn, client, room, out)
+        founds = None if state is None else state.founds
+        rooms.history_loaded(self, conn, client, room, out, founds)
 
     def password_checked(
         self, conn: ConnId, verdict: Verdict, admin: bool, now: float, out: Outputs

@@ -33,6 +33,12 @@ Rules:
    told by the outputs addressed to the mirror (nodes/peers.py forwards them): ``put_out``
    and ``ended`` carry them out there, on the real connection, telling its local rooms
    nothing more (the node that acted told every node's members).
+7. A room this node does not hear (no local member is in it) is run as Redis keeps it
+   for every node (nodes/peers.py's room state): when a local person joins it, its
+   modes, bans, members' roles and invitations are read and replace what is known here
+   before the join is checked (``shared``), and whether the joiner founds it (is its
+   operator: roles.py's rule 1) is decided there, once for every node. An invitation
+   made elsewhere for a local person is kept here as a local one is (``invited``).
 
 This module never imports trio and never awaits.
 """
@@ -54,6 +60,7 @@ from chat_trio.chat.events import (
     ConnId,
     Entry,
     Event,
+    Invitation,
     Joined,
     Kicked,
     Kind,
@@ -93,6 +100,23 @@ class Profile:
     modes: tuple[str, ...] = ()  #: its user modes' values (``UserMode``), sorted
     #: its account's id (its private messages are stored under it: messages.py)
     account_id: str = ""
+
+
+@attrs.frozen
+class RoomState:
+    """How a room is run, as Redis keeps it for every node (rule 7), read when a local
+    person joins a room this node does not hear."""
+
+    #: nobody is in the room on any node: the joiner founds it (roles.py's rule 1); False:
+    #: someone is, and the join is checked against what follows
+    founds: bool
+    #: its modes and bans, each as the change that set it (``ModeChanged``, ``BanChanged``)
+    changes: tuple[Event, ...] = ()
+    #: its members that Redis knows of (by connection here), and the roles each holds; of
+    #: the others (their join not yet kept there), what this node knows is kept
+    members: tuple[tuple[ConnId, frozenset[Role]], ...] = ()
+    #: local people invited to it, and until when (Unix time)
+    invited: tuple[tuple[ConnId, float], ...] = ()
 
 
 def profile(world: World, conn: ConnId) -> Profile | None:
@@ -180,6 +204,40 @@ def heard(world: World, room: str, events: tuple[Event, ...], at: float, out: Ou
     for event in events:
         kicked = world.names.get(look(event.name)) if isinstance(event, Kicked) else None
         out.broadcast(memory.name, event, kicked)  # (the kicked is told by ``put_out``)
+
+
+def shared(world: World, name: str, state: RoomState) -> None:
+    """Rule 7: the room ``name`` is run as ``state`` says, unless a local member is in it
+    (what this node heard is then as new as what Redis keeps)."""
+    room = world.rooms.get(name_key(name))
+    if room is not None and room.current:
+        return
+    if room is None:
+        if not (state.changes or state.members or state.invited):
+            return  # (a room nobody runs: as a new one)
+        room = _room(world, name)
+    room.modes.clear()
+    room.key, room.limit = "", 0
+    if room.bans:
+        room.bans.clear()
+        room.bans_version = world.next_bans_version()
+    for event in state.changes:
+        _run(world, room, event)
+    known = dict(state.members)
+    for role, holders in room.roles.items():
+        holders.difference_update([c for c in holders if c in known and role not in known[c]])
+        holders.update(c for c, held in known.items() if role in held and c in room.members)
+    for conn, until in state.invited:
+        if conn in world.clients:
+            room.invited[conn] = world.now + (until - world.clock())
+
+
+def invited(world: World, conn: ConnId, invitation: Invitation) -> None:
+    """An operator on another node invited the local ``conn`` (rule 7): it may join past
+    the room's modes here too."""
+    room = world.rooms.get(name_key(invitation.room))
+    if room is not None and conn in world.clients:
+        roles.invite(world, room, conn)
 
 
 def unreachable(world: World, out: Outputs) -> None:
@@ -341,13 +399,20 @@ def _match(world: World, mirror: ConnId, client: Client, now: Profile, out: Outp
 _MODES = frozenset(mode.value for mode in UserMode)
 
 
-def _seat(world: World, mirror: ConnId, client: Client, name: str) -> Room:
+def _room(world: World, name: str) -> Room:
+    """The room ``name``, made here if it is not (not heard until a local member joins)."""
     key = name_key(name)
     room = world.rooms.get(key)
     if room is None:
         memory = world.remembered.pop(key) if key in world.remembered else world.memory(name)
         room = world.rooms[key] = Room(memory, created=world.clock())
-        room.current = False  # (not heard here until a local member joins)
+        room.current = False
+    return room
+
+
+def _seat(world: World, mirror: ConnId, client: Client, name: str) -> Room:
+    key = name_key(name)
+    room = _room(world, name)
     room.seat(mirror, client.name)
     room.told_alone = False
     client.rooms.append(key)

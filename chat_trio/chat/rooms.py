@@ -142,10 +142,15 @@ def enter(
     quiet: bool = False,
     with_key: str = "",
     placed: bool = False,
+    founds: bool | None = None,
+    loaded: bool = False,
 ) -> None:
     """Put ``conn`` in the room ``name`` (first checking the limits and, with its key,
     the room's modes and bans: roles.admission), or show it if it is in it already.
-    ``placed``: the server puts it there (``#lobby``: roles.py's rule 12)."""
+    ``placed``: the server puts it there (``#lobby``: roles.py's rule 12). ``founds``:
+    whether ``conn`` founds the room, as the nodes decided it (remote.py's rule 7: False,
+    someone is in it somewhere); None: it does if nobody here is in it. ``loaded``: its
+    history was just loaded for this join (rule 3)."""
     key = name_key(name)
     rules = world.rules
     if key in client.rooms:
@@ -159,8 +164,9 @@ def enter(
         out.reply(conn, Refused(Problem.TOO_MANY_ROOMS))
         return
     known = world.rooms.get(key)
-    if world.stored and (
-        (known is None and key not in world.remembered) or (known is not None and not known.current)
+    remembered = key in world.remembered and not world.shared_names  # (else: ask the nodes)
+    if (world.stored and not loaded) and (
+        (known is None and not remembered) or (known is not None and not known.current)
     ):
         client.step(Step.WAIT)
         client.joining_key = with_key  # (a registered room's +k is checked after the load)
@@ -172,7 +178,8 @@ def enter(
         joined = _create(world, key, name)
         registered.restore(world, joined, record)
     entitled = registered.entitled(record, client)
-    if joined is not None and (joined.members or record is not None) and not entitled:
+    occupied = founds is False or record is not None
+    if joined is not None and (joined.members or occupied) and not entitled:
         refused = roles.admission(world, conn, client, joined, with_key, placed=placed)
         if refused is not None:
             out.reply(conn, refused)
@@ -181,7 +188,7 @@ def enter(
     if joined is None:
         joined = _create(world, key, name)
     room, memory = joined, joined.memory
-    if record is None and not room.members:
+    if record is None and (not room.members if founds is None else founds):
         roles.found(room, conn)
     room.seat(conn, client.name)
     room.told_alone = False
@@ -213,11 +220,18 @@ def _create(world: World, key: str, name: str) -> Room:
     return room
 
 
-def history_loaded(world: World, conn: ConnId, client: Client, room: str, out: Outputs) -> None:
-    """The history ``enter`` asked for is in memory now: go on with the join."""
+def history_loaded(
+    world: World, conn: ConnId, client: Client, room: str, out: Outputs, founds: bool | None
+) -> None:
+    """The history ``enter`` asked for is in memory now: go on with the join (``founds``:
+    as ``enter`` takes it)."""
     client.step(Step.RESUME)
     key, client.joining_key = client.joining_key, ""
-    enter(world, conn, client, room, out, with_key=key)
+    enter(world, conn, client, room, out, with_key=key, founds=founds, loaded=True)
+    joined = world.rooms.get(name_key(room))
+    if joined is not None and name_key(room) not in client.rooms:  # (refused)
+        joined.current = joined.current and joined.local > 0  # (not heard: loaded anew)
+        world.maybe_forget(name_key(room))
 
 
 def remember(world: World, room: str, memory: Memory) -> None:

@@ -283,7 +283,9 @@ class World:
         in stored history (``session``) and the ids of accounts made here start with it.
       shared_names: other nodes share the names (``--redis``): a name free here is
         claimed across the nodes (``ClaimName``) before it is taken, and let go
-        (``ReleaseName``) when it is no longer used.
+        (``ReleaseName``) when it is no longer used; and the rooms: a room joined
+        that is not here with a local member in it is asked of them (``LoadHistory``:
+        remote.py's rule 7), never taken from what this node remembers.
     """
 
     def __init__(
@@ -444,7 +446,8 @@ class World:
         room = self.rooms[key]
         if not room.members and room.memory.name != LOBBY:
             del self.rooms[key]
-            self.remember(key, room.memory)
+            if room.current:  # (else what was said in it elsewhere was not heard here)
+                self.remember(key, room.memory)
 
     def session(self, conn: ConnId) -> str:
         """``conn``'s identity in stored history: no other connection, of this run or any

@@ -64,6 +64,7 @@ from chat_trio.chat.outputs import (
     Subscribe,
     Unsubscribe,
 )
+from chat_trio.chat.remote import RoomState
 from chat_trio.delivery import audit
 from chat_trio.delivery.hub import Hub
 from chat_trio.doors import Answer, Door, Local
@@ -90,6 +91,9 @@ class Peers(Protocol):
 
     def settled(self, conn: ConnId) -> None:
         """A step of ``conn`` is carried out."""
+
+    async def room_state(self, room: str, conn: ConnId) -> RoomState | None:
+        """How ``room`` is run as the nodes keep it, for ``conn`` who joins it."""
 
 
 _OTHER_EVENT_SIZE = 64  #: bytes a notice is reckoned at for flow control (see ``size``)
@@ -315,8 +319,9 @@ class Effects:
     async def _load(self, output: LoadHistory, answer: Outputs) -> None:
         stored = await self.backend.load_room(output.room, self.chat.rules.history_lines)
         room = stored.name or output.room
+        state = None if self.peers is None else await self.peers.room_state(room, output.conn)
         self.chat.history_loaded(
-            output.conn, room, stored.entries, stored.topic, self.clock(), answer
+            output.conn, room, stored.entries, stored.topic, self.clock(), answer, state
         )
 
     async def _query(self, output: QueryHistory, answer: Outputs) -> None:

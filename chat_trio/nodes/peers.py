@@ -15,6 +15,11 @@ explains how the rules see people on other nodes). This module is the I/O betwee
   channel, ``ct:to:{run}``. Each post is numbered per channel by Redis in the same step
   that publishes it, with the epoch of Redis' data (``_POST``), so receivers see gaps
   and duplicates, and count anew when Redis lost its data.
+- **How rooms are run.** Each change of a room's roles, modes, bans or members made
+  here, and each invitation of a person elsewhere, is kept in the room's state in Redis
+  (``_STATE``, posted in order with the rest); a local person who joins a room with no
+  local member reads it first (``room_state``, by ``_ENTER``, which also decides, once
+  for every node, whether the joiner founds the room): chat/remote.py's rule 7.
 - **Contact lost and back.** ``Lost``: the local people who share a room with people
   elsewhere are told once (``Unreachable``). ``Restored``: they are told what may be
   missing (``Missed``), this node tells all its people again with a census after them
@@ -43,7 +48,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 import coredis
@@ -53,19 +58,26 @@ from chat_trio.chat.core import Chat
 from chat_trio.chat.events import (
     AccountChanged,
     Away,
+    BanChanged,
     ConnId,
     Done,
     Event,
+    Invitation,
     Joined,
     Kicked,
     Left,
+    ModeChanged,
     NickChanged,
     Reason,
+    Role,
+    RoleChanged,
     RoomLeft,
 )
 from chat_trio.chat.outputs import Broadcast, Output, Outputs
-from chat_trio.chat.remote import Profile
-from chat_trio.chat.vocabulary import name_key
+from chat_trio.chat.remote import Profile, RoomState
+from chat_trio.chat.roles import INVITE_SECONDS, ban_key
+from chat_trio.chat.vocabulary import look, name_key
+from chat_trio.chat.world import Room
 from chat_trio.nodes.codec import CodecError, Envelope, decode, encode
 from chat_trio.nodes.sequence import Kind, Sequences
 from chat_trio.nodes.subscriber import Arrival, Lost, Message, Restored, Subscriber
@@ -129,6 +141,57 @@ local name = string.match(ARGV[1], '^(.*):[^:]*$')
 if redis.call('EXISTS', 'ct:node:' .. name) == 0 then redis.call('SREM', 'ct:nodes', name) end
 return 0
 """
+
+_STATE = """
+-- How a room is run, for every node (chat/remote.py's rule 7). KEYS[1]: the room's state
+-- (a hash: n, its members on every node; p:{run}|{conn}, a member and its roles;
+-- m:{mode} and b:{ban}, the change that set each; i:{run}|{conn}, an invitation's end);
+-- KEYS[2]: its founding claim. ARGV[1]: what changed; ARGV[2], ARGV[3]: a field, a value.
+local op = ARGV[1]
+if op == 'join' then  -- once per member (a census tells it again); its invitation is used
+  if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 1 and
+     redis.call('HINCRBY', KEYS[1], 'n', 1) == 1 then
+    redis.call('DEL', KEYS[2])
+  end
+  redis.call('HDEL', KEYS[1], 'i:' .. string.sub(ARGV[2], 3))
+elseif op == 'leave' then  -- the last member gone: the room is forgotten, as on one node
+  if redis.call('HDEL', KEYS[1], ARGV[2]) == 1 and
+     redis.call('HINCRBY', KEYS[1], 'n', -1) <= 0 then
+    redis.call('DEL', KEYS[1])
+  end
+elseif redis.call('EXISTS', KEYS[1]) == 1 then  -- (a room nobody is in has no state)
+  if op == 'role' then
+    if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
+      redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+    end
+  elseif op == 'set' then
+    redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  else
+    redis.call('HDEL', KEYS[1], ARGV[2])
+  end
+end
+return 0
+"""
+
+_ENTER = """
+-- KEYS[1]: a room's state, KEYS[2]: its founding claim; ARGV[1]: who joins ({run}|{conn}).
+-- Someone is in it: {0, its state}. Nobody: the first to ask in FOUNDING_MS founds it,
+-- {1, {}}; the others, {0, {}} (its first member's join then ends the claim).
+if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then
+  return {0, redis.call('HGETALL', KEYS[1])}
+end
+redis.call('DEL', KEYS[1])
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) or
+   redis.call('GET', KEYS[2]) == ARGV[1] then
+  return {1, {}}
+end
+return {0, {}}
+"""
+
+FOUNDING_MS = 5000
+"""How long the first joiner of an empty room holds its claim to found it before its join
+is told (``_ENTER``): a join takes milliseconds; a claim whose join was refused (the
+joiner's limits) lapses, and the room is founded by the next joiner."""
 
 _NEWS = (Joined, Left, NickChanged, Away, AccountChanged)
 """Broadcast news of one person, sent with its profile to every node (``ct:people``)."""
@@ -194,6 +257,18 @@ class _Post:
     data: str
     person: tuple[ConnId, Profile | None] | None = None  #: kept in ``ct:people:{node}``
     reset: bool = False  #: instead: forget every person ``ct:people:{node}`` keeps
+    #: instead: a change of a room's state (``_STATE``): its key, what, a field, a value
+    state: tuple[str, str, str, str] | None = None
+
+
+def state_keys(room: str) -> list[str]:
+    """The keys of a room's state and founding claim (``_STATE``), by its key."""
+    return [f"ct:roomstate:{room}", f"ct:founding:{room}"]
+
+
+def _held(room: Room, conn: ConnId) -> str:
+    """The roles ``conn`` holds in ``room``, as the room's state keeps them."""
+    return ",".join(role.value for role in Role if conn in room.roles[role])
 
 
 class Peers:
@@ -233,6 +308,8 @@ class Peers:
         self._post = redis.register_script(_POST)
         self._gone = redis.register_script(_GONE)
         self._forget_people = redis.register_script(_FORGET_PEOPLE)
+        self._state = redis.register_script(_STATE)
+        self._enter = redis.register_script(_ENTER)
         self._posts_in, self._posts_out = trio.open_memory_channel[_Post](POSTS_MAX)
         #: (run of a node, connection there) -> its mirror here, and back
         self._mirrors: dict[tuple[str, ConnId], ConnId] = {}
@@ -272,11 +349,42 @@ class Peers:
                 room.append(event)  # (a kick of a person elsewhere is the room's too)
                 if isinstance(event, Kicked) and subject is not None and subject > 0:
                     self._news.setdefault(subject, [])  # (its rooms changed: re-announced)
+                self._keep(conn, output.room, event)
         if room:
             self._send(
                 self._rooms + name_key(output.room),
                 Envelope(self.run, conn, self.clock(), tuple(room)),
             )
+
+    def _keep(self, conn: ConnId, room: str, event: Event) -> None:
+        """A change of how ``room`` is run, kept in its state for every node (rule 7 of
+        chat/remote.py): a role as the member now holds them, a mode or ban as the change
+        that made it."""
+        key = name_key(room)
+        if isinstance(event, RoleChanged):
+            joined = self.chat.rooms.get(key)
+            holder = self.chat.names.get(look(event.name))
+            if joined is not None and holder is not None and (who := self._who(holder)):
+                self._change(key, "role", f"p:{who}", _held(joined, holder))
+        elif isinstance(event, ModeChanged | BanChanged):
+            if isinstance(event, ModeChanged):
+                field = f"m:{event.mode.value}"
+            else:
+                kind, mask = ban_key(event.ban)
+                field = f"b:{kind.value}:{mask}"
+            envelope = Envelope(self.run, conn, self.clock(), (event,))
+            self._change(key, "set" if event.on else "unset", field, encode(envelope).decode())
+
+    def _who(self, conn: ConnId) -> str:
+        """``conn`` (local, or a mirror) as every node knows it: ``{run}|{connection}``
+        ("": a mirror already forgotten)."""
+        if conn > 0:
+            return f"{self.run}|{conn}"
+        owner = self._owners.get(conn)
+        return "" if owner is None else f"{owner[0]}|{owner[1]}"
+
+    def _change(self, key: str, op: str, field: str, value: str = "") -> None:
+        self._send_post(_Post("", "", state=(key, op, field, value)))
 
     def forward(
         self, conn: ConnId, to: ConnId, events: Sequence[Event], closed: Reason | None
@@ -285,6 +393,9 @@ class Peers:
         owner = self._owners.get(to)
         if owner is None:
             return
+        for invitation in (e for e in events if isinstance(e, Invitation)):  # (for a join
+            until = str(self.clock() + INVITE_SECONDS)  # made through a node not in it)
+            self._change(name_key(invitation.room), "set", f"i:{owner[0]}|{owner[1]}", until)
         if closed is not None:  # (with what it was told, for its leave notice there)
             events = (self._done.pop(to),) if to in self._done else ()
         else:
@@ -326,9 +437,21 @@ class Peers:
         rooms = {*(before.rooms if before else ()), *(now.rooms if now else ())}
         for room in rooms:
             self.moved(room)
+        self._seated(conn, before, now)
         envelope = Envelope(self.run, conn, self.clock(), news, profile=now)
         if not self._send(self.people, envelope, person=(conn, now)):
             self._announced.pop(conn, None)  # (told in whole at its next change)
+
+    def _seated(self, conn: ConnId, before: Profile | None, now: Profile | None) -> None:
+        """The rooms the local ``conn`` joined and left since ``before``, in their state."""
+        was = {name_key(room) for room in (before.rooms if before else ())}
+        is_ = {name_key(room) for room in (now.rooms if now else ())}
+        for key in sorted(was - is_):
+            self._change(key, "leave", f"p:{self.run}|{conn}")
+        for key in sorted(is_ - was):
+            joined = self.chat.rooms.get(key)
+            held = "" if joined is None else _held(joined, conn)
+            self._change(key, "join", f"p:{self.run}|{conn}", held)
 
     def _send(
         self, channel: str, envelope: Envelope, person: tuple[ConnId, Profile | None] | None = None
@@ -394,6 +517,10 @@ class Peers:
                 if post.reset:
                     pipe.delete([people])
                     continue
+                if post.state is not None:
+                    key, *args = post.state
+                    self._state(keys=state_keys(key), args=args, client=pipe)
+                    continue
                 if post.person is not None:
                     conn, profile = post.person
                     field = f"{self.run}|{conn}"
@@ -411,7 +538,7 @@ class Peers:
         self.subscriber.subscribe(self._to + self.run)
         arrivals = self.subscriber.arrivals()
         try:  # (an earlier run of this node's name: its people are gone with it)
-            await call(self.redis.delete([f"ct:people:{self.node}"]))
+            await self._forget_node(self.node)
         except RedisUnavailable as exc:
             log.warning("peers-clear-failed node=%s error=%r", self.node, str(exc))
         await self._catch_up()
@@ -462,6 +589,26 @@ class Peers:
                 return
             if alive:
                 await self._reconcile(node)
+            else:
+                await self._forget_node(node)
+
+    async def _forget_node(self, node: str) -> None:
+        """The people ``ct:people:{node}`` keeps of a run of ``node`` that ended unseen
+        leave the rooms' states (and the hash): nobody else will say they left.
+
+        Raises:
+          RedisUnavailable: they could not be read or forgotten (the next start tries again).
+        """
+        key = f"ct:people:{node}"
+        held = await call(self.redis.hgetall(key))
+        for field, data in held.items():
+            try:
+                profile = decode(data.encode()).profile
+            except CodecError:
+                continue
+            for room in profile.rooms if profile is not None else ():
+                self._change(name_key(room), "leave", f"p:{field}")
+        await call(self.redis.delete([key]))
 
     async def _reconcile(self, node: str) -> None:
         """Make the mirrors of ``node``'s people match what ``ct:people:{node}`` keeps:
@@ -496,6 +643,7 @@ class Peers:
             self._send(
                 self.people, Envelope(self.run, conn, now, (), profile=profile), (conn, profile)
             )
+            self._seated(conn, None, profile)  # (told again: counted once all the same)
         self._send(self.people, Envelope(self.run, 0, now, ()))
 
     def _heard(self, channel: str, data: bytes, *, snapshot: bool = False) -> _Heard:
@@ -561,11 +709,52 @@ class Peers:
             events = [e for e in envelope.events if not isinstance(e, RoomLeft) or not e.by]
             if events:
                 out.reply(conn, *events)
+            for invitation in (e for e in events if isinstance(e, Invitation)):
+                self.chat.invited_elsewhere(conn, invitation)
             for left in envelope.events:
                 if isinstance(left, RoomLeft) and left.by:  # a kick there
                     self.chat.put_out_elsewhere(conn, left, out)
                     self._news.setdefault(conn, [])  # (its rooms changed: told again)
         self.effects.carry_now(0, None, out.done())
+
+    async def room_state(self, room: str, conn: ConnId) -> RoomState | None:
+        """How ``room`` is run as the nodes keep it, for the local ``conn`` who joins it
+        (``_ENTER``: whether it founds it, too). None: Redis could not be asked."""
+        who = f"{self.run}|{conn}"
+        try:
+            answer: list[Any] = await call(
+                self._enter(keys=state_keys(name_key(room)), args=[who, FOUNDING_MS])
+            )
+            founds, fields = int(answer[0]), [str(item) for item in answer[1]]
+        except RedisUnavailable as exc:
+            log.warning("peers-room-state-failed node=%s room=%s error=%r", self.node, room, exc)
+            return None
+        changes: list[Event] = []
+        members: list[tuple[ConnId, frozenset[Role]]] = []
+        invited: list[tuple[ConnId, float]] = []
+        pairs = iter(fields)
+        for field, value in zip(pairs, pairs, strict=True):
+            kind, _, rest = field.partition(":")
+            try:
+                if kind in ("m", "b"):
+                    changes.extend(decode(value.encode()).events)
+                elif kind == "p" and (here := self._here(rest)) is not None:
+                    members.append((here, frozenset(Role(r) for r in value.split(",") if r)))
+                elif kind == "i" and rest.startswith(f"{self.run}|"):
+                    invited.append((int(rest.rpartition("|")[2]), float(value)))
+            except (CodecError, ValueError) as exc:
+                log.warning("peers-room-state-undecodable room=%s field=%s error=%r",
+                            room, field, str(exc))  # fmt: skip
+        return RoomState(bool(founds), tuple(changes), tuple(members), tuple(invited))
+
+    def _here(self, who: str) -> ConnId | None:
+        """The connection here of ``{run}|{connection}`` (a local one, or a mirror)."""
+        run, _, there = who.rpartition("|")
+        if not there.isdigit():
+            return None
+        if run == self.run:
+            return int(there)
+        return self._mirrors.get((run, int(there)))
 
     def _mirror(self, node: str, conn: ConnId) -> ConnId:
         mirror = self._mirrors.get((node, conn))
@@ -603,6 +792,10 @@ class Peers:
         for run in gone:
             mirrors = [m for (r, _), m in self._mirrors.items() if r == run]
             log.warning("peers-node-gone node=%s gone=%s people=%d", self.node, run, len(mirrors))
+            for mirror in mirrors:  # (each node that saw it go does it: once counts)
+                who, client = self._who(mirror), self.chat.clients.get(mirror)
+                for key in client.rooms if client is not None else ():
+                    self._change(key, "leave", f"p:{who}")
             out = Outputs(0)
             self.chat.node_gone(mirrors, out)
             self.effects.carry_remote(out.done())
