@@ -124,7 +124,7 @@ class InlineBackend:
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         database.save_marker(self.sql, account, target, at, keep)
 
-    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+    async def claim_name(self, key: str, conn: ConnId, *, wait: bool = False) -> Claim:
         """As a table of names shared by several nodes would answer (``names``: key ->
         holder; a test puts another node's holder there as a connection id no session
         has; ``names_down``: it cannot be asked)."""

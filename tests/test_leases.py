@@ -18,7 +18,7 @@ import trio
 from chat_trio.chat.events import ConnId
 from chat_trio.chat.outputs import Claim
 from chat_trio.storage import redis as redis_storage
-from chat_trio.storage.leases import SCRIPT_KEYS, NameLeases
+from chat_trio.storage.leases import SCRIPT_KEYS, TAKEOVER_WAIT, NameLeases
 from chat_trio.storage.redis import CALL_TIMEOUT
 from tests.conftest import LineClient, start_doors
 from tests.redis_server import RedisServer, needs_redis, redis_server
@@ -129,6 +129,27 @@ async def test_leases_a_name_let_go_here_is_handed_to_another_connection_here(
     assert redis_server.cli("GET", "ct:name:alice") == a.owner(2)
     await a.send_releases()  # nothing queued is left to delete the new holder's
     assert redis_server.cli("GET", "ct:name:alice") == a.owner(2)
+
+
+async def test_leases_a_takeover_waits_for_the_other_node_to_let_the_name_go(
+    a: NameLeases, b: NameLeases, redis_server: RedisServer
+) -> None:
+    """Dan logs in on b while a holds his name for his old connection, which b's login
+    just put out: a lets it go a moment later, and b's claim, waiting, gets it. A claim
+    that does not wait is told at once that it is taken, as before."""
+    assert await a.claim("dan", 1) is Claim.GRANTED
+    assert await b.claim("dan", 2) is Claim.TAKEN
+
+    async def let_go() -> None:
+        await trio.sleep(0.3)  # (a hears of the takeover, closes the connection)
+        a.release("dan", 1)
+        await a.send_releases()
+
+    with trio.fail_after(TAKEOVER_WAIT + 5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(let_go)
+            assert await b.claim("dan", 2, wait=True) is Claim.GRANTED
+    assert redis_server.cli("GET", "ct:name:dan") == b.owner(2)
 
 
 async def test_leases_a_name_taken_elsewhere_while_cut_off_is_reported_lost(

@@ -361,6 +361,27 @@ async def test_peers_an_account_registered_on_one_node_logs_in_on_another(
                 await trio.sleep(0.5)
 
 
+async def test_peers_logging_in_on_one_node_takes_over_the_account_online_on_another(
+    redis_server: RedisServer,
+) -> None:
+    """Dan is online on a (his laptop); he logs in on b (his phone): a closes the old
+    connection, saying why, and b gives him his name at once (it waited for a to let the
+    name go), as one node does."""
+    with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
+        async with user(a, "Dan") as dan:
+            await dan.send("/register s3cret-pw")
+            await dan.expect("\r\n")
+        with trio.fail_after(20):  # (b hears of the new account within a few seconds)
+            while not await _logs_in(b, "Dan", "s3cret-pw"):  # noqa: ASYNC110 - another process's state
+                await trio.sleep(0.5)
+        for _ in range(3):
+            async with login(a, "Dan", "s3cret-pw") as laptop:
+                await until(laptop, "/users", "Users online: 1 (Dan)")  # (b let go of it)
+                assert await _logs_in(b, "Dan", "s3cret-pw")  # at once: never "taken"
+                await laptop.expect("You logged in as Dan on another connection")
+                await laptop.read_to_eof()
+
+
 async def _logs_in(port: int, name: str, password: str) -> bool:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     async with stream:

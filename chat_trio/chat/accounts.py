@@ -203,9 +203,12 @@ def _logged_in(
         return
     old = client.name
     rules = world.rules
+    took = False
     if names.check_name(name, rules.reserved_names, unicode=rules.unicode_names) is None:
-        _take_over(world, conn, name, out)  # (else the claim says why, and nobody is out)
-    problem = names.claim(world, conn, client, name, out, owner=True, account_id=account.id)
+        took = _take_over(world, conn, name, out)  # (else the claim says why; nobody is out)
+    problem = names.claim(
+        world, conn, client, name, out, owner=True, account_id=account.id, wait=took
+    )
     if not isinstance(problem, names.Claiming):  # (else the answer comes to name_claimed)
         _took_name(world, conn, client, old, account.id, problem, out)
 
@@ -254,19 +257,21 @@ def _took_name(
     out.add(NoteLogin(client.account))
 
 
-def _take_over(world: World, conn: ConnId, name: str, out: Outputs) -> None:
+def _take_over(world: World, conn: ConnId, name: str, out: Outputs) -> bool:
     """The account ``name``'s password was right on ``conn``: another connection that holds
     the name (a stale one, usually: a client that lost its network) is told and closed,
     and leaves its rooms at once, so that the name is free for this login now (ergo's
-    GHOST; without it the owner would wait for the old one's ping timeout)."""
+    GHOST; without it the owner would wait for the old one's ping timeout). Returns
+    whether one was (on another node, its node lets the name go a moment later)."""
     holder = world.names.get(look(name), conn)
     if holder == conn:
-        return
+        return False
     old = world.clients[holder]
     if name_key(old.name) != name_key(name):  # a look-alike: not the account's own name
-        return
+        return False
     moderation.throw_out(world, holder, Outcome.REPLACED_YOU, old.name, "", Reason.REPLACED, out)
     world.release(holder, old, Reason.REPLACED, out)
+    return True
 
 
 def _tell_rooms(world: World, conn: ConnId, client: Client, out: Outputs) -> None:

@@ -112,12 +112,14 @@ def claim(
     owner: bool = False,
     account_id: str = "",
     claimed: bool = False,
+    wait: bool = False,
 ) -> Refused | Claiming | None:
     """Give ``conn`` the name ``name`` if it may have it; else return why not; or, where
     names are shared and ``conn`` does not hold its key yet, ask the other nodes first
     (rule 3: ``CLAIMING``, and the answer comes to ``claimed``). ``owner``: it has just
     logged in to the account of that name (its id ``account_id``). ``claimed``: the other
-    nodes granted it (``settle``): take it if it passes here still."""
+    nodes granted it (``settle``): take it if it passes here still. ``wait``: its holder
+    was just put out for this login (``ClaimName.wait``)."""
     rules = world.rules
     if rules.unicode_names:
         name = unicodedata.normalize("NFC", name)
@@ -144,7 +146,7 @@ def claim(
             client.step(Step.CLAIM)
         elif client.phase is Phase.CHATTING:  # a rename (a login is BUSY already)
             client.step(Step.WAIT)
-        out.add(ClaimName(conn, seen))
+        out.add(ClaimName(conn, seen, wait))
         return CLAIMING
     if client.name:
         del world.names[look(client.name)]

@@ -233,6 +233,10 @@ class ClaimName:
 
     conn: ConnId
     key: str
+    #: its holder was just put out for this login (its account's takeover, maybe on
+    #: another node): wait a moment for its node to let it go (storage/leases.py's
+    #: ``TAKEOVER_WAIT``) before answering that it is taken
+    wait: bool = False
 
 
 @attrs.frozen

@@ -350,7 +350,7 @@ class Effects:
         self.chat.password_hashed(output.conn, hashed, self.clock(), answer)
 
     async def _claim_name(self, output: ClaimName, answer: Outputs) -> None:
-        claim = await self.backend.claim_name(output.key, output.conn)
+        claim = await self.backend.claim_name(output.key, output.conn, wait=output.wait)
         self.chat.name_claimed(output.conn, output.key, claim, self.clock(), answer)
 
     async def _save_account(self, output: SaveAccount, answer: Outputs) -> None:

@@ -79,9 +79,10 @@ class Backend(Protocol):
         """Store the read marker of ``account`` (its id) on ``target`` (a name_key),
         keeping the account's ``keep`` most recently set ones."""
 
-    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+    async def claim_name(self, key: str, conn: ConnId, *, wait: bool = False) -> Claim:
         """Claim the name whose look-alike key is ``key`` for ``conn`` on every node
-        (asked only where names are shared: ``--redis``)."""
+        (asked only where names are shared: ``--redis``); ``wait``: its holder is letting
+        it go (``ClaimName.wait``)."""
 
     def release_name(self, key: str, conn: ConnId) -> None:
         """Let the name ``key`` go, if ``conn`` still holds it (never waits)."""
@@ -149,7 +150,7 @@ class NoStorage:
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         pass
 
-    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+    async def claim_name(self, key: str, conn: ConnId, *, wait: bool = False) -> Claim:
         """One node: the rules' own check is the whole answer (names are not shared)."""
         return Claim.GRANTED
 

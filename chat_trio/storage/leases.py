@@ -61,6 +61,12 @@ SCRIPT_KEYS = 1000
 (about 3 ms per 1,000 names here), so more are sent as several calls in one pipeline (one
 round trip), between which Redis serves everyone else."""
 
+TAKEOVER_WAIT = 3.0
+"""Seconds a login that put out its account's connection on another node waits for that
+node to let the name go (``claim``'s ``wait``): it does within a round trip or two (the
+connection closes there, and its release is sent at once); after that, taken."""
+TAKEOVER_RETRY = 0.05  #: seconds between its asks meanwhile (one SET each)
+
 RELEASES_MAX = 10_000
 """Releases that may wait to be sent to Redis (while it is down). One more drops the
 oldest: its lease then ends by itself within ``NAME_LEASE_MS`` (a name free a few
@@ -165,11 +171,14 @@ class NameLeases:
             self._refresh_failures,
         )  # fmt: skip
 
-    async def claim(self, key: str, conn: ConnId) -> Claim:
+    async def claim(self, key: str, conn: ConnId, *, wait: bool = False) -> Claim:
         """Take the name ``key`` for ``conn``, unless someone holds it (see the module
-        docstring). Answers within ``redis.CALL_TIMEOUT`` (per round trip), whatever Redis
-        does."""
+        docstring); ``wait``: its holder is letting it go (a login's takeover of its
+        account's connection on another node), so it is asked again every
+        ``TAKEOVER_RETRY`` seconds for up to ``TAKEOVER_WAIT`` before it is taken.
+        Answers within ``redis.CALL_TIMEOUT`` per round trip, whatever Redis does."""
         owner = self.owner(conn)
+        patience = trio.current_time() + (TAKEOVER_WAIT if wait else 0.0)
         name = lease_key(key)
         letting_go = self._releasing.pop(key, None)
         asked = False  # the SET was sent
@@ -184,6 +193,11 @@ class NameLeases:
             taken = await call(
                 self.redis.set(name, owner, condition=coredis.PureToken.NX, px=self.lease_ms)
             )
+            while not taken and trio.current_time() < patience:
+                await trio.sleep(TAKEOVER_RETRY)
+                taken = await call(
+                    self.redis.set(name, owner, condition=coredis.PureToken.NX, px=self.lease_ms)
+                )
         except RedisUnavailable as exc:
             log.warning("name-claim-failed key=%s error=%r", key, str(exc))
             if asked:  # it may have been set all the same (an answer too late): let it go

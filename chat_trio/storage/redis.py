@@ -1037,8 +1037,10 @@ class RedisBackend(HistoryQueue):
     """This node's leases on names (set by the server with ``--redis``); None: the rules'
     own check is the whole answer."""
 
-    async def claim_name(self, key: str, conn: ConnId) -> Claim:
-        return Claim.GRANTED if self.leases is None else await self.leases.claim(key, conn)
+    async def claim_name(self, key: str, conn: ConnId, *, wait: bool = False) -> Claim:
+        if self.leases is None:
+            return Claim.GRANTED
+        return await self.leases.claim(key, conn, wait=wait)
 
     def release_name(self, key: str, conn: ConnId) -> None:
         if self.leases is not None:

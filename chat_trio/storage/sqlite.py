@@ -86,7 +86,7 @@ class SqliteBackend:
     async def save_marker(self, account: str, target: str, at: int, keep: int) -> None:
         await self._save("marker", database.save_marker, account, target, at, keep)
 
-    async def claim_name(self, key: str, conn: ConnId) -> Claim:
+    async def claim_name(self, key: str, conn: ConnId, *, wait: bool = False) -> Claim:
         """One node per database (``ServerLock``): the rules' own check is the whole
         answer."""
         return Claim.GRANTED
