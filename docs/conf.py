@@ -32,17 +32,14 @@ exclude_patterns = ["_build", ".venv", "**/.venv", "**/__pycache__"]
 myst_heading_anchors = 6
 myst_heading_slug_func = "github"
 
-# The learning path (learn/NN-*.md) and the shutdown chapter are written on other branches.
-# The entry page finds them with glob patterns, which match nothing until they are merged.
-# An empty pattern is expected there, not a mistake, so this one warning is allowed.
-suppress_warnings = ["toc.empty_glob"]
-
 # A fence without a language is a drawing or a terminal session: show it as it is, instead
-# of guessing Python and warning when the guess fails.
+# of colouring it as if it were Python.
 highlight_language = "none"
-# The task tree in architecture.md is a Python docstring drawn with box-drawing characters,
-# which the Python lexer stumbles on; the block is still shown, only less coloured.
-suppress_warnings.append("misc.highlighting_failure")
+
+# architecture.md's task tree is a Python block copied from inside server.py's docstring: a
+# drawing in box characters, not code, which the lexer stumbles on. The block is still shown,
+# only less coloured, so a failed colouring is not worth stopping the build for.
+suppress_warnings = ["misc.highlighting_failure"]
 
 # Furo ships its CSS, JavaScript and icons in its wheel and uses the reader's system fonts:
 # nothing is loaded from the network (tests/test_site.py checks every page).
