@@ -10,14 +10,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- from: (?P<path>\S+) -->\n```python\n(?P<code>.*?)```", re.DOTALL)
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = sorted((ROOT / "docs").glob("**/*.md"))
 
 
 def blocks() -> list[tuple[str, str, str]]:
     found = []
     for doc in DOCS:
         for match in BLOCK.finditer(doc.read_text()):
-            found.append((doc.name, match["path"], match["code"]))
+            found.append((str(doc.relative_to(ROOT)), match["path"], match["code"]))
     return found
 
 
@@ -62,3 +62,25 @@ def test_docs_protocol_names_every_irc_command_numeric_capability_and_isupport_t
     tokens = [t.split("=")[0] for t in render.isupport(render.IrcSettings())]
     unsaid = [t for t in tokens if not re.search(rf"\b{t}\b", said)]
     assert unsaid == [], "ISUPPORT tokens not in docs/protocol.md"
+
+
+def prose(page: Path) -> str:
+    """A Markdown page without its code blocks (code is not links)."""
+    return re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+
+
+def test_docs_learning_path_links_lead_to_files_that_exist() -> None:
+    """Every relative link of the path and its overview opens a file (a moved chapter or a
+    renamed program would leave a reader at a dead end)."""
+    pages = [ROOT / "docs" / "tutorial.md", *sorted((ROOT / "docs" / "learn").glob("*.md"))]
+    assert len(pages) >= 5
+    dead = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in pages
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", prose(page))
+        if not (page.parent / target).exists()
+    ]
+    assert dead == []
+    chapters = [p.name for p in pages[1:]]
+    overview = (ROOT / "docs" / "tutorial.md").read_text()
+    assert [c for c in chapters if f"(learn/{c})" not in overview] == []  # each one listed

@@ -1,7 +1,8 @@
-"""The tutorial's programs behave as docs/tutorial.md says: the failures are real."""
+"""The tutorial's programs behave as the chapters of docs/learn/ say: the failures are real."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -11,7 +12,17 @@ import pytest
 import trio
 import trio.testing
 
-from docs.tutorial import broadcast_channels, broadcast_locked, broadcast_naive
+from docs.tutorial import (
+    broadcast_channels,
+    broadcast_channels_solution,
+    broadcast_locked,
+    broadcast_locked_solution,
+    broadcast_naive,
+    broadcast_naive_solution,
+    echo,
+    echo_solution,
+    run,
+)
 from tests.conftest import LineClient
 
 Handler = Callable[[trio.SocketStream], Awaitable[None]]
@@ -94,4 +105,83 @@ async def test_tutorial_channel_broadcast_cuts_the_slow_reader_only() -> None:
     assert "Slow" not in broadcast_channels.outboxes
     received = await slow.read_to_eof()  # ends: the server closed Slow's connection
     assert received.count("Talker: message") < 2000
+    await slow.stream.aclose()
+
+
+# The learning path (docs/learn/): one or more tests per chapter's program and exercise.
+
+
+def test_tutorial_port_from_the_command_line_or_a_one_line_refusal() -> None:
+    assert run.port_from(["echo"], 8001) == 8001
+    assert run.port_from(["echo", "9000"], 8001) == 9000
+    for bad in ("http", "0", "65536", "-1", "٣"):
+        with pytest.raises(SystemExit, match="the port must be a number from 1 to 65535"):
+            run.port_from(["echo", bad], 8001)
+
+
+async def test_tutorial_echo_gives_each_client_its_own_bytes_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with trio.fail_after(10):
+        async with tutorial_server(echo.echo) as port:
+            first = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            second = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await first.send("hello")
+            await second.send("bonjour")
+            assert await second.expect("\n") == "bonjour\r\n"
+            assert await first.expect("\n") == "hello\r\n"
+            await first.stream.aclose()  # one client leaving does not end another's task
+            await second.send("encore")
+            assert await second.expect("\n") == "encore\r\n"
+            await second.stream.aclose()
+    log = capsys.readouterr().out.splitlines()
+    assert len([line for line in log if re.fullmatch(r"client \d+ connected", line)]) == 2
+
+
+async def test_tutorial_echo_solution_counts_the_others() -> None:
+    with trio.fail_after(10):
+        async with tutorial_server(echo_solution.greet_then_echo) as port:
+            first = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await first.expect("Hello! 0 other client(s) connected.\n")
+            second = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await second.expect("Hello! 1 other client(s) connected.\n")
+            await second.stream.aclose()
+            await first.send("still here")
+            await first.expect("still here\r\n")
+            third = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await third.expect("Hello! 1 other client(s) connected.\n")  # second has left
+            for client in (first, third):
+                await client.stream.aclose()
+
+
+async def test_tutorial_naive_solution_survives_two_senders_but_ends_a_sender() -> None:
+    broadcast_naive.clients.clear()
+    with trio.fail_after(10):
+        async with tutorial_server(broadcast_naive_solution.handle) as port:
+            reader, alice, bob = [await join(port, n) for n in ("Reader", "Alice", "Bob")]
+            lines = b"".join(b"line %d\n" % i for i in range(50))
+            await alice.stream.send_all(lines)
+            await bob.stream.send_all(lines)
+            await broadcast_naive_solution.failed.wait()
+            assert len(broadcast_naive.clients) < 3  # a session ended...
+            carol = await join(port, "Carol")  # ...but the server still serves
+            for client in (reader, alice, bob, carol):
+                await client.stream.aclose()
+
+
+async def test_tutorial_locked_solution_cuts_the_slow_reader_after_one_second(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    broadcast_locked.clients.clear()
+    seen, slow = await slow_reader_scenario(broadcast_locked_solution.handle)
+    assert seen.count("Talker: message") == 2000  # Fast got everything
+    assert "Slow" not in broadcast_locked.clients
+    await slow.stream.aclose()
+
+
+async def test_tutorial_channels_solution_tells_the_others_who_was_cut() -> None:
+    broadcast_channels.outboxes.clear()
+    seen, slow = await slow_reader_scenario(broadcast_channels_solution.handle_and_tell)
+    assert "server: Slow was too slow and has been disconnected\r\n" in seen
+    assert seen.count("Talker: message") == 2000
     await slow.stream.aclose()
