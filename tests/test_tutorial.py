@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -19,6 +20,9 @@ from docs.tutorial import (
     broadcast_locked_solution,
     broadcast_naive,
     broadcast_naive_solution,
+    core,
+    core_server,
+    core_solution,
     echo,
     echo_solution,
     run,
@@ -185,3 +189,94 @@ async def test_tutorial_channels_solution_tells_the_others_who_was_cut() -> None
     assert "server: Slow was too slow and has been disconnected\r\n" in seen
     assert seen.count("Talker: message") == 2000
     await slow.stream.aclose()
+
+
+def splits(data: bytes) -> list[list[bytes]]:
+    """Every way to cut ``data`` in two, and byte by byte: how a network may deliver it."""
+    halves = [[data[:i], data[i:]] for i in range(1, len(data))]
+    return [*halves, [bytes([b]) for b in data]]  # never b"": to the rules that means EOF
+
+
+def script(chunks: list[bytes]) -> list[core.Output]:
+    """Alice is here; Bob's bytes arrive in these chunks. All that the rules answer."""
+    chat = core.Chat()
+    outputs = chat.connect(1) + chat.receive(1, b"Alice\r\n") + chat.connect(2)
+    for chunk in chunks:
+        outputs += chat.receive(2, chunk)
+    return outputs
+
+
+def test_tutorial_core_answers_the_same_however_the_bytes_are_cut() -> None:
+    data = b"Bob\r\nhi \xc3\xa9veryone\r\n/quit\r\nignored after quit\r\n"
+    whole = script([data])
+    assert whole[-5:] == [
+        core.Send(1, b"* Bob joined\r\n"),
+        core.Send(1, "Bob: hi \u00e9veryone\r\n".encode()),
+        core.Send(2, b"Bye!\r\n"),
+        core.Close(2),
+        core.Send(1, b"* Bob left\r\n"),
+    ]
+    for chunks in splits(data):
+        assert script(chunks) == whole, chunks
+
+
+def test_tutorial_core_refuses_a_taken_name_and_cuts_an_endless_line() -> None:
+    chat = core.Chat()
+    chat.connect(1), chat.receive(1, b"Alice\n"), chat.connect(2)
+    assert chat.receive(2, b"Alice\n") == [
+        core.Send(2, b"That name is empty or taken. Enter your username: ")
+    ]
+    assert chat.receive(2, b"x" * (core.MAX_LINE + 1)) == [
+        core.Send(2, b"Line too long.\r\n"),
+        core.Close(2),
+    ]
+    assert chat.receive(2, b"") == []  # the transport's EOF after the rules' Close: nothing
+
+
+def test_tutorial_core_solution_lists_who_is_here() -> None:
+    chat = core_solution.ChatWithWho()
+    chat.connect(1), chat.receive(1, b"Bob\n"), chat.connect(2), chat.receive(2, b"Alice\n")
+    assert chat.receive(1, b"/w") == []
+    assert chat.receive(1, b"ho\n") == [core.Send(1, b"Here: Alice, Bob\r\n")]
+    assert chat.receive(3, b"/who\n") == []  # not connected: nothing
+    chat.connect(3)
+    assert chat.receive(3, b"/who\n")[0].to == 3  # no name yet: "/who" is a name like any
+
+
+async def reset(client: LineClient) -> None:
+    """Close with a TCP reset, as a crashed client or a dropped network does."""
+    assert isinstance(client.stream, trio.SocketStream)
+    client.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    await client.stream.aclose()
+
+
+@pytest.mark.parametrize(
+    "handle", [broadcast_channels.handle, core_server.Server().handle], ids=["channels", "core"]
+)
+async def test_tutorial_a_reset_connection_ends_only_its_own_session(handle: Handler) -> None:
+    broadcast_channels.outboxes.clear()
+    with trio.fail_after(10):
+        async with tutorial_server(handle) as port:
+            alice, bob = await join(port, "Alice"), await join(port, "Bob")
+            await reset(bob)
+            for i in range(20):  # the server's writes to Bob fail: that is Bob's problem
+                await alice.send(f"line {i}")
+            carol = await join(port, "Carol")  # the server is still up
+            await alice.send("still here")
+            assert "Alice: still here" in await carol.expect("still here")
+            for client in (alice, carol):
+                await client.stream.aclose()
+
+
+async def test_tutorial_core_server_carries_out_the_rules_over_tcp() -> None:
+    with trio.fail_after(10):
+        async with tutorial_server(core_server.Server().handle) as port:
+            alice, bob = await join(port, "Alice"), await join(port, "Bob")
+            assert await alice.expect("\n") == "* Bob joined\r\n"
+            await bob.send("hello")
+            assert await alice.expect("\n") == "Bob: hello\r\n"
+            await bob.send("/quit")
+            assert await bob.read_to_eof() == "Bye!\r\n"  # then the server closed it
+            assert await alice.expect("\n") == "* Bob left\r\n"
+            for client in (alice, bob):
+                await client.stream.aclose()

@@ -63,8 +63,8 @@ async def session(stream: trio.SocketStream, publish: Publish) -> None:
             while (text := await lines.read_line()) is not None:
                 publish(name, text)
             nursery.cancel_scope.cancel()  # EOF: stop the writer too
-    except trio.BrokenResourceError:
-        pass
+    except* trio.BrokenResourceError:  # from the reader or the writer, in the nursery's group
+        pass  # the connection broke: this client only
     finally:
         outboxes.pop(name, None)
 
