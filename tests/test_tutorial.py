@@ -26,6 +26,8 @@ from docs.tutorial import (
     echo,
     echo_solution,
     run,
+    shutdown,
+    shutdown_solution,
 )
 from tests.conftest import LineClient
 
@@ -280,3 +282,45 @@ async def test_tutorial_core_server_carries_out_the_rules_over_tcp() -> None:
             assert await alice.expect("\n") == "* Bob left\r\n"
             for client in (alice, bob):
                 await client.stream.aclose()
+
+
+async def test_tutorial_shutdown_stops_accepting_announces_and_says_goodbye(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server, stop = shutdown.GracefulServer(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        alice, bob = await join(port, "Alice"), await join(port, "Bob")
+        began = trio.current_time()
+        stop.set()
+        await alice.expect("* Bob joined\r\nServer stopping in 10 s.\r\n")
+        with pytest.raises(OSError, match="all attempts to connect"):  # 1. not accepting
+            await trio.open_tcp_stream("127.0.0.1", port)
+        await bob.send("/quit")  # Bob leaves within the grace period: no goodbye for him
+        assert await bob.read_to_eof() == "Server stopping in 10 s.\r\nBye!\r\n"
+        # Alice stays until the deadline, then gets the shielded goodbye.
+        assert await alice.read_to_eof(wait_at_most=60) == (
+            "* Bob left\r\nServer stopped. Goodbye!\r\n"
+        )
+    assert trio.current_time() - began == shutdown.GRACE  # exactly the grace period
+    for client in (alice, bob):
+        await client.stream.aclose()
+
+
+async def test_tutorial_shutdown_solution_stops_at_once_on_a_second_signal(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, stop = shutdown.GracefulServer(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        alice = await join(port, "Alice")
+        began = trio.current_time()
+        shutdown_solution.on_signal(server, stop)
+        await alice.expect("Server stopping in 10 s.\r\n")
+        shutdown_solution.on_signal(server, stop)
+        assert await alice.read_to_eof() == "Server stopped. Goodbye!\r\n"
+    assert trio.current_time() == began  # no grace period waited
+    assert capsys.readouterr().out == (
+        "stopping: clients have 10 s (Ctrl-C again to stop now)\nstopping now\n"
+    )
+    await alice.stream.aclose()

@@ -77,6 +77,10 @@ class Chat:
         name = self.names.pop(who, None)
         return [] if name is None else self.everyone_but(who, f"* {name} left")
 
+    def announce(self, text: str) -> list[Output]:
+        """A line from the server to everyone who has a name."""
+        return self.everyone_but(0, text)  # 0: no connection has that number
+
     def everyone_but(self, who: int, text: str) -> list[Output]:
         data = f"{text}\r\n".encode()
         return [Send(other, data) for other in self.names if other != who]

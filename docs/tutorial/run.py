@@ -32,11 +32,19 @@ def port_from(argv: list[str], default: int) -> int:
 
 def serve(handler: Handler, default_port: int) -> None:
     """Serve ``handler`` on the port from the command line until Ctrl-C."""
+    start(partial(trio.serve_tcp, handler), default_port)
+
+
+def start(main: Callable[[int], Awaitable[object]], default_port: int) -> None:
+    """Run ``main(port)`` with the port from the command line, until it returns or Ctrl-C."""
     port = port_from(sys.argv, default_port)
     print(f"listening on port {port}: try  nc localhost {port}", flush=True)
     try:
-        trio.run(partial(trio.serve_tcp, handler, port))
-    except OSError as error:  # raised before any client is served: the port is taken
+        trio.run(main, port)
+    except* OSError as group:  # from opening the listener, maybe inside a nursery's group
+        error = group.exceptions[0]
+        while isinstance(error, ExceptionGroup):
+            error = error.exceptions[0]
         raise SystemExit(f"cannot listen on port {port}: {error.strerror}") from None
-    except KeyboardInterrupt:  # Ctrl-C is how these small programs stop
+    except* KeyboardInterrupt:  # Ctrl-C is how these small programs stop
         pass
