@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 
 import pytest
 import trio
@@ -23,6 +26,8 @@ from docs.tutorial import (
     core,
     core_server,
     core_solution,
+    deadlines,
+    deadlines_solution,
     echo,
     echo_solution,
     run,
@@ -324,3 +329,73 @@ async def test_tutorial_shutdown_solution_stops_at_once_on_a_second_signal(
         "stopping: clients have 10 s (Ctrl-C again to stop now)\nstopping now\n"
     )
     await alice.stream.aclose()
+
+
+async def test_tutorial_deadlines_let_go_of_a_silent_login_at_exactly_30_s(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with tutorial_server(deadlines.TimedServer().handle) as port:
+        client = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+        began = trio.current_time()
+        await client.send("")  # an empty name is refused, and the deadline does not restart
+        assert await client.read_to_eof(wait_at_most=60) == (
+            "Enter your username: That name is empty or taken. Enter your username: "
+            "No name after 30 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() - began == deadlines.LOGIN
+        await client.stream.aclose()
+
+
+async def test_tutorial_deadlines_let_go_of_a_silent_client_after_each_idle_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with tutorial_server(deadlines.TimedServer().handle) as port:
+        alice, bob = await join(port, "Alice"), await join(port, "Bob")
+        await trio.sleep(200)
+        await alice.send("hello")  # Alice's timeout starts again; Bob has said nothing
+        said = trio.current_time()
+        assert await bob.read_to_eof(wait_at_most=400) == (
+            "Alice: hello\r\nNo word for 300 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() == 300  # Bob's timeout, counted from his login at 0
+        assert await alice.read_to_eof(wait_at_most=400) == (
+            "* Bob joined\r\n* Bob left\r\nNo word for 300 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() - said == deadlines.IDLE
+        for client in (alice, bob):
+            await client.stream.aclose()
+
+
+async def test_tutorial_deadlines_solution_warns_a_minute_before(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with tutorial_server(deadlines_solution.WarningServer().handle) as port:
+        alice = await join(port, "Alice")
+        began = trio.current_time()
+        await alice.expect("Still there? Say something within 60 s.\r\n", wait_at_most=400)
+        assert trio.current_time() - began == 240
+        await alice.send("yes")  # answered: a whole new idle time
+        answered = trio.current_time()
+        await alice.expect("Still there?", wait_at_most=400)
+        assert trio.current_time() - answered == 240
+        assert await alice.read_to_eof(wait_at_most=400) == (
+            " Say something within 60 s.\r\nNo word for 300 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() - answered == deadlines.IDLE
+        await alice.stream.aclose()
+
+
+def test_tutorial_programs_refuse_a_port_in_use_with_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "docs.tutorial.shutdown", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    assert done.returncode == 1
+    assert done.stderr == f"cannot listen on port {port}: Address already in use\n"

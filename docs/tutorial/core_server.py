@@ -52,14 +52,24 @@ class Server:
                 self.connections[who] = (send, nursery.cancel_scope)
                 nursery.start_soon(write, stream, receive, nursery.cancel_scope)
                 self.carry_out(self.chat.connect(who))
-                async for data in stream:
-                    self.carry_out(self.chat.receive(who, bytes(data)))
+                await self.read(stream, who)
                 nursery.cancel_scope.cancel()  # EOF: stop the writer too
         except* (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the connection broke: this client only
         finally:
             del self.connections[who]
             self.carry_out(self.chat.receive(who, b""))  # the rules hear that it has gone
+
+    async def read(self, stream: trio.abc.ReceiveStream, who: int) -> None:
+        """Feed what the client sends to the rules, until it closes."""
+        while await self.read_once(stream, who):
+            pass
+
+    async def read_once(self, stream: trio.abc.ReceiveStream, who: int) -> bool:
+        """Feed one read to the rules; False once the client has closed."""
+        data = await stream.receive_some()
+        self.carry_out(self.chat.receive(who, bytes(data)))
+        return bool(data)
 
 
 async def write(
