@@ -30,6 +30,8 @@ from docs.tutorial import (
     deadlines_solution,
     echo,
     echo_solution,
+    history,
+    history_solution,
     run,
     shutdown,
     shutdown_solution,
@@ -399,3 +401,42 @@ def test_tutorial_programs_refuse_a_port_in_use_with_one_line() -> None:
         )
     assert done.returncode == 1
     assert done.stderr == f"cannot listen on port {port}: Address already in use\n"
+
+
+async def test_tutorial_history_shows_a_newcomer_what_was_said_even_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "history.sqlite3")
+    with trio.fail_after(20):
+        async with history.open_history(path) as kept, trio.open_nursery() as nursery:
+            await nursery.start(kept.run)
+            async with tutorial_server(history.HistoryServer(kept).handle) as port:
+                alice = await join(port, "Alice")
+                for text in ("hello", "is anyone here?"):
+                    await alice.send(text)
+                await kept.wait_saved(2)
+                bob = await join(port, "Bob")
+                assert await bob.expect("?\r\n") == (
+                    "Earlier: Alice: hello\r\nEarlier: Alice: is anyone here?\r\n"
+                )
+                await bob.send("I am")
+                await kept.wait_saved(3)
+                for client in (alice, bob):
+                    await client.stream.aclose()
+            nursery.cancel_scope.cancel()
+        assert kept.statistics() == history.HistoryStatistics(waiting=0, saved=3, dropped=0)
+        async with history.open_history(path) as reopened:  # a new server, the same file
+            assert await reopened.recent(2) == ["Alice: is anyone here?", "Bob: I am"]
+
+
+async def test_tutorial_history_counts_what_a_full_queue_drops(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with history.open_history(":memory:") as kept:
+        for i in range(history.SAVES + 2):  # no writer runs: the queue fills
+            kept.save_nowait(f"line {i}")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(history_solution.report, kept)
+            await trio.sleep(150)
+            nursery.cancel_scope.cancel()
+    assert capsys.readouterr().out == "history: 0 saved, 1000 waiting, 2 dropped\n" * 2

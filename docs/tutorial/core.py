@@ -63,7 +63,11 @@ class Chat:
             return self.login(who, text)
         if text == "/quit":
             return [Send(who, b"Bye!\r\n"), Close(who), *self.leave(who)]
-        return self.everyone_but(who, f"{name}: {text}")
+        return self.say(who, f"{name}: {text}")
+
+    def say(self, who: int, line: str) -> list[Output]:
+        """A line someone said, for everyone else."""
+        return self.everyone_but(who, line)
 
     def login(self, who: int, name: str) -> list[Output]:
         if not name or name in self.names.values():
