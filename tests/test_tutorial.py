@@ -440,3 +440,74 @@ async def test_tutorial_history_counts_what_a_full_queue_drops(
             await trio.sleep(150)
             nursery.cancel_scope.cancel()
     assert capsys.readouterr().out == "history: 0 saved, 1000 waiting, 2 dropped\n" * 2
+
+
+# Chapter 9: these tests are the chapter's program. No sockets, no real time.
+
+
+def connect(
+    nursery: trio.Nursery,
+    handle: Callable[[trio.abc.Stream], Awaitable[None]],
+    pair: Callable[[], tuple[trio.abc.Stream, trio.abc.Stream]] = trio.testing.memory_stream_pair,
+) -> LineClient:
+    """A client of ``handle`` over an in-memory pair of streams: no socket, no port."""
+    client_side, server_side = pair()
+    nursery.start_soon(handle, server_side)
+    return LineClient(client_side)
+
+
+async def log_in(client: LineClient, name: str) -> None:
+    await client.expect("Enter your username: ")
+    await client.send(name)
+    await client.expect(f"Welcome, {name}!\r\n")
+
+
+async def test_tutorial_testing_the_login_deadline_in_memory(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        client = connect(nursery, deadlines.TimedServer().handle)
+        await client.expect("Enter your username: ")
+        began = trio.current_time()
+        assert await client.read_to_eof(wait_at_most=3600) == "No name after 30 s. Goodbye.\r\n"
+        assert trio.current_time() - began == 30  # exactly: the clock jumped, nobody waited
+
+
+async def test_tutorial_testing_a_client_that_never_reads_is_cut_after_a_full_queue(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server = core_server.Server()
+    async with trio.open_nursery() as nursery:
+        alice, bob = connect(nursery, server.handle), connect(nursery, server.handle)
+        # A lockstep pair has no buffer at all: a write waits until the other side reads.
+        # So a client that never reads is modelled exactly, with no socket buffers to fill.
+        slow = connect(nursery, server.handle, trio.testing.lockstep_stream_pair)
+        for client, name in ((alice, "Alice"), (bob, "Bob"), (slow, "Slow")):
+            await log_in(client, name)
+        for first in range(0, 200, 10):  # 20 pastes of 10 lines
+            paste = "".join(f"line {i}\n" for i in range(first, first + 10))
+            await alice.stream.send_all(paste.encode())
+            # Let every other task run until it waits: the server reads the paste, Bob's
+            # writer sends it, Slow's writer stays stuck in its first write.
+            await trio.testing.wait_all_tasks_blocked()
+        said = await bob.expect("* Slow left\r\n")
+        # Slow's writer took the first paste; ten more filled its queue of 100 lines; the
+        # first line of paste 12 found it full. Slow leaves once that read is carried out.
+        assert said.endswith("Alice: line 118\r\nAlice: line 119\r\n* Slow left\r\n")
+        assert (await bob.expect("line 199\r\n")).count("Alice: line") == 80  # Bob: all
+        first_paste = "".join(f"Alice: line {i}\r\n" for i in range(10))
+        assert await slow.read_to_eof() == first_paste  # the write it was stuck in, no more
+        assert "Slow" not in server.chat.names.values()
+        nursery.cancel_scope.cancel()
+
+
+async def test_tutorial_testing_solution_each_line_restarts_the_idle_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        alice = connect(nursery, deadlines.TimedServer().handle)
+        await log_in(alice, "Alice")
+        await trio.sleep(200)
+        await alice.send("still here")
+        assert await alice.read_to_eof(wait_at_most=3600) == "No word for 300 s. Goodbye.\r\n"
+        assert trio.current_time() == 200 + 300
