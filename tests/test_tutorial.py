@@ -35,6 +35,8 @@ from docs.tutorial import (
     run,
     shutdown,
     shutdown_solution,
+    supervisor,
+    supervisor_solution,
 )
 from tests.conftest import LineClient
 
@@ -511,3 +513,66 @@ async def test_tutorial_testing_solution_each_line_restarts_the_idle_timeout(
         await alice.send("still here")
         assert await alice.read_to_eof(wait_at_most=3600) == "No word for 300 s. Goodbye.\r\n"
         assert trio.current_time() == 200 + 300
+
+
+async def upstream(
+    port: int, greeting: str, *, task_status: trio.TaskStatus[list[trio.SocketListener]]
+) -> None:
+    """A toy upstream service: says one line to each connection, then keeps it open."""
+
+    async def greet(stream: trio.SocketStream) -> None:
+        async with stream:
+            await stream.send_all(f"{greeting}\n".encode())
+            await trio.sleep_forever()
+
+    await trio.serve_tcp(greet, port, host="127.0.0.1", task_status=task_status)
+
+
+async def test_tutorial_supervisor_reconnects_with_backoff_when_the_upstream_returns(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log: list[tuple[float, str]] = []
+    send, receive = trio.open_memory_channel[str](10)
+    async with trio.open_nursery() as nursery:
+        async with trio.open_nursery() as first_run:
+            listeners = await first_run.start(upstream, 0, "hello from the first run")
+            port = listeners[0].socket.getsockname()[1]
+
+            def report(said: str) -> None:
+                log.append((trio.current_time(), said))
+
+            nursery.start_soon(supervisor.Supervisor(port, send, supervisor.Backoff(), report).run)
+            assert await receive.receive() == "hello from the first run"
+            first_run.cancel_scope.cancel()  # the upstream stops; retries at 1, 3, 7, 15 s
+        await trio.sleep(10)
+        await nursery.start(upstream, port, "hello from the second run")
+        assert await receive.receive() == "hello from the second run"
+        nursery.cancel_scope.cancel()
+    refused = f"all attempts to connect to 127.0.0.1:{port} failed"
+    assert log == [
+        (0, "connected"),
+        (0, "the upstream closed the connection; next try in 1 s"),
+        (1, f"{refused}; next try in 2 s"),
+        (3, f"{refused}; next try in 4 s"),
+        (7, f"{refused}; next try in 8 s"),
+        (15, "connected"),  # the first try after the upstream came back at 10 s
+    ]
+
+
+async def test_tutorial_supervisor_solution_gives_up_after_five_attempts_in_a_row(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with socket.socket() as probe:  # a port that nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log: list[str] = []
+    send, _ = trio.open_memory_channel[str](10)
+    gone = pytest.RaisesExc(
+        supervisor_solution.UpstreamGone, match="^no upstream after 5 attempts in a row$"
+    )
+    with pytest.RaisesGroup(gone):  # up through the nursery: the parent hears of it
+        async with trio.open_nursery() as nursery:
+            backoff = supervisor_solution.GiveUp()
+            nursery.start_soon(supervisor.Supervisor(port, send, backoff, log.append).run)
+    assert trio.current_time() == 1 + 2 + 4 + 8  # the fifth attempt failed: no more waiting
+    assert [said.split("; ")[1] for said in log] == [f"next try in {d} s" for d in (1, 2, 4, 8)]
