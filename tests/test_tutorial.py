@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import struct
@@ -314,6 +315,26 @@ async def test_tutorial_shutdown_stops_accepting_announces_and_says_goodbye(
     assert trio.current_time() - began == shutdown.GRACE  # exactly the grace period
     for client in (alice, bob):
         await client.stream.aclose()
+
+
+class UnshieldedServer(shutdown.GracefulServer):
+    """Chapter 6's server with the goodbye as people first write it: no shield."""
+
+    async def goodbye(self, stream: trio.abc.Stream) -> None:
+        with contextlib.suppress(trio.BrokenResourceError):
+            await stream.send_all(b"Server stopped. Goodbye!\r\n")
+
+
+async def test_tutorial_shutdown_without_the_shield_the_goodbye_is_never_sent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server, stop = UnshieldedServer(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        alice = await join(port, "Alice")
+        stop.set()
+        assert await alice.read_to_eof(wait_at_most=60) == "Server stopping in 10 s.\r\n"
+    await alice.stream.aclose()
 
 
 async def test_tutorial_shutdown_solution_stops_at_once_on_a_second_signal(
