@@ -84,3 +84,24 @@ def test_docs_learning_path_links_lead_to_files_that_exist() -> None:
     chapters = [p.name for p in pages[1:]]
     overview = (ROOT / "docs" / "tutorial.md").read_text()
     assert [c for c in chapters if f"(learn/{c})" not in overview] == []  # each one listed
+
+
+def test_docs_learning_path_chapters_have_every_part_and_show_every_program() -> None:
+    """Each chapter has the parts a reader expects, in order, and every program of
+    docs/tutorial/ (but the shared command line) is shown in a chapter, so none is orphaned."""
+    chapters = sorted((ROOT / "docs" / "learn").glob("*.md"))
+    assert [c.name[:3] for c in chapters] == [f"{n:02d}-" for n in range(1, len(chapters) + 1)]
+    parts = ["## The whole program", "## Walking through it", "## Running it", "## Exercises"]
+    for chapter in chapters:
+        text = chapter.read_text()
+        where = [text.find(part) for part in parts]
+        assert -1 not in where and where == sorted(where), chapter.name
+    shown = "".join(chapter.read_text() for chapter in chapters)
+    programs = sorted((ROOT / "docs" / "tutorial").glob("*.py"))
+    unshown = [
+        p.name
+        for p in programs
+        if p.name not in ("__init__.py", "run.py")
+        and f"<!-- from: docs/tutorial/{p.name} -->" not in shown
+    ]
+    assert unshown == []
