@@ -10,14 +10,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- from: (?P<path>\S+) -->\n```python\n(?P<code>.*?)```", re.DOTALL)
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = sorted((ROOT / "docs").glob("**/*.md"))
 
 
 def blocks() -> list[tuple[str, str, str]]:
     found = []
     for doc in DOCS:
         for match in BLOCK.finditer(doc.read_text()):
-            found.append((doc.name, match["path"], match["code"]))
+            found.append((str(doc.relative_to(ROOT)), match["path"], match["code"]))
     return found
 
 
@@ -62,3 +62,46 @@ def test_docs_protocol_names_every_irc_command_numeric_capability_and_isupport_t
     tokens = [t.split("=")[0] for t in render.isupport(render.IrcSettings())]
     unsaid = [t for t in tokens if not re.search(rf"\b{t}\b", said)]
     assert unsaid == [], "ISUPPORT tokens not in docs/protocol.md"
+
+
+def prose(page: Path) -> str:
+    """A Markdown page without its code blocks (code is not links)."""
+    return re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+
+
+def test_docs_learning_path_links_lead_to_files_that_exist() -> None:
+    """Every relative link of the path and its overview opens a file (a moved chapter or a
+    renamed program would leave a reader at a dead end)."""
+    pages = [ROOT / "docs" / "tutorial.md", *sorted((ROOT / "docs" / "learn").glob("*.md"))]
+    assert len(pages) >= 5
+    dead = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in pages
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", prose(page))
+        if not (page.parent / target).exists()
+    ]
+    assert dead == []
+    chapters = [p.name for p in pages[1:]]
+    overview = (ROOT / "docs" / "tutorial.md").read_text()
+    assert [c for c in chapters if f"(learn/{c})" not in overview] == []  # each one listed
+
+
+def test_docs_learning_path_chapters_have_every_part_and_show_every_program() -> None:
+    """Each chapter has the parts a reader expects, in order, and every program of
+    docs/tutorial/ (but the shared command line) is shown in a chapter, so none is orphaned."""
+    chapters = sorted((ROOT / "docs" / "learn").glob("*.md"))
+    assert [c.name[:3] for c in chapters] == [f"{n:02d}-" for n in range(1, len(chapters) + 1)]
+    parts = ["## The whole program", "## Walking through it", "## Running it", "## Exercises"]
+    for chapter in chapters:
+        text = chapter.read_text()
+        where = [text.find(part) for part in parts]
+        assert -1 not in where and where == sorted(where), chapter.name
+    shown = "".join(chapter.read_text() for chapter in chapters)
+    programs = sorted((ROOT / "docs" / "tutorial").glob("*.py"))
+    unshown = [
+        p.name
+        for p in programs
+        if p.name not in ("__init__.py", "run.py")
+        and f"<!-- from: docs/tutorial/{p.name} -->" not in shown
+    ]
+    assert unshown == []

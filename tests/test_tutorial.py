@@ -1,17 +1,44 @@
-"""The tutorial's programs behave as docs/tutorial.md says: the failures are real."""
+"""The tutorial's programs behave as the chapters of docs/learn/ say: the failures are real."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import socket
+import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 
 import pytest
 import trio
 import trio.testing
 
-from docs.tutorial import broadcast_channels, broadcast_locked, broadcast_naive
+from docs.tutorial import (
+    broadcast_channels,
+    broadcast_channels_solution,
+    broadcast_locked,
+    broadcast_locked_solution,
+    broadcast_naive,
+    broadcast_naive_solution,
+    core,
+    core_server,
+    core_solution,
+    deadlines,
+    deadlines_solution,
+    echo,
+    echo_solution,
+    history,
+    history_solution,
+    run,
+    shutdown,
+    shutdown_solution,
+    supervisor,
+    supervisor_solution,
+)
 from tests.conftest import LineClient
 
 Handler = Callable[[trio.SocketStream], Awaitable[None]]
@@ -95,3 +122,478 @@ async def test_tutorial_channel_broadcast_cuts_the_slow_reader_only() -> None:
     received = await slow.read_to_eof()  # ends: the server closed Slow's connection
     assert received.count("Talker: message") < 2000
     await slow.stream.aclose()
+
+
+# The learning path (docs/learn/): one or more tests per chapter's program and exercise.
+
+
+def test_tutorial_port_from_the_command_line_or_a_one_line_refusal() -> None:
+    assert run.port_from(["echo"], 8001) == 8001
+    assert run.port_from(["echo", "9000"], 8001) == 9000
+    for bad in ("http", "0", "65536", "-1", "٣"):
+        with pytest.raises(SystemExit, match="the port must be a number from 1 to 65535"):
+            run.port_from(["echo", bad], 8001)
+
+
+async def test_tutorial_echo_gives_each_client_its_own_bytes_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with trio.fail_after(10):
+        async with tutorial_server(echo.echo) as port:
+            first = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            second = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await first.send("hello")
+            await second.send("bonjour")
+            assert await second.expect("\n") == "bonjour\r\n"
+            assert await first.expect("\n") == "hello\r\n"
+            await first.stream.aclose()  # one client leaving does not end another's task
+            await second.send("encore")
+            assert await second.expect("\n") == "encore\r\n"
+            await second.stream.aclose()
+    log = capsys.readouterr().out.splitlines()
+    assert len([line for line in log if re.fullmatch(r"client \d+ connected", line)]) == 2
+
+
+async def test_tutorial_echo_solution_counts_the_others() -> None:
+    with trio.fail_after(10):
+        async with tutorial_server(echo_solution.greet_then_echo) as port:
+            first = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await first.expect("Hello! 0 other client(s) connected.\n")
+            second = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await second.expect("Hello! 1 other client(s) connected.\n")
+            await second.stream.aclose()
+            await first.send("still here")
+            await first.expect("still here\r\n")
+            third = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+            await third.expect("Hello! 1 other client(s) connected.\n")  # second has left
+            for client in (first, third):
+                await client.stream.aclose()
+
+
+async def test_tutorial_naive_solution_survives_two_senders_but_ends_a_sender() -> None:
+    broadcast_naive.clients.clear()
+    with trio.fail_after(10):
+        async with tutorial_server(broadcast_naive_solution.handle) as port:
+            reader, alice, bob = [await join(port, n) for n in ("Reader", "Alice", "Bob")]
+            lines = b"".join(b"line %d\n" % i for i in range(50))
+            await alice.stream.send_all(lines)
+            await bob.stream.send_all(lines)
+            await broadcast_naive_solution.failed.wait()
+            assert len(broadcast_naive.clients) < 3  # a session ended...
+            carol = await join(port, "Carol")  # ...but the server still serves
+            for client in (reader, alice, bob, carol):
+                await client.stream.aclose()
+
+
+async def test_tutorial_locked_solution_cuts_the_slow_reader_after_one_second(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    broadcast_locked.clients.clear()
+    seen, slow = await slow_reader_scenario(broadcast_locked_solution.handle)
+    assert seen.count("Talker: message") == 2000  # Fast got everything
+    assert "Slow" not in broadcast_locked.clients
+    await slow.stream.aclose()
+
+
+async def test_tutorial_channels_solution_tells_the_others_who_was_cut() -> None:
+    broadcast_channels.outboxes.clear()
+    seen, slow = await slow_reader_scenario(broadcast_channels_solution.handle_and_tell)
+    assert "server: Slow was too slow and has been disconnected\r\n" in seen
+    assert seen.count("Talker: message") == 2000
+    await slow.stream.aclose()
+
+
+def splits(data: bytes) -> list[list[bytes]]:
+    """Every way to cut ``data`` in two, and byte by byte: how a network may deliver it."""
+    halves = [[data[:i], data[i:]] for i in range(1, len(data))]
+    return [*halves, [bytes([b]) for b in data]]  # never b"": to the rules that means EOF
+
+
+def script(chunks: list[bytes]) -> list[core.Output]:
+    """Alice is here; Bob's bytes arrive in these chunks. All that the rules answer."""
+    chat = core.Chat()
+    outputs = chat.connect(1) + chat.receive(1, b"Alice\r\n") + chat.connect(2)
+    for chunk in chunks:
+        outputs += chat.receive(2, chunk)
+    return outputs
+
+
+def test_tutorial_core_answers_the_same_however_the_bytes_are_cut() -> None:
+    data = b"Bob\r\nhi \xc3\xa9veryone\r\n/quit\r\nignored after quit\r\n"
+    whole = script([data])
+    assert whole[-5:] == [
+        core.Send(1, b"* Bob joined\r\n"),
+        core.Send(1, "Bob: hi \u00e9veryone\r\n".encode()),
+        core.Send(2, b"Bye!\r\n"),
+        core.Close(2),
+        core.Send(1, b"* Bob left\r\n"),
+    ]
+    for chunks in splits(data):
+        assert script(chunks) == whole, chunks
+
+
+def test_tutorial_core_refuses_a_taken_name_and_cuts_an_endless_line() -> None:
+    chat = core.Chat()
+    chat.connect(1), chat.receive(1, b"Alice\n"), chat.connect(2)
+    assert chat.receive(2, b"Alice\n") == [
+        core.Send(2, b"That name is empty or taken. Enter your username: ")
+    ]
+    assert chat.receive(2, b"x" * (core.MAX_LINE + 1)) == [
+        core.Send(2, b"Line too long.\r\n"),
+        core.Close(2),
+    ]
+    assert chat.receive(2, b"") == []  # the transport's EOF after the rules' Close: nothing
+
+
+def test_tutorial_core_solution_lists_who_is_here() -> None:
+    chat = core_solution.ChatWithWho()
+    chat.connect(1), chat.receive(1, b"Bob\n"), chat.connect(2), chat.receive(2, b"Alice\n")
+    assert chat.receive(1, b"/w") == []
+    assert chat.receive(1, b"ho\n") == [core.Send(1, b"Here: Alice, Bob\r\n")]
+    assert chat.receive(3, b"/who\n") == []  # not connected: nothing
+    chat.connect(3)
+    assert chat.receive(3, b"/who\n")[0].to == 3  # no name yet: "/who" is a name like any
+
+
+async def reset(client: LineClient) -> None:
+    """Close with a TCP reset, as a crashed client or a dropped network does."""
+    assert isinstance(client.stream, trio.SocketStream)
+    client.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    await client.stream.aclose()
+
+
+@pytest.mark.parametrize(
+    "handle", [broadcast_channels.handle, core_server.Server().handle], ids=["channels", "core"]
+)
+async def test_tutorial_a_reset_connection_ends_only_its_own_session(handle: Handler) -> None:
+    broadcast_channels.outboxes.clear()
+    with trio.fail_after(10):
+        async with tutorial_server(handle) as port:
+            alice, bob = await join(port, "Alice"), await join(port, "Bob")
+            await reset(bob)
+            for i in range(20):  # the server's writes to Bob fail: that is Bob's problem
+                await alice.send(f"line {i}")
+            carol = await join(port, "Carol")  # the server is still up
+            await alice.send("still here")
+            assert "Alice: still here" in await carol.expect("still here")
+            for client in (alice, carol):
+                await client.stream.aclose()
+
+
+async def test_tutorial_core_server_carries_out_the_rules_over_tcp() -> None:
+    with trio.fail_after(10):
+        async with tutorial_server(core_server.Server().handle) as port:
+            alice, bob = await join(port, "Alice"), await join(port, "Bob")
+            assert await alice.expect("\n") == "* Bob joined\r\n"
+            await bob.send("hello")
+            assert await alice.expect("\n") == "Bob: hello\r\n"
+            await bob.send("/quit")
+            assert await bob.read_to_eof() == "Bye!\r\n"  # then the server closed it
+            assert await alice.expect("\n") == "* Bob left\r\n"
+            for client in (alice, bob):
+                await client.stream.aclose()
+
+
+async def test_tutorial_shutdown_stops_accepting_announces_and_says_goodbye(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server, stop = shutdown.GracefulServer(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        alice, bob = await join(port, "Alice"), await join(port, "Bob")
+        began = trio.current_time()
+        stop.set()
+        await alice.expect("* Bob joined\r\nServer stopping in 10 s.\r\n")
+        with pytest.raises(OSError, match="all attempts to connect"):  # 1. not accepting
+            await trio.open_tcp_stream("127.0.0.1", port)
+        await bob.send("/quit")  # Bob leaves within the grace period: no goodbye for him
+        assert await bob.read_to_eof() == "Server stopping in 10 s.\r\nBye!\r\n"
+        # Alice stays until the deadline, then gets the shielded goodbye.
+        assert await alice.read_to_eof(wait_at_most=60) == (
+            "* Bob left\r\nServer stopped. Goodbye!\r\n"
+        )
+    assert trio.current_time() - began == shutdown.GRACE  # exactly the grace period
+    for client in (alice, bob):
+        await client.stream.aclose()
+
+
+class UnshieldedServer(shutdown.GracefulServer):
+    """Chapter 6's server with the goodbye as people first write it: no shield."""
+
+    async def goodbye(self, stream: trio.abc.Stream) -> None:
+        with contextlib.suppress(trio.BrokenResourceError):
+            await stream.send_all(b"Server stopped. Goodbye!\r\n")
+
+
+async def test_tutorial_shutdown_without_the_shield_the_goodbye_is_never_sent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server, stop = UnshieldedServer(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        alice = await join(port, "Alice")
+        stop.set()
+        assert await alice.read_to_eof(wait_at_most=60) == "Server stopping in 10 s.\r\n"
+    await alice.stream.aclose()
+
+
+async def test_tutorial_shutdown_solution_stops_at_once_on_a_second_signal(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, stop = shutdown.GracefulServer(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        alice = await join(port, "Alice")
+        began = trio.current_time()
+        shutdown_solution.on_signal(server, stop)
+        await alice.expect("Server stopping in 10 s.\r\n")
+        shutdown_solution.on_signal(server, stop)
+        assert await alice.read_to_eof() == "Server stopped. Goodbye!\r\n"
+    assert trio.current_time() == began  # no grace period waited
+    assert capsys.readouterr().out == (
+        "stopping: clients have 10 s (Ctrl-C again to stop now)\nstopping now\n"
+    )
+    await alice.stream.aclose()
+
+
+async def test_tutorial_deadlines_let_go_of_a_silent_login_at_exactly_30_s(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with tutorial_server(deadlines.TimedServer().handle) as port:
+        client = LineClient(await trio.open_tcp_stream("127.0.0.1", port))
+        began = trio.current_time()
+        await client.send("")  # an empty name is refused, and the deadline does not restart
+        assert await client.read_to_eof(wait_at_most=60) == (
+            "Enter your username: That name is empty or taken. Enter your username: "
+            "No name after 30 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() - began == deadlines.LOGIN
+        await client.stream.aclose()
+
+
+async def test_tutorial_deadlines_let_go_of_a_silent_client_after_each_idle_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with tutorial_server(deadlines.TimedServer().handle) as port:
+        alice, bob = await join(port, "Alice"), await join(port, "Bob")
+        await trio.sleep(200)
+        await alice.send("hello")  # Alice's timeout starts again; Bob has said nothing
+        said = trio.current_time()
+        assert await bob.read_to_eof(wait_at_most=400) == (
+            "Alice: hello\r\nNo word for 300 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() == 300  # Bob's timeout, counted from his login at 0
+        assert await alice.read_to_eof(wait_at_most=400) == (
+            "* Bob joined\r\n* Bob left\r\nNo word for 300 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() - said == deadlines.IDLE
+        for client in (alice, bob):
+            await client.stream.aclose()
+
+
+async def test_tutorial_deadlines_solution_warns_a_minute_before(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with tutorial_server(deadlines_solution.WarningServer().handle) as port:
+        alice = await join(port, "Alice")
+        began = trio.current_time()
+        await alice.expect("Still there? Say something within 60 s.\r\n", wait_at_most=400)
+        assert trio.current_time() - began == 240
+        await alice.send("yes")  # answered: a whole new idle time
+        answered = trio.current_time()
+        await alice.expect("Still there?", wait_at_most=400)
+        assert trio.current_time() - answered == 240
+        assert await alice.read_to_eof(wait_at_most=400) == (
+            " Say something within 60 s.\r\nNo word for 300 s. Goodbye.\r\n"
+        )
+        assert trio.current_time() - answered == deadlines.IDLE
+        await alice.stream.aclose()
+
+
+def test_tutorial_programs_refuse_a_port_in_use_with_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "docs.tutorial.shutdown", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    assert done.returncode == 1
+    assert done.stderr == f"cannot listen on port {port}: Address already in use\n"
+
+
+async def test_tutorial_history_shows_a_newcomer_what_was_said_even_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "history.sqlite3")
+    with trio.fail_after(20):
+        async with history.open_history(path) as kept, trio.open_nursery() as nursery:
+            await nursery.start(kept.run)
+            async with tutorial_server(history.HistoryServer(kept).handle) as port:
+                alice = await join(port, "Alice")
+                for text in ("hello", "is anyone here?"):
+                    await alice.send(text)
+                await kept.wait_saved(2)
+                bob = await join(port, "Bob")
+                assert await bob.expect("?\r\n") == (
+                    "Earlier: Alice: hello\r\nEarlier: Alice: is anyone here?\r\n"
+                )
+                await bob.send("I am")
+                await kept.wait_saved(3)
+                for client in (alice, bob):
+                    await client.stream.aclose()
+            nursery.cancel_scope.cancel()
+        assert kept.statistics() == history.HistoryStatistics(waiting=0, saved=3, dropped=0)
+        async with history.open_history(path) as reopened:  # a new server, the same file
+            assert await reopened.recent(2) == ["Alice: is anyone here?", "Bob: I am"]
+
+
+async def test_tutorial_history_counts_what_a_full_queue_drops(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with history.open_history(":memory:") as kept:
+        for i in range(history.SAVES + 2):  # no writer runs: the queue fills
+            kept.save_nowait(f"line {i}")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(history_solution.report, kept)
+            await trio.sleep(150)
+            nursery.cancel_scope.cancel()
+    assert capsys.readouterr().out == "history: 0 saved, 1000 waiting, 2 dropped\n" * 2
+
+
+# Chapter 9: these tests are the chapter's program. No sockets, no real time.
+
+
+def connect(
+    nursery: trio.Nursery,
+    handle: Callable[[trio.abc.Stream], Awaitable[None]],
+    pair: Callable[[], tuple[trio.abc.Stream, trio.abc.Stream]] = trio.testing.memory_stream_pair,
+) -> LineClient:
+    """A client of ``handle`` over an in-memory pair of streams: no socket, no port."""
+    client_side, server_side = pair()
+    nursery.start_soon(handle, server_side)
+    return LineClient(client_side)
+
+
+async def log_in(client: LineClient, name: str) -> None:
+    await client.expect("Enter your username: ")
+    await client.send(name)
+    await client.expect(f"Welcome, {name}!\r\n")
+
+
+async def test_tutorial_testing_the_login_deadline_in_memory(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        client = connect(nursery, deadlines.TimedServer().handle)
+        await client.expect("Enter your username: ")
+        began = trio.current_time()
+        assert await client.read_to_eof(wait_at_most=3600) == "No name after 30 s. Goodbye.\r\n"
+        assert trio.current_time() - began == 30  # exactly: the clock jumped, nobody waited
+
+
+async def test_tutorial_testing_a_client_that_never_reads_is_cut_after_a_full_queue(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server = core_server.Server()
+    async with trio.open_nursery() as nursery:
+        alice, bob = connect(nursery, server.handle), connect(nursery, server.handle)
+        # A lockstep pair has no buffer at all: a write waits until the other side reads.
+        # So a client that never reads is modelled exactly, with no socket buffers to fill.
+        slow = connect(nursery, server.handle, trio.testing.lockstep_stream_pair)
+        for client, name in ((alice, "Alice"), (bob, "Bob"), (slow, "Slow")):
+            await log_in(client, name)
+        for first in range(0, 200, 10):  # 20 pastes of 10 lines
+            paste = "".join(f"line {i}\n" for i in range(first, first + 10))
+            await alice.stream.send_all(paste.encode())
+            # Let every other task run until it waits: the server reads the paste, Bob's
+            # writer sends it, Slow's writer stays stuck in its first write.
+            await trio.testing.wait_all_tasks_blocked()
+        said = await bob.expect("* Slow left\r\n")
+        # Slow's writer took the first paste; ten more filled its queue of 100 lines; the
+        # first line of paste 12 found it full. Slow leaves once that read is carried out.
+        assert said.endswith("Alice: line 118\r\nAlice: line 119\r\n* Slow left\r\n")
+        assert (await bob.expect("line 199\r\n")).count("Alice: line") == 80  # Bob: all
+        first_paste = "".join(f"Alice: line {i}\r\n" for i in range(10))
+        assert await slow.read_to_eof() == first_paste  # the write it was stuck in, no more
+        assert "Slow" not in server.chat.names.values()
+        nursery.cancel_scope.cancel()
+
+
+async def test_tutorial_testing_solution_each_line_restarts_the_idle_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        alice = connect(nursery, deadlines.TimedServer().handle)
+        await log_in(alice, "Alice")
+        await trio.sleep(200)
+        await alice.send("still here")
+        assert await alice.read_to_eof(wait_at_most=3600) == "No word for 300 s. Goodbye.\r\n"
+        assert trio.current_time() == 200 + 300
+
+
+async def upstream(
+    port: int, greeting: str, *, task_status: trio.TaskStatus[list[trio.SocketListener]]
+) -> None:
+    """A toy upstream service: says one line to each connection, then keeps it open."""
+
+    async def greet(stream: trio.SocketStream) -> None:
+        async with stream:
+            await stream.send_all(f"{greeting}\n".encode())
+            await trio.sleep_forever()
+
+    await trio.serve_tcp(greet, port, host="127.0.0.1", task_status=task_status)
+
+
+async def test_tutorial_supervisor_reconnects_with_backoff_when_the_upstream_returns(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log: list[tuple[float, str]] = []
+    send, receive = trio.open_memory_channel[str](10)
+    async with trio.open_nursery() as nursery:
+        async with trio.open_nursery() as first_run:
+            listeners = await first_run.start(upstream, 0, "hello from the first run")
+            port = listeners[0].socket.getsockname()[1]
+
+            def report(said: str) -> None:
+                log.append((trio.current_time(), said))
+
+            nursery.start_soon(supervisor.Supervisor(port, send, supervisor.Backoff(), report).run)
+            assert await receive.receive() == "hello from the first run"
+            first_run.cancel_scope.cancel()  # the upstream stops; retries at 1, 3, 7, 15 s
+        await trio.sleep(10)
+        await nursery.start(upstream, port, "hello from the second run")
+        assert await receive.receive() == "hello from the second run"
+        nursery.cancel_scope.cancel()
+    refused = f"all attempts to connect to 127.0.0.1:{port} failed"
+    assert log == [
+        (0, "connected"),
+        (0, "the upstream closed the connection; next try in 1 s"),
+        (1, f"{refused}; next try in 2 s"),
+        (3, f"{refused}; next try in 4 s"),
+        (7, f"{refused}; next try in 8 s"),
+        (15, "connected"),  # the first try after the upstream came back at 10 s
+    ]
+
+
+async def test_tutorial_supervisor_solution_gives_up_after_five_attempts_in_a_row(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with socket.socket() as probe:  # a port that nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log: list[str] = []
+    send, _ = trio.open_memory_channel[str](10)
+    gone = pytest.RaisesExc(
+        supervisor_solution.UpstreamGone, match="^no upstream after 5 attempts in a row$"
+    )
+    with pytest.RaisesGroup(gone):  # up through the nursery: the parent hears of it
+        async with trio.open_nursery() as nursery:
+            backoff = supervisor_solution.GiveUp()
+            nursery.start_soon(supervisor.Supervisor(port, send, backoff, log.append).run)
+    assert trio.current_time() == 1 + 2 + 4 + 8  # the fifth attempt failed: no more waiting
+    assert [said.split("; ")[1] for said in log] == [f"next try in {d} s" for d in (1, 2, 4, 8)]

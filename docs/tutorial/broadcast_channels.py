@@ -1,19 +1,24 @@
 """Attempt 3: a bounded channel and a writer task per client. Publishing never waits.
 
-Run: python docs/tutorial/broadcast_channels.py 8080 -- a client that stops reading is
-disconnected once its queue is full; everyone else carries on.
+Run: ``python -m docs.tutorial.broadcast_channels [PORT]`` (port 8004 unless you give one).
+A client that stops reading is disconnected once its queue is full; everyone else
+carries on.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 
 import trio
 
 from docs.tutorial.broadcast_naive import LineReader
+from docs.tutorial.run import serve
 
 QUEUE = 1024  # lines; one read can complete ~70 lines, published before any writer runs
 outboxes: dict[str, tuple[trio.MemorySendChannel[bytes], trio.CancelScope]] = {}
+
+# How a line reaches the others. A parameter only so that the exercise can swap it.
+Publish = Callable[[str, str], None]
 
 
 def broadcast(sender: str, text: str) -> None:  # plain def: it cannot block
@@ -27,7 +32,7 @@ def broadcast(sender: str, text: str) -> None:  # plain def: it cannot block
                 session.cancel()  # ends its reader and its writer, wherever they wait
 
 
-async def write(stream: trio.SocketStream, inbox: trio.MemoryReceiveChannel[bytes]) -> None:
+async def write(stream: trio.abc.SendStream, inbox: trio.MemoryReceiveChannel[bytes]) -> None:
     async for line in inbox:
         batch = [line]
         while True:  # coalesce: one write for everything queued, or the queue outgrows us
@@ -38,12 +43,12 @@ async def write(stream: trio.SocketStream, inbox: trio.MemoryReceiveChannel[byte
         await stream.send_all(b"".join(batch))
 
 
-async def handle(stream: trio.SocketStream) -> None:
+async def handle(stream: trio.SocketStream, publish: Publish = broadcast) -> None:
     async with stream:  # closed however the session ends
-        await session(stream)
+        await session(stream, publish)
 
 
-async def session(stream: trio.SocketStream) -> None:
+async def session(stream: trio.SocketStream, publish: Publish) -> None:
     lines = LineReader(stream)
     await stream.send_all(b"Enter your username: ")
     name = await lines.read_line()
@@ -56,13 +61,13 @@ async def session(stream: trio.SocketStream) -> None:
             outboxes[name] = (send, nursery.cancel_scope)
             nursery.start_soon(write, stream, receive)
             while (text := await lines.read_line()) is not None:
-                broadcast(name, text)
+                publish(name, text)
             nursery.cancel_scope.cancel()  # EOF: stop the writer too
-    except trio.BrokenResourceError:
-        pass
+    except* trio.BrokenResourceError:  # from the reader or the writer, in the nursery's group
+        pass  # the connection broke: this client only
     finally:
         outboxes.pop(name, None)
 
 
 if __name__ == "__main__":
-    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))  # port from the command line
+    serve(handle, 8004)

@@ -1,18 +1,22 @@
 """Attempt 2: a lock per client. No more crash, but the slowest reader sets everyone's pace.
 
-Run: python docs/tutorial/broadcast_locked.py 8080 -- then a client that stops reading
-stalls every sender as soon as its socket buffer is full.
+Run: ``python -m docs.tutorial.broadcast_locked [PORT]`` (port 8003 unless you give one).
+A client that stops reading stalls every sender as soon as its socket buffer is full.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Awaitable, Callable
 
 import trio
 
 from docs.tutorial.broadcast_naive import LineReader
+from docs.tutorial.run import serve
 
 clients: dict[str, tuple[trio.SocketStream, trio.Lock]] = {}
+
+# How a line reaches the others. A parameter only so that the exercise can swap it.
+Publish = Callable[[str, str], Awaitable[None]]
 
 
 async def broadcast(sender: str, text: str) -> None:
@@ -23,12 +27,12 @@ async def broadcast(sender: str, text: str) -> None:
                 await stream.send_all(line)  # ...but each waits for the slowest reader
 
 
-async def handle(stream: trio.SocketStream) -> None:
+async def handle(stream: trio.SocketStream, publish: Publish = broadcast) -> None:
     async with stream:  # closed however the session ends
-        await session(stream)
+        await session(stream, publish)
 
 
-async def session(stream: trio.SocketStream) -> None:
+async def session(stream: trio.SocketStream, publish: Publish) -> None:
     lines = LineReader(stream)
     await stream.send_all(b"Enter your username: ")
     name = await lines.read_line()
@@ -38,7 +42,7 @@ async def session(stream: trio.SocketStream) -> None:
     await stream.send_all(f"Welcome, {name}!\r\n".encode())
     try:
         while (text := await lines.read_line()) is not None:
-            await broadcast(name, text)
+            await publish(name, text)
     except trio.BrokenResourceError:
         pass
     finally:
@@ -46,4 +50,4 @@ async def session(stream: trio.SocketStream) -> None:
 
 
 if __name__ == "__main__":
-    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))  # port from the command line
+    serve(handle, 8003)

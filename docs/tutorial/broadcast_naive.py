@@ -1,14 +1,15 @@
 """Attempt 1: the obvious broadcast. Every reader awaits send_all on every other client.
 
-Run: python docs/tutorial/broadcast_naive.py 8080 -- then two clients that talk at the
-same moment crash the whole server with trio.BusyResourceError.
+Run: ``python -m docs.tutorial.broadcast_naive [PORT]`` (port 8002 unless you give one).
+Two clients that talk at the same moment crash the whole server with
+trio.BusyResourceError.
 """
 
 from __future__ import annotations
 
-import sys
-
 import trio
+
+from docs.tutorial.run import serve
 
 clients: dict[str, trio.SocketStream] = {}
 
@@ -17,7 +18,7 @@ class LineReader:
     """Lines from a stream. Trio has no line reader (trio#796); this one is short, not safe:
     its buffer has no bound (chat-trio's LineDecoder has one)."""
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
         self.stream = stream
         self.buffer = b""
 
@@ -59,4 +60,4 @@ async def session(stream: trio.SocketStream) -> None:
 
 
 if __name__ == "__main__":
-    trio.run(trio.serve_tcp, handle, int(sys.argv[1]))  # port from the command line
+    serve(handle, 8002)
