@@ -21,6 +21,7 @@ import trio.testing
 from chat_trio import inspection, tasks, users
 from chat_trio.chat.intents import Secret
 from chat_trio.tasks import Nursery, Task, Tree
+from docs import live
 from tests.conftest import LineClient, serving, start_doors
 from tests.test_inspection import CHEAP, config, port_of
 
@@ -297,3 +298,16 @@ def test_tasks_cli_reads_the_admins_password_from_standard_input() -> None:
     assert empty.returncode == 1
     assert empty.stderr.startswith("chat-trio: no password on standard input")
     assert shown.returncode == 0  # from loopback the password is not needed, nor checked
+
+
+# -- the architecture chapter's tree ---------------------------------------------------------
+
+
+def test_tasks_docs_tree_is_what_a_running_server_shows() -> None:
+    """docs/architecture.md's generated tree is the tree of a server started now the way
+    ``python -m docs.live`` starts it (two clients on each door): the picture cannot drift
+    from the code (run ``python -m docs.live`` after changing the tree)."""
+    shown = live.tree()
+    assert f"server._admit {X}6" in shown  # every client on every door, counted
+    assert "Alice" not in shown and "Erin" not in shown  # names are the code's, never a user's
+    assert live.block("architecture.md", "tasks") == shown
