@@ -5,8 +5,8 @@ Two halves, kept apart so the drawing can be tested without trio:
 - ``walk(root)`` reads the tree trio keeps: every task's ``child_nurseries``, every
   nursery's ``child_tasks``, from ``trio.lowlevel.current_root_task()`` down. It is plain
   synchronous code: it never awaits, so the tree cannot change while it is read, and it is
-  bounded (``MAX_DEPTH`` levels, ``MAX_TASKS`` tasks); what it leaves out is counted in the
-  ``Tree`` it returns.
+  bounded (``MAX_DEPTH`` levels, ``MAX_TASKS`` tasks); the tasks it stops at are counted
+  in the ``Tree`` it returns (not what runs under them: counting that would be a walk).
 - ``render(tree)`` draws it (pure): siblings with the same name *and* the same subtree are
   one line with their count (``server._admit``, a multiplication sign, ``1,532``), so ten
   thousand connections are a few lines, and one that looks different stands out.
@@ -33,7 +33,7 @@ import sys
 import types
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TextIO
 
 import attrs
@@ -43,10 +43,10 @@ MAX_DEPTH = 40
 """Levels of tasks walked below the root. The server's deepest task is about ten levels
 down; the cap is for a tree gone wrong (a task that starts itself), never reached."""
 
-MAX_TASKS = 200_000
-"""Tasks walked at most. 10,000 connections are about 20,000 tasks, walked in well under
-a tenth of a second; a walk past this would hold the event loop for too long, so the rest
-is counted as cut instead."""
+MAX_TASKS = 50_000
+"""Tasks walked at most. 10,000 idle connections are about 10,000 tasks, walked in about
+0.2 s on a 2-core machine: a pause everyone feels once, and only when someone asks. Past
+this many the pause would pass a second, so the rest is counted as cut instead."""
 
 TIMES = "\N{MULTIPLICATION SIGN}"  #: before the count of alike siblings
 
@@ -76,8 +76,10 @@ class Tree:
 
     root: Task
     tasks: int  #: tasks walked
-    cut_deep: int = 0  #: tasks left out below ``MAX_DEPTH``
-    cut_many: int = 0  #: nurseries' tasks left out past ``MAX_TASKS``
+    cut_deep: int = 0  #: tasks not walked, ``max_depth`` levels down (nor what runs under them)
+    cut_many: int = 0  #: tasks not walked past ``max_tasks`` (nor what runs under them)
+    max_depth: int = MAX_DEPTH  #: the walk's bounds
+    max_tasks: int = MAX_TASKS
 
 
 def shorten(name: str) -> str:
@@ -105,27 +107,28 @@ def walk(
     if root is None:
         raise RuntimeError("the task tree is read from inside trio.run")
     counts = collections.Counter[str]()
+    seen: dict[object, list[str]] = {}  # _nursery_names' answers, by where a task waits
 
     def task(found: trio.lowlevel.Task, depth: int) -> Task:
         counts["tasks"] += 1
-        names = _nursery_names(found)
+        names = _nursery_names(found, seen)
         nurseries = []
-        for nursery in found.child_nurseries:
+        for nursery, name in zip(found.child_nurseries, names, strict=True):
             children = _started_order(nursery.child_tasks)
             if depth >= max_depth:
-                counts["deep"] += _count(children)
+                counts["deep"] += len(children)
                 children = []
             walked = []
             for index, child in enumerate(children):
                 if counts["tasks"] >= max_tasks:
-                    counts["many"] += _count(children[index:])
+                    counts["many"] += len(children) - index
                     break
                 walked.append(task(child, depth + 1))
-            nurseries.append(Nursery(names.get(id(nursery), "nursery"), tuple(walked)))
+            nurseries.append(Nursery(name, tuple(walked)))
         return Task(shorten(found.name), tuple(nurseries))
 
     top = task(root, 0)
-    return Tree(top, counts["tasks"], counts["deep"], counts["many"])
+    return Tree(top, counts["tasks"], counts["deep"], counts["many"], max_depth, max_tasks)
 
 
 def _started_order(tasks: frozenset[trio.lowlevel.Task]) -> list[trio.lowlevel.Task]:
@@ -133,16 +136,6 @@ def _started_order(tasks: frozenset[trio.lowlevel.Task]) -> list[trio.lowlevel.T
     each task has a creation number, private to trio, that says the order. Without it (a
     trio that drops it), by name: stable, if not the order of the code."""
     return sorted(tasks, key=lambda t: (getattr(t, "_counter", 0), t.name))
-
-
-def _count(tasks: Sequence[trio.lowlevel.Task]) -> int:
-    """``tasks`` and everything under them (iteratively: a cut tree may be deep)."""
-    counted, waiting = 0, list(tasks)
-    while waiting:
-        counted += 1
-        for nursery in waiting.pop().child_nurseries:
-            waiting.extend(nursery.child_tasks)
-    return counted
 
 
 def _frames(task: trio.lowlevel.Task) -> Iterator[types.FrameType]:
@@ -163,17 +156,30 @@ def _frames(task: trio.lowlevel.Task) -> Iterator[types.FrameType]:
         )
 
 
-def _nursery_names(task: trio.lowlevel.Task) -> dict[int, str]:
-    """The variable that holds each nursery ``task`` has open (by the nursery's id), as
-    the code that opened it calls it. Only tasks with nurseries are looked at."""
-    wanted = {id(nursery) for nursery in task.child_nurseries}
-    names: dict[int, str] = {}
-    if not wanted:
-        return names
-    for frame in _frames(task):
+def _nursery_names(task: trio.lowlevel.Task, seen: dict[object, list[str]]) -> list[str]:
+    """The variable that holds each nursery ``task`` has open, in order, as the code that
+    opened it calls it ("nursery" where none does).
+
+    Reading a frame's variables is the slow part of a walk, so ``seen`` remembers the
+    answer for each place the code can be suspended at (the chain of functions and lines
+    the task is in): ten thousand connections waiting at the same line are read once."""
+    nurseries = task.child_nurseries
+    if not nurseries:
+        return []
+    frames = list(_frames(task))
+    where = tuple((id(frame.f_code), frame.f_lasti) for frame in frames), len(nurseries)
+    if (known := seen.get(where)) is not None:
+        return known
+    ids = {id(nursery): index for index, nursery in enumerate(nurseries)}
+    names = ["nursery"] * len(nurseries)
+    found: set[int] = set()
+    for frame in frames:
         for variable, value in frame.f_locals.items():
-            if id(value) in wanted and not variable.startswith("_"):
-                names.setdefault(id(value), variable)
+            index = ids.get(id(value))
+            if index is not None and index not in found and not variable.startswith("_"):
+                names[index] = variable
+                found.add(index)
+    seen[where] = names
     return names
 
 
@@ -187,9 +193,11 @@ def render(tree: Tree) -> str:
     lines = [tree.root.name, *_under(_children(tree.root), "")]
     total = f"{tree.tasks:,} tasks"
     if tree.cut_deep:
-        total += f"; {tree.cut_deep:,} more below {MAX_DEPTH} levels, not shown"
+        total += f"; not shown: {tree.cut_deep:,} more {tree.max_depth} levels down"
     if tree.cut_many:
-        total += f"; {tree.cut_many:,} more past the first {MAX_TASKS:,}, not shown"
+        total += f"; not shown: {tree.cut_many:,} more past the first {tree.max_tasks:,}"
+    if tree.cut_deep or tree.cut_many:
+        total += ", and the tasks under them"
     return "\n".join([*lines, "", f"({total})"]) + "\n"
 
 

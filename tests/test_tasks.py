@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import socket
 import subprocess
 import sys
@@ -86,11 +87,12 @@ def test_tasks_render_draws_a_tasks_later_nurseries_inside_its_first() -> None:
 
 
 def test_tasks_render_says_what_the_walk_left_out() -> None:
-    tree = Tree(Task("serve"), tasks=1, cut_deep=3, cut_many=12_000)
+    tree = Tree(Task("serve"), tasks=1, cut_deep=3, cut_many=12_000, max_depth=2, max_tasks=9)
     assert tasks.render(tree).splitlines()[-1] == (
-        f"(1 tasks; 3 more below {tasks.MAX_DEPTH} levels, not shown; 12,000 more past "
-        f"the first {tasks.MAX_TASKS:,}, not shown)"
+        "(1 tasks; not shown: 3 more 2 levels down; not shown: 12,000 more past the first 9, "
+        "and the tasks under them)"
     )
+    assert tasks.render(Tree(Task("serve"), tasks=1)).splitlines()[-1] == "(1 tasks)"
 
 
 def test_tasks_shorten_drops_only_our_packages_prefix() -> None:
@@ -135,9 +137,9 @@ async def test_tasks_walk_names_nurseries_as_the_code_calls_them_and_is_bounded(
         f"            └── leaf {X}3",
         "",
     ]
-    assert (shallow.tasks, shallow.cut_deep) == (3, 6)
-    assert (few.tasks, few.cut_many) == (4, 5)
-    assert tasks.render(few).endswith(f"5 more past the first {tasks.MAX_TASKS:,}, not shown)\n")
+    assert (shallow.tasks, shallow.cut_deep) == (3, 6)  # the leaves
+    assert (few.tasks, few.cut_many) == (4, 2)  # a leaf, and the second branch
+    assert tasks.render(few).endswith("2 more past the first 4, and the tasks under them)\n")
 
 
 async def test_tasks_walk_of_a_real_server_shows_its_nurseries_and_no_user(
@@ -232,6 +234,31 @@ async def test_tasks_from_elsewhere_needs_an_admins_password(
         )  # fmt: skip
         status, body = await ask(basic("boss", "hunter22"))
         assert status == 200 and "[clients]" in body
+
+
+async def test_tasks_wrong_passwords_wait_and_are_logged_like_logins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Guessing an admin's password on the port costs what it costs in the chat: after
+    three wrong ones from an address, that address waits (even with the right one), and
+    each check is the line fail2ban reads."""
+    db = tmp_path / "chat.db"
+    for action in ("add", "promote"):
+        assert (
+            users.run(action, "boss", str(db), CHEAP, io.StringIO("hunter22\n"), io.StringIO()) == 0
+        )
+    monkeypatch.setattr(inspection, "is_loopback", lambda host: False)
+    caplog.set_level("INFO", logger="chat_trio.audit")
+    async with serving(config(db)) as (listening, _):
+        port = port_of(listening, "metrics")
+        for _ in range(3):
+            wrong = await trio.to_thread.run_sync(fetch, port, basic("boss", "guess-one"))
+            assert wrong == (403, "403 Wrong name or password.\n")
+        right = await trio.to_thread.run_sync(fetch, port, basic("boss", "hunter22"))
+    assert right[0] == 429  # how long it says depends on the time the three took
+    assert re.fullmatch(r"429 Too many wrong passwords: try again in [1-5] s\.\n", right[1])
+    checks = [r.getMessage() for r in caplog.records if "password-check" in r.getMessage()]
+    assert checks == ["password-check conn=0 address=127.0.0.1 account=boss verdict=wrong"] * 3
 
 
 async def test_tasks_without_accounts_only_loopback(
