@@ -16,7 +16,8 @@ look at each connection's outbox (about 10 ms at 10,000 connections).
 - ``/metrics``: the exposition (names and meanings in docs/production.md).
 - ``/tasks``: the server's task tree as it is now (tasks.py), as text. Only from loopback,
   or with the name and password of an admin's account (HTTP Basic; checked by the
-  backend, throttled and logged as any login); otherwise 403 with one line saying why.
+  backend, throttled and logged as any login); otherwise 403 (429 while wrong passwords
+  wait, 503 while the accounts cannot be read) with one line saying why.
 
 The port is not an entrance: it goes through no admission limit (a full server still
 answers its health checks), and its connections end with the listeners at shutdown.
