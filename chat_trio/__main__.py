@@ -1,5 +1,5 @@
 """The command line: ``chat-trio serve ...`` (also ``python -m chat_trio serve ...``),
-``chat-trio user ...``, ``chat-trio ban ...`` and ``chat-trio config ...``.
+``chat-trio user ...``, ``chat-trio ban ...``, ``chat-trio tasks`` and ``chat-trio config ...``.
 
 Every subcommand's options come from one table (``config.OPTIONS``), each default from
 ``Config()``, a config file or the environment (settings.py turns all three into a
@@ -22,7 +22,7 @@ from typing import Any
 
 import trio
 
-from chat_trio import __version__, bans, settings, users
+from chat_trio import __version__, bans, settings, tasks, users
 from chat_trio.config import Config, default_db_path, with_setting
 from chat_trio.doors.commands import duration
 from chat_trio.entrances import StartupError
@@ -73,6 +73,19 @@ def build_parser(values: dict[str, Any] | None = None) -> argparse.ArgumentParse
     ban.add_argument(
         "--force", action="store_true", help="ban even the address you are connected from"
     )
+    tree = commands.add_parser(
+        "tasks", formatter_class=settings.HELP, help="show a running server's task tree",
+        description="Ask a running server, on its operator's port (--metrics-port), for "
+        "its task tree as it is now: every task, alike siblings counted on one line. "
+        "From this machine no password is needed; from elsewhere, an admin's.",
+    )  # fmt: skip
+    tree.set_defaults(subparser=tree)
+    settings.add_options(tree, "tasks", values)
+    tree.add_argument(
+        "--admin", metavar="NAME",
+        help="ask as this admin's account; its password is asked for on the terminal, or "
+        "read as one line from standard input",
+    )  # fmt: skip
     config = commands.add_parser(
         "config",
         help="write or check a config file",
@@ -170,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         config = settings.serve_config(args) if args.command == "serve" else configure(args)
     except settings.ConfigError as problem:
         args.subparser.error(str(problem))
+    if args.command == "tasks":
+        return tasks.ask(config.metrics_host, config.metrics_port, args.admin)
     default_place = args.command != "serve" and args.db == default_db_path()
     if args.command == "user":
         return users.run(

@@ -390,11 +390,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--password-time",), "password_cost.time_cost", "argon2id passes per password hash",
            positive_int, "PASSES", commands=("serve", "user")),
     Option(("--metrics-port",), "metrics_port",
-           "serve /metrics (Prometheus text), /healthz and /readyz for the operator on this "
-           "port (0 picks a free one; none by default)", port, "PORT"),
+           "serve /metrics (Prometheus text), /healthz, /readyz and /tasks for the operator "
+           "on this port (0 picks a free one; none by default)", port, "PORT",
+           commands=("serve", "tasks")),
     Option(("--metrics-host",), "metrics_host",
            "address of the --metrics-port listener: loopback by default, whatever --host "
-           "says (whoever reaches it reads the counts)", metavar="ADDRESS"),
+           "says (whoever reaches it reads the counts)", metavar="ADDRESS",
+           commands=("serve", "tasks")),
     Option(("--trusted-proxy",), "trusted_proxies",
            "a reverse proxy (address or network) whose word on the client's address is "
            "taken, for limits, bans and logs (may be repeated): it must send the PROXY v2 "

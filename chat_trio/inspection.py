@@ -1,4 +1,5 @@
-"""The operator's port (``--metrics-port``): ``/metrics``, ``/healthz`` and ``/readyz``.
+"""The operator's port (``--metrics-port``): ``/metrics``, ``/healthz``, ``/readyz`` and
+``/tasks``.
 
 ``Inspection`` words what the server already knows as Prometheus metric families
 (metrics.py), at each scrape and only then: every queue's ``statistics()`` (the hub's
@@ -13,6 +14,10 @@ look at each connection's outbox (about 10 ms at 10,000 connections).
   answers a PING within its deadline, otherwise 503; the body has one line per check,
   saying which failed and why.
 - ``/metrics``: the exposition (names and meanings in docs/production.md).
+- ``/tasks``: the server's task tree as it is now (tasks.py), as text. Only from loopback,
+  or with the name and password of an admin's account (HTTP Basic; checked by the
+  backend, throttled and logged as any login); otherwise 403 (429 while wrong passwords
+  wait, 503 while the accounts cannot be read) with one line saying why.
 
 The port is not an entrance: it goes through no admission limit (a full server still
 answers its health checks), and its connections end with the listeners at shutdown.
@@ -23,18 +28,27 @@ request's connection (logged), never the server.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import logging
+import math
 import time
 from collections.abc import Sequence
+from functools import partial
 
+import attrs
 import trio
 
-from chat_trio import __version__
+from chat_trio import __version__, tasks
 from chat_trio.chat.events import Reason
+from chat_trio.chat.intents import Secret
 from chat_trio.chat.limits import Admission
 from chat_trio.chat.registry import Verdict
+from chat_trio.chat.vocabulary import name_key
+from chat_trio.delivery import audit
 from chat_trio.delivery.effects import Effects
-from chat_trio.doors.web.site import Site, refusal
+from chat_trio.doors.web.site import Asked, Site, refusal
 from chat_trio.metrics import CONTENT_TYPE, Family, counter, exposition, gauge, histogram, info
 from chat_trio.nodes.peers import Peers, PeersStatistics
 from chat_trio.storage.redis import RedisBackend
@@ -43,7 +57,7 @@ from chat_trio.transports import http, tcp
 
 log = logging.getLogger("chat_trio.inspection")
 
-ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+ROUTES = frozenset({"/metrics", "/healthz", "/readyz", "/tasks"})
 TEXT = "text/plain; charset=utf-8"
 
 MAX_CONNECTIONS = 16
@@ -51,6 +65,61 @@ MAX_CONNECTIONS = 16
 a few; more are answered 503 and closed, so whoever can reach the port cannot make the
 server hold more than this many (each for at most one request deadline), and the refused
 ones (each lingering at most ``tcp.LINGER``, at most ``tcp.REFUSALS_LINGERING`` at once)."""
+
+
+OPERATOR_PORT = 0
+"""The connection id in the password-check log line of a login to ``/tasks``: no chat
+connection's (those start at 1)."""
+
+
+@attrs.frozen
+class Login:
+    """The name and password an HTTP Basic ``Authorization`` header carries."""
+
+    name: str
+    password: Secret  #: never shown (its repr is stars)
+
+
+def login(authorization: str) -> Login | None:
+    """The credentials of an ``Authorization: Basic ...`` header; None if there are none
+    or they cannot be read (then the request is treated as one without)."""
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        name, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not colon or not name or not password:
+        return None
+    return Login(name, Secret(password))
+
+
+def is_loopback(host: str | None) -> bool:
+    """``host`` is this machine's own address (127.0.0.0/8, ::1, or IPv4 loopback mapped
+    into IPv6)."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+TASKS_REFUSED = "The task tree is shown to this machine only, or with an admin's password."
+
+
+def tasks_access(host: str | None, authorization: str) -> Login | str | None:
+    """Who may read ``/tasks``: None for a request from loopback (it may); the
+    ``Login`` to check where credentials came with it; otherwise why not, in one line.
+
+    The tree names functions and counts tasks (tasks.py), never a user; it still says how
+    many people are connected and how the server is built, so the rest of the world needs
+    an admin's password, like any other admin's power."""
+    if is_loopback(host):
+        return None
+    return login(authorization) or TASKS_REFUSED
 
 
 def door_label(entrance: str) -> str:
@@ -106,9 +175,10 @@ class Inspection:
             return
         self._open += 1
         try:
+            host = address[0] if address is not None else None
             await http.serve_pages(
                 stream, self.site.exchange(), write_timeout=self.write_timeout, peer=peer,
-                answer=self.answer,
+                answer=partial(self.answer, host),
             )  # fmt: skip
         except Exception:  # a bug: it ends this connection, never the server
             log.exception("inspection-error peer=%s", peer)
@@ -116,8 +186,11 @@ class Inspection:
             self._open -= 1
             await trio.aclose_forcefully(stream)
 
-    async def answer(self, path: str) -> tuple[int, bytes, str]:
-        """(status, body, content type) for one of ``ROUTES``."""
+    async def answer(self, host: str | None, asked: Asked) -> tuple[int, bytes, str]:
+        """(status, body, content type) for one of ``ROUTES``, asked from ``host``."""
+        path = asked.path
+        if path == "/tasks":
+            return await self.task_tree(host, asked.authorization)
         if path == "/metrics":
             return 200, exposition(self.families()), CONTENT_TYPE
         if path == "/healthz":
@@ -126,6 +199,44 @@ class Inspection:
         ready = all(ok for _, ok, _ in checks)
         body = "".join(f"{name}: {'ok' if ok else 'FAILED'}, {why}\n" for name, ok, why in checks)
         return (200 if ready else 503), body.encode(), TEXT
+
+    async def task_tree(self, host: str | None, authorization: str) -> tuple[int, bytes, str]:
+        """``/tasks``: the tree (tasks.py) for whoever may read it, else 403 (429 while
+        wrong passwords from ``host`` or for the account wait, as a chat login would)."""
+        access = tasks_access(host, authorization)
+        if isinstance(access, Login):
+            status, why = await self._admin(host or "-", access)
+            if status != 200:
+                return status, f"{status} {why}\n".encode(), TEXT
+        elif access is not None:
+            log.warning("tasks-refused peer=%s why=no-password", host or "-")
+            return 403, f"403 {access}\n".encode(), TEXT
+        tree = tasks.walk()
+        return 200, tasks.render(tree).encode(), TEXT
+
+    async def _admin(self, host: str, credentials: Login) -> tuple[int, str]:
+        """(200, "") if ``credentials`` are an admin account's, else the status and why.
+        Throttled with the chat's own logins (``Registry.check_wait``), and logged in
+        the same ``password-check`` line that fail2ban reads."""
+        chat = self.effects.chat
+        if not chat.stored:
+            return 403, "This server keeps no accounts (--no-db): only this machine may see it."
+        key, registry = name_key(credentials.name), chat.registry
+        now = trio.current_time()
+        wait = registry.check_wait(key, host, now)
+        if wait > 0:
+            return 429, f"Too many wrong passwords: try again in {math.ceil(wait)} s."
+        registry.check_begins(key, host, now)
+        verdict, admin = await self.effects.backend.check_password(key, credentials.password)
+        registry.check_answered(key, host, verdict)
+        audit.password_checked(OPERATOR_PORT, host, key, verdict)
+        if verdict is Verdict.UNAVAILABLE:
+            return 503, "The accounts cannot be read now: try again later."
+        if verdict is Verdict.WRONG:
+            return 403, "Wrong name or password."
+        if not (admin or key in chat.rules.admins):
+            return 403, "That account is not an admin's."
+        return 200, ""
 
     async def readiness(self) -> list[tuple[str, bool, str]]:
         """Each check of ``/readyz``: (name, passed, what was found)."""

@@ -101,7 +101,7 @@ def test_site_has_a_page_for_every_chapter_and_none_for_the_programs(
         if not page.relative_to(out).parts[0].startswith("_")
     }
     assert pages - {"genindex", "search"} == chapters(DOCS)
-    assert {"index", "architecture", "tutorial", "learn/00-before-you-start"} <= pages
+    assert {"index", "architecture", "tutorial", "shutdown", "learn/01-echo"} <= pages
     assert not (out / "tutorial").exists()  # docs/tutorial/*.py are programs, not pages
 
 
@@ -113,10 +113,10 @@ def test_site_entry_page_lists_the_path_first_then_how_chat_trio_does_it(
     linked = re.findall(r'href="([^"#]+)\.html"', index)
     order = list(dict.fromkeys(page for page in linked if page in chapters(DOCS)))
     learn = [page for page in order if page.startswith("learn/")]
-    assert learn == sorted(learn) and learn[0] == "learn/00-before-you-start"
-    assert order[: len(learn)] == learn  # the path comes before the chapters on the server
-    assert set(order) == chapters(DOCS) - {"index"}
-    assert order.index("tutorial") < order.index("architecture") < order.index("benchmarks")
+    assert learn == sorted(learn) and learn[0] == "learn/01-echo" and len(learn) == 10
+    assert order[: len(learn) + 1] == ["tutorial", *learn]  # the path's overview, the path,
+    assert set(order) == chapters(DOCS) - {"index"}  # then the chapters on the server
+    assert order.index("architecture") < order.index("shutdown") < order.index("benchmarks")
 
 
 def test_site_pages_load_nothing_from_the_network(

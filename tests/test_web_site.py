@@ -281,3 +281,12 @@ def test_web_site_without_the_chat_has_no_way_into_it() -> None:
     assert reply(b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n", OPERATOR).status_code == 405
     # The page's site does not answer the operator's paths.
     assert reply(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").status_code == 404
+
+
+def test_web_site_a_routed_request_brings_its_credentials_to_the_runner() -> None:
+    """The operator's ``/tasks`` decides who may read it from the Authorization header."""
+    exchange = OPERATOR.exchange()
+    exchange.receive_data(
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic Ym9zczpwdw==\r\n\r\n"
+    )
+    assert exchange.next_action() == Asked("/metrics", False, "Basic Ym9zczpwdw==")

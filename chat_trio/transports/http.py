@@ -25,9 +25,9 @@ clients that trickle a header a byte at a time."""
 
 READ_SIZE = 4096
 
-Answer = Callable[[str], Awaitable[tuple[int, bytes, str]]]
-"""Works out the answer to a request for a path the site leaves to its runner (``Asked``):
-(status, body, content type)."""
+Answer = Callable[[Asked], Awaitable[tuple[int, bytes, str]]]
+"""Works out the answer to a request for a path the site leaves to its runner (``Asked``:
+the path, and the credentials sent): (status, body, content type)."""
 
 
 async def serve_pages(
@@ -67,7 +67,7 @@ async def serve_pages(
             continue
         if isinstance(action, Asked):
             assert answer is not None, f"{action.path} is routed, but nobody answers it"
-            action = exchange.answer(action, *await answer(action.path))
+            action = exchange.answer(action, *await answer(action))
         response = action.response if isinstance(action, Upgraded) else action
         refusal = admit(exchange.client) if admit and isinstance(action, Upgraded) else None
         if refusal is not None:

@@ -95,6 +95,7 @@ class Asked:
 
     path: str
     head: bool  #: a HEAD request: the answer's headers only
+    authorization: str = ""  #: the request's Authorization header ("": none)
 
 
 @attrs.frozen
@@ -167,7 +168,8 @@ class Exchange:
         if method not in (b"GET", b"HEAD"):
             return self._error(405, "Only GET is served here.", [("Allow", "GET, HEAD")])
         if path in self.site.routes:
-            return Asked(path, head=method == b"HEAD")
+            authorization = dict(request.headers).get(b"authorization", b"")
+            return Asked(path, method == b"HEAD", authorization.decode("latin-1"))
         if path not in self.site.files:
             return self._error(404, "Not found.")
         body, kind = self.site.files[path]

@@ -1,0 +1,340 @@
+"""The task tree (chat_trio/tasks.py): drawn from hand-made trees without trio; read from a
+real server; served on the operator's port to loopback, or to an admin's password; asked
+for by ``chat-trio tasks``."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import attrs
+import pytest
+import trio
+import trio.testing
+
+from chat_trio import inspection, tasks, users
+from chat_trio.chat.intents import Secret
+from chat_trio.tasks import Nursery, Task, Tree
+from docs import live
+from tests.conftest import LineClient, serving, start_doors
+from tests.test_inspection import CHEAP, config, port_of
+
+X = tasks.TIMES  # the sign before a count of alike siblings
+
+# -- drawing, without trio ------------------------------------------------------------------
+
+
+def connection(*writing: str) -> Task:
+    """An ``_admit`` task as the server has one per client: its session's nursery holds a
+    writer task only while bytes wait."""
+    return Task("server._admit", (Nursery("nursery", tuple(Task(w) for w in writing)),))
+
+
+def test_tasks_render_collapses_alike_siblings_and_counts_them() -> None:
+    clients = Nursery("clients", (Task("delivery.hub.Hub.run"), *[connection()] * 1532))
+    tree = Tree(Task("server.serve", (clients,)), tasks=1534)
+    assert tasks.render(tree) == (
+        "server.serve\n"
+        "└── [clients]\n"
+        "    ├── delivery.hub.Hub.run\n"
+        f"    └── server._admit {X}1,532\n"
+        "        └── [nursery]\n"
+        "\n"
+        "(1,534 tasks)\n"
+    )
+
+
+def test_tasks_render_keeps_a_sibling_whose_subtree_differs_apart() -> None:
+    """The same name, another shape: the one connection whose writer runs (its client
+    reads slowly) stands out from the idle ones."""
+    clients = Nursery("clients", (connection(), connection("_write"), connection()))
+    lines = tasks.render(Tree(Task("serve", (clients,)), tasks=6)).splitlines()
+    assert lines[:6] == [
+        "serve",
+        "└── [clients]",
+        f"    ├── server._admit {X}2",
+        "    │   └── [nursery]",
+        "    └── server._admit",
+        "        └── [nursery]",
+    ]
+    assert lines[6] == "            └── _write"
+
+
+def test_tasks_render_draws_a_tasks_later_nurseries_inside_its_first() -> None:
+    """One task's nurseries are nested (it opened each inside the one before): the inner
+    one is drawn as the last thing in the outer one, as server.py's code reads."""
+    storage = Nursery("storage", (Task("store.run"),))
+    clients = Nursery("clients", (Task("hub.run"),))
+    listening = Nursery("listening", (Task("tcp.serve"),))
+    tree = Tree(Task("serve", (storage, clients, listening)), tasks=4)
+    assert tasks.render(tree).splitlines()[:8] == [
+        "serve",
+        "└── [storage]",
+        "    ├── store.run",
+        "    └── [clients]",
+        "        ├── hub.run",
+        "        └── [listening]",
+        "            └── tcp.serve",
+        "",
+    ]
+
+
+def test_tasks_render_says_what_the_walk_left_out() -> None:
+    tree = Tree(Task("serve"), tasks=1, cut_deep=3, cut_many=12_000, max_depth=2, max_tasks=9)
+    assert tasks.render(tree).splitlines()[-1] == (
+        "(1 tasks; not shown: 3 more 2 levels down; not shown: 12,000 more past the first 9, "
+        "and the tasks under them)"
+    )
+    assert tasks.render(Tree(Task("serve"), tasks=1)).splitlines()[-1] == "(1 tasks)"
+
+
+def test_tasks_shorten_drops_only_our_packages_prefix() -> None:
+    assert tasks.shorten("chat_trio.server._admit") == "server._admit"
+    assert tasks.shorten("<TrioToken.run_sync_soon task>") == "<TrioToken.run_sync_soon task>"
+    assert tasks.shorten("trio._core._run.x") == "trio._core._run.x"
+
+
+# -- reading trio's tree ---------------------------------------------------------------------
+
+
+async def test_tasks_walk_names_nurseries_as_the_code_calls_them_and_is_bounded() -> None:
+    done = trio.Event()
+
+    async def leaf() -> None:
+        await done.wait()
+
+    async def branch() -> None:
+        async with trio.open_nursery() as leaves:
+            for _ in range(3):
+                leaves.start_soon(leaf)
+
+    async def trunk(*, task_status: trio.TaskStatus[trio.lowlevel.Task]) -> None:
+        async with trio.open_nursery() as branches:
+            branches.start_soon(branch)
+            branches.start_soon(branch)
+            task_status.started(trio.lowlevel.current_task())
+
+    async with trio.open_nursery() as nursery:
+        top = await nursery.start(trunk)
+        await trio.testing.wait_all_tasks_blocked()
+        whole, shallow = tasks.walk(top), tasks.walk(top, max_depth=1)
+        few = tasks.walk(top, max_tasks=4)
+        done.set()
+    assert whole.tasks == 9 and (whole.cut_deep, whole.cut_many) == (0, 0)
+    drawn = tasks.render(whole).replace(f"{__name__}.{trunk.__qualname__[:-5]}", "")
+    assert drawn.splitlines()[:6] == [
+        "trunk",
+        "└── [branches]",
+        f"    └── branch {X}2",
+        "        └── [leaves]",
+        f"            └── leaf {X}3",
+        "",
+    ]
+    assert (shallow.tasks, shallow.cut_deep) == (3, 6)  # the leaves
+    assert (few.tasks, few.cut_many) == (4, 2)  # a leaf, and the second branch
+    assert tasks.render(few).endswith("2 more past the first 4, and the tasks under them)\n")
+
+
+async def test_tasks_walk_of_a_real_server_shows_its_nurseries_and_no_user(
+    tmp_path: Path,
+) -> None:
+    """The tree of a running server, clients on two doors: each connection is one
+    ``_admit`` line with its count, and nothing a user typed or came from is in it."""
+    async with serving(config(tmp_path / "chat.db")) as (listening, _):
+        text, irc = port_of(listening, "text"), port_of(listening, "IRC")
+        clients = [LineClient(await trio.open_tcp_stream("127.0.0.1", text)) for _ in range(2)]
+        for number, client in enumerate(clients):
+            await client.register(f"Zelda{number}")
+        ircer = LineClient(await trio.open_tcp_stream("127.0.0.1", irc))
+        await ircer.send("NICK Ganon7\r\nUSER g 0 * :Ganon the Seventh")
+        await ircer.expect(" 001 Ganon7 ")
+        await trio.testing.wait_all_tasks_blocked()
+        drawn = tasks.render(tasks.walk())
+        for client in (*clients, ircer):
+            await client.stream.aclose()
+    for line in ("[storage]", "[clients]", "[listening]", "delivery.hub.Hub.run",
+                 f"server._admit {X}3", f"transports.tcp.serve {X}3"):  # fmt: skip
+        assert line in drawn, drawn
+    assert "Zelda" not in drawn and "Ganon" not in drawn
+    assert str(text) not in drawn and "127.0.0.1" not in drawn
+
+
+# -- who may read it -------------------------------------------------------------------------
+
+
+def basic(name: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
+
+
+def test_tasks_access_is_loopbacks_or_needs_a_password() -> None:
+    for local in ("127.0.0.1", "127.3.4.5", "::1", "::ffff:127.0.0.1"):
+        assert inspection.tasks_access(local, "") is None
+    for remote in ("203.0.113.9", "::ffff:203.0.113.9", "2001:db8::1", None, "not-an-ip"):
+        assert inspection.tasks_access(remote, "") == inspection.TASKS_REFUSED
+    login = inspection.tasks_access("203.0.113.9", basic("boss", "pa:ss word"))
+    assert login == inspection.Login("boss", Secret("pa:ss word"))
+    assert "pa:ss" not in repr(login)
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer abc", "Basic !!!", "Basic " + base64.b64encode(b"nocolon").decode(),
+               "Basic " + base64.b64encode(b":pw").decode(), "Basic " + base64.b64encode(b"\xff:x").decode()],
+)  # fmt: skip
+def test_tasks_access_treats_unreadable_credentials_as_none(header: str) -> None:
+    assert inspection.login(header) is None
+    assert inspection.tasks_access("203.0.113.9", header) == inspection.TASKS_REFUSED
+
+
+def fetch(port: int, authorization: str = "") -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/tasks")
+    if authorization:
+        request.add_header("Authorization", authorization)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+async def test_tasks_served_to_loopback(tmp_path: Path) -> None:
+    async with serving(config(tmp_path / "chat.db")) as (listening, _):
+        status, body = await trio.to_thread.run_sync(fetch, port_of(listening, "metrics"))
+    assert status == 200
+    assert "└── [listening]" in body and "inspection.Inspection.serve" in body
+
+
+async def test_tasks_from_elsewhere_needs_an_admins_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real requests, with 127.0.0.1 taken for another machine's address (who is remote is
+    ``is_loopback``'s to say, tested above): refused without a password, with a wrong one,
+    and with a right one that is not an admin's; shown with an admin's."""
+    db = tmp_path / "chat.db"
+    for name, action in (("boss", "add"), ("boss", "promote"), ("pleb", "add")):
+        out = io.StringIO()
+        assert users.run(action, name, str(db), CHEAP, io.StringIO("hunter22\n"), out) == 0
+    monkeypatch.setattr(inspection, "is_loopback", lambda host: False)
+    async with serving(config(db)) as (listening, _):
+        port = port_of(listening, "metrics")
+
+        async def ask(authorization: str = "") -> tuple[int, str]:
+            return await trio.to_thread.run_sync(fetch, port, authorization)
+
+        assert await ask() == (403, f"403 {inspection.TASKS_REFUSED}\n")
+        assert await ask(basic("boss", "wrong-one")) == (403, "403 Wrong name or password.\n")
+        assert await ask(basic("pleb", "hunter22")) == (
+            403, "403 That account is not an admin's.\n",
+        )  # fmt: skip
+        status, body = await ask(basic("boss", "hunter22"))
+        assert status == 200 and "[clients]" in body
+
+
+async def test_tasks_wrong_passwords_wait_and_are_logged_like_logins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Guessing an admin's password on the port costs what it costs in the chat: after
+    three wrong ones from an address, that address waits (even with the right one), and
+    each check is the line fail2ban reads."""
+    db = tmp_path / "chat.db"
+    for action in ("add", "promote"):
+        assert (
+            users.run(action, "boss", str(db), CHEAP, io.StringIO("hunter22\n"), io.StringIO()) == 0
+        )
+    monkeypatch.setattr(inspection, "is_loopback", lambda host: False)
+    caplog.set_level("INFO", logger="chat_trio.audit")
+    async with serving(config(db)) as (listening, _):
+        port = port_of(listening, "metrics")
+        for _ in range(3):
+            wrong = await trio.to_thread.run_sync(fetch, port, basic("boss", "guess-one"))
+            assert wrong == (403, "403 Wrong name or password.\n")
+        right = await trio.to_thread.run_sync(fetch, port, basic("boss", "hunter22"))
+    assert right[0] == 429  # how long it says depends on the time the three took
+    assert re.fullmatch(r"429 Too many wrong passwords: try again in [1-5] s\.\n", right[1])
+    checks = [r.getMessage() for r in caplog.records if "password-check" in r.getMessage()]
+    assert checks == ["password-check conn=0 address=127.0.0.1 account=boss verdict=wrong"] * 3
+
+
+async def test_tasks_without_accounts_only_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inspection, "is_loopback", lambda host: False)
+    async with serving(attrs.evolve(config(tmp_path / "chat.db"), db=None)) as (listening, _):
+        port = port_of(listening, "metrics")
+        status, body = await trio.to_thread.run_sync(fetch, port, basic("boss", "hunter22"))
+    assert (status, body) == (
+        403, "403 This server keeps no accounts (--no-db): only this machine may see it.\n",
+    )  # fmt: skip
+
+
+# -- chat-trio tasks -------------------------------------------------------------------------
+
+
+def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chat_trio", "tasks", *args],
+        input=stdin, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+def test_tasks_cli_prints_a_running_servers_tree() -> None:
+    process, ports = start_doors("--metrics-port", "0")
+    try:
+        shown = cli("--metrics-port", str(ports["metrics"]))
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("<init>\n")
+    assert "└── server.run\n" in shown.stdout
+    assert "server.run.<locals>.watch_signals" in shown.stdout
+    assert f"transports.tcp.serve {X}3" in shown.stdout  # text, web, and this port
+
+
+def test_tasks_cli_says_in_one_line_why_it_shows_nothing() -> None:
+    nothing = cli()
+    assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
+    assert nothing.stderr == (
+        "chat-trio: which port? The server's operator port: chat-trio tasks --metrics-port PORT\n"
+    )
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    refused = cli("--metrics-port", str(port))
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1
+    assert f"cannot ask 127.0.0.1:{port} for its tasks:" in refused.stderr
+    assert "Connection refused" in refused.stderr
+
+
+def test_tasks_cli_reads_the_admins_password_from_standard_input() -> None:
+    """``--admin`` needs a password line; from loopback the server shows the tree anyway
+    (a password is for asking from elsewhere)."""
+    process, ports = start_doors("--metrics-port", "0", "--no-db")
+    try:
+        empty = cli("--metrics-port", str(ports["metrics"]), "--admin", "boss")
+        shown = cli("--metrics-port", str(ports["metrics"]), "--admin", "boss", stdin="pw\n")
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+    assert empty.returncode == 1
+    assert empty.stderr.startswith("chat-trio: no password on standard input")
+    assert shown.returncode == 0  # from loopback the password is not needed, nor checked
+
+
+# -- the architecture chapter's tree ---------------------------------------------------------
+
+
+def test_tasks_docs_tree_is_what_a_running_server_shows() -> None:
+    """docs/architecture.md's generated tree is the tree of a server started now the way
+    ``python -m docs.live`` starts it (two clients on each door): the picture cannot drift
+    from the code (run ``python -m docs.live`` after changing the tree)."""
+    shown = live.tree()
+    assert f"server._admit {X}6" in shown  # every client on every door, counted
+    assert "Alice" not in shown and "Erin" not in shown  # names are the code's, never a user's
+    assert live.block("architecture.md", "tasks") == shown
