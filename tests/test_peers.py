@@ -295,6 +295,11 @@ async def test_peers_redis_restarted_chat_resumes_and_the_gap_is_told(
     with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
         async with user(a, "Alice") as alice, user(b, "Bob") as bob:
             await alice.expect("* Bob joined the chat")
+            await alice.send("/join #den")
+            await alice.send("/ban #den Eve spam")
+            await alice.expect("Eve")
+            await alice.send("/join #lobby")  # (back to talking in #lobby)
+            await alice.expect("#lobby")
             redis_server.restart()
             await alice.expect("* The other servers of this chat are out of reach", 10)
             await bob.send("said while apart")  # (on b only: a cannot hear it)
@@ -309,6 +314,11 @@ async def test_peers_redis_restarted_chat_resumes_and_the_gap_is_told(
             assert "left the chat" not in seen and "joined the chat" not in seen
             await bob.send("/users")
             await bob.expect("Users online: 2 (Alice, Bob)")
+            # How #den is run, forgotten by Redis, was kept again by a: Eve, on b, where
+            # nobody is in #den, is still kept out of it.
+            async with user(b, "Eve") as eve:
+                await eve.send("/join #den")
+                await eve.expect("You are banned from #den.")
 
 
 async def _resumed(alice: LineClient, bob: LineClient) -> None:

@@ -403,3 +403,48 @@ def test_remote_a_room_emptied_here_while_not_heard_is_not_remembered_stale() ->
     assert "#far" not in chat.remembered
     named(chat, 1, "Alice")
     assert ask(chat, 1, i.Join("#far"))[-1] == LoadHistory(1, "#far")
+
+
+def test_remote_a_join_that_ended_while_loading_leaves_the_room_not_heard_here() -> None:
+    """Mallory asks to join #far (run elsewhere, by Bob) and hangs up before the nodes
+    answer: #far is still not heard here, so Eve's join reads the nodes' state again and
+    Bob's ban keeps her out."""
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    news(chat, now=bob("#lobby", "#far"))
+    banned = BanChanged("#far", RoomBan(BanKind.NAME, "Eve", "Bob", 1.0), True, "Bob")
+    state = RoomState(False, (banned,), ((BOB, frozenset({Role.OPERATOR})),))
+    named(chat, 1, "Mallory")
+    named(chat, 2, "Eve")
+    assert ask(chat, 1, i.Join("#far"))[-1] == LoadHistory(1, "#far")
+    chat.disconnect(1, Reason.QUIT, Outputs(1))
+    chat.history_loaded(1, "#far", [], "", 0.0, Outputs(1), state)
+    assert not chat.rooms["#far"].current
+    assert refusal(join_loaded(chat, 2, "#far", state)) is Problem.ROOM_BANNED
+
+
+def test_remote_with_several_nodes_a_fresh_load_wins_over_one_nobody_waited_for() -> None:
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    named(chat, 1, "Mallory")
+    named(chat, 2, "Eve")
+    chat.shared_names = True  # (as --redis; named first: claims are another test's matter)
+    old = Entry(1.0, Kind.SAID, "#far", "Bob", "old")
+    new = Entry(2.0, Kind.SAID, "#far", "Bob", "new")
+    assert ask(chat, 1, i.Join("#far"))[-1] == LoadHistory(1, "#far")
+    chat.disconnect(1, Reason.QUIT, Outputs(1))
+    chat.history_loaded(1, "#far", [old], "", 0.0, Outputs(1), RoomState(True))
+    assert ask(chat, 2, i.Join("#far"))[-1] == LoadHistory(2, "#far")
+    out = Outputs(2)
+    chat.history_loaded(2, "#far", [old, new], "", 1.0, out, RoomState(True))
+    shown = [e for e in replies(list(out.done()), 2) if isinstance(e, History)]
+    assert [entry.text for entry in shown[0].entries] == ["old", "new"]
+
+
+def test_remote_a_room_whose_state_cannot_be_read_is_not_joined_unchecked() -> None:
+    """Redis did not answer for #far's state: Eve is refused for now (she may be banned
+    there), not let in by what this node knows (nothing)."""
+    chat = Chat(Rules(flood_rate=0), stored=True)
+    news(chat, now=bob("#lobby", "#far"))
+    named(chat, 2, "Eve")
+    chat.shared_names = True
+    assert refusal(join_loaded(chat, 2, "#far", None)) is Problem.ROOM_UNAVAILABLE
+    assert 2 not in chat.rooms["#far"].members

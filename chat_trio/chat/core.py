@@ -377,11 +377,12 @@ class Chat(World):
             remote.shared(self, room, state)
         memory = self.memory(room, topic)
         memory.recent.extend(e for e in entries if e.kind in CONVERSATION)
-        rooms.remember(self, room, memory)
+        rooms.remember(self, room, memory, joining=joining)
         if client is None or not joining:
             return
         founds = None if state is None else state.founds
-        rooms.history_loaded(self, conn, client, room, out, founds)
+        unknown = state is None and self.shared_names  # (the nodes could not be asked)
+        rooms.history_loaded(self, conn, client, room, out, founds, unknown)
 
     def password_checked(
         self, conn: ConnId, verdict: Verdict, admin: bool, now: float, out: Outputs

@@ -32,6 +32,8 @@ class Problem(enum.Enum):
     NAME_UNCHANGED = "name-unchanged"  #: name: a rename to the name one has (same case)
     NAMES_UNAVAILABLE = "names-unavailable"  #: name: the other nodes could not be asked
     NAME_LOST = "name-lost"  #: name: given to someone on another node while this was cut off
+    #: room: how it is run could not be read from the other nodes (joining it waits)
+    ROOM_UNAVAILABLE = "room-unavailable"
     # Accounts
     NO_ACCOUNT = "no-account"  #: name
     ACCOUNT_BANNED = "account-banned"  #: name, until

@@ -221,30 +221,41 @@ def _create(world: World, key: str, name: str) -> Room:
 
 
 def history_loaded(
-    world: World, conn: ConnId, client: Client, room: str, out: Outputs, founds: bool | None
+    world: World,
+    conn: ConnId,
+    client: Client,
+    room: str,
+    out: Outputs,
+    founds: bool | None,
+    unknown: bool = False,
 ) -> None:
     """The history ``enter`` asked for is in memory now: go on with the join (``founds``:
-    as ``enter`` takes it)."""
+    as ``enter`` takes it), unless how the room is run is ``unknown`` (the other nodes
+    could not be asked: remote.py's rule 7): then it is refused, never let in unchecked."""
     client.step(Step.RESUME)
     key, client.joining_key = client.joining_key, ""
-    enter(world, conn, client, room, out, with_key=key, founds=founds, loaded=True)
+    if unknown:
+        out.reply(conn, Refused(Problem.ROOM_UNAVAILABLE, room=room))
+    else:
+        enter(world, conn, client, room, out, with_key=key, founds=founds, loaded=True)
     joined = world.rooms.get(name_key(room))
     if joined is not None and name_key(room) not in client.rooms:  # (refused)
         joined.current = joined.current and joined.local > 0  # (not heard: loaded anew)
         world.maybe_forget(name_key(room))
 
 
-def remember(world: World, room: str, memory: Memory) -> None:
+def remember(world: World, room: str, memory: Memory, *, joining: bool = True) -> None:
     """``room``'s history, loaded from storage, unless the room came back meanwhile (what
     is in memory then is newer and wins; but a room with only people of other nodes in it
-    was not heard here: what storage has is newer)."""
+    was not heard here, nor, with several nodes, one remembered: what storage has is
+    newer). ``joining``: a local person joins it now (else it stays not heard here)."""
     key = name_key(room)
-    if key not in world.rooms and key not in world.remembered:
+    if key not in world.rooms and (key not in world.remembered or world.shared_names):
         world.remember(key, memory)
     elif key in world.rooms and not world.rooms[key].current:  # (people elsewhere in it)
         joined = world.rooms[key]
         joined.memory.recent, joined.memory.topic = memory.recent, memory.topic
-        joined.current = True
+        joined.current = joining
 
 
 def leave(world: World, conn: ConnId, client: Client, intent: i.Leave, out: Outputs) -> None:

@@ -88,6 +88,10 @@ PROBLEMS: dict[Problem, Callable[[Refused], str]] = {
     Problem.NAME_LOOKALIKE: lambda e: (
         f'The name "{e.name}" looks too much like "{e.like}"; please choose another.'
     ),
+    Problem.ROOM_UNAVAILABLE: lambda e: (
+        f"{e.room} cannot be joined right now (the other servers cannot be reached); "
+        "please try again in a moment."
+    ),
     Problem.NAMES_UNAVAILABLE: lambda e: (
         f'The name "{e.name}" cannot be checked right now (the other servers cannot be '
         "reached); please try again in a moment."

@@ -66,6 +66,7 @@ from chat_trio.chat.events import (
     Joined,
     Kicked,
     Left,
+    Mode,
     ModeChanged,
     NickChanged,
     Reason,
@@ -76,12 +77,12 @@ from chat_trio.chat.events import (
 from chat_trio.chat.outputs import Broadcast, Output, Outputs
 from chat_trio.chat.remote import Profile, RoomState
 from chat_trio.chat.roles import INVITE_SECONDS, ban_key
-from chat_trio.chat.vocabulary import look, name_key
+from chat_trio.chat.vocabulary import LOBBY, look, name_key
 from chat_trio.chat.world import Room
 from chat_trio.nodes.codec import CodecError, Envelope, decode, encode
 from chat_trio.nodes.sequence import Kind, Sequences
 from chat_trio.nodes.subscriber import Arrival, Lost, Message, Restored, Subscriber
-from chat_trio.storage.redis import RedisUnavailable, call
+from chat_trio.storage.redis import CALL_TIMEOUT, RedisUnavailable, call
 
 log = logging.getLogger("chat_trio.nodes")
 
@@ -106,7 +107,8 @@ REAP_QUIET = 6.0
 its lease again within ``NODE_REFRESH`` (3 s) of Redis answering; twice that is slack."""
 
 _POST = """
--- KEYS[1]: the channel. ARGV[1]: the post; ARGV[2]: this run (the epoch, if none is set).
+-- KEYS[1]: the channel. ARGV[1]: the post; ARGV[2]: the epoch, if none is set (this run
+-- and the post's number here: never one an earlier loss of Redis' data had, whoever posts).
 -- Numbered per channel, in the same step, with the epoch of Redis' data: "n epoch post".
 local epoch = redis.call('GET', 'ct:epoch')
 if not epoch then
@@ -261,6 +263,11 @@ class _Post:
     state: tuple[str, str, str, str] | None = None
 
 
+_LOBBY = name_key(LOBBY)
+"""#lobby's state is not kept in Redis: every node with anyone online hears it (rule 5),
+and its hash would list every person online."""
+
+
 def state_keys(room: str) -> list[str]:
     """The keys of a room's state and founding claim (``_STATE``), by its key."""
     return [f"ct:roomstate:{room}", f"ct:founding:{room}"]
@@ -323,6 +330,13 @@ class Peers:
         self._followed: set[str] = set()  #: room channels subscribed
         self._sequences = Sequences()
         self._sent = trio.Event()  #: every post sent, after ``flush``
+        #: posts queued, and posts sent (or failed) since this node started: a read of a
+        #: room's state waits for this node's own changes queued before it (``room_state``)
+        self._queued = self._through = 0
+        self._progress = trio.Event()  #: set (and made anew) when ``_through`` grows
+        #: contact is lost (until its census is sent), and Redis was heard to have lost its
+        #: data meanwhile (``_restate`` then follows the census)
+        self._cut_off = self._restate_due = False
         self._restored = -REAP_QUIET  #: when contact last came back (trio's clock)
         #: each heard channel's epoch: the Redis data set its numbers count in (``_POST``)
         self._epochs: dict[str, bytes] = {}
@@ -361,6 +375,8 @@ class Peers:
         chat/remote.py): a role as the member now holds them, a mode or ban as the change
         that made it."""
         key = name_key(room)
+        if key == _LOBBY:
+            return  # (every node hears #lobby: its state is not kept)
         if isinstance(event, RoleChanged):
             joined = self.chat.rooms.get(key)
             holder = self.chat.names.get(look(event.name))
@@ -384,7 +400,8 @@ class Peers:
         return "" if owner is None else f"{owner[0]}|{owner[1]}"
 
     def _change(self, key: str, op: str, field: str, value: str = "") -> None:
-        self._send_post(_Post("", "", state=(key, op, field, value)))
+        if key != _LOBBY:
+            self._send_post(_Post("", "", state=(key, op, field, value)))
 
     def forward(
         self, conn: ConnId, to: ConnId, events: Sequence[Event], closed: Reason | None
@@ -470,6 +487,7 @@ class Peers:
         except (trio.WouldBlock, trio.ClosedResourceError):  # (closed: shutting down)
             self._counts["dropped"] += 1
             return False
+        self._queued += 1
         return True
 
     def _follow(self, channel: str, wanted: bool) -> None:
@@ -508,6 +526,9 @@ class Peers:
                 log.warning(
                     "peers-post-failed node=%s posts=%d error=%r", self.node, len(batch), str(exc)
                 )
+            self._through += len(batch)
+            self._progress.set()
+            self._progress = trio.Event()
         self._sent.set()
 
     async def _pipeline(self, batch: list[_Post]) -> None:
@@ -528,7 +549,8 @@ class Peers:
                         pipe.hdel(people, [field])
                     else:
                         pipe.hset(people, {field: post.data})
-                self._post(keys=[post.channel], args=[post.data, self.run], client=pipe)
+                epoch = f"{self.run}/{self._through + len(batch)}"
+                self._post(keys=[post.channel], args=[post.data, epoch], client=pipe)
 
     async def hear(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Hear the other nodes: first who is where (every node's ``ct:people:{node}``),
@@ -541,7 +563,7 @@ class Peers:
             await self._forget_node(self.node)
         except RedisUnavailable as exc:
             log.warning("peers-clear-failed node=%s error=%r", self.node, str(exc))
-        await self._catch_up()
+        await self._catch_up(forget=True)
         task_status.started()
         async for first in arrivals:
             await self._take(first)
@@ -561,12 +583,17 @@ class Peers:
                 await self._reconcile(node_of(heard.census))
         elif isinstance(arrival, Lost):
             log.warning("peers-lost node=%s", self.node)
+            self._cut_off = True
             self._tell(self.chat.peers_unreachable)
         elif isinstance(arrival, Restored):
             log.info("peers-restored node=%s down=%.1fs", self.node, arrival.down)
             self._restored = trio.current_time()
             self._tell(partial(self.chat.peers_restored, arrival.down))
-            self._census()
+            lost = await self._data_lost() or self._restate_due
+            self._census()  # (first: a room's state is kept again only once it has members)
+            self._cut_off = self._restate_due = False
+            if lost:
+                self._restate()
             await self._catch_up()
 
     def _tell(self, rule: Callable[[Outputs], None]) -> None:
@@ -574,8 +601,11 @@ class Peers:
         rule(out)
         self.effects.carry_remote(out.done())
 
-    async def _catch_up(self) -> None:
-        """Read every other node's people and make the mirrors match (``_reconcile``)."""
+    async def _catch_up(self, *, forget: bool = False) -> None:
+        """Read every other node's people and make the mirrors match (``_reconcile``);
+        ``forget`` (at start only: just after an outage every lease may have lapsed until
+        its node writes it again): the people of nodes whose lease ended leave the rooms'
+        states (``_forget_node``)."""
         try:
             nodes = await call(self.redis.smembers("ct:nodes"))
         except RedisUnavailable as exc:
@@ -589,8 +619,13 @@ class Peers:
                 return
             if alive:
                 await self._reconcile(node)
-            else:
-                await self._forget_node(node)
+            elif forget:
+                try:
+                    await self._forget_node(node)
+                except RedisUnavailable as exc:
+                    log.warning(
+                        "peers-forget-failed node=%s gone=%s error=%r", self.node, node, exc
+                    )
 
     async def _forget_node(self, node: str) -> None:
         """The people ``ct:people:{node}`` keeps of a run of ``node`` that ended unseen
@@ -646,6 +681,30 @@ class Peers:
             self._seated(conn, None, profile)  # (told again: counted once all the same)
         self._send(self.people, Envelope(self.run, 0, now, ()))
 
+    async def _data_lost(self) -> bool:
+        """Did Redis lose its data while contact was lost (its epoch is not the one last
+        heard: ``_POST``)?"""
+        try:
+            epoch = await call(self.redis.get("ct:epoch"))
+        except RedisUnavailable:
+            return True  # (told again: the same values, no harm)
+        return epoch is None or epoch.encode() != self._epochs.get(self.people)
+
+    def _restate(self) -> None:
+        """Redis lost its data: how each room with a local member is run, as this node
+        knows it (the members and roles are told again by ``_census``), kept again."""
+        for room in list(self.chat.rooms.values()):
+            if room.local == 0:
+                continue
+            name = room.memory.name
+            for mode in room.modes:
+                value = (
+                    room.key if mode is Mode.KEY else str(room.limit) if mode is Mode.LIMIT else ""
+                )
+                self._keep(0, name, ModeChanged(name, mode, True, "", value))
+            for ban in room.bans.values():
+                self._keep(0, name, BanChanged(name, ban, True, ban.by))
+
     def _heard(self, channel: str, data: bytes, *, snapshot: bool = False) -> _Heard:
         """One message: told to the rules, and what they answer carried out. Returns what
         ``hear`` needs to know of it. ``snapshot``: a profile as ``ct:people:{node}``
@@ -658,6 +717,10 @@ class Peers:
             if not snapshot and self._epochs.setdefault(channel, epoch) != epoch:
                 self._epochs[channel] = epoch  # Redis lost its data: count anew (its
                 self._sequences.forget(channel)  # loss was told when contact came back)
+                if channel == self.people and self._cut_off:  # (after its census:
+                    self._restate_due = True  # ``_take``)
+                elif channel == self.people:
+                    self._restate()
             seen = None if snapshot else self._sequences.observe(channel, seq)
         except (CodecError, ValueError) as exc:
             self._counts["undecodable"] += 1
@@ -720,7 +783,13 @@ class Peers:
     async def room_state(self, room: str, conn: ConnId) -> RoomState | None:
         """How ``room`` is run as the nodes keep it, for the local ``conn`` who joins it
         (``_ENTER``: whether it founds it, too). None: Redis could not be asked."""
+        if name_key(room) == _LOBBY:
+            return RoomState(False)
         who = f"{self.run}|{conn}"
+        queued = self._queued  # (this node's changes before this join go first)
+        with trio.move_on_after(CALL_TIMEOUT):
+            while self._through < queued:
+                await self._progress.wait()
         try:
             answer: list[Any] = await call(
                 self._enter(keys=state_keys(name_key(room)), args=[who, FOUNDING_MS])

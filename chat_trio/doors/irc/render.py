@@ -549,6 +549,7 @@ NUMERICS: dict[Problem, NumericRule] = {
     Problem.NAME_REGISTERED: ("433", lambda e: (e.name,)),
     Problem.NAME_LOOKALIKE: ("433", lambda e: (e.name,)),
     Problem.NAMES_UNAVAILABLE: ("437", lambda e: (e.name,)),
+    Problem.ROOM_UNAVAILABLE: ("437", lambda e: (e.room,)),
     Problem.NOT_A_NAME: ("401", lambda e: (e.name,)),
     Problem.NOT_ADMIN: ("481", lambda e: ()),
     Problem.NOT_OPER: ("491", lambda e: ()),
