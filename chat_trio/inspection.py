@@ -34,6 +34,7 @@ import ipaddress
 import logging
 import math
 import time
+import unicodedata
 from collections.abc import Sequence
 from functools import partial
 
@@ -44,6 +45,7 @@ from chat_trio import __version__, tasks
 from chat_trio.chat.events import Reason
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.limits import Admission
+from chat_trio.chat.names import check_name
 from chat_trio.chat.registry import Verdict
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.delivery import audit
@@ -80,9 +82,19 @@ class Login:
     password: Secret  #: never shown (its repr is stars)
 
 
-def login(authorization: str) -> Login | None:
+NAME_REFUSED = "That is not a name an account can have."
+
+
+def login(authorization: str) -> Login | str | None:
     """The credentials of an ``Authorization: Basic ...`` header; None if there are none
-    or they cannot be read (then the request is treated as one without)."""
+    or they cannot be read (then the request is treated as one without); why not, in one
+    line, if the name is not one an account can have.
+
+    The name is checked here, where the request becomes a login, as every name a person
+    gives is (``names.check_name``, every script allowed, as ``chat-trio users`` allows
+    for accounts): one that holds a line break or another control character would write
+    a line of its own into the log, a forged ``password-check`` for fail2ban. So nothing
+    else but a name that passed is ever checked against a password or logged."""
     scheme, _, encoded = authorization.strip().partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -92,6 +104,9 @@ def login(authorization: str) -> Login | None:
         return None
     if not colon or not name or not password:
         return None
+    name = unicodedata.normalize("NFC", name)  # (as check_name takes it)
+    if check_name(name, frozenset(), unicode=True) is not None:
+        return NAME_REFUSED
     return Login(name, Secret(password))
 
 
@@ -112,7 +127,8 @@ TASKS_REFUSED = "The task tree is shown to this machine only, or with an admin's
 
 def tasks_access(host: str | None, authorization: str) -> Login | str | None:
     """Who may read ``/tasks``: None for a request from loopback (it may); the
-    ``Login`` to check where credentials came with it; otherwise why not, in one line.
+    ``Login`` to check where credentials came with it; otherwise why not, in one line
+    (``TASKS_REFUSED``: no credentials; ``NAME_REFUSED``: not a name).
 
     The tree names functions and counts tasks (tasks.py), never a user; it still says how
     many people are connected and how the server is built, so the rest of the world needs
@@ -209,7 +225,8 @@ class Inspection:
             if status != 200:
                 return status, f"{status} {why}\n".encode(), TEXT
         elif access is not None:
-            log.warning("tasks-refused peer=%s why=no-password", host or "-")
+            why = "bad-name" if access == NAME_REFUSED else "no-password"
+            log.warning("tasks-refused peer=%s why=%s", host or "-", why)
             return 403, f"403 {access}\n".encode(), TEXT
         tree = tasks.walk()
         return 200, tasks.render(tree).encode(), TEXT

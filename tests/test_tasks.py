@@ -25,6 +25,7 @@ from chat_trio.tasks import Nursery, Task, Tree
 from docs import live
 from tests.conftest import LineClient, serving, start_doors
 from tests.test_inspection import CHEAP, config, port_of
+from tests.test_inspection import fetch as metrics_fetch
 
 X = tasks.TIMES  # the sign before a count of alike siblings
 
@@ -192,6 +193,24 @@ def test_tasks_access_treats_unreadable_credentials_as_none(header: str) -> None
     assert inspection.tasks_access("203.0.113.9", header) == inspection.TASKS_REFUSED
 
 
+FORGED = (
+    "x\nINFO chat_trio.audit password-check conn=7 address=203.0.113.9 account=admin verdict=wrong"
+)
+"""A name that, logged as it is, writes a second line fail2ban's filter matches."""
+
+
+@pytest.mark.parametrize("name", [FORGED, "boss\r", "bo\x1bss", "bo ss", "a" * 33, "NickServ"])
+def test_tasks_access_refuses_a_name_no_account_can_have(name: str) -> None:
+    assert inspection.login(basic(name, "pw")) == inspection.NAME_REFUSED
+    assert inspection.tasks_access("203.0.113.9", basic(name, "pw")) == inspection.NAME_REFUSED
+
+
+def test_tasks_access_takes_names_of_every_script_as_accounts_have_them() -> None:
+    assert inspection.login(basic("Zo\u00eb", "pw")) == inspection.Login("Zo\u00eb", Secret("pw"))
+    decomposed = inspection.login(basic("Zoe\u0308", "pw"))  # the same name, as NFD writes it
+    assert decomposed == inspection.Login("Zo\u00eb", Secret("pw"))
+
+
 def fetch(port: int, authorization: str = "") -> tuple[int, str]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}/tasks")
     if authorization:
@@ -259,6 +278,30 @@ async def test_tasks_wrong_passwords_wait_and_are_logged_like_logins(
     assert re.fullmatch(r"429 Too many wrong passwords: try again in [1-5] s\.\n", right[1])
     checks = [r.getMessage() for r in caplog.records if "password-check" in r.getMessage()]
     assert checks == ["password-check conn=0 address=127.0.0.1 account=boss verdict=wrong"] * 3
+
+
+async def test_tasks_a_name_with_a_line_break_is_refused_before_any_check_or_log_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A name is checked before its password is: one that would forge a log line for
+    fail2ban is refused in one line, logged in one line without it, and no password is
+    checked (nothing is throttled, nothing counted)."""
+    db = tmp_path / "chat.db"
+    assert users.run("add", "boss", str(db), CHEAP, io.StringIO("hunter22\n"), io.StringIO()) == 0
+    monkeypatch.setattr(inspection, "is_loopback", lambda host: False)
+    caplog.set_level("INFO")
+    async with serving(config(db)) as (listening, _):
+        port = port_of(listening, "metrics")
+        refused = await trio.to_thread.run_sync(fetch, port, basic(FORGED, "pw"))
+        checks = await trio.to_thread.run_sync(metrics_fetch, port, "/metrics")
+    assert refused == (403, f"403 {inspection.NAME_REFUSED}\n")
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("chat_trio.")]
+    assert not any("password-check" in line or "admin" in line for line in said), said
+    assert [line for line in said if "tasks-refused" in line] == [
+        "tasks-refused peer=127.0.0.1 why=bad-name"
+    ]
+    assert all("\n" not in line for line in said)
+    assert 'chat_trio_password_checks_total{result="wrong"} 0' in checks[2]
 
 
 async def test_tasks_without_accounts_only_loopback(
