@@ -69,6 +69,10 @@ server hold more than this many (each for at most one request deadline), and the
 ones (each lingering at most ``tcp.LINGER``, at most ``tcp.REFUSALS_LINGERING`` at once)."""
 
 
+WRONG = "Wrong name or password."
+"""The refusal of a wrong password, and of a right one for an account that is not an
+admin's (which must not be told apart)."""
+
 OPERATOR_PORT = 0
 """The connection id in the password-check log line of a login to ``/tasks``: no chat
 connection's (those start at 1)."""
@@ -250,9 +254,12 @@ class Inspection:
         if verdict is Verdict.UNAVAILABLE:
             return 503, "The accounts cannot be read now: try again later."
         if verdict is Verdict.WRONG:
-            return 403, "Wrong name or password."
+            return 403, WRONG
         if not (admin or key in chat.rules.admins):
-            return 403, "That account is not an admin's."
+            # The same answer as a wrong password: another answer would tell whoever
+            # reaches the port that the password of any chat account is right.
+            log.warning("tasks-refused peer=%s why=not-admin account=%s", host, key)
+            return 403, WRONG
         return 200, ""
 
     async def readiness(self) -> list[tuple[str, bool, str]]:
