@@ -14,7 +14,8 @@ look at each connection's outbox (about 10 ms at 10,000 connections).
   answers a PING within its deadline, otherwise 503; the body has one line per check,
   saying which failed and why.
 - ``/metrics``: the exposition (names and meanings in docs/production.md).
-- ``/tasks``: the server's task tree as it is now (tasks.py), as text. Only from loopback,
+- ``/tasks``: the server's task tree (tasks.py), as text, walked at most once a second
+  (``TASKS_EVERY``; in between, the last drawing is shown again). Only from loopback,
   or with the name and password of an admin's account (HTTP Basic; checked by the
   backend, throttled and logged as any login); otherwise 403 (429 while wrong passwords
   wait, 503 while the accounts cannot be read) with one line saying why.
@@ -68,6 +69,11 @@ a few; more are answered 503 and closed, so whoever can reach the port cannot ma
 server hold more than this many (each for at most one request deadline), and the refused
 ones (each lingering at most ``tcp.LINGER``, at most ``tcp.REFUSALS_LINGERING`` at once)."""
 
+TASKS_EVERY = 1.0
+"""Seconds between two walks of the task tree at least. A walk holds the event loop
+(about 0.2 s at 10,000 tasks, 1 s at 50,000), and 16 connections could ask back to back:
+requests within this time of the last walk get its drawing again, so the chat gets at
+least as much time as walking takes, however many ask."""
 
 WRONG = "Wrong name or password."
 """The refusal of a wrong password, and of a right one for an account that is not an
@@ -182,6 +188,8 @@ class Inspection:
         self.peers: Peers | None = None
         self._open = 0  # connections to the port now
         self._refuser = refuser or tcp.Refuser()  # so the 503 is read, not lost in a reset
+        self._tree = b""  # the last drawing of the task tree,
+        self._tree_until = -math.inf  # shown again until then (trio's clock)
 
     async def serve(self, stream: trio.SocketStream) -> None:
         """One connection to the operator's port (``tcp.serve``'s handler); closes it."""
@@ -232,8 +240,15 @@ class Inspection:
             why = "bad-name" if access == NAME_REFUSED else "no-password"
             log.warning("tasks-refused peer=%s why=%s", host or "-", why)
             return 403, f"403 {access}\n".encode(), TEXT
-        tree = tasks.walk()
-        return 200, tasks.render(tree).encode(), TEXT
+        return 200, self.drawn_tree(), TEXT
+
+    def drawn_tree(self) -> bytes:
+        """The task tree, drawn: walked now, or the last drawing if that walk ended less
+        than ``TASKS_EVERY`` seconds ago."""
+        if trio.current_time() >= self._tree_until:
+            self._tree = tasks.render(tasks.walk()).encode()
+            self._tree_until = trio.current_time() + TASKS_EVERY  # from the walk's end
+        return self._tree
 
     async def _admin(self, host: str, credentials: Login) -> tuple[int, str]:
         """(200, "") if ``credentials`` are an admin account's, else the status and why.

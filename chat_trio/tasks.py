@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import collections
 import getpass
+import heapq
 import http.client
 import sys
 import types
@@ -114,16 +115,18 @@ def walk(
         names = _nursery_names(found, seen)
         nurseries = []
         for nursery, name in zip(found.child_nurseries, names, strict=True):
-            children = _started_order(nursery.child_tasks)
+            children = nursery.child_tasks
             if depth >= max_depth:
                 counts["deep"] += len(children)
-                children = []
+                children = frozenset()
             walked = []
-            for index, child in enumerate(children):
+            for index, child in enumerate(_started_order(children, max_tasks - counts["tasks"])):
                 if counts["tasks"] >= max_tasks:
                     counts["many"] += len(children) - index
                     break
                 walked.append(task(child, depth + 1))
+            else:
+                counts["many"] += len(children) - len(walked)  # (none, or past the bound)
             nurseries.append(Nursery(name, tuple(walked)))
         return Task(shorten(found.name), tuple(nurseries))
 
@@ -131,11 +134,23 @@ def walk(
     return Tree(top, counts["tasks"], counts["deep"], counts["many"], max_depth, max_tasks)
 
 
-def _started_order(tasks: frozenset[trio.lowlevel.Task]) -> list[trio.lowlevel.Task]:
-    """``tasks`` in the order they were started. trio keeps a nursery's children in a set;
-    each task has a creation number, private to trio, that says the order. Without it (a
-    trio that drops it), by name: stable, if not the order of the code."""
-    return sorted(tasks, key=lambda t: (getattr(t, "_counter", 0), t.name))
+def _started_order(tasks: frozenset[trio.lowlevel.Task], first: int) -> list[trio.lowlevel.Task]:
+    """The ``first`` of ``tasks`` to be started, in that order (none if ``first`` < 1).
+    trio keeps a nursery's children in a set; each task has a creation number, private to
+    trio, that says the order. Without it (a trio that drops it), by name: stable, if not
+    the order of the code.
+
+    Only as many as the walk has room for are ordered (``heapq.nsmallest``), so a nursery
+    of 50,000 connections past ``MAX_TASKS`` costs a count, not a sort of them all."""
+    if first < 1 or not tasks:
+        return []
+
+    def started(task: trio.lowlevel.Task) -> tuple[int, str]:
+        return getattr(task, "_counter", 0), task.name
+
+    if first >= len(tasks):
+        return sorted(tasks, key=started)
+    return heapq.nsmallest(first, tasks, key=started)
 
 
 def _frames(task: trio.lowlevel.Task) -> Iterator[types.FrameType]:

@@ -13,6 +13,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import cast
 
 import attrs
 import pytest
@@ -21,6 +22,8 @@ import trio.testing
 
 from chat_trio import inspection, tasks, users
 from chat_trio.chat.intents import Secret
+from chat_trio.chat.limits import Admission
+from chat_trio.delivery.effects import Effects
 from chat_trio.tasks import Nursery, Task, Tree
 from docs import live
 from tests.conftest import LineClient, serving, start_doors
@@ -143,6 +146,38 @@ async def test_tasks_walk_names_nurseries_as_the_code_calls_them_and_is_bounded(
     assert tasks.render(few).endswith("2 more past the first 4, and the tasks under them)\n")
 
 
+async def test_tasks_walk_orders_no_more_tasks_than_it_walks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A nursery past the bound is counted, not sorted: ordering 50,000 connections to
+    show none of them would be most of the walk's cost."""
+    done = trio.Event()
+    ordered: list[int] = []
+    real = tasks._started_order
+
+    def counted(
+        children: frozenset[trio.lowlevel.Task], first: int = tasks.MAX_TASKS
+    ) -> list[trio.lowlevel.Task]:
+        ordered.append(len(shown := real(children, first)))
+        return shown
+
+    async def crowd(*, task_status: trio.TaskStatus[trio.lowlevel.Task]) -> None:
+        async with trio.open_nursery() as many:
+            for _ in range(50):
+                many.start_soon(done.wait)
+            task_status.started(trio.lowlevel.current_task())
+
+    monkeypatch.setattr(tasks, "_started_order", counted)
+    async with trio.open_nursery() as nursery:
+        top = await nursery.start(crowd)
+        await trio.testing.wait_all_tasks_blocked()
+        few, shallow = tasks.walk(top, max_tasks=4), tasks.walk(top, max_depth=0)
+        done.set()
+    assert (few.tasks, few.cut_many) == (4, 47)
+    assert (shallow.tasks, shallow.cut_deep) == (1, 50)
+    assert max(ordered) <= 3, ordered  # the first three of the fifty, only
+
+
 async def test_tasks_walk_of_a_real_server_shows_its_nurseries_and_no_user(
     tmp_path: Path,
 ) -> None:
@@ -227,6 +262,31 @@ async def test_tasks_served_to_loopback(tmp_path: Path) -> None:
         status, body = await trio.to_thread.run_sync(fetch, port_of(listening, "metrics"))
     assert status == 200
     assert "└── [listening]" in body and "inspection.Inspection.serve" in body
+
+
+async def test_tasks_walked_at_most_once_a_second(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests 0.1 s apart walk the tree once (the second gets the same drawing);
+    one ``TASKS_EVERY`` after the walk walks again."""
+    walks: list[float] = []
+    real = tasks.walk
+
+    def counted() -> Tree:
+        walks.append(trio.current_time())
+        return real()
+
+    monkeypatch.setattr(tasks, "walk", counted)
+    # loopback: neither the chat nor the admission are asked (a password would be)
+    port = inspection.Inspection(cast(Effects, None), Admission(), None, (), write_timeout=1.0)
+    first = await port.task_tree("127.0.0.1", "")
+    await trio.sleep(0.1)
+    again = await port.task_tree("127.0.0.1", "")
+    assert first[0] == 200 and again == first
+    assert walks == [0.0]
+    await trio.sleep(inspection.TASKS_EVERY - 0.1)
+    assert (await port.task_tree("127.0.0.1", ""))[0] == 200
+    assert walks == [0.0, inspection.TASKS_EVERY]
 
 
 async def test_tasks_from_elsewhere_needs_an_admins_password(
