@@ -35,7 +35,7 @@ import types
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from typing import TextIO
+from typing import IO, TextIO
 
 import attrs
 import trio
@@ -271,7 +271,10 @@ def ask(
     terminal or read as one line from ``stdin``) or, from this machine, as nobody.
 
     Returns the exit status: 0 shown; 1 the server could not be reached or refused (one
-    line on stderr, saying why); 2 no port to ask (the server's ``--metrics-port``)."""
+    line on stderr, saying why); 2 no port to ask (the server's ``--metrics-port``).
+
+    It asks ``host:port`` itself: never through a proxy (``http_proxy`` is ignored), and
+    never follows a redirect (a 3xx is an error), so the password goes nowhere else."""
     if port is None:
         _say("which port? The server's operator port: chat-trio tasks --metrics-port PORT")
         return 2
@@ -284,11 +287,15 @@ def ask(
             )
             return 1
         token = base64.b64encode(f"{admin}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+        request.add_unredirected_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=ASK_TIMEOUT) as response:
+        with _opener().open(request, timeout=ASK_TIMEOUT) as response:
             stdout.write(response.read().decode())
     except urllib.error.HTTPError as refused:
+        if 300 <= refused.code < 400:  # not followed: the password goes nowhere else
+            _say(f"{_url_host(host)}:{port} answered {refused.code} (elsewhere), not its "
+                 f"tasks: is {port} the server's --metrics-port?")  # fmt: skip
+            return 1
         answer = refused.read().decode(errors="replace").strip() or str(refused.code)
         _say(answer.splitlines()[0])
         return 1
@@ -298,6 +305,29 @@ def ask(
              f"running with --metrics-port {port}?)")  # fmt: skip
         return 1
     return 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: a 3xx stays the error it is (an ``HTTPError``)."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib's opener, less what would send the admin's password elsewhere than to the
+    server asked: no proxy (``urlopen`` takes ``http_proxy`` from the environment and
+    would hand the Basic password, in clear, to it) and no redirect (urllib follows one
+    keeping the ``Authorization`` header, to whatever host it names)."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 def _url_host(host: str) -> str:

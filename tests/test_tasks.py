@@ -5,13 +5,17 @@ for by ``chat-trio tasks``."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.server
 import io
 import re
 import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -427,6 +431,76 @@ def test_tasks_cli_reads_the_admins_password_from_standard_input() -> None:
     assert empty.returncode == 1
     assert empty.stderr.startswith("chat-trio: no password on standard input")
     assert shown.returncode == 0  # from loopback the password is not needed, nor checked
+
+
+@contextlib.contextmanager
+def answering(status: int, body: str = "", location: str = "") -> Iterator[tuple[int, list[str]]]:
+    """A plain HTTP server on loopback, in a thread, that answers every request with
+    ``status`` and ``body`` (and ``location``); yields its port and what it was asked
+    (the path and the ``Authorization`` header of each request)."""
+    asked: list[str] = []
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(f"{self.path} {self.headers.get('Authorization', '')}")
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # (not on the test's stderr)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_tasks_cli_asks_the_server_itself_never_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``http_proxy`` in the environment is not used: the password would cross to the
+    proxy in clear (here a dead one, which urllib would have tried and failed on)."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead = unused.getsockname()[1]
+    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{dead}")
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    out = io.StringIO()
+    with answering(200, "serve\n") as (port, asked):
+        status = tasks.ask("127.0.0.1", port, "boss", io.StringIO("hunter22\n"), out)
+    assert (status, out.getvalue(), capsys.readouterr().err) == (0, "serve\n", "")
+    assert asked == [f"/tasks {basic('boss', 'hunter22')}"]
+
+
+def test_tasks_cli_follows_no_redirect_and_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 302 is not followed (urllib would follow it keeping the password's header, to
+    any host): one line, exit status 1, and the place it named is never asked."""
+    out = io.StringIO()
+    with (
+        answering(200, "stolen\n") as (elsewhere, taken),
+        answering(302, location=f"http://127.0.0.1:{elsewhere}/x") as (port, asked),
+    ):
+        status = tasks.ask("127.0.0.1", port, "boss", io.StringIO("hunter22\n"), out)
+    said = capsys.readouterr().err
+    assert taken == []  # (urllib would ask it, with the password: "/x Basic Ym9zczpodW50ZXIyMg==")
+    assert status == 1 and out.getvalue() == "" and len(asked) == 1
+    assert said == (
+        f"chat-trio: 127.0.0.1:{port} answered 302 (elsewhere), not its tasks: "
+        f"is {port} the server's --metrics-port?\n"
+    )
 
 
 # -- the architecture chapter's tree ---------------------------------------------------------
