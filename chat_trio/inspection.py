@@ -14,7 +14,8 @@ look at each connection's outbox (about 10 ms at 10,000 connections).
   answers a PING within its deadline, otherwise 503; the body has one line per check,
   saying which failed and why.
 - ``/metrics``: the exposition (names and meanings in docs/production.md).
-- ``/tasks``: the server's task tree as it is now (tasks.py), as text. Only from loopback,
+- ``/tasks``: the server's task tree (tasks.py), as text, walked at most once a second
+  (``TASKS_EVERY``; in between, the last drawing is shown again). Only from loopback,
   or with the name and password of an admin's account (HTTP Basic; checked by the
   backend, throttled and logged as any login); otherwise 403 (429 while wrong passwords
   wait, 503 while the accounts cannot be read) with one line saying why.
@@ -34,6 +35,7 @@ import ipaddress
 import logging
 import math
 import time
+import unicodedata
 from collections.abc import Sequence
 from functools import partial
 
@@ -44,6 +46,7 @@ from chat_trio import __version__, tasks
 from chat_trio.chat.events import Reason
 from chat_trio.chat.intents import Secret
 from chat_trio.chat.limits import Admission
+from chat_trio.chat.names import check_name
 from chat_trio.chat.registry import Verdict
 from chat_trio.chat.vocabulary import name_key
 from chat_trio.delivery import audit
@@ -66,6 +69,15 @@ a few; more are answered 503 and closed, so whoever can reach the port cannot ma
 server hold more than this many (each for at most one request deadline), and the refused
 ones (each lingering at most ``tcp.LINGER``, at most ``tcp.REFUSALS_LINGERING`` at once)."""
 
+TASKS_EVERY = 1.0
+"""Seconds between two walks of the task tree at least. A walk holds the event loop
+(about 0.2 s at 10,000 tasks, 1 s at 50,000), and 16 connections could ask back to back:
+requests within this time of the last walk get its drawing again, so the chat gets at
+least as much time as walking takes, however many ask."""
+
+WRONG = "Wrong name or password."
+"""The refusal of a wrong password, and of a right one for an account that is not an
+admin's (which must not be told apart)."""
 
 OPERATOR_PORT = 0
 """The connection id in the password-check log line of a login to ``/tasks``: no chat
@@ -80,9 +92,19 @@ class Login:
     password: Secret  #: never shown (its repr is stars)
 
 
-def login(authorization: str) -> Login | None:
+NAME_REFUSED = "That is not a name an account can have."
+
+
+def login(authorization: str) -> Login | str | None:
     """The credentials of an ``Authorization: Basic ...`` header; None if there are none
-    or they cannot be read (then the request is treated as one without)."""
+    or they cannot be read (then the request is treated as one without); why not, in one
+    line, if the name is not one an account can have.
+
+    The name is checked here, where the request becomes a login, as every name a person
+    gives is (``names.check_name``, every script allowed, as ``chat-trio users`` allows
+    for accounts): one that holds a line break or another control character would write
+    a line of its own into the log, a forged ``password-check`` for fail2ban. So nothing
+    else but a name that passed is ever checked against a password or logged."""
     scheme, _, encoded = authorization.strip().partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -92,6 +114,9 @@ def login(authorization: str) -> Login | None:
         return None
     if not colon or not name or not password:
         return None
+    name = unicodedata.normalize("NFC", name)  # (as check_name takes it)
+    if check_name(name, frozenset(), unicode=True) is not None:
+        return NAME_REFUSED
     return Login(name, Secret(password))
 
 
@@ -112,7 +137,8 @@ TASKS_REFUSED = "The task tree is shown to this machine only, or with an admin's
 
 def tasks_access(host: str | None, authorization: str) -> Login | str | None:
     """Who may read ``/tasks``: None for a request from loopback (it may); the
-    ``Login`` to check where credentials came with it; otherwise why not, in one line.
+    ``Login`` to check where credentials came with it; otherwise why not, in one line
+    (``TASKS_REFUSED``: no credentials; ``NAME_REFUSED``: not a name).
 
     The tree names functions and counts tasks (tasks.py), never a user; it still says how
     many people are connected and how the server is built, so the rest of the world needs
@@ -162,6 +188,8 @@ class Inspection:
         self.peers: Peers | None = None
         self._open = 0  # connections to the port now
         self._refuser = refuser or tcp.Refuser()  # so the 503 is read, not lost in a reset
+        self._tree = b""  # the last drawing of the task tree,
+        self._tree_until = -math.inf  # shown again until then (trio's clock)
 
     async def serve(self, stream: trio.SocketStream) -> None:
         """One connection to the operator's port (``tcp.serve``'s handler); closes it."""
@@ -209,10 +237,18 @@ class Inspection:
             if status != 200:
                 return status, f"{status} {why}\n".encode(), TEXT
         elif access is not None:
-            log.warning("tasks-refused peer=%s why=no-password", host or "-")
+            why = "bad-name" if access == NAME_REFUSED else "no-password"
+            log.warning("tasks-refused peer=%s why=%s", host or "-", why)
             return 403, f"403 {access}\n".encode(), TEXT
-        tree = tasks.walk()
-        return 200, tasks.render(tree).encode(), TEXT
+        return 200, self.drawn_tree(), TEXT
+
+    def drawn_tree(self) -> bytes:
+        """The task tree, drawn: walked now, or the last drawing if that walk ended less
+        than ``TASKS_EVERY`` seconds ago."""
+        if trio.current_time() >= self._tree_until:
+            self._tree = tasks.render(tasks.walk()).encode()
+            self._tree_until = trio.current_time() + TASKS_EVERY  # from the walk's end
+        return self._tree
 
     async def _admin(self, host: str, credentials: Login) -> tuple[int, str]:
         """(200, "") if ``credentials`` are an admin account's, else the status and why.
@@ -233,9 +269,12 @@ class Inspection:
         if verdict is Verdict.UNAVAILABLE:
             return 503, "The accounts cannot be read now: try again later."
         if verdict is Verdict.WRONG:
-            return 403, "Wrong name or password."
+            return 403, WRONG
         if not (admin or key in chat.rules.admins):
-            return 403, "That account is not an admin's."
+            # The same answer as a wrong password: another answer would tell whoever
+            # reaches the port that the password of any chat account is right.
+            log.warning("tasks-refused peer=%s why=not-admin account=%s", host, key)
+            return 403, WRONG
         return 200, ""
 
     async def readiness(self) -> list[tuple[str, bool, str]]:

@@ -28,13 +28,14 @@ from __future__ import annotations
 import base64
 import collections
 import getpass
+import heapq
 import http.client
 import sys
 import types
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from typing import TextIO
+from typing import IO, TextIO
 
 import attrs
 import trio
@@ -114,16 +115,18 @@ def walk(
         names = _nursery_names(found, seen)
         nurseries = []
         for nursery, name in zip(found.child_nurseries, names, strict=True):
-            children = _started_order(nursery.child_tasks)
+            children = nursery.child_tasks
             if depth >= max_depth:
                 counts["deep"] += len(children)
-                children = []
+                children = frozenset()
             walked = []
-            for index, child in enumerate(children):
+            for index, child in enumerate(_started_order(children, max_tasks - counts["tasks"])):
                 if counts["tasks"] >= max_tasks:
                     counts["many"] += len(children) - index
                     break
                 walked.append(task(child, depth + 1))
+            else:
+                counts["many"] += len(children) - len(walked)  # (none, or past the bound)
             nurseries.append(Nursery(name, tuple(walked)))
         return Task(shorten(found.name), tuple(nurseries))
 
@@ -131,11 +134,23 @@ def walk(
     return Tree(top, counts["tasks"], counts["deep"], counts["many"], max_depth, max_tasks)
 
 
-def _started_order(tasks: frozenset[trio.lowlevel.Task]) -> list[trio.lowlevel.Task]:
-    """``tasks`` in the order they were started. trio keeps a nursery's children in a set;
-    each task has a creation number, private to trio, that says the order. Without it (a
-    trio that drops it), by name: stable, if not the order of the code."""
-    return sorted(tasks, key=lambda t: (getattr(t, "_counter", 0), t.name))
+def _started_order(tasks: frozenset[trio.lowlevel.Task], first: int) -> list[trio.lowlevel.Task]:
+    """The ``first`` of ``tasks`` to be started, in that order (none if ``first`` < 1).
+    trio keeps a nursery's children in a set; each task has a creation number, private to
+    trio, that says the order. Without it (a trio that drops it), by name: stable, if not
+    the order of the code.
+
+    Only as many as the walk has room for are ordered (``heapq.nsmallest``), so a nursery
+    of 50,000 connections past ``MAX_TASKS`` costs a count, not a sort of them all."""
+    if first < 1 or not tasks:
+        return []
+
+    def started(task: trio.lowlevel.Task) -> tuple[int, str]:
+        return getattr(task, "_counter", 0), task.name
+
+    if first >= len(tasks):
+        return sorted(tasks, key=started)
+    return heapq.nsmallest(first, tasks, key=started)
 
 
 def _frames(task: trio.lowlevel.Task) -> Iterator[types.FrameType]:
@@ -256,7 +271,10 @@ def ask(
     terminal or read as one line from ``stdin``) or, from this machine, as nobody.
 
     Returns the exit status: 0 shown; 1 the server could not be reached or refused (one
-    line on stderr, saying why); 2 no port to ask (the server's ``--metrics-port``)."""
+    line on stderr, saying why); 2 no port to ask (the server's ``--metrics-port``).
+
+    It asks ``host:port`` itself: never through a proxy (``http_proxy`` is ignored), and
+    never follows a redirect (a 3xx is an error), so the password goes nowhere else."""
     if port is None:
         _say("which port? The server's operator port: chat-trio tasks --metrics-port PORT")
         return 2
@@ -269,11 +287,15 @@ def ask(
             )
             return 1
         token = base64.b64encode(f"{admin}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+        request.add_unredirected_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=ASK_TIMEOUT) as response:
+        with _opener().open(request, timeout=ASK_TIMEOUT) as response:
             stdout.write(response.read().decode())
     except urllib.error.HTTPError as refused:
+        if 300 <= refused.code < 400:  # not followed: the password goes nowhere else
+            _say(f"{_url_host(host)}:{port} answered {refused.code} (elsewhere), not its "
+                 f"tasks: is {port} the server's --metrics-port?")  # fmt: skip
+            return 1
         answer = refused.read().decode(errors="replace").strip() or str(refused.code)
         _say(answer.splitlines()[0])
         return 1
@@ -283,6 +305,29 @@ def ask(
              f"running with --metrics-port {port}?)")  # fmt: skip
         return 1
     return 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: a 3xx stays the error it is (an ``HTTPError``)."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib's opener, less what would send the admin's password elsewhere than to the
+    server asked: no proxy (``urlopen`` takes ``http_proxy`` from the environment and
+    would hand the Basic password, in clear, to it) and no redirect (urllib follows one
+    keeping the ``Authorization`` header, to whatever host it names)."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 def _url_host(host: str) -> str:

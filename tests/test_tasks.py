@@ -5,14 +5,19 @@ for by ``chat-trio tasks``."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.server
 import io
 import re
 import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import attrs
 import pytest
@@ -21,10 +26,13 @@ import trio.testing
 
 from chat_trio import inspection, tasks, users
 from chat_trio.chat.intents import Secret
+from chat_trio.chat.limits import Admission
+from chat_trio.delivery.effects import Effects
 from chat_trio.tasks import Nursery, Task, Tree
 from docs import live
 from tests.conftest import LineClient, serving, start_doors
 from tests.test_inspection import CHEAP, config, port_of
+from tests.test_inspection import fetch as metrics_fetch
 
 X = tasks.TIMES  # the sign before a count of alike siblings
 
@@ -142,6 +150,38 @@ async def test_tasks_walk_names_nurseries_as_the_code_calls_them_and_is_bounded(
     assert tasks.render(few).endswith("2 more past the first 4, and the tasks under them)\n")
 
 
+async def test_tasks_walk_orders_no_more_tasks_than_it_walks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A nursery past the bound is counted, not sorted: ordering 50,000 connections to
+    show none of them would be most of the walk's cost."""
+    done = trio.Event()
+    ordered: list[int] = []
+    real = tasks._started_order
+
+    def counted(
+        children: frozenset[trio.lowlevel.Task], first: int = tasks.MAX_TASKS
+    ) -> list[trio.lowlevel.Task]:
+        ordered.append(len(shown := real(children, first)))
+        return shown
+
+    async def crowd(*, task_status: trio.TaskStatus[trio.lowlevel.Task]) -> None:
+        async with trio.open_nursery() as many:
+            for _ in range(50):
+                many.start_soon(done.wait)
+            task_status.started(trio.lowlevel.current_task())
+
+    monkeypatch.setattr(tasks, "_started_order", counted)
+    async with trio.open_nursery() as nursery:
+        top = await nursery.start(crowd)
+        await trio.testing.wait_all_tasks_blocked()
+        few, shallow = tasks.walk(top, max_tasks=4), tasks.walk(top, max_depth=0)
+        done.set()
+    assert (few.tasks, few.cut_many) == (4, 47)
+    assert (shallow.tasks, shallow.cut_deep) == (1, 50)
+    assert max(ordered) <= 3, ordered  # the first three of the fifty, only
+
+
 async def test_tasks_walk_of_a_real_server_shows_its_nurseries_and_no_user(
     tmp_path: Path,
 ) -> None:
@@ -192,6 +232,24 @@ def test_tasks_access_treats_unreadable_credentials_as_none(header: str) -> None
     assert inspection.tasks_access("203.0.113.9", header) == inspection.TASKS_REFUSED
 
 
+FORGED = (
+    "x\nINFO chat_trio.audit password-check conn=7 address=203.0.113.9 account=admin verdict=wrong"
+)
+"""A name that, logged as it is, writes a second line fail2ban's filter matches."""
+
+
+@pytest.mark.parametrize("name", [FORGED, "boss\r", "bo\x1bss", "bo ss", "a" * 33, "NickServ"])
+def test_tasks_access_refuses_a_name_no_account_can_have(name: str) -> None:
+    assert inspection.login(basic(name, "pw")) == inspection.NAME_REFUSED
+    assert inspection.tasks_access("203.0.113.9", basic(name, "pw")) == inspection.NAME_REFUSED
+
+
+def test_tasks_access_takes_names_of_every_script_as_accounts_have_them() -> None:
+    assert inspection.login(basic("Zo\u00eb", "pw")) == inspection.Login("Zo\u00eb", Secret("pw"))
+    decomposed = inspection.login(basic("Zoe\u0308", "pw"))  # the same name, as NFD writes it
+    assert decomposed == inspection.Login("Zo\u00eb", Secret("pw"))
+
+
 def fetch(port: int, authorization: str = "") -> tuple[int, str]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}/tasks")
     if authorization:
@@ -210,12 +268,38 @@ async def test_tasks_served_to_loopback(tmp_path: Path) -> None:
     assert "└── [listening]" in body and "inspection.Inspection.serve" in body
 
 
+async def test_tasks_walked_at_most_once_a_second(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests 0.1 s apart walk the tree once (the second gets the same drawing);
+    one ``TASKS_EVERY`` after the walk walks again."""
+    walks: list[float] = []
+    real = tasks.walk
+
+    def counted() -> Tree:
+        walks.append(trio.current_time())
+        return real()
+
+    monkeypatch.setattr(tasks, "walk", counted)
+    # loopback: neither the chat nor the admission are asked (a password would be)
+    port = inspection.Inspection(cast(Effects, None), Admission(), None, (), write_timeout=1.0)
+    first = await port.task_tree("127.0.0.1", "")
+    await trio.sleep(0.1)
+    again = await port.task_tree("127.0.0.1", "")
+    assert first[0] == 200 and again == first
+    assert walks == [0.0]
+    await trio.sleep(inspection.TASKS_EVERY - 0.1)
+    assert (await port.task_tree("127.0.0.1", ""))[0] == 200
+    assert walks == [0.0, inspection.TASKS_EVERY]
+
+
 async def test_tasks_from_elsewhere_needs_an_admins_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Real requests, with 127.0.0.1 taken for another machine's address (who is remote is
     ``is_loopback``'s to say, tested above): refused without a password, with a wrong one,
-    and with a right one that is not an admin's; shown with an admin's."""
+    and with a right one that is not an admin's, in the same words as a wrong one (the
+    port does not confirm a chat account's password); shown with an admin's."""
     db = tmp_path / "chat.db"
     for name, action in (("boss", "add"), ("boss", "promote"), ("pleb", "add")):
         out = io.StringIO()
@@ -229,9 +313,7 @@ async def test_tasks_from_elsewhere_needs_an_admins_password(
 
         assert await ask() == (403, f"403 {inspection.TASKS_REFUSED}\n")
         assert await ask(basic("boss", "wrong-one")) == (403, "403 Wrong name or password.\n")
-        assert await ask(basic("pleb", "hunter22")) == (
-            403, "403 That account is not an admin's.\n",
-        )  # fmt: skip
+        assert await ask(basic("pleb", "hunter22")) == (403, "403 Wrong name or password.\n")
         status, body = await ask(basic("boss", "hunter22"))
         assert status == 200 and "[clients]" in body
 
@@ -259,6 +341,30 @@ async def test_tasks_wrong_passwords_wait_and_are_logged_like_logins(
     assert re.fullmatch(r"429 Too many wrong passwords: try again in [1-5] s\.\n", right[1])
     checks = [r.getMessage() for r in caplog.records if "password-check" in r.getMessage()]
     assert checks == ["password-check conn=0 address=127.0.0.1 account=boss verdict=wrong"] * 3
+
+
+async def test_tasks_a_name_with_a_line_break_is_refused_before_any_check_or_log_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A name is checked before its password is: one that would forge a log line for
+    fail2ban is refused in one line, logged in one line without it, and no password is
+    checked (nothing is throttled, nothing counted)."""
+    db = tmp_path / "chat.db"
+    assert users.run("add", "boss", str(db), CHEAP, io.StringIO("hunter22\n"), io.StringIO()) == 0
+    monkeypatch.setattr(inspection, "is_loopback", lambda host: False)
+    caplog.set_level("INFO")
+    async with serving(config(db)) as (listening, _):
+        port = port_of(listening, "metrics")
+        refused = await trio.to_thread.run_sync(fetch, port, basic(FORGED, "pw"))
+        checks = await trio.to_thread.run_sync(metrics_fetch, port, "/metrics")
+    assert refused == (403, f"403 {inspection.NAME_REFUSED}\n")
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("chat_trio.")]
+    assert not any("password-check" in line or "admin" in line for line in said), said
+    assert [line for line in said if "tasks-refused" in line] == [
+        "tasks-refused peer=127.0.0.1 why=bad-name"
+    ]
+    assert all("\n" not in line for line in said)
+    assert 'chat_trio_password_checks_total{result="wrong"} 0' in checks[2]
 
 
 async def test_tasks_without_accounts_only_loopback(
@@ -325,6 +431,76 @@ def test_tasks_cli_reads_the_admins_password_from_standard_input() -> None:
     assert empty.returncode == 1
     assert empty.stderr.startswith("chat-trio: no password on standard input")
     assert shown.returncode == 0  # from loopback the password is not needed, nor checked
+
+
+@contextlib.contextmanager
+def answering(status: int, body: str = "", location: str = "") -> Iterator[tuple[int, list[str]]]:
+    """A plain HTTP server on loopback, in a thread, that answers every request with
+    ``status`` and ``body`` (and ``location``); yields its port and what it was asked
+    (the path and the ``Authorization`` header of each request)."""
+    asked: list[str] = []
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(f"{self.path} {self.headers.get('Authorization', '')}")
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # (not on the test's stderr)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_tasks_cli_asks_the_server_itself_never_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``http_proxy`` in the environment is not used: the password would cross to the
+    proxy in clear (here a dead one, which urllib would have tried and failed on)."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead = unused.getsockname()[1]
+    for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{dead}")
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    out = io.StringIO()
+    with answering(200, "serve\n") as (port, asked):
+        status = tasks.ask("127.0.0.1", port, "boss", io.StringIO("hunter22\n"), out)
+    assert (status, out.getvalue(), capsys.readouterr().err) == (0, "serve\n", "")
+    assert asked == [f"/tasks {basic('boss', 'hunter22')}"]
+
+
+def test_tasks_cli_follows_no_redirect_and_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 302 is not followed (urllib would follow it keeping the password's header, to
+    any host): one line, exit status 1, and the place it named is never asked."""
+    out = io.StringIO()
+    with (
+        answering(200, "stolen\n") as (elsewhere, taken),
+        answering(302, location=f"http://127.0.0.1:{elsewhere}/x") as (port, asked),
+    ):
+        status = tasks.ask("127.0.0.1", port, "boss", io.StringIO("hunter22\n"), out)
+    said = capsys.readouterr().err
+    assert taken == []  # (urllib would ask it, with the password: "/x Basic Ym9zczpodW50ZXIyMg==")
+    assert status == 1 and out.getvalue() == "" and len(asked) == 1
+    assert said == (
+        f"chat-trio: 127.0.0.1:{port} answered 302 (elsewhere), not its tasks: "
+        f"is {port} the server's --metrics-port?\n"
+    )
 
 
 # -- the architecture chapter's tree ---------------------------------------------------------
