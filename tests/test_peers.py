@@ -38,7 +38,7 @@ LEAVE_DEADLINE = 15.0
 
 @contextmanager
 def nodes(
-    redis: RedisServer, *names: str, irc: bool = False, db: int = 0
+    redis: RedisServer, *names: str, irc: bool = False, db: int = 0, more: tuple[str, ...] = ()
 ) -> Iterator[list[tuple[subprocess.Popen[str], int]]]:
     """``chat-trio serve --redis`` once per name, each with its text door's port (and,
     ``irc``, an IRC door: ``irc_ports``), on Redis' database ``db``."""
@@ -47,7 +47,8 @@ def nodes(
     try:
         for name in names:
             node = ["--redis", url, "--node-name", name, "--no-web", "--flood-rate", "0"]
-            process, ports = start_doors(*node, *CHEAP, *(["--irc-port", "0"] if irc else []))
+            irc_door = ["--irc-port", "0"] if irc else []
+            process, ports = start_doors(*node, *CHEAP, *irc_door, *more)
             irc_ports[process.pid] = ports.get("IRC", 0)
             started.append((process, ports["text"]))
         yield started
@@ -62,8 +63,10 @@ irc_ports: dict[int, int] = {}  #: a node's IRC port, by its process id
 
 
 @asynccontextmanager
-async def user(port: int, name: str) -> AsyncIterator[LineClient]:
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
+async def user(port: int, name: str, source: str | None = None) -> AsyncIterator[LineClient]:
+    """``name``, a guest on the node at ``port`` (from the address ``source``: any of
+    127/8 is this machine's)."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port, local_address=source)
     async with stream:
         client = LineClient(stream)
         await client.register(name)
@@ -390,6 +393,36 @@ async def test_peers_logging_in_on_one_node_takes_over_the_account_online_on_ano
                 assert await _logs_in(b, "Dan", "s3cret-pw")  # at once: never "taken"
                 await laptop.expect("You logged in as Dan on another connection")
                 await laptop.read_to_eof()
+
+
+async def test_peers_an_admin_bans_a_guest_on_another_node(redis_server: RedisServer) -> None:
+    """Boss (an admin, on a) bans Bob, a guest on b, by his name: Bob is put out on b, told
+    why, and his address is refused there from then on; Carol, from another address,
+    is not."""
+    for command in (("add", "Boss"), ("promote", "Boss")):
+        with trio.fail_after(60):
+            await trio.run_process(
+                [sys.executable, "-m", "chat_trio", "user", *command, "--redis", redis_server.url,
+                 *CHEAP], stdin=b"s3cret-pw\n", capture_stdout=True, capture_stderr=True,
+            )  # fmt: skip
+    with nodes(redis_server, "a", "b") as [(_, a), (_, b)]:
+        async with login(a, "Boss", "s3cret-pw") as root, user(b, "Bob", "127.0.0.2") as bob:
+            await until(root, "/whois Bob", "* Bob: in #lobby")
+            await root.send("/ban Bob 1d flooding")
+            await root.expect("Banned Bob")
+            await bob.expect("flooding")
+            await bob.read_to_eof()
+        with trio.fail_after(20):  # (b applies the ban itself within a few seconds)
+            while True:
+                stream = await trio.open_tcp_stream("127.0.0.1", b, local_address="127.0.0.2")
+                async with stream:
+                    said = await LineClient(stream).read_to_eof()
+                if "Your address is banned from this server" in said:
+                    break
+                await trio.sleep(0.5)
+        async with user(b, "Carol", "127.0.0.3") as carol:
+            await carol.send("/users")
+            await carol.expect("Users online: 1 (Carol)")
 
 
 async def _logs_in(port: int, name: str, password: str) -> bool:

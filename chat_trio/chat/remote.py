@@ -100,6 +100,9 @@ class Profile:
     modes: tuple[str, ...] = ()  #: its user modes' values (``UserMode``), sorted
     #: its account's id (its private messages are stored under it: messages.py)
     account_id: str = ""
+    #: its IP address, which an admin's ``/ban`` of a guest bans on every node
+    #: (moderation.py); the nodes trust each other with it (docs/security.md)
+    address: str = ""
 
 
 @attrs.frozen
@@ -135,6 +138,7 @@ def profile(world: World, conn: ConnId) -> Profile | None:
         client.since,
         tuple(sorted(mode.value for mode in client.modes)),
         client.account_id,
+        client.address,
     )
 
 
@@ -379,7 +383,7 @@ def _match(world: World, mirror: ConnId, client: Client, now: Profile, out: Outp
             presence.renamed(world, mirror, client, old, out)  # (MONITOR, and WHOWAS)
         else:
             _name(world, mirror, client, now.name, out)
-    client.user, client.realname = now.user, now.realname
+    client.user, client.realname, client.address = now.user, now.realname, now.address
     if (client.account, client.account_id) != (now.account, now.account_id):
         world.identify_account(mirror, client, now.account, now.account_id)
     _set_away(world, client, now.away)
