@@ -391,6 +391,37 @@ async def test_tutorial_deadlines_let_go_of_a_silent_client_after_each_idle_time
             await client.stream.aclose()
 
 
+async def test_tutorial_deadlines_a_line_while_an_idle_client_is_let_go_reaches_the_others(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server = deadlines.TimedServer()
+    async with trio.open_nursery() as nursery:  # a crash in any handler would end the test
+        alice = connect(nursery, server.handle)
+        bob = connect(nursery, server.handle, trio.testing.lockstep_stream_pair)
+        for client, name in ((alice, "Alice"), (bob, "Bob")):
+            await log_in(client, name)
+        await trio.sleep(250)
+        await alice.send("one")  # Bob does not read: his writer is stuck on this line
+        await trio.sleep(50.5)  # Bob was let go at 300 s; his GOODBYE second is running
+        assert "Bob" not in server.chat.names.values()  # the rules let him go at once
+        await alice.send("two")
+        assert await alice.expect("* Bob left\r\n") == "* Bob joined\r\n* Bob left\r\n"
+        await trio.sleep(5)
+        carol = connect(nursery, server.handle)  # the server still serves
+        await log_in(carol, "Carol")
+        await alice.send("three")
+        assert await carol.expect("\n") == "Alice: three\r\n"
+        nursery.cancel_scope.cancel()
+
+
+async def test_tutorial_core_server_sends_nothing_into_a_closed_outbox() -> None:
+    server = core_server.Server()
+    send, _ = trio.open_memory_channel[bytes](1)
+    server.connections[7] = (send, trio.CancelScope())
+    server.carry_out([core.Close(7), core.Send(7, b"late\r\n")])  # no ClosedResourceError
+    assert not server.connections[7][1].cancel_called  # its writer still sends what is queued
+
+
 async def test_tutorial_deadlines_solution_warns_a_minute_before(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
