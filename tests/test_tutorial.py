@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import pytest
 import trio
@@ -193,6 +194,34 @@ async def test_tutorial_locked_solution_cuts_the_slow_reader_after_one_second(
     assert seen.count("Talker: message") == 2000  # Fast got everything
     assert "Slow" not in broadcast_locked.clients
     await slow.stream.aclose()
+
+
+@pytest.mark.parametrize(
+    "handle",
+    [broadcast_locked.handle, broadcast_locked_solution.handle],
+    ids=["lock", "solution"],
+)
+async def test_tutorial_locked_broadcast_survives_a_receiver_leaving_mid_broadcast(
+    handle: Handler,
+) -> None:
+    broadcast_locked.clients.clear()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:  # a crash in any session ends the test
+            serve = cast(Callable[[trio.abc.Stream], Awaitable[None]], handle)
+            talker = connect(nursery, serve)
+            slow = connect(nursery, serve, trio.testing.lockstep_stream_pair)
+            leaving = connect(nursery, serve)
+            for client, name in ((talker, "Talker"), (slow, "Slow"), (leaving, "Leaving")):
+                await log_in(client, name)
+            await talker.send("hello")
+            await trio.testing.wait_all_tasks_blocked()  # the broadcast waits for Slow...
+            await leaving.stream.aclose()  # ...while Leaving leaves, its stream closed
+            await trio.testing.wait_all_tasks_blocked()
+            assert "Leaving" not in broadcast_locked.clients
+            assert await slow.expect("\n") == "Talker: hello\r\n"  # on to Leaving: skipped
+            await talker.send("still here")
+            assert await slow.expect("\n") == "Talker: still here\r\n"
+            nursery.cancel_scope.cancel()
 
 
 async def test_tutorial_channels_solution_tells_the_others_who_was_cut() -> None:
