@@ -8,6 +8,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -510,6 +511,39 @@ async def test_tutorial_history_shows_a_newcomer_what_was_said_even_after_a_rest
         assert kept.statistics() == history.HistoryStatistics(waiting=0, saved=3, dropped=0)
         async with history.open_history(path) as reopened:  # a new server, the same file
             assert await reopened.recent(2) == ["Alice: is anyone here?", "Bob: I am"]
+
+
+async def test_tutorial_history_a_cancelled_writer_finishes_its_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    with trio.fail_after(20):
+        async with history.open_history(":memory:") as kept:
+            insert = kept.insert
+
+            def held_insert(batch: list[str]) -> None:  # a slow disk, under our control
+                started.set()
+                release.wait(10)
+                insert(batch)
+
+            monkeypatch.setattr(kept, "insert", held_insert)
+            kept.save_nowait("hello")
+            writer = trio.CancelScope()
+
+            async def write() -> None:
+                with writer:
+                    await kept.run()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(write)
+                await trio.to_thread.run_sync(started.wait, 10)
+                writer.cancel()  # the writer's task is cancelled mid-insert...
+                await trio.testing.wait_all_tasks_blocked()
+                assert kept.saved == 0  # ...and still waits for its thread
+                release.set()
+            assert writer.cancelled_caught  # Cancelled came...
+            assert kept.saved == 1  # ...after run_sync had returned and the batch was counted
+            assert await kept.recent(1) == ["hello"]
 
 
 async def test_tutorial_history_counts_what_a_full_queue_drops(
