@@ -105,3 +105,13 @@ def test_docs_learning_path_chapters_have_every_part_and_show_every_program() ->
         and f"<!-- from: docs/tutorial/{p.name} -->" not in shown
     ]
     assert unshown == []
+
+
+def test_docs_learning_path_leads_to_chat_trios_own_shutdown() -> None:
+    # Chapter 6's server lets people chat during its grace; chat-trio's grace is only for
+    # writing what was sent. The path must say so, and lead to the page that shows it.
+    for page in ("learn/06-shutdown.md", "learn/10-supervisor.md", "tutorial.md"):
+        linked = re.findall(r"\]\(([^)#]+)\)", (ROOT / "docs" / page).read_text())
+        assert {"shutdown.md", "../shutdown.md"} & set(linked), page
+    chapter = " ".join((ROOT / "docs" / "learn" / "06-shutdown.md").read_text().split())
+    assert "chat-trio does the same three steps" not in chapter
