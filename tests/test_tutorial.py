@@ -54,6 +54,11 @@ async def tutorial_server(handle: Handler) -> AsyncIterator[int]:
         nursery.cancel_scope.cancel()
 
 
+async def local_listeners() -> list[trio.SocketListener]:
+    """Listeners on 127.0.0.1 and a free port, as ``run.start`` gives a program's ``main``."""
+    return await trio.open_tcp_listeners(0, host="127.0.0.1")
+
+
 async def join(port: int, name: str, receive_buffer: int | None = None) -> LineClient:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     if receive_buffer is not None:
@@ -135,6 +140,40 @@ def test_tutorial_port_from_the_command_line_or_a_one_line_refusal() -> None:
     for bad in ("http", "0", "65536", "-1", "٣"):
         with pytest.raises(SystemExit, match="the port must be a number from 1 to 65535"):
             run.port_from(["echo", bad], 8001)
+
+
+async def test_tutorial_programs_listen_on_this_machine_only_and_then_say_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seen: list[str] = []
+
+    async def main(listeners: list[trio.SocketListener]) -> None:
+        seen.append(capsys.readouterr().out)  # what was printed before main ran
+        seen.extend(listener.socket.getsockname()[0] for listener in listeners)
+
+    with trio.fail_after(10):
+        await run.listen_then(main, 0)
+    assert re.fullmatch(r"listening on port (\d+): try  nc localhost \1\n", seen[0])
+    assert seen[1:] == ["127.0.0.1"]
+
+
+def free_port() -> int:
+    """A port that nothing listens on, once this returns."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_tutorial_programs_report_a_later_oserror_as_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def main(listeners: list[trio.SocketListener]) -> None:
+        raise OSError(5, "the disk is on fire")  # long after the listener opened
+
+    monkeypatch.setattr(sys, "argv", ["program", str(free_port())])
+    with pytest.raises(OSError, match="the disk is on fire"):  # not "cannot listen"
+        run.start(main, 8000)
 
 
 async def test_tutorial_echo_gives_each_client_its_own_bytes_back(
@@ -329,7 +368,7 @@ async def test_tutorial_shutdown_stops_accepting_announces_and_says_goodbye(
 ) -> None:
     server, stop = shutdown.GracefulServer(), trio.Event()
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        port = await nursery.start(server.run, await local_listeners(), stop)
         alice, bob = await join(port, "Alice"), await join(port, "Bob")
         began = trio.current_time()
         stop.set()
@@ -360,7 +399,7 @@ async def test_tutorial_shutdown_without_the_shield_the_goodbye_is_never_sent(
 ) -> None:
     server, stop = UnshieldedServer(), trio.Event()
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        port = await nursery.start(server.run, await local_listeners(), stop)
         alice = await join(port, "Alice")
         stop.set()
         assert await alice.read_to_eof(wait_at_most=60) == "Server stopping in 10 s.\r\n"
@@ -372,7 +411,7 @@ async def test_tutorial_shutdown_solution_stops_at_once_on_a_second_signal(
 ) -> None:
     server, stop = shutdown.GracefulServer(), trio.Event()
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        port = await nursery.start(server.run, await local_listeners(), stop)
         alice = await join(port, "Alice")
         began = trio.current_time()
         shutdown_solution.on_signal(server, stop)
