@@ -115,3 +115,10 @@ def test_docs_learning_path_leads_to_chat_trios_own_shutdown() -> None:
         assert {"shutdown.md", "../shutdown.md"} & set(linked), page
     chapter = " ".join((ROOT / "docs" / "learn" / "06-shutdown.md").read_text().split())
     assert "chat-trio does the same three steps" not in chapter
+
+
+def test_docs_tutorial_history_file_stays_out_of_git() -> None:
+    # `python -m docs.tutorial.history` writes history.sqlite3 where it runs: the checkout.
+    assert "history.sqlite3" in (ROOT / ".gitignore").read_text().splitlines()
+    overview = " ".join((ROOT / "docs" / "tutorial.md").read_text().split())
+    assert ".venv/bin/python -m docs.tutorial.echo" in overview  # the README's environment
