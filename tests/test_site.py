@@ -200,3 +200,9 @@ def test_site_every_chapter_with_code_from_the_sources_is_checked_by_test_docs()
     copying = {md for md in DOCS.rglob("*.md") if "<!-- from: " in md.read_text()}
     assert len(copying) >= 5
     assert copying - set(CHECKED) == set(), "chapters whose code tests/test_docs.py never checks"
+
+
+def test_site_conf_gives_the_readme_docs_command() -> None:
+    program, *options = readme_docs_command()
+    conf = " ".join((DOCS / "conf.py").read_text().split())
+    assert " ".join([Path(program).name, *options]) in conf
