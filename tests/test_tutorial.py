@@ -713,6 +713,45 @@ async def test_tutorial_supervisor_reconnects_with_backoff_when_the_upstream_ret
     ]
 
 
+async def test_tutorial_supervisor_backs_off_from_an_upstream_that_closes_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log: list[tuple[float, str]] = []
+    send, _ = trio.open_memory_channel[str](10)
+    hold = 0.0  # how long the upstream keeps each connection before closing it
+
+    async def close_after_hold(stream: trio.SocketStream) -> None:
+        async with stream:
+            await trio.sleep(hold)
+
+    def report(said: str) -> None:
+        log.append((trio.current_time(), said.split("; ")[-1]))
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_tcp, host="127.0.0.1"), close_after_hold, 0
+        )
+        port = listeners[0].socket.getsockname()[1]
+        nursery.start_soon(supervisor.Supervisor(port, send, supervisor.Backoff(), report).run)
+        await trio.sleep(7.5)  # connections at 0, 1, 3 and 7 s; each one closed at once
+        hold = supervisor.HEALTHY
+        await trio.sleep(20)  # the one at 15 s lasts 10 s: healthy, the count starts again
+        nursery.cancel_scope.cancel()
+    assert log == [
+        (0, "connected"),
+        (0, "next try in 1 s"),
+        (1, "connected"),
+        (1, "next try in 2 s"),  # not 1 s again: a connection that ends at once is a failure
+        (3, "connected"),
+        (3, "next try in 4 s"),
+        (7, "connected"),
+        (7, "next try in 8 s"),
+        (15, "connected"),
+        (25, "next try in 1 s"),
+        (26, "connected"),
+    ]
+
+
 async def test_tutorial_supervisor_solution_gives_up_after_five_attempts_in_a_row(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
