@@ -122,3 +122,15 @@ def test_docs_tutorial_history_file_stays_out_of_git() -> None:
     assert "history.sqlite3" in (ROOT / ".gitignore").read_text().splitlines()
     overview = " ".join((ROOT / "docs" / "tutorial.md").read_text().split())
     assert ".venv/bin/python -m docs.tutorial.echo" in overview  # the README's environment
+
+
+def test_docs_learning_path_says_the_rules_already_have_say_and_announce() -> None:
+    # chapter 5's core.py has both; later chapters use them, they do not add them.
+    core = (ROOT / "docs" / "tutorial" / "core.py").read_text()
+    assert "def say(" in core and "def announce(" in core
+    for page, wrong in (
+        ("06-shutdown.md", "rules gain `announce`"),
+        ("08-threads.md", "gain one method"),
+    ):
+        text = " ".join((ROOT / "docs" / "learn" / page).read_text().split())
+        assert wrong not in text, page
