@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import runpy
+import select
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -524,6 +529,114 @@ def test_tutorial_programs_refuse_a_port_in_use_with_one_line() -> None:
         )
     assert done.returncode == 1
     assert done.stderr == f"cannot listen on port {port}: Address already in use\n"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCH_TIMEOUT = 30  # seconds for a program to start, or to stop; only a hung one takes long
+
+
+def launch(module: str, *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
+    """``python -m docs.tutorial.MODULE ARGS``, as a reader runs it (from ``cwd``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", f"docs.tutorial.{module}", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def first_lines(program: subprocess.Popen[str], count: int) -> list[str]:
+    """The first ``count`` lines the program prints, each within LAUNCH_TIMEOUT."""
+    assert program.stdout is not None
+    lines: list[str] = []
+    for _ in range(count):
+        ready, _, _ = select.select([program.stdout], [], [], LAUNCH_TIMEOUT)
+        assert ready, f"no line within {LAUNCH_TIMEOUT} s; got {lines}"
+        lines.append(program.stdout.readline())
+    return lines
+
+
+def wait_until_serving(port: int) -> None:
+    """Be served once, and leave: by then ``main`` has set up its handling of Ctrl-C."""
+    with socket.create_connection(("127.0.0.1", port), timeout=LAUNCH_TIMEOUT) as client:
+        greeting = b""
+        while not greeting.endswith(b"Enter your username: "):
+            data = client.recv(1024)
+            assert data, f"closed; got {greeting!r}"
+            greeting += data
+
+
+def interrupt(program: subprocess.Popen[str]) -> tuple[str, str, float]:
+    """Ctrl-C; what it printed after that, on stdout and stderr, and how long it took."""
+    began = time.monotonic()
+    program.send_signal(signal.SIGINT)
+    try:
+        out, err = program.communicate(timeout=LAUNCH_TIMEOUT)
+    finally:
+        program.kill()  # a no-op when it has exited
+    return out, err, time.monotonic() - began
+
+
+@pytest.mark.parametrize(
+    ("module", "says"),
+    [
+        ("shutdown", "stopping: clients have 10 s\n"),
+        ("shutdown_solution", "stopping: clients have 10 s (Ctrl-C again to stop now)\n"),
+    ],
+)
+def test_tutorial_shutdown_programs_stop_at_once_on_ctrl_c_with_no_client(
+    module: str, says: str
+) -> None:
+    port = free_port()
+    program = launch(module, str(port))
+    assert first_lines(program, 1) == [f"listening on port {port}: try  nc localhost {port}\n"]
+    wait_until_serving(port)  # the line comes a moment before main watches for signals
+    out, err, took = interrupt(program)
+    assert (program.returncode, out, err) == (0, says, "")
+    assert took < shutdown.GRACE / 2  # nobody to wait for: no grace period
+
+
+def test_tutorial_history_program_keeps_its_file_where_it_runs(tmp_path: Path) -> None:
+    port = free_port()
+    program = launch("history", str(port), cwd=tmp_path)
+    assert first_lines(program, 1) == [f"listening on port {port}: try  nc localhost {port}\n"]
+    out, err, _ = interrupt(program)
+    assert (program.returncode, out, err) == (0, "", "")
+    assert (tmp_path / "history.sqlite3").is_file()
+
+
+def test_tutorial_supervisor_program_relays_an_upstream_until_ctrl_c() -> None:
+    with socket.socket() as upstream:
+        upstream.bind(("127.0.0.1", 0))
+        upstream.listen()
+        upstream.settimeout(LAUNCH_TIMEOUT)
+        port = upstream.getsockname()[1]
+        program = launch("supervisor", str(port))
+        connection, _ = upstream.accept()
+        with connection:
+            connection.sendall(b"hello from the upstream\n")
+            assert first_lines(program, 3) == [
+                f"connecting to an upstream on port {port}: try  nc -lk {port}\n",
+                "connected\n",
+                "upstream says: hello from the upstream\n",
+            ]
+            out, err, _ = interrupt(program)
+    assert (program.returncode, out, err) == (0, "", "")
+
+
+def test_tutorial_supervisor_solution_program_ends_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In this process, with the waits shortened: 1 + 2 + 4 + 8 s become 15 ms.
+    monkeypatch.setattr(supervisor, "FIRST_DELAY", 0.001)
+    monkeypatch.setattr(sys, "argv", ["supervisor_solution", str(free_port())])
+    monkeypatch.delitem(sys.modules, "docs.tutorial.supervisor_solution")  # run it afresh
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("docs.tutorial.supervisor_solution", run_name="__main__")
+    assert exited.value.code == "no upstream after 5 attempts in a row"  # one line, exit 1
+    assert capsys.readouterr().out.count("next try in") == 4
 
 
 async def test_tutorial_history_shows_a_newcomer_what_was_said_even_after_a_restart(
