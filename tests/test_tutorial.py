@@ -602,6 +602,7 @@ def test_tutorial_history_program_keeps_its_file_where_it_runs(tmp_path: Path) -
     port = free_port()
     program = launch("history", str(port), cwd=tmp_path)
     assert first_lines(program, 1) == [f"listening on port {port}: try  nc localhost {port}\n"]
+    wait_until_serving(port)  # the file is opened just after the line is printed
     out, err, _ = interrupt(program)
     assert (program.returncode, out, err) == (0, "", "")
     assert (tmp_path / "history.sqlite3").is_file()
