@@ -134,3 +134,11 @@ def test_docs_learning_path_says_the_rules_already_have_say_and_announce() -> No
     ):
         text = " ".join((ROOT / "docs" / "learn" / page).read_text().split())
         assert wrong not in text, page
+
+
+def test_docs_broadcast_chapter_shows_the_whole_exception_group() -> None:
+    # The crash is an ExceptionGroup from serve_listeners' nursery: chapter 4's except*
+    # builds on seeing that, not only the last line.
+    chapter = (ROOT / "docs" / "learn" / "02-broadcast.md").read_text()
+    assert "Exception Group Traceback (most recent call last):" in chapter
+    assert "| trio.BusyResourceError: another task is currently sending data" in chapter
