@@ -142,3 +142,13 @@ def test_docs_broadcast_chapter_shows_the_whole_exception_group() -> None:
     chapter = (ROOT / "docs" / "learn" / "02-broadcast.md").read_text()
     assert "Exception Group Traceback (most recent call last):" in chapter
     assert "| trio.BusyResourceError: another task is currently sending data" in chapter
+
+
+def test_docs_slow_reader_experiments_say_what_default_buffers_hide() -> None:
+    # Ctrl-Z and a paste of a few thousand lines fill no default socket buffer: the
+    # chapters give a command with a small receive buffer, as the tests use.
+    for page in ("03-lock.md", "04-channels.md"):
+        text = " ".join((ROOT / "docs" / "learn" / page).read_text().split())
+        assert "socket buffers" in text, page
+    lock = (ROOT / "docs" / "learn" / "03-lock.md").read_text()
+    assert "socket.SO_RCVBUF, 4096" in lock
