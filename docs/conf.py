@@ -1,9 +1,11 @@
 """How docs/ becomes the teaching site: Sphinx reads the Markdown chapters with MyST.
 
-Build it with the README's docs command (``sphinx-build -W --keep-going -b html docs
+Build it with the README's docs command (``sphinx-build -W --keep-going -E -b html docs
 docs/_build/html``). ``-W`` makes every warning an error, so a broken link, a missing anchor
-or a chapter left out of every table of contents stops the build. This file only configures
-the build; it must never fetch anything, because the site is built and read offline.
+or a chapter left out of every table of contents stops the build; ``-E`` reads every page
+again, so a second build does not stay silent about a warning that the first one reported.
+This file only configures the build; it must never fetch anything, because the site is
+built and read offline.
 """
 
 from __future__ import annotations

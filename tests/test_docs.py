@@ -105,3 +105,50 @@ def test_docs_learning_path_chapters_have_every_part_and_show_every_program() ->
         and f"<!-- from: docs/tutorial/{p.name} -->" not in shown
     ]
     assert unshown == []
+
+
+def test_docs_learning_path_leads_to_chat_trios_own_shutdown() -> None:
+    # Chapter 6's server lets people chat during its grace; chat-trio's grace is only for
+    # writing what was sent. The path must say so, and lead to the page that shows it.
+    for page in ("learn/06-shutdown.md", "learn/10-supervisor.md", "tutorial.md"):
+        linked = re.findall(r"\]\(([^)#]+)\)", (ROOT / "docs" / page).read_text())
+        assert {"shutdown.md", "../shutdown.md"} & set(linked), page
+    chapter = " ".join((ROOT / "docs" / "learn" / "06-shutdown.md").read_text().split())
+    assert "chat-trio does the same three steps" not in chapter
+
+
+def test_docs_tutorial_history_file_stays_out_of_git() -> None:
+    # `python -m docs.tutorial.history` writes history.sqlite3 where it runs: the checkout.
+    assert "history.sqlite3" in (ROOT / ".gitignore").read_text().splitlines()
+    overview = " ".join((ROOT / "docs" / "tutorial.md").read_text().split())
+    assert ".venv/bin/python -m docs.tutorial.echo" in overview  # the README's environment
+
+
+def test_docs_learning_path_says_the_rules_already_have_say_and_announce() -> None:
+    # chapter 5's core.py has both; later chapters use them, they do not add them.
+    core = (ROOT / "docs" / "tutorial" / "core.py").read_text()
+    assert "def say(" in core and "def announce(" in core
+    for page, wrong in (
+        ("06-shutdown.md", "rules gain `announce`"),
+        ("08-threads.md", "gain one method"),
+    ):
+        text = " ".join((ROOT / "docs" / "learn" / page).read_text().split())
+        assert wrong not in text, page
+
+
+def test_docs_broadcast_chapter_shows_the_whole_exception_group() -> None:
+    # The crash is an ExceptionGroup from serve_listeners' nursery: chapter 4's except*
+    # builds on seeing that, not only the last line.
+    chapter = (ROOT / "docs" / "learn" / "02-broadcast.md").read_text()
+    assert "Exception Group Traceback (most recent call last):" in chapter
+    assert "| trio.BusyResourceError: another task is currently sending data" in chapter
+
+
+def test_docs_slow_reader_experiments_say_what_default_buffers_hide() -> None:
+    # Ctrl-Z and a paste of a few thousand lines fill no default socket buffer: the
+    # chapters give a command with a small receive buffer, as the tests use.
+    for page in ("03-lock.md", "04-channels.md"):
+        text = " ".join((ROOT / "docs" / "learn" / page).read_text().split())
+        assert "socket buffers" in text, page
+    lock = (ROOT / "docs" / "learn" / "03-lock.md").read_text()
+    assert "socket.SO_RCVBUF, 4096" in lock

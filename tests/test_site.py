@@ -119,6 +119,21 @@ def test_site_entry_page_lists_the_path_first_then_how_chat_trio_does_it(
     assert order.index("architecture") < order.index("shutdown") < order.index("benchmarks")
 
 
+def test_site_entry_page_on_github_links_every_chapter_in_the_toctrees_order() -> None:
+    # GitHub shows a toctree as a code block: without a plain list, index.md links nowhere.
+    index = (DOCS / "index.md").read_text()
+    listed = re.findall(r"^- \[(?P<title>[^\]]+)\]\((?P<path>[^)#]+)\.md\)$", index, re.MULTILINE)
+    toctree: list[str] = []
+    for block in re.findall(r"```\{toctree\}\n(.*?)```", index, re.DOTALL):
+        for entry in block.splitlines():
+            if entry and not entry.startswith(":"):
+                found = sorted(DOCS.glob(f"{entry}.md"))
+                toctree += [md.relative_to(DOCS).with_suffix("").as_posix() for md in found]
+    assert [path for _, path in listed] == toctree
+    for title, path in listed:  # each link says what the page's own title says
+        assert (DOCS / f"{path}.md").read_text().splitlines()[0] == f"# {title}"
+
+
 def test_site_pages_load_nothing_from_the_network(
     site: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
@@ -185,3 +200,9 @@ def test_site_every_chapter_with_code_from_the_sources_is_checked_by_test_docs()
     copying = {md for md in DOCS.rglob("*.md") if "<!-- from: " in md.read_text()}
     assert len(copying) >= 5
     assert copying - set(CHECKED) == set(), "chapters whose code tests/test_docs.py never checks"
+
+
+def test_site_conf_gives_the_readme_docs_command() -> None:
+    program, *options = readme_docs_command()
+    conf = " ".join((DOCS / "conf.py").read_text().split())
+    assert " ".join([Path(program).name, *options]) in conf

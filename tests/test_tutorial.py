@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import runpy
+import select
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import pytest
 import trio
@@ -50,6 +57,11 @@ async def tutorial_server(handle: Handler) -> AsyncIterator[int]:
         listeners = await nursery.start(partial(trio.serve_tcp, handle, 0, host="127.0.0.1"))
         yield listeners[0].socket.getsockname()[1]
         nursery.cancel_scope.cancel()
+
+
+async def local_listeners() -> list[trio.SocketListener]:
+    """Listeners on 127.0.0.1 and a free port, as ``run.start`` gives a program's ``main``."""
+    return await trio.open_tcp_listeners(0, host="127.0.0.1")
 
 
 async def join(port: int, name: str, receive_buffer: int | None = None) -> LineClient:
@@ -135,6 +147,40 @@ def test_tutorial_port_from_the_command_line_or_a_one_line_refusal() -> None:
             run.port_from(["echo", bad], 8001)
 
 
+async def test_tutorial_programs_listen_on_this_machine_only_and_then_say_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seen: list[str] = []
+
+    async def main(listeners: list[trio.SocketListener]) -> None:
+        seen.append(capsys.readouterr().out)  # what was printed before main ran
+        seen.extend(listener.socket.getsockname()[0] for listener in listeners)
+
+    with trio.fail_after(10):
+        await run.listen_then(main, 0)
+    assert re.fullmatch(r"listening on port (\d+): try  nc localhost \1\n", seen[0])
+    assert seen[1:] == ["127.0.0.1"]
+
+
+def free_port() -> int:
+    """A port that nothing listens on, once this returns."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_tutorial_programs_report_a_later_oserror_as_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def main(listeners: list[trio.SocketListener]) -> None:
+        raise OSError(5, "the disk is on fire")  # long after the listener opened
+
+    monkeypatch.setattr(sys, "argv", ["program", str(free_port())])
+    with pytest.raises(OSError, match="the disk is on fire"):  # not "cannot listen"
+        run.start(main, 8000)
+
+
 async def test_tutorial_echo_gives_each_client_its_own_bytes_back(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -193,6 +239,34 @@ async def test_tutorial_locked_solution_cuts_the_slow_reader_after_one_second(
     assert seen.count("Talker: message") == 2000  # Fast got everything
     assert "Slow" not in broadcast_locked.clients
     await slow.stream.aclose()
+
+
+@pytest.mark.parametrize(
+    "handle",
+    [broadcast_locked.handle, broadcast_locked_solution.handle],
+    ids=["lock", "solution"],
+)
+async def test_tutorial_locked_broadcast_survives_a_receiver_leaving_mid_broadcast(
+    handle: Handler,
+) -> None:
+    broadcast_locked.clients.clear()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:  # a crash in any session ends the test
+            serve = cast(Callable[[trio.abc.Stream], Awaitable[None]], handle)
+            talker = connect(nursery, serve)
+            slow = connect(nursery, serve, trio.testing.lockstep_stream_pair)
+            leaving = connect(nursery, serve)
+            for client, name in ((talker, "Talker"), (slow, "Slow"), (leaving, "Leaving")):
+                await log_in(client, name)
+            await talker.send("hello")
+            await trio.testing.wait_all_tasks_blocked()  # the broadcast waits for Slow...
+            await leaving.stream.aclose()  # ...while Leaving leaves, its stream closed
+            await trio.testing.wait_all_tasks_blocked()
+            assert "Leaving" not in broadcast_locked.clients
+            assert await slow.expect("\n") == "Talker: hello\r\n"  # on to Leaving: skipped
+            await talker.send("still here")
+            assert await slow.expect("\n") == "Talker: still here\r\n"
+            nursery.cancel_scope.cancel()
 
 
 async def test_tutorial_channels_solution_tells_the_others_who_was_cut() -> None:
@@ -299,7 +373,7 @@ async def test_tutorial_shutdown_stops_accepting_announces_and_says_goodbye(
 ) -> None:
     server, stop = shutdown.GracefulServer(), trio.Event()
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        port = await nursery.start(server.run, await local_listeners(), stop)
         alice, bob = await join(port, "Alice"), await join(port, "Bob")
         began = trio.current_time()
         stop.set()
@@ -330,7 +404,7 @@ async def test_tutorial_shutdown_without_the_shield_the_goodbye_is_never_sent(
 ) -> None:
     server, stop = UnshieldedServer(), trio.Event()
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        port = await nursery.start(server.run, await local_listeners(), stop)
         alice = await join(port, "Alice")
         stop.set()
         assert await alice.read_to_eof(wait_at_most=60) == "Server stopping in 10 s.\r\n"
@@ -342,7 +416,7 @@ async def test_tutorial_shutdown_solution_stops_at_once_on_a_second_signal(
 ) -> None:
     server, stop = shutdown.GracefulServer(), trio.Event()
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(server.run, 0, stop, "127.0.0.1")
+        port = await nursery.start(server.run, await local_listeners(), stop)
         alice = await join(port, "Alice")
         began = trio.current_time()
         shutdown_solution.on_signal(server, stop)
@@ -391,6 +465,37 @@ async def test_tutorial_deadlines_let_go_of_a_silent_client_after_each_idle_time
             await client.stream.aclose()
 
 
+async def test_tutorial_deadlines_a_line_while_an_idle_client_is_let_go_reaches_the_others(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server = deadlines.TimedServer()
+    async with trio.open_nursery() as nursery:  # a crash in any handler would end the test
+        alice = connect(nursery, server.handle)
+        bob = connect(nursery, server.handle, trio.testing.lockstep_stream_pair)
+        for client, name in ((alice, "Alice"), (bob, "Bob")):
+            await log_in(client, name)
+        await trio.sleep(250)
+        await alice.send("one")  # Bob does not read: his writer is stuck on this line
+        await trio.sleep(50.5)  # Bob was let go at 300 s; his GOODBYE second is running
+        assert "Bob" not in server.chat.names.values()  # the rules let him go at once
+        await alice.send("two")
+        assert await alice.expect("* Bob left\r\n") == "* Bob joined\r\n* Bob left\r\n"
+        await trio.sleep(5)
+        carol = connect(nursery, server.handle)  # the server still serves
+        await log_in(carol, "Carol")
+        await alice.send("three")
+        assert await carol.expect("\n") == "Alice: three\r\n"
+        nursery.cancel_scope.cancel()
+
+
+async def test_tutorial_core_server_sends_nothing_into_a_closed_outbox() -> None:
+    server = core_server.Server()
+    send, _ = trio.open_memory_channel[bytes](1)
+    server.connections[7] = (send, trio.CancelScope())
+    server.carry_out([core.Close(7), core.Send(7, b"late\r\n")])  # no ClosedResourceError
+    assert not server.connections[7][1].cancel_called  # its writer still sends what is queued
+
+
 async def test_tutorial_deadlines_solution_warns_a_minute_before(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -426,6 +531,115 @@ def test_tutorial_programs_refuse_a_port_in_use_with_one_line() -> None:
     assert done.stderr == f"cannot listen on port {port}: Address already in use\n"
 
 
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCH_TIMEOUT = 30  # seconds for a program to start, or to stop; only a hung one takes long
+
+
+def launch(module: str, *args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
+    """``python -m docs.tutorial.MODULE ARGS``, as a reader runs it (from ``cwd``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", f"docs.tutorial.{module}", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def first_lines(program: subprocess.Popen[str], count: int) -> list[str]:
+    """The first ``count`` lines the program prints, each within LAUNCH_TIMEOUT."""
+    assert program.stdout is not None
+    lines: list[str] = []
+    for _ in range(count):
+        ready, _, _ = select.select([program.stdout], [], [], LAUNCH_TIMEOUT)
+        assert ready, f"no line within {LAUNCH_TIMEOUT} s; got {lines}"
+        lines.append(program.stdout.readline())
+    return lines
+
+
+def wait_until_serving(port: int) -> None:
+    """Be served once, and leave: by then ``main`` has set up its handling of Ctrl-C."""
+    with socket.create_connection(("127.0.0.1", port), timeout=LAUNCH_TIMEOUT) as client:
+        greeting = b""
+        while not greeting.endswith(b"Enter your username: "):
+            data = client.recv(1024)
+            assert data, f"closed; got {greeting!r}"
+            greeting += data
+
+
+def interrupt(program: subprocess.Popen[str]) -> tuple[str, str, float]:
+    """Ctrl-C; what it printed after that, on stdout and stderr, and how long it took."""
+    began = time.monotonic()
+    program.send_signal(signal.SIGINT)
+    try:
+        out, err = program.communicate(timeout=LAUNCH_TIMEOUT)
+    finally:
+        program.kill()  # a no-op when it has exited
+    return out, err, time.monotonic() - began
+
+
+@pytest.mark.parametrize(
+    ("module", "says"),
+    [
+        ("shutdown", "stopping: clients have 10 s\n"),
+        ("shutdown_solution", "stopping: clients have 10 s (Ctrl-C again to stop now)\n"),
+    ],
+)
+def test_tutorial_shutdown_programs_stop_at_once_on_ctrl_c_with_no_client(
+    module: str, says: str
+) -> None:
+    port = free_port()
+    program = launch(module, str(port))
+    assert first_lines(program, 1) == [f"listening on port {port}: try  nc localhost {port}\n"]
+    wait_until_serving(port)  # the line comes a moment before main watches for signals
+    out, err, took = interrupt(program)
+    assert (program.returncode, out, err) == (0, says, "")
+    assert took < shutdown.GRACE / 2  # nobody to wait for: no grace period
+
+
+def test_tutorial_history_program_keeps_its_file_where_it_runs(tmp_path: Path) -> None:
+    port = free_port()
+    program = launch("history", str(port), cwd=tmp_path)
+    assert first_lines(program, 1) == [f"listening on port {port}: try  nc localhost {port}\n"]
+    wait_until_serving(port)  # the file is opened just after the line is printed
+    out, err, _ = interrupt(program)
+    assert (program.returncode, out, err) == (0, "", "")
+    assert (tmp_path / "history.sqlite3").is_file()
+
+
+def test_tutorial_supervisor_program_relays_an_upstream_until_ctrl_c() -> None:
+    with socket.socket() as upstream:
+        upstream.bind(("127.0.0.1", 0))
+        upstream.listen()
+        upstream.settimeout(LAUNCH_TIMEOUT)
+        port = upstream.getsockname()[1]
+        program = launch("supervisor", str(port))
+        connection, _ = upstream.accept()
+        with connection:
+            connection.sendall(b"hello from the upstream\n")
+            assert first_lines(program, 3) == [
+                f"connecting to an upstream on port {port}: try  nc -lk {port}\n",
+                "connected\n",
+                "upstream says: hello from the upstream\n",
+            ]
+            out, err, _ = interrupt(program)
+    assert (program.returncode, out, err) == (0, "", "")
+
+
+def test_tutorial_supervisor_solution_program_ends_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In this process, with the waits shortened: 1 + 2 + 4 + 8 s become 15 ms.
+    monkeypatch.setattr(supervisor, "FIRST_DELAY", 0.001)
+    monkeypatch.setattr(sys, "argv", ["supervisor_solution", str(free_port())])
+    monkeypatch.delitem(sys.modules, "docs.tutorial.supervisor_solution")  # run it afresh
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("docs.tutorial.supervisor_solution", run_name="__main__")
+    assert exited.value.code == "no upstream after 5 attempts in a row"  # one line, exit 1
+    assert capsys.readouterr().out.count("next try in") == 4
+
+
 async def test_tutorial_history_shows_a_newcomer_what_was_said_even_after_a_restart(
     tmp_path: Path,
 ) -> None:
@@ -450,6 +664,39 @@ async def test_tutorial_history_shows_a_newcomer_what_was_said_even_after_a_rest
         assert kept.statistics() == history.HistoryStatistics(waiting=0, saved=3, dropped=0)
         async with history.open_history(path) as reopened:  # a new server, the same file
             assert await reopened.recent(2) == ["Alice: is anyone here?", "Bob: I am"]
+
+
+async def test_tutorial_history_a_cancelled_writer_finishes_its_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    with trio.fail_after(20):
+        async with history.open_history(":memory:") as kept:
+            insert = kept.insert
+
+            def held_insert(batch: list[str]) -> None:  # a slow disk, under our control
+                started.set()
+                release.wait(10)
+                insert(batch)
+
+            monkeypatch.setattr(kept, "insert", held_insert)
+            kept.save_nowait("hello")
+            writer = trio.CancelScope()
+
+            async def write() -> None:
+                with writer:
+                    await kept.run()
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(write)
+                await trio.to_thread.run_sync(started.wait, 10)
+                writer.cancel()  # the writer's task is cancelled mid-insert...
+                await trio.testing.wait_all_tasks_blocked()
+                assert kept.saved == 0  # ...and still waits for its thread
+                release.set()
+            assert writer.cancelled_caught  # Cancelled came...
+            assert kept.saved == 1  # ...after run_sync had returned and the batch was counted
+            assert await kept.recent(1) == ["hello"]
 
 
 async def test_tutorial_history_counts_what_a_full_queue_drops(
@@ -577,6 +824,45 @@ async def test_tutorial_supervisor_reconnects_with_backoff_when_the_upstream_ret
         (3, f"{refused}; next try in 4 s"),
         (7, f"{refused}; next try in 8 s"),
         (15, "connected"),  # the first try after the upstream came back at 10 s
+    ]
+
+
+async def test_tutorial_supervisor_backs_off_from_an_upstream_that_closes_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log: list[tuple[float, str]] = []
+    send, _ = trio.open_memory_channel[str](10)
+    hold = 0.0  # how long the upstream keeps each connection before closing it
+
+    async def close_after_hold(stream: trio.SocketStream) -> None:
+        async with stream:
+            await trio.sleep(hold)
+
+    def report(said: str) -> None:
+        log.append((trio.current_time(), said.split("; ")[-1]))
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_tcp, host="127.0.0.1"), close_after_hold, 0
+        )
+        port = listeners[0].socket.getsockname()[1]
+        nursery.start_soon(supervisor.Supervisor(port, send, supervisor.Backoff(), report).run)
+        await trio.sleep(7.5)  # connections at 0, 1, 3 and 7 s; each one closed at once
+        hold = supervisor.HEALTHY
+        await trio.sleep(20)  # the one at 15 s lasts 10 s: healthy, the count starts again
+        nursery.cancel_scope.cancel()
+    assert log == [
+        (0, "connected"),
+        (0, "next try in 1 s"),
+        (1, "connected"),
+        (1, "next try in 2 s"),  # not 1 s again: a connection that ends at once is a failure
+        (3, "connected"),
+        (3, "next try in 4 s"),
+        (7, "connected"),
+        (7, "next try in 8 s"),
+        (15, "connected"),
+        (25, "next try in 1 s"),
+        (26, "connected"),
     ]
 
 

@@ -6,6 +6,7 @@ A client that stops reading stalls every sender as soon as its socket buffer is 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import trio
@@ -23,8 +24,17 @@ async def broadcast(sender: str, text: str) -> None:
     line = f"{sender}: {text}\r\n".encode()
     for name, (stream, lock) in list(clients.items()):
         if name != sender:
-            async with lock:  # one sender at a time per stream...
-                await stream.send_all(line)  # ...but each waits for the slowest reader
+            await send_to(name, stream, lock, line)
+
+
+async def send_to(name: str, stream: trio.SocketStream, lock: trio.Lock, line: bytes) -> None:
+    """Send one line to one receiver; a receiver that has left is skipped, not an error."""
+    async with lock:  # one sender at a time per stream...
+        if clients.get(name) != (stream, lock):
+            return  # it left while we waited: its stream is closed, or closing
+        # It may vanish, or leave, during this send: its own session ends it, not ours.
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await stream.send_all(line)  # ...but each waits for the slowest reader
 
 
 async def handle(stream: trio.SocketStream, publish: Publish = broadcast) -> None:
@@ -43,7 +53,7 @@ async def session(stream: trio.SocketStream, publish: Publish) -> None:
     try:
         while (text := await lines.read_line()) is not None:
             await publish(name, text)
-    except trio.BrokenResourceError:
+    except trio.BrokenResourceError:  # a reset while reading: this client's own stream
         pass
     finally:
         del clients[name]

@@ -18,16 +18,16 @@ sessions: dict[trio.SocketStream, trio.CancelScope] = {}  # each stream's whole 
 async def broadcast_or_cut(sender: str, text: str) -> None:
     line = f"{sender}: {text}\r\n".encode()
     for name, (stream, lock) in list(broadcast_locked.clients.items()):
-        if name == sender or sessions[stream].cancel_called:
+        session = sessions.get(stream)  # None: it has left since the list was made
+        if name == sender or session is None or session.cancel_called:
             continue
         with trio.move_on_after(SEND_TIMEOUT) as waited:
-            async with lock:
-                await stream.send_all(line)
+            await broadcast_locked.send_to(name, stream, lock, line)
         if waited.cancelled_caught:
             # A cancelled send_all may have sent half a line: this stream cannot be used
             # again. Cancelling its session ends its reader, and `async with` closes it.
             print(f"{name} held {sender} up for {SEND_TIMEOUT} s: cut")
-            sessions[stream].cancel()
+            session.cancel()
 
 
 async def handle(stream: trio.SocketStream) -> None:

@@ -54,7 +54,7 @@ class Chat:
             line, _, self.buffers[who] = self.buffers[who].partition(b"\n")
             outputs += self.line(who, line.decode(errors="replace").strip())
         if who in self.buffers and len(self.buffers[who]) > MAX_LINE:
-            outputs += [Send(who, b"Line too long.\r\n"), Close(who), *self.leave(who)]
+            outputs += self.let_go(who, "Line too long.")
         return outputs
 
     def line(self, who: int, text: str) -> list[Output]:
@@ -62,7 +62,7 @@ class Chat:
         if name is None:
             return self.login(who, text)
         if text == "/quit":
-            return [Send(who, b"Bye!\r\n"), Close(who), *self.leave(who)]
+            return self.let_go(who, "Bye!")
         return self.say(who, f"{name}: {text}")
 
     def say(self, who: int, line: str) -> list[Output]:
@@ -80,6 +80,15 @@ class Chat:
         del self.buffers[who]
         name = self.names.pop(who, None)
         return [] if name is None else self.everyone_but(who, f"* {name} left")
+
+    def let_go(self, who: int, reason: str) -> list[Output]:
+        """End one connection: it is told why, then closed, and the others hear that it left.
+
+        From here on the rules send it nothing more, even before the transport has closed it.
+        """
+        if who not in self.buffers:  # already gone
+            return []
+        return [Send(who, f"{reason}\r\n".encode()), Close(who), *self.leave(who)]
 
     def announce(self, text: str) -> list[Output]:
         """A line from the server to everyone who has a name."""

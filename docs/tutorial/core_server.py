@@ -37,6 +37,8 @@ class Server:
                         outbox.send_nowait(data)
                     except trio.WouldBlock:  # too slow: cut
                         scope.cancel()
+                    except trio.ClosedResourceError:  # already closed by a Close: it is going
+                        pass
                 case Close():
                     outbox.close()  # its writer sends what is queued, then ends the connection
 

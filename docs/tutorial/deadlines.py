@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import trio
 
-from docs.tutorial.core import Close, Send
 from docs.tutorial.core_server import Server
 from docs.tutorial.run import serve
 
@@ -38,9 +37,11 @@ class TimedServer(Server):
         return False
 
     async def hang_up(self, who: int, reason: str) -> None:
-        # The reason goes through the outbox like every other byte: the writer may be
-        # sending right now, and a second sender on one stream is chapter 2's crash.
-        self.carry_out([Send(who, f"{reason}\r\n".encode()), Close(who)])
+        # The rules let it go, as they do for /quit: from now on nobody sends it anything,
+        # and the others hear that it left. The reason goes through the outbox like every
+        # other byte: the writer may be sending right now, and a second sender on one
+        # stream is chapter 2's crash.
+        self.carry_out(self.chat.let_go(who, reason))
         # Once the writer has sent it, it cancels this connection's scope and ends this
         # wait early. A client that does not read gets GOODBYE seconds, not forever.
         await trio.sleep(GOODBYE)

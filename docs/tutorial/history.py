@@ -129,10 +129,10 @@ class HistoryServer(Server):
         return more
 
 
-async def main(port: int, path: str = "history.sqlite3") -> None:
+async def main(listeners: list[trio.SocketListener], path: str = "history.sqlite3") -> None:
     async with open_history(path) as history, trio.open_nursery() as nursery:
         await nursery.start(history.run)
-        await trio.serve_tcp(HistoryServer(history).handle, port)
+        await trio.serve_listeners(HistoryServer(history).handle, listeners)
 
 
 if __name__ == "__main__":

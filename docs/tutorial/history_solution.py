@@ -20,11 +20,11 @@ async def report(history: History) -> None:
         print(f"history: {stats.saved} saved, {stats.waiting} waiting, {stats.dropped} dropped")
 
 
-async def main(port: int, path: str = "history.sqlite3") -> None:
+async def main(listeners: list[trio.SocketListener], path: str = "history.sqlite3") -> None:
     async with open_history(path) as history, trio.open_nursery() as nursery:
         await nursery.start(history.run)
         nursery.start_soon(report, history)  # a sibling: it ends when the server does
-        await trio.serve_tcp(HistoryServer(history).handle, port)
+        await trio.serve_listeners(HistoryServer(history).handle, listeners)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ from functools import partial
 
 import trio
 
+HOST = "127.0.0.1"  # this machine only: lessons, not services for the whole network
+
 Handler = Callable[[trio.SocketStream], Awaitable[None]]
+Main = Callable[[list[trio.SocketListener]], Awaitable[object]]  # runs on open listeners
 
 
 def port_from(argv: list[str], default: int) -> int:
@@ -32,19 +35,34 @@ def port_from(argv: list[str], default: int) -> int:
 
 def serve(handler: Handler, default_port: int) -> None:
     """Serve ``handler`` on the port from the command line until Ctrl-C."""
-    start(partial(trio.serve_tcp, handler), default_port)
+    start(partial(trio.serve_listeners, handler), default_port)
 
 
-def start(main: Callable[[int], Awaitable[object]], default_port: int) -> None:
-    """Run ``main(port)`` with the port from the command line, until it returns or Ctrl-C."""
+def start(main: Main, default_port: int) -> None:
+    """Listen on the port from the command line, then run ``main(listeners)`` until it
+    returns or Ctrl-C."""
     port = port_from(sys.argv, default_port)
-    print(f"listening on port {port}: try  nc localhost {port}", flush=True)
     try:
-        trio.run(main, port)
-    except* OSError as group:  # from opening the listener, maybe inside a nursery's group
-        error = group.exceptions[0]
-        while isinstance(error, ExceptionGroup):
-            error = error.exceptions[0]
-        raise SystemExit(f"cannot listen on port {port}: {error.strerror}") from None
+        trio.run(listen_then, main, port)
     except* KeyboardInterrupt:  # Ctrl-C is how these small programs stop
         pass
+
+
+async def listen_then(main: Main, port: int) -> None:
+    """Open the listener, say so, then run ``main`` with it.
+
+    Raises:
+        SystemExit: with one line when the port cannot be listened on. Only this step:
+            an ``OSError`` later in the run is a real error, and shows its traceback.
+    """
+    try:
+        listeners = await trio.open_tcp_listeners(port, host=HOST)
+    except OSError as error:
+        raise SystemExit(f"cannot listen on port {port}: {error.strerror}") from None
+    port = listeners[0].socket.getsockname()[1]  # the same, unless it was 0: "any free one"
+    print(f"listening on port {port}: try  nc localhost {port}", flush=True)
+    try:
+        await main(listeners)
+    finally:
+        for listener in listeners:  # main may have closed them: a second close does nothing
+            listener.socket.close()

@@ -27,14 +27,12 @@ class GracefulServer(Server):
 
     async def run(
         self,
-        port: int,
+        listeners: list[trio.SocketListener],
         stop: trio.Event,
-        host: str | None = None,
         *,
         task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Serve on ``port`` until ``stop`` is set, then shut down in three steps."""
-        listeners = await trio.open_tcp_listeners(port, host=host)
+        """Serve on ``listeners`` until ``stop`` is set, then shut down in three steps."""
         with self.grace:
             async with trio.open_nursery() as clients:
                 async with trio.open_nursery() as accepting:
@@ -65,11 +63,11 @@ class GracefulServer(Server):
             await stream.send_all(b"Server stopped. Goodbye!\r\n")
 
 
-async def main(port: int) -> None:
+async def main(listeners: list[trio.SocketListener]) -> None:
     server, stop = GracefulServer(), trio.Event()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            await nursery.start(server.run, port, stop)
+            await nursery.start(server.run, listeners, stop)
             async for _ in signals:  # the first Ctrl-C (or a service manager's SIGTERM)
                 print(f"stopping: clients have {GRACE:g} s", flush=True)
                 stop.set()

@@ -23,12 +23,12 @@ def on_signal(server: GracefulServer, stop: trio.Event) -> None:  # plain def: n
         server.grace.cancel()  # the same as the deadline passing, only sooner
 
 
-async def main(port: int) -> None:
+async def main(listeners: list[trio.SocketListener]) -> None:
     server, stop = GracefulServer(), trio.Event()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(react, signals, server, stop)
-            await server.run(port, stop)
+            await server.run(listeners, stop)
             nursery.cancel_scope.cancel()  # the server has stopped: stop watching for signals
 
 

@@ -17,6 +17,7 @@ from docs.tutorial.run import port_from
 FIRST_DELAY = 1.0  # seconds before the first retry: a restart is often that quick
 MAX_DELAY = 30.0  # the wait stops doubling here: an upstream that is back is found soon
 CONNECT_TIMEOUT = 5.0  # seconds for one attempt: a host that never answers is a failure too
+HEALTHY = 10.0  # seconds a connection must last before its failures are forgiven
 MAX_LINE = 65536  # bytes without a newline: an upstream that sends more is broken
 
 
@@ -24,7 +25,7 @@ class Backoff:
     """How long to wait before the next attempt: 1, 2, 4, ... seconds, at most 30."""
 
     def __init__(self) -> None:
-        self.failures = 0  # in a row: a connection that works starts the count again
+        self.failures = 0  # in a row: a connection that lasts starts the count again
 
     def next_delay(self) -> float:
         delay = min(FIRST_DELAY * 2.0**self.failures, MAX_DELAY)
@@ -54,9 +55,11 @@ class Supervisor:
                 problem = str(error) or "no answer"
             else:
                 self.log("connected")
-                self.backoff.failures = 0  # it worked: count failures from zero again
+                connected = trio.current_time()
                 async with stream:
                     problem = await self.relay(stream)
+                if trio.current_time() - connected >= HEALTHY:
+                    self.backoff.failures = 0  # it worked for a while: count from zero again
             delay = self.backoff.next_delay()
             self.log(f"{problem}; next try in {delay:g} s")
             await trio.sleep(delay)

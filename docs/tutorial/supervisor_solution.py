@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from docs.tutorial.supervisor import Backoff, cli
 
-ATTEMPTS = 5  # in a row; one that connects starts the count again
+ATTEMPTS = 5  # in a row; a connection that lasts (HEALTHY s) starts the count again
 
 
 class UpstreamGone(Exception):
