@@ -82,7 +82,7 @@ from chat_trio.chat.world import Room
 from chat_trio.nodes.codec import CodecError, Envelope, decode, encode
 from chat_trio.nodes.sequence import Kind, Sequences
 from chat_trio.nodes.subscriber import Arrival, Lost, Message, Restored, Subscriber
-from chat_trio.storage.redis import CALL_TIMEOUT, RedisUnavailable, call
+from chat_trio.storage.redis import ANSWER_TIMEOUT, RedisUnavailable, call
 
 log = logging.getLogger("chat_trio.nodes")
 
@@ -785,19 +785,25 @@ class Peers:
         (``_ENTER``: whether it founds it, too). None: Redis could not be asked."""
         if name_key(room) == _LOBBY:
             return RoomState(False)
+        if self._cut_off:
+            return None  # (Redis is out of reach: the join is refused at once, not late)
         who = f"{self.run}|{conn}"
         queued = self._queued  # (this node's changes before this join go first)
-        with trio.move_on_after(CALL_TIMEOUT):
+        answer: list[Any] | None = None
+        with trio.move_on_after(ANSWER_TIMEOUT):  # (all a user waits for, as storage's)
             while self._through < queued:
                 await self._progress.wait()
-        try:
-            answer: list[Any] = await call(
-                self._enter(keys=state_keys(name_key(room)), args=[who, FOUNDING_MS])
-            )
-            founds, fields = int(answer[0]), [str(item) for item in answer[1]]
-        except RedisUnavailable as exc:
-            log.warning("peers-room-state-failed node=%s room=%s error=%r", self.node, room, exc)
+            try:
+                answer = await call(
+                    self._enter(keys=state_keys(name_key(room)), args=[who, FOUNDING_MS])
+                )
+            except RedisUnavailable as exc:
+                log.warning(
+                    "peers-room-state-failed node=%s room=%s error=%r", self.node, room, exc
+                )
+        if answer is None:
             return None
+        founds, fields = int(answer[0]), [str(item) for item in answer[1]]
         changes: list[Event] = []
         members: list[tuple[ConnId, frozenset[Role]]] = []
         invited: list[tuple[ConnId, float]] = []
