@@ -388,6 +388,9 @@ async def test_peers_logging_in_on_one_node_takes_over_the_account_online_on_ano
             while not await _logs_in(b, "Dan", "s3cret-pw"):  # noqa: ASYNC110 - another process's state
                 await trio.sleep(0.5)
         for _ in range(3):
+            with trio.fail_after(10):  # (b let go of the phone's lease: Redis' state)
+                while redis_server.cli("EXISTS", "ct:name:dan") != "0":  # noqa: ASYNC110
+                    await trio.sleep(0.05)
             async with login(a, "Dan", "s3cret-pw") as laptop:
                 await until(laptop, "/users", "Users online: 1 (Dan)")  # (b let go of it)
                 assert await _logs_in(b, "Dan", "s3cret-pw")  # at once: never "taken"
